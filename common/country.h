@@ -1,0 +1,26 @@
+/*  country.h: country names to ISO 3166-1, so that "Ivory Coast",
+    "Côte d'Ivoire", "Cote D'Ivoire" and "CIV" mean one country, and
+    "Burma" / "Myanmar" one too. A static table; no allocation. */
+#ifndef DOSSIER_COUNTRY_H
+#define DOSSIER_COUNTRY_H
+
+#include <stddef.h>
+
+typedef struct {
+    const char *alpha3; /* "CIV" */
+    const char *name;   /* the common English short name, "Côte d'Ivoire" */
+} country_t;
+
+/*  Finds a country by alpha-3 code (any case) or by name, variant or
+    former name, compared after case and accent folding and ignoring
+    punctuation and a trailing footnote digit ("Sweden1"). Returns a
+    static entry, or NULL when the text names no known country. */
+const country_t *country_lookup(const char *text);
+
+/*  Writes into buf (size bytes, NUL-terminated, truncated if needed) the
+    key that indexes and filters use for a country: its alpha-3 code when
+    known, else the folded name prefixed with "~" ("~atlantis"), so that
+    unknown countries still group and filter consistently. Returns buf. */
+char *country_key(const char *text, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,38 @@
+/*  text.h: UTF-8 handling shared by the parser, country names and search.
+
+    Folding maps Latin letters to lower-case ASCII where they have a base
+    letter ("Côte" -> "cote", "Straße" -> "strasse"), leaves other scripts
+    lower-cased, and replaces invalid UTF-8 with U+FFFD: invalid input is
+    never trusted and never crashes. */
+#ifndef DOSSIER_TEXT_H
+#define DOSSIER_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*  Decodes one code point from s (at most size bytes) into *cp and returns
+    the bytes consumed (1..4); an invalid or truncated sequence yields
+    U+FFFD and consumes 1 byte. size must be > 0. */
+size_t text_utf8_decode(const unsigned char *s, size_t size, uint32_t *cp);
+
+/*  Writes cp as UTF-8 into out (4 bytes room) and returns the length. */
+size_t text_utf8_encode(uint32_t cp, char *out);
+
+/*  Returns a malloc'd copy of size bytes of s with invalid sequences
+    replaced by U+FFFD and NULs dropped; the caller frees. NULL only when
+    out of memory. */
+char *text_utf8_sanitize(const char *s, size_t size);
+
+/*  Case- and accent-folds size bytes of s into a malloc'd string (the
+    caller frees); NULL only when out of memory. */
+char *text_fold(const char *s, size_t size);
+
+/*  Folds one code point: appends its folded form (0..3 bytes, "ß" ->
+    "ss") to out and returns the count written. */
+size_t text_fold_codepoint(uint32_t cp, char *out);
+
+/*  True for code points that belong to words (letters, digits, marks). */
+bool text_is_word_codepoint(uint32_t cp);
+
+#endif

@@ -1,0 +1,185 @@
+/*  store.h: the LMDB store of reports (the only module that sees LMDB).
+
+    One LMDB environment in a data directory holds named databases: the
+    records by id (each value is the packed dossier.v1.Report, so it can be
+    sent as a Get reply without decoding), secondary indexes (country+year,
+    year, tier, publisher), the full-text index, and "meta" with the schema
+    version. Every write changes a record and all its index entries in one
+    write transaction, so they never disagree.
+
+    Threads: any number of threads may read at once (store_get, store_list,
+    ...). Writes go through a store_batch_t, one batch at a time per store
+    (LMDB has one writer); a batch groups several writes into one durable
+    commit (group commit) while each write inside it succeeds or fails on
+    its own. Reports handed out are the caller's, freed with
+    dossier__v1__report__free_unpacked(report, NULL) or the matching
+    *__free_unpacked of the response message. */
+#ifndef DOSSIER_STORE_H
+#define DOSSIER_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dossier/v1/report.pb-c.h"
+#include "dossier/v1/reports.pb-c.h"
+#include "status.h"
+
+/*  Bump when the on-disk layout changes; a store written by a newer
+    schema is refused at open. */
+#define STORE_SCHEMA_VERSION 1
+
+typedef struct store_t store_t;
+typedef struct store_batch_t store_batch_t;
+
+typedef struct {
+    /* Initial map size in bytes; 0: 64 MiB. Grows (doubling) when full. */
+    size_t map_size;
+    /* Never grow beyond this; 0: 64 GiB. A write that needs more fails
+       with DOSSIER_RESOURCE_EXHAUSTED and the store keeps serving. */
+    size_t max_map_size;
+    /* MDB_NOSYNC: faster, loses the last commits on power failure. Off
+       unless the operator asks. */
+    bool no_sync;
+    /* Maximum concurrent read transactions; 0: 126. */
+    unsigned max_readers;
+} store_options_t;
+
+/*  Opens (creating if needed) the store in directory dir, which must
+    exist. options may be NULL for the defaults. Clears stale reader slots
+    left by dead processes. Fails with DOSSIER_FAILED_PRECONDITION when the
+    store's schema is newer than STORE_SCHEMA_VERSION, DOSSIER_UNAVAILABLE
+    when the directory cannot be opened. On success *store_p is the caller's,
+    closed with store_destroy. */
+dossier_status_t store_open(const char *dir, const store_options_t *options,
+                            store_t **store_p, dossier_error_t *err);
+
+/*  Closes the store; takes NULL; sets *store_p to NULL. No batch may be
+    open and no other thread may be using the store. */
+void store_destroy(store_t **store_p);
+
+/* ---- Reads: safe from any thread, each in its own read transaction. ---- */
+
+/*  Fetches a record. On success *report_p is the caller's. */
+dossier_status_t store_get(store_t *self, const char *id,
+                           Dossier__V1__Report **report_p,
+                           dossier_error_t *err);
+
+/*  Fetches a record's packed bytes (a serialized dossier.v1.Report) and
+    hands them to fn(data, size, arg) inside the read transaction, so the
+    caller copies them once, straight into a reply. data is valid only
+    during the call. Returns DOSSIER_NOT_FOUND without calling fn when
+    there is no such record. */
+dossier_status_t store_get_packed(store_t *self, const char *id,
+                                  void (*fn)(const void *data, size_t size,
+                                             void *arg),
+                                  void *arg, dossier_error_t *err);
+
+/*  Filters for store_list. Unset (NULL / 0) fields do not filter. */
+typedef struct {
+    /* A country key as produced by country_key() (common/country.h). */
+    const char *country_key;
+    uint32_t year_min;
+    uint32_t year_max;
+    Dossier__V1__Tier tier;
+    /* Compared case-insensitively. */
+    const char *publisher;
+} store_filter_t;
+
+/*  Lists records matching filter in id order, at most page_size of them
+    (1..store maximum), continuing after page_token (NULL or "" for the
+    first page; else a token from a previous call with the same filter).
+    full: every field, else the summary view (no body, cite_as,
+    disclaimer). On success *response_p is the caller's; its
+    next_page_token is "" on the last page. A malformed token is
+    DOSSIER_INVALID_ARGUMENT. */
+dossier_status_t store_list(store_t *self, const store_filter_t *filter,
+                            uint32_t page_size, const char *page_token,
+                            bool full, Dossier__V1__ListResponse **response_p,
+                            dossier_error_t *err);
+
+/*  A country's tier per year in the series doc_type (NULL: Trafficking in
+    Persons Report), ascending by year. country_key as for store_filter_t.
+    On success *response_p is the caller's (country names filled from the
+    newest record). No record: DOSSIER_NOT_FOUND. */
+dossier_status_t store_history(store_t *self, const char *country_key,
+                               const char *doc_type,
+                               Dossier__V1__HistoryResponse **response_p,
+                               dossier_error_t *err);
+
+/*  Countries whose tier in year differs from their tier in year - 1, in
+    the series doc_type (NULL: TIP report), by country name. */
+dossier_status_t store_changes(store_t *self, uint32_t year,
+                               const char *doc_type,
+                               Dossier__V1__ChangesResponse **response_p,
+                               dossier_error_t *err);
+
+/*  Counts by year and tier, sizes. Fills records, by_year, by_tier,
+    db_bytes and map_bytes of a response the caller owns. */
+dossier_status_t store_stats(store_t *self,
+                             Dossier__V1__StatsResponse **response_p,
+                             dossier_error_t *err);
+
+/*  Walks every record and index entry and checks they agree (each record
+    indexed exactly where its fields say, no index entry without its
+    record, full-text postings matching). Returns DOSSIER_OK, or
+    DOSSIER_DATA_LOSS with the first disagreement described in err.
+    *problems_p (if not NULL) gets the number of disagreements found. */
+dossier_status_t store_check(store_t *self, uint64_t *problems_p,
+                             dossier_error_t *err);
+
+/* ---- Writes: one batch at a time, from one thread. ---- */
+
+/*  Starts a write batch. On success *batch_p is the caller's, ended by
+    store_batch_commit or store_batch_abort. */
+dossier_status_t store_batch_begin(store_t *self, store_batch_t **batch_p,
+                                   dossier_error_t *err);
+
+typedef struct {
+    /* 0: no check; else the stored version must equal it (DOSSIER_ABORTED
+       naming the current version otherwise; a missing record has version
+       0, so expected_version > 0 on a missing record is ABORTED too). */
+    uint64_t expected_version;
+    /* DOSSIER_ALREADY_EXISTS if the id exists. */
+    bool create_only;
+    /* The authenticated user, recorded as created_by / updated_by. */
+    const char *user;
+    /* When true and the stored record has the same source_sha256 as
+       report, nothing is written and result->unchanged is set. */
+    bool skip_if_same_source;
+} store_put_args_t;
+
+typedef struct {
+    uint64_t version;
+    bool created;
+    bool unchanged;
+} store_put_result_t;
+
+/*  Inserts or replaces report (validated: id well formed, year plausible;
+    else DOSSIER_INVALID_ARGUMENT). The store sets version, created_at /
+    created_by (kept from the old record on replace), updated_at /
+    updated_by; report itself is borrowed and not modified. The write
+    and every index change happen together or not at all; a failure
+    leaves the batch usable for the next write. Durable only once the
+    batch commits. */
+dossier_status_t store_put(store_batch_t *batch,
+                           const Dossier__V1__Report *report,
+                           const store_put_args_t *args,
+                           store_put_result_t *result, dossier_error_t *err);
+
+/*  Deletes a record and its index entries. expected_version as for
+    store_put. *version_p (if not NULL) gets the deleted version. */
+dossier_status_t store_delete(store_batch_t *batch, const char *id,
+                              uint64_t expected_version, uint64_t *version_p,
+                              dossier_error_t *err);
+
+/*  Commits the batch durably (fsync unless no_sync) and frees it; sets
+    *batch_p to NULL whatever the outcome. On failure none of the batch's
+    writes happened. */
+dossier_status_t store_batch_commit(store_batch_t **batch_p,
+                                    dossier_error_t *err);
+
+/*  Discards the batch's writes and frees it; takes NULL. */
+void store_batch_abort(store_batch_t **batch_p);
+
+#endif
