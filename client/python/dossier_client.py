@@ -1,0 +1,497 @@
+"""dossier_client: a Python client for a Dossier server (dossierd).
+
+Dossier speaks protobuf over ZeroMQ (docs/PROTOCOL.md). This module wraps
+that contract in a small blocking API:
+
+    from dossier_client import Client, DossierError
+
+    with Client("tcp://127.0.0.1:7531") as client:
+        report = client.get("4680d805c")
+        for summary in client.list(country="Azerbaijan", year=(2004, 2010)):
+            print(summary.id, summary.year, summary.tier)
+
+It needs pyzmq and protobuf (Debian: python3-zmq, python3-protobuf) and the
+message classes that the build generates with protoc into
+<build>/python/dossier/v1/*_pb2.py; put <build>/python on sys.path (or
+PYTHONPATH) before importing this module.
+
+Transport. The client talks through a ZeroMQ DEALER socket: each request
+goes out as an empty delimiter frame and one serialized dossier.v1.Request,
+and each reply is matched to its request by Request.id, so a late reply to
+an abandoned request is recognized and dropped. Every request carries
+deadline_ms equal to the client's timeout, so the server does not start
+work the client has stopped waiting for.
+
+Retries. Idempotent methods (Get, List, History, Changes, Search, Stats,
+Health, Describe) follow ZeroMQ's "Lazy Pirate" pattern: when no reply
+arrives within timeout_ms, the socket is closed (dropping anything queued
+on it), a new one is connected, and the request is sent again, up to
+`retries` attempts in all; then DossierError(UNAVAILABLE). Writes (Put,
+Delete, ImportText, ImportBatch) are sent once with a fresh
+"idempotency-key" metadata entry (uuid4 hex); a write whose reply does not
+arrive raises DossierError(DEADLINE_EXCEEDED), because the write may or may
+not have been applied, and deciding whether to repeat it is the caller's
+business.
+
+A Client is not thread-safe: use one per thread (ZeroMQ sockets must not
+be shared between threads).
+"""
+
+import time
+import uuid
+
+import zmq
+from google.protobuf import descriptor_pb2
+from google.protobuf.message import DecodeError
+
+try:
+    from dossier.v1 import report_pb2, reports_pb2, rpc_pb2
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "dossier_client needs the generated modules dossier.v1.*_pb2; "
+        "add <build>/python (made by the python_proto target) to sys.path"
+    ) from exc
+
+__all__ = [
+    "Client",
+    "DossierError",
+    "STATUS_NAMES",
+    "status_code",
+    "SERVICE",
+    "DEFAULT_ENDPOINT",
+    "report_pb2",
+    "reports_pb2",
+    "rpc_pb2",
+]
+
+DEFAULT_ENDPOINT = "tcp://127.0.0.1:7531"
+
+#: Full name of the service; methods are called as SERVICE + "/" + name.
+SERVICE = "dossier.v1.Reports"
+
+#: gRPC canonical status codes, number -> name, as carried in Response.code.
+STATUS_NAMES = {
+    0: "OK",
+    1: "CANCELLED",
+    2: "UNKNOWN",
+    3: "INVALID_ARGUMENT",
+    4: "DEADLINE_EXCEEDED",
+    5: "NOT_FOUND",
+    6: "ALREADY_EXISTS",
+    7: "PERMISSION_DENIED",
+    8: "RESOURCE_EXHAUSTED",
+    9: "FAILED_PRECONDITION",
+    10: "ABORTED",
+    11: "OUT_OF_RANGE",
+    12: "UNIMPLEMENTED",
+    13: "INTERNAL",
+    14: "UNAVAILABLE",
+    15: "DATA_LOSS",
+    16: "UNAUTHENTICATED",
+}
+
+_CODES = {name: number for number, name in STATUS_NAMES.items()}
+
+# Methods that may be sent again when a reply is late: they change nothing.
+_IDEMPOTENT = frozenset(
+    ["Get", "List", "History", "Changes", "Search", "Stats", "Health",
+     "Describe"]
+)
+
+
+class DossierError(Exception):
+    """A call that did not succeed.
+
+    Attributes:
+        code: the gRPC canonical status number (5 for NOT_FOUND). Codes
+            from the server are Response.code; the client itself raises
+            UNAVAILABLE (14) when an idempotent call got no reply after all
+            retries, DEADLINE_EXCEEDED (4) when a write got no reply, and
+            INTERNAL (13) when a reply could not be decoded.
+        name: the canonical name of code ("NOT_FOUND"), or
+            "UNKNOWN_STATUS" for a number outside the table.
+        message: the sentence explaining the failure.
+        details: Response.payload of the failed call (bytes; usually
+            empty).
+    """
+
+    def __init__(self, code, message, details=b""):
+        self.code = int(code)
+        self.name = STATUS_NAMES.get(self.code, "UNKNOWN_STATUS")
+        self.message = message
+        self.details = details
+        super().__init__("%s (%d): %s" % (self.name, self.code, message))
+
+
+def _tier_value(tier):
+    """Accepts a dossier.v1.Tier number or name ("TIER_2_WATCH_LIST")."""
+    if isinstance(tier, str):
+        try:
+            return report_pb2.Tier.Value(tier.upper())
+        except ValueError:
+            raise ValueError("unknown tier %r; expected one of %s"
+                             % (tier, ", ".join(report_pb2.Tier.keys())))
+    return int(tier)
+
+
+def _filter(country=None, year=None, tier=None, publisher=None):
+    """Builds a dossier.v1.ReportFilter; year is an int or (min, max) with
+    None or 0 leaving an end open."""
+    flt = reports_pb2.ReportFilter()
+    if country:
+        flt.country = country
+    if year is not None:
+        if isinstance(year, (tuple, list)):
+            if len(year) != 2:
+                raise ValueError("year range must be (min, max)")
+            flt.year_min = int(year[0] or 0)
+            flt.year_max = int(year[1] or 0)
+        else:
+            flt.year_min = flt.year_max = int(year)
+    if tier is not None:
+        flt.tier = _tier_value(tier)
+    if publisher:
+        flt.publisher = publisher
+    return flt
+
+
+class Client:
+    """A connection to one dossierd.
+
+    Args:
+        endpoint: the server's ZeroMQ endpoint ("tcp://host:port").
+        timeout_ms: how long to wait for each reply, in milliseconds; also
+            sent as the request's deadline_ms.
+        retries: attempts in all for an idempotent call (at least 1).
+        context: a zmq.Context to use; by default the client makes its own
+            and terminates it on close().
+
+    The constructor only connects (ZeroMQ connects lazily); an unreachable
+    server shows up as DossierError(UNAVAILABLE) on the first call.
+    """
+
+    def __init__(self, endpoint=DEFAULT_ENDPOINT, timeout_ms=5000, retries=3,
+                 context=None):
+        if timeout_ms <= 0:
+            raise ValueError("timeout_ms must be positive")
+        self.endpoint = endpoint
+        self.timeout_ms = int(timeout_ms)
+        self.retries = max(1, int(retries))
+        self._own_context = context is None
+        self._context = context if context is not None else zmq.Context()
+        self._socket = None
+        self._next_id = 1
+        self._open()
+
+    # ---- lifetime ----
+
+    def _open(self):
+        sock = self._context.socket(zmq.DEALER)
+        # Pending requests die with the socket: a retry must not flush them.
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.connect(self.endpoint)
+        self._socket = sock
+
+    def _reopen(self):
+        self._socket.close(linger=0)
+        self._open()
+
+    def close(self):
+        """Closes the socket (and the context if the client made it).
+        Safe to call twice."""
+        if self._socket is not None:
+            self._socket.close(linger=0)
+            self._socket = None
+        if self._own_context and self._context is not None:
+            self._context.term()
+            self._context = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: nothing sensible to do
+            pass
+
+    # ---- the envelope ----
+
+    def call_raw(self, method, payload=b"", metadata=None, idempotent=None,
+                 timeout_ms=None):
+        """Sends one Request and returns the dossier.v1.Response, whatever
+        its code (no exception for a non-zero code).
+
+        Args:
+            method: full method name, "dossier.v1.Reports/Get".
+            payload: the serialized request message (bytes).
+            metadata: dict of str -> str for Request.metadata.
+            idempotent: retry on timeout (Lazy Pirate); default: True for
+                the read methods of the Reports service, else False.
+            timeout_ms: overrides the client's timeout for this call.
+
+        Raises DossierError when no reply arrives (UNAVAILABLE after the
+        retries of an idempotent call, DEADLINE_EXCEEDED for others) or the
+        reply is not a Response (INTERNAL).
+        """
+        if self._socket is None:
+            raise DossierError(9, "the client is closed")
+        if idempotent is None:
+            service, _, name = method.partition("/")
+            idempotent = service == SERVICE and name in _IDEMPOTENT
+        timeout = self.timeout_ms if timeout_ms is None else int(timeout_ms)
+        attempts = self.retries if idempotent else 1
+
+        request = rpc_pb2.Request(method=method, payload=payload,
+                                  deadline_ms=timeout)
+        for key, value in (metadata or {}).items():
+            request.metadata[key] = value
+
+        for attempt in range(attempts):
+            request.id = self._next_id
+            self._next_id += 1
+            self._socket.send_multipart([b"", request.SerializeToString()])
+            response = self._await(request.id, timeout)
+            if response is not None:
+                return response
+            # Lazy Pirate: the socket may hold a half-sent request or a
+            # dead connection; start over with a fresh one.
+            self._reopen()
+        if idempotent:
+            raise DossierError(
+                14, "no reply from %s to %s within %d ms (%d attempt%s)"
+                % (self.endpoint, method, timeout, attempts,
+                   "" if attempts == 1 else "s"))
+        raise DossierError(
+            4, "no reply from %s to %s within %d ms; the write may or may "
+            "not have been applied" % (self.endpoint, method, timeout))
+
+    def _await(self, request_id, timeout_ms):
+        """Waits up to timeout_ms for the Response with request_id; drops
+        replies to earlier requests. Returns None on timeout."""
+        deadline = _now_ms() + timeout_ms
+        poller = zmq.Poller()
+        poller.register(self._socket, zmq.POLLIN)
+        while True:
+            left = deadline - _now_ms()
+            if left <= 0:
+                return None
+            if not poller.poll(left):
+                return None
+            frames = self._socket.recv_multipart()
+            if len(frames) != 2 or frames[0] != b"":
+                raise DossierError(
+                    13, "malformed reply from %s: expected an empty "
+                    "delimiter and one body frame, got %d frames"
+                    % (self.endpoint, len(frames)))
+            response = rpc_pb2.Response()
+            try:
+                response.ParseFromString(frames[1])
+            except DecodeError as exc:
+                raise DossierError(13, "reply from %s is not a "
+                                   "dossier.v1.Response: %s"
+                                   % (self.endpoint, exc))
+            if response.id == request_id:
+                return response
+            # A late answer to a request we gave up on: not ours now.
+
+    def call(self, name, request, response_type, idempotent=None,
+             metadata=None):
+        """Calls dossier.v1.Reports/<name> with a request message and
+        returns the decoded response_type message. Raises DossierError
+        for a non-zero code."""
+        response = self.call_raw(SERVICE + "/" + name,
+                                 request.SerializeToString(),
+                                 metadata=metadata, idempotent=idempotent)
+        if response.code != 0:
+            raise DossierError(response.code, response.message,
+                               response.payload)
+        result = response_type()
+        try:
+            result.ParseFromString(response.payload)
+        except DecodeError as exc:
+            raise DossierError(13, "%s reply payload is not a %s: %s"
+                               % (name, response_type.DESCRIPTOR.full_name,
+                                  exc))
+        return result
+
+    def _write(self, name, request, response_type):
+        metadata = {"idempotency-key": uuid.uuid4().hex}
+        return self.call(name, request, response_type, idempotent=False,
+                         metadata=metadata)
+
+    # ---- the Reports service ----
+
+    def get(self, id):
+        """Returns the dossier.v1.Report with this id (NOT_FOUND if none)."""
+        return self.call("Get", reports_pb2.GetRequest(id=id),
+                         report_pb2.Report)
+
+    def put(self, report, expected_version=0, create_only=False):
+        """Inserts or replaces report (a dossier.v1.Report with an id).
+
+        expected_version: 0 for no check, else the write succeeds only if
+        the stored record has this version (ABORTED otherwise).
+        create_only: ALREADY_EXISTS if the id exists.
+        Returns the dossier.v1.PutResponse (id, version, created).
+        """
+        request = reports_pb2.PutRequest(expected_version=expected_version,
+                                         create_only=create_only)
+        request.report.CopyFrom(report)
+        return self._write("Put", request, reports_pb2.PutResponse)
+
+    def delete(self, id, expected_version=0):
+        """Deletes a record; expected_version as for put(). Returns the
+        dossier.v1.DeleteResponse (id, the version deleted)."""
+        request = reports_pb2.DeleteRequest(id=id,
+                                            expected_version=expected_version)
+        return self._write("Delete", request, reports_pb2.DeleteResponse)
+
+    def list_page(self, country=None, year=None, tier=None, publisher=None,
+                  page_size=50, page_token="", full=False):
+        """Returns one dossier.v1.ListResponse page. Filters as for
+        list(); page_token from the previous page's next_page_token."""
+        request = reports_pb2.ListRequest(
+            page_size=page_size, page_token=page_token or "",
+            view=(reports_pb2.REPORT_VIEW_FULL if full
+                  else reports_pb2.REPORT_VIEW_SUMMARY))
+        request.filter.CopyFrom(_filter(country, year, tier, publisher))
+        return self.call("List", request, reports_pb2.ListResponse)
+
+    def list(self, country=None, year=None, tier=None, publisher=None,
+             page_size=50, full=False):
+        """Yields every matching dossier.v1.Report in id order, fetching
+        pages of page_size as it goes.
+
+        country: a name, variant ("Ivory Coast") or alpha-3 code.
+        year: an int, or (min, max) with None/0 for an open end.
+        tier: a dossier.v1.Tier number or name ("TIER_2_WATCH_LIST").
+        publisher: exact publisher name, any case.
+        full: every field; otherwise the summary view (no body, cite_as,
+        disclaimer).
+        """
+        token = ""
+        while True:
+            page = self.list_page(country, year, tier, publisher, page_size,
+                                  token, full)
+            for report in page.reports:
+                yield report
+            if not page.next_page_token:
+                return
+            token = page.next_page_token
+
+    def import_text(self, text, filename=None, source_url=None, id=None,
+                    dry_run=False):
+        """Has the server parse a Refworld text document and store it.
+
+        text: the document (str, or UTF-8 bytes).
+        filename: names the document in messages.
+        source_url: used when the text names no URL.
+        id: store under this id instead of the derived one.
+        dry_run: parse only; the response carries the parsed report.
+        Returns the dossier.v1.ImportTextResponse (id, version, outcome
+        CREATED / UPDATED / UNCHANGED / PARSED, warnings).
+        """
+        return self._write("ImportText",
+                           _import_request(text, filename, source_url, id,
+                                           dry_run),
+                           reports_pb2.ImportTextResponse)
+
+    def import_batch(self, documents):
+        """Imports several documents in one call, committed together.
+
+        documents: an iterable of dicts with the keyword arguments of
+        import_text() (text required), or of dossier.v1.ImportTextRequest.
+        Returns the dossier.v1.ImportBatchResponse: one ImportResult
+        (code, message, response) per document, in order.
+        """
+        request = reports_pb2.ImportBatchRequest()
+        for doc in documents:
+            if isinstance(doc, reports_pb2.ImportTextRequest):
+                request.documents.append(doc)
+            else:
+                request.documents.append(_import_request(**doc))
+        return self._write("ImportBatch", request,
+                           reports_pb2.ImportBatchResponse)
+
+    def history(self, country, doc_type=None):
+        """Returns the dossier.v1.HistoryResponse: a country's tier by
+        year in the series doc_type (default: the TIP report)."""
+        request = reports_pb2.HistoryRequest(country=country,
+                                             doc_type=doc_type or "")
+        return self.call("History", request, reports_pb2.HistoryResponse)
+
+    def changes(self, year, doc_type=None):
+        """Returns the dossier.v1.ChangesResponse: countries whose tier in
+        year differs from the year before."""
+        request = reports_pb2.ChangesRequest(year=year,
+                                             doc_type=doc_type or "")
+        return self.call("Changes", request, reports_pb2.ChangesResponse)
+
+    def search(self, query, country=None, year=None, tier=None,
+               publisher=None, page_size=10, page_token="", order=None,
+               facets=False):
+        """Full-text search; returns one dossier.v1.SearchResponse page
+        (hits, next_page_token, total_hits, facets).
+
+        query: terms (all must match), "quoted phrases", -excluded terms.
+        Filters as for list(). order: a dossier.v1.SearchOrder number or
+        name ("SEARCH_ORDER_YEAR"); default relevance. facets: also count
+        matches per year, tier, country and publisher.
+        """
+        request = reports_pb2.SearchRequest(query=query, page_size=page_size,
+                                            page_token=page_token or "",
+                                            facets=facets)
+        request.filter.CopyFrom(_filter(country, year, tier, publisher))
+        if order is not None:
+            if isinstance(order, str):
+                order = reports_pb2.SearchOrder.Value(order.upper())
+            request.order = order
+        return self.call("Search", request, reports_pb2.SearchResponse)
+
+    def stats(self):
+        """Returns the dossier.v1.StatsResponse."""
+        return self.call("Stats", reports_pb2.StatsRequest(),
+                         reports_pb2.StatsResponse)
+
+    def health(self, service=""):
+        """Returns the dossier.v1.HealthResponse (status SERVING when the
+        server is up)."""
+        return self.call("Health", reports_pb2.HealthRequest(service=service),
+                         reports_pb2.HealthResponse)
+
+    def describe(self):
+        """Returns the server's API as a parsed
+        google.protobuf.descriptor_pb2.FileDescriptorSet."""
+        response = self.call("Describe", reports_pb2.DescribeRequest(),
+                             reports_pb2.DescribeResponse)
+        fds = descriptor_pb2.FileDescriptorSet()
+        try:
+            fds.ParseFromString(response.file_descriptor_set)
+        except DecodeError as exc:
+            raise DossierError(13, "Describe returned a malformed "
+                               "FileDescriptorSet: %s" % exc)
+        return fds
+
+
+def _import_request(text, filename=None, source_url=None, id=None,
+                    dry_run=False):
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    return reports_pb2.ImportTextRequest(
+        text=text, filename=filename or "", source_url=source_url or "",
+        id=id or "", dry_run=dry_run)
+
+
+def _now_ms():
+    return time.monotonic() * 1000.0
+
+
+def status_code(name):
+    """Returns the number of a canonical status name ("NOT_FOUND" -> 5);
+    KeyError for an unknown name."""
+    return _CODES[name.upper()]
