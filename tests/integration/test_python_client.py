@@ -1,0 +1,659 @@
+"""Integration test of the Python client against a live dossierd.
+
+Run by ctest with Debian's /usr/bin/python3 and the environment:
+  DOSSIER_BIN_DIR      <build>/bin, holding dossierd
+  DOSSIER_PYTHONPATH   <build>/python:<src>/client/python (':'-separated)
+  DOSSIER_FIXTURE_DIR  <src>/tests/fixtures (refworld/*.txt are imported)
+
+Each test starts its own dossierd in a fresh temporary data directory,
+bound to tcp://127.0.0.1:* (the port the kernel picks is read back from
+DATA/dossierd.pid, line 2), and stops it with SIGTERM, expecting exit 0.
+By hand:
+  DOSSIER_BIN_DIR=build/bin DOSSIER_PYTHONPATH=build/python:client/python \
+  DOSSIER_FIXTURE_DIR=tests/fixtures \
+      /usr/bin/python3 tests/integration/test_python_client.py -v
+"""
+
+import glob
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+for _entry in reversed(os.environ.get("DOSSIER_PYTHONPATH", "").split(":")):
+    if _entry and _entry not in sys.path:
+        sys.path.insert(0, _entry)
+
+import zmq  # noqa: E402
+from google.protobuf import descriptor_pb2  # noqa: E402
+
+from dossier_client import (  # noqa: E402
+    Client, DossierError, report_pb2, reports_pb2, rpc_pb2)
+
+BIN_DIR = os.environ.get("DOSSIER_BIN_DIR", "")
+FIXTURE_DIR = os.environ.get("DOSSIER_FIXTURE_DIR", "")
+
+START_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 10.0
+RAW_TIMEOUT_MS = 5000
+
+OK = 0
+INVALID_ARGUMENT = 3
+DEADLINE_EXCEEDED = 4
+NOT_FOUND = 5
+ALREADY_EXISTS = 6
+ABORTED = 10
+UNIMPLEMENTED = 12
+UNAVAILABLE = 14
+
+
+def make_report(rid, country="Azerbaijan", year=2004,
+                tier=report_pb2.TIER_2, publisher="United States "
+                "Department of State", body=("First paragraph.",
+                                             "Second paragraph.")):
+    """A complete Report as a client would Put it."""
+    return report_pb2.Report(
+        id=rid,
+        title="%d Trafficking in Persons Report - %s" % (year, country),
+        publisher=publisher,
+        author="Office to Monitor and Combat Trafficking in Persons",
+        publication_date="%d-06-14" % year,
+        cite_as="United States Department of State, %d" % year,
+        disclaimer="Not an official document.",
+        country=country,
+        year=year,
+        tier=tier,
+        doc_type="Trafficking in Persons Report",
+        body=list(body),
+        source_url="https://www.refworld.org/docid/%s.html" % rid)
+
+
+class DossierdTestCase(unittest.TestCase):
+    """Starts a dossierd per test; self.endpoint and self.client are ready
+    in every test method."""
+
+    def setUp(self):
+        self.assertTrue(BIN_DIR, "DOSSIER_BIN_DIR is not set")
+        binary = os.path.join(BIN_DIR, "dossierd")
+        self.assertTrue(os.access(binary, os.X_OK),
+                        "no dossierd at %s" % binary)
+        self.data = tempfile.mkdtemp(prefix="dossier-pytest-")
+        self.log_path = os.path.join(self.data, "dossierd.log")
+        self.log = open(self.log_path, "wb")
+        self.server = subprocess.Popen(
+            [binary, "--data", self.data, "--bind", "tcp://127.0.0.1:*"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        # Cleanups run even when setUp (or a subclass's setUp) fails,
+        # unlike tearDown: the server is always stopped and checked.
+        self.addCleanup(self._stop_server)
+        self.endpoint = self._wait_for_endpoint()
+        self.client = Client(self.endpoint, timeout_ms=5000, retries=3)
+        self.addCleanup(self.client.close)
+
+    def _wait_for_endpoint(self):
+        pid_path = os.path.join(self.data, "dossierd.pid")
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.server.poll() is not None:
+                self.fail("dossierd exited with %d before binding:\n%s"
+                          % (self.server.returncode, self._server_log()))
+            try:
+                with open(pid_path) as f:
+                    lines = f.read().split("\n")
+            except FileNotFoundError:
+                lines = []
+            # "PID\nENDPOINT\n": the final newline says line 2 is whole.
+            if (len(lines) >= 3 and lines[0].strip() == str(self.server.pid)
+                    and lines[1].startswith("tcp://")
+                    and not lines[1].endswith("*")):
+                return lines[1].strip()
+            time.sleep(0.02)
+        self.fail("dossierd wrote no endpoint to %s within %.0f s:\n%s"
+                  % (pid_path, START_TIMEOUT_S, self._server_log()))
+
+    def _server_log(self):
+        self.log.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", errors="replace")
+
+    def _stop_server(self):
+        """SIGTERM, then expect exit status 0 within STOP_TIMEOUT_S."""
+        code = None
+        if self.server.poll() is None:
+            # A test may leave the server stopped (SIGSTOP): wake it first.
+            self.server.send_signal(signal.SIGCONT)
+            self.server.send_signal(signal.SIGTERM)
+            try:
+                code = self.server.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.server.kill()
+                self.server.wait()
+                code = "hung (killed)"
+        else:
+            code = self.server.returncode
+        log = self._server_log()
+        self.log.close()
+        shutil.rmtree(self.data, ignore_errors=True)
+        self.assertEqual(code, 0, "dossierd exit status after SIGTERM: %s\n"
+                         "server log:\n%s" % (code, log))
+
+    # helpers
+
+    def assertCode(self, code, fn, *args, **kwargs):
+        """Calls fn and expects DossierError with this code; returns it."""
+        with self.assertRaises(DossierError) as caught:
+            fn(*args, **kwargs)
+        err = caught.exception
+        self.assertEqual(err.code, code, "expected code %d, got %s"
+                         % (code, err))
+        self.assertTrue(err.message, "an error must carry a message")
+        return err
+
+    def raw(self, frames, socket_type=zmq.DEALER):
+        """Sends frames on a fresh socket and returns the reply frames."""
+        ctx = zmq.Context.instance()
+        sock = ctx.socket(socket_type)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.RCVTIMEO, RAW_TIMEOUT_MS)
+        try:
+            sock.connect(self.endpoint)
+            sock.send_multipart(frames)
+            return sock.recv_multipart()
+        finally:
+            sock.close()
+
+
+class TestBasics(DossierdTestCase):
+
+    def test_health_and_empty_stats(self):
+        health = self.client.health()
+        self.assertEqual(health.status, reports_pb2.SERVING_STATUS_SERVING)
+        stats = self.client.stats()
+        self.assertEqual(stats.records, 0)
+        self.assertTrue(stats.server_version)
+
+    def test_get_missing_is_not_found(self):
+        err = self.assertCode(NOT_FOUND, self.client.get, "no-such-report")
+        self.assertEqual(err.name, "NOT_FOUND")
+        self.assertIn("no-such-report", err.message)
+
+    def test_put_then_get(self):
+        report = make_report("aze-2004")
+        put = self.client.put(report)
+        self.assertEqual(put.id, "aze-2004")
+        self.assertEqual(put.version, 1)
+        self.assertTrue(put.created)
+
+        got = self.client.get("aze-2004")
+        self.assertEqual(got.version, 1)
+        for field in ("id", "title", "publisher", "author",
+                      "publication_date", "cite_as", "disclaimer", "country",
+                      "year", "tier", "doc_type", "source_url"):
+            self.assertEqual(getattr(got, field), getattr(report, field),
+                             field)
+        self.assertEqual(list(got.body), list(report.body))
+        self.assertTrue(got.created_at)
+        self.assertTrue(got.updated_at)
+        self.assertTrue(got.created_by)
+        self.assertEqual(self.client.stats().records, 1)
+
+    def test_put_versions_and_conflict(self):
+        self.client.put(make_report("r1"))
+        second = self.client.put(make_report("r1", tier=report_pb2.TIER_1),
+                                 expected_version=1)
+        self.assertEqual(second.version, 2)
+        self.assertFalse(second.created)
+        self.assertEqual(self.client.get("r1").tier, report_pb2.TIER_1)
+
+        err = self.assertCode(ABORTED, self.client.put, make_report("r1"),
+                              expected_version=1)
+        self.assertEqual(err.name, "ABORTED")
+        self.assertIn("2", err.message)  # names the current version
+        # The refused write changed nothing.
+        got = self.client.get("r1")
+        self.assertEqual(got.version, 2)
+        self.assertEqual(got.tier, report_pb2.TIER_1)
+
+        # A version expected of a record that does not exist: ABORTED too.
+        self.assertCode(ABORTED, self.client.put, make_report("r2"),
+                        expected_version=3)
+        self.assertCode(NOT_FOUND, self.client.get, "r2")
+
+    def test_put_create_only(self):
+        self.assertTrue(self.client.put(make_report("c1"),
+                                        create_only=True).created)
+        self.assertCode(ALREADY_EXISTS, self.client.put, make_report("c1"),
+                        create_only=True)
+        self.assertEqual(self.client.get("c1").version, 1)
+
+    def test_put_invalid_id(self):
+        self.assertCode(INVALID_ARGUMENT, self.client.put,
+                        make_report("has a space"))
+        self.assertCode(INVALID_ARGUMENT, self.client.put,
+                        make_report("x" * 129))
+        self.assertEqual(self.client.stats().records, 0)
+
+    def test_delete(self):
+        self.client.put(make_report("d1"))
+        self.client.put(make_report("d1"))
+        self.assertCode(ABORTED, self.client.delete, "d1", expected_version=1)
+        deleted = self.client.delete("d1", expected_version=2)
+        self.assertEqual(deleted.id, "d1")
+        self.assertEqual(deleted.version, 2)
+        self.assertCode(NOT_FOUND, self.client.get, "d1")
+        self.assertCode(NOT_FOUND, self.client.delete, "d1")
+        self.assertEqual(list(self.client.list()), [])
+
+
+class TestList(DossierdTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.rows = [
+            ("a-aze-2004", "Azerbaijan", 2004, report_pb2.TIER_2_WATCH_LIST,
+             "United States Department of State"),
+            ("b-aze-2007", "Azerbaijan", 2007, report_pb2.TIER_2,
+             "United States Department of State"),
+            ("c-rus-2008", "Russia", 2008, report_pb2.TIER_2_WATCH_LIST,
+             "United States Department of State"),
+            ("d-swe-2010", "Sweden", 2010, report_pb2.TIER_1,
+             "United States Department of State"),
+            ("e-som-2017", "Somalia", 2017, report_pb2.SPECIAL_CASE,
+             "United States Department of State"),
+            ("f-mmr-2013", "Burma", 2013, report_pb2.TIER_UNSPECIFIED,
+             "Human Rights Watch"),
+            ("g-aze-2010", "Azerbaijan", 2010, report_pb2.TIER_2_WATCH_LIST,
+             "United States Department of State"),
+        ]
+        for rid, country, year, tier, publisher in self.rows:
+            self.client.put(make_report(rid, country, year, tier, publisher))
+
+    def ids(self, **kwargs):
+        return [r.id for r in self.client.list(**kwargs)]
+
+    def test_all_in_id_order(self):
+        self.assertEqual(self.ids(), sorted(r[0] for r in self.rows))
+
+    def test_filters(self):
+        self.assertEqual(self.ids(country="Azerbaijan"),
+                         ["a-aze-2004", "b-aze-2007", "g-aze-2010"])
+        self.assertEqual(self.ids(country="AZE"),
+                         ["a-aze-2004", "b-aze-2007", "g-aze-2010"])
+        self.assertEqual(self.ids(country="Myanmar"), ["f-mmr-2013"])
+        self.assertEqual(self.ids(year=2010), ["d-swe-2010", "g-aze-2010"])
+        self.assertEqual(self.ids(year=(2008, 2013)),
+                         ["c-rus-2008", "d-swe-2010", "f-mmr-2013",
+                          "g-aze-2010"])
+        self.assertEqual(self.ids(year=(2013, None)),
+                         ["e-som-2017", "f-mmr-2013"])
+        self.assertEqual(self.ids(year=(None, 2004)), ["a-aze-2004"])
+        self.assertEqual(self.ids(tier="TIER_2_WATCH_LIST"),
+                         ["a-aze-2004", "c-rus-2008", "g-aze-2010"])
+        self.assertEqual(self.ids(tier=report_pb2.SPECIAL_CASE),
+                         ["e-som-2017"])
+        self.assertEqual(self.ids(publisher="human rights watch"),
+                         ["f-mmr-2013"])
+        self.assertEqual(self.ids(country="Azerbaijan", year=(2005, 0),
+                                  tier="TIER_2_WATCH_LIST"), ["g-aze-2010"])
+        self.assertEqual(self.ids(country="Sweden", year=2004), [])
+
+    def test_views(self):
+        summary = next(self.client.list(country="Sweden"))
+        self.assertEqual(summary.id, "d-swe-2010")
+        self.assertEqual(summary.country, "Sweden")
+        self.assertEqual(summary.year, 2010)
+        self.assertEqual(summary.tier, report_pb2.TIER_1)
+        self.assertEqual(summary.version, 1)
+        self.assertEqual(len(summary.body), 0)
+        self.assertEqual(summary.cite_as, "")
+        self.assertEqual(summary.disclaimer, "")
+        full = next(self.client.list(country="Sweden", full=True))
+        self.assertEqual(list(full.body),
+                         ["First paragraph.", "Second paragraph."])
+        self.assertTrue(full.cite_as)
+        self.assertEqual(full, self.client.get("d-swe-2010"))
+
+    def test_pagination(self):
+        seen = []
+        token = ""
+        pages = 0
+        while pages < 10:
+            page = self.client.list_page(page_size=3, page_token=token)
+            pages += 1
+            self.assertLessEqual(len(page.reports), 3)
+            seen.extend(r.id for r in page.reports)
+            if not page.next_page_token:
+                break
+            self.assertEqual(len(page.reports), 3)
+            token = page.next_page_token
+        self.assertEqual(pages, 3)
+        self.assertEqual(seen, sorted(r[0] for r in self.rows))
+
+        # The generator follows the tokens the same way, with filters.
+        self.assertEqual(self.ids(page_size=1, country="AZE"),
+                         ["a-aze-2004", "b-aze-2007", "g-aze-2010"])
+        self.assertEqual(self.ids(page_size=2), seen)
+
+    def test_pagination_sees_writes_between_pages(self):
+        first = self.client.list_page(page_size=2)
+        self.assertEqual([r.id for r in first.reports],
+                         ["a-aze-2004", "b-aze-2007"])
+        self.client.delete("c-rus-2008")
+        self.client.put(make_report("zz-late"))
+        rest = []
+        token = first.next_page_token
+        for _ in range(10):
+            page = self.client.list_page(page_size=2, page_token=token)
+            rest.extend(r.id for r in page.reports)
+            token = page.next_page_token
+            if not token:
+                break
+        self.assertEqual(rest, ["d-swe-2010", "e-som-2017", "f-mmr-2013",
+                                "g-aze-2010", "zz-late"])
+
+    def test_bad_page_size_and_token(self):
+        self.assertCode(INVALID_ARGUMENT, self.client.list_page,
+                        page_size=100000)
+        self.assertCode(INVALID_ARGUMENT, self.client.list_page,
+                        page_token="\x01not a token")
+
+
+class TestImport(DossierdTestCase):
+
+    def fixtures(self):
+        self.assertTrue(FIXTURE_DIR, "DOSSIER_FIXTURE_DIR is not set")
+        paths = sorted(glob.glob(os.path.join(FIXTURE_DIR, "refworld",
+                                              "*.txt")))
+        self.assertTrue(paths, "no fixture documents in %s/refworld"
+                        % FIXTURE_DIR)
+        return paths
+
+    def test_import_created_then_unchanged(self):
+        ids = set()
+        for path in self.fixtures():
+            with open(path, "rb") as f:
+                data = f.read()
+            text = data.decode("utf-8", errors="replace")
+            name = os.path.basename(path)
+            first = self.client.import_text(text, filename=name)
+            self.assertEqual(first.outcome, reports_pb2.IMPORT_OUTCOME_CREATED,
+                             name)
+            self.assertEqual(first.version, 1, name)
+            self.assertTrue(first.id, name)
+            self.assertNotIn(first.id, ids, "%s: id collides" % name)
+            ids.add(first.id)
+
+            stored = self.client.get(first.id)
+            self.assertEqual(stored.version, 1)
+            self.assertTrue(stored.country, name)
+            self.assertGreater(stored.year, 1990, name)
+            self.assertEqual(stored.source_sha256,
+                             hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                             name)
+
+            again = self.client.import_text(text, filename=name)
+            self.assertEqual(again.outcome,
+                             reports_pb2.IMPORT_OUTCOME_UNCHANGED, name)
+            self.assertEqual(again.id, first.id)
+            self.assertEqual(again.version, 1)
+            self.assertEqual(self.client.get(first.id).version, 1)
+
+        self.assertEqual(self.client.stats().records, len(ids))
+        self.assertEqual(sorted(r.id for r in self.client.list()),
+                         sorted(ids))
+
+    def test_import_changed_text_updates(self):
+        path = self.fixtures()[0]
+        with open(path, "rb") as f:
+            text = f.read().decode("utf-8", errors="replace")
+        first = self.client.import_text(text, id="fixed-id")
+        self.assertEqual(first.id, "fixed-id")
+        second = self.client.import_text(text + "\nOne more paragraph.\n",
+                                         id="fixed-id")
+        self.assertEqual(second.outcome, reports_pb2.IMPORT_OUTCOME_UPDATED)
+        self.assertEqual(second.version, 2)
+
+    def test_dry_run_stores_nothing(self):
+        path = self.fixtures()[0]
+        with open(path, "rb") as f:
+            text = f.read().decode("utf-8", errors="replace")
+        parsed = self.client.import_text(text, filename="x.txt",
+                                         dry_run=True)
+        self.assertEqual(parsed.outcome, reports_pb2.IMPORT_OUTCOME_PARSED)
+        self.assertEqual(parsed.report.id, parsed.id)
+        self.assertTrue(parsed.report.country)
+        self.assertCode(NOT_FOUND, self.client.get, parsed.id)
+        self.assertEqual(self.client.stats().records, 0)
+
+    def test_not_a_document(self):
+        self.assertCode(INVALID_ARGUMENT, self.client.import_text, "",
+                        filename="empty.txt")
+        self.assertEqual(self.client.stats().records, 0)
+
+
+class TestWire(DossierdTestCase):
+
+    def test_unknown_method(self):
+        response = self.client.call_raw("dossier.v1.Reports/Frobnicate",
+                                        b"", idempotent=True)
+        self.assertEqual(response.code, UNIMPLEMENTED, response.message)
+        self.assertIn("Frobnicate", response.message)
+        self.assertEqual(response.payload, b"")
+        other = self.client.call_raw("no.such.Service/Get", b"",
+                                     idempotent=True)
+        self.assertEqual(other.code, UNIMPLEMENTED, other.message)
+
+    def test_bad_payload(self):
+        # 0xff is not a valid protobuf tag: the GetRequest does not decode.
+        response = self.client.call_raw("dossier.v1.Reports/Get",
+                                        b"\xff\xff\xff", idempotent=True)
+        self.assertEqual(response.code, INVALID_ARGUMENT, response.message)
+
+    def test_garbage_frame(self):
+        frames = self.raw([b"", b"\xff\xfe garbage, not a Request"])
+        self.assertEqual(len(frames), 2)
+        self.assertEqual(frames[0], b"")
+        response = rpc_pb2.Response()
+        response.ParseFromString(frames[1])
+        self.assertEqual(response.code, INVALID_ARGUMENT)
+        self.assertEqual(response.id, 0)
+        self.assertTrue(response.message)
+        # The server is still serving.
+        self.assertEqual(self.client.health().status,
+                         reports_pb2.SERVING_STATUS_SERVING)
+
+    def test_req_socket(self):
+        self.client.put(make_report("via-req"))
+        request = rpc_pb2.Request(
+            id=77, method="dossier.v1.Reports/Get",
+            payload=reports_pb2.GetRequest(id="via-req").SerializeToString())
+        frames = self.raw([request.SerializeToString()], zmq.REQ)
+        self.assertEqual(len(frames), 1)
+        response = rpc_pb2.Response()
+        response.ParseFromString(frames[0])
+        self.assertEqual(response.id, 77)
+        self.assertEqual(response.code, OK, response.message)
+        report = report_pb2.Report()
+        report.ParseFromString(response.payload)
+        self.assertEqual(report.id, "via-req")
+
+    def test_pipelined_dealer_replies_match_ids(self):
+        for i in range(5):
+            self.client.put(make_report("p%d" % i))
+        ctx = zmq.Context.instance()
+        sock = ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.RCVTIMEO, RAW_TIMEOUT_MS)
+        try:
+            sock.connect(self.endpoint)
+            wanted = {}
+            for i in range(5):
+                rid = 1000 + i
+                wanted[rid] = "p%d" % i
+                request = rpc_pb2.Request(
+                    id=rid, method="dossier.v1.Reports/Get",
+                    payload=reports_pb2.GetRequest(
+                        id="p%d" % i).SerializeToString())
+                sock.send_multipart([b"", request.SerializeToString()])
+            for _ in range(5):
+                frames = sock.recv_multipart()
+                response = rpc_pb2.Response()
+                response.ParseFromString(frames[-1])
+                self.assertEqual(response.code, OK, response.message)
+                report = report_pb2.Report()
+                report.ParseFromString(response.payload)
+                self.assertEqual(report.id, wanted.pop(response.id))
+            self.assertEqual(wanted, {})
+        finally:
+            sock.close()
+
+    def test_describe(self):
+        fds = self.client.describe()
+        self.assertIsInstance(fds, descriptor_pb2.FileDescriptorSet)
+        files = {f.name: f for f in fds.file}
+        for name in ("dossier/v1/reports.proto", "dossier/v1/report.proto",
+                     "dossier/v1/rpc.proto"):
+            self.assertIn(name, files)
+        services = [s for s in files["dossier/v1/reports.proto"].service
+                    if s.name == "Reports"]
+        self.assertEqual(len(services), 1)
+        methods = {m.name: m for m in services[0].method}
+        local = reports_pb2.DESCRIPTOR.services_by_name["Reports"]
+        self.assertEqual(sorted(methods), sorted(m.name for m in
+                                                 local.methods))
+        self.assertEqual(len(methods), 12)
+        for m in local.methods:
+            self.assertEqual(methods[m.name].input_type,
+                             "." + m.input_type.full_name)
+            self.assertEqual(methods[m.name].output_type,
+                             "." + m.output_type.full_name)
+
+    def test_timeout_retry_and_recovery(self):
+        self.client.put(make_report("t1"))
+        slow = Client(self.endpoint, timeout_ms=200, retries=2)
+        try:
+            self.server.send_signal(signal.SIGSTOP)
+            try:
+                started = time.monotonic()
+                err = self.assertCode(UNAVAILABLE, slow.get, "t1")
+                elapsed = time.monotonic() - started
+                self.assertIn("2 attempts", err.message)
+                self.assertGreaterEqual(elapsed, 0.35)
+                self.assertLess(elapsed, 3.0)
+                # A write is sent once: no reply means the outcome is
+                # unknown, which is DEADLINE_EXCEEDED, not a retry.
+                started = time.monotonic()
+                self.assertCode(DEADLINE_EXCEEDED, slow.put,
+                                make_report("t2"))
+                self.assertLess(time.monotonic() - started, 1.5)
+            finally:
+                self.server.send_signal(signal.SIGCONT)
+            # The reopened socket works again once the server is back.
+            self.assertEqual(slow.get("t1").id, "t1")
+        finally:
+            slow.close()
+
+    def test_retry_succeeds_when_server_wakes(self):
+        self.client.put(make_report("w1"))
+        slow = Client(self.endpoint, timeout_ms=300, retries=5)
+        self.server.send_signal(signal.SIGSTOP)
+        waker = threading.Timer(
+            0.45, lambda: self.server.send_signal(signal.SIGCONT))
+        waker.start()
+        try:
+            self.assertEqual(slow.get("w1").id, "w1")
+        finally:
+            waker.cancel()
+            waker.join()
+            self.server.send_signal(signal.SIGCONT)
+            slow.close()
+
+    def test_unreachable(self):
+        # A port that nothing listens on (this server's, after it stopped).
+        self.server.send_signal(signal.SIGTERM)
+        self.assertEqual(self.server.wait(timeout=STOP_TIMEOUT_S), 0)
+        gone = Client(self.endpoint, timeout_ms=100, retries=2)
+        try:
+            self.assertCode(UNAVAILABLE, gone.health)
+        finally:
+            gone.close()
+
+
+class TestQueries(DossierdTestCase):
+
+    def setUp(self):
+        super().setUp()
+        tiers = [(2004, report_pb2.TIER_2_WATCH_LIST),
+                 (2005, report_pb2.TIER_2),
+                 (2006, report_pb2.TIER_3),
+                 (2007, report_pb2.TIER_3)]
+        for year, tier in tiers:
+            self.client.put(make_report(
+                "aze-%d" % year, "Azerbaijan", year, tier,
+                body=("Forced labor in construction, year %d." % year,)))
+        self.client.put(make_report("swe-2005", "Sweden", 2005,
+                                    report_pb2.TIER_1,
+                                    body=("Sex trafficking of women.",)))
+        self.client.put(make_report("swe-2006", "Sweden", 2006,
+                                    report_pb2.TIER_1,
+                                    body=("Sex trafficking of women.",)))
+
+    def test_history(self):
+        history = self.client.history("AZE")
+        self.assertEqual(history.country_code, "AZE")
+        self.assertEqual([(e.year, e.tier, e.report_id)
+                          for e in history.entries],
+                         [(2004, report_pb2.TIER_2_WATCH_LIST, "aze-2004"),
+                          (2005, report_pb2.TIER_2, "aze-2005"),
+                          (2006, report_pb2.TIER_3, "aze-2006"),
+                          (2007, report_pb2.TIER_3, "aze-2007")])
+        self.assertCode(NOT_FOUND, self.client.history, "Norway")
+
+    def test_changes(self):
+        changes = self.client.changes(2005)
+        self.assertEqual(changes.year, 2005)
+        self.assertEqual([(c.country, c.previous, c.current, c.move)
+                          for c in changes.changes],
+                         [("Azerbaijan", report_pb2.TIER_2_WATCH_LIST,
+                           report_pb2.TIER_2, reports_pb2.TIER_MOVE_UPGRADE)])
+        down = self.client.changes(2006).changes
+        self.assertEqual([(c.country, c.move) for c in down],
+                         [("Azerbaijan", reports_pb2.TIER_MOVE_DOWNGRADE)])
+        self.assertEqual(list(self.client.changes(2007).changes), [])
+
+    def test_search(self):
+        result = self.client.search("forced labor")
+        self.assertEqual(result.total_hits, 4)
+        self.assertEqual(sorted(h.report.id for h in result.hits),
+                         ["aze-2004", "aze-2005", "aze-2006", "aze-2007"])
+        for hit in result.hits:
+            self.assertGreater(hit.score, 0)
+            self.assertIn("[", hit.snippet)
+        by_year = self.client.search("forced labor",
+                                     order="SEARCH_ORDER_YEAR")
+        self.assertEqual([h.report.year for h in by_year.hits],
+                         [2007, 2006, 2005, 2004])
+        self.assertEqual(self.client.search("trafficking",
+                                            country="Sweden").total_hits, 2)
+        self.assertEqual(self.client.search("labor -construction")
+                         .total_hits, 0)
+        self.assertEqual(self.client.search("zebra").total_hits, 0)
+
+    def test_stats_counts(self):
+        stats = self.client.stats()
+        self.assertEqual(stats.records, 6)
+        by_year = {c.year: c.count for c in stats.by_year}
+        self.assertEqual(by_year, {2004: 1, 2005: 2, 2006: 2, 2007: 1})
+        by_tier = {c.tier: c.count for c in stats.by_tier}
+        self.assertEqual(by_tier[report_pb2.TIER_3], 2)
+        self.assertEqual(by_tier[report_pb2.TIER_1], 2)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
