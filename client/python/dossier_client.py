@@ -26,7 +26,8 @@ Retries. Idempotent methods (Get, List, History, Changes, Search, Stats,
 Health, Describe) follow ZeroMQ's "Lazy Pirate" pattern: when no reply
 arrives within timeout_ms, the socket is closed (dropping anything queued
 on it), a new one is connected, and the request is sent again, up to
-`retries` attempts in all; then DossierError(UNAVAILABLE). Writes (Put,
+`retries` more times (as libdossier counts them); then
+DossierError(UNAVAILABLE). Writes (Put,
 Delete, ImportText, ImportBatch) are sent once with a fresh
 "idempotency-key" metadata entry (uuid4 hex); a write whose reply does not
 arrive raises DossierError(DEADLINE_EXCEEDED), because the write may or may
@@ -65,6 +66,11 @@ __all__ = [
 ]
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:7531"
+
+__version__ = "0.1.0"
+
+#: Sent as the "client" metadata entry, which the server logs.
+CLIENT_NAME = "dossier-python/" + __version__
 
 #: Full name of the service; methods are called as SERVICE + "/" + name.
 SERVICE = "dossier.v1.Reports"
@@ -160,9 +166,11 @@ class Client:
 
     Args:
         endpoint: the server's ZeroMQ endpoint ("tcp://host:port").
-        timeout_ms: how long to wait for each reply, in milliseconds; also
-            sent as the request's deadline_ms.
-        retries: attempts in all for an idempotent call (at least 1).
+        timeout_ms: how long to wait for the reply to each attempt, in
+            milliseconds; also sent as the request's deadline_ms.
+        retries: how many times an idempotent call is sent again after an
+            attempt got no reply (>= 0), so at most retries + 1 attempts.
+            Writes are never sent again.
         context: a zmq.Context to use; by default the client makes its own
             and terminates it on close().
 
@@ -176,7 +184,9 @@ class Client:
             raise ValueError("timeout_ms must be positive")
         self.endpoint = endpoint
         self.timeout_ms = int(timeout_ms)
-        self.retries = max(1, int(retries))
+        if retries < 0:
+            raise ValueError("retries must be >= 0")
+        self.retries = int(retries)
         self._own_context = context is None
         self._context = context if context is not None else zmq.Context()
         self._socket = None
@@ -244,10 +254,11 @@ class Client:
             service, _, name = method.partition("/")
             idempotent = service == SERVICE and name in _IDEMPOTENT
         timeout = self.timeout_ms if timeout_ms is None else int(timeout_ms)
-        attempts = self.retries if idempotent else 1
+        attempts = self.retries + 1 if idempotent else 1
 
         request = rpc_pb2.Request(method=method, payload=payload,
                                   deadline_ms=timeout)
+        request.metadata["client"] = CLIENT_NAME
         for key, value in (metadata or {}).items():
             request.metadata[key] = value
 

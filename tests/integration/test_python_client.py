@@ -83,8 +83,11 @@ class DossierdTestCase(unittest.TestCase):
         binary = os.path.join(BIN_DIR, "dossierd")
         self.assertTrue(os.access(binary, os.X_OK),
                         "no dossierd at %s" % binary)
-        self.data = tempfile.mkdtemp(prefix="dossier-pytest-")
-        self.log_path = os.path.join(self.data, "dossierd.log")
+        # ROOT/data is the server's data directory; its log sits beside it.
+        self.root = tempfile.mkdtemp(prefix="dossier-pytest-")
+        self.data = os.path.join(self.root, "data")
+        os.mkdir(self.data)
+        self.log_path = os.path.join(self.root, "dossierd.log")
         self.log = open(self.log_path, "wb")
         self.server = subprocess.Popen(
             [binary, "--data", self.data, "--bind", "tcp://127.0.0.1:*"],
@@ -139,7 +142,7 @@ class DossierdTestCase(unittest.TestCase):
             code = self.server.returncode
         log = self._server_log()
         self.log.close()
-        shutil.rmtree(self.data, ignore_errors=True)
+        shutil.rmtree(self.root, ignore_errors=True)
         self.assertEqual(code, 0, "dossierd exit status after SIGTERM: %s\n"
                          "server log:\n%s" % (code, log))
 
@@ -536,7 +539,7 @@ class TestWire(DossierdTestCase):
 
     def test_timeout_retry_and_recovery(self):
         self.client.put(make_report("t1"))
-        slow = Client(self.endpoint, timeout_ms=200, retries=2)
+        slow = Client(self.endpoint, timeout_ms=200, retries=1)
         try:
             self.server.send_signal(signal.SIGSTOP)
             try:
@@ -561,7 +564,7 @@ class TestWire(DossierdTestCase):
 
     def test_retry_succeeds_when_server_wakes(self):
         self.client.put(make_report("w1"))
-        slow = Client(self.endpoint, timeout_ms=300, retries=5)
+        slow = Client(self.endpoint, timeout_ms=300, retries=4)
         self.server.send_signal(signal.SIGSTOP)
         waker = threading.Timer(
             0.45, lambda: self.server.send_signal(signal.SIGCONT))
@@ -578,7 +581,7 @@ class TestWire(DossierdTestCase):
         # A port that nothing listens on (this server's, after it stopped).
         self.server.send_signal(signal.SIGTERM)
         self.assertEqual(self.server.wait(timeout=STOP_TIMEOUT_S), 0)
-        gone = Client(self.endpoint, timeout_ms=100, retries=2)
+        gone = Client(self.endpoint, timeout_ms=100, retries=1)
         try:
             self.assertCode(UNAVAILABLE, gone.health)
         finally:
