@@ -19,6 +19,8 @@ the generated messages on the path, e.g.
 import os
 import sys
 
+# dossier_client.py lives one directory up.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 for _entry in reversed(os.environ.get("DOSSIER_PYTHONPATH", "").split(":")):
     if _entry and _entry not in sys.path:
         sys.path.insert(0, _entry)
