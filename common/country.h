@@ -17,10 +17,21 @@ typedef struct {
     static entry, or NULL when the text names no known country. */
 const country_t *country_lookup(const char *text);
 
+/*  The number of entries in the table (the 249 ISO 3166-1 countries, plus
+    Kosovo XKX and the former codes SCG, YUG, ANT, SUN, CSK, DDR). */
+size_t country_count(void);
+
+/*  The entry at index (0 .. country_count() - 1), a static entry; NULL
+    when index is out of range. For listing and tests. */
+const country_t *country_at(size_t index);
+
 /*  Writes into buf (size bytes, NUL-terminated, truncated if needed) the
     key that indexes and filters use for a country: its alpha-3 code when
     known, else the folded name prefixed with "~" ("~atlantis"), so that
-    unknown countries still group and filter consistently. Returns buf. */
+    unknown countries still group and filter consistently. The folded name
+    is lower-case ASCII words separated by single spaces (punctuation and
+    digits dropped). Text that names nothing ("", NULL, punctuation) gives
+    "". Returns buf. */
 char *country_key(const char *text, char *buf, size_t size);
 
 #endif

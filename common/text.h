@@ -11,6 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* U+FFFD REPLACEMENT CHARACTER: what invalid input decodes to. */
+#define TEXT_REPLACEMENT 0xFFFDu
+
 /*  Decodes one code point from s (at most size bytes) into *cp and returns
     the bytes consumed (1..4); an invalid or truncated sequence yields
     U+FFFD and consumes 1 byte. size must be > 0. */
@@ -29,10 +32,17 @@ char *text_utf8_sanitize(const char *s, size_t size);
 char *text_fold(const char *s, size_t size);
 
 /*  Folds one code point: appends its folded form (0..3 bytes, "ß" ->
-    "ss") to out and returns the count written. */
+    "ss") to out and returns the count written. out needs 3 bytes of room
+    and is not NUL-terminated. No allocation, no locale: a table lookup for
+    Latin, Greek and Cyrillic. Combining marks (U+0300..U+036F) fold to
+    nothing; code points beyond U+FFFF (which would need 4 bytes) and
+    invalid ones fold to U+FFFD. */
 size_t text_fold_codepoint(uint32_t cp, char *out);
 
-/*  True for code points that belong to words (letters, digits, marks). */
+/*  True for code points that belong to words (letters, digits, marks),
+    decided by Unicode block (an approximation outside Latin, Greek and
+    Cyrillic, where it is exact); false for punctuation, symbols, spaces,
+    U+FFFD and anything beyond U+FFFF. */
 bool text_is_word_codepoint(uint32_t cp);
 
 #endif
