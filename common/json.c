@@ -1,0 +1,1477 @@
+/*  json.c: protobuf <-> JSON for any protobuf-c message.
+
+    One codec for every message, driven by ProtobufCMessageDescriptor and
+    ProtobufCFieldDescriptor, following the proto3 JSON mapping
+    (https://protobuf.dev/programming-guides/proto3/#json).
+
+    Output is written directly into a growing buffer rather than through
+    jansson's dumper, because jansson prints doubles with 17 significant
+    digits (0.1 -> 0.10000000000000001) while the mapping wants the shortest
+    text that reads back to the same value, and because field order and
+    UTF-8 repair are ours to control. Invalid UTF-8 in a string field is
+    replaced with U+FFFD so the output is always valid JSON.
+
+    Input is parsed with jansson, after one pass of our own over the text
+    (s_scan) that
+      - rejects invalid UTF-8 inside strings and nesting deeper than 64,
+        with a byte position;
+      - rejects "\u0000" escapes (a protobuf-c string cannot hold NUL);
+      - rewrites integer literals of 19 digits or more, which jansson
+        refuses ("too big integer") or which may exceed int64, as the
+        string "\u0000<digits>". Since real input can never contain NUL,
+        that marker is unambiguous, and the field decoder range-checks the
+        digits exactly ("18446744073709551616 is out of range for uint64").
+    The message is then built following protobuf-c's own allocation
+    conventions (malloc'd struct initialized by message_init, malloc'd
+    strings, arrays, binary data and submessages), so a partly built message
+    is released on any error with protobuf_c_message_free_unpacked(), and so
+    is the caller's message on success. */
+#include "json.h"
+
+/* After json.h: jansson #defines JSON_COMPACT, which json.h declares as an
+   enumerator. This file only uses JSON_PRETTY. */
+#include <jansson.h>
+
+#include <float.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_MAX_DEPTH 64
+
+/*  Integer literals with at least this many digits are handed to the field
+    decoder as text: INT64_MAX has 19 digits. */
+#define S_BIG_DIGITS 19
+
+static const char s_replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
+
+/*  Length of the well-formed UTF-8 sequence at s (size bytes available,
+    size > 0), or 0 if it is not one: overlong forms, surrogates and code
+    points past U+10FFFF are not. */
+static size_t
+s_utf8_sequence(const unsigned char *s, size_t size) {
+    unsigned char c = s[0];
+    size_t len;
+    uint32_t cp, min;
+    if (c < 0x80) {
+        return 1;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2, cp = c & 0x1Fu, min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3, cp = c & 0x0Fu, min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4, cp = c & 0x07u, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (size < len) {
+        return 0;
+    }
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) {
+            return 0;
+        }
+        cp = (cp << 6) | (s[i] & 0x3Fu);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        return 0;
+    }
+    return len;
+}
+
+static char
+s_upper(char c) {
+    return (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
+}
+
+/*  True when text (text_len bytes) is the camel-case form of a proto field
+    name: protoc's ToJsonName (upper_first false: "publication_date" ->
+    "publicationDate") or its map entry naming (upper_first true:
+    "metadata" -> "Metadata"). */
+static bool
+s_camel_equal(const char *name, const char *text, size_t text_len,
+              bool upper_first) {
+    bool up = upper_first;
+    size_t i = 0;
+    for (; *name; name++) {
+        if (*name == '_') {
+            up = true;
+            continue;
+        }
+        char c = up ? s_upper(*name) : *name;
+        up = false;
+        if (i >= text_len || text[i] != c) {
+            return false;
+        }
+        i++;
+    }
+    return i == text_len;
+}
+
+/*  Bytes of one element of a repeated field of type t, as protobuf-c lays
+    the array out. */
+static size_t
+s_type_size(ProtobufCType t) {
+    switch (t) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+        return sizeof(int32_t);
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+        return sizeof(int64_t);
+    case PROTOBUF_C_TYPE_FLOAT:
+        return sizeof(float);
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return sizeof(double);
+    case PROTOBUF_C_TYPE_BOOL:
+        return sizeof(protobuf_c_boolean);
+    case PROTOBUF_C_TYPE_ENUM:
+        return sizeof(int);
+    case PROTOBUF_C_TYPE_STRING:
+        return sizeof(char *);
+    case PROTOBUF_C_TYPE_BYTES:
+        return sizeof(ProtobufCBinaryData);
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return sizeof(ProtobufCMessage *);
+    }
+    return 0;
+}
+
+static const char *
+s_type_name(ProtobufCType t) {
+    switch (t) {
+    case PROTOBUF_C_TYPE_INT32:
+        return "int32";
+    case PROTOBUF_C_TYPE_SINT32:
+        return "sint32";
+    case PROTOBUF_C_TYPE_SFIXED32:
+        return "sfixed32";
+    case PROTOBUF_C_TYPE_UINT32:
+        return "uint32";
+    case PROTOBUF_C_TYPE_FIXED32:
+        return "fixed32";
+    case PROTOBUF_C_TYPE_INT64:
+        return "int64";
+    case PROTOBUF_C_TYPE_SINT64:
+        return "sint64";
+    case PROTOBUF_C_TYPE_SFIXED64:
+        return "sfixed64";
+    case PROTOBUF_C_TYPE_UINT64:
+        return "uint64";
+    case PROTOBUF_C_TYPE_FIXED64:
+        return "fixed64";
+    case PROTOBUF_C_TYPE_FLOAT:
+        return "float";
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return "double";
+    case PROTOBUF_C_TYPE_BOOL:
+        return "bool";
+    case PROTOBUF_C_TYPE_ENUM:
+        return "enum";
+    case PROTOBUF_C_TYPE_STRING:
+        return "string";
+    case PROTOBUF_C_TYPE_BYTES:
+        return "bytes";
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return "message";
+    }
+    return "unknown";
+}
+
+/*  A map<K,V> field is a repeated field of a nested message that protoc
+    names <FieldInCamelCase>Entry, with key = 1 and value = 2. protobuf-c
+    1.4 does not keep the map_entry option, so recognize that shape. */
+static bool
+s_is_map(const ProtobufCMessageDescriptor *parent,
+         const ProtobufCFieldDescriptor *f) {
+    if (f->label != PROTOBUF_C_LABEL_REPEATED ||
+        f->type != PROTOBUF_C_TYPE_MESSAGE || f->descriptor == NULL) {
+        return false;
+    }
+    const ProtobufCMessageDescriptor *e = f->descriptor;
+    if (e->n_fields != 2 || e->fields[0].id != 1 || e->fields[1].id != 2 ||
+        strcmp(e->fields[0].name, "key") != 0 ||
+        strcmp(e->fields[1].name, "value") != 0 ||
+        e->fields[0].label == PROTOBUF_C_LABEL_REPEATED ||
+        e->fields[1].label == PROTOBUF_C_LABEL_REPEATED) {
+        return false;
+    }
+    switch (e->fields[0].type) {
+    case PROTOBUF_C_TYPE_FLOAT:
+    case PROTOBUF_C_TYPE_DOUBLE:
+    case PROTOBUF_C_TYPE_BYTES:
+    case PROTOBUF_C_TYPE_ENUM:
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return false;
+    default:
+        break;
+    }
+    size_t pn = strlen(parent->name);
+    if (strncmp(e->name, parent->name, pn) != 0 || e->name[pn] != '.') {
+        return false;
+    }
+    const char *entry = e->name + pn + 1;
+    size_t len = strlen(entry);
+    return len > 5 && strcmp(entry + len - 5, "Entry") == 0 &&
+           s_camel_equal(f->name, entry, len - 5, true);
+}
+
+/* ------------------------------------------------------------------ */
+/*  Output                                                            */
+
+typedef struct {
+    char *data;
+    size_t len;
+    size_t cap;
+    bool failed; /* out of memory: everything after is dropped */
+} s_buf_t;
+
+static void
+s_put(s_buf_t *b, const char *s, size_t n) {
+    if (b->failed) {
+        return;
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1) {
+            if (cap > SIZE_MAX / 2) {
+                b->failed = true;
+                return;
+            }
+            cap *= 2;
+        }
+        char *p = realloc(b->data, cap);
+        if (p == NULL) {
+            b->failed = true;
+            return;
+        }
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+static void
+s_puts(s_buf_t *b, const char *s) {
+    s_put(b, s, strlen(s));
+}
+
+static void s_putf(s_buf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+s_putf(s_buf_t *b, const char *fmt, ...) {
+    char tmp[64];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > 0) {
+        s_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+    }
+}
+
+static void
+s_newline(s_buf_t *b, bool pretty, int level) {
+    if (!pretty) {
+        return;
+    }
+    s_put(b, "\n", 1);
+    for (int i = 0; i < level; i++) {
+        s_put(b, "  ", 2);
+    }
+}
+
+/*  A JSON string literal of size bytes of s; invalid UTF-8 becomes
+    U+FFFD. */
+static void
+s_put_string(s_buf_t *b, const char *s, size_t size) {
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, run = 0;
+    s_put(b, "\"", 1);
+    while (i < size) {
+        unsigned char c = u[i];
+        const char *esc = NULL;
+        char tmp[8];
+        size_t len = 1;
+        switch (c) {
+        case '"':
+            esc = "\\\"";
+            break;
+        case '\\':
+            esc = "\\\\";
+            break;
+        case '\b':
+            esc = "\\b";
+            break;
+        case '\f':
+            esc = "\\f";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        default:
+            if (c < 0x20) {
+                snprintf(tmp, sizeof tmp, "\\u%04x", c);
+                esc = tmp;
+            } else if (c >= 0x80) {
+                len = s_utf8_sequence(u + i, size - i);
+                if (len == 0) {
+                    esc = s_replacement;
+                    len = 1;
+                }
+            }
+            break;
+        }
+        if (esc != NULL) {
+            s_put(b, s + run, i - run);
+            s_puts(b, esc);
+            run = i + len;
+        }
+        i += len;
+    }
+    s_put(b, s + run, i - run);
+    s_put(b, "\"", 1);
+}
+
+static void
+s_put_base64(s_buf_t *b, const uint8_t *data, size_t len) {
+    static const char abc[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char quad[4];
+    s_put(b, "\"", 1);
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)data[i] << 16;
+        if (i + 1 < len) {
+            v |= (uint32_t)data[i + 1] << 8;
+        }
+        if (i + 2 < len) {
+            v |= data[i + 2];
+        }
+        quad[0] = abc[(v >> 18) & 63];
+        quad[1] = abc[(v >> 12) & 63];
+        quad[2] = i + 1 < len ? abc[(v >> 6) & 63] : '=';
+        quad[3] = i + 2 < len ? abc[v & 63] : '=';
+        s_put(b, quad, 4);
+    }
+    s_put(b, "\"", 1);
+}
+
+/*  The shortest %g text that reads back as the same value. */
+static void
+s_put_double(s_buf_t *b, double v, bool is_float) {
+    char tmp[40];
+    if (isnan(v)) {
+        s_puts(b, "\"NaN\"");
+        return;
+    }
+    if (isinf(v)) {
+        s_puts(b, v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+        return;
+    }
+    int lo = is_float ? 6 : 15, hi = is_float ? 9 : 17;
+    for (int p = lo; p <= hi; p++) {
+        snprintf(tmp, sizeof tmp, "%.*g", p, v);
+        if (is_float ? strtof(tmp, NULL) == (float)v : strtod(tmp, NULL) == v) {
+            break;
+        }
+    }
+    s_puts(b, tmp);
+}
+
+static void s_put_message(s_buf_t *b, const ProtobufCMessage *msg, int level,
+                          bool pretty);
+
+/*  One value of field f stored at member (a singular field, one element of
+    a repeated field, or a map value). */
+static void
+s_put_value(s_buf_t *b, const ProtobufCFieldDescriptor *f, const void *member,
+            int level, bool pretty) {
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+        s_putf(b, "%" PRId32, *(const int32_t *)member);
+        break;
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+        s_putf(b, "%" PRIu32, *(const uint32_t *)member);
+        break;
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+        s_putf(b, "\"%" PRId64 "\"", *(const int64_t *)member);
+        break;
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+        s_putf(b, "\"%" PRIu64 "\"", *(const uint64_t *)member);
+        break;
+    case PROTOBUF_C_TYPE_FLOAT:
+        s_put_double(b, *(const float *)member, true);
+        break;
+    case PROTOBUF_C_TYPE_DOUBLE:
+        s_put_double(b, *(const double *)member, false);
+        break;
+    case PROTOBUF_C_TYPE_BOOL:
+        s_puts(b, *(const protobuf_c_boolean *)member ? "true" : "false");
+        break;
+    case PROTOBUF_C_TYPE_ENUM: {
+        int v = *(const int *)member;
+        const ProtobufCEnumValue *ev =
+            f->descriptor
+                ? protobuf_c_enum_descriptor_get_value(f->descriptor, v)
+                : NULL;
+        if (ev != NULL) {
+            s_put_string(b, ev->name, strlen(ev->name));
+        } else {
+            s_putf(b, "%d", v);
+        }
+        break;
+    }
+    case PROTOBUF_C_TYPE_STRING: {
+        const char *s = *(char *const *)member;
+        s_put_string(b, s ? s : "", s ? strlen(s) : 0);
+        break;
+    }
+    case PROTOBUF_C_TYPE_BYTES: {
+        const ProtobufCBinaryData *bd = member;
+        s_put_base64(b, bd->data, bd->data ? bd->len : 0);
+        break;
+    }
+    case PROTOBUF_C_TYPE_MESSAGE: {
+        const ProtobufCMessage *m = *(ProtobufCMessage *const *)member;
+        if (m != NULL) {
+            s_put_message(b, m, level, pretty);
+        } else {
+            s_puts(b, "{}");
+        }
+        break;
+    }
+    }
+}
+
+/*  A map key is always a JSON string: "true", "42" or the key itself. */
+static void
+s_put_map_key(s_buf_t *b, const ProtobufCFieldDescriptor *kf,
+              const void *member) {
+    if (kf->type == PROTOBUF_C_TYPE_STRING) {
+        s_put_value(b, kf, member, 0, false);
+        return;
+    }
+    if (kf->type == PROTOBUF_C_TYPE_BOOL) {
+        s_puts(b,
+               *(const protobuf_c_boolean *)member ? "\"true\"" : "\"false\"");
+        return;
+    }
+    s_buf_t tmp = {0};
+    s_put_value(&tmp, kf, member, 0, false);
+    if (tmp.failed) {
+        b->failed = true;
+    } else if (tmp.data[0] == '"') {
+        s_put(b, tmp.data, tmp.len); /* 64-bit: already quoted */
+    } else {
+        s_put(b, "\"", 1);
+        s_put(b, tmp.data, tmp.len);
+        s_put(b, "\"", 1);
+    }
+    free(tmp.data);
+}
+
+/*  Whether field f of msg is written: set repeated fields, the active
+    member of a oneof, optional fields whose has_ flag is set, and proto3
+    fields holding a value other than the default. */
+static bool
+s_field_present(const ProtobufCMessage *msg,
+                const ProtobufCFieldDescriptor *f) {
+    const char *base = (const char *)msg;
+    const void *member = base + f->offset;
+    bool pointer =
+        f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE;
+    if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+        return *(const size_t *)(base + f->quantifier_offset) > 0;
+    }
+    if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+        if (*(const uint32_t *)(base + f->quantifier_offset) != f->id) {
+            return false;
+        }
+        return !pointer || *(void *const *)member != NULL;
+    }
+    if (f->label == PROTOBUF_C_LABEL_OPTIONAL) {
+        if (pointer) {
+            const void *p = *(void *const *)member;
+            return p != NULL && p != f->default_value;
+        }
+        return *(const protobuf_c_boolean *)(base + f->quantifier_offset);
+    }
+    if (f->label == PROTOBUF_C_LABEL_REQUIRED) {
+        return !pointer || *(void *const *)member != NULL;
+    }
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+        return *(const uint32_t *)member != 0;
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+        return *(const uint64_t *)member != 0;
+    case PROTOBUF_C_TYPE_FLOAT:
+        return *(const float *)member != 0;
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return *(const double *)member != 0;
+    case PROTOBUF_C_TYPE_BOOL:
+        return *(const protobuf_c_boolean *)member != 0;
+    case PROTOBUF_C_TYPE_ENUM:
+        return *(const int *)member != 0;
+    case PROTOBUF_C_TYPE_STRING: {
+        const char *s = *(char *const *)member;
+        return s != NULL && s[0] != '\0';
+    }
+    case PROTOBUF_C_TYPE_BYTES:
+        return ((const ProtobufCBinaryData *)member)->len > 0;
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return *(void *const *)member != NULL;
+    }
+    return false;
+}
+
+static void
+s_put_field(s_buf_t *b, const ProtobufCMessage *msg,
+            const ProtobufCFieldDescriptor *f, int level, bool pretty) {
+    const char *base = (const char *)msg;
+    const void *member = base + f->offset;
+    if (f->label != PROTOBUF_C_LABEL_REPEATED) {
+        s_put_value(b, f, member, level, pretty);
+        return;
+    }
+    size_t n = *(const size_t *)(base + f->quantifier_offset);
+    const char *arr = *(const char *const *)member;
+    if (s_is_map(msg->descriptor, f)) {
+        const ProtobufCMessageDescriptor *ed = f->descriptor;
+        const ProtobufCFieldDescriptor *kf = &ed->fields[0];
+        const ProtobufCFieldDescriptor *vf = &ed->fields[1];
+        s_put(b, "{", 1);
+        for (size_t i = 0; i < n; i++) {
+            const char *entry = ((const char *const *)arr)[i];
+            if (i > 0) {
+                s_put(b, ",", 1);
+            }
+            s_newline(b, pretty, level + 1);
+            if (entry == NULL) {
+                s_puts(b, pretty ? "\"\": " : "\"\":");
+                s_puts(b, "null");
+                continue;
+            }
+            s_put_map_key(b, kf, entry + kf->offset);
+            s_puts(b, pretty ? ": " : ":");
+            s_put_value(b, vf, entry + vf->offset, level + 1, pretty);
+        }
+        if (n > 0) {
+            s_newline(b, pretty, level);
+        }
+        s_put(b, "}", 1);
+        return;
+    }
+    size_t esize = s_type_size(f->type);
+    s_put(b, "[", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0) {
+            s_put(b, ",", 1);
+        }
+        s_newline(b, pretty, level + 1);
+        s_put_value(b, f, arr + i * esize, level + 1, pretty);
+    }
+    if (n > 0) {
+        s_newline(b, pretty, level);
+    }
+    s_put(b, "]", 1);
+}
+
+/*  protobuf-c keeps descriptor->fields sorted by field number (its field
+    lookup depends on it), so this order is the proto3 mapping's. */
+static void
+s_put_message(s_buf_t *b, const ProtobufCMessage *msg, int level, bool pretty) {
+    const ProtobufCMessageDescriptor *desc = msg->descriptor;
+    bool first = true;
+    s_put(b, "{", 1);
+    for (unsigned i = 0; i < desc->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &desc->fields[i];
+        if (!s_field_present(msg, f)) {
+            continue;
+        }
+        if (!first) {
+            s_put(b, ",", 1);
+        }
+        first = false;
+        s_newline(b, pretty, level + 1);
+        s_put(b, "\"", 1);
+        bool up = false;
+        for (const char *p = f->name; *p; p++) {
+            if (*p == '_') {
+                up = true;
+                continue;
+            }
+            char c = up ? s_upper(*p) : *p;
+            up = false;
+            s_put(b, &c, 1);
+        }
+        s_puts(b, pretty ? "\": " : "\":");
+        s_put_field(b, msg, f, level + 1, pretty);
+    }
+    if (!first) {
+        s_newline(b, pretty, level);
+    }
+    s_put(b, "}", 1);
+}
+
+char *
+json_from_message(const ProtobufCMessage *message, int flags) {
+    if (message == NULL || message->descriptor == NULL) {
+        return NULL;
+    }
+    s_buf_t b = {0};
+    s_put_message(&b, message, 0, (flags & JSON_PRETTY) != 0);
+    if (b.failed) {
+        free(b.data);
+        return NULL;
+    }
+    return b.data;
+}
+
+/* ------------------------------------------------------------------ */
+/*  Input                                                             */
+
+typedef struct {
+    dossier_error_t *err;
+    char path[512];
+    size_t path_len;
+} s_parse_t;
+
+static dossier_status_t s_fail(s_parse_t *ctx, dossier_status_t code,
+                               const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*  Records "path: why" in ctx->err and returns code. */
+static dossier_status_t
+s_fail(s_parse_t *ctx, dossier_status_t code, const char *fmt, ...) {
+    char why[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    if (ctx->path_len > 0) {
+        return dossier_error_set(ctx->err, code, "%s: %s", ctx->path, why);
+    }
+    return dossier_error_set(ctx->err, code, "%s", why);
+}
+
+static dossier_status_t
+s_oom(s_parse_t *ctx) {
+    return s_fail(ctx, DOSSIER_RESOURCE_EXHAUSTED, "out of memory");
+}
+
+/*  Copies up to 48 bytes of untrusted UTF-8 text s into out (64 bytes) for a
+    message, cutting at a character boundary and replacing control
+    characters, so messages stay short, readable and valid UTF-8. */
+static const char *
+s_clip(const char *s, char out[64]) {
+    const unsigned char *u = (const unsigned char *)s;
+    size_t size = strlen(s), i = 0, o = 0;
+    while (i < size) {
+        size_t len = s_utf8_sequence(u + i, size - i);
+        if (len == 0) {
+            len = 1; /* not reached: jansson validated the text */
+        }
+        if (o + len > 48) {
+            memcpy(out + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (len == 1 && (u[i] < 0x20 || u[i] == 0x7F)) {
+            out[o++] = '?';
+        } else {
+            memcpy(out + o, s + i, len);
+            o += len;
+        }
+        i += len;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static size_t
+s_path_key(s_parse_t *ctx, const char *key) {
+    size_t mark = ctx->path_len;
+    char clipped[64];
+    int n = snprintf(ctx->path + mark, sizeof ctx->path - mark, "%s%s",
+                     mark > 0 ? "." : "", s_clip(key, clipped));
+    if (n > 0) {
+        ctx->path_len += (size_t)n < sizeof ctx->path - mark
+                             ? (size_t)n
+                             : sizeof ctx->path - mark - 1;
+    }
+    return mark;
+}
+
+static size_t
+s_path_index(s_parse_t *ctx, size_t index) {
+    size_t mark = ctx->path_len;
+    int n = snprintf(ctx->path + mark, sizeof ctx->path - mark, "[%zu]", index);
+    if (n > 0) {
+        ctx->path_len += (size_t)n < sizeof ctx->path - mark
+                             ? (size_t)n
+                             : sizeof ctx->path - mark - 1;
+    }
+    return mark;
+}
+
+static void
+s_path_pop(s_parse_t *ctx, size_t mark) {
+    ctx->path_len = mark;
+    ctx->path[mark] = '\0';
+}
+
+/*  The digits of an integer literal that s_scan rewrote as "\0<digits>",
+    or NULL if v is anything else. */
+static const char *
+s_big_number(const json_t *v) {
+    if (json_is_string(v) && json_string_length(v) > 1 &&
+        json_string_value(v)[0] == '\0') {
+        return json_string_value(v) + 1;
+    }
+    return NULL;
+}
+
+static bool
+s_is_text(const json_t *v) {
+    return json_is_string(v) && s_big_number(v) == NULL;
+}
+
+/*  An integer read from JSON, before it is fitted to a field's type. */
+typedef struct {
+    bool negative;
+    bool overflow; /* magnitude beyond 2^64 - 1 */
+    uint64_t magnitude;
+    char text[64]; /* as written, for messages */
+} s_int_t;
+
+/*  Reads "-?[0-9]+" from s into *n; false if s is not that. */
+static bool
+s_int_from_text(const char *s, s_int_t *n) {
+    char clipped[64];
+    const char *p = s;
+    memset(n, 0, sizeof *n);
+    snprintf(n->text, sizeof n->text, "%s", s_clip(s, clipped));
+    if (*p == '-') {
+        n->negative = true;
+        p++;
+    }
+    if (*p == '\0') {
+        return false;
+    }
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9') {
+            return false;
+        }
+        unsigned digit = (unsigned)(*p - '0');
+        if (n->magnitude > (UINT64_MAX - digit) / 10) {
+            n->overflow = true;
+        } else {
+            n->magnitude = n->magnitude * 10 + digit;
+        }
+    }
+    return true;
+}
+
+/*  An integer given as a JSON number (integral), a big literal, or a
+    string of digits ("42"). */
+static dossier_status_t
+s_get_int(s_parse_t *ctx, const json_t *v, s_int_t *n) {
+    const char *big = s_big_number(v);
+    memset(n, 0, sizeof *n);
+    if (json_is_integer(v)) {
+        json_int_t x = json_integer_value(v);
+        n->negative = x < 0;
+        n->magnitude = x < 0 ? (uint64_t)(-(x + 1)) + 1 : (uint64_t)x;
+        snprintf(n->text, sizeof n->text, "%" JSON_INTEGER_FORMAT, x);
+        return DOSSIER_OK;
+    }
+    if (json_is_real(v)) {
+        double d = json_real_value(v);
+        snprintf(n->text, sizeof n->text, "%.17g", d);
+        if (d != floor(d)) {
+            return s_fail(ctx, DOSSIER_INVALID_ARGUMENT, "%s is not an integer",
+                          n->text);
+        }
+        n->negative = d < 0;
+        if (fabs(d) >= 18446744073709551616.0) {
+            n->overflow = true;
+        } else {
+            n->magnitude = (uint64_t)fabs(d);
+        }
+        return DOSSIER_OK;
+    }
+    if (big != NULL || json_is_string(v)) {
+        const char *s = big ? big : json_string_value(v);
+        if (s_int_from_text(s, n)) {
+            return DOSSIER_OK;
+        }
+        char clipped[64];
+        return s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
+                      "expected an integer, got \"%s\"", s_clip(s, clipped));
+    }
+    return s_fail(ctx, DOSSIER_INVALID_ARGUMENT, "expected an integer");
+}
+
+/*  Fits *n to integer field type t and stores it at dst. */
+static dossier_status_t
+s_store_int(s_parse_t *ctx, ProtobufCType t, const s_int_t *n, void *dst) {
+    bool is_signed =
+        t == PROTOBUF_C_TYPE_INT32 || t == PROTOBUF_C_TYPE_SINT32 ||
+        t == PROTOBUF_C_TYPE_SFIXED32 || t == PROTOBUF_C_TYPE_INT64 ||
+        t == PROTOBUF_C_TYPE_SINT64 || t == PROTOBUF_C_TYPE_SFIXED64 ||
+        t == PROTOBUF_C_TYPE_ENUM;
+    bool wide = s_type_size(t) == 8;
+    uint64_t max_pos = is_signed ? (wide ? (uint64_t)INT64_MAX : INT32_MAX)
+                                 : (wide ? UINT64_MAX : UINT32_MAX);
+    uint64_t max_neg = is_signed ? max_pos + 1 : 0;
+    bool fits = !n->overflow && (n->negative ? n->magnitude <= max_neg
+                                             : n->magnitude <= max_pos);
+    if (!fits) {
+        return s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
+                      "%s is out of range for %s", n->text,
+                      t == PROTOBUF_C_TYPE_ENUM ? "an enum" : s_type_name(t));
+    }
+    /* Two's complement negation of the magnitude, done unsigned so that
+       the most negative value is well defined. */
+    uint64_t bits = n->negative ? ~n->magnitude + 1 : n->magnitude;
+    if (wide) {
+        if (is_signed) {
+            int64_t s = n->negative && n->magnitude == max_neg
+                            ? INT64_MIN
+                            : (n->negative ? -(int64_t)n->magnitude
+                                           : (int64_t)n->magnitude);
+            memcpy(dst, &s, sizeof s);
+        } else {
+            memcpy(dst, &bits, sizeof bits);
+        }
+    } else if (is_signed) {
+        int32_t s = n->negative ? (int32_t)(-(int64_t)n->magnitude)
+                                : (int32_t)n->magnitude;
+        if (t == PROTOBUF_C_TYPE_ENUM) {
+            *(int *)dst = s;
+        } else {
+            memcpy(dst, &s, sizeof s);
+        }
+    } else {
+        uint32_t u = (uint32_t)n->magnitude;
+        memcpy(dst, &u, sizeof u);
+    }
+    return DOSSIER_OK;
+}
+
+/*  A double from a JSON number, "NaN", "Infinity", "-Infinity" or a number
+    written as a string ("1.5"). */
+static dossier_status_t
+s_get_double(s_parse_t *ctx, const json_t *v, double *out) {
+    const char *big = s_big_number(v);
+    if (json_is_number(v)) {
+        *out = json_number_value(v);
+        return DOSSIER_OK;
+    }
+    if (!json_is_string(v)) {
+        return s_fail(ctx, DOSSIER_INVALID_ARGUMENT, "expected a number");
+    }
+    const char *s = big ? big : json_string_value(v);
+    if (strcmp(s, "NaN") == 0) {
+        *out = NAN;
+        return DOSSIER_OK;
+    }
+    if (strcmp(s, "Infinity") == 0) {
+        *out = INFINITY;
+        return DOSSIER_OK;
+    }
+    if (strcmp(s, "-Infinity") == 0) {
+        *out = -INFINITY;
+        return DOSSIER_OK;
+    }
+    /* strtod alone would also take " 1", "0x1p3", "inf" and "nan". */
+    bool ok = *s != '\0' && strspn(s, "0123456789+-.eE") == strlen(s);
+    char *end = NULL;
+    double d = ok ? strtod(s, &end) : 0;
+    if (!ok || end == s || *end != '\0' || isinf(d)) {
+        char clipped[64];
+        return s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
+                      "expected a number, got \"%s\"", s_clip(s, clipped));
+    }
+    *out = d;
+    return DOSSIER_OK;
+}
+
+static int
+s_base64_value(unsigned char c) {
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+    if (c == '+' || c == '-') {
+        return 62;
+    }
+    if (c == '/' || c == '_') {
+        return 63;
+    }
+    return -1;
+}
+
+/*  Standard or URL-safe base64, padded or not, into bd (malloc'd). */
+static dossier_status_t
+s_get_bytes(s_parse_t *ctx, const json_t *v, ProtobufCBinaryData *bd) {
+    if (!s_is_text(v)) {
+        return s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
+                      "expected a base64 string");
+    }
+    const unsigned char *s = (const unsigned char *)json_string_value(v);
+    size_t len = json_string_length(v);
+    if (len % 4 == 0) {
+        for (int pad = 0; pad < 2 && len > 0 && s[len - 1] == '='; pad++) {
+            len--;
+        }
+    }
+    if (len % 4 == 1) {
+        return s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
+                      "invalid base64: wrong length");
+    }
+    uint8_t *out = malloc(len * 3 / 4 + 1);
+    if (out == NULL) {
+        return s_oom(ctx);
+    }
+    size_t o = 0;
+    uint32_t acc = 0;
+    for (size_t i = 0; i < len; i++) {
+        int d = s_base64_value(s[i]);
+        if (d < 0) {
+            free(out);
+            return s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
+                          "invalid base64 at character %zu", i + 1);
+        }
+        acc = (acc << 6) | (uint32_t)d;
+        if (i % 4 == 3) {
+            out[o++] = (uint8_t)(acc >> 16);
+            out[o++] = (uint8_t)(acc >> 8);
+            out[o++] = (uint8_t)acc;
+            acc = 0;
+        }
+    }
+    if (len % 4 == 2) {
+        out[o++] = (uint8_t)(acc >> 4);
+    } else if (len % 4 == 3) {
+        out[o++] = (uint8_t)(acc >> 10);
+        out[o++] = (uint8_t)(acc >> 2);
+    }
+    bd->data = out;
+    bd->len = o;
+    return DOSSIER_OK;
+}
+
+static dossier_status_t s_parse_message(s_parse_t *ctx,
+                                        const ProtobufCMessageDescriptor *desc,
+                                        const json_t *v, int depth,
+                                        ProtobufCMessage **out);
+
+/*  Parses one value of field f (singular, array element or map value) into
+    dst, which holds the type's default and owns nothing. Writes dst only
+    on success; anything allocated is then owned by the message. */
+static dossier_status_t
+s_parse_value(s_parse_t *ctx, const ProtobufCFieldDescriptor *f,
+              const json_t *v, void *dst, int depth) {
+    dossier_status_t st;
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64: {
+        s_int_t n;
+        st = s_get_int(ctx, v, &n);
+        return st ? st : s_store_int(ctx, f->type, &n, dst);
+    }
+    case PROTOBUF_C_TYPE_FLOAT:
+    case PROTOBUF_C_TYPE_DOUBLE: {
+        double d = 0;
+        st = s_get_double(ctx, v, &d);
+        if (st != DOSSIER_OK) {
+            return st;
+        }
+        if (f->type == PROTOBUF_C_TYPE_DOUBLE) {
+            *(double *)dst = d;
+            return DOSSIER_OK;
+        }
+        /* Below the midpoint between FLT_MAX and 2^128 a double rounds to
+           FLT_MAX; from there on it would be infinite. */
+        if (isfinite(d) && fabs(d) >= 3.4028235677973366e+38) {
+            return s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
+                          "%g is out of range for float", d);
+        }
+        *(float *)dst = (float)d;
+        return DOSSIER_OK;
+    }
+    case PROTOBUF_C_TYPE_BOOL:
+        if (!json_is_boolean(v)) {
+            return s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
+                          "expected true or false");
+        }
+        *(protobuf_c_boolean *)dst = json_is_true(v);
+        return DOSSIER_OK;
+    case PROTOBUF_C_TYPE_ENUM: {
+        const ProtobufCEnumDescriptor *ed = f->descriptor;
+        if (s_is_text(v)) {
+            const char *name = json_string_value(v);
+            const ProtobufCEnumValue *ev =
+                protobuf_c_enum_descriptor_get_value_by_name(ed, name);
+            if (ev == NULL) {
+                char clipped[64];
+                return s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
+                              "\"%s\" is not a value of %s",
+                              s_clip(name, clipped), ed->name);
+            }
+            *(int *)dst = ev->value;
+            return DOSSIER_OK;
+        }
+        if (!json_is_number(v) && s_big_number(v) == NULL) {
+            return s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
+                          "expected a name or number of %s", ed->name);
+        }
+        s_int_t n;
+        st = s_get_int(ctx, v, &n);
+        return st ? st : s_store_int(ctx, PROTOBUF_C_TYPE_ENUM, &n, dst);
+    }
+    case PROTOBUF_C_TYPE_STRING: {
+        if (!s_is_text(v)) {
+            return s_fail(ctx, DOSSIER_INVALID_ARGUMENT, "expected a string");
+        }
+        size_t len = json_string_length(v);
+        char *copy = malloc(len + 1);
+        if (copy == NULL) {
+            return s_oom(ctx);
+        }
+        memcpy(copy, json_string_value(v), len + 1);
+        *(char **)dst = copy;
+        return DOSSIER_OK;
+    }
+    case PROTOBUF_C_TYPE_BYTES:
+        return s_get_bytes(ctx, v, dst);
+    case PROTOBUF_C_TYPE_MESSAGE: {
+        ProtobufCMessage *sub = NULL;
+        if (depth + 1 > S_MAX_DEPTH) {
+            return s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
+                          "messages nested deeper than %d", S_MAX_DEPTH);
+        }
+        st = s_parse_message(ctx, f->descriptor, v, depth + 1, &sub);
+        if (st == DOSSIER_OK) {
+            *(ProtobufCMessage **)dst = sub;
+        }
+        return st;
+    }
+    }
+    return s_fail(ctx, DOSSIER_INTERNAL, "field type %d not supported",
+                  (int)f->type);
+}
+
+/*  Marks a singular field present once its value is stored: the oneof case
+    or the has_ flag. */
+static void
+s_mark_present(char *base, const ProtobufCFieldDescriptor *f) {
+    if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+        *(uint32_t *)(base + f->quantifier_offset) = f->id;
+    } else if (f->label == PROTOBUF_C_LABEL_OPTIONAL &&
+               f->type != PROTOBUF_C_TYPE_STRING &&
+               f->type != PROTOBUF_C_TYPE_MESSAGE) {
+        *(protobuf_c_boolean *)(base + f->quantifier_offset) = 1;
+    }
+}
+
+/*  A map key arrives as a JSON object key, always text. */
+static dossier_status_t
+s_parse_map_key(s_parse_t *ctx, const ProtobufCFieldDescriptor *kf,
+                const char *key, char *entry) {
+    void *dst = entry + kf->offset;
+    char clipped[64];
+    if (kf->type == PROTOBUF_C_TYPE_STRING) {
+        char *copy = strdup(key);
+        if (copy == NULL) {
+            return s_oom(ctx);
+        }
+        *(char **)dst = copy;
+    } else if (kf->type == PROTOBUF_C_TYPE_BOOL) {
+        if (strcmp(key, "true") != 0 && strcmp(key, "false") != 0) {
+            return s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
+                          "map key \"%s\" is not true or false",
+                          s_clip(key, clipped));
+        }
+        *(protobuf_c_boolean *)dst = key[0] == 't';
+    } else {
+        s_int_t n;
+        if (!s_int_from_text(key, &n)) {
+            return s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
+                          "map key \"%s\" is not an integer",
+                          s_clip(key, clipped));
+        }
+        dossier_status_t st = s_store_int(ctx, kf->type, &n, dst);
+        if (st != DOSSIER_OK) {
+            return st;
+        }
+    }
+    s_mark_present(entry, kf);
+    return DOSSIER_OK;
+}
+
+static dossier_status_t
+s_parse_map(s_parse_t *ctx, char *base, const ProtobufCFieldDescriptor *f,
+            const json_t *v, int depth) {
+    const ProtobufCMessageDescriptor *ed = f->descriptor;
+    const ProtobufCFieldDescriptor *kf = &ed->fields[0];
+    const ProtobufCFieldDescriptor *vf = &ed->fields[1];
+    if (!json_is_object(v)) {
+        return s_fail(ctx, DOSSIER_INVALID_ARGUMENT, "expected an object");
+    }
+    size_t n = json_object_size(v);
+    if (n == 0) {
+        return DOSSIER_OK;
+    }
+    ProtobufCMessage **arr = calloc(n, sizeof *arr);
+    if (arr == NULL) {
+        return s_oom(ctx);
+    }
+    size_t *count = (size_t *)(base + f->quantifier_offset);
+    *(ProtobufCMessage ***)(base + f->offset) = arr;
+    *count = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)v, key, value) {
+        size_t mark = s_path_key(ctx, key);
+        if (json_is_null(value)) {
+            return s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
+                          "null is not a valid map value");
+        }
+        ProtobufCMessage *entry = malloc(ed->sizeof_message);
+        if (entry == NULL) {
+            return s_oom(ctx);
+        }
+        protobuf_c_message_init(ed, entry);
+        arr[(*count)++] = entry; /* owned by the message from here on */
+        dossier_status_t st = s_parse_map_key(ctx, kf, key, (char *)entry);
+        if (st == DOSSIER_OK) {
+            st = s_parse_value(ctx, vf, value, (char *)entry + vf->offset,
+                               depth);
+        }
+        if (st != DOSSIER_OK) {
+            return st;
+        }
+        s_mark_present((char *)entry, vf);
+        s_path_pop(ctx, mark);
+    }
+    return DOSSIER_OK;
+}
+
+static dossier_status_t
+s_parse_repeated(s_parse_t *ctx, char *base, const ProtobufCFieldDescriptor *f,
+                 const json_t *v, int depth) {
+    if (!json_is_array(v)) {
+        return s_fail(ctx, DOSSIER_INVALID_ARGUMENT, "expected an array");
+    }
+    size_t n = json_array_size(v);
+    if (n == 0) {
+        return DOSSIER_OK;
+    }
+    size_t esize = s_type_size(f->type);
+    char *arr = calloc(n, esize);
+    if (arr == NULL) {
+        return s_oom(ctx);
+    }
+    size_t *count = (size_t *)(base + f->quantifier_offset);
+    *(char **)(base + f->offset) = arr;
+    *count = 0;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *elem = json_array_get(v, i);
+        size_t mark = s_path_index(ctx, i);
+        if (json_is_null(elem)) {
+            return s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
+                          "null is not a valid array element");
+        }
+        dossier_status_t st =
+            s_parse_value(ctx, f, elem, arr + i * esize, depth);
+        if (st != DOSSIER_OK) {
+            return st;
+        }
+        (*count)++; /* only complete elements are counted, and freed */
+        s_path_pop(ctx, mark);
+    }
+    return DOSSIER_OK;
+}
+
+static dossier_status_t
+s_parse_field(s_parse_t *ctx, ProtobufCMessage *msg,
+              const ProtobufCFieldDescriptor *f, const json_t *v, int depth) {
+    char *base = (char *)msg;
+    if (json_is_null(v)) {
+        return DOSSIER_OK; /* null is the default value */
+    }
+    if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+        return s_is_map(msg->descriptor, f)
+                   ? s_parse_map(ctx, base, f, v, depth)
+                   : s_parse_repeated(ctx, base, f, v, depth);
+    }
+    if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+        uint32_t active = *(const uint32_t *)(base + f->quantifier_offset);
+        if (active != 0 && active != f->id) {
+            const ProtobufCFieldDescriptor *other =
+                protobuf_c_message_descriptor_get_field(msg->descriptor,
+                                                        active);
+            return s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
+                          "only one of a oneof may be set, and %s already is",
+                          other ? other->name : "another field");
+        }
+    }
+    dossier_status_t st = s_parse_value(ctx, f, v, base + f->offset, depth);
+    if (st == DOSSIER_OK) {
+        s_mark_present(base, f);
+    }
+    return st;
+}
+
+static dossier_status_t
+s_parse_message(s_parse_t *ctx, const ProtobufCMessageDescriptor *desc,
+                const json_t *v, int depth, ProtobufCMessage **out) {
+    dossier_status_t st = DOSSIER_OK;
+    if (!json_is_object(v)) {
+        return s_fail(ctx, DOSSIER_INVALID_ARGUMENT, "expected an object (%s)",
+                      desc->name);
+    }
+    ProtobufCMessage *msg = malloc(desc->sizeof_message);
+    if (msg == NULL) {
+        return s_oom(ctx);
+    }
+    protobuf_c_message_init(desc, msg);
+    /* Which fields were given, to refuse one named twice (once as
+       "publicationDate", once as "publication_date"). */
+    bool *seen = calloc(desc->n_fields + 1, sizeof *seen);
+    if (seen == NULL) {
+        st = s_oom(ctx);
+        goto free_message;
+    }
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)v, key, value) {
+        size_t key_len = strlen(key);
+        unsigned i;
+        for (i = 0; i < desc->n_fields; i++) {
+            const char *name = desc->fields[i].name;
+            if (strcmp(name, key) == 0 ||
+                s_camel_equal(name, key, key_len, false)) {
+                break;
+            }
+        }
+        size_t mark = s_path_key(ctx, key);
+        if (i == desc->n_fields) {
+            st = s_fail(ctx, DOSSIER_INVALID_ARGUMENT, "no such field in %s",
+                        desc->name);
+            goto free_seen;
+        }
+        if (seen[i]) {
+            st = s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
+                        "field %s is given twice", desc->fields[i].name);
+            goto free_seen;
+        }
+        seen[i] = true;
+        st = s_parse_field(ctx, msg, &desc->fields[i], value, depth);
+        if (st != DOSSIER_OK) {
+            goto free_seen;
+        }
+        s_path_pop(ctx, mark);
+    }
+    free(seen);
+    *out = msg;
+    return DOSSIER_OK;
+
+free_seen:
+    free(seen);
+free_message:
+    protobuf_c_message_free_unpacked(msg, NULL);
+    return st;
+}
+
+/*  Line and column (1-based) of byte offset at in text, for messages. */
+static void
+s_position(const char *text, size_t at, size_t *line, size_t *column) {
+    *line = 1;
+    *column = 1;
+    for (size_t i = 0; i < at; i++) {
+        if (text[i] == '\n') {
+            (*line)++;
+            *column = 1;
+        } else if (((unsigned char)text[i] & 0xC0) != 0x80) {
+            (*column)++;
+        }
+    }
+}
+
+/*  One pass over the text before jansson sees it (see the top of this
+    file). With out == NULL, checks and counts the big integer literals
+    into *bigs; with out, also copies the text into it with those literals
+    rewritten. */
+static dossier_status_t
+s_scan(s_parse_t *ctx, const char *text, size_t size, s_buf_t *out,
+       size_t *bigs) {
+    const unsigned char *u = (const unsigned char *)text;
+    size_t depth = 0, i = 0, copied = 0, line, column;
+    *bigs = 0;
+    while (i < size) {
+        unsigned char c = u[i];
+        if (c == '"') {
+            for (i++; i < size && u[i] != '"';) {
+                if (u[i] == '\\') {
+                    if (i + 5 < size && u[i + 1] == 'u' &&
+                        memcmp(text + i + 2, "0000", 4) == 0) {
+                        s_position(text, i, &line, &column);
+                        return s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
+                                      "invalid JSON at line %zu column %zu: "
+                                      "\\u0000 is not allowed in a string",
+                                      line, column);
+                    }
+                    i += 2;
+                    continue;
+                }
+                size_t len = s_utf8_sequence(u + i, size - i);
+                if (len == 0) {
+                    s_position(text, i, &line, &column);
+                    return s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
+                                  "invalid UTF-8 at line %zu column %zu", line,
+                                  column);
+                }
+                i += len;
+            }
+            i++;
+        } else if (c == '{' || c == '[') {
+            if (++depth > S_MAX_DEPTH) {
+                s_position(text, i, &line, &column);
+                return s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
+                              "JSON nested deeper than %d at line %zu "
+                              "column %zu",
+                              S_MAX_DEPTH, line, column);
+            }
+            i++;
+        } else if (c == '}' || c == ']') {
+            depth -= depth > 0;
+            i++;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            size_t start = i, digits = 0;
+            i += c == '-';
+            size_t first = i;
+            while (i < size && u[i] >= '0' && u[i] <= '9') {
+                i++, digits++;
+            }
+            bool integer =
+                i == size || (u[i] != '.' && u[i] != 'e' && u[i] != 'E');
+            /* "0123" is not JSON: leave it for jansson to refuse. */
+            bool big = integer && digits >= S_BIG_DIGITS && u[first] != '0';
+            while (i < size && strchr("0123456789.eE+-", u[i]) != NULL &&
+                   u[i] != '\0') {
+                i++;
+            }
+            if (big) {
+                (*bigs)++;
+                if (out != NULL) {
+                    s_put(out, text + copied, start - copied);
+                    s_puts(out, "\"\\u0000");
+                    s_put(out, text + start, i - start);
+                    s_puts(out, "\"");
+                    copied = i;
+                }
+            }
+        } else {
+            i++;
+        }
+    }
+    if (out != NULL) {
+        s_put(out, text + copied, size - copied);
+        if (out->failed) {
+            return s_oom(ctx);
+        }
+    }
+    return DOSSIER_OK;
+}
+
+dossier_status_t
+json_to_message(const ProtobufCMessageDescriptor *descriptor, const char *text,
+                size_t size, ProtobufCMessage **message_p,
+                dossier_error_t *err) {
+    s_parse_t ctx = {.err = err};
+    if (descriptor == NULL || message_p == NULL || (text == NULL && size > 0)) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "json_to_message: missing argument");
+    }
+    size_t bigs = 0;
+    dossier_status_t st = s_scan(&ctx, text, size, NULL, &bigs);
+    if (st != DOSSIER_OK) {
+        return st;
+    }
+    s_buf_t rewritten = {0};
+    if (bigs > 0) {
+        st = s_scan(&ctx, text, size, &rewritten, &bigs);
+        if (st != DOSSIER_OK) {
+            free(rewritten.data);
+            return st;
+        }
+        text = rewritten.data;
+        size = rewritten.len;
+    }
+    json_error_t jerr;
+    json_t *root = json_loadb(text ? text : "", size, JSON_ALLOW_NUL, &jerr);
+    free(rewritten.data);
+    if (root == NULL) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "invalid JSON at line %d column %d: %s",
+                                 jerr.line, jerr.column, jerr.text);
+    }
+    ProtobufCMessage *msg = NULL;
+    st = s_parse_message(&ctx, descriptor, root, 0, &msg);
+    json_decref(root);
+    if (st == DOSSIER_OK) {
+        *message_p = msg;
+    }
+    return st;
+}
