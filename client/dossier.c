@@ -1,0 +1,908 @@
+/*  dossier.c: libdossier, the C client (see dossier.h for the contract).
+
+    One call is a loop of attempts bounded by the call's deadline. An
+    attempt opens a DEALER socket on the current endpoint if none is open,
+    waits until ZeroMQ has a connection (ZMQ_IMMEDIATE makes the socket
+    writable only then, so nothing is queued for a server that is not
+    there), sends [empty delimiter][Request] and waits for the Response
+    with that request's id; replies with other ids are late answers to
+    earlier attempts and are dropped. Each attempt may spend an equal share
+    of the time left on connecting, so every endpoint gets a turn before
+    the deadline. A socket monitor reports when the connection dies
+    (heartbeats time out, the server exits): the socket is closed and the
+    next endpoint tried, for idempotent calls only once the request was
+    sent. Closing the socket on every failure also throws away whatever
+    the old connection still had queued (Lazy Pirate, zguide chapter 4). */
+#include "dossier.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#define S_SERVICE "dossier.v1.Reports"
+#define S_MAX_REPLY_BYTES (256LL * 1024 * 1024)
+#define S_CURVE_Z85_LEN 40
+#define S_CURVE_KEY_LEN 32
+/* ZMQ_HEARTBEAT_TTL is carried in deciseconds in a 16-bit field. */
+#define S_MAX_HEARTBEAT_TTL_MS 6553500
+
+struct dossier_client {
+    void *ctx;
+    char **endpoints;
+    size_t n_endpoints;
+    size_t current; /* index of the endpoint in use or tried next */
+    int timeout_ms;
+    int retries;
+    int heartbeat_ivl_ms;
+    bool curve;
+    uint8_t curve_server_key[S_CURVE_KEY_LEN];
+    uint8_t curve_public_key[S_CURVE_KEY_LEN];
+    uint8_t curve_secret_key[S_CURVE_KEY_LEN];
+    char *client_name;
+    void *dealer;  /* NULL when closed */
+    void *monitor; /* PAIR socket receiving the dealer's events */
+    unsigned socket_seq;
+    uint64_t next_id;
+};
+
+/* How one wait on the socket ended. */
+typedef enum {
+    S_WAIT_READY,     /* writable, or the reply arrived */
+    S_WAIT_TIMEOUT,   /* the time given ran out */
+    S_WAIT_LOST,      /* the connection died */
+    S_WAIT_AUTH,      /* the CURVE handshake was refused */
+    S_WAIT_MALFORMED, /* a reply that is not a Response */
+    S_WAIT_ERROR,     /* ZeroMQ failed */
+} s_wait_t;
+
+static const char *const s_idempotent[] = {
+    "Get",     "List",  "Search", "History",
+    "Changes", "Stats", "Health", "Describe",
+};
+
+static int64_t
+s_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static char *
+s_strndup_trim(const char *s, size_t n) {
+    while (n > 0 && (*s == ' ' || *s == '\t')) {
+        s++;
+        n--;
+    }
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t')) {
+        n--;
+    }
+    char *copy = malloc(n + 1);
+    if (copy != NULL) {
+        memcpy(copy, s, n);
+        copy[n] = '\0';
+    }
+    return copy;
+}
+
+static void
+s_free_endpoints(dossier_client_t *c) {
+    for (size_t i = 0; i < c->n_endpoints; i++) {
+        free(c->endpoints[i]);
+    }
+    free(c->endpoints);
+    c->endpoints = NULL;
+    c->n_endpoints = 0;
+}
+
+static dossier_status_t
+s_parse_endpoints(dossier_client_t *c, const char *list, dossier_error_t *err) {
+    size_t cap = 1;
+    for (const char *p = list; *p; p++) {
+        cap += *p == ',';
+    }
+    c->endpoints = calloc(cap, sizeof *c->endpoints);
+    if (c->endpoints == NULL) {
+        return dossier_error_set(err, DOSSIER_INTERNAL, "out of memory");
+    }
+    const char *start = list;
+    for (;;) {
+        const char *end = strchr(start, ',');
+        size_t n = end ? (size_t)(end - start) : strlen(start);
+        char *ep = s_strndup_trim(start, n);
+        if (ep == NULL) {
+            return dossier_error_set(err, DOSSIER_INTERNAL, "out of memory");
+        }
+        if (*ep == '\0') {
+            free(ep);
+        } else if (strstr(ep, "://") == NULL) {
+            dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                              "bad endpoint '%s': expected "
+                              "transport://address, as tcp://127.0.0.1:7531",
+                              ep);
+            free(ep);
+            return DOSSIER_INVALID_ARGUMENT;
+        } else {
+            c->endpoints[c->n_endpoints++] = ep;
+        }
+        if (end == NULL) {
+            break;
+        }
+        start = end + 1;
+    }
+    if (c->n_endpoints == 0) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "no endpoint given");
+    }
+    return DOSSIER_OK;
+}
+
+static dossier_status_t
+s_curve_key(const char *what, const char *z85, uint8_t *key,
+            dossier_error_t *err) {
+    if (strlen(z85) != S_CURVE_Z85_LEN || zmq_z85_decode(key, z85) == NULL) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "the CURVE %s must be 40 Z85 characters",
+                                 what);
+    }
+    return DOSSIER_OK;
+}
+
+static dossier_status_t
+s_apply_options(dossier_client_t *c, const dossier_options_t *o,
+                dossier_error_t *err) {
+    if (o->timeout_ms <= 0 || o->retries < 0 || o->heartbeat_ivl_ms < 0) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "bad options: timeout_ms must be > 0, "
+                                 "retries and heartbeat_ivl_ms >= 0");
+    }
+    c->timeout_ms = o->timeout_ms;
+    c->retries = o->retries;
+    c->heartbeat_ivl_ms = o->heartbeat_ivl_ms;
+    int keys = (o->curve_server_key != NULL) + (o->curve_public_key != NULL) +
+               (o->curve_secret_key != NULL);
+    if (keys != 0 && keys != 3) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "CURVE needs all three keys: the server's "
+                                 "public key and the client's key pair");
+    }
+    if (keys == 3) {
+        if (!zmq_has("curve")) {
+            return dossier_error_set(err, DOSSIER_UNIMPLEMENTED,
+                                     "this libzmq was built without CURVE");
+        }
+        dossier_status_t rc;
+        if ((rc = s_curve_key("server key", o->curve_server_key,
+                              c->curve_server_key, err)) != DOSSIER_OK ||
+            (rc = s_curve_key("public key", o->curve_public_key,
+                              c->curve_public_key, err)) != DOSSIER_OK ||
+            (rc = s_curve_key("secret key", o->curve_secret_key,
+                              c->curve_secret_key, err)) != DOSSIER_OK) {
+            return rc;
+        }
+        c->curve = true;
+    }
+    const char *name =
+        o->client_name ? o->client_name : "libdossier/" DOSSIER_VERSION;
+    c->client_name = strdup(name);
+    if (c->client_name == NULL) {
+        return dossier_error_set(err, DOSSIER_INTERNAL, "out of memory");
+    }
+    return DOSSIER_OK;
+}
+
+void
+dossier_options_init(dossier_options_t *options) {
+    memset(options, 0, sizeof *options);
+    options->timeout_ms = DOSSIER_DEFAULT_TIMEOUT_MS;
+    options->retries = DOSSIER_DEFAULT_RETRIES;
+    options->heartbeat_ivl_ms = DOSSIER_DEFAULT_HEARTBEAT_IVL_MS;
+}
+
+dossier_status_t
+dossier_client_new(const char *endpoints, const dossier_options_t *options,
+                   dossier_client_t **client_p, dossier_error_t *err) {
+    if (endpoints == NULL || client_p == NULL) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "dossier_client_new: NULL argument");
+    }
+    dossier_options_t defaults;
+    if (options == NULL) {
+        dossier_options_init(&defaults);
+        options = &defaults;
+    }
+    dossier_client_t *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        return dossier_error_set(err, DOSSIER_INTERNAL, "out of memory");
+    }
+    dossier_status_t rc = s_parse_endpoints(c, endpoints, err);
+    if (rc == DOSSIER_OK) {
+        rc = s_apply_options(c, options, err);
+    }
+    if (rc == DOSSIER_OK) {
+        /* One context per client keeps clients independent: destroying
+           one never waits on another's sockets. */
+        c->ctx = zmq_ctx_new();
+        if (c->ctx == NULL) {
+            rc = dossier_error_set(err, DOSSIER_INTERNAL,
+                                   "cannot create a ZeroMQ context: %s",
+                                   zmq_strerror(errno));
+        }
+    }
+    if (rc != DOSSIER_OK) {
+        dossier_client_destroy(&c);
+        return rc;
+    }
+    c->next_id = 1;
+    *client_p = c;
+    return DOSSIER_OK;
+}
+
+static void
+s_socket_close(dossier_client_t *c) {
+    if (c->dealer != NULL) {
+        zmq_socket_monitor(c->dealer, NULL, 0);
+        zmq_close(c->dealer);
+        c->dealer = NULL;
+    }
+    if (c->monitor != NULL) {
+        zmq_close(c->monitor);
+        c->monitor = NULL;
+    }
+}
+
+void
+dossier_client_destroy(dossier_client_t **client_p) {
+    if (client_p == NULL || *client_p == NULL) {
+        return;
+    }
+    dossier_client_t *c = *client_p;
+    s_socket_close(c);
+    if (c->ctx != NULL) {
+        zmq_ctx_term(c->ctx);
+    }
+    s_free_endpoints(c);
+    free(c->client_name);
+    /* The secret key should not outlive the client in freed memory. */
+    explicit_bzero(c->curve_secret_key, sizeof c->curve_secret_key);
+    free(c);
+    *client_p = NULL;
+}
+
+const char *
+dossier_client_endpoint(const dossier_client_t *client) {
+    if (client == NULL) {
+        return NULL;
+    }
+    return client->endpoints[client->current];
+}
+
+static int
+s_setopt_int(void *socket, int option, int value) {
+    return zmq_setsockopt(socket, option, &value, sizeof value);
+}
+
+static dossier_status_t
+s_socket_open(dossier_client_t *c, dossier_error_t *err) {
+    const char *ep = c->endpoints[c->current];
+    c->dealer = zmq_socket(c->ctx, ZMQ_DEALER);
+    c->monitor = zmq_socket(c->ctx, ZMQ_PAIR);
+    if (c->dealer == NULL || c->monitor == NULL) {
+        goto fail_zmq;
+    }
+    int64_t max_bytes = S_MAX_REPLY_BYTES;
+    if (s_setopt_int(c->dealer, ZMQ_LINGER, 0) != 0 ||
+        s_setopt_int(c->monitor, ZMQ_LINGER, 0) != 0 ||
+        s_setopt_int(c->dealer, ZMQ_IMMEDIATE, 1) != 0 ||
+        s_setopt_int(c->dealer, ZMQ_CONNECT_TIMEOUT, c->timeout_ms) != 0 ||
+        zmq_setsockopt(c->dealer, ZMQ_MAXMSGSIZE, &max_bytes,
+                       sizeof max_bytes) != 0) {
+        goto fail_zmq;
+    }
+    if (c->heartbeat_ivl_ms > 0) {
+        int ttl = c->heartbeat_ivl_ms * 3;
+        if (ttl > S_MAX_HEARTBEAT_TTL_MS || ttl < c->heartbeat_ivl_ms) {
+            ttl = S_MAX_HEARTBEAT_TTL_MS;
+        }
+        if (s_setopt_int(c->dealer, ZMQ_HEARTBEAT_IVL, c->heartbeat_ivl_ms) !=
+                0 ||
+            s_setopt_int(c->dealer, ZMQ_HEARTBEAT_TIMEOUT,
+                         c->heartbeat_ivl_ms * 2) != 0 ||
+            s_setopt_int(c->dealer, ZMQ_HEARTBEAT_TTL, ttl) != 0) {
+            goto fail_zmq;
+        }
+    }
+    if (c->curve &&
+        (zmq_setsockopt(c->dealer, ZMQ_CURVE_SERVERKEY, c->curve_server_key,
+                        S_CURVE_KEY_LEN) != 0 ||
+         zmq_setsockopt(c->dealer, ZMQ_CURVE_PUBLICKEY, c->curve_public_key,
+                        S_CURVE_KEY_LEN) != 0 ||
+         zmq_setsockopt(c->dealer, ZMQ_CURVE_SECRETKEY, c->curve_secret_key,
+                        S_CURVE_KEY_LEN) != 0)) {
+        goto fail_zmq;
+    }
+    char name[64];
+    snprintf(name, sizeof name, "inproc://dossier-monitor-%u", c->socket_seq++);
+    if (zmq_socket_monitor(c->dealer, name,
+                           ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0 ||
+        zmq_connect(c->monitor, name) != 0) {
+        goto fail_zmq;
+    }
+    if (zmq_connect(c->dealer, ep) != 0) {
+        int e = errno;
+        s_socket_close(c);
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "cannot connect to '%s': %s", ep,
+                                 zmq_strerror(e));
+    }
+    return DOSSIER_OK;
+
+fail_zmq : {
+    int e = errno;
+    s_socket_close(c);
+    return dossier_error_set(err, DOSSIER_INTERNAL,
+                             "cannot set up a socket for %s: %s", ep,
+                             zmq_strerror(e));
+}
+}
+
+/* Reads one monitor event, returning its number (0 if none or bad). */
+static uint16_t
+s_monitor_event(dossier_client_t *c) {
+    uint16_t event = 0;
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    if (zmq_msg_recv(&msg, c->monitor, ZMQ_DONTWAIT) >= 0 &&
+        zmq_msg_size(&msg) >= 6) {
+        memcpy(&event, zmq_msg_data(&msg), sizeof event);
+    }
+    /* The second frame names the endpoint; we know it already. */
+    while (zmq_msg_more(&msg)) {
+        zmq_msg_close(&msg);
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, c->monitor, ZMQ_DONTWAIT) < 0) {
+            break;
+        }
+    }
+    zmq_msg_close(&msg);
+    return event;
+}
+
+static s_wait_t
+s_event_outcome(uint16_t event) {
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+        return S_WAIT_AUTH;
+    }
+    if (event == ZMQ_EVENT_DISCONNECTED ||
+        event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+        return S_WAIT_LOST;
+    }
+    return S_WAIT_READY; /* nothing that ends the wait */
+}
+
+static int
+s_poll_timeout(int64_t until) {
+    int64_t left = until - s_now_ms();
+    return left > 0 ? (int)left : 0;
+}
+
+/* Waits until the dealer has a connection to send on. Events from before
+   that (an earlier connection lost) do not matter. */
+static s_wait_t
+s_wait_writable(dossier_client_t *c, int64_t until) {
+    s_wait_t outcome = S_WAIT_TIMEOUT;
+    for (;;) {
+        zmq_pollitem_t items[] = {{c->dealer, 0, ZMQ_POLLOUT, 0},
+                                  {c->monitor, 0, ZMQ_POLLIN, 0}};
+        int timeout = s_poll_timeout(until);
+        int rc = zmq_poll(items, 2, timeout);
+        if (rc < 0 && errno != EINTR) {
+            return S_WAIT_ERROR;
+        }
+        if (rc > 0 && (items[0].revents & ZMQ_POLLOUT)) {
+            return S_WAIT_READY;
+        }
+        if (rc > 0 && (items[1].revents & ZMQ_POLLIN)) {
+            if (s_event_outcome(s_monitor_event(c)) == S_WAIT_AUTH) {
+                outcome = S_WAIT_AUTH; /* keep waiting: it may recover */
+            }
+            continue;
+        }
+        if (timeout == 0) {
+            return outcome;
+        }
+    }
+}
+
+/* Receives one whole message from the dealer; *body_p gets its last
+   frame (the Response: the empty delimiter comes first). */
+static int
+s_recv_body(dossier_client_t *c, zmq_msg_t *body) {
+    zmq_msg_init(body);
+    for (;;) {
+        zmq_msg_close(body);
+        zmq_msg_init(body);
+        if (zmq_msg_recv(body, c->dealer, ZMQ_DONTWAIT) < 0) {
+            return -1;
+        }
+        if (!zmq_msg_more(body)) {
+            return 0;
+        }
+    }
+}
+
+/* Waits for the Response to request id until the deadline. */
+static s_wait_t
+s_wait_reply(dossier_client_t *c, uint64_t id, int64_t deadline,
+             Dossier__V1__Response **response_p) {
+    for (;;) {
+        zmq_pollitem_t items[] = {{c->dealer, 0, ZMQ_POLLIN, 0},
+                                  {c->monitor, 0, ZMQ_POLLIN, 0}};
+        int timeout = s_poll_timeout(deadline);
+        int rc = zmq_poll(items, 2, timeout);
+        if (rc < 0 && errno != EINTR) {
+            return S_WAIT_ERROR;
+        }
+        /* A reply that arrived before the connection died still counts:
+           read the dealer before the monitor. */
+        if (rc > 0 && (items[0].revents & ZMQ_POLLIN)) {
+            zmq_msg_t body;
+            if (s_recv_body(c, &body) != 0) {
+                zmq_msg_close(&body);
+                continue;
+            }
+            Dossier__V1__Response *response = dossier__v1__response__unpack(
+                NULL, zmq_msg_size(&body), zmq_msg_data(&body));
+            zmq_msg_close(&body);
+            if (response == NULL) {
+                return S_WAIT_MALFORMED;
+            }
+            if (response->id != id) {
+                /* A late reply to an earlier attempt. */
+                dossier__v1__response__free_unpacked(response, NULL);
+                continue;
+            }
+            *response_p = response;
+            return S_WAIT_READY;
+        }
+        if (rc > 0 && (items[1].revents & ZMQ_POLLIN)) {
+            s_wait_t outcome = s_event_outcome(s_monitor_event(c));
+            if (outcome != S_WAIT_READY) {
+                return outcome;
+            }
+            continue;
+        }
+        if (timeout == 0) {
+            return S_WAIT_TIMEOUT;
+        }
+    }
+}
+
+static bool
+s_is_idempotent(const char *method) {
+    const char *slash = strrchr(method, '/');
+    const char *name = slash ? slash + 1 : method;
+    if (slash != NULL && (size_t)(slash - method) != strlen(S_SERVICE)) {
+        return false;
+    }
+    if (slash != NULL && strncmp(method, S_SERVICE, strlen(S_SERVICE)) != 0) {
+        return false;
+    }
+    for (size_t i = 0; i < sizeof s_idempotent / sizeof s_idempotent[0]; i++) {
+        if (strcmp(name, s_idempotent[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* 128 random bits as 32 hex digits. */
+static void
+s_random_hex(char out[33]) {
+    uint8_t bytes[16];
+    size_t got = 0;
+    while (got < sizeof bytes) {
+        ssize_t n = getrandom(bytes + got, sizeof bytes - got, 0);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        got += (size_t)n;
+    }
+    if (got < sizeof bytes) {
+        /* No kernel entropy source: still unique enough per process. */
+        static unsigned counter;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t mix[2] = {(uint64_t)ts.tv_sec * 1000000000u +
+                               (uint64_t)ts.tv_nsec,
+                           ((uint64_t)getpid() << 32) ^ ++counter};
+        memcpy(bytes, mix, sizeof bytes);
+    }
+    for (size_t i = 0; i < sizeof bytes; i++) {
+        snprintf(out + 2 * i, 3, "%02x", bytes[i]);
+    }
+}
+
+static void
+s_next_endpoint(dossier_client_t *c) {
+    s_socket_close(c);
+    c->current = (c->current + 1) % c->n_endpoints;
+}
+
+/* Sends the envelope with a fresh id. Returns 0, or -1 when the socket
+   could not take it (no connection after all). */
+static int
+s_send(dossier_client_t *c, Dossier__V1__Request *env, uint8_t *buf,
+       size_t *size_io) {
+    env->id = c->next_id++;
+    size_t size = dossier__v1__request__pack(env, buf);
+    *size_io = size;
+    if (zmq_send(c->dealer, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) != 0) {
+        return -1;
+    }
+    if (zmq_send(c->dealer, buf, size, ZMQ_DONTWAIT) != (int)size) {
+        return -1;
+    }
+    return 0;
+}
+
+/* Turns a matched Response into the call's result. */
+static dossier_status_t
+s_finish(Dossier__V1__Response *response, const char *method,
+         const ProtobufCMessageDescriptor *response_type,
+         ProtobufCMessage **response_p, dossier_error_t *err) {
+    int code = response->code;
+    if (code != DOSSIER_OK) {
+        const char *msg = response->message && *response->message
+                              ? response->message
+                              : dossier_strerror(code);
+        if (code < 0 || code > DOSSIER_UNAUTHENTICATED) {
+            return dossier_error_set(err, DOSSIER_UNKNOWN,
+                                     "server answered code %d: %s", code, msg);
+        }
+        return dossier_error_set(err, (dossier_status_t)code, "%s", msg);
+    }
+    ProtobufCMessage *message = protobuf_c_message_unpack(
+        response_type, NULL, response->payload.len, response->payload.data);
+    if (message == NULL) {
+        return dossier_error_set(err, DOSSIER_INTERNAL,
+                                 "cannot decode the reply to %s as %s", method,
+                                 response_type->name);
+    }
+    if (response_p != NULL) {
+        *response_p = message;
+    } else {
+        protobuf_c_message_free_unpacked(message, NULL);
+    }
+    return DOSSIER_OK;
+}
+
+dossier_status_t
+dossier_call(dossier_client_t *client, const char *method,
+             const ProtobufCMessage *request,
+             const ProtobufCMessageDescriptor *response_type,
+             ProtobufCMessage **response_p, dossier_error_t *err) {
+    if (client == NULL || method == NULL || *method == '\0' ||
+        request == NULL || response_type == NULL) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "dossier_call: NULL argument");
+    }
+    dossier_client_t *c = client;
+    char full[128];
+    int n = snprintf(full, sizeof full, "%s%s",
+                     strchr(method, '/') ? "" : S_SERVICE "/", method);
+    if (n < 0 || (size_t)n >= sizeof full) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "method name too long");
+    }
+    bool idempotent = s_is_idempotent(full);
+
+    dossier_status_t rc = DOSSIER_OK;
+    size_t payload_size = protobuf_c_message_get_packed_size(request);
+    uint8_t *payload = malloc(payload_size ? payload_size : 1);
+    if (payload == NULL) {
+        return dossier_error_set(err, DOSSIER_INTERNAL, "out of memory");
+    }
+    protobuf_c_message_pack(request, payload);
+
+    char key[33];
+    Dossier__V1__Request__MetadataEntry entries[2] = {
+        DOSSIER__V1__REQUEST__METADATA_ENTRY__INIT,
+        DOSSIER__V1__REQUEST__METADATA_ENTRY__INIT};
+    Dossier__V1__Request__MetadataEntry *metadata[2] = {&entries[0],
+                                                        &entries[1]};
+    entries[0].key = "client";
+    entries[0].value = c->client_name;
+    Dossier__V1__Request env = DOSSIER__V1__REQUEST__INIT;
+    env.method = full;
+    env.payload.data = payload;
+    env.payload.len = payload_size;
+    env.metadata = metadata;
+    env.n_metadata = 1;
+    if (!idempotent) {
+        /* One key per logical call, the same on every attempt. */
+        s_random_hex(key);
+        entries[1].key = "idempotency-key";
+        entries[1].value = key;
+        env.n_metadata = 2;
+    }
+    /* The envelope's size barely changes between attempts (id and
+       deadline are varints): size the buffer for the largest. */
+    env.id = UINT64_MAX;
+    env.deadline_ms = UINT32_MAX;
+    uint8_t *buf = malloc(dossier__v1__request__get_packed_size(&env));
+    if (buf == NULL) {
+        free(payload);
+        return dossier_error_set(err, DOSSIER_INTERNAL, "out of memory");
+    }
+
+    int64_t start = s_now_ms();
+    int64_t deadline = start + c->timeout_ms;
+    int attempts = c->retries + 1;
+    bool sent = false;
+    s_wait_t last = S_WAIT_TIMEOUT;
+    const char *last_ep = c->endpoints[c->current];
+    Dossier__V1__Response *response = NULL;
+    for (int attempt = 0; attempt < attempts && response == NULL; attempt++) {
+        int64_t now = s_now_ms();
+        if (now >= deadline) {
+            break;
+        }
+        if (c->dealer == NULL) {
+            rc = s_socket_open(c, err);
+            if (rc != DOSSIER_OK) {
+                goto done;
+            }
+        }
+        last_ep = c->endpoints[c->current];
+        /* Every remaining attempt gets an equal share to connect. */
+        int64_t until = now + (deadline - now) / (attempts - attempt);
+        last = s_wait_writable(c, until);
+        size_t size = 0;
+        if (last == S_WAIT_READY) {
+            int64_t left = deadline - s_now_ms();
+            env.deadline_ms = left > 0 ? (uint32_t)left : 1;
+            if (s_send(c, &env, buf, &size) != 0) {
+                last = S_WAIT_TIMEOUT;
+            }
+        }
+        if (last != S_WAIT_READY) {
+            if (last == S_WAIT_ERROR) {
+                break;
+            }
+            s_next_endpoint(c);
+            continue;
+        }
+        sent = true;
+        last = s_wait_reply(c, env.id, deadline, &response);
+        if (last == S_WAIT_READY) {
+            break;
+        }
+        /* Whatever the old connection still holds is stale now. */
+        s_next_endpoint(c);
+        if (!idempotent || last != S_WAIT_LOST) {
+            break;
+        }
+    }
+
+    if (response != NULL) {
+        rc = s_finish(response, full, response_type, response_p, err);
+        dossier__v1__response__free_unpacked(response, NULL);
+        goto done;
+    }
+    int elapsed = (int)(s_now_ms() - start);
+    switch (last) {
+    case S_WAIT_AUTH:
+        rc = dossier_error_set(err, DOSSIER_UNAUTHENTICATED,
+                               "%s refused the CURVE handshake: check the "
+                               "server key and that this client's key is "
+                               "allowed",
+                               last_ep);
+        break;
+    case S_WAIT_MALFORMED:
+        rc = dossier_error_set(err, DOSSIER_INTERNAL,
+                               "%s sent a reply that is not a "
+                               "dossier.v1.Response",
+                               last_ep);
+        break;
+    case S_WAIT_ERROR:
+        rc = dossier_error_set(err, DOSSIER_INTERNAL,
+                               "ZeroMQ failed talking to %s: %s", last_ep,
+                               zmq_strerror(errno));
+        break;
+    case S_WAIT_LOST:
+        rc = dossier_error_set(
+            err, DOSSIER_UNAVAILABLE,
+            "lost the connection to %s before its reply to %s%s", last_ep, full,
+            idempotent ? "" : "; the write may or may not have been applied");
+        break;
+    default:
+        if (sent) {
+            rc = dossier_error_set(
+                err, DOSSIER_DEADLINE_EXCEEDED,
+                "%s gave no reply to %s in %d ms%s", last_ep, full, elapsed,
+                idempotent ? ""
+                           : "; the write may or may not have been applied");
+        } else if (c->n_endpoints > 1) {
+            rc = dossier_error_set(err, DOSSIER_UNAVAILABLE,
+                                   "cannot reach any of %zu endpoints (last "
+                                   "%s): no reply in %d ms",
+                                   c->n_endpoints, last_ep, elapsed);
+        } else {
+            rc = dossier_error_set(err, DOSSIER_UNAVAILABLE,
+                                   "cannot reach %s: no reply in %d ms",
+                                   last_ep, elapsed);
+        }
+        break;
+    }
+
+done:
+    free(buf);
+    free(payload);
+    return rc;
+}
+
+void
+dossier_message_free(void *message) {
+    if (message != NULL) {
+        protobuf_c_message_free_unpacked(message, NULL);
+    }
+}
+
+void
+dossier_report_free(Dossier__V1__Report *report) {
+    dossier_message_free(report);
+}
+
+/* The typed calls: each builds its request and casts the response. */
+#define S_CALL(client, method, request, type, response_p, err)                 \
+    dossier_call((client), (method), (const ProtobufCMessage *)(request),      \
+                 &type, (ProtobufCMessage **)(response_p), (err))
+
+dossier_status_t
+dossier_get(dossier_client_t *client, const char *id,
+            Dossier__V1__Report **report_p, dossier_error_t *err) {
+    if (id == NULL) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "dossier_get: NULL id");
+    }
+    Dossier__V1__GetRequest req = DOSSIER__V1__GET_REQUEST__INIT;
+    req.id = (char *)id;
+    return S_CALL(client, "Get", &req, dossier__v1__report__descriptor,
+                  report_p, err);
+}
+
+dossier_status_t
+dossier_put(dossier_client_t *client, const Dossier__V1__Report *report,
+            uint64_t expected_version, bool create_only,
+            Dossier__V1__PutResponse **response_p, dossier_error_t *err) {
+    if (report == NULL) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "dossier_put: NULL report");
+    }
+    Dossier__V1__PutRequest req = DOSSIER__V1__PUT_REQUEST__INIT;
+    req.report = (Dossier__V1__Report *)report;
+    req.expected_version = expected_version;
+    req.create_only = create_only;
+    return S_CALL(client, "Put", &req, dossier__v1__put_response__descriptor,
+                  response_p, err);
+}
+
+dossier_status_t
+dossier_delete(dossier_client_t *client, const char *id,
+               uint64_t expected_version,
+               Dossier__V1__DeleteResponse **response_p, dossier_error_t *err) {
+    if (id == NULL) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "dossier_delete: NULL id");
+    }
+    Dossier__V1__DeleteRequest req = DOSSIER__V1__DELETE_REQUEST__INIT;
+    req.id = (char *)id;
+    req.expected_version = expected_version;
+    return S_CALL(client, "Delete", &req,
+                  dossier__v1__delete_response__descriptor, response_p, err);
+}
+
+dossier_status_t
+dossier_list(dossier_client_t *client, const Dossier__V1__ListRequest *request,
+             Dossier__V1__ListResponse **response_p, dossier_error_t *err) {
+    return S_CALL(client, "List", request,
+                  dossier__v1__list_response__descriptor, response_p, err);
+}
+
+dossier_status_t
+dossier_import_text(dossier_client_t *client,
+                    const Dossier__V1__ImportTextRequest *request,
+                    Dossier__V1__ImportTextResponse **response_p,
+                    dossier_error_t *err) {
+    return S_CALL(client, "ImportText", request,
+                  dossier__v1__import_text_response__descriptor, response_p,
+                  err);
+}
+
+dossier_status_t
+dossier_import_batch(dossier_client_t *client,
+                     const Dossier__V1__ImportBatchRequest *request,
+                     Dossier__V1__ImportBatchResponse **response_p,
+                     dossier_error_t *err) {
+    return S_CALL(client, "ImportBatch", request,
+                  dossier__v1__import_batch_response__descriptor, response_p,
+                  err);
+}
+
+dossier_status_t
+dossier_history(dossier_client_t *client, const char *country,
+                const char *doc_type, Dossier__V1__HistoryResponse **response_p,
+                dossier_error_t *err) {
+    if (country == NULL) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "dossier_history: NULL country");
+    }
+    Dossier__V1__HistoryRequest req = DOSSIER__V1__HISTORY_REQUEST__INIT;
+    req.country = (char *)country;
+    if (doc_type != NULL) {
+        req.doc_type = (char *)doc_type;
+    }
+    return S_CALL(client, "History", &req,
+                  dossier__v1__history_response__descriptor, response_p, err);
+}
+
+dossier_status_t
+dossier_changes(dossier_client_t *client, uint32_t year, const char *doc_type,
+                Dossier__V1__ChangesResponse **response_p,
+                dossier_error_t *err) {
+    Dossier__V1__ChangesRequest req = DOSSIER__V1__CHANGES_REQUEST__INIT;
+    req.year = year;
+    if (doc_type != NULL) {
+        req.doc_type = (char *)doc_type;
+    }
+    return S_CALL(client, "Changes", &req,
+                  dossier__v1__changes_response__descriptor, response_p, err);
+}
+
+dossier_status_t
+dossier_search(dossier_client_t *client,
+               const Dossier__V1__SearchRequest *request,
+               Dossier__V1__SearchResponse **response_p, dossier_error_t *err) {
+    return S_CALL(client, "Search", request,
+                  dossier__v1__search_response__descriptor, response_p, err);
+}
+
+dossier_status_t
+dossier_stats(dossier_client_t *client, Dossier__V1__StatsResponse **response_p,
+              dossier_error_t *err) {
+    Dossier__V1__StatsRequest req = DOSSIER__V1__STATS_REQUEST__INIT;
+    return S_CALL(client, "Stats", &req,
+                  dossier__v1__stats_response__descriptor, response_p, err);
+}
+
+dossier_status_t
+dossier_health(dossier_client_t *client, const char *service,
+               Dossier__V1__HealthResponse **response_p, dossier_error_t *err) {
+    Dossier__V1__HealthRequest req = DOSSIER__V1__HEALTH_REQUEST__INIT;
+    if (service != NULL) {
+        req.service = (char *)service;
+    }
+    return S_CALL(client, "Health", &req,
+                  dossier__v1__health_response__descriptor, response_p, err);
+}
+
+dossier_status_t
+dossier_describe(dossier_client_t *client,
+                 Dossier__V1__DescribeResponse **response_p,
+                 dossier_error_t *err) {
+    Dossier__V1__DescribeRequest req = DOSSIER__V1__DESCRIBE_REQUEST__INIT;
+    return S_CALL(client, "Describe", &req,
+                  dossier__v1__describe_response__descriptor, response_p, err);
+}

@@ -1,0 +1,221 @@
+/*  dossier.h: libdossier, the C client of a Dossier server.
+
+    A dossier_client_t holds one ZeroMQ DEALER socket connected to one of
+    the endpoints it was given, and sends each call as a dossier.v1.Request
+    (docs/PROTOCOL.md), waiting for the Response with the same id.
+
+    Failures are handled the Lazy Pirate way: when a server cannot be
+    reached, or its connection dies while a call waits (ZeroMQ heartbeats
+    notice a dead or frozen peer), the socket is closed and reopened on the
+    next endpoint. Idempotent calls (Get, List, Search, History, Changes,
+    Stats, Health, Describe) are then sent again, up to `retries` times.
+    Writes (Put, Delete, ImportText, ImportBatch) carry an
+    "idempotency-key" metadata entry, the same for every attempt of one
+    logical call, but are sent at most once: a write moves on to the next
+    endpoint only while nothing has been sent yet, and once sent, a lost
+    connection or a missing reply is reported, never retried, because the
+    write may have been applied.
+
+    Every call returns a dossier_status_t (common/status.h): DOSSIER_OK,
+    the code the server answered (NOT_FOUND, ABORTED, ...), or for
+    transport failures DOSSIER_UNAVAILABLE (no server could be reached, or
+    the connection was lost) and DOSSIER_DEADLINE_EXCEEDED (a server took
+    the request but gave no reply within the timeout). When err is not NULL
+    it receives the code and a sentence: the server's message, or one such
+    as "cannot reach tcp://127.0.0.1:7531: no reply in 5000 ms".
+
+    Thread safety: a client is used by one thread at a time (it owns a
+    socket, and ZeroMQ sockets are not thread-safe). Any number of clients
+    may exist, each in its own thread. The library never prints and never
+    exits. Out-parameters are written only on success. */
+#ifndef DOSSIER_H
+#define DOSSIER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "dossier/v1/report.pb-c.h"
+#include "dossier/v1/reports.pb-c.h"
+#include "dossier/v1/rpc.pb-c.h"
+#include "status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*  The endpoint used when none is given: the server's default bind. */
+#define DOSSIER_DEFAULT_ENDPOINT "tcp://127.0.0.1:7531"
+
+/*  Defaults filled by dossier_options_init. */
+#define DOSSIER_DEFAULT_TIMEOUT_MS 5000
+#define DOSSIER_DEFAULT_RETRIES 3
+#define DOSSIER_DEFAULT_HEARTBEAT_IVL_MS 1000
+
+/*  How a client behaves. Start from dossier_options_init() and change
+    what you need; the strings are borrowed only during dossier_client_new,
+    which copies them. */
+typedef struct {
+    /* The most a call may take, in milliseconds, connecting, retries and
+       failover included (> 0). Sent to the server as Request.deadline_ms
+       so it does not start work nobody waits for. Default 5000. */
+    int timeout_ms;
+    /* How many times an idempotent call is sent again after a failed
+       attempt (>= 0). Default 3. */
+    int retries;
+    /* ZeroMQ heartbeat interval in milliseconds (ZMQ_HEARTBEAT_IVL); the
+       connection is declared dead after twice that without traffic
+       (ZMQ_HEARTBEAT_TIMEOUT), and the server is asked to do the same
+       (ZMQ_HEARTBEAT_TTL, three times it). 0 disables heartbeats, so a
+       frozen server is noticed only when the call times out.
+       Default 1000. */
+    int heartbeat_ivl_ms;
+    /* CURVE security, all three Z85-encoded (40 characters), or all NULL
+       for none: the server's public key, and this client's key pair. */
+    const char *curve_server_key;
+    const char *curve_public_key;
+    const char *curve_secret_key;
+    /* Sent as the "client" metadata entry (logged by the server); NULL
+       sends "libdossier/<version>". */
+    const char *client_name;
+} dossier_options_t;
+
+/*  Opaque client handle. */
+typedef struct dossier_client dossier_client_t;
+
+/*  Fills *options with the defaults above and no CURVE keys. */
+void dossier_options_init(dossier_options_t *options);
+
+/*  Creates a client for endpoints, a comma-separated list of ZeroMQ
+    endpoints ("tcp://10.0.0.1:7531,tcp://10.0.0.2:7531"; blanks around
+    commas are ignored) tried in order. options may be NULL for the
+    defaults; it is copied. Nothing is connected until the first call.
+    Returns DOSSIER_OK and sets *client_p (the caller's, freed with
+    dossier_client_destroy); DOSSIER_INVALID_ARGUMENT for an empty endpoint
+    list, a bad option or a CURVE key that is not 40 Z85 characters (or
+    only some keys set); DOSSIER_UNIMPLEMENTED when CURVE keys are given
+    but libzmq lacks CURVE; DOSSIER_INTERNAL when ZeroMQ or memory fails. */
+dossier_status_t dossier_client_new(const char *endpoints,
+                                    const dossier_options_t *options,
+                                    dossier_client_t **client_p,
+                                    dossier_error_t *err);
+
+/*  Closes the socket and frees the client, then sets *client_p to NULL.
+    Takes NULL and a pointer to NULL. A request still unanswered is
+    abandoned. */
+void dossier_client_destroy(dossier_client_t **client_p);
+
+/*  The endpoint the client is connected to, or will try next; borrowed
+    until the next call on client. */
+const char *dossier_client_endpoint(const dossier_client_t *client);
+
+/*  Sends one call and waits for its reply.
+    method: "dossier.v1.Reports/Get", or just "Get" for a method of the
+      Reports service.
+    request: the method's request message, packed by this call; borrowed.
+    response_type: the descriptor of the method's response message
+      (&dossier__v1__report__descriptor for Get).
+    response_p: on DOSSIER_OK receives the unpacked response, the caller's,
+      freed with dossier_message_free; may be NULL when the response is not
+      wanted.
+    Returns DOSSIER_OK, the server's code, or a transport failure (see the
+    top of this file); DOSSIER_INVALID_ARGUMENT for NULL arguments;
+    DOSSIER_INTERNAL when the reply cannot be decoded. */
+dossier_status_t dossier_call(dossier_client_t *client, const char *method,
+                              const ProtobufCMessage *request,
+                              const ProtobufCMessageDescriptor *response_type,
+                              ProtobufCMessage **response_p,
+                              dossier_error_t *err);
+
+/*  Frees a message returned by this library; takes NULL. */
+void dossier_message_free(void *message);
+
+/*  Frees a report returned by dossier_get; takes NULL. */
+void dossier_report_free(Dossier__V1__Report *report);
+
+/*  The typed calls below are dossier_call with the method's messages.
+    Each returns what dossier_call returns. Their last-but-one parameter,
+    when not NULL, receives on DOSSIER_OK the response, which the caller
+    frees with dossier_message_free (dossier_report_free for a report).
+    Request messages and strings are borrowed for the call only. */
+
+/*  Get: the record with id. DOSSIER_NOT_FOUND when there is none. */
+dossier_status_t dossier_get(dossier_client_t *client, const char *id,
+                             Dossier__V1__Report **report_p,
+                             dossier_error_t *err);
+
+/*  Put: inserts or replaces report (its version and server-set fields are
+    ignored by the server). expected_version 0 means no check; otherwise
+    DOSSIER_ABORTED when the stored version differs. create_only: fail
+    with DOSSIER_ALREADY_EXISTS when the id exists. */
+dossier_status_t dossier_put(dossier_client_t *client,
+                             const Dossier__V1__Report *report,
+                             uint64_t expected_version, bool create_only,
+                             Dossier__V1__PutResponse **response_p,
+                             dossier_error_t *err);
+
+/*  Delete: removes the record with id; expected_version as in dossier_put.
+    DOSSIER_NOT_FOUND when there is none. */
+dossier_status_t dossier_delete(dossier_client_t *client, const char *id,
+                                uint64_t expected_version,
+                                Dossier__V1__DeleteResponse **response_p,
+                                dossier_error_t *err);
+
+/*  List: one page of records matching request->filter. */
+dossier_status_t dossier_list(dossier_client_t *client,
+                              const Dossier__V1__ListRequest *request,
+                              Dossier__V1__ListResponse **response_p,
+                              dossier_error_t *err);
+
+/*  ImportText: parses one Refworld text on the server and stores it. */
+dossier_status_t dossier_import_text(
+    dossier_client_t *client, const Dossier__V1__ImportTextRequest *request,
+    Dossier__V1__ImportTextResponse **response_p, dossier_error_t *err);
+
+/*  ImportBatch: many documents in one call; the call's status is about the
+    batch as a whole, each document has its own code in the results. */
+dossier_status_t dossier_import_batch(
+    dossier_client_t *client, const Dossier__V1__ImportBatchRequest *request,
+    Dossier__V1__ImportBatchResponse **response_p, dossier_error_t *err);
+
+/*  History: country's tier by year; doc_type NULL or "" for the default
+    series (the TIP report). */
+dossier_status_t dossier_history(dossier_client_t *client, const char *country,
+                                 const char *doc_type,
+                                 Dossier__V1__HistoryResponse **response_p,
+                                 dossier_error_t *err);
+
+/*  Changes: countries whose tier moved in year; doc_type as in History. */
+dossier_status_t dossier_changes(dossier_client_t *client, uint32_t year,
+                                 const char *doc_type,
+                                 Dossier__V1__ChangesResponse **response_p,
+                                 dossier_error_t *err);
+
+/*  Search: full-text search. */
+dossier_status_t dossier_search(dossier_client_t *client,
+                                const Dossier__V1__SearchRequest *request,
+                                Dossier__V1__SearchResponse **response_p,
+                                dossier_error_t *err);
+
+/*  Stats: record counts and server figures. */
+dossier_status_t dossier_stats(dossier_client_t *client,
+                               Dossier__V1__StatsResponse **response_p,
+                               dossier_error_t *err);
+
+/*  Health: whether the server serves; service NULL or "" for the server
+    as a whole. */
+dossier_status_t dossier_health(dossier_client_t *client, const char *service,
+                                Dossier__V1__HealthResponse **response_p,
+                                dossier_error_t *err);
+
+/*  Describe: the serialized FileDescriptorSet of the API. */
+dossier_status_t dossier_describe(dossier_client_t *client,
+                                  Dossier__V1__DescribeResponse **response_p,
+                                  dossier_error_t *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
