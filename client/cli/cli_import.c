@@ -1,0 +1,506 @@
+/*  cli_import.c: `dossier import`, bulk import of Refworld text files.
+
+    Files (and *.txt found under directories) are read and sent in
+    ImportBatch calls, so that a thousand documents cost a few dozen round
+    trips and the server can commit each batch in one transaction. Each
+    document succeeds or fails on its own; a failed one is named on stderr
+    and the import goes on. With --dry-run nothing is sent: each file is
+    parsed here with the same parser the server uses. */
+#include "cli.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "refworld.h"
+#include "text.h"
+
+#define S_DEFAULT_BATCH 64
+#define S_MAX_BATCH 1000
+/* A batch also stops growing at this many bytes of text, to keep each
+   request well under the server's message limit. */
+#define S_BATCH_BYTES (8u * 1024 * 1024)
+/* Refworld pages are tens of KiB; anything this big is not one. */
+#define S_MAX_FILE_BYTES (32u * 1024 * 1024)
+#define S_MAX_DEPTH 32
+#define S_IMPORT_TIMEOUT_MS 30000
+
+typedef struct {
+    char **paths;
+    size_t n;
+    size_t cap;
+} s_files_t;
+
+typedef struct {
+    size_t created, updated, unchanged, other, failed;
+    bool progress;
+    size_t done, total;
+} s_tally_t;
+
+static int
+s_files_add(s_files_t *f, const char *path) {
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 64;
+        char **paths = realloc(f->paths, cap * sizeof *paths);
+        if (paths == NULL) {
+            return -1;
+        }
+        f->paths = paths;
+        f->cap = cap;
+    }
+    f->paths[f->n] = strdup(path);
+    if (f->paths[f->n] == NULL) {
+        return -1;
+    }
+    f->n++;
+    return 0;
+}
+
+static void
+s_files_free(s_files_t *f) {
+    for (size_t i = 0; i < f->n; i++) {
+        free(f->paths[i]);
+    }
+    free(f->paths);
+}
+
+static int
+s_compare_paths(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool
+s_is_txt(const char *name) {
+    size_t n = strlen(name);
+    return n > 4 && strcasecmp(name + n - 4, ".txt") == 0;
+}
+
+static void
+s_clear_progress(const s_tally_t *t) {
+    if (t->progress) {
+        fputs("\r\033[K", stderr);
+    }
+}
+
+static void
+s_draw_progress(const s_tally_t *t) {
+    if (!t->progress) {
+        return;
+    }
+    enum { BAR = 30 };
+    size_t filled = t->total ? t->done * BAR / t->total : BAR;
+    char bar[BAR + 1];
+    for (size_t i = 0; i < BAR; i++) {
+        bar[i] = i < filled ? '#' : '.';
+    }
+    bar[BAR] = '\0';
+    fprintf(stderr, "\rimporting [%s] %zu/%zu", bar, t->done, t->total);
+    fflush(stderr);
+}
+
+static void
+s_failed(s_tally_t *t, const char *path, const char *msg) {
+    s_clear_progress(t);
+    fprintf(stderr, "%s: %s\n", path, msg);
+    t->failed++;
+}
+
+/* Collects *.txt under dir, depth-first; symbolic links to directories
+   are not followed, so a loop cannot trap the walk. */
+static int
+s_walk(s_files_t *files, const char *dir, int depth, s_tally_t *t) {
+    if (depth > S_MAX_DEPTH) {
+        s_failed(t, dir, "directories nested too deep; skipped");
+        return 0;
+    }
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        s_failed(t, dir, strerror(errno));
+        return 0;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') {
+            continue; /* ".", "..", and hidden files */
+        }
+        size_t len = strlen(dir) + 1 + strlen(e->d_name) + 1;
+        char *path = malloc(len);
+        if (path == NULL) {
+            closedir(d);
+            return -1;
+        }
+        snprintf(path, len, "%s/%s", dir, e->d_name);
+        struct stat st;
+        int rc = 0;
+        if (lstat(path, &st) == 0) {
+            if (S_ISDIR(st.st_mode)) {
+                rc = s_walk(files, path, depth + 1, t);
+            } else if (s_is_txt(e->d_name) &&
+                       (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))) {
+                rc = s_files_add(files, path);
+            }
+        }
+        free(path);
+        if (rc != 0) {
+            closedir(d);
+            return -1;
+        }
+    }
+    closedir(d);
+    return 0;
+}
+
+static void
+s_close(FILE *f, bool is_stdin) {
+    if (!is_stdin) {
+        fclose(f);
+    }
+}
+
+int
+cli_read_file(const char *path, char **data_p, size_t *size_p,
+              const char **why) {
+    bool is_stdin = strcmp(path, "-") == 0;
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
+    if (f == NULL) {
+        *why = strerror(errno);
+        return -1;
+    }
+    size_t cap = 64 * 1024, size = 0;
+    char *data = malloc(cap + 1);
+    if (data == NULL) {
+        s_close(f, is_stdin);
+        *why = "out of memory";
+        return -1;
+    }
+    for (;;) {
+        size_t got = fread(data + size, 1, cap - size, f);
+        size += got;
+        if (got == 0) {
+            break;
+        }
+        if (size == cap) {
+            if (cap >= S_MAX_FILE_BYTES) {
+                free(data);
+                s_close(f, is_stdin);
+                *why = "larger than 32 MiB: not a Refworld document";
+                return -1;
+            }
+            char *bigger = realloc(data, cap * 2 + 1);
+            if (bigger == NULL) {
+                free(data);
+                s_close(f, is_stdin);
+                *why = "out of memory";
+                return -1;
+            }
+            data = bigger;
+            cap *= 2;
+        }
+    }
+    if (ferror(f)) {
+        *why = strerror(errno ? errno : EIO);
+        free(data);
+        s_close(f, is_stdin);
+        return -1;
+    }
+    s_close(f, is_stdin);
+    data[size] = '\0';
+    *data_p = data;
+    *size_p = size;
+    return 0;
+}
+
+static const char *
+s_basename(const char *path) {
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+static int
+s_dry_run(const cli_global_t *g, const s_files_t *files, bool verbose) {
+    size_t failed = 0;
+    for (size_t i = 0; i < files->n; i++) {
+        const char *path = files->paths[i];
+        char *data = NULL;
+        size_t size = 0;
+        const char *why = NULL;
+        if (cli_read_file(path, &data, &size, &why) != 0) {
+            fprintf(stderr, "%s: %s\n", path, why);
+            failed++;
+            continue;
+        }
+        refworld_result_t result = {0};
+        dossier_error_t err = {0};
+        if (refworld_parse(data, size, path, &result, &err) != DOSSIER_OK) {
+            /* The parser usually names the file already. */
+            size_t n = strlen(path);
+            if (strncmp(err.message, path, n) == 0 && err.message[n] == ':') {
+                fprintf(stderr, "%s\n", err.message);
+            } else {
+                fprintf(stderr, "%s: %s\n", path, err.message);
+            }
+            failed++;
+            free(data);
+            continue;
+        }
+        free(data);
+        if (verbose || !g->json) {
+            for (size_t w = 0; w < result.n_warnings; w++) {
+                fprintf(stderr, "%s: warning: %s\n", path, result.warnings[w]);
+            }
+        }
+        if (g->json) {
+            cli_print_json(&result.report->base);
+        } else {
+            if (i > 0) {
+                fputs("\n", stdout);
+            }
+            printf("== %s\n", path);
+            cli_print_record(stdout, result.report);
+        }
+        refworld_result_free(&result);
+    }
+    return failed ? CLI_EXIT_REFUSED : CLI_EXIT_OK;
+}
+
+/* Sends files [from, to) as one ImportBatch and tallies the results.
+   Returns 0, or the exit code that ends the import (server unreachable).
+ */
+static int
+s_send_batch(dossier_client_t *client, const cli_global_t *g,
+             const s_files_t *files, size_t from, size_t to, bool verbose,
+             s_tally_t *t) {
+    size_t n = to - from;
+    Dossier__V1__ImportTextRequest *docs = calloc(n, sizeof *docs);
+    Dossier__V1__ImportTextRequest **doc_ptrs = calloc(n, sizeof *doc_ptrs);
+    size_t *index = calloc(n, sizeof *index); /* doc -> file */
+    int rc = 0;
+    if (docs == NULL || doc_ptrs == NULL || index == NULL) {
+        fprintf(stderr, "dossier: out of memory\n");
+        rc = CLI_EXIT_REFUSED;
+        goto free_arrays;
+    }
+    size_t m = 0;
+    for (size_t i = from; i < to; i++) {
+        char *data = NULL;
+        size_t size = 0;
+        const char *why = NULL;
+        if (cli_read_file(files->paths[i], &data, &size, &why) != 0) {
+            s_failed(t, files->paths[i], why);
+            continue;
+        }
+        /* A proto3 string must be UTF-8; the server would replace bad
+           bytes anyway, and NULs cannot travel in a C string. */
+        char *text = text_utf8_sanitize(data, size);
+        free(data);
+        if (text == NULL) {
+            s_failed(t, files->paths[i], "out of memory");
+            continue;
+        }
+        Dossier__V1__ImportTextRequest init =
+            DOSSIER__V1__IMPORT_TEXT_REQUEST__INIT;
+        docs[m] = init;
+        docs[m].text = text;
+        docs[m].filename = (char *)s_basename(files->paths[i]);
+        doc_ptrs[m] = &docs[m];
+        index[m] = i;
+        m++;
+    }
+    if (m > 0) {
+        Dossier__V1__ImportBatchRequest req =
+            DOSSIER__V1__IMPORT_BATCH_REQUEST__INIT;
+        req.documents = doc_ptrs;
+        req.n_documents = m;
+        Dossier__V1__ImportBatchResponse *resp = NULL;
+        dossier_error_t err = {0};
+        dossier_status_t st = dossier_import_batch(client, &req, &resp, &err);
+        if (st != DOSSIER_OK && cli_exit_code(st) == CLI_EXIT_UNREACHABLE) {
+            s_clear_progress(t);
+            rc = cli_fail(&err);
+        } else if (st != DOSSIER_OK) {
+            for (size_t k = 0; k < m; k++) {
+                s_clear_progress(t);
+                fprintf(stderr, "%s: %s: %s\n", files->paths[index[k]],
+                        dossier_strerror(st), err.message);
+                t->failed++;
+            }
+        } else if (resp->n_results != m) {
+            for (size_t k = 0; k < m; k++) {
+                s_failed(t, files->paths[index[k]],
+                         "the server's reply does not match the batch");
+            }
+        } else {
+            for (size_t k = 0; k < m; k++) {
+                const Dossier__V1__ImportResult *res = resp->results[k];
+                const char *path = files->paths[index[k]];
+                if (g->json) {
+                    cli_print_json(&res->base);
+                }
+                if (res->code != DOSSIER_OK) {
+                    s_clear_progress(t);
+                    fprintf(stderr, "%s: %s: %s\n", path,
+                            dossier_strerror(res->code),
+                            res->message ? res->message : "");
+                    t->failed++;
+                    continue;
+                }
+                const Dossier__V1__ImportTextResponse *r = res->response;
+                switch (r ? r->outcome : 0) {
+                case DOSSIER__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_CREATED:
+                    t->created++;
+                    break;
+                case DOSSIER__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_UPDATED:
+                    t->updated++;
+                    break;
+                case DOSSIER__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_UNCHANGED:
+                    t->unchanged++;
+                    break;
+                default:
+                    t->other++;
+                    break;
+                }
+                for (size_t w = 0; verbose && r && w < r->n_warnings; w++) {
+                    s_clear_progress(t);
+                    fprintf(stderr, "%s: warning: %s\n", path, r->warnings[w]);
+                }
+            }
+        }
+        dossier_message_free(resp);
+    }
+    for (size_t k = 0; k < m; k++) {
+        free(docs[k].text);
+    }
+free_arrays:
+    free(index);
+    free(doc_ptrs);
+    free(docs);
+    return rc;
+}
+
+static int
+s_import(const cli_global_t *g, const s_files_t *files, size_t batch,
+         bool verbose, s_tally_t *t) {
+    dossier_client_t *client = NULL;
+    int rc = cli_connect(g, S_IMPORT_TIMEOUT_MS, &client);
+    if (rc != CLI_EXIT_OK) {
+        return rc;
+    }
+    t->total = files->n;
+    t->progress = isatty(STDERR_FILENO) && files->n > 20;
+    size_t i = 0;
+    while (i < files->n && rc == 0) {
+        /* Grow the batch up to its count and byte budget. */
+        size_t to = i;
+        size_t bytes = 0;
+        while (to < files->n && to - i < batch) {
+            struct stat st;
+            size_t sz =
+                stat(files->paths[to], &st) == 0 ? (size_t)st.st_size : 0;
+            if (to > i && bytes + sz > S_BATCH_BYTES) {
+                break;
+            }
+            bytes += sz;
+            to++;
+        }
+        rc = s_send_batch(client, g, files, i, to, verbose, t);
+        t->done = to;
+        s_draw_progress(t);
+        i = to;
+    }
+    s_clear_progress(t);
+    dossier_client_destroy(&client);
+    return rc;
+}
+
+int
+cli_import(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
+    static const struct option longopts[] = {
+        {"dry-run", no_argument, NULL, 'n'},
+        {"batch", required_argument, NULL, 'b'},
+        {"verbose", no_argument, NULL, 'v'},
+        CLI_COMMON_LONGOPTS,
+        {NULL, 0, NULL, 0},
+    };
+    bool dry_run = false, verbose = false;
+    size_t batch = S_DEFAULT_BATCH;
+    int opt;
+    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "v", longopts,
+                              NULL)) != -1) {
+        unsigned long long v;
+        switch (opt) {
+        case 'n':
+            dry_run = true;
+            break;
+        case 'v':
+            verbose = true;
+            break;
+        case 'b':
+            if (cli_parse_uint(optarg, 1, S_MAX_BATCH, &v) != 0) {
+                return cli_usage_error(verb, "--batch wants 1 to %d, not '%s'",
+                                       S_MAX_BATCH, optarg);
+            }
+            batch = (size_t)v;
+            break;
+        default: {
+            int rc = cli_common_option(verb, g, opt, optarg);
+            if (rc >= 0) {
+                return rc;
+            }
+        }
+        }
+    }
+    if (optind >= argc) {
+        return cli_usage_error(verb, "no file or directory given");
+    }
+
+    s_files_t files = {0};
+    s_tally_t tally = {0};
+    for (int i = optind; i < argc; i++) {
+        struct stat st;
+        int rc = 0;
+        if (stat(argv[i], &st) != 0) {
+            s_failed(&tally, argv[i], strerror(errno));
+        } else if (S_ISDIR(st.st_mode)) {
+            size_t first = files.n;
+            rc = s_walk(&files, argv[i], 0, &tally);
+            /* Sorted, so an import is repeatable and its order readable. */
+            qsort(files.paths + first, files.n - first, sizeof *files.paths,
+                  s_compare_paths);
+        } else {
+            rc = s_files_add(&files, argv[i]);
+        }
+        if (rc != 0) {
+            fprintf(stderr, "dossier: out of memory\n");
+            s_files_free(&files);
+            return CLI_EXIT_REFUSED;
+        }
+    }
+
+    int rc;
+    if (dry_run) {
+        rc = s_dry_run(g, &files, verbose);
+        if (tally.failed > 0) {
+            rc = CLI_EXIT_REFUSED;
+        }
+        s_files_free(&files);
+        return rc;
+    }
+    rc = s_import(g, &files, batch, verbose, &tally);
+    s_files_free(&files);
+    if (rc != CLI_EXIT_OK) {
+        return rc;
+    }
+    size_t imported =
+        tally.created + tally.updated + tally.unchanged + tally.other;
+    fprintf(g->json ? stderr : stdout,
+            "imported %zu (created %zu, updated %zu, unchanged %zu), failed "
+            "%zu\n",
+            imported, tally.created, tally.updated, tally.unchanged,
+            tally.failed);
+    return tally.failed > 0 ? CLI_EXIT_REFUSED : CLI_EXIT_OK;
+}

@@ -1,0 +1,405 @@
+/*  cli_info.c: the read-only overview verbs of `dossier`: history,
+    changes, stats, health and describe. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "google/protobuf/descriptor.pb-c.h"
+
+/* Parses only the options every verb takes, plus --doc-type when
+   doc_type is not NULL. Returns -1 to go on, or an exit code. */
+static int
+s_parse(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv,
+        const char **doc_type) {
+    static const struct option with_doc_type[] = {
+        {"doc-type", required_argument, NULL, 'd'},
+        CLI_COMMON_LONGOPTS,
+        {NULL, 0, NULL, 0},
+    };
+    static const struct option common_only[] = {
+        CLI_COMMON_LONGOPTS,
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS,
+                              doc_type ? with_doc_type : common_only, NULL)) !=
+           -1) {
+        if (opt == 'd' && doc_type != NULL) {
+            *doc_type = optarg;
+            continue;
+        }
+        int rc = cli_common_option(verb, g, opt, optarg);
+        if (rc >= 0) {
+            return rc;
+        }
+    }
+    return -1;
+}
+
+/* ---- history ------------------------------------------------------ */
+
+/* Chart rows, top to bottom, best tier first. */
+static const Dossier__V1__Tier s_chart_tiers[] = {
+    DOSSIER__V1__TIER__TIER_1, DOSSIER__V1__TIER__TIER_2,
+    DOSSIER__V1__TIER__TIER_2_WATCH_LIST, DOSSIER__V1__TIER__TIER_3,
+    DOSSIER__V1__TIER__SPECIAL_CASE};
+
+/* A dot per year in the row of its tier; years without a report stay
+   empty. Only the most recent years that fit the terminal are drawn. */
+static void
+s_history_chart(const Dossier__V1__HistoryResponse *h) {
+    if (h->n_entries == 0) {
+        return;
+    }
+    uint32_t first = h->entries[0]->year;
+    uint32_t last = h->entries[h->n_entries - 1]->year;
+    for (size_t i = 0; i < h->n_entries; i++) {
+        uint32_t y = h->entries[i]->year;
+        first = y < first ? y : first;
+        last = y > last ? y : last;
+    }
+    int width = cli_term_width();
+    uint32_t fit = (uint32_t)((width > 20 ? width : 80) - 11) / 3;
+    if (last - first + 1 > fit) {
+        first = last - fit + 1;
+    }
+    printf("\n%-10s", "");
+    for (uint32_t y = first; y <= last; y++) {
+        printf(" %02u", y % 100);
+    }
+    putchar('\n');
+    for (size_t t = 0; t < sizeof s_chart_tiers / sizeof s_chart_tiers[0];
+         t++) {
+        printf("%-10s", cli_tier_short(s_chart_tiers[t]));
+        for (uint32_t y = first; y <= last; y++) {
+            bool here = false;
+            for (size_t i = 0; i < h->n_entries; i++) {
+                here |= h->entries[i]->year == y &&
+                        h->entries[i]->tier == s_chart_tiers[t];
+            }
+            fputs(here ? "  ●" : "  ·", stdout);
+        }
+        putchar('\n');
+    }
+}
+
+int
+cli_history(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
+    const char *doc_type = NULL;
+    int rc = s_parse(verb, g, argc, argv, &doc_type);
+    if (rc >= 0) {
+        return rc;
+    }
+    if (argc - optind != 1) {
+        return cli_usage_error(verb, "give exactly one COUNTRY (quote a "
+                                     "name with blanks)");
+    }
+    dossier_client_t *client = NULL;
+    if ((rc = cli_connect(g, 0, &client)) != CLI_EXIT_OK) {
+        return rc;
+    }
+    Dossier__V1__HistoryResponse *h = NULL;
+    dossier_error_t err = {0};
+    if (dossier_history(client, argv[optind], doc_type, &h, &err) !=
+        DOSSIER_OK) {
+        rc = cli_fail(&err);
+    } else if (g->json) {
+        cli_print_json(&h->base);
+    } else {
+        if (h->country_code && *h->country_code) {
+            printf("%s (%s)\n", h->country, h->country_code);
+        } else {
+            printf("%s\n", h->country ? h->country : argv[optind]);
+        }
+        printf("%-4s  %-10s  %s\n", "YEAR", "TIER", "REPORT");
+        for (size_t i = 0; i < h->n_entries; i++) {
+            const Dossier__V1__HistoryEntry *e = h->entries[i];
+            printf("%-4u  %-10s  %s", e->year, cli_tier_short(e->tier),
+                   e->report_id ? e->report_id : "");
+            if (e->tier_note && *e->tier_note) {
+                printf("  (%s)", e->tier_note);
+            }
+            putchar('\n');
+        }
+        if (isatty(STDOUT_FILENO)) {
+            s_history_chart(h);
+        }
+    }
+    dossier_message_free(h);
+    dossier_client_destroy(&client);
+    return rc;
+}
+
+/* ---- changes ------------------------------------------------------ */
+
+static const char *
+s_move_name(Dossier__V1__TierMove move) {
+    switch (move) {
+    case DOSSIER__V1__TIER_MOVE__TIER_MOVE_UPGRADE:
+        return "up";
+    case DOSSIER__V1__TIER_MOVE__TIER_MOVE_DOWNGRADE:
+        return "down";
+    case DOSSIER__V1__TIER_MOVE__TIER_MOVE_OTHER:
+        return "other";
+    default:
+        return "";
+    }
+}
+
+int
+cli_changes(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
+    const char *doc_type = NULL;
+    int rc = s_parse(verb, g, argc, argv, &doc_type);
+    if (rc >= 0) {
+        return rc;
+    }
+    unsigned long long year;
+    if (argc - optind != 1 ||
+        cli_parse_uint(argv[optind], 1, 9999, &year) != 0) {
+        return cli_usage_error(verb, "give exactly one YEAR");
+    }
+    dossier_client_t *client = NULL;
+    if ((rc = cli_connect(g, 0, &client)) != CLI_EXIT_OK) {
+        return rc;
+    }
+    Dossier__V1__ChangesResponse *c = NULL;
+    dossier_error_t err = {0};
+    if (dossier_changes(client, (uint32_t)year, doc_type, &c, &err) !=
+        DOSSIER_OK) {
+        rc = cli_fail(&err);
+    } else if (g->json) {
+        cli_print_json(&c->base);
+    } else {
+        size_t w = strlen("COUNTRY");
+        for (size_t i = 0; i < c->n_changes; i++) {
+            size_t n = cli_text_width(
+                c->changes[i]->country ? c->changes[i]->country : "");
+            w = n > w ? n : w;
+        }
+        printf("%-*s  %-10s  %-10s  %s\n", (int)w, "COUNTRY", "FROM", "TO",
+               "MOVE");
+        for (size_t i = 0; i < c->n_changes; i++) {
+            const Dossier__V1__TierChange *ch = c->changes[i];
+            cli_print_cell(stdout, ch->country ? ch->country : "", w, true);
+            printf("  %-10s  %-10s  %s\n", cli_tier_short(ch->previous),
+                   cli_tier_short(ch->current), s_move_name(ch->move));
+        }
+    }
+    dossier_message_free(c);
+    dossier_client_destroy(&client);
+    return rc;
+}
+
+/* ---- stats -------------------------------------------------------- */
+
+static void
+s_bytes(char *buf, size_t size, uint64_t bytes) {
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)bytes;
+    size_t u = 0;
+    while (v >= 1024 && u + 1 < sizeof units / sizeof units[0]) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+int
+cli_stats(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
+    int rc = s_parse(verb, g, argc, argv, NULL);
+    if (rc >= 0) {
+        return rc;
+    }
+    if (optind != argc) {
+        return cli_usage_error(verb, "unexpected argument '%s'", argv[optind]);
+    }
+    dossier_client_t *client = NULL;
+    if ((rc = cli_connect(g, 0, &client)) != CLI_EXIT_OK) {
+        return rc;
+    }
+    Dossier__V1__StatsResponse *s = NULL;
+    dossier_error_t err = {0};
+    if (dossier_stats(client, &s, &err) != DOSSIER_OK) {
+        rc = cli_fail(&err);
+    } else if (g->json) {
+        cli_print_json(&s->base);
+    } else {
+        char used[32], map[32];
+        s_bytes(used, sizeof used, s->db_bytes);
+        s_bytes(map, sizeof map, s->map_bytes);
+        uint64_t up = s->uptime_seconds;
+        printf("%-10s %llu\n", "records:", (unsigned long long)s->records);
+        printf("%-10s %s used of a %s map\n", "database:", used, map);
+        printf("%-10s %llud %02lluh %02llum %02llus\n",
+               "uptime:", (unsigned long long)(up / 86400),
+               (unsigned long long)(up / 3600 % 24),
+               (unsigned long long)(up / 60 % 60),
+               (unsigned long long)(up % 60));
+        if (s->server_version && *s->server_version) {
+            printf("%-10s %s\n", "server:", s->server_version);
+        }
+        if (s->n_by_year > 0) {
+            printf("\n%-6s %s\n", "YEAR", "RECORDS");
+            for (size_t i = 0; i < s->n_by_year; i++) {
+                printf("%-6u %llu\n", s->by_year[i]->year,
+                       (unsigned long long)s->by_year[i]->count);
+            }
+        }
+        if (s->n_by_tier > 0) {
+            printf("\n%-12s %s\n", "TIER", "RECORDS");
+            for (size_t i = 0; i < s->n_by_tier; i++) {
+                const char *t = cli_tier_short(s->by_tier[i]->tier);
+                printf("%-12s %llu\n", *t ? t : "(none)",
+                       (unsigned long long)s->by_tier[i]->count);
+            }
+        }
+        if (s->n_requests > 0) {
+            size_t w = strlen("METHOD");
+            for (size_t i = 0; i < s->n_requests; i++) {
+                const char *m = s->requests[i]->method;
+                size_t n = m ? strlen(m) : 0;
+                w = n > w ? n : w;
+            }
+            printf("\n%-*s  %-19s  %s\n", (int)w, "METHOD", "CODE", "COUNT");
+            for (size_t i = 0; i < s->n_requests; i++) {
+                const Dossier__V1__MethodCount *m = s->requests[i];
+                printf("%-*s  %-19s  %llu\n", (int)w,
+                       m->method ? m->method : "", dossier_strerror(m->code),
+                       (unsigned long long)m->count);
+            }
+        }
+    }
+    dossier_message_free(s);
+    dossier_client_destroy(&client);
+    return rc;
+}
+
+/* ---- health ------------------------------------------------------- */
+
+int
+cli_health(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
+    int rc = s_parse(verb, g, argc, argv, NULL);
+    if (rc >= 0) {
+        return rc;
+    }
+    if (optind != argc) {
+        return cli_usage_error(verb, "unexpected argument '%s'", argv[optind]);
+    }
+    dossier_client_t *client = NULL;
+    if ((rc = cli_connect(g, 0, &client)) != CLI_EXIT_OK) {
+        return rc;
+    }
+    Dossier__V1__HealthResponse *h = NULL;
+    dossier_error_t err = {0};
+    if (dossier_health(client, NULL, &h, &err) != DOSSIER_OK) {
+        rc = cli_fail(&err);
+    } else {
+        if (g->json) {
+            cli_print_json(&h->base);
+        } else {
+            const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+                &dossier__v1__serving_status__descriptor, h->status);
+            /* "SERVING_STATUS_SERVING" reads better as "SERVING". */
+            const char *name = v ? v->name : "UNKNOWN";
+            const char *prefix = "SERVING_STATUS_";
+            if (strncmp(name, prefix, strlen(prefix)) == 0) {
+                name += strlen(prefix);
+            }
+            printf("%s\n", name);
+        }
+        if (h->status != DOSSIER__V1__SERVING_STATUS__SERVING_STATUS_SERVING) {
+            rc = CLI_EXIT_REFUSED;
+        }
+    }
+    dossier_message_free(h);
+    dossier_client_destroy(&client);
+    return rc;
+}
+
+/* ---- describe ----------------------------------------------------- */
+
+/* ".dossier.v1.GetRequest" -> "GetRequest" when in package. */
+static const char *
+s_type_name(const char *type, const char *package) {
+    if (type == NULL) {
+        return "?";
+    }
+    if (*type == '.') {
+        type++;
+    }
+    size_t n = package ? strlen(package) : 0;
+    if (n > 0 && strncmp(type, package, n) == 0 && type[n] == '.') {
+        return type + n + 1;
+    }
+    return type;
+}
+
+int
+cli_describe(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
+    int rc = s_parse(verb, g, argc, argv, NULL);
+    if (rc >= 0) {
+        return rc;
+    }
+    if (optind != argc) {
+        return cli_usage_error(verb, "unexpected argument '%s'", argv[optind]);
+    }
+    dossier_client_t *client = NULL;
+    if ((rc = cli_connect(g, 0, &client)) != CLI_EXIT_OK) {
+        return rc;
+    }
+    Dossier__V1__DescribeResponse *d = NULL;
+    dossier_error_t err = {0};
+    if (dossier_describe(client, &d, &err) != DOSSIER_OK) {
+        rc = cli_fail(&err);
+        dossier_client_destroy(&client);
+        return rc;
+    }
+    dossier_client_destroy(&client);
+    Google__Protobuf__FileDescriptorSet *set =
+        google__protobuf__file_descriptor_set__unpack(
+            NULL, d->file_descriptor_set.len, d->file_descriptor_set.data);
+    dossier_message_free(d);
+    if (set == NULL) {
+        fprintf(stderr, "dossier: the server's descriptor set cannot be "
+                        "decoded\n");
+        return CLI_EXIT_REFUSED;
+    }
+    if (g->json) {
+        cli_print_json(&set->base);
+    } else {
+        size_t services = 0;
+        for (size_t f = 0; f < set->n_file; f++) {
+            const Google__Protobuf__FileDescriptorProto *file = set->file[f];
+            for (size_t s = 0; s < file->n_service; s++) {
+                const Google__Protobuf__ServiceDescriptorProto *svc =
+                    file->service[s];
+                const char *pkg = file->package ? file->package : "";
+                printf("%s%s%s%s  (%s)\n", services ? "\n" : "", pkg,
+                       *pkg ? "." : "", svc->name ? svc->name : "?",
+                       file->name ? file->name : "?");
+                services++;
+                size_t w = 0;
+                for (size_t m = 0; m < svc->n_method; m++) {
+                    size_t n =
+                        svc->method[m]->name ? strlen(svc->method[m]->name) : 0;
+                    w = n > w ? n : w;
+                }
+                for (size_t m = 0; m < svc->n_method; m++) {
+                    const Google__Protobuf__MethodDescriptorProto *md =
+                        svc->method[m];
+                    printf("  %-*s  %s -> %s\n", (int)w,
+                           md->name ? md->name : "?",
+                           s_type_name(md->input_type, pkg),
+                           s_type_name(md->output_type, pkg));
+                }
+            }
+        }
+        if (services == 0) {
+            printf("(the server describes no service)\n");
+        }
+    }
+    google__protobuf__file_descriptor_set__free_unpacked(set, NULL);
+    return rc;
+}
