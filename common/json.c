@@ -704,7 +704,9 @@ s_clip(const char *s, char out[64]) {
     while (i < size) {
         size_t len = s_utf8_sequence(u + i, size - i);
         if (len == 0) {
-            len = 1; /* not reached: jansson validated the text */
+            out[o++] = '?'; /* a key s_scan found broken */
+            i++;
+            continue;
         }
         if (o + len > 48) {
             memcpy(out + o, "...", 3);
@@ -1349,6 +1351,33 @@ s_position(const char *text, size_t at, size_t *line, size_t *column) {
     }
 }
 
+/*  Where s_scan is in the JSON structure, so that a lexical error can name
+    its path like every other error. */
+typedef struct {
+    bool array;
+    bool want_key; /* object: the next string is a key */
+    size_t index;  /* array: the element being read */
+    size_t key_at; /* object: raw text of the current key */
+    size_t key_len;
+} s_level_t;
+
+static void
+s_scan_path(s_parse_t *ctx, const char *text, const s_level_t *levels,
+            size_t depth) {
+    for (size_t d = 0; d < depth; d++) {
+        if (levels[d].array) {
+            s_path_index(ctx, levels[d].index);
+        } else if (!levels[d].want_key || levels[d].key_len > 0) {
+            char key[64];
+            size_t n = levels[d].key_len < sizeof key - 1 ? levels[d].key_len
+                                                          : sizeof key - 1;
+            memcpy(key, text + levels[d].key_at, n);
+            key[n] = '\0';
+            s_path_key(ctx, key);
+        }
+    }
+}
+
 /*  One pass over the text before jansson sees it (see the top of this
     file). With out == NULL, checks and counts the big integer literals
     into *bigs; with out, also copies the text into it with those literals
@@ -1357,45 +1386,66 @@ static dossier_status_t
 s_scan(s_parse_t *ctx, const char *text, size_t size, s_buf_t *out,
        size_t *bigs) {
     const unsigned char *u = (const unsigned char *)text;
+    s_level_t levels[S_MAX_DEPTH];
     size_t depth = 0, i = 0, copied = 0, line, column;
     *bigs = 0;
     while (i < size) {
         unsigned char c = u[i];
+        s_level_t *top = depth > 0 ? &levels[depth - 1] : NULL;
         if (c == '"') {
+            bool key = top != NULL && !top->array && top->want_key;
+            if (key) {
+                top->key_at = i + 1;
+            }
+            const char *why = NULL;
             for (i++; i < size && u[i] != '"';) {
                 if (u[i] == '\\') {
                     if (i + 5 < size && u[i + 1] == 'u' &&
                         memcmp(text + i + 2, "0000", 4) == 0) {
-                        s_position(text, i, &line, &column);
-                        return s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
-                                      "invalid JSON at line %zu column %zu: "
-                                      "\\u0000 is not allowed in a string",
-                                      line, column);
+                        why = "\\u0000 is not allowed in a string";
+                        break;
                     }
                     i += 2;
                     continue;
                 }
                 size_t len = s_utf8_sequence(u + i, size - i);
                 if (len == 0) {
-                    s_position(text, i, &line, &column);
-                    return s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
-                                  "invalid UTF-8 at line %zu column %zu", line,
-                                  column);
+                    why = "invalid UTF-8";
+                    break;
                 }
                 i += len;
             }
+            if (key) {
+                top->key_len = (i < size ? i : size) - top->key_at;
+            }
+            if (why != NULL) {
+                s_position(text, i, &line, &column);
+                s_scan_path(ctx, text, levels, depth);
+                return s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
+                              "%s at line %zu column %zu", why, line, column);
+            }
             i++;
         } else if (c == '{' || c == '[') {
-            if (++depth > S_MAX_DEPTH) {
+            if (depth == S_MAX_DEPTH) {
+                /* No path: it would be 64 levels long. */
                 s_position(text, i, &line, &column);
                 return s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
                               "JSON nested deeper than %d at line %zu "
                               "column %zu",
                               S_MAX_DEPTH, line, column);
             }
+            levels[depth++] = (s_level_t){.array = c == '[', .want_key = true};
             i++;
         } else if (c == '}' || c == ']') {
             depth -= depth > 0;
+            i++;
+        } else if (c == ',' || c == ':') {
+            if (top != NULL && top->array && c == ',') {
+                top->index++;
+            } else if (top != NULL && !top->array) {
+                top->want_key = c == ',';
+                top->key_len = c == ',' ? 0 : top->key_len;
+            }
             i++;
         } else if (c == '-' || (c >= '0' && c <= '9')) {
             size_t start = i, digits = 0;
@@ -1408,8 +1458,8 @@ s_scan(s_parse_t *ctx, const char *text, size_t size, s_buf_t *out,
                 i == size || (u[i] != '.' && u[i] != 'e' && u[i] != 'E');
             /* "0123" is not JSON: leave it for jansson to refuse. */
             bool big = integer && digits >= S_BIG_DIGITS && u[first] != '0';
-            while (i < size && strchr("0123456789.eE+-", u[i]) != NULL &&
-                   u[i] != '\0') {
+            while (i < size && u[i] != '\0' &&
+                   strchr("0123456789.eE+-", u[i]) != NULL) {
                 i++;
             }
             if (big) {

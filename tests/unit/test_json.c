@@ -782,14 +782,21 @@ test_rejections(void **state) {
 
     /* Invalid UTF-8 and NUL. */
     s_reject_str(rep, "{\"id\":\"ab\xFF\"}",
-                 "invalid UTF-8 at line 1 column 10");
+                 "id: invalid UTF-8 at line 1 column 10");
     s_reject_str(rep, "{\"id\":\"\xC0\xAF\"}",
-                 "invalid UTF-8 at line 1 column 8");
+                 "id: invalid UTF-8 at line 1 column 8");
     s_reject_str(rep, "{\n\"id\":\"\xED\xA0\x80\"}",
-                 "invalid UTF-8 at line 2 column 7");
+                 "id: invalid UTF-8 at line 2 column 7");
     s_reject_str(rep, "{\"id\":\"a\\u0000\"}",
-                 "invalid JSON at line 1 column 9: \\u0000 is not allowed in "
-                 "a string");
+                 "id: \\u0000 is not allowed in a string at line 1 column 9");
+    s_reject_str(rep, "{\"body\":[\"a\", \"b\",\"c\" , \"\xF5\"]}",
+                 "body[3]: invalid UTF-8 at line 1 column 26");
+    s_reject_str(put,
+                 "{\"report\" : {\"title\":\"ok\",\"body\":[],"
+                 "\"cite\\\"As\":\"\xE2\x82\"}}",
+                 "report.cite\\\"As: invalid UTF-8 at line 1 column 49");
+    s_reject_str(put, "{\"rep\xFFort\":1}",
+                 "rep: invalid UTF-8 at line 1 column 6");
     s_reject(rep, "{\"id\":\"a\"}\0", 11,
              "invalid JSON at line 1 column 11: end of file expected near "
              "end of file");
