@@ -1098,6 +1098,8 @@ s_parse_value(s_parse_t *ctx, const ProtobufCFieldDescriptor *f,
         return s_get_bytes(ctx, v, dst);
     case PROTOBUF_C_TYPE_MESSAGE: {
         ProtobufCMessage *sub = NULL;
+        /* s_scan already stops the JSON at this depth; this keeps the
+           recursion bounded on its own. */
         if (depth + 1 > S_MAX_DEPTH) {
             return s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
                           "messages nested deeper than %d", S_MAX_DEPTH);
