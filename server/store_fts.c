@@ -1,0 +1,3036 @@
+/*  store_fts.c: the full-text index of the store (see store_fts.h for the
+    layout).
+
+    Writing. A write batch tokenizes each new document once into a
+    per-document term table, then appends its postings to the batch's
+    in-memory buffer (per term: docno deltas, frequencies, lengths, and
+    positions), while the docno, attributes and statistics go straight to
+    LMDB. store_fts_flush merges the buffer term by term into the tail
+    block of each term, so a bulk load costs one LMDB update per term per
+    batch instead of one per term per document. A document removed in the
+    batch that indexed it is only marked dead in the buffer; one indexed
+    in an earlier batch has its postings cut out of their blocks at once.
+
+    Reading. A search is a conjunction: the rarest term leads, the others
+    skip to its documents by block (block headers carry the last docno, so
+    whole blocks are passed without decoding). Each document matching
+    every term then passes the filters, the exclusions and the phrase
+    checks (positions decoded only then) and is counted, so total_hits and
+    facets are exact. Scoring is BM25 (k1 1.2, b 0.75,
+    idf = ln(1 + (N - df + 0.5) / (df + 0.5))): a document is scored only
+    when the sum of its blocks' bounds (BM25 of the block's largest
+    frequency at its smallest length) can still enter the top k, and a
+    one-term query with no per-document condition counts whole blocks that
+    cannot, without decoding them.
+
+    Every byte read back from LMDB is bounds-checked: a damaged block is
+    DOSSIER_DATA_LOSS, never a crash. */
+#include "store_fts.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "country.h"
+#include "query.h"
+#include "text.h"
+#include "tokenize.h"
+
+#define S_BLOCK_DOCS 128
+#define S_BLOCK_BYTES 1600
+#define S_ATTRS_PER_CHUNK 64
+#define S_ATTR_SIZE 20
+#define S_DICT_COUNTRY 'c'
+#define S_DICT_PUBLISHER 'p'
+#define S_DICT_KEY_MAX 400
+#define S_SNIPPET_WORDS 30
+#define S_BM25_K1 1.2
+#define S_BM25_B 0.75
+#define S_END UINT32_MAX
+
+struct store_fts_t {
+    MDB_dbi post;
+    MDB_dbi ids;
+    MDB_dbi docs;
+    MDB_dbi attrs;
+    MDB_dbi dict;
+    MDB_dbi meta;
+    MDB_dbi records;
+};
+
+/* ---- Small tools: byte buffers, varints, errors. ---- */
+
+typedef struct {
+    uint8_t *data;
+    size_t size;
+    size_t cap;
+} buf_t;
+
+static int
+s_buf_reserve(buf_t *b, size_t extra) {
+    if (b->size + extra <= b->cap) {
+        return 0;
+    }
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->size + extra) {
+        cap *= 2;
+    }
+    uint8_t *data = realloc(b->data, cap);
+    if (!data) {
+        return -1;
+    }
+    b->data = data;
+    b->cap = cap;
+    return 0;
+}
+
+static int
+s_buf_put(buf_t *b, const void *data, size_t size) {
+    if (s_buf_reserve(b, size) != 0) {
+        return -1;
+    }
+    if (size) {
+        memcpy(b->data + b->size, data, size);
+    }
+    b->size += size;
+    return 0;
+}
+
+static int
+s_buf_varint(buf_t *b, uint32_t v) {
+    if (s_buf_reserve(b, 5) != 0) {
+        return -1;
+    }
+    while (v >= 0x80) {
+        b->data[b->size++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    b->data[b->size++] = (uint8_t)v;
+    return 0;
+}
+
+static void
+s_buf_free(buf_t *b) {
+    free(b->data);
+    memset(b, 0, sizeof(*b));
+}
+
+/*  Reads a varint at *p (not past end); false on a truncated or overlong
+    one. */
+static bool
+s_varint(const uint8_t **p, const uint8_t *end, uint32_t *v) {
+    uint32_t out = 0;
+    for (int shift = 0; shift < 35; shift += 7) {
+        if (*p >= end) {
+            return false;
+        }
+        uint8_t c = *(*p)++;
+        out |= (uint32_t)(c & 0x7F) << shift;
+        if (!(c & 0x80)) {
+            *v = out;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+s_be32(uint8_t *out, uint32_t v) {
+    out[0] = (uint8_t)(v >> 24);
+    out[1] = (uint8_t)(v >> 16);
+    out[2] = (uint8_t)(v >> 8);
+    out[3] = (uint8_t)v;
+}
+
+static uint32_t
+s_get_be32(const uint8_t *in) {
+    return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 |
+           (uint32_t)in[2] << 8 | in[3];
+}
+
+static uint32_t
+s_get_le32(const uint8_t *in) {
+    return (uint32_t)in[0] | (uint32_t)in[1] << 8 | (uint32_t)in[2] << 16 |
+           (uint32_t)in[3] << 24;
+}
+
+static void
+s_le32(uint8_t *out, uint32_t v) {
+    out[0] = (uint8_t)v;
+    out[1] = (uint8_t)(v >> 8);
+    out[2] = (uint8_t)(v >> 16);
+    out[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t
+s_hash(const char *s, size_t len) {
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ (uint8_t)s[i]) * 16777619u;
+    }
+    return h;
+}
+
+/*  The LMDB code (or ENOMEM, MDB_CORRUPTED) of this thread's last
+    failure, for store_fts_batch_rc. */
+static _Thread_local int s_last_rc;
+
+static dossier_status_t
+s_mdb_error(dossier_error_t *err, int rc, const char *what) {
+    s_last_rc = rc;
+    dossier_status_t code = DOSSIER_INTERNAL;
+    if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL || rc == ENOMEM) {
+        code = DOSSIER_RESOURCE_EXHAUSTED;
+    } else if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND) {
+        code = DOSSIER_DATA_LOSS;
+    }
+    return dossier_error_set(err, code, "full-text index: %s: %s", what,
+                             mdb_strerror(rc));
+}
+
+static dossier_status_t
+s_oom(dossier_error_t *err) {
+    s_last_rc = ENOMEM;
+    return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                             "full-text index: out of memory");
+}
+
+static dossier_status_t
+s_damaged(dossier_error_t *err, const char *what) {
+    s_last_rc = MDB_CORRUPTED;
+    return dossier_error_set(err, DOSSIER_DATA_LOSS,
+                             "full-text index damaged: %s", what);
+}
+
+/* ---- Opening. ---- */
+
+dossier_status_t
+store_fts_open(MDB_txn *txn, MDB_dbi records, store_fts_t **fts_p,
+               dossier_error_t *err) {
+    store_fts_t *self = calloc(1, sizeof(*self));
+    if (!self) {
+        return s_oom(err);
+    }
+    struct {
+        const char *name;
+        unsigned flags;
+        MDB_dbi *dbi;
+    } dbs[STORE_FTS_DBS] = {
+        {"fts_post", 0, &self->post},
+        {"fts_ids", 0, &self->ids},
+        {"fts_docs", MDB_INTEGERKEY, &self->docs},
+        {"fts_attrs", MDB_INTEGERKEY, &self->attrs},
+        {"fts_dict", 0, &self->dict},
+        {"fts_meta", 0, &self->meta},
+    };
+    for (int i = 0; i < STORE_FTS_DBS; i++) {
+        int rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | MDB_CREATE,
+                              dbs[i].dbi);
+        if (rc != MDB_SUCCESS) {
+            free(self);
+            return s_mdb_error(err, rc, dbs[i].name);
+        }
+    }
+    self->records = records;
+    *fts_p = self;
+    return DOSSIER_OK;
+}
+
+void
+store_fts_destroy(store_fts_t **fts_p) {
+    if (!fts_p || !*fts_p) {
+        return;
+    }
+    free(*fts_p);
+    *fts_p = NULL;
+}
+
+/* ---- Collection state and per-document attributes. ---- */
+
+typedef struct {
+    uint32_t next_docno;
+    uint64_t live;
+    uint64_t total_len;
+} state_t;
+
+static dossier_status_t
+s_state_get(store_fts_t *fts, MDB_txn *txn, state_t *state,
+            dossier_error_t *err) {
+    MDB_val key = {5, "state"};
+    MDB_val val;
+    memset(state, 0, sizeof(*state));
+    state->next_docno = 1; /* docno 0 is never used */
+    int rc = mdb_get(txn, fts->meta, &key, &val);
+    if (rc == MDB_NOTFOUND) {
+        return DOSSIER_OK;
+    }
+    if (rc != MDB_SUCCESS) {
+        return s_mdb_error(err, rc, "reading state");
+    }
+    if (val.mv_size != 20) {
+        return s_damaged(err, "state has the wrong size");
+    }
+    const uint8_t *p = val.mv_data;
+    state->next_docno = s_get_le32(p);
+    state->live = (uint64_t)s_get_le32(p + 4) | (uint64_t)s_get_le32(p + 8)
+                                                    << 32;
+    state->total_len =
+        (uint64_t)s_get_le32(p + 12) | (uint64_t)s_get_le32(p + 16) << 32;
+    return DOSSIER_OK;
+}
+
+static dossier_status_t
+s_state_put(store_fts_t *fts, MDB_txn *txn, const state_t *state,
+            dossier_error_t *err) {
+    uint8_t data[20];
+    s_le32(data, state->next_docno);
+    s_le32(data + 4, (uint32_t)state->live);
+    s_le32(data + 8, (uint32_t)(state->live >> 32));
+    s_le32(data + 12, (uint32_t)state->total_len);
+    s_le32(data + 16, (uint32_t)(state->total_len >> 32));
+    MDB_val key = {5, "state"};
+    MDB_val val = {sizeof(data), data};
+    int rc = mdb_put(txn, fts->meta, &key, &val, 0);
+    return rc == MDB_SUCCESS ? DOSSIER_OK
+                             : s_mdb_error(err, rc, "writing state");
+}
+
+typedef struct {
+    uint32_t len;
+    uint32_t country;
+    uint32_t publisher;
+    uint32_t date; /* yyyymmdd, 0 unknown */
+    uint16_t year;
+    uint8_t tier;
+    uint8_t live;
+} attr_t;
+
+static void
+s_attr_decode(const uint8_t *p, attr_t *a) {
+    a->len = s_get_le32(p);
+    a->country = s_get_le32(p + 4);
+    a->publisher = s_get_le32(p + 8);
+    a->date = s_get_le32(p + 12);
+    a->year = (uint16_t)(p[16] | p[17] << 8);
+    a->tier = p[18];
+    a->live = p[19];
+}
+
+static void
+s_attr_encode(uint8_t *p, const attr_t *a) {
+    s_le32(p, a->len);
+    s_le32(p + 4, a->country);
+    s_le32(p + 8, a->publisher);
+    s_le32(p + 12, a->date);
+    p[16] = (uint8_t)a->year;
+    p[17] = (uint8_t)(a->year >> 8);
+    p[18] = a->tier;
+    p[19] = a->live;
+}
+
+/*  A read cursor over the attribute chunks that keeps the last chunk, so
+    a run of nearby docnos costs one lookup. */
+typedef struct {
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    unsigned chunk;
+    bool have;
+    const uint8_t *data;
+    size_t size;
+} attrs_t;
+
+/*  Reads docno's attributes; a document never indexed reads as not live.
+    Returns false on an LMDB failure. */
+static bool
+s_attrs_read(attrs_t *c, uint32_t docno, attr_t *a) {
+    unsigned chunk = docno / S_ATTRS_PER_CHUNK;
+    if (!c->have || c->chunk != chunk) {
+        MDB_val key = {sizeof(chunk), &chunk};
+        MDB_val val;
+        int rc = mdb_get(c->txn, c->dbi, &key, &val);
+        if (rc == MDB_NOTFOUND) {
+            val.mv_data = NULL;
+            val.mv_size = 0;
+        } else if (rc != MDB_SUCCESS) {
+            return false;
+        }
+        c->chunk = chunk;
+        c->have = true;
+        c->data = val.mv_data;
+        c->size = val.mv_size;
+    }
+    size_t off = (size_t)(docno % S_ATTRS_PER_CHUNK) * S_ATTR_SIZE;
+    if (off + S_ATTR_SIZE > c->size) {
+        memset(a, 0, sizeof(*a));
+        return true;
+    }
+    s_attr_decode(c->data + off, a);
+    return true;
+}
+
+static dossier_status_t
+s_attr_write(store_fts_t *fts, MDB_txn *txn, uint32_t docno, const attr_t *a,
+             dossier_error_t *err) {
+    unsigned chunk = docno / S_ATTRS_PER_CHUNK;
+    uint8_t data[S_ATTRS_PER_CHUNK * S_ATTR_SIZE];
+    MDB_val key = {sizeof(chunk), &chunk};
+    MDB_val val;
+    memset(data, 0, sizeof(data));
+    int rc = mdb_get(txn, fts->attrs, &key, &val);
+    if (rc == MDB_SUCCESS) {
+        memcpy(data, val.mv_data,
+               val.mv_size < sizeof(data) ? val.mv_size : sizeof(data));
+    } else if (rc != MDB_NOTFOUND) {
+        return s_mdb_error(err, rc, "reading attributes");
+    }
+    s_attr_encode(data + (docno % S_ATTRS_PER_CHUNK) * S_ATTR_SIZE, a);
+    val.mv_size = sizeof(data);
+    val.mv_data = data;
+    rc = mdb_put(txn, fts->attrs, &key, &val, 0);
+    return rc == MDB_SUCCESS ? DOSSIER_OK
+                             : s_mdb_error(err, rc, "writing attributes");
+}
+
+/* ---- The dictionary of attribute values (countries, publishers). ---- */
+
+/*  The dictionary key of a value: kind, then the value (publishers
+    lower-cased, as List compares them), cut to S_DICT_KEY_MAX bytes. */
+static size_t
+s_dict_key(char kind, const char *value, uint8_t *key) {
+    size_t len = strlen(value);
+    if (len > S_DICT_KEY_MAX) {
+        len = S_DICT_KEY_MAX;
+    }
+    key[0] = (uint8_t)kind;
+    for (size_t i = 0; i < len; i++) {
+        key[1 + i] = kind == S_DICT_PUBLISHER
+                         ? (uint8_t)tolower((unsigned char)value[i])
+                         : (uint8_t)value[i];
+    }
+    return len + 1;
+}
+
+/*  Finds value's id (0 when absent). */
+static dossier_status_t
+s_dict_find(store_fts_t *fts, MDB_txn *txn, char kind, const char *value,
+            uint32_t *id, dossier_error_t *err) {
+    uint8_t k[S_DICT_KEY_MAX + 1];
+    MDB_val key = {s_dict_key(kind, value, k), k};
+    MDB_val val;
+    *id = 0;
+    int rc = mdb_get(txn, fts->dict, &key, &val);
+    if (rc == MDB_NOTFOUND) {
+        return DOSSIER_OK;
+    }
+    if (rc != MDB_SUCCESS) {
+        return s_mdb_error(err, rc, "reading the dictionary");
+    }
+    if (val.mv_size != 4) {
+        return s_damaged(err, "dictionary entry has the wrong size");
+    }
+    *id = s_get_le32(val.mv_data);
+    return DOSSIER_OK;
+}
+
+/*  Finds or adds value (non-empty) and returns its id in *id. */
+static dossier_status_t
+s_dict_intern(store_fts_t *fts, MDB_txn *txn, char kind, const char *value,
+              uint32_t *id, dossier_error_t *err) {
+    dossier_status_t st = s_dict_find(fts, txn, kind, value, id, err);
+    if (st != DOSSIER_OK || *id) {
+        return st;
+    }
+    /* The next id of this kind lives under the reverse key of id 0. */
+    uint8_t counter_key[5] = {(uint8_t)(kind | 0x80), 0, 0, 0, 0};
+    MDB_val key = {sizeof(counter_key), counter_key};
+    MDB_val val;
+    uint32_t next = 1;
+    int rc = mdb_get(txn, fts->dict, &key, &val);
+    if (rc == MDB_SUCCESS && val.mv_size == 4) {
+        next = s_get_le32(val.mv_data);
+    } else if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+        return s_mdb_error(err, rc, "reading the dictionary");
+    }
+    uint8_t num[4];
+    s_le32(num, next + 1);
+    val.mv_size = 4;
+    val.mv_data = num;
+    rc = mdb_put(txn, fts->dict, &key, &val, 0);
+    if (rc == MDB_SUCCESS) {
+        uint8_t k[S_DICT_KEY_MAX + 1];
+        key.mv_size = s_dict_key(kind, value, k);
+        key.mv_data = k;
+        s_le32(num, next);
+        rc = mdb_put(txn, fts->dict, &key, &val, 0);
+    }
+    if (rc == MDB_SUCCESS) {
+        uint8_t rkey[5] = {(uint8_t)(kind | 0x80)};
+        s_be32(rkey + 1, next);
+        key.mv_size = sizeof(rkey);
+        key.mv_data = rkey;
+        size_t len = strlen(value);
+        val.mv_size = len > S_DICT_KEY_MAX ? S_DICT_KEY_MAX : len;
+        val.mv_data = (void *)value;
+        rc = mdb_put(txn, fts->dict, &key, &val, 0);
+    }
+    if (rc != MDB_SUCCESS) {
+        return s_mdb_error(err, rc, "writing the dictionary");
+    }
+    *id = next;
+    return DOSSIER_OK;
+}
+
+/*  The value of id as a malloc'd string (NULL when out of memory or
+    absent). */
+static char *
+s_dict_value(store_fts_t *fts, MDB_txn *txn, char kind, uint32_t id) {
+    uint8_t rkey[5] = {(uint8_t)(kind | 0x80)};
+    s_be32(rkey + 1, id);
+    MDB_val key = {sizeof(rkey), rkey};
+    MDB_val val;
+    if (mdb_get(txn, fts->dict, &key, &val) != MDB_SUCCESS) {
+        return NULL;
+    }
+    return text_utf8_sanitize(val.mv_data, val.mv_size);
+}
+
+/* ---- A document's terms: term -> frequency and positions. ---- */
+
+typedef struct {
+    uint32_t hash;
+    uint32_t off; /* into chars */
+    uint32_t len;
+    uint32_t tf;
+    uint32_t first; /* into sorted positions, after s_doc_finish */
+} doc_term_t;
+
+typedef struct {
+    doc_term_t *terms;
+    uint32_t n_terms;
+    uint32_t cap_terms;
+    char *chars;
+    size_t n_chars;
+    size_t cap_chars;
+    uint32_t *table; /* open addressing: index + 1, 0 empty */
+    uint32_t table_cap;
+    /* Tokens in order: term index and position. */
+    uint32_t *tok_term;
+    uint32_t *tok_pos;
+    uint32_t n_toks;
+    uint32_t cap_toks;
+    uint32_t *positions; /* grouped by term after s_doc_finish */
+} doc_t;
+
+static void
+s_doc_free(doc_t *d) {
+    free(d->terms);
+    free(d->chars);
+    free(d->table);
+    free(d->tok_term);
+    free(d->tok_pos);
+    free(d->positions);
+    memset(d, 0, sizeof(*d));
+}
+
+static void
+s_doc_reset(doc_t *d) {
+    d->n_terms = 0;
+    d->n_chars = 0;
+    d->n_toks = 0;
+    if (d->table) {
+        memset(d->table, 0, d->table_cap * sizeof(uint32_t));
+    }
+}
+
+static int
+s_doc_grow_table(doc_t *d) {
+    uint32_t cap = d->table_cap ? d->table_cap * 2 : 1024;
+    uint32_t *table = calloc(cap, sizeof(uint32_t));
+    if (!table) {
+        return -1;
+    }
+    for (uint32_t i = 0; i < d->n_terms; i++) {
+        uint32_t slot = d->terms[i].hash & (cap - 1);
+        while (table[slot]) {
+            slot = (slot + 1) & (cap - 1);
+        }
+        table[slot] = i + 1;
+    }
+    free(d->table);
+    d->table = table;
+    d->table_cap = cap;
+    return 0;
+}
+
+static int
+s_doc_add(doc_t *d, const token_t *tok) {
+    if ((d->n_terms + 1) * 2 > d->table_cap && s_doc_grow_table(d) != 0) {
+        return -1;
+    }
+    uint32_t hash = s_hash(tok->term, tok->len);
+    uint32_t slot = hash & (d->table_cap - 1);
+    uint32_t index = UINT32_MAX;
+    while (d->table[slot]) {
+        doc_term_t *t = &d->terms[d->table[slot] - 1];
+        if (t->hash == hash && t->len == tok->len &&
+            memcmp(d->chars + t->off, tok->term, tok->len) == 0) {
+            index = d->table[slot] - 1;
+            break;
+        }
+        slot = (slot + 1) & (d->table_cap - 1);
+    }
+    if (index == UINT32_MAX) {
+        if (d->n_terms == d->cap_terms) {
+            uint32_t cap = d->cap_terms ? d->cap_terms * 2 : 256;
+            doc_term_t *terms = realloc(d->terms, cap * sizeof(*terms));
+            if (!terms) {
+                return -1;
+            }
+            d->terms = terms;
+            d->cap_terms = cap;
+        }
+        if (d->n_chars + tok->len + 1 > d->cap_chars) {
+            size_t cap = d->cap_chars ? d->cap_chars * 2 : 4096;
+            while (cap < d->n_chars + tok->len + 1) {
+                cap *= 2;
+            }
+            char *chars = realloc(d->chars, cap);
+            if (!chars) {
+                return -1;
+            }
+            d->chars = chars;
+            d->cap_chars = cap;
+        }
+        index = d->n_terms++;
+        doc_term_t *t = &d->terms[index];
+        t->hash = hash;
+        t->off = (uint32_t)d->n_chars;
+        t->len = (uint32_t)tok->len;
+        t->tf = 0;
+        memcpy(d->chars + d->n_chars, tok->term, tok->len + 1);
+        d->n_chars += tok->len + 1;
+        d->table[slot] = index + 1;
+    }
+    if (d->n_toks == d->cap_toks) {
+        uint32_t cap = d->cap_toks ? d->cap_toks * 2 : 1024;
+        uint32_t *a = realloc(d->tok_term, cap * sizeof(uint32_t));
+        if (!a) {
+            return -1;
+        }
+        d->tok_term = a;
+        uint32_t *b = realloc(d->tok_pos, cap * sizeof(uint32_t));
+        if (!b) {
+            return -1;
+        }
+        d->tok_pos = b;
+        uint32_t *c = realloc(d->positions, cap * sizeof(uint32_t));
+        if (!c) {
+            return -1;
+        }
+        d->positions = c;
+        d->cap_toks = cap;
+    }
+    d->terms[index].tf++;
+    d->tok_term[d->n_toks] = index;
+    d->tok_pos[d->n_toks] = tok->position;
+    d->n_toks++;
+    return 0;
+}
+
+/*  Tokenizes the title and the body of report into d: positions run on
+    across paragraphs with a gap of one, so no phrase spans two. Then
+    groups positions by term: term t's are positions[t.first ..
+    t.first + t.tf). */
+static int
+s_doc_build(doc_t *d, const Dossier__V1__Report *report) {
+    s_doc_reset(d);
+    uint32_t position = 0;
+    for (size_t p = 0; p <= report->n_body; p++) {
+        const char *text = p == 0 ? report->title : report->body[p - 1];
+        if (!text) {
+            continue;
+        }
+        tokenize_t tok;
+        token_t token;
+        tokenize_init(&tok, text, strlen(text), position);
+        while (tokenize_next(&tok, &token)) {
+            if (s_doc_add(d, &token) != 0) {
+                return -1;
+            }
+        }
+        position = tokenize_position(&tok) + 1;
+    }
+    uint32_t first = 0;
+    for (uint32_t i = 0; i < d->n_terms; i++) {
+        d->terms[i].first = first;
+        first += d->terms[i].tf;
+        d->terms[i].tf = 0; /* refilled below */
+    }
+    for (uint32_t k = 0; k < d->n_toks; k++) {
+        doc_term_t *t = &d->terms[d->tok_term[k]];
+        d->positions[t->first + t->tf++] = d->tok_pos[k];
+    }
+    return 0;
+}
+
+/* ---- Postings blocks. ---- */
+
+typedef struct {
+    uint32_t first;
+    uint32_t last;
+    uint32_t count;
+    uint32_t max_tf;
+    uint32_t min_len;
+    const uint8_t *docs;
+    const uint8_t *docs_end;
+    const uint8_t *pos;
+    const uint8_t *pos_end;
+} block_t;
+
+/*  True when key is a block key of term (term "\0" docno). */
+static bool
+s_is_block_key(const MDB_val *key, const char *term, size_t len) {
+    return key->mv_size == len + 5 && memcmp(key->mv_data, term, len) == 0 &&
+           ((const uint8_t *)key->mv_data)[len] == 0;
+}
+
+static bool
+s_block_parse(const MDB_val *key, const MDB_val *val, block_t *b) {
+    const uint8_t *p = val->mv_data;
+    const uint8_t *end = p + val->mv_size;
+    uint32_t span = 0;
+    uint32_t docs_bytes = 0;
+    b->first = s_get_be32((const uint8_t *)key->mv_data + key->mv_size - 4);
+    if (!s_varint(&p, end, &b->count) || !s_varint(&p, end, &span) ||
+        !s_varint(&p, end, &b->max_tf) || !s_varint(&p, end, &b->min_len) ||
+        !s_varint(&p, end, &docs_bytes)) {
+        return false;
+    }
+    if (b->count == 0 || b->count > S_BLOCK_DOCS ||
+        span > UINT32_MAX - b->first || docs_bytes > (size_t)(end - p)) {
+        return false;
+    }
+    b->last = b->first + span;
+    b->docs = p;
+    b->docs_end = p + docs_bytes;
+    b->pos = b->docs_end;
+    b->pos_end = end;
+    return true;
+}
+
+/*  Decodes a block's docnos and frequencies (count entries). */
+static bool
+s_block_docs(const block_t *b, uint32_t *docnos, uint32_t *tfs) {
+    const uint8_t *p = b->docs;
+    uint32_t docno = b->first;
+    for (uint32_t i = 0; i < b->count; i++) {
+        uint32_t delta = 0;
+        if (!s_varint(&p, b->docs_end, &delta) ||
+            !s_varint(&p, b->docs_end, &tfs[i]) || tfs[i] == 0 ||
+            (i == 0 && delta != 0) || (i > 0 && delta == 0) ||
+            delta > UINT32_MAX - docno) {
+            return false;
+        }
+        docno += delta;
+        docnos[i] = docno;
+    }
+    return p == b->docs_end && docno == b->last;
+}
+
+/*  A block being written: its regions encoded, its header kept apart. */
+typedef struct {
+    uint32_t first;
+    uint32_t last;
+    uint32_t count;
+    uint32_t max_tf;
+    uint32_t min_len;
+    buf_t docs;
+    buf_t pos;
+} builder_t;
+
+static void
+s_builder_reset(builder_t *b) {
+    b->count = 0;
+    b->max_tf = 0;
+    b->min_len = UINT32_MAX;
+    b->docs.size = 0;
+    b->pos.size = 0;
+}
+
+static int
+s_builder_add(builder_t *b, uint32_t docno, uint32_t tf, uint32_t len,
+              const uint8_t *pos, size_t pos_size) {
+    if (b->count == 0) {
+        b->first = docno;
+        b->last = docno;
+    }
+    if (s_buf_varint(&b->docs, docno - b->last) != 0 ||
+        s_buf_varint(&b->docs, tf) != 0 ||
+        s_buf_put(&b->pos, pos, pos_size) != 0) {
+        return -1;
+    }
+    b->last = docno;
+    b->count++;
+    if (tf > b->max_tf) {
+        b->max_tf = tf;
+    }
+    if (len < b->min_len) {
+        b->min_len = len;
+    }
+    return 0;
+}
+
+static dossier_status_t
+s_builder_write(store_fts_t *fts, MDB_txn *txn, const char *term, size_t len,
+                builder_t *b, buf_t *scratch, dossier_error_t *err) {
+    uint8_t k[TOKENIZE_MAX_TERM + 5];
+    memcpy(k, term, len);
+    k[len] = 0;
+    s_be32(k + len + 1, b->first);
+    scratch->size = 0;
+    if (s_buf_varint(scratch, b->count) != 0 ||
+        s_buf_varint(scratch, b->last - b->first) != 0 ||
+        s_buf_varint(scratch, b->max_tf) != 0 ||
+        s_buf_varint(scratch, b->min_len) != 0 ||
+        s_buf_varint(scratch, (uint32_t)b->docs.size) != 0 ||
+        s_buf_put(scratch, b->docs.data, b->docs.size) != 0 ||
+        s_buf_put(scratch, b->pos.data, b->pos.size) != 0) {
+        return s_oom(err);
+    }
+    MDB_val key = {len + 5, k};
+    MDB_val val = {scratch->size, scratch->data};
+    int rc = mdb_put(txn, fts->post, &key, &val, 0);
+    return rc == MDB_SUCCESS ? DOSSIER_OK
+                             : s_mdb_error(err, rc, "writing postings");
+}
+
+/*  Positions [first, first + tf) of a document as varint deltas. */
+static int
+s_encode_positions(buf_t *out, const uint32_t *positions, uint32_t tf) {
+    uint32_t prev = 0;
+    for (uint32_t i = 0; i < tf; i++) {
+        if (s_buf_varint(out, positions[i] - prev) != 0) {
+            return -1;
+        }
+        prev = positions[i];
+    }
+    return 0;
+}
+
+/*  Moves cursor to the block of term that would hold docno (the last
+    block whose first docno is <= docno). *found false when there is none.
+    On success key/val hold the block. */
+static dossier_status_t
+s_seek_block(MDB_cursor *cur, const char *term, size_t len, uint32_t docno,
+             MDB_val *key, MDB_val *val, bool *found, dossier_error_t *err) {
+    uint8_t k[TOKENIZE_MAX_TERM + 5];
+    memcpy(k, term, len);
+    k[len] = 0;
+    s_be32(k + len + 1, docno);
+    key->mv_size = len + 5;
+    key->mv_data = k;
+    *found = false;
+    int rc = mdb_cursor_get(cur, key, val, MDB_SET_RANGE);
+    if (rc == MDB_SUCCESS && s_is_block_key(key, term, len) &&
+        s_get_be32((const uint8_t *)key->mv_data + len + 1) == docno) {
+        *found = true;
+        return DOSSIER_OK;
+    }
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_cursor_get(cur, key, val, MDB_PREV);
+    } else if (rc == MDB_NOTFOUND) {
+        rc = mdb_cursor_get(cur, key, val, MDB_LAST);
+    }
+    if (rc == MDB_NOTFOUND) {
+        return DOSSIER_OK;
+    }
+    if (rc != MDB_SUCCESS) {
+        return s_mdb_error(err, rc, "seeking postings");
+    }
+    *found = s_is_block_key(key, term, len);
+    return DOSSIER_OK;
+}
+
+/*  Reads term's document frequency (0 when the term is absent). */
+static dossier_status_t
+s_df_get(store_fts_t *fts, MDB_txn *txn, const char *term, size_t len,
+         uint32_t *df, dossier_error_t *err) {
+    uint8_t k[TOKENIZE_MAX_TERM + 1];
+    memcpy(k, term, len);
+    k[len] = 0;
+    MDB_val key = {len + 1, k};
+    MDB_val val;
+    *df = 0;
+    int rc = mdb_get(txn, fts->post, &key, &val);
+    if (rc == MDB_NOTFOUND) {
+        return DOSSIER_OK;
+    }
+    if (rc != MDB_SUCCESS) {
+        return s_mdb_error(err, rc, "reading a term");
+    }
+    if (val.mv_size != 4) {
+        return s_damaged(err, "term frequency has the wrong size");
+    }
+    *df = s_get_le32(val.mv_data);
+    return DOSSIER_OK;
+}
+
+static dossier_status_t
+s_df_put(store_fts_t *fts, MDB_txn *txn, const char *term, size_t len,
+         uint32_t df, dossier_error_t *err) {
+    uint8_t k[TOKENIZE_MAX_TERM + 1];
+    memcpy(k, term, len);
+    k[len] = 0;
+    MDB_val key = {len + 1, k};
+    int rc;
+    if (df == 0) {
+        rc = mdb_del(txn, fts->post, &key, NULL);
+        if (rc == MDB_NOTFOUND) {
+            rc = MDB_SUCCESS;
+        }
+    } else {
+        uint8_t num[4];
+        s_le32(num, df);
+        MDB_val val = {4, num};
+        rc = mdb_put(txn, fts->post, &key, &val, 0);
+    }
+    return rc == MDB_SUCCESS ? DOSSIER_OK
+                             : s_mdb_error(err, rc, "writing a term");
+}
+
+/*  Cuts docno's posting of term out of its block (a document indexed in
+    an earlier batch). A posting that is not there is left alone. */
+static dossier_status_t
+s_remove_posting(store_fts_t *fts, MDB_txn *txn, MDB_cursor *cur,
+                 const char *term, size_t len, uint32_t docno,
+                 builder_t *builder, buf_t *scratch, dossier_error_t *err) {
+    MDB_val key, val;
+    bool found = false;
+    dossier_status_t st =
+        s_seek_block(cur, term, len, docno, &key, &val, &found, err);
+    if (st != DOSSIER_OK || !found) {
+        return st;
+    }
+    block_t b;
+    uint32_t docnos[S_BLOCK_DOCS], tfs[S_BLOCK_DOCS];
+    if (!s_block_parse(&key, &val, &b) || !s_block_docs(&b, docnos, tfs)) {
+        return s_damaged(err, "unreadable postings block");
+    }
+    if (docno > b.last) {
+        return DOSSIER_OK;
+    }
+    /* Rebuild without docno; keep the header's bounds (still bounds). */
+    s_builder_reset(builder);
+    const uint8_t *p = b.pos;
+    bool removed = false;
+    for (uint32_t i = 0; i < b.count; i++) {
+        const uint8_t *start = p;
+        for (uint32_t j = 0; j < tfs[i]; j++) {
+            uint32_t v;
+            if (!s_varint(&p, b.pos_end, &v)) {
+                return s_damaged(err, "unreadable positions");
+            }
+        }
+        if (docnos[i] == docno) {
+            removed = true;
+            continue;
+        }
+        if (s_builder_add(builder, docnos[i], tfs[i], b.min_len, start,
+                          (size_t)(p - start)) != 0) {
+            return s_oom(err);
+        }
+    }
+    if (!removed) {
+        return DOSSIER_OK;
+    }
+    builder->max_tf = b.max_tf;
+    builder->min_len = b.min_len;
+    if (builder->count == 0 || builder->first != b.first) {
+        int rc = mdb_cursor_del(cur, 0);
+        if (rc != MDB_SUCCESS) {
+            return s_mdb_error(err, rc, "removing postings");
+        }
+    }
+    if (builder->count > 0) {
+        st = s_builder_write(fts, txn, term, len, builder, scratch, err);
+        if (st != DOSSIER_OK) {
+            return st;
+        }
+    }
+    uint32_t df = 0;
+    st = s_df_get(fts, txn, term, len, &df, err);
+    if (st != DOSSIER_OK) {
+        return st;
+    }
+    return s_df_put(fts, txn, term, len, df ? df - 1 : 0, err);
+}
+
+/* ---- The batch: buffered postings. ---- */
+
+typedef struct {
+    uint32_t hash;
+    uint32_t off; /* into the batch's chars */
+    uint32_t len;
+    uint32_t count;
+    uint32_t last; /* last docno appended */
+    buf_t docs;    /* per document: varint docno delta, tf, length */
+    buf_t pos;     /* per document: tf varint position deltas */
+} pend_t;
+
+typedef struct {
+    uint32_t index;
+    uint32_t count;
+    uint32_t last;
+    size_t docs_size;
+    size_t pos_size;
+} undo_t;
+
+struct store_fts_batch_t {
+    store_fts_t *fts;
+    pend_t *pends;
+    uint32_t n_pends;
+    uint32_t cap_pends;
+    uint32_t *table;
+    uint32_t table_cap;
+    char *chars;
+    size_t n_chars;
+    size_t cap_chars;
+    /* Docnos buffered here are >= first_pending. */
+    uint32_t first_pending;
+    /* Buffered documents removed again in this batch, ascending. */
+    uint32_t *dead;
+    uint32_t n_dead;
+    uint32_t cap_dead;
+    /* The last update's buffered effects, for store_fts_undo. */
+    undo_t *undo;
+    uint32_t n_undo;
+    uint32_t cap_undo;
+    uint32_t undo_dead; /* docno marked dead by it, 0 none */
+    doc_t doc;
+    builder_t builder;
+    buf_t scratch;
+    int rc; /* of the last failure */
+};
+
+dossier_status_t
+store_fts_batch_new(store_fts_t *fts, store_fts_batch_t **batch_p,
+                    dossier_error_t *err) {
+    store_fts_batch_t *self = calloc(1, sizeof(*self));
+    if (!self) {
+        return s_oom(err);
+    }
+    self->fts = fts;
+    self->first_pending = S_END;
+    *batch_p = self;
+    return DOSSIER_OK;
+}
+
+static void
+s_batch_clear(store_fts_batch_t *self) {
+    for (uint32_t i = 0; i < self->n_pends; i++) {
+        s_buf_free(&self->pends[i].docs);
+        s_buf_free(&self->pends[i].pos);
+    }
+    self->n_pends = 0;
+    self->n_chars = 0;
+    if (self->table) {
+        memset(self->table, 0, self->table_cap * sizeof(uint32_t));
+    }
+    self->n_dead = 0;
+    self->n_undo = 0;
+    self->undo_dead = 0;
+    self->first_pending = S_END;
+}
+
+void
+store_fts_batch_destroy(store_fts_batch_t **batch_p) {
+    if (!batch_p || !*batch_p) {
+        return;
+    }
+    store_fts_batch_t *self = *batch_p;
+    s_batch_clear(self);
+    free(self->pends);
+    free(self->table);
+    free(self->chars);
+    free(self->dead);
+    free(self->undo);
+    s_doc_free(&self->doc);
+    s_buf_free(&self->builder.docs);
+    s_buf_free(&self->builder.pos);
+    s_buf_free(&self->scratch);
+    free(self);
+    *batch_p = NULL;
+}
+
+void
+store_fts_batch_reset(store_fts_batch_t *batch) {
+    if (batch) {
+        s_batch_clear(batch);
+    }
+}
+
+int
+store_fts_batch_rc(const store_fts_batch_t *batch) {
+    return batch->rc;
+}
+
+static int
+s_batch_grow_table(store_fts_batch_t *self) {
+    uint32_t cap = self->table_cap ? self->table_cap * 2 : 4096;
+    uint32_t *table = calloc(cap, sizeof(uint32_t));
+    if (!table) {
+        return -1;
+    }
+    for (uint32_t i = 0; i < self->n_pends; i++) {
+        uint32_t slot = self->pends[i].hash & (cap - 1);
+        while (table[slot]) {
+            slot = (slot + 1) & (cap - 1);
+        }
+        table[slot] = i + 1;
+    }
+    free(self->table);
+    self->table = table;
+    self->table_cap = cap;
+    return 0;
+}
+
+/*  Finds or adds the buffer of a term; returns its index or -1. */
+static int64_t
+s_pend_find(store_fts_batch_t *self, const char *term, uint32_t len,
+            uint32_t hash) {
+    if ((self->n_pends + 1) * 2 > self->table_cap &&
+        s_batch_grow_table(self) != 0) {
+        return -1;
+    }
+    uint32_t slot = hash & (self->table_cap - 1);
+    while (self->table[slot]) {
+        pend_t *p = &self->pends[self->table[slot] - 1];
+        if (p->hash == hash && p->len == len &&
+            memcmp(self->chars + p->off, term, len) == 0) {
+            return self->table[slot] - 1;
+        }
+        slot = (slot + 1) & (self->table_cap - 1);
+    }
+    if (self->n_pends == self->cap_pends) {
+        uint32_t cap = self->cap_pends ? self->cap_pends * 2 : 4096;
+        pend_t *pends = realloc(self->pends, cap * sizeof(*pends));
+        if (!pends) {
+            return -1;
+        }
+        self->pends = pends;
+        self->cap_pends = cap;
+    }
+    if (self->n_chars + len + 1 > self->cap_chars) {
+        size_t cap = self->cap_chars ? self->cap_chars * 2 : 65536;
+        while (cap < self->n_chars + len + 1) {
+            cap *= 2;
+        }
+        char *chars = realloc(self->chars, cap);
+        if (!chars) {
+            return -1;
+        }
+        self->chars = chars;
+        self->cap_chars = cap;
+    }
+    pend_t *p = &self->pends[self->n_pends];
+    memset(p, 0, sizeof(*p));
+    p->hash = hash;
+    p->off = (uint32_t)self->n_chars;
+    p->len = len;
+    memcpy(self->chars + self->n_chars, term, len);
+    self->chars[self->n_chars + len] = '\0';
+    self->n_chars += len + 1;
+    self->table[slot] = self->n_pends + 1;
+    return self->n_pends++;
+}
+
+/*  Rolls the buffers back to the undo records (after a failure or for
+    store_fts_undo). */
+static void
+s_batch_rollback(store_fts_batch_t *self) {
+    for (uint32_t i = self->n_undo; i-- > 0;) {
+        undo_t *u = &self->undo[i];
+        pend_t *p = &self->pends[u->index];
+        p->count = u->count;
+        p->last = u->last;
+        p->docs.size = u->docs_size;
+        p->pos.size = u->pos_size;
+    }
+    self->n_undo = 0;
+    if (self->undo_dead) {
+        for (uint32_t i = 0; i < self->n_dead; i++) {
+            if (self->dead[i] == self->undo_dead) {
+                memmove(&self->dead[i], &self->dead[i + 1],
+                        (self->n_dead - i - 1) * sizeof(uint32_t));
+                self->n_dead--;
+                break;
+            }
+        }
+        self->undo_dead = 0;
+    }
+}
+
+void
+store_fts_undo(store_fts_batch_t *batch) {
+    if (batch) {
+        s_batch_rollback(batch);
+    }
+}
+
+/*  Appends the document in batch->doc as docno to the buffers. */
+static int
+s_batch_append(store_fts_batch_t *self, uint32_t docno, uint32_t doc_len) {
+    doc_t *d = &self->doc;
+    if (self->cap_undo < d->n_terms) {
+        undo_t *undo = realloc(self->undo, d->n_terms * sizeof(*undo));
+        if (!undo) {
+            return -1;
+        }
+        self->undo = undo;
+        self->cap_undo = d->n_terms;
+    }
+    for (uint32_t i = 0; i < d->n_terms; i++) {
+        doc_term_t *t = &d->terms[i];
+        int64_t index = s_pend_find(self, d->chars + t->off, t->len, t->hash);
+        if (index < 0) {
+            return -1;
+        }
+        pend_t *p = &self->pends[index];
+        undo_t *u = &self->undo[self->n_undo++];
+        u->index = (uint32_t)index;
+        u->count = p->count;
+        u->last = p->last;
+        u->docs_size = p->docs.size;
+        u->pos_size = p->pos.size;
+        if (s_buf_varint(&p->docs, docno - p->last) != 0 ||
+            s_buf_varint(&p->docs, t->tf) != 0 ||
+            s_buf_varint(&p->docs, doc_len) != 0 ||
+            s_encode_positions(&p->pos, d->positions + t->first, t->tf) != 0) {
+            return -1;
+        }
+        p->count++;
+        p->last = docno;
+    }
+    if (docno < self->first_pending) {
+        self->first_pending = docno;
+    }
+    return 0;
+}
+
+static int
+s_batch_mark_dead(store_fts_batch_t *self, uint32_t docno) {
+    if (self->n_dead == self->cap_dead) {
+        uint32_t cap = self->cap_dead ? self->cap_dead * 2 : 64;
+        uint32_t *dead = realloc(self->dead, cap * sizeof(uint32_t));
+        if (!dead) {
+            return -1;
+        }
+        self->dead = dead;
+        self->cap_dead = cap;
+    }
+    uint32_t i = self->n_dead;
+    while (i > 0 && self->dead[i - 1] > docno) {
+        self->dead[i] = self->dead[i - 1];
+        i--;
+    }
+    self->dead[i] = docno;
+    self->n_dead++;
+    self->undo_dead = docno;
+    return 0;
+}
+
+static bool
+s_batch_is_dead(const store_fts_batch_t *self, uint32_t docno) {
+    uint32_t lo = 0, hi = self->n_dead;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (self->dead[mid] < docno) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < self->n_dead && self->dead[lo] == docno;
+}
+
+/*  Parses "YYYY-MM-DD" (or a prefix) into yyyymmdd; 0 when not a date. */
+static uint32_t
+s_parse_date(const char *s) {
+    if (!s) {
+        return 0;
+    }
+    uint32_t parts[3] = {0, 0, 0};
+    int widths[3] = {4, 2, 2};
+    for (int i = 0; i < 3; i++) {
+        for (int j = 0; j < widths[i]; j++) {
+            if (!isdigit((unsigned char)*s)) {
+                return i > 0 && j == 0 ? parts[0] * 10000 + parts[1] * 100 : 0;
+            }
+            parts[i] = parts[i] * 10 + (uint32_t)(*s++ - '0');
+        }
+        if (i < 2 && *s != '-') {
+            return parts[0] * 10000 + parts[1] * 100 + parts[2];
+        }
+        if (i < 2) {
+            s++;
+        }
+    }
+    return parts[0] * 10000 + parts[1] * 100 + parts[2];
+}
+
+/*  The country key of a report as the store's indexes use it (as
+    store_report_country_key: country_key of its code when set, else of
+    its name); "" when it names none. */
+static void
+s_report_country(const Dossier__V1__Report *r, char *buf, size_t size) {
+    buf[0] = '\0';
+    if (r->country_code && r->country_code[0]) {
+        country_key(r->country_code, buf, size);
+    } else if (r->country && r->country[0]) {
+        country_key(r->country, buf, size);
+    }
+}
+
+static dossier_status_t
+s_ids_get(store_fts_t *fts, MDB_txn *txn, const char *id, uint32_t *docno,
+          dossier_error_t *err) {
+    MDB_val key = {strlen(id), (void *)id};
+    MDB_val val;
+    *docno = 0;
+    if (key.mv_size == 0) {
+        return DOSSIER_OK;
+    }
+    int rc = mdb_get(txn, fts->ids, &key, &val);
+    if (rc == MDB_NOTFOUND) {
+        return DOSSIER_OK;
+    }
+    if (rc != MDB_SUCCESS) {
+        return s_mdb_error(err, rc, "reading a docno");
+    }
+    if (val.mv_size != 4) {
+        return s_damaged(err, "docno has the wrong size");
+    }
+    *docno = s_get_le32(val.mv_data);
+    return DOSSIER_OK;
+}
+
+/*  Removes the indexed document docno (with the terms of report). */
+static dossier_status_t
+s_remove_doc(store_fts_batch_t *self, MDB_txn *txn, const char *id,
+             uint32_t docno, const Dossier__V1__Report *report, state_t *state,
+             bool *mark_dead, dossier_error_t *err) {
+    store_fts_t *fts = self->fts;
+    attrs_t ac = {txn, fts->attrs, 0, false, NULL, 0};
+    attr_t a;
+    if (!s_attrs_read(&ac, docno, &a)) {
+        return s_mdb_error(err, MDB_CORRUPTED, "reading attributes");
+    }
+    if (docno >= self->first_pending) {
+        *mark_dead = true; /* still in the buffer: skipped at flush */
+    } else if (report) {
+        if (s_doc_build(&self->doc, report) != 0) {
+            return s_oom(err);
+        }
+        MDB_cursor *cur = NULL;
+        int rc = mdb_cursor_open(txn, fts->post, &cur);
+        if (rc != MDB_SUCCESS) {
+            return s_mdb_error(err, rc, "opening postings");
+        }
+        for (uint32_t i = 0; i < self->doc.n_terms; i++) {
+            doc_term_t *t = &self->doc.terms[i];
+            dossier_status_t st = s_remove_posting(
+                fts, txn, cur, self->doc.chars + t->off, t->len, docno,
+                &self->builder, &self->scratch, err);
+            if (st != DOSSIER_OK) {
+                mdb_cursor_close(cur);
+                return st;
+            }
+        }
+        mdb_cursor_close(cur);
+    }
+    MDB_val key = {strlen(id), (void *)id};
+    int rc = mdb_del(txn, fts->ids, &key, NULL);
+    if (rc == MDB_SUCCESS || rc == MDB_NOTFOUND) {
+        unsigned k = docno;
+        key.mv_size = sizeof(k);
+        key.mv_data = &k;
+        rc = mdb_del(txn, fts->docs, &key, NULL);
+    }
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+        return s_mdb_error(err, rc, "removing a docno");
+    }
+    if (a.live) {
+        state->live = state->live ? state->live - 1 : 0;
+        state->total_len =
+            state->total_len >= a.len ? state->total_len - a.len : 0;
+    }
+    memset(&a, 0, sizeof(a));
+    return s_attr_write(fts, txn, docno, &a, err);
+}
+
+static dossier_status_t
+s_update(store_fts_batch_t *batch, MDB_txn *txn,
+         const Dossier__V1__Report *old_report,
+         const Dossier__V1__Report *new_report, dossier_error_t *err) {
+    store_fts_t *fts = batch->fts;
+    batch->n_undo = 0;
+    batch->undo_dead = 0;
+    state_t state;
+    dossier_status_t st = s_state_get(fts, txn, &state, err);
+    if (st != DOSSIER_OK) {
+        return st;
+    }
+    const char *id =
+        new_report ? new_report->id : (old_report ? old_report->id : NULL);
+    if (!id || !id[0]) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "full-text index: a record without an id");
+    }
+    /* The old version: by its docno, whatever old_report says. */
+    uint32_t old_docno = 0;
+    st = s_ids_get(fts, txn, id, &old_docno, err);
+    if (st != DOSSIER_OK) {
+        return st;
+    }
+    bool mark_dead = false;
+    if (old_docno) {
+        st = s_remove_doc(batch, txn, id, old_docno, old_report, &state,
+                          &mark_dead, err);
+        if (st != DOSSIER_OK) {
+            return st;
+        }
+    }
+    uint32_t docno = 0;
+    uint32_t doc_len = 0;
+    if (new_report) {
+        if (state.next_docno == S_END) {
+            return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                     "full-text index: out of docnos");
+        }
+        docno = state.next_docno++;
+        if (s_doc_build(&batch->doc, new_report) != 0) {
+            return s_oom(err);
+        }
+        doc_len = batch->doc.n_toks;
+        char key_buf[256];
+        attr_t a = {doc_len,
+                    0,
+                    0,
+                    s_parse_date(new_report->publication_date),
+                    (uint16_t)(new_report->year > 65535 ? 0 : new_report->year),
+                    (uint8_t)new_report->tier,
+                    1};
+        s_report_country(new_report, key_buf, sizeof(key_buf));
+        if (key_buf[0]) {
+            st = s_dict_intern(fts, txn, S_DICT_COUNTRY, key_buf, &a.country,
+                               err);
+        }
+        if (st == DOSSIER_OK && new_report->publisher &&
+            new_report->publisher[0]) {
+            st = s_dict_intern(fts, txn, S_DICT_PUBLISHER,
+                               new_report->publisher, &a.publisher, err);
+        }
+        if (st == DOSSIER_OK) {
+            st = s_attr_write(fts, txn, docno, &a, err);
+        }
+        if (st != DOSSIER_OK) {
+            return st;
+        }
+        uint8_t num[4];
+        s_le32(num, docno);
+        MDB_val key = {strlen(id), (void *)id};
+        MDB_val val = {4, num};
+        int rc = mdb_put(txn, fts->ids, &key, &val, 0);
+        if (rc == MDB_SUCCESS) {
+            unsigned k = docno;
+            key.mv_size = sizeof(k);
+            key.mv_data = &k;
+            val.mv_size = strlen(id);
+            val.mv_data = (void *)id;
+            rc = mdb_put(txn, fts->docs, &key, &val, MDB_APPEND);
+        }
+        if (rc != MDB_SUCCESS) {
+            return s_mdb_error(err, rc, "writing a docno");
+        }
+        state.live++;
+        state.total_len += doc_len;
+    }
+    st = s_state_put(fts, txn, &state, err);
+    if (st != DOSSIER_OK) {
+        return st;
+    }
+    /* LMDB is done; now the buffers, undone on failure. */
+    if (mark_dead && s_batch_mark_dead(batch, old_docno) != 0) {
+        return s_oom(err);
+    }
+    if (new_report && s_batch_append(batch, docno, doc_len) != 0) {
+        s_batch_rollback(batch);
+        return s_oom(err);
+    }
+    return DOSSIER_OK;
+}
+
+typedef struct {
+    const char *term;
+    uint32_t index;
+} pend_ref_t;
+
+static int
+s_pend_order(const void *a, const void *b) {
+    return strcmp(((const pend_ref_t *)a)->term, ((const pend_ref_t *)b)->term);
+}
+
+/*  Merges one term's buffered postings into its blocks. */
+static dossier_status_t
+s_flush_term(store_fts_batch_t *self, MDB_txn *txn, MDB_cursor *cur,
+             const pend_t *p, dossier_error_t *err) {
+    store_fts_t *fts = self->fts;
+    const char *term = self->chars + p->off;
+    builder_t *b = &self->builder;
+    s_builder_reset(b);
+    uint32_t df = 0;
+    dossier_status_t st = s_df_get(fts, txn, term, p->len, &df, err);
+    if (st != DOSSIER_OK) {
+        return st;
+    }
+    /* Start from the term's tail block when it has room. */
+    if (df > 0) {
+        MDB_val key, val;
+        bool found = false;
+        st = s_seek_block(cur, term, p->len, S_END, &key, &val, &found, err);
+        if (st != DOSSIER_OK) {
+            return st;
+        }
+        block_t tail;
+        if (found) {
+            if (!s_block_parse(&key, &val, &tail)) {
+                return s_damaged(err, "unreadable postings block");
+            }
+            if (tail.count < S_BLOCK_DOCS && val.mv_size < S_BLOCK_BYTES) {
+                b->first = tail.first;
+                b->last = tail.last;
+                b->count = tail.count;
+                b->max_tf = tail.max_tf;
+                b->min_len = tail.min_len;
+                if (s_buf_put(&b->docs, tail.docs,
+                              (size_t)(tail.docs_end - tail.docs)) != 0 ||
+                    s_buf_put(&b->pos, tail.pos,
+                              (size_t)(tail.pos_end - tail.pos)) != 0) {
+                    return s_oom(err);
+                }
+            }
+        }
+    }
+    const uint8_t *dp = p->docs.data;
+    const uint8_t *dend = dp + p->docs.size;
+    const uint8_t *pp = p->pos.data;
+    const uint8_t *pend = pp + p->pos.size;
+    uint32_t docno = 0;
+    uint32_t added = 0;
+    for (uint32_t i = 0; i < p->count; i++) {
+        uint32_t delta = 0, tf = 0, len = 0;
+        if (!s_varint(&dp, dend, &delta) || !s_varint(&dp, dend, &tf) ||
+            !s_varint(&dp, dend, &len)) {
+            return dossier_error_set(err, DOSSIER_INTERNAL,
+                                     "full-text buffer is inconsistent");
+        }
+        docno += delta;
+        const uint8_t *start = pp;
+        for (uint32_t j = 0; j < tf; j++) {
+            uint32_t v;
+            if (!s_varint(&pp, pend, &v)) {
+                return dossier_error_set(err, DOSSIER_INTERNAL,
+                                         "full-text buffer is inconsistent");
+            }
+        }
+        if (self->n_dead && s_batch_is_dead(self, docno)) {
+            continue;
+        }
+        size_t bytes = b->docs.size + b->pos.size + (size_t)(pp - start);
+        if (b->count == S_BLOCK_DOCS ||
+            (b->count > 0 && bytes > S_BLOCK_BYTES)) {
+            st =
+                s_builder_write(fts, txn, term, p->len, b, &self->scratch, err);
+            if (st != DOSSIER_OK) {
+                return st;
+            }
+            s_builder_reset(b);
+        }
+        if (s_builder_add(b, docno, tf, len, start, (size_t)(pp - start)) !=
+            0) {
+            return s_oom(err);
+        }
+        added++;
+    }
+    if (added == 0) {
+        return DOSSIER_OK;
+    }
+    st = s_builder_write(fts, txn, term, p->len, b, &self->scratch, err);
+    if (st != DOSSIER_OK) {
+        return st;
+    }
+    return s_df_put(fts, txn, term, p->len, df + added, err);
+}
+
+static dossier_status_t
+s_flush(store_fts_batch_t *batch, MDB_txn *txn, dossier_error_t *err) {
+    if (batch->n_pends == 0) {
+        s_batch_clear(batch);
+        return DOSSIER_OK;
+    }
+    pend_ref_t *order = malloc(batch->n_pends * sizeof(*order));
+    if (!order) {
+        return s_oom(err);
+    }
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < batch->n_pends; i++) {
+        if (batch->pends[i].count > 0) {
+            order[n].term = batch->chars + batch->pends[i].off;
+            order[n++].index = i;
+        }
+    }
+    /* Terms in key order, so LMDB touches its pages in one sweep. */
+    qsort(order, n, sizeof(*order), s_pend_order);
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(txn, batch->fts->post, &cur);
+    if (rc != MDB_SUCCESS) {
+        free(order);
+        return s_mdb_error(err, rc, "opening postings");
+    }
+    dossier_status_t st = DOSSIER_OK;
+    for (uint32_t i = 0; i < n && st == DOSSIER_OK; i++) {
+        st = s_flush_term(batch, txn, cur, &batch->pends[order[i].index], err);
+    }
+    mdb_cursor_close(cur);
+    free(order);
+    if (st == DOSSIER_OK) {
+        s_batch_clear(batch);
+    }
+    return st;
+}
+
+dossier_status_t
+store_fts_update(store_fts_batch_t *batch, MDB_txn *txn,
+                 const Dossier__V1__Report *old_report,
+                 const Dossier__V1__Report *new_report, dossier_error_t *err) {
+    s_last_rc = 0;
+    dossier_status_t st = s_update(batch, txn, old_report, new_report, err);
+    batch->rc = st == DOSSIER_OK ? 0 : (s_last_rc ? s_last_rc : EINVAL);
+    return st;
+}
+
+dossier_status_t
+store_fts_flush(store_fts_batch_t *batch, MDB_txn *txn, dossier_error_t *err) {
+    s_last_rc = 0;
+    dossier_status_t st = s_flush(batch, txn, err);
+    batch->rc = st == DOSSIER_OK ? 0 : (s_last_rc ? s_last_rc : EINVAL);
+    return st;
+}
+
+/* ---- Search: postings iterators. ---- */
+
+typedef struct {
+    MDB_cursor *cur;
+    const char *term;
+    size_t len;
+    uint32_t df;
+    double idf;
+    bool end;
+    block_t blk;
+    bool decoded;
+    uint32_t i;
+    uint32_t docnos[S_BLOCK_DOCS];
+    uint32_t tfs[S_BLOCK_DOCS];
+    bool pos_ready;
+    const uint8_t *pos_at[S_BLOCK_DOCS];
+    double bound; /* BM25 bound of the current block */
+    bool damaged;
+} iter_t;
+
+static double
+s_bm25(double idf, uint32_t tf, uint32_t len, double avgdl) {
+    double norm = S_BM25_K1 * (1.0 - S_BM25_B + S_BM25_B * len / avgdl);
+    return idf * (tf * (S_BM25_K1 + 1.0)) / (tf + norm);
+}
+
+static bool
+s_iter_load(iter_t *it, const MDB_val *key, const MDB_val *val, double avgdl) {
+    if (!s_block_parse(key, val, &it->blk)) {
+        it->damaged = true;
+        it->end = true;
+        return false;
+    }
+    it->decoded = false;
+    it->pos_ready = false;
+    it->i = 0;
+    it->bound = s_bm25(it->idf, it->blk.max_tf, it->blk.min_len, avgdl);
+    return true;
+}
+
+/*  Moves to the next block of the term, or to the end. */
+static void
+s_iter_next_block(iter_t *it, double avgdl) {
+    MDB_val key, val;
+    int rc = mdb_cursor_get(it->cur, &key, &val, MDB_NEXT);
+    if (rc != MDB_SUCCESS || !s_is_block_key(&key, it->term, it->len)) {
+        it->end = true;
+        it->damaged = rc != MDB_SUCCESS && rc != MDB_NOTFOUND;
+        return;
+    }
+    s_iter_load(it, &key, &val, avgdl);
+}
+
+static void
+s_iter_decode(iter_t *it) {
+    if (!it->decoded) {
+        if (!s_block_docs(&it->blk, it->docnos, it->tfs)) {
+            it->damaged = true;
+            it->end = true;
+            return;
+        }
+        it->decoded = true;
+    }
+}
+
+/*  Returns the first docno >= d of the term (S_END past the last). */
+static uint32_t
+s_iter_advance(iter_t *it, uint32_t d, double avgdl) {
+    if (it->end) {
+        return S_END;
+    }
+    if (it->blk.last < d) {
+        s_iter_next_block(it, avgdl);
+        if (!it->end && it->blk.last < d) {
+            /* Far ahead: seek rather than walk. */
+            MDB_val key, val;
+            bool found = false;
+            if (s_seek_block(it->cur, it->term, it->len, d, &key, &val, &found,
+                             NULL) != DOSSIER_OK ||
+                !found) {
+                it->end = true;
+                return S_END;
+            }
+            if (!s_iter_load(it, &key, &val, avgdl)) {
+                return S_END;
+            }
+            if (it->blk.last < d) {
+                s_iter_next_block(it, avgdl);
+            }
+        }
+        if (it->end) {
+            return S_END;
+        }
+    }
+    s_iter_decode(it);
+    if (it->end) {
+        return S_END;
+    }
+    while (it->i < it->blk.count && it->docnos[it->i] < d) {
+        it->i++;
+    }
+    if (it->i == it->blk.count) {
+        /* Cannot happen with a consistent header (last >= d). */
+        it->damaged = true;
+        it->end = true;
+        return S_END;
+    }
+    return it->docnos[it->i];
+}
+
+static uint32_t
+s_iter_tf(const iter_t *it) {
+    return it->tfs[it->i];
+}
+
+/*  Decodes the positions of the current document into *out (n of them).
+    Returns false on damage or no memory. */
+static bool
+s_iter_positions(iter_t *it, uint32_t **out, uint32_t *cap, uint32_t *n) {
+    if (!it->pos_ready) {
+        const uint8_t *p = it->blk.pos;
+        for (uint32_t k = 0; k < it->blk.count; k++) {
+            it->pos_at[k] = p;
+            for (uint32_t j = 0; j < it->tfs[k]; j++) {
+                uint32_t v;
+                if (!s_varint(&p, it->blk.pos_end, &v)) {
+                    it->damaged = true;
+                    return false;
+                }
+            }
+        }
+        it->pos_ready = true;
+    }
+    uint32_t tf = it->tfs[it->i];
+    if (*cap < tf) {
+        uint32_t *grown = realloc(*out, tf * sizeof(uint32_t));
+        if (!grown) {
+            return false;
+        }
+        *out = grown;
+        *cap = tf;
+    }
+    const uint8_t *p = it->pos_at[it->i];
+    uint32_t prev = 0;
+    for (uint32_t j = 0; j < tf; j++) {
+        uint32_t v = 0;
+        if (!s_varint(&p, it->blk.pos_end, &v)) {
+            it->damaged = true;
+            return false;
+        }
+        prev += v;
+        (*out)[j] = prev;
+    }
+    *n = tf;
+    return true;
+}
+
+/*  Opens an iterator on term, positioned on its first block. */
+static dossier_status_t
+s_iter_open(store_fts_t *fts, MDB_txn *txn, iter_t *it, const char *term,
+            uint32_t n_docs, double avgdl, dossier_error_t *err) {
+    memset(it, 0, sizeof(*it));
+    it->term = term;
+    it->len = strlen(term);
+    it->end = true;
+    dossier_status_t st = s_df_get(fts, txn, term, it->len, &it->df, err);
+    if (st != DOSSIER_OK || it->df == 0) {
+        return st;
+    }
+    double n = n_docs > it->df ? n_docs : it->df;
+    it->idf = log(1.0 + (n - it->df + 0.5) / (it->df + 0.5));
+    int rc = mdb_cursor_open(txn, fts->post, &it->cur);
+    if (rc != MDB_SUCCESS) {
+        return s_mdb_error(err, rc, "opening postings");
+    }
+    MDB_val key, val;
+    bool found = false;
+    st = s_seek_block(it->cur, term, it->len, 0, &key, &val, &found, err);
+    if (st != DOSSIER_OK) {
+        return st;
+    }
+    if (!found) {
+        /* term "\0" 0 is never a block key: step from the df entry */
+        rc = mdb_cursor_get(it->cur, &key, &val, MDB_NEXT);
+        found = rc == MDB_SUCCESS && s_is_block_key(&key, term, it->len);
+    }
+    if (!found) {
+        return s_damaged(err, "a term without postings");
+    }
+    it->end = false;
+    s_iter_load(it, &key, &val, avgdl);
+    return it->damaged ? s_damaged(err, "unreadable postings block")
+                       : DOSSIER_OK;
+}
+
+static void
+s_iter_close(iter_t *it) {
+    if (it->cur) {
+        mdb_cursor_close(it->cur);
+        it->cur = NULL;
+    }
+}
+
+/* ---- Search: matching, ranking, facets. ---- */
+
+typedef struct {
+    double score;
+    uint32_t key; /* year or date for those orders, else 0 */
+    uint32_t docno;
+} hit_t;
+
+/*  True when a ranks before b (better). */
+static bool
+s_hit_better(const hit_t *a, const hit_t *b) {
+    if (a->key != b->key) {
+        return a->key > b->key;
+    }
+    if (a->score != b->score) {
+        return a->score > b->score;
+    }
+    return a->docno < b->docno;
+}
+
+/*  A heap of the best k hits, worst on top. */
+typedef struct {
+    hit_t *hits;
+    uint32_t n;
+    uint32_t k;
+} heap_t;
+
+static void
+s_heap_push(heap_t *h, const hit_t *hit) {
+    if (h->k == 0) {
+        return;
+    }
+    if (h->n == h->k) {
+        if (!s_hit_better(hit, &h->hits[0])) {
+            return;
+        }
+        /* Replace the worst and sift down. */
+        uint32_t i = 0;
+        h->hits[0] = *hit;
+        for (;;) {
+            uint32_t l = 2 * i + 1, r = l + 1, w = i;
+            if (l < h->n && s_hit_better(&h->hits[w], &h->hits[l])) {
+                w = l;
+            }
+            if (r < h->n && s_hit_better(&h->hits[w], &h->hits[r])) {
+                w = r;
+            }
+            if (w == i) {
+                break;
+            }
+            hit_t t = h->hits[i];
+            h->hits[i] = h->hits[w];
+            h->hits[w] = t;
+            i = w;
+        }
+        return;
+    }
+    uint32_t i = h->n++;
+    h->hits[i] = *hit;
+    while (i > 0) {
+        uint32_t parent = (i - 1) / 2;
+        if (!s_hit_better(&h->hits[parent], &h->hits[i])) {
+            break;
+        }
+        hit_t t = h->hits[i];
+        h->hits[i] = h->hits[parent];
+        h->hits[parent] = t;
+        i = parent;
+    }
+}
+
+static int
+s_hit_order(const void *a, const void *b) {
+    return s_hit_better(a, b) ? -1 : s_hit_better(b, a) ? 1 : 0;
+}
+
+/*  Counts of one facet by small integer value. */
+typedef struct {
+    uint64_t *counts;
+    uint32_t cap;
+} counts_t;
+
+static int
+s_count(counts_t *c, uint32_t value) {
+    if (value >= c->cap) {
+        uint32_t cap = c->cap ? c->cap : 64;
+        while (cap <= value) {
+            cap *= 2;
+        }
+        uint64_t *counts = realloc(c->counts, cap * sizeof(uint64_t));
+        if (!counts) {
+            return -1;
+        }
+        memset(counts + c->cap, 0, (cap - c->cap) * sizeof(uint64_t));
+        c->counts = counts;
+        c->cap = cap;
+    }
+    c->counts[value]++;
+    return 0;
+}
+
+/*  One phrase of a query, as indexes into the search's iterators. */
+typedef struct {
+    uint32_t *iters;
+    uint32_t n;
+} phrase_t;
+
+typedef struct {
+    store_fts_t *fts;
+    MDB_txn *txn;
+    double avgdl;
+    uint32_t n_docs;
+    /* Positive terms, unique; iters[order[0]] is the rarest. */
+    iter_t *iters;
+    uint32_t n_iters;
+    uint32_t *order;
+    /* Excluded terms and phrases have their own iterators. */
+    iter_t *xiters;
+    uint32_t n_xiters;
+    phrase_t *phrases; /* positive phrases of 2+ terms, over iters */
+    uint32_t n_phrases;
+    phrase_t *xphrases; /* excluded clauses, over xiters */
+    uint32_t n_xphrases;
+    /* Filters. */
+    bool filter_attrs;
+    uint32_t country;
+    uint32_t publisher;
+    uint32_t year_min;
+    uint32_t year_max;
+    uint32_t tier;
+    Dossier__V1__SearchOrder order_by;
+    bool facets;
+    attrs_t attrs;
+    heap_t heap;
+    uint64_t total;
+    counts_t by_year, by_tier, by_country, by_publisher;
+    /* Scratch for phrase checks. */
+    uint32_t *pos[QUERY_MAX_TERMS];
+    uint32_t pos_cap[QUERY_MAX_TERMS];
+    uint32_t pos_n[QUERY_MAX_TERMS];
+    bool oom;
+} search_t;
+
+/*  True when the iterators of phrase (all on document d) hold its terms
+    at consecutive positions. */
+static bool
+s_phrase_at(search_t *s, iter_t *iters, const phrase_t *ph) {
+    for (uint32_t j = 0; j < ph->n; j++) {
+        if (!s_iter_positions(&iters[ph->iters[j]], &s->pos[j], &s->pos_cap[j],
+                              &s->pos_n[j])) {
+            s->oom = !iters[ph->iters[j]].damaged;
+            return false;
+        }
+    }
+    /* For each start in the first list, look for start + j in list j;
+       lists ascend, so each is walked once. */
+    uint32_t at[QUERY_MAX_TERMS] = {0};
+    for (uint32_t a = 0; a < s->pos_n[0]; a++) {
+        uint32_t start = s->pos[0][a];
+        bool all = true;
+        for (uint32_t j = 1; j < ph->n && all; j++) {
+            uint32_t want = start + j;
+            while (at[j] < s->pos_n[j] && s->pos[j][at[j]] < want) {
+                at[j]++;
+            }
+            all = at[j] < s->pos_n[j] && s->pos[j][at[j]] == want;
+        }
+        if (all) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*  True when document d passes the exclusions and the phrases. */
+static bool
+s_doc_passes(search_t *s, uint32_t d) {
+    for (uint32_t p = 0; p < s->n_phrases; p++) {
+        if (!s_phrase_at(s, s->iters, &s->phrases[p])) {
+            return false;
+        }
+    }
+    for (uint32_t x = 0; x < s->n_xphrases; x++) {
+        const phrase_t *ph = &s->xphrases[x];
+        bool all = true;
+        for (uint32_t j = 0; j < ph->n && all; j++) {
+            all = s_iter_advance(&s->xiters[ph->iters[j]], d, s->avgdl) == d;
+        }
+        if (all && (ph->n == 1 || s_phrase_at(s, s->xiters, ph))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool
+s_attrs_pass(const search_t *s, const attr_t *a) {
+    if (!a->live) {
+        return false;
+    }
+    if (s->country && a->country != s->country) {
+        return false;
+    }
+    if (s->publisher && a->publisher != s->publisher) {
+        return false;
+    }
+    if ((s->year_min || s->year_max) && a->year == 0) {
+        return false; /* as List: no year never matches a range */
+    }
+    if (s->year_min && a->year < s->year_min) {
+        return false;
+    }
+    if (s->year_max && a->year > s->year_max) {
+        return false;
+    }
+    return !s->tier || a->tier == s->tier;
+}
+
+/*  Handles document d, known to hold every positive term. */
+static bool
+s_consider(search_t *s, uint32_t d) {
+    attr_t a;
+    bool have_attrs = false;
+    if (s->filter_attrs) {
+        if (!s_attrs_read(&s->attrs, d, &a)) {
+            return false;
+        }
+        have_attrs = true;
+        if (!s_attrs_pass(s, &a)) {
+            return true;
+        }
+    }
+    if (!s_doc_passes(s, d)) {
+        return !s->oom;
+    }
+    s->total++;
+    bool need_attrs = s->facets || s->order_by != 0;
+    if (need_attrs && !have_attrs) {
+        if (!s_attrs_read(&s->attrs, d, &a)) {
+            return false;
+        }
+        have_attrs = true;
+    }
+    if (s->facets) {
+        if ((a.year && s_count(&s->by_year, a.year) != 0) ||
+            (a.tier && s_count(&s->by_tier, a.tier) != 0) ||
+            (a.country && s_count(&s->by_country, a.country) != 0) ||
+            (a.publisher && s_count(&s->by_publisher, a.publisher) != 0)) {
+            s->oom = true;
+            return false;
+        }
+    }
+    hit_t hit = {0.0, 0, d};
+    if (s->order_by == DOSSIER__V1__SEARCH_ORDER__SEARCH_ORDER_YEAR) {
+        hit.key = a.year;
+    } else if (s->order_by ==
+               DOSSIER__V1__SEARCH_ORDER__SEARCH_ORDER_PUBLICATION_DATE) {
+        hit.key = a.date;
+    }
+    if (s->heap.n == s->heap.k) {
+        /* Can it still enter? The blocks' bounds say, without lengths. */
+        double bound = 0;
+        for (uint32_t t = 0; t < s->n_iters; t++) {
+            bound += s->iters[t].bound;
+        }
+        hit_t best = {bound, hit.key, d};
+        if (!s_hit_better(&best, &s->heap.hits[0])) {
+            return true;
+        }
+    }
+    if (!have_attrs) {
+        if (!s_attrs_read(&s->attrs, d, &a)) {
+            return false;
+        }
+    }
+    for (uint32_t t = 0; t < s->n_iters; t++) {
+        hit.score +=
+            s_bm25(s->iters[t].idf, s_iter_tf(&s->iters[t]), a.len, s->avgdl);
+    }
+    s_heap_push(&s->heap, &hit);
+    return true;
+}
+
+/*  Runs the conjunction of the positive terms. Returns false on damage
+    or no memory. */
+static bool
+s_run(search_t *s) {
+    iter_t *lead = &s->iters[s->order[0]];
+    bool simple = s->n_iters == 1 && !s->filter_attrs && !s->facets &&
+                  s->n_xphrases == 0 && s->order_by == 0;
+    uint32_t d = s_iter_advance(lead, 0, s->avgdl);
+    while (d != S_END) {
+        if (simple && s->heap.n == s->heap.k && lead->i == 0) {
+            /* A block whose bound cannot beat the k-th hit: count it. */
+            hit_t best = {lead->bound, 0, d};
+            if (!s_hit_better(&best, &s->heap.hits[0])) {
+                s->total += lead->blk.count;
+                uint32_t next = lead->blk.last + 1;
+                if (lead->blk.last == S_END - 1) {
+                    break;
+                }
+                s_iter_next_block(lead, s->avgdl);
+                d = s_iter_advance(lead, next, s->avgdl);
+                continue;
+            }
+        }
+        bool all = true;
+        for (uint32_t t = 1; t < s->n_iters; t++) {
+            uint32_t e = s_iter_advance(&s->iters[s->order[t]], d, s->avgdl);
+            if (e != d) {
+                all = false;
+                d = e == S_END ? S_END : s_iter_advance(lead, e, s->avgdl);
+                break;
+            }
+        }
+        if (!all) {
+            continue;
+        }
+        if (!s_consider(s, d)) {
+            return false;
+        }
+        d = s_iter_advance(lead, d + 1, s->avgdl);
+    }
+    for (uint32_t t = 0; t < s->n_iters; t++) {
+        if (s->iters[t].damaged) {
+            return false;
+        }
+    }
+    for (uint32_t t = 0; t < s->n_xiters; t++) {
+        if (s->xiters[t].damaged) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- Search: snippets. ---- */
+
+typedef struct {
+    size_t start;
+    size_t end;
+    int term; /* index into the query's terms, -1 none */
+} snip_tok_t;
+
+/*  Finds the best window of S_SNIPPET_WORDS terms of text (most distinct
+    query terms, then most matches). Fills *best_score, *best_start. */
+static int
+s_snippet_scan(const char *text, char *const *terms, uint32_t n_terms,
+               snip_tok_t **toks, uint32_t *cap, uint32_t *n_toks,
+               uint32_t *best_score, uint32_t *best_start) {
+    tokenize_t tz;
+    token_t token;
+    uint32_t n = 0;
+    tokenize_init(&tz, text, strlen(text), 0);
+    while (tokenize_next(&tz, &token)) {
+        if (n == *cap) {
+            uint32_t c = *cap ? *cap * 2 : 256;
+            snip_tok_t *grown = realloc(*toks, c * sizeof(*grown));
+            if (!grown) {
+                return -1;
+            }
+            *toks = grown;
+            *cap = c;
+        }
+        snip_tok_t *t = &(*toks)[n++];
+        t->start = token.start;
+        t->end = token.end;
+        t->term = -1;
+        for (uint32_t q = 0; q < n_terms; q++) {
+            if (strcmp(terms[q], token.term) == 0) {
+                t->term = (int)q;
+                break;
+            }
+        }
+    }
+    *n_toks = n;
+    *best_score = 0;
+    *best_start = 0;
+    uint32_t seen[QUERY_MAX_TERMS] = {0};
+    uint32_t distinct = 0, hits = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        /* Window (i - W, i]. */
+        int in = (*toks)[i].term;
+        if (in >= 0) {
+            hits++;
+            if (seen[in]++ == 0) {
+                distinct++;
+            }
+        }
+        if (i >= S_SNIPPET_WORDS) {
+            int out = (*toks)[i - S_SNIPPET_WORDS].term;
+            if (out >= 0) {
+                hits--;
+                if (--seen[out] == 0) {
+                    distinct--;
+                }
+            }
+        }
+        uint32_t score = distinct * 1000 + hits;
+        if (score > *best_score) {
+            *best_score = score;
+            *best_start =
+                i + 1 >= S_SNIPPET_WORDS ? i + 1 - S_SNIPPET_WORDS : 0;
+        }
+    }
+    return 0;
+}
+
+/*  A passage of about S_SNIPPET_WORDS words of report around the best
+    match, query terms in brackets; malloc'd, valid UTF-8; NULL when out
+    of memory. */
+static char *
+s_snippet(const Dossier__V1__Report *r, char *const *terms, uint32_t n_terms) {
+    snip_tok_t *toks = NULL;
+    uint32_t cap = 0, n = 0;
+    const char *best_text = NULL;
+    uint32_t best_score = 0, best_start = 0;
+    /* Body paragraphs first, the title when no paragraph matches. */
+    for (size_t p = 0; p <= r->n_body; p++) {
+        const char *text = p < r->n_body ? r->body[p] : r->title;
+        if (!text || !text[0]) {
+            continue;
+        }
+        uint32_t score = 0, start = 0;
+        if (s_snippet_scan(text, terms, n_terms, &toks, &cap, &n, &score,
+                           &start) != 0) {
+            free(toks);
+            return NULL;
+        }
+        if (!best_text || score > best_score) {
+            best_text = text;
+            best_score = score;
+            best_start = start;
+        }
+    }
+    buf_t out = {NULL, 0, 0};
+    if (!best_text) {
+        free(toks);
+        return strdup("");
+    }
+    /* Tokenize the chosen text again to render its window. */
+    uint32_t score = 0, start = 0;
+    if (s_snippet_scan(best_text, terms, n_terms, &toks, &cap, &n, &score,
+                       &start) != 0) {
+        free(toks);
+        return NULL;
+    }
+    uint32_t end =
+        best_start + S_SNIPPET_WORDS < n ? best_start + S_SNIPPET_WORDS : n;
+    bool ok = true;
+    if (n == 0) {
+        free(toks);
+        return strdup("");
+    }
+    if (best_start > 0) {
+        ok = s_buf_put(&out, "...", 3) == 0;
+    }
+    size_t at = toks[best_start].start;
+    for (uint32_t i = best_start; i < end && ok; i++) {
+        snip_tok_t *t = &toks[i];
+        ok = s_buf_put(&out, best_text + at, t->start - at) == 0;
+        if (t->term >= 0) {
+            ok =
+                ok && s_buf_put(&out, "[", 1) == 0 &&
+                s_buf_put(&out, best_text + t->start, t->end - t->start) == 0 &&
+                s_buf_put(&out, "]", 1) == 0;
+        } else {
+            ok = ok &&
+                 s_buf_put(&out, best_text + t->start, t->end - t->start) == 0;
+        }
+        at = t->end;
+    }
+    if (ok && end < n) {
+        ok = s_buf_put(&out, "...", 3) == 0;
+    } else if (ok) {
+        /* The window reaches the end: keep the closing punctuation. */
+        ok = s_buf_put(&out, best_text + at, strlen(best_text + at)) == 0;
+    }
+    free(toks);
+    if (!ok) {
+        s_buf_free(&out);
+        return NULL;
+    }
+    /* Collapse line breaks and tabs to spaces while cleaning the bytes. */
+    for (size_t i = 0; i < out.size; i++) {
+        if (out.data[i] == '\n' || out.data[i] == '\r' || out.data[i] == '\t') {
+            out.data[i] = ' ';
+        }
+    }
+    char *clean = text_utf8_sanitize((const char *)out.data, out.size);
+    s_buf_free(&out);
+    return clean;
+}
+
+/* ---- Search: the request. ---- */
+
+static uint32_t
+s_request_hash(const Dossier__V1__SearchRequest *req) {
+    uint32_t h = 2166136261u;
+    const char *q = req->query ? req->query : "";
+    h ^= s_hash(q, strlen(q));
+    h *= 16777619u;
+    const Dossier__V1__ReportFilter *f = req->filter;
+    if (f) {
+        const char *c = f->country ? f->country : "";
+        const char *p = f->publisher ? f->publisher : "";
+        h = (h ^ s_hash(c, strlen(c))) * 16777619u;
+        h = (h ^ s_hash(p, strlen(p))) * 16777619u;
+        h = (h ^ f->year_min) * 16777619u;
+        h = (h ^ f->year_max) * 16777619u;
+        h = (h ^ (uint32_t)f->tier) * 16777619u;
+    }
+    h = (h ^ (uint32_t)req->order) * 16777619u;
+    return h;
+}
+
+static bool
+s_token_parse(const char *token, uint32_t hash, uint32_t *offset) {
+    if (strlen(token) != 16) {
+        return false;
+    }
+    uint32_t v[2] = {0, 0};
+    for (int i = 0; i < 16; i++) {
+        char c = token[i];
+        uint32_t digit;
+        if (c >= '0' && c <= '9') {
+            digit = (uint32_t)(c - '0');
+        } else if (c >= 'a' && c <= 'f') {
+            digit = (uint32_t)(c - 'a' + 10);
+        } else {
+            return false;
+        }
+        v[i / 8] = v[i / 8] << 4 | digit;
+    }
+    if (v[1] != hash) {
+        return false;
+    }
+    *offset = v[0];
+    return true;
+}
+
+static void
+s_search_free(search_t *s) {
+    for (uint32_t t = 0; t < s->n_iters; t++) {
+        s_iter_close(&s->iters[t]);
+    }
+    for (uint32_t t = 0; t < s->n_xiters; t++) {
+        s_iter_close(&s->xiters[t]);
+    }
+    for (uint32_t p = 0; p < s->n_phrases; p++) {
+        free(s->phrases[p].iters);
+    }
+    for (uint32_t p = 0; p < s->n_xphrases; p++) {
+        free(s->xphrases[p].iters);
+    }
+    for (int j = 0; j < QUERY_MAX_TERMS; j++) {
+        free(s->pos[j]);
+    }
+    free(s->iters);
+    free(s->xiters);
+    free(s->order);
+    free(s->phrases);
+    free(s->xphrases);
+    free(s->heap.hits);
+    free(s->by_year.counts);
+    free(s->by_tier.counts);
+    free(s->by_country.counts);
+    free(s->by_publisher.counts);
+}
+
+/*  Index of term among the first n of iters, adding it when absent. */
+static uint32_t
+s_iter_slot(iter_t *iters, uint32_t *n, const char *term) {
+    for (uint32_t i = 0; i < *n; i++) {
+        if (strcmp(iters[i].term, term) == 0) {
+            return i;
+        }
+    }
+    iters[*n].term = term;
+    return (*n)++;
+}
+
+/*  Builds the iterators and phrases of query q. Sets *none when some
+    positive term is in no document. */
+static dossier_status_t
+s_search_prepare(search_t *s, const query_t *q, bool *none,
+                 dossier_error_t *err) {
+    s->iters = calloc(QUERY_MAX_TERMS, sizeof(iter_t));
+    s->xiters = calloc(QUERY_MAX_TERMS, sizeof(iter_t));
+    s->order = calloc(QUERY_MAX_TERMS, sizeof(uint32_t));
+    s->phrases = calloc(q->n_clauses, sizeof(phrase_t));
+    s->xphrases = calloc(q->n_clauses, sizeof(phrase_t));
+    if (!s->iters || !s->xiters || !s->order || !s->phrases || !s->xphrases) {
+        return s_oom(err);
+    }
+    const char *terms[QUERY_MAX_TERMS];
+    const char *xterms[QUERY_MAX_TERMS];
+    uint32_t n = 0, xn = 0;
+    /* Slots first (terms borrowed from q), then open each iterator. */
+    for (uint32_t c = 0; c < q->n_clauses; c++) {
+        const query_clause_t *cl = &q->clauses[c];
+        phrase_t *ph = cl->excluded      ? &s->xphrases[s->n_xphrases++]
+                       : cl->n_terms > 1 ? &s->phrases[s->n_phrases++]
+                                         : NULL;
+        if (ph) {
+            ph->iters = calloc(cl->n_terms, sizeof(uint32_t));
+            if (!ph->iters) {
+                return s_oom(err);
+            }
+            ph->n = cl->n_terms;
+        }
+        for (uint32_t t = 0; t < cl->n_terms; t++) {
+            uint32_t slot = cl->excluded
+                                ? s_iter_slot(s->xiters, &xn, cl->terms[t])
+                                : s_iter_slot(s->iters, &n, cl->terms[t]);
+            if (ph) {
+                ph->iters[t] = slot;
+            }
+        }
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        terms[i] = s->iters[i].term;
+    }
+    for (uint32_t i = 0; i < xn; i++) {
+        xterms[i] = s->xiters[i].term;
+    }
+    *none = false;
+    for (uint32_t i = 0; i < n; i++) {
+        dossier_status_t st = s_iter_open(s->fts, s->txn, &s->iters[i],
+                                          terms[i], s->n_docs, s->avgdl, err);
+        s->n_iters = i + 1;
+        if (st != DOSSIER_OK) {
+            return st;
+        }
+        if (s->iters[i].df == 0) {
+            *none = true;
+        }
+    }
+    for (uint32_t i = 0; i < xn; i++) {
+        dossier_status_t st = s_iter_open(s->fts, s->txn, &s->xiters[i],
+                                          xterms[i], s->n_docs, s->avgdl, err);
+        s->n_xiters = i + 1;
+        if (st != DOSSIER_OK) {
+            return st;
+        }
+    }
+    /* Rarest first: it leads the conjunction. */
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t j = i;
+        while (j > 0 && s->iters[s->order[j - 1]].df > s->iters[i].df) {
+            s->order[j] = s->order[j - 1];
+            j--;
+        }
+        s->order[j] = i;
+    }
+    return DOSSIER_OK;
+}
+
+static int
+s_facet_order(const void *a, const void *b) {
+    const Dossier__V1__FacetCount *x = *(Dossier__V1__FacetCount *const *)a;
+    const Dossier__V1__FacetCount *y = *(Dossier__V1__FacetCount *const *)b;
+    if (x->count != y->count) {
+        return x->count > y->count ? -1 : 1;
+    }
+    return strcmp(x->value, y->value);
+}
+
+/*  Adds facet field from counts c to response; names values with fn. */
+static bool
+s_facet_add(search_t *s, Dossier__V1__SearchResponse *resp, const char *field,
+            const counts_t *c, char kind) {
+    Dossier__V1__Facet *facet = malloc(sizeof(*facet));
+    if (!facet) {
+        return false;
+    }
+    dossier__v1__facet__init(facet);
+    resp->facets[resp->n_facets++] = facet;
+    facet->field = strdup(field);
+    if (!facet->field) {
+        return false;
+    }
+    uint32_t n = 0;
+    for (uint32_t v = 0; v < c->cap; v++) {
+        n += c->counts[v] > 0;
+    }
+    if (n == 0) {
+        return true;
+    }
+    facet->counts = calloc(n, sizeof(*facet->counts));
+    if (!facet->counts) {
+        return false;
+    }
+    for (uint32_t v = 0; v < c->cap; v++) {
+        if (!c->counts[v]) {
+            continue;
+        }
+        Dossier__V1__FacetCount *fc = malloc(sizeof(*fc));
+        if (!fc) {
+            return false;
+        }
+        dossier__v1__facet_count__init(fc);
+        facet->counts[facet->n_counts++] = fc;
+        fc->count = c->counts[v];
+        char num[16];
+        char *value = NULL;
+        if (kind == 'y') {
+            snprintf(num, sizeof(num), "%u", v);
+            value = strdup(num);
+        } else if (kind == 't') {
+            const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(
+                &dossier__v1__tier__descriptor, (int)v);
+            snprintf(num, sizeof(num), "%u", v);
+            value = strdup(ev ? ev->name : num);
+        } else {
+            value = s_dict_value(s->fts, s->txn, kind, v);
+        }
+        if (!value) {
+            return false;
+        }
+        fc->value = value;
+    }
+    qsort(facet->counts, facet->n_counts, sizeof(*facet->counts),
+          s_facet_order);
+    return true;
+}
+
+/*  Makes the hit of docno: the summary view of its record, the score, a
+    snippet. */
+static dossier_status_t
+s_make_hit(search_t *s, const hit_t *h, char *const *terms, uint32_t n_terms,
+           Dossier__V1__SearchHit **hit_p, dossier_error_t *err) {
+    unsigned k = h->docno;
+    MDB_val key = {sizeof(k), &k};
+    MDB_val val;
+    int rc = mdb_get(s->txn, s->fts->docs, &key, &val);
+    if (rc != MDB_SUCCESS) {
+        return rc == MDB_NOTFOUND ? s_damaged(err, "a posting without its "
+                                                   "document")
+                                  : s_mdb_error(err, rc, "reading a docno");
+    }
+    key = val;
+    rc = mdb_get(s->txn, s->fts->records, &key, &val);
+    if (rc != MDB_SUCCESS) {
+        return rc == MDB_NOTFOUND
+                   ? s_damaged(err, "an indexed document without its record")
+                   : s_mdb_error(err, rc, "reading a record");
+    }
+    Dossier__V1__Report *r =
+        dossier__v1__report__unpack(NULL, val.mv_size, val.mv_data);
+    if (!r) {
+        return s_damaged(err, "a record does not unpack");
+    }
+    Dossier__V1__SearchHit *hit = malloc(sizeof(*hit));
+    char *snippet = s_snippet(r, terms, n_terms);
+    if (!hit || !snippet) {
+        free(hit);
+        free(snippet);
+        dossier__v1__report__free_unpacked(r, NULL);
+        return s_oom(err);
+    }
+    /* The summary view: no body, cite_as, disclaimer. */
+    for (size_t i = 0; i < r->n_body; i++) {
+        free(r->body[i]);
+    }
+    free(r->body);
+    r->body = NULL;
+    r->n_body = 0;
+    if (r->cite_as != protobuf_c_empty_string) {
+        free(r->cite_as);
+        r->cite_as = (char *)protobuf_c_empty_string;
+    }
+    if (r->disclaimer != protobuf_c_empty_string) {
+        free(r->disclaimer);
+        r->disclaimer = (char *)protobuf_c_empty_string;
+    }
+    dossier__v1__search_hit__init(hit);
+    hit->report = r;
+    hit->score = h->score;
+    hit->snippet = snippet;
+    *hit_p = hit;
+    return DOSSIER_OK;
+}
+
+dossier_status_t
+store_fts_search(store_fts_t *fts, MDB_txn *txn,
+                 const Dossier__V1__SearchRequest *req, uint32_t max_page_size,
+                 Dossier__V1__SearchResponse **response_p,
+                 dossier_error_t *err) {
+    if (max_page_size == 0) {
+        max_page_size = STORE_FTS_MAX_PAGE_SIZE;
+    }
+    uint32_t page_size = req->page_size ? req->page_size : STORE_FTS_PAGE_SIZE;
+    if (page_size > max_page_size) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "page_size %u is more than the largest, %u",
+                                 req->page_size, max_page_size);
+    }
+    if (req->order != DOSSIER__V1__SEARCH_ORDER__SEARCH_ORDER_RELEVANCE &&
+        req->order != DOSSIER__V1__SEARCH_ORDER__SEARCH_ORDER_YEAR &&
+        req->order !=
+            DOSSIER__V1__SEARCH_ORDER__SEARCH_ORDER_PUBLICATION_DATE) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "unknown search order %d", (int)req->order);
+    }
+    const Dossier__V1__ReportFilter *f = req->filter;
+    if (f && (f->tier < 0 || f->tier > DOSSIER__V1__TIER__SPECIAL_CASE)) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "unknown tier %d", (int)f->tier);
+    }
+    if (f && f->year_min && f->year_max && f->year_min > f->year_max) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "year_min %u is after year_max %u",
+                                 f->year_min, f->year_max);
+    }
+    uint32_t offset = 0;
+    uint32_t hash = s_request_hash(req);
+    if (req->page_token && req->page_token[0] &&
+        !s_token_parse(req->page_token, hash, &offset)) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "page_token is not one this search "
+                                 "returned (same query, filter and order)");
+    }
+    query_t *q = NULL;
+    const char *text = req->query ? req->query : "";
+    dossier_status_t st = query_parse(text, strlen(text), &q, err);
+    if (st != DOSSIER_OK) {
+        return st;
+    }
+    search_t s;
+    memset(&s, 0, sizeof(s));
+    s.fts = fts;
+    s.txn = txn;
+    s.order_by = req->order;
+    s.facets = req->facets;
+    s.attrs.txn = txn;
+    s.attrs.dbi = fts->attrs;
+    Dossier__V1__SearchResponse *resp = NULL;
+    bool none = false;
+    state_t state;
+    st = s_state_get(fts, txn, &state, err);
+    if (st != DOSSIER_OK) {
+        goto done;
+    }
+    s.n_docs = state.live > UINT32_MAX ? UINT32_MAX : (uint32_t)state.live;
+    s.avgdl = state.live ? (double)state.total_len / (double)state.live : 1.0;
+    if (s.avgdl <= 0) {
+        s.avgdl = 1.0;
+    }
+    if (f) {
+        char key_buf[256];
+        s.year_min = f->year_min;
+        s.year_max = f->year_max;
+        s.tier = (uint32_t)f->tier;
+        if (f->country && f->country[0]) {
+            country_key(f->country, key_buf, sizeof(key_buf));
+            st =
+                s_dict_find(fts, txn, S_DICT_COUNTRY, key_buf, &s.country, err);
+            none = none || (st == DOSSIER_OK && s.country == 0);
+        }
+        if (st == DOSSIER_OK && f->publisher && f->publisher[0]) {
+            st = s_dict_find(fts, txn, S_DICT_PUBLISHER, f->publisher,
+                             &s.publisher, err);
+            none = none || (st == DOSSIER_OK && s.publisher == 0);
+        }
+        if (st != DOSSIER_OK) {
+            goto done;
+        }
+        s.filter_attrs =
+            s.country || s.publisher || s.year_min || s.year_max || s.tier;
+    }
+    bool no_term = false;
+    st = s_search_prepare(&s, q, &no_term, err);
+    if (st != DOSSIER_OK) {
+        goto done;
+    }
+    uint64_t k64 = (uint64_t)offset + page_size;
+    s.heap.k = (uint32_t)(k64 > 10000000 ? 10000000 : k64);
+    s.heap.hits = malloc(s.heap.k * sizeof(hit_t));
+    if (!s.heap.hits) {
+        st = s_oom(err);
+        goto done;
+    }
+    if (!none && !no_term && !s_run(&s)) {
+        st = s.oom ? s_oom(err)
+                   : s_damaged(err, "unreadable postings or attributes");
+        goto done;
+    }
+    /* The page: hits [offset, offset + page_size) of the ranking. */
+    qsort(s.heap.hits, s.heap.n, sizeof(hit_t), s_hit_order);
+    resp = malloc(sizeof(*resp));
+    if (!resp) {
+        st = s_oom(err);
+        goto done;
+    }
+    dossier__v1__search_response__init(resp);
+    resp->total_hits = s.total;
+    uint32_t first = offset < s.heap.n ? offset : s.heap.n;
+    uint32_t count = s.heap.n - first;
+    if (count) {
+        resp->hits = calloc(count, sizeof(*resp->hits));
+        if (!resp->hits) {
+            st = s_oom(err);
+            goto done;
+        }
+    }
+    char *terms[QUERY_MAX_TERMS];
+    for (uint32_t t = 0; t < s.n_iters; t++) {
+        terms[t] = (char *)s.iters[t].term;
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        st = s_make_hit(&s, &s.heap.hits[first + i], terms, s.n_iters,
+                        &resp->hits[resp->n_hits], err);
+        if (st != DOSSIER_OK) {
+            goto done;
+        }
+        resp->n_hits++;
+    }
+    if ((uint64_t)first + count < s.total) {
+        char token[17];
+        snprintf(token, sizeof(token), "%08x%08x", first + count, hash);
+        resp->next_page_token = strdup(token);
+        if (!resp->next_page_token) {
+            resp->next_page_token = (char *)protobuf_c_empty_string;
+            st = s_oom(err);
+            goto done;
+        }
+    }
+    if (req->facets) {
+        resp->facets = calloc(4, sizeof(*resp->facets));
+        if (!resp->facets || !s_facet_add(&s, resp, "year", &s.by_year, 'y') ||
+            !s_facet_add(&s, resp, "tier", &s.by_tier, 't') ||
+            !s_facet_add(&s, resp, "country", &s.by_country, S_DICT_COUNTRY) ||
+            !s_facet_add(&s, resp, "publisher", &s.by_publisher,
+                         S_DICT_PUBLISHER)) {
+            st = s_oom(err);
+            goto done;
+        }
+    }
+done:
+    if (st != DOSSIER_OK && resp) {
+        dossier__v1__search_response__free_unpacked(resp, NULL);
+        resp = NULL;
+    }
+    s_search_free(&s);
+    query_destroy(&q);
+    if (st == DOSSIER_OK) {
+        *response_p = resp;
+    }
+    return st;
+}
+
+/* ---- Check. ---- */
+
+typedef struct {
+    uint64_t *problems;
+    dossier_error_t *err;
+} report_t;
+
+static void s_problem(report_t *rep, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+s_problem(report_t *rep, const char *fmt, ...) {
+    if (*rep->problems == 0) {
+        char what[200];
+        va_list args;
+        va_start(args, fmt);
+        vsnprintf(what, sizeof(what), fmt, args);
+        va_end(args);
+        dossier_error_set(rep->err, DOSSIER_DATA_LOSS,
+                          "full-text index disagrees with the records: %s",
+                          what);
+    }
+    (*rep->problems)++;
+}
+
+/*  Checks that every term of document d (built in doc) has its posting,
+    with the same frequency and positions. Adds the postings to
+    *postings. */
+static dossier_status_t
+s_check_postings(MDB_cursor *cur, doc_t *doc, const char *id, uint32_t docno,
+                 report_t *rep, dossier_error_t *err) {
+    for (uint32_t i = 0; i < doc->n_terms; i++) {
+        doc_term_t *t = &doc->terms[i];
+        const char *term = doc->chars + t->off;
+        MDB_val key, val;
+        bool found = false;
+        dossier_status_t st =
+            s_seek_block(cur, term, t->len, docno, &key, &val, &found, err);
+        if (st != DOSSIER_OK) {
+            return st;
+        }
+        block_t b;
+        uint32_t docnos[S_BLOCK_DOCS], tfs[S_BLOCK_DOCS];
+        if (found && (!s_block_parse(&key, &val, &b) ||
+                      !s_block_docs(&b, docnos, tfs))) {
+            s_problem(rep, "term \"%s\": unreadable block at docno %u", term,
+                      docno);
+            continue;
+        }
+        uint32_t at = 0;
+        while (found && at < b.count && docnos[at] < docno) {
+            at++;
+        }
+        if (!found || at == b.count || docnos[at] != docno) {
+            s_problem(rep, "record %s lacks its posting of a term (docno %u)",
+                      id, docno);
+            continue;
+        }
+        if (tfs[at] != t->tf || tfs[at] > b.max_tf) {
+            s_problem(rep, "record %s: a term's frequency differs (docno %u)",
+                      id, docno);
+            continue;
+        }
+        const uint8_t *p = b.pos;
+        bool ok = true;
+        for (uint32_t k = 0; k < at && ok; k++) {
+            for (uint32_t j = 0; j < tfs[k] && ok; j++) {
+                uint32_t v;
+                ok = s_varint(&p, b.pos_end, &v);
+            }
+        }
+        uint32_t prev = 0;
+        for (uint32_t j = 0; j < t->tf && ok; j++) {
+            uint32_t v = 0;
+            ok = s_varint(&p, b.pos_end, &v) &&
+                 prev + v == doc->positions[t->first + j];
+            prev += v;
+        }
+        if (!ok) {
+            s_problem(rep, "record %s: a term's positions differ (docno %u)",
+                      id, docno);
+        }
+    }
+    return DOSSIER_OK;
+}
+
+dossier_status_t
+store_fts_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
+                dossier_error_t *err) {
+    report_t rep = {problems, err};
+    uint64_t before = *problems;
+    state_t state;
+    dossier_status_t st = s_state_get(fts, txn, &state, err);
+    if (st != DOSSIER_OK) {
+        return st;
+    }
+    doc_t doc;
+    memset(&doc, 0, sizeof(doc));
+    MDB_cursor *rcur = NULL, *pcur = NULL;
+    int rc = mdb_cursor_open(txn, fts->records, &rcur);
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_cursor_open(txn, fts->post, &pcur);
+    }
+    if (rc != MDB_SUCCESS) {
+        mdb_cursor_close(rcur);
+        return s_mdb_error(err, rc, "opening cursors");
+    }
+    attrs_t ac = {txn, fts->attrs, 0, false, NULL, 0};
+    uint64_t records = 0, total_len = 0, postings = 0;
+    MDB_val key, val;
+    char id[256];
+    /* 1. Every record: its docno, attributes and postings. */
+    for (rc = mdb_cursor_get(rcur, &key, &val, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(rcur, &key, &val, MDB_NEXT)) {
+        size_t n = key.mv_size < sizeof(id) - 1 ? key.mv_size : sizeof(id) - 1;
+        memcpy(id, key.mv_data, n);
+        id[n] = '\0';
+        Dossier__V1__Report *r =
+            dossier__v1__report__unpack(NULL, val.mv_size, val.mv_data);
+        if (!r) {
+            continue; /* the store's own check reports it */
+        }
+        records++;
+        uint32_t docno = 0;
+        st = s_ids_get(fts, txn, id, &docno, err);
+        attr_t a;
+        if (st == DOSSIER_OK && docno == 0) {
+            s_problem(&rep, "record %s is not in the index", id);
+        } else if (st == DOSSIER_OK && !s_attrs_read(&ac, docno, &a)) {
+            st = s_mdb_error(err, MDB_CORRUPTED, "reading attributes");
+        } else if (st == DOSSIER_OK) {
+            if (s_doc_build(&doc, r) != 0) {
+                st = s_oom(err);
+            } else if (!a.live || a.len != doc.n_toks ||
+                       a.year != (r->year > 65535 ? 0 : r->year) ||
+                       a.tier != (uint8_t)r->tier) {
+                s_problem(&rep, "record %s: attributes of docno %u differ", id,
+                          docno);
+            } else {
+                unsigned k = docno;
+                MDB_val dk = {sizeof(k), &k}, dv;
+                if (mdb_get(txn, fts->docs, &dk, &dv) != MDB_SUCCESS ||
+                    dv.mv_size != strlen(r->id) ||
+                    memcmp(dv.mv_data, r->id, dv.mv_size) != 0) {
+                    s_problem(&rep, "record %s: docno %u names another id", id,
+                              docno);
+                }
+                total_len += doc.n_toks;
+                postings += doc.n_terms;
+                st = s_check_postings(pcur, &doc, id, docno, &rep, err);
+            }
+        }
+        dossier__v1__report__free_unpacked(r, NULL);
+        if (st != DOSSIER_OK) {
+            goto done;
+        }
+    }
+    if (rc != MDB_NOTFOUND) {
+        st = s_mdb_error(err, rc, "walking records");
+        goto done;
+    }
+    /* 2. Every block: readable, of live documents, adding up to df. */
+    uint64_t stored = 0;
+    char term[TOKENIZE_MAX_TERM + 1] = "";
+    uint32_t df = 0, seen = 0;
+    bool in_term = false;
+    for (rc = mdb_cursor_get(pcur, &key, &val, MDB_FIRST);;
+         rc = mdb_cursor_get(pcur, &key, &val, MDB_NEXT)) {
+        bool is_df = rc == MDB_SUCCESS && key.mv_size >= 2 &&
+                     ((const uint8_t *)key.mv_data)[key.mv_size - 1] == 0;
+        if ((rc != MDB_SUCCESS || is_df) && in_term && seen != df) {
+            s_problem(&rep, "term \"%s\": df says %u documents", term, df);
+        }
+        if (rc != MDB_SUCCESS) {
+            break;
+        }
+        if (is_df) {
+            size_t n = key.mv_size - 1;
+            if (n > TOKENIZE_MAX_TERM || val.mv_size != 4) {
+                s_problem(&rep, "a malformed term entry");
+                in_term = false;
+                continue;
+            }
+            memcpy(term, key.mv_data, n);
+            term[n] = '\0';
+            df = s_get_le32(val.mv_data);
+            seen = 0;
+            in_term = true;
+            continue;
+        }
+        block_t b;
+        uint32_t docnos[S_BLOCK_DOCS], tfs[S_BLOCK_DOCS];
+        if (!in_term || !s_is_block_key(&key, term, strlen(term)) ||
+            !s_block_parse(&key, &val, &b) || !s_block_docs(&b, docnos, tfs)) {
+            s_problem(&rep, "term \"%s\": a malformed block (after %u docs)",
+                      term, seen);
+            continue;
+        }
+        for (uint32_t i = 0; i < b.count; i++) {
+            attr_t a;
+            if (!s_attrs_read(&ac, docnos[i], &a)) {
+                st = s_mdb_error(err, MDB_CORRUPTED, "reading attributes");
+                goto done;
+            }
+            if (!a.live || a.len < b.min_len || tfs[i] > b.max_tf) {
+                s_problem(&rep,
+                          "term \"%s\": posting of docno %u without "
+                          "its record",
+                          term, docnos[i]);
+            }
+        }
+        seen += b.count;
+        stored += b.count;
+    }
+    if (rc != MDB_NOTFOUND) {
+        st = s_mdb_error(err, rc, "walking postings");
+        goto done;
+    }
+    if (stored != postings) {
+        s_problem(&rep, "%s%u postings more or less than the records hold", "",
+                  (uint32_t)(stored > postings ? stored - postings
+                                               : postings - stored));
+    }
+    /* 3. The maps and the statistics. */
+    MDB_stat ids_stat, docs_stat;
+    rc = mdb_stat(txn, fts->ids, &ids_stat);
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_stat(txn, fts->docs, &docs_stat);
+    }
+    if (rc != MDB_SUCCESS) {
+        st = s_mdb_error(err, rc, "reading sizes");
+        goto done;
+    }
+    if (ids_stat.ms_entries != records || docs_stat.ms_entries != records) {
+        s_problem(&rep, "docnos for %u records", (uint32_t)records);
+    }
+    if (state.live != records || state.total_len != total_len) {
+        s_problem(&rep, "statistics say %u documents", (uint32_t)state.live);
+    }
+done:
+    mdb_cursor_close(pcur);
+    mdb_cursor_close(rcur);
+    s_doc_free(&doc);
+    if (st != DOSSIER_OK) {
+        return st;
+    }
+    return *problems > before ? DOSSIER_DATA_LOSS : DOSSIER_OK;
+}
