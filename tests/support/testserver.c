@@ -435,3 +435,36 @@ cleanup_context:
     free(body);
     return rc;
 }
+
+ProtobufCMessage *
+testserver_expect(const char *endpoint, const char *method,
+                  const ProtobufCMessage *request, int expect_code,
+                  const ProtobufCMessageDescriptor *output) {
+    Dossier__V1__Response *response = NULL;
+    int rc = testserver_call(endpoint, method, request, &response, 5000);
+    if (rc != DOSSIER_OK) {
+        fail_msg("%s: no response from %s: %s", method, endpoint,
+                 dossier_strerror(rc));
+    }
+    if (response->code != expect_code) {
+        int code = response->code;
+        char message[512];
+        snprintf(message, sizeof message, "%s", response->message);
+        dossier__v1__response__free_unpacked(response, NULL);
+        fail_msg("%s: expected %s, got %s: %s", method,
+                 dossier_strerror(expect_code), dossier_strerror(code),
+                 message);
+    }
+    ProtobufCMessage *message = NULL;
+    if (expect_code == 0 && output) {
+        message = protobuf_c_message_unpack(output, NULL, response->payload.len,
+                                            response->payload.data);
+        if (!message) {
+            dossier__v1__response__free_unpacked(response, NULL);
+            fail_msg("%s: the payload does not decode as %s", method,
+                     output->name);
+        }
+    }
+    dossier__v1__response__free_unpacked(response, NULL);
+    return message;
+}

@@ -89,4 +89,15 @@ int testserver_call(const char *endpoint, const char *method,
                     const ProtobufCMessage *request,
                     Dossier__V1__Response **response_p, int timeout_ms);
 
+/*  Calls method on endpoint (5 s timeout) and asserts (cmocka) that a
+    Response arrived with code expect_code, printing the Response's
+    message when not. When expect_code is 0 and output is not NULL,
+    asserts that the payload decodes as output and returns it, the
+    caller's (free with protobuf_c_message_free_unpacked(m, NULL));
+    otherwise returns NULL. */
+ProtobufCMessage *testserver_expect(const char *endpoint, const char *method,
+                                    const ProtobufCMessage *request,
+                                    int expect_code,
+                                    const ProtobufCMessageDescriptor *output);
+
 #endif

@@ -1,0 +1,399 @@
+/*  config.c: one table of settings drives the zconfig file keys, the
+    long options and the validation, so a setting cannot exist in one
+    place and be forgotten in the other. */
+#include <czmq.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "config.h"
+
+typedef enum {
+    S_STRING,
+    S_UINT,
+    S_SIZE,
+    S_BOOL,
+    S_LEVEL,
+} s_type_t;
+
+typedef struct {
+    const char *key; /* file key; the flag is the same with '-' for '_' */
+    s_type_t type;
+    size_t offset;
+    unsigned long long min;
+    unsigned long long max;
+} s_setting_t;
+
+#define S_AT(field) offsetof(config_t, field)
+
+static const s_setting_t s_settings[] = {
+    {"data", S_STRING, S_AT(data_dir), 0, 0},
+    {"bind", S_STRING, S_AT(bind), 0, 0},
+    {"workers", S_UINT, S_AT(workers), 1, 64},
+    {"log_level", S_LEVEL, S_AT(log_level), 0, 0},
+    {"max_message_bytes", S_SIZE, S_AT(max_message_bytes), 1024,
+     (unsigned long long)INT64_MAX},
+    {"max_page_size", S_UINT, S_AT(max_page_size), 1, 1000000},
+    {"map_size", S_SIZE, S_AT(map_size), 0, (unsigned long long)SIZE_MAX},
+    {"max_map_size", S_SIZE, S_AT(max_map_size), 0,
+     (unsigned long long)SIZE_MAX},
+    {"no_sync", S_BOOL, S_AT(no_sync), 0, 0},
+    {"sndhwm", S_UINT, S_AT(sndhwm), 0, INT_MAX},
+    {"rcvhwm", S_UINT, S_AT(rcvhwm), 0, INT_MAX},
+    {"max_in_flight", S_UINT, S_AT(max_in_flight), 1, 1000000},
+    {"max_queue", S_UINT, S_AT(max_queue), 1, 10000000},
+    {"write_batch_max", S_UINT, S_AT(write_batch_max), 1, 100000},
+    {"shutdown_timeout_ms", S_UINT, S_AT(shutdown_timeout_ms), 0, 3600000},
+};
+#define S_N_SETTINGS (sizeof s_settings / sizeof s_settings[0])
+
+/* Long-option values past the table index. */
+enum { S_OPT_CONFIG = 1000, S_OPT_HELP };
+
+static const char s_usage[] =
+    "usage: dossierd --data DIR [--bind ENDPOINT] [options]\n"
+    "\n"
+    "Serves the Dossier store in DIR (created if missing) on a ZeroMQ\n"
+    "ROUTER socket. SIGINT/SIGTERM finish requests in flight and exit.\n"
+    "\n"
+    "  --data DIR                 data directory (LMDB files, pid file)\n"
+    "  --bind ENDPOINT            default " CONFIG_DEFAULT_BIND ";\n"
+    "                             tcp://127.0.0.1:* picks a free port\n"
+    "  --config FILE              zconfig file with a 'server' section;\n"
+    "                             flags override it\n"
+    "  --workers N                worker threads for List, History,\n"
+    "                             Changes, Search, imports (default 2)\n"
+    "  --log-level LEVEL          debug, info, warn or error (info)\n"
+    "  --max-message-bytes SIZE   largest request accepted (16M)\n"
+    "  --max-page-size N          largest List/Search page (1000)\n"
+    "  --map-size SIZE            initial LMDB map size (64M)\n"
+    "  --max-map-size SIZE        the map never grows past this (64G)\n"
+    "  --no-sync                  do not fsync commits (unsafe)\n"
+    "  --sndhwm N, --rcvhwm N     socket high-water marks (1000)\n"
+    "  --max-in-flight N          requests in flight per peer (64)\n"
+    "  --max-queue N              requests waiting for a thread (10000)\n"
+    "  --write-batch-max N        writes per group commit (256)\n"
+    "  --shutdown-timeout-ms N    wait for requests in flight (5000)\n"
+    "  --help                     this text\n"
+    "\n"
+    "SIZE takes K, M, G, T suffixes (binary). The config file uses the\n"
+    "same names with '_' for '-':\n"
+    "  server\n"
+    "      bind = tcp://127.0.0.1:7531\n"
+    "      data = /var/lib/dossier\n";
+
+const char *
+config_usage(void) {
+    return s_usage;
+}
+
+bool
+config_parse_size(const char *text, size_t *value) {
+    if (!text || !*text || *text == '-' || *text == '+') {
+        return false;
+    }
+    errno = 0;
+    char *end;
+    unsigned long long number = strtoull(text, &end, 10);
+    if (errno || end == text) {
+        return false;
+    }
+    unsigned long long multiple = 1;
+    switch (*end) {
+    case 'k':
+    case 'K':
+        multiple = 1ULL << 10;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        multiple = 1ULL << 20;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        multiple = 1ULL << 30;
+        end++;
+        break;
+    case 't':
+    case 'T':
+        multiple = 1ULL << 40;
+        end++;
+        break;
+    default:
+        break;
+    }
+    if (multiple > 1 && (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0)) {
+        end += strlen(end);
+    } else if (multiple == 1 && strcmp(end, "B") == 0) {
+        end++;
+    }
+    if (*end || (number && multiple > ULLONG_MAX / number) ||
+        number * multiple > SIZE_MAX) {
+        return false;
+    }
+    *value = (size_t)(number * multiple);
+    return true;
+}
+
+static bool
+s_parse_bool(const char *text, bool *value) {
+    static const char *const yes[] = {"1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(text, yes[i]) == 0) {
+            *value = true;
+            return true;
+        }
+        if (strcasecmp(text, no[i]) == 0) {
+            *value = false;
+            return true;
+        }
+    }
+    return false;
+}
+
+/*  Stores text into the setting; where names the source in messages
+    ("--workers", "dossierd.cfg: workers"). */
+static dossier_status_t
+s_apply(config_t *config, const s_setting_t *setting, const char *text,
+        const char *where, dossier_error_t *err) {
+    char *field = (char *)config + setting->offset;
+    switch (setting->type) {
+    case S_STRING: {
+        if (!*text) {
+            return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                     "%s: empty value", where);
+        }
+        char *copy = strdup(text);
+        if (!copy) {
+            return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                     "out of memory");
+        }
+        free(*(char **)field);
+        *(char **)field = copy;
+        return DOSSIER_OK;
+    }
+    case S_UINT:
+    case S_SIZE: {
+        size_t value;
+        bool ok;
+        if (setting->type == S_SIZE) {
+            ok = config_parse_size(text, &value);
+        } else {
+            char *end;
+            errno = 0;
+            unsigned long long number = strtoull(text, &end, 10);
+            ok = !errno && end != text && !*end && *text != '-' &&
+                 number <= SIZE_MAX;
+            value = ok ? (size_t)number : 0;
+        }
+        if (!ok || value < setting->min || value > setting->max) {
+            return dossier_error_set(
+                err, DOSSIER_INVALID_ARGUMENT,
+                "%s: '%s' is not a %s between %llu and %llu", where, text,
+                setting->type == S_SIZE ? "size" : "number", setting->min,
+                setting->max);
+        }
+        if (setting->type == S_SIZE) {
+            *(size_t *)field = value;
+        } else {
+            *(unsigned *)field = (unsigned)value;
+        }
+        return DOSSIER_OK;
+    }
+    case S_BOOL:
+        if (!s_parse_bool(text, (bool *)field)) {
+            return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                     "%s: '%s' is not true or false", where,
+                                     text);
+        }
+        return DOSSIER_OK;
+    case S_LEVEL: {
+        log_level_t level;
+        if (!log_level_parse(text, &level)) {
+            return dossier_error_set(
+                err, DOSSIER_INVALID_ARGUMENT,
+                "%s: '%s' is not one of debug, info, warn, error", where, text);
+        }
+        *(int *)field = (int)level;
+        return DOSSIER_OK;
+    }
+    }
+    return dossier_error_set(err, DOSSIER_INTERNAL, "bad setting type");
+}
+
+static dossier_status_t
+s_load_file(config_t *config, const char *path, dossier_error_t *err) {
+    if (access(path, R_OK) != 0) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "cannot read config file %s: %s", path,
+                                 strerror(errno));
+    }
+    zconfig_t *root = zconfig_load(path);
+    if (!root) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "config file %s is not valid zconfig "
+                                 "(sections and 'key = value' lines, "
+                                 "indented by 4 spaces)",
+                                 path);
+    }
+    dossier_status_t rc = DOSSIER_OK;
+    zconfig_t *server = zconfig_locate(root, "server");
+    if (!server) {
+        rc = dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                               "config file %s has no 'server' section", path);
+        goto cleanup_root;
+    }
+    for (zconfig_t *item = zconfig_child(server); item && rc == DOSSIER_OK;
+         item = zconfig_next(item)) {
+        const char *key = zconfig_name(item);
+        const char *value = zconfig_value(item);
+        const s_setting_t *setting = NULL;
+        for (size_t i = 0; key && i < S_N_SETTINGS; i++) {
+            if (strcmp(key, s_settings[i].key) == 0) {
+                setting = &s_settings[i];
+            }
+        }
+        if (!setting) {
+            rc = dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                   "config file %s: unknown setting "
+                                   "server/%s (see dossierd --help)",
+                                   path, key ? key : "");
+            break;
+        }
+        char where[512];
+        snprintf(where, sizeof where, "config file %s: server/%s", path, key);
+        rc = s_apply(config, setting, value ? value : "", where, err);
+    }
+cleanup_root:
+    zconfig_destroy(&root);
+    return rc;
+}
+
+static void
+s_defaults(config_t *config) {
+    memset(config, 0, sizeof *config);
+    config->workers = 2;
+    config->log_level = LOG_LEVEL_INFO;
+    config->max_message_bytes = 16u << 20;
+    config->max_page_size = 1000;
+    config->sndhwm = 1000;
+    config->rcvhwm = 1000;
+    config->max_in_flight = 64;
+    config->max_queue = 10000;
+    config->write_batch_max = 256;
+    config->shutdown_timeout_ms = 5000;
+}
+
+dossier_status_t
+config_from_args(config_t *config, int argc, char **argv,
+                 dossier_error_t *err) {
+    s_defaults(config);
+
+    /* The long options: one per setting, named from its key. */
+    char names[S_N_SETTINGS][40];
+    struct option options[S_N_SETTINGS + 3];
+    for (size_t i = 0; i < S_N_SETTINGS; i++) {
+        snprintf(names[i], sizeof names[i], "%s", s_settings[i].key);
+        for (char *c = names[i]; *c; c++) {
+            if (*c == '_') {
+                *c = '-';
+            }
+        }
+        options[i].name = names[i];
+        options[i].has_arg =
+            s_settings[i].type == S_BOOL ? no_argument : required_argument;
+        options[i].flag = NULL;
+        options[i].val = (int)i;
+    }
+    options[S_N_SETTINGS] =
+        (struct option){"config", required_argument, NULL, S_OPT_CONFIG};
+    options[S_N_SETTINGS + 1] =
+        (struct option){"help", no_argument, NULL, S_OPT_HELP};
+    options[S_N_SETTINGS + 2] = (struct option){NULL, 0, NULL, 0};
+
+    /* Pass 1: --config and --help, and every flag checked for syntax. */
+    opterr = 0;
+    optind = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        if (opt == S_OPT_CONFIG) {
+            free(config->config_file);
+            config->config_file = strdup(optarg);
+        } else if (opt == S_OPT_HELP || opt == 'h') {
+            config->help = true;
+        } else if (opt == '?' || opt == ':') {
+            const char *arg = argv[optind - 1];
+            return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                     "unknown option or missing value: %s "
+                                     "(see dossierd --help)",
+                                     arg ? arg : "");
+        }
+    }
+    if (optind < argc) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "unexpected argument '%s' (see dossierd "
+                                 "--help)",
+                                 argv[optind]);
+    }
+    if (config->help) {
+        return DOSSIER_OK;
+    }
+    if (config->config_file) {
+        dossier_status_t rc = s_load_file(config, config->config_file, err);
+        if (rc != DOSSIER_OK) {
+            return rc;
+        }
+    }
+    /* Pass 2: the flags, over the file. */
+    optind = 0;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        if (opt < 0 || (size_t)opt >= S_N_SETTINGS) {
+            continue;
+        }
+        char where[64];
+        snprintf(where, sizeof where, "--%s", names[opt]);
+        dossier_status_t rc = s_apply(
+            config, &s_settings[opt],
+            s_settings[opt].type == S_BOOL ? "true" : optarg, where, err);
+        if (rc != DOSSIER_OK) {
+            return rc;
+        }
+    }
+    if (!config->data_dir) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "no data directory: give --data DIR or "
+                                 "'data = DIR' in the config file's server "
+                                 "section");
+    }
+    if (!config->bind) {
+        config->bind = strdup(CONFIG_DEFAULT_BIND);
+        if (!config->bind) {
+            return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                     "out of memory");
+        }
+    }
+    if (config->max_map_size && config->map_size > config->max_map_size) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "map_size (%zu) is larger than max_map_size "
+                                 "(%zu)",
+                                 config->map_size, config->max_map_size);
+    }
+    return DOSSIER_OK;
+}
+
+void
+config_free(config_t *config) {
+    if (!config) {
+        return;
+    }
+    free(config->data_dir);
+    free(config->bind);
+    free(config->config_file);
+    memset(config, 0, sizeof *config);
+}

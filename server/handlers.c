@@ -1,0 +1,599 @@
+/*  handlers.c: the work of each method of dossier.v1.Reports.
+
+    The loop has already checked the envelope, the role, the deadline and
+    that the payload decodes as the method's input type; what is left here
+    is the meaning of the fields. Messages name the field at fault and
+    what would be accepted, so the caller can fix the request. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "country.h"
+#include "dossier/v1/reports.pb-c.h"
+#include "handlers.h"
+#include "refworld.h"
+
+/* The FileDescriptorSet of the API, generated into build/gen. */
+extern const unsigned char dossier_api_descriptor[];
+extern const size_t dossier_api_descriptor_size;
+
+#define S_SERVICE "dossier.v1.Reports"
+#define S_DEFAULT_PAGE_SIZE 50
+#define S_ID_MAX 128
+
+/* ---- Shared checks ---- */
+
+static dossier_status_t
+s_check_id(const char *field, const char *id, dossier_error_t *err) {
+    size_t size = id ? strlen(id) : 0;
+    if (size == 0) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "%s is empty; give a record id", field);
+    }
+    if (size > S_ID_MAX) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "%s is %zu bytes; an id has at most %d", field,
+                                 size, S_ID_MAX);
+    }
+    for (size_t i = 0; i < size; i++) {
+        unsigned char c = (unsigned char)id[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' ||
+                  c == '-';
+        if (!ok) {
+            return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                     "%s has byte 0x%02x at offset %zu; an "
+                                     "id is 1 to %d of [A-Za-z0-9._:-]",
+                                     field, c, i, S_ID_MAX);
+        }
+    }
+    return DOSSIER_OK;
+}
+
+static dossier_status_t
+s_check_tier(const char *field, int tier, dossier_error_t *err) {
+    if (tier < DOSSIER__V1__TIER__TIER_UNSPECIFIED ||
+        tier > DOSSIER__V1__TIER__SPECIAL_CASE) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "%s %d is not a dossier.v1.Tier value (0 to "
+                                 "5)",
+                                 field, tier);
+    }
+    return DOSSIER_OK;
+}
+
+/*  NULL for "", so an unset string does not filter. */
+static const char *
+s_or_null(const char *text) {
+    return text && *text ? text : NULL;
+}
+
+/*  Replaces a protobuf-c string field with a malloc'd copy of text. */
+static dossier_status_t
+s_set_string(char **field, const char *text, dossier_error_t *err) {
+    char *copy = strdup(text);
+    if (!copy) {
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "out of memory");
+    }
+    if (*field && *field != protobuf_c_empty_string) {
+        free(*field);
+    }
+    *field = copy;
+    return DOSSIER_OK;
+}
+
+/* ---- Inline: Get, Health, Describe, Stats ---- */
+
+typedef struct {
+    job_t *job;
+    dossier_status_t rc;
+    dossier_error_t *err;
+} s_copy_t;
+
+/*  Copies the stored bytes, a packed Report, as the reply payload: the
+    record is never decoded on the way out. */
+static void
+s_copy_packed(const void *data, size_t size, void *arg) {
+    s_copy_t *copy = arg;
+    copy->rc = job_set_bytes(copy->job, data, size, copy->err);
+}
+
+dossier_status_t
+handle_get(const handler_env_t *env, job_t *job, dossier_error_t *err) {
+    const Dossier__V1__GetRequest *request = (void *)job->input;
+    dossier_status_t rc = s_check_id("GetRequest.id", request->id, err);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    s_copy_t copy = {job, DOSSIER_OK, err};
+    rc = store_get_packed(env->store, request->id, s_copy_packed, &copy, err);
+    return rc != DOSSIER_OK ? rc : copy.rc;
+}
+
+dossier_status_t
+handle_health(const handler_env_t *env, job_t *job, dossier_error_t *err) {
+    const Dossier__V1__HealthRequest *request = (void *)job->input;
+    if (request->service[0] && strcmp(request->service, S_SERVICE) != 0) {
+        return dossier_error_set(err, DOSSIER_NOT_FOUND,
+                                 "unknown service '%s'; this server has "
+                                 "only " S_SERVICE,
+                                 request->service);
+    }
+    Dossier__V1__HealthResponse response = DOSSIER__V1__HEALTH_RESPONSE__INIT;
+    response.status =
+        env->shutting_down
+            ? DOSSIER__V1__SERVING_STATUS__SERVING_STATUS_NOT_SERVING
+            : DOSSIER__V1__SERVING_STATUS__SERVING_STATUS_SERVING;
+    return job_set_payload(job, &response.base, err);
+}
+
+dossier_status_t
+handle_describe(const handler_env_t *env, job_t *job, dossier_error_t *err) {
+    (void)env;
+    Dossier__V1__DescribeResponse response =
+        DOSSIER__V1__DESCRIBE_RESPONSE__INIT;
+    response.file_descriptor_set.data = (uint8_t *)dossier_api_descriptor;
+    response.file_descriptor_set.len = dossier_api_descriptor_size;
+    return job_set_payload(job, &response.base, err);
+}
+
+dossier_status_t
+handle_stats(const handler_env_t *env, job_t *job, dossier_error_t *err) {
+    Dossier__V1__StatsResponse *response = NULL;
+    dossier_status_t rc = store_stats(env->store, &response, err);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    if (env->stats) {
+        rc = stats_fill(env->stats, response, err);
+    }
+    if (rc == DOSSIER_OK) {
+        rc = job_set_payload(job, &response->base, err);
+    }
+    dossier__v1__stats_response__free_unpacked(response, NULL);
+    return rc;
+}
+
+/* ---- Workers: List, History, Changes, Search ---- */
+
+dossier_status_t
+handle_list(const handler_env_t *env, job_t *job, dossier_error_t *err) {
+    const Dossier__V1__ListRequest *request = (void *)job->input;
+    uint32_t max = env->config->max_page_size;
+    uint32_t page_size = request->page_size;
+    if (page_size == 0) {
+        page_size = S_DEFAULT_PAGE_SIZE < max ? S_DEFAULT_PAGE_SIZE : max;
+    }
+    if (page_size > max) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "ListRequest.page_size %u is over this "
+                                 "server's max_page_size %u; ask for at most "
+                                 "%u and follow next_page_token",
+                                 page_size, max, max);
+    }
+    if (request->view != DOSSIER__V1__REPORT_VIEW__REPORT_VIEW_SUMMARY &&
+        request->view != DOSSIER__V1__REPORT_VIEW__REPORT_VIEW_FULL) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "ListRequest.view %d is not a ReportView "
+                                 "(0 summary, 1 full)",
+                                 (int)request->view);
+    }
+    store_filter_t filter = {0};
+    char key[128];
+    const Dossier__V1__ReportFilter *wanted = request->filter;
+    if (wanted) {
+        dossier_status_t rc =
+            s_check_tier("ListRequest.filter.tier", (int)wanted->tier, err);
+        if (rc != DOSSIER_OK) {
+            return rc;
+        }
+        if (wanted->year_min && wanted->year_max &&
+            wanted->year_min > wanted->year_max) {
+            return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                     "ListRequest.filter.year_min %u is after "
+                                     "year_max %u",
+                                     wanted->year_min, wanted->year_max);
+        }
+        if (wanted->country[0]) {
+            filter.country_key = country_key(wanted->country, key, sizeof key);
+        }
+        filter.year_min = wanted->year_min;
+        filter.year_max = wanted->year_max;
+        filter.tier = wanted->tier;
+        filter.publisher = s_or_null(wanted->publisher);
+    }
+    Dossier__V1__ListResponse *response = NULL;
+    dossier_status_t rc =
+        store_list(env->store, &filter, page_size, request->page_token,
+                   request->view == DOSSIER__V1__REPORT_VIEW__REPORT_VIEW_FULL,
+                   &response, err);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    rc = job_set_payload(job, &response->base, err);
+    dossier__v1__list_response__free_unpacked(response, NULL);
+    return rc;
+}
+
+dossier_status_t
+handle_history(const handler_env_t *env, job_t *job, dossier_error_t *err) {
+    const Dossier__V1__HistoryRequest *request = (void *)job->input;
+    if (!request->country[0]) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "HistoryRequest.country is empty; give a "
+                                 "country name or ISO 3166-1 alpha-3 code");
+    }
+    char key[128];
+    country_key(request->country, key, sizeof key);
+    Dossier__V1__HistoryResponse *response = NULL;
+    dossier_status_t rc = store_history(
+        env->store, key, s_or_null(request->doc_type), &response, err);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    rc = job_set_payload(job, &response->base, err);
+    dossier__v1__history_response__free_unpacked(response, NULL);
+    return rc;
+}
+
+dossier_status_t
+handle_changes(const handler_env_t *env, job_t *job, dossier_error_t *err) {
+    const Dossier__V1__ChangesRequest *request = (void *)job->input;
+    if (request->year == 0) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "ChangesRequest.year is 0; give the year to "
+                                 "compare with the year before");
+    }
+    Dossier__V1__ChangesResponse *response = NULL;
+    dossier_status_t rc =
+        store_changes(env->store, request->year, s_or_null(request->doc_type),
+                      &response, err);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    rc = job_set_payload(job, &response->base, err);
+    dossier__v1__changes_response__free_unpacked(response, NULL);
+    return rc;
+}
+
+dossier_status_t
+handle_search(const handler_env_t *env, job_t *job, dossier_error_t *err) {
+    (void)env;
+    (void)job;
+    return dossier_error_set(err, DOSSIER_UNIMPLEMENTED,
+                             "search is not available in this build");
+}
+
+/* ---- Writer: Put, Delete ---- */
+
+dossier_status_t
+handle_put(const handler_env_t *env, store_batch_t *batch, job_t *job,
+           dossier_error_t *err) {
+    (void)env;
+    const Dossier__V1__PutRequest *request = (void *)job->input;
+    if (!request->report) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "PutRequest.report is missing");
+    }
+    dossier_status_t rc =
+        s_check_id("PutRequest.report.id", request->report->id, err);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    store_put_args_t args = {
+        .expected_version = request->expected_version,
+        .create_only = request->create_only,
+        .user = job->user,
+    };
+    store_put_result_t result = {0};
+    rc = store_put(batch, request->report, &args, &result, err);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    Dossier__V1__PutResponse response = DOSSIER__V1__PUT_RESPONSE__INIT;
+    response.id = request->report->id;
+    response.version = result.version;
+    response.created = result.created;
+    return job_set_payload(job, &response.base, err);
+}
+
+dossier_status_t
+handle_delete(const handler_env_t *env, store_batch_t *batch, job_t *job,
+              dossier_error_t *err) {
+    (void)env;
+    const Dossier__V1__DeleteRequest *request = (void *)job->input;
+    dossier_status_t rc = s_check_id("DeleteRequest.id", request->id, err);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    uint64_t version = 0;
+    rc = store_delete(batch, request->id, request->expected_version, &version,
+                      err);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    Dossier__V1__DeleteResponse response = DOSSIER__V1__DELETE_RESPONSE__INIT;
+    response.id = request->id;
+    response.version = version;
+    return job_set_payload(job, &response.base, err);
+}
+
+/* ---- Imports: parse on a worker, store on the writer ---- */
+
+/*  One document of an import: what parsing gave, then what storing did. */
+typedef struct {
+    refworld_result_t parsed;
+    bool dry_run;
+    dossier_status_t code; /* of this document alone */
+    char message[256];
+    uint64_t version;
+    Dossier__V1__ImportOutcome outcome;
+} s_doc_t;
+
+typedef struct {
+    size_t n;
+    s_doc_t *docs;
+} s_import_t;
+
+static void
+s_import_free(void *state) {
+    s_import_t *import = state;
+    if (!import) {
+        return;
+    }
+    for (size_t i = 0; i < import->n; i++) {
+        refworld_result_free(&import->docs[i].parsed);
+    }
+    free(import->docs);
+    free(import);
+}
+
+static s_import_t *
+s_import_new(size_t n) {
+    s_import_t *import = calloc(1, sizeof *import);
+    if (!import) {
+        return NULL;
+    }
+    import->docs = calloc(n ? n : 1, sizeof *import->docs);
+    if (!import->docs) {
+        free(import);
+        return NULL;
+    }
+    import->n = n;
+    return import;
+}
+
+/*  Parses one document and applies the request's id and source_url. */
+static dossier_status_t
+s_parse_document(const Dossier__V1__ImportTextRequest *request,
+                 const char *field, s_doc_t *doc, dossier_error_t *err) {
+    doc->dry_run = request->dry_run;
+    size_t size = request->text ? strlen(request->text) : 0;
+    if (size == 0) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "%s.text is empty; send the document's text",
+                                 field);
+    }
+    if (request->id[0]) {
+        char id_field[96];
+        snprintf(id_field, sizeof id_field, "%s.id", field);
+        dossier_status_t rc = s_check_id(id_field, request->id, err);
+        if (rc != DOSSIER_OK) {
+            return rc;
+        }
+    }
+    const char *name = request->filename[0] ? request->filename : field;
+    refworld_result_t parsed = {0};
+    dossier_status_t rc =
+        refworld_parse(request->text, size, name, &parsed, err);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    if (!parsed.report) {
+        refworld_result_free(&parsed);
+        return dossier_error_set(err, DOSSIER_INTERNAL,
+                                 "the parser returned no report for %s", name);
+    }
+    if (request->id[0]) {
+        rc = s_set_string(&parsed.report->id, request->id, err);
+    }
+    if (rc == DOSSIER_OK && request->source_url[0] &&
+        (!parsed.report->source_url || !parsed.report->source_url[0])) {
+        rc = s_set_string(&parsed.report->source_url, request->source_url, err);
+    }
+    if (rc != DOSSIER_OK) {
+        refworld_result_free(&parsed);
+        return rc;
+    }
+    doc->parsed = parsed;
+    return DOSSIER_OK;
+}
+
+/*  Fills response from doc; everything borrowed from doc. */
+static void
+s_doc_response(s_doc_t *doc, Dossier__V1__ImportTextResponse *response) {
+    dossier__v1__import_text_response__init(response);
+    Dossier__V1__Report *report = doc->parsed.report;
+    response->id = report && report->id ? report->id : (char *)"";
+    response->version = doc->version;
+    response->outcome = doc->dry_run
+                            ? DOSSIER__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_PARSED
+                            : doc->outcome;
+    response->warnings = doc->parsed.warnings;
+    response->n_warnings = doc->parsed.n_warnings;
+    response->report = doc->dry_run ? report : NULL;
+}
+
+/*  Stores one parsed document; re-importing unchanged text writes
+    nothing (outcome UNCHANGED). */
+static dossier_status_t
+s_store_document(store_batch_t *batch, const job_t *job, s_doc_t *doc,
+                 dossier_error_t *err) {
+    store_put_args_t args = {
+        .user = job->user,
+        .skip_if_same_source = true,
+    };
+    store_put_result_t result = {0};
+    dossier_status_t rc =
+        store_put(batch, doc->parsed.report, &args, &result, err);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    doc->version = result.version;
+    doc->outcome =
+        result.unchanged ? DOSSIER__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_UNCHANGED
+        : result.created ? DOSSIER__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_CREATED
+                         : DOSSIER__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_UPDATED;
+    return DOSSIER_OK;
+}
+
+dossier_status_t
+handle_import_text_parse(const handler_env_t *env, job_t *job,
+                         dossier_error_t *err) {
+    (void)env;
+    const Dossier__V1__ImportTextRequest *request = (void *)job->input;
+    s_import_t *import = s_import_new(1);
+    if (!import) {
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "out of memory");
+    }
+    dossier_status_t rc =
+        s_parse_document(request, "ImportTextRequest", &import->docs[0], err);
+    if (rc != DOSSIER_OK) {
+        s_import_free(import);
+        return rc;
+    }
+    if (request->dry_run) {
+        Dossier__V1__ImportTextResponse response;
+        s_doc_response(&import->docs[0], &response);
+        rc = job_set_payload(job, &response.base, err);
+        s_import_free(import);
+        return rc;
+    }
+    job->state = import;
+    job->state_free = s_import_free;
+    job->to_writer = true;
+    return DOSSIER_OK;
+}
+
+dossier_status_t
+handle_import_text_write(const handler_env_t *env, store_batch_t *batch,
+                         job_t *job, dossier_error_t *err) {
+    (void)env;
+    s_import_t *import = job->state;
+    if (!import || import->n != 1) {
+        return dossier_error_set(err, DOSSIER_INTERNAL,
+                                 "ImportText reached the writer unparsed");
+    }
+    dossier_status_t rc = s_store_document(batch, job, &import->docs[0], err);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    Dossier__V1__ImportTextResponse response;
+    s_doc_response(&import->docs[0], &response);
+    return job_set_payload(job, &response.base, err);
+}
+
+/*  Packs the ImportBatchResponse for every document of import. */
+static dossier_status_t
+s_batch_reply(job_t *job, s_import_t *import, dossier_error_t *err) {
+    size_t n = import->n;
+    Dossier__V1__ImportResult *results = calloc(n, sizeof *results);
+    Dossier__V1__ImportResult **result_ptrs = calloc(n, sizeof *result_ptrs);
+    Dossier__V1__ImportTextResponse *responses = calloc(n, sizeof *responses);
+    dossier_status_t rc = DOSSIER_OK;
+    if (!results || !result_ptrs || !responses) {
+        rc =
+            dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED, "out of memory");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        s_doc_t *doc = &import->docs[i];
+        dossier__v1__import_result__init(&results[i]);
+        results[i].code = (int32_t)doc->code;
+        if (doc->code == DOSSIER_OK) {
+            s_doc_response(doc, &responses[i]);
+            results[i].response = &responses[i];
+        } else {
+            results[i].message = doc->message;
+        }
+        result_ptrs[i] = &results[i];
+    }
+    Dossier__V1__ImportBatchResponse response =
+        DOSSIER__V1__IMPORT_BATCH_RESPONSE__INIT;
+    response.results = result_ptrs;
+    response.n_results = n;
+    rc = job_set_payload(job, &response.base, err);
+cleanup:
+    free(responses);
+    free(result_ptrs);
+    free(results);
+    return rc;
+}
+
+dossier_status_t
+handle_import_batch_parse(const handler_env_t *env, job_t *job,
+                          dossier_error_t *err) {
+    (void)env;
+    const Dossier__V1__ImportBatchRequest *request = (void *)job->input;
+    if (request->n_documents == 0) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "ImportBatchRequest.documents is empty");
+    }
+    s_import_t *import = s_import_new(request->n_documents);
+    if (!import) {
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "out of memory");
+    }
+    bool any_to_store = false;
+    for (size_t i = 0; i < import->n; i++) {
+        char field[64];
+        snprintf(field, sizeof field, "documents[%zu]", i);
+        dossier_error_t doc_err = {0};
+        s_doc_t *doc = &import->docs[i];
+        doc->code =
+            s_parse_document(request->documents[i], field, doc, &doc_err);
+        if (doc->code != DOSSIER_OK) {
+            snprintf(doc->message, sizeof doc->message, "%s",
+                     doc_err.message[0] ? doc_err.message
+                                        : dossier_strerror(doc->code));
+        } else if (!doc->dry_run) {
+            any_to_store = true;
+        }
+    }
+    if (!any_to_store) {
+        dossier_status_t rc = s_batch_reply(job, import, err);
+        s_import_free(import);
+        return rc;
+    }
+    job->state = import;
+    job->state_free = s_import_free;
+    job->to_writer = true;
+    return DOSSIER_OK;
+}
+
+dossier_status_t
+handle_import_batch_write(const handler_env_t *env, store_batch_t *batch,
+                          job_t *job, dossier_error_t *err) {
+    (void)env;
+    s_import_t *import = job->state;
+    if (!import) {
+        return dossier_error_set(err, DOSSIER_INTERNAL,
+                                 "ImportBatch reached the writer unparsed");
+    }
+    for (size_t i = 0; i < import->n; i++) {
+        s_doc_t *doc = &import->docs[i];
+        if (doc->code != DOSSIER_OK || doc->dry_run) {
+            continue;
+        }
+        dossier_error_t doc_err = {0};
+        doc->code = s_store_document(batch, job, doc, &doc_err);
+        if (doc->code != DOSSIER_OK) {
+            snprintf(doc->message, sizeof doc->message, "%s",
+                     doc_err.message[0] ? doc_err.message
+                                        : dossier_strerror(doc->code));
+        }
+    }
+    return s_batch_reply(job, import, err);
+}

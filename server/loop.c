@@ -1,0 +1,826 @@
+/*  loop.c: the socket loop. See loop.h.
+
+    Wiring (all inproc:// sockets are PAIRs bound here, one per thread):
+
+        clients --ROUTER--> loop --PAIR "inproc://dossierd-worker-N"--> worker N
+                                 --PAIR "inproc://dossierd-writer"----> writer
+
+    A job travels as a pointer: the loop sends it to a thread and gets it
+    back on the same PAIR. A worker gets a job only when idle; other
+    worker jobs wait in the loop's FIFO. A worker stage may hand its job
+    on to the writer (ImportText after parsing): the loop forwards it.
+
+    Shutdown is the same path in reverse: after the drain, each worker is
+    sent NULL and answers NULL once its job is done; then the writer. */
+#include <czmq.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dossier/v1/rpc.pb-c.h"
+#include "log.h"
+#include "loop.h"
+#include "methods.h"
+#include "stats.h"
+#include "workers.h"
+#include "writer.h"
+
+#define S_WRITER_ENDPOINT "inproc://dossierd-writer"
+#define S_FRONT_BURST 256 /* front messages read per poll round */
+#define S_POLL_MS 100     /* how late a missed signal may be seen */
+#define S_LINGER_MS 1000  /* replies still queued at close */
+#define S_NO_METHOD ((size_t)-1)
+
+struct loop_t {
+    const config_t *config;
+    handler_env_t env;
+    stats_t *stats;
+    void *context;
+    void *front;
+    char endpoint[256];
+
+    size_t n_workers;
+    void **worker_sockets;
+    worker_t **workers;
+    bool *worker_busy;
+    bool *worker_running;
+    void *writer_socket;
+    writer_t *writer;
+    bool writer_running;
+
+    job_t *queue_head; /* jobs waiting for an idle worker */
+    job_t *queue_tail;
+    size_t in_flight; /* jobs queued or on a thread */
+    zhashx_t *peers;  /* hex identity -> jobs in flight, as a pointer */
+    bool draining;
+    uint64_t replies;
+};
+
+/* ---- Replies: every Response leaves through s_send_response ---- */
+
+static void
+s_send_response(loop_t *self, const uint8_t *peer, size_t peer_size,
+                uint64_t id, size_t method, dossier_status_t code,
+                const char *message, const uint8_t *payload,
+                size_t payload_size) {
+    Dossier__V1__Response response = DOSSIER__V1__RESPONSE__INIT;
+    response.id = id;
+    response.code = (int32_t)code;
+    response.message = (char *)(message ? message : "");
+    response.payload.data = (uint8_t *)payload;
+    response.payload.len = payload ? payload_size : 0;
+    size_t size = dossier__v1__response__get_packed_size(&response);
+    zmq_msg_t body;
+    if (zmq_msg_init_size(&body, size) != 0) {
+        log_error("out of memory for a %zu-byte reply; dropped", size);
+        return;
+    }
+    dossier__v1__response__pack(&response, zmq_msg_data(&body));
+    stats_count(self->stats, method == S_NO_METHOD ? methods_count() : method,
+                (int)code);
+    self->replies++;
+    /* ROUTER_MANDATORY: a vanished peer is EHOSTUNREACH, a full one
+       EAGAIN; neither may block the loop. */
+    if (zmq_send(self->front, peer, peer_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) <
+            0 ||
+        zmq_send(self->front, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_msg_send(&body, self->front, ZMQ_DONTWAIT) < 0) {
+        log_debug("reply to request %llu dropped: %s", (unsigned long long)id,
+                  zmq_strerror(errno));
+        zmq_msg_close(&body);
+    }
+}
+
+/*  The one path for every error reply. */
+static void s_reply_error(loop_t *self, const uint8_t *peer, size_t peer_size,
+                          uint64_t id, size_t method, dossier_status_t code,
+                          const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+
+static void
+s_reply_error(loop_t *self, const uint8_t *peer, size_t peer_size, uint64_t id,
+              size_t method, dossier_status_t code, const char *fmt, ...) {
+    char message[512];
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(message, sizeof message, fmt, args);
+    va_end(args);
+    if (code == DOSSIER_INTERNAL || code == DOSSIER_DATA_LOSS ||
+        code == DOSSIER_UNKNOWN) {
+        log_error("request %llu (%s): %s: %s", (unsigned long long)id,
+                  method == S_NO_METHOD ? "no method"
+                                        : methods_at(method)->full_name,
+                  dossier_strerror(code), message);
+    } else {
+        log_debug("request %llu: %s: %s", (unsigned long long)id,
+                  dossier_strerror(code), message);
+    }
+    s_send_response(self, peer, peer_size, id, method, code, message, NULL, 0);
+}
+
+static void
+s_reply_job(loop_t *self, job_t *job) {
+    if (job->code == DOSSIER_OK) {
+        s_send_response(self, job->peer, job->peer_size, job->request_id,
+                        job->method->index, DOSSIER_OK, NULL, job->payload,
+                        job->payload_size);
+    } else {
+        s_reply_error(self, job->peer, job->peer_size, job->request_id,
+                      job->method->index, job->code, "%s", job->message);
+    }
+}
+
+/* ---- Requests in flight, per peer ---- */
+
+static void
+s_peer_key(const job_t *job, char *key) {
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < job->peer_size; i++) {
+        key[2 * i] = hex[job->peer[i] >> 4];
+        key[2 * i + 1] = hex[job->peer[i] & 15];
+    }
+    key[2 * job->peer_size] = '\0';
+}
+
+static size_t
+s_peer_count(loop_t *self, const job_t *job) {
+    char key[2 * sizeof job->peer + 1];
+    s_peer_key(job, key);
+    return (size_t)(uintptr_t)zhashx_lookup(self->peers, key);
+}
+
+static void
+s_peer_adjust(loop_t *self, const job_t *job, int delta) {
+    char key[2 * sizeof job->peer + 1];
+    s_peer_key(job, key);
+    size_t count = (size_t)(uintptr_t)zhashx_lookup(self->peers, key);
+    count = delta > 0 ? count + 1 : count ? count - 1 : 0;
+    if (count) {
+        zhashx_update(self->peers, key, (void *)(uintptr_t)count);
+    } else {
+        zhashx_delete(self->peers, key);
+    }
+}
+
+/*  A job off a thread for good: reply and forget it. */
+static void
+s_job_done(loop_t *self, job_t *job) {
+    s_reply_job(self, job);
+    s_peer_adjust(self, job, -1);
+    self->in_flight--;
+    job_destroy(&job);
+}
+
+/* ---- Handing jobs to threads ---- */
+
+static bool
+s_send_job(void *socket, job_t *job) {
+    while (job_send(socket, job) != 0) {
+        if (errno != EINTR) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void
+s_fail_job(loop_t *self, job_t *job, const char *what) {
+    dossier_error_t err = {0};
+    dossier_error_set(&err, DOSSIER_INTERNAL,
+                      "could not hand the request "
+                      "to the %s: %s",
+                      what, zmq_strerror(errno));
+    job_finish(job, DOSSIER_INTERNAL, &err);
+    s_job_done(self, job);
+}
+
+static void
+s_to_writer(loop_t *self, job_t *job) {
+    if (!s_send_job(self->writer_socket, job)) {
+        s_fail_job(self, job, "writer");
+    }
+}
+
+/*  Gives queued jobs to idle workers. */
+static void
+s_dispatch_queue(loop_t *self) {
+    for (size_t i = 0; i < self->n_workers && self->queue_head; i++) {
+        if (self->worker_busy[i] || !self->worker_running[i]) {
+            continue;
+        }
+        job_t *job = self->queue_head;
+        self->queue_head = job->next;
+        if (!self->queue_head) {
+            self->queue_tail = NULL;
+        }
+        job->next = NULL;
+        if (s_send_job(self->worker_sockets[i], job)) {
+            self->worker_busy[i] = true;
+        } else {
+            s_fail_job(self, job, "worker");
+        }
+    }
+}
+
+static void
+s_enqueue(loop_t *self, job_t *job) {
+    job->next = NULL;
+    if (self->queue_tail) {
+        self->queue_tail->next = job;
+    } else {
+        self->queue_head = job;
+    }
+    self->queue_tail = job;
+    s_dispatch_queue(self);
+}
+
+/* ---- One request ---- */
+
+/*  Identity of the caller. Without authentication every peer is
+    "anonymous" with role admin; with CURVE the ZAP User-Id property of
+    body will name the user and its role. */
+static void
+s_caller(zmq_msg_t *body, job_t *job) {
+    (void)body;
+    snprintf(job->user, sizeof job->user, "anonymous");
+    job->role = ROLE_ADMIN;
+}
+
+static void
+s_handle_request(loop_t *self, const uint8_t *peer, size_t peer_size,
+                 zmq_msg_t *body) {
+    Dossier__V1__Request *request = dossier__v1__request__unpack(
+        NULL, zmq_msg_size(body), zmq_msg_data(body));
+    if (!request) {
+        s_reply_error(self, peer, peer_size, 0, S_NO_METHOD,
+                      DOSSIER_INVALID_ARGUMENT,
+                      "the body frame (%zu bytes) is not a serialized "
+                      "dossier.v1.Request",
+                      zmq_msg_size(body));
+        return;
+    }
+    uint64_t id = request->id;
+    if (!request->method || !request->method[0]) {
+        s_reply_error(self, peer, peer_size, id, S_NO_METHOD,
+                      DOSSIER_INVALID_ARGUMENT,
+                      "Request.method is empty; name a method such as "
+                      "dossier.v1.Reports/Get");
+        goto cleanup_request;
+    }
+    const method_t *method = methods_find(request->method);
+    if (!method) {
+        s_reply_error(self, peer, peer_size, id, S_NO_METHOD,
+                      DOSSIER_UNIMPLEMENTED,
+                      "unknown method %.200s; call dossier.v1.Reports/Describe "
+                      "for the list",
+                      request->method);
+        goto cleanup_request;
+    }
+    if (self->draining && method->handler != handle_health) {
+        s_reply_error(self, peer, peer_size, id, method->index,
+                      DOSSIER_UNAVAILABLE,
+                      "the server is shutting down; retry after it restarts");
+        goto cleanup_request;
+    }
+    job_t *job = job_new();
+    if (!job) {
+        s_reply_error(self, peer, peer_size, id, method->index,
+                      DOSSIER_RESOURCE_EXHAUSTED, "out of memory");
+        goto cleanup_request;
+    }
+    memcpy(job->peer, peer, peer_size);
+    job->peer_size = peer_size;
+    job->request_id = id;
+    job->method = method;
+    job->deadline_ms = request->deadline_ms;
+    job->deadline =
+        request->deadline_ms ? job_now_ms() + request->deadline_ms : 0;
+    s_caller(body, job);
+    if (log_enabled(LOG_LEVEL_DEBUG)) {
+        const char *client = "";
+        for (size_t i = 0; i < request->n_metadata; i++) {
+            if (request->metadata[i]->key &&
+                strcmp(request->metadata[i]->key, "client") == 0) {
+                client = request->metadata[i]->value;
+            }
+        }
+        log_debug("request %llu %s from %s%s%s", (unsigned long long)id,
+                  method->full_name, job->user, *client ? " client " : "",
+                  client);
+    }
+    if (!methods_allowed(method, job->role)) {
+        s_reply_error(self, peer, peer_size, id, method->index,
+                      DOSSIER_PERMISSION_DENIED,
+                      "%s needs role %s; user %s has role %s",
+                      method->full_name, methods_role_name(method->role),
+                      job->user, methods_role_name(job->role));
+        goto cleanup_job;
+    }
+    job->input = protobuf_c_message_unpack(
+        method->input, NULL, request->payload.len, request->payload.data);
+    if (!job->input) {
+        s_reply_error(
+            self, peer, peer_size, id, method->index, DOSSIER_INVALID_ARGUMENT,
+            "the payload (%zu bytes) does not decode as %s, the "
+            "input of %s",
+            request->payload.len, method->input->name, method->full_name);
+        goto cleanup_job;
+    }
+    dossier__v1__request__free_unpacked(request, NULL);
+    request = NULL;
+
+    if (method->runs == RUNS_INLINE) {
+        self->env.shutting_down = self->draining;
+        worker_run_stage(&self->env, job);
+        s_reply_job(self, job);
+        job_destroy(&job);
+        return;
+    }
+    if (self->in_flight >= self->config->max_queue) {
+        s_reply_error(self, peer, peer_size, id, method->index,
+                      DOSSIER_RESOURCE_EXHAUSTED,
+                      "the server has %zu requests waiting (max_queue); "
+                      "retry later",
+                      self->in_flight);
+        goto cleanup_job;
+    }
+    if (s_peer_count(self, job) >= self->config->max_in_flight) {
+        s_reply_error(self, peer, peer_size, id, method->index,
+                      DOSSIER_RESOURCE_EXHAUSTED,
+                      "this connection already has %u requests in flight "
+                      "(max_in_flight); wait for replies before sending more",
+                      self->config->max_in_flight);
+        goto cleanup_job;
+    }
+    s_peer_adjust(self, job, +1);
+    self->in_flight++;
+    if (method->runs == RUNS_WRITER) {
+        s_to_writer(self, job);
+    } else {
+        s_enqueue(self, job);
+    }
+    return;
+
+cleanup_job:
+    job_destroy(&job);
+cleanup_request:
+    dossier__v1__request__free_unpacked(request, NULL);
+}
+
+/*  Says what is wrong with a frame set that is not [id][empty][body]. */
+static void
+s_frames_problem(size_t total, zmq_msg_t *frames, char *text, size_t size) {
+    if (total == 2 && zmq_msg_size(&frames[1]) == 0) {
+        snprintf(text, size,
+                 "the message has an empty delimiter but no "
+                 "body frame; send a serialized "
+                 "dossier.v1.Request after it");
+    } else if (total == 2) {
+        snprintf(text, size,
+                 "the message has no empty delimiter frame; a DEALER client "
+                 "sends an empty frame, then the Request");
+    } else if (total == 3 && zmq_msg_size(&frames[1]) != 0) {
+        snprintf(text, size,
+                 "the frame before the body must be empty (the delimiter); "
+                 "it has %zu bytes",
+                 zmq_msg_size(&frames[1]));
+    } else if (total == 3) {
+        snprintf(text, size,
+                 "the body frame is empty; send a serialized "
+                 "dossier.v1.Request");
+    } else {
+        snprintf(text, size,
+                 "expected [empty][Request], got %zu frames; send one "
+                 "Request per message",
+                 total - 1);
+    }
+}
+
+/*  Reads up to S_FRONT_BURST messages from the ROUTER. */
+static void
+s_front_read(loop_t *self) {
+    for (int burst = 0; burst < S_FRONT_BURST; burst++) {
+        zmq_msg_t frames[4];
+        size_t kept = 0;
+        size_t total = 0;
+        zmq_msg_init(&frames[0]);
+        if (zmq_msg_recv(&frames[0], self->front, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&frames[0]);
+            return;
+        }
+        kept = total = 1;
+        bool more = zmq_msg_more(&frames[0]);
+        while (more) {
+            zmq_msg_t part;
+            zmq_msg_init(&part);
+            if (zmq_msg_recv(&part, self->front, 0) < 0) {
+                zmq_msg_close(&part);
+                break;
+            }
+            more = zmq_msg_more(&part);
+            total++;
+            if (kept < 4) {
+                frames[kept++] = part;
+            } else {
+                zmq_msg_close(&part);
+            }
+        }
+        size_t peer_size = zmq_msg_size(&frames[0]);
+        const uint8_t *peer = zmq_msg_data(&frames[0]);
+        if (peer_size == 0 || peer_size > sizeof((job_t *)0)->peer) {
+            log_warn("dropped a %zu-frame message with an unusable routing "
+                     "identity (%zu bytes)",
+                     total, peer_size);
+        } else if (total != 3 || zmq_msg_size(&frames[1]) != 0 ||
+                   zmq_msg_size(&frames[2]) == 0) {
+            char problem[256];
+            s_frames_problem(total, frames, problem, sizeof problem);
+            log_warn("malformed message from a client: %s", problem);
+            s_reply_error(self, peer, peer_size, 0, S_NO_METHOD,
+                          DOSSIER_INVALID_ARGUMENT, "%s", problem);
+        } else {
+            s_handle_request(self, peer, peer_size, &frames[2]);
+        }
+        for (size_t i = 0; i < kept; i++) {
+            zmq_msg_close(&frames[i]);
+        }
+    }
+}
+
+/*  Takes back what a worker (index) or the writer (index n_workers)
+    finished. */
+static void
+s_thread_read(loop_t *self, size_t index) {
+    bool is_writer = index == self->n_workers;
+    void *socket =
+        is_writer ? self->writer_socket : self->worker_sockets[index];
+    job_t *job;
+    while (job_recv(socket, &job, ZMQ_DONTWAIT) == 0) {
+        if (!job) {
+            if (is_writer) {
+                self->writer_running = false;
+            } else {
+                self->worker_running[index] = false;
+                self->worker_busy[index] = false;
+            }
+            continue;
+        }
+        if (!is_writer) {
+            self->worker_busy[index] = false;
+        }
+        if (!is_writer && job->code == DOSSIER_OK && job->to_writer) {
+            job->to_writer = false;
+            s_to_writer(self, job);
+        } else {
+            s_job_done(self, job);
+        }
+    }
+    if (!is_writer) {
+        s_dispatch_queue(self);
+    }
+}
+
+/*  One poll round over the front and every thread socket. */
+static dossier_status_t
+s_poll(loop_t *self, zmq_pollitem_t *items, size_t n_items, long timeout,
+       dossier_error_t *err) {
+    int rc = zmq_poll(items, (int)n_items, timeout);
+    if (rc < 0) {
+        if (errno == EINTR) {
+            return DOSSIER_OK;
+        }
+        return dossier_error_set(err, DOSSIER_INTERNAL, "zmq_poll: %s",
+                                 zmq_strerror(errno));
+    }
+    for (size_t i = 1; i < n_items; i++) {
+        if (items[i].revents & ZMQ_POLLIN) {
+            s_thread_read(self, i - 1);
+        }
+    }
+    if (items[0].revents & ZMQ_POLLIN) {
+        s_front_read(self);
+    }
+    return DOSSIER_OK;
+}
+
+static bool
+s_any_worker_running(const loop_t *self) {
+    for (size_t i = 0; i < self->n_workers; i++) {
+        if (self->worker_running[i]) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*  Stops the workers, then the writer (workers may still hand it jobs),
+    serving replies meanwhile, and joins them. */
+static dossier_status_t
+s_stop_threads(loop_t *self, zmq_pollitem_t *items, size_t n_items,
+               dossier_error_t *err) {
+    /* Jobs that never reached a worker will not now. */
+    while (self->queue_head) {
+        job_t *job = self->queue_head;
+        self->queue_head = job->next;
+        dossier_error_t stop_err = {0};
+        dossier_error_set(&stop_err, DOSSIER_UNAVAILABLE,
+                          "the server shut down before this request "
+                          "started; retry after it restarts");
+        job_finish(job, DOSSIER_UNAVAILABLE, &stop_err);
+        s_job_done(self, job);
+    }
+    self->queue_tail = NULL;
+    for (size_t i = 0; i < self->n_workers; i++) {
+        if (self->worker_running[i]) {
+            s_send_job(self->worker_sockets[i], NULL);
+        }
+    }
+    while (s_any_worker_running(self)) {
+        dossier_status_t rc = s_poll(self, items, n_items, S_POLL_MS, err);
+        if (rc != DOSSIER_OK) {
+            return rc;
+        }
+    }
+    if (self->writer_running) {
+        s_send_job(self->writer_socket, NULL);
+    }
+    while (self->writer_running) {
+        dossier_status_t rc = s_poll(self, items, n_items, S_POLL_MS, err);
+        if (rc != DOSSIER_OK) {
+            return rc;
+        }
+    }
+    for (size_t i = 0; i < self->n_workers; i++) {
+        worker_destroy(&self->workers[i]);
+    }
+    writer_destroy(&self->writer);
+    return DOSSIER_OK;
+}
+
+static zmq_pollitem_t *
+s_poll_items(loop_t *self, size_t *n_items) {
+    *n_items = self->n_workers + 2;
+    zmq_pollitem_t *items = calloc(*n_items, sizeof *items);
+    if (!items) {
+        return NULL;
+    }
+    items[0].socket = self->front;
+    for (size_t i = 0; i < self->n_workers; i++) {
+        items[i + 1].socket = self->worker_sockets[i];
+    }
+    items[self->n_workers + 1].socket = self->writer_socket;
+    for (size_t i = 0; i < *n_items; i++) {
+        items[i].events = ZMQ_POLLIN;
+    }
+    return items;
+}
+
+dossier_status_t
+loop_run(loop_t *self, volatile sig_atomic_t *stop, dossier_error_t *err) {
+    size_t n_items;
+    zmq_pollitem_t *items = s_poll_items(self, &n_items);
+    if (!items) {
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "out of memory");
+    }
+    dossier_status_t rc = DOSSIER_OK;
+    int64_t drain_end = 0;
+    while (true) {
+        if (*stop && !self->draining) {
+            self->draining = true;
+            self->env.shutting_down = true;
+            drain_end = job_now_ms() + self->config->shutdown_timeout_ms;
+            log_info("stopping: no new work; waiting for %zu requests in "
+                     "flight (at most %u ms)",
+                     self->in_flight, self->config->shutdown_timeout_ms);
+        }
+        if (self->draining &&
+            (self->in_flight == 0 || job_now_ms() >= drain_end)) {
+            break;
+        }
+        rc = s_poll(self, items, n_items, S_POLL_MS, err);
+        if (rc != DOSSIER_OK) {
+            break;
+        }
+    }
+    if (self->in_flight) {
+        log_warn("%zu requests still in flight after %u ms; answering those "
+                 "not started with UNAVAILABLE",
+                 self->in_flight, self->config->shutdown_timeout_ms);
+    }
+    dossier_error_t stop_err = {0};
+    dossier_status_t stop_rc = s_stop_threads(self, items, n_items, &stop_err);
+    if (rc == DOSSIER_OK && stop_rc != DOSSIER_OK) {
+        rc = stop_rc;
+        if (err) {
+            *err = stop_err;
+        }
+    }
+    free(items);
+    return rc;
+}
+
+/* ---- Construction ---- */
+
+static dossier_status_t
+s_bind_front(loop_t *self, dossier_error_t *err) {
+    const config_t *config = self->config;
+    self->front = zmq_socket(self->context, ZMQ_ROUTER);
+    if (!self->front) {
+        return dossier_error_set(err, DOSSIER_INTERNAL,
+                                 "cannot create the ROUTER socket: %s",
+                                 zmq_strerror(errno));
+    }
+    int64_t max_message = (int64_t)config->max_message_bytes;
+    int sndhwm = (int)config->sndhwm;
+    int rcvhwm = (int)config->rcvhwm;
+    int mandatory = 1;
+    int linger = S_LINGER_MS;
+    if (zmq_setsockopt(self->front, ZMQ_MAXMSGSIZE, &max_message,
+                       sizeof max_message) != 0 ||
+        zmq_setsockopt(self->front, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm) != 0 ||
+        zmq_setsockopt(self->front, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm) != 0 ||
+        zmq_setsockopt(self->front, ZMQ_ROUTER_MANDATORY, &mandatory,
+                       sizeof mandatory) != 0 ||
+        zmq_setsockopt(self->front, ZMQ_LINGER, &linger, sizeof linger) != 0) {
+        return dossier_error_set(err, DOSSIER_INTERNAL,
+                                 "cannot set ROUTER socket options: %s",
+                                 zmq_strerror(errno));
+    }
+    if (zmq_bind(self->front, config->bind) != 0) {
+        return dossier_error_set(err, DOSSIER_UNAVAILABLE, "cannot bind %s: %s",
+                                 config->bind, zmq_strerror(errno));
+    }
+    size_t size = sizeof self->endpoint;
+    if (zmq_getsockopt(self->front, ZMQ_LAST_ENDPOINT, self->endpoint, &size) !=
+        0) {
+        snprintf(self->endpoint, sizeof self->endpoint, "%s", config->bind);
+    }
+    return DOSSIER_OK;
+}
+
+static void *
+s_bind_pair(loop_t *self, const char *endpoint, dossier_error_t *err) {
+    void *socket = zmq_socket(self->context, ZMQ_PAIR);
+    int unlimited = 0; /* bounded by max_queue, not by the pipe */
+    if (!socket ||
+        zmq_setsockopt(socket, ZMQ_SNDHWM, &unlimited, sizeof unlimited) ||
+        zmq_setsockopt(socket, ZMQ_RCVHWM, &unlimited, sizeof unlimited) ||
+        zmq_bind(socket, endpoint) != 0) {
+        dossier_error_set(err, DOSSIER_INTERNAL, "cannot bind %s: %s", endpoint,
+                          zmq_strerror(errno));
+        if (socket) {
+            zmq_close(socket);
+        }
+        return NULL;
+    }
+    return socket;
+}
+
+/*  Creates the thread sockets and starts the threads, with SIGINT and
+    SIGTERM blocked so that only the main thread sees them. */
+static dossier_status_t
+s_start_threads(loop_t *self, dossier_error_t *err) {
+    sigset_t block, saved;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &saved);
+    dossier_status_t rc = DOSSIER_OK;
+    for (size_t i = 0; i < self->n_workers; i++) {
+        char endpoint[64];
+        snprintf(endpoint, sizeof endpoint, "inproc://dossierd-worker-%zu", i);
+        self->worker_sockets[i] = s_bind_pair(self, endpoint, err);
+        if (!self->worker_sockets[i]) {
+            rc = err ? err->code : DOSSIER_INTERNAL;
+            goto restore_mask;
+        }
+        self->workers[i] = worker_new(self->context, endpoint, &self->env, err);
+        if (!self->workers[i]) {
+            rc = err ? err->code : DOSSIER_INTERNAL;
+            goto restore_mask;
+        }
+        self->worker_running[i] = true;
+    }
+    self->writer_socket = s_bind_pair(self, S_WRITER_ENDPOINT, err);
+    if (!self->writer_socket) {
+        rc = err ? err->code : DOSSIER_INTERNAL;
+        goto restore_mask;
+    }
+    self->writer = writer_new(self->context, S_WRITER_ENDPOINT, &self->env,
+                              self->config->write_batch_max, err);
+    if (!self->writer) {
+        rc = err ? err->code : DOSSIER_INTERNAL;
+        goto restore_mask;
+    }
+    self->writer_running = true;
+restore_mask:
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    return rc;
+}
+
+loop_t *
+loop_new(const config_t *config, store_t *store, dossier_error_t *err) {
+    loop_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED, "out of memory");
+        return NULL;
+    }
+    self->config = config;
+    self->env.store = store;
+    self->env.config = config;
+    self->n_workers = config->workers ? config->workers : 1;
+    self->stats = stats_new(methods_names(), methods_count());
+    self->env.stats = self->stats;
+    self->peers = zhashx_new();
+    self->worker_sockets = calloc(self->n_workers, sizeof(void *));
+    self->workers = calloc(self->n_workers, sizeof(worker_t *));
+    self->worker_busy = calloc(self->n_workers, sizeof(bool));
+    self->worker_running = calloc(self->n_workers, sizeof(bool));
+    self->context = zmq_ctx_new();
+    if (!self->stats || !self->peers || !self->worker_sockets ||
+        !self->workers || !self->worker_busy || !self->worker_running ||
+        !self->context) {
+        dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED, "out of memory");
+        loop_destroy(&self);
+        return NULL;
+    }
+    if (s_bind_front(self, err) != DOSSIER_OK ||
+        s_start_threads(self, err) != DOSSIER_OK) {
+        loop_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+const char *
+loop_endpoint(const loop_t *self) {
+    return self->endpoint;
+}
+
+uint64_t
+loop_replies(const loop_t *self) {
+    return self->replies;
+}
+
+void
+loop_destroy(loop_t **self_p) {
+    if (!self_p || !*self_p) {
+        return;
+    }
+    loop_t *self = *self_p;
+    /* Threads still running (loop_run never ran or failed early): stop
+       them the blocking way; nobody is waiting for replies. */
+    for (size_t i = 0; self->workers && i < self->n_workers; i++) {
+        if (self->workers[i]) {
+            if (self->worker_running[i]) {
+                s_send_job(self->worker_sockets[i], NULL);
+                job_t *job = NULL;
+                while (job_recv(self->worker_sockets[i], &job, 0) == 0 && job) {
+                    job_destroy(&job);
+                }
+            }
+            worker_destroy(&self->workers[i]);
+        }
+    }
+    if (self->writer) {
+        if (self->writer_running) {
+            s_send_job(self->writer_socket, NULL);
+            job_t *job = NULL;
+            while (job_recv(self->writer_socket, &job, 0) == 0 && job) {
+                job_destroy(&job);
+            }
+        }
+        writer_destroy(&self->writer);
+    }
+    while (self->queue_head) {
+        job_t *job = self->queue_head;
+        self->queue_head = job->next;
+        job_destroy(&job);
+    }
+    for (size_t i = 0; self->worker_sockets && i < self->n_workers; i++) {
+        if (self->worker_sockets[i]) {
+            zmq_close(self->worker_sockets[i]);
+        }
+    }
+    if (self->writer_socket) {
+        zmq_close(self->writer_socket);
+    }
+    if (self->front) {
+        zmq_close(self->front);
+    }
+    if (self->context) {
+        zmq_ctx_term(self->context);
+    }
+    free(self->worker_sockets);
+    free(self->workers);
+    free(self->worker_busy);
+    free(self->worker_running);
+    zhashx_destroy(&self->peers);
+    stats_destroy(&self->stats);
+    free(self);
+    *self_p = NULL;
+}

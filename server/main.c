@@ -1,0 +1,166 @@
+/*  main.c: dossierd, the Dossier server.
+
+    Start-up, in the order that fails earliest and cheapest: settings, the
+    method table against the service descriptor, the data directory and
+    its pid-file lock, the store, the socket (whose real endpoint then goes
+    into the pid file). SIGINT/SIGTERM set a flag the loop sees; the loop
+    drains and returns, and the store is closed and the pid file removed
+    before exit 0. Exit 1: could not start or failed while serving;
+    exit 2: bad usage. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "loop.h"
+#include "methods.h"
+#include "pidfile.h"
+#include "store.h"
+
+static volatile sig_atomic_t s_stop = 0;
+
+static void
+s_on_signal(int signal) {
+    (void)signal;
+    s_stop = 1;
+}
+
+static void
+s_install_signals(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = s_on_signal;
+    sigemptyset(&action.sa_mask);
+    /* No SA_RESTART: the loop's poll must wake up. */
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/*  mkdir -p. */
+static dossier_status_t
+s_make_dirs(const char *path, dossier_error_t *err) {
+    char buffer[4096];
+    if (snprintf(buffer, sizeof buffer, "%s", path) >= (int)sizeof buffer) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "data directory path is too long");
+    }
+    for (char *slash = buffer + 1; *slash; slash++) {
+        if (*slash == '/') {
+            *slash = '\0';
+            if (mkdir(buffer, 0755) != 0 && errno != EEXIST) {
+                return dossier_error_set(err, DOSSIER_UNAVAILABLE,
+                                         "cannot create %s: %s", buffer,
+                                         strerror(errno));
+            }
+            *slash = '/';
+        }
+    }
+    if (mkdir(buffer, 0755) != 0 && errno != EEXIST) {
+        return dossier_error_set(err, DOSSIER_UNAVAILABLE,
+                                 "cannot create data directory %s: %s", buffer,
+                                 strerror(errno));
+    }
+    struct stat st;
+    if (stat(buffer, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return dossier_error_set(err, DOSSIER_UNAVAILABLE,
+                                 "data directory %s is not a directory",
+                                 buffer);
+    }
+    return DOSSIER_OK;
+}
+
+static bool
+s_is_loopback(const char *endpoint) {
+    return strncmp(endpoint, "tcp://127.", 10) == 0 ||
+           strncmp(endpoint, "tcp://localhost:", 16) == 0 ||
+           strncmp(endpoint, "tcp://[::1]:", 12) == 0 ||
+           strncmp(endpoint, "ipc://", 6) == 0 ||
+           strncmp(endpoint, "inproc://", 9) == 0;
+}
+
+int
+main(int argc, char **argv) {
+    config_t config;
+    dossier_error_t err = {0};
+    if (config_from_args(&config, argc, argv, &err) != DOSSIER_OK) {
+        fprintf(stderr, "dossierd: %s\n", err.message);
+        config_free(&config);
+        return 2;
+    }
+    if (config.help) {
+        fputs(config_usage(), stdout);
+        config_free(&config);
+        return 0;
+    }
+    log_set_level((log_level_t)config.log_level);
+    s_install_signals();
+
+    int exit_code = 1;
+    pidfile_t *pidfile = NULL;
+    store_t *store = NULL;
+    loop_t *loop = NULL;
+    uint64_t replies = 0;
+    if (methods_init(&err) != DOSSIER_OK) {
+        log_error("method table does not match the service: %s", err.message);
+        goto cleanup_config;
+    }
+    if (s_make_dirs(config.data_dir, &err) != DOSSIER_OK ||
+        pidfile_acquire(config.data_dir, &pidfile, &err) != DOSSIER_OK) {
+        log_error("%s", err.message);
+        goto cleanup_config;
+    }
+    store_options_t options = {
+        .map_size = config.map_size,
+        .max_map_size = config.max_map_size,
+        .no_sync = config.no_sync,
+    };
+    if (store_open(config.data_dir, &options, &store, &err) != DOSSIER_OK) {
+        log_error("cannot open the store in %s: %s", config.data_dir,
+                  err.message);
+        goto cleanup_pidfile;
+    }
+    loop = loop_new(&config, store, &err);
+    if (!loop) {
+        log_error("%s", err.message);
+        goto cleanup_store;
+    }
+    if (pidfile_write(pidfile, loop_endpoint(loop), &err) != DOSSIER_OK) {
+        log_error("%s", err.message);
+        goto cleanup_loop;
+    }
+    log_info("started: dossierd %s, pid %ld, endpoint %s, data %s, mode "
+             "anonymous (no authentication; every peer is 'anonymous' "
+             "with role admin), %u workers%s",
+             DOSSIER_VERSION, (long)getpid(), loop_endpoint(loop),
+             config.data_dir, config.workers,
+             config.no_sync ? ", no_sync (commits are not fsynced)" : "");
+    if (!s_is_loopback(loop_endpoint(loop))) {
+        log_warn("%s is not a loopback endpoint and authentication is off: "
+                 "anyone who can reach it can write",
+                 loop_endpoint(loop));
+    }
+    if (loop_run(loop, &s_stop, &err) != DOSSIER_OK) {
+        log_error("serving failed: %s", err.message);
+    } else {
+        exit_code = 0;
+    }
+    replies = loop_replies(loop);
+cleanup_loop:
+    loop_destroy(&loop);
+cleanup_store:
+    store_destroy(&store);
+cleanup_pidfile:
+    pidfile_remove(&pidfile);
+    if (exit_code == 0) {
+        log_info("stopped: %llu replies sent", (unsigned long long)replies);
+    }
+cleanup_config:
+    config_free(&config);
+    return exit_code;
+}

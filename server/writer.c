@@ -1,0 +1,162 @@
+/*  writer.c: drain, batch, commit, then reply. See writer.h. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "methods.h"
+#include "workers.h"
+#include "writer.h"
+
+struct writer_t {
+    handler_env_t env;
+    unsigned batch_max;
+    pthread_t thread;
+    void *socket;
+    job_t **jobs;
+    unsigned long commits;
+};
+
+/*  Runs the write stage of n jobs in one batch and commits it. */
+static void
+s_commit(writer_t *self, job_t **jobs, size_t n) {
+    dossier_error_t err = {0};
+    store_batch_t *batch = NULL;
+    dossier_status_t rc = store_batch_begin(self->env.store, &batch, &err);
+    if (rc != DOSSIER_OK) {
+        for (size_t i = 0; i < n; i++) {
+            job_finish(jobs[i], rc, &err);
+        }
+        return;
+    }
+    size_t written = 0;
+    for (size_t i = 0; i < n; i++) {
+        job_t *job = jobs[i];
+        if (job_expired(job)) {
+            worker_expire(job);
+            continue;
+        }
+        dossier_error_t job_err = {0};
+        rc = job->method->write(&self->env, batch, job, &job_err);
+        job_finish(job, rc, &job_err);
+        written += rc == DOSSIER_OK;
+    }
+    if (written == 0) {
+        store_batch_abort(&batch);
+        return;
+    }
+    rc = store_batch_commit(&batch, &err);
+    if (rc != DOSSIER_OK) {
+        /* None of the batch happened: no write may report success. */
+        dossier_error_t commit_err = {0};
+        dossier_error_set(&commit_err, rc, "the write was not committed: %s",
+                          err.message);
+        for (size_t i = 0; i < n; i++) {
+            if (jobs[i]->code == DOSSIER_OK) {
+                job_finish(jobs[i], rc, &commit_err);
+            }
+        }
+        return;
+    }
+    self->commits++;
+}
+
+static void *
+s_writer_main(void *arg) {
+    writer_t *self = arg;
+    bool stop = false;
+    while (!stop) {
+        job_t *job = NULL;
+        if (job_recv(self->socket, &job, 0) != 0) {
+            if (errno == ETERM) {
+                break;
+            }
+            continue;
+        }
+        if (!job) {
+            break;
+        }
+        size_t n = 0;
+        self->jobs[n++] = job;
+        /* Group commit: take what is already waiting, up to the bound. */
+        while (n < self->batch_max) {
+            if (job_recv(self->socket, &job, ZMQ_DONTWAIT) != 0) {
+                break;
+            }
+            if (!job) {
+                stop = true;
+                break;
+            }
+            self->jobs[n++] = job;
+        }
+        s_commit(self, self->jobs, n);
+        for (size_t i = 0; i < n; i++) {
+            while (job_send(self->socket, self->jobs[i]) != 0 &&
+                   errno == EINTR) {
+            }
+        }
+    }
+    job_send(self->socket, NULL);
+    return NULL;
+}
+
+writer_t *
+writer_new(void *context, const char *endpoint, const handler_env_t *env,
+           unsigned batch_max, dossier_error_t *err) {
+    writer_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED, "out of memory");
+        return NULL;
+    }
+    self->env = *env;
+    self->env.stats = NULL;
+    self->batch_max = batch_max ? batch_max : 1;
+    self->jobs = calloc(self->batch_max, sizeof *self->jobs);
+    if (!self->jobs) {
+        dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED, "out of memory");
+        goto cleanup_self;
+    }
+    self->socket = zmq_socket(context, ZMQ_PAIR);
+    if (!self->socket || zmq_connect(self->socket, endpoint) != 0) {
+        dossier_error_set(err, DOSSIER_INTERNAL,
+                          "writer cannot connect to %s: %s", endpoint,
+                          zmq_strerror(errno));
+        goto cleanup_socket;
+    }
+    int rc = pthread_create(&self->thread, NULL, s_writer_main, self);
+    if (rc != 0) {
+        dossier_error_set(err, DOSSIER_INTERNAL,
+                          "cannot start the writer thread: %s", strerror(rc));
+        goto cleanup_socket;
+    }
+    return self;
+cleanup_socket:
+    if (self->socket) {
+        zmq_close(self->socket);
+    }
+    free(self->jobs);
+cleanup_self:
+    free(self);
+    return NULL;
+}
+
+void
+writer_destroy(writer_t **self_p) {
+    if (!self_p || !*self_p) {
+        return;
+    }
+    writer_t *self = *self_p;
+    pthread_join(self->thread, NULL);
+    zmq_close(self->socket);
+    free(self->jobs);
+    free(self);
+    *self_p = NULL;
+}
+
+unsigned long
+writer_commits(const writer_t *self) {
+    return self->commits;
+}
