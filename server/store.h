@@ -29,6 +29,11 @@
     schema is refused at open. */
 #define STORE_SCHEMA_VERSION 1
 
+/* store_list page sizes: 0 means the default; above the maximum is
+   DOSSIER_INVALID_ARGUMENT. */
+#define STORE_DEFAULT_PAGE_SIZE 50
+#define STORE_MAX_PAGE_SIZE 1000
+
 typedef struct store_t store_t;
 typedef struct store_batch_t store_batch_t;
 
@@ -50,15 +55,27 @@ typedef struct {
     left by dead processes. Fails with DOSSIER_FAILED_PRECONDITION when the
     store's schema is newer than STORE_SCHEMA_VERSION, DOSSIER_UNAVAILABLE
     when the directory cannot be opened. On success *store_p is the caller's,
-    closed with store_destroy. */
+    closed with store_destroy.
+    The store takes an exclusive lock (flock on DIR/dossierd.lock): a
+    second store_open of the same directory, in this process or another,
+    fails with DOSSIER_UNAVAILABLE until the first is destroyed. */
 dossier_status_t store_open(const char *dir, const store_options_t *options,
                             store_t **store_p, dossier_error_t *err);
 
 /*  Closes the store; takes NULL; sets *store_p to NULL. No batch may be
-    open and no other thread may be using the store. */
+    open and no other thread may be using the store. Each thread that read
+    keeps a cached read transaction, released when the thread exits or here;
+    a thread that used the store must not be exiting while this runs. */
 void store_destroy(store_t **store_p);
 
 /* ---- Reads: safe from any thread, each in its own read transaction. ---- */
+
+/*  Writes into buf (size bytes, NUL-terminated) the country key under which
+    report is indexed: country_key() of report->country_code when set, else
+    of report->country. Store filters compare against at most 127 bytes of
+    it. report is borrowed. Returns buf. */
+char *store_report_country_key(const Dossier__V1__Report *report, char *buf,
+                               size_t size);
 
 /*  Fetches a record. On success *report_p is the caller's. */
 dossier_status_t store_get(store_t *self, const char *id,
@@ -75,7 +92,8 @@ dossier_status_t store_get_packed(store_t *self, const char *id,
                                              void *arg),
                                   void *arg, dossier_error_t *err);
 
-/*  Filters for store_list. Unset (NULL / 0) fields do not filter. */
+/*  Filters for store_list. Unset (NULL / 0) fields do not filter. A
+    record without a year (0) never matches a year range. */
 typedef struct {
     /* A country key as produced by country_key() (common/country.h). */
     const char *country_key;
@@ -87,12 +105,14 @@ typedef struct {
 } store_filter_t;
 
 /*  Lists records matching filter in id order, at most page_size of them
-    (1..store maximum), continuing after page_token (NULL or "" for the
+    (0: STORE_DEFAULT_PAGE_SIZE; at most STORE_MAX_PAGE_SIZE, else
+    DOSSIER_INVALID_ARGUMENT), continuing after page_token (NULL or "" for the
     first page; else a token from a previous call with the same filter).
     full: every field, else the summary view (no body, cite_as,
     disclaimer). On success *response_p is the caller's; its
-    next_page_token is "" on the last page. A malformed token is
-    DOSSIER_INVALID_ARGUMENT. */
+    next_page_token is "" on the last page. A malformed token, or one
+    issued for another filter, is DOSSIER_INVALID_ARGUMENT; year_min after
+    year_max or an unknown tier too. */
 dossier_status_t store_list(store_t *self, const store_filter_t *filter,
                             uint32_t page_size, const char *page_token,
                             bool full, Dossier__V1__ListResponse **response_p,
@@ -101,21 +121,28 @@ dossier_status_t store_list(store_t *self, const store_filter_t *filter,
 /*  A country's tier per year in the series doc_type (NULL: Trafficking in
     Persons Report), ascending by year. country_key as for store_filter_t.
     On success *response_p is the caller's (country names filled from the
-    newest record). No record: DOSSIER_NOT_FOUND. */
+    newest record). doc_type is compared case-insensitively; records
+    without a year are left out; when several records give one year, the
+    most recently updated counts. No record: DOSSIER_NOT_FOUND. */
 dossier_status_t store_history(store_t *self, const char *country_key,
                                const char *doc_type,
                                Dossier__V1__HistoryResponse **response_p,
                                dossier_error_t *err);
 
 /*  Countries whose tier in year differs from their tier in year - 1, in
-    the series doc_type (NULL: TIP report), by country name. */
+    the series doc_type (NULL: TIP report), by country name (folded).
+    Only countries with a tier in both years count. year must be 1901 to
+    2200, else DOSSIER_INVALID_ARGUMENT. On success *response_p is the
+    caller's. */
 dossier_status_t store_changes(store_t *self, uint32_t year,
                                const char *doc_type,
                                Dossier__V1__ChangesResponse **response_p,
                                dossier_error_t *err);
 
-/*  Counts by year and tier, sizes. Fills records, by_year, by_tier,
-    db_bytes and map_bytes of a response the caller owns. */
+/*  Counts by year and tier, sizes. Fills records, by_year, by_tier
+    (ascending; years and tiers without records left out), db_bytes and
+    map_bytes of a response the caller owns (*response_p on success; the
+    server adds its own fields). */
 dossier_status_t store_stats(store_t *self,
                              Dossier__V1__StatsResponse **response_p,
                              dossier_error_t *err);
@@ -131,7 +158,9 @@ dossier_status_t store_check(store_t *self, uint64_t *problems_p,
 /* ---- Writes: one batch at a time, from one thread. ---- */
 
 /*  Starts a write batch. On success *batch_p is the caller's, ended by
-    store_batch_commit or store_batch_abort. */
+    store_batch_commit or store_batch_abort, all from the calling thread
+    (LMDB ties a write transaction to its thread). Waits while another
+    batch of this store is open. */
 dossier_status_t store_batch_begin(store_t *self, store_batch_t **batch_p,
                                    dossier_error_t *err);
 

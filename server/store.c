@@ -1,0 +1,2782 @@
+/*  store.c: the LMDB store of reports.
+
+    Layout. One LMDB environment in the data directory, named databases:
+      records           id -> packed dossier.v1.Report (exactly as
+                        protobuf-c packs it, so Get can send it as is)
+      by_country_year   country key, NUL, year (big-endian u32), id -> ""
+      by_year           year (big-endian u32), id -> ""
+      by_tier           tier (u8), id -> ""
+      by_publisher      folded publisher (at most 200 bytes), NUL, id -> ""
+      meta              "schema_version" -> decimal text;
+                        "count/year/" BE u32 -> BE u64 records of that year;
+                        "count/tier/" u8 -> BE u64 records of that tier
+    Every index key ends with the id, so the ids under one prefix are in
+    ascending order; listings merge such runs and are exactly id-ordered.
+    One function, s_index_update, turns (old record, new record) into every
+    index and counter change; s_open_dbs opens every database; store_check
+    has one loop per database. Full text hooks into those three places.
+
+    Locking. LMDB lets mdb_env_set_mapsize run only while this process has
+    no active transaction, so every transaction (read or write) holds
+    resize_lock shared, and growing the map holds it exclusive. Growing
+    happens only in the (single) batch thread, after it has aborted its own
+    transaction and dropped its shared hold, so nobody waits on the
+    exclusive lock while holding the shared one. The lock prefers writers,
+    so a steady stream of readers cannot starve a resize.
+
+    Reads. Each thread keeps one read transaction per store, reset between
+    reads and renewed by the next one (MDB_NOTLS: the slot is not tied to
+    the thread by LMDB, we tie it with a pthread key). A reset transaction
+    holds no snapshot, so it neither pins pages nor blocks a resize.
+
+    Batches. A batch is one write transaction; each put/delete runs in a
+    nested transaction so a failing write leaves nothing behind. The batch
+    logs the final bytes of each successful write; when the map is full it
+    aborts, doubles the map (up to max_map_size) and replays the log. */
+#define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "country.h"
+#include "text.h"
+
+#define S_DEFAULT_MAP_SIZE ((size_t)64 << 20)
+#define S_DEFAULT_MAX_MAP_SIZE ((size_t)64 << 30)
+#define S_DEFAULT_MAX_READERS 126
+#define S_MAX_DBS 16
+#define S_ID_MAX 128
+#define S_CKEY_SIZE 128     /* country key buffer: at most 127 bytes */
+#define S_PUBLISHER_MAX 200 /* bytes of folded publisher in its key */
+#define S_KEY_MAX 512       /* > every key we build; LMDB's limit is 511 */
+#define S_YEAR_MIN 1900
+#define S_YEAR_MAX 2200
+#define S_TIER_MAX DOSSIER__V1__TIER__SPECIAL_CASE
+#define S_DEFAULT_SERIES "Trafficking in Persons Report"
+#define S_SCHEMA_KEY "schema_version"
+#define S_COUNT_YEAR "count/year/"
+#define S_COUNT_TIER "count/tier/"
+#define S_TOKEN_VERSION 1
+#define S_GROW_ATTEMPTS 64
+#define S_MAX_RESERVE ((size_t)64 << 20)
+
+/* ---- Indexes: names and key builders ---- */
+
+enum {
+    S_IDX_COUNTRY_YEAR,
+    S_IDX_YEAR,
+    S_IDX_TIER,
+    S_IDX_PUBLISHER,
+    S_IDX_COUNT
+};
+
+static const char *const s_index_names[S_IDX_COUNT] = {
+    "by_country_year",
+    "by_year",
+    "by_tier",
+    "by_publisher",
+};
+
+/* One read transaction cached per thread (see the top of the file). */
+typedef struct s_reader_t {
+    store_t *store;
+    MDB_txn *txn; /* reset while idle */
+    bool busy;
+    struct s_reader_t *prev, *next;
+} s_reader_t;
+
+struct store_t {
+    MDB_env *env;
+    MDB_dbi records;
+    MDB_dbi meta;
+    MDB_dbi index[S_IDX_COUNT];
+    char *dir;
+    int lock_fd;
+    size_t map_size; /* written only with resize_lock held exclusive */
+    size_t max_map_size;
+    size_t put_limit; /* max_map_size less the reserve kept for deletes */
+    size_t os_page;
+    pthread_rwlock_t resize_lock;
+    pthread_mutex_t mutex; /* readers list and batch_active */
+    pthread_cond_t batch_idle;
+    bool batch_active;
+    pthread_key_t reader_key;
+    s_reader_t *readers;
+};
+
+typedef enum { S_OP_PUT, S_OP_DELETE } s_op_kind_t;
+
+/* A write kept for replay: a put's final bytes, or a delete's id. */
+typedef struct {
+    s_op_kind_t kind;
+    char *id;
+    uint8_t *packed;
+    size_t size;
+} s_op_t;
+
+struct store_batch_t {
+    store_t *store;
+    MDB_txn *txn;           /* NULL once the batch failed beyond repair */
+    bool holds_lock;        /* resize_lock held shared */
+    int last_rc;            /* LMDB code of the last failure, 0 if none */
+    dossier_error_t broken; /* why txn is NULL */
+    s_op_t *ops;
+    size_t n_ops, cap_ops;
+};
+
+typedef struct {
+    s_reader_t *reader; /* NULL: txn is a one-off, aborted at the end */
+    MDB_txn *txn;
+} s_read_t;
+
+/* ---- Small helpers ---- */
+
+static void
+s_be32(unsigned char *out, uint32_t v) {
+    out[0] = (unsigned char)(v >> 24);
+    out[1] = (unsigned char)(v >> 16);
+    out[2] = (unsigned char)(v >> 8);
+    out[3] = (unsigned char)v;
+}
+
+static uint32_t
+s_get_be32(const unsigned char *in) {
+    return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 |
+           (uint32_t)in[2] << 8 | (uint32_t)in[3];
+}
+
+static void
+s_be64(unsigned char *out, uint64_t v) {
+    for (int i = 7; i >= 0; i--) {
+        out[i] = (unsigned char)v;
+        v >>= 8;
+    }
+}
+
+static uint64_t
+s_get_be64(const unsigned char *in) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) {
+        v = v << 8 | in[i];
+    }
+    return v;
+}
+
+static bool
+s_id_valid(const char *id, size_t len) {
+    if (len < 1 || len > S_ID_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)id[i];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' ||
+                  c == '-';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static dossier_status_t
+s_check_id(const char *id, dossier_error_t *err) {
+    if (id == NULL || !s_id_valid(id, strlen(id))) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "a report id must be 1 to 128 characters "
+                                 "of A-Z, a-z, 0-9, '.', '_', ':' and '-'");
+    }
+    return DOSSIER_OK;
+}
+
+/* Strict UTF-8: no overlongs, surrogates or code points past U+10FFFF. */
+static bool
+s_utf8_valid(const char *s) {
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        uint32_t cp;
+        int n;
+        if ((*p & 0xE0) == 0xC0) {
+            cp = *p & 0x1F;
+            n = 1;
+        } else if ((*p & 0xF0) == 0xE0) {
+            cp = *p & 0x0F;
+            n = 2;
+        } else if ((*p & 0xF8) == 0xF0) {
+            cp = *p & 0x07;
+            n = 3;
+        } else {
+            return false;
+        }
+        for (int i = 1; i <= n; i++) {
+            if ((p[i] & 0xC0) != 0x80) {
+                return false; /* also stops at the NUL */
+            }
+            cp = cp << 6 | (p[i] & 0x3F);
+        }
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+            (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF)) {
+            return false;
+        }
+        p += n + 1;
+    }
+    return true;
+}
+
+static bool
+s_str_set(const char *s) {
+    return s != NULL && s[0] != '\0';
+}
+
+static void
+s_now(char out[32]) {
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%03dZ", (int)(ts.tv_nsec / 1000000));
+}
+
+static int
+s_compare_ids(const unsigned char *a, size_t alen, const unsigned char *b,
+              size_t blen) {
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    if (c != 0) {
+        return c;
+    }
+    return alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
+/*  Maps an LMDB (or errno) code to our status with a sentence. what says
+    what was being done. */
+static dossier_status_t
+s_lmdb_error(const store_t *self, dossier_error_t *err, int rc,
+             const char *what) {
+    switch (rc) {
+    case MDB_MAP_FULL:
+        return dossier_error_set(
+            err, DOSSIER_RESOURCE_EXHAUSTED,
+            "the store is full (map size %zu reached max_map_size %zu; the "
+            "last %zu bytes are kept for deletes): raise max_map_size or "
+            "free space",
+            self->map_size, self->max_map_size,
+            self->max_map_size - self->put_limit);
+    case MDB_TXN_FULL:
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "%s: too many changes in one batch: commit "
+                                 "smaller batches",
+                                 what);
+    case ENOSPC:
+    case EDQUOT:
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "%s: the disk holding the store in %s is "
+                                 "full: free space",
+                                 what, self->dir);
+    case EIO:
+        return dossier_error_set(err, DOSSIER_UNAVAILABLE,
+                                 "%s: I/O error on the store in %s: check "
+                                 "the disk",
+                                 what, self->dir);
+    case ENOMEM:
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "%s: out of memory", what);
+    case MDB_READERS_FULL:
+        return dossier_error_set(err, DOSSIER_UNAVAILABLE,
+                                 "%s: too many concurrent readers of the "
+                                 "store in %s: raise max_readers",
+                                 what, self->dir);
+    case MDB_PANIC:
+        return dossier_error_set(err, DOSSIER_UNAVAILABLE,
+                                 "%s: the store in %s hit a fatal error: "
+                                 "restart dossierd",
+                                 what, self->dir);
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID:
+        return dossier_error_set(err, DOSSIER_DATA_LOSS,
+                                 "%s: the store in %s is damaged (%s): "
+                                 "restore it from a backup",
+                                 what, self->dir, mdb_strerror(rc));
+    default:
+        return dossier_error_set(err, DOSSIER_INTERNAL, "%s: %s", what,
+                                 mdb_strerror(rc));
+    }
+}
+
+/* ---- Record keys ---- */
+
+char *
+store_report_country_key(const Dossier__V1__Report *report, char *buf,
+                         size_t size) {
+    if (s_str_set(report->country_code)) {
+        return country_key(report->country_code, buf, size);
+    }
+    return country_key(report->country ? report->country : "", buf, size);
+}
+
+/*  Builds the key of report in index idx into buf (S_KEY_MAX bytes).
+    Returns its length, or 0 when out of memory. */
+static size_t
+s_index_key(int idx, const Dossier__V1__Report *r, unsigned char *buf) {
+    size_t idlen = strlen(r->id);
+    size_t n = 0;
+    switch (idx) {
+    case S_IDX_COUNTRY_YEAR: {
+        char ckey[S_CKEY_SIZE];
+        store_report_country_key(r, ckey, sizeof ckey);
+        n = strlen(ckey);
+        memcpy(buf, ckey, n);
+        buf[n++] = '\0';
+        s_be32(buf + n, r->year);
+        n += 4;
+        break;
+    }
+    case S_IDX_YEAR:
+        s_be32(buf, r->year);
+        n = 4;
+        break;
+    case S_IDX_TIER:
+        buf[0] = (unsigned char)r->tier;
+        n = 1;
+        break;
+    case S_IDX_PUBLISHER: {
+        const char *pub = r->publisher ? r->publisher : "";
+        char *folded = text_fold(pub, strlen(pub));
+        if (folded == NULL) {
+            return 0;
+        }
+        n = strlen(folded);
+        if (n > S_PUBLISHER_MAX) {
+            n = S_PUBLISHER_MAX;
+        }
+        memcpy(buf, folded, n);
+        free(folded);
+        buf[n++] = '\0';
+        break;
+    }
+    default:
+        return 0;
+    }
+    memcpy(buf + n, r->id, idlen);
+    return n + idlen;
+}
+
+/*  Where the id starts in a key of index idx, or 0 when the key is
+    malformed (every valid key has a non-empty prefix). */
+static size_t
+s_index_id_offset(int idx, const unsigned char *key, size_t len) {
+    size_t off = 0;
+    const unsigned char *nul;
+    switch (idx) {
+    case S_IDX_COUNTRY_YEAR:
+        nul = memchr(key, 0, len);
+        off = nul ? (size_t)(nul - key) + 1 + 4 : 0;
+        break;
+    case S_IDX_YEAR:
+        off = 4;
+        break;
+    case S_IDX_TIER:
+        off = 1;
+        break;
+    case S_IDX_PUBLISHER:
+        nul = memchr(key, 0, len);
+        off = nul ? (size_t)(nul - key) + 1 : 0;
+        break;
+    default:
+        break;
+    }
+    if (off == 0 || off >= len || len - off > S_ID_MAX) {
+        return 0;
+    }
+    return off;
+}
+
+/* ---- Counters in meta ---- */
+
+static size_t
+s_counter_key(const char *prefix, const unsigned char *suffix, size_t slen,
+              unsigned char *buf) {
+    size_t n = strlen(prefix);
+    memcpy(buf, prefix, n);
+    memcpy(buf + n, suffix, slen);
+    return n + slen;
+}
+
+static int
+s_counter_add(store_t *self, MDB_txn *txn, const unsigned char *key,
+              size_t klen, int delta) {
+    MDB_val k = {klen, (void *)key}, v;
+    uint64_t count = 0;
+    int rc = mdb_get(txn, self->meta, &k, &v);
+    if (rc == 0 && v.mv_size == 8) {
+        count = s_get_be64(v.mv_data);
+    } else if (rc != 0 && rc != MDB_NOTFOUND) {
+        return rc;
+    }
+    if (delta < 0) {
+        count = count > 0 ? count - 1 : 0;
+    } else {
+        count++;
+    }
+    if (count == 0) {
+        rc = mdb_del(txn, self->meta, &k, NULL);
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    unsigned char buf[8];
+    s_be64(buf, count);
+    v.mv_size = 8;
+    v.mv_data = buf;
+    return mdb_put(txn, self->meta, &k, &v, 0);
+}
+
+static int
+s_counters_update(store_t *self, MDB_txn *txn, const Dossier__V1__Report *r,
+                  int delta) {
+    unsigned char key[64], y[4], t[1];
+    s_be32(y, r->year);
+    t[0] = (unsigned char)r->tier;
+    int rc = s_counter_add(self, txn, key,
+                           s_counter_key(S_COUNT_YEAR, y, 4, key), delta);
+    if (rc == 0) {
+        rc = s_counter_add(self, txn, key,
+                           s_counter_key(S_COUNT_TIER, t, 1, key), delta);
+    }
+    return rc;
+}
+
+/*  The one place where a record change becomes index changes: old (NULL
+    when inserting) and new (NULL when deleting), inside txn. Returns 0 or
+    an LMDB/errno code. */
+static int
+s_index_update(store_t *self, MDB_txn *txn, const Dossier__V1__Report *old,
+               const Dossier__V1__Report *new) {
+    static unsigned char empty[1];
+    unsigned char kold[S_KEY_MAX], knew[S_KEY_MAX];
+    for (int i = 0; i < S_IDX_COUNT; i++) {
+        size_t lold = old ? s_index_key(i, old, kold) : 0;
+        size_t lnew = new ? s_index_key(i, new, knew) : 0;
+        if ((old && lold == 0) || (new &&lnew == 0)) {
+            return ENOMEM;
+        }
+        if (old && new &&lold == lnew && memcmp(kold, knew, lold) == 0) {
+            continue;
+        }
+        if (old) {
+            MDB_val k = {lold, kold};
+            int rc = mdb_del(txn, self->index[i], &k, NULL);
+            if (rc != 0 && rc != MDB_NOTFOUND) {
+                return rc;
+            }
+        }
+        if (new) {
+            MDB_val k = {lnew, knew}, v = {0, empty};
+            int rc = mdb_put(txn, self->index[i], &k, &v, 0);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+    }
+    if (old && new && old->year == new->year && old->tier == new->tier) {
+        return 0;
+    }
+    int rc = old ? s_counters_update(self, txn, old, -1) : 0;
+    if (rc == 0 && new) {
+        rc = s_counters_update(self, txn, new, +1);
+    }
+    return rc;
+}
+
+/* ---- Read transactions ---- */
+
+static void
+s_reader_unlink(store_t *self, s_reader_t *r) {
+    if (r->prev) {
+        r->prev->next = r->next;
+    } else {
+        self->readers = r->next;
+    }
+    if (r->next) {
+        r->next->prev = r->prev;
+    }
+}
+
+/* pthread key destructor: a thread that read from the store ends. */
+static void
+s_reader_free(void *arg) {
+    s_reader_t *r = arg;
+    store_t *self = r->store;
+    pthread_mutex_lock(&self->mutex);
+    s_reader_unlink(self, r);
+    pthread_mutex_unlock(&self->mutex);
+    mdb_txn_abort(r->txn);
+    free(r);
+}
+
+static dossier_status_t
+s_read_begin(store_t *self, s_read_t *rd, dossier_error_t *err) {
+    pthread_rwlock_rdlock(&self->resize_lock);
+    s_reader_t *r = pthread_getspecific(self->reader_key);
+    if (r && !r->busy) {
+        int rc = mdb_txn_renew(r->txn);
+        if (rc == 0) {
+            r->busy = true;
+            rd->reader = r;
+            rd->txn = r->txn;
+            return DOSSIER_OK;
+        }
+        /* A txn that cannot renew is dropped; begin a fresh one. */
+        pthread_setspecific(self->reader_key, NULL);
+        s_reader_free(r);
+        r = NULL;
+    }
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        pthread_rwlock_unlock(&self->resize_lock);
+        return s_lmdb_error(self, err, rc, "cannot read the store");
+    }
+    rd->txn = txn;
+    rd->reader = NULL;
+    if (r == NULL) {
+        r = calloc(1, sizeof *r);
+        if (r != NULL) {
+            r->store = self;
+            r->txn = txn;
+            r->busy = true;
+            if (pthread_setspecific(self->reader_key, r) != 0) {
+                free(r);
+                return DOSSIER_OK;
+            }
+            pthread_mutex_lock(&self->mutex);
+            r->next = self->readers;
+            if (r->next) {
+                r->next->prev = r;
+            }
+            self->readers = r;
+            pthread_mutex_unlock(&self->mutex);
+            rd->reader = r;
+        }
+    }
+    return DOSSIER_OK;
+}
+
+static void
+s_read_end(store_t *self, s_read_t *rd) {
+    if (rd->reader) {
+        mdb_txn_reset(rd->txn);
+        rd->reader->busy = false;
+    } else {
+        mdb_txn_abort(rd->txn);
+    }
+    rd->txn = NULL;
+    pthread_rwlock_unlock(&self->resize_lock);
+}
+
+/*  Reads and unpacks record id. Returns DOSSIER_NOT_FOUND (with a message)
+    when missing. */
+static dossier_status_t
+s_load(store_t *self, MDB_txn *txn, const char *id, size_t idlen,
+       Dossier__V1__Report **report_p, dossier_error_t *err) {
+    MDB_val k = {idlen, (void *)id}, v;
+    int rc = mdb_get(txn, self->records, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        return dossier_error_set(err, DOSSIER_NOT_FOUND, "no report %.*s",
+                                 (int)idlen, id);
+    }
+    if (rc != 0) {
+        return s_lmdb_error(self, err, rc, "cannot read a report");
+    }
+    Dossier__V1__Report *r =
+        dossier__v1__report__unpack(NULL, v.mv_size, v.mv_data);
+    if (r == NULL) {
+        return dossier_error_set(err, DOSSIER_DATA_LOSS,
+                                 "report %.*s is stored as unreadable bytes: "
+                                 "restore it from a backup or put it again",
+                                 (int)idlen, id);
+    }
+    *report_p = r;
+    return DOSSIER_OK;
+}
+
+/* ---- Open and close ---- */
+
+static int
+s_open_db(MDB_txn *txn, const char *name, MDB_dbi *dbi) {
+    return mdb_dbi_open(txn, name, MDB_CREATE, dbi);
+}
+
+/* The one place where named databases are opened. */
+static int
+s_open_dbs(store_t *self, MDB_txn *txn) {
+    int rc = s_open_db(txn, "records", &self->records);
+    for (int i = 0; rc == 0 && i < S_IDX_COUNT; i++) {
+        rc = s_open_db(txn, s_index_names[i], &self->index[i]);
+    }
+    return rc;
+}
+
+/*  Reads the schema version from meta, writing ours into a new store.
+    Refuses a newer one. */
+static dossier_status_t
+s_check_schema(store_t *self, MDB_txn *txn, dossier_error_t *err) {
+    MDB_val k = {strlen(S_SCHEMA_KEY), S_SCHEMA_KEY}, v;
+    int rc = mdb_get(txn, self->meta, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        char buf[16];
+        int n = snprintf(buf, sizeof buf, "%d", STORE_SCHEMA_VERSION);
+        v.mv_size = (size_t)n;
+        v.mv_data = buf;
+        rc = mdb_put(txn, self->meta, &k, &v, 0);
+        if (rc != 0) {
+            return s_lmdb_error(self, err, rc, "cannot initialize the store");
+        }
+        return DOSSIER_OK;
+    }
+    if (rc != 0) {
+        return s_lmdb_error(self, err, rc, "cannot read the schema version");
+    }
+    unsigned long version = 0;
+    const char *p = v.mv_data;
+    bool ok = v.mv_size > 0 && v.mv_size <= 9;
+    for (size_t i = 0; ok && i < v.mv_size; i++) {
+        ok = p[i] >= '0' && p[i] <= '9';
+        version = version * 10 + (unsigned long)(p[i] - '0');
+    }
+    if (!ok || version == 0) {
+        return dossier_error_set(err, DOSSIER_DATA_LOSS,
+                                 "store in %s has an unreadable schema "
+                                 "version: restore it from a backup",
+                                 self->dir);
+    }
+    if (version > STORE_SCHEMA_VERSION) {
+        return dossier_error_set(err, DOSSIER_FAILED_PRECONDITION,
+                                 "store in %s has schema version %lu; this "
+                                 "dossierd supports up to %d: upgrade "
+                                 "dossierd",
+                                 self->dir, version, STORE_SCHEMA_VERSION);
+    }
+    return DOSSIER_OK;
+}
+
+static size_t
+s_round_up(size_t n, size_t unit) {
+    return (n + unit - 1) / unit * unit;
+}
+
+/* Frees an opened store; its reader key is already deleted. */
+static void
+s_free_store(store_t *self) {
+    if (self->env) {
+        mdb_env_close(self->env);
+    }
+    if (self->lock_fd >= 0) {
+        close(self->lock_fd);
+    }
+    pthread_cond_destroy(&self->batch_idle);
+    pthread_mutex_destroy(&self->mutex);
+    pthread_rwlock_destroy(&self->resize_lock);
+    free(self->dir);
+    free(self);
+}
+
+static dossier_status_t
+s_open_env(store_t *self, const store_options_t *options,
+           dossier_error_t *err) {
+    unsigned flags = MDB_NOTLS | (options->no_sync ? MDB_NOSYNC : 0);
+    unsigned readers =
+        options->max_readers ? options->max_readers : S_DEFAULT_MAX_READERS;
+    int rc = mdb_env_create(&self->env);
+    if (rc != 0) {
+        self->env = NULL;
+        return s_lmdb_error(self, err, rc, "cannot create the store");
+    }
+    rc = mdb_env_set_maxreaders(self->env, readers);
+    if (rc == 0) {
+        rc = mdb_env_set_maxdbs(self->env, S_MAX_DBS);
+    }
+    if (rc == 0) {
+        rc = mdb_env_set_mapsize(self->env, self->map_size);
+    }
+    if (rc == 0) {
+        rc = mdb_env_open(self->env, self->dir, flags, 0640);
+    }
+    if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH) {
+        return dossier_error_set(err, DOSSIER_FAILED_PRECONDITION,
+                                 "%s/data.mdb is not a store this dossierd "
+                                 "can read (%s)",
+                                 self->dir, mdb_strerror(rc));
+    }
+    if (rc != 0) {
+        return dossier_error_set(err, DOSSIER_UNAVAILABLE,
+                                 "cannot open the store in %s: %s", self->dir,
+                                 mdb_strerror(rc));
+    }
+    int dead = 0;
+    mdb_reader_check(self->env, &dead);
+    MDB_envinfo info;
+    mdb_env_info(self->env, &info);
+    self->map_size = info.me_mapsize;
+    return DOSSIER_OK;
+}
+
+static dossier_status_t
+s_open_lock(store_t *self, dossier_error_t *err) {
+    size_t n = strlen(self->dir) + sizeof "/dossierd.lock";
+    char *path = malloc(n);
+    if (path == NULL) {
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "out of memory");
+    }
+    snprintf(path, n, "%s/dossierd.lock", self->dir);
+    self->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    free(path);
+    if (self->lock_fd < 0) {
+        return dossier_error_set(err, DOSSIER_UNAVAILABLE,
+                                 "cannot open the store in %s: %s", self->dir,
+                                 strerror(errno));
+    }
+    if (flock(self->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        if (e == EWOULDBLOCK) {
+            return dossier_error_set(err, DOSSIER_UNAVAILABLE,
+                                     "the store in %s is already open (by "
+                                     "another dossierd?)",
+                                     self->dir);
+        }
+        return dossier_error_set(err, DOSSIER_UNAVAILABLE,
+                                 "cannot lock the store in %s: %s", self->dir,
+                                 strerror(e));
+    }
+    return DOSSIER_OK;
+}
+
+dossier_status_t
+store_open(const char *dir, const store_options_t *options, store_t **store_p,
+           dossier_error_t *err) {
+    static const store_options_t defaults;
+    if (options == NULL) {
+        options = &defaults;
+    }
+    if (dir == NULL || dir[0] == '\0') {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "no data directory given");
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        return dossier_error_set(err, DOSSIER_UNAVAILABLE,
+                                 "cannot open the store in %s: %s", dir,
+                                 strerror(errno));
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        return dossier_error_set(err, DOSSIER_UNAVAILABLE,
+                                 "cannot open the store in %s: not a "
+                                 "directory",
+                                 dir);
+    }
+    store_t *self = calloc(1, sizeof *self);
+    if (self == NULL) {
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "out of memory");
+    }
+    self->lock_fd = -1;
+    self->dir = strdup(dir);
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+#ifdef __GLIBC__
+    pthread_rwlockattr_setkind_np(&attr,
+                                  PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+#endif
+    int e1 = pthread_rwlock_init(&self->resize_lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    int e2 = pthread_mutex_init(&self->mutex, NULL);
+    int e3 = pthread_cond_init(&self->batch_idle, NULL);
+    int e4 = pthread_key_create(&self->reader_key, s_reader_free);
+    if (self->dir == NULL || e1 || e2 || e3 || e4) {
+        /* Partial init is not worth unwinding piece by piece. */
+        free(self->dir);
+        free(self);
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "out of memory opening the store");
+    }
+    long page = sysconf(_SC_PAGESIZE);
+    self->os_page = page > 0 ? (size_t)page : 4096;
+    self->max_map_size =
+        options->max_map_size ? options->max_map_size : S_DEFAULT_MAX_MAP_SIZE;
+    self->max_map_size = s_round_up(self->max_map_size, self->os_page);
+    self->map_size = options->map_size ? options->map_size : S_DEFAULT_MAP_SIZE;
+    if (self->map_size > self->max_map_size) {
+        self->map_size = self->max_map_size;
+    }
+    self->map_size = s_round_up(self->map_size, self->os_page);
+    /* LMDB copies pages on write, so even a delete needs free pages: keep
+       the top of the map for deletes and commits, or a full store could
+       never be emptied. */
+    size_t reserve = self->max_map_size / 16;
+    if (reserve < 32 * self->os_page) {
+        reserve = 32 * self->os_page;
+    }
+    if (reserve > S_MAX_RESERVE) {
+        reserve = S_MAX_RESERVE;
+    }
+    if (reserve > self->max_map_size / 4) {
+        reserve = self->max_map_size / 4 / self->os_page * self->os_page;
+    }
+    self->put_limit = self->max_map_size - reserve;
+    if (self->map_size > self->put_limit) {
+        self->map_size = self->put_limit;
+    }
+
+    dossier_status_t status = s_open_lock(self, err);
+    if (status == DOSSIER_OK) {
+        status = s_open_env(self, options, err);
+    }
+    MDB_txn *txn = NULL;
+    if (status != DOSSIER_OK) {
+        goto free_store;
+    }
+    int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
+    if (rc != 0) {
+        status = s_lmdb_error(self, err, rc, "cannot open the store");
+        goto free_store;
+    }
+    rc = s_open_db(txn, "meta", &self->meta);
+    if (rc != 0) {
+        status = s_lmdb_error(self, err, rc, "cannot open the store");
+        goto abort_txn;
+    }
+    status = s_check_schema(self, txn, err);
+    if (status != DOSSIER_OK) {
+        goto abort_txn;
+    }
+    rc = s_open_dbs(self, txn);
+    if (rc == 0) {
+        rc = mdb_txn_commit(txn);
+        txn = NULL;
+    }
+    if (rc != 0) {
+        status = s_lmdb_error(self, err, rc, "cannot open the store");
+        goto abort_txn;
+    }
+    *store_p = self;
+    return DOSSIER_OK;
+
+abort_txn:
+    if (txn) {
+        mdb_txn_abort(txn);
+    }
+free_store:
+    pthread_key_delete(self->reader_key);
+    s_free_store(self);
+    return status;
+}
+
+void
+store_destroy(store_t **store_p) {
+    if (store_p == NULL || *store_p == NULL) {
+        return;
+    }
+    store_t *self = *store_p;
+    *store_p = NULL;
+    /* After this no thread's destructor will touch our readers. */
+    pthread_key_delete(self->reader_key);
+    pthread_mutex_lock(&self->mutex);
+    while (self->readers) {
+        s_reader_t *r = self->readers;
+        self->readers = r->next;
+        mdb_txn_abort(r->txn);
+        free(r);
+    }
+    pthread_mutex_unlock(&self->mutex);
+    s_free_store(self);
+}
+
+/* ---- Reads ---- */
+
+dossier_status_t
+store_get(store_t *self, const char *id, Dossier__V1__Report **report_p,
+          dossier_error_t *err) {
+    dossier_status_t status = s_check_id(id, err);
+    if (status != DOSSIER_OK) {
+        return status;
+    }
+    s_read_t rd;
+    status = s_read_begin(self, &rd, err);
+    if (status != DOSSIER_OK) {
+        return status;
+    }
+    status = s_load(self, rd.txn, id, strlen(id), report_p, err);
+    s_read_end(self, &rd);
+    return status;
+}
+
+dossier_status_t
+store_get_packed(store_t *self, const char *id,
+                 void (*fn)(const void *data, size_t size, void *arg),
+                 void *arg, dossier_error_t *err) {
+    dossier_status_t status = s_check_id(id, err);
+    if (status != DOSSIER_OK) {
+        return status;
+    }
+    s_read_t rd;
+    status = s_read_begin(self, &rd, err);
+    if (status != DOSSIER_OK) {
+        return status;
+    }
+    MDB_val k = {strlen(id), (void *)id}, v;
+    int rc = mdb_get(rd.txn, self->records, &k, &v);
+    if (rc == 0) {
+        fn(v.mv_data, v.mv_size, arg);
+    } else if (rc == MDB_NOTFOUND) {
+        status = dossier_error_set(err, DOSSIER_NOT_FOUND, "no report %s", id);
+    } else {
+        status = s_lmdb_error(self, err, rc, "cannot read a report");
+    }
+    s_read_end(self, &rd);
+    return status;
+}
+
+/* ---- Listing ---- */
+
+/*  The filter in the form the listing uses: the country key truncated as
+    index keys are, the publisher folded. */
+typedef struct {
+    char ckey[S_CKEY_SIZE];
+    bool has_country;
+    uint32_t year_min, year_max; /* inclusive; 0 .. UINT32_MAX when open */
+    bool has_years;
+    Dossier__V1__Tier tier;
+    char *publisher; /* folded, or NULL */
+} s_filter_t;
+
+static dossier_status_t
+s_filter_prepare(const store_filter_t *in, s_filter_t *f,
+                 dossier_error_t *err) {
+    memset(f, 0, sizeof *f);
+    f->year_max = UINT32_MAX;
+    if (in == NULL) {
+        return DOSSIER_OK;
+    }
+    if (s_str_set(in->country_key)) {
+        snprintf(f->ckey, sizeof f->ckey, "%s", in->country_key);
+        f->has_country = true;
+    }
+    if (in->year_min) {
+        f->year_min = in->year_min;
+        f->has_years = true;
+    }
+    if (in->year_max) {
+        f->year_max = in->year_max;
+        f->has_years = true;
+    }
+    if (f->year_min > f->year_max) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "year_min %u is after year_max %u",
+                                 f->year_min, f->year_max);
+    }
+    if ((unsigned)in->tier > S_TIER_MAX) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "tier %d is not a known tier", (int)in->tier);
+    }
+    f->tier = in->tier;
+    if (s_str_set(in->publisher)) {
+        f->publisher = text_fold(in->publisher, strlen(in->publisher));
+        if (f->publisher == NULL) {
+            return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                     "out of memory");
+        }
+    }
+    return DOSSIER_OK;
+}
+
+static uint64_t
+s_fnv(uint64_t h, const void *data, size_t size) {
+    const unsigned char *p = data;
+    for (size_t i = 0; i < size; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static uint64_t
+s_filter_hash(const s_filter_t *f) {
+    unsigned char buf[9];
+    uint64_t h = 0xcbf29ce484222325ULL;
+    h = s_fnv(h, f->ckey, strlen(f->ckey) + 1);
+    s_be32(buf, f->year_min);
+    s_be32(buf + 4, f->year_max);
+    buf[8] = (unsigned char)f->tier;
+    h = s_fnv(h, buf, sizeof buf);
+    if (f->publisher) {
+        h = s_fnv(h, f->publisher, strlen(f->publisher) + 1);
+    }
+    return h;
+}
+
+/* Does record r pass every condition of f? -1: out of memory. */
+static int
+s_filter_match(const s_filter_t *f, const Dossier__V1__Report *r) {
+    if (f->has_years &&
+        (r->year == 0 || r->year < f->year_min || r->year > f->year_max)) {
+        return 0;
+    }
+    if (f->tier != DOSSIER__V1__TIER__TIER_UNSPECIFIED && r->tier != f->tier) {
+        return 0;
+    }
+    if (f->has_country) {
+        char ckey[S_CKEY_SIZE];
+        store_report_country_key(r, ckey, sizeof ckey);
+        if (strcmp(ckey, f->ckey) != 0) {
+            return 0;
+        }
+    }
+    if (f->publisher) {
+        const char *pub = r->publisher ? r->publisher : "";
+        char *folded = text_fold(pub, strlen(pub));
+        if (folded == NULL) {
+            return -1;
+        }
+        int same = strcmp(folded, f->publisher) == 0;
+        free(folded);
+        return same;
+    }
+    return 1;
+}
+
+static const char s_hex[] = "0123456789abcdef";
+
+static char *
+s_token_encode(uint64_t hash, const char *id, size_t idlen) {
+    unsigned char raw[1 + 8 + S_ID_MAX];
+    raw[0] = S_TOKEN_VERSION;
+    s_be64(raw + 1, hash);
+    memcpy(raw + 9, id, idlen);
+    size_t n = 9 + idlen;
+    char *out = malloc(2 * n + 1);
+    if (out == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = s_hex[raw[i] >> 4];
+        out[2 * i + 1] = s_hex[raw[i] & 15];
+    }
+    out[2 * n] = '\0';
+    return out;
+}
+
+static int
+s_hex_value(char c) {
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    return -1;
+}
+
+/*  Decodes token into the id to continue after (id, S_ID_MAX + 1 bytes). */
+static dossier_status_t
+s_token_decode(const char *token, uint64_t hash, char *id, size_t *idlen,
+               dossier_error_t *err) {
+    unsigned char raw[1 + 8 + S_ID_MAX];
+    size_t len = strlen(token);
+    bool ok = len % 2 == 0 && len >= 2 * 10 && len <= 2 * sizeof raw;
+    for (size_t i = 0; ok && i < len / 2; i++) {
+        int hi = s_hex_value(token[2 * i]), lo = s_hex_value(token[2 * i + 1]);
+        ok = hi >= 0 && lo >= 0;
+        raw[i] = (unsigned char)(hi << 4 | lo);
+    }
+    ok = ok && raw[0] == S_TOKEN_VERSION &&
+         s_id_valid((const char *)raw + 9, len / 2 - 9);
+    if (!ok) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "page_token is not a token this server "
+                                 "issued: start again without one");
+    }
+    if (s_get_be64(raw + 1) != hash) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "page_token belongs to a listing with "
+                                 "another filter: start again without one");
+    }
+    *idlen = len / 2 - 9;
+    memcpy(id, raw + 9, *idlen);
+    id[*idlen] = '\0';
+    return DOSSIER_OK;
+}
+
+/*  An ascending run of ids: the keys of one database that start with
+    prefix (key[0..plen)), each followed by an id. */
+typedef struct {
+    unsigned char key[S_KEY_MAX]; /* prefix + current id */
+    size_t plen, klen;
+    bool done;
+} s_stream_t;
+
+/*  Moves s to its first id after `after` (alen bytes; 0: from the start).
+    Returns 0 or an LMDB code; MDB_CORRUPTED for a malformed key. */
+static int
+s_stream_seek(MDB_cursor *cur, s_stream_t *s, const unsigned char *after,
+              size_t alen) {
+    unsigned char want[S_KEY_MAX];
+    memcpy(want, s->key, s->plen);
+    memcpy(want + s->plen, after, alen);
+    MDB_val k = {s->plen + alen, want}, v;
+    /* LMDB takes no empty key: the records stream starts at the first. */
+    int rc = mdb_cursor_get(cur, &k, &v, k.mv_size ? MDB_SET_RANGE : MDB_FIRST);
+    if (rc == 0 && k.mv_size == s->plen + alen &&
+        memcmp(k.mv_data, want, k.mv_size) == 0) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (rc == MDB_NOTFOUND ||
+        (rc == 0 &&
+         (k.mv_size < s->plen || memcmp(k.mv_data, want, s->plen) != 0))) {
+        s->done = true;
+        return 0;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    if (k.mv_size <= s->plen || k.mv_size - s->plen > S_ID_MAX) {
+        return MDB_CORRUPTED;
+    }
+    memcpy(s->key, k.mv_data, k.mv_size);
+    s->klen = k.mv_size;
+    return 0;
+}
+
+typedef struct {
+    s_stream_t *v;
+    size_t n, cap;
+} s_streams_t;
+
+static s_stream_t *
+s_streams_add(s_streams_t *ss, const unsigned char *prefix, size_t plen) {
+    if (ss->n == ss->cap) {
+        size_t cap = ss->cap ? ss->cap * 2 : 4;
+        s_stream_t *v = realloc(ss->v, cap * sizeof *v);
+        if (v == NULL) {
+            return NULL;
+        }
+        ss->v = v;
+        ss->cap = cap;
+    }
+    s_stream_t *s = &ss->v[ss->n++];
+    memcpy(s->key, prefix, plen);
+    s->plen = s->klen = plen;
+    s->done = false;
+    return s;
+}
+
+/*  Adds one stream per distinct year in [ymin, ymax] under prefix in a
+    database whose keys are prefix, BE year, id. */
+static int
+s_streams_add_years(MDB_cursor *cur, s_streams_t *ss,
+                    const unsigned char *prefix, size_t plen, uint32_t ymin,
+                    uint32_t ymax) {
+    unsigned char want[S_KEY_MAX];
+    memcpy(want, prefix, plen);
+    uint64_t y = ymin;
+    while (y <= ymax) {
+        s_be32(want + plen, (uint32_t)y);
+        MDB_val k = {plen + 4, want}, v;
+        int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (rc == MDB_NOTFOUND) {
+            return 0;
+        }
+        if (rc != 0) {
+            return rc;
+        }
+        if (k.mv_size < plen + 4 || memcmp(k.mv_data, prefix, plen) != 0) {
+            return 0;
+        }
+        uint32_t found = s_get_be32((const unsigned char *)k.mv_data + plen);
+        if (found > ymax) {
+            return 0;
+        }
+        s_be32(want + plen, found);
+        if (s_streams_add(ss, want, plen + 4) == NULL) {
+            return ENOMEM;
+        }
+        y = (uint64_t)found + 1;
+    }
+    return 0;
+}
+
+/*  Chooses the index for f and fills ss with its streams; *dbi_p is the
+    database they run over. */
+static int
+s_plan(store_t *self, MDB_txn *txn, const s_filter_t *f, s_streams_t *ss,
+       MDB_dbi *dbi_p) {
+    unsigned char prefix[S_KEY_MAX];
+    MDB_cursor *cur;
+    int rc = 0;
+    if (f->has_country) {
+        *dbi_p = self->index[S_IDX_COUNTRY_YEAR];
+        size_t n = strlen(f->ckey);
+        memcpy(prefix, f->ckey, n);
+        prefix[n++] = '\0';
+        rc = mdb_cursor_open(txn, *dbi_p, &cur);
+        if (rc == 0) {
+            rc = s_streams_add_years(cur, ss, prefix, n, f->year_min,
+                                     f->year_max);
+            mdb_cursor_close(cur);
+        }
+        return rc;
+    }
+    if (f->tier != DOSSIER__V1__TIER__TIER_UNSPECIFIED) {
+        *dbi_p = self->index[S_IDX_TIER];
+        prefix[0] = (unsigned char)f->tier;
+        return s_streams_add(ss, prefix, 1) ? 0 : ENOMEM;
+    }
+    if (f->publisher) {
+        *dbi_p = self->index[S_IDX_PUBLISHER];
+        size_t n = strlen(f->publisher);
+        if (n > S_PUBLISHER_MAX) {
+            n = S_PUBLISHER_MAX;
+        }
+        memcpy(prefix, f->publisher, n);
+        prefix[n++] = '\0';
+        return s_streams_add(ss, prefix, n) ? 0 : ENOMEM;
+    }
+    if (f->has_years) {
+        *dbi_p = self->index[S_IDX_YEAR];
+        rc = mdb_cursor_open(txn, *dbi_p, &cur);
+        if (rc == 0) {
+            rc = s_streams_add_years(cur, ss, prefix, 0, f->year_min,
+                                     f->year_max);
+            mdb_cursor_close(cur);
+        }
+        return rc;
+    }
+    *dbi_p = self->records;
+    return s_streams_add(ss, prefix, 0) ? 0 : ENOMEM;
+}
+
+/* The summary view: no body, cite_as, disclaimer. */
+static void
+s_summarize(Dossier__V1__Report *r) {
+    for (size_t i = 0; i < r->n_body; i++) {
+        free(r->body[i]);
+    }
+    free(r->body);
+    r->body = NULL;
+    r->n_body = 0;
+    if (r->cite_as != protobuf_c_empty_string) {
+        free(r->cite_as);
+        r->cite_as = (char *)protobuf_c_empty_string;
+    }
+    if (r->disclaimer != protobuf_c_empty_string) {
+        free(r->disclaimer);
+        r->disclaimer = (char *)protobuf_c_empty_string;
+    }
+}
+
+/*  The merge behind store_list: ids ascending over every stream, each
+    record checked against the whole filter. */
+static dossier_status_t
+s_list_in(store_t *self, MDB_txn *txn, const s_filter_t *f, uint64_t hash,
+          const char *after, size_t alen, uint32_t page_size, bool full,
+          Dossier__V1__ListResponse *resp, dossier_error_t *err) {
+    s_streams_t ss = {0};
+    MDB_dbi dbi;
+    MDB_cursor *cur = NULL;
+    dossier_status_t status = DOSSIER_OK;
+    int rc = s_plan(self, txn, f, &ss, &dbi);
+    if (rc == 0) {
+        rc = mdb_cursor_open(txn, dbi, &cur);
+    }
+    for (size_t i = 0; rc == 0 && i < ss.n; i++) {
+        rc = s_stream_seek(cur, &ss.v[i], (const unsigned char *)after, alen);
+    }
+    resp->reports = calloc(page_size, sizeof *resp->reports);
+    if (rc == 0 && resp->reports == NULL) {
+        rc = ENOMEM;
+    }
+    while (rc == 0) {
+        s_stream_t *best = NULL;
+        for (size_t i = 0; i < ss.n; i++) {
+            s_stream_t *s = &ss.v[i];
+            if (!s->done && (best == NULL ||
+                             s_compare_ids(s->key + s->plen, s->klen - s->plen,
+                                           best->key + best->plen,
+                                           best->klen - best->plen) < 0)) {
+                best = s;
+            }
+        }
+        if (best == NULL) {
+            break;
+        }
+        char id[S_ID_MAX + 1];
+        size_t idlen = best->klen - best->plen;
+        memcpy(id, best->key + best->plen, idlen);
+        id[idlen] = '\0';
+        rc = s_stream_seek(cur, best, (const unsigned char *)id, idlen);
+        if (rc != 0) {
+            break;
+        }
+        Dossier__V1__Report *r;
+        status = s_load(self, txn, id, idlen, &r, err);
+        if (status == DOSSIER_NOT_FOUND) {
+            status = dossier_error_set(err, DOSSIER_DATA_LOSS,
+                                       "an index names report %s, which "
+                                       "does not exist: run check",
+                                       id);
+        }
+        if (status != DOSSIER_OK) {
+            break;
+        }
+        int match = s_filter_match(f, r);
+        if (match <= 0) {
+            dossier__v1__report__free_unpacked(r, NULL);
+            rc = match < 0 ? ENOMEM : 0;
+            continue;
+        }
+        if (resp->n_reports == page_size) {
+            /* One more match exists: the page ends at the last one kept. */
+            dossier__v1__report__free_unpacked(r, NULL);
+            const char *last = resp->reports[page_size - 1]->id;
+            resp->next_page_token = s_token_encode(hash, last, strlen(last));
+            if (resp->next_page_token == NULL) {
+                resp->next_page_token = (char *)protobuf_c_empty_string;
+                rc = ENOMEM;
+            }
+            break;
+        }
+        if (!full) {
+            s_summarize(r);
+        }
+        resp->reports[resp->n_reports++] = r;
+    }
+    if (cur) {
+        mdb_cursor_close(cur);
+    }
+    free(ss.v);
+    if (rc != 0) {
+        status = s_lmdb_error(self, err, rc, "cannot list reports");
+    }
+    return status;
+}
+
+dossier_status_t
+store_list(store_t *self, const store_filter_t *filter, uint32_t page_size,
+           const char *page_token, bool full,
+           Dossier__V1__ListResponse **response_p, dossier_error_t *err) {
+    if (page_size == 0) {
+        page_size = STORE_DEFAULT_PAGE_SIZE;
+    }
+    if (page_size > STORE_MAX_PAGE_SIZE) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "page_size %u is larger than the maximum, %d",
+                                 page_size, STORE_MAX_PAGE_SIZE);
+    }
+    s_filter_t f;
+    dossier_status_t status = s_filter_prepare(filter, &f, err);
+    if (status != DOSSIER_OK) {
+        free(f.publisher);
+        return status;
+    }
+    uint64_t hash = s_filter_hash(&f);
+    char after[S_ID_MAX + 1] = "";
+    size_t alen = 0;
+    if (s_str_set(page_token)) {
+        status = s_token_decode(page_token, hash, after, &alen, err);
+        if (status != DOSSIER_OK) {
+            free(f.publisher);
+            return status;
+        }
+    }
+    Dossier__V1__ListResponse *resp = malloc(sizeof *resp);
+    if (resp == NULL) {
+        free(f.publisher);
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "out of memory");
+    }
+    dossier__v1__list_response__init(resp);
+    s_read_t rd;
+    status = s_read_begin(self, &rd, err);
+    if (status == DOSSIER_OK) {
+        status = s_list_in(self, rd.txn, &f, hash, after, alen, page_size, full,
+                           resp, err);
+        s_read_end(self, &rd);
+    }
+    free(f.publisher);
+    if (status != DOSSIER_OK) {
+        dossier__v1__list_response__free_unpacked(resp, NULL);
+        return status;
+    }
+    *response_p = resp;
+    return DOSSIER_OK;
+}
+
+/* ---- History and changes ---- */
+
+static bool
+s_same_series(const Dossier__V1__Report *r, const char *doc_type) {
+    return r->doc_type != NULL && strcasecmp(r->doc_type, doc_type) == 0;
+}
+
+/* Of two records for one country and year, the one that counts. */
+static bool
+s_preferred(const Dossier__V1__Report *a, const Dossier__V1__Report *b) {
+    int c = strcmp(a->updated_at, b->updated_at);
+    return c > 0 || (c == 0 && strcmp(a->id, b->id) > 0);
+}
+
+static char *
+s_strdup_or_empty(const char *s) {
+    if (!s_str_set(s)) {
+        return (char *)protobuf_c_empty_string;
+    }
+    return strdup(s);
+}
+
+/*  Appends (year, r) to resp, or replaces the last entry when it has the
+    same year and r is preferred. best[] keeps the record of each entry. */
+static dossier_status_t
+s_history_add(Dossier__V1__HistoryResponse *resp, Dossier__V1__Report ***best,
+              Dossier__V1__Report *r, dossier_error_t *err) {
+    size_t n = resp->n_entries;
+    if (n > 0 && resp->entries[n - 1]->year == r->year) {
+        Dossier__V1__Report *cur = (*best)[n - 1];
+        if (!s_preferred(r, cur)) {
+            dossier__v1__report__free_unpacked(r, NULL);
+            return DOSSIER_OK;
+        }
+        dossier__v1__history_entry__free_unpacked(resp->entries[n - 1], NULL);
+        dossier__v1__report__free_unpacked(cur, NULL);
+        resp->n_entries = --n;
+    }
+    Dossier__V1__HistoryEntry **entries =
+        realloc(resp->entries, (n + 1) * sizeof *entries);
+    Dossier__V1__Report **b = realloc(*best, (n + 1) * sizeof *b);
+    if (entries) {
+        resp->entries = entries;
+    }
+    if (b) {
+        *best = b;
+    }
+    Dossier__V1__HistoryEntry *e = malloc(sizeof *e);
+    if (entries == NULL || b == NULL || e == NULL) {
+        free(e);
+        dossier__v1__report__free_unpacked(r, NULL);
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "out of memory");
+    }
+    dossier__v1__history_entry__init(e);
+    e->year = r->year;
+    e->tier = r->tier;
+    e->report_id = strdup(r->id);
+    e->tier_note = s_strdup_or_empty(r->tier_note);
+    if (e->report_id == NULL || e->tier_note == NULL) {
+        if (e->report_id == NULL) {
+            e->report_id = (char *)protobuf_c_empty_string;
+        }
+        if (e->tier_note == NULL) {
+            e->tier_note = (char *)protobuf_c_empty_string;
+        }
+        dossier__v1__history_entry__free_unpacked(e, NULL);
+        dossier__v1__report__free_unpacked(r, NULL);
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "out of memory");
+    }
+    resp->entries[n] = e;
+    b[n] = r;
+    resp->n_entries = n + 1;
+    return DOSSIER_OK;
+}
+
+static dossier_status_t
+s_history_in(store_t *self, MDB_txn *txn, const char *ckey,
+             const char *doc_type, Dossier__V1__HistoryResponse *resp,
+             dossier_error_t *err) {
+    unsigned char prefix[S_KEY_MAX];
+    char trunc[S_CKEY_SIZE];
+    snprintf(trunc, sizeof trunc, "%s", ckey);
+    size_t plen = strlen(trunc);
+    memcpy(prefix, trunc, plen);
+    prefix[plen++] = '\0';
+    Dossier__V1__Report **best = NULL;
+    MDB_cursor *cur;
+    dossier_status_t status = DOSSIER_OK;
+    int rc = mdb_cursor_open(txn, self->index[S_IDX_COUNTRY_YEAR], &cur);
+    if (rc != 0) {
+        return s_lmdb_error(self, err, rc, "cannot read a history");
+    }
+    MDB_val k = {plen, prefix}, v;
+    MDB_cursor_op op = MDB_SET_RANGE;
+    while (rc == 0 && status == DOSSIER_OK) {
+        rc = mdb_cursor_get(cur, &k, &v, op);
+        op = MDB_NEXT;
+        if (rc != 0 || k.mv_size < plen || memcmp(k.mv_data, prefix, plen)) {
+            break;
+        }
+        size_t off =
+            s_index_id_offset(S_IDX_COUNTRY_YEAR, k.mv_data, k.mv_size);
+        if (off == 0) {
+            status = dossier_error_set(err, DOSSIER_DATA_LOSS,
+                                       "index by_country_year holds a "
+                                       "malformed key: run check");
+            break;
+        }
+        Dossier__V1__Report *r;
+        status = s_load(self, txn, (const char *)k.mv_data + off,
+                        k.mv_size - off, &r, err);
+        if (status == DOSSIER_NOT_FOUND) {
+            status = dossier_error_set(err, DOSSIER_DATA_LOSS,
+                                       "index by_country_year names a "
+                                       "report that does not exist: run "
+                                       "check");
+        }
+        if (status != DOSSIER_OK) {
+            break;
+        }
+        if (r->year == 0 || !s_same_series(r, doc_type)) {
+            dossier__v1__report__free_unpacked(r, NULL);
+            continue;
+        }
+        status = s_history_add(resp, &best, r, err);
+    }
+    mdb_cursor_close(cur);
+    if (status == DOSSIER_OK && rc != 0 && rc != MDB_NOTFOUND) {
+        status = s_lmdb_error(self, err, rc, "cannot read a history");
+    }
+    if (status == DOSSIER_OK && resp->n_entries == 0) {
+        status = dossier_error_set(err, DOSSIER_NOT_FOUND,
+                                   "no \"%s\" report for country %s", doc_type,
+                                   ckey);
+    }
+    if (status == DOSSIER_OK) {
+        const Dossier__V1__Report *newest = best[resp->n_entries - 1];
+        resp->country = s_strdup_or_empty(newest->country);
+        resp->country_code = s_strdup_or_empty(newest->country_code);
+        if (resp->country == NULL || resp->country_code == NULL) {
+            if (resp->country == NULL) {
+                resp->country = (char *)protobuf_c_empty_string;
+            }
+            if (resp->country_code == NULL) {
+                resp->country_code = (char *)protobuf_c_empty_string;
+            }
+            status = dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                       "out of memory");
+        }
+    }
+    for (size_t i = 0; i < resp->n_entries; i++) {
+        dossier__v1__report__free_unpacked(best[i], NULL);
+    }
+    free(best);
+    return status;
+}
+
+dossier_status_t
+store_history(store_t *self, const char *country_key, const char *doc_type,
+              Dossier__V1__HistoryResponse **response_p, dossier_error_t *err) {
+    if (!s_str_set(country_key)) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "a history needs a country");
+    }
+    if (!s_str_set(doc_type)) {
+        doc_type = S_DEFAULT_SERIES;
+    }
+    Dossier__V1__HistoryResponse *resp = malloc(sizeof *resp);
+    if (resp == NULL) {
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "out of memory");
+    }
+    dossier__v1__history_response__init(resp);
+    s_read_t rd;
+    dossier_status_t status = s_read_begin(self, &rd, err);
+    if (status == DOSSIER_OK) {
+        status = s_history_in(self, rd.txn, country_key, doc_type, resp, err);
+        s_read_end(self, &rd);
+    }
+    if (status != DOSSIER_OK) {
+        dossier__v1__history_response__free_unpacked(resp, NULL);
+        return status;
+    }
+    *response_p = resp;
+    return DOSSIER_OK;
+}
+
+/* One country's record in one year, for store_changes. */
+typedef struct {
+    char ckey[S_CKEY_SIZE];
+    Dossier__V1__Report *r;
+} s_placement_t;
+
+typedef struct {
+    s_placement_t *v;
+    size_t n, cap;
+} s_placements_t;
+
+/* A country whose tier moved, with its folded name to sort by. */
+typedef struct {
+    const s_placement_t *prev, *cur;
+    char *sort;
+} s_move_t;
+
+static void
+s_placements_free(s_placements_t *p) {
+    for (size_t i = 0; i < p->n; i++) {
+        dossier__v1__report__free_unpacked(p->v[i].r, NULL);
+    }
+    free(p->v);
+    p->v = NULL;
+    p->n = p->cap = 0;
+}
+
+static int
+s_placement_by_ckey(const void *a, const void *b) {
+    const s_placement_t *x = a, *y = b;
+    return strcmp(x->ckey, y->ckey);
+}
+
+static int
+s_move_by_name(const void *a, const void *b) {
+    const s_move_t *x = a, *y = b;
+    int c = strcmp(x->sort, y->sort);
+    return c != 0 ? c : strcmp(x->cur->ckey, y->cur->ckey);
+}
+
+/*  Collects, for year, each country's preferred record with a tier in the
+    series doc_type; sorted by country key, one per key. */
+static dossier_status_t
+s_placements(store_t *self, MDB_txn *txn, uint32_t year, const char *doc_type,
+             s_placements_t *out, dossier_error_t *err) {
+    unsigned char prefix[4];
+    s_be32(prefix, year);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, self->index[S_IDX_YEAR], &cur);
+    if (rc != 0) {
+        return s_lmdb_error(self, err, rc, "cannot read tier changes");
+    }
+    dossier_status_t status = DOSSIER_OK;
+    MDB_val k = {4, prefix}, v;
+    MDB_cursor_op op = MDB_SET_RANGE;
+    while (status == DOSSIER_OK) {
+        rc = mdb_cursor_get(cur, &k, &v, op);
+        op = MDB_NEXT;
+        if (rc != 0 || k.mv_size < 4 || memcmp(k.mv_data, prefix, 4) != 0) {
+            break;
+        }
+        size_t off = s_index_id_offset(S_IDX_YEAR, k.mv_data, k.mv_size);
+        if (off == 0) {
+            status = dossier_error_set(err, DOSSIER_DATA_LOSS,
+                                       "index by_year holds a malformed "
+                                       "key: run check");
+            break;
+        }
+        Dossier__V1__Report *r;
+        status = s_load(self, txn, (const char *)k.mv_data + off,
+                        k.mv_size - off, &r, err);
+        if (status == DOSSIER_NOT_FOUND) {
+            status = dossier_error_set(err, DOSSIER_DATA_LOSS,
+                                       "index by_year names a report that "
+                                       "does not exist: run check");
+        }
+        if (status != DOSSIER_OK) {
+            break;
+        }
+        if (r->tier == DOSSIER__V1__TIER__TIER_UNSPECIFIED ||
+            !s_same_series(r, doc_type)) {
+            dossier__v1__report__free_unpacked(r, NULL);
+            continue;
+        }
+        if (out->n == out->cap) {
+            size_t cap = out->cap ? out->cap * 2 : 64;
+            s_placement_t *nv = realloc(out->v, cap * sizeof *nv);
+            if (nv == NULL) {
+                dossier__v1__report__free_unpacked(r, NULL);
+                status = dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                           "out of memory");
+                break;
+            }
+            out->v = nv;
+            out->cap = cap;
+        }
+        s_placement_t *p = &out->v[out->n++];
+        store_report_country_key(r, p->ckey, sizeof p->ckey);
+        p->r = r;
+    }
+    mdb_cursor_close(cur);
+    if (status == DOSSIER_OK && rc != 0 && rc != MDB_NOTFOUND) {
+        status = s_lmdb_error(self, err, rc, "cannot read tier changes");
+    }
+    if (status != DOSSIER_OK) {
+        return status;
+    }
+    qsort(out->v, out->n, sizeof *out->v, s_placement_by_ckey);
+    /* Keep one record per country: the preferred one. */
+    size_t w = 0;
+    for (size_t i = 0; i < out->n; i++) {
+        if (w > 0 && strcmp(out->v[w - 1].ckey, out->v[i].ckey) == 0) {
+            if (s_preferred(out->v[i].r, out->v[w - 1].r)) {
+                dossier__v1__report__free_unpacked(out->v[w - 1].r, NULL);
+                out->v[w - 1] = out->v[i];
+            } else {
+                dossier__v1__report__free_unpacked(out->v[i].r, NULL);
+            }
+            continue;
+        }
+        out->v[w++] = out->v[i];
+    }
+    out->n = w;
+    return DOSSIER_OK;
+}
+
+static Dossier__V1__TierMove
+s_tier_move(Dossier__V1__Tier previous, Dossier__V1__Tier current) {
+    if (previous == DOSSIER__V1__TIER__SPECIAL_CASE ||
+        current == DOSSIER__V1__TIER__SPECIAL_CASE) {
+        return DOSSIER__V1__TIER_MOVE__TIER_MOVE_OTHER;
+    }
+    /* TIER_1 < TIER_2 < TIER_2_WATCH_LIST < TIER_3 in the enum. */
+    return current < previous ? DOSSIER__V1__TIER_MOVE__TIER_MOVE_UPGRADE
+                              : DOSSIER__V1__TIER_MOVE__TIER_MOVE_DOWNGRADE;
+}
+
+static dossier_status_t
+s_changes_build(const s_placements_t *prev, const s_placements_t *cur,
+                Dossier__V1__ChangesResponse *resp, dossier_error_t *err) {
+    s_move_t *moves = calloc(cur->n ? cur->n : 1, sizeof *moves);
+    if (moves == NULL) {
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "out of memory");
+    }
+    size_t n = 0;
+    dossier_status_t status = DOSSIER_OK;
+    for (size_t i = 0; i < cur->n; i++) {
+        const s_placement_t *c = &cur->v[i];
+        const s_placement_t *p =
+            bsearch(c, prev->v, prev->n, sizeof *prev->v, s_placement_by_ckey);
+        if (p == NULL || p->r->tier == c->r->tier) {
+            continue;
+        }
+        const char *name = c->r->country ? c->r->country : "";
+        moves[n].prev = p;
+        moves[n].cur = c;
+        moves[n].sort = text_fold(name, strlen(name));
+        if (moves[n++].sort == NULL) {
+            status = dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                       "out of memory");
+            break;
+        }
+    }
+    if (status == DOSSIER_OK) {
+        qsort(moves, n, sizeof *moves, s_move_by_name);
+        resp->changes = calloc(n ? n : 1, sizeof *resp->changes);
+        if (resp->changes == NULL) {
+            status = dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                       "out of memory");
+        }
+    }
+    for (size_t i = 0; status == DOSSIER_OK && i < n; i++) {
+        const Dossier__V1__Report *c = moves[i].cur->r;
+        Dossier__V1__TierChange *tc = malloc(sizeof *tc);
+        if (tc == NULL) {
+            status = dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                       "out of memory");
+            break;
+        }
+        dossier__v1__tier_change__init(tc);
+        resp->changes[resp->n_changes++] = tc;
+        tc->previous = moves[i].prev->r->tier;
+        tc->current = c->tier;
+        tc->move = s_tier_move(tc->previous, tc->current);
+        char *country = s_strdup_or_empty(c->country);
+        char *code = s_strdup_or_empty(c->country_code);
+        char *id = s_strdup_or_empty(c->id);
+        if (country) {
+            tc->country = country;
+        }
+        if (code) {
+            tc->country_code = code;
+        }
+        if (id) {
+            tc->report_id = id;
+        }
+        if (!country || !code || !id) {
+            status = dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                       "out of memory");
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(moves[i].sort);
+    }
+    free(moves);
+    return status;
+}
+
+dossier_status_t
+store_changes(store_t *self, uint32_t year, const char *doc_type,
+              Dossier__V1__ChangesResponse **response_p, dossier_error_t *err) {
+    if (year <= S_YEAR_MIN || year > S_YEAR_MAX) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "year %u is not between %d and %d", year,
+                                 S_YEAR_MIN + 1, S_YEAR_MAX);
+    }
+    if (!s_str_set(doc_type)) {
+        doc_type = S_DEFAULT_SERIES;
+    }
+    Dossier__V1__ChangesResponse *resp = malloc(sizeof *resp);
+    if (resp == NULL) {
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "out of memory");
+    }
+    dossier__v1__changes_response__init(resp);
+    resp->year = year;
+    s_placements_t prev = {0}, cur = {0};
+    s_read_t rd;
+    dossier_status_t status = s_read_begin(self, &rd, err);
+    if (status == DOSSIER_OK) {
+        status = s_placements(self, rd.txn, year - 1, doc_type, &prev, err);
+        if (status == DOSSIER_OK) {
+            status = s_placements(self, rd.txn, year, doc_type, &cur, err);
+        }
+        s_read_end(self, &rd);
+    }
+    if (status == DOSSIER_OK) {
+        status = s_changes_build(&prev, &cur, resp, err);
+    }
+    s_placements_free(&prev);
+    s_placements_free(&cur);
+    if (status != DOSSIER_OK) {
+        dossier__v1__changes_response__free_unpacked(resp, NULL);
+        return status;
+    }
+    *response_p = resp;
+    return DOSSIER_OK;
+}
+
+/* ---- Stats ---- */
+
+static dossier_status_t
+s_stats_in(store_t *self, MDB_txn *txn, Dossier__V1__StatsResponse *resp,
+           dossier_error_t *err) {
+    MDB_stat st;
+    int rc = mdb_stat(txn, self->records, &st);
+    if (rc != 0) {
+        return s_lmdb_error(self, err, rc, "cannot read statistics");
+    }
+    resp->records = st.ms_entries;
+    MDB_envinfo info;
+    MDB_stat env_st;
+    mdb_env_info(self->env, &info);
+    mdb_env_stat(self->env, &env_st);
+    resp->db_bytes = (uint64_t)(info.me_last_pgno + 1) * env_st.ms_psize;
+    resp->map_bytes = info.me_mapsize;
+
+    MDB_cursor *cur;
+    rc = mdb_cursor_open(txn, self->meta, &cur);
+    if (rc != 0) {
+        return s_lmdb_error(self, err, rc, "cannot read statistics");
+    }
+    /* Counters are few (years x tiers): two passes, count then fill. */
+    size_t ny = 0, nt = 0;
+    const size_t ly = strlen(S_COUNT_YEAR), lt = strlen(S_COUNT_TIER);
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        if (pass == 1) {
+            resp->by_year = calloc(ny ? ny : 1, sizeof *resp->by_year);
+            resp->by_tier = calloc(nt ? nt : 1, sizeof *resp->by_tier);
+            if (!resp->by_year || !resp->by_tier) {
+                rc = ENOMEM;
+                break;
+            }
+        }
+        MDB_val k, v;
+        MDB_cursor_op op = MDB_FIRST;
+        while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+            op = MDB_NEXT;
+            if (v.mv_size != 8) {
+                continue;
+            }
+            uint64_t count = s_get_be64(v.mv_data);
+            if (k.mv_size == ly + 4 &&
+                memcmp(k.mv_data, S_COUNT_YEAR, ly) == 0) {
+                if (pass == 0) {
+                    ny++;
+                    continue;
+                }
+                Dossier__V1__YearCount *y = malloc(sizeof *y);
+                if (y == NULL) {
+                    rc = ENOMEM;
+                    break;
+                }
+                dossier__v1__year_count__init(y);
+                y->year = s_get_be32((const unsigned char *)k.mv_data + ly);
+                y->count = count;
+                resp->by_year[resp->n_by_year++] = y;
+            } else if (k.mv_size == lt + 1 &&
+                       memcmp(k.mv_data, S_COUNT_TIER, lt) == 0) {
+                if (pass == 0) {
+                    nt++;
+                    continue;
+                }
+                Dossier__V1__TierCount *t = malloc(sizeof *t);
+                if (t == NULL) {
+                    rc = ENOMEM;
+                    break;
+                }
+                dossier__v1__tier_count__init(t);
+                t->tier = ((const unsigned char *)k.mv_data)[lt];
+                t->count = count;
+                resp->by_tier[resp->n_by_tier++] = t;
+            }
+        }
+        if (rc == MDB_NOTFOUND) {
+            rc = 0;
+        }
+    }
+    mdb_cursor_close(cur);
+    if (rc != 0) {
+        return s_lmdb_error(self, err, rc, "cannot read statistics");
+    }
+    return DOSSIER_OK;
+}
+
+dossier_status_t
+store_stats(store_t *self, Dossier__V1__StatsResponse **response_p,
+            dossier_error_t *err) {
+    Dossier__V1__StatsResponse *resp = malloc(sizeof *resp);
+    if (resp == NULL) {
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "out of memory");
+    }
+    dossier__v1__stats_response__init(resp);
+    s_read_t rd;
+    dossier_status_t status = s_read_begin(self, &rd, err);
+    if (status == DOSSIER_OK) {
+        status = s_stats_in(self, rd.txn, resp, err);
+        s_read_end(self, &rd);
+    }
+    if (status != DOSSIER_OK) {
+        dossier__v1__stats_response__free_unpacked(resp, NULL);
+        return status;
+    }
+    *response_p = resp;
+    return DOSSIER_OK;
+}
+
+/* ---- Check ---- */
+
+typedef struct {
+    uint64_t problems;
+    dossier_error_t *err;
+} s_check_t;
+
+static void s_problem(s_check_t *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+s_problem(s_check_t *c, const char *fmt, ...) {
+    if (c->problems++ == 0 && c->err != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        c->err->code = DOSSIER_DATA_LOSS;
+        vsnprintf(c->err->message, sizeof c->err->message, fmt, ap);
+        va_end(ap);
+    }
+}
+
+/* Year and tier counts recomputed from the records. */
+typedef struct {
+    uint64_t years[S_YEAR_MAX + 1];
+    uint64_t tiers[S_TIER_MAX + 1];
+} s_counts_t;
+
+/*  Every record: readable, keyed by its own id, indexed where its fields
+    say. */
+static int
+s_check_records(store_t *self, MDB_txn *txn, s_check_t *c, s_counts_t *n) {
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, self->records, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+    MDB_val k, v;
+    MDB_cursor_op op = MDB_FIRST;
+    while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+        op = MDB_NEXT;
+        int idlen = k.mv_size > S_ID_MAX ? S_ID_MAX : (int)k.mv_size;
+        Dossier__V1__Report *r =
+            dossier__v1__report__unpack(NULL, v.mv_size, v.mv_data);
+        if (r == NULL) {
+            s_problem(c, "report %.*s is stored as unreadable bytes", idlen,
+                      (const char *)k.mv_data);
+            continue;
+        }
+        if (strlen(r->id) != k.mv_size ||
+            memcmp(r->id, k.mv_data, k.mv_size) != 0) {
+            s_problem(c, "the record stored under %.*s has id %s", idlen,
+                      (const char *)k.mv_data, r->id);
+            dossier__v1__report__free_unpacked(r, NULL);
+            continue;
+        }
+        if (r->year <= S_YEAR_MAX) {
+            n->years[r->year]++;
+        } else {
+            s_problem(c, "report %s has year %u", r->id, r->year);
+        }
+        if ((unsigned)r->tier <= S_TIER_MAX) {
+            n->tiers[r->tier]++;
+        } else {
+            s_problem(c, "report %s has tier %d", r->id, (int)r->tier);
+        }
+        for (int i = 0; i < S_IDX_COUNT && rc == 0; i++) {
+            unsigned char key[S_KEY_MAX];
+            MDB_val ik = {s_index_key(i, r, key), key}, iv;
+            if (ik.mv_size == 0) {
+                rc = ENOMEM;
+                break;
+            }
+            int grc = mdb_get(txn, self->index[i], &ik, &iv);
+            if (grc == MDB_NOTFOUND) {
+                s_problem(c, "report %s is missing from index %s", r->id,
+                          s_index_names[i]);
+            } else if (grc != 0) {
+                rc = grc;
+            }
+        }
+        dossier__v1__report__free_unpacked(r, NULL);
+        if (rc != 0) {
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Every entry of index idx belongs to a record whose fields give it. */
+static int
+s_check_index(store_t *self, MDB_txn *txn, int idx, s_check_t *c) {
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, self->index[idx], &cur);
+    if (rc != 0) {
+        return rc;
+    }
+    MDB_val k, v;
+    MDB_cursor_op op = MDB_FIRST;
+    while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+        op = MDB_NEXT;
+        size_t off = s_index_id_offset(idx, k.mv_data, k.mv_size);
+        if (off == 0) {
+            s_problem(c, "index %s holds a malformed key", s_index_names[idx]);
+            continue;
+        }
+        const char *id = (const char *)k.mv_data + off;
+        int idlen = (int)(k.mv_size - off);
+        Dossier__V1__Report *r;
+        dossier_status_t st = s_load(self, txn, id, k.mv_size - off, &r, NULL);
+        if (st == DOSSIER_NOT_FOUND) {
+            s_problem(c, "index %s names report %.*s, which does not exist",
+                      s_index_names[idx], idlen, id);
+            continue;
+        }
+        if (st != DOSSIER_OK) {
+            continue; /* reported by the records pass */
+        }
+        unsigned char key[S_KEY_MAX];
+        size_t klen = s_index_key(idx, r, key);
+        dossier__v1__report__free_unpacked(r, NULL);
+        if (klen == 0) {
+            rc = ENOMEM;
+            break;
+        }
+        if (klen != k.mv_size || memcmp(key, k.mv_data, klen) != 0) {
+            s_problem(c,
+                      "index %s has an entry for report %.*s that its "
+                      "fields do not give",
+                      s_index_names[idx], idlen, id);
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* The counters in meta equal the counts of the records. */
+static int
+s_check_counters(store_t *self, MDB_txn *txn, const s_counts_t *n,
+                 s_check_t *c) {
+    unsigned char key[64], suffix[4];
+    for (uint32_t y = 0; y <= S_YEAR_MAX; y++) {
+        s_be32(suffix, y);
+        MDB_val k = {s_counter_key(S_COUNT_YEAR, suffix, 4, key), key}, v;
+        int rc = mdb_get(txn, self->meta, &k, &v);
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            return rc;
+        }
+        uint64_t stored = rc == 0 && v.mv_size == 8 ? s_get_be64(v.mv_data) : 0;
+        if (stored != n->years[y]) {
+            s_problem(c,
+                      "the count of reports of year %u says %llu, the "
+                      "records %llu",
+                      y, (unsigned long long)stored,
+                      (unsigned long long)n->years[y]);
+        }
+    }
+    for (unsigned t = 0; t <= S_TIER_MAX; t++) {
+        suffix[0] = (unsigned char)t;
+        MDB_val k = {s_counter_key(S_COUNT_TIER, suffix, 1, key), key}, v;
+        int rc = mdb_get(txn, self->meta, &k, &v);
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            return rc;
+        }
+        uint64_t stored = rc == 0 && v.mv_size == 8 ? s_get_be64(v.mv_data) : 0;
+        if (stored != n->tiers[t]) {
+            s_problem(c,
+                      "the count of reports of tier %u says %llu, the "
+                      "records %llu",
+                      t, (unsigned long long)stored,
+                      (unsigned long long)n->tiers[t]);
+        }
+    }
+    return 0;
+}
+
+dossier_status_t
+store_check(store_t *self, uint64_t *problems_p, dossier_error_t *err) {
+    s_counts_t *counts = calloc(1, sizeof *counts);
+    if (counts == NULL) {
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "out of memory");
+    }
+    s_read_t rd;
+    dossier_status_t status = s_read_begin(self, &rd, err);
+    if (status != DOSSIER_OK) {
+        free(counts);
+        return status;
+    }
+    s_check_t c = {0, err};
+    int rc = s_check_records(self, rd.txn, &c, counts);
+    for (int i = 0; rc == 0 && i < S_IDX_COUNT; i++) {
+        rc = s_check_index(self, rd.txn, i, &c);
+    }
+    if (rc == 0) {
+        rc = s_check_counters(self, rd.txn, counts, &c);
+    }
+    s_read_end(self, &rd);
+    free(counts);
+    if (rc != 0) {
+        return s_lmdb_error(self, err, rc, "cannot check the store");
+    }
+    if (problems_p) {
+        *problems_p = c.problems;
+    }
+    return c.problems ? DOSSIER_DATA_LOSS : DOSSIER_OK;
+}
+
+/* ---- Writes ---- */
+
+dossier_status_t
+store_batch_begin(store_t *self, store_batch_t **batch_p,
+                  dossier_error_t *err) {
+    store_batch_t *batch = calloc(1, sizeof *batch);
+    if (batch == NULL) {
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "out of memory");
+    }
+    batch->store = self;
+    pthread_mutex_lock(&self->mutex);
+    while (self->batch_active) {
+        pthread_cond_wait(&self->batch_idle, &self->mutex);
+    }
+    self->batch_active = true;
+    pthread_mutex_unlock(&self->mutex);
+
+    pthread_rwlock_rdlock(&self->resize_lock);
+    int rc = mdb_txn_begin(self->env, NULL, 0, &batch->txn);
+    if (rc == MDB_MAP_RESIZED) {
+        /* Another process grew the map: adopt its size, then retry. */
+        pthread_rwlock_unlock(&self->resize_lock);
+        pthread_rwlock_wrlock(&self->resize_lock);
+        rc = mdb_env_set_mapsize(self->env, 0);
+        MDB_envinfo info;
+        mdb_env_info(self->env, &info);
+        self->map_size = info.me_mapsize;
+        pthread_rwlock_unlock(&self->resize_lock);
+        pthread_rwlock_rdlock(&self->resize_lock);
+        if (rc == 0) {
+            rc = mdb_txn_begin(self->env, NULL, 0, &batch->txn);
+        }
+    }
+    if (rc != 0) {
+        pthread_rwlock_unlock(&self->resize_lock);
+        pthread_mutex_lock(&self->mutex);
+        self->batch_active = false;
+        pthread_cond_signal(&self->batch_idle);
+        pthread_mutex_unlock(&self->mutex);
+        free(batch);
+        return s_lmdb_error(self, err, rc, "cannot start a write");
+    }
+    batch->holds_lock = true;
+    *batch_p = batch;
+    return DOSSIER_OK;
+}
+
+/*  Writes new (packed: bytes of size) over old (NULL: none) in txn.
+    Returns 0 or an LMDB/errno code. */
+static int
+s_write_record(store_t *self, MDB_txn *txn, const Dossier__V1__Report *old,
+               const Dossier__V1__Report *new, const uint8_t *packed,
+               size_t size) {
+    int rc = s_index_update(self, txn, old, new);
+    if (rc != 0) {
+        return rc;
+    }
+    MDB_val k = {strlen(new->id), new->id}, v = {size, (void *)packed};
+    return mdb_put(txn, self->records, &k, &v, 0);
+}
+
+static int
+s_delete_record(store_t *self, MDB_txn *txn, const Dossier__V1__Report *old) {
+    int rc = s_index_update(self, txn, old, NULL);
+    if (rc != 0) {
+        return rc;
+    }
+    MDB_val k = {strlen(old->id), old->id};
+    return mdb_del(txn, self->records, &k, NULL);
+}
+
+/*  Loads the stored record id in txn into *old_p (NULL when missing).
+    Returns 0, an LMDB code, or -1 when its bytes are unreadable. */
+static int
+s_load_old(store_t *self, MDB_txn *txn, const char *id,
+           Dossier__V1__Report **old_p) {
+    MDB_val k = {strlen(id), (void *)id}, v;
+    *old_p = NULL;
+    int rc = mdb_get(txn, self->records, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        return 0;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    *old_p = dossier__v1__report__unpack(NULL, v.mv_size, v.mv_data);
+    return *old_p ? 0 : -1;
+}
+
+/* Replays one logged write into the batch's (fresh) transaction. */
+static int
+s_replay_op(store_t *self, MDB_txn *txn, const s_op_t *op) {
+    Dossier__V1__Report *old;
+    int rc = s_load_old(self, txn, op->id, &old);
+    if (rc < 0 && op->kind == S_OP_DELETE) {
+        /* As the delete did: drop the unreadable record. */
+        MDB_val k = {strlen(op->id), op->id};
+        return mdb_del(txn, self->records, &k, NULL);
+    }
+    if (rc != 0) {
+        return rc < 0 ? MDB_CORRUPTED : rc;
+    }
+    if (op->kind == S_OP_DELETE) {
+        rc = old ? s_delete_record(self, txn, old) : 0;
+    } else {
+        Dossier__V1__Report *new =
+            dossier__v1__report__unpack(NULL, op->size, op->packed);
+        rc = new ? s_write_record(self, txn, old, new, op->packed, op->size)
+                 : ENOMEM;
+        dossier__v1__report__free_unpacked(new, NULL);
+    }
+    dossier__v1__report__free_unpacked(old, NULL);
+    return rc;
+}
+
+static void
+s_batch_break(store_batch_t *batch, dossier_status_t code, const char *msg) {
+    batch->broken.code = code;
+    snprintf(batch->broken.message, sizeof batch->broken.message,
+             "the batch failed and none of its writes will happen: %.200s",
+             msg);
+}
+
+/*  Grows the map for a batch whose last write hit MDB_MAP_FULL: aborts
+    its transaction (if any), doubles the map (at most put_limit, or
+    max_map_size when use_reserve: deletes and commits), begins again and
+    replays the log. The batch stays usable when the map is already at its
+    limit (RESOURCE_EXHAUSTED, nothing aborted) and is broken (txn NULL)
+    when growing or replaying fails. */
+static dossier_status_t
+s_grow(store_batch_t *batch, bool use_reserve, dossier_error_t *err) {
+    store_t *self = batch->store;
+    size_t seen = self->map_size;
+    size_t limit = use_reserve ? self->max_map_size : self->put_limit;
+    for (int attempt = 0; attempt < S_GROW_ATTEMPTS; attempt++) {
+        if (self->map_size >= limit) {
+            dossier_status_t st = s_lmdb_error(self, err, MDB_MAP_FULL, "");
+            if (batch->txn == NULL) {
+                s_batch_break(batch, st, err ? err->message : "store full");
+            }
+            return st;
+        }
+        if (batch->txn) {
+            mdb_txn_abort(batch->txn);
+            batch->txn = NULL;
+        }
+        pthread_rwlock_unlock(&self->resize_lock);
+        pthread_rwlock_wrlock(&self->resize_lock);
+        int rc = 0;
+        if (self->map_size == seen) {
+            size_t want = self->map_size * 2;
+            if (want < self->map_size || want > limit) {
+                want = limit;
+            }
+            rc = mdb_env_set_mapsize(self->env, want);
+            MDB_envinfo info;
+            mdb_env_info(self->env, &info);
+            self->map_size = info.me_mapsize;
+        }
+        seen = self->map_size;
+        pthread_rwlock_unlock(&self->resize_lock);
+        pthread_rwlock_rdlock(&self->resize_lock);
+        if (rc == 0) {
+            rc = mdb_txn_begin(self->env, NULL, 0, &batch->txn);
+        }
+        if (rc != 0) {
+            batch->txn = NULL;
+            dossier_status_t st =
+                s_lmdb_error(self, err, rc, "cannot grow the store");
+            s_batch_break(batch, st, err ? err->message : mdb_strerror(rc));
+            return st;
+        }
+        for (size_t i = 0; rc == 0 && i < batch->n_ops; i++) {
+            rc = s_replay_op(self, batch->txn, &batch->ops[i]);
+        }
+        if (rc == 0) {
+            return DOSSIER_OK;
+        }
+        if (rc != MDB_MAP_FULL) {
+            mdb_txn_abort(batch->txn);
+            batch->txn = NULL;
+            dossier_status_t st =
+                s_lmdb_error(self, err, rc, "cannot replay the batch");
+            s_batch_break(batch, st, err ? err->message : mdb_strerror(rc));
+            return st;
+        }
+        /* The replay itself did not fit: abort and grow again. */
+        mdb_txn_abort(batch->txn);
+        batch->txn = NULL;
+    }
+    s_batch_break(batch, DOSSIER_INTERNAL, "the map would not grow");
+    return dossier_error_set(err, DOSSIER_INTERNAL,
+                             "the store's map would not grow");
+}
+
+static dossier_status_t
+s_batch_usable(store_batch_t *batch, dossier_error_t *err) {
+    if (batch == NULL) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "no write batch");
+    }
+    if (batch->txn == NULL) {
+        return dossier_error_set(err, batch->broken.code, "%s",
+                                 batch->broken.message);
+    }
+    return DOSSIER_OK;
+}
+
+static dossier_status_t
+s_log_reserve(store_batch_t *batch, dossier_error_t *err) {
+    if (batch->n_ops < batch->cap_ops) {
+        return DOSSIER_OK;
+    }
+    size_t cap = batch->cap_ops ? batch->cap_ops * 2 : 16;
+    s_op_t *ops = realloc(batch->ops, cap * sizeof *ops);
+    if (ops == NULL) {
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "out of memory");
+    }
+    batch->ops = ops;
+    batch->cap_ops = cap;
+    return DOSSIER_OK;
+}
+
+static dossier_status_t
+s_validate(const Dossier__V1__Report *report, dossier_error_t *err) {
+    if (report == NULL) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "no report given");
+    }
+    dossier_status_t status = s_check_id(report->id, err);
+    if (status != DOSSIER_OK) {
+        return status;
+    }
+    if (report->year != 0 &&
+        (report->year < S_YEAR_MIN || report->year > S_YEAR_MAX)) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "report %s has year %u; a year is 0 "
+                                 "(unknown) or %d to %d",
+                                 report->id, report->year, S_YEAR_MIN,
+                                 S_YEAR_MAX);
+    }
+    if ((unsigned)report->tier > S_TIER_MAX) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "report %s has tier %d, which is not a "
+                                 "known tier",
+                                 report->id, (int)report->tier);
+    }
+    /* Every string field, found through the descriptor so none is missed. */
+    const ProtobufCMessageDescriptor *d = &dossier__v1__report__descriptor;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *fd = &d->fields[i];
+        if (fd->type != PROTOBUF_C_TYPE_STRING) {
+            continue;
+        }
+        const char *base = (const char *)report;
+        if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)(base + fd->quantifier_offset);
+            char *const *v = *(char *const *const *)(base + fd->offset);
+            for (size_t j = 0; j < n; j++) {
+                if (v[j] == NULL || !s_utf8_valid(v[j])) {
+                    return dossier_error_set(
+                        err, DOSSIER_INVALID_ARGUMENT,
+                        "report %s: %s[%zu] is not valid UTF-8", report->id,
+                        fd->name, j);
+                }
+            }
+        } else {
+            const char *s = *(const char *const *)(base + fd->offset);
+            if (s != NULL && !s_utf8_valid(s)) {
+                return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                         "report %s: %s is not valid UTF-8",
+                                         report->id, fd->name);
+            }
+        }
+    }
+    return DOSSIER_OK;
+}
+
+static dossier_status_t
+s_version_check(const char *id, uint64_t current, uint64_t expected,
+                dossier_error_t *err) {
+    if (expected == 0 || expected == current) {
+        return DOSSIER_OK;
+    }
+    if (current == 0) {
+        return dossier_error_set(err, DOSSIER_ABORTED,
+                                 "report %s does not exist, not at version "
+                                 "%llu",
+                                 id, (unsigned long long)expected);
+    }
+    return dossier_error_set(
+        err, DOSSIER_ABORTED, "report %s is at version %llu, not %llu", id,
+        (unsigned long long)current, (unsigned long long)expected);
+}
+
+/*  The put itself, in txn. On success with a write, op gets the final
+    bytes (the caller's to keep or free). batch->last_rc gets the LMDB
+    code of an LMDB failure. */
+static dossier_status_t
+s_put_txn(store_batch_t *batch, MDB_txn *txn, const Dossier__V1__Report *report,
+          const store_put_args_t *args, store_put_result_t *res, s_op_t *op,
+          dossier_error_t *err) {
+    store_t *self = batch->store;
+    Dossier__V1__Report *old;
+    int rc = s_load_old(self, txn, report->id, &old);
+    if (rc < 0) {
+        return dossier_error_set(err, DOSSIER_DATA_LOSS,
+                                 "report %s is stored as unreadable bytes: "
+                                 "delete it first",
+                                 report->id);
+    }
+    if (rc != 0) {
+        batch->last_rc = rc;
+        return s_lmdb_error(self, err, rc, "cannot read a report");
+    }
+    uint64_t current = old ? old->version : 0;
+    dossier_status_t status = DOSSIER_OK;
+    if (args->create_only && old) {
+        status = dossier_error_set(err, DOSSIER_ALREADY_EXISTS,
+                                   "report %s already exists (version %llu)",
+                                   report->id, (unsigned long long)current);
+    }
+    if (status == DOSSIER_OK) {
+        status =
+            s_version_check(report->id, current, args->expected_version, err);
+    }
+    if (status != DOSSIER_OK) {
+        dossier__v1__report__free_unpacked(old, NULL);
+        return status;
+    }
+    if (old && args->skip_if_same_source && s_str_set(report->source_sha256) &&
+        strcmp(old->source_sha256, report->source_sha256) == 0) {
+        res->version = current;
+        res->created = false;
+        res->unchanged = true;
+        dossier__v1__report__free_unpacked(old, NULL);
+        return DOSSIER_OK;
+    }
+    char now[32];
+    s_now(now);
+    const char *user = s_str_set(args->user) ? args->user : "anonymous";
+    /* A shallow copy with the server's fields: report stays untouched. */
+    Dossier__V1__Report new = *report;
+    new.version = current + 1;
+    new.created_at = old ? old->created_at : now;
+    new.created_by = old ? old->created_by : (char *)user;
+    new.updated_at = now;
+    new.updated_by = (char *)user;
+    size_t size = dossier__v1__report__get_packed_size(&new);
+    uint8_t *packed = malloc(size ? size : 1);
+    if (packed == NULL) {
+        dossier__v1__report__free_unpacked(old, NULL);
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "out of memory");
+    }
+    dossier__v1__report__pack(&new, packed);
+    rc = s_write_record(self, txn, old, &new, packed, size);
+    dossier__v1__report__free_unpacked(old, NULL);
+    if (rc != 0) {
+        free(packed);
+        batch->last_rc = rc;
+        return s_lmdb_error(self, err, rc, "cannot write a report");
+    }
+    op->kind = S_OP_PUT;
+    op->packed = packed;
+    op->size = size;
+    res->version = new.version;
+    res->created = current == 0;
+    res->unchanged = false;
+    return DOSSIER_OK;
+}
+
+static dossier_status_t
+s_delete_txn(store_batch_t *batch, MDB_txn *txn, const char *id,
+             uint64_t expected_version, uint64_t *version,
+             dossier_error_t *err) {
+    store_t *self = batch->store;
+    Dossier__V1__Report *old;
+    int rc = s_load_old(self, txn, id, &old);
+    if (rc < 0) {
+        /* Unreadable bytes: remove the record; its index entries, if
+           any, are unknown and store_check will name them. */
+        MDB_val k = {strlen(id), (void *)id};
+        rc = mdb_del(txn, self->records, &k, NULL);
+        if (rc == 0) {
+            *version = 0;
+            return DOSSIER_OK;
+        }
+    }
+    if (rc != 0) {
+        batch->last_rc = rc;
+        return s_lmdb_error(self, err, rc, "cannot read a report");
+    }
+    if (old == NULL) {
+        if (expected_version != 0) {
+            return s_version_check(id, 0, expected_version, err);
+        }
+        return dossier_error_set(err, DOSSIER_NOT_FOUND, "no report %s", id);
+    }
+    dossier_status_t status =
+        s_version_check(id, old->version, expected_version, err);
+    if (status == DOSSIER_OK) {
+        *version = old->version;
+        rc = s_delete_record(self, txn, old);
+        if (rc != 0) {
+            batch->last_rc = rc;
+            status = s_lmdb_error(self, err, rc, "cannot delete a report");
+        }
+    }
+    dossier__v1__report__free_unpacked(old, NULL);
+    return status;
+}
+
+/*  Runs one write (put when report is not NULL, else delete of id) in a
+    nested transaction, growing the map and retrying when it is full. */
+static dossier_status_t
+s_write(store_batch_t *batch, const Dossier__V1__Report *report,
+        const store_put_args_t *args, const char *id, uint64_t expected,
+        store_put_result_t *res, uint64_t *version, dossier_error_t *err) {
+    if (batch == NULL) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "no write batch");
+    }
+    store_t *self = batch->store;
+    for (int attempt = 0;; attempt++) {
+        dossier_status_t status = s_batch_usable(batch, err);
+        if (status == DOSSIER_OK) {
+            status = s_log_reserve(batch, err);
+        }
+        if (status != DOSSIER_OK) {
+            return status;
+        }
+        MDB_txn *child;
+        batch->last_rc = mdb_txn_begin(self->env, batch->txn, 0, &child);
+        if (batch->last_rc != 0) {
+            status =
+                s_lmdb_error(self, err, batch->last_rc, "cannot start a write");
+        } else {
+            s_op_t op = {0};
+            if (report) {
+                status = s_put_txn(batch, child, report, args, res, &op, err);
+            } else {
+                status = s_delete_txn(batch, child, id, expected, version, err);
+                op.kind = S_OP_DELETE;
+            }
+            if (status == DOSSIER_OK) {
+                batch->last_rc = mdb_txn_commit(child);
+                if (batch->last_rc != 0) {
+                    status = s_lmdb_error(self, err, batch->last_rc,
+                                          "cannot write a report");
+                }
+            } else {
+                mdb_txn_abort(child);
+            }
+            bool logged =
+                status == DOSSIER_OK && (report == NULL || op.packed != NULL);
+            if (logged) {
+                op.id = strdup(report ? report->id : id);
+                if (op.id == NULL) {
+                    /* Cannot replay it later: undo by failing the batch. */
+                    free(op.packed);
+                    mdb_txn_abort(batch->txn);
+                    batch->txn = NULL;
+                    s_batch_break(batch, DOSSIER_RESOURCE_EXHAUSTED,
+                                  "out of memory");
+                    return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                             "out of memory");
+                }
+                batch->ops[batch->n_ops++] = op;
+                return DOSSIER_OK;
+            }
+            free(op.packed);
+            if (status == DOSSIER_OK) {
+                return DOSSIER_OK; /* unchanged: nothing to log */
+            }
+        }
+        if (batch->last_rc != MDB_MAP_FULL || attempt >= S_GROW_ATTEMPTS) {
+            return status;
+        }
+        status = s_grow(batch, report == NULL, err);
+        if (status != DOSSIER_OK) {
+            return status;
+        }
+    }
+}
+
+dossier_status_t
+store_put(store_batch_t *batch, const Dossier__V1__Report *report,
+          const store_put_args_t *args, store_put_result_t *result,
+          dossier_error_t *err) {
+    static const store_put_args_t no_args;
+    dossier_status_t status = s_validate(report, err);
+    if (status != DOSSIER_OK) {
+        return status;
+    }
+    store_put_result_t res = {0};
+    status = s_write(batch, report, args ? args : &no_args, NULL, 0, &res, NULL,
+                     err);
+    if (status == DOSSIER_OK && result) {
+        *result = res;
+    }
+    return status;
+}
+
+dossier_status_t
+store_delete(store_batch_t *batch, const char *id, uint64_t expected_version,
+             uint64_t *version_p, dossier_error_t *err) {
+    dossier_status_t status = s_check_id(id, err);
+    if (status != DOSSIER_OK) {
+        return status;
+    }
+    uint64_t version = 0;
+    status =
+        s_write(batch, NULL, NULL, id, expected_version, NULL, &version, err);
+    if (status == DOSSIER_OK && version_p) {
+        *version_p = version;
+    }
+    return status;
+}
+
+static void
+s_batch_free(store_batch_t *batch) {
+    store_t *self = batch->store;
+    if (batch->txn) {
+        mdb_txn_abort(batch->txn);
+    }
+    if (batch->holds_lock) {
+        bool shrink = self->map_size > self->put_limit;
+        pthread_rwlock_unlock(&self->resize_lock);
+        if (shrink) {
+            /* Give back the reserve a delete took: LMDB keeps what is
+               in use, so this only stops puts from filling the rest. */
+            pthread_rwlock_wrlock(&self->resize_lock);
+            if (mdb_env_set_mapsize(self->env, self->put_limit) == 0) {
+                MDB_envinfo info;
+                mdb_env_info(self->env, &info);
+                self->map_size = info.me_mapsize;
+            }
+            pthread_rwlock_unlock(&self->resize_lock);
+        }
+    }
+    for (size_t i = 0; i < batch->n_ops; i++) {
+        free(batch->ops[i].id);
+        free(batch->ops[i].packed);
+    }
+    free(batch->ops);
+    free(batch);
+    pthread_mutex_lock(&self->mutex);
+    self->batch_active = false;
+    pthread_cond_signal(&self->batch_idle);
+    pthread_mutex_unlock(&self->mutex);
+}
+
+dossier_status_t
+store_batch_commit(store_batch_t **batch_p, dossier_error_t *err) {
+    if (batch_p == NULL || *batch_p == NULL) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "no write batch");
+    }
+    store_batch_t *batch = *batch_p;
+    *batch_p = NULL;
+    store_t *self = batch->store;
+    dossier_status_t status = DOSSIER_OK;
+    for (int attempt = 0;; attempt++) {
+        status = s_batch_usable(batch, err);
+        if (status != DOSSIER_OK) {
+            break;
+        }
+        int rc = mdb_txn_commit(batch->txn);
+        batch->txn = NULL; /* freed by LMDB whatever the outcome */
+        if (rc == 0) {
+            break;
+        }
+        status = s_lmdb_error(self, err, rc, "cannot commit");
+        if (rc != MDB_MAP_FULL || attempt >= S_GROW_ATTEMPTS) {
+            break;
+        }
+        /* Committing needed room the map lacks (free list pages). */
+        status = s_grow(batch, true, err);
+        if (status != DOSSIER_OK) {
+            break;
+        }
+    }
+    s_batch_free(batch);
+    return status;
+}
+
+void
+store_batch_abort(store_batch_t **batch_p) {
+    if (batch_p == NULL || *batch_p == NULL) {
+        return;
+    }
+    s_batch_free(*batch_p);
+    *batch_p = NULL;
+}
