@@ -1,0 +1,452 @@
+/*  test_client_api.c: every call of libdossier against a real dossierd.
+
+    One server (tests/support/testserver.h) serves the whole group; each
+    test uses ids and countries of its own so the order of tests does not
+    matter. Documents are written here in the Refworld text shape, so the
+    test needs no fixture files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <zmq.h>
+
+#include "dossier.h"
+#include "google/protobuf/descriptor.pb-c.h"
+#include "testserver.h"
+
+#define ASSERT_STATUS(expr, want, err)                                         \
+    do {                                                                       \
+        dossier_status_t got_ = (expr);                                        \
+        if (got_ != (want)) {                                                  \
+            fail_msg("%s: got %s (%s), want %s", #expr,                        \
+                     dossier_strerror(got_), (err).message,                    \
+                     dossier_strerror(want));                                  \
+        }                                                                      \
+    } while (0)
+#define ASSERT_OK(expr, err) ASSERT_STATUS(expr, DOSSIER_OK, err)
+
+typedef struct {
+    testserver_t *server;
+    dossier_client_t *client;
+} s_fixture_t;
+
+/* A Refworld page for country's TIP report of year with tier. */
+static char *
+s_document(const char *country, unsigned year, const char *tier,
+           const char *sentence) {
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    assert_non_null(f);
+    fprintf(f,
+            "Last Updated: Monday, 05 October 2015, 08:49 GMT\n\n"
+            "U.S. Department of State %u Trafficking in Persons Report - "
+            "%s\n\n"
+            "Publisher United States Department of State\n"
+            "Author Office to Monitor and Combat Trafficking in Persons\n"
+            "Publication Date 14 June %u\n"
+            "Cite as United States Department of State, U.S. Department of "
+            "State %u Trafficking in Persons Report - %s, 14 June %u, "
+            "available at: [accessed 5 October 2015]\n"
+            "DisclaimerThis is not a UNHCR publication.\n\n"
+            "%s (%s)\n\n"
+            "%s is a country of origin and transit. %s\n\n"
+            "The government made efforts against trafficking.\n\n"
+            "Search Refworld\n",
+            year, country, year, year, country, year, country, tier, country,
+            sentence ? sentence : "");
+    fclose(f);
+    return text;
+}
+
+static int
+s_setup(void **state) {
+    s_fixture_t *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    fx->server = testserver_start(NULL);
+    if (fx->server == NULL) {
+        free(fx);
+        return -1;
+    }
+    dossier_error_t err = {0};
+    if (dossier_client_new(testserver_endpoint(fx->server), NULL, &fx->client,
+                           &err) != DOSSIER_OK) {
+        fprintf(stderr, "dossier_client_new: %s\n", err.message);
+        testserver_stop(&fx->server);
+        free(fx);
+        return -1;
+    }
+    *state = fx;
+    return 0;
+}
+
+static int
+s_teardown(void **state) {
+    s_fixture_t *fx = *state;
+    dossier_client_destroy(&fx->client);
+    assert_null(fx->client);
+    testserver_stop(&fx->server);
+    free(fx);
+    return 0;
+}
+
+static void
+test_client_new_rejects_bad_arguments(void **state) {
+    (void)state;
+    dossier_client_t *c = NULL;
+    dossier_error_t err = {0};
+    ASSERT_STATUS(dossier_client_new("", NULL, &c, &err),
+                  DOSSIER_INVALID_ARGUMENT, err);
+    ASSERT_STATUS(dossier_client_new(" , ", NULL, &c, &err),
+                  DOSSIER_INVALID_ARGUMENT, err);
+    ASSERT_STATUS(dossier_client_new("localhost:7531", NULL, &c, &err),
+                  DOSSIER_INVALID_ARGUMENT, err);
+    assert_non_null(strstr(err.message, "localhost:7531"));
+    dossier_options_t o;
+    dossier_options_init(&o);
+    o.timeout_ms = 0;
+    ASSERT_STATUS(dossier_client_new("tcp://127.0.0.1:1", &o, &c, &err),
+                  DOSSIER_INVALID_ARGUMENT, err);
+    dossier_options_init(&o);
+    o.curve_server_key = "too short";
+    ASSERT_STATUS(dossier_client_new("tcp://127.0.0.1:1", &o, &c, &err),
+                  DOSSIER_INVALID_ARGUMENT, err);
+    assert_null(c);
+
+    /* Well-formed keys are accepted (their use is a later issue). */
+    char server_pub[41], server_sec[41], pub[41], sec[41];
+    if (zmq_has("curve")) {
+        assert_int_equal(zmq_curve_keypair(server_pub, server_sec), 0);
+        assert_int_equal(zmq_curve_keypair(pub, sec), 0);
+        o.curve_server_key = server_pub;
+        o.curve_public_key = pub;
+        o.curve_secret_key = sec;
+        ASSERT_OK(dossier_client_new("tcp://127.0.0.1:1, tcp://127.0.0.1:2", &o,
+                                     &c, &err),
+                  err);
+        assert_string_equal(dossier_client_endpoint(c), "tcp://127.0.0.1:1");
+        dossier_client_destroy(&c);
+        assert_null(c);
+    }
+    dossier_client_destroy(&c); /* NULL is fine */
+    dossier_client_destroy(NULL);
+}
+
+static Dossier__V1__Report
+s_report(const char *id, const char *title) {
+    Dossier__V1__Report r = DOSSIER__V1__REPORT__INIT;
+    r.id = (char *)id;
+    r.title = (char *)title;
+    r.country = "Atlantis";
+    r.year = 2019;
+    r.tier = DOSSIER__V1__TIER__TIER_2;
+    r.doc_type = "Trafficking in Persons Report";
+    static char *body[] = {"First paragraph.", "Second paragraph."};
+    r.body = body;
+    r.n_body = 2;
+    return r;
+}
+
+static void
+test_put_get_delete(void **state) {
+    s_fixture_t *fx = *state;
+    dossier_client_t *c = fx->client;
+    dossier_error_t err = {0};
+    Dossier__V1__Report r = s_report("api-put-1", "First title");
+
+    Dossier__V1__PutResponse *put = NULL;
+    ASSERT_OK(dossier_put(c, &r, 0, true, &put, &err), err);
+    assert_string_equal(put->id, "api-put-1");
+    assert_int_equal(put->version, 1);
+    assert_true(put->created);
+    dossier_message_free(put);
+    put = NULL;
+
+    Dossier__V1__Report *got = NULL;
+    ASSERT_OK(dossier_get(c, "api-put-1", &got, &err), err);
+    assert_string_equal(got->title, "First title");
+    assert_string_equal(got->country, "Atlantis");
+    assert_int_equal(got->year, 2019);
+    assert_int_equal(got->tier, DOSSIER__V1__TIER__TIER_2);
+    assert_int_equal(got->n_body, 2);
+    assert_string_equal(got->body[1], "Second paragraph.");
+    assert_int_equal(got->version, 1);
+    dossier_report_free(got);
+    got = NULL;
+
+    /* create_only on an existing id. */
+    ASSERT_STATUS(dossier_put(c, &r, 0, true, NULL, &err),
+                  DOSSIER_ALREADY_EXISTS, err);
+
+    /* An update from version 1 succeeds once... */
+    r.title = "Second title";
+    ASSERT_OK(dossier_put(c, &r, 1, false, &put, &err), err);
+    assert_int_equal(put->version, 2);
+    assert_false(put->created);
+    dossier_message_free(put);
+    /* ...and a second edit of the same stale copy is refused. */
+    r.title = "Lost update";
+    ASSERT_STATUS(dossier_put(c, &r, 1, false, NULL, &err), DOSSIER_ABORTED,
+                  err);
+    ASSERT_OK(dossier_get(c, "api-put-1", &got, &err), err);
+    assert_string_equal(got->title, "Second title");
+    dossier_report_free(got);
+
+    Dossier__V1__DeleteResponse *del = NULL;
+    ASSERT_STATUS(dossier_delete(c, "api-put-1", 1, NULL, &err),
+                  DOSSIER_ABORTED, err);
+    ASSERT_OK(dossier_delete(c, "api-put-1", 2, &del, &err), err);
+    assert_string_equal(del->id, "api-put-1");
+    assert_int_equal(del->version, 2);
+    dossier_message_free(del);
+
+    got = NULL;
+    ASSERT_STATUS(dossier_get(c, "api-put-1", &got, &err), DOSSIER_NOT_FOUND,
+                  err);
+    assert_null(got); /* out-parameters are written only on success */
+    assert_int_equal(err.code, DOSSIER_NOT_FOUND);
+    assert_true(strlen(err.message) > 0);
+    ASSERT_STATUS(dossier_delete(c, "api-put-1", 0, NULL, &err),
+                  DOSSIER_NOT_FOUND, err);
+    /* A bad id is the server's INVALID_ARGUMENT, not a transport error. */
+    ASSERT_STATUS(dossier_get(c, "no spaces allowed", NULL, &err),
+                  DOSSIER_INVALID_ARGUMENT, err);
+}
+
+static void
+test_import_and_queries(void **state) {
+    s_fixture_t *fx = *state;
+    dossier_client_t *c = fx->client;
+    dossier_error_t err = {0};
+
+    char *doc2004 = s_document("Azerbaijan", 2004, "Tier 2 Watch List",
+                               "Victims were trafficked to Turkey.");
+    Dossier__V1__ImportTextRequest one = DOSSIER__V1__IMPORT_TEXT_REQUEST__INIT;
+    one.text = doc2004;
+    one.filename = "aze-2004.txt";
+
+    /* A dry run parses without storing. */
+    one.dry_run = true;
+    Dossier__V1__ImportTextResponse *itr = NULL;
+    ASSERT_OK(dossier_import_text(c, &one, &itr, &err), err);
+    assert_int_equal(itr->outcome,
+                     DOSSIER__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_PARSED);
+    assert_non_null(itr->report);
+    assert_int_equal(itr->report->year, 2004);
+    char *id = strdup(itr->id);
+    dossier_message_free(itr);
+    ASSERT_STATUS(dossier_get(c, id, NULL, &err), DOSSIER_NOT_FOUND, err);
+
+    one.dry_run = false;
+    ASSERT_OK(dossier_import_text(c, &one, &itr, &err), err);
+    assert_int_equal(itr->outcome,
+                     DOSSIER__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_CREATED);
+    assert_string_equal(itr->id, id);
+    dossier_message_free(itr);
+    ASSERT_OK(dossier_import_text(c, &one, &itr, &err), err);
+    assert_int_equal(itr->outcome,
+                     DOSSIER__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_UNCHANGED);
+    dossier_message_free(itr);
+
+    Dossier__V1__Report *got = NULL;
+    ASSERT_OK(dossier_get(c, id, &got, &err), err);
+    assert_string_equal(got->country_code, "AZE");
+    assert_int_equal(got->tier, DOSSIER__V1__TIER__TIER_2_WATCH_LIST);
+    dossier_report_free(got);
+
+    /* A batch: two good documents and one that is not Refworld text. */
+    char *doc2005 = s_document("Azerbaijan", 2005, "Tier 2", "");
+    char *doc2006 = s_document("Azerbaijan", 2006, "Tier 3", "");
+    Dossier__V1__ImportTextRequest docs[3];
+    Dossier__V1__ImportTextRequest *ptrs[3];
+    for (int i = 0; i < 3; i++) {
+        Dossier__V1__ImportTextRequest init =
+            DOSSIER__V1__IMPORT_TEXT_REQUEST__INIT;
+        docs[i] = init;
+        ptrs[i] = &docs[i];
+    }
+    docs[0].text = doc2005;
+    docs[1].text = "this is not a Refworld document";
+    docs[1].filename = "junk.txt";
+    docs[2].text = doc2006;
+    Dossier__V1__ImportBatchRequest batch =
+        DOSSIER__V1__IMPORT_BATCH_REQUEST__INIT;
+    batch.documents = ptrs;
+    batch.n_documents = 3;
+    Dossier__V1__ImportBatchResponse *br = NULL;
+    ASSERT_OK(dossier_import_batch(c, &batch, &br, &err), err);
+    assert_int_equal(br->n_results, 3);
+    assert_int_equal(br->results[0]->code, DOSSIER_OK);
+    assert_int_equal(br->results[1]->code, DOSSIER_INVALID_ARGUMENT);
+    assert_true(strlen(br->results[1]->message) > 0);
+    assert_int_equal(br->results[2]->code, DOSSIER_OK);
+    assert_int_equal(br->results[2]->response->outcome,
+                     DOSSIER__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_CREATED);
+    dossier_message_free(br);
+
+    /* List by country, one record per page, following tokens. */
+    Dossier__V1__ReportFilter filter = DOSSIER__V1__REPORT_FILTER__INIT;
+    filter.country = "AZE";
+    Dossier__V1__ListRequest lr = DOSSIER__V1__LIST_REQUEST__INIT;
+    lr.filter = &filter;
+    lr.page_size = 1;
+    unsigned years_seen = 0;
+    char *token = NULL;
+    for (int page = 0; page < 10; page++) {
+        lr.page_token = token ? token : "";
+        Dossier__V1__ListResponse *list = NULL;
+        ASSERT_OK(dossier_list(c, &lr, &list, &err), err);
+        assert_true(list->n_reports <= 1);
+        for (size_t i = 0; i < list->n_reports; i++) {
+            assert_string_equal(list->reports[i]->country_code, "AZE");
+            assert_int_equal(list->reports[i]->n_body, 0); /* summary */
+            years_seen |= 1u << (list->reports[i]->year - 2004);
+        }
+        free(token);
+        token = *list->next_page_token ? strdup(list->next_page_token) : NULL;
+        dossier_message_free(list);
+        if (token == NULL) {
+            break;
+        }
+    }
+    assert_null(token);
+    assert_int_equal(years_seen, 7); /* 2004, 2005, 2006 */
+
+    /* A year range and a tier. */
+    filter.year_min = 2005;
+    filter.year_max = 2006;
+    filter.tier = DOSSIER__V1__TIER__TIER_3;
+    lr.page_size = 0;
+    lr.page_token = "";
+    Dossier__V1__ListResponse *list = NULL;
+    ASSERT_OK(dossier_list(c, &lr, &list, &err), err);
+    assert_int_equal(list->n_reports, 1);
+    assert_int_equal(list->reports[0]->year, 2006);
+    dossier_message_free(list);
+
+    Dossier__V1__HistoryResponse *h = NULL;
+    ASSERT_OK(dossier_history(c, "Azerbaijan", NULL, &h, &err), err);
+    assert_string_equal(h->country_code, "AZE");
+    assert_int_equal(h->n_entries, 3);
+    assert_int_equal(h->entries[0]->year, 2004);
+    assert_int_equal(h->entries[0]->tier, DOSSIER__V1__TIER__TIER_2_WATCH_LIST);
+    assert_int_equal(h->entries[2]->year, 2006);
+    assert_int_equal(h->entries[2]->tier, DOSSIER__V1__TIER__TIER_3);
+    dossier_message_free(h);
+
+    Dossier__V1__ChangesResponse *ch = NULL;
+    ASSERT_OK(dossier_changes(c, 2006, NULL, &ch, &err), err);
+    assert_int_equal(ch->year, 2006);
+    bool found = false;
+    for (size_t i = 0; i < ch->n_changes; i++) {
+        if (strcmp(ch->changes[i]->country_code, "AZE") == 0) {
+            found = true;
+            assert_int_equal(ch->changes[i]->previous,
+                             DOSSIER__V1__TIER__TIER_2);
+            assert_int_equal(ch->changes[i]->current,
+                             DOSSIER__V1__TIER__TIER_3);
+            assert_int_equal(ch->changes[i]->move,
+                             DOSSIER__V1__TIER_MOVE__TIER_MOVE_DOWNGRADE);
+        }
+    }
+    assert_true(found);
+    dossier_message_free(ch);
+
+    Dossier__V1__StatsResponse *st = NULL;
+    ASSERT_OK(dossier_stats(c, &st, &err), err);
+    assert_true(st->records >= 3);
+    dossier_message_free(st);
+
+    /* Search may not be there yet: then it must say so, nothing else. */
+    Dossier__V1__SearchRequest sr = DOSSIER__V1__SEARCH_REQUEST__INIT;
+    sr.query = "Turkey";
+    Dossier__V1__SearchResponse *sresp = NULL;
+    dossier_status_t rc = dossier_search(c, &sr, &sresp, &err);
+    if (rc == DOSSIER_OK) {
+        assert_true(sresp->total_hits >= 1);
+        assert_true(sresp->n_hits >= 1);
+        assert_string_equal(sresp->hits[0]->report->id, id);
+        dossier_message_free(sresp);
+    } else {
+        ASSERT_STATUS(rc, DOSSIER_UNIMPLEMENTED, err);
+    }
+
+    free(id);
+    free(doc2004);
+    free(doc2005);
+    free(doc2006);
+}
+
+static void
+test_health_describe_and_generic_call(void **state) {
+    s_fixture_t *fx = *state;
+    dossier_client_t *c = fx->client;
+    dossier_error_t err = {0};
+
+    Dossier__V1__HealthResponse *health = NULL;
+    ASSERT_OK(dossier_health(c, NULL, &health, &err), err);
+    assert_int_equal(health->status,
+                     DOSSIER__V1__SERVING_STATUS__SERVING_STATUS_SERVING);
+    dossier_message_free(health);
+
+    /* The generic call, with the full method name. */
+    Dossier__V1__HealthRequest hreq = DOSSIER__V1__HEALTH_REQUEST__INIT;
+    ProtobufCMessage *m = NULL;
+    ASSERT_OK(dossier_call(c, "dossier.v1.Reports/Health", &hreq.base,
+                           &dossier__v1__health_response__descriptor, &m, &err),
+              err);
+    assert_ptr_equal(m->descriptor, &dossier__v1__health_response__descriptor);
+    dossier_message_free(m);
+    ASSERT_STATUS(dossier_call(c, "dossier.v1.Reports/NoSuchMethod", &hreq.base,
+                               &dossier__v1__health_response__descriptor, NULL,
+                               &err),
+                  DOSSIER_UNIMPLEMENTED, err);
+    ASSERT_STATUS(dossier_call(c, NULL, &hreq.base,
+                               &dossier__v1__health_response__descriptor, NULL,
+                               &err),
+                  DOSSIER_INVALID_ARGUMENT, err);
+
+    Dossier__V1__DescribeResponse *d = NULL;
+    ASSERT_OK(dossier_describe(c, &d, &err), err);
+    Google__Protobuf__FileDescriptorSet *set =
+        google__protobuf__file_descriptor_set__unpack(
+            NULL, d->file_descriptor_set.len, d->file_descriptor_set.data);
+    assert_non_null(set);
+    size_t methods = 0;
+    bool get = false;
+    for (size_t f = 0; f < set->n_file; f++) {
+        for (size_t s = 0; s < set->file[f]->n_service; s++) {
+            const Google__Protobuf__ServiceDescriptorProto *svc =
+                set->file[f]->service[s];
+            assert_string_equal(svc->name, "Reports");
+            for (size_t i = 0; i < svc->n_method; i++) {
+                methods++;
+                if (strcmp(svc->method[i]->name, "Get") == 0) {
+                    get = true;
+                    assert_string_equal(svc->method[i]->output_type,
+                                        ".dossier.v1.Report");
+                }
+            }
+        }
+    }
+    assert_int_equal(methods, dossier__v1__reports__descriptor.n_methods);
+    assert_true(get);
+    google__protobuf__file_descriptor_set__free_unpacked(set, NULL);
+    dossier_message_free(d);
+}
+
+int
+main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_client_new_rejects_bad_arguments),
+        cmocka_unit_test(test_put_get_delete),
+        cmocka_unit_test(test_import_and_queries),
+        cmocka_unit_test(test_health_describe_and_generic_call),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}

@@ -1,0 +1,301 @@
+/*  test_client_failover.c: libdossier when servers are missing, frozen,
+    killed and restarted.
+
+    A "dead" endpoint is a port that was free a moment ago (bound to port
+    0, read, closed): nothing listens there. A frozen server is a real
+    dossierd stopped with SIGSTOP: its kernel still accepts connections,
+    but it answers nothing, not even heartbeats. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dossier.h"
+#include "testserver.h"
+
+#define ASSERT_STATUS(expr, want, err)                                         \
+    do {                                                                       \
+        dossier_status_t got_ = (expr);                                        \
+        if (got_ != (want)) {                                                  \
+            fail_msg("%s: got %s (%s), want %s", #expr,                        \
+                     dossier_strerror(got_), (err).message,                    \
+                     dossier_strerror(want));                                  \
+        }                                                                      \
+    } while (0)
+#define ASSERT_OK(expr, err) ASSERT_STATUS(expr, DOSSIER_OK, err)
+
+/* Time a call may take beyond its timeout: scheduling, socket set-up. */
+#define S_SLACK_MS 400
+
+static int64_t
+s_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+s_sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* A TCP port on 127.0.0.1 that nothing listens on right now. */
+static int
+s_free_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t len = sizeof a;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static dossier_client_t *
+s_client(const char *endpoints, int timeout_ms, int retries, int hb_ms) {
+    dossier_options_t o;
+    dossier_options_init(&o);
+    o.timeout_ms = timeout_ms;
+    o.retries = retries;
+    o.heartbeat_ivl_ms = hb_ms;
+    dossier_client_t *c = NULL;
+    dossier_error_t err = {0};
+    ASSERT_OK(dossier_client_new(endpoints, &o, &c, &err), err);
+    return c;
+}
+
+static Dossier__V1__Report
+s_report(const char *id) {
+    Dossier__V1__Report r = DOSSIER__V1__REPORT__INIT;
+    r.id = (char *)id;
+    r.title = "Failover test";
+    r.country = "Atlantis";
+    r.year = 2020;
+    return r;
+}
+
+static void
+test_unreachable_is_unavailable_within_timeout(void **state) {
+    (void)state;
+    char ep[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", s_free_port());
+    dossier_client_t *c = s_client(ep, 1000, 3, 1000);
+    dossier_error_t err = {0};
+
+    int64_t t0 = s_now_ms();
+    ASSERT_STATUS(dossier_health(c, NULL, NULL, &err), DOSSIER_UNAVAILABLE,
+                  err);
+    int64_t took = s_now_ms() - t0;
+    assert_true(took >= 900);
+    assert_true(took <= 1000 + S_SLACK_MS);
+    assert_non_null(strstr(err.message, "cannot reach"));
+    assert_non_null(strstr(err.message, ep));
+
+    /* A write fails the same way: nothing was sent. */
+    Dossier__V1__Report r = s_report("failover-unreachable");
+    t0 = s_now_ms();
+    ASSERT_STATUS(dossier_put(c, &r, 0, false, NULL, &err), DOSSIER_UNAVAILABLE,
+                  err);
+    took = s_now_ms() - t0;
+    assert_true(took <= 1000 + S_SLACK_MS);
+    dossier_client_destroy(&c);
+}
+
+static void
+test_failover_to_second_endpoint(void **state) {
+    (void)state;
+    testserver_t *server = testserver_start(NULL);
+    assert_non_null(server);
+    char eps[256];
+    snprintf(eps, sizeof eps, "tcp://127.0.0.1:%d,%s", s_free_port(),
+             testserver_endpoint(server));
+    dossier_client_t *c = s_client(eps, 4000, 3, 1000);
+    dossier_error_t err = {0};
+
+    int64_t t0 = s_now_ms();
+    Dossier__V1__HealthResponse *h = NULL;
+    ASSERT_OK(dossier_health(c, NULL, &h, &err), err);
+    assert_int_equal(h->status,
+                     DOSSIER__V1__SERVING_STATUS__SERVING_STATUS_SERVING);
+    dossier_message_free(h);
+    /* The dead endpoint had a quarter of the time (4 attempts). */
+    assert_true(s_now_ms() - t0 < 4000);
+    assert_string_equal(dossier_client_endpoint(c),
+                        testserver_endpoint(server));
+
+    /* The client stays on the live endpoint: no more waiting. */
+    t0 = s_now_ms();
+    Dossier__V1__Report r = s_report("failover-write");
+    ASSERT_OK(dossier_put(c, &r, 0, false, NULL, &err), err);
+    assert_true(s_now_ms() - t0 < 1000);
+
+    /* A write also moves past a dead endpoint, since it was never sent. */
+    dossier_client_t *c2 = s_client(eps, 4000, 3, 1000);
+    r.title = "written after failover";
+    ASSERT_OK(dossier_put(c2, &r, 0, false, NULL, &err), err);
+    Dossier__V1__Report *got = NULL;
+    ASSERT_OK(dossier_get(c, "failover-write", &got, &err), err);
+    assert_string_equal(got->title, "written after failover");
+    assert_int_equal(got->version, 2);
+    dossier_report_free(got);
+
+    dossier_client_destroy(&c2);
+    dossier_client_destroy(&c);
+    testserver_stop(&server);
+}
+
+typedef struct {
+    testserver_t *server;
+    int delay_ms;
+    int rc;
+} s_restart_t;
+
+/* Kills the (frozen) server after a delay and starts it again on the
+   same data directory and endpoint. */
+static void *
+s_restart_later(void *arg) {
+    s_restart_t *r = arg;
+    s_sleep_ms(r->delay_ms);
+    testserver_kill(r->server, SIGKILL);
+    testserver_wait(r->server, 5000);
+    r->rc = testserver_restart(r->server);
+    return NULL;
+}
+
+static testserver_t *
+s_server_on_fixed_port(char *endpoint, size_t size) {
+    /* Bound explicitly, so that a restart comes back on the same port. */
+    snprintf(endpoint, size, "tcp://127.0.0.1:%d", s_free_port());
+    char args[128];
+    snprintf(args, sizeof args, "--bind %s", endpoint);
+    testserver_t *server = testserver_start(args);
+    assert_non_null(server);
+    assert_string_equal(testserver_endpoint(server), endpoint);
+    return server;
+}
+
+static void
+test_idempotent_call_retried_after_restart(void **state) {
+    (void)state;
+    char ep[64];
+    testserver_t *server = s_server_on_fixed_port(ep, sizeof ep);
+    dossier_client_t *c = s_client(ep, 8000, 3, 200);
+    dossier_error_t err = {0};
+    Dossier__V1__Report r = s_report("restart-1");
+    ASSERT_OK(dossier_put(c, &r, 0, false, NULL, &err), err);
+
+    /* The server freezes with our connection open: the Get is sent into
+       it and never answered. Heartbeats notice, the client reconnects,
+       and once the server is back the Get is sent again. */
+    assert_int_equal(testserver_kill(server, SIGSTOP), 0);
+    s_restart_t restart = {server, 1000, -1};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, s_restart_later, &restart),
+                     0);
+    int64_t t0 = s_now_ms();
+    Dossier__V1__Report *got = NULL;
+    dossier_status_t rc = dossier_get(c, "restart-1", &got, &err);
+    int64_t took = s_now_ms() - t0;
+    pthread_join(thread, NULL);
+    assert_int_equal(restart.rc, 0);
+    ASSERT_OK(rc, err);
+    assert_string_equal(got->title, "Failover test");
+    dossier_report_free(got);
+    assert_true(took >= 900); /* it did wait for the restart */
+    assert_true(took < 8000);
+
+    dossier_client_destroy(&c);
+    testserver_stop(&server);
+}
+
+static void
+test_write_not_retried(void **state) {
+    (void)state;
+    char ep[64];
+    testserver_t *server = s_server_on_fixed_port(ep, sizeof ep);
+    dossier_client_t *c = s_client(ep, 4000, 3, 200);
+    dossier_error_t err = {0};
+    ASSERT_OK(dossier_health(c, NULL, NULL, &err), err);
+
+    /* Sent into a frozen server that is restarted well within the
+       timeout: a retry would succeed, so success would mean the write was
+       sent twice. It must fail instead, and not be applied. */
+    assert_int_equal(testserver_kill(server, SIGSTOP), 0);
+    s_restart_t restart = {server, 500, -1};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, s_restart_later, &restart),
+                     0);
+    Dossier__V1__Report r = s_report("restart-write");
+    int64_t t0 = s_now_ms();
+    dossier_status_t rc = dossier_put(c, &r, 0, false, NULL, &err);
+    int64_t took = s_now_ms() - t0;
+    pthread_join(thread, NULL);
+    assert_int_equal(restart.rc, 0);
+    if (rc != DOSSIER_UNAVAILABLE && rc != DOSSIER_DEADLINE_EXCEEDED) {
+        fail_msg("put into a frozen server: got %s (%s)", dossier_strerror(rc),
+                 err.message);
+    }
+    assert_non_null(strstr(err.message, "may or may not"));
+    assert_true(took <= 4000 + S_SLACK_MS);
+
+    /* The same client works again, and the write never happened. */
+    ASSERT_STATUS(dossier_get(c, "restart-write", NULL, &err),
+                  DOSSIER_NOT_FOUND, err);
+    dossier_client_destroy(&c);
+    testserver_stop(&server);
+}
+
+static void
+test_slow_reply_is_deadline_exceeded(void **state) {
+    (void)state;
+    testserver_t *server = testserver_start(NULL);
+    assert_non_null(server);
+    /* Heartbeats off: a frozen server then looks like a slow one. */
+    dossier_client_t *c = s_client(testserver_endpoint(server), 800, 0, 0);
+    dossier_error_t err = {0};
+    ASSERT_OK(dossier_health(c, NULL, NULL, &err), err);
+    assert_int_equal(testserver_kill(server, SIGSTOP), 0);
+    int64_t t0 = s_now_ms();
+    ASSERT_STATUS(dossier_stats(c, NULL, &err), DOSSIER_DEADLINE_EXCEEDED, err);
+    int64_t took = s_now_ms() - t0;
+    assert_true(took >= 700 && took <= 800 + S_SLACK_MS);
+    assert_int_equal(testserver_kill(server, SIGCONT), 0);
+    /* The client recovers; the abandoned call's late reply (on the
+       closed socket) is not mistaken for this one's. */
+    Dossier__V1__HealthResponse *h = NULL;
+    ASSERT_OK(dossier_health(c, NULL, &h, &err), err);
+    assert_ptr_equal(h->base.descriptor,
+                     &dossier__v1__health_response__descriptor);
+    dossier_message_free(h);
+    dossier_client_destroy(&c);
+    testserver_stop(&server);
+}
+
+int
+main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_unreachable_is_unavailable_within_timeout),
+        cmocka_unit_test(test_failover_to_second_endpoint),
+        cmocka_unit_test(test_idempotent_call_retried_after_restart),
+        cmocka_unit_test(test_write_not_retried),
+        cmocka_unit_test(test_slow_reply_is_deadline_exceeded),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
