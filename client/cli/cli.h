@@ -66,7 +66,8 @@ int cli_usage_error(const cli_verb_t *verb, const char *fmt, ...)
 int cli_parse_uint(const char *text, unsigned long long min,
                    unsigned long long max, unsigned long long *value);
 
-/*  Connects per g, with default_timeout_ms when g gives none. Returns 0
+/*  Connects per g, with default_timeout_ms (0: the library's default)
+    when g gives no timeout. Returns 0
     and sets *client_p, or prints why and returns the exit code. */
 int cli_connect(const cli_global_t *g, int default_timeout_ms,
                 dossier_client_t **client_p);

@@ -243,6 +243,11 @@ cli_stats(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
         if (s->n_by_year > 0) {
             printf("\n%-6s %s\n", "YEAR", "RECORDS");
             for (size_t i = 0; i < s->n_by_year; i++) {
+                if (s->by_year[i]->year == 0) {
+                    printf("%-6s %llu\n", "(none)",
+                           (unsigned long long)s->by_year[i]->count);
+                    continue;
+                }
                 printf("%-6u %llu\n", s->by_year[i]->year,
                        (unsigned long long)s->by_year[i]->count);
             }

@@ -255,7 +255,11 @@ cli_connect(const cli_global_t *g, int default_timeout_ms,
     }
     dossier_options_t options;
     dossier_options_init(&options);
-    options.timeout_ms = g->timeout_ms > 0 ? g->timeout_ms : default_timeout_ms;
+    if (g->timeout_ms > 0) {
+        options.timeout_ms = g->timeout_ms;
+    } else if (default_timeout_ms > 0) {
+        options.timeout_ms = default_timeout_ms;
+    }
     options.client_name = "dossier-cli/" DOSSIER_VERSION;
     dossier_error_t err = {0};
     dossier_status_t rc = dossier_client_new(server, &options, client_p, &err);
