@@ -1065,7 +1065,8 @@ s_parse_heading(s_parse_t *p, const char *line) {
         }
         /* The note: what follows the tier in the group, then what follows
            the group, each without leading punctuation. */
-        const char *notes[2] = {group + used, line + i + 1};
+        /* An unknown tier is in the warning, not in the note. */
+        const char *notes[2] = {used ? group + used : "", line + i + 1};
         char note[HEADING_MAX * 2 + 4] = "";
         for (size_t k = 0; k < 2; k++) {
             const char *q = notes[k];

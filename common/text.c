@@ -7,13 +7,14 @@
 
     Folding is table-driven so that the search tokenizer can call
     text_fold_codepoint() per code point without branching much or
-    allocating. The tables cover U+00A0..U+024F (Latin-1 Supplement, Latin
-    Extended-A and -B), U+0300..U+04FF (combining marks, dropped; Greek and
-    Cyrillic, lower-cased) and U+1E00..U+1EFF (Latin Extended Additional).
-    They were generated from Unicode 14 data (Python's unicodedata): a Latin
-    letter folds to its NFKD base letters without marks, lower-cased, when
-    that is ASCII, with ligatures and letters that have no decomposition
-    spelled out (ß->ss, æ->ae, œ->oe, ø->o, ł->l, đ->d, þ->th, ð->d, ı->i);
+    allocating. The tables cover U+00A0..U+02AF (Latin-1 Supplement, Latin
+    Extended-A and -B, IPA Extensions: "ə" -> "e", "ɛ" -> "e", "ɔ" -> "o"),
+    U+0300..U+04FF (combining marks, dropped; Greek and Cyrillic,
+    lower-cased) and U+1E00..U+1EFF (Latin Extended Additional). They were
+    generated from Unicode 14 data (Python's unicodedata): a Latin letter
+    folds to its NFKD base letters without marks, lower-cased, when that is
+    ASCII, with ligatures and letters that have no decomposition spelled
+    out (ß->ss, æ->ae, œ->oe, ø->o, ł->l, ŀ->l, đ->d, þ->th, ð->d, ı->i);
     superscript digits fold to digits, U+00A0 to a space, final sigma to
     sigma; anything else maps to itself. */
 #include "text.h"
@@ -26,7 +27,7 @@ typedef struct {
     char s[4];
 } fold_entry_t;
 
-static const fold_entry_t s_fold_latin[0x24F - 0xA0 + 1] = {
+static const fold_entry_t s_fold_latin[0x2AF - 0xA0 + 1] = {
     {1, " "},
     {2, "\xc2"
         "\xa1"},
@@ -214,10 +215,8 @@ static const fold_entry_t s_fold_latin[0x24F - 0xA0 + 1] = {
     {1, "l"},
     {1, "l"},
     {1, "l"},
-    {2, "\xc5"
-        "\x80"},
-    {2, "\xc5"
-        "\x80"},
+    {1, "l"},
+    {1, "l"},
     {1, "l"},
     {1, "l"},
     {1, "n"},
@@ -523,6 +522,151 @@ static const fold_entry_t s_fold_latin[0x24F - 0xA0 + 1] = {
     {1, "r"},
     {1, "y"},
     {1, "y"},
+    {1, "a"},
+    {1, "a"},
+    {1, "a"},
+    {1, "b"},
+    {1, "o"},
+    {1, "c"},
+    {1, "d"},
+    {1, "d"},
+    {1, "e"},
+    {1, "e"},
+    {1, "e"},
+    {1, "e"},
+    {1, "e"},
+    {1, "e"},
+    {1, "e"},
+    {1, "j"},
+    {1, "g"},
+    {1, "g"},
+    {1, "g"},
+    {2, "\xc9"
+        "\xa3"},
+    {2, "\xc9"
+        "\xa4"},
+    {2, "\xc9"
+        "\xa5"},
+    {1, "h"},
+    {2, "\xc9"
+        "\xa7"},
+    {1, "i"},
+    {1, "i"},
+    {1, "i"},
+    {1, "l"},
+    {1, "l"},
+    {1, "l"},
+    {2, "\xc9"
+        "\xae"},
+    {1, "m"},
+    {2, "\xc9"
+        "\xb0"},
+    {1, "m"},
+    {1, "n"},
+    {1, "n"},
+    {1, "n"},
+    {1, "o"},
+    {2, "oe"},
+    {2, "\xc9"
+        "\xb7"},
+    {2, "\xc9"
+        "\xb8"},
+    {1, "r"},
+    {1, "r"},
+    {1, "r"},
+    {1, "r"},
+    {1, "r"},
+    {1, "r"},
+    {2, "\xc9"
+        "\xbf"},
+    {1, "r"},
+    {2, "\xca"
+        "\x81"},
+    {1, "s"},
+    {2, "\xca"
+        "\x83"},
+    {2, "\xca"
+        "\x84"},
+    {2, "\xca"
+        "\x85"},
+    {2, "\xca"
+        "\x86"},
+    {2, "\xca"
+        "\x87"},
+    {1, "t"},
+    {1, "u"},
+    {2, "\xca"
+        "\x8a"},
+    {1, "v"},
+    {2, "\xca"
+        "\x8c"},
+    {2, "\xca"
+        "\x8d"},
+    {2, "\xca"
+        "\x8e"},
+    {1, "y"},
+    {1, "z"},
+    {1, "z"},
+    {2, "\xca"
+        "\x92"},
+    {2, "\xca"
+        "\x93"},
+    {2, "\xca"
+        "\x94"},
+    {2, "\xca"
+        "\x95"},
+    {2, "\xca"
+        "\x96"},
+    {2, "\xca"
+        "\x97"},
+    {2, "\xca"
+        "\x98"},
+    {2, "\xca"
+        "\x99"},
+    {2, "\xca"
+        "\x9a"},
+    {2, "\xca"
+        "\x9b"},
+    {2, "\xca"
+        "\x9c"},
+    {2, "\xca"
+        "\x9d"},
+    {2, "\xca"
+        "\x9e"},
+    {2, "\xca"
+        "\x9f"},
+    {2, "\xca"
+        "\xa0"},
+    {2, "\xca"
+        "\xa1"},
+    {2, "\xca"
+        "\xa2"},
+    {2, "\xca"
+        "\xa3"},
+    {2, "\xca"
+        "\xa4"},
+    {2, "\xca"
+        "\xa5"},
+    {2, "\xca"
+        "\xa6"},
+    {2, "\xca"
+        "\xa7"},
+    {2, "\xca"
+        "\xa8"},
+    {2, "\xca"
+        "\xa9"},
+    {2, "\xca"
+        "\xaa"},
+    {2, "\xca"
+        "\xab"},
+    {2, "\xca"
+        "\xac"},
+    {2, "\xca"
+        "\xad"},
+    {2, "\xca"
+        "\xae"},
+    {2, "\xca"
+        "\xaf"},
 };
 static const fold_entry_t s_fold_greek_cyrillic[0x4FF - 0x300 + 1] = {
     {0, ""},
@@ -1835,7 +1979,7 @@ text_fold_codepoint(uint32_t cp, char *out) {
         out[0] = (char)(cp >= 'A' && cp <= 'Z' ? cp + ('a' - 'A') : cp);
         return 1;
     }
-    if (cp >= 0xA0 && cp <= 0x24F) {
+    if (cp >= 0xA0 && cp <= 0x2AF) {
         e = &s_fold_latin[cp - 0xA0];
     } else if (cp >= 0x300 && cp <= 0x4FF) {
         e = &s_fold_greek_cyrillic[cp - 0x300];
