@@ -1723,6 +1723,9 @@ s_placements(store_t *self, MDB_txn *txn, uint32_t year, const char *doc_type,
     if (status != DOSSIER_OK) {
         return status;
     }
+    if (out->n == 0) {
+        return DOSSIER_OK;
+    }
     qsort(out->v, out->n, sizeof *out->v, s_placement_by_ckey);
     /* Keep one record per country: the preferred one. */
     size_t w = 0;
@@ -1766,7 +1769,9 @@ s_changes_build(const s_placements_t *prev, const s_placements_t *cur,
     for (size_t i = 0; i < cur->n; i++) {
         const s_placement_t *c = &cur->v[i];
         const s_placement_t *p =
-            bsearch(c, prev->v, prev->n, sizeof *prev->v, s_placement_by_ckey);
+            prev->n ? bsearch(c, prev->v, prev->n, sizeof *prev->v,
+                              s_placement_by_ckey)
+                    : NULL;
         if (p == NULL || p->r->tier == c->r->tier) {
             continue;
         }
