@@ -848,6 +848,33 @@ test_nesting_limit(void **state) {
              "JSON nested deeper than 64 at line 1 column 72");
 }
 
+static void
+test_arguments(void **state) {
+    (void)state;
+    ProtobufCMessage *m = NULL;
+    dossier_error_t err = {0};
+    assert_null(json_from_message(NULL, JSON_PRETTY));
+    assert_int_equal(json_to_message(NULL, "{}", 2, &m, &err),
+                     DOSSIER_INVALID_ARGUMENT);
+    assert_int_equal(
+        json_to_message(&dossier__v1__report__descriptor, "{}", 2, NULL, &err),
+        DOSSIER_INVALID_ARGUMENT);
+    assert_int_equal(
+        json_to_message(&dossier__v1__report__descriptor, NULL, 2, &m, NULL),
+        DOSSIER_INVALID_ARGUMENT);
+    assert_int_equal(
+        json_to_message(&dossier__v1__report__descriptor, NULL, 0, &m, &err),
+        DOSSIER_INVALID_ARGUMENT);
+    assert_null(m);
+    /* Only size bytes are read: the text need not end in NUL. */
+    const char text[] = "{\"id\":\"a\"}garbage";
+    assert_int_equal(
+        json_to_message(&dossier__v1__report__descriptor, text, 10, &m, &err),
+        DOSSIER_OK);
+    assert_string_equal(((Dossier__V1__Report *)m)->id, "a");
+    protobuf_c_message_free_unpacked(m, NULL);
+}
+
 /* ------------------------------------------------------------------ */
 /*  test.All                                                          */
 
@@ -1152,6 +1179,7 @@ main(void) {
         cmocka_unit_test(test_base64_forms),
         cmocka_unit_test(test_rejections),
         cmocka_unit_test(test_nesting_limit),
+        cmocka_unit_test(test_arguments),
         cmocka_unit_test(test_all_types),
         cmocka_unit_test(test_all_parse),
         cmocka_unit_test(test_mutations),
