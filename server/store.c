@@ -290,6 +290,11 @@ s_lmdb_error(const store_t *self, dossier_error_t *err, int rc,
                                  "%s: the disk holding the store in %s is "
                                  "full: free space",
                                  what, self->dir);
+    case EFBIG:
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "%s: the file size limit (ulimit -f) stops "
+                                 "the store in %s from growing: raise it",
+                                 what, self->dir);
     case EIO:
         return dossier_error_set(err, DOSSIER_UNAVAILABLE,
                                  "%s: I/O error on the store in %s: check "

@@ -41,7 +41,10 @@ typedef struct {
     /* Initial map size in bytes; 0: 64 MiB. Grows (doubling) when full. */
     size_t map_size;
     /* Never grow beyond this; 0: 64 GiB. A write that needs more fails
-       with DOSSIER_RESOURCE_EXHAUSTED and the store keeps serving. */
+       with DOSSIER_RESOURCE_EXHAUSTED and the store keeps serving. The
+       last 1/16 of it (32 pages to 64 MiB) is kept for deletes, which in
+       LMDB need fresh pages too, so a full store can always be emptied:
+       puts stop short of it. */
     size_t max_map_size;
     /* MDB_NOSYNC: faster, loses the last commits on power failure. Off
        unless the operator asks. */
@@ -85,8 +88,8 @@ dossier_status_t store_get(store_t *self, const char *id,
 /*  Fetches a record's packed bytes (a serialized dossier.v1.Report) and
     hands them to fn(data, size, arg) inside the read transaction, so the
     caller copies them once, straight into a reply. data is valid only
-    during the call. Returns DOSSIER_NOT_FOUND without calling fn when
-    there is no such record. */
+    during the call; fn must not call store functions. Returns
+    DOSSIER_NOT_FOUND without calling fn when there is no such record. */
 dossier_status_t store_get_packed(store_t *self, const char *id,
                                   void (*fn)(const void *data, size_t size,
                                              void *arg),

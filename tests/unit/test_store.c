@@ -14,6 +14,9 @@
 #include <dirent.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1035,6 +1038,70 @@ test_max_map_size(void **state) {
     s_assert_clean(fx->store);
 }
 
+/* ---- Disk full ---- */
+
+/*  A file size limit makes LMDB's writes fail at commit as a full disk
+    would: the commit fails cleanly, nothing of the batch is stored, and
+    the store serves reads and later writes. */
+static void
+test_disk_full(void **state) {
+    fixture_t *fx = *state;
+    s_fill_body();
+    s_open(fx, NULL); /* synchronous commits */
+    dossier_error_t err = {0};
+    for (int i = 0; i < 10; i++) {
+        s_rec_t x;
+        s_big_rec(&x, i);
+        assert_ok(s_put1(fx->store, &x.r, NULL, NULL, &err), &err);
+    }
+    char path[128];
+    snprintf(path, sizeof path, "%s/data.mdb", fx->dir);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    lim.rlim_cur = (rlim_t)st.st_size;
+    lim.rlim_max = old.rlim_max;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+
+    store_batch_t *batch;
+    dossier_status_t commit = DOSSIER_OK;
+    dossier_status_t begin = store_batch_begin(fx->store, &batch, &err);
+    if (begin == DOSSIER_OK) {
+        for (int i = 10; i < 60; i++) {
+            s_rec_t x;
+            s_big_rec(&x, i);
+            if (store_put(batch, &x.r, NULL, NULL, &err) != DOSSIER_OK) {
+                break;
+            }
+        }
+        commit = store_batch_commit(&batch, &err);
+    }
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, old_handler);
+    assert_ok(begin, &err);
+    assert_status(commit, DOSSIER_RESOURCE_EXHAUSTED, &err);
+    print_message("commit past the size limit: %s\n", err.message);
+
+    assert_int_equal(s_count(fx->store), 10);
+    Dossier__V1__Report *got;
+    assert_ok(store_get(fx->store, "big-00009", &got, &err), &err);
+    dossier__v1__report__free_unpacked(got, NULL);
+    assert_status(store_get(fx->store, "big-00010", &got, &err),
+                  DOSSIER_NOT_FOUND, &err);
+    s_rec_t x;
+    s_big_rec(&x, 10);
+    assert_ok(s_put1(fx->store, &x.r, NULL, NULL, &err), &err);
+    assert_int_equal(s_count(fx->store), 11);
+    s_assert_clean(fx->store);
+    /* And after a reopen. */
+    store_destroy(&fx->store);
+    s_open(fx, NULL);
+    assert_int_equal(s_count(fx->store), 11);
+    s_assert_clean(fx->store);
+}
+
 /* ---- Check ---- */
 
 static void
@@ -1328,6 +1395,7 @@ main(void) {
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_map_growth, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_max_map_size, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_disk_full, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_check_detects_damage, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_concurrency, s_setup, s_teardown),
