@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -43,7 +44,13 @@ struct testserver_t {
     pid_t pid;
     bool exited;     /* the current run has been reaped */
     int exit_status; /* as testserver_wait returns it, once exited */
+    struct testserver_t *next_live; /* s_live registry */
 };
+
+/*  Servers not yet stopped, so that a test that fails (cmocka jumps out
+    of it) leaves no server running and no directory behind at exit. */
+static testserver_t *s_live;
+static bool s_atexit_set;
 
 static int64_t
 s_now_ms(void) {
@@ -209,6 +216,8 @@ s_launch(testserver_t *self) {
         return -1;
     }
     if (pid == 0) {
+        /* If the test process dies, so does its server (cleanly). */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         int log = open(self->logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
         int null = open("/dev/null", O_RDONLY);
         if (log >= 0) {
@@ -267,6 +276,29 @@ s_terminate(testserver_t *self) {
     }
 }
 
+static void
+s_unregister(testserver_t *self) {
+    for (testserver_t **p = &s_live; *p; p = &(*p)->next_live) {
+        if (*p == self) {
+            *p = self->next_live;
+            return;
+        }
+    }
+}
+
+static void
+s_cleanup_at_exit(void) {
+    while (s_live) {
+        testserver_t *self = s_live;
+        s_live = self->next_live;
+        if (!self->exited) {
+            kill(self->pid, SIGKILL);
+            s_reap(self, S_STOP_TIMEOUT_MS);
+        }
+        s_remove_tree(self->root);
+    }
+}
+
 testserver_t *
 testserver_start(const char *extra_args) {
     testserver_t *self = calloc(1, sizeof *self);
@@ -292,6 +324,12 @@ testserver_start(const char *extra_args) {
         free(self);
         return NULL;
     }
+    if (!s_atexit_set) {
+        atexit(s_cleanup_at_exit);
+        s_atexit_set = true;
+    }
+    self->next_live = s_live;
+    s_live = self;
     return self;
 }
 
@@ -351,6 +389,7 @@ testserver_stop(testserver_t **self_p) {
     }
     testserver_t *self = *self_p;
     *self_p = NULL;
+    s_unregister(self);
     s_terminate(self);
     int status = self->exit_status;
     if (status != 0) {

@@ -17,8 +17,14 @@
     testserver_call() is a raw client over a plain ZeroMQ REQ socket, for
     tests that must not depend on libdossier.
 
-    Not thread-safe for one testserver_t; testserver_call may be used from
-    any number of threads at once (each call has its own context). */
+    A server still running when the test program exits (a failed test
+    jumped over its testserver_stop) is killed and its directory removed
+    by an atexit handler; a server also gets SIGTERM if the thread that
+    started it dies (PR_SET_PDEATHSIG), so none is left behind.
+
+    Not thread-safe: start, restart and stop servers from one thread.
+    testserver_call may be used from any number of threads at once (each
+    call has its own context). */
 #ifndef DOSSIER_TESTSERVER_H
 #define DOSSIER_TESTSERVER_H
 
@@ -27,6 +33,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "dossier/v1/rpc.pb-c.h"
+#include "status.h"
 
 typedef struct testserver_t testserver_t;
 

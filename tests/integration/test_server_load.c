@@ -1,0 +1,379 @@
+/*  test_server_load.c: a real dossierd under concurrent clients.
+
+    - 16 client threads mix Get, Put and List on their own records for a
+      bounded number of calls and check every reply against what they
+      wrote (versions, contents, counts).
+    - SIGTERM while 8 threads write: exit 0, the pid file is gone, and
+      every write that was acknowledged is there after a restart.
+    - SIGKILL while 8 threads write: every acknowledged write is there
+      after a restart (acknowledged means committed durably).
+    Each thread has its own ZeroMQ context and REQ socket. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "dossier/v1/reports.pb-c.h"
+#include "testserver.h"
+
+#define M(name) "dossier.v1.Reports/" name
+#define S_THREADS 16
+#define S_OPS 150
+#define S_WRITERS 8
+#define S_MAX_WRITES 20000
+
+/* ---- A tiny per-thread client on a REQ socket ---- */
+
+typedef struct {
+    void *context;
+    void *socket;
+    const char *endpoint;
+    uint64_t next_id;
+    char failure[512]; /* first failure, for the main thread to report */
+} s_client_t;
+
+static void
+s_client_open(s_client_t *client, const char *endpoint, int timeout_ms) {
+    memset(client, 0, sizeof *client);
+    client->endpoint = endpoint;
+    client->context = zmq_ctx_new();
+    client->socket = zmq_socket(client->context, ZMQ_REQ);
+    int linger = 0;
+    zmq_setsockopt(client->socket, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(client->socket, ZMQ_RCVTIMEO, &timeout_ms,
+                   sizeof timeout_ms);
+    zmq_connect(client->socket, endpoint);
+}
+
+static void
+s_client_close(s_client_t *client) {
+    zmq_close(client->socket);
+    zmq_ctx_term(client->context);
+}
+
+/*  One call. Returns the Response (caller frees) or NULL on timeout, after
+    which the REQ socket is unusable: the caller stops. */
+static Dossier__V1__Response *
+s_client_call(s_client_t *client, const char *method,
+              const ProtobufCMessage *request) {
+    Dossier__V1__Request envelope = DOSSIER__V1__REQUEST__INIT;
+    envelope.id = ++client->next_id;
+    envelope.method = (char *)method;
+    size_t payload_size = protobuf_c_message_get_packed_size(request);
+    uint8_t *payload = malloc(payload_size + 1);
+    protobuf_c_message_pack(request, payload);
+    envelope.payload.data = payload;
+    envelope.payload.len = payload_size;
+    size_t size = dossier__v1__request__get_packed_size(&envelope);
+    uint8_t *body = malloc(size + 1);
+    dossier__v1__request__pack(&envelope, body);
+    free(payload);
+    int sent = zmq_send(client->socket, body, size, 0);
+    free(body);
+    if (sent < 0) {
+        return NULL;
+    }
+    zmq_msg_t reply;
+    zmq_msg_init(&reply);
+    if (zmq_msg_recv(&reply, client->socket, 0) < 0) {
+        zmq_msg_close(&reply);
+        return NULL;
+    }
+    Dossier__V1__Response *response = dossier__v1__response__unpack(
+        NULL, zmq_msg_size(&reply), zmq_msg_data(&reply));
+    zmq_msg_close(&reply);
+    if (response && response->id != envelope.id) {
+        dossier__v1__response__free_unpacked(response, NULL);
+        return NULL;
+    }
+    return response;
+}
+
+#define S_CHECK(client, cond, ...)                                             \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            snprintf((client)->failure, sizeof(client)->failure, __VA_ARGS__); \
+            goto failed;                                                       \
+        }                                                                      \
+    } while (0)
+
+/* ---- 16 threads mixing Get, Put, List ---- */
+
+typedef struct {
+    int index;
+    const char *endpoint;
+    s_client_t client;
+    int calls;
+} s_mixer_t;
+
+static void *
+s_mixer_main(void *arg) {
+    s_mixer_t *mixer = arg;
+    s_client_t *client = &mixer->client;
+    s_client_open(client, mixer->endpoint, 20000);
+    unsigned seed = (unsigned)mixer->index * 7919u + 1;
+    enum { RECORDS = 5 };
+    uint64_t versions[RECORDS] = {0};
+    char country[32];
+    snprintf(country, sizeof country, "Mixland %c", (char)('a' + mixer->index));
+    Dossier__V1__Response *response = NULL;
+
+    for (int op = 0; op < S_OPS; op++) {
+        int record = rand_r(&seed) % RECORDS;
+        char id[32];
+        snprintf(id, sizeof id, "mix-%02d-%d", mixer->index, record);
+        int kind = rand_r(&seed) % 3;
+        if (kind == 0 || versions[record] == 0) {
+            char title[64];
+            snprintf(title, sizeof title, "title %d of %s", op, id);
+            Dossier__V1__Report report = DOSSIER__V1__REPORT__INIT;
+            report.id = id;
+            report.title = title;
+            report.country = country;
+            report.year = 2000 + (uint32_t)record;
+            report.doc_type = (char *)"Trafficking in Persons Report";
+            Dossier__V1__PutRequest put = DOSSIER__V1__PUT_REQUEST__INIT;
+            put.report = &report;
+            put.expected_version = versions[record];
+            response = s_client_call(client, M("Put"), &put.base);
+            S_CHECK(client, response, "Put %s: no reply", id);
+            S_CHECK(client, response->code == 0, "Put %s: %d %s", id,
+                    response->code, response->message);
+            Dossier__V1__PutResponse *put_response =
+                dossier__v1__put_response__unpack(NULL, response->payload.len,
+                                                  response->payload.data);
+            S_CHECK(client, put_response, "Put %s: bad payload", id);
+            bool right = put_response->version == versions[record] + 1;
+            dossier__v1__put_response__free_unpacked(put_response, NULL);
+            S_CHECK(client, right, "Put %s: unexpected version", id);
+            versions[record]++;
+        } else if (kind == 1) {
+            Dossier__V1__GetRequest get = DOSSIER__V1__GET_REQUEST__INIT;
+            get.id = id;
+            response = s_client_call(client, M("Get"), &get.base);
+            S_CHECK(client, response, "Get %s: no reply", id);
+            S_CHECK(client, response->code == 0, "Get %s: %d %s", id,
+                    response->code, response->message);
+            Dossier__V1__Report *report = dossier__v1__report__unpack(
+                NULL, response->payload.len, response->payload.data);
+            S_CHECK(client, report, "Get %s: bad payload", id);
+            bool right = report->version == versions[record] &&
+                         strcmp(report->id, id) == 0 &&
+                         strcmp(report->country, country) == 0;
+            dossier__v1__report__free_unpacked(report, NULL);
+            S_CHECK(client, right, "Get %s: stale or wrong record", id);
+        } else {
+            Dossier__V1__ReportFilter filter = DOSSIER__V1__REPORT_FILTER__INIT;
+            filter.country = country;
+            Dossier__V1__ListRequest list = DOSSIER__V1__LIST_REQUEST__INIT;
+            list.filter = &filter;
+            list.page_size = 100;
+            response = s_client_call(client, M("List"), &list.base);
+            S_CHECK(client, response, "List: no reply");
+            S_CHECK(client, response->code == 0, "List: %d %s", response->code,
+                    response->message);
+            Dossier__V1__ListResponse *page =
+                dossier__v1__list_response__unpack(NULL, response->payload.len,
+                                                   response->payload.data);
+            S_CHECK(client, page, "List: bad payload");
+            size_t expected = 0;
+            for (int i = 0; i < RECORDS; i++) {
+                expected += versions[i] > 0;
+            }
+            bool right = page->n_reports == expected;
+            for (size_t i = 0; right && i < page->n_reports; i++) {
+                right = strcmp(page->reports[i]->country, country) == 0;
+            }
+            dossier__v1__list_response__free_unpacked(page, NULL);
+            S_CHECK(client, right, "List %s: wrong records", country);
+        }
+        dossier__v1__response__free_unpacked(response, NULL);
+        response = NULL;
+        mixer->calls++;
+    }
+failed:
+    dossier__v1__response__free_unpacked(response, NULL);
+    s_client_close(client);
+    return NULL;
+}
+
+static void
+test_sixteen_clients(void **state) {
+    (void)state;
+    testserver_t *server = testserver_start(NULL);
+    assert_non_null(server);
+    s_mixer_t mixers[S_THREADS];
+    pthread_t threads[S_THREADS];
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (int i = 0; i < S_THREADS; i++) {
+        memset(&mixers[i], 0, sizeof mixers[i]);
+        mixers[i].index = i;
+        mixers[i].endpoint = testserver_endpoint(server);
+        assert_int_equal(
+            pthread_create(&threads[i], NULL, s_mixer_main, &mixers[i]), 0);
+    }
+    int calls = 0;
+    for (int i = 0; i < S_THREADS; i++) {
+        pthread_join(threads[i], NULL);
+        if (mixers[i].client.failure[0]) {
+            fail_msg("client %d: %s", i, mixers[i].client.failure);
+        }
+        calls += mixers[i].calls;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    double seconds = (double)(end.tv_sec - start.tv_sec) +
+                     (double)(end.tv_nsec - start.tv_nsec) / 1e9;
+    assert_int_equal(calls, S_THREADS * S_OPS);
+    printf("# %d calls from %d threads in %.2f s (%.0f calls/s)\n", calls,
+           S_THREADS, seconds, calls / seconds);
+    testserver_stop(&server);
+}
+
+/* ---- Writers racing a signal ---- */
+
+typedef struct {
+    int index;
+    const char *endpoint;
+    s_client_t client;
+    volatile int *stop;
+    int acked; /* writes 0..acked-1 were acknowledged */
+} s_writer_t;
+
+static void *
+s_writer_main(void *arg) {
+    s_writer_t *writer = arg;
+    s_client_open(&writer->client, writer->endpoint, 3000);
+    for (int n = 0; n < S_MAX_WRITES && !*writer->stop; n++) {
+        char id[32];
+        snprintf(id, sizeof id, "ack-%d-%05d", writer->index, n);
+        Dossier__V1__Report report = DOSSIER__V1__REPORT__INIT;
+        report.id = id;
+        report.title = id;
+        report.country = (char *)"Durability";
+        report.year = 2020;
+        Dossier__V1__PutRequest put = DOSSIER__V1__PUT_REQUEST__INIT;
+        put.report = &report;
+        Dossier__V1__Response *response =
+            s_client_call(&writer->client, M("Put"), &put.base);
+        if (!response) {
+            break; /* the server went away mid-call: not acknowledged */
+        }
+        int code = response->code;
+        dossier__v1__response__free_unpacked(response, NULL);
+        if (code != 0) {
+            break; /* UNAVAILABLE while draining: not acknowledged */
+        }
+        writer->acked = n + 1;
+    }
+    s_client_close(&writer->client);
+    return NULL;
+}
+
+/*  Runs S_WRITERS writers, sends signal after delay_ms, waits for the
+    server to exit; returns its exit status. acked[i] gets each writer's
+    acknowledged count. */
+static int
+s_write_then_signal(testserver_t *server, int signal, int delay_ms,
+                    int *acked) {
+    volatile int stop = 0;
+    s_writer_t writers[S_WRITERS];
+    pthread_t threads[S_WRITERS];
+    for (int i = 0; i < S_WRITERS; i++) {
+        memset(&writers[i], 0, sizeof writers[i]);
+        writers[i].index = i;
+        writers[i].endpoint = testserver_endpoint(server);
+        writers[i].stop = &stop;
+        assert_int_equal(
+            pthread_create(&threads[i], NULL, s_writer_main, &writers[i]), 0);
+    }
+    struct timespec delay = {delay_ms / 1000, (delay_ms % 1000) * 1000000L};
+    nanosleep(&delay, NULL);
+    assert_int_equal(testserver_kill(server, signal), 0);
+    int status = testserver_wait(server, 15000);
+    stop = 1;
+    int total = 0;
+    for (int i = 0; i < S_WRITERS; i++) {
+        pthread_join(threads[i], NULL);
+        acked[i] = writers[i].acked;
+        total += acked[i];
+    }
+    printf("# %d writes acknowledged before signal %d\n", total, signal);
+    assert_true(total > 0);
+    return status;
+}
+
+static void
+s_check_acknowledged(testserver_t *server, const int *acked) {
+    for (int i = 0; i < S_WRITERS; i++) {
+        for (int n = 0; n < acked[i]; n++) {
+            char id[32];
+            snprintf(id, sizeof id, "ack-%d-%05d", i, n);
+            Dossier__V1__GetRequest get = DOSSIER__V1__GET_REQUEST__INIT;
+            get.id = id;
+            Dossier__V1__Report *report =
+                (Dossier__V1__Report *)testserver_expect(
+                    testserver_endpoint(server), M("Get"), &get.base, 0,
+                    &dossier__v1__report__descriptor);
+            assert_string_equal(report->title, id);
+            dossier__v1__report__free_unpacked(report, NULL);
+        }
+    }
+}
+
+static void
+test_sigterm_under_load(void **state) {
+    (void)state;
+    testserver_t *server = testserver_start(NULL);
+    assert_non_null(server);
+    char pidfile[512];
+    snprintf(pidfile, sizeof pidfile, "%s/dossierd.pid",
+             testserver_datadir(server));
+    assert_int_equal(access(pidfile, F_OK), 0);
+
+    int acked[S_WRITERS];
+    int status = s_write_then_signal(server, SIGTERM, 400, acked);
+    assert_int_equal(status, 0);
+    assert_int_not_equal(access(pidfile, F_OK), 0);
+
+    assert_int_equal(testserver_restart(server), 0);
+    s_check_acknowledged(server, acked);
+    testserver_stop(&server);
+}
+
+static void
+test_sigkill_keeps_acknowledged_writes(void **state) {
+    (void)state;
+    testserver_t *server = testserver_start(NULL);
+    assert_non_null(server);
+    int acked[S_WRITERS];
+    int status = s_write_then_signal(server, SIGKILL, 400, acked);
+    assert_int_equal(status, 128 + SIGKILL);
+    /* The stale pid file names a dead process: the restart takes over. */
+    assert_int_equal(testserver_restart(server), 0);
+    s_check_acknowledged(server, acked);
+    testserver_stop(&server);
+}
+
+int
+main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sixteen_clients),
+        cmocka_unit_test(test_sigterm_under_load),
+        cmocka_unit_test(test_sigkill_keeps_acknowledged_writes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
