@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "country.h"
+#include "store_fts.h"
 #include "text.h"
 
 #define S_DEFAULT_MAP_SIZE ((size_t)64 << 20)
@@ -114,6 +115,7 @@ struct store_t {
     bool batch_active;
     pthread_key_t reader_key;
     s_reader_t *readers;
+    store_fts_t *fts; /* the full-text index (store_fts.c) */
 };
 
 typedef enum { S_OP_PUT, S_OP_DELETE } s_op_kind_t;
@@ -635,6 +637,9 @@ s_open_dbs(store_t *self, MDB_txn *txn) {
     for (int i = 0; rc == 0 && i < S_IDX_COUNT; i++) {
         rc = s_open_db(txn, s_index_names[i], &self->index[i]);
     }
+    if (rc == 0) {
+        rc = store_fts_open(txn, self->records, &self->fts);
+    }
     return rc;
 }
 
@@ -689,6 +694,7 @@ s_round_up(size_t n, size_t unit) {
 /* Frees an opened store; its reader key is already deleted. */
 static void
 s_free_store(store_t *self) {
+    store_fts_destroy(&self->fts);
     if (self->env) {
         mdb_env_close(self->env);
     }
@@ -1985,6 +1991,22 @@ store_stats(store_t *self, Dossier__V1__StatsResponse **response_p,
     return DOSSIER_OK;
 }
 
+/* ---- Search (the index is store_fts.c) ---- */
+
+dossier_status_t
+store_search(store_t *self, const Dossier__V1__SearchRequest *request,
+             uint32_t max_page_size, Dossier__V1__SearchResponse **response_p,
+             dossier_error_t *err) {
+    s_read_t rd;
+    dossier_status_t status = s_read_begin(self, &rd, err);
+    if (status == DOSSIER_OK) {
+        status = store_fts_search(self->fts, rd.txn, request, max_page_size,
+                                  response_p, err);
+        s_read_end(self, &rd);
+    }
+    return status;
+}
+
 /* ---- Check ---- */
 
 typedef struct {
@@ -2182,6 +2204,9 @@ store_check(store_t *self, uint64_t *problems_p, dossier_error_t *err) {
     if (rc == 0) {
         rc = s_check_counters(self, rd.txn, counts, &c);
     }
+    if (rc == 0) {
+        rc = store_fts_check(self->fts, rd.txn, &c.problems, err);
+    }
     s_read_end(self, &rd);
     free(counts);
     if (rc != 0) {
@@ -2252,7 +2277,12 @@ s_write_record(store_t *self, MDB_txn *txn, const Dossier__V1__Report *old,
         return rc;
     }
     MDB_val k = {strlen(new->id), new->id}, v = {size, (void *)packed};
-    return mdb_put(txn, self->records, &k, &v, 0);
+    rc = mdb_put(txn, self->records, &k, &v, 0);
+    if (rc == 0 &&
+        store_fts_update(self->fts, txn, old, new, NULL) != DOSSIER_OK) {
+        rc = store_fts_rc(self->fts);
+    }
+    return rc;
 }
 
 static int
@@ -2262,7 +2292,12 @@ s_delete_record(store_t *self, MDB_txn *txn, const Dossier__V1__Report *old) {
         return rc;
     }
     MDB_val k = {strlen(old->id), old->id};
-    return mdb_del(txn, self->records, &k, NULL);
+    rc = mdb_del(txn, self->records, &k, NULL);
+    if (rc == 0 &&
+        store_fts_update(self->fts, txn, old, NULL, NULL) != DOSSIER_OK) {
+        rc = store_fts_rc(self->fts);
+    }
+    return rc;
 }
 
 /*  Loads the stored record id in txn into *old_p (NULL when missing).
@@ -2359,6 +2394,7 @@ s_grow(store_batch_t *batch, bool use_reserve, dossier_error_t *err) {
         if (rc == 0) {
             rc = mdb_txn_begin(self->env, NULL, 0, &batch->txn);
         }
+        store_fts_reset(self->fts); /* the replay indexes again */
         if (rc != 0) {
             batch->txn = NULL;
             dossier_status_t st =
@@ -2643,6 +2679,7 @@ s_write(store_batch_t *batch, const Dossier__V1__Report *report,
             if (status == DOSSIER_OK) {
                 batch->last_rc = mdb_txn_commit(child);
                 if (batch->last_rc != 0) {
+                    store_fts_undo(self->fts);
                     status = s_lmdb_error(self, err, batch->last_rc,
                                           "cannot write a report");
                 }
@@ -2718,6 +2755,7 @@ store_delete(store_batch_t *batch, const char *id, uint64_t expected_version,
 static void
 s_batch_free(store_batch_t *batch) {
     store_t *self = batch->store;
+    store_fts_reset(self->fts);
     if (batch->txn) {
         mdb_txn_abort(batch->txn);
     }
@@ -2763,7 +2801,10 @@ store_batch_commit(store_batch_t **batch_p, dossier_error_t *err) {
         if (status != DOSSIER_OK) {
             break;
         }
-        int rc = mdb_txn_commit(batch->txn);
+        /* The full-text postings buffered by the batch go in first. */
+        int rc = store_fts_flush(self->fts, batch->txn, NULL) == DOSSIER_OK
+                     ? mdb_txn_commit(batch->txn)
+                     : (mdb_txn_abort(batch->txn), store_fts_rc(self->fts));
         batch->txn = NULL; /* freed by LMDB whatever the outcome */
         if (rc == 0) {
             break;

@@ -150,6 +150,24 @@ dossier_status_t store_stats(store_t *self,
                              Dossier__V1__StatsResponse **response_p,
                              dossier_error_t *err);
 
+/*  Full-text search (server/store_fts.c): the records matching
+    request->query (terms that must all match, "quoted phrases",
+    -excluded terms and -"excluded phrases"; see server/query.h) and
+    request->filter, ranked by BM25 (k1 1.2, b 0.75) or ordered by year or
+    publication date (newest first), page by page (page_size 0: 10; more
+    than max_page_size, 0 meaning 1000, is DOSSIER_INVALID_ARGUMENT), with
+    a snippet per hit and, when request->facets, the match counts per
+    year, tier, country and publisher. A query with nothing to look for,
+    an unterminated quote, a bad filter or a foreign page_token is
+    DOSSIER_INVALID_ARGUMENT with a message. request is borrowed; on
+    success *response_p is the caller's, freed with
+    dossier__v1__search_response__free_unpacked(response, NULL). */
+dossier_status_t store_search(store_t *self,
+                              const Dossier__V1__SearchRequest *request,
+                              uint32_t max_page_size,
+                              Dossier__V1__SearchResponse **response_p,
+                              dossier_error_t *err);
+
 /*  Walks every record and index entry and checks they agree (each record
     indexed exactly where its fields say, no index entry without its
     record, full-text postings matching). Returns DOSSIER_OK, or

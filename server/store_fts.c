@@ -52,7 +52,10 @@
 #define S_BM25_B 0.75
 #define S_END UINT32_MAX
 
+typedef struct store_fts_batch_t store_fts_batch_t;
+
 struct store_fts_t {
+    store_fts_batch_t *batch; /* the write buffer of the open batch */
     MDB_dbi post;
     MDB_dbi ids;
     MDB_dbi docs;
@@ -176,7 +179,7 @@ s_hash(const char *s, size_t len) {
 }
 
 /*  The LMDB code (or ENOMEM, MDB_CORRUPTED) of this thread's last
-    failure, for store_fts_batch_rc. */
+    failure, for store_fts_rc. */
 static _Thread_local int s_last_rc;
 
 static dossier_status_t
@@ -208,43 +211,21 @@ s_damaged(dossier_error_t *err, const char *what) {
 
 /* ---- Opening. ---- */
 
-dossier_status_t
-store_fts_open(MDB_txn *txn, MDB_dbi records, store_fts_t **fts_p,
-               dossier_error_t *err) {
-    store_fts_t *self = calloc(1, sizeof(*self));
-    if (!self) {
-        return s_oom(err);
-    }
-    struct {
-        const char *name;
-        unsigned flags;
-        MDB_dbi *dbi;
-    } dbs[STORE_FTS_DBS] = {
-        {"fts_post", 0, &self->post},
-        {"fts_ids", 0, &self->ids},
-        {"fts_docs", MDB_INTEGERKEY, &self->docs},
-        {"fts_attrs", MDB_INTEGERKEY, &self->attrs},
-        {"fts_dict", 0, &self->dict},
-        {"fts_meta", 0, &self->meta},
-    };
-    for (int i = 0; i < STORE_FTS_DBS; i++) {
-        int rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | MDB_CREATE,
-                              dbs[i].dbi);
-        if (rc != MDB_SUCCESS) {
-            free(self);
-            return s_mdb_error(err, rc, dbs[i].name);
-        }
-    }
-    self->records = records;
-    *fts_p = self;
-    return DOSSIER_OK;
+static int s_open(MDB_txn *txn, MDB_dbi records, store_fts_t **fts_p);
+
+int
+store_fts_open(MDB_txn *txn, MDB_dbi records, store_fts_t **fts_p) {
+    return s_open(txn, records, fts_p);
 }
+
+static void s_batch_destroy(store_fts_batch_t **batch_p);
 
 void
 store_fts_destroy(store_fts_t **fts_p) {
     if (!fts_p || !*fts_p) {
         return;
     }
+    s_batch_destroy(&(*fts_p)->batch);
     free(*fts_p);
     *fts_p = NULL;
 }
@@ -1016,17 +997,14 @@ struct store_fts_batch_t {
     int rc; /* of the last failure */
 };
 
-dossier_status_t
-store_fts_batch_new(store_fts_t *fts, store_fts_batch_t **batch_p,
-                    dossier_error_t *err) {
+static store_fts_batch_t *
+s_batch_new(store_fts_t *fts) {
     store_fts_batch_t *self = calloc(1, sizeof(*self));
-    if (!self) {
-        return s_oom(err);
+    if (self) {
+        self->fts = fts;
+        self->first_pending = S_END;
     }
-    self->fts = fts;
-    self->first_pending = S_END;
-    *batch_p = self;
-    return DOSSIER_OK;
+    return self;
 }
 
 static void
@@ -1046,8 +1024,8 @@ s_batch_clear(store_fts_batch_t *self) {
     self->first_pending = S_END;
 }
 
-void
-store_fts_batch_destroy(store_fts_batch_t **batch_p) {
+static void
+s_batch_destroy(store_fts_batch_t **batch_p) {
     if (!batch_p || !*batch_p) {
         return;
     }
@@ -1067,15 +1045,13 @@ store_fts_batch_destroy(store_fts_batch_t **batch_p) {
 }
 
 void
-store_fts_batch_reset(store_fts_batch_t *batch) {
-    if (batch) {
-        s_batch_clear(batch);
-    }
+store_fts_reset(store_fts_t *fts) {
+    s_batch_clear(fts->batch);
 }
 
 int
-store_fts_batch_rc(const store_fts_batch_t *batch) {
-    return batch->rc;
+store_fts_rc(const store_fts_t *fts) {
+    return fts->batch->rc;
 }
 
 static int
@@ -1175,10 +1151,8 @@ s_batch_rollback(store_fts_batch_t *self) {
 }
 
 void
-store_fts_undo(store_fts_batch_t *batch) {
-    if (batch) {
-        s_batch_rollback(batch);
-    }
+store_fts_undo(store_fts_t *fts) {
+    s_batch_rollback(fts->batch);
 }
 
 /*  Appends the document in batch->doc as docno to the buffers. */
@@ -1614,9 +1588,10 @@ s_flush(store_fts_batch_t *batch, MDB_txn *txn, dossier_error_t *err) {
 }
 
 dossier_status_t
-store_fts_update(store_fts_batch_t *batch, MDB_txn *txn,
+store_fts_update(store_fts_t *fts, MDB_txn *txn,
                  const Dossier__V1__Report *old_report,
                  const Dossier__V1__Report *new_report, dossier_error_t *err) {
+    store_fts_batch_t *batch = fts->batch;
     s_last_rc = 0;
     dossier_status_t st = s_update(batch, txn, old_report, new_report, err);
     batch->rc = st == DOSSIER_OK ? 0 : (s_last_rc ? s_last_rc : EINVAL);
@@ -1624,7 +1599,8 @@ store_fts_update(store_fts_batch_t *batch, MDB_txn *txn,
 }
 
 dossier_status_t
-store_fts_flush(store_fts_batch_t *batch, MDB_txn *txn, dossier_error_t *err) {
+store_fts_flush(store_fts_t *fts, MDB_txn *txn, dossier_error_t *err) {
+    store_fts_batch_t *batch = fts->batch;
     s_last_rc = 0;
     dossier_status_t st = s_flush(batch, txn, err);
     batch->rc = st == DOSSIER_OK ? 0 : (s_last_rc ? s_last_rc : EINVAL);
@@ -2872,9 +2848,9 @@ s_check_postings(MDB_cursor *cur, doc_t *doc, const char *id, uint32_t docno,
     return DOSSIER_OK;
 }
 
-dossier_status_t
-store_fts_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
-                dossier_error_t *err) {
+static dossier_status_t
+s_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
+        dossier_error_t *err) {
     report_t rep = {problems, err};
     uint64_t before = *problems;
     state_t state;
@@ -2954,8 +2930,12 @@ store_fts_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
     bool in_term = false;
     for (rc = mdb_cursor_get(pcur, &key, &val, MDB_FIRST);;
          rc = mdb_cursor_get(pcur, &key, &val, MDB_NEXT)) {
-        bool is_df = rc == MDB_SUCCESS && key.mv_size >= 2 &&
-                     ((const uint8_t *)key.mv_data)[key.mv_size - 1] == 0;
+        /* A term entry's only NUL ends it; a block key's first NUL is
+           five bytes from its end (docnos may hold NULs too). */
+        const uint8_t *nul =
+            rc == MDB_SUCCESS ? memchr(key.mv_data, 0, key.mv_size) : NULL;
+        bool is_df = nul && key.mv_size >= 2 &&
+                     nul == (const uint8_t *)key.mv_data + key.mv_size - 1;
         if ((rc != MDB_SUCCESS || is_df) && in_term && seen != df) {
             s_problem(&rep, "term \"%s\": df says %u documents", term, df);
         }
@@ -3033,4 +3013,99 @@ done:
         return st;
     }
     return *problems > before ? DOSSIER_DATA_LOSS : DOSSIER_OK;
+}
+
+int
+store_fts_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
+                dossier_error_t *err) {
+    s_last_rc = 0;
+    dossier_status_t st = s_check(fts, txn, problems, err);
+    if (st == DOSSIER_OK || st == DOSSIER_DATA_LOSS) {
+        return 0;
+    }
+    return s_last_rc ? s_last_rc : EINVAL;
+}
+
+/* ---- Opening (at the end: it indexes what a new index lacks). ---- */
+
+/*  Indexes every record of a store whose index is new, and writes the
+    state even when there is none. Returns 0 or an LMDB/errno code. */
+static int
+s_build(store_fts_t *fts, MDB_txn *txn) {
+    MDB_cursor *cur = NULL;
+    MDB_val key, val;
+    int rc = mdb_cursor_open(txn, fts->records, &cur);
+    s_last_rc = 0;
+    dossier_status_t st = DOSSIER_OK;
+    for (rc = rc ? rc : mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+         rc == 0 && st == DOSSIER_OK;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        Dossier__V1__Report *r =
+            dossier__v1__report__unpack(NULL, val.mv_size, val.mv_data);
+        if (r) { /* unreadable bytes: store_check names them */
+            st = s_update(fts->batch, txn, NULL, r, NULL);
+            dossier__v1__report__free_unpacked(r, NULL);
+        }
+    }
+    if (cur) {
+        mdb_cursor_close(cur);
+    }
+    if (st != DOSSIER_OK) {
+        return s_last_rc ? s_last_rc : EINVAL;
+    }
+    if (rc != MDB_NOTFOUND) {
+        return rc;
+    }
+    state_t state;
+    if (s_state_get(fts, txn, &state, NULL) != DOSSIER_OK ||
+        s_state_put(fts, txn, &state, NULL) != DOSSIER_OK ||
+        s_flush(fts->batch, txn, NULL) != DOSSIER_OK) {
+        return s_last_rc ? s_last_rc : EINVAL;
+    }
+    return 0;
+}
+
+static int
+s_open(MDB_txn *txn, MDB_dbi records, store_fts_t **fts_p) {
+    store_fts_t *self = calloc(1, sizeof(*self));
+    if (!self) {
+        return ENOMEM;
+    }
+    self->batch = s_batch_new(self);
+    if (!self->batch) {
+        free(self);
+        return ENOMEM;
+    }
+    struct {
+        const char *name;
+        unsigned flags;
+        MDB_dbi *dbi;
+    } dbs[STORE_FTS_DBS] = {
+        {"fts_post", 0, &self->post},
+        {"fts_ids", 0, &self->ids},
+        {"fts_docs", MDB_INTEGERKEY, &self->docs},
+        {"fts_attrs", MDB_INTEGERKEY, &self->attrs},
+        {"fts_dict", 0, &self->dict},
+        {"fts_meta", 0, &self->meta},
+    };
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < STORE_FTS_DBS; i++) {
+        rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | MDB_CREATE,
+                          dbs[i].dbi);
+    }
+    self->records = records;
+    /* A store written before the index existed: index its records now. */
+    MDB_val key = {5, "state"}, val;
+    if (rc == 0) {
+        rc = mdb_get(txn, self->meta, &key, &val);
+        if (rc == MDB_NOTFOUND) {
+            rc = s_build(self, txn);
+        }
+    }
+    if (rc != 0) {
+        store_fts_destroy(&self);
+        return rc;
+    }
+    *fts_p = self;
+    return 0;
 }

@@ -20,9 +20,10 @@
 
     Writes: store_fts_update indexes a document in the caller's write
     transaction: its docno, attributes and collection statistics at once,
-    its postings in the batch's in-memory buffer, which store_fts_flush
-    merges into the blocks (one pass per term, not per document) and which
-    the caller must run in the same transaction before committing it.
+    its postings in the handle's in-memory write buffer, which
+    store_fts_flush merges into the blocks (one pass per term, not per
+    document) and which the caller must run in the same transaction
+    before committing it.
     Reads: store_fts_search and store_fts_check run inside a read
     transaction the caller owns. */
 #ifndef DOSSIER_STORE_FTS_H
@@ -44,64 +45,60 @@
 #define STORE_FTS_MAX_PAGE_SIZE 1000
 
 typedef struct store_fts_t store_fts_t;
-typedef struct store_fts_batch_t store_fts_batch_t;
 
 /*  Opens (creating if needed) the index's databases in write transaction
-    txn (the caller commits it). records is the store's database of packed
-    reports by id, read by search (hits, snippets) and check. On success
-    *fts_p is the caller's, freed with store_fts_destroy after the env's
-    last use. Errors map MDB codes to DOSSIER_INTERNAL / _UNAVAILABLE. */
-dossier_status_t store_fts_open(MDB_txn *txn, MDB_dbi records,
-                                store_fts_t **fts_p, dossier_error_t *err);
+    txn (the caller commits it, or aborts it and destroys the handle).
+    records is the store's database of packed reports by id, read by
+    search (hits, snippets) and check. When the index is new and records
+    holds reports (a store written before the index existed), indexes them
+    in txn. On success (0) *fts_p is the caller's, freed with
+    store_fts_destroy; else returns an LMDB or errno code. */
+int store_fts_open(MDB_txn *txn, MDB_dbi records, store_fts_t **fts_p);
 
-/*  Frees the handle (the databases stay); takes NULL; nulls *fts_p. */
+/*  Frees the handle and its write buffer (the databases stay); takes
+    NULL; nulls *fts_p. */
 void store_fts_destroy(store_fts_t **fts_p);
 
-/*  Starts the in-memory state of one write batch (one write transaction).
-    On success *batch_p is the caller's, freed with store_fts_batch_destroy
-    (which discards unflushed postings). One batch serves one write
-    transaction at a time and may be reused for the next after a flush or
-    a reset. */
-dossier_status_t store_fts_batch_new(store_fts_t *fts,
-                                     store_fts_batch_t **batch_p,
-                                     dossier_error_t *err);
-
-/*  Frees a batch; takes NULL; nulls *batch_p. */
-void store_fts_batch_destroy(store_fts_batch_t **batch_p);
-
-/*  Discards everything buffered (the transaction it belonged to was
-    aborted); the batch is then as new, for the next transaction. */
-void store_fts_batch_reset(store_fts_batch_t *batch);
-
-/*  The LMDB code of the batch's last failed update or flush (MDB_MAP_FULL
-    when the map must grow, ENOMEM, MDB_CORRUPTED for damaged index data,
-    EINVAL for a bad argument); 0 after a success. */
-int store_fts_batch_rc(const store_fts_batch_t *batch);
+/* ---- Writes: the handle buffers one write transaction at a time (the
+   store's batch), from the thread that owns it. ---- */
 
 /*  Re-indexes one record in txn: old_report is the record as stored
     before this write (NULL when there was none), new_report the record
     as written (NULL for a delete); both borrowed. Replace and delete
-    remove every posting of the old version. Call it after the record
-    itself is written, as the write's last step. On failure the index is
-    as before the call as far as the batch buffer goes and the caller must
-    abort the write (its LMDB changes). If the caller undoes the write for
-    another reason after this returned OK (a nested transaction that fails
-    to commit), it calls store_fts_undo right away. */
-dossier_status_t store_fts_update(store_fts_batch_t *batch, MDB_txn *txn,
+    remove every posting of the old version (found by old_report's
+    terms). Call it as the write's last step. On failure the write buffer
+    is as before the call and the caller aborts the write's LMDB changes;
+    store_fts_rc tells the LMDB code (MDB_MAP_FULL: grow and replay). If
+    the caller undoes the write for another reason after this returned OK
+    (a nested transaction that fails to commit), it calls store_fts_undo
+    right away. */
+dossier_status_t store_fts_update(store_fts_t *fts, MDB_txn *txn,
                                   const Dossier__V1__Report *old_report,
                                   const Dossier__V1__Report *new_report,
                                   dossier_error_t *err);
 
 /*  Forgets the buffered effects of the last successful store_fts_update
     (the caller has undone its LMDB changes). Only the last one. */
-void store_fts_undo(store_fts_batch_t *batch);
+void store_fts_undo(store_fts_t *fts);
 
-/*  Writes the batch's buffered postings into txn; call it before
-    committing txn (and again after a retry replayed the writes into a new
+/*  Writes the buffered postings into txn: call it right before committing
+    txn (and again after a retry replayed the writes into a new
     transaction). Empties the buffer on success. On failure the caller
-    aborts txn and calls store_fts_batch_reset. */
-dossier_status_t store_fts_flush(store_fts_batch_t *batch, MDB_txn *txn,
+    aborts txn (store_fts_rc tells the LMDB code). */
+dossier_status_t store_fts_flush(store_fts_t *fts, MDB_txn *txn,
                                  dossier_error_t *err);
+
+/*  Discards everything buffered: the write transaction it belonged to
+    was aborted (or is about to be replayed from the start). */
+void store_fts_reset(store_fts_t *fts);
+
+/*  The code of the last failed store_fts_update or store_fts_flush:
+    an LMDB code (MDB_MAP_FULL when the map must grow), ENOMEM,
+    MDB_CORRUPTED for damaged index data, EINVAL for a bad argument; 0
+    after a success. */
+int store_fts_rc(const store_fts_t *fts);
+
+/* ---- Reads, in a read transaction the caller owns. ---- */
 
 /*  Answers request in read transaction txn. page_size must be at most
     max_page_size (0: STORE_FTS_MAX_PAGE_SIZE); 0 asks for the default.
@@ -119,9 +116,9 @@ dossier_status_t store_fts_search(store_fts_t *fts, MDB_txn *txn,
     frequencies, positions), no posting or docno lacks its record, and the
     statistics add up. Adds the disagreements to *problems; the first one
     found (when *problems was 0) is described in err with code
-    DOSSIER_DATA_LOSS. Returns DOSSIER_OK or DOSSIER_DATA_LOSS, or another
-    code when it could not run. */
-dossier_status_t store_fts_check(store_fts_t *fts, MDB_txn *txn,
-                                 uint64_t *problems, dossier_error_t *err);
+    DOSSIER_DATA_LOSS. Returns 0 when the check ran (whatever it found),
+    else an LMDB or errno code. */
+int store_fts_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
+                    dossier_error_t *err);
 
 #endif
