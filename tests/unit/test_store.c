@@ -1338,10 +1338,12 @@ test_get_speed(void **state) {
     s_open(fx, &options);
     dossier_error_t err = {0};
     store_batch_t *batch;
-    assert_ok(store_batch_begin(fx->store, &batch, &err), &err);
     char body[4096];
     memcpy(body, s_big_body, sizeof body - 1);
     body[sizeof body - 1] = '\0';
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    assert_ok(store_batch_begin(fx->store, &batch, &err), &err);
     for (int i = 0; i < 1000; i++) {
         s_rec_t x;
         s_big_rec(&x, i);
@@ -1349,9 +1351,33 @@ test_get_speed(void **state) {
         assert_ok(store_put(batch, &x.r, NULL, NULL, &err), &err);
     }
     assert_ok(store_batch_commit(&batch, &err), &err);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    print_message("store_put, 1000 in one batch (no_sync): %.0f ns per put\n",
+                  s_elapsed_ns(&a, &b) / 1000);
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (int i = 0; i < 200; i++) {
+        s_rec_t x;
+        s_big_rec(&x, i);
+        x.body[0] = body;
+        assert_ok(s_put1(fx->store, &x.r, NULL, NULL, &err), &err);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    print_message("store_put, one per batch (no_sync): %.0f ns per put\n",
+                  s_elapsed_ns(&a, &b) / 200);
+    Dossier__V1__ListResponse *list;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (int i = 0; i < 100; i++) {
+        store_filter_t f = {.tier = DOSSIER__V1__TIER__TIER_2};
+        assert_ok(store_list(fx->store, &f, 50, NULL, false, &list, &err),
+                  &err);
+        assert_int_equal(list->n_reports, 50);
+        dossier__v1__list_response__free_unpacked(list, NULL);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    print_message("store_list, 50 by tier (summary): %.0f ns per call\n",
+                  s_elapsed_ns(&a, &b) / 100);
     const int loops = 200000;
     size_t bytes = 0;
-    struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
     for (int i = 0; i < loops; i++) {
         char id[32];
