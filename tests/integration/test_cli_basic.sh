@@ -46,7 +46,13 @@ run() {
     shift 2
     "$@" >"$TMP/out" 2>"$TMP/err"
     local got=$?
-    if [ "$got" -eq "$want" ]; then ok; else bad "$name: exit $got, want $want"; fi
+    if grep -q 'Sanitizer' "$TMP/err"; then
+        bad "$name: a sanitizer complained"
+    elif [ "$got" -eq "$want" ]; then
+        ok
+    else
+        bad "$name: exit $got, want $want"
+    fi
 }
 
 # expect NAME PYTHON-EXPR: evaluates a Python expression over
