@@ -1790,6 +1790,44 @@ s_build_report(s_parse_t *p, const char *id, const char *sha_hex) {
     return r;
 }
 
+/*  Converts size bytes of UTF-16 (after its 2-byte BOM) to malloc'd
+    UTF-8. Unpaired surrogates, an odd last byte and U+0000 become U+FFFD,
+    so the result has no NUL inside. NULL when out of memory. */
+static char *
+s_utf16_to_utf8(const unsigned char *s, size_t size, bool little_endian) {
+    size_t units = (size - 2) / 2;
+    /* a unit gives at most 3 bytes; a pair (2 units) gives 4 */
+    char *out = malloc(units * 3 + 4);
+    if (!out) {
+        return NULL;
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < units; i++) {
+        const unsigned char *b = s + 2 + 2 * i;
+        uint32_t cu = little_endian ? (uint32_t)(b[0] | (b[1] << 8))
+                                    : (uint32_t)((b[0] << 8) | b[1]);
+        uint32_t cp = cu;
+        if (cu >= 0xD800 && cu <= 0xDBFF && i + 1 < units) {
+            const unsigned char *c = b + 2;
+            uint32_t lo = little_endian ? (uint32_t)(c[0] | (c[1] << 8))
+                                        : (uint32_t)((c[0] << 8) | c[1]);
+            if (lo >= 0xDC00 && lo <= 0xDFFF) {
+                cp = 0x10000 + ((cu - 0xD800) << 10) + (lo - 0xDC00);
+                i++;
+            }
+        }
+        if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF)) {
+            cp = TEXT_REPLACEMENT;
+        }
+        o += text_utf8_encode(cp, out + o);
+    }
+    if ((size - 2) % 2) {
+        o += text_utf8_encode(TEXT_REPLACEMENT, out + o);
+    }
+    out[o] = '\0';
+    return out;
+}
+
 dossier_status_t
 refworld_parse(const char *text, size_t size, const char *source_name,
                refworld_result_t *result, dossier_error_t *err) {
@@ -1810,17 +1848,6 @@ refworld_parse(const char *text, size_t size, const char *source_name,
                                  "more than the %u a document may have",
                                  name, size, REFWORLD_MAX_SIZE);
     }
-    size_t invalid, nuls, controls;
-    s_count_bad((const unsigned char *)text, size, &invalid, &nuls, &controls);
-    size_t bad = invalid + nuls + controls;
-    if (bad > 0 && bad * 10 > size) {
-        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                 "%s: not a Refworld document: binary data "
-                                 "(%zu of %zu bytes are not text), no title "
-                                 "and no report heading found",
-                                 name, bad, size);
-    }
-
     unsigned char digest[crypto_hash_sha256_BYTES];
     char sha_hex[crypto_hash_sha256_BYTES * 2 + 1];
     crypto_hash_sha256(digest, (const unsigned char *)text,
@@ -1829,7 +1856,37 @@ refworld_parse(const char *text, size_t size, const char *source_name,
         snprintf(sha_hex + 2 * i, 3, "%02x", digest[i]);
     }
 
+    /* UTF-16 with a byte-order mark (Windows "Unicode" text) is read as
+       what it is rather than refused as binary; the hash stays that of the
+       bytes given. */
+    char *utf8 = NULL;
+    const unsigned char *u = (const unsigned char *)text;
+    bool utf16 = size >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) ||
+                               (u[0] == 0xFE && u[1] == 0xFF));
+    if (utf16) {
+        utf8 = s_utf16_to_utf8(u, size, u[0] == 0xFF);
+        if (!utf8) {
+            return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                     "%s: out of memory", name);
+        }
+        text = utf8;
+        size = strlen(utf8);
+    }
+
+    size_t invalid, nuls, controls;
+    s_count_bad((const unsigned char *)text, size, &invalid, &nuls, &controls);
+    size_t bad = invalid + nuls + controls;
+    if (bad > 0 && bad * 10 > size) {
+        free(utf8);
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "%s: not a Refworld document: binary data "
+                                 "(%zu of %zu bytes are not text), no title "
+                                 "and no report heading found",
+                                 name, bad, size);
+    }
+
     char *clean = text_utf8_sanitize(text, size);
+    free(utf8);
     if (!clean) {
         return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
                                  "%s: out of memory", name);
@@ -1839,6 +1896,9 @@ refworld_parse(const char *text, size_t size, const char *source_name,
     s_parse_t p;
     memset(&p, 0, sizeof(p));
     p.name = name;
+    if (utf16) {
+        s_warn(&p, "the text is UTF-16; read as such");
+    }
     if (invalid > 0) {
         s_warn(&p, "%zu invalid UTF-8 sequence%s replaced by U+FFFD", invalid,
                invalid == 1 ? "" : "s");

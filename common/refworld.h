@@ -10,7 +10,8 @@
     a result or an error.
 
     Variations read:
-    - Text: a UTF-8 byte-order mark; CRLF or CR line ends; invalid UTF-8
+    - Text: a UTF-8 byte-order mark; UTF-16 (LE or BE) with its
+      byte-order mark; CRLF or CR line ends; invalid UTF-8
       (replaced by U+FFFD, with a warning); NULs and control characters;
       no-break and other Unicode spaces (made plain spaces, so "Cite as"
       has none); tabs; runs of spaces.

@@ -966,6 +966,27 @@ test_nul_and_bad_bytes_warn(void **state) {
     refworld_result_free(&r);
 }
 
+static void
+test_utf16(void **state) {
+    (void)state;
+    /* big-endian, a surrogate pair, an unpaired surrogate, an odd byte */
+    static const char be[] = "\xfe\xff"
+                             "\0C\0h\0a\0d\0 \0(\0T\0i\0e\0r\0 \0\x31\0)\0\n"
+                             "\0\n\0X\xd8\x3d\xde\x00\0Y\xdc\x00\0Z\0";
+    refworld_result_t r = {0};
+    dossier_error_t err;
+    assert_int_equal(refworld_parse(be, sizeof(be) - 1, "be.txt", &r, &err),
+                     DOSSIER_OK);
+    assert_string_equal(r.report->country, "Chad");
+    assert_int_equal(r.report->tier, DOSSIER__V1__TIER__TIER_1);
+    assert_int_equal(r.report->n_body, 1);
+    assert_string_equal(r.report->body[0], "X\xf0\x9f\x98\x80Y\xef\xbf\xbdZ"
+                                           "\xef\xbf\xbd");
+    assert_true(s_has_warning(&r, "UTF-16"));
+    s_check_invariants(&r, "be.txt");
+    refworld_result_free(&r);
+}
+
 /* ---- hostile input ------------------------------------------------ */
 
 static uint64_t s_rng = 0x9E3779B97F4A7C15ull;
@@ -1021,6 +1042,7 @@ static const char *const s_fixture_files[] = {
     "cite-only-title-nepal.txt",
     "unhcr-globalreport2005-myanmar-endash.txt",
     "cr-only-allcaps-title-moldova.txt",
+    "utf16le-bom-chad.txt",
 };
 
 static void
@@ -1175,6 +1197,7 @@ main(void) {
         cmocka_unit_test(test_header_shapes),
         cmocka_unit_test(test_rejections),
         cmocka_unit_test(test_nul_and_bad_bytes_warn),
+        cmocka_unit_test(test_utf16),
         cmocka_unit_test(test_every_truncation),
         cmocka_unit_test(test_random_bytes),
     };
