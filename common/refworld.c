@@ -1031,9 +1031,10 @@ s_parse_heading(s_parse_t *p, const char *line) {
         while (*inner == ' ') {
             inner++;
         }
-        if (!(s_prefix_ci(inner, "tier") ||
+        if (!((s_prefix_ci(inner, "tier") &&
+               !isalpha((unsigned char)inner[4])) ||
               s_prefix_ci(inner, "special case"))) {
-            continue;
+            continue; /* "(and Kosovo)", "(Tiered ...)" */
         }
         size_t country_len = open;
         size_t words = 1;
@@ -1047,6 +1048,12 @@ s_parse_heading(s_parse_t *p, const char *line) {
         }
         char *country = s_country_name(p, line, country_len);
         if (!country) {
+            return false;
+        }
+        /* A name has no digits once its footnote is gone, and no " - ":
+           "Report 2008 - Chad (Tier 2)" is a title, not a heading. */
+        if (strpbrk(country, "0123456789") || strstr(country, " - ")) {
+            free(country);
             return false;
         }
         size_t group_len = (size_t)(line + i - inner);

@@ -791,6 +791,19 @@ test_headings(void **state) {
         }
         refworld_result_free(&r);
     }
+    /* a title with a tier in parentheses is not a heading */
+    refworld_result_t t = {0};
+    dossier_error_t terr;
+    assert_int_equal(
+        s_parse_text("Trafficking in Persons Report 2008 - Chad (Tier 2)\n\n"
+                     "Chad (Tiered approach)\n\nText.\n",
+                     &t, &terr),
+        DOSSIER_OK);
+    assert_string_equal(t.report->title,
+                        "Trafficking in Persons Report 2008 - Chad (Tier 2)");
+    assert_int_equal(t.report->tier, DOSSIER__V1__TIER__TIER_UNSPECIFIED);
+    assert_int_equal(t.report->n_body, 2);
+    refworld_result_free(&t);
     /* prose that merely mentions a tier is not a heading */
     refworld_result_t r = {0};
     dossier_error_t err;
