@@ -1,0 +1,233 @@
+/*  test_server_config.c: dossierd's settings (defaults, zconfig file,
+    flags over the file, refusals) and the method table's start-up check
+    against the service descriptor, without starting a server. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "dossier/v1/reports.pb-c.h"
+#include "methods.h"
+
+static dossier_status_t
+s_parse(config_t *config, dossier_error_t *err, int argc, ...) {
+    char *argv[32] = {"dossierd"};
+    va_list args;
+    va_start(args, argc);
+    for (int i = 0; i < argc && i < 30; i++) {
+        argv[i + 1] = va_arg(args, char *);
+    }
+    va_end(args);
+    return config_from_args(config, argc + 1, argv, err);
+}
+
+static void
+test_defaults(void **state) {
+    (void)state;
+    config_t config;
+    dossier_error_t err = {0};
+    assert_int_equal(s_parse(&config, &err, 2, "--data", "/tmp/x"), DOSSIER_OK);
+    assert_string_equal(config.data_dir, "/tmp/x");
+    assert_string_equal(config.bind, "tcp://127.0.0.1:7531");
+    assert_int_equal(config.workers, 2);
+    assert_int_equal(config.max_message_bytes, 16u << 20);
+    assert_int_equal(config.max_page_size, 1000);
+    assert_false(config.no_sync);
+    assert_int_equal(config.log_level, LOG_LEVEL_INFO);
+    config_free(&config);
+}
+
+static void
+test_flags(void **state) {
+    (void)state;
+    config_t config;
+    dossier_error_t err = {0};
+    assert_int_equal(s_parse(&config, &err, 13, "--data", "d", "--bind",
+                             "tcp://127.0.0.1:*", "--workers", "4",
+                             "--max-message-bytes", "1MiB", "--map-size", "2G",
+                             "--no-sync", "--log-level", "WARN"),
+                     DOSSIER_OK);
+    assert_string_equal(config.bind, "tcp://127.0.0.1:*");
+    assert_int_equal(config.workers, 4);
+    assert_int_equal(config.max_message_bytes, 1u << 20);
+    assert_int_equal(config.map_size, (size_t)2 << 30);
+    assert_true(config.no_sync);
+    assert_int_equal(config.log_level, LOG_LEVEL_WARN);
+    config_free(&config);
+
+    /* The last of a repeated flag wins. */
+    assert_int_equal(s_parse(&config, &err, 4, "--data", "a", "--data", "b"),
+                     DOSSIER_OK);
+    assert_string_equal(config.data_dir, "b");
+    config_free(&config);
+}
+
+static void
+test_file_then_flags(void **state) {
+    (void)state;
+    char path[] = "/tmp/dossier-config-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char text[] = "server\n"
+                        "    data = /srv/dossier\n"
+                        "    bind = tcp://127.0.0.1:9999\n"
+                        "    workers = 5\n"
+                        "    max_page_size = 20\n"
+                        "    no_sync = true\n";
+    assert_int_equal(write(fd, text, sizeof text - 1),
+                     (ssize_t)(sizeof text - 1));
+    close(fd);
+    config_t config;
+    dossier_error_t err = {0};
+    assert_int_equal(
+        s_parse(&config, &err, 4, "--config", path, "--workers", "1"),
+        DOSSIER_OK);
+    assert_string_equal(config.data_dir, "/srv/dossier");
+    assert_string_equal(config.bind, "tcp://127.0.0.1:9999");
+    assert_int_equal(config.workers, 1); /* the flag wins */
+    assert_int_equal(config.max_page_size, 20);
+    assert_true(config.no_sync);
+    config_free(&config);
+    unlink(path);
+}
+
+static void
+test_refusals(void **state) {
+    (void)state;
+    static const struct {
+        int argc;
+        char *argv[6];
+        const char *says;
+    } cases[] = {
+        {2, {"--bind", "tcp://127.0.0.1:1"}, "no data directory"},
+        {3, {"--data", "d", "--bogus"}, "unknown option"},
+        {4, {"--data", "d", "--workers", "0"}, "--workers"},
+        {4, {"--data", "d", "--workers", "65"}, "--workers"},
+        {4, {"--data", "d", "--workers", "-1"}, "--workers"},
+        {4, {"--data", "d", "--max-page-size", "12x"}, "--max-page-size"},
+        {4, {"--data", "d", "--map-size", "1Q"}, "--map-size"},
+        {6,
+         {"--data", "d", "--map-size", "2G", "--max-map-size", "1G"},
+         "larger than max_map_size"},
+        {4, {"--data", "d", "--config", "/nonexistent"}, "cannot read"},
+        {3, {"--data", "d", "stray"}, "unexpected argument"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *argv[8] = {"dossierd"};
+        for (int j = 0; j < cases[i].argc; j++) {
+            argv[j + 1] = cases[i].argv[j];
+        }
+        config_t config;
+        dossier_error_t err = {0};
+        dossier_status_t rc =
+            config_from_args(&config, cases[i].argc + 1, argv, &err);
+        if (rc != DOSSIER_INVALID_ARGUMENT ||
+            !strstr(err.message, cases[i].says)) {
+            fail_msg("case %zu: %s: %s", i, dossier_strerror(rc), err.message);
+        }
+        config_free(&config);
+    }
+}
+
+static void
+test_sizes(void **state) {
+    (void)state;
+    size_t value = 0;
+    assert_true(config_parse_size("123", &value));
+    assert_int_equal(value, 123);
+    assert_true(config_parse_size("16M", &value));
+    assert_int_equal(value, 16u << 20);
+    assert_true(config_parse_size("4KiB", &value));
+    assert_int_equal(value, 4096);
+    assert_true(config_parse_size("1g", &value));
+    assert_int_equal(value, 1u << 30);
+    assert_false(config_parse_size("", &value));
+    assert_false(config_parse_size("-1", &value));
+    assert_false(config_parse_size("M", &value));
+    assert_false(config_parse_size("99999999999999999999", &value));
+    assert_false(config_parse_size("99999999999T", &value));
+}
+
+static dossier_status_t
+s_fake_handler(const handler_env_t *env, job_t *job, dossier_error_t *err) {
+    (void)env;
+    (void)job;
+    (void)err;
+    return DOSSIER_OK;
+}
+
+static void
+test_method_table(void **state) {
+    (void)state;
+    dossier_error_t err = {0};
+    assert_int_equal(methods_init(&err), DOSSIER_OK);
+    const ProtobufCServiceDescriptor *service =
+        &dossier__v1__reports__descriptor;
+    assert_int_equal(methods_count(), service->n_methods);
+    for (unsigned i = 0; i < service->n_methods; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "dossier.v1.Reports/%s",
+                 service->methods[i].name);
+        const method_t *method = methods_find(name);
+        assert_non_null(method);
+        assert_ptr_equal(method->input, service->methods[i].input);
+        assert_ptr_equal(method->output, service->methods[i].output);
+        assert_true(method->role >= ROLE_READER);
+    }
+    assert_null(methods_find("dossier.v1.Reports/Nope"));
+    assert_null(methods_find("Get"));
+    assert_non_null(methods_find("/dossier.v1.Reports/Get"));
+    assert_true(
+        methods_allowed(methods_find("dossier.v1.Reports/Put"), ROLE_ADMIN));
+    assert_false(
+        methods_allowed(methods_find("dossier.v1.Reports/Put"), ROLE_READER));
+    assert_true(
+        methods_allowed(methods_find("dossier.v1.Reports/Get"), ROLE_READER));
+
+    /* A table missing a method, or with a row the service lacks, is
+       refused at start-up. */
+    size_t n = service->n_methods;
+    method_t *rows = calloc(n + 1, sizeof *rows);
+    assert_non_null(rows);
+    for (size_t i = 0; i < n; i++) {
+        rows[i].name = service->methods[i].name;
+        rows[i].handler = s_fake_handler;
+        rows[i].role = ROLE_ADMIN;
+        rows[i].runs = RUNS_INLINE;
+    }
+    assert_int_equal(methods_join(service, rows, n, &err), DOSSIER_OK);
+    assert_int_equal(methods_join(service, rows, n - 1, &err),
+                     DOSSIER_INTERNAL);
+    assert_non_null(strstr(err.message, "has no row"));
+    rows[n] = rows[0];
+    rows[n].name = "Frobnicate";
+    assert_int_equal(methods_join(service, rows, n + 1, &err),
+                     DOSSIER_INTERNAL);
+    assert_non_null(strstr(err.message, "Frobnicate"));
+    rows[n].name = rows[0].name; /* two rows for one method */
+    assert_int_equal(methods_join(service, rows, n + 1, &err),
+                     DOSSIER_INTERNAL);
+    rows[0].runs = RUNS_WRITER; /* handlers that do not fit */
+    assert_int_equal(methods_join(service, rows, n, &err), DOSSIER_INTERNAL);
+    free(rows);
+}
+
+int
+main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_flags),
+        cmocka_unit_test(test_file_then_flags),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_method_table),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
