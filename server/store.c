@@ -207,7 +207,15 @@ s_check_id(const char *id, dossier_error_t *err) {
 static bool
 s_utf8_valid(const char *s) {
     const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
+    const unsigned char *end = p + strlen(s);
+    while (p < end) {
+        /* Most text is ASCII: take it 8 bytes at a time. */
+        uint64_t word;
+        if (end - p >= 8 &&
+            (memcpy(&word, p, 8), (word & 0x8080808080808080ULL) == 0)) {
+            p += 8;
+            continue;
+        }
         if (*p < 0x80) {
             p++;
             continue;

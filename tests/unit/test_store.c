@@ -691,6 +691,67 @@ test_list_pagination(void **state) {
     free(c);
 }
 
+/*  Index keys keep at most 200 bytes of a publisher and 127 of a country
+    key: records that differ only further on share a key prefix, and the
+    listing still tells them apart. Hostile filter sizes are harmless. */
+static void
+test_list_long_keys(void **state) {
+    fixture_t *fx = *state;
+    s_open(fx, NULL);
+    dossier_error_t err = {0};
+    static char pub_a[400], pub_b[400], land_a[300], land_b[300];
+    memset(pub_a, 'P', 300);
+    memcpy(pub_b, pub_a, 300);
+    pub_b[299] = 'Q';
+    memset(land_a, 'l', 250);
+    memcpy(land_b, land_a, 250);
+    land_b[249] = 'm';
+    s_rec_t a, b;
+    s_rec(&a, "long-a", land_a, NULL, 2004, DOSSIER__V1__TIER__TIER_1, pub_a,
+          NULL);
+    s_rec(&b, "long-b", land_b, NULL, 2004, DOSSIER__V1__TIER__TIER_1, pub_b,
+          NULL);
+    assert_ok(s_put1(fx->store, &a.r, NULL, NULL, &err), &err);
+    assert_ok(s_put1(fx->store, &b.r, NULL, NULL, &err), &err);
+    s_assert_clean(fx->store);
+
+    Dossier__V1__ListResponse *list;
+    store_filter_t f = {.publisher = pub_b};
+    assert_ok(store_list(fx->store, &f, 10, NULL, false, &list, &err), &err);
+    assert_int_equal(list->n_reports, 1);
+    assert_string_equal(list->reports[0]->id, "long-b");
+    dossier__v1__list_response__free_unpacked(list, NULL);
+
+    /* Unknown countries: keys are folded names, truncated alike, so the
+       two (equal in their first 127 bytes) share one key. */
+    char key[128];
+    store_report_country_key(&a.r, key, sizeof key);
+    f = (store_filter_t){.country_key = key};
+    assert_ok(store_list(fx->store, &f, 10, NULL, false, &list, &err), &err);
+    assert_int_equal(list->n_reports, 2);
+    dossier__v1__list_response__free_unpacked(list, NULL);
+    Dossier__V1__HistoryResponse *h;
+    assert_ok(store_history(fx->store, key, NULL, &h, &err), &err);
+    assert_int_equal(h->n_entries, 1);
+    dossier__v1__history_response__free_unpacked(h, NULL);
+
+    char *huge = malloc(100000);
+    memset(huge, 'x', 99999);
+    huge[99999] = '\0';
+    f = (store_filter_t){.publisher = huge, .country_key = huge};
+    assert_ok(store_list(fx->store, &f, 10, NULL, false, &list, &err), &err);
+    assert_int_equal(list->n_reports, 0);
+    dossier__v1__list_response__free_unpacked(list, NULL);
+    assert_status(store_list(fx->store, &f, 10, huge, false, &list, &err),
+                  DOSSIER_INVALID_ARGUMENT, &err);
+    assert_status(store_history(fx->store, huge, NULL, &h, &err),
+                  DOSSIER_NOT_FOUND, &err);
+    assert_status(
+        store_get(fx->store, huge, &(Dossier__V1__Report *){NULL}, &err),
+        DOSSIER_INVALID_ARGUMENT, &err);
+    free(huge);
+}
+
 /* ---- History and changes ---- */
 
 static void
@@ -1412,6 +1473,8 @@ main(void) {
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_batch_abort, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_list_pagination, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_list_long_keys, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_history_and_changes, s_setup,
                                         s_teardown),
