@@ -8,6 +8,7 @@
     rest of the word, so a term is always whole UTF-8. */
 #include "tokenize.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "text.h"
@@ -26,24 +27,66 @@ tokenize_position(const tokenize_t *self) {
     return self->position;
 }
 
+/*  ASCII, the bulk of every report, without a call per byte: the folded
+    byte of a word character, 0 for a separator. Built on first use from
+    text_is_word_codepoint and text_fold_codepoint, so it cannot disagree
+    with them. */
+static unsigned char s_ascii[128];
+static pthread_once_t s_ascii_once = PTHREAD_ONCE_INIT;
+
+static void
+s_ascii_init(void) {
+    for (uint32_t c = 0; c < 128; c++) {
+        char folded[4];
+        if (text_is_word_codepoint(c) && text_fold_codepoint(c, folded) == 1) {
+            s_ascii[c] = (unsigned char)folded[0];
+        }
+    }
+}
+
 bool
 tokenize_next(tokenize_t *self, token_t *token) {
-    while (self->offset < self->size) {
+    pthread_once(&s_ascii_once, s_ascii_init);
+    const unsigned char *text = self->text;
+    size_t size = self->size;
+    size_t offset = self->offset;
+    while (offset < size) {
         /* Skip separators. */
         uint32_t cp = 0;
-        size_t start = self->offset;
-        size_t n =
-            text_utf8_decode(self->text + start, self->size - start, &cp);
-        if (!text_is_word_codepoint(cp)) {
-            self->offset += n;
-            continue;
+        size_t start = offset;
+        size_t n;
+        if (text[start] < 0x80) {
+            if (!s_ascii[text[start]]) {
+                offset++;
+                continue;
+            }
+        } else {
+            n = text_utf8_decode(text + start, size - start, &cp);
+            if (!text_is_word_codepoint(cp)) {
+                offset += n;
+                continue;
+            }
         }
         /* A word: fold code points until the next separator. */
         size_t len = 0;
         bool full = false;
         size_t end = start;
-        while (end < self->size) {
-            n = text_utf8_decode(self->text + end, self->size - end, &cp);
+        while (end < size) {
+            unsigned char c = text[end];
+            if (c < 0x80) {
+                unsigned char f = s_ascii[c];
+                if (!f) {
+                    break;
+                }
+                end++;
+                if (len < TOKENIZE_MAX_TERM && !full) {
+                    token->term[len++] = (char)f;
+                } else {
+                    full = true;
+                }
+                continue;
+            }
+            n = text_utf8_decode(text + end, size - end, &cp);
             if (!text_is_word_codepoint(cp)) {
                 break;
             }
@@ -60,10 +103,11 @@ tokenize_next(tokenize_t *self, token_t *token) {
             memcpy(token->term + len, folded, f);
             len += f;
         }
-        self->offset = end;
+        offset = end;
         if (len == 0) {
             continue; /* only code points that fold to nothing */
         }
+        self->offset = offset;
         token->term[len] = '\0';
         token->len = len;
         token->start = start;
@@ -71,5 +115,6 @@ tokenize_next(tokenize_t *self, token_t *token) {
         token->position = self->position++;
         return true;
     }
+    self->offset = offset;
     return false;
 }

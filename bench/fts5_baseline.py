@@ -1,0 +1,101 @@
+#!/usr/bin/python3
+"""fts5_baseline.py: the SQLite FTS5 baseline of dossier-bench-search.
+
+Loads the corpus that dossier-bench-search wrote (--corpus, JSON lines)
+into a fresh SQLite database with an FTS5 table (unicode61 tokenizer with
+diacritics removed, as Dossier folds them), in batches committed like the
+store's, then runs the same queries (--queries) top 10 by bm25() with a
+snippet, and prints the same "key value" lines as the C benchmark.
+
+Usage: fts5_baseline.py CORPUS QUERIES [--batch B] [--rounds R] [--dir DIR]
+"""
+import argparse
+import json
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+
+KINDS = ["one_term", "three_terms", "phrase", "excluded", "filtered"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("corpus")
+    ap.add_argument("queries")
+    ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--dir", default=None)
+    args = ap.parse_args()
+
+    with open(args.corpus, encoding="utf-8") as f:
+        docs = [json.loads(line) for line in f]
+    rows = [(d["id"], d["title"], "\n".join(d["body"]), d["country"],
+             d["year"]) for d in docs]
+    queries = {k: [] for k in KINDS}
+    with open(args.queries, encoding="utf-8") as f:
+        for line in f:
+            kind, _ours, fts5, country, ymin, ymax = \
+                line.rstrip("\n").split("\t")
+            queries[kind].append((fts5, country, int(ymin), int(ymax)))
+
+    workdir = args.dir or tempfile.mkdtemp(prefix="dossier-fts5-")
+    path = os.path.join(workdir, "fts5.db")
+    if os.path.exists(path):
+        os.unlink(path)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("CREATE VIRTUAL TABLE docs USING fts5(id UNINDEXED, title, "
+               "body, country UNINDEXED, year UNINDEXED, "
+               "tokenize = 'unicode61 remove_diacritics 2')")
+    print("docs %d" % len(rows))
+    t0 = time.perf_counter()
+    for i in range(0, len(rows), args.batch):
+        db.execute("BEGIN")
+        db.executemany("INSERT INTO docs(id, title, body, country, year) "
+                       "VALUES (?, ?, ?, ?, ?)", rows[i:i + args.batch])
+        db.execute("COMMIT")
+    load = time.perf_counter() - t0
+    print("load_seconds %.3f" % load)
+    print("load_docs_per_second %.0f" % (len(rows) / load))
+
+    top = ("SELECT id, bm25(docs), snippet(docs, 2, '[', ']', '...', 30) "
+           "FROM docs WHERE docs MATCH ? ORDER BY rank LIMIT 10")
+    top_filtered = ("SELECT id, bm25(docs), "
+                    "snippet(docs, 2, '[', ']', '...', 30) FROM docs "
+                    "WHERE docs MATCH ? AND country = ? "
+                    "AND year BETWEEN ? AND ? ORDER BY rank LIMIT 10")
+    for kind in KINDS:
+        times = []
+        for rnd in range(args.rounds + 1):
+            for fts5, country, ymin, ymax in queries[kind]:
+                start = time.perf_counter()
+                if country:
+                    db.execute(top_filtered,
+                               (fts5, country, ymin, ymax)).fetchall()
+                else:
+                    db.execute(top, (fts5,)).fetchall()
+                took = time.perf_counter() - start
+                if rnd > 0:
+                    times.append(took)
+        times.sort()
+        n = len(times)
+        print("%s_p50_ms %.4f" % (kind, times[n // 2] * 1e3))
+        print("%s_p99_ms %.4f" % (kind, times[min(n - 1, int(n * 0.99))] * 1e3))
+
+    # The index proper: FTS5's shadow tables, not the stored text.
+    index = db.execute("SELECT sum(pgsize) FROM dbstat WHERE name IN "
+                       "('docs_data', 'docs_idx', 'docs_docsize', "
+                       "'docs_config')").fetchone()[0]
+    total = db.execute("SELECT sum(pgsize) FROM dbstat").fetchone()[0]
+    print("index_bytes %d" % index)
+    print("store_bytes %d" % total)
+    db.close()
+    if not args.dir:
+        os.unlink(path)
+        os.rmdir(workdir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+#!/bin/bash
+# search.sh: runs dossier-bench-search and the SQLite FTS5 baseline on the
+# same synthetic corpus and queries, and prints each figure with its ratio
+# to FTS5 (for latencies: FTS5 time / Dossier time, so 3.0 means Dossier is
+# three times faster; for load rate: Dossier / FTS5; for index size:
+# Dossier / FTS5, so below 1.0 means smaller).
+#
+# Usage: bench/search.sh [DOCS] [BUILD_DIR]
+#   DOCS       number of reports (default 4000)
+#   BUILD_DIR  a configured build directory (default build-bench, created
+#              with -DCMAKE_BUILD_TYPE=Release)
+# Environment: ROUNDS (default 5), BATCH (default 1000), SEED.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+docs=${1:-4000}
+build=${2:-$root/build-bench}
+rounds=${ROUNDS:-5}
+batch=${BATCH:-1000}
+seed=${SEED:-20260101}
+
+if [ ! -f "$build/CMakeCache.txt" ]; then
+    cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
+cmake --build "$build" -j2 --target dossier-bench-search >/dev/null
+
+work=$(mktemp -d /tmp/dossier-search-bench-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+mkdir "$work/store" "$work/fts5"
+
+"$build/bin/dossier-bench-search" --docs "$docs" --seed "$seed" \
+    --batch "$batch" --rounds "$rounds" --dir "$work/store" \
+    --corpus "$work/corpus.jsonl" --queries "$work/queries.tsv" \
+    >"$work/dossier.txt"
+/usr/bin/python3 "$here/fts5_baseline.py" "$work/corpus.jsonl" \
+    "$work/queries.tsv" --batch "$batch" --rounds "$rounds" \
+    --dir "$work/fts5" >"$work/fts5.txt"
+
+/usr/bin/python3 - "$work/dossier.txt" "$work/fts5.txt" <<'PY'
+import sys
+def read(path):
+    out = {}
+    for line in open(path):
+        k, v = line.split(None, 1)
+        out[k] = v.strip()
+    return out
+d, f = read(sys.argv[1]), read(sys.argv[2])
+print("docs: %s (%.1f MB of text)" % (d["docs"], int(d["text_bytes"]) / 1e6))
+print("%-22s %12s %12s %8s" % ("figure", "dossier", "fts5", "ratio"))
+for kind in ["one_term", "three_terms", "phrase", "excluded", "filtered"]:
+    for p in ["p50", "p99"]:
+        k = "%s_%s_ms" % (kind, p)
+        dv, fv = float(d[k]), float(f[k])
+        print("%-22s %10.3fms %10.3fms %7.1fx" % (k[:-3], dv, fv, fv / dv))
+dv, fv = float(d["load_docs_per_second"]), float(f["load_docs_per_second"])
+print("%-22s %10.0f/s %10.0f/s %7.2fx" % ("load rate", dv, fv, dv / fv))
+dv, fv = int(d["index_bytes"]), int(f["index_bytes"])
+print("%-22s %10.1fMB %10.1fMB %7.2fx" % ("index size", dv / 1e6, fv / 1e6,
+                                           dv / fv))
+dv, fv = int(d["store_bytes"]), int(f["store_bytes"])
+print("%-22s %10.1fMB %10.1fMB %7.2fx" % ("whole store", dv / 1e6, fv / 1e6,
+                                           dv / fv))
+for kind in ["one_term", "three_terms", "phrase", "excluded", "filtered"]:
+    print("%s average total_hits (dossier): %s" % (kind,
+          d[kind + "_avg_total_hits"]))
+PY
