@@ -1,7 +1,9 @@
 /*  refworld.c: the Refworld text importer.
 
-    The text is first made regular: a UTF-8 byte-order mark is dropped,
-    invalid UTF-8 becomes U+FFFD, NULs and other control characters go,
+    The text is first made regular: UTF-16 (with its byte-order mark) and
+    Windows-1252 (bytes that are not UTF-8 in text without a single UTF-8
+    sequence) are converted, a UTF-8 byte-order mark is dropped, invalid
+    UTF-8 becomes U+FFFD, NULs and other control characters go,
     CRLF and CR become LF, no-break and other Unicode spaces become plain
     spaces, and every line is trimmed with its runs of spaces collapsed.
 
@@ -332,22 +334,29 @@ s_is_blank_char(char c) {
 
 /* ---- text normalization -------------------------------------------- */
 
-/*  Counts what sanitizing will change, for warnings and for telling text
-    from binary: invalid UTF-8 sequences, NULs, and other control bytes. */
+typedef struct {
+    size_t invalid;   /* bytes that start no valid UTF-8 sequence */
+    size_t multibyte; /* valid UTF-8 sequences of 2 to 4 bytes */
+    size_t nuls;
+    size_t controls;  /* other C0 controls and DEL, not line ends or tabs */
+    size_t undefined; /* 0x81 0x8D 0x8F 0x90 0x9D: unused in Windows-1252 */
+} s_bytes_t;
+
+/*  Counts what sanitizing will change, for warnings, for telling text from
+    binary, and for telling UTF-8 from Windows-1252. */
 static void
-s_count_bad(const unsigned char *s, size_t size, size_t *invalid, size_t *nuls,
-            size_t *controls) {
-    *invalid = *nuls = *controls = 0;
+s_count_bytes(const unsigned char *s, size_t size, s_bytes_t *b) {
+    memset(b, 0, sizeof(*b));
     size_t i = 0;
     while (i < size) {
         unsigned char c = s[i];
         if (c < 0x80) {
             if (c == 0) {
-                (*nuls)++;
+                b->nuls++;
             } else if ((c < 0x20 && c != '\n' && c != '\r' && c != '\t' &&
                         c != '\f' && c != '\v') ||
                        c == 0x7F) {
-                (*controls)++;
+                b->controls++;
             }
             i++;
             continue;
@@ -355,10 +364,47 @@ s_count_bad(const unsigned char *s, size_t size, size_t *invalid, size_t *nuls,
         uint32_t cp;
         size_t n = text_utf8_decode(s + i, size - i, &cp);
         if (cp == TEXT_REPLACEMENT && n == 1) {
-            (*invalid)++;
+            b->invalid++;
+            b->undefined +=
+                c == 0x81 || c == 0x8D || c == 0x8F || c == 0x90 || c == 0x9D;
+        } else {
+            b->multibyte++;
         }
         i += n;
     }
+}
+
+/* Windows-1252 0x80..0x9F; 0 where the code page defines nothing. */
+static const uint16_t s_cp1252[32] = {
+    0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+    0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0,      0x017D, 0,
+    0,      0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+    0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,      0x017E, 0x0178,
+};
+
+/*  Converts size bytes of Windows-1252 (a superset of Latin-1's printable
+    characters) to malloc'd UTF-8, dropping NULs; undefined bytes become
+    U+FFFD. NULL when out of memory. */
+static char *
+s_cp1252_to_utf8(const unsigned char *s, size_t size) {
+    char *out = malloc(size * 3 + 1);
+    if (!out) {
+        return NULL;
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < size; i++) {
+        unsigned char c = s[i];
+        if (c == 0) {
+            continue;
+        }
+        uint32_t cp = c;
+        if (c >= 0x80 && c <= 0x9F) {
+            cp = s_cp1252[c - 0x80] ? s_cp1252[c - 0x80] : TEXT_REPLACEMENT;
+        }
+        o += text_utf8_encode(cp, out + o);
+    }
+    out[o] = '\0';
+    return out;
 }
 
 /*  True for the Unicode spaces that become a plain space. */
@@ -1880,9 +1926,14 @@ refworld_parse(const char *text, size_t size, const char *source_name,
         size = strlen(utf8);
     }
 
-    size_t invalid, nuls, controls;
-    s_count_bad((const unsigned char *)text, size, &invalid, &nuls, &controls);
-    size_t bad = invalid + nuls + controls;
+    /* Text that is not UTF-8 and has not one UTF-8 sequence in it is a
+       single-byte code page: read it as Windows-1252, whose printable
+       characters include Latin-1's (0xA0 a no-break space, 0xF4 "ô"). */
+    s_bytes_t bytes;
+    s_count_bytes((const unsigned char *)text, size, &bytes);
+    bool cp1252 = bytes.invalid > 0 && bytes.multibyte == 0;
+    size_t bad = bytes.nuls + bytes.controls +
+                 (cp1252 ? bytes.undefined : bytes.invalid);
     if (bad > 0 && bad * 10 > size) {
         free(utf8);
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
@@ -1890,6 +1941,17 @@ refworld_parse(const char *text, size_t size, const char *source_name,
                                  "(%zu of %zu bytes are not text), no title "
                                  "and no report heading found",
                                  name, bad, size);
+    }
+    if (cp1252) {
+        char *converted = s_cp1252_to_utf8((const unsigned char *)text, size);
+        free(utf8);
+        if (!converted) {
+            return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                     "%s: out of memory", name);
+        }
+        utf8 = converted;
+        text = utf8;
+        size = strlen(utf8);
     }
 
     char *clean = text_utf8_sanitize(text, size);
@@ -1906,12 +1968,15 @@ refworld_parse(const char *text, size_t size, const char *source_name,
     if (utf16) {
         s_warn(&p, "the text is UTF-16; read as such");
     }
-    if (invalid > 0) {
-        s_warn(&p, "%zu invalid UTF-8 sequence%s replaced by U+FFFD", invalid,
-               invalid == 1 ? "" : "s");
+    if (cp1252) {
+        s_warn(&p, "the text is not UTF-8; read as Windows-1252 (Latin-1)");
+    } else if (bytes.invalid > 0) {
+        s_warn(&p, "%zu invalid UTF-8 sequence%s replaced by U+FFFD",
+               bytes.invalid, bytes.invalid == 1 ? "" : "s");
     }
-    if (nuls > 0) {
-        s_warn(&p, "%zu NUL byte%s dropped", nuls, nuls == 1 ? "" : "s");
+    if (bytes.nuls > 0) {
+        s_warn(&p, "%zu NUL byte%s dropped", bytes.nuls,
+               bytes.nuls == 1 ? "" : "s");
     }
     s_scan_lines(&p, clean);
     free(clean);

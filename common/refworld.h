@@ -11,7 +11,9 @@
 
     Variations read:
     - Text: a UTF-8 byte-order mark; UTF-16 (LE or BE) with its
-      byte-order mark; CRLF or CR line ends; invalid UTF-8
+      byte-order mark; Windows-1252 / Latin-1 (text with bytes that are
+      not UTF-8 and not one UTF-8 sequence); CRLF or CR line ends; invalid
+      UTF-8 within UTF-8 text
       (replaced by U+FFFD, with a warning); NULs and control characters;
       no-break and other Unicode spaces (made plain spaces, so "Cite as"
       has none); tabs; runs of spaces.

@@ -966,16 +966,32 @@ test_rejections(void **state) {
 static void
 test_nul_and_bad_bytes_warn(void **state) {
     (void)state;
+    /* UTF-8 ("\xc3\xb4") with one bad byte and one NUL */
     static const char doc[] = "Report 2004 - Chad\n\nChad (Tier 1)\n\nA\0B "
-                              "\xc3\x28 C\n\nSearch Refworld\n";
+                              "\xc3\x28 C\xc3\xb4\n\nSearch Refworld\n";
     refworld_result_t r = {0};
     dossier_error_t err;
     assert_int_equal(refworld_parse(doc, sizeof(doc) - 1, "n.txt", &r, &err),
                      DOSSIER_OK);
     assert_true(s_has_warning(&r, "1 invalid UTF-8 sequence replaced"));
     assert_true(s_has_warning(&r, "1 NUL byte dropped"));
-    assert_string_equal(r.report->body[0], "AB \xef\xbf\xbd( C");
+    assert_string_equal(r.report->body[0], "AB \xef\xbf\xbd( C\xc3\xb4");
     s_check_invariants(&r, "n.txt");
+    refworld_result_free(&r);
+
+    /* no UTF-8 at all: Windows-1252, where 0x81 is undefined */
+    static const char latin[] = "Report 2004 - C\xf4te d\x92Ivoire\n\n"
+                                "C\xf4te (Tier 1)\n\nA\xa0\x80\x81\xff\n";
+    assert_int_equal(
+        refworld_parse(latin, sizeof(latin) - 1, "l.txt", &r, &err),
+        DOSSIER_OK);
+    assert_true(s_has_warning(&r, "read as Windows-1252"));
+    assert_false(s_has_warning(&r, "invalid UTF-8"));
+    assert_string_equal(r.report->country, "C\xc3\xb4te d\xe2\x80\x99Ivoire");
+    assert_string_equal(r.report->country_code, "CIV");
+    assert_string_equal(r.report->body[0],
+                        "A \xe2\x82\xac\xef\xbf\xbd\xc3\xbf");
+    s_check_invariants(&r, "l.txt");
     refworld_result_free(&r);
 }
 
@@ -1049,6 +1065,7 @@ static const char *const s_fixture_files[] = {
     "crlf-lineends-ghana.txt",
     "bom-tier3-burma.txt",
     "invalid-utf8-turkey.txt",
+    "cp1252-cote-divoire.txt",
     "nested-parens-serbia-montenegro.txt",
     "tiernote-asterisk-line.txt",
     "labels-own-lines-tuvalu.txt",
