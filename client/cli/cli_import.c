@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -108,6 +109,92 @@ s_failed(s_tally_t *t, const char *path, const char *msg) {
     s_clear_progress(t);
     fprintf(stderr, "%s: %s\n", path, msg);
     t->failed++;
+}
+
+/* Like s_failed (t may be NULL) for the parser's message, which usually
+   names the file already. */
+static void
+s_parse_failed(s_tally_t *t, const char *path, const char *msg) {
+    size_t n = strlen(path);
+    if (strncmp(msg, path, n) == 0 && msg[n] == ':') {
+        msg += n + 1;
+        msg += *msg == ' ';
+    }
+    if (t != NULL) {
+        s_failed(t, path, msg);
+    } else {
+        fprintf(stderr, "%s: %s\n", path, msg);
+    }
+}
+
+/* Decodes UTF-16 with a byte-order mark into malloc'd UTF-8 (lone
+   surrogates become U+FFFD), or returns NULL when data has no BOM. */
+static char *
+s_utf16_to_utf8(const unsigned char *data, size_t size) {
+    if (size < 2 || !((data[0] == 0xFF && data[1] == 0xFE) ||
+                      (data[0] == 0xFE && data[1] == 0xFF))) {
+        return NULL;
+    }
+    bool le = data[0] == 0xFF;
+    char *out = malloc(size / 2 * 3 + 4);
+    if (out == NULL) {
+        return NULL;
+    }
+    size_t o = 0;
+    for (size_t i = 2; i + 1 < size; i += 2) {
+        uint32_t u = le ? (uint32_t)(data[i] | data[i + 1] << 8)
+                        : (uint32_t)(data[i] << 8 | data[i + 1]);
+        if (u >= 0xD800 && u <= 0xDBFF && i + 3 < size) {
+            uint32_t lo = le ? (uint32_t)(data[i + 2] | data[i + 3] << 8)
+                             : (uint32_t)(data[i + 2] << 8 | data[i + 3]);
+            if (lo >= 0xDC00 && lo <= 0xDFFF) {
+                u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+                i += 2;
+            }
+        }
+        if ((u >= 0xD800 && u <= 0xDFFF) || u == 0) {
+            u = u ? 0xFFFD : ' ';
+        }
+        o += text_utf8_encode(u, out + o);
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* The text to send for a file, or NULL after naming the file as failed.
+   The bytes go as they are, even when they are not valid UTF-8: the
+   server's parser reads them exactly as a dry run does here (it knows
+   Latin-1 from UTF-8 better than a blind replacement would). Only NULs
+   cannot travel in a proto string: a file with NULs is sent only if the
+   parser takes it at all, so that an import and a dry run agree, and then
+   decoded from UTF-16 when it has a BOM, else without its NULs. Takes
+   data. */
+static char *
+s_text_to_send(s_tally_t *t, const char *path, char *data, size_t size) {
+    if (memchr(data, '\0', size) == NULL) {
+        return data;
+    }
+    refworld_result_t result = {0};
+    dossier_error_t err = {0};
+    if (refworld_parse(data, size, path, &result, &err) != DOSSIER_OK) {
+        s_parse_failed(t, path, err.message);
+        free(data);
+        return NULL;
+    }
+    refworld_result_free(&result);
+    char *utf8 = s_utf16_to_utf8((const unsigned char *)data, size);
+    if (utf8 != NULL) {
+        free(data);
+        return utf8;
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < size; i++) {
+        if (data[i] != '\0') {
+            data[o++] = data[i];
+        }
+    }
+    data[o] = '\0';
+    return data;
 }
 
 /* Collects *.txt under dir, depth-first; symbolic links to directories
@@ -237,13 +324,7 @@ s_dry_run(const cli_global_t *g, const s_files_t *files, bool verbose) {
         refworld_result_t result = {0};
         dossier_error_t err = {0};
         if (refworld_parse(data, size, path, &result, &err) != DOSSIER_OK) {
-            /* The parser usually names the file already. */
-            size_t n = strlen(path);
-            if (strncmp(err.message, path, n) == 0 && err.message[n] == ':') {
-                fprintf(stderr, "%s\n", err.message);
-            } else {
-                fprintf(stderr, "%s: %s\n", path, err.message);
-            }
+            s_parse_failed(NULL, path, err.message);
             failed++;
             free(data);
             continue;
@@ -294,12 +375,8 @@ s_send_batch(dossier_client_t *client, const cli_global_t *g,
             s_failed(t, files->paths[i], why);
             continue;
         }
-        /* A proto3 string must be UTF-8; the server would replace bad
-           bytes anyway, and NULs cannot travel in a C string. */
-        char *text = text_utf8_sanitize(data, size);
-        free(data);
+        char *text = s_text_to_send(t, files->paths[i], data, size);
         if (text == NULL) {
-            s_failed(t, files->paths[i], "out of memory");
             continue;
         }
         Dossier__V1__ImportTextRequest init =

@@ -165,6 +165,10 @@ expect "import summary" "'imported $n_parsed (created $n_parsed, updated 0, unch
 expect "import names each failure" "len([l for l in err.splitlines() if l.startswith('$FIXTURES/')]) == $n_rejected"
 run $want_exit "import again" "$DOSSIER" import "$FIXTURES"
 expect "re-import unchanged" "'imported $n_parsed (created 0, updated 0, unchanged $n_parsed), failed $n_rejected' in out"
+# What the server stored is what the local parser read.
+run 0 "list --all --full" "$DOSSIER" list --all --full --json
+cp "$TMP/dry.json" "$TMP/err"
+expect "import agrees with dry-run" 'sorted((r["id"], r.get("title"), r.get("countryCode"), r.get("year"), r.get("tier"), len(r.get("body", []))) for r in js) == sorted((r["id"], r.get("title"), r.get("countryCode"), r.get("year"), r.get("tier"), len(r.get("body", []))) for r in map(json.loads, err.splitlines()))'
 run 1 "import a missing file" "$DOSSIER" import "$TMP/does-not-exist.txt"
 expect "missing file named" "'does-not-exist.txt' in err and 'failed 1' in out"
 
