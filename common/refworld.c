@@ -1277,8 +1277,10 @@ s_scan_lines(s_parse_t *p, char *text) {
             }
             goto next;
         }
+        /* "Last Updated:" anywhere; without its colon only in the header,
+           where it cannot be the start of a sentence of the body */
         if (s_prefix_ci(line, "last updated") &&
-            (line[12] == ':' || line[12] == ' ')) {
+            (line[12] == ':' || (line[12] == ' ' && state == STATE_HEADER))) {
             s_take_last_updated(p, line);
             goto next;
         }

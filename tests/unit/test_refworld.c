@@ -893,6 +893,15 @@ test_header_shapes(void **state) {
     assert_string_equal(r.report->id, "annual-review-2009-npl");
     refworld_result_free(&r);
 
+    /* "Last updated" without a colon in the body is prose */
+    assert_int_equal(s_parse_text("Report 2004 - Chad\n\nChad (Tier 1)\n\n"
+                                  "Last updated in 2004, the law applies.\n",
+                                  &r, &err),
+                     DOSSIER_OK);
+    assert_int_equal(r.report->n_body, 1);
+    assert_string_equal(r.report->last_updated, "");
+    refworld_result_free(&r);
+
     /* invisible and odd characters are removed or made spaces */
     assert_int_equal(
         s_parse_text("Trafficking in\xe2\x80\x83Persons Report 2006 - "
