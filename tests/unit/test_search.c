@@ -1,0 +1,564 @@
+/*  test_search.c: full-text search through the store (store_search,
+    server/store_fts.c) over a small corpus whose BM25 scores are worked
+    out by hand below, in a fresh temporary store per test. The damage
+    test opens the LMDB file itself, as a disk fault would. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <dirent.h>
+#include <lmdb.h>
+#include <unistd.h>
+
+#include "store.h"
+
+#define assert_status(expr, want, errp)                                        \
+    do {                                                                       \
+        dossier_status_t got_ = (expr);                                        \
+        if (got_ != (want)) {                                                  \
+            print_error("%s:%d: %s gave %s (%s), wanted %s\n", __FILE__,       \
+                        __LINE__, #expr, dossier_strerror(got_),               \
+                        (errp)->message, dossier_strerror(want));              \
+            fail();                                                            \
+        }                                                                      \
+    } while (0)
+
+#define assert_ok(expr, errp) assert_status(expr, DOSSIER_OK, errp)
+
+typedef struct {
+    char dir[64];
+    store_t *store;
+} fixture_t;
+
+/*  The corpus. Each document's terms are its title and body:
+      d1 "alpha"   forced labor in farms forced labor       7 terms
+      d2 "bravo"   labor camps and forced recruitment       6
+      d3 "charlie" forced marriage                          3
+      d4 "delta"   sexual exploitation of labor migrants
+                   forced into labor                        9
+      d5 "echo"    Côte d'Ivoire cocoa farms                6
+    N = 5, total 31, avgdl 6.2. For "forced labor" (d1, d2, d4):
+      idf(forced, df 4) = ln(1 + 1.5 / 4.5) = 0.287682
+      idf(labor, df 3)  = ln(1 + 2.5 / 3.5) = 0.538997
+      term score = idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * len / 6.2))
+      d1: tf 2, 2 at len 7 -> 0.381713 + 0.715164 = 1.096877
+      d4: tf 1, 2 at len 9 -> 0.242819 + 0.657597 = 0.900416
+      d2: tf 1, 1 at len 6 -> 0.291531 + 0.546203 = 0.837734 */
+typedef struct {
+    const char *id, *title, *body, *country, *code;
+    uint32_t year;
+    Dossier__V1__Tier tier;
+    const char *publisher, *date;
+} doc_t;
+
+static const doc_t s_docs[] = {
+    {"d1", "alpha", "forced labor in farms forced labor", "Azerbaijan", "AZE",
+     2004, DOSSIER__V1__TIER__TIER_2, "US DoS", "2004-06-14"},
+    {"d2", "bravo", "labor camps and forced recruitment", "Azerbaijan", "AZE",
+     2005, DOSSIER__V1__TIER__TIER_3, "US DoS", "2005-06-03"},
+    {"d3", "charlie", "forced marriage", "Côte d'Ivoire", "CIV", 2004,
+     DOSSIER__V1__TIER__TIER_1, "UNHCR", "2004-07-01"},
+    {"d4", "delta", "sexual exploitation of labor migrants forced into labor",
+     "Côte d'Ivoire", "CIV", 2005, DOSSIER__V1__TIER__TIER_2, "US DoS",
+     "2005-06-30"},
+    {"d5", "echo", "Côte d'Ivoire cocoa farms", "Côte d'Ivoire", "CIV", 2006,
+     DOSSIER__V1__TIER__TIER_2, "UNHCR", "2006-06-01"},
+};
+#define N_DOCS (sizeof s_docs / sizeof s_docs[0])
+
+static void
+s_report(const doc_t *d, const char *body, Dossier__V1__Report *r,
+         char **body_slot) {
+    dossier__v1__report__init(r);
+    r->id = (char *)d->id;
+    r->title = (char *)d->title;
+    r->country = (char *)d->country;
+    r->country_code = (char *)d->code;
+    r->year = d->year;
+    r->tier = d->tier;
+    r->publisher = (char *)d->publisher;
+    r->publication_date = (char *)d->date;
+    r->doc_type = "Trafficking in Persons Report";
+    r->cite_as = "cite";
+    body_slot[0] = (char *)(body ? body : d->body);
+    r->body = body_slot;
+    r->n_body = 1;
+}
+
+static void
+s_rmdir(const char *dir) {
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        return;
+    }
+    struct dirent *e;
+    char path[512];
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static void
+s_check_clean(store_t *store) {
+    dossier_error_t err = {0};
+    uint64_t problems = 99;
+    assert_ok(store_check(store, &problems, &err), &err);
+    assert_int_equal(problems, 0);
+}
+
+static int
+s_setup(void **state) {
+    fixture_t *fx = calloc(1, sizeof *fx);
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/dossier-search-XXXXXX");
+    if (mkdtemp(fx->dir) == NULL) {
+        free(fx);
+        return -1;
+    }
+    store_options_t options = {.no_sync = true};
+    dossier_error_t err = {0};
+    if (store_open(fx->dir, &options, &fx->store, &err) != DOSSIER_OK) {
+        print_error("store_open: %s\n", err.message);
+        return -1;
+    }
+    store_batch_t *batch = NULL;
+    if (store_batch_begin(fx->store, &batch, &err) != DOSSIER_OK) {
+        return -1;
+    }
+    for (size_t i = 0; i < N_DOCS; i++) {
+        Dossier__V1__Report r;
+        char *body[1];
+        s_report(&s_docs[i], NULL, &r, body);
+        if (store_put(batch, &r, NULL, NULL, &err) != DOSSIER_OK) {
+            print_error("store_put: %s\n", err.message);
+            return -1;
+        }
+    }
+    if (store_batch_commit(&batch, &err) != DOSSIER_OK) {
+        return -1;
+    }
+    *state = fx;
+    return 0;
+}
+
+static int
+s_teardown(void **state) {
+    fixture_t *fx = *state;
+    store_destroy(&fx->store);
+    s_rmdir(fx->dir);
+    free(fx);
+    return 0;
+}
+
+typedef struct {
+    const char *query;
+    const char *country;
+    uint32_t year_min, year_max;
+    Dossier__V1__Tier tier;
+    const char *publisher;
+    uint32_t page_size;
+    const char *page_token;
+    Dossier__V1__SearchOrder order;
+    bool facets;
+} search_t;
+
+static dossier_status_t
+s_search(store_t *store, const search_t *s, Dossier__V1__SearchResponse **resp,
+         dossier_error_t *err) {
+    Dossier__V1__SearchRequest req = DOSSIER__V1__SEARCH_REQUEST__INIT;
+    Dossier__V1__ReportFilter filter = DOSSIER__V1__REPORT_FILTER__INIT;
+    req.query = (char *)s->query;
+    filter.country = (char *)(s->country ? s->country : "");
+    filter.year_min = s->year_min;
+    filter.year_max = s->year_max;
+    filter.tier = s->tier;
+    filter.publisher = (char *)(s->publisher ? s->publisher : "");
+    req.filter = &filter;
+    req.page_size = s->page_size;
+    req.page_token = (char *)(s->page_token ? s->page_token : "");
+    req.order = s->order;
+    req.facets = s->facets;
+    *resp = NULL;
+    return store_search(store, &req, 0, resp, err);
+}
+
+/*  Runs s and compares the hit ids, in order, with want ("d1 d4 d2"). */
+static Dossier__V1__SearchResponse *
+s_expect(store_t *store, const search_t *s, const char *want, int line) {
+    dossier_error_t err = {0};
+    Dossier__V1__SearchResponse *resp = NULL;
+    dossier_status_t st = s_search(store, s, &resp, &err);
+    if (st != DOSSIER_OK) {
+        print_error("line %d: search \"%s\" gave %s (%s)\n", line, s->query,
+                    dossier_strerror(st), err.message);
+        fail();
+    }
+    char got[256] = "";
+    for (size_t i = 0; i < resp->n_hits; i++) {
+        if (i) {
+            strcat(got, " ");
+        }
+        strcat(got, resp->hits[i]->report->id);
+    }
+    if (strcmp(got, want) != 0) {
+        print_error("line %d: search \"%s\" found \"%s\", wanted \"%s\"\n",
+                    line, s->query, got, want);
+        fail();
+    }
+    return resp;
+}
+
+#define EXPECT(store, want, ...)                                               \
+    dossier__v1__search_response__free_unpacked(                               \
+        s_expect((store), &(search_t){__VA_ARGS__}, (want), __LINE__), NULL)
+
+static void
+test_ranking(void **state) {
+    fixture_t *fx = *state;
+    Dossier__V1__SearchResponse *resp = s_expect(
+        fx->store, &(search_t){.query = "forced labor"}, "d1 d4 d2", __LINE__);
+    assert_int_equal(resp->total_hits, 3);
+    assert_string_equal(resp->next_page_token, "");
+    assert_float_equal(resp->hits[0]->score, 1.096877, 1e-5);
+    assert_float_equal(resp->hits[1]->score, 0.900416, 1e-5);
+    assert_float_equal(resp->hits[2]->score, 0.837734, 1e-5);
+    /* Hits are the summary view with a bracketed snippet. */
+    Dossier__V1__Report *r = resp->hits[0]->report;
+    assert_int_equal(r->n_body, 0);
+    assert_string_equal(r->cite_as, "");
+    assert_string_equal(r->title, "alpha");
+    assert_int_equal(r->version, 1);
+    assert_string_equal(resp->hits[0]->snippet,
+                        "[forced] [labor] in farms [forced] [labor]");
+    assert_string_equal(resp->hits[1]->snippet,
+                        "sexual exploitation of [labor] migrants [forced] "
+                        "into [labor]");
+    dossier__v1__search_response__free_unpacked(resp, NULL);
+    /* Case and order of the terms do not matter. */
+    EXPECT(fx->store, "d1 d4 d2", .query = "LABOR Forced");
+    EXPECT(fx->store, "d5 d1", .query = "farms"); /* d5 is shorter */
+}
+
+static void
+test_phrases_and_exclusions(void **state) {
+    fixture_t *fx = *state;
+    EXPECT(fx->store, "d1", .query = "\"forced labor\"");
+    EXPECT(fx->store, "", .query = "\"labor forced\"");
+    EXPECT(fx->store, "d4", .query = "\"labor migrants forced\"");
+    EXPECT(fx->store, "d3", .query = "forced -labor");
+    EXPECT(fx->store, "d3 d2 d4", .query = "forced -\"forced labor\"");
+    EXPECT(fx->store, "d2",
+           .query = "forced -\"forced labor\" -marriage "
+                    "-exploitation");
+    EXPECT(fx->store, "", .query = "forced -forced");
+    EXPECT(fx->store, "d3", .query = "forced -nosuchterm -labor");
+    EXPECT(fx->store, "", .query = "forced nosuchterm");
+}
+
+static void
+test_accent_folding(void **state) {
+    fixture_t *fx = *state;
+    EXPECT(fx->store, "d5", .query = "cote d'ivoire");
+    EXPECT(fx->store, "d5", .query = "CÔTE");
+    EXPECT(fx->store, "d5", .query = "\"côte d ivoire\"");
+    EXPECT(fx->store, "d5", .query = "ivoire");
+    Dossier__V1__SearchResponse *resp = s_expect(
+        fx->store, &(search_t){.query = "cote d'ivoire"}, "d5", __LINE__);
+    assert_string_equal(resp->hits[0]->snippet,
+                        "[Côte] [d]'[Ivoire] cocoa farms");
+    dossier__v1__search_response__free_unpacked(resp, NULL);
+}
+
+static void
+test_filters(void **state) {
+    fixture_t *fx = *state;
+    EXPECT(fx->store, "d1 d2", .query = "forced", .country = "Azerbaijan");
+    EXPECT(fx->store, "d1 d2", .query = "forced", .country = "aze");
+    EXPECT(fx->store, "d2", .query = "forced", .country = "Azerbaijan",
+           .year_min = 2005);
+    EXPECT(fx->store, "d4", .query = "forced", .country = "Ivory Coast",
+           .tier = DOSSIER__V1__TIER__TIER_2);
+    EXPECT(fx->store, "d3", .query = "forced", .year_max = 2004,
+           .tier = DOSSIER__V1__TIER__TIER_1);
+    EXPECT(fx->store, "d1 d2 d4", .query = "forced", .publisher = "us dos");
+    EXPECT(fx->store, "", .query = "forced", .publisher = "nobody");
+    EXPECT(fx->store, "", .query = "forced", .country = "Atlantis");
+    EXPECT(fx->store, "d5", .query = "farms", .year_min = 2005,
+           .year_max = 2006);
+    dossier_error_t err = {0};
+    Dossier__V1__SearchResponse *resp;
+    assert_status(
+        s_search(
+            fx->store,
+            &(search_t){.query = "forced", .year_min = 2006, .year_max = 2004},
+            &resp, &err),
+        DOSSIER_INVALID_ARGUMENT, &err);
+    assert_status(
+        s_search(fx->store,
+                 &(search_t){.query = "forced", .tier = (Dossier__V1__Tier)9},
+                 &resp, &err),
+        DOSSIER_INVALID_ARGUMENT, &err);
+}
+
+static void
+s_assert_facet(const Dossier__V1__Facet *f, const char *field,
+               const char *want) {
+    assert_string_equal(f->field, field);
+    char got[256] = "";
+    for (size_t i = 0; i < f->n_counts; i++) {
+        char one[64];
+        snprintf(one, sizeof one, "%s%s=%llu", i ? " " : "",
+                 f->counts[i]->value, (unsigned long long)f->counts[i]->count);
+        strcat(got, one);
+    }
+    if (strcmp(got, want) != 0) {
+        print_error("facet %s is \"%s\", wanted \"%s\"\n", field, got, want);
+        fail();
+    }
+}
+
+static void
+test_facets(void **state) {
+    fixture_t *fx = *state;
+    /* Over all matches, not only the page. */
+    Dossier__V1__SearchResponse *resp = s_expect(
+        fx->store, &(search_t){.query = "forced", .page_size = 1, .facets = 1},
+        "d1", __LINE__);
+    assert_int_equal(resp->total_hits, 4);
+    assert_int_equal(resp->n_facets, 4);
+    s_assert_facet(resp->facets[0], "year", "2004=2 2005=2");
+    s_assert_facet(resp->facets[1], "tier", "TIER_2=2 TIER_1=1 TIER_3=1");
+    s_assert_facet(resp->facets[2], "country", "AZE=2 CIV=2");
+    s_assert_facet(resp->facets[3], "publisher", "US DoS=3 UNHCR=1");
+    dossier__v1__search_response__free_unpacked(resp, NULL);
+
+    resp = s_expect(
+        fx->store, &(search_t){.query = "farms", .country = "CIV", .facets = 1},
+        "d5", __LINE__);
+    s_assert_facet(resp->facets[0], "year", "2006=1");
+    s_assert_facet(resp->facets[3], "publisher", "UNHCR=1");
+    dossier__v1__search_response__free_unpacked(resp, NULL);
+    resp = s_expect(fx->store, &(search_t){.query = "forced"}, "d1 d3 d2 d4",
+                    __LINE__);
+    assert_int_equal(resp->n_facets, 0);
+    dossier__v1__search_response__free_unpacked(resp, NULL);
+}
+
+static void
+test_pagination_and_order(void **state) {
+    fixture_t *fx = *state;
+    /* "forced" alone: d1 0.381713 (tf 2), d3 0.364683 (3 terms long),
+       d2 0.291531, d4 0.242819. */
+    Dossier__V1__SearchResponse *all = s_expect(
+        fx->store, &(search_t){.query = "forced"}, "d1 d3 d2 d4", __LINE__);
+    char token[64] = "";
+    const char *want[] = {"d1", "d3", "d2", "d4"};
+    for (int page = 0; page < 4; page++) {
+        dossier_error_t err = {0};
+        Dossier__V1__SearchResponse *resp;
+        assert_ok(s_search(fx->store,
+                           &(search_t){.query = "forced",
+                                       .page_size = 1,
+                                       .page_token = token},
+                           &resp, &err),
+                  &err);
+        assert_int_equal(resp->n_hits, 1);
+        assert_int_equal(resp->total_hits, 4);
+        assert_string_equal(resp->hits[0]->report->id, want[page]);
+        assert_float_equal(resp->hits[0]->score, all->hits[page]->score, 1e-12);
+        assert_int_equal(resp->next_page_token[0] == '\0', page == 3);
+        snprintf(token, sizeof token, "%s", resp->next_page_token);
+        if (page == 1) {
+            /* A token is bound to its query, filter and order. */
+            Dossier__V1__SearchResponse *other;
+            assert_status(
+                s_search(fx->store,
+                         &(search_t){.query = "labor", .page_token = token},
+                         &other, &err),
+                DOSSIER_INVALID_ARGUMENT, &err);
+            assert_status(
+                s_search(fx->store,
+                         &(search_t){.query = "forced", .page_token = "zz"},
+                         &other, &err),
+                DOSSIER_INVALID_ARGUMENT, &err);
+        }
+        dossier__v1__search_response__free_unpacked(resp, NULL);
+    }
+    dossier__v1__search_response__free_unpacked(all, NULL);
+    /* Newest first, relevance within a year. */
+    EXPECT(fx->store, "d2 d4 d1 d3", .query = "forced",
+           .order = DOSSIER__V1__SEARCH_ORDER__SEARCH_ORDER_YEAR);
+    EXPECT(fx->store, "d4 d2 d3 d1", .query = "forced",
+           .order = DOSSIER__V1__SEARCH_ORDER__SEARCH_ORDER_PUBLICATION_DATE);
+    dossier_error_t err = {0};
+    Dossier__V1__SearchResponse *resp;
+    assert_status(s_search(fx->store,
+                           &(search_t){.query = "forced", .page_size = 1001},
+                           &resp, &err),
+                  DOSSIER_INVALID_ARGUMENT, &err);
+    assert_status(s_search(fx->store,
+                           &(search_t){.query = "forced",
+                                       .order = (Dossier__V1__SearchOrder)7},
+                           &resp, &err),
+                  DOSSIER_INVALID_ARGUMENT, &err);
+}
+
+static void
+test_bad_queries(void **state) {
+    fixture_t *fx = *state;
+    const char *bad[] = {"",        "   ", "\"forced labor",
+                         "-forced", "...", "\xff\xfe"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        dossier_error_t err = {0};
+        Dossier__V1__SearchResponse *resp = NULL;
+        assert_status(
+            s_search(fx->store, &(search_t){.query = bad[i]}, &resp, &err),
+            DOSSIER_INVALID_ARGUMENT, &err);
+        assert_null(resp);
+        assert_true(strlen(err.message) > 10);
+    }
+    /* Invalid UTF-8 separates terms: "forc", "ed" match nothing. */
+    EXPECT(fx->store, "",
+           .query = "forc\xff"
+                    "ed");
+    EXPECT(fx->store, "d3",
+           .query = "\xff"
+                    "marriage\xc3");
+}
+
+static void
+s_put(store_t *store, const doc_t *d, const char *body) {
+    dossier_error_t err = {0};
+    store_batch_t *batch;
+    assert_ok(store_batch_begin(store, &batch, &err), &err);
+    Dossier__V1__Report r;
+    char *slot[1];
+    s_report(d, body, &r, slot);
+    assert_ok(store_put(batch, &r, NULL, NULL, &err), &err);
+    assert_ok(store_batch_commit(&batch, &err), &err);
+}
+
+static void
+test_replace_and_delete(void **state) {
+    fixture_t *fx = *state;
+    s_check_clean(fx->store);
+    /* Replace: d1's old terms go, its new ones come. */
+    s_put(fx->store, &s_docs[0], "nothing relevant now");
+    EXPECT(fx->store, "d4 d2", .query = "forced labor");
+    EXPECT(fx->store, "d5", .query = "farms");
+    EXPECT(fx->store, "d1", .query = "relevant");
+    s_check_clean(fx->store);
+    /* Delete. */
+    dossier_error_t err = {0};
+    store_batch_t *batch;
+    assert_ok(store_batch_begin(fx->store, &batch, &err), &err);
+    assert_ok(store_delete(batch, "d4", 0, NULL, &err), &err);
+    assert_ok(store_batch_commit(&batch, &err), &err);
+    EXPECT(fx->store, "d2", .query = "forced labor");
+    EXPECT(fx->store, "", .query = "migrants");
+    s_check_clean(fx->store);
+    /* In one batch: add, replace, delete and add again. */
+    assert_ok(store_batch_begin(fx->store, &batch, &err), &err);
+    Dossier__V1__Report r;
+    char *slot[1];
+    doc_t d6 = s_docs[2];
+    d6.id = "d6";
+    s_report(&d6, "temporary words here", &r, slot);
+    assert_ok(store_put(batch, &r, NULL, NULL, &err), &err);
+    s_report(&d6, "second temporary version", &r, slot);
+    assert_ok(store_put(batch, &r, NULL, NULL, &err), &err);
+    assert_ok(store_delete(batch, "d2", 0, NULL, &err), &err);
+    doc_t d7 = s_docs[2];
+    d7.id = "d7";
+    s_report(&d7, "gone before commit", &r, slot);
+    assert_ok(store_put(batch, &r, NULL, NULL, &err), &err);
+    assert_ok(store_delete(batch, "d7", 0, NULL, &err), &err);
+    assert_ok(store_batch_commit(&batch, &err), &err);
+    EXPECT(fx->store, "d6", .query = "temporary");
+    EXPECT(fx->store, "", .query = "words");
+    EXPECT(fx->store, "", .query = "gone");
+    EXPECT(fx->store, "", .query = "forced labor");
+    s_check_clean(fx->store);
+    /* An aborted batch leaves nothing in the index. */
+    assert_ok(store_batch_begin(fx->store, &batch, &err), &err);
+    s_report(&d7, "aborted words", &r, slot);
+    assert_ok(store_put(batch, &r, NULL, NULL, &err), &err);
+    store_batch_abort(&batch);
+    EXPECT(fx->store, "", .query = "aborted");
+    s_put(fx->store, &d7, "committed words");
+    EXPECT(fx->store, "d7", .query = "committed");
+    EXPECT(fx->store, "", .query = "aborted");
+    s_check_clean(fx->store);
+}
+
+static void
+test_check_detects_lost_posting(void **state) {
+    fixture_t *fx = *state;
+    s_check_clean(fx->store);
+    store_destroy(&fx->store);
+    /* Remove every entry of the term "charlie" (only d3 holds it). */
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+    assert_int_equal(mdb_env_open(env, fx->dir, 0, 0640), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "fts_post", 0, &dbi), 0);
+    assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+    MDB_val key = {8, "charlie"}, val; /* "charlie\0" */
+    int removed = 0;
+    int rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+    while (rc == 0 && key.mv_size >= 8 &&
+           memcmp(key.mv_data, "charlie", 8) == 0 && removed < 10) {
+        assert_int_equal(mdb_cursor_del(cur, 0), 0);
+        removed++;
+        rc = mdb_cursor_get(cur, &key, &val, MDB_GET_CURRENT);
+    }
+    assert_true(removed >= 1);
+    mdb_cursor_close(cur);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    dossier_error_t err = {0};
+    store_options_t options = {.no_sync = true};
+    assert_ok(store_open(fx->dir, &options, &fx->store, &err), &err);
+    uint64_t problems = 0;
+    assert_status(store_check(fx->store, &problems, &err), DOSSIER_DATA_LOSS,
+                  &err);
+    assert_true(problems >= 1);
+    assert_non_null(strstr(err.message, "d3"));
+    /* Search still works on what is left and finds d3 by other terms. */
+    EXPECT(fx->store, "d3", .query = "marriage");
+}
+
+int
+main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_ranking, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_phrases_and_exclusions, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_accent_folding, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_filters, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_facets, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_pagination_and_order, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_queries, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_replace_and_delete, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_check_detects_lost_posting,
+                                        s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,158 @@
+/*  test_tokenize.c: the search tokenizer (server/tokenize.c): folding,
+    apostrophes, positions and offsets, invalid UTF-8, long terms. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tokenize.h"
+
+/*  Tokenizes size bytes of text into "term term ..." in out. */
+static size_t
+s_terms(const char *text, size_t size, char *out, size_t out_size) {
+    tokenize_t tok;
+    token_t token;
+    size_t n = 0;
+    out[0] = '\0';
+    tokenize_init(&tok, text, size, 0);
+    while (tokenize_next(&tok, &token)) {
+        assert_true(token.len >= 1 && token.len <= TOKENIZE_MAX_TERM);
+        assert_int_equal(strlen(token.term), token.len);
+        assert_int_equal(token.position, n);
+        assert_true(token.start < token.end && token.end <= size);
+        if (n++) {
+            strncat(out, " ", out_size - strlen(out) - 1);
+        }
+        strncat(out, token.term, out_size - strlen(out) - 1);
+    }
+    return n;
+}
+
+#define assert_terms(text, want)                                               \
+    do {                                                                       \
+        char got_[1024];                                                       \
+        s_terms((text), sizeof(text) - 1, got_, sizeof got_);                  \
+        if (strcmp(got_, (want)) != 0) {                                       \
+            print_error("%s:%d: terms of \"%s\" are \"%s\", wanted \"%s\"\n",  \
+                        __FILE__, __LINE__, (text), got_, (want));             \
+            fail();                                                            \
+        }                                                                      \
+    } while (0)
+
+static void
+test_folding(void **state) {
+    (void)state;
+    assert_terms("Côte d'Ivoire", "cote d ivoire");
+    assert_terms("cote d'ivoire", "cote d ivoire");
+    assert_terms("COTE D\xe2\x80\x99IVOIRE", "cote d ivoire"); /* ’ */
+    assert_terms("Straße STRASSE", "strasse strasse");
+    assert_terms("Forced-labor, 2004: Tier 2 Watch List.",
+                 "forced labor 2004 tier 2 watch list");
+    assert_terms("Ελλάδα Россия", "ελλάδα россия"); /* lower-cased only */
+    assert_terms("", "");
+    assert_terms("  ... --- !!! ", "");
+}
+
+static void
+test_offsets_and_positions(void **state) {
+    (void)state;
+    const char *text = "Côte d'Ivoire";
+    tokenize_t tok;
+    token_t t;
+    tokenize_init(&tok, text, strlen(text), 7);
+    assert_true(tokenize_next(&tok, &t));
+    assert_string_equal(t.term, "cote");
+    assert_int_equal(t.start, 0);
+    assert_int_equal(t.end, 5); /* ô is two bytes */
+    assert_int_equal(t.position, 7);
+    assert_true(tokenize_next(&tok, &t));
+    assert_string_equal(t.term, "d");
+    assert_int_equal(t.start, 6);
+    assert_int_equal(t.end, 7);
+    assert_true(tokenize_next(&tok, &t));
+    assert_string_equal(t.term, "ivoire");
+    assert_int_equal(t.start, 8);
+    assert_int_equal(t.end, 14);
+    assert_int_equal(t.position, 9);
+    assert_false(tokenize_next(&tok, &t));
+    assert_false(tokenize_next(&tok, &t)); /* stays at the end */
+    assert_int_equal(tokenize_position(&tok), 10);
+}
+
+static void
+test_invalid_utf8(void **state) {
+    (void)state;
+    /* Bad bytes separate terms and never reach one. */
+    assert_terms("ab\xff"
+                 "cd",
+                 "ab cd");
+    assert_terms("\xff\xfe\xfd", "");
+    assert_terms("abc\xc3", "abc"); /* truncated sequence */
+    assert_terms("\xc0\xaf"
+                 "x",
+                 "x"); /* overlong slash */
+    assert_terms("\xed\xa0\x80"
+                 "y",
+                 "y");               /* surrogate */
+    assert_terms("ab\0cd", "ab cd"); /* NUL separates */
+    tokenize_t tok;
+    token_t t;
+    tokenize_init(&tok, NULL, 0, 0);
+    assert_false(tokenize_next(&tok, &t));
+    /* Every byte value in every position: no crash, only word bytes. */
+    unsigned char buf[3];
+    for (int a = 0; a < 256; a++) {
+        for (int b = 0; b < 256; b += 3) {
+            buf[0] = (unsigned char)a;
+            buf[1] = (unsigned char)b;
+            buf[2] = (unsigned char)(a ^ b);
+            tokenize_init(&tok, (const char *)buf, sizeof buf, 0);
+            int n = 0;
+            while (tokenize_next(&tok, &t) && n < 4) {
+                assert_true(t.len > 0 && t.len <= TOKENIZE_MAX_TERM);
+                n++;
+            }
+            assert_true(n <= 3);
+        }
+    }
+}
+
+static void
+test_long_terms(void **state) {
+    (void)state;
+    char text[512];
+    char out[1024];
+    memset(text, 'a', 100);
+    strcpy(text + 100, " b");
+    assert_int_equal(s_terms(text, strlen(text), out, sizeof out), 2);
+    char want[TOKENIZE_MAX_TERM + 3];
+    memset(want, 'a', TOKENIZE_MAX_TERM);
+    strcpy(want + TOKENIZE_MAX_TERM, " b");
+    assert_string_equal(out, want);
+
+    /* A long Cyrillic word is cut at a code point boundary: 32 ж. */
+    text[0] = '\0';
+    for (int i = 0; i < 40; i++) {
+        strcat(text, "Ж");
+    }
+    assert_int_equal(s_terms(text, strlen(text), out, sizeof out), 1);
+    assert_int_equal(strlen(out), TOKENIZE_MAX_TERM);
+    for (int i = 0; i < TOKENIZE_MAX_TERM; i += 2) {
+        assert_memory_equal(out + i, "ж", 2);
+    }
+}
+
+int
+main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_folding),
+        cmocka_unit_test(test_offsets_and_positions),
+        cmocka_unit_test(test_invalid_utf8),
+        cmocka_unit_test(test_long_terms),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
