@@ -259,10 +259,17 @@ handle_changes(const handler_env_t *env, job_t *job, dossier_error_t *err) {
 
 dossier_status_t
 handle_search(const handler_env_t *env, job_t *job, dossier_error_t *err) {
-    (void)env;
-    (void)job;
-    return dossier_error_set(err, DOSSIER_UNIMPLEMENTED,
-                             "search is not available in this build");
+    /* The store parses the query and checks filter, page and token. */
+    const Dossier__V1__SearchRequest *request = (void *)job->input;
+    Dossier__V1__SearchResponse *response = NULL;
+    dossier_status_t rc = store_search(
+        env->store, request, env->config->max_page_size, &response, err);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    rc = job_set_payload(job, &response->base, err);
+    dossier__v1__search_response__free_unpacked(response, NULL);
+    return rc;
 }
 
 /* ---- Writer: Put, Delete ---- */
