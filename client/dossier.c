@@ -486,18 +486,15 @@ s_wait_reply(dossier_client_t *c, uint64_t id, int64_t deadline,
     }
 }
 
+/* method is a full name, "dossier.v1.Reports/Get". */
 static bool
 s_is_idempotent(const char *method) {
-    const char *slash = strrchr(method, '/');
-    const char *name = slash ? slash + 1 : method;
-    if (slash != NULL && (size_t)(slash - method) != strlen(S_SERVICE)) {
-        return false;
-    }
-    if (slash != NULL && strncmp(method, S_SERVICE, strlen(S_SERVICE)) != 0) {
-        return false;
+    size_t n = strlen(S_SERVICE);
+    if (strncmp(method, S_SERVICE, n) != 0 || method[n] != '/') {
+        return false; /* another service: assume the worst */
     }
     for (size_t i = 0; i < sizeof s_idempotent / sizeof s_idempotent[0]; i++) {
-        if (strcmp(name, s_idempotent[i]) == 0) {
+        if (strcmp(method + n + 1, s_idempotent[i]) == 0) {
             return true;
         }
     }
@@ -521,12 +518,14 @@ s_random_hex(char out[33]) {
     }
     if (got < sizeof bytes) {
         /* No kernel entropy source: still unique enough per process. */
-        static unsigned counter;
+        static unsigned counter; /* atomically bumped: clients run in
+                                     many threads */
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t mix[2] = {(uint64_t)ts.tv_sec * 1000000000u +
-                               (uint64_t)ts.tv_nsec,
-                           ((uint64_t)getpid() << 32) ^ ++counter};
+        uint64_t mix[2] = {
+            (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec,
+            ((uint64_t)getpid() << 32) ^
+                __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED)};
         memcpy(bytes, mix, sizeof bytes);
     }
     for (size_t i = 0; i < sizeof bytes; i++) {
@@ -647,8 +646,7 @@ dossier_call(dossier_client_t *client, const char *method,
         return dossier_error_set(err, DOSSIER_INTERNAL, "out of memory");
     }
 
-    int64_t start = s_now_ms();
-    int64_t deadline = start + c->timeout_ms;
+    int64_t deadline = s_now_ms() + c->timeout_ms;
     int attempts = c->retries + 1;
     bool sent = false;
     s_wait_t last = S_WAIT_TIMEOUT;
@@ -701,7 +699,9 @@ dossier_call(dossier_client_t *client, const char *method,
         dossier__v1__response__free_unpacked(response, NULL);
         goto done;
     }
-    int elapsed = (int)(s_now_ms() - start);
+    /* Every attempt shares the one deadline, so a call that failed for
+       want of a reply waited the whole timeout. */
+    int waited = c->timeout_ms;
     switch (last) {
     case S_WAIT_AUTH:
         rc = dossier_error_set(err, DOSSIER_UNAUTHENTICATED,
@@ -731,18 +731,18 @@ dossier_call(dossier_client_t *client, const char *method,
         if (sent) {
             rc = dossier_error_set(
                 err, DOSSIER_DEADLINE_EXCEEDED,
-                "%s gave no reply to %s in %d ms%s", last_ep, full, elapsed,
+                "%s gave no reply to %s in %d ms%s", last_ep, full, waited,
                 idempotent ? ""
                            : "; the write may or may not have been applied");
         } else if (c->n_endpoints > 1) {
             rc = dossier_error_set(err, DOSSIER_UNAVAILABLE,
                                    "cannot reach any of %zu endpoints (last "
                                    "%s): no reply in %d ms",
-                                   c->n_endpoints, last_ep, elapsed);
+                                   c->n_endpoints, last_ep, waited);
         } else {
             rc = dossier_error_set(err, DOSSIER_UNAVAILABLE,
                                    "cannot reach %s: no reply in %d ms",
-                                   last_ep, elapsed);
+                                   last_ep, waited);
         }
         break;
     }

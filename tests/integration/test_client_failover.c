@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,22 +162,45 @@ test_failover_to_second_endpoint(void **state) {
     testserver_stop(&server);
 }
 
+/* A call made in a thread of its own, so that the main thread can kill
+   and restart the server meanwhile (testserver wants one thread to start
+   its servers: a server dies with the thread that started it). */
 typedef struct {
-    testserver_t *server;
-    int delay_ms;
-    int rc;
-} s_restart_t;
+    dossier_client_t *client;
+    const char *id;
+    bool put; /* else get */
+    dossier_status_t rc;
+    dossier_error_t err;
+    Dossier__V1__Report *got;
+    int64_t took_ms;
+} s_call_t;
 
-/* Kills the (frozen) server after a delay and starts it again on the
-   same data directory and endpoint. */
 static void *
-s_restart_later(void *arg) {
-    s_restart_t *r = arg;
-    s_sleep_ms(r->delay_ms);
-    testserver_kill(r->server, SIGKILL);
-    testserver_wait(r->server, 5000);
-    r->rc = testserver_restart(r->server);
+s_call_thread(void *arg) {
+    s_call_t *call = arg;
+    int64_t t0 = s_now_ms();
+    if (call->put) {
+        Dossier__V1__Report r = s_report(call->id);
+        call->rc = dossier_put(call->client, &r, 0, false, NULL, &call->err);
+    } else {
+        call->rc = dossier_get(call->client, call->id, &call->got, &call->err);
+    }
+    call->took_ms = s_now_ms() - t0;
     return NULL;
+}
+
+/* Runs call in a thread while the frozen server is killed after
+   delay_ms and started again on the same data and endpoint. */
+static void
+s_call_across_restart(testserver_t *server, s_call_t *call, int delay_ms) {
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, s_call_thread, call), 0);
+    s_sleep_ms(delay_ms);
+    assert_int_equal(testserver_kill(server, SIGKILL), 0);
+    assert_true(testserver_wait(server, 5000) >= 0);
+    int restarted = testserver_restart(server);
+    pthread_join(thread, NULL);
+    assert_int_equal(restarted, 0);
 }
 
 static testserver_t *
@@ -205,21 +229,13 @@ test_idempotent_call_retried_after_restart(void **state) {
        it and never answered. Heartbeats notice, the client reconnects,
        and once the server is back the Get is sent again. */
     assert_int_equal(testserver_kill(server, SIGSTOP), 0);
-    s_restart_t restart = {server, 1000, -1};
-    pthread_t thread;
-    assert_int_equal(pthread_create(&thread, NULL, s_restart_later, &restart),
-                     0);
-    int64_t t0 = s_now_ms();
-    Dossier__V1__Report *got = NULL;
-    dossier_status_t rc = dossier_get(c, "restart-1", &got, &err);
-    int64_t took = s_now_ms() - t0;
-    pthread_join(thread, NULL);
-    assert_int_equal(restart.rc, 0);
-    ASSERT_OK(rc, err);
-    assert_string_equal(got->title, "Failover test");
-    dossier_report_free(got);
-    assert_true(took >= 900); /* it did wait for the restart */
-    assert_true(took < 8000);
+    s_call_t call = {.client = c, .id = "restart-1"};
+    s_call_across_restart(server, &call, 1000);
+    ASSERT_OK(call.rc, call.err);
+    assert_string_equal(call.got->title, "Failover test");
+    dossier_report_free(call.got);
+    assert_true(call.took_ms >= 900); /* it did wait for the restart */
+    assert_true(call.took_ms < 8000);
 
     dossier_client_destroy(&c);
     testserver_stop(&server);
@@ -238,22 +254,15 @@ test_write_not_retried(void **state) {
        timeout: a retry would succeed, so success would mean the write was
        sent twice. It must fail instead, and not be applied. */
     assert_int_equal(testserver_kill(server, SIGSTOP), 0);
-    s_restart_t restart = {server, 500, -1};
-    pthread_t thread;
-    assert_int_equal(pthread_create(&thread, NULL, s_restart_later, &restart),
-                     0);
-    Dossier__V1__Report r = s_report("restart-write");
-    int64_t t0 = s_now_ms();
-    dossier_status_t rc = dossier_put(c, &r, 0, false, NULL, &err);
-    int64_t took = s_now_ms() - t0;
-    pthread_join(thread, NULL);
-    assert_int_equal(restart.rc, 0);
-    if (rc != DOSSIER_UNAVAILABLE && rc != DOSSIER_DEADLINE_EXCEEDED) {
-        fail_msg("put into a frozen server: got %s (%s)", dossier_strerror(rc),
-                 err.message);
+    s_call_t call = {.client = c, .id = "restart-write", .put = true};
+    s_call_across_restart(server, &call, 500);
+    if (call.rc != DOSSIER_UNAVAILABLE &&
+        call.rc != DOSSIER_DEADLINE_EXCEEDED) {
+        fail_msg("put into a frozen server: got %s (%s)",
+                 dossier_strerror(call.rc), call.err.message);
     }
-    assert_non_null(strstr(err.message, "may or may not"));
-    assert_true(took <= 4000 + S_SLACK_MS);
+    assert_non_null(strstr(call.err.message, "may or may not"));
+    assert_true(call.took_ms <= 4000 + S_SLACK_MS);
 
     /* The same client works again, and the write never happened. */
     ASSERT_STATUS(dossier_get(c, "restart-write", NULL, &err),
