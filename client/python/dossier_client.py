@@ -312,11 +312,12 @@ class Client:
 
     def call(self, name, request, response_type, idempotent=None,
              metadata=None):
-        """Calls dossier.v1.Reports/<name> with a request message and
-        returns the decoded response_type message. Raises DossierError
-        for a non-zero code."""
-        response = self.call_raw(SERVICE + "/" + name,
-                                 request.SerializeToString(),
+        """Calls dossier.v1.Reports/<name> with a request message (or its
+        serialized bytes) and returns the decoded response_type message.
+        Raises DossierError for a non-zero code."""
+        if not isinstance(request, (bytes, bytearray)):
+            request = request.SerializeToString()
+        response = self.call_raw(SERVICE + "/" + name, bytes(request),
                                  metadata=metadata, idempotent=idempotent)
         if response.code != 0:
             raise DossierError(response.code, response.message,
@@ -399,7 +400,11 @@ class Client:
                     dry_run=False):
         """Has the server parse a Refworld text document and store it.
 
-        text: the document (str, or UTF-8 bytes).
+        text: the document, as str or as the file's bytes. Bytes go as
+            they are (the server recognizes UTF-8, a BOM, Windows-1252 and
+            stray invalid UTF-8, and source_sha256 is then the file's
+            SHA-256), except that UTF-16 with a byte-order mark is decoded
+            to UTF-8 and NUL bytes are removed, as the dossier CLI does.
         filename: names the document in messages.
         source_url: used when the text names no URL.
         id: store under this id instead of the derived one.
@@ -407,9 +412,8 @@ class Client:
         Returns the dossier.v1.ImportTextResponse (id, version, outcome
         CREATED / UPDATED / UNCHANGED / PARSED, warnings).
         """
-        return self._write("ImportText",
-                           _import_request(text, filename, source_url, id,
-                                           dry_run),
+        payload = _encode_import(text, filename, source_url, id, dry_run)
+        return self._write("ImportText", payload,
                            reports_pb2.ImportTextResponse)
 
     def import_batch(self, documents):
@@ -418,15 +422,18 @@ class Client:
         documents: an iterable of dicts with the keyword arguments of
         import_text() (text required), or of dossier.v1.ImportTextRequest.
         Returns the dossier.v1.ImportBatchResponse: one ImportResult
-        (code, message, response) per document, in order.
+        (code, message, response) per document, in order; a document that
+        failed does not fail the call.
         """
-        request = reports_pb2.ImportBatchRequest()
+        payload = bytearray()
         for doc in documents:
             if isinstance(doc, reports_pb2.ImportTextRequest):
-                request.documents.append(doc)
+                encoded = doc.SerializeToString()
             else:
-                request.documents.append(_import_request(**doc))
-        return self._write("ImportBatch", request,
+                encoded = _encode_import(**doc)
+            # ImportBatchRequest.documents is field 1, length-delimited.
+            payload += b"\x0a" + _varint(len(encoded)) + encoded
+        return self._write("ImportBatch", bytes(payload),
                            reports_pb2.ImportBatchResponse)
 
     def history(self, country, doc_type=None):
@@ -489,13 +496,55 @@ class Client:
         return fds
 
 
-def _import_request(text, filename=None, source_url=None, id=None,
-                    dry_run=False):
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="replace")
-    return reports_pb2.ImportTextRequest(
-        text=text, filename=filename or "", source_url=source_url or "",
-        id=id or "", dry_run=dry_run)
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _import_text(text):
+    """What to send as ImportTextRequest.text: a str, or bytes that are not
+    UTF-8 and go as they are.
+
+    The server's parser reads any bytes (UTF-8 with or without a BOM,
+    Windows-1252, invalid UTF-8 sequences) except NUL, which ends a
+    protobuf-c string; so, as the dossier CLI does, UTF-16 with a BOM is
+    decoded here, and NULs are removed from anything else."""
+    if isinstance(text, str):
+        return text.replace("\0", "")
+    data = bytes(text)
+    if data[:2] in _UTF16_BOMS:
+        return data.decode("utf-16", errors="replace").replace("\0", " ")
+    data = data.replace(b"\0", b"")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+
+
+def _varint(value):
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _encode_import(text, filename=None, source_url=None, id=None,
+                   dry_run=False):
+    """Serializes one ImportTextRequest. Text that is not UTF-8 cannot be
+    set on a protobuf string field in Python, so it is appended as field 1
+    by hand: the same bytes on the wire as libdossier sends."""
+    text = _import_text(text)
+    request = reports_pb2.ImportTextRequest(
+        filename=filename or "", source_url=source_url or "", id=id or "",
+        dry_run=dry_run)
+    if isinstance(text, str):
+        request.text = text
+        return request.SerializeToString()
+    return (request.SerializeToString() + b"\x0a" + _varint(len(text))
+            + text)
 
 
 def _now_ms():

@@ -14,7 +14,6 @@ By hand:
       /usr/bin/python3 tests/integration/test_python_client.py -v
 """
 
-import glob
 import hashlib
 import os
 import shutil
@@ -53,11 +52,16 @@ UNIMPLEMENTED = 12
 UNAVAILABLE = 14
 
 
+COUNTRY_CODES = {"Azerbaijan": "AZE", "Russia": "RUS", "Sweden": "SWE",
+                 "Somalia": "SOM", "Burma": "MMR"}
+
+
 def make_report(rid, country="Azerbaijan", year=2004,
                 tier=report_pb2.TIER_2, publisher="United States "
                 "Department of State", body=("First paragraph.",
                                              "Second paragraph.")):
-    """A complete Report as a client would Put it."""
+    """A complete Report as a client would Put it. Put stores fields as
+    given: country_code is the client's to fill, as the importer does."""
     return report_pb2.Report(
         id=rid,
         title="%d Trafficking in Persons Report - %s" % (year, country),
@@ -67,6 +71,7 @@ def make_report(rid, country="Azerbaijan", year=2004,
         cite_as="United States Department of State, %d" % year,
         disclaimer="Not an official document.",
         country=country,
+        country_code=COUNTRY_CODES.get(country, ""),
         year=year,
         tier=tier,
         doc_type="Trafficking in Persons Report",
@@ -367,54 +372,103 @@ class TestList(DossierdTestCase):
                         page_token="\x01not a token")
 
 
+TIER_NAMES = {
+    "": report_pb2.TIER_UNSPECIFIED,
+    "Tier 1": report_pb2.TIER_1,
+    "Tier 2": report_pb2.TIER_2,
+    "Tier 2 Watch List": report_pb2.TIER_2_WATCH_LIST,
+    "Tier 3": report_pb2.TIER_3,
+    "Special Case": report_pb2.SPECIAL_CASE,
+}
+
+
 class TestImport(DossierdTestCase):
 
-    def fixtures(self):
+    def expected(self):
+        """Rows of refworld/EXPECTED-extra.tsv (the parser's fixtures and
+        what a correct import reads from each), as dicts."""
         self.assertTrue(FIXTURE_DIR, "DOSSIER_FIXTURE_DIR is not set")
-        paths = sorted(glob.glob(os.path.join(FIXTURE_DIR, "refworld",
-                                              "*.txt")))
-        self.assertTrue(paths, "no fixture documents in %s/refworld"
-                        % FIXTURE_DIR)
-        return paths
+        path = os.path.join(FIXTURE_DIR, "refworld", "EXPECTED-extra.tsv")
+        with open(path, encoding="utf-8") as f:
+            lines = [line.rstrip("\n").split("\t") for line in f if line.strip()]
+        header, rows = lines[0], lines[1:]
+        self.assertTrue(rows, "no fixture rows in %s" % path)
+        return [dict(zip(header, row)) for row in rows]
+
+    def read(self, name):
+        with open(os.path.join(FIXTURE_DIR, "refworld", name), "rb") as f:
+            return f.read()
+
+    def fixtures(self):
+        return [row["file"] for row in self.expected()
+                if row["status"] == "ok"]
 
     def test_import_created_then_unchanged(self):
         ids = set()
-        for path in self.fixtures():
-            with open(path, "rb") as f:
-                data = f.read()
-            text = data.decode("utf-8", errors="replace")
-            name = os.path.basename(path)
-            first = self.client.import_text(text, filename=name)
-            self.assertEqual(first.outcome, reports_pb2.IMPORT_OUTCOME_CREATED,
-                             name)
+        accepted = 0
+        for row in self.expected():
+            name = row["file"]
+            data = self.read(name)
+            if row["status"] != "ok":
+                self.assertCode(INVALID_ARGUMENT, self.client.import_text,
+                                data, filename=name)
+                continue
+            accepted += 1
+            first = self.client.import_text(data, filename=name)
+            self.assertEqual(first.outcome,
+                             reports_pb2.IMPORT_OUTCOME_CREATED, name)
             self.assertEqual(first.version, 1, name)
-            self.assertTrue(first.id, name)
+            self.assertEqual(first.id, row["id"], name)
             self.assertNotIn(first.id, ids, "%s: id collides" % name)
             ids.add(first.id)
 
             stored = self.client.get(first.id)
-            self.assertEqual(stored.version, 1)
-            self.assertTrue(stored.country, name)
-            self.assertGreater(stored.year, 1990, name)
-            self.assertEqual(stored.source_sha256,
-                             hashlib.sha256(text.encode("utf-8")).hexdigest(),
-                             name)
+            self.assertEqual(stored.version, 1, name)
+            self.assertEqual(stored.country, row["country"], name)
+            self.assertEqual(stored.country_code, row["country_code"], name)
+            self.assertEqual(stored.year, int(row["year"] or 0), name)
+            self.assertEqual(stored.tier, TIER_NAMES[row["tier"]], name)
+            self.assertEqual(stored.doc_type, row["doc_type"], name)
+            if b"\0" not in data:
+                # The bytes went as they are: the server hashed the file.
+                self.assertEqual(stored.source_sha256, row["source_sha256"],
+                                 name)
+                self.assertEqual(stored.source_sha256,
+                                 hashlib.sha256(data).hexdigest(), name)
 
-            again = self.client.import_text(text, filename=name)
+            again = self.client.import_text(data, filename=name)
             self.assertEqual(again.outcome,
                              reports_pb2.IMPORT_OUTCOME_UNCHANGED, name)
-            self.assertEqual(again.id, first.id)
-            self.assertEqual(again.version, 1)
-            self.assertEqual(self.client.get(first.id).version, 1)
+            self.assertEqual(again.id, first.id, name)
+            self.assertEqual(again.version, 1, name)
+            self.assertEqual(self.client.get(first.id).version, 1, name)
 
+        self.assertGreater(accepted, 0)
         self.assertEqual(self.client.stats().records, len(ids))
         self.assertEqual(sorted(r.id for r in self.client.list()),
                          sorted(ids))
 
+    def test_import_batch(self):
+        rows = self.expected()
+        docs = [{"text": self.read(r["file"]), "filename": r["file"]}
+                for r in rows]
+        result = self.client.import_batch(docs)
+        self.assertEqual(len(result.results), len(rows))
+        for row, res in zip(rows, result.results):
+            if row["status"] == "ok":
+                self.assertEqual(res.code, OK, "%s: %s"
+                                 % (row["file"], res.message))
+                self.assertEqual(res.response.id, row["id"])
+                self.assertEqual(res.response.outcome,
+                                 reports_pb2.IMPORT_OUTCOME_CREATED)
+            else:
+                self.assertEqual(res.code, INVALID_ARGUMENT, row["file"])
+                self.assertTrue(res.message)
+        self.assertEqual(self.client.stats().records,
+                         sum(r["status"] == "ok" for r in rows))
+
     def test_import_changed_text_updates(self):
-        path = self.fixtures()[0]
-        with open(path, "rb") as f:
-            text = f.read().decode("utf-8", errors="replace")
+        text = self.read(self.fixtures()[0]).decode("utf-8", "replace")
         first = self.client.import_text(text, id="fixed-id")
         self.assertEqual(first.id, "fixed-id")
         second = self.client.import_text(text + "\nOne more paragraph.\n",
@@ -423,9 +477,7 @@ class TestImport(DossierdTestCase):
         self.assertEqual(second.version, 2)
 
     def test_dry_run_stores_nothing(self):
-        path = self.fixtures()[0]
-        with open(path, "rb") as f:
-            text = f.read().decode("utf-8", errors="replace")
+        text = self.read(self.fixtures()[0])
         parsed = self.client.import_text(text, filename="x.txt",
                                          dry_run=True)
         self.assertEqual(parsed.outcome, reports_pb2.IMPORT_OUTCOME_PARSED)
