@@ -7,6 +7,7 @@
 
 #include <zmq.h>
 
+#include "log.h"
 #include "methods.h"
 #include "workers.h"
 #include "writer.h"
@@ -32,6 +33,7 @@ s_commit(writer_t *self, job_t **jobs, size_t n) {
         }
         return;
     }
+    int64_t started = job_now_ms();
     size_t written = 0;
     for (size_t i = 0; i < n; i++) {
         job_t *job = jobs[i];
@@ -62,6 +64,9 @@ s_commit(writer_t *self, job_t **jobs, size_t n) {
         return;
     }
     self->commits++;
+    log_debug("group commit: %zu writes committed together (%zu refused) "
+              "in %lld ms",
+              written, n - written, (long long)(job_now_ms() - started));
 }
 
 static void *

@@ -368,10 +368,94 @@ test_sigkill_keeps_acknowledged_writes(void **state) {
     testserver_stop(&server);
 }
 
+/* ---- Group commit ---- */
+
+typedef struct {
+    int index;
+    const char *endpoint;
+    s_client_t client;
+    int acked;
+} s_batcher_t;
+
+#define S_BATCH_WRITES 40
+
+static void *
+s_batcher_main(void *arg) {
+    s_batcher_t *batcher = arg;
+    s_client_open(&batcher->client, batcher->endpoint, 20000);
+    for (int n = 0; n < S_BATCH_WRITES; n++) {
+        char id[32];
+        snprintf(id, sizeof id, "gc-%02d-%03d", batcher->index, n);
+        Dossier__V1__Report report = DOSSIER__V1__REPORT__INIT;
+        report.id = id;
+        report.year = 2021;
+        Dossier__V1__PutRequest put = DOSSIER__V1__PUT_REQUEST__INIT;
+        put.report = &report;
+        Dossier__V1__Response *response =
+            s_client_call(&batcher->client, M("Put"), &put.base);
+        if (!response) {
+            break;
+        }
+        batcher->acked += response->code == 0;
+        dossier__v1__response__free_unpacked(response, NULL);
+    }
+    s_client_close(&batcher->client);
+    return NULL;
+}
+
+static void
+test_group_commit(void **state) {
+    (void)state;
+    /* The writer logs each commit at debug level with its size. 16
+       concurrent writers must see commits of several writes, and the
+       commits must add up to exactly the writes acknowledged. */
+    testserver_t *server = testserver_start("--log-level debug");
+    assert_non_null(server);
+    s_batcher_t batchers[S_THREADS];
+    pthread_t threads[S_THREADS];
+    for (int i = 0; i < S_THREADS; i++) {
+        memset(&batchers[i], 0, sizeof batchers[i]);
+        batchers[i].index = i;
+        batchers[i].endpoint = testserver_endpoint(server);
+        assert_int_equal(
+            pthread_create(&threads[i], NULL, s_batcher_main, &batchers[i]), 0);
+    }
+    int acked = 0;
+    for (int i = 0; i < S_THREADS; i++) {
+        pthread_join(threads[i], NULL);
+        acked += batchers[i].acked;
+    }
+    assert_int_equal(acked, S_THREADS * S_BATCH_WRITES);
+    assert_int_equal(testserver_kill(server, SIGTERM), 0);
+    assert_int_equal(testserver_wait(server, 15000), 0);
+
+    FILE *log = fopen(testserver_logpath(server), "r");
+    assert_non_null(log);
+    char line[1024];
+    unsigned long committed = 0, commits = 0, largest = 0;
+    while (fgets(line, sizeof line, log)) {
+        const char *at = strstr(line, "group commit: ");
+        unsigned long n;
+        if (at && sscanf(at, "group commit: %lu writes", &n) == 1) {
+            committed += n;
+            commits++;
+            largest = n > largest ? n : largest;
+        }
+    }
+    fclose(log);
+    printf("# %lu writes in %lu commits, largest %lu\n", committed, commits,
+           largest);
+    assert_int_equal(committed, (unsigned long)acked);
+    assert_true(largest > 1);
+    assert_true(commits < committed);
+    testserver_stop(&server);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sixteen_clients),
+        cmocka_unit_test(test_group_commit),
         cmocka_unit_test(test_sigterm_under_load),
         cmocka_unit_test(test_sigkill_keeps_acknowledged_writes),
     };
