@@ -2154,45 +2154,54 @@ typedef struct {
     int term; /* index into the query's terms, -1 none */
 } snip_tok_t;
 
-/*  Finds the best window of S_SNIPPET_WORDS terms of text (most distinct
-    query terms, then most matches). Fills *best_score, *best_start. */
+/*  The tokens of one text, with the query term each one is. */
+typedef struct {
+    snip_tok_t *toks;
+    uint32_t n;
+    uint32_t cap;
+} snip_text_t;
+
+/*  Tokenizes text into *st and finds its best window of S_SNIPPET_WORDS
+    terms (most distinct query terms, then most matches): *best_score,
+    *best_start. */
 static int
-s_snippet_scan(const char *text, char *const *terms, uint32_t n_terms,
-               snip_tok_t **toks, uint32_t *cap, uint32_t *n_toks,
-               uint32_t *best_score, uint32_t *best_start) {
+s_snippet_scan(const char *text, char *const *terms, const size_t *lens,
+               uint32_t n_terms, snip_text_t *st, uint32_t *best_score,
+               uint32_t *best_start) {
     tokenize_t tz;
     token_t token;
     uint32_t n = 0;
     tokenize_init(&tz, text, strlen(text), 0);
     while (tokenize_next(&tz, &token)) {
-        if (n == *cap) {
-            uint32_t c = *cap ? *cap * 2 : 256;
-            snip_tok_t *grown = realloc(*toks, c * sizeof(*grown));
+        if (n == st->cap) {
+            uint32_t c = st->cap ? st->cap * 2 : 256;
+            snip_tok_t *grown = realloc(st->toks, c * sizeof(*grown));
             if (!grown) {
                 return -1;
             }
-            *toks = grown;
-            *cap = c;
+            st->toks = grown;
+            st->cap = c;
         }
-        snip_tok_t *t = &(*toks)[n++];
+        snip_tok_t *t = &st->toks[n++];
         t->start = token.start;
         t->end = token.end;
         t->term = -1;
         for (uint32_t q = 0; q < n_terms; q++) {
-            if (strcmp(terms[q], token.term) == 0) {
+            if (lens[q] == token.len &&
+                memcmp(terms[q], token.term, token.len) == 0) {
                 t->term = (int)q;
                 break;
             }
         }
     }
-    *n_toks = n;
+    st->n = n;
     *best_score = 0;
     *best_start = 0;
     uint32_t seen[QUERY_MAX_TERMS] = {0};
     uint32_t distinct = 0, hits = 0;
     for (uint32_t i = 0; i < n; i++) {
         /* Window (i - W, i]. */
-        int in = (*toks)[i].term;
+        int in = st->toks[i].term;
         if (in >= 0) {
             hits++;
             if (seen[in]++ == 0) {
@@ -2200,7 +2209,7 @@ s_snippet_scan(const char *text, char *const *terms, uint32_t n_terms,
             }
         }
         if (i >= S_SNIPPET_WORDS) {
-            int out = (*toks)[i - S_SNIPPET_WORDS].term;
+            int out = st->toks[i - S_SNIPPET_WORDS].term;
             if (out >= 0) {
                 hits--;
                 if (--seen[out] == 0) {
@@ -2223,8 +2232,14 @@ s_snippet_scan(const char *text, char *const *terms, uint32_t n_terms,
     of memory. */
 static char *
 s_snippet(const Dossier__V1__Report *r, char *const *terms, uint32_t n_terms) {
-    snip_tok_t *toks = NULL;
-    uint32_t cap = 0, n = 0;
+    /* One pass: the best text's tokens are kept, the next text is
+       scanned into the other buffer. */
+    snip_text_t texts[2] = {{NULL, 0, 0}, {NULL, 0, 0}};
+    snip_text_t *best = &texts[0], *scan = &texts[1];
+    size_t lens[QUERY_MAX_TERMS];
+    for (uint32_t q = 0; q < n_terms; q++) {
+        lens[q] = strlen(terms[q]);
+    }
     const char *best_text = NULL;
     uint32_t best_score = 0, best_start = 0;
     /* Body paragraphs first, the title when no paragraph matches. */
@@ -2234,36 +2249,32 @@ s_snippet(const Dossier__V1__Report *r, char *const *terms, uint32_t n_terms) {
             continue;
         }
         uint32_t score = 0, start = 0;
-        if (s_snippet_scan(text, terms, n_terms, &toks, &cap, &n, &score,
-                           &start) != 0) {
-            free(toks);
+        if (s_snippet_scan(text, terms, lens, n_terms, scan, &score, &start) !=
+            0) {
+            free(texts[0].toks);
+            free(texts[1].toks);
             return NULL;
         }
         if (!best_text || score > best_score) {
             best_text = text;
             best_score = score;
             best_start = start;
+            snip_text_t *t = best;
+            best = scan;
+            scan = t;
         }
     }
+    free(scan->toks);
+    snip_tok_t *toks = best->toks;
+    uint32_t n = best->n;
     buf_t out = {NULL, 0, 0};
-    if (!best_text) {
+    if (!best_text || n == 0) {
         free(toks);
         return strdup("");
-    }
-    /* Tokenize the chosen text again to render its window. */
-    uint32_t score = 0, start = 0;
-    if (s_snippet_scan(best_text, terms, n_terms, &toks, &cap, &n, &score,
-                       &start) != 0) {
-        free(toks);
-        return NULL;
     }
     uint32_t end =
         best_start + S_SNIPPET_WORDS < n ? best_start + S_SNIPPET_WORDS : n;
     bool ok = true;
-    if (n == 0) {
-        free(toks);
-        return strdup("");
-    }
     if (best_start > 0) {
         ok = s_buf_put(&out, "...", 3) == 0;
     }
