@@ -57,7 +57,12 @@ struct loop_t {
     zhashx_t *peers;  /* hex identity -> jobs in flight, as a pointer */
     bool draining;
     uint64_t replies;
+    int64_t warn_window; /* second of the malformed-message warnings */
+    unsigned warned;     /* warnings logged in that second */
+    unsigned suppressed; /* and not logged */
 };
+
+#define S_WARNINGS_PER_SECOND 10
 
 /* ---- Replies: every Response leaves through s_send_response ---- */
 
@@ -370,6 +375,31 @@ cleanup_request:
     dossier__v1__request__free_unpacked(request, NULL);
 }
 
+/*  Logs a malformed message, at most S_WARNINGS_PER_SECOND a second so
+    that a flood of garbage cannot flood the log; says how many were not
+    logged once the flood is over. */
+static void
+s_warn_malformed(loop_t *self, zmq_msg_t *frame, const char *problem) {
+    int64_t second = job_now_ms() / 1000;
+    if (second != self->warn_window) {
+        if (self->suppressed) {
+            log_warn("%u more malformed messages were not logged",
+                     self->suppressed);
+        }
+        self->warn_window = second;
+        self->warned = 0;
+        self->suppressed = 0;
+    }
+    if (self->warned >= S_WARNINGS_PER_SECOND) {
+        self->suppressed++;
+        return;
+    }
+    self->warned++;
+    const char *address = zmq_msg_gets(frame, "Peer-Address");
+    log_warn("malformed message from %s: %s", address ? address : "a client",
+             problem);
+}
+
 /*  Says what is wrong with a frame set that is not [id][empty][body]. */
 static void
 s_frames_problem(size_t total, zmq_msg_t *frames, char *text, size_t size) {
@@ -438,7 +468,7 @@ s_front_read(loop_t *self) {
                    zmq_msg_size(&frames[2]) == 0) {
             char problem[256];
             s_frames_problem(total, frames, problem, sizeof problem);
-            log_warn("malformed message from a client: %s", problem);
+            s_warn_malformed(self, &frames[kept - 1], problem);
             s_reply_error(self, peer, peer_size, 0, S_NO_METHOD,
                           DOSSIER_INVALID_ARGUMENT, "%s", problem);
         } else {

@@ -66,6 +66,12 @@ pidfile_acquire(const char *dir, pidfile_t **self_p, dossier_error_t *err) {
         goto cleanup_self;
     }
     if (flock(self->fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK) {
+            rc = dossier_error_set(err, DOSSIER_UNAVAILABLE,
+                                   "cannot lock %s: %s", self->path,
+                                   strerror(errno));
+            goto cleanup_fd;
+        }
         long pid = s_read_pid(self->fd);
         rc = dossier_error_set(err, DOSSIER_FAILED_PRECONDITION,
                                "data directory %s is in use by another "

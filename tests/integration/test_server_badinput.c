@@ -542,6 +542,21 @@ test_random_frames(void **state) {
     assert_true(replies > 0);
     zmq_close(socket);
     s_still_serving();
+
+    /* Malformed messages are logged with the peer's address, but at
+       most 10 a second: the ~260 here cannot flood the log. */
+    FILE *log = fopen(testserver_logpath(s_server), "r");
+    assert_non_null(log);
+    char line[1024];
+    int logged = 0;
+    while (fgets(line, sizeof line, log)) {
+        logged += strstr(line, "WARN dossierd: malformed message from "
+                               "127.0.0.1") != NULL;
+    }
+    fclose(log);
+    printf("# %d malformed-message warnings logged\n", logged);
+    assert_true(logged >= 1);
+    assert_true(logged < 80);
 }
 
 int
