@@ -50,6 +50,7 @@ struct dossier_client {
     void *monitor; /* PAIR socket receiving the dealer's events */
     unsigned socket_seq;
     uint64_t next_id;
+    bool request_sent; /* by the last call; see dossier.h */
 };
 
 /* How one wait on the socket ended. */
@@ -273,6 +274,11 @@ dossier_client_destroy(dossier_client_t **client_p) {
     explicit_bzero(c->curve_secret_key, sizeof c->curve_secret_key);
     free(c);
     *client_p = NULL;
+}
+
+bool
+dossier_client_request_sent(const dossier_client_t *client) {
+    return client != NULL && client->request_sent;
 }
 
 const char *
@@ -606,6 +612,7 @@ dossier_call(dossier_client_t *client, const char *method,
                                  "method name too long");
     }
     bool idempotent = s_is_idempotent(full);
+    c->request_sent = false;
 
     dossier_status_t rc = DOSSIER_OK;
     size_t payload_size = protobuf_c_message_get_packed_size(request);
@@ -683,6 +690,7 @@ dossier_call(dossier_client_t *client, const char *method,
             continue;
         }
         sent = true;
+        c->request_sent = true;
         last = s_wait_reply(c, env.id, deadline, &response);
         if (last == S_WAIT_READY) {
             break;

@@ -110,6 +110,14 @@ void dossier_client_destroy(dossier_client_t **client_p);
     until the next call on client. */
 const char *dossier_client_endpoint(const dossier_client_t *client);
 
+/*  Whether the last call on client sent its request on a connection.
+    After a transport failure this tells the two kinds apart: false means
+    no server could be reached and nothing was sent (a write was certainly
+    not applied); true means a server may have received the request (the
+    connection was lost, or no reply came in time). Also true after any
+    call that got a reply. */
+bool dossier_client_request_sent(const dossier_client_t *client);
+
 /*  Sends one call and waits for its reply.
     method: "dossier.v1.Reports/Get", or just "Get" for a method of the
       Reports service.

@@ -349,9 +349,102 @@ s_dry_run(const cli_global_t *g, const s_files_t *files, bool verbose) {
     return failed ? CLI_EXIT_REFUSED : CLI_EXIT_OK;
 }
 
-/* Sends files [from, to) as one ImportBatch and tallies the results.
-   Returns 0, or the exit code that ends the import (server unreachable).
- */
+/* Sends documents [lo, hi) of docs as one ImportBatch and tallies the
+   results; index maps a document to its file. When the server drops the
+   connection after the request went out, the batch was most likely larger
+   than the server's --max-message-bytes (ZeroMQ disconnects such a peer
+   before the server sees a byte): the halves are sent again, which is
+   safe for imports, since text imported twice is "unchanged". A single
+   document that still loses the connection fails on its own. Returns 0,
+   or the exit code that ends the import (no server). */
+static int
+s_send_docs(dossier_client_t *client, const cli_global_t *g,
+            const s_files_t *files, Dossier__V1__ImportTextRequest **docs,
+            const size_t *index, size_t lo, size_t hi, bool verbose,
+            s_tally_t *t) {
+    size_t m = hi - lo;
+    Dossier__V1__ImportBatchRequest req =
+        DOSSIER__V1__IMPORT_BATCH_REQUEST__INIT;
+    req.documents = docs + lo;
+    req.n_documents = m;
+    Dossier__V1__ImportBatchResponse *resp = NULL;
+    dossier_error_t err = {0};
+    dossier_status_t st = dossier_import_batch(client, &req, &resp, &err);
+    if (st == DOSSIER_UNAVAILABLE && dossier_client_request_sent(client)) {
+        if (m > 1) {
+            int rc = s_send_docs(client, g, files, docs, index, lo, lo + m / 2,
+                                 verbose, t);
+            if (rc == 0) {
+                rc = s_send_docs(client, g, files, docs, index, lo + m / 2, hi,
+                                 verbose, t);
+            }
+            return rc;
+        }
+        s_failed(t, files->paths[index[lo]],
+                 "the server dropped the connection on this document "
+                 "(larger than its --max-message-bytes?)");
+        return 0;
+    }
+    if (st != DOSSIER_OK && cli_exit_code(st) == CLI_EXIT_UNREACHABLE) {
+        s_clear_progress(t);
+        return cli_fail(&err);
+    }
+    if (st != DOSSIER_OK) {
+        for (size_t k = lo; k < hi; k++) {
+            s_clear_progress(t);
+            fprintf(stderr, "%s: %s: %s\n", files->paths[index[k]],
+                    dossier_strerror(st), err.message);
+            t->failed++;
+        }
+        return 0;
+    }
+    if (resp->n_results != m) {
+        for (size_t k = lo; k < hi; k++) {
+            s_failed(t, files->paths[index[k]],
+                     "the server's reply does not match the batch");
+        }
+        dossier_message_free(resp);
+        return 0;
+    }
+    for (size_t k = 0; k < m; k++) {
+        const Dossier__V1__ImportResult *res = resp->results[k];
+        const char *path = files->paths[index[lo + k]];
+        if (g->json) {
+            cli_print_json(&res->base);
+        }
+        if (res->code != DOSSIER_OK) {
+            s_clear_progress(t);
+            fprintf(stderr, "%s: %s: %s\n", path, dossier_strerror(res->code),
+                    res->message ? res->message : "");
+            t->failed++;
+            continue;
+        }
+        const Dossier__V1__ImportTextResponse *r = res->response;
+        switch (r ? r->outcome : 0) {
+        case DOSSIER__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_CREATED:
+            t->created++;
+            break;
+        case DOSSIER__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_UPDATED:
+            t->updated++;
+            break;
+        case DOSSIER__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_UNCHANGED:
+            t->unchanged++;
+            break;
+        default:
+            t->other++;
+            break;
+        }
+        for (size_t w = 0; verbose && r && w < r->n_warnings; w++) {
+            s_clear_progress(t);
+            fprintf(stderr, "%s: warning: %s\n", path, r->warnings[w]);
+        }
+    }
+    dossier_message_free(resp);
+    return 0;
+}
+
+/* Reads files [from, to) and sends them as one ImportBatch; a file that
+   cannot be read or sent is named as failed. Returns as s_send_docs. */
 static int
 s_send_batch(dossier_client_t *client, const cli_global_t *g,
              const s_files_t *files, size_t from, size_t to, bool verbose,
@@ -389,65 +482,7 @@ s_send_batch(dossier_client_t *client, const cli_global_t *g,
         m++;
     }
     if (m > 0) {
-        Dossier__V1__ImportBatchRequest req =
-            DOSSIER__V1__IMPORT_BATCH_REQUEST__INIT;
-        req.documents = doc_ptrs;
-        req.n_documents = m;
-        Dossier__V1__ImportBatchResponse *resp = NULL;
-        dossier_error_t err = {0};
-        dossier_status_t st = dossier_import_batch(client, &req, &resp, &err);
-        if (st != DOSSIER_OK && cli_exit_code(st) == CLI_EXIT_UNREACHABLE) {
-            s_clear_progress(t);
-            rc = cli_fail(&err);
-        } else if (st != DOSSIER_OK) {
-            for (size_t k = 0; k < m; k++) {
-                s_clear_progress(t);
-                fprintf(stderr, "%s: %s: %s\n", files->paths[index[k]],
-                        dossier_strerror(st), err.message);
-                t->failed++;
-            }
-        } else if (resp->n_results != m) {
-            for (size_t k = 0; k < m; k++) {
-                s_failed(t, files->paths[index[k]],
-                         "the server's reply does not match the batch");
-            }
-        } else {
-            for (size_t k = 0; k < m; k++) {
-                const Dossier__V1__ImportResult *res = resp->results[k];
-                const char *path = files->paths[index[k]];
-                if (g->json) {
-                    cli_print_json(&res->base);
-                }
-                if (res->code != DOSSIER_OK) {
-                    s_clear_progress(t);
-                    fprintf(stderr, "%s: %s: %s\n", path,
-                            dossier_strerror(res->code),
-                            res->message ? res->message : "");
-                    t->failed++;
-                    continue;
-                }
-                const Dossier__V1__ImportTextResponse *r = res->response;
-                switch (r ? r->outcome : 0) {
-                case DOSSIER__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_CREATED:
-                    t->created++;
-                    break;
-                case DOSSIER__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_UPDATED:
-                    t->updated++;
-                    break;
-                case DOSSIER__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_UNCHANGED:
-                    t->unchanged++;
-                    break;
-                default:
-                    t->other++;
-                    break;
-                }
-                for (size_t w = 0; verbose && r && w < r->n_warnings; w++) {
-                    s_clear_progress(t);
-                    fprintf(stderr, "%s: warning: %s\n", path, r->warnings[w]);
-                }
-            }
-        }
-        dossier_message_free(resp);
+        rc = s_send_docs(client, g, files, doc_ptrs, index, 0, m, verbose, t);
     }
     for (size_t k = 0; k < m; k++) {
         free(docs[k].text);

@@ -17,13 +17,14 @@ PY=/usr/bin/python3
 pass=0
 fail=0
 TMP=$(mktemp -d /tmp/dossier-cli-test-XXXXXX)
-SERVER_PID=
+SERVER_PIDS=
 
 cleanup() {
-    if [ -n "$SERVER_PID" ]; then
-        kill "$SERVER_PID" 2>/dev/null
-        wait "$SERVER_PID" 2>/dev/null
-    fi
+    local pid
+    for pid in $SERVER_PIDS; do
+        kill "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -81,24 +82,31 @@ free_port() {
 }
 
 # ---- the server -------------------------------------------------------
-"$BIN_DIR/dossierd" --data "$TMP/data" --bind 'tcp://127.0.0.1:*' \
-    2>"$TMP/dossierd.log" &
-SERVER_PID=$!
-EP=
-for _ in $(seq 1 100); do
-    if [ -s "$TMP/data/dossierd.pid" ] &&
-        [ "$(sed -n 1p "$TMP/data/dossierd.pid")" = "$SERVER_PID" ]; then
-        EP=$(sed -n 2p "$TMP/data/dossierd.pid")
-        [ -n "$EP" ] && break
-    fi
-    sleep 0.1
-done
-if [ -z "$EP" ]; then
+# start_server NAME [ARGS...]: starts dossierd on a free port with data in
+# $TMP/NAME; sets EP and adds its pid to SERVER_PIDS.
+SERVER_PIDS=
+start_server() {
+    local name=$1
+    shift
+    "$BIN_DIR/dossierd" --data "$TMP/$name" --bind 'tcp://127.0.0.1:*' "$@" \
+        2>"$TMP/$name.log" &
+    local pid=$!
+    SERVER_PIDS="$SERVER_PIDS $pid"
+    EP=
+    for _ in $(seq 1 100); do
+        if [ -s "$TMP/$name/dossierd.pid" ] &&
+            [ "$(sed -n 1p "$TMP/$name/dossierd.pid")" = "$pid" ]; then
+            EP=$(sed -n 2p "$TMP/$name/dossierd.pid")
+            [ -n "$EP" ] && return 0
+        fi
+        sleep 0.1
+    done
     echo "FAIL: dossierd did not start; its log:"
-    cat "$TMP/dossierd.log"
+    cat "$TMP/$name.log"
     echo "0 passed, 1 failed"
     exit 1
-fi
+}
+start_server data
 export DOSSIER_SERVER=$EP
 
 # ---- usage: exit 2, --help on stdout ----------------------------------
@@ -171,6 +179,15 @@ cp "$TMP/dry.json" "$TMP/err"
 expect "import agrees with dry-run" 'sorted((r["id"], r.get("title"), r.get("countryCode"), r.get("year"), r.get("tier"), len(r.get("body", []))) for r in js) == sorted((r["id"], r.get("title"), r.get("countryCode"), r.get("year"), r.get("tier"), len(r.get("body", []))) for r in map(json.loads, err.splitlines()))'
 run 1 "import a missing file" "$DOSSIER" import "$TMP/does-not-exist.txt"
 expect "missing file named" "'does-not-exist.txt' in err and 'failed 1' in out"
+
+# A server that takes small messages only: a batch too big for it is
+# split, and a document too big alone fails by itself.
+MAIN_EP=$EP
+start_server small --max-message-bytes 24K
+"$PY" -c 'print("Not a report. " * 3000)' >"$TMP/huge.txt"
+run 1 "import into a small server" "$DOSSIER" -s "$EP" import "$FIXTURES" "$TMP/huge.txt"
+expect "small server: batches split" "'imported $n_parsed (created $n_parsed, updated 0, unchanged 0), failed $((n_rejected + 1))' in out and 'huge.txt: the server dropped the connection' in err"
+EP=$MAIN_EP
 
 # ---- get ---------------------------------------------------------------
 run 0 "get" "$DOSSIER" get tip-2004-aze
@@ -263,7 +280,7 @@ fi
 echo "$pass passed, $fail failed"
 if [ "$fail" -ne 0 ]; then
     echo "---- dossierd log ----"
-    tail -30 "$TMP/dossierd.log"
+    tail -30 "$TMP/data.log"
     exit 1
 fi
 exit 0

@@ -108,6 +108,7 @@ test_unreachable_is_unavailable_within_timeout(void **state) {
     assert_true(took <= 1000 + S_SLACK_MS);
     assert_non_null(strstr(err.message, "cannot reach"));
     assert_non_null(strstr(err.message, ep));
+    assert_false(dossier_client_request_sent(c));
 
     /* A write fails the same way: nothing was sent. */
     Dossier__V1__Report r = s_report("failover-unreachable");
@@ -116,6 +117,7 @@ test_unreachable_is_unavailable_within_timeout(void **state) {
                   err);
     took = s_now_ms() - t0;
     assert_true(took <= 1000 + S_SLACK_MS);
+    assert_false(dossier_client_request_sent(c)); /* certainly not applied */
     dossier_client_destroy(&c);
 }
 
@@ -262,6 +264,7 @@ test_write_not_retried(void **state) {
                  dossier_strerror(call.rc), call.err.message);
     }
     assert_non_null(strstr(call.err.message, "may or may not"));
+    assert_true(dossier_client_request_sent(c));
     assert_true(call.took_ms <= 4000 + S_SLACK_MS);
 
     /* The same client works again, and the write never happened. */
