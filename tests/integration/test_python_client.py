@@ -81,7 +81,9 @@ def make_report(rid, country="Azerbaijan", year=2004,
 
 class DossierdTestCase(unittest.TestCase):
     """Starts a dossierd per test; self.endpoint and self.client are ready
-    in every test method."""
+    in every test method. server_args: more dossierd flags."""
+
+    server_args = ()
 
     def setUp(self):
         self.assertTrue(BIN_DIR, "DOSSIER_BIN_DIR is not set")
@@ -95,7 +97,8 @@ class DossierdTestCase(unittest.TestCase):
         self.log_path = os.path.join(self.root, "dossierd.log")
         self.log = open(self.log_path, "wb")
         self.server = subprocess.Popen(
-            [binary, "--data", self.data, "--bind", "tcp://127.0.0.1:*"],
+            [binary, "--data", self.data, "--bind", "tcp://127.0.0.1:*"]
+            + list(self.server_args),
             stdout=self.log, stderr=subprocess.STDOUT)
         # Cleanups run even when setUp (or a subclass's setUp) fails,
         # unlike tearDown: the server is always stopped and checked.
@@ -523,6 +526,30 @@ class TestWire(DossierdTestCase):
         self.assertEqual(self.client.health().status,
                          reports_pb2.SERVING_STATUS_SERVING)
 
+    def test_dealer_framing_errors(self):
+        body = rpc_pb2.Request(id=3, method="dossier.v1.Reports/Health")
+        body = body.SerializeToString()
+        cases = [([body], "delimiter"),            # no empty frame
+                 ([b"", b""], "empty"),            # no body
+                 ([b"", body, body], "frames")]    # two bodies
+        for frames, word in cases:
+            reply = self.raw(frames)
+            self.assertEqual(len(reply), 2)
+            self.assertEqual(reply[0], b"")
+            response = rpc_pb2.Response.FromString(reply[1])
+            self.assertEqual(response.code, INVALID_ARGUMENT, word)
+            self.assertEqual(response.id, 0)
+            self.assertIn(word, response.message)
+        empty_method = self.client.call_raw("", b"", idempotent=True)
+        self.assertEqual(empty_method.code, INVALID_ARGUMENT)
+        self.assertEqual(self.client.health().status,
+                         reports_pb2.SERVING_STATUS_SERVING)
+
+    def test_health_service_names(self):
+        self.assertEqual(self.client.health("dossier.v1.Reports").status,
+                         reports_pb2.SERVING_STATUS_SERVING)
+        self.assertCode(NOT_FOUND, self.client.health, "grpc.health.v1")
+
     def test_req_socket(self):
         self.client.put(make_report("via-req"))
         request = rpc_pb2.Request(
@@ -700,6 +727,34 @@ class TestQueries(DossierdTestCase):
                          .total_hits, 0)
         self.assertEqual(self.client.search("zebra").total_hits, 0)
 
+    def test_search_pages_and_facets(self):
+        seen = []
+        token = ""
+        for _ in range(10):
+            page = self.client.search("forced labor", page_size=3,
+                                      page_token=token,
+                                      order="SEARCH_ORDER_YEAR", facets=True)
+            self.assertEqual(page.total_hits, 4)
+            seen.extend(h.report.id for h in page.hits)
+            token = page.next_page_token
+            if not token:
+                break
+        self.assertEqual(seen, ["aze-2007", "aze-2006", "aze-2005",
+                                "aze-2004"])
+        facets = {f.field: {c.value: c.count for c in f.counts}
+                  for f in page.facets}
+        self.assertEqual(facets, {
+            "year": {"2004": 1, "2005": 1, "2006": 1, "2007": 1},
+            "tier": {"TIER_3": 2, "TIER_2": 1, "TIER_2_WATCH_LIST": 1},
+            "country": {"AZE": 4},
+            "publisher": {"United States Department of State": 4}})
+        tiers = [f for f in page.facets if f.field == "tier"][0]
+        self.assertEqual(tiers.counts[0].value, "TIER_3")  # most frequent
+        self.assertCode(INVALID_ARGUMENT, self.client.search, "forced labor",
+                        page_token=token or "bogus", country="Sweden")
+        self.assertCode(INVALID_ARGUMENT, self.client.search, "")
+        self.assertCode(INVALID_ARGUMENT, self.client.search, "-labor")
+
     def test_stats_counts(self):
         stats = self.client.stats()
         self.assertEqual(stats.records, 6)
@@ -708,6 +763,71 @@ class TestQueries(DossierdTestCase):
         by_tier = {c.tier: c.count for c in stats.by_tier}
         self.assertEqual(by_tier[report_pb2.TIER_3], 2)
         self.assertEqual(by_tier[report_pb2.TIER_1], 2)
+
+
+class TestLimits(DossierdTestCase):
+
+    server_args = ("--max-message-bytes", "64K", "--workers", "1")
+
+    def test_oversized_message_gets_no_reply(self):
+        ctx = zmq.Context.instance()
+        sock = ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        try:
+            sock.connect(self.endpoint)
+            big = rpc_pb2.Request(id=1, method="dossier.v1.Reports/Health",
+                                  payload=b"x" * (100 * 1024))
+            sock.send_multipart([b"", big.SerializeToString()])
+            self.assertEqual(sock.poll(500, zmq.POLLIN), 0,
+                             "a message over --max-message-bytes must be "
+                             "dropped, not answered")
+        finally:
+            sock.close()
+        # The server goes on serving, this client and a new connection.
+        self.assertEqual(self.client.health().status,
+                         reports_pb2.SERVING_STATUS_SERVING)
+        just_under = "y" * (60 * 1024)
+        self.client.put(make_report("near-limit", body=(just_under,)))
+        self.assertEqual(self.client.get("near-limit").body[0], just_under)
+
+    def test_deadline_passes_while_queued(self):
+        # One worker, busy parsing a batch of ~60 KiB; a List queued behind
+        # it with a 1 ms deadline expires before it starts.
+        doc = self.read_fixture()
+        copies = max(1, (60 * 1024) // len(doc))
+        batch = reports_pb2.ImportBatchRequest()
+        for i in range(copies):
+            batch.documents.add(text=doc, id="copy-%d" % i, dry_run=True)
+        listing = reports_pb2.ListRequest()
+        ctx = zmq.Context.instance()
+        sock = ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.RCVTIMEO, RAW_TIMEOUT_MS)
+        try:
+            sock.connect(self.endpoint)
+            for rid, method, message, deadline in (
+                    (1, "ImportBatch", batch, 0),
+                    (2, "List", listing, 1)):
+                request = rpc_pb2.Request(
+                    id=rid, method="dossier.v1.Reports/" + method,
+                    payload=message.SerializeToString(),
+                    deadline_ms=deadline)
+                sock.send_multipart([b"", request.SerializeToString()])
+            codes = {}
+            for _ in range(2):
+                response = rpc_pb2.Response.FromString(
+                    sock.recv_multipart()[-1])
+                codes[response.id] = (response.code, response.message)
+        finally:
+            sock.close()
+        self.assertEqual(codes[1][0], OK, codes[1][1])
+        self.assertEqual(codes[2][0], DEADLINE_EXCEEDED, codes[2][1])
+        self.assertIn("deadline", codes[2][1])
+
+    def read_fixture(self):
+        path = os.path.join(FIXTURE_DIR, "refworld", "tip-2004-azerbaijan.txt")
+        with open(path, encoding="utf-8") as f:
+            return f.read()
 
 
 if __name__ == "__main__":
