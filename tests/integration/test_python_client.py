@@ -767,7 +767,7 @@ class TestQueries(DossierdTestCase):
 
 class TestLimits(DossierdTestCase):
 
-    server_args = ("--max-message-bytes", "64K", "--workers", "1")
+    server_args = ("--max-message-bytes", "4M", "--workers", "1")
 
     def test_oversized_message_gets_no_reply(self):
         ctx = zmq.Context.instance()
@@ -776,7 +776,7 @@ class TestLimits(DossierdTestCase):
         try:
             sock.connect(self.endpoint)
             big = rpc_pb2.Request(id=1, method="dossier.v1.Reports/Health",
-                                  payload=b"x" * (100 * 1024))
+                                  payload=b"x" * (5 * 1024 * 1024))
             sock.send_multipart([b"", big.SerializeToString()])
             self.assertEqual(sock.poll(500, zmq.POLLIN), 0,
                              "a message over --max-message-bytes must be "
@@ -786,15 +786,16 @@ class TestLimits(DossierdTestCase):
         # The server goes on serving, this client and a new connection.
         self.assertEqual(self.client.health().status,
                          reports_pb2.SERVING_STATUS_SERVING)
-        just_under = "y" * (60 * 1024)
+        just_under = "y" * (3 * 1024 * 1024)
         self.client.put(make_report("near-limit", body=(just_under,)))
         self.assertEqual(self.client.get("near-limit").body[0], just_under)
 
     def test_deadline_passes_while_queued(self):
-        # One worker, busy parsing a batch of ~60 KiB; a List queued behind
-        # it with a 1 ms deadline expires before it starts.
+        # One worker, busy parsing a batch of ~1.5 MiB (about 20 ms here);
+        # a List queued behind it with a 1 ms deadline expires before it
+        # starts.
         doc = self.read_fixture()
-        copies = max(1, (60 * 1024) // len(doc))
+        copies = max(1, (1536 * 1024) // len(doc))
         batch = reports_pb2.ImportBatchRequest()
         for i in range(copies):
             batch.documents.add(text=doc, id="copy-%d" % i, dry_run=True)
