@@ -14,6 +14,21 @@
 /* Bounds the pages one command follows, whatever a server answers. */
 #define S_MAX_PAGES 1000000
 
+/* A server may be configured with a max_page_size below what we ask for
+   and then refuses the page as INVALID_ARGUMENT: ask again for half as
+   many, a few times (1000 -> 7 in 7 steps). Returns true when the caller
+   should retry with *page_cap lowered. */
+static bool
+s_shrink_page(dossier_status_t status, uint32_t asked, uint32_t *page_cap,
+              int *shrinks) {
+    if (status != DOSSIER_INVALID_ARGUMENT || asked <= 1 || *shrinks >= 10) {
+        return false;
+    }
+    (*shrinks)++;
+    *page_cap = asked / 2;
+    return true;
+}
+
 /* Parses a list/search filter option. Returns -1 when opt is not one, 0
    when it was taken, or CLI_EXIT_USAGE after printing why. */
 static int
@@ -369,13 +384,19 @@ cli_list(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
     char *token = NULL;
     unsigned long long shown = 0;
     bool more = false;
+    uint32_t page_cap = S_MAX_PAGE;
+    int shrinks = 0;
     for (int page = 0; page < S_MAX_PAGES; page++) {
-        unsigned long long want = s.all ? S_MAX_PAGE : s.limit - shown;
-        req.page_size = (uint32_t)(want < S_MAX_PAGE ? want : S_MAX_PAGE);
+        unsigned long long want = s.all ? page_cap : s.limit - shown;
+        req.page_size = (uint32_t)(want < page_cap ? want : page_cap);
         req.page_token = token ? token : (char *)"";
         Dossier__V1__ListResponse *resp = NULL;
         dossier_error_t err = {0};
-        if (dossier_list(client, &req, &resp, &err) != DOSSIER_OK) {
+        dossier_status_t st = dossier_list(client, &req, &resp, &err);
+        if (s_shrink_page(st, req.page_size, &page_cap, &shrinks)) {
+            continue;
+        }
+        if (st != DOSSIER_OK) {
             rc = cli_fail(&err);
             break;
         }
@@ -493,25 +514,35 @@ s_print_hit(const Dossier__V1__SearchHit *hit, size_t rank) {
     fputc('\n', stdout);
 }
 
+/* Facets as "by year:" then "2004 (6), 2006 (2), ..." wrapped at 78
+   columns between entries, never inside one. */
 static void
 s_print_facets(const Dossier__V1__SearchResponse *resp) {
     for (size_t i = 0; i < resp->n_facets; i++) {
         const Dossier__V1__Facet *f = resp->facets[i];
-        size_t len = 0;
-        char line[4096];
-        line[0] = '\0';
-        for (size_t k = 0; k < f->n_counts && len < sizeof line - 1; k++) {
-            int n = snprintf(line + len, sizeof line - len, "%s%s (%llu)",
-                             k ? ", " : "",
-                             f->counts[k]->value ? f->counts[k]->value : "",
-                             (unsigned long long)f->counts[k]->count);
-            if (n < 0) {
-                break;
-            }
-            len += (size_t)n;
+        if (f->n_counts == 0) {
+            continue;
         }
-        printf("by %s:\n", f->field ? f->field : "?");
-        cli_print_wrapped(stdout, line, 3, 78);
+        printf("by %s:\n  ", f->field ? f->field : "?");
+        size_t col = 2;
+        for (size_t k = 0; k < f->n_counts; k++) {
+            char entry[256];
+            snprintf(entry, sizeof entry, "%s (%llu)%s",
+                     f->counts[k]->value ? f->counts[k]->value : "",
+                     (unsigned long long)f->counts[k]->count,
+                     k + 1 < f->n_counts ? "," : "");
+            size_t w = cli_text_width(entry);
+            if (col > 2 && col + 1 + w > 78) {
+                fputs("\n  ", stdout);
+                col = 2;
+            } else if (col > 2) {
+                putchar(' ');
+                col++;
+            }
+            fputs(entry, stdout);
+            col += w;
+        }
+        putchar('\n');
     }
 }
 
@@ -574,30 +605,38 @@ cli_search(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
     req.facets = s.facets;
     char *token = NULL;
     unsigned long long shown = 0;
+    uint32_t page_cap = S_MAX_PAGE;
+    int shrinks = 0;
+    bool printed = false;
     for (int page = 0; page < S_MAX_PAGES && shown < s.limit; page++) {
         unsigned long long want = s.limit - shown;
-        req.page_size = (uint32_t)(want < S_MAX_PAGE ? want : S_MAX_PAGE);
+        req.page_size = (uint32_t)(want < page_cap ? want : page_cap);
         req.page_token = token ? token : (char *)"";
         Dossier__V1__SearchResponse *resp = NULL;
         dossier_error_t err = {0};
-        if (dossier_search(client, &req, &resp, &err) != DOSSIER_OK) {
+        dossier_status_t st = dossier_search(client, &req, &resp, &err);
+        if (s_shrink_page(st, req.page_size, &page_cap, &shrinks)) {
+            continue;
+        }
+        if (st != DOSSIER_OK) {
             rc = cli_fail(&err);
             break;
         }
         if (g->json) {
             cli_print_json(&resp->base);
         } else {
-            if (page == 0) {
+            if (!printed) {
                 printf("%llu match%s\n\n", (unsigned long long)resp->total_hits,
                        resp->total_hits == 1 ? "" : "es");
             }
             for (size_t i = 0; i < resp->n_hits && shown < s.limit; i++) {
                 s_print_hit(resp->hits[i], (size_t)++shown);
             }
-            if (page == 0 && s.facets) {
+            if (!printed && s.facets) {
                 s_print_facets(resp);
             }
         }
+        printed = true;
         if (g->json) {
             shown += resp->n_hits;
         }

@@ -183,10 +183,15 @@ expect "missing file named" "'does-not-exist.txt' in err and 'failed 1' in out"
 # A server that takes small messages only: a batch too big for it is
 # split, and a document too big alone fails by itself.
 MAIN_EP=$EP
-start_server small --max-message-bytes 24K
+start_server small --max-message-bytes 24K --max-page-size 5
 "$PY" -c 'print("Not a report. " * 3000)' >"$TMP/huge.txt"
 run 1 "import into a small server" "$DOSSIER" -s "$EP" import "$FIXTURES" "$TMP/huge.txt"
 expect "small server: batches split" "'imported $n_parsed (created $n_parsed, updated 0, unchanged 0), failed $((n_rejected + 1))' in out and 'huge.txt: the server dropped the connection' in err"
+# Its pages are small too: list and search ask for less until it agrees.
+run 0 "list --all, small pages" "$DOSSIER" -s "$EP" list --all --json
+expect "list --all, small pages: every record" "len(js) == $n_parsed and len(set(r['id'] for r in js)) == $n_parsed"
+run 0 "list, small pages" "$DOSSIER" -s "$EP" list --limit 12 --json
+expect "list --limit 12, small pages" 'len(js) == 12'
 EP=$MAIN_EP
 
 # ---- get ---------------------------------------------------------------
@@ -271,6 +276,10 @@ expect "describe JSON" 'any(s["name"] == "Reports" for f in js[0]["file"] for s 
 rc=$?
 if [ $rc -eq 0 ]; then
     expect "search JSON" 'len(js) >= 1 and int(js[0].get("totalHits", 0)) >= 1'
+    run 0 "search filtered" "$DOSSIER" search --country AZE --limit 1 --json trafficking
+    expect "search filtered" 'len(js) == 1 and len(js[0]["hits"]) == 1 and js[0]["hits"][0]["report"]["countryCode"] == "AZE"'
+    run 0 "search readable" "$DOSSIER" search --facets --limit 2 trafficking
+    expect "search readable" '" matches" in out.splitlines()[0] and out.count("(score ") == 2 and "by year:" in out'
 elif [ $rc -eq 1 ]; then
     expect "search not there yet" '"UNIMPLEMENTED" in err'
 else
