@@ -6,7 +6,7 @@ that contract in a small blocking API:
     from dossier_client import Client, DossierError
 
     with Client("tcp://127.0.0.1:7531") as client:
-        report = client.get("4680d805c")
+        report = client.get("tip-2004-aze")
         for summary in client.list(country="Azerbaijan", year=(2004, 2010)):
             print(summary.id, summary.year, summary.tier)
 
@@ -27,12 +27,12 @@ Health, Describe) follow ZeroMQ's "Lazy Pirate" pattern: when no reply
 arrives within timeout_ms, the socket is closed (dropping anything queued
 on it), a new one is connected, and the request is sent again, up to
 `retries` more times (as libdossier counts them); then
-DossierError(UNAVAILABLE). Writes (Put,
-Delete, ImportText, ImportBatch) are sent once with a fresh
-"idempotency-key" metadata entry (uuid4 hex); a write whose reply does not
-arrive raises DossierError(DEADLINE_EXCEEDED), because the write may or may
-not have been applied, and deciding whether to repeat it is the caller's
-business.
+DossierError(UNAVAILABLE). Writes (Put, Delete, ImportText, ImportBatch)
+are sent once with a fresh "idempotency-key" metadata entry (uuid4 hex);
+a write whose reply does not arrive raises DossierError(DEADLINE_EXCEEDED),
+because the write may or may not have been applied (the server does not
+deduplicate by that key today), and deciding whether to repeat it is the
+caller's business.
 
 A Client is not thread-safe: use one per thread (ZeroMQ sockets must not
 be shared between threads).
@@ -112,8 +112,9 @@ class DossierError(Exception):
         code: the gRPC canonical status number (5 for NOT_FOUND). Codes
             from the server are Response.code; the client itself raises
             UNAVAILABLE (14) when an idempotent call got no reply after all
-            retries, DEADLINE_EXCEEDED (4) when a write got no reply, and
-            INTERNAL (13) when a reply could not be decoded.
+            retries, DEADLINE_EXCEEDED (4) when a write got no reply,
+            INTERNAL (13) when a reply could not be decoded, and
+            FAILED_PRECONDITION (9) for a call on a closed client.
         name: the canonical name of code ("NOT_FOUND"), or
             "UNKNOWN_STATUS" for a number outside the table.
         message: the sentence explaining the failure.
@@ -307,6 +308,10 @@ class Client:
                                    "dossier.v1.Response: %s"
                                    % (self.endpoint, exc))
             if response.id == request_id:
+                return response
+            if response.id == 0 and response.code != 0:
+                # The server could not decode what we sent, so it could not
+                # echo our id; only one request of ours is outstanding.
                 return response
             # A late answer to a request we gave up on: not ours now.
 
