@@ -51,6 +51,12 @@
 #define S_BM25_K1 1.2
 #define S_BM25_B 0.75
 #define S_END UINT32_MAX
+/* A term's key prefix: its segment id (BE) and the term. */
+#define S_PTERM_MAX (4 + TOKENIZE_MAX_TERM)
+#define S_SEGS_MAX 64
+#define S_MERGE_FANIN 4
+/* The layout fts_post has; an older one is rebuilt at open. */
+#define S_FORMAT 2
 
 typedef struct store_fts_batch_t store_fts_batch_t;
 
@@ -374,6 +380,102 @@ s_attr_write(store_fts_t *fts, MDB_txn *txn, uint32_t docno, const attr_t *a,
     rc = mdb_put(txn, fts->attrs, &key, &val, 0);
     return rc == MDB_SUCCESS ? DOSSIER_OK
                              : s_mdb_error(err, rc, "writing attributes");
+}
+
+/* ---- Segments: postings written by one flush, or merged. ---- */
+
+/*  A segment holds the postings of the documents [lo, hi]; segments are
+    disjoint, kept in docno order; a merge of S_MERGE_FANIN segments of one
+    level makes one of the next level. */
+typedef struct {
+    uint32_t id;
+    uint32_t level;
+    uint32_t lo;
+    uint32_t hi;
+} seg_t;
+
+typedef struct {
+    uint32_t next_id;
+    uint32_t n;
+    seg_t v[S_SEGS_MAX];
+} segs_t;
+
+static dossier_status_t
+s_segs_get(store_fts_t *fts, MDB_txn *txn, segs_t *segs, dossier_error_t *err) {
+    MDB_val key = {4, "segs"};
+    MDB_val val;
+    segs->next_id = 1;
+    segs->n = 0;
+    int rc = mdb_get(txn, fts->meta, &key, &val);
+    if (rc == MDB_NOTFOUND) {
+        return DOSSIER_OK;
+    }
+    if (rc != MDB_SUCCESS) {
+        return s_mdb_error(err, rc, "reading segments");
+    }
+    size_t n = val.mv_size >= 4 ? (val.mv_size - 4) / 16 : 0;
+    if (val.mv_size < 4 || (val.mv_size - 4) % 16 || n > S_SEGS_MAX) {
+        return s_damaged(err, "segment table has the wrong size");
+    }
+    const uint8_t *p = val.mv_data;
+    segs->next_id = s_get_le32(p);
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *e = p + 4 + 16 * i;
+        seg_t *sg = &segs->v[i];
+        sg->id = s_get_le32(e);
+        sg->level = s_get_le32(e + 4);
+        sg->lo = s_get_le32(e + 8);
+        sg->hi = s_get_le32(e + 12);
+        if (sg->lo > sg->hi || (i > 0 && sg->lo <= segs->v[i - 1].hi) ||
+            sg->id >= segs->next_id) {
+            return s_damaged(err, "segment table is out of order");
+        }
+    }
+    segs->n = (uint32_t)n;
+    return DOSSIER_OK;
+}
+
+static dossier_status_t
+s_segs_put(store_fts_t *fts, MDB_txn *txn, const segs_t *segs,
+           dossier_error_t *err) {
+    uint8_t data[4 + 16 * S_SEGS_MAX];
+    s_le32(data, segs->next_id);
+    for (uint32_t i = 0; i < segs->n; i++) {
+        uint8_t *e = data + 4 + 16 * i;
+        s_le32(e, segs->v[i].id);
+        s_le32(e + 4, segs->v[i].level);
+        s_le32(e + 8, segs->v[i].lo);
+        s_le32(e + 12, segs->v[i].hi);
+    }
+    MDB_val key = {4, "segs"};
+    MDB_val val = {4 + 16 * (size_t)segs->n, data};
+    int rc = mdb_put(txn, fts->meta, &key, &val, 0);
+    return rc == MDB_SUCCESS ? DOSSIER_OK
+                             : s_mdb_error(err, rc, "writing segments");
+}
+
+/*  The index of the segment holding docno, or -1. */
+static int
+s_segs_find(const segs_t *segs, uint32_t docno) {
+    uint32_t lo = 0, hi = segs->n;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (segs->v[mid].hi < docno) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < segs->n && segs->v[lo].lo <= docno ? (int)lo : -1;
+}
+
+/*  Writes the key prefix of term in segment id into out; returns its
+    length. */
+static size_t
+s_pterm(uint8_t *out, uint32_t id, const char *term, size_t len) {
+    s_be32(out, id);
+    memcpy(out + 4, term, len);
+    return len + 4;
 }
 
 /* ---- The dictionary of attribute values (countries, publishers). ---- */
@@ -766,9 +868,10 @@ s_builder_add(builder_t *b, uint32_t docno, uint32_t tf, uint32_t len,
 }
 
 static dossier_status_t
-s_builder_write(store_fts_t *fts, MDB_txn *txn, const char *term, size_t len,
-                builder_t *b, buf_t *scratch, dossier_error_t *err) {
-    uint8_t k[TOKENIZE_MAX_TERM + 5];
+s_builder_write(store_fts_t *fts, MDB_txn *txn, MDB_cursor *append,
+                const char *term, size_t len, builder_t *b, buf_t *scratch,
+                dossier_error_t *err) {
+    uint8_t k[S_PTERM_MAX + 5];
     memcpy(k, term, len);
     k[len] = 0;
     s_be32(k + len + 1, b->first);
@@ -784,7 +887,8 @@ s_builder_write(store_fts_t *fts, MDB_txn *txn, const char *term, size_t len,
     }
     MDB_val key = {len + 5, k};
     MDB_val val = {scratch->size, scratch->data};
-    int rc = mdb_put(txn, fts->post, &key, &val, 0);
+    int rc = append ? mdb_cursor_put(append, &key, &val, MDB_APPEND)
+                    : mdb_put(txn, fts->post, &key, &val, 0);
     return rc == MDB_SUCCESS ? DOSSIER_OK
                              : s_mdb_error(err, rc, "writing postings");
 }
@@ -808,7 +912,7 @@ s_encode_positions(buf_t *out, const uint32_t *positions, uint32_t tf) {
 static dossier_status_t
 s_seek_block(MDB_cursor *cur, const char *term, size_t len, uint32_t docno,
              MDB_val *key, MDB_val *val, bool *found, dossier_error_t *err) {
-    uint8_t k[TOKENIZE_MAX_TERM + 5];
+    uint8_t k[S_PTERM_MAX + 5];
     memcpy(k, term, len);
     k[len] = 0;
     s_be32(k + len + 1, docno);
@@ -840,7 +944,7 @@ s_seek_block(MDB_cursor *cur, const char *term, size_t len, uint32_t docno,
 static dossier_status_t
 s_df_get(store_fts_t *fts, MDB_txn *txn, const char *term, size_t len,
          uint32_t *df, dossier_error_t *err) {
-    uint8_t k[TOKENIZE_MAX_TERM + 1];
+    uint8_t k[S_PTERM_MAX + 1];
     memcpy(k, term, len);
     k[len] = 0;
     MDB_val key = {len + 1, k};
@@ -863,7 +967,7 @@ s_df_get(store_fts_t *fts, MDB_txn *txn, const char *term, size_t len,
 static dossier_status_t
 s_df_put(store_fts_t *fts, MDB_txn *txn, const char *term, size_t len,
          uint32_t df, dossier_error_t *err) {
-    uint8_t k[TOKENIZE_MAX_TERM + 1];
+    uint8_t k[S_PTERM_MAX + 1];
     memcpy(k, term, len);
     k[len] = 0;
     MDB_val key = {len + 1, k};
@@ -937,7 +1041,7 @@ s_remove_posting(store_fts_t *fts, MDB_txn *txn, MDB_cursor *cur,
         }
     }
     if (builder->count > 0) {
-        st = s_builder_write(fts, txn, term, len, builder, scratch, err);
+        st = s_builder_write(fts, txn, NULL, term, len, builder, scratch, err);
         if (st != DOSSIER_OK) {
             return st;
         }
@@ -994,6 +1098,8 @@ struct store_fts_batch_t {
     doc_t doc;
     builder_t builder;
     buf_t scratch;
+    buf_t copy; /* a block read while the tree is written */
+    segs_t segs;
     int rc; /* of the last failure */
 };
 
@@ -1040,6 +1146,7 @@ s_batch_destroy(store_fts_batch_t **batch_p) {
     s_buf_free(&self->builder.docs);
     s_buf_free(&self->builder.pos);
     s_buf_free(&self->scratch);
+    s_buf_free(&self->copy);
     free(self);
     *batch_p = NULL;
 }
@@ -1309,16 +1416,24 @@ s_remove_doc(store_fts_batch_t *self, MDB_txn *txn, const char *id,
         if (s_doc_build(&self->doc, report) != 0) {
             return s_oom(err);
         }
+        segs_t *segs = &self->segs;
+        dossier_status_t st = s_segs_get(fts, txn, segs, err);
+        if (st != DOSSIER_OK) {
+            return st;
+        }
+        int seg = s_segs_find(segs, docno);
         MDB_cursor *cur = NULL;
         int rc = mdb_cursor_open(txn, fts->post, &cur);
         if (rc != MDB_SUCCESS) {
             return s_mdb_error(err, rc, "opening postings");
         }
-        for (uint32_t i = 0; i < self->doc.n_terms; i++) {
+        for (uint32_t i = 0; seg >= 0 && i < self->doc.n_terms; i++) {
             doc_term_t *t = &self->doc.terms[i];
-            dossier_status_t st = s_remove_posting(
-                fts, txn, cur, self->doc.chars + t->off, t->len, docno,
-                &self->builder, &self->scratch, err);
+            uint8_t pterm[S_PTERM_MAX];
+            size_t plen = s_pterm(pterm, segs->v[seg].id,
+                                  self->doc.chars + t->off, t->len);
+            st = s_remove_posting(fts, txn, cur, (const char *)pterm, plen,
+                                  docno, &self->builder, &self->scratch, err);
             if (st != DOSSIER_OK) {
                 mdb_cursor_close(cur);
                 return st;
@@ -1458,106 +1573,386 @@ s_pend_order(const void *a, const void *b) {
     return strcmp(((const pend_ref_t *)a)->term, ((const pend_ref_t *)b)->term);
 }
 
-/*  Merges one term's buffered postings into its blocks. */
+/*  Writes a term's df entry (segment prefix pterm) at the end of the tree.
+ */
 static dossier_status_t
-s_flush_term(store_fts_batch_t *self, MDB_txn *txn, MDB_cursor *cur,
-             const pend_t *p, dossier_error_t *err) {
-    store_fts_t *fts = self->fts;
-    const char *term = self->chars + p->off;
-    builder_t *b = &self->builder;
-    s_builder_reset(b);
-    uint32_t df = 0;
-    dossier_status_t st = s_df_get(fts, txn, term, p->len, &df, err);
-    if (st != DOSSIER_OK) {
-        return st;
-    }
-    /* Start from the term's tail block when it has room. */
-    if (df > 0) {
-        MDB_val key, val;
-        bool found = false;
-        st = s_seek_block(cur, term, p->len, S_END, &key, &val, &found, err);
+s_df_append(MDB_cursor *append, const uint8_t *pterm, size_t plen, uint32_t df,
+            dossier_error_t *err) {
+    uint8_t k[S_PTERM_MAX + 1];
+    memcpy(k, pterm, plen);
+    k[plen] = 0;
+    uint8_t num[4];
+    s_le32(num, df);
+    MDB_val key = {plen + 1, k};
+    MDB_val val = {4, num};
+    int rc = mdb_cursor_put(append, &key, &val, MDB_APPEND);
+    return rc == MDB_SUCCESS ? DOSSIER_OK
+                             : s_mdb_error(err, rc, "writing a term");
+}
+
+/*  Adds a posting to the builder, first writing the builder out (at the
+    end of the tree) when the posting would overflow it. */
+static dossier_status_t
+s_builder_push(store_fts_t *fts, MDB_txn *txn, MDB_cursor *append,
+               const uint8_t *pterm, size_t plen, builder_t *b, buf_t *scratch,
+               uint32_t docno, uint32_t tf, uint32_t len, const uint8_t *pos,
+               size_t pos_size, dossier_error_t *err) {
+    size_t bytes = b->docs.size + b->pos.size + pos_size;
+    if (b->count == S_BLOCK_DOCS || (b->count > 0 && bytes > S_BLOCK_BYTES)) {
+        dossier_status_t st = s_builder_write(
+            fts, txn, append, (const char *)pterm, plen, b, scratch, err);
         if (st != DOSSIER_OK) {
             return st;
         }
-        block_t tail;
-        if (found) {
-            if (!s_block_parse(&key, &val, &tail)) {
-                return s_damaged(err, "unreadable postings block");
-            }
-            if (tail.count < S_BLOCK_DOCS && val.mv_size < S_BLOCK_BYTES) {
-                b->first = tail.first;
-                b->last = tail.last;
-                b->count = tail.count;
-                b->max_tf = tail.max_tf;
-                b->min_len = tail.min_len;
-                if (s_buf_put(&b->docs, tail.docs,
-                              (size_t)(tail.docs_end - tail.docs)) != 0 ||
-                    s_buf_put(&b->pos, tail.pos,
-                              (size_t)(tail.pos_end - tail.pos)) != 0) {
-                    return s_oom(err);
-                }
-            }
+        s_builder_reset(b);
+    }
+    if (s_builder_add(b, docno, tf, len, pos, pos_size) != 0) {
+        return s_oom(err);
+    }
+    return DOSSIER_OK;
+}
+
+/*  Walks one buffered posting list: fn gets each live posting. */
+typedef struct {
+    const uint8_t *dp, *dend, *pp, *pend;
+    uint32_t docno;
+    uint32_t left;
+} pend_walk_t;
+
+static int
+s_pend_next(pend_walk_t *w, uint32_t *docno, uint32_t *tf, uint32_t *len,
+            const uint8_t **pos, size_t *pos_size) {
+    if (w->left == 0) {
+        return 0;
+    }
+    uint32_t delta = 0;
+    if (!s_varint(&w->dp, w->dend, &delta) || !s_varint(&w->dp, w->dend, tf) ||
+        !s_varint(&w->dp, w->dend, len)) {
+        return -1;
+    }
+    w->docno += delta;
+    const uint8_t *start = w->pp;
+    for (uint32_t j = 0; j < *tf; j++) {
+        uint32_t v;
+        if (!s_varint(&w->pp, w->pend, &v)) {
+            return -1;
         }
     }
-    const uint8_t *dp = p->docs.data;
-    const uint8_t *dend = dp + p->docs.size;
-    const uint8_t *pp = p->pos.data;
-    const uint8_t *pend = pp + p->pos.size;
-    uint32_t docno = 0;
-    uint32_t added = 0;
-    for (uint32_t i = 0; i < p->count; i++) {
-        uint32_t delta = 0, tf = 0, len = 0;
-        if (!s_varint(&dp, dend, &delta) || !s_varint(&dp, dend, &tf) ||
-            !s_varint(&dp, dend, &len)) {
+    w->left--;
+    *docno = w->docno;
+    *pos = start;
+    *pos_size = (size_t)(w->pp - start);
+    return 1;
+}
+
+static void
+s_pend_walk(const pend_t *p, pend_walk_t *w) {
+    w->dp = p->docs.data;
+    w->dend = w->dp + p->docs.size;
+    w->pp = p->pos.data;
+    w->pend = w->pp + p->pos.size;
+    w->docno = 0;
+    w->left = p->count;
+}
+
+/*  Writes one term's buffered postings as the term's part of segment id,
+    at the end of the tree. */
+static dossier_status_t
+s_flush_term(store_fts_batch_t *self, MDB_txn *txn, MDB_cursor *append,
+             uint32_t id, const pend_t *p, dossier_error_t *err) {
+    store_fts_t *fts = self->fts;
+    uint8_t pterm[S_PTERM_MAX];
+    size_t plen = s_pterm(pterm, id, self->chars + p->off, p->len);
+    builder_t *b = &self->builder;
+    uint32_t docno, tf, len;
+    const uint8_t *pos;
+    size_t pos_size;
+    pend_walk_t w;
+    /* The df entry goes first, so count the live postings first. */
+    uint32_t df = p->count;
+    if (self->n_dead) {
+        df = 0;
+        s_pend_walk(p, &w);
+        int more;
+        while ((more = s_pend_next(&w, &docno, &tf, &len, &pos, &pos_size)) >
+               0) {
+            df += !s_batch_is_dead(self, docno);
+        }
+        if (more < 0) {
             return dossier_error_set(err, DOSSIER_INTERNAL,
                                      "full-text buffer is inconsistent");
         }
-        docno += delta;
-        const uint8_t *start = pp;
-        for (uint32_t j = 0; j < tf; j++) {
-            uint32_t v;
-            if (!s_varint(&pp, pend, &v)) {
-                return dossier_error_set(err, DOSSIER_INTERNAL,
-                                         "full-text buffer is inconsistent");
-            }
-        }
-        if (self->n_dead && s_batch_is_dead(self, docno)) {
-            continue;
-        }
-        size_t bytes = b->docs.size + b->pos.size + (size_t)(pp - start);
-        if (b->count == S_BLOCK_DOCS ||
-            (b->count > 0 && bytes > S_BLOCK_BYTES)) {
-            st =
-                s_builder_write(fts, txn, term, p->len, b, &self->scratch, err);
-            if (st != DOSSIER_OK) {
-                return st;
-            }
-            s_builder_reset(b);
-        }
-        if (s_builder_add(b, docno, tf, len, start, (size_t)(pp - start)) !=
-            0) {
-            return s_oom(err);
-        }
-        added++;
     }
-    if (added == 0) {
+    if (df == 0) {
         return DOSSIER_OK;
     }
-    st = s_builder_write(fts, txn, term, p->len, b, &self->scratch, err);
+    dossier_status_t st = s_df_append(append, pterm, plen, df, err);
     if (st != DOSSIER_OK) {
         return st;
     }
-    return s_df_put(fts, txn, term, p->len, df + added, err);
+    s_builder_reset(b);
+    s_pend_walk(p, &w);
+    int more;
+    while ((more = s_pend_next(&w, &docno, &tf, &len, &pos, &pos_size)) > 0) {
+        if (self->n_dead && s_batch_is_dead(self, docno)) {
+            continue;
+        }
+        st = s_builder_push(fts, txn, append, pterm, plen, b, &self->scratch,
+                            docno, tf, len, pos, pos_size, err);
+        if (st != DOSSIER_OK) {
+            return st;
+        }
+    }
+    if (more < 0) {
+        return dossier_error_set(err, DOSSIER_INTERNAL,
+                                 "full-text buffer is inconsistent");
+    }
+    return s_builder_write(fts, txn, append, (const char *)pterm, plen, b,
+                           &self->scratch, err);
+}
+
+/*  Deletes every entry of segment id. */
+static dossier_status_t
+s_seg_delete(MDB_cursor *cur, uint32_t id, dossier_error_t *err) {
+    uint8_t prefix[4];
+    s_be32(prefix, id);
+    for (;;) {
+        MDB_val key = {4, prefix}, val;
+        int rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+        if (rc == MDB_NOTFOUND ||
+            (rc == MDB_SUCCESS &&
+             (key.mv_size < 4 || memcmp(key.mv_data, prefix, 4) != 0))) {
+            return DOSSIER_OK;
+        }
+        if (rc == MDB_SUCCESS) {
+            rc = mdb_cursor_del(cur, 0);
+        }
+        if (rc != MDB_SUCCESS) {
+            return s_mdb_error(err, rc, "removing a merged segment");
+        }
+    }
+}
+
+/*  The term of a df entry key of a segment (prefix, term, NUL), or NULL
+    when key is not one. */
+static const uint8_t *
+s_df_key_term(const MDB_val *key, uint32_t id, size_t *len) {
+    const uint8_t *k = key->mv_data;
+    if (key->mv_size < 6 || key->mv_size > S_PTERM_MAX + 1 ||
+        s_get_be32(k) != id || k[key->mv_size - 1] != 0 ||
+        memchr(k + 4, 0, key->mv_size - 5) != NULL) {
+        return NULL;
+    }
+    *len = key->mv_size - 5;
+    return k + 4;
+}
+
+/*  Merges segments v[first .. first + n) (adjacent, one level) into one
+    new segment of the next level, written at the end of the tree, and
+    deletes them. */
+static dossier_status_t
+s_merge(store_fts_batch_t *self, MDB_txn *txn, segs_t *segs, uint32_t first,
+        uint32_t n, dossier_error_t *err) {
+    store_fts_t *fts = self->fts;
+    MDB_cursor *cur[S_MERGE_FANIN] = {NULL};
+    MDB_cursor *append = NULL;
+    bool live[S_MERGE_FANIN] = {false};
+    MDB_val key[S_MERGE_FANIN], val;
+    dossier_status_t st = DOSSIER_OK;
+    uint32_t id = segs->next_id;
+    int rc = mdb_cursor_open(txn, fts->post, &append);
+    for (uint32_t i = 0; rc == MDB_SUCCESS && i < n; i++) {
+        rc = mdb_cursor_open(txn, fts->post, &cur[i]);
+        if (rc == MDB_SUCCESS) {
+            uint8_t prefix[4];
+            s_be32(prefix, segs->v[first + i].id);
+            key[i].mv_size = 4;
+            key[i].mv_data = prefix;
+            rc = mdb_cursor_get(cur[i], &key[i], &val, MDB_SET_RANGE);
+            size_t len;
+            live[i] = rc == MDB_SUCCESS &&
+                      s_df_key_term(&key[i], segs->v[first + i].id, &len);
+            rc = rc == MDB_NOTFOUND ? MDB_SUCCESS : rc;
+        }
+    }
+    if (rc != MDB_SUCCESS) {
+        st = s_mdb_error(err, rc, "opening segments");
+        goto done;
+    }
+    builder_t *b = &self->builder;
+    for (;;) {
+        /* The smallest term at the heads. */
+        char term[TOKENIZE_MAX_TERM + 1];
+        size_t tlen = 0;
+        bool any = false;
+        for (uint32_t i = 0; i < n; i++) {
+            size_t len;
+            const uint8_t *t =
+                live[i] ? s_df_key_term(&key[i], segs->v[first + i].id, &len)
+                        : NULL;
+            if (!t) {
+                continue;
+            }
+            char cand[TOKENIZE_MAX_TERM + 1];
+            memcpy(cand, t, len);
+            cand[len] = '\0';
+            if (!any || strcmp(cand, term) < 0) {
+                memcpy(term, cand, len + 1);
+                tlen = len;
+                any = true;
+            }
+        }
+        if (!any) {
+            break;
+        }
+        /* df: the sum of the heads holding the term. */
+        uint32_t df = 0;
+        bool has[S_MERGE_FANIN] = {false};
+        for (uint32_t i = 0; i < n; i++) {
+            size_t len;
+            const uint8_t *t =
+                live[i] ? s_df_key_term(&key[i], segs->v[first + i].id, &len)
+                        : NULL;
+            if (t && len == tlen && memcmp(t, term, tlen) == 0) {
+                MDB_val dv;
+                rc = mdb_cursor_get(cur[i], &key[i], &dv, MDB_GET_CURRENT);
+                if (rc != MDB_SUCCESS || dv.mv_size != 4) {
+                    st = s_damaged(err, "unreadable term entry");
+                    goto done;
+                }
+                df += s_get_le32(dv.mv_data);
+                has[i] = true;
+            }
+        }
+        uint8_t pterm[S_PTERM_MAX];
+        size_t plen = s_pterm(pterm, id, term, tlen);
+        st = s_df_append(append, pterm, plen, df, err);
+        if (st != DOSSIER_OK) {
+            goto done;
+        }
+        s_builder_reset(b);
+        for (uint32_t i = 0; i < n; i++) {
+            if (!has[i]) {
+                continue;
+            }
+            uint8_t src[S_PTERM_MAX];
+            size_t slen = s_pterm(src, segs->v[first + i].id, term, tlen);
+            for (;;) {
+                rc = mdb_cursor_get(cur[i], &key[i], &val, MDB_NEXT);
+                if (rc != MDB_SUCCESS ||
+                    !s_is_block_key(&key[i], (const char *)src, slen)) {
+                    break;
+                }
+                /* Copy the block: appending may move pages. */
+                self->copy.size = 0;
+                if (s_buf_put(&self->copy, key[i].mv_data, key[i].mv_size) !=
+                        0 ||
+                    s_buf_put(&self->copy, val.mv_data, val.mv_size) != 0) {
+                    st = s_oom(err);
+                    goto done;
+                }
+                MDB_val ck = {key[i].mv_size, self->copy.data};
+                MDB_val cv = {val.mv_size, self->copy.data + key[i].mv_size};
+                block_t blk;
+                uint32_t docnos[S_BLOCK_DOCS], tfs[S_BLOCK_DOCS];
+                if (!s_block_parse(&ck, &cv, &blk) ||
+                    !s_block_docs(&blk, docnos, tfs)) {
+                    st = s_damaged(err, "unreadable postings block");
+                    goto done;
+                }
+                const uint8_t *p = blk.pos;
+                for (uint32_t d = 0; d < blk.count; d++) {
+                    const uint8_t *start = p;
+                    for (uint32_t j = 0; j < tfs[d]; j++) {
+                        uint32_t v;
+                        if (!s_varint(&p, blk.pos_end, &v)) {
+                            st = s_damaged(err, "unreadable positions");
+                            goto done;
+                        }
+                    }
+                    st = s_builder_push(fts, txn, append, pterm, plen, b,
+                                        &self->scratch, docnos[d], tfs[d],
+                                        blk.min_len, start, (size_t)(p - start),
+                                        err);
+                    if (st != DOSSIER_OK) {
+                        goto done;
+                    }
+                }
+            }
+            if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+                st = s_mdb_error(err, rc, "reading a segment");
+                goto done;
+            }
+            size_t len;
+            live[i] = rc == MDB_SUCCESS &&
+                      s_df_key_term(&key[i], segs->v[first + i].id, &len);
+        }
+        if (b->count > 0) {
+            st = s_builder_write(fts, txn, append, (const char *)pterm, plen, b,
+                                 &self->scratch, err);
+            if (st != DOSSIER_OK) {
+                goto done;
+            }
+        }
+    }
+    for (uint32_t i = 0; i < n && st == DOSSIER_OK; i++) {
+        st = s_seg_delete(cur[i], segs->v[first + i].id, err);
+    }
+    if (st == DOSSIER_OK) {
+        seg_t merged = {id, segs->v[first].level + 1, segs->v[first].lo,
+                        segs->v[first + n - 1].hi};
+        segs->next_id++;
+        segs->v[first] = merged;
+        memmove(&segs->v[first + 1], &segs->v[first + n],
+                (segs->n - first - n) * sizeof(seg_t));
+        segs->n -= n - 1;
+    }
+done:
+    for (uint32_t i = 0; i < n; i++) {
+        if (cur[i]) {
+            mdb_cursor_close(cur[i]);
+        }
+    }
+    if (append) {
+        mdb_cursor_close(append);
+    }
+    return st;
+}
+
+/*  Merges while some level has S_MERGE_FANIN segments (they are adjacent:
+    levels never increase along the docno order). */
+static dossier_status_t
+s_merge_levels(store_fts_batch_t *self, MDB_txn *txn, segs_t *segs,
+               dossier_error_t *err) {
+    for (bool again = true; again;) {
+        again = false;
+        for (uint32_t i = 0; i + S_MERGE_FANIN <= segs->n; i++) {
+            uint32_t level = segs->v[i].level;
+            uint32_t n = 1;
+            while (i + n < segs->n && segs->v[i + n].level == level) {
+                n++;
+            }
+            if (n >= S_MERGE_FANIN) {
+                dossier_status_t st =
+                    s_merge(self, txn, segs, i, S_MERGE_FANIN, err);
+                if (st != DOSSIER_OK) {
+                    return st;
+                }
+                again = true;
+                break;
+            }
+            i += n - 1;
+        }
+    }
+    return DOSSIER_OK;
 }
 
 static dossier_status_t
 s_flush(store_fts_batch_t *batch, MDB_txn *txn, dossier_error_t *err) {
-    if (batch->n_pends == 0) {
-        s_batch_clear(batch);
-        return DOSSIER_OK;
-    }
-    pend_ref_t *order = malloc(batch->n_pends * sizeof(*order));
-    if (!order) {
+    store_fts_t *fts = batch->fts;
+    pend_ref_t *order =
+        batch->n_pends ? malloc(batch->n_pends * sizeof(*order)) : NULL;
+    if (batch->n_pends && !order) {
         return s_oom(err);
     }
     uint32_t n = 0;
@@ -1567,20 +1962,49 @@ s_flush(store_fts_batch_t *batch, MDB_txn *txn, dossier_error_t *err) {
             order[n++].index = i;
         }
     }
-    /* Terms in key order, so LMDB touches its pages in one sweep. */
+    if (n == 0) {
+        free(order);
+        s_batch_clear(batch);
+        return DOSSIER_OK;
+    }
+    /* Terms in key order: the new segment is written by appending. */
     qsort(order, n, sizeof(*order), s_pend_order);
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(txn, batch->fts->post, &cur);
+    segs_t *segs = &batch->segs;
+    state_t state;
+    dossier_status_t st = s_segs_get(fts, txn, segs, err);
+    if (st == DOSSIER_OK) {
+        st = s_state_get(fts, txn, &state, err);
+    }
+    if (st != DOSSIER_OK) {
+        free(order);
+        return st;
+    }
+    if (segs->n == S_SEGS_MAX || segs->next_id == UINT32_MAX) {
+        free(order);
+        return dossier_error_set(err, DOSSIER_INTERNAL,
+                                 "full-text index: too many segments");
+    }
+    uint32_t id = segs->next_id++;
+    MDB_cursor *append = NULL;
+    int rc = mdb_cursor_open(txn, fts->post, &append);
     if (rc != MDB_SUCCESS) {
         free(order);
         return s_mdb_error(err, rc, "opening postings");
     }
-    dossier_status_t st = DOSSIER_OK;
     for (uint32_t i = 0; i < n && st == DOSSIER_OK; i++) {
-        st = s_flush_term(batch, txn, cur, &batch->pends[order[i].index], err);
+        st = s_flush_term(batch, txn, append, id, &batch->pends[order[i].index],
+                          err);
     }
-    mdb_cursor_close(cur);
+    mdb_cursor_close(append);
     free(order);
+    if (st == DOSSIER_OK) {
+        seg_t seg = {id, 0, batch->first_pending, state.next_docno - 1};
+        segs->v[segs->n++] = seg;
+        st = s_merge_levels(batch, txn, segs, err);
+    }
+    if (st == DOSSIER_OK) {
+        st = s_segs_put(fts, txn, segs, err);
+    }
     if (st == DOSSIER_OK) {
         s_batch_clear(batch);
     }
@@ -1613,6 +2037,12 @@ typedef struct {
     MDB_cursor *cur;
     const char *term;
     size_t len;
+    /* The segments, those holding the term, the one being read. */
+    const segs_t *segs;
+    uint64_t in_seg;
+    uint32_t k;
+    uint8_t pterm[S_PTERM_MAX];
+    size_t plen;
     uint32_t df;
     double idf;
     bool end;
@@ -1647,17 +2077,54 @@ s_iter_load(iter_t *it, const MDB_val *key, const MDB_val *val, double avgdl) {
     return true;
 }
 
+/*  Loads the first block of the term in segment k. */
+static void
+s_iter_enter(iter_t *it, uint32_t k, double avgdl) {
+    uint8_t kb[S_PTERM_MAX + 5];
+    it->k = k;
+    it->plen = s_pterm(it->pterm, it->segs->v[k].id, it->term, it->len);
+    memcpy(kb, it->pterm, it->plen);
+    memset(kb + it->plen, 0, 5);
+    MDB_val key = {it->plen + 5, kb}, val;
+    int rc = mdb_cursor_get(it->cur, &key, &val, MDB_SET_RANGE);
+    if (rc != MDB_SUCCESS ||
+        !s_is_block_key(&key, (const char *)it->pterm, it->plen)) {
+        it->damaged = true; /* its df entry said it was there */
+        it->end = true;
+        return;
+    }
+    s_iter_load(it, &key, &val, avgdl);
+}
+
+/*  Moves to the first segment from index "from" on that holds the term
+    and reaches docno d, or to the end. */
+static void
+s_iter_next_seg(iter_t *it, uint32_t from, uint32_t d, double avgdl) {
+    for (uint32_t k = from; k < it->segs->n && k < 64; k++) {
+        if ((it->in_seg >> k & 1) && it->segs->v[k].hi >= d) {
+            s_iter_enter(it, k, avgdl);
+            return;
+        }
+    }
+    it->end = true;
+}
+
 /*  Moves to the next block of the term, or to the end. */
 static void
 s_iter_next_block(iter_t *it, double avgdl) {
     MDB_val key, val;
     int rc = mdb_cursor_get(it->cur, &key, &val, MDB_NEXT);
-    if (rc != MDB_SUCCESS || !s_is_block_key(&key, it->term, it->len)) {
-        it->end = true;
-        it->damaged = rc != MDB_SUCCESS && rc != MDB_NOTFOUND;
+    if (rc == MDB_SUCCESS &&
+        s_is_block_key(&key, (const char *)it->pterm, it->plen)) {
+        s_iter_load(it, &key, &val, avgdl);
         return;
     }
-    s_iter_load(it, &key, &val, avgdl);
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+        it->damaged = true;
+        it->end = true;
+        return;
+    }
+    s_iter_next_seg(it, it->k + 1, 0, avgdl);
 }
 
 static void
@@ -1675,31 +2142,30 @@ s_iter_decode(iter_t *it) {
 /*  Returns the first docno >= d of the term (S_END past the last). */
 static uint32_t
 s_iter_advance(iter_t *it, uint32_t d, double avgdl) {
+    while (!it->end && it->blk.last < d) {
+        if (d > it->segs->v[it->k].hi) {
+            s_iter_next_seg(it, it->k + 1, d, avgdl);
+            continue;
+        }
+        uint32_t k = it->k;
+        s_iter_next_block(it, avgdl);
+        if (it->end || it->k != k || it->blk.last >= d) {
+            continue;
+        }
+        /* Far ahead in this segment: seek rather than walk. */
+        MDB_val key, val;
+        bool found = false;
+        if (s_seek_block(it->cur, (const char *)it->pterm, it->plen, d, &key,
+                         &val, &found, NULL) != DOSSIER_OK ||
+            !found) {
+            it->damaged = true;
+            it->end = true;
+            break;
+        }
+        s_iter_load(it, &key, &val, avgdl);
+    }
     if (it->end) {
         return S_END;
-    }
-    if (it->blk.last < d) {
-        s_iter_next_block(it, avgdl);
-        if (!it->end && it->blk.last < d) {
-            /* Far ahead: seek rather than walk. */
-            MDB_val key, val;
-            bool found = false;
-            if (s_seek_block(it->cur, it->term, it->len, d, &key, &val, &found,
-                             NULL) != DOSSIER_OK ||
-                !found) {
-                it->end = true;
-                return S_END;
-            }
-            if (!s_iter_load(it, &key, &val, avgdl)) {
-                return S_END;
-            }
-            if (it->blk.last < d) {
-                s_iter_next_block(it, avgdl);
-            }
-        }
-        if (it->end) {
-            return S_END;
-        }
     }
     s_iter_decode(it);
     if (it->end) {
@@ -1764,17 +2230,33 @@ s_iter_positions(iter_t *it, uint32_t **out, uint32_t *cap, uint32_t *n) {
     return true;
 }
 
-/*  Opens an iterator on term, positioned on its first block. */
+/*  Opens an iterator on term over segments segs, positioned on its
+    first block. */
 static dossier_status_t
-s_iter_open(store_fts_t *fts, MDB_txn *txn, iter_t *it, const char *term,
-            uint32_t n_docs, double avgdl, dossier_error_t *err) {
+s_iter_open(store_fts_t *fts, MDB_txn *txn, const segs_t *segs, iter_t *it,
+            const char *term, uint32_t n_docs, double avgdl,
+            dossier_error_t *err) {
     memset(it, 0, sizeof(*it));
     it->term = term;
     it->len = strlen(term);
+    it->segs = segs;
     it->end = true;
-    dossier_status_t st = s_df_get(fts, txn, term, it->len, &it->df, err);
-    if (st != DOSSIER_OK || it->df == 0) {
-        return st;
+    for (uint32_t k = 0; k < segs->n; k++) {
+        uint8_t pterm[S_PTERM_MAX];
+        size_t plen = s_pterm(pterm, segs->v[k].id, term, it->len);
+        uint32_t df = 0;
+        dossier_status_t st =
+            s_df_get(fts, txn, (const char *)pterm, plen, &df, err);
+        if (st != DOSSIER_OK) {
+            return st;
+        }
+        if (df) {
+            it->in_seg |= (uint64_t)1 << k;
+            it->df += df;
+        }
+    }
+    if (it->df == 0) {
+        return DOSSIER_OK;
     }
     double n = n_docs > it->df ? n_docs : it->df;
     it->idf = log(1.0 + (n - it->df + 0.5) / (it->df + 0.5));
@@ -1782,22 +2264,8 @@ s_iter_open(store_fts_t *fts, MDB_txn *txn, iter_t *it, const char *term,
     if (rc != MDB_SUCCESS) {
         return s_mdb_error(err, rc, "opening postings");
     }
-    MDB_val key, val;
-    bool found = false;
-    st = s_seek_block(it->cur, term, it->len, 0, &key, &val, &found, err);
-    if (st != DOSSIER_OK) {
-        return st;
-    }
-    if (!found) {
-        /* term "\0" 0 is never a block key: step from the df entry */
-        rc = mdb_cursor_get(it->cur, &key, &val, MDB_NEXT);
-        found = rc == MDB_SUCCESS && s_is_block_key(&key, term, it->len);
-    }
-    if (!found) {
-        return s_damaged(err, "a term without postings");
-    }
     it->end = false;
-    s_iter_load(it, &key, &val, avgdl);
+    s_iter_next_seg(it, 0, 0, avgdl);
     return it->damaged ? s_damaged(err, "unreadable postings block")
                        : DOSSIER_OK;
 }
@@ -1920,6 +2388,7 @@ typedef struct {
 typedef struct {
     store_fts_t *fts;
     MDB_txn *txn;
+    segs_t segs;
     double avgdl;
     uint32_t n_docs;
     /* Positive terms, unique; iters[order[0]] is the rarest. */
@@ -2449,8 +2918,9 @@ s_search_prepare(search_t *s, const query_t *q, bool *none,
     }
     *none = false;
     for (uint32_t i = 0; i < n; i++) {
-        dossier_status_t st = s_iter_open(s->fts, s->txn, &s->iters[i],
-                                          terms[i], s->n_docs, s->avgdl, err);
+        dossier_status_t st =
+            s_iter_open(s->fts, s->txn, &s->segs, &s->iters[i], terms[i],
+                        s->n_docs, s->avgdl, err);
         s->n_iters = i + 1;
         if (st != DOSSIER_OK) {
             return st;
@@ -2460,8 +2930,9 @@ s_search_prepare(search_t *s, const query_t *q, bool *none,
         }
     }
     for (uint32_t i = 0; i < xn; i++) {
-        dossier_status_t st = s_iter_open(s->fts, s->txn, &s->xiters[i],
-                                          xterms[i], s->n_docs, s->avgdl, err);
+        dossier_status_t st =
+            s_iter_open(s->fts, s->txn, &s->segs, &s->xiters[i], xterms[i],
+                        s->n_docs, s->avgdl, err);
         s->n_xiters = i + 1;
         if (st != DOSSIER_OK) {
             return st;
@@ -2662,6 +3133,9 @@ store_fts_search(store_fts_t *fts, MDB_txn *txn,
     bool none = false;
     state_t state;
     st = s_state_get(fts, txn, &state, err);
+    if (st == DOSSIER_OK) {
+        st = s_segs_get(fts, txn, &s.segs, err);
+    }
     if (st != DOSSIER_OK) {
         goto done;
     }
@@ -2802,15 +3276,23 @@ s_problem(report_t *rep, const char *fmt, ...) {
     with the same frequency and positions. Adds the postings to
     *postings. */
 static dossier_status_t
-s_check_postings(MDB_cursor *cur, doc_t *doc, const char *id, uint32_t docno,
-                 report_t *rep, dossier_error_t *err) {
+s_check_postings(MDB_cursor *cur, const segs_t *segs, doc_t *doc,
+                 const char *id, uint32_t docno, report_t *rep,
+                 dossier_error_t *err) {
+    int seg = s_segs_find(segs, docno);
+    if (seg < 0 && doc->n_terms > 0) {
+        s_problem(rep, "record %s: docno %u is in no segment", id, docno);
+        return DOSSIER_OK;
+    }
     for (uint32_t i = 0; i < doc->n_terms; i++) {
         doc_term_t *t = &doc->terms[i];
         const char *term = doc->chars + t->off;
+        uint8_t pterm[S_PTERM_MAX];
+        size_t plen = s_pterm(pterm, segs->v[seg].id, term, t->len);
         MDB_val key, val;
         bool found = false;
-        dossier_status_t st =
-            s_seek_block(cur, term, t->len, docno, &key, &val, &found, err);
+        dossier_status_t st = s_seek_block(cur, (const char *)pterm, plen,
+                                           docno, &key, &val, &found, err);
         if (st != DOSSIER_OK) {
             return st;
         }
@@ -2865,7 +3347,11 @@ s_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
     report_t rep = {problems, err};
     uint64_t before = *problems;
     state_t state;
+    segs_t segs;
     dossier_status_t st = s_state_get(fts, txn, &state, err);
+    if (st == DOSSIER_OK) {
+        st = s_segs_get(fts, txn, &segs, err);
+    }
     if (st != DOSSIER_OK) {
         return st;
     }
@@ -2922,7 +3408,7 @@ s_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
                 }
                 total_len += doc.n_toks;
                 postings += doc.n_terms;
-                st = s_check_postings(pcur, &doc, id, docno, &rep, err);
+                st = s_check_postings(pcur, &segs, &doc, id, docno, &rep, err);
             }
         }
         dossier__v1__report__free_unpacked(r, NULL);
@@ -2934,19 +3420,24 @@ s_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
         st = s_mdb_error(err, rc, "walking records");
         goto done;
     }
-    /* 2. Every block: readable, of live documents, adding up to df. */
+    /* 2. Every block: in a known segment, readable, of live documents
+       of the segment's range, adding up to its df entry. */
     uint64_t stored = 0;
-    char term[TOKENIZE_MAX_TERM + 1] = "";
+    uint8_t pterm[S_PTERM_MAX + 1] = {0};
+    size_t plen = 0;
+    const char *term = "";
+    const seg_t *seg = NULL;
     uint32_t df = 0, seen = 0;
     bool in_term = false;
     for (rc = mdb_cursor_get(pcur, &key, &val, MDB_FIRST);;
          rc = mdb_cursor_get(pcur, &key, &val, MDB_NEXT)) {
-        /* A term entry's only NUL ends it; a block key's first NUL is
-           five bytes from its end (docnos may hold NULs too). */
-        const uint8_t *nul =
-            rc == MDB_SUCCESS ? memchr(key.mv_data, 0, key.mv_size) : NULL;
-        bool is_df = nul && key.mv_size >= 2 &&
-                     nul == (const uint8_t *)key.mv_data + key.mv_size - 1;
+        /* Keys: segment id (4 bytes), term, NUL, and for a block the
+           first docno; the term's NUL is the first after the id. */
+        const uint8_t *k = key.mv_data;
+        const uint8_t *nul = rc == MDB_SUCCESS && key.mv_size > 5
+                                 ? memchr(k + 4, 0, key.mv_size - 4)
+                                 : NULL;
+        bool is_df = nul && nul == k + key.mv_size - 1;
         if ((rc != MDB_SUCCESS || is_df) && in_term && seen != df) {
             s_problem(&rep, "term \"%s\": df says %u documents", term, df);
         }
@@ -2954,14 +3445,24 @@ s_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
             break;
         }
         if (is_df) {
+            int at = -1;
+            for (uint32_t x = 0; x < segs.n; x++) {
+                if (segs.v[x].id == s_get_be32(k)) {
+                    at = (int)x;
+                }
+            }
             size_t n = key.mv_size - 1;
-            if (n > TOKENIZE_MAX_TERM || val.mv_size != 4) {
-                s_problem(&rep, "a malformed term entry");
+            if (at < 0 || n > S_PTERM_MAX || val.mv_size != 4) {
+                s_problem(&rep, "a term entry of no segment (id %u)",
+                          s_get_be32(k));
                 in_term = false;
                 continue;
             }
-            memcpy(term, key.mv_data, n);
-            term[n] = '\0';
+            seg = &segs.v[at];
+            memcpy(pterm, k, n);
+            plen = n;
+            pterm[n] = 0;
+            term = (const char *)pterm + 4;
             df = s_get_le32(val.mv_data);
             seen = 0;
             in_term = true;
@@ -2969,7 +3470,7 @@ s_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
         }
         block_t b;
         uint32_t docnos[S_BLOCK_DOCS], tfs[S_BLOCK_DOCS];
-        if (!in_term || !s_is_block_key(&key, term, strlen(term)) ||
+        if (!in_term || !s_is_block_key(&key, (const char *)pterm, plen) ||
             !s_block_parse(&key, &val, &b) || !s_block_docs(&b, docnos, tfs)) {
             s_problem(&rep, "term \"%s\": a malformed block (after %u docs)",
                       term, seen);
@@ -2981,7 +3482,8 @@ s_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
                 st = s_mdb_error(err, MDB_CORRUPTED, "reading attributes");
                 goto done;
             }
-            if (!a.live || a.len < b.min_len || tfs[i] > b.max_tf) {
+            if (!a.live || a.len < b.min_len || tfs[i] > b.max_tf ||
+                docnos[i] < seg->lo || docnos[i] > seg->hi) {
                 s_problem(&rep,
                           "term \"%s\": posting of docno %u without "
                           "its record",
@@ -2996,7 +3498,7 @@ s_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
         goto done;
     }
     if (stored != postings) {
-        s_problem(&rep, "%s%u postings more or less than the records hold", "",
+        s_problem(&rep, "%u postings more or less than the records hold",
                   (uint32_t)(stored > postings ? stored - postings
                                                : postings - stored));
     }
@@ -3105,12 +3607,26 @@ s_open(MDB_txn *txn, MDB_dbi records, store_fts_t **fts_p) {
                           dbs[i].dbi);
     }
     self->records = records;
-    /* A store written before the index existed: index its records now. */
-    MDB_val key = {5, "state"}, val;
+    /* A store written before the index existed, or by an older layout:
+       index its records now. */
+    MDB_val key = {6, "format"}, val;
     if (rc == 0) {
         rc = mdb_get(txn, self->meta, &key, &val);
-        if (rc == MDB_NOTFOUND) {
+        bool current =
+            rc == 0 && val.mv_size == 4 && s_get_le32(val.mv_data) == S_FORMAT;
+        rc = rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+        for (int i = 0; rc == 0 && !current && i < STORE_FTS_DBS; i++) {
+            rc = mdb_drop(txn, *dbs[i].dbi, 0);
+        }
+        if (rc == 0 && !current) {
             rc = s_build(self, txn);
+        }
+        if (rc == 0 && !current) {
+            uint8_t num[4];
+            s_le32(num, S_FORMAT);
+            val.mv_size = 4;
+            val.mv_data = num;
+            rc = mdb_put(txn, self->meta, &key, &val, 0);
         }
     }
     if (rc != 0) {
