@@ -691,13 +691,22 @@ dossier_call(dossier_client_t *client, const char *method,
         }
         sent = true;
         c->request_sent = true;
-        last = s_wait_reply(c, env.id, deadline, &response);
+        /* A server can hang with its connection alive (ZeroMQ answers
+           heartbeats on its own threads): with another endpoint to try,
+           an idempotent call waits for this one only half the time left. */
+        int64_t reply_until = deadline;
+        if (idempotent && c->n_endpoints > 1 && attempt + 1 < attempts) {
+            int64_t t = s_now_ms();
+            reply_until = t + (deadline - t) / 2;
+        }
+        last = s_wait_reply(c, env.id, reply_until, &response);
         if (last == S_WAIT_READY) {
             break;
         }
         /* Whatever the old connection still holds is stale now. */
         s_next_endpoint(c);
-        if (!idempotent || last != S_WAIT_LOST) {
+        if (!idempotent || (last != S_WAIT_LOST && last != S_WAIT_TIMEOUT) ||
+            (last == S_WAIT_TIMEOUT && reply_until >= deadline)) {
             break;
         }
     }

@@ -8,7 +8,10 @@
     reached, or its connection dies while a call waits (ZeroMQ heartbeats
     notice a dead or frozen peer), the socket is closed and reopened on the
     next endpoint. Idempotent calls (Get, List, Search, History, Changes,
-    Stats, Health, Describe) are then sent again, up to `retries` times.
+    Stats, Health, Describe) are then sent again, up to `retries` times;
+    when there are several endpoints, such a call also moves on after
+    waiting half of its remaining time for a reply, so that a server that
+    hangs with its connection alive does not hold it to the end.
     Writes (Put, Delete, ImportText, ImportBatch) carry an
     "idempotency-key" metadata entry, the same for every attempt of one
     logical call, but are sent at most once: a write moves on to the next

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <zmq.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -300,11 +301,154 @@ test_slow_reply_is_deadline_exceeded(void **state) {
     testserver_stop(&server);
 }
 
+/* A peer that takes requests and never answers: a ROUTER socket, as a
+   hung server whose ZeroMQ threads still keep the connection alive. */
+typedef struct {
+    void *ctx;
+    void *router;
+    char endpoint[64];
+} s_silent_t;
+
+static void
+s_silent_start(s_silent_t *s) {
+    s->ctx = zmq_ctx_new();
+    assert_non_null(s->ctx);
+    s->router = zmq_socket(s->ctx, ZMQ_ROUTER);
+    assert_non_null(s->router);
+    int zero = 0;
+    zmq_setsockopt(s->router, ZMQ_LINGER, &zero, sizeof zero);
+    assert_int_equal(zmq_bind(s->router, "tcp://127.0.0.1:*"), 0);
+    size_t size = sizeof s->endpoint;
+    assert_int_equal(
+        zmq_getsockopt(s->router, ZMQ_LAST_ENDPOINT, s->endpoint, &size), 0);
+}
+
+/* Reads one request the silent peer got: [identity][empty][Request]. */
+static Dossier__V1__Request *
+s_silent_request(s_silent_t *s) {
+    zmq_msg_t frames[3];
+    int n = 0;
+    int more = 1;
+    while (more && n < 3) {
+        zmq_msg_init(&frames[n]);
+        if (zmq_msg_recv(&frames[n], s->router, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&frames[n]);
+            break;
+        }
+        more = zmq_msg_more(&frames[n]);
+        n++;
+    }
+    Dossier__V1__Request *req = NULL;
+    if (n == 3 && !more && zmq_msg_size(&frames[1]) == 0) {
+        req = dossier__v1__request__unpack(NULL, zmq_msg_size(&frames[2]),
+                                           zmq_msg_data(&frames[2]));
+    }
+    for (int i = 0; i < n; i++) {
+        zmq_msg_close(&frames[i]);
+    }
+    return req;
+}
+
+static void
+s_silent_stop(s_silent_t *s) {
+    zmq_close(s->router);
+    zmq_ctx_term(s->ctx);
+}
+
+static const char *
+s_metadata(const Dossier__V1__Request *req, const char *key) {
+    for (size_t i = 0; i < req->n_metadata; i++) {
+        if (strcmp(req->metadata[i]->key, key) == 0) {
+            return req->metadata[i]->value;
+        }
+    }
+    return NULL;
+}
+
+static void
+test_failover_from_silent_server(void **state) {
+    (void)state;
+    s_silent_t silent;
+    s_silent_start(&silent);
+    testserver_t *server = testserver_start(NULL);
+    assert_non_null(server);
+    char eps[256];
+    snprintf(eps, sizeof eps, "%s,%s", silent.endpoint,
+             testserver_endpoint(server));
+    dossier_error_t err = {0};
+
+    /* A read waits half its time on the silent peer, then fails over. */
+    dossier_client_t *c = s_client(eps, 4000, 3, 1000);
+    int64_t t0 = s_now_ms();
+    ASSERT_OK(dossier_stats(c, NULL, &err), err);
+    int64_t took = s_now_ms() - t0;
+    assert_true(took >= 1900 && took < 4000);
+    Dossier__V1__Request *req = s_silent_request(&silent);
+    assert_non_null(req); /* [empty delimiter][Request], as documented */
+    assert_string_equal(req->method, "dossier.v1.Reports/Stats");
+    assert_true(req->id > 0);
+    assert_true(req->deadline_ms > 0 && req->deadline_ms <= 4000);
+    assert_null(s_metadata(req, "idempotency-key")); /* reads need none */
+    assert_non_null(s_metadata(req, "client"));
+    dossier__v1__request__free_unpacked(req, NULL);
+    dossier_client_destroy(&c);
+
+    /* A write that went out is not sent again, anywhere. */
+    c = s_client(eps, 1000, 3, 1000);
+    Dossier__V1__Report r = s_report("silent-write");
+    t0 = s_now_ms();
+    ASSERT_STATUS(dossier_put(c, &r, 0, false, NULL, &err),
+                  DOSSIER_DEADLINE_EXCEEDED, err);
+    took = s_now_ms() - t0;
+    assert_true(took >= 900 && took <= 1000 + S_SLACK_MS);
+    assert_true(dossier_client_request_sent(c));
+    req = s_silent_request(&silent);
+    assert_non_null(req);
+    assert_string_equal(req->method, "dossier.v1.Reports/Put");
+    const char *key = s_metadata(req, "idempotency-key");
+    assert_non_null(key);
+    assert_int_equal(strlen(key), 32);
+    assert_int_equal(strspn(key, "0123456789abcdef"), 32);
+    Dossier__V1__PutRequest *put = dossier__v1__put_request__unpack(
+        NULL, req->payload.len, req->payload.data);
+    assert_non_null(put);
+    assert_string_equal(put->report->id, "silent-write");
+    dossier__v1__put_request__free_unpacked(put, NULL);
+    dossier__v1__request__free_unpacked(req, NULL);
+    assert_null(s_silent_request(&silent)); /* sent once only */
+    ASSERT_STATUS(dossier_get(c, "silent-write", NULL, &err), DOSSIER_NOT_FOUND,
+                  err);
+
+    /* Two calls, two keys: the key names one logical call. */
+    dossier_client_destroy(&c);
+    c = s_client(silent.endpoint, 300, 0, 1000);
+    ASSERT_STATUS(dossier_delete(c, "a", 0, NULL, &err),
+                  DOSSIER_DEADLINE_EXCEEDED, err);
+    ASSERT_STATUS(dossier_delete(c, "a", 0, NULL, &err),
+                  DOSSIER_DEADLINE_EXCEEDED, err);
+    Dossier__V1__Request *first = s_silent_request(&silent);
+    Dossier__V1__Request *second = s_silent_request(&silent);
+    assert_non_null(first);
+    assert_non_null(second);
+    /* Each call has an id of its own (the two may arrive in either
+       order: each went out on a socket of its own). */
+    assert_int_not_equal(first->id, second->id);
+    assert_string_not_equal(s_metadata(first, "idempotency-key"),
+                            s_metadata(second, "idempotency-key"));
+    dossier__v1__request__free_unpacked(first, NULL);
+    dossier__v1__request__free_unpacked(second, NULL);
+
+    dossier_client_destroy(&c);
+    testserver_stop(&server);
+    s_silent_stop(&silent);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unreachable_is_unavailable_within_timeout),
         cmocka_unit_test(test_failover_to_second_endpoint),
+        cmocka_unit_test(test_failover_from_silent_server),
         cmocka_unit_test(test_idempotent_call_retried_after_restart),
         cmocka_unit_test(test_write_not_retried),
         cmocka_unit_test(test_slow_reply_is_deadline_exceeded),
