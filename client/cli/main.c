@@ -75,7 +75,8 @@ static const char s_usage_search[] =
     "                      [--limit N] [--json] QUERY...\n"
     "\n"
     "Full-text search: every term must match; \"quoted phrases\" and\n"
-    "-excluded terms work (put -- before a query that starts with -).\n"
+    "-excluded terms work (write -- before a query with -excluded terms:\n"
+    "`dossier search -- trafficking -labor`).\n"
     "Filters are those of `dossier list`.\n"
     "\n"
     "  --facets       also count the matches per year, tier, country and\n"
@@ -146,6 +147,8 @@ s_print_usage(FILE *out) {
             "  -h, --help             this text; `dossier VERB --help` for a "
             "verb\n"
             "  --version              print the version\n"
+            "\n"
+            "-s, --timeout and --json may also follow the verb.\n"
             "\n"
             "Verbs:\n",
             DOSSIER_DEFAULT_ENDPOINT, DOSSIER_DEFAULT_TIMEOUT_MS);
