@@ -593,6 +593,9 @@ cli_import(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
         }
     }
 
+    if (files.n == 0 && tally.failed == 0) {
+        fprintf(stderr, "dossier: no *.txt file found in what was given\n");
+    }
     int rc;
     if (dry_run) {
         rc = s_dry_run(g, &files, verbose);
