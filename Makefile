@@ -39,6 +39,53 @@ test-asan: deps
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
+# make fuzz: the libFuzzer harnesses (fuzz/) built with clang, ASan and
+# UBSan in $(FUZZ_BUILD), each run for FUZZ_SECONDS on a working corpus
+# seeded from fuzz/corpus/NAME/. A crash stops here and names the input
+# saved under $(FUZZ_BUILD)/artifacts/. Never part of `make test`.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZERS ?= refworld json query envelope
+
+fuzz: deps
+	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DDOSSIER_FUZZ=ON \
+	    -DDOSSIER_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+	@mkdir -p $(FUZZ_BUILD)/artifacts
+	@for name in $(FUZZERS); do \
+	    mkdir -p $(FUZZ_BUILD)/corpus/$$name; \
+	    log=$(FUZZ_BUILD)/fuzz_$$name.log; \
+	    echo "fuzz_$$name: $(FUZZ_SECONDS) s (log: $$log)"; \
+	    if ! $(FUZZ_BUILD)/bin/fuzz_$$name -max_total_time=$(FUZZ_SECONDS) \
+	        -print_final_stats=1 \
+	        -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$name- \
+	        $(FUZZ_BUILD)/corpus/$$name fuzz/corpus/$$name >$$log 2>&1; \
+	    then \
+	        tail -n 60 $$log; \
+	        echo "fuzz_$$name FAILED: input in $(FUZZ_BUILD)/artifacts/"; \
+	        exit 1; \
+	    fi; \
+	    grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|Done )' $$log; \
+	done
+
+# make valgrind: the C unit and integration tests under valgrind memcheck
+# in $(VALGRIND_BUILD) (no sanitizers). ctest runs each test program
+# through valgrind (CMAKE_CROSSCOMPILING_EMULATOR), following children,
+# so the dossierd an integration test starts is checked too: a memory
+# error or a definite leak makes valgrind exit 1, which fails the test
+# (the server's exit status is checked by testserver_stop). Python and
+# shell tests are left out.
+VALGRIND_BUILD ?= build-valgrind
+VALGRIND ?= valgrind;--error-exitcode=1;--leak-check=full;--errors-for-leak-kinds=definite;--show-leak-kinds=definite;--num-callers=30;--trace-children=yes;--trace-children-skip=*/python3*,/bin/*,/usr/bin/*;--suppressions=$(CURDIR)/tests/valgrind.supp
+VALGRIND_TESTS ?= .
+
+valgrind: deps
+	@cmake -S . -B $(VALGRIND_BUILD) -DDOSSIER_SANITIZE=OFF \
+	    "-DCMAKE_CROSSCOMPILING_EMULATOR=$(VALGRIND)" $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(VALGRIND_BUILD) -j $(JOBS)
+	ctest --test-dir $(VALGRIND_BUILD) --output-on-failure -j $(JOBS) \
+	    -R '$(VALGRIND_TESTS)' -E '_(py|sh)$$' --timeout 900
+
 install: build
 	cmake --install $(BUILD)
 
