@@ -54,7 +54,7 @@
 /* A term's key prefix: its segment id (BE) and the term. */
 #define S_PTERM_MAX (4 + TOKENIZE_MAX_TERM)
 #define S_SEGS_MAX 64
-#define S_MERGE_FANIN 4
+#define S_MERGE_FANIN 8
 /* The layout fts_post has; an older one is rebuilt at open. */
 #define S_FORMAT 2
 
@@ -1062,16 +1062,17 @@ typedef struct {
     uint32_t len;
     uint32_t count;
     uint32_t last; /* last docno appended */
-    buf_t docs;    /* per document: varint docno delta, tf, length */
-    buf_t pos;     /* per document: tf varint position deltas */
+    /* Per document, in one buffer (one cache miss per append): varints
+       docno delta, tf, length, bytes of positions, then the positions
+       (tf varint deltas). */
+    buf_t data;
 } pend_t;
 
 typedef struct {
     uint32_t index;
     uint32_t count;
     uint32_t last;
-    size_t docs_size;
-    size_t pos_size;
+    size_t size;
 } undo_t;
 
 struct store_fts_batch_t {
@@ -1116,8 +1117,7 @@ s_batch_new(store_fts_t *fts) {
 static void
 s_batch_clear(store_fts_batch_t *self) {
     for (uint32_t i = 0; i < self->n_pends; i++) {
-        s_buf_free(&self->pends[i].docs);
-        s_buf_free(&self->pends[i].pos);
+        s_buf_free(&self->pends[i].data);
     }
     self->n_pends = 0;
     self->n_chars = 0;
@@ -1240,8 +1240,7 @@ s_batch_rollback(store_fts_batch_t *self) {
         pend_t *p = &self->pends[u->index];
         p->count = u->count;
         p->last = u->last;
-        p->docs.size = u->docs_size;
-        p->pos.size = u->pos_size;
+        p->data.size = u->size;
     }
     self->n_undo = 0;
     if (self->undo_dead) {
@@ -1285,12 +1284,15 @@ s_batch_append(store_fts_batch_t *self, uint32_t docno, uint32_t doc_len) {
         u->index = (uint32_t)index;
         u->count = p->count;
         u->last = p->last;
-        u->docs_size = p->docs.size;
-        u->pos_size = p->pos.size;
-        if (s_buf_varint(&p->docs, docno - p->last) != 0 ||
-            s_buf_varint(&p->docs, t->tf) != 0 ||
-            s_buf_varint(&p->docs, doc_len) != 0 ||
-            s_encode_positions(&p->pos, d->positions + t->first, t->tf) != 0) {
+        u->size = p->data.size;
+        self->scratch.size = 0;
+        if (s_encode_positions(&self->scratch, d->positions + t->first,
+                               t->tf) != 0 ||
+            s_buf_varint(&p->data, docno - p->last) != 0 ||
+            s_buf_varint(&p->data, t->tf) != 0 ||
+            s_buf_varint(&p->data, doc_len) != 0 ||
+            s_buf_varint(&p->data, (uint32_t)self->scratch.size) != 0 ||
+            s_buf_put(&p->data, self->scratch.data, self->scratch.size) != 0) {
             return -1;
         }
         p->count++;
@@ -1612,9 +1614,9 @@ s_builder_push(store_fts_t *fts, MDB_txn *txn, MDB_cursor *append,
     return DOSSIER_OK;
 }
 
-/*  Walks one buffered posting list: fn gets each live posting. */
+/*  Walks one buffered posting list: s_pend_next yields each posting. */
 typedef struct {
-    const uint8_t *dp, *dend, *pp, *pend;
+    const uint8_t *p, *end;
     uint32_t docno;
     uint32_t left;
 } pend_walk_t;
@@ -1625,32 +1627,25 @@ s_pend_next(pend_walk_t *w, uint32_t *docno, uint32_t *tf, uint32_t *len,
     if (w->left == 0) {
         return 0;
     }
-    uint32_t delta = 0;
-    if (!s_varint(&w->dp, w->dend, &delta) || !s_varint(&w->dp, w->dend, tf) ||
-        !s_varint(&w->dp, w->dend, len)) {
+    uint32_t delta = 0, bytes = 0;
+    if (!s_varint(&w->p, w->end, &delta) || !s_varint(&w->p, w->end, tf) ||
+        !s_varint(&w->p, w->end, len) || !s_varint(&w->p, w->end, &bytes) ||
+        bytes > (size_t)(w->end - w->p)) {
         return -1;
     }
     w->docno += delta;
-    const uint8_t *start = w->pp;
-    for (uint32_t j = 0; j < *tf; j++) {
-        uint32_t v;
-        if (!s_varint(&w->pp, w->pend, &v)) {
-            return -1;
-        }
-    }
+    *pos = w->p;
+    *pos_size = bytes;
+    w->p += bytes;
     w->left--;
     *docno = w->docno;
-    *pos = start;
-    *pos_size = (size_t)(w->pp - start);
     return 1;
 }
 
 static void
 s_pend_walk(const pend_t *p, pend_walk_t *w) {
-    w->dp = p->docs.data;
-    w->dend = w->dp + p->docs.size;
-    w->pp = p->pos.data;
-    w->pend = w->pp + p->pos.size;
+    w->p = p->data.data;
+    w->end = w->p + p->data.size;
     w->docno = 0;
     w->left = p->count;
 }
@@ -1716,21 +1711,20 @@ static dossier_status_t
 s_seg_delete(MDB_cursor *cur, uint32_t id, dossier_error_t *err) {
     uint8_t prefix[4];
     s_be32(prefix, id);
-    for (;;) {
-        MDB_val key = {4, prefix}, val;
-        int rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-        if (rc == MDB_NOTFOUND ||
-            (rc == MDB_SUCCESS &&
-             (key.mv_size < 4 || memcmp(key.mv_data, prefix, 4) != 0))) {
-            return DOSSIER_OK;
-        }
+    MDB_val key = {4, prefix}, val;
+    int rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+    while (rc == MDB_SUCCESS && key.mv_size >= 4 &&
+           memcmp(key.mv_data, prefix, 4) == 0) {
+        rc = mdb_cursor_del(cur, 0);
         if (rc == MDB_SUCCESS) {
-            rc = mdb_cursor_del(cur, 0);
-        }
-        if (rc != MDB_SUCCESS) {
-            return s_mdb_error(err, rc, "removing a merged segment");
+            /* After a delete, NEXT yields the entry that followed. */
+            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
         }
     }
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+        return s_mdb_error(err, rc, "removing a merged segment");
+    }
+    return DOSSIER_OK;
 }
 
 /*  The term of a df entry key of a segment (prefix, term, NUL), or NULL
