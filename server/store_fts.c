@@ -54,7 +54,10 @@
 /* A term's key prefix: its segment id (BE) and the term. */
 #define S_PTERM_MAX (4 + TOKENIZE_MAX_TERM)
 #define S_SEGS_MAX 64
+/* Segments merged at once: 4 of level 0 (one batch each, cheap to merge
+   and costly to keep: each repeats every term's key), 8 above. */
 #define S_MERGE_FANIN 8
+#define S_MERGE_FANIN_0 4
 /* The layout fts_post has; an older one is rebuilt at open. */
 #define S_FORMAT 2
 
@@ -386,7 +389,7 @@ s_attr_write(store_fts_t *fts, MDB_txn *txn, uint32_t docno, const attr_t *a,
 
 /*  A segment holds the postings of the documents [lo, hi]; segments are
     disjoint, kept in docno order; a merge of S_MERGE_FANIN segments of one
-    level makes one of the next level. */
+    level (S_MERGE_FANIN_0 of level 0) makes one of the next level. */
 typedef struct {
     uint32_t id;
     uint32_t level;
@@ -1913,22 +1916,22 @@ done:
     return st;
 }
 
-/*  Merges while some level has S_MERGE_FANIN segments (they are adjacent:
+/*  Merges while some level has its fan-in of segments (they are adjacent:
     levels never increase along the docno order). */
 static dossier_status_t
 s_merge_levels(store_fts_batch_t *self, MDB_txn *txn, segs_t *segs,
                dossier_error_t *err) {
     for (bool again = true; again;) {
         again = false;
-        for (uint32_t i = 0; i + S_MERGE_FANIN <= segs->n; i++) {
+        for (uint32_t i = 0; i < segs->n; i++) {
             uint32_t level = segs->v[i].level;
+            uint32_t fanin = level == 0 ? S_MERGE_FANIN_0 : S_MERGE_FANIN;
             uint32_t n = 1;
             while (i + n < segs->n && segs->v[i + n].level == level) {
                 n++;
             }
-            if (n >= S_MERGE_FANIN) {
-                dossier_status_t st =
-                    s_merge(self, txn, segs, i, S_MERGE_FANIN, err);
+            if (n >= fanin) {
+                dossier_status_t st = s_merge(self, txn, segs, i, fanin, err);
                 if (st != DOSSIER_OK) {
                     return st;
                 }
