@@ -443,12 +443,155 @@ test_failover_from_silent_server(void **state) {
     s_silent_stop(&silent);
 }
 
+/* A peer that answers each request in a way given by its mode: the
+   client must turn every odd reply into a clear status, never a crash. */
+typedef enum {
+    S_REPLY_GARBAGE,      /* bytes that are not a Response */
+    S_REPLY_ODD_CODE,     /* code 999 */
+    S_REPLY_BAD_PAYLOAD,  /* OK, but the payload is not the message */
+    S_REPLY_STALE_FIRST,  /* a reply with another id, then the right one */
+    S_REPLY_NO_DELIMITER, /* [Response] without the empty frame */
+} s_reply_mode_t;
+
+typedef struct {
+    s_silent_t peer;
+    s_reply_mode_t mode;
+} s_odd_t;
+
+static void
+s_send_reply(void *router, zmq_msg_t *identity, bool delimiter,
+             const void *body, size_t size) {
+    zmq_msg_t copy;
+    zmq_msg_init(&copy);
+    zmq_msg_copy(&copy, identity);
+    zmq_msg_send(&copy, router, ZMQ_SNDMORE);
+    if (delimiter) {
+        zmq_send(router, "", 0, ZMQ_SNDMORE);
+    }
+    zmq_send(router, body, size, 0);
+}
+
+static void
+s_send_response(void *router, zmq_msg_t *identity, uint64_t id, int code,
+                const void *payload, size_t size, bool delimiter) {
+    Dossier__V1__Response resp = DOSSIER__V1__RESPONSE__INIT;
+    resp.id = id;
+    resp.code = code;
+    resp.message = code ? "odd" : "";
+    resp.payload.data = (uint8_t *)payload;
+    resp.payload.len = size;
+    uint8_t buf[256];
+    size_t n = dossier__v1__response__pack(&resp, buf);
+    s_send_reply(router, identity, delimiter, buf, n);
+}
+
+static void *
+s_odd_thread(void *arg) {
+    s_odd_t *o = arg;
+    zmq_pollitem_t item = {o->peer.router, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&item, 1, 5000) != 1) {
+        return NULL;
+    }
+    zmq_msg_t identity;
+    zmq_msg_init(&identity);
+    zmq_msg_recv(&identity, o->peer.router, 0);
+    /* Then [empty][Request]: the body is the last frame. */
+    Dossier__V1__Request *req = NULL;
+    for (int i = 0; i < 4; i++) {
+        zmq_msg_t frame;
+        zmq_msg_init(&frame);
+        if (zmq_msg_recv(&frame, o->peer.router, 0) < 0) {
+            zmq_msg_close(&frame);
+            break;
+        }
+        bool last = !zmq_msg_more(&frame);
+        if (last) {
+            req = dossier__v1__request__unpack(NULL, zmq_msg_size(&frame),
+                                               zmq_msg_data(&frame));
+        }
+        zmq_msg_close(&frame);
+        if (last) {
+            break;
+        }
+    }
+    if (req != NULL) {
+        static const uint8_t junk[] = {0xff, 0xff, 0xff, 0x01, 0x02};
+        switch (o->mode) {
+        case S_REPLY_GARBAGE:
+            s_send_reply(o->peer.router, &identity, true, junk, sizeof junk);
+            break;
+        case S_REPLY_ODD_CODE:
+            s_send_response(o->peer.router, &identity, req->id, 999, NULL, 0,
+                            true);
+            break;
+        case S_REPLY_BAD_PAYLOAD:
+            s_send_response(o->peer.router, &identity, req->id, 0, junk,
+                            sizeof junk, true);
+            break;
+        case S_REPLY_STALE_FIRST:
+            s_send_response(o->peer.router, &identity, req->id + 1000, 5, NULL,
+                            0, true);
+            s_send_response(o->peer.router, &identity, req->id, 0, NULL, 0,
+                            true);
+            break;
+        case S_REPLY_NO_DELIMITER:
+            s_send_response(o->peer.router, &identity, req->id, 0, NULL, 0,
+                            false);
+            break;
+        }
+        dossier__v1__request__free_unpacked(req, NULL);
+    }
+    zmq_msg_close(&identity);
+    return NULL;
+}
+
+static dossier_status_t
+s_call_odd_peer(s_reply_mode_t mode, dossier_error_t *err) {
+    s_odd_t odd = {.mode = mode};
+    s_silent_start(&odd.peer);
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, s_odd_thread, &odd), 0);
+    dossier_client_t *c = s_client(odd.peer.endpoint, 2000, 0, 1000);
+    Dossier__V1__HealthResponse *h = NULL;
+    dossier_status_t rc = dossier_health(c, NULL, &h, err);
+    if (rc == DOSSIER_OK) {
+        assert_non_null(h);
+        dossier_message_free(h);
+    } else {
+        assert_null(h);
+    }
+    pthread_join(thread, NULL);
+    dossier_client_destroy(&c);
+    s_silent_stop(&odd.peer);
+    return rc;
+}
+
+static void
+test_odd_replies(void **state) {
+    (void)state;
+    dossier_error_t err = {0};
+    ASSERT_STATUS(s_call_odd_peer(S_REPLY_GARBAGE, &err), DOSSIER_INTERNAL,
+                  err);
+    assert_non_null(strstr(err.message, "not a dossier.v1.Response"));
+    ASSERT_STATUS(s_call_odd_peer(S_REPLY_ODD_CODE, &err), DOSSIER_UNKNOWN,
+                  err);
+    assert_non_null(strstr(err.message, "999"));
+    ASSERT_STATUS(s_call_odd_peer(S_REPLY_BAD_PAYLOAD, &err), DOSSIER_INTERNAL,
+                  err);
+    assert_non_null(strstr(err.message, "cannot decode"));
+    /* A reply with another id is dropped; the right one is taken. */
+    ASSERT_OK(s_call_odd_peer(S_REPLY_STALE_FIRST, &err), err);
+    /* A REQ-style reply (no delimiter) is still read. */
+    ASSERT_OK(s_call_odd_peer(S_REPLY_NO_DELIMITER, &err), err);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unreachable_is_unavailable_within_timeout),
         cmocka_unit_test(test_failover_to_second_endpoint),
         cmocka_unit_test(test_failover_from_silent_server),
+        cmocka_unit_test(test_odd_replies),
         cmocka_unit_test(test_idempotent_call_retried_after_restart),
         cmocka_unit_test(test_write_not_retried),
         cmocka_unit_test(test_slow_reply_is_deadline_exceeded),
