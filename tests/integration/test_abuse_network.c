@@ -20,7 +20,9 @@
       garbage;
     - a client that sends thousands of requests and never reads a reply;
     - requests whose deadline passes while the server is busy;
-    - huge List and Search page sizes and page tokens.
+    - huge List and Search page sizes and page tokens;
+    - requests quoting invalid or long UTF-8: every reply's message must
+      be valid UTF-8, as protobuf requires of a string.
 
     Every loop is bounded in count and time; traffic goes only to
     127.0.0.1. */
@@ -847,6 +849,116 @@ test_huge_pages(void **state) {
     s_sanity("huge pages");
 }
 
+/*  Strict UTF-8: what protobuf requires of a string field (Python's
+    protobuf refuses to parse a Response whose message is not). */
+static bool
+s_utf8_ok(const char *text) {
+    const unsigned char *s = (const unsigned char *)text;
+    while (*s) {
+        unsigned char c = *s;
+        size_t n;
+        uint32_t cp;
+        if (c < 0x80) {
+            s++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        for (size_t i = 1; i <= n; i++) {
+            if ((s[i] & 0xC0) != 0x80) {
+                return false;
+            }
+            cp = (cp << 6) | (s[i] & 0x3F);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+            return false;
+        }
+        s += n + 1;
+    }
+    return true;
+}
+
+static void
+test_reply_messages_are_utf8(void **state) {
+    (void)state;
+    /* Requests whose strings are invalid UTF-8 (protobuf-c does not check
+       them on unpack), or valid UTF-8 long enough that a reply message
+       quoting them must be cut: every Response.message must still be
+       valid UTF-8, or a Python or Go client cannot even read the error. */
+    char long_accents[601];
+    for (size_t i = 0; i + 1 < sizeof long_accents; i += 2) {
+        long_accents[i] = (char)0xC3; /* "é" */
+        long_accents[i + 1] = (char)0xA9;
+    }
+    long_accents[sizeof long_accents - 1] = '\0';
+    char odd_method[300];
+    /* 199 bytes, then "é": "%.200s" would keep half of it. */
+    snprintf(odd_method, sizeof odd_method, "dossier.v1.Reports/%0180d\xc3\xa9",
+             0);
+    char bad_id[] = "abuse-\xff\xfe";
+    char bad_name[] = "\xff\xfenotes.txt";
+    char text[] = "Not a report at all.";
+
+    Dossier__V1__GetRequest get_bad = DOSSIER__V1__GET_REQUEST__INIT;
+    get_bad.id = bad_id;
+    Dossier__V1__GetRequest get_long = DOSSIER__V1__GET_REQUEST__INIT;
+    get_long.id = long_accents;
+    Dossier__V1__ImportTextRequest import =
+        DOSSIER__V1__IMPORT_TEXT_REQUEST__INIT;
+    import.text = text;
+    import.filename = bad_name;
+    import.dry_run = true;
+    Dossier__V1__HistoryRequest history = DOSSIER__V1__HISTORY_REQUEST__INIT;
+    history.country = long_accents;
+    struct {
+        const char *what;
+        const char *method;
+        const ProtobufCMessage *message;
+    } cases[] = {
+        {"a method name of invalid UTF-8", M("\xff\xfe"), NULL},
+        {"a long method name cut inside a character", odd_method, NULL},
+        {"a Get of an id of invalid UTF-8", M("Get"), &get_bad.base},
+        {"a Get of a 600-byte id of accents", M("Get"), &get_long.base},
+        {"an import whose filename is invalid UTF-8", M("ImportText"),
+         &import.base},
+        {"a History of a 600-byte country of accents", M("History"),
+         &history.base},
+    };
+    size_t n_cases = sizeof cases / sizeof cases[0];
+    size_t bad = 0;
+    for (size_t i = 0; i < n_cases; i++) {
+        Dossier__V1__Response *response = NULL;
+        int rc = testserver_call(s_endpoint(), cases[i].method,
+                                 cases[i].message, &response, 5000);
+        assert_int_equal(rc, 0);
+        bool ok = s_utf8_ok(response->message);
+        printf("# %s: %s, message %s UTF-8: %.120s\n", cases[i].what,
+               dossier_strerror(response->code), ok ? "is" : "is NOT",
+               response->message);
+        bad += !ok;
+        assert_int_not_equal(response->code, DOSSIER_OK);
+        dossier__v1__response__free_unpacked(response, NULL);
+    }
+    s_sanity("replies quoting bad UTF-8");
+    if (bad) {
+        fail_msg("%zu of %zu replies carry a message that is not valid "
+                 "UTF-8 (a protobuf string field): the server must "
+                 "sanitize what it quotes, and cut messages on a character "
+                 "boundary",
+                 bad, n_cases);
+    }
+}
+
 static void
 test_memory_and_fds_bounded(void **state) {
     (void)state;
@@ -877,6 +989,7 @@ main(void) {
         cmocka_unit_test(test_never_reads_replies),
         cmocka_unit_test(test_past_deadlines),
         cmocka_unit_test(test_huge_pages),
+        cmocka_unit_test(test_reply_messages_are_utf8),
         cmocka_unit_test(test_memory_and_fds_bounded),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
