@@ -3,7 +3,10 @@
 # same synthetic corpus and queries, and prints each figure with its ratio
 # to FTS5 (for latencies: FTS5 time / Dossier time, so 3.0 means Dossier is
 # three times faster; for load rate: Dossier / FTS5; for index size:
-# Dossier / FTS5, so below 1.0 means smaller).
+# Dossier / FTS5, so below 1.0 means smaller). The right-hand columns give
+# the same figures in CPU time (per query; for the load, the CPU seconds,
+# ratio FTS5 / Dossier): CPU time far below wall time means the process
+# was waiting, for the disk or for a busy machine's other processes.
 #
 # Usage: bench/search.sh [DOCS] [BUILD_DIR]
 #   DOCS       number of reports (default 4000)
@@ -46,20 +49,27 @@ def read(path):
     return out
 d, f = read(sys.argv[1]), read(sys.argv[2])
 print("docs: %s (%.1f MB of text)" % (d["docs"], int(d["text_bytes"]) / 1e6))
-print("%-22s %12s %12s %8s" % ("figure", "dossier", "fts5", "ratio"))
+print("%-18s %11s %11s %7s   %11s %11s %7s" % (
+    "figure", "dossier", "fts5", "ratio", "dossier cpu", "fts5 cpu",
+    "ratio"))
 for kind in ["one_term", "three_terms", "phrase", "excluded", "filtered"]:
     for p in ["p50", "p99"]:
         k = "%s_%s_ms" % (kind, p)
+        c = "%s_%s_cpu_ms" % (kind, p)
         dv, fv = float(d[k]), float(f[k])
-        print("%-22s %10.3fms %10.3fms %7.1fx" % (k[:-3], dv, fv, fv / dv))
+        dc, fc = float(d[c]), float(f[c])
+        print("%-18s %9.3fms %9.3fms %6.1fx   %9.3fms %9.3fms %6.1fx" % (
+            k[:-3], dv, fv, fv / dv, dc, fc, fc / max(dc, 1e-6)))
 dv, fv = float(d["load_docs_per_second"]), float(f["load_docs_per_second"])
-print("%-22s %10.0f/s %10.0f/s %7.2fx" % ("load rate", dv, fv, dv / fv))
+dc, fc = float(d["load_cpu_seconds"]), float(f["load_cpu_seconds"])
+print("%-18s %9.0f/s %9.0f/s %6.2fx   %10.1fs %10.1fs %6.2fx" % (
+    "load rate", dv, fv, dv / fv, dc, fc, fc / dc))
 dv, fv = int(d["index_bytes"]), int(f["index_bytes"])
-print("%-22s %10.1fMB %10.1fMB %7.2fx" % ("index size", dv / 1e6, fv / 1e6,
-                                           dv / fv))
+print("%-18s %9.1fMB %9.1fMB %6.2fx" % ("index size", dv / 1e6, fv / 1e6,
+                                        dv / fv))
 dv, fv = int(d["store_bytes"]), int(f["store_bytes"])
-print("%-22s %10.1fMB %10.1fMB %7.2fx" % ("whole store", dv / 1e6, fv / 1e6,
-                                           dv / fv))
+print("%-18s %9.1fMB %9.1fMB %6.2fx" % ("whole store", dv / 1e6, fv / 1e6,
+                                        dv / fv))
 for kind in ["one_term", "three_terms", "phrase", "excluded", "filtered"]:
     print("%s average total_hits (dossier): %s" % (kind,
           d[kind + "_avg_total_hits"]))
