@@ -1852,8 +1852,36 @@ s_merge(store_fts_batch_t *self, MDB_txn *txn, segs_t *segs, uint32_t first,
                 MDB_val cv = {val.mv_size, self->copy.data + key[i].mv_size};
                 block_t blk;
                 uint32_t docnos[S_BLOCK_DOCS], tfs[S_BLOCK_DOCS];
-                if (!s_block_parse(&ck, &cv, &blk) ||
-                    !s_block_docs(&blk, docnos, tfs)) {
+                if (!s_block_parse(&ck, &cv, &blk)) {
+                    st = s_damaged(err, "unreadable postings block");
+                    goto done;
+                }
+                if (blk.count == S_BLOCK_DOCS ||
+                    cv.mv_size >= S_BLOCK_BYTES / 2) {
+                    /* A full block moves as it is, under the new id
+                       (after what the builder holds): no re-encoding. */
+                    if (b->count > 0) {
+                        st = s_builder_write(fts, txn, append,
+                                             (const char *)pterm, plen, b,
+                                             &self->scratch, err);
+                        if (st != DOSSIER_OK) {
+                            goto done;
+                        }
+                        s_builder_reset(b);
+                    }
+                    uint8_t nk[S_PTERM_MAX + 5];
+                    memcpy(nk, pterm, plen);
+                    nk[plen] = 0;
+                    s_be32(nk + plen + 1, blk.first);
+                    MDB_val nkey = {plen + 5, nk};
+                    rc = mdb_cursor_put(append, &nkey, &cv, MDB_APPEND);
+                    if (rc != MDB_SUCCESS) {
+                        st = s_mdb_error(err, rc, "writing postings");
+                        goto done;
+                    }
+                    continue;
+                }
+                if (!s_block_docs(&blk, docnos, tfs)) {
                     st = s_damaged(err, "unreadable postings block");
                     goto done;
                 }

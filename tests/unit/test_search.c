@@ -549,11 +549,33 @@ test_many_batches(void **state) {
     assert_int_equal(s_total(fx->store, "term6"), 1);
     assert_int_equal(s_total(fx->store, "words"), 1);
     s_check_clean(fx->store);
+    /* Batches of 200: full blocks, moved whole by the merges. */
+    for (int i = 0; i < 8; i++) {
+        store_batch_t *big;
+        assert_ok(store_batch_begin(fx->store, &big, &err), &err);
+        for (int j = 0; j < 200; j++) {
+            Dossier__V1__Report r;
+            char *slot[1];
+            char id[16], body[96];
+            doc_t bd = s_docs[2];
+            snprintf(id, sizeof id, "b%04d", i * 200 + j);
+            snprintf(body, sizeof body, "bulkterm shared w%d bulkterm", j);
+            bd.id = id;
+            s_report(&bd, body, &r, slot);
+            assert_ok(store_put(big, &r, NULL, NULL, &err), &err);
+        }
+        assert_ok(store_batch_commit(&big, &err), &err);
+    }
+    assert_int_equal(s_total(fx->store, "bulkterm"), 1600);
+    assert_int_equal(s_total(fx->store, "shared"), 1638);
+    assert_int_equal(s_total(fx->store, "w7"), 8);
+    assert_int_equal(s_total(fx->store, "\"w7 bulkterm\""), 8);
+    s_check_clean(fx->store);
     /* Still right after reopening. */
     store_destroy(&fx->store);
     store_options_t options = {.no_sync = true};
     assert_ok(store_open(fx->dir, &options, &fx->store, &err), &err);
-    assert_int_equal(s_total(fx->store, "shared"), 38);
+    assert_int_equal(s_total(fx->store, "shared"), 1638);
     s_check_clean(fx->store);
 }
 
