@@ -272,7 +272,9 @@ static void
 s_sanity(const char *after) {
     dossier_options_t options;
     dossier_options_init(&options);
-    options.timeout_ms = 5000;
+    /* Generous: a server under valgrind may still be answering the
+       requests of a client that left. */
+    options.timeout_ms = 15000;
     dossier_client_t *client = NULL;
     dossier_error_t err = {0};
     assert_int_equal(dossier_client_new(s_endpoint(), &options, &client, &err),
@@ -719,7 +721,7 @@ test_never_reads_replies(void **state) {
         zmq_setsockopt(dealer, ZMQ_RCVBUF, &rcvbuf, sizeof rcvbuf);
         int64_t start = s_now_ms();
         int sent = 0;
-        for (int i = 0; i < 20000 && s_now_ms() - start < 3000; i++) {
+        for (int i = 0; i < 5000 && s_now_ms() - start < 3000; i++) {
             bool is_list = i % 10 == 9;
             if (s_dealer_send(dealer, is_list ? list_packed : get_packed,
                               is_list ? list_size : get_size,
