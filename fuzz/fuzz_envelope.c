@@ -16,8 +16,9 @@
     message and no payload; an OK payload decodes as the method's output;
     every string the reply carries (the message, and every string field
     of the decoded output) is valid UTF-8, since protobuf clients in
-    other languages refuse anything else; and after every committed write,
-    store_check finds no problem. */
+    other languages refuse anything else (FUZZ_ENVELOPE_LAX_MESSAGES=1
+    skips the check of the message alone); and after every committed
+    write, store_check finds no problem. */
 #include <dirent.h>
 #include <stdbool.h>
 #include <string.h>
@@ -262,7 +263,14 @@ static void
 s_env_check_reply(const job_t *job) {
     FUZZ_CHECK(job->code >= 0 && job->code <= 16, "%s answered code %d",
                job->method->full_name, (int)job->code);
-    FUZZ_CHECK(s_env_utf8_ok(job->message),
+    /* FUZZ_ENVELOPE_LAX_MESSAGES=1 skips this one check, to fuzz past a
+       known failure of it while the server is being fixed. */
+    static int lax = -1;
+    if (lax < 0) {
+        const char *value = getenv("FUZZ_ENVELOPE_LAX_MESSAGES");
+        lax = value && strcmp(value, "1") == 0;
+    }
+    FUZZ_CHECK(lax || s_env_utf8_ok(job->message),
                "%s: the reply's message is not valid UTF-8: %s",
                job->method->full_name, job->message);
     if (job->code != DOSSIER_OK) {
