@@ -3045,30 +3045,32 @@ s_facet_add(search_t *s, Dossier__V1__SearchResponse *resp, const char *field,
 }
 
 /*  Makes the hit of docno: the summary view of its record, the score, a
-    snippet. */
+    snippet. *hit_p is NULL when the record is missing or unreadable (the
+    index disagrees with the records: store_check reports it). */
 static dossier_status_t
 s_make_hit(search_t *s, const hit_t *h, char *const *terms, uint32_t n_terms,
            Dossier__V1__SearchHit **hit_p, dossier_error_t *err) {
     unsigned k = h->docno;
     MDB_val key = {sizeof(k), &k};
     MDB_val val;
+    *hit_p = NULL;
     int rc = mdb_get(s->txn, s->fts->docs, &key, &val);
-    if (rc != MDB_SUCCESS) {
-        return rc == MDB_NOTFOUND ? s_damaged(err, "a posting without its "
-                                                   "document")
-                                  : s_mdb_error(err, rc, "reading a docno");
+    if (rc == MDB_SUCCESS) {
+        key = val;
+        rc = mdb_get(s->txn, s->fts->records, &key, &val);
     }
-    key = val;
-    rc = mdb_get(s->txn, s->fts->records, &key, &val);
+    if (rc == MDB_NOTFOUND) {
+        /* Damage (store_check names it): leave the hit out rather than
+           fail the whole search. */
+        return DOSSIER_OK;
+    }
     if (rc != MDB_SUCCESS) {
-        return rc == MDB_NOTFOUND
-                   ? s_damaged(err, "an indexed document without its record")
-                   : s_mdb_error(err, rc, "reading a record");
+        return s_mdb_error(err, rc, "reading a record");
     }
     Dossier__V1__Report *r =
         dossier__v1__report__unpack(NULL, val.mv_size, val.mv_data);
     if (!r) {
-        return s_damaged(err, "a record does not unpack");
+        return DOSSIER_OK; /* the same: unreadable bytes */
     }
     Dossier__V1__SearchHit *hit = malloc(sizeof(*hit));
     char *snippet = s_snippet(r, terms, n_terms);
@@ -3236,7 +3238,7 @@ store_fts_search(store_fts_t *fts, MDB_txn *txn,
         if (st != DOSSIER_OK) {
             goto done;
         }
-        resp->n_hits++;
+        resp->n_hits += resp->hits[resp->n_hits] != NULL;
     }
     if ((uint64_t)first + count < s.total) {
         char token[17];

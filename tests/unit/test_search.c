@@ -626,6 +626,34 @@ test_check_detects_lost_posting(void **state) {
     EXPECT(fx->store, "d3", .query = "marriage");
 }
 
+static void
+test_missing_record(void **state) {
+    /* A record gone behind the index's back (as a disk fault would do):
+       search leaves it out, store_check reports it. */
+    fixture_t *fx = *state;
+    store_destroy(&fx->store);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+    assert_int_equal(mdb_env_open(env, fx->dir, 0, 0640), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "records", 0, &dbi), 0);
+    MDB_val key = {2, "d3"};
+    assert_int_equal(mdb_del(txn, dbi, &key, NULL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    dossier_error_t err = {0};
+    store_options_t options = {.no_sync = true};
+    assert_ok(store_open(fx->dir, &options, &fx->store, &err), &err);
+    EXPECT(fx->store, "d1 d2 d4", .query = "forced");
+    uint64_t problems = 0;
+    assert_status(store_check(fx->store, &problems, &err), DOSSIER_DATA_LOSS,
+                  &err);
+    assert_true(problems >= 1);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
@@ -642,6 +670,8 @@ main(void) {
         cmocka_unit_test_setup_teardown(test_replace_and_delete, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_many_batches, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_missing_record, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_check_detects_lost_posting,
                                         s_setup, s_teardown),
     };
