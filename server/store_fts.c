@@ -3,13 +3,16 @@
 
     Writing. A write batch tokenizes each new document once into a
     per-document term table, then appends its postings to the batch's
-    in-memory buffer (per term: docno deltas, frequencies, lengths, and
-    positions), while the docno, attributes and statistics go straight to
-    LMDB. store_fts_flush merges the buffer term by term into the tail
-    block of each term, so a bulk load costs one LMDB update per term per
-    batch instead of one per term per document. A document removed in the
-    batch that indexed it is only marked dead in the buffer; one indexed
-    in an earlier batch has its postings cut out of their blocks at once.
+    in-memory buffer (per term, one byte buffer: docno delta, frequency,
+    length, positions), while the docno, attributes and statistics go
+    straight to LMDB. store_fts_flush writes the buffer as a new segment,
+    in key order with MDB_APPEND (full pages, no reads), then merges
+    segments: 4 of level 0 (one batch each) or 8 of a higher level make one
+    of the next level, full blocks moving whole. So a bulk load costs a few
+    sequential writes per term per batch, not an update per term per
+    document, like an LSM tree. A document removed in the batch that
+    indexed it is only marked dead in the buffer; one indexed in an earlier
+    batch has its postings cut out of its segment's blocks at once.
 
     Reading. A search is a conjunction: the rarest term leads, the others
     skip to its documents by block (block headers carry the last docno, so
@@ -22,6 +25,10 @@
     frequency at its smallest length) can still enter the top k, and a
     one-term query with no per-document condition counts whole blocks that
     cannot, without decoding them.
+
+    Segments hold disjoint, ascending docno ranges, so a term's postings
+    are its segments' lists one after the other; an iterator walks them in
+    order and seeks within one.
 
     Every byte read back from LMDB is bounds-checked: a damaged block is
     DOSSIER_DATA_LOSS, never a crash. */

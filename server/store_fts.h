@@ -2,28 +2,39 @@
     store module: only store.c and store_fts.c include lmdb.h).
 
     Layout, in named databases of the store's LMDB environment:
-      fts_post   term "\0"             -> df (u32 LE): documents holding term
-                 term "\0" first (BE)  -> a postings block (below)
-      fts_ids    record id             -> docno (u32 LE)
-      fts_docs   docno (integer key)   -> record id
-      fts_attrs  docno / 64 (int key)  -> 64 fixed records: length in terms,
-                                          country, publisher, date, year, tier
-      fts_dict   kind value            -> small integer (country, publisher)
-                 kind|0x80 id (BE)     -> value as first seen
-      fts_meta   "state"               -> next docno, live docs, total length
-    Documents are numbered by a dense uint32 docno, a new one on every
-    write, so postings only ever grow at their tail. A postings block holds
-    up to 128 documents of one term: a header (count, last docno, the
-    largest term frequency and the smallest document length in the block,
-    which bound any BM25 score in it), then docno deltas with term
-    frequencies, then the positions, apart, so ranking never decodes them.
+      fts_post   seg term "\0"            -> df (u32 LE): documents of
+                                             segment seg holding term
+                 seg term "\0" first (BE) -> a postings block (below)
+      fts_ids    record id                -> docno (u32 LE)
+      fts_docs   docno (integer key)      -> record id
+      fts_attrs  docno / 64 (int key)     -> 64 fixed records: length in
+                                             terms, country, publisher,
+                                             date, year, tier, live
+      fts_dict   kind value               -> small integer (country,
+                                             publisher)
+                 kind|0x80 id (BE)        -> value as first seen
+      fts_meta   "state"                  -> next docno, live docs, total
+                                             length
+                 "segs"                   -> the segments: id, level, docno
+                                             range
+                 "format"                 -> layout version (an older one
+                                             is rebuilt from the records)
+    seg is a 4-byte big-endian segment id. Documents are numbered by a
+    dense uint32 docno, a new one on every write. A segment holds the
+    postings of a docno range (one batch, or the merge of several); a
+    postings block holds up to 128 documents of one term: a header (count,
+    last docno, the largest term frequency and the smallest document
+    length in the block, which bound any BM25 score in it), then docno
+    deltas with term frequencies, then the positions, apart, so ranking
+    never decodes them.
 
     Writes: store_fts_update indexes a document in the caller's write
     transaction: its docno, attributes and collection statistics at once,
     its postings in the handle's in-memory write buffer, which
-    store_fts_flush merges into the blocks (one pass per term, not per
-    document) and which the caller must run in the same transaction
-    before committing it.
+    store_fts_flush writes as a new segment (and merges segments), and
+    which the caller must run in the same transaction before committing
+    it. The buffer holds one batch's postings: its memory grows with the
+    batch (about the size of the batch's text).
     Reads: store_fts_search and store_fts_check run inside a read
     transaction the caller owns. */
 #ifndef DOSSIER_STORE_FTS_H
