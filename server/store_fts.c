@@ -820,12 +820,15 @@ static bool
 s_block_docs(const block_t *b, uint32_t *docnos, uint32_t *tfs) {
     const uint8_t *p = b->docs;
     uint32_t docno = b->first;
+    /* Each position takes a byte at least: frequencies are bounded by the
+       positions' bytes, so damage cannot ask for a huge buffer. */
+    size_t positions = 0, room = (size_t)(b->pos_end - b->pos);
     for (uint32_t i = 0; i < b->count; i++) {
         uint32_t delta = 0;
         if (!s_varint(&p, b->docs_end, &delta) ||
             !s_varint(&p, b->docs_end, &tfs[i]) || tfs[i] == 0 ||
-            (i == 0 && delta != 0) || (i > 0 && delta == 0) ||
-            delta > UINT32_MAX - docno) {
+            (positions += tfs[i]) > room || (i == 0 && delta != 0) ||
+            (i > 0 && delta == 0) || delta > UINT32_MAX - docno) {
             return false;
         }
         docno += delta;
@@ -2394,6 +2397,9 @@ typedef struct {
 
 static int
 s_count(counts_t *c, uint32_t value) {
+    if (value >= (1u << 24)) {
+        return -1; /* no dictionary grows that large: damage */
+    }
     if (value >= c->cap) {
         uint32_t cap = c->cap ? c->cap : 64;
         while (cap <= value) {
