@@ -654,6 +654,36 @@ test_missing_record(void **state) {
     assert_true(problems >= 1);
 }
 
+static void
+test_rebuild_at_open(void **state) {
+    /* A store whose index is missing or of an older layout (no "format"
+       entry) is indexed again from its records when opened. */
+    fixture_t *fx = *state;
+    store_destroy(&fx->store);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta, post;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+    assert_int_equal(mdb_env_open(env, fx->dir, 0, 0640), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "fts_meta", 0, &meta), 0);
+    assert_int_equal(mdb_dbi_open(txn, "fts_post", 0, &post), 0);
+    MDB_val key = {6, "format"};
+    assert_int_equal(mdb_del(txn, meta, &key, NULL), 0);
+    /* Leave junk in the old postings: it must be dropped. */
+    MDB_val junk = {5, "junk!"};
+    assert_int_equal(mdb_put(txn, post, &junk, &junk, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    dossier_error_t err = {0};
+    store_options_t options = {.no_sync = true};
+    assert_ok(store_open(fx->dir, &options, &fx->store, &err), &err);
+    s_check_clean(fx->store);
+    EXPECT(fx->store, "d1 d4 d2", .query = "forced labor");
+    EXPECT(fx->store, "d5", .query = "cote d'ivoire");
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
@@ -670,6 +700,8 @@ main(void) {
         cmocka_unit_test_setup_teardown(test_replace_and_delete, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_many_batches, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_rebuild_at_open, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_missing_record, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_check_detects_lost_posting,
