@@ -39,7 +39,7 @@
 #endif
 
 /* Inputs between two fresh stores: writes pile up otherwise. */
-#define FUZZ_ENVELOPE_RESET 2000
+#define FUZZ_ENVELOPE_RESET 250
 
 static struct {
     bool methods_ready;
