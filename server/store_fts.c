@@ -65,8 +65,9 @@
    and costly to keep: each repeats every term's key), 8 above. */
 #define S_MERGE_FANIN 8
 #define S_MERGE_FANIN_0 4
-/* The layout fts_post has; an older one is rebuilt at open. */
-#define S_FORMAT 2
+/* The layout of the index; an older one is rebuilt at open. 3: publishers
+   folded with text_fold. */
+#define S_FORMAT 3
 
 typedef struct store_fts_batch_t store_fts_batch_t;
 
@@ -491,19 +492,25 @@ s_pterm(uint8_t *out, uint32_t id, const char *term, size_t len) {
 /* ---- The dictionary of attribute values (countries, publishers). ---- */
 
 /*  The dictionary key of a value: kind, then the value (publishers
-    lower-cased, as List compares them), cut to S_DICT_KEY_MAX bytes. */
+    case- and accent-folded with text_fold, as List compares them), cut
+    to S_DICT_KEY_MAX bytes. Returns its length, 0 when out of memory. */
 static size_t
 s_dict_key(char kind, const char *value, uint8_t *key) {
+    char *folded = NULL;
+    if (kind == S_DICT_PUBLISHER) {
+        folded = text_fold(value, strlen(value));
+        if (!folded) {
+            return 0;
+        }
+        value = folded;
+    }
     size_t len = strlen(value);
     if (len > S_DICT_KEY_MAX) {
         len = S_DICT_KEY_MAX;
     }
     key[0] = (uint8_t)kind;
-    for (size_t i = 0; i < len; i++) {
-        key[1 + i] = kind == S_DICT_PUBLISHER
-                         ? (uint8_t)tolower((unsigned char)value[i])
-                         : (uint8_t)value[i];
-    }
+    memcpy(key + 1, value, len);
+    free(folded);
     return len + 1;
 }
 
@@ -515,6 +522,9 @@ s_dict_find(store_fts_t *fts, MDB_txn *txn, char kind, const char *value,
     MDB_val key = {s_dict_key(kind, value, k), k};
     MDB_val val;
     *id = 0;
+    if (key.mv_size == 0) {
+        return s_oom(err);
+    }
     int rc = mdb_get(txn, fts->dict, &key, &val);
     if (rc == MDB_NOTFOUND) {
         return DOSSIER_OK;
@@ -558,7 +568,7 @@ s_dict_intern(store_fts_t *fts, MDB_txn *txn, char kind, const char *value,
         key.mv_size = s_dict_key(kind, value, k);
         key.mv_data = k;
         s_le32(num, next);
-        rc = mdb_put(txn, fts->dict, &key, &val, 0);
+        rc = key.mv_size ? mdb_put(txn, fts->dict, &key, &val, 0) : ENOMEM;
     }
     if (rc == MDB_SUCCESS) {
         uint8_t rkey[5] = {(uint8_t)(kind | 0x80)};

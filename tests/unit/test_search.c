@@ -291,6 +291,8 @@ test_filters(void **state) {
            .tier = DOSSIER__V1__TIER__TIER_1);
     EXPECT(fx->store, "d1 d2 d4", .query = "forced", .publisher = "us dos");
     EXPECT(fx->store, "", .query = "forced", .publisher = "nobody");
+    /* Folded as List folds it: case and accents. */
+    EXPECT(fx->store, "d3", .query = "forced", .publisher = "ÜnHCR");
     EXPECT(fx->store, "", .query = "forced", .country = "Atlantis");
     EXPECT(fx->store, "d5", .query = "farms", .year_min = 2005,
            .year_max = 2006);
