@@ -716,6 +716,48 @@ test_connection_churn(void **state) {
 }
 
 static void
+test_long_routing_ids(void **state) {
+    (void)state;
+    /* A peer may name itself with up to 255 bytes (ZMQ_ROUTING_ID); the
+       server must answer it, and two peers that pick the same name must
+       not crash it (libzmq drops the second, or hands over). */
+    size_t health_size = 0;
+    uint8_t *health = s_pack_request(5, M("Health"), NULL, 0, &health_size);
+    char name[255];
+    memset(name, 'x', sizeof name);
+    void *first = zmq_socket(S.context, ZMQ_DEALER);
+    void *second = zmq_socket(S.context, ZMQ_DEALER);
+    assert_non_null(first);
+    assert_non_null(second);
+    int zero = 0;
+    zmq_setsockopt(first, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(second, ZMQ_LINGER, &zero, sizeof zero);
+    assert_int_equal(zmq_setsockopt(first, ZMQ_ROUTING_ID, name, sizeof name),
+                     0);
+    assert_int_equal(zmq_setsockopt(second, ZMQ_ROUTING_ID, name, sizeof name),
+                     0);
+    assert_int_equal(zmq_connect(first, s_endpoint()), 0);
+    assert_int_equal(s_dealer_send(first, health, health_size, 0), 0);
+    Dossier__V1__Response *response = s_dealer_recv(first, 5000);
+    assert_non_null(response);
+    assert_int_equal(response->code, DOSSIER_OK);
+    assert_int_equal(response->id, 5);
+    dossier__v1__response__free_unpacked(response, NULL);
+    assert_int_equal(zmq_connect(second, s_endpoint()), 0);
+    for (int i = 0; i < 10; i++) {
+        s_dealer_send(second, health, health_size, ZMQ_DONTWAIT);
+        s_dealer_send(first, health, health_size, ZMQ_DONTWAIT);
+    }
+    size_t got = s_dealer_drain(first, 10, 1000, NULL);
+    got += s_dealer_drain(second, 10, 1000, NULL);
+    printf("# two peers named alike (255 bytes): %zu of 20 answered\n", got);
+    free(health);
+    s_close(&first);
+    s_close(&second);
+    s_sanity("long routing ids");
+}
+
+static void
 test_never_reads_replies(void **state) {
     (void)state;
     Dossier__V1__GetRequest get = DOSSIER__V1__GET_REQUEST__INIT;
@@ -1002,6 +1044,7 @@ main(void) {
         cmocka_unit_test(test_oversized_frames),
         cmocka_unit_test(test_zero_length_flood),
         cmocka_unit_test(test_connection_churn),
+        cmocka_unit_test(test_long_routing_ids),
         cmocka_unit_test(test_never_reads_replies),
         cmocka_unit_test(test_past_deadlines),
         cmocka_unit_test(test_huge_pages),
