@@ -45,6 +45,8 @@ test-asan: deps
 # saved under $(FUZZ_BUILD)/artifacts/. Never part of `make test`.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
+# One input taking longer than this (seconds) is reported as a hang.
+FUZZ_TIMEOUT ?= 10
 FUZZERS ?= refworld json query envelope
 
 fuzz: deps
@@ -57,7 +59,7 @@ fuzz: deps
 	    log=$(FUZZ_BUILD)/fuzz_$$name.log; \
 	    echo "fuzz_$$name: $(FUZZ_SECONDS) s (log: $$log)"; \
 	    if ! $(FUZZ_BUILD)/bin/fuzz_$$name -max_total_time=$(FUZZ_SECONDS) \
-	        -print_final_stats=1 \
+	        -timeout=$(FUZZ_TIMEOUT) -print_final_stats=1 \
 	        -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$name- \
 	        $(FUZZ_BUILD)/corpus/$$name fuzz/corpus/$$name >$$log 2>&1; \
 	    then \
