@@ -2,6 +2,7 @@
 #   make run    install what is missing, build, serve ./var/ on loopback
 #   make test   install what is missing, build, run every test (ctest),
 #               then again under AddressSanitizer + UBSan
+MAKEFLAGS += --no-print-directory
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
