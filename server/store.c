@@ -115,7 +115,8 @@ struct store_t {
     bool batch_active;
     pthread_key_t reader_key;
     s_reader_t *readers;
-    store_fts_t *fts; /* the full-text index (store_fts.c) */
+    store_fts_t *fts;       /* the full-text index (store_fts.c) */
+    unsigned stale_readers; /* reader slots of dead processes cleared */
 };
 
 typedef enum { S_OP_PUT, S_OP_DELETE } s_op_kind_t;
@@ -750,6 +751,7 @@ s_open_env(store_t *self, const store_options_t *options,
     }
     int dead = 0;
     mdb_reader_check(self->env, &dead);
+    self->stale_readers = dead > 0 ? (unsigned)dead : 0;
     MDB_envinfo info;
     mdb_env_info(self->env, &info);
     self->map_size = info.me_mapsize;
@@ -925,6 +927,138 @@ store_destroy(store_t **store_p) {
     }
     pthread_mutex_unlock(&self->mutex);
     s_free_store(self);
+}
+
+unsigned
+store_stale_readers(const store_t *self) {
+    return self->stale_readers;
+}
+
+/* ---- Backup: a compacted copy, and a look at a copied file ---- */
+
+dossier_status_t
+store_copy_to_fd(store_t *self, int fd, dossier_error_t *err) {
+    /* The copy runs in its own read transaction: it must hold the resize
+       lock shared like every other transaction (see the top of the file). */
+    pthread_rwlock_rdlock(&self->resize_lock);
+    int rc = mdb_env_copyfd2(self->env, fd, MDB_CP_COMPACT);
+    pthread_rwlock_unlock(&self->resize_lock);
+    if (rc == ENOSPC || rc == EDQUOT || rc == EFBIG) {
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "cannot write the copy of the store: %s: "
+                                 "free space where backups go",
+                                 strerror(rc));
+    }
+    if (rc != 0) {
+        return s_lmdb_error(self, err, rc, "cannot copy the store");
+    }
+    return DOSSIER_OK;
+}
+
+dossier_status_t
+store_file_info(const char *path, store_file_info_t *info,
+                dossier_error_t *err) {
+    memset(info, 0, sizeof *info);
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        return dossier_error_set(
+            err, errno == ENOENT ? DOSSIER_NOT_FOUND : DOSSIER_UNAVAILABLE,
+            "cannot read %s: %s", path, strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return dossier_error_set(err, DOSSIER_FAILED_PRECONDITION,
+                                 "%s is not a regular file", path);
+    }
+    info->file_bytes = (uint64_t)st.st_size;
+    if (st.st_size == 0) {
+        return dossier_error_set(err, DOSSIER_FAILED_PRECONDITION,
+                                 "%s is empty, not an LMDB store file", path);
+    }
+    MDB_env *env = NULL;
+    int rc = mdb_env_create(&env);
+    if (rc != 0) {
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "cannot read %s: %s", path, mdb_strerror(rc));
+    }
+    mdb_env_set_maxdbs(env, S_MAX_DBS);
+    /* One file, no lock file, read-only: nothing is written next to it. */
+    rc = mdb_env_open(env, path, MDB_NOSUBDIR | MDB_RDONLY | MDB_NOLOCK, 0);
+    dossier_status_t status = DOSSIER_OK;
+    MDB_txn *txn = NULL;
+    if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == EINVAL) {
+        status = dossier_error_set(err, DOSSIER_FAILED_PRECONDITION,
+                                   "%s is not an LMDB store file (%s)", path,
+                                   mdb_strerror(rc));
+        goto close_env;
+    }
+    if (rc != 0) {
+        status =
+            dossier_error_set(err, DOSSIER_UNAVAILABLE, "cannot open %s: %s",
+                              path, mdb_strerror(rc));
+        goto close_env;
+    }
+    rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+    MDB_dbi meta, records;
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "meta", 0, &meta);
+    }
+    MDB_val k = {strlen(S_SCHEMA_KEY), S_SCHEMA_KEY}, v = {0, NULL};
+    if (rc == 0) {
+        rc = mdb_get(txn, meta, &k, &v);
+    }
+    if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
+        status = dossier_error_set(err, DOSSIER_FAILED_PRECONDITION,
+                                   "%s is an LMDB file but not a Dossier "
+                                   "store (no schema version)",
+                                   path);
+        goto abort_txn;
+    }
+    if (rc != 0) {
+        status = dossier_error_set(err, DOSSIER_DATA_LOSS, "cannot read %s: %s",
+                                   path, mdb_strerror(rc));
+        goto abort_txn;
+    }
+    unsigned version = 0;
+    const char *p = v.mv_data;
+    bool ok = v.mv_size > 0 && v.mv_size <= 9;
+    for (size_t i = 0; ok && i < v.mv_size; i++) {
+        ok = p[i] >= '0' && p[i] <= '9';
+        version = version * 10 + (unsigned)(p[i] - '0');
+    }
+    if (!ok || version == 0) {
+        status = dossier_error_set(err, DOSSIER_DATA_LOSS,
+                                   "%s has an unreadable schema version", path);
+        goto abort_txn;
+    }
+    info->schema_version = version;
+    if (version > STORE_SCHEMA_VERSION) {
+        status = dossier_error_set(err, DOSSIER_FAILED_PRECONDITION,
+                                   "%s has schema version %u; this dossierd "
+                                   "supports up to %d: use a newer dossierd",
+                                   path, version, STORE_SCHEMA_VERSION);
+        goto abort_txn;
+    }
+    MDB_stat ms;
+    rc = mdb_dbi_open(txn, "records", 0, &records);
+    if (rc == 0) {
+        rc = mdb_stat(txn, records, &ms);
+    }
+    if (rc == MDB_NOTFOUND) {
+        ms.ms_entries = 0; /* a store that never held a record */
+    } else if (rc != 0) {
+        status = dossier_error_set(err, DOSSIER_DATA_LOSS,
+                                   "cannot count the records of %s: %s", path,
+                                   mdb_strerror(rc));
+        goto abort_txn;
+    }
+    info->records = ms.ms_entries;
+abort_txn:
+    if (txn) {
+        mdb_txn_abort(txn);
+    }
+close_env:
+    mdb_env_close(env);
+    return status;
 }
 
 /* ---- Reads ---- */

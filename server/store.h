@@ -71,6 +71,35 @@ dossier_status_t store_open(const char *dir, const store_options_t *options,
     a thread that used the store must not be exiting while this runs. */
 void store_destroy(store_t **store_p);
 
+/*  The number of stale reader slots (left by dead processes) that
+    store_open cleared with mdb_reader_check, for the start-up log. */
+unsigned store_stale_readers(const store_t *self);
+
+/* ---- Backup ---- */
+
+/*  Writes a consistent, compacted copy of the store (one snapshot, free
+    pages left out) to fd, an open, empty, writable file the caller owns:
+    not closed or fsynced here. Any thread; readers and the writer go on
+    meanwhile, but a map resize (the map is full and must grow) waits until
+    the copy ends. Returns DOSSIER_OK, DOSSIER_RESOURCE_EXHAUSTED when the
+    file's disk is full, or another code with err set. */
+dossier_status_t store_copy_to_fd(store_t *self, int fd, dossier_error_t *err);
+
+typedef struct {
+    uint64_t records;        /* entries of the records database */
+    unsigned schema_version; /* STORE_SCHEMA_VERSION it was written with */
+    uint64_t file_bytes;
+} store_file_info_t;
+
+/*  Looks into path, a single store file (a data.mdb, or a copy made by
+    store_copy_to_fd) without writing anything next to it; no process may
+    be writing the file meanwhile. Fills *info. Returns DOSSIER_OK,
+    DOSSIER_NOT_FOUND when there is no such file, or
+    DOSSIER_FAILED_PRECONDITION with a sentence when it is not an LMDB
+    file, not a Dossier store, or of a newer schema than this build. */
+dossier_status_t store_file_info(const char *path, store_file_info_t *info,
+                                 dossier_error_t *err);
+
 /* ---- Reads: safe from any thread, each in its own read transaction. ---- */
 
 /*  Writes into buf (size bytes, NUL-terminated) the country key under which
