@@ -48,11 +48,22 @@ static const s_setting_t s_settings[] = {
     {"max_queue", S_UINT, S_AT(max_queue), 1, 10000000},
     {"write_batch_max", S_UINT, S_AT(write_batch_max), 1, 100000},
     {"shutdown_timeout_ms", S_UINT, S_AT(shutdown_timeout_ms), 0, 3600000},
+    {"curve_secret_key_file", S_STRING, S_AT(curve_secret_key_file), 0, 0},
+    {"users_dir", S_STRING, S_AT(users_dir), 0, 0},
+    {"insecure", S_BOOL, S_AT(insecure), 0, 0},
+    {"anonymous_role", S_STRING, S_AT(anonymous_role), 0, 0},
 };
 #define S_N_SETTINGS (sizeof s_settings / sizeof s_settings[0])
 
 /* Long-option values past the table index. */
 enum { S_OPT_CONFIG = 1000, S_OPT_HELP };
+
+/* Short flag names for settings: {flag, file key}. */
+static const char *const s_aliases[][2] = {
+    {"curve-key", "curve_secret_key_file"},
+    {"users", "users_dir"},
+};
+#define S_N_ALIASES (sizeof s_aliases / sizeof s_aliases[0])
 
 static const char s_usage[] =
     "usage: dossierd --data DIR [--bind ENDPOINT] [options]\n"
@@ -78,6 +89,16 @@ static const char s_usage[] =
     "  --max-queue N              requests waiting for a thread (10000)\n"
     "  --write-batch-max N        writes per group commit (256)\n"
     "  --shutdown-timeout-ms N    wait for requests in flight (5000)\n"
+    "  --curve-key FILE           the server's secret certificate (from\n"
+    "                             `dossier keygen`): turns on CURVE\n"
+    "                             (also --curve-secret-key-file)\n"
+    "  --users DIR                one public certificate per user, with\n"
+    "                             metadata name and role (also --users-dir);\n"
+    "                             SIGHUP reloads it\n"
+    "  --insecure                 allow a non-loopback --bind without CURVE\n"
+    "  --anonymous-role ROLE      role of every peer without CURVE: reader,\n"
+    "                             writer or admin (admin on loopback,\n"
+    "                             else reader)\n"
     "  --help                     this text\n"
     "\n"
     "SIZE takes K, M, G, T suffixes (binary). The config file uses the\n"
@@ -297,7 +318,7 @@ config_from_args(config_t *config, int argc, char **argv,
 
     /* The long options: one per setting, named from its key. */
     char names[S_N_SETTINGS][40];
-    struct option options[S_N_SETTINGS + 3];
+    struct option options[S_N_SETTINGS + S_N_ALIASES + 3];
     for (size_t i = 0; i < S_N_SETTINGS; i++) {
         snprintf(names[i], sizeof names[i], "%s", s_settings[i].key);
         for (char *c = names[i]; *c; c++) {
@@ -311,11 +332,20 @@ config_from_args(config_t *config, int argc, char **argv,
         options[i].flag = NULL;
         options[i].val = (int)i;
     }
-    options[S_N_SETTINGS] =
+    size_t n_options = S_N_SETTINGS;
+    for (size_t a = 0; a < S_N_ALIASES; a++) {
+        for (size_t i = 0; i < S_N_SETTINGS; i++) {
+            if (strcmp(s_aliases[a][1], s_settings[i].key) == 0) {
+                options[n_options++] = (struct option){
+                    s_aliases[a][0], options[i].has_arg, NULL, (int)i};
+            }
+        }
+    }
+    options[n_options] =
         (struct option){"config", required_argument, NULL, S_OPT_CONFIG};
-    options[S_N_SETTINGS + 1] =
+    options[n_options + 1] =
         (struct option){"help", no_argument, NULL, S_OPT_HELP};
-    options[S_N_SETTINGS + 2] = (struct option){NULL, 0, NULL, 0};
+    options[n_options + 2] = (struct option){NULL, 0, NULL, 0};
 
     /* Pass 1: --config and --help, and every flag checked for syntax. */
     opterr = 0;
@@ -395,5 +425,8 @@ config_free(config_t *config) {
     free(config->data_dir);
     free(config->bind);
     free(config->config_file);
+    free(config->curve_secret_key_file);
+    free(config->users_dir);
+    free(config->anonymous_role);
     memset(config, 0, sizeof *config);
 }

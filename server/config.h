@@ -35,6 +35,10 @@ typedef struct {
     unsigned max_queue;           /* requests waiting for a thread, 10000 */
     unsigned write_batch_max;     /* writes per group commit, 256 */
     unsigned shutdown_timeout_ms; /* in-flight wait on SIGTERM, 5000 */
+    char *curve_secret_key_file;  /* --curve-key: server certificate */
+    char *users_dir;              /* --users: user public certificates */
+    bool insecure;                /* serve a public endpoint without CURVE */
+    char *anonymous_role;         /* role of peers without CURVE, or NULL */
     bool help;                    /* --help was given */
 } config_t;
 
