@@ -32,6 +32,8 @@ typedef struct {
     const stats_t *stats;
     /* Loop thread only: the server is draining for shutdown. */
     bool shutting_down;
+    /* Loop thread only (auth.h: ReloadUsers, WhoAmI): NULL elsewhere. */
+    struct auth_t *auth;
 } handler_env_t;
 
 typedef dossier_status_t (*handler_fn)(const handler_env_t *env, job_t *job,
