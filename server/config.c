@@ -52,11 +52,12 @@ static const s_setting_t s_settings[] = {
     {"users_dir", S_STRING, S_AT(users_dir), 0, 0},
     {"insecure", S_BOOL, S_AT(insecure), 0, 0},
     {"anonymous_role", S_STRING, S_AT(anonymous_role), 0, 0},
+    {"backup_dir", S_STRING, S_AT(backup_dir), 0, 0},
 };
 #define S_N_SETTINGS (sizeof s_settings / sizeof s_settings[0])
 
 /* Long-option values past the table index. */
-enum { S_OPT_CONFIG = 1000, S_OPT_HELP };
+enum { S_OPT_CONFIG = 1000, S_OPT_HELP, S_OPT_RESTORE, S_OPT_FORCE };
 
 /* Short flag names for settings: {flag, file key}. */
 static const char *const s_aliases[][2] = {
@@ -99,6 +100,12 @@ static const char s_usage[] =
     "  --anonymous-role ROLE      role of every peer without CURVE: reader,\n"
     "                             writer or admin (admin on loopback,\n"
     "                             else reader)\n"
+    "  --backup-dir DIR           where Backup writes (DATA/backups)\n"
+    "  --restore FILE --data DIR [--force]\n"
+    "                             put the backup FILE in place as the\n"
+    "                             store of DIR, check it, print its\n"
+    "                             record count and exit (refuses a DIR\n"
+    "                             holding a store without --force)\n"
     "  --help                     this text\n"
     "\n"
     "SIZE takes K, M, G, T suffixes (binary). The config file uses the\n"
@@ -318,7 +325,7 @@ config_from_args(config_t *config, int argc, char **argv,
 
     /* The long options: one per setting, named from its key. */
     char names[S_N_SETTINGS][40];
-    struct option options[S_N_SETTINGS + S_N_ALIASES + 3];
+    struct option options[S_N_SETTINGS + S_N_ALIASES + 5];
     for (size_t i = 0; i < S_N_SETTINGS; i++) {
         snprintf(names[i], sizeof names[i], "%s", s_settings[i].key);
         for (char *c = names[i]; *c; c++) {
@@ -345,7 +352,11 @@ config_from_args(config_t *config, int argc, char **argv,
         (struct option){"config", required_argument, NULL, S_OPT_CONFIG};
     options[n_options + 1] =
         (struct option){"help", no_argument, NULL, S_OPT_HELP};
-    options[n_options + 2] = (struct option){NULL, 0, NULL, 0};
+    options[n_options + 2] =
+        (struct option){"restore", required_argument, NULL, S_OPT_RESTORE};
+    options[n_options + 3] =
+        (struct option){"force", no_argument, NULL, S_OPT_FORCE};
+    options[n_options + 4] = (struct option){NULL, 0, NULL, 0};
 
     /* Pass 1: --config and --help, and every flag checked for syntax. */
     opterr = 0;
@@ -355,6 +366,11 @@ config_from_args(config_t *config, int argc, char **argv,
         if (opt == S_OPT_CONFIG) {
             free(config->config_file);
             config->config_file = strdup(optarg);
+        } else if (opt == S_OPT_RESTORE) {
+            free(config->restore_file);
+            config->restore_file = strdup(optarg);
+        } else if (opt == S_OPT_FORCE) {
+            config->force = true;
         } else if (opt == S_OPT_HELP || opt == 'h') {
             config->help = true;
         } else if (opt == '?' || opt == ':') {
@@ -428,5 +444,7 @@ config_free(config_t *config) {
     free(config->curve_secret_key_file);
     free(config->users_dir);
     free(config->anonymous_role);
+    free(config->backup_dir);
+    free(config->restore_file);
     memset(config, 0, sizeof *config);
 }

@@ -39,6 +39,9 @@ typedef struct {
     char *users_dir;              /* --users: user public certificates */
     bool insecure;                /* serve a public endpoint without CURVE */
     char *anonymous_role;         /* role of peers without CURVE, or NULL */
+    char *backup_dir;             /* Backup's directory, NULL: DATA/backups */
+    char *restore_file;           /* --restore FILE (flag only), or NULL */
+    bool force;                   /* --force: restore over a store */
     bool help;                    /* --help was given */
 } config_t;
 
