@@ -1,0 +1,218 @@
+/*  restore.c: dossierd --restore. See restore.h. */
+#define _GNU_SOURCE /* mkdtemp */
+#include "restore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pidfile.h"
+
+#define S_PATH_MAX 4096
+#define S_COPY_CHUNK ((size_t)1 << 20)
+
+/*  mkdir -p path. */
+static dossier_status_t
+s_make_dirs(const char *path, dossier_error_t *err) {
+    char buf[S_PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0750) != 0 && errno != EEXIST) {
+                return dossier_error_set(err, DOSSIER_UNAVAILABLE,
+                                         "cannot create %s: %s", buf,
+                                         strerror(errno));
+            }
+            *p = '/';
+        }
+    }
+    if (mkdir(buf, 0750) != 0 && errno != EEXIST) {
+        return dossier_error_set(err, DOSSIER_UNAVAILABLE,
+                                 "cannot create %s: %s", buf, strerror(errno));
+    }
+    return DOSSIER_OK;
+}
+
+/*  fsyncs a directory so a rename or link in it survives a crash. */
+static void
+s_sync_dir(const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+static dossier_status_t
+s_io_error(dossier_error_t *err, int e, const char *what, const char *path) {
+    dossier_status_t code = (e == ENOSPC || e == EDQUOT || e == EFBIG)
+                                ? DOSSIER_RESOURCE_EXHAUSTED
+                                : DOSSIER_UNAVAILABLE;
+    return dossier_error_set(err, code, "%s %s: %s", what, path, strerror(e));
+}
+
+/* ---- Restore ---- */
+
+/*  Copies file to path (created, must not exist) and fsyncs it. */
+static dossier_status_t
+s_copy_file(const char *file, const char *path, dossier_error_t *err) {
+    int in = open(file, O_RDONLY | O_CLOEXEC);
+    if (in < 0) {
+        return s_io_error(err, errno, "cannot read", file);
+    }
+    int out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (out < 0) {
+        dossier_status_t rc = s_io_error(err, errno, "cannot create", path);
+        close(in);
+        return rc;
+    }
+    dossier_status_t rc = DOSSIER_OK;
+    char *buf = malloc(S_COPY_CHUNK);
+    if (!buf) {
+        rc =
+            dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    while (rc == DOSSIER_OK) {
+        ssize_t n = read(in, buf, S_COPY_CHUNK);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            rc = s_io_error(err, errno, "cannot read", file);
+            break;
+        }
+        if (n == 0) {
+            break;
+        }
+        for (ssize_t done = 0; done < n && rc == DOSSIER_OK;) {
+            ssize_t w = write(out, buf + done, (size_t)(n - done));
+            if (w < 0 && errno == EINTR) {
+                continue;
+            }
+            if (w < 0) {
+                rc = s_io_error(err, errno, "cannot write", path);
+                break;
+            }
+            done += w;
+        }
+    }
+    free(buf);
+    if (rc == DOSSIER_OK && fsync(out) != 0) {
+        rc = s_io_error(err, errno, "cannot flush", path);
+    }
+    if (close(out) != 0 && rc == DOSSIER_OK) {
+        rc = s_io_error(err, errno, "cannot write", path);
+    }
+    close(in);
+    return rc;
+}
+
+/*  Removes what store_open and s_copy_file leave in the scratch dir. */
+static void
+s_remove_scratch(const char *scratch) {
+    static const char *const files[] = {"data.mdb", "lock.mdb",
+                                        "dossierd.lock"};
+    char path[S_PATH_MAX];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", scratch, files[i]);
+        unlink(path);
+    }
+    rmdir(scratch);
+}
+
+/*  Opens the store in scratch and checks it. */
+static dossier_status_t
+s_check_scratch(const char *scratch, dossier_error_t *err) {
+    store_t *store = NULL;
+    dossier_error_t open_err = {0};
+    dossier_status_t rc = store_open(scratch, NULL, &store, &open_err);
+    if (rc != DOSSIER_OK) {
+        return dossier_error_set(err, rc,
+                                 "the backup does not open as a "
+                                 "store: %s",
+                                 open_err.message);
+    }
+    uint64_t problems = 0;
+    dossier_error_t check_err = {0};
+    rc = store_check(store, &problems, &check_err);
+    store_destroy(&store);
+    if (rc != DOSSIER_OK) {
+        return dossier_error_set(err, rc,
+                                 "store_check found %llu problem(s) in the "
+                                 "backup, first: %s",
+                                 (unsigned long long)problems,
+                                 check_err.message);
+    }
+    return DOSSIER_OK;
+}
+
+dossier_status_t
+backup_restore(const char *file, const char *data_dir, bool force,
+               store_file_info_t *info, dossier_error_t *err) {
+    store_file_info_t source;
+    dossier_status_t rc = store_file_info(file, &source, err);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    if (strlen(data_dir) > S_PATH_MAX - 64) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "data directory path is too long");
+    }
+    rc = s_make_dirs(data_dir, err);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    /* The pid file lock: no dossierd serves data_dir while we replace its
+       store, and none can start until we are done. */
+    pidfile_t *pidfile = NULL;
+    rc = pidfile_acquire(data_dir, &pidfile, err);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    char target[S_PATH_MAX];
+    snprintf(target, sizeof target, "%s/data.mdb", data_dir);
+    struct stat st;
+    if (!force && lstat(target, &st) == 0) {
+        rc = dossier_error_set(err, DOSSIER_FAILED_PRECONDITION,
+                               "%s already holds a store (%s): restore into "
+                               "an empty directory, or give --force to "
+                               "replace it",
+                               data_dir, target);
+        goto release;
+    }
+    char scratch[S_PATH_MAX];
+    snprintf(scratch, sizeof scratch, "%s/.restore-XXXXXX", data_dir);
+    if (!mkdtemp(scratch)) {
+        rc = s_io_error(err, errno, "cannot create a directory in", data_dir);
+        goto release;
+    }
+    char copy[S_PATH_MAX];
+    snprintf(copy, sizeof copy, "%s/data.mdb", scratch);
+    rc = s_copy_file(file, copy, err);
+    if (rc == DOSSIER_OK) {
+        rc = s_check_scratch(scratch, err);
+    }
+    if (rc == DOSSIER_OK && rename(copy, target) != 0) {
+        rc =
+            s_io_error(err, errno, "cannot move the restored store to", target);
+    }
+    if (rc == DOSSIER_OK) {
+        /* The old store's reader table describes nothing now. */
+        char lock[S_PATH_MAX];
+        snprintf(lock, sizeof lock, "%s/lock.mdb", data_dir);
+        unlink(lock);
+        s_sync_dir(data_dir);
+    }
+    s_remove_scratch(scratch);
+    if (rc == DOSSIER_OK && info) {
+        *info = source;
+    }
+release:
+    pidfile_remove(&pidfile);
+    return rc;
+}
