@@ -57,7 +57,7 @@
 #define S_DEFAULT_MAP_SIZE ((size_t)64 << 20)
 #define S_DEFAULT_MAX_MAP_SIZE ((size_t)64 << 30)
 #define S_DEFAULT_MAX_READERS 126
-#define S_MAX_DBS 16
+#define S_MAX_DBS 32
 #define S_ID_MAX 128
 #define S_CKEY_SIZE 128     /* country key buffer: at most 127 bytes */
 #define S_PUBLISHER_MAX 200 /* bytes of folded publisher in its key */
@@ -103,6 +103,9 @@ struct store_t {
     MDB_dbi records;
     MDB_dbi meta;
     MDB_dbi index[S_IDX_COUNT];
+    MDB_dbi audit;     /* big-endian seq -> packed dossier.v1.AuditEntry */
+    MDB_dbi idem;      /* idempotency key -> the reply it got */
+    MDB_dbi idem_time; /* be64 time in ms + key -> "": expiry order */
     char *dir;
     int lock_fd;
     size_t map_size; /* written only with resize_lock held exclusive */
@@ -119,14 +122,22 @@ struct store_t {
     unsigned stale_readers; /* reader slots of dead processes cleared */
 };
 
-typedef enum { S_OP_PUT, S_OP_DELETE } s_op_kind_t;
+typedef enum { S_OP_PUT, S_OP_DELETE, S_OP_KV_PUT, S_OP_KV_DEL } s_op_kind_t;
 
-/* A write kept for replay: a put's final bytes, or a delete's id. */
+/* A write kept for replay: a put's final bytes, or a delete's id; or a
+   plain key/value put or delete in one of the log databases (audit,
+   idempotency keys), key in id (key_size bytes) and value in packed. */
 typedef struct {
     s_op_kind_t kind;
     char *id;
     uint8_t *packed;
     size_t size;
+    MDB_dbi dbi;     /* KV ops */
+    size_t key_size; /* KV ops */
+    /* Record ops: what store_batch_change reports. */
+    uint64_t version;
+    uint32_t year;
+    char country_code[8];
 } s_op_t;
 
 struct store_batch_t {
@@ -645,6 +656,15 @@ s_open_dbs(store_t *self, MDB_txn *txn) {
     int rc = s_open_db(txn, "records", &self->records);
     for (int i = 0; rc == 0 && i < S_IDX_COUNT; i++) {
         rc = s_open_db(txn, s_index_names[i], &self->index[i]);
+    }
+    if (rc == 0) {
+        rc = s_open_db(txn, "audit", &self->audit);
+    }
+    if (rc == 0) {
+        rc = s_open_db(txn, "idempotency", &self->idem);
+    }
+    if (rc == 0) {
+        rc = s_open_db(txn, "idempotency_by_time", &self->idem_time);
     }
     if (rc == 0) {
         rc = store_fts_open(txn, self->records, &self->fts);
@@ -2463,6 +2483,12 @@ s_load_old(store_t *self, MDB_txn *txn, const char *id,
 /* Replays one logged write into the batch's (fresh) transaction. */
 static int
 s_replay_op(store_t *self, MDB_txn *txn, const s_op_t *op) {
+    if (op->kind == S_OP_KV_PUT || op->kind == S_OP_KV_DEL) {
+        MDB_val k = {op->key_size, op->id}, v = {op->size, op->packed};
+        int rc = op->kind == S_OP_KV_PUT ? mdb_put(txn, op->dbi, &k, &v, 0)
+                                         : mdb_del(txn, op->dbi, &k, NULL);
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
     Dossier__V1__Report *old;
     int rc = s_load_old(self, txn, op->id, &old);
     if (rc < 0 && op->kind == S_OP_DELETE) {
@@ -2700,6 +2726,7 @@ s_put_txn(store_batch_t *batch, MDB_txn *txn, const Dossier__V1__Report *report,
             s_version_check(report->id, current, args->expected_version, err);
     }
     if (status != DOSSIER_OK) {
+        res->version = current; /* named by ABORTED */
         dossier__v1__report__free_unpacked(old, NULL);
         return status;
     }
@@ -2739,6 +2766,10 @@ s_put_txn(store_batch_t *batch, MDB_txn *txn, const Dossier__V1__Report *report,
     op->kind = S_OP_PUT;
     op->packed = packed;
     op->size = size;
+    op->version = new.version;
+    op->year = new.year;
+    snprintf(op->country_code, sizeof op->country_code, "%s",
+             new.country_code ? new.country_code : "");
     res->version = new.version;
     res->created = current == 0;
     res->unchanged = false;
@@ -2747,7 +2778,7 @@ s_put_txn(store_batch_t *batch, MDB_txn *txn, const Dossier__V1__Report *report,
 
 static dossier_status_t
 s_delete_txn(store_batch_t *batch, MDB_txn *txn, const char *id,
-             uint64_t expected_version, uint64_t *version,
+             uint64_t expected_version, uint64_t *version, s_op_t *op,
              dossier_error_t *err) {
     store_t *self = batch->store;
     Dossier__V1__Report *old;
@@ -2768,14 +2799,19 @@ s_delete_txn(store_batch_t *batch, MDB_txn *txn, const char *id,
     }
     if (old == NULL) {
         if (expected_version != 0) {
+            *version = 0; /* named by ABORTED */
             return s_version_check(id, 0, expected_version, err);
         }
         return dossier_error_set(err, DOSSIER_NOT_FOUND, "no report %s", id);
     }
     dossier_status_t status =
         s_version_check(id, old->version, expected_version, err);
+    *version = old->version; /* the deleted one, or named by ABORTED */
     if (status == DOSSIER_OK) {
-        *version = old->version;
+        op->version = old->version;
+        op->year = old->year;
+        snprintf(op->country_code, sizeof op->country_code, "%s",
+                 old->country_code ? old->country_code : "");
         rc = s_delete_record(self, txn, old);
         if (rc != 0) {
             batch->last_rc = rc;
@@ -2815,7 +2851,8 @@ s_write(store_batch_t *batch, const Dossier__V1__Report *report,
             if (report) {
                 status = s_put_txn(batch, child, report, args, res, &op, err);
             } else {
-                status = s_delete_txn(batch, child, id, expected, version, err);
+                status =
+                    s_delete_txn(batch, child, id, expected, version, &op, err);
                 op.kind = S_OP_DELETE;
             }
             if (status == DOSSIER_OK) {
@@ -2872,7 +2909,7 @@ store_put(store_batch_t *batch, const Dossier__V1__Report *report,
     store_put_result_t res = {0};
     status = s_write(batch, report, args ? args : &no_args, NULL, 0, &res, NULL,
                      err);
-    if (status == DOSSIER_OK && result) {
+    if ((status == DOSSIER_OK || status == DOSSIER_ABORTED) && result) {
         *result = res;
     }
     return status;
@@ -2888,7 +2925,7 @@ store_delete(store_batch_t *batch, const char *id, uint64_t expected_version,
     uint64_t version = 0;
     status =
         s_write(batch, NULL, NULL, id, expected_version, NULL, &version, err);
-    if (status == DOSSIER_OK && version_p) {
+    if ((status == DOSSIER_OK || status == DOSSIER_ABORTED) && version_p) {
         *version_p = version;
     }
     return status;
@@ -2972,4 +3009,331 @@ store_batch_abort(store_batch_t **batch_p) {
     }
     s_batch_free(*batch_p);
     *batch_p = NULL;
+}
+
+/* ---- Log databases: audit entries and idempotency keys ---- */
+
+/*  One key/value put (value not NULL) or delete in a log database of the
+    batch, in a nested transaction like a record write, logged for replay
+    when the map grows. A delete of a missing key is not an error.
+    use_reserve lets it take the room kept for deletes: the audit line of
+    a write that fitted must fit too. */
+static dossier_status_t
+s_kv_write(store_batch_t *batch, MDB_dbi dbi, const void *key, size_t key_size,
+           const void *value, size_t size, bool use_reserve,
+           dossier_error_t *err) {
+    store_t *self = batch->store;
+    for (int attempt = 0;; attempt++) {
+        dossier_status_t status = s_batch_usable(batch, err);
+        if (status == DOSSIER_OK) {
+            status = s_log_reserve(batch, err);
+        }
+        if (status != DOSSIER_OK) {
+            return status;
+        }
+        s_op_t op = {
+            .kind = value ? S_OP_KV_PUT : S_OP_KV_DEL,
+            .id = malloc(key_size ? key_size : 1),
+            .packed = value ? malloc(size ? size : 1) : NULL,
+            .size = value ? size : 0,
+            .dbi = dbi,
+            .key_size = key_size,
+        };
+        if (op.id == NULL || (value && op.packed == NULL)) {
+            free(op.id);
+            free(op.packed);
+            return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                     "out of memory");
+        }
+        memcpy(op.id, key, key_size);
+        if (value) {
+            memcpy(op.packed, value, size);
+        }
+        MDB_txn *child;
+        int rc = mdb_txn_begin(self->env, batch->txn, 0, &child);
+        if (rc == 0) {
+            MDB_val k = {key_size, op.id}, v = {op.size, op.packed};
+            rc = value ? mdb_put(child, dbi, &k, &v, 0)
+                       : mdb_del(child, dbi, &k, NULL);
+            if (rc == 0) {
+                rc = mdb_txn_commit(child);
+            } else {
+                mdb_txn_abort(child);
+            }
+        }
+        if (rc == 0) {
+            batch->ops[batch->n_ops++] = op;
+            return DOSSIER_OK;
+        }
+        free(op.id);
+        free(op.packed);
+        if (rc == MDB_NOTFOUND && value == NULL) {
+            return DOSSIER_OK;
+        }
+        batch->last_rc = rc;
+        status = s_lmdb_error(self, err, rc, "cannot write the log");
+        if (rc != MDB_MAP_FULL || attempt >= S_GROW_ATTEMPTS) {
+            return status;
+        }
+        status = s_grow(batch, use_reserve, err);
+        if (status != DOSSIER_OK) {
+            return status;
+        }
+    }
+}
+
+dossier_status_t
+store_audit_next_seq(store_batch_t *batch, uint64_t *seq_p,
+                     dossier_error_t *err) {
+    dossier_status_t status = s_batch_usable(batch, err);
+    if (status != DOSSIER_OK) {
+        return status;
+    }
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(batch->txn, batch->store->audit, &cur);
+    if (rc != 0) {
+        return s_lmdb_error(batch->store, err, rc, "cannot read the audit log");
+    }
+    MDB_val k, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND) {
+        *seq_p = 1;
+        return DOSSIER_OK;
+    }
+    if (rc != 0) {
+        return s_lmdb_error(batch->store, err, rc, "cannot read the audit log");
+    }
+    if (k.mv_size != 8) {
+        return dossier_error_set(err, DOSSIER_DATA_LOSS,
+                                 "the audit log has a %zu-byte key; keys are "
+                                 "8-byte sequence numbers",
+                                 k.mv_size);
+    }
+    *seq_p = s_get_be64(k.mv_data) + 1;
+    return DOSSIER_OK;
+}
+
+dossier_status_t
+store_audit_put(store_batch_t *batch, uint64_t seq, const void *entry,
+                size_t size, dossier_error_t *err) {
+    if (batch == NULL || seq == 0) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "no write batch or no sequence number");
+    }
+    unsigned char key[8];
+    s_be64(key, seq);
+    return s_kv_write(batch, batch->store->audit, key, sizeof key, entry, size,
+                      true, err);
+}
+
+dossier_status_t
+store_audit_scan(store_t *self, uint64_t from, size_t max_scan,
+                 bool (*fn)(uint64_t seq, const void *entry, size_t size,
+                            void *arg),
+                 void *arg, uint64_t *next_p, dossier_error_t *err) {
+    s_read_t rd;
+    dossier_status_t status = s_read_begin(self, &rd, err);
+    if (status != DOSSIER_OK) {
+        return status;
+    }
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(rd.txn, self->audit, &cur);
+    if (rc != 0) {
+        s_read_end(self, &rd);
+        return s_lmdb_error(self, err, rc, "cannot read the audit log");
+    }
+    unsigned char start[8];
+    s_be64(start, from);
+    MDB_val k = {sizeof start, start}, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    uint64_t next = 0;
+    size_t scanned = 0;
+    while (rc == 0) {
+        if (k.mv_size != 8) {
+            status = dossier_error_set(err, DOSSIER_DATA_LOSS,
+                                       "the audit log has a %zu-byte key",
+                                       k.mv_size);
+            break;
+        }
+        uint64_t seq = s_get_be64(k.mv_data);
+        scanned++;
+        bool more = fn(seq, v.mv_data, v.mv_size, arg);
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        if (rc == 0 && (!more || scanned >= max_scan)) {
+            next = k.mv_size == 8 ? s_get_be64(k.mv_data) : 0;
+            break;
+        }
+    }
+    if (status == DOSSIER_OK && rc != 0 && rc != MDB_NOTFOUND) {
+        status = s_lmdb_error(self, err, rc, "cannot read the audit log");
+    }
+    mdb_cursor_close(cur);
+    s_read_end(self, &rd);
+    if (status == DOSSIER_OK && next_p) {
+        *next_p = next;
+    }
+    return status;
+}
+
+dossier_status_t
+store_idem_get(store_batch_t *batch, const void *key, size_t key_size,
+               uint8_t **value_p, size_t *size_p, dossier_error_t *err) {
+    dossier_status_t status = s_batch_usable(batch, err);
+    if (status != DOSSIER_OK) {
+        return status;
+    }
+    if (key_size == 0 || key_size > S_KEY_MAX - 9) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "an idempotency key of %zu bytes", key_size);
+    }
+    MDB_val k = {key_size, (void *)key}, v;
+    int rc = mdb_get(batch->txn, batch->store->idem, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        return dossier_error_set(err, DOSSIER_NOT_FOUND,
+                                 "no such idempotency key");
+    }
+    if (rc != 0) {
+        return s_lmdb_error(batch->store, err, rc,
+                            "cannot read the idempotency keys");
+    }
+    if (v.mv_size < 8) {
+        return dossier_error_set(err, DOSSIER_DATA_LOSS,
+                                 "an idempotency key's entry is truncated");
+    }
+    uint8_t *copy = malloc(v.mv_size - 8 ? v.mv_size - 8 : 1);
+    if (copy == NULL) {
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "out of memory");
+    }
+    memcpy(copy, (const uint8_t *)v.mv_data + 8, v.mv_size - 8);
+    *value_p = copy;
+    *size_p = v.mv_size - 8;
+    return DOSSIER_OK;
+}
+
+dossier_status_t
+store_idem_put(store_batch_t *batch, const void *key, size_t key_size,
+               const void *value, size_t size, int64_t time_ms,
+               dossier_error_t *err) {
+    dossier_status_t status = s_batch_usable(batch, err);
+    if (status != DOSSIER_OK) {
+        return status;
+    }
+    if (key_size == 0 || key_size > S_KEY_MAX - 9) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "an idempotency key of %zu bytes", key_size);
+    }
+    /* The entry starts with its time, so expiry can find its time key. */
+    uint8_t *entry = malloc(8 + size);
+    unsigned char tkey[S_KEY_MAX];
+    if (entry == NULL) {
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "out of memory");
+    }
+    s_be64(entry, (uint64_t)time_ms);
+    memcpy(entry + 8, value, size);
+    MDB_val k = {key_size, (void *)key}, v;
+    if (mdb_get(batch->txn, batch->store->idem, &k, &v) == 0 &&
+        v.mv_size >= 8) {
+        /* Replaced: its old time key goes. */
+        memcpy(tkey, v.mv_data, 8);
+        memcpy(tkey + 8, key, key_size);
+        status = s_kv_write(batch, batch->store->idem_time, tkey, 8 + key_size,
+                            NULL, 0, true, err);
+    }
+    if (status == DOSSIER_OK) {
+        status = s_kv_write(batch, batch->store->idem, key, key_size, entry,
+                            8 + size, true, err);
+    }
+    if (status == DOSSIER_OK) {
+        memcpy(tkey, entry, 8);
+        memcpy(tkey + 8, key, key_size);
+        status = s_kv_write(batch, batch->store->idem_time, tkey, 8 + key_size,
+                            "", 0, true, err);
+    }
+    free(entry);
+    return status;
+}
+
+dossier_status_t
+store_idem_expire(store_batch_t *batch, int64_t before_ms, size_t keep_max,
+                  size_t max_deletes, size_t *deleted_p, dossier_error_t *err) {
+    dossier_status_t status = s_batch_usable(batch, err);
+    if (status != DOSSIER_OK) {
+        return status;
+    }
+    store_t *self = batch->store;
+    MDB_stat st;
+    int rc = mdb_stat(batch->txn, self->idem_time, &st);
+    if (rc != 0) {
+        return s_lmdb_error(self, err, rc, "cannot read the idempotency keys");
+    }
+    size_t entries = st.ms_entries;
+    /* Collect first: the deletes run in nested transactions, which a
+       cursor of the parent must not outlive. */
+    size_t n = 0;
+    unsigned char(*keys)[S_KEY_MAX] =
+        max_deletes ? malloc(max_deletes * sizeof *keys) : NULL;
+    size_t *sizes = max_deletes ? malloc(max_deletes * sizeof *sizes) : NULL;
+    if (max_deletes && (keys == NULL || sizes == NULL)) {
+        free(keys);
+        free(sizes);
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "out of memory");
+    }
+    MDB_cursor *cur;
+    rc = n < max_deletes ? mdb_cursor_open(batch->txn, self->idem_time, &cur)
+                         : MDB_NOTFOUND;
+    if (rc == 0) {
+        MDB_val k, v;
+        int got = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        while (got == 0 && n < max_deletes) {
+            bool old =
+                k.mv_size >= 8 && (int64_t)s_get_be64(k.mv_data) < before_ms;
+            if (!(old || entries - n > keep_max) || k.mv_size > S_KEY_MAX) {
+                break;
+            }
+            memcpy(keys[n], k.mv_data, k.mv_size);
+            sizes[n++] = k.mv_size;
+            got = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        }
+        mdb_cursor_close(cur);
+    }
+    for (size_t i = 0; status == DOSSIER_OK && i < n; i++) {
+        status = s_kv_write(batch, self->idem_time, keys[i], sizes[i], NULL, 0,
+                            true, err);
+        if (status == DOSSIER_OK && sizes[i] > 8) {
+            status = s_kv_write(batch, self->idem, keys[i] + 8, sizes[i] - 8,
+                                NULL, 0, true, err);
+        }
+    }
+    free(keys);
+    free(sizes);
+    if (status == DOSSIER_OK && deleted_p) {
+        *deleted_p = n;
+    }
+    return status;
+}
+
+size_t
+store_batch_mark(const store_batch_t *batch) {
+    return batch ? batch->n_ops : 0;
+}
+
+bool
+store_batch_change(const store_batch_t *batch, size_t *cursor,
+                   store_change_t *change) {
+    while (batch && *cursor < batch->n_ops) {
+        const s_op_t *op = &batch->ops[(*cursor)++];
+        if (op->kind == S_OP_PUT || op->kind == S_OP_DELETE) {
+            change->id = op->id;
+            change->version = op->version;
+            change->deleted = op->kind == S_OP_DELETE;
+            change->country_code = op->country_code;
+            change->year = op->year;
+            return true;
+        }
+    }
+    return false;
 }

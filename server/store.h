@@ -229,6 +229,8 @@ typedef struct {
 } store_put_args_t;
 
 typedef struct {
+    /* The new version; with DOSSIER_ABORTED, the current one (0: the
+       record does not exist). */
     uint64_t version;
     bool created;
     bool unchanged;
@@ -240,14 +242,16 @@ typedef struct {
     updated_by; report itself is borrowed and not modified. The write
     and every index change happen together or not at all; a failure
     leaves the batch usable for the next write. Durable only once the
-    batch commits. */
+    batch commits. result is also written on DOSSIER_ABORTED (then its
+    version is the stored record's, for the caller to report). */
 dossier_status_t store_put(store_batch_t *batch,
                            const Dossier__V1__Report *report,
                            const store_put_args_t *args,
                            store_put_result_t *result, dossier_error_t *err);
 
 /*  Deletes a record and its index entries. expected_version as for
-    store_put. *version_p (if not NULL) gets the deleted version. */
+    store_put. *version_p (if not NULL) gets the deleted version, or with
+    DOSSIER_ABORTED the current one (0: no such record). */
 dossier_status_t store_delete(store_batch_t *batch, const char *id,
                               uint64_t expected_version, uint64_t *version_p,
                               dossier_error_t *err);
@@ -260,5 +264,83 @@ dossier_status_t store_batch_commit(store_batch_t **batch_p,
 
 /*  Discards the batch's writes and frees it; takes NULL. */
 void store_batch_abort(store_batch_t **batch_p);
+
+/* ---- Inside a batch: the audit log, idempotency keys, changes ----
+
+   Named databases beside the records: "audit" (big-endian sequence
+   number -> a packed dossier.v1.AuditEntry, append-only), "idempotency"
+   (key -> the reply a write got, opaque to the store) and
+   "idempotency_by_time" (the same keys in time order, for expiry).
+   Their writes belong to the batch like record writes: durable with its
+   commit, gone with its abort, replayed when the map grows. */
+
+/*  The sequence number the next audit entry of batch gets: one more than
+    the last in the log (including entries put earlier in this batch),
+    1 for an empty log. */
+dossier_status_t store_audit_next_seq(store_batch_t *batch, uint64_t *seq_p,
+                                      dossier_error_t *err);
+
+/*  Stores entry (size bytes, copied) as audit entry seq (> 0). An entry
+    may use the room kept for deletes, so that a write that fitted is
+    never left without its entry. */
+dossier_status_t store_audit_put(store_batch_t *batch, uint64_t seq,
+                                 const void *entry, size_t size,
+                                 dossier_error_t *err);
+
+/*  Reads the audit log in one read transaction from sequence number from
+    (the first entry at or after it), calling fn(seq, entry, size, arg)
+    for each (entry valid during the call only; fn must not call the
+    store) until fn returns false, max_scan entries were read, or the log
+    ends. *next_p (if not NULL) gets the seq of the entry after the last
+    one read, or 0 when the log ended there. */
+dossier_status_t store_audit_scan(store_t *self, uint64_t from, size_t max_scan,
+                                  bool (*fn)(uint64_t seq, const void *entry,
+                                             size_t size, void *arg),
+                                  void *arg, uint64_t *next_p,
+                                  dossier_error_t *err);
+
+/*  The value stored with idempotency key (key_size bytes, 1 to 500) in
+    batch, as written earlier (this batch included). On DOSSIER_OK
+    *value_p is a malloc'd copy of *size_p bytes, the caller's;
+    DOSSIER_NOT_FOUND when the key is unknown (or expired). */
+dossier_status_t store_idem_get(store_batch_t *batch, const void *key,
+                                size_t key_size, uint8_t **value_p,
+                                size_t *size_p, dossier_error_t *err);
+
+/*  Stores value (size bytes, copied) under key, stamped with time_ms
+    (milliseconds of the wall clock) for store_idem_expire; replaces an
+    existing entry. */
+dossier_status_t store_idem_put(store_batch_t *batch, const void *key,
+                                size_t key_size, const void *value, size_t size,
+                                int64_t time_ms, dossier_error_t *err);
+
+/*  Deletes the oldest idempotency keys: those stamped before before_ms,
+    and more while over keep_max keys are kept, at most max_deletes of
+    them in this call (bounding the work of one batch). *deleted_p (if
+    not NULL) gets how many went. */
+dossier_status_t store_idem_expire(store_batch_t *batch, int64_t before_ms,
+                                   size_t keep_max, size_t max_deletes,
+                                   size_t *deleted_p, dossier_error_t *err);
+
+/*  A record write of the batch, as store_batch_change reports it. The
+    strings are borrowed from the batch and valid until it ends. */
+typedef struct {
+    const char *id;
+    /* The new version; for a delete, the version the record had. */
+    uint64_t version;
+    bool deleted;
+    const char *country_code; /* "" when unknown */
+    uint32_t year;
+} store_change_t;
+
+/*  A position in the batch's writes: pass it to store_batch_change to see
+    only the record writes made after it. */
+size_t store_batch_mark(const store_batch_t *batch);
+
+/*  The next record write at or after *cursor (a mark), in the order they
+    happened; advances *cursor. Returns false when there is none. Writes
+    that changed nothing (an unchanged re-import) are not there. */
+bool store_batch_change(const store_batch_t *batch, size_t *cursor,
+                        store_change_t *change);
 
 #endif
