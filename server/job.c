@@ -92,6 +92,9 @@ job_finish(job_t *job, dossier_status_t code, const dossier_error_t *err) {
 
 int
 job_send(void *socket, job_t *job) {
+    if (job) {
+        __atomic_add_fetch(&job->handoffs, 1, __ATOMIC_RELEASE);
+    }
     return zmq_send(socket, &job, sizeof job, 0) == (int)sizeof job ? 0 : -1;
 }
 
@@ -105,6 +108,9 @@ job_recv(void *socket, job_t **job_p, int flags) {
     if (size != (int)sizeof job) {
         errno = EPROTO;
         return -1;
+    }
+    if (job) {
+        (void)__atomic_load_n(&job->handoffs, __ATOMIC_ACQUIRE);
     }
     *job_p = job;
     return 0;

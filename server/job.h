@@ -55,6 +55,11 @@ typedef struct job_t {
 
     /* The loop's queue of jobs waiting for a worker. */
     struct job_t *next;
+
+    /* Bumped with release order by job_send and read with acquire order
+       by job_recv: the happens-before edge of a handoff is then visible
+       to ThreadSanitizer, not only hidden inside libzmq. */
+    unsigned handoffs;
 } job_t;
 
 /*  A new, zeroed job; NULL when out of memory. */
