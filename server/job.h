@@ -39,6 +39,7 @@ typedef struct job_t {
     int64_t deadline;        /* job_now_ms() clock; 0: none */
     uint32_t deadline_ms;    /* as the request gave it, for messages */
     char user[64];           /* "anonymous" without authentication */
+    char user_key[41];       /* the caller's CURVE public key (Z85), or "" */
     role_t role;
 
     /* Between a worker stage and the writer stage (ImportText parses on
