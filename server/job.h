@@ -41,6 +41,11 @@ typedef struct job_t {
     char user[64];           /* "anonymous" without authentication */
     char user_key[41];       /* the caller's CURVE public key (Z85), or "" */
     role_t role;
+    /* Request metadata "idempotency-key" (server/audit.h), or "". */
+    char idempotency_key[129];
+    /* Not a request: a note for the writer's audit log that a call was
+       refused (code, message); destroyed without a reply. */
+    bool audit_only;
 
     /* Between a worker stage and the writer stage (ImportText parses on
        a worker, stores on the writer): set by the first stage. */
@@ -53,6 +58,9 @@ typedef struct job_t {
     char message[256];
     uint8_t *payload;
     size_t payload_size;
+    /* With ABORTED from Put or Delete: the record's current version,
+       sent as Response.current_version. */
+    uint64_t current_version;
 
     /* The loop's queue of jobs waiting for a worker. */
     struct job_t *next;
