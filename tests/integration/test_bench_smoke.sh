@@ -1,0 +1,106 @@
+#!/bin/bash
+# test_bench_smoke.sh: a smoke run of dossier-bench (bench/dossier_bench.c)
+# against a dossierd started here on a free port in a temporary directory:
+# a tiny corpus preloaded through ImportBatch, one second of a mixed load
+# through libdossier and one through raw DEALER sockets, each with its
+# echo floor. Checks that each run exits 0, prints its summary line with
+# no failed request, and that --write-corpus writes Refworld files the
+# CLI imports. Not a benchmark: the figures are not checked.
+# Prints "N passed, M failed"; exits 1 on any failure.
+set -u
+
+BIN_DIR=${DOSSIER_BIN_DIR:?DOSSIER_BIN_DIR must name the directory of dossierd and dossier-bench}
+BENCH=$BIN_DIR/dossier-bench
+pass=0
+fail=0
+TMP=$(mktemp -d /tmp/dossier-bench-smoke-XXXXXX)
+SERVER_PID=
+
+cleanup() {
+    if [ -n "$SERVER_PID" ]; then
+        kill "$SERVER_PID" 2>/dev/null
+        wait "$SERVER_PID" 2>/dev/null
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+check() { # check NAME CONDITION-EXIT-CODE
+    if [ "$2" -eq 0 ]; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1))
+        echo "FAIL: $1"
+        sed 's/^/    /' "$TMP/out" | tail -20
+    fi
+}
+
+if [ ! -x "$BENCH" ]; then
+    echo "FAIL: $BENCH is missing"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+"$BIN_DIR/dossierd" --data "$TMP/data" --bind 'tcp://127.0.0.1:*' \
+    2>"$TMP/server.log" &
+SERVER_PID=$!
+EP=
+for _ in $(seq 1 100); do
+    if [ -s "$TMP/data/dossierd.pid" ] &&
+        [ "$(sed -n 1p "$TMP/data/dossierd.pid")" = "$SERVER_PID" ]; then
+        EP=$(sed -n 2p "$TMP/data/dossierd.pid")
+        [ -n "$EP" ] && break
+    fi
+    sleep 0.1
+done
+if [ -z "$EP" ]; then
+    echo "FAIL: dossierd did not start; its log:"
+    cat "$TMP/server.log"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+# A summary line with errors=0 and ops above 0.
+summary_ok() {
+    grep -Eq '^summary: .* ops=[1-9][0-9]* .* errors=0 ' "$TMP/out"
+}
+
+timeout 60 "$BENCH" --endpoint "$EP" --records 50 --record-size 1024 \
+    --concurrency 2 --duration 1 --floor-seconds 0.5 \
+    --mix get=70,list=10,search=10,put=10 --pid "$SERVER_PID" \
+    >"$TMP/out" 2>&1
+check "libdossier run exits 0" $?
+summary_ok
+check "libdossier run prints its summary with no error" $?
+grep -q '^ratio to the echo floor' "$TMP/out"
+check "libdossier run prints ratios to the echo floor" $?
+grep -Eq 'rss_kb_after=[1-9]' "$TMP/out"
+check "the server's resident size is reported" $?
+
+timeout 60 "$BENCH" --endpoint "$EP" --records 50 --record-size 1024 \
+    --no-preload --raw --concurrency 2 --duration 1 --floor-seconds 0.5 \
+    --mix get=70,list=10,search=10,put=10 >"$TMP/out" 2>&1
+check "raw run exits 0" $?
+summary_ok
+check "raw run prints its summary with no error" $?
+
+"$BENCH" --mix bogus=1 >"$TMP/out" 2>&1
+[ $? -eq 2 ]
+check "a bad --mix is a usage error (exit 2)" $?
+
+timeout 60 "$BENCH" --write-corpus "$TMP/corpus" --records 20 >"$TMP/out" 2>&1
+check "--write-corpus exits 0" $?
+[ "$(ls "$TMP/corpus" | wc -l)" -eq 20 ]
+check "--write-corpus writes 20 files" $?
+if [ -x "$BIN_DIR/dossier" ]; then
+    timeout 60 "$BIN_DIR/dossier" -s "$EP" import "$TMP/corpus" \
+        >"$TMP/out" 2>&1
+    check "the CLI imports the generated files" $?
+fi
+
+if grep -q 'Sanitizer' "$TMP/server.log"; then
+    fail=$((fail + 1))
+    echo "FAIL: a sanitizer complained in dossierd"
+fi
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
