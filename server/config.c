@@ -53,6 +53,10 @@ static const s_setting_t s_settings[] = {
     {"insecure", S_BOOL, S_AT(insecure), 0, 0},
     {"anonymous_role", S_STRING, S_AT(anonymous_role), 0, 0},
     {"backup_dir", S_STRING, S_AT(backup_dir), 0, 0},
+    {"feed_bind", S_STRING, S_AT(feed_bind), 0, 0},
+    {"feed_sndhwm", S_UINT, S_AT(feed_sndhwm), 0, INT_MAX},
+    {"idempotency_ttl_s", S_UINT, S_AT(idempotency_ttl_s), 1, 31622400},
+    {"idempotency_max_keys", S_UINT, S_AT(idempotency_max_keys), 1, 100000000},
 };
 #define S_N_SETTINGS (sizeof s_settings / sizeof s_settings[0])
 
@@ -63,6 +67,7 @@ enum { S_OPT_CONFIG = 1000, S_OPT_HELP, S_OPT_RESTORE, S_OPT_FORCE };
 static const char *const s_aliases[][2] = {
     {"curve-key", "curve_secret_key_file"},
     {"users", "users_dir"},
+    {"feed", "feed_bind"},
 };
 #define S_N_ALIASES (sizeof s_aliases / sizeof s_aliases[0])
 
@@ -101,6 +106,13 @@ static const char s_usage[] =
     "                             writer or admin (admin on loopback,\n"
     "                             else reader)\n"
     "  --backup-dir DIR           where Backup writes (DATA/backups)\n"
+    "  --feed ENDPOINT            publish committed changes on a PUB\n"
+    "                             socket there (also --feed-bind; none)\n"
+    "  --feed-sndhwm N            change events queued per subscriber\n"
+    "                             before it misses some (10000)\n"
+    "  --idempotency-ttl-s N      remember write idempotency keys this\n"
+    "                             long (86400)\n"
+    "  --idempotency-max-keys N   and at most this many (1000000)\n"
     "  --restore FILE --data DIR [--force]\n"
     "                             put the backup FILE in place as the\n"
     "                             store of DIR, check it, print its\n"
@@ -316,6 +328,9 @@ s_defaults(config_t *config) {
     config->max_queue = 10000;
     config->write_batch_max = 256;
     config->shutdown_timeout_ms = 5000;
+    config->feed_sndhwm = 10000;
+    config->idempotency_ttl_s = 86400;
+    config->idempotency_max_keys = 1000000;
 }
 
 dossier_status_t
@@ -445,6 +460,7 @@ config_free(config_t *config) {
     free(config->users_dir);
     free(config->anonymous_role);
     free(config->backup_dir);
+    free(config->feed_bind);
     free(config->restore_file);
     memset(config, 0, sizeof *config);
 }

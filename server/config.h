@@ -19,30 +19,34 @@
 #define CONFIG_DEFAULT_BIND "tcp://127.0.0.1:7531"
 
 typedef struct {
-    char *data_dir;               /* --data, required (file: data) */
-    char *bind;                   /* --bind, default CONFIG_DEFAULT_BIND */
-    char *config_file;            /* --config, NULL when none */
-    unsigned workers;             /* worker threads, default 2, 1..64 */
-    int log_level;                /* a log_level_t, default LOG_LEVEL_INFO */
-    size_t max_message_bytes;     /* ZMQ_MAXMSGSIZE, default 16 MiB */
-    unsigned max_page_size;       /* List/Search page bound, default 1000 */
-    size_t map_size;              /* LMDB initial map, 0: store default */
-    size_t max_map_size;          /* LMDB map bound, 0: store default */
-    bool no_sync;                 /* MDB_NOSYNC, default false */
-    unsigned sndhwm;              /* ROUTER send high-water mark, 1000 */
-    unsigned rcvhwm;              /* ROUTER receive high-water mark, 1000 */
-    unsigned max_in_flight;       /* requests in flight per peer, 64 */
-    unsigned max_queue;           /* requests waiting for a thread, 10000 */
-    unsigned write_batch_max;     /* writes per group commit, 256 */
-    unsigned shutdown_timeout_ms; /* in-flight wait on SIGTERM, 5000 */
-    char *curve_secret_key_file;  /* --curve-key: server certificate */
-    char *users_dir;              /* --users: user public certificates */
-    bool insecure;                /* serve a public endpoint without CURVE */
-    char *anonymous_role;         /* role of peers without CURVE, or NULL */
-    char *backup_dir;             /* Backup's directory, NULL: DATA/backups */
-    char *restore_file;           /* --restore FILE (flag only), or NULL */
-    bool force;                   /* --force: restore over a store */
-    bool help;                    /* --help was given */
+    char *data_dir;                /* --data, required (file: data) */
+    char *bind;                    /* --bind, default CONFIG_DEFAULT_BIND */
+    char *config_file;             /* --config, NULL when none */
+    unsigned workers;              /* worker threads, default 2, 1..64 */
+    int log_level;                 /* a log_level_t, default LOG_LEVEL_INFO */
+    size_t max_message_bytes;      /* ZMQ_MAXMSGSIZE, default 16 MiB */
+    unsigned max_page_size;        /* List/Search page bound, default 1000 */
+    size_t map_size;               /* LMDB initial map, 0: store default */
+    size_t max_map_size;           /* LMDB map bound, 0: store default */
+    bool no_sync;                  /* MDB_NOSYNC, default false */
+    unsigned sndhwm;               /* ROUTER send high-water mark, 1000 */
+    unsigned rcvhwm;               /* ROUTER receive high-water mark, 1000 */
+    unsigned max_in_flight;        /* requests in flight per peer, 64 */
+    unsigned max_queue;            /* requests waiting for a thread, 10000 */
+    unsigned write_batch_max;      /* writes per group commit, 256 */
+    unsigned shutdown_timeout_ms;  /* in-flight wait on SIGTERM, 5000 */
+    char *curve_secret_key_file;   /* --curve-key: server certificate */
+    char *users_dir;               /* --users: user public certificates */
+    bool insecure;                 /* serve a public endpoint without CURVE */
+    char *anonymous_role;          /* role of peers without CURVE, or NULL */
+    char *backup_dir;              /* Backup's directory, NULL: DATA/backups */
+    char *feed_bind;               /* --feed: change feed PUB, NULL: none */
+    unsigned feed_sndhwm;          /* change events queued per subscriber */
+    unsigned idempotency_ttl_s;    /* keep write keys this long, 86400 */
+    unsigned idempotency_max_keys; /* and at most this many, 1000000 */
+    char *restore_file;            /* --restore FILE (flag only), or NULL */
+    bool force;                    /* --force: restore over a store */
+    bool help;                     /* --help was given */
 } config_t;
 
 /*  Fills *config from argv (defaults, then --config FILE, then flags).

@@ -8,10 +8,17 @@
       records and must not stall the cheap calls.
     - Put and Delete run on the writer, group-committed.
     - ImportText and ImportBatch parse on a worker, then store on the
-      writer (a dry run ends on the worker). */
+      writer (a dry run ends on the worker).
+    - Audit (admin) reads the audit log on a worker.
+    The idempotent column means "safe to send again": true for every
+    read, and for every write too, because a write carries an
+    idempotency key and the writer answers a repeated key with the first
+    reply instead of writing again (server/audit.h). A row is false only
+    for a method whose retry could change the outcome. */
 #include <stdio.h>
 #include <string.h>
 
+#include "audit.h"
 #include "dossier/v1/reports.pb-c.h"
 #include "methods.h"
 
@@ -24,9 +31,9 @@
 
 /* clang-format off */
 static method_t s_methods[] = {
-    S_ROW("Put", NULL, handle_put, ROLE_WRITER, false, RUNS_WRITER),
+    S_ROW("Put", NULL, handle_put, ROLE_WRITER, true, RUNS_WRITER),
     S_ROW("Get", handle_get, NULL, ROLE_READER, true, RUNS_INLINE),
-    S_ROW("Delete", NULL, handle_delete, ROLE_WRITER, false, RUNS_WRITER),
+    S_ROW("Delete", NULL, handle_delete, ROLE_WRITER, true, RUNS_WRITER),
     S_ROW("List", handle_list, NULL, ROLE_READER, true, RUNS_WORKER),
     S_ROW("ImportText", handle_import_text_parse, handle_import_text_write, ROLE_WRITER, true, RUNS_WORKER),
     S_ROW("ImportBatch", handle_import_batch_parse, handle_import_batch_write, ROLE_WRITER, true, RUNS_WORKER),
@@ -36,6 +43,7 @@ static method_t s_methods[] = {
     S_ROW("Stats", handle_stats, NULL, ROLE_READER, true, RUNS_INLINE),
     S_ROW("Health", handle_health, NULL, ROLE_READER, true, RUNS_INLINE),
     S_ROW("Describe", handle_describe, NULL, ROLE_READER, true, RUNS_INLINE),
+    S_ROW("Audit", handle_audit, NULL, ROLE_ADMIN, true, RUNS_WORKER),
 };
 /* clang-format on */
 #define S_N_METHODS (sizeof s_methods / sizeof s_methods[0])

@@ -30,7 +30,8 @@ typedef struct method_t {
     handler_fn handler;     /* inline or worker stage; NULL: writer only */
     handler_write_fn write; /* writer stage; NULL: no writes */
     role_t role;            /* least role allowed to call it */
-    bool idempotent;        /* a retry cannot change the outcome */
+    bool idempotent;        /* safe to send again: a read, or a write
+                               deduplicated by its idempotency key */
     method_runs_t runs;     /* where the first stage runs */
 
     /* Filled by methods_init from the service descriptor. */
