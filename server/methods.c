@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "backup.h"
 #include "dossier/v1/reports.pb-c.h"
 #include "methods.h"
 
@@ -44,6 +45,8 @@ static method_t s_methods[] = {
     S_ROW("Health", handle_health, NULL, ROLE_READER, true, RUNS_INLINE),
     S_ROW("Describe", handle_describe, NULL, ROLE_READER, true, RUNS_INLINE),
     S_ROW("Audit", handle_audit, NULL, ROLE_ADMIN, true, RUNS_WORKER),
+    S_ROW("Backup", handle_backup, NULL, ROLE_ADMIN, false, RUNS_WORKER),
+    S_ROW("BackupRead", handle_backup_read, NULL, ROLE_ADMIN, true, RUNS_WORKER),
 };
 /* clang-format on */
 #define S_N_METHODS (sizeof s_methods / sizeof s_methods[0])

@@ -1,0 +1,293 @@
+/*  backup.c: Backup, BackupRead and dossierd --restore. See backup.h. */
+#define _GNU_SOURCE /* mkostemp */
+#include "backup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dossier/v1/reports.pb-c.h"
+
+#define S_PATH_MAX 4096
+#define S_NAME_TRIES 100
+
+/* ---- Names and directories ---- */
+
+dossier_status_t
+backup_check_name(const char *field, const char *name, dossier_error_t *err) {
+    size_t size = name ? strlen(name) : 0;
+    if (size == 0 || size > BACKUP_NAME_MAX) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "%s must be a file name of 1 to %d bytes",
+                                 field, BACKUP_NAME_MAX);
+    }
+    if (name[0] == '.') {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "%s '%.*s' starts with '.': a backup name is "
+                                 "a plain file name in the backup directory",
+                                 field, (int)size, name);
+    }
+    for (size_t i = 0; i < size; i++) {
+        unsigned char c = (unsigned char)name[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+        if (!ok) {
+            /* Only [A-Za-z0-9._-] gets here printed, so the message is
+               valid UTF-8 whatever the request held. */
+            return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                     "%s has byte 0x%02x at offset %zu: a "
+                                     "backup name is a plain file name of "
+                                     "[A-Za-z0-9._-], without '/' or a "
+                                     "path",
+                                     field, c, i);
+        }
+    }
+    return DOSSIER_OK;
+}
+
+dossier_status_t
+backup_dir_path(const config_t *config, char *buf, size_t size,
+                dossier_error_t *err) {
+    int n = config->backup_dir
+                ? snprintf(buf, size, "%s", config->backup_dir)
+                : snprintf(buf, size, "%s/backups", config->data_dir);
+    if (n < 0 || (size_t)n >= size) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "the backup directory path is too long");
+    }
+    return DOSSIER_OK;
+}
+
+/*  mkdir -p path. */
+static dossier_status_t
+s_make_dirs(const char *path, dossier_error_t *err) {
+    char buf[S_PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0750) != 0 && errno != EEXIST) {
+                return dossier_error_set(err, DOSSIER_UNAVAILABLE,
+                                         "cannot create %s: %s", buf,
+                                         strerror(errno));
+            }
+            *p = '/';
+        }
+    }
+    if (mkdir(buf, 0750) != 0 && errno != EEXIST) {
+        return dossier_error_set(err, DOSSIER_UNAVAILABLE,
+                                 "cannot create %s: %s", buf, strerror(errno));
+    }
+    return DOSSIER_OK;
+}
+
+/*  fsyncs a directory so a rename or link in it survives a crash. */
+static void
+s_sync_dir(const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+static dossier_status_t
+s_io_error(dossier_error_t *err, int e, const char *what, const char *path) {
+    dossier_status_t code = (e == ENOSPC || e == EDQUOT || e == EFBIG)
+                                ? DOSSIER_RESOURCE_EXHAUSTED
+                                : DOSSIER_UNAVAILABLE;
+    return dossier_error_set(err, code, "%s %s: %s", what, path, strerror(e));
+}
+
+/* ---- Backup ---- */
+
+/*  Links tmp to dir/name without replacing anything. With pick set, the
+    name is the server's and "-2", "-3"... are tried before ".mdb" when it
+    is taken (two backups in one second). Fills final (S_PATH_MAX). */
+static dossier_status_t
+s_publish(const char *tmp, const char *dir, char *name, size_t name_size,
+          bool pick, char *final, dossier_error_t *err) {
+    char base[BACKUP_NAME_MAX + 1];
+    snprintf(base, sizeof base, "%s", name);
+    for (int attempt = 1; attempt <= S_NAME_TRIES; attempt++) {
+        if (attempt > 1) {
+            size_t n = strlen(base);
+            /* base ends in ".mdb" when the server picked it. */
+            snprintf(name, name_size, "%.*s-%d.mdb", (int)(n - 4), base,
+                     attempt);
+        }
+        snprintf(final, S_PATH_MAX, "%s/%s", dir, name);
+        if (link(tmp, final) == 0) {
+            return DOSSIER_OK;
+        }
+        if (errno != EEXIST) {
+            return s_io_error(err, errno, "cannot name the backup", final);
+        }
+        if (!pick) {
+            return dossier_error_set(err, DOSSIER_ALREADY_EXISTS,
+                                     "a backup named %s exists already in "
+                                     "%s: give another name or remove it",
+                                     name, dir);
+        }
+    }
+    return dossier_error_set(err, DOSSIER_ALREADY_EXISTS,
+                             "too many backups named %s in %s", base, dir);
+}
+
+dossier_status_t
+handle_backup(const handler_env_t *env, job_t *job, dossier_error_t *err) {
+    const Dossier__V1__BackupRequest *request = (void *)job->input;
+    int64_t started = job_now_ms();
+    char name[BACKUP_NAME_MAX + 1];
+    bool pick = !request->name || !request->name[0];
+    if (pick) {
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(name, sizeof name, "dossier-%Y%m%dT%H%M%SZ.mdb", &tm);
+    } else {
+        dossier_status_t rc =
+            backup_check_name("BackupRequest.name", request->name, err);
+        if (rc != DOSSIER_OK) {
+            return rc;
+        }
+        snprintf(name, sizeof name, "%s", request->name);
+    }
+    char dir[S_PATH_MAX - BACKUP_NAME_MAX - 32];
+    dossier_status_t rc = backup_dir_path(env->config, dir, sizeof dir, err);
+    if (rc == DOSSIER_OK) {
+        rc = s_make_dirs(dir, err);
+    }
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    char tmp[S_PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s/.%s.tmp-XXXXXX", dir, name);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        return s_io_error(err, errno, "cannot create a backup file in", dir);
+    }
+    rc = store_copy_to_fd(env->store, fd, err);
+    if (rc == DOSSIER_OK && fsync(fd) != 0) {
+        rc = s_io_error(err, errno, "cannot flush the backup", tmp);
+    }
+    if (close(fd) != 0 && rc == DOSSIER_OK) {
+        rc = s_io_error(err, errno, "cannot write the backup", tmp);
+    }
+    /* The copy must open as a Dossier store before it gets its name. */
+    store_file_info_t info;
+    if (rc == DOSSIER_OK) {
+        dossier_error_t info_err = {0};
+        if (store_file_info(tmp, &info, &info_err) != DOSSIER_OK) {
+            rc = dossier_error_set(err, DOSSIER_INTERNAL,
+                                   "the copy does not read back as a "
+                                   "store: %s",
+                                   info_err.message);
+        }
+    }
+    char final[S_PATH_MAX];
+    if (rc == DOSSIER_OK) {
+        rc = s_publish(tmp, dir, name, sizeof name, pick, final, err);
+    }
+    unlink(tmp);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    s_sync_dir(dir);
+
+    Dossier__V1__BackupResponse response = DOSSIER__V1__BACKUP_RESPONSE__INIT;
+    response.path = final;
+    response.name = name;
+    response.size_bytes = info.file_bytes;
+    response.records = info.records;
+    int64_t took = job_now_ms() - started;
+    response.duration_ms = took > 0 ? (uint64_t)took : 0;
+    return job_set_payload(job, &response.base, err);
+}
+
+/* ---- BackupRead ---- */
+
+dossier_status_t
+handle_backup_read(const handler_env_t *env, job_t *job, dossier_error_t *err) {
+    const Dossier__V1__BackupReadRequest *request = (void *)job->input;
+    dossier_status_t rc =
+        backup_check_name("BackupReadRequest.name", request->name, err);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    size_t length = request->length ? request->length : BACKUP_READ_DEFAULT;
+    if (length > BACKUP_READ_MAX) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "BackupReadRequest.length %u is more than "
+                                 "%zu bytes",
+                                 request->length, BACKUP_READ_MAX);
+    }
+    char dir[S_PATH_MAX - BACKUP_NAME_MAX - 32];
+    rc = backup_dir_path(env->config, dir, sizeof dir, err);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    char path[S_PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, request->name);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) {
+            return dossier_error_set(err, DOSSIER_NOT_FOUND,
+                                     "no backup named %s in %s", request->name,
+                                     dir);
+        }
+        return s_io_error(err, errno, "cannot read the backup", path);
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return dossier_error_set(err, DOSSIER_NOT_FOUND,
+                                 "%s in %s is not a backup file", request->name,
+                                 dir);
+    }
+    uint64_t total = (uint64_t)st.st_size;
+    if (request->offset > total) {
+        close(fd);
+        return dossier_error_set(err, DOSSIER_OUT_OF_RANGE,
+                                 "BackupReadRequest.offset %llu is past the "
+                                 "end of %s (%llu bytes)",
+                                 (unsigned long long)request->offset,
+                                 request->name, (unsigned long long)total);
+    }
+    if (length > total - request->offset) {
+        length = (size_t)(total - request->offset);
+    }
+    uint8_t *data = malloc(length ? length : 1);
+    if (!data) {
+        close(fd);
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "out of memory");
+    }
+    size_t got = 0;
+    while (got < length) {
+        ssize_t n =
+            pread(fd, data + got, length - got, (off_t)(request->offset + got));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break; /* shrank meanwhile: send what there is */
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    Dossier__V1__BackupReadResponse response =
+        DOSSIER__V1__BACKUP_READ_RESPONSE__INIT;
+    response.data.data = data;
+    response.data.len = got;
+    response.total_size = total;
+    response.eof = request->offset + got >= total;
+    rc = job_set_payload(job, &response.base, err);
+    free(data);
+    return rc;
+}
