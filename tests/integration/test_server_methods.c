@@ -430,6 +430,14 @@ test_import_batch(void **state) {
     assert_true(strlen(response->results[1]->message) > 0);
     assert_int_equal(response->results[2]->code, 0);
     assert_int_equal(response->results[2]->response->version, 1);
+    /* The parser's warnings come back: this sample lacks its closing
+       "Search Refworld" line. */
+    Dossier__V1__ImportTextResponse *sweden = response->results[2]->response;
+    bool warned = false;
+    for (size_t i = 0; i < sweden->n_warnings; i++) {
+        warned |= strstr(sweden->warnings[i], "Search Refworld") != NULL;
+    }
+    assert_true(warned);
     dossier__v1__import_batch_response__free_unpacked(response, NULL);
 
     Dossier__V1__Report *got = s_get("m-batch-swe-2010", 0);
