@@ -295,6 +295,9 @@ handle_put(const handler_env_t *env, store_batch_t *batch, job_t *job,
     };
     store_put_result_t result = {0};
     rc = store_put(batch, request->report, &args, &result, err);
+    if (rc == DOSSIER_ABORTED) {
+        job->current_version = result.version; /* Response.current_version */
+    }
     if (rc != DOSSIER_OK) {
         return rc;
     }
@@ -317,6 +320,9 @@ handle_delete(const handler_env_t *env, store_batch_t *batch, job_t *job,
     uint64_t version = 0;
     rc = store_delete(batch, request->id, request->expected_version, &version,
                       err);
+    if (rc == DOSSIER_ABORTED) {
+        job->current_version = version; /* Response.current_version */
+    }
     if (rc != DOSSIER_OK) {
         return rc;
     }

@@ -34,6 +34,9 @@ typedef struct {
     bool shutting_down;
     /* Loop thread only (auth.h: ReloadUsers, WhoAmI): NULL elsewhere. */
     struct auth_t *auth;
+    /* The change feed (feed.h), used by the writer thread only; NULL when
+       there is none. */
+    struct feed_t *feed;
 } handler_env_t;
 
 typedef dossier_status_t (*handler_fn)(const handler_env_t *env, job_t *job,

@@ -7,6 +7,7 @@
 
 #include <zmq.h>
 
+#include "audit.h"
 #include "log.h"
 #include "methods.h"
 #include "workers.h"
@@ -19,9 +20,27 @@ struct writer_t {
     void *socket;
     job_t **jobs;
     unsigned long commits;
+    audit_t *audit; /* audit entries, idempotency keys, change events */
 };
 
-/*  Runs the write stage of n jobs in one batch and commits it. */
+/*  Fails every job of the batch that would otherwise report success. */
+static void
+s_fail_batch(job_t **jobs, size_t n, dossier_status_t rc, const char *why) {
+    dossier_error_t err = {0};
+    dossier_error_set(&err, rc, "the write was not committed: %s", why);
+    for (size_t i = 0; i < n; i++) {
+        if (jobs[i]->code == DOSSIER_OK) {
+            job_finish(jobs[i], rc, &err);
+        }
+    }
+}
+
+/*  Runs the write stage of n jobs in one batch and commits it. Each
+    write is recorded in the same batch (audit entry, the reply under its
+    idempotency key, its change events), and a repeated idempotency key
+    is answered from the first reply without writing; notes of refused
+    calls (audit_only) add their audit entry. The change events go out
+    only after the commit is durable. */
 static void
 s_commit(writer_t *self, job_t **jobs, size_t n) {
     dossier_error_t err = {0};
@@ -33,40 +52,60 @@ s_commit(writer_t *self, job_t **jobs, size_t n) {
         }
         return;
     }
+    audit_batch_begin(self->audit);
     int64_t started = job_now_ms();
-    size_t written = 0;
+    size_t written = 0, replayed = 0;
     for (size_t i = 0; i < n; i++) {
         job_t *job = jobs[i];
-        if (job_expired(job)) {
+        size_t mark = store_batch_mark(batch);
+        if (job->audit_only) {
+            /* A refused call: its code and message are already set. */
+        } else if (job_expired(job)) {
             worker_expire(job);
             continue;
+        } else if (audit_replay(self->audit, batch, job)) {
+            replayed++;
+            continue;
+        } else {
+            dossier_error_t job_err = {0};
+            rc = job->method->write(&self->env, batch, job, &job_err);
+            job_finish(job, rc, &job_err);
         }
-        dossier_error_t job_err = {0};
-        rc = job->method->write(&self->env, batch, job, &job_err);
-        job_finish(job, rc, &job_err);
-        written += rc == DOSSIER_OK;
+        rc = audit_record(self->audit, batch, job, mark, &err);
+        if (rc != DOSSIER_OK) {
+            /* Never a write without its audit entry: none happens. */
+            log_error("the audit log could not be written: %s", err.message);
+            char why[300];
+            snprintf(why, sizeof why, "the audit log could not be written: %s",
+                     err.message);
+            s_fail_batch(jobs, n, rc, why);
+            store_batch_abort(&batch);
+            audit_batch_begin(self->audit);
+            return;
+        }
+        written++;
     }
     if (written == 0) {
         store_batch_abort(&batch);
         return;
     }
+    rc = audit_expire(self->audit, batch, &err);
+    if (rc != DOSSIER_OK) {
+        log_warn("idempotency keys not expired: %s", err.message);
+    }
     rc = store_batch_commit(&batch, &err);
     if (rc != DOSSIER_OK) {
-        /* None of the batch happened: no write may report success. */
-        dossier_error_t commit_err = {0};
-        dossier_error_set(&commit_err, rc, "the write was not committed: %s",
-                          err.message);
-        for (size_t i = 0; i < n; i++) {
-            if (jobs[i]->code == DOSSIER_OK) {
-                job_finish(jobs[i], rc, &commit_err);
-            }
-        }
+        /* None of the batch happened: no write may report success, not
+           even one answered from a key this batch stored. */
+        s_fail_batch(jobs, n, rc, err.message);
+        audit_batch_begin(self->audit);
         return;
     }
     self->commits++;
-    log_debug("group commit: %zu writes committed together (%zu refused) "
-              "in %lld ms",
-              written, n - written, (long long)(job_now_ms() - started));
+    audit_publish(self->audit);
+    log_debug("group commit: %zu writes and notes committed together (%zu "
+              "answered from their idempotency key) in %lld ms",
+              written, replayed, (long long)(job_now_ms() - started));
 }
 
 static void *
@@ -118,6 +157,12 @@ writer_new(void *context, const char *endpoint, const handler_env_t *env,
     }
     self->env = *env;
     self->env.stats = NULL;
+    self->audit = audit_new(env->config, env->feed);
+    if (!self->audit) {
+        dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED, "out of memory");
+        free(self);
+        return NULL;
+    }
     self->batch_max = batch_max ? batch_max : 1;
     self->jobs = calloc(self->batch_max, sizeof *self->jobs);
     if (!self->jobs) {
@@ -144,6 +189,7 @@ cleanup_socket:
     }
     free(self->jobs);
 cleanup_self:
+    audit_destroy(&self->audit);
     free(self);
     return NULL;
 }
@@ -157,6 +203,7 @@ writer_destroy(writer_t **self_p) {
     pthread_join(self->thread, NULL);
     zmq_close(self->socket);
     free(self->jobs);
+    audit_destroy(&self->audit);
     free(self);
     *self_p = NULL;
 }
