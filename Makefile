@@ -89,6 +89,21 @@ valgrind: deps
 	ctest --test-dir $(VALGRIND_BUILD) --output-on-failure -j $(JOBS) \
 	    -R '$(VALGRIND_TESTS)' -E '_(py|sh)$$' --timeout 900
 
+# make bench: the load benchmark (bench/run.sh: Get, List, Search, a
+# mixed load with the server's memory, the bulk import through `dossier
+# import`) on a Release build in $(BENCH_BUILD), against servers it
+# starts on loopback; refreshes the Load section of docs/PERFORMANCE.md.
+# DURATION, MIXED_SECONDS, RECORDS, REPORTS size it (bench/run.sh). Never
+# part of `make test` (test_bench_smoke.sh is).
+BENCH_BUILD ?= build-bench
+
+bench: deps
+	@cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release \
+	    $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BENCH_BUILD) -j $(JOBS) --target dossierd dossier_cli \
+	    dossier-bench
+	bench/run.sh $(BENCH_BUILD)
+
 install: build
 	cmake --install $(BUILD)
 

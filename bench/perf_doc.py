@@ -1,0 +1,170 @@
+#!/usr/bin/python3
+"""perf_doc.py: writes the figures of bench/run.sh into docs/PERFORMANCE.md.
+
+Usage: perf_doc.py RESULTS DOC DURATION MIXED_SECONDS RECORDS REPORTS
+
+RESULTS holds the "summary: key=value ..." lines of dossier-bench, an
+"import ..." line and "cmd NAME ..." lines. The part of DOC between the
+markers below is replaced (appended at the end when the markers are
+missing); the rest of DOC is left as it is.
+"""
+import datetime
+import os
+import platform
+import subprocess
+import sys
+
+BEGIN = "<!-- bench/run.sh: begin (generated; edit bench/perf_doc.py) -->"
+END = "<!-- bench/run.sh: end -->"
+
+# Reference figures of the project's Performance issue (same kind of
+# machine): gRPC C++ unary Get at c16, the figure Get must beat 2.5x.
+GRPC_C16 = 10000
+
+
+def parse(path):
+    runs, cmds, extra = {}, {}, {}
+    for line in open(path):
+        line = line.strip()
+        if line.startswith("summary: "):
+            kv = dict(p.split("=", 1) for p in line[9:].split())
+            runs[kv["label"]] = kv
+        elif line.startswith("cmd "):
+            _, name, cmd = line.split(" ", 2)
+            cmds[name] = cmd
+        elif line.startswith("import "):
+            extra["import"] = dict(p.split("=", 1) for p in line[7:].split())
+        elif line.startswith("info "):
+            extra.setdefault("info", []).append(line[5:])
+    return runs, cmds, extra
+
+
+def machine():
+    model = "unknown"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True,
+                                cwd=os.path.dirname(os.path.abspath(
+                                    __file__))).stdout.strip()
+    except OSError:
+        commit = "?"
+    load = os.getloadavg()[0]
+    return ("nproc %d, %s, kernel %s, %s, commit %s, load average %.1f "
+            "at the end" % (os.cpu_count(), model, platform.release(),
+                            datetime.datetime.now(datetime.timezone.utc)
+                            .strftime("%Y-%m-%d %H:%M UTC"), commit, load))
+
+
+def f(v, fmt="%.0f"):
+    return fmt % float(v)
+
+
+def section(runs, cmds, extra, duration, mixed, records, reports):
+    out = [BEGIN, "", "## Load", "",
+           "Written by `make bench` (bench/run.sh, bench/perf_doc.py); "
+           "every figure below comes from one run of it.", "",
+           "Machine: " + machine() + ".", "",
+           "Each `dossier-bench` run first measures its floor: a raw "
+           "ZeroMQ ROUTER echo server in a child process and as many "
+           "DEALER clients as the run has, echoing the record size "
+           "(4,096 B) both ways; the ratios are to that floor, measured "
+           "seconds before. Latencies are per call, from log-linear "
+           "histograms (about 1.6% precision).", "",
+           "### Get, %s records of 4 KiB" % format(int(records), ","), "",
+           "| scenario | client | c | ops/s | p50 us | p90 us | p99 us "
+           "| max us | floor ops/s | floor p50 us | ops/floor | p50/floor "
+           "| errors |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name in ["get_c1", "get_c16", "get_raw_c1", "get_raw_c16"]:
+        r = runs.get(name)
+        if not r:
+            continue
+        out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | "
+                   "%sx | %sx | %s |" % (
+                       name, r["client"], r["c"], f(r["ops_s"]),
+                       r["p50_us"], r["p90_us"], r["p99_us"], r["max_us"],
+                       f(r["floor_ops_s"]), r["floor_p50_us"],
+                       f(r["ratio_ops"], "%.2f"), f(r["ratio_p50"], "%.2f"),
+                       r["errors"]))
+    c16, c1 = runs.get("get_c16"), runs.get("get_c1")
+    if c16 and c1:
+        out += ["", "Against the targets (libdossier): Get at c16 %s ops/s "
+                "= %.1fx the gRPC reference (%s, target 2.5x) and %.2fx the "
+                "echo floor (target 0.9x); Get at c1 p50 %s us = %.2fx the "
+                "echo round trip (target at most 1.2x)." % (
+                    f(c16["ops_s"]), float(c16["ops_s"]) / GRPC_C16,
+                    format(GRPC_C16, ","), float(c16["ratio_ops"]),
+                    c1["p50_us"], float(c1["ratio_p50"]))]
+    out += ["", "### Bulk import, List and Search, %s reports" %
+            format(int(reports), ","), ""]
+    imp = extra.get("import")
+    if imp:
+        secs = float(imp["seconds"])
+        out += ["`dossier import DIR` of %s generated Refworld text files "
+                "(about 4.5 KB each, indexed for search, each batch "
+                "committed durably): %.1f s, **%.0f reports/s**. Server "
+                "resident size after it, at %s reports: %.1f MiB." % (
+                    format(int(imp["reports"]), ","), secs,
+                    int(imp["reports"]) / secs,
+                    format(int(imp["reports"]), ","),
+                    int(imp["rss_kb"]) / 1024), ""]
+    out += ["| scenario | c | ops/s | p50 us | p90 us | p99 us | max us "
+            "| errors |", "|---|---|---|---|---|---|---|---|"]
+    for name in ["list_c1", "list_c16", "search_c1", "search_c16"]:
+        r = runs.get(name)
+        if r:
+            out.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                name, r["c"], f(r["ops_s"]), r["p50_us"], r["p90_us"],
+                r["p99_us"], r["max_us"], r["errors"]))
+    out += ["", "List is one page of 100 summaries of one year; Search is "
+            "three terms drawn from ranks 5 to 2,000 of the corpus "
+            "vocabulary, top 10."]
+    m = runs.get("mixed_c16")
+    if m:
+        out += ["", "### Mixed load and memory", "",
+                "get=90,list=5,search=3,put=2 at c16 for %s s on the "
+                "%s records: %s ops/s, p50 %s us, p99 %s us, %s errors. "
+                "Server resident size %.1f MiB before, %.1f MiB after "
+                "(resident size counts the pages of the LMDB map that "
+                "were read, so it grows with the part of the store "
+                "touched, not only with the heap)." % (
+                    f(m["seconds"]), format(int(records), ","),
+                    f(m["ops_s"]), m["p50_us"], m["p99_us"], m["errors"],
+                    int(m["rss_kb_before"]) / 1024,
+                    int(m["rss_kb_after"]) / 1024)]
+    out += ["", "### Commands", "", "```",
+            "make bench        # DURATION=%s MIXED_SECONDS=%s RECORDS=%s "
+            "REPORTS=%s" % (duration, mixed, records, reports)]
+    for line in extra.get("info", []):
+        out.append("# " + line)
+    for name, cmd in cmds.items():
+        out.append("%-12s %s" % (name + ":", cmd))
+    out += ["```", "", END]
+    return "\n".join(out) + "\n"
+
+
+def main():
+    results, doc, duration, mixed, records, reports = sys.argv[1:7]
+    runs, cmds, extra = parse(results)
+    text = section(runs, cmds, extra, duration, mixed, records, reports)
+    old = open(doc).read() if os.path.exists(doc) else "# Performance\n"
+    if BEGIN in old and END in old:
+        head, rest = old.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1].lstrip("\n")
+        new = head + text + ("\n" + tail if tail else "")
+    else:
+        new = old.rstrip("\n") + "\n\n" + text
+    with open(doc + ".tmp", "w") as out:
+        out.write(new)
+    os.replace(doc + ".tmp", doc)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+#!/bin/bash
+# run.sh: the standard load scenarios of `make bench`, against dossierd
+# servers started here in a temporary directory on loopback, and the
+# tables of docs/PERFORMANCE.md ("Load" section) refreshed with the
+# figures. Never part of `make test` (tests/integration/
+# test_bench_smoke.sh is the smoke run).
+#
+# Usage: bench/run.sh [BUILD_DIR]
+#   BUILD_DIR  a configured Release build with dossierd, dossier and
+#              dossier-bench built (default build-bench)
+# Environment:
+#   DURATION        seconds per Get/List/Search scenario (10)
+#   MIXED_SECONDS   seconds of the mixed load, for the memory check (600)
+#   RECORDS         4 KiB records for Get (10000)
+#   REPORTS         Refworld files for the bulk import, List, Search (100000)
+#   DOC             the file whose Load section is rewritten
+#                   (docs/PERFORMANCE.md; "-" writes nothing)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+build=${1:-$root/build-bench}
+duration=${DURATION:-10}
+mixed=${MIXED_SECONDS:-600}
+records=${RECORDS:-10000}
+reports=${REPORTS:-100000}
+doc=${DOC:-$root/docs/PERFORMANCE.md}
+bin=$build/bin
+
+work=$(mktemp -d /tmp/dossier-bench-XXXXXX)
+pids=
+cleanup() {
+    local pid
+    for pid in $pids; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+results=$work/results.txt
+: >"$results"
+
+# start_server NAME: dossierd on a free port with data in $work/NAME;
+# sets EP and PID.
+start_server() {
+    "$bin/dossierd" --data "$work/$1" --bind 'tcp://127.0.0.1:*' \
+        2>"$work/$1.log" &
+    PID=$!
+    pids="$pids $PID"
+    EP=
+    for _ in $(seq 1 200); do
+        if [ -s "$work/$1/dossierd.pid" ] &&
+            [ "$(sed -n 1p "$work/$1/dossierd.pid")" = "$PID" ]; then
+            EP=$(sed -n 2p "$work/$1/dossierd.pid")
+            [ -n "$EP" ] && return 0
+        fi
+        sleep 0.1
+    done
+    echo "dossierd did not start:" >&2
+    cat "$work/$1.log" >&2
+    exit 1
+}
+
+stop_server() {
+    kill "$PID"
+    wait "$PID" || true
+}
+
+# bench NAME ARGS...: one dossier-bench run; its output goes to the
+# terminal and its summary line, named, to $results.
+bench() {
+    local name=$1
+    shift
+    echo "== $name: dossier-bench $*"
+    "$bin/dossier-bench" --endpoint "$EP" --label "$name" "$@" |
+        tee "$work/$name.out"
+    grep '^summary: ' "$work/$name.out" >>"$results"
+    echo "cmd $name dossier-bench --endpoint EP ${*//$PID/PID}" >>"$results"
+}
+
+# ---- 4 KiB records: Get ----------------------------------------------
+start_server get
+"$bin/dossier-bench" --endpoint "$EP" --records "$records" --no-floor \
+    --duration 1 --label preload | tee "$work/preload.out"
+grep '^preload:' "$work/preload.out" | sed 's/^/info /' >>"$results"
+bench get_c1 --records "$records" --no-preload --concurrency 1 \
+    --duration "$duration" --mix get=100
+bench get_c16 --records "$records" --no-preload --concurrency 16 \
+    --duration "$duration" --mix get=100
+bench get_raw_c1 --records "$records" --no-preload --concurrency 1 \
+    --duration "$duration" --mix get=100 --raw
+bench get_raw_c16 --records "$records" --no-preload --concurrency 16 \
+    --duration "$duration" --mix get=100 --raw
+bench mixed_c16 --records "$records" --no-preload --concurrency 16 \
+    --duration "$mixed" --floor-seconds "$duration" \
+    --mix get=90,list=5,search=3,put=2 --pid "$PID"
+stop_server
+
+# ---- Refworld reports: bulk import, List, Search ---------------------
+"$bin/dossier-bench" --write-corpus "$work/corpus" --records "$reports" |
+    tee "$work/corpus.out"
+start_server reports
+echo "== import: dossier import $work/corpus"
+t0=$(date +%s.%N)
+"$bin/dossier" -s "$EP" --timeout 600000 import "$work/corpus" \
+    >"$work/import.out" 2>&1 || {
+    tail -20 "$work/import.out"
+    exit 1
+}
+t1=$(date +%s.%N)
+tail -3 "$work/import.out"
+rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$PID/status")
+echo "import reports=$reports seconds=$(echo "$t1 - $t0" | bc -l) rss_kb=$rss" |
+    tee -a "$results"
+echo "cmd import dossier -s EP --timeout 600000 import DIR" >>"$results"
+bench list_c1 --records "$reports" --no-preload --concurrency 1 \
+    --duration "$duration" --mix list=100 --pid "$PID"
+bench list_c16 --records "$reports" --no-preload --concurrency 16 \
+    --duration "$duration" --mix list=100
+bench search_c1 --records "$reports" --no-preload --concurrency 1 \
+    --duration "$duration" --mix search=100
+bench search_c16 --records "$reports" --no-preload --concurrency 16 \
+    --duration "$duration" --mix search=100 --pid "$PID"
+stop_server
+
+if [ "$doc" != "-" ]; then
+    /usr/bin/python3 "$here/perf_doc.py" "$results" "$doc" "$duration" \
+        "$mixed" "$records" "$reports"
+    echo "updated $doc"
+fi
