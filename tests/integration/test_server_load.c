@@ -451,11 +451,132 @@ test_group_commit(void **state) {
     testserver_stop(&server);
 }
 
+/* ---- Cheap calls are not stuck behind slow ones ---- */
+
+static double
+s_ms_since(const struct timespec *start) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) * 1e3 +
+           (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+static void
+test_cheap_calls_not_stalled(void **state) {
+    (void)state;
+    /* One worker, hundreds of heavy Lists queued on it: a Get (inline)
+       and a Put (writer) are answered long before the Lists are done. */
+    testserver_t *server = testserver_start("--workers 1 --max-in-flight 1000");
+    assert_non_null(server);
+    const char *endpoint = testserver_endpoint(server);
+    static char paragraph[2048];
+    memset(paragraph, 's', sizeof paragraph - 1);
+    char *body[8];
+    for (size_t i = 0; i < 8; i++) {
+        body[i] = paragraph;
+    }
+    s_client_t client;
+    s_client_open(&client, endpoint, 20000);
+    for (int i = 0; i < 300; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "stall-%03d", i);
+        Dossier__V1__Report report = DOSSIER__V1__REPORT__INIT;
+        report.id = id;
+        report.year = 2003;
+        report.body = body;
+        report.n_body = 8;
+        Dossier__V1__PutRequest put = DOSSIER__V1__PUT_REQUEST__INIT;
+        put.report = &report;
+        Dossier__V1__Response *response =
+            s_client_call(&client, M("Put"), &put.base);
+        assert_non_null(response);
+        assert_int_equal(response->code, 0);
+        dossier__v1__response__free_unpacked(response, NULL);
+    }
+
+    void *context = zmq_ctx_new();
+    void *dealer = zmq_socket(context, ZMQ_DEALER);
+    int linger = 0, timeout = 60000;
+    zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(dealer, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    assert_int_equal(zmq_connect(dealer, endpoint), 0);
+    Dossier__V1__ListRequest list = DOSSIER__V1__LIST_REQUEST__INIT;
+    list.page_size = 1000;
+    list.view = DOSSIER__V1__REPORT_VIEW__REPORT_VIEW_FULL;
+    size_t payload_size = protobuf_c_message_get_packed_size(&list.base);
+    uint8_t payload[64];
+    protobuf_c_message_pack(&list.base, payload);
+    enum { LISTS = 200 };
+    struct timespec started;
+    clock_gettime(CLOCK_MONOTONIC, &started);
+    for (int i = 0; i < LISTS; i++) {
+        Dossier__V1__Request request = DOSSIER__V1__REQUEST__INIT;
+        request.id = (uint64_t)i + 1;
+        request.method = (char *)M("List");
+        request.payload.data = payload;
+        request.payload.len = payload_size;
+        uint8_t packed[256];
+        size_t size = dossier__v1__request__pack(&request, packed);
+        zmq_send(dealer, "", 0, ZMQ_SNDMORE);
+        assert_int_equal(zmq_send(dealer, packed, size, 0), (int)size);
+    }
+
+    struct timespec asked;
+    clock_gettime(CLOCK_MONOTONIC, &asked);
+    Dossier__V1__GetRequest get = DOSSIER__V1__GET_REQUEST__INIT;
+    get.id = (char *)"stall-042";
+    Dossier__V1__Response *response =
+        s_client_call(&client, M("Get"), &get.base);
+    assert_non_null(response);
+    assert_int_equal(response->code, 0);
+    dossier__v1__response__free_unpacked(response, NULL);
+    double get_ms = s_ms_since(&asked);
+
+    clock_gettime(CLOCK_MONOTONIC, &asked);
+    Dossier__V1__Report report = DOSSIER__V1__REPORT__INIT;
+    report.id = (char *)"stall-new";
+    report.year = 2003;
+    Dossier__V1__PutRequest put = DOSSIER__V1__PUT_REQUEST__INIT;
+    put.report = &report;
+    response = s_client_call(&client, M("Put"), &put.base);
+    assert_non_null(response);
+    assert_int_equal(response->code, 0);
+    dossier__v1__response__free_unpacked(response, NULL);
+    double put_ms = s_ms_since(&asked);
+
+    for (int i = 0; i < LISTS; i++) {
+        zmq_msg_t delimiter, reply;
+        zmq_msg_init(&delimiter);
+        zmq_msg_init(&reply);
+        assert_true(zmq_msg_recv(&delimiter, dealer, 0) >= 0);
+        assert_true(zmq_msg_recv(&reply, dealer, 0) >= 0);
+        Dossier__V1__Response *listed = dossier__v1__response__unpack(
+            NULL, zmq_msg_size(&reply), zmq_msg_data(&reply));
+        assert_non_null(listed);
+        assert_int_equal(listed->code, 0);
+        dossier__v1__response__free_unpacked(listed, NULL);
+        zmq_msg_close(&delimiter);
+        zmq_msg_close(&reply);
+    }
+    double lists_ms = s_ms_since(&started);
+    printf("# %d full Lists took %.0f ms; meanwhile a Get took %.1f ms and "
+           "a Put %.1f ms\n",
+           LISTS, lists_ms, get_ms, put_ms);
+    /* Neither waited for the worker queue. */
+    assert_true(get_ms * 4 < lists_ms);
+    assert_true(put_ms * 4 < lists_ms);
+    zmq_close(dealer);
+    zmq_ctx_term(context);
+    s_client_close(&client);
+    testserver_stop(&server);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sixteen_clients),
         cmocka_unit_test(test_group_commit),
+        cmocka_unit_test(test_cheap_calls_not_stalled),
         cmocka_unit_test(test_sigterm_under_load),
         cmocka_unit_test(test_sigkill_keeps_acknowledged_writes),
     };
