@@ -10,9 +10,10 @@
     of the time left on connecting, so every endpoint gets a turn before
     the deadline. A socket monitor reports when the connection dies
     (heartbeats time out, the server exits): the socket is closed and the
-    next endpoint tried, for idempotent calls only once the request was
-    sent. Closing the socket on every failure also throws away whatever
-    the old connection still had queued (Lazy Pirate, zguide chapter 4). */
+    next endpoint tried, for calls safe to retry (dossier.h) also once the
+   request was sent. Closing the socket on every failure also throws away
+   whatever the old connection still had queued (Lazy Pirate, zguide chapter 4).
+ */
 #include "dossier.h"
 
 #include <errno.h>
@@ -50,7 +51,8 @@ struct dossier_client {
     void *monitor; /* PAIR socket receiving the dealer's events */
     unsigned socket_seq;
     uint64_t next_id;
-    bool request_sent; /* by the last call; see dossier.h */
+    bool request_sent;        /* by the last call; see dossier.h */
+    uint64_t current_version; /* of the last reply; see dossier.h */
 };
 
 /* How one wait on the socket ended. */
@@ -281,6 +283,11 @@ dossier_client_request_sent(const dossier_client_t *client) {
     return client != NULL && client->request_sent;
 }
 
+uint64_t
+dossier_client_current_version(const dossier_client_t *client) {
+    return client != NULL ? client->current_version : 0;
+}
+
 const char *
 dossier_client_endpoint(const dossier_client_t *client) {
     if (client == NULL) {
@@ -507,6 +514,16 @@ s_is_idempotent(const char *method) {
     return false;
 }
 
+/* method is a full name. A call of the Reports service is safe to send
+   again: reads change nothing, and the server answers a write whose
+   idempotency key it has seen with the reply it gave then. */
+static bool
+s_retry_safe(const char *method) {
+    size_t n = strlen(S_SERVICE);
+    return s_is_idempotent(method) ||
+           (strncmp(method, S_SERVICE, n) == 0 && method[n] == '/');
+}
+
 /* 128 random bits as 32 hex digits. */
 static void
 s_random_hex(char out[33]) {
@@ -612,7 +629,9 @@ dossier_call(dossier_client_t *client, const char *method,
                                  "method name too long");
     }
     bool idempotent = s_is_idempotent(full);
+    bool retry_safe = s_retry_safe(full);
     c->request_sent = false;
+    c->current_version = 0;
 
     dossier_status_t rc = DOSSIER_OK;
     size_t payload_size = protobuf_c_message_get_packed_size(request);
@@ -693,9 +712,9 @@ dossier_call(dossier_client_t *client, const char *method,
         c->request_sent = true;
         /* A server can hang with its connection alive (ZeroMQ answers
            heartbeats on its own threads): with another endpoint to try,
-           an idempotent call waits for this one only half the time left. */
+           a call safe to retry waits for this one only half the time left. */
         int64_t reply_until = deadline;
-        if (idempotent && c->n_endpoints > 1 && attempt + 1 < attempts) {
+        if (retry_safe && c->n_endpoints > 1 && attempt + 1 < attempts) {
             int64_t t = s_now_ms();
             reply_until = t + (deadline - t) / 2;
         }
@@ -705,13 +724,14 @@ dossier_call(dossier_client_t *client, const char *method,
         }
         /* Whatever the old connection still holds is stale now. */
         s_next_endpoint(c);
-        if (!idempotent || (last != S_WAIT_LOST && last != S_WAIT_TIMEOUT) ||
+        if (!retry_safe || (last != S_WAIT_LOST && last != S_WAIT_TIMEOUT) ||
             (last == S_WAIT_TIMEOUT && reply_until >= deadline)) {
             break;
         }
     }
 
     if (response != NULL) {
+        c->current_version = response->current_version;
         rc = s_finish(response, full, response_type, response_p, err);
         dossier__v1__response__free_unpacked(response, NULL);
         goto done;
@@ -742,14 +762,14 @@ dossier_call(dossier_client_t *client, const char *method,
         rc = dossier_error_set(
             err, DOSSIER_UNAVAILABLE,
             "lost the connection to %s before its reply to %s%s", last_ep, full,
-            idempotent ? "" : "; the write may or may not have been applied");
+            retry_safe ? "" : "; the write may or may not have been applied");
         break;
     default:
         if (sent) {
             rc = dossier_error_set(
                 err, DOSSIER_DEADLINE_EXCEEDED,
                 "%s gave no reply to %s in %d ms%s", last_ep, full, waited,
-                idempotent ? ""
+                retry_safe ? ""
                            : "; the write may or may not have been applied");
         } else if (c->n_endpoints > 1) {
             rc = dossier_error_set(err, DOSSIER_UNAVAILABLE,

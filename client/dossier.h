@@ -7,17 +7,18 @@
     Failures are handled the Lazy Pirate way: when a server cannot be
     reached, or its connection dies while a call waits (ZeroMQ heartbeats
     notice a dead or frozen peer), the socket is closed and reopened on the
-    next endpoint. Idempotent calls (Get, List, Search, History, Changes,
-    Stats, Health, Describe) are then sent again, up to `retries` times;
-    when there are several endpoints, such a call also moves on after
-    waiting half of its remaining time for a reply, so that a server that
-    hangs with its connection alive does not hold it to the end.
-    Writes (Put, Delete, ImportText, ImportBatch) carry an
+    next endpoint. Every call of the Reports service is then sent again,
+    up to `retries` times; when there are several endpoints, such a call
+    also moves on after waiting half of its remaining time for a reply, so
+    that a server that hangs with its connection alive does not hold it
+    to the end. Reads (Get, List, Search, History, Changes, Stats, Health,
+    Describe) change nothing. Writes (Put, Delete, ImportText,
+    ImportBatch, and any method not in that list) carry an
     "idempotency-key" metadata entry, the same for every attempt of one
-    logical call, but are sent at most once: a write moves on to the next
-    endpoint only while nothing has been sent yet, and once sent, a lost
-    connection or a missing reply is reported, never retried, because the
-    write may have been applied.
+    logical call: the server remembers the keys of recent writes (24 h by
+    default) and answers a repeated key with the reply it gave the first
+    time, without applying the write again (docs/PROTOCOL.md). A method
+    of another service is never sent again once sent.
 
     Every call returns a dossier_status_t (common/status.h): DOSSIER_OK,
     the code the server answered (NOT_FOUND, ABORTED, ...), or for
@@ -120,6 +121,11 @@ const char *dossier_client_endpoint(const dossier_client_t *client);
     connection was lost, or no reply came in time). Also true after any
     call that got a reply. */
 bool dossier_client_request_sent(const dossier_client_t *client);
+
+/*  The Response.current_version of the last call's reply: with
+    DOSSIER_ABORTED from Put or Delete, the record's current version (0:
+    it does not exist); 0 after any other reply or a transport failure. */
+uint64_t dossier_client_current_version(const dossier_client_t *client);
 
 /*  Sends one call and waits for its reply.
     method: "dossier.v1.Reports/Get", or just "Get" for a method of the
