@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "dossier/v1/rpc.pb-c.h"
 #include "log.h"
 #include "loop.h"
@@ -38,7 +39,9 @@ struct loop_t {
     const config_t *config;
     handler_env_t env;
     stats_t *stats;
+    auth_t *auth; /* borrowed */
     void *context;
+    bool own_context; /* else czmq's, for zauth (auth_context) */
     void *front;
     char endpoint[256];
 
@@ -244,14 +247,15 @@ s_enqueue(loop_t *self, job_t *job) {
 
 /* ---- One request ---- */
 
-/*  Identity of the caller. Without authentication every peer is
-    "anonymous" with role admin; with CURVE the ZAP User-Id property of
-    body will name the user and its role. */
+/*  Identity of the caller, from what ZAP attached to body (auth.h):
+    never from the Request. */
 static void
-s_caller(zmq_msg_t *body, job_t *job) {
-    (void)body;
-    snprintf(job->user, sizeof job->user, "anonymous");
-    job->role = ROLE_ADMIN;
+s_caller(loop_t *self, zmq_msg_t *body, job_t *job) {
+    auth_identity_t who;
+    auth_identify(self->auth, body, &who);
+    snprintf(job->user, sizeof job->user, "%s", who.name);
+    snprintf(job->user_key, sizeof job->user_key, "%s", who.key);
+    job->role = who.role;
 }
 
 static void
@@ -303,7 +307,7 @@ s_handle_request(loop_t *self, const uint8_t *peer, size_t peer_size,
     job->deadline_ms = request->deadline_ms;
     job->deadline =
         request->deadline_ms ? job_now_ms() + request->deadline_ms : 0;
-    s_caller(body, job);
+    s_caller(self, body, job);
     if (log_enabled(LOG_LEVEL_DEBUG)) {
         const char *client = "";
         for (size_t i = 0; i < request->n_metadata; i++) {
@@ -316,10 +320,11 @@ s_handle_request(loop_t *self, const uint8_t *peer, size_t peer_size,
                   method->full_name, job->user, *client ? " client " : "",
                   client);
     }
+    /* The one place a call is refused for its role. */
     if (!methods_allowed(method, job->role)) {
         s_reply_error(self, peer, peer_size, id, method->index,
                       DOSSIER_PERMISSION_DENIED,
-                      "%s needs role %s; user %s has role %s",
+                      "method %s needs role %s; %s has role %s",
                       method->full_name, methods_role_name(method->role),
                       job->user, methods_role_name(job->role));
         goto cleanup_job;
@@ -635,6 +640,7 @@ loop_run(loop_t *self, volatile sig_atomic_t *stop, dossier_error_t *err) {
         if (rc != DOSSIER_OK) {
             break;
         }
+        auth_poll(self->auth);
     }
     if (self->in_flight) {
         log_warn("%zu requests still in flight after %u ms; answering those "
@@ -679,6 +685,10 @@ s_bind_front(loop_t *self, dossier_error_t *err) {
         return dossier_error_set(err, DOSSIER_INTERNAL,
                                  "cannot set ROUTER socket options: %s",
                                  zmq_strerror(errno));
+    }
+    dossier_status_t rc = auth_secure(self->auth, self->front, err);
+    if (rc != DOSSIER_OK) {
+        return rc;
     }
     if (zmq_bind(self->front, config->bind) != 0) {
         return dossier_error_set(err, DOSSIER_UNAVAILABLE, "cannot bind %s: %s",
@@ -753,7 +763,8 @@ restore_mask:
 }
 
 loop_t *
-loop_new(const config_t *config, store_t *store, dossier_error_t *err) {
+loop_new(const config_t *config, store_t *store, auth_t *auth,
+         dossier_error_t *err) {
     loop_t *self = calloc(1, sizeof *self);
     if (!self) {
         dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED, "out of memory");
@@ -770,7 +781,12 @@ loop_new(const config_t *config, store_t *store, dossier_error_t *err) {
     self->workers = calloc(self->n_workers, sizeof(worker_t *));
     self->worker_busy = calloc(self->n_workers, sizeof(bool));
     self->worker_running = calloc(self->n_workers, sizeof(bool));
-    self->context = zmq_ctx_new();
+    self->auth = auth;
+    self->context = auth_context(auth);
+    if (!self->context) {
+        self->context = zmq_ctx_new();
+        self->own_context = true;
+    }
     if (!self->stats || !self->peers || !self->worker_sockets ||
         !self->workers || !self->worker_busy || !self->worker_running ||
         !self->context) {
@@ -783,6 +799,8 @@ loop_new(const config_t *config, store_t *store, dossier_error_t *err) {
         loop_destroy(&self);
         return NULL;
     }
+    /* After the threads took their copies: the auth is the loop's. */
+    self->env.auth = auth;
     return self;
 }
 
@@ -842,7 +860,7 @@ loop_destroy(loop_t **self_p) {
     if (self->front) {
         zmq_close(self->front);
     }
-    if (self->context) {
+    if (self->context && self->own_context) {
         zmq_ctx_term(self->context);
     }
     free(self->worker_sockets);

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "config.h"
 #include "status.h"
 #include "store.h"
@@ -22,10 +23,13 @@ typedef struct loop_t loop_t;
 
 /*  Creates the sockets, binds config->bind, and starts the workers and
     the writer (with SIGINT and SIGTERM blocked in them, so signals reach
-    the main thread). methods_init() must have succeeded. config and store
-    are borrowed and must outlive the loop. Returns the loop, or NULL with
-    err set (DOSSIER_UNAVAILABLE when the endpoint cannot be bound). */
-loop_t *loop_new(const config_t *config, store_t *store, dossier_error_t *err);
+    the main thread). methods_init() must have succeeded. config, store
+    and auth (auth_new: the security mode; the ROUTER is made a CURVE
+    server when it says so) are borrowed and must outlive the loop.
+    Returns the loop, or NULL with err set (DOSSIER_UNAVAILABLE when the
+    endpoint cannot be bound). */
+loop_t *loop_new(const config_t *config, store_t *store, auth_t *auth,
+                 dossier_error_t *err);
 
 /*  The endpoint actually bound ("tcp://127.0.0.1:40123" when the port was
     '*' or 0); borrowed, valid for the loop's lifetime. */

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "config.h"
 #include "log.h"
 #include "loop.h"
@@ -30,6 +31,13 @@ s_on_signal(int signal) {
     s_stop = 1;
 }
 
+/*  SIGHUP: reload the users directory (auth_poll, on the loop thread). */
+static void
+s_on_hup(int signal) {
+    (void)signal;
+    auth_request_reload();
+}
+
 static void
 s_install_signals(void) {
     struct sigaction action;
@@ -39,6 +47,8 @@ s_install_signals(void) {
     /* No SA_RESTART: the loop's poll must wake up. */
     sigaction(SIGINT, &action, NULL);
     sigaction(SIGTERM, &action, NULL);
+    action.sa_handler = s_on_hup;
+    sigaction(SIGHUP, &action, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 
@@ -75,15 +85,6 @@ s_make_dirs(const char *path, dossier_error_t *err) {
     return DOSSIER_OK;
 }
 
-static bool
-s_is_loopback(const char *endpoint) {
-    return strncmp(endpoint, "tcp://127.", 10) == 0 ||
-           strncmp(endpoint, "tcp://localhost:", 16) == 0 ||
-           strncmp(endpoint, "tcp://[::1]:", 12) == 0 ||
-           strncmp(endpoint, "ipc://", 6) == 0 ||
-           strncmp(endpoint, "inproc://", 9) == 0;
-}
-
 int
 main(int argc, char **argv) {
     config_t config;
@@ -103,11 +104,17 @@ main(int argc, char **argv) {
 
     int exit_code = 1;
     pidfile_t *pidfile = NULL;
+    auth_t *auth = NULL;
     store_t *store = NULL;
     loop_t *loop = NULL;
     uint64_t replies = 0;
     if (methods_init(&err) != DOSSIER_OK) {
         log_error("method table does not match the service: %s", err.message);
+        goto cleanup_config;
+    }
+    auth = auth_new(&config, &err);
+    if (!auth) {
+        log_error("%s", err.message);
         goto cleanup_config;
     }
     if (s_make_dirs(config.data_dir, &err) != DOSSIER_OK ||
@@ -125,7 +132,7 @@ main(int argc, char **argv) {
                   err.message);
         goto cleanup_pidfile;
     }
-    loop = loop_new(&config, store, &err);
+    loop = loop_new(&config, store, auth, &err);
     if (!loop) {
         log_error("%s", err.message);
         goto cleanup_store;
@@ -134,15 +141,16 @@ main(int argc, char **argv) {
         log_error("%s", err.message);
         goto cleanup_loop;
     }
-    log_info("started: dossierd %s, pid %ld, endpoint %s, data %s, mode "
-             "anonymous (no authentication; every peer is 'anonymous' "
-             "with role admin), %u workers%s",
+    log_info("started: dossierd %s, pid %ld, endpoint %s, data %s, %u "
+             "workers%s",
              DOSSIER_VERSION, (long)getpid(), loop_endpoint(loop),
              config.data_dir, config.workers,
              config.no_sync ? ", no_sync (commits are not fsynced)" : "");
-    if (!s_is_loopback(loop_endpoint(loop))) {
-        log_warn("%s is not a loopback endpoint and authentication is off: "
-                 "anyone who can reach it can write",
+    log_info("security: %s", auth_describe(auth));
+    if (!auth_endpoint_is_loopback(config.bind) &&
+        !config.curve_secret_key_file) {
+        log_warn("%s is not a loopback endpoint and authentication is off "
+                 "(--insecure): anyone who can reach it is 'anonymous'",
                  loop_endpoint(loop));
     }
     if (loop_run(loop, &s_stop, &err) != DOSSIER_OK) {
@@ -161,6 +169,7 @@ cleanup_pidfile:
         log_info("stopped: %llu replies sent", (unsigned long long)replies);
     }
 cleanup_config:
+    auth_destroy(&auth);
     config_free(&config);
     return exit_code;
 }

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "auth.h"
 #include "backup.h"
 #include "dossier/v1/reports.pb-c.h"
 #include "methods.h"
@@ -47,6 +48,8 @@ static method_t s_methods[] = {
     S_ROW("Audit", handle_audit, NULL, ROLE_ADMIN, true, RUNS_WORKER),
     S_ROW("Backup", handle_backup, NULL, ROLE_ADMIN, false, RUNS_WORKER),
     S_ROW("BackupRead", handle_backup_read, NULL, ROLE_ADMIN, true, RUNS_WORKER),
+    S_ROW("ReloadUsers", auth_handle_reload_users, NULL, ROLE_ADMIN, true, RUNS_INLINE),
+    S_ROW("WhoAmI", auth_handle_whoami, NULL, ROLE_READER, true, RUNS_INLINE),
 };
 /* clang-format on */
 #define S_N_METHODS (sizeof s_methods / sizeof s_methods[0])

@@ -1,0 +1,489 @@
+/*  auth.c: CURVE + ZAP through czmq's zauth, and the users table. See
+    auth.h.
+
+    zauth keeps its own zcertstore of users_dir and decides who may
+    connect; this module keeps a second table of the same directory
+    (public key -> name, role) that decides what a connected key may do.
+    The two are loaded separately on purpose: zauth reloads whenever the
+    directory changes, so a removed certificate stops new connections at
+    once, while roles change only at an explicit reload (SIGHUP or
+    ReloadUsers), which the operator sees in the log. A connection that
+    is still open after its certificate was removed keeps working until
+    that reload, then gets role none and is refused everything. */
+#include <czmq.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "auth.h"
+#include "dossier/v1/reports.pb-c.h"
+#include "log.h"
+#include "methods.h"
+
+#define S_ZAP_DOMAIN "dossier"
+#define S_MAX_CERT_BYTES 65536 /* a certificate is a few hundred bytes */
+#define S_MAX_USERS 100000
+
+typedef struct {
+    char name[64];
+    role_t role;
+} s_user_t;
+
+struct auth_t {
+    const config_t *config;
+    bool curve;
+    role_t anonymous_role;
+    zcert_t *server_cert;
+    zhashx_t *users; /* Z85 public key -> s_user_t, owned */
+    zactor_t *zauth;
+    char describe[512];
+};
+
+static volatile sig_atomic_t s_reload_requested;
+
+bool
+auth_endpoint_is_loopback(const char *endpoint) {
+    if (!endpoint) {
+        return false;
+    }
+    if (strncmp(endpoint, "ipc://", 6) == 0 ||
+        strncmp(endpoint, "inproc://", 9) == 0) {
+        return true;
+    }
+    if (strncmp(endpoint, "tcp://", 6) != 0) {
+        return false;
+    }
+    const char *host = endpoint + 6;
+    /* tcp://127.a.b.c:port, every address of 127.0.0.0/8. */
+    if (strncmp(host, "127.", 4) == 0) {
+        const char *c = host + 4;
+        int dots = 0;
+        for (; *c && *c != ':'; c++) {
+            if (*c == '.') {
+                dots++;
+            } else if (*c < '0' || *c > '9') {
+                return false;
+            }
+        }
+        return dots == 2 && *c == ':';
+    }
+    return strncmp(host, "localhost:", 10) == 0 ||
+           strncmp(host, "[::1]:", 6) == 0;
+}
+
+/*  ZeroMQ's network transports; any other scheme cannot be bound, and
+    binding will say so. */
+static bool
+s_is_network(const char *endpoint) {
+    static const char *const schemes[] = {"tcp://",  "ws://",   "wss://",
+                                          "udp://",  "pgm://",  "epgm://",
+                                          "norm://", "tipc://", "vmci://"};
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+        if (strncmp(endpoint, schemes[i], strlen(schemes[i])) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool
+s_role_parse(const char *text, role_t *role) {
+    static const role_t roles[] = {ROLE_READER, ROLE_WRITER, ROLE_ADMIN};
+    for (size_t i = 0; text && i < sizeof roles / sizeof roles[0]; i++) {
+        if (strcmp(text, methods_role_name(roles[i])) == 0) {
+            *role = roles[i];
+            return true;
+        }
+    }
+    return false;
+}
+
+/*  A user name must print on one line of the log and in messages. */
+static bool
+s_name_ok(const char *name) {
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n >= sizeof((s_user_t *)0)->name) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c < 0x20 || c == 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void
+s_user_free(void **item) {
+    free(*item);
+    *item = NULL;
+}
+
+/*  Reads one user certificate into table; logs and skips a bad one. */
+static void
+s_load_user(zhashx_t *table, const char *dir, const char *file) {
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s", dir, file) >= (int)sizeof path) {
+        log_warn("users: skipped %s: path too long", file);
+        return;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        return;
+    }
+    if (st.st_size > S_MAX_CERT_BYTES) {
+        log_warn("users: skipped %s: %lld bytes is too large for a "
+                 "certificate",
+                 path, (long long)st.st_size);
+        return;
+    }
+    zcert_t *cert = zcert_load(path);
+    if (!cert) {
+        log_warn("users: skipped %s: not a czmq certificate with a public "
+                 "key",
+                 path);
+        return;
+    }
+    const char *key = zcert_public_txt(cert);
+    const char *name = zcert_meta(cert, "name");
+    const char *role_text = zcert_meta(cert, "role");
+    role_t role = ROLE_NONE;
+    if (!s_name_ok(name)) {
+        log_warn("users: skipped %s: metadata 'name' is missing or not 1 to "
+                 "63 printable characters",
+                 path);
+    } else if (!s_role_parse(role_text, &role)) {
+        log_warn("users: skipped %s (%s): metadata 'role' is '%.20s', not "
+                 "reader, writer or admin",
+                 path, name, role_text ? role_text : "");
+    } else if (zhashx_lookup(table, key)) {
+        log_warn("users: skipped %s (%s): its key is already the key of "
+                 "user %s",
+                 path, name, ((s_user_t *)zhashx_lookup(table, key))->name);
+    } else if (zhashx_size(table) >= S_MAX_USERS) {
+        log_warn("users: skipped %s: more than %d users", path, S_MAX_USERS);
+    } else {
+        s_user_t *user = calloc(1, sizeof *user);
+        if (user) {
+            snprintf(user->name, sizeof user->name, "%s", name);
+            user->role = role;
+            zhashx_insert(table, key, user);
+        }
+    }
+    zcert_destroy(&cert);
+}
+
+/*  A fresh table from users_dir, or NULL with err set. */
+static zhashx_t *
+s_load_users(const char *dir, dossier_error_t *err) {
+    DIR *d = opendir(dir);
+    if (!d) {
+        dossier_error_set(err, DOSSIER_UNAVAILABLE,
+                          "cannot read the users directory %s: %s", dir,
+                          strerror(errno));
+        return NULL;
+    }
+    zhashx_t *table = zhashx_new();
+    if (!table) {
+        closedir(d);
+        dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED, "out of memory");
+        return NULL;
+    }
+    zhashx_set_destructor(table, s_user_free);
+    struct dirent *entry;
+    while ((entry = readdir(d)) != NULL) {
+        const char *file = entry->d_name;
+        size_t n = strlen(file);
+        /* zcertstore skips the same: secret certificates never name a
+           user, and hidden files are editor leftovers. */
+        if (file[0] == '.' ||
+            (n >= 7 && strcmp(file + n - 7, "_secret") == 0)) {
+            continue;
+        }
+        s_load_user(table, dir, file);
+    }
+    closedir(d);
+    return table;
+}
+
+static void
+s_describe(auth_t *self) {
+    const config_t *config = self->config;
+    if (self->curve) {
+        snprintf(self->describe, sizeof self->describe,
+                 "CURVE, %zu users from %s", zhashx_size(self->users),
+                 config->users_dir);
+    } else if (auth_endpoint_is_loopback(config->bind)) {
+        snprintf(self->describe, sizeof self->describe,
+                 "NONE (loopback only); every peer is 'anonymous' with role "
+                 "%s",
+                 methods_role_name(self->anonymous_role));
+    } else {
+        snprintf(self->describe, sizeof self->describe,
+                 "NONE (--insecure on %s); every peer is 'anonymous' with "
+                 "role %s",
+                 config->bind, methods_role_name(self->anonymous_role));
+    }
+}
+
+static dossier_status_t
+s_load_server_cert(auth_t *self, dossier_error_t *err) {
+    const char *path = self->config->curve_secret_key_file;
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "cannot read the server key %s: %s", path,
+                                 strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size > S_MAX_CERT_BYTES) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "the server key %s is not a certificate file",
+                                 path);
+    }
+    self->server_cert = zcert_load(path);
+    /* zcert_load gives an all-zero secret key when the file has none. */
+    if (!self->server_cert ||
+        strcmp(zcert_secret_txt(self->server_cert),
+               "0000000000000000000000000000000000000000") == 0) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "%s is not a czmq secret certificate (make "
+                                 "one with `dossier keygen NAME` and give its "
+                                 "NAME.key_secret)",
+                                 path);
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        log_warn("the server key %s can be read by other users (mode %03o); "
+                 "chmod 600 it",
+                 path, (unsigned)(st.st_mode & 0777));
+    }
+    return DOSSIER_OK;
+}
+
+auth_t *
+auth_new(const config_t *config, dossier_error_t *err) {
+    auth_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED, "out of memory");
+        return NULL;
+    }
+    self->config = config;
+    bool loopback = auth_endpoint_is_loopback(config->bind);
+    bool has_key =
+        config->curve_secret_key_file && config->curve_secret_key_file[0];
+    bool has_users = config->users_dir && config->users_dir[0];
+    if (has_key != has_users) {
+        dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                          "CURVE needs both curve_secret_key_file "
+                          "(--curve-key) and users_dir (--users); only %s is "
+                          "set",
+                          has_key ? "curve_secret_key_file" : "users_dir");
+        goto fail;
+    }
+    self->curve = has_key;
+    if (!self->curve && !loopback && !config->insecure &&
+        s_is_network(config->bind)) {
+        dossier_error_set(
+            err, DOSSIER_FAILED_PRECONDITION,
+            "refusing to serve %s without authentication: it is not a "
+            "loopback address; set curve_secret_key_file and users_dir "
+            "(--curve-key FILE --users DIR, see docs/OPERATIONS.md), or "
+            "pass --insecure to serve it unauthenticated anyway",
+            config->bind);
+        goto fail;
+    }
+    self->anonymous_role = loopback ? ROLE_ADMIN : ROLE_READER;
+    if (config->anonymous_role && config->anonymous_role[0] &&
+        !s_role_parse(config->anonymous_role, &self->anonymous_role)) {
+        dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                          "anonymous_role '%.40s' is not reader, writer or "
+                          "admin",
+                          config->anonymous_role);
+        goto fail;
+    }
+    if (self->curve) {
+        if (!zsys_has_curve()) {
+            dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                              "this libzmq was built without CURVE");
+            goto fail;
+        }
+        if (s_load_server_cert(self, err) != DOSSIER_OK) {
+            goto fail;
+        }
+        self->users = s_load_users(config->users_dir, err);
+        if (!self->users) {
+            goto fail;
+        }
+        if (zhashx_size(self->users) == 0) {
+            log_warn("users: no user certificates in %s; nobody can "
+                     "connect until one is added (dossier keygen)",
+                     config->users_dir);
+        }
+    }
+    s_describe(self);
+    return self;
+fail:
+    auth_destroy(&self);
+    return NULL;
+}
+
+void
+auth_destroy(auth_t **self_p) {
+    if (!self_p || !*self_p) {
+        return;
+    }
+    auth_t *self = *self_p;
+    zactor_destroy(&self->zauth);
+    zcert_destroy(&self->server_cert);
+    zhashx_destroy(&self->users);
+    free(self);
+    *self_p = NULL;
+}
+
+void *
+auth_context(auth_t *self) {
+    if (!self || !self->curve) {
+        return NULL;
+    }
+    /* czmq would otherwise take over SIGINT and SIGTERM, which main()
+       handles itself. */
+    zsys_handler_set(NULL);
+    return zsys_init();
+}
+
+dossier_status_t
+auth_secure(auth_t *self, void *socket, dossier_error_t *err) {
+    if (!self || !self->curve) {
+        return DOSSIER_OK;
+    }
+    int server = 1;
+    if (zmq_setsockopt(socket, ZMQ_CURVE_SERVER, &server, sizeof server) != 0 ||
+        zmq_setsockopt(socket, ZMQ_CURVE_SECRETKEY,
+                       zcert_secret_key(self->server_cert), 32) != 0 ||
+        zmq_setsockopt(socket, ZMQ_ZAP_DOMAIN, S_ZAP_DOMAIN,
+                       strlen(S_ZAP_DOMAIN)) != 0) {
+        return dossier_error_set(err, DOSSIER_INTERNAL,
+                                 "cannot make the socket a CURVE server: %s",
+                                 zmq_strerror(errno));
+    }
+    if (self->zauth) {
+        return DOSSIER_OK; /* one ZAP handler serves every socket */
+    }
+    self->zauth = zactor_new(zauth, NULL);
+    if (!self->zauth) {
+        return dossier_error_set(err, DOSSIER_INTERNAL,
+                                 "cannot start the zauth actor");
+    }
+    if (zstr_sendx(self->zauth, "CURVE", self->config->users_dir, NULL) != 0 ||
+        zsock_wait(self->zauth) != 0) {
+        return dossier_error_set(err, DOSSIER_INTERNAL,
+                                 "the zauth actor did not take the users "
+                                 "directory %s",
+                                 self->config->users_dir);
+    }
+    return DOSSIER_OK;
+}
+
+void
+auth_identify(const auth_t *self, zmq_msg_t *body, auth_identity_t *who) {
+    memset(who, 0, sizeof *who);
+    if (!self->curve) {
+        snprintf(who->name, sizeof who->name, "anonymous");
+        who->role = self->anonymous_role;
+        return;
+    }
+    /* Set by libzmq from the ZAP reply; a client cannot write it. */
+    const char *key = zmq_msg_gets(body, "User-Id");
+    if (!key || strlen(key) != 40) {
+        snprintf(who->name, sizeof who->name, "unknown");
+        who->role = ROLE_NONE;
+        return;
+    }
+    snprintf(who->key, sizeof who->key, "%s", key);
+    const s_user_t *user = zhashx_lookup(self->users, key);
+    if (user) {
+        snprintf(who->name, sizeof who->name, "%s", user->name);
+        who->role = user->role;
+        return;
+    }
+    /* Admitted by zauth (its certstore already has the file) but not in
+       our table yet: the certificate's name, from ZAP, and no role. */
+    const char *name = zmq_msg_gets(body, "name");
+    snprintf(who->name, sizeof who->name, "%s",
+             s_name_ok(name) ? name : "unknown");
+    who->role = ROLE_NONE;
+}
+
+dossier_status_t
+auth_reload(auth_t *self, size_t *users, dossier_error_t *err) {
+    if (!self->curve) {
+        return dossier_error_set(err, DOSSIER_FAILED_PRECONDITION,
+                                 "the server runs without CURVE; there are no "
+                                 "users to reload");
+    }
+    zhashx_t *table = s_load_users(self->config->users_dir, err);
+    if (!table) {
+        return err ? err->code : DOSSIER_UNAVAILABLE;
+    }
+    zhashx_destroy(&self->users);
+    self->users = table;
+    s_describe(self);
+    *users = zhashx_size(table);
+    return DOSSIER_OK;
+}
+
+void
+auth_request_reload(void) {
+    s_reload_requested = 1;
+}
+
+void
+auth_poll(auth_t *self) {
+    if (!s_reload_requested) {
+        return;
+    }
+    s_reload_requested = 0;
+    size_t users = 0;
+    dossier_error_t err = {0};
+    if (auth_reload(self, &users, &err) == DOSSIER_OK) {
+        log_info("users: reloaded on SIGHUP: %zu users from %s", users,
+                 self->config->users_dir);
+    } else {
+        log_warn("users: not reloaded on SIGHUP: %s", err.message);
+    }
+}
+
+const char *
+auth_describe(auth_t *self) {
+    return self->describe;
+}
+
+dossier_status_t
+auth_handle_reload_users(const handler_env_t *env, job_t *job,
+                         dossier_error_t *err) {
+    size_t users = 0;
+    dossier_status_t rc = auth_reload(env->auth, &users, err);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    log_info("users: reloaded by %s: %zu users from %s", job->user, users,
+             env->config->users_dir);
+    Dossier__V1__ReloadUsersResponse response =
+        DOSSIER__V1__RELOAD_USERS_RESPONSE__INIT;
+    response.users = (uint32_t)users;
+    return job_set_payload(job, &response.base, err);
+}
+
+dossier_status_t
+auth_handle_whoami(const handler_env_t *env, job_t *job, dossier_error_t *err) {
+    Dossier__V1__WhoAmIResponse response = DOSSIER__V1__WHO_AM_IRESPONSE__INIT;
+    response.name = job->user;
+    response.role = (char *)methods_role_name(job->role);
+    response.public_key = job->user_key;
+    response.security = (char *)(env->auth->curve ? "curve" : "none");
+    return job_set_payload(job, &response.base, err);
+}
