@@ -1,0 +1,538 @@
+/*  test_auth_curve.c: a dossierd with CURVE and a users directory.
+
+    Each test starts its own server (tests/support/testserver.h) with
+    --curve-key and --users pointing into a fresh temporary directory,
+    in which it made (with czmq, as `dossier keygen` does) the server's
+    key pair and users alice (reader), bob (writer) and root (admin).
+    Clients are libdossier clients with the users' keys, or raw CURVE
+    DEALERs for requests libdossier would not send (forged metadata). */
+#include <czmq.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "dossier.h"
+#include "testserver.h"
+
+#define ASSERT_CODE(expr, want, err)                                           \
+    do {                                                                       \
+        dossier_status_t rc_ = (expr);                                         \
+        if (rc_ != (want)) {                                                   \
+            fail_msg("%s: got %s (%s), want %s", #expr, dossier_strerror(rc_), \
+                     (err).message, dossier_strerror(want));                   \
+        }                                                                      \
+    } while (0)
+
+typedef struct {
+    char root[64];
+    char users[128];
+    char keys[128];
+    zcert_t *server;
+    testserver_t *ts;
+} s_fixture_t;
+
+/*  Writes a user's certificates: public into dir (the users dir, or keys
+    for a stranger), secret always into keys. */
+static zcert_t *
+s_make_user(s_fixture_t *fx, const char *dir, const char *name,
+            const char *role) {
+    zcert_t *cert = zcert_new();
+    assert_non_null(cert);
+    zcert_set_meta(cert, "name", "%s", name);
+    zcert_set_meta(cert, "role", "%s", role);
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s.key", dir, name);
+    assert_int_equal(zcert_save_public(cert, path), 0);
+    snprintf(path, sizeof path, "%s/%s.key_secret", fx->keys, name);
+    assert_int_equal(zcert_save_secret(cert, path), 0);
+    return cert;
+}
+
+/*  The certificate of a user made by s_make_user. */
+static zcert_t *
+s_cert(s_fixture_t *fx, const char *name) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s.key_secret", fx->keys, name);
+    zcert_t *cert = zcert_load(path);
+    assert_non_null(cert);
+    return cert;
+}
+
+static int
+s_setup(void **state) {
+    s_fixture_t *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    snprintf(fx->root, sizeof fx->root, "/tmp/dossier-auth-XXXXXX");
+    assert_non_null(mkdtemp(fx->root));
+    snprintf(fx->users, sizeof fx->users, "%s/users", fx->root);
+    snprintf(fx->keys, sizeof fx->keys, "%s/keys", fx->root);
+    assert_int_equal(zsys_dir_create("%s", fx->users), 0);
+    assert_int_equal(zsys_dir_create("%s", fx->keys), 0);
+    fx->server = zcert_new();
+    char path[256];
+    snprintf(path, sizeof path, "%s/server.key", fx->keys);
+    assert_int_equal(zcert_save(fx->server, path), 0);
+    zcert_t *c;
+    c = s_make_user(fx, fx->users, "alice", "reader");
+    zcert_destroy(&c);
+    c = s_make_user(fx, fx->users, "bob", "writer");
+    zcert_destroy(&c);
+    c = s_make_user(fx, fx->users, "root", "admin");
+    zcert_destroy(&c);
+    char args[512];
+    snprintf(args, sizeof args, "--curve-key %s/server.key_secret --users %s",
+             fx->keys, fx->users);
+    fx->ts = testserver_start(args);
+    assert_non_null(fx->ts);
+    *state = fx;
+    return 0;
+}
+
+static int
+s_teardown(void **state) {
+    s_fixture_t *fx = *state;
+    testserver_stop(&fx->ts);
+    zcert_destroy(&fx->server);
+    char command[256];
+    snprintf(command, sizeof command, "rm -rf '%s'", fx->root);
+    if (system(command) != 0) {
+        fprintf(stderr, "could not remove %s\n", fx->root);
+    }
+    free(fx);
+    return 0;
+}
+
+/*  A libdossier client with name's keys (NULL: no CURVE). */
+static dossier_client_t *
+s_client(s_fixture_t *fx, const char *name, int timeout_ms) {
+    dossier_options_t options;
+    dossier_options_init(&options);
+    options.timeout_ms = timeout_ms;
+    options.retries = 0;
+    zcert_t *cert = name ? s_cert(fx, name) : NULL;
+    if (cert) {
+        options.curve_server_key = zcert_public_txt(fx->server);
+        options.curve_public_key = zcert_public_txt(cert);
+        options.curve_secret_key = zcert_secret_txt(cert);
+    }
+    dossier_client_t *client = NULL;
+    dossier_error_t err = {0};
+    ASSERT_CODE(dossier_client_new(testserver_endpoint(fx->ts), &options,
+                                   &client, &err),
+                DOSSIER_OK, err);
+    zcert_destroy(&cert);
+    return client;
+}
+
+static dossier_status_t
+s_whoami(dossier_client_t *client, Dossier__V1__WhoAmIResponse **who_p,
+         dossier_error_t *err) {
+    Dossier__V1__WhoAmIRequest request = DOSSIER__V1__WHO_AM_IREQUEST__INIT;
+    return dossier_call(client, "WhoAmI", &request.base,
+                        &dossier__v1__who_am_iresponse__descriptor,
+                        (ProtobufCMessage **)who_p, err);
+}
+
+static Dossier__V1__Report
+s_report(const char *id) {
+    Dossier__V1__Report r = DOSSIER__V1__REPORT__INIT;
+    r.id = (char *)id;
+    r.title = "Auth test";
+    r.country = "Atlantis";
+    r.year = 2020;
+    r.doc_type = "Trafficking in Persons Report";
+    return r;
+}
+
+static size_t
+s_reload(dossier_client_t *client, dossier_status_t want) {
+    Dossier__V1__ReloadUsersRequest request =
+        DOSSIER__V1__RELOAD_USERS_REQUEST__INIT;
+    Dossier__V1__ReloadUsersResponse *response = NULL;
+    dossier_error_t err = {0};
+    ASSERT_CODE(dossier_call(client, "ReloadUsers", &request.base,
+                             &dossier__v1__reload_users_response__descriptor,
+                             (ProtobufCMessage **)&response, &err),
+                want, err);
+    size_t users = response ? response->users : 0;
+    dossier_message_free(response);
+    return users;
+}
+
+static bool
+s_log_has(s_fixture_t *fx, const char *text) {
+    FILE *f = fopen(testserver_logpath(fx->ts), "r");
+    assert_non_null(f);
+    char line[4096];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f)) {
+        found = strstr(line, text) != NULL;
+    }
+    fclose(f);
+    return found;
+}
+
+/* ---- Tests ---- */
+
+static void
+test_startup_log_names_curve(void **state) {
+    s_fixture_t *fx = *state;
+    char want[256];
+    snprintf(want, sizeof want, "security: CURVE, 3 users from %s", fx->users);
+    assert_true(s_log_has(fx, want));
+}
+
+static void
+test_reader_denied_write(void **state) {
+    s_fixture_t *fx = *state;
+    dossier_client_t *alice = s_client(fx, "alice", 5000);
+    dossier_error_t err = {0};
+    Dossier__V1__WhoAmIResponse *who = NULL;
+    ASSERT_CODE(s_whoami(alice, &who, &err), DOSSIER_OK, err);
+    assert_string_equal(who->name, "alice");
+    assert_string_equal(who->role, "reader");
+    assert_string_equal(who->security, "curve");
+    zcert_t *cert = s_cert(fx, "alice");
+    assert_string_equal(who->public_key, zcert_public_txt(cert));
+    zcert_destroy(&cert);
+    dossier_message_free(who);
+
+    Dossier__V1__Report r = s_report("auth-denied-1");
+    ASSERT_CODE(dossier_put(alice, &r, 0, false, NULL, &err),
+                DOSSIER_PERMISSION_DENIED, err);
+    assert_string_equal(err.message,
+                        "method dossier.v1.Reports/Put needs role writer; "
+                        "alice has role reader");
+    ASSERT_CODE(dossier_delete(alice, "auth-denied-1", 0, NULL, &err),
+                DOSSIER_PERMISSION_DENIED, err);
+    /* Reads are allowed; the record was never written. */
+    ASSERT_CODE(dossier_get(alice, "auth-denied-1", NULL, &err),
+                DOSSIER_NOT_FOUND, err);
+    s_reload(alice, DOSSIER_PERMISSION_DENIED);
+    dossier_client_destroy(&alice);
+}
+
+static void
+test_writer_write_names_writer(void **state) {
+    s_fixture_t *fx = *state;
+    dossier_client_t *bob = s_client(fx, "bob", 5000);
+    dossier_client_t *root = s_client(fx, "root", 5000);
+    dossier_client_t *alice = s_client(fx, "alice", 5000);
+    dossier_error_t err = {0};
+    Dossier__V1__Report r = s_report("auth-written-1");
+    ASSERT_CODE(dossier_put(bob, &r, 0, true, NULL, &err), DOSSIER_OK, err);
+    Dossier__V1__Report *got = NULL;
+    ASSERT_CODE(dossier_get(alice, "auth-written-1", &got, &err), DOSSIER_OK,
+                err);
+    assert_string_equal(got->created_by, "bob");
+    assert_string_equal(got->updated_by, "bob");
+    dossier_report_free(got);
+    /* An admin may write too; the update names them, the creation stays. */
+    r.title = "Auth test, revised";
+    ASSERT_CODE(dossier_put(root, &r, 0, false, NULL, &err), DOSSIER_OK, err);
+    ASSERT_CODE(dossier_get(alice, "auth-written-1", &got, &err), DOSSIER_OK,
+                err);
+    assert_string_equal(got->created_by, "bob");
+    assert_string_equal(got->updated_by, "root");
+    dossier_report_free(got);
+    dossier_client_destroy(&alice);
+    dossier_client_destroy(&root);
+    dossier_client_destroy(&bob);
+}
+
+static void
+test_unknown_key_cannot_connect(void **state) {
+    s_fixture_t *fx = *state;
+    /* mallory has a key pair, but no certificate in the users dir. */
+    zcert_t *mallory = s_make_user(fx, fx->keys, "mallory", "admin");
+    zcert_destroy(&mallory);
+    dossier_client_t *client = s_client(fx, "mallory", 1500);
+    dossier_error_t err = {0};
+    dossier_status_t rc = dossier_health(client, NULL, NULL, &err);
+    /* ZAP refuses the handshake; libdossier sees the refusal. Nothing
+       was sent. */
+    if (rc != DOSSIER_UNAUTHENTICATED) {
+        fail_msg("unknown key: got %s (%s), want UNAUTHENTICATED",
+                 dossier_strerror(rc), err.message);
+    }
+    assert_false(dossier_client_request_sent(client));
+    dossier_client_destroy(&client);
+
+    /* The server still serves the others, and logged no error. */
+    dossier_client_t *alice = s_client(fx, "alice", 5000);
+    ASSERT_CODE(dossier_health(alice, NULL, NULL, &err), DOSSIER_OK, err);
+    dossier_client_destroy(&alice);
+    assert_false(s_log_has(fx, " ERROR "));
+    assert_int_equal(kill(testserver_pid(fx->ts), 0), 0);
+}
+
+static void
+test_plain_client_cannot_connect(void **state) {
+    s_fixture_t *fx = *state;
+    dossier_client_t *plain = s_client(fx, NULL, 1000);
+    dossier_error_t err = {0};
+    dossier_status_t rc = dossier_health(plain, NULL, NULL, &err);
+    if (rc != DOSSIER_UNAVAILABLE) {
+        fail_msg("plain client: got %s (%s), want UNAVAILABLE",
+                 dossier_strerror(rc), err.message);
+    }
+    dossier_client_destroy(&plain);
+    /* A raw REQ without CURVE: its request never reaches the server. */
+    Dossier__V1__HealthRequest health = DOSSIER__V1__HEALTH_REQUEST__INIT;
+    Dossier__V1__Response *response = NULL;
+    assert_int_equal(testserver_call(testserver_endpoint(fx->ts),
+                                     "dossier.v1.Reports/Health", &health.base,
+                                     &response, 1000),
+                     DOSSIER_DEADLINE_EXCEEDED);
+    assert_null(response);
+}
+
+/*  Polls WhoAmI with a fresh client until it answers want_code (bounded
+    to 5 s): a reload is asynchronous to the test. */
+static void
+s_wait_whoami(s_fixture_t *fx, const char *name, dossier_status_t want_code,
+              const char *want_role) {
+    dossier_status_t rc = DOSSIER_UNKNOWN;
+    dossier_error_t err = {0};
+    for (int i = 0; i < 50; i++) {
+        dossier_client_t *client = s_client(fx, name, 1000);
+        Dossier__V1__WhoAmIResponse *who = NULL;
+        rc = s_whoami(client, &who, &err);
+        bool done = rc == want_code &&
+                    (!want_role || strcmp(who->role, want_role) == 0);
+        dossier_message_free(who);
+        dossier_client_destroy(&client);
+        if (done) {
+            return;
+        }
+        usleep(100 * 1000);
+    }
+    fail_msg("%s: WhoAmI still %s (%s) after 5 s, want %s", name,
+             dossier_strerror(rc), err.message, dossier_strerror(want_code));
+}
+
+static void
+test_sighup_adds_user(void **state) {
+    s_fixture_t *fx = *state;
+    zcert_t *dave = s_make_user(fx, fx->users, "dave", "writer");
+    zcert_destroy(&dave);
+    /* zauth admits the new key at once (it watches the directory), but
+       the server's table does not know dave before a reload: role none. */
+    dossier_client_t *client = s_client(fx, "dave", 5000);
+    dossier_error_t err = {0};
+    Dossier__V1__Report r = s_report("auth-dave-1");
+    dossier_status_t rc = dossier_put(client, &r, 0, false, NULL, &err);
+    if (rc != DOSSIER_PERMISSION_DENIED && rc != DOSSIER_UNAUTHENTICATED) {
+        fail_msg("dave before reload: got %s (%s)", dossier_strerror(rc),
+                 err.message);
+    }
+    dossier_client_destroy(&client);
+
+    assert_int_equal(testserver_kill(fx->ts, SIGHUP), 0);
+    s_wait_whoami(fx, "dave", DOSSIER_OK, "writer");
+    client = s_client(fx, "dave", 5000);
+    ASSERT_CODE(dossier_put(client, &r, 0, false, NULL, &err), DOSSIER_OK, err);
+    dossier_client_destroy(&client);
+    assert_true(s_log_has(fx, "users: reloaded on SIGHUP: 4 users"));
+}
+
+static void
+test_reload_rpc_adds_and_removes(void **state) {
+    s_fixture_t *fx = *state;
+    dossier_client_t *root = s_client(fx, "root", 5000);
+    assert_int_equal(s_reload(root, DOSSIER_OK), 3);
+
+    zcert_t *erin = s_make_user(fx, fx->users, "erin", "reader");
+    zcert_destroy(&erin);
+    assert_int_equal(s_reload(root, DOSSIER_OK), 4);
+    s_wait_whoami(fx, "erin", DOSSIER_OK, "reader");
+
+    /* A connection erin opens now, before her certificate goes. */
+    dossier_client_t *erin_client = s_client(fx, "erin", 3000);
+    dossier_error_t err = {0};
+    ASSERT_CODE(dossier_get(erin_client, "nothing", NULL, &err),
+                DOSSIER_NOT_FOUND, err);
+
+    char path[256];
+    snprintf(path, sizeof path, "%s/erin.key", fx->users);
+    assert_int_equal(unlink(path), 0);
+    /* New connections are refused as soon as zauth sees the change. */
+    s_wait_whoami(fx, "erin", DOSSIER_UNAUTHENTICATED, NULL);
+    /* The open one loses its role at the reload. */
+    assert_int_equal(s_reload(root, DOSSIER_OK), 3);
+    dossier_status_t rc = dossier_get(erin_client, "nothing", NULL, &err);
+    if (rc != DOSSIER_PERMISSION_DENIED) {
+        fail_msg("erin after removal: got %s (%s)", dossier_strerror(rc),
+                 err.message);
+    }
+    assert_non_null(strstr(err.message, "erin has role none"));
+    dossier_client_destroy(&erin_client);
+    dossier_client_destroy(&root);
+}
+
+/*  Sends one Request with the given metadata over a raw CURVE DEALER
+    with name's keys; returns the Response (the caller frees it). */
+static Dossier__V1__Response *
+s_raw_call(s_fixture_t *fx, const char *name, const char *method,
+           const ProtobufCMessage *payload,
+           Dossier__V1__Request__MetadataEntry **metadata, size_t n_metadata) {
+    zsock_t *dealer = zsock_new(ZMQ_DEALER);
+    assert_non_null(dealer);
+    zcert_t *cert = s_cert(fx, name);
+    zcert_apply(cert, dealer);
+    zsock_set_curve_serverkey(dealer, zcert_public_txt(fx->server));
+    zsock_set_rcvtimeo(dealer, 5000);
+    zsock_set_linger(dealer, 0);
+    assert_int_equal(zsock_connect(dealer, "%s", testserver_endpoint(fx->ts)),
+                     0);
+    Dossier__V1__Request request = DOSSIER__V1__REQUEST__INIT;
+    request.id = 77;
+    request.method = (char *)method;
+    size_t size = protobuf_c_message_get_packed_size(payload);
+    uint8_t *buffer = malloc(size + 1);
+    assert_non_null(buffer);
+    protobuf_c_message_pack(payload, buffer);
+    request.payload.data = buffer;
+    request.payload.len = size;
+    request.metadata = metadata;
+    request.n_metadata = n_metadata;
+    size_t packed = dossier__v1__request__get_packed_size(&request);
+    uint8_t *body = malloc(packed);
+    assert_non_null(body);
+    dossier__v1__request__pack(&request, body);
+    zmsg_t *msg = zmsg_new();
+    zmsg_addmem(msg, "", 0);
+    zmsg_addmem(msg, body, packed);
+    assert_int_equal(zmsg_send(&msg, dealer), 0);
+    zmsg_t *reply = zmsg_recv(dealer);
+    assert_non_null(reply);
+    zframe_t *empty = zmsg_pop(reply);
+    zframe_t *frame = zmsg_pop(reply);
+    assert_non_null(frame);
+    Dossier__V1__Response *response = dossier__v1__response__unpack(
+        NULL, zframe_size(frame), zframe_data(frame));
+    assert_non_null(response);
+    assert_int_equal(response->id, 77);
+    zframe_destroy(&frame);
+    zframe_destroy(&empty);
+    zmsg_destroy(&reply);
+    free(body);
+    free(buffer);
+    zcert_destroy(&cert);
+    zsock_destroy(&dealer);
+    return response;
+}
+
+static void
+test_identity_not_forged_by_metadata(void **state) {
+    s_fixture_t *fx = *state;
+    zcert_t *root = s_cert(fx, "root");
+    /* Everything a client could write to claim another identity. */
+    Dossier__V1__Request__MetadataEntry entries[] = {
+        DOSSIER__V1__REQUEST__METADATA_ENTRY__INIT,
+        DOSSIER__V1__REQUEST__METADATA_ENTRY__INIT,
+        DOSSIER__V1__REQUEST__METADATA_ENTRY__INIT,
+        DOSSIER__V1__REQUEST__METADATA_ENTRY__INIT,
+        DOSSIER__V1__REQUEST__METADATA_ENTRY__INIT,
+    };
+    const char *pairs[][2] = {
+        {"user", "root"},
+        {"role", "admin"},
+        {"name", "root"},
+        {"User-Id", zcert_public_txt(root)},
+        {"user-id", zcert_public_txt(root)},
+    };
+    Dossier__V1__Request__MetadataEntry *metadata[5];
+    for (size_t i = 0; i < 5; i++) {
+        entries[i].key = (char *)pairs[i][0];
+        entries[i].value = (char *)pairs[i][1];
+        metadata[i] = &entries[i];
+    }
+    Dossier__V1__Report r = s_report("auth-forged-1");
+    Dossier__V1__PutRequest put = DOSSIER__V1__PUT_REQUEST__INIT;
+    put.report = &r;
+    Dossier__V1__Response *response = s_raw_call(
+        fx, "alice", "dossier.v1.Reports/Put", &put.base, metadata, 5);
+    assert_int_equal(response->code, DOSSIER_PERMISSION_DENIED);
+    assert_string_equal(response->message,
+                        "method dossier.v1.Reports/Put needs role writer; "
+                        "alice has role reader");
+    dossier__v1__response__free_unpacked(response, NULL);
+
+    Dossier__V1__WhoAmIRequest whoami = DOSSIER__V1__WHO_AM_IREQUEST__INIT;
+    response = s_raw_call(fx, "alice", "dossier.v1.Reports/WhoAmI",
+                          &whoami.base, metadata, 5);
+    assert_int_equal(response->code, DOSSIER_OK);
+    Dossier__V1__WhoAmIResponse *who = dossier__v1__who_am_iresponse__unpack(
+        NULL, response->payload.len, response->payload.data);
+    assert_non_null(who);
+    assert_string_equal(who->name, "alice");
+    assert_string_equal(who->role, "reader");
+    dossier__v1__who_am_iresponse__free_unpacked(who, NULL);
+    dossier__v1__response__free_unpacked(response, NULL);
+    zcert_destroy(&root);
+}
+
+static void
+test_bad_user_files_skipped(void **state) {
+    s_fixture_t *fx = *state;
+    /* A role that is not one, a missing name, and garbage: skipped with a
+       warning, never a crash; the others still count. */
+    zcert_t *c = s_make_user(fx, fx->users, "frank", "superuser");
+    zcert_destroy(&c);
+    c = zcert_new();
+    zcert_set_meta(c, "role", "admin");
+    char path[256];
+    snprintf(path, sizeof path, "%s/noname.key", fx->users);
+    assert_int_equal(zcert_save_public(c, path), 0);
+    zcert_destroy(&c);
+    snprintf(path, sizeof path, "%s/garbage.key", fx->users);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("curve\n    public-key = \"\x01\x02 not a key\n\xff\xfe\n", f);
+    fclose(f);
+    dossier_client_t *root = s_client(fx, "root", 5000);
+    assert_int_equal(s_reload(root, DOSSIER_OK), 3);
+    dossier_client_destroy(&root);
+    assert_true(s_log_has(fx, "frank): metadata 'role' is 'superuser'"));
+    assert_true(s_log_has(fx, "noname.key: metadata 'name' is missing"));
+    /* frank's key is admitted by zauth but has no role. */
+    dossier_client_t *frank = s_client(fx, "frank", 5000);
+    dossier_error_t err = {0};
+    ASSERT_CODE(dossier_health(frank, NULL, NULL, &err),
+                DOSSIER_PERMISSION_DENIED, err);
+    assert_non_null(strstr(err.message, "frank has role none"));
+    dossier_client_destroy(&frank);
+}
+
+int
+main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_startup_log_names_curve, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_reader_denied_write, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_writer_write_names_writer, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_key_cannot_connect,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_plain_client_cannot_connect,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_sighup_adds_user, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_reload_rpc_adds_and_removes,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_identity_not_forged_by_metadata,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_user_files_skipped, s_setup,
+                                        s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
