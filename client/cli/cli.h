@@ -25,9 +25,11 @@ enum {
 
 /* Options that apply to every verb. */
 typedef struct {
-    const char *server; /* endpoints, comma-separated */
-    int timeout_ms;     /* 0: the verb's default */
-    bool json;          /* proto3 JSON output, one object per line */
+    const char *server;     /* endpoints, comma-separated */
+    int timeout_ms;         /* 0: the verb's default */
+    bool json;              /* proto3 JSON output, one object per line */
+    const char *server_key; /* --server-key: certificate file or Z85 */
+    const char *key;        /* --key: the user's secret certificate */
 } cli_global_t;
 
 typedef struct cli_verb cli_verb_t;
@@ -43,10 +45,14 @@ struct cli_verb {
 #define CLI_OPT_TIMEOUT 0x1002
 #define CLI_OPT_HELP 'h'
 #define CLI_OPT_SERVER 's'
+#define CLI_OPT_SERVER_KEY 0x1003
+#define CLI_OPT_KEY 0x1004
 #define CLI_COMMON_LONGOPTS                                                    \
     {"json", no_argument, NULL, CLI_OPT_JSON},                                 \
         {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},                 \
-        {"server", required_argument, NULL, CLI_OPT_SERVER}, {                 \
+        {"server", required_argument, NULL, CLI_OPT_SERVER},                   \
+        {"server-key", required_argument, NULL, CLI_OPT_SERVER_KEY},           \
+        {"key", required_argument, NULL, CLI_OPT_KEY}, {                       \
         "help", no_argument, NULL, CLI_OPT_HELP                                \
     }
 #define CLI_COMMON_SHORTOPTS "hs:"
@@ -85,7 +91,27 @@ int cli_read_file(const char *path, char **data_p, size_t *size_p,
 /*  Exit code for a status without printing. */
 int cli_exit_code(dossier_status_t status);
 
-/* Verbs (cli_import.c, cli_reports.c, cli_info.c). */
+/*  Keys and server of a connection (cli_auth.c): storage for what
+    cli_auth_options resolves. */
+typedef struct {
+    char server[1024];
+    char server_key[41];
+    char public_key[41];
+    char secret_key[41];
+} cli_keys_t;
+
+/*  Resolves the server endpoint and the CURVE keys from the flags in g,
+    then DOSSIER_SERVER / DOSSIER_SERVER_KEY / DOSSIER_KEY, then the
+    client section of ~/.config/dossier/config; loads certificate files.
+    On CLI_EXIT_OK sets *server (NULL: none given; else borrowed from
+    keys) and, when keys were found, the three curve_* fields of options
+    (borrowed from keys). Otherwise prints why and returns the exit code. */
+int cli_auth_options(const cli_global_t *g, cli_keys_t *keys,
+                     dossier_options_t *options, const char **server);
+
+/* Verbs (cli_import.c, cli_reports.c, cli_info.c, cli_auth.c). */
+int cli_keygen(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv);
+int cli_whoami(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv);
 int cli_import(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv);
 int cli_get(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv);
 int cli_put(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv);

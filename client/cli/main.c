@@ -5,7 +5,8 @@
     Global options come before the verb (and are accepted after it too);
     the verb table below drives dispatch, `--help` and the "did you mean"
     suggestion for a mistyped verb. The server is --server, else
-    $DOSSIER_SERVER, else tcp://127.0.0.1:7531. */
+    $DOSSIER_SERVER, else the config file (cli_auth.c), else
+    tcp://127.0.0.1:7531; CURVE keys come the same way. */
 #include "cli.h"
 
 #include <errno.h>
@@ -111,6 +112,26 @@ static const char s_usage_describe[] =
     "Lists the methods the server offers with their request and response\n"
     "types, read from its descriptors (--json: the FileDescriptorSet).\n";
 
+static const char s_usage_keygen[] =
+    "usage: dossier keygen [--role reader|writer|admin] [--dir DIR] "
+    "[--force] NAME\n"
+    "\n"
+    "Makes a CURVE key pair for user NAME in czmq's certificate format:\n"
+    "DIR/NAME.key, the public certificate with metadata name and role, to\n"
+    "copy into the server's users directory, and DIR/NAME.key_secret (mode\n"
+    "0600), which the user keeps and gives with --key. The server's own\n"
+    "key pair is made the same way (`dossier keygen server`).\n"
+    "\n"
+    "  --role ROLE  reader (default), writer or admin\n"
+    "  --dir DIR    where to write (default .)\n"
+    "  --force      replace existing files\n";
+
+static const char s_usage_whoami[] =
+    "usage: dossier whoami [--json]\n"
+    "\n"
+    "Prints who the server takes you for: name, role, public key and its\n"
+    "security mode.\n";
+
 static const cli_verb_t s_verbs[] = {
     {"import", "import Refworld text files or directories", s_usage_import,
      cli_import},
@@ -124,6 +145,8 @@ static const cli_verb_t s_verbs[] = {
     {"stats", "record counts and server figures", s_usage_stats, cli_stats},
     {"health", "is the server serving", s_usage_health, cli_health},
     {"describe", "the methods of the API", s_usage_describe, cli_describe},
+    {"keygen", "make a CURVE key pair for a user", s_usage_keygen, cli_keygen},
+    {"whoami", "your name and role on the server", s_usage_whoami, cli_whoami},
 };
 #define S_NVERBS (sizeof s_verbs / sizeof s_verbs[0])
 
@@ -144,11 +167,18 @@ s_print_usage(FILE *out) {
             "                         %d; 30000 for import)\n"
             "  --json                 print proto3 JSON, one object per "
             "line\n"
+            "  --server-key FILE|Z85  the server's public key, for CURVE\n"
+            "                         (default $DOSSIER_SERVER_KEY)\n"
+            "  --key FILE             your secret certificate "
+            "(NAME.key_secret,\n"
+            "                         default $DOSSIER_KEY)\n"
             "  -h, --help             this text; `dossier VERB --help` for a "
             "verb\n"
             "  --version              print the version\n"
             "\n"
-            "-s, --timeout and --json may also follow the verb.\n"
+            "Defaults for -s, --server-key and --key may also come from the\n"
+            "client section of ~/.config/dossier/config. Global options may\n"
+            "also follow the verb.\n"
             "\n"
             "Verbs:\n",
             DOSSIER_DEFAULT_ENDPOINT, DOSSIER_DEFAULT_TIMEOUT_MS);
@@ -209,6 +239,12 @@ cli_common_option(const cli_verb_t *verb, cli_global_t *g, int opt,
     case CLI_OPT_SERVER:
         g->server = arg;
         return -1;
+    case CLI_OPT_SERVER_KEY:
+        g->server_key = arg;
+        return -1;
+    case CLI_OPT_KEY:
+        g->key = arg;
+        return -1;
     case CLI_OPT_TIMEOUT:
         if (s_parse_timeout(arg, &g->timeout_ms) != 0) {
             return cli_usage_error(verb,
@@ -249,15 +285,18 @@ cli_fail(const dossier_error_t *err) {
 int
 cli_connect(const cli_global_t *g, int default_timeout_ms,
             dossier_client_t **client_p) {
-    const char *server = g->server;
-    if (server == NULL || *server == '\0') {
-        server = getenv("DOSSIER_SERVER");
+    dossier_options_t options;
+    dossier_options_init(&options);
+    /* Static: the options borrow it until dossier_client_new copies. */
+    static cli_keys_t keys;
+    const char *server = NULL;
+    int auth_rc = cli_auth_options(g, &keys, &options, &server);
+    if (auth_rc != CLI_EXIT_OK) {
+        return auth_rc;
     }
     if (server == NULL || *server == '\0') {
         server = DOSSIER_DEFAULT_ENDPOINT;
     }
-    dossier_options_t options;
-    dossier_options_init(&options);
     if (g->timeout_ms > 0) {
         options.timeout_ms = g->timeout_ms;
     } else if (default_timeout_ms > 0) {
@@ -266,6 +305,7 @@ cli_connect(const cli_global_t *g, int default_timeout_ms,
     options.client_name = "dossier-cli/" DOSSIER_VERSION;
     dossier_error_t err = {0};
     dossier_status_t rc = dossier_client_new(server, &options, client_p, &err);
+    explicit_bzero(keys.secret_key, sizeof keys.secret_key);
     if (rc != DOSSIER_OK) {
         fprintf(stderr, S_PROG ": %s\n", err.message);
         return rc == DOSSIER_INVALID_ARGUMENT ? CLI_EXIT_USAGE
@@ -356,6 +396,12 @@ main(int argc, char **argv) {
             break;
         case CLI_OPT_SERVER:
             g.server = optarg;
+            break;
+        case CLI_OPT_SERVER_KEY:
+            g.server_key = optarg;
+            break;
+        case CLI_OPT_KEY:
+            g.key = optarg;
             break;
         case CLI_OPT_TIMEOUT:
             if (s_parse_timeout(optarg, &g.timeout_ms) != 0) {

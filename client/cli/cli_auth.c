@@ -1,0 +1,331 @@
+/*  cli_auth.c: CURVE keys for the `dossier` CLI: the keygen and whoami
+    verbs, and where a connection finds its server, server key and key.
+
+    Each setting comes from the first place that has it: the flag
+    (--server, --server-key, --key), the environment (DOSSIER_SERVER,
+    DOSSIER_SERVER_KEY, DOSSIER_KEY), the client section of the config
+    file ($XDG_CONFIG_HOME/dossier/config, else ~/.config/dossier/config):
+
+        client
+            server = tcp://dossier.example.org:7531
+            server_key = /home/alice/.config/dossier/server.key
+            key = /home/alice/.config/dossier/alice.key_secret
+
+    A server key is a certificate file (its public key is used) or the 40
+    Z85 characters themselves; the key is the user's secret certificate
+    (NAME.key_secret, as `dossier keygen` writes it). Without a key and
+    a server key the CLI talks plain ZeroMQ, as a loopback server wants. */
+#include "cli.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define S_ZERO_KEY "0000000000000000000000000000000000000000"
+
+static const char *
+s_first(const char *flag, const char *env_name, zconfig_t *file,
+        const char *file_key) {
+    if (flag && *flag) {
+        return flag;
+    }
+    const char *env = getenv(env_name);
+    if (env && *env) {
+        return env;
+    }
+    if (file) {
+        char path[64];
+        snprintf(path, sizeof path, "client/%s", file_key);
+        const char *value = zconfig_get(file, path, NULL);
+        if (value && *value) {
+            return value;
+        }
+    }
+    return NULL;
+}
+
+/*  The config file, or NULL when there is none. Prints and sets *bad
+    when it exists but cannot be read. */
+static zconfig_t *
+s_load_config_file(bool *bad) {
+    char path[4096];
+    const char *xdg = getenv("XDG_CONFIG_HOME");
+    const char *home = getenv("HOME");
+    if (xdg && *xdg) {
+        snprintf(path, sizeof path, "%s/dossier/config", xdg);
+    } else if (home && *home) {
+        snprintf(path, sizeof path, "%s/.config/dossier/config", home);
+    } else {
+        return NULL;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        return NULL;
+    }
+    zconfig_t *root = zconfig_load(path);
+    if (!root) {
+        fprintf(stderr,
+                "dossier: cannot read %s: not a zconfig file (a 'client' "
+                "section of 'key = value' lines indented by 4 spaces)\n",
+                path);
+        *bad = true;
+    }
+    return root;
+}
+
+static bool
+s_is_z85_key(const char *text) {
+    uint8_t key[32];
+    return strlen(text) == 40 && zmq_z85_decode(key, text) != NULL;
+}
+
+/*  Loads a certificate file; prints why not and returns NULL. */
+static zcert_t *
+s_load_cert(const char *what, const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "dossier: cannot read the %s %s: %s\n", what, path,
+                strerror(errno));
+        return NULL;
+    }
+    zcert_t *cert = S_ISREG(st.st_mode) ? zcert_load(path) : NULL;
+    if (!cert) {
+        fprintf(stderr,
+                "dossier: the %s %s is not a certificate (make one with "
+                "`dossier keygen NAME`)\n",
+                what, path);
+    }
+    return cert;
+}
+
+int
+cli_auth_options(const cli_global_t *g, cli_keys_t *keys,
+                 dossier_options_t *options, const char **server) {
+    bool bad = false;
+    zconfig_t *file = s_load_config_file(&bad);
+    if (bad) {
+        return CLI_EXIT_USAGE;
+    }
+    int rc = CLI_EXIT_OK;
+    *server = s_first(g->server, "DOSSIER_SERVER", file, "server");
+    if (*server) {
+        if (strlen(*server) >= sizeof keys->server) {
+            fprintf(stderr,
+                    "dossier: the server list is longer than %zu "
+                    "characters\n",
+                    sizeof keys->server - 1);
+            rc = CLI_EXIT_USAGE;
+            goto done;
+        }
+        snprintf(keys->server, sizeof keys->server, "%s", *server);
+        *server = keys->server;
+    }
+    const char *server_key =
+        s_first(g->server_key, "DOSSIER_SERVER_KEY", file, "server_key");
+    const char *key = s_first(g->key, "DOSSIER_KEY", file, "key");
+    if (!server_key && !key) {
+        goto done;
+    }
+    if (!server_key || !key) {
+        fprintf(stderr, "dossier: CURVE needs both the server's public key "
+                        "(--server-key) and your secret certificate (--key)\n");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    if (s_is_z85_key(server_key)) {
+        snprintf(keys->server_key, sizeof keys->server_key, "%s", server_key);
+    } else {
+        zcert_t *cert = s_load_cert("server key", server_key);
+        if (!cert) {
+            rc = CLI_EXIT_USAGE;
+            goto done;
+        }
+        snprintf(keys->server_key, sizeof keys->server_key, "%s",
+                 zcert_public_txt(cert));
+        zcert_destroy(&cert);
+    }
+    zcert_t *cert = s_load_cert("key", key);
+    if (!cert) {
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    if (strcmp(zcert_secret_txt(cert), S_ZERO_KEY) == 0) {
+        fprintf(stderr,
+                "dossier: %s has no secret key: give your NAME.key_secret, "
+                "not the public NAME.key\n",
+                key);
+        zcert_destroy(&cert);
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    snprintf(keys->public_key, sizeof keys->public_key, "%s",
+             zcert_public_txt(cert));
+    snprintf(keys->secret_key, sizeof keys->secret_key, "%s",
+             zcert_secret_txt(cert));
+    zcert_destroy(&cert);
+    options->curve_server_key = keys->server_key;
+    options->curve_public_key = keys->public_key;
+    options->curve_secret_key = keys->secret_key;
+done:
+    zconfig_destroy(&file);
+    return rc;
+}
+
+/* ---- keygen ------------------------------------------------------- */
+
+static bool
+s_name_ok(const char *name) {
+    size_t n = strlen(name);
+    if (n == 0 || n > 63 || name[0] == '.') {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c <= 0x20 || c == 0x7f || c == '/') {
+            return false;
+        }
+    }
+    return true;
+}
+
+int
+cli_keygen(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
+    static const struct option options[] = {
+        {"role", required_argument, NULL, 'r'},
+        {"dir", required_argument, NULL, 'd'},
+        {"force", no_argument, NULL, 'f'},
+        CLI_COMMON_LONGOPTS,
+        {NULL, 0, NULL, 0},
+    };
+    const char *role = "reader";
+    const char *dir = ".";
+    bool force = false;
+    int opt;
+    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, options,
+                              NULL)) != -1) {
+        if (opt == 'r') {
+            role = optarg;
+        } else if (opt == 'd') {
+            dir = optarg;
+        } else if (opt == 'f') {
+            force = true;
+        } else {
+            int rc = cli_common_option(verb, g, opt, optarg);
+            if (rc >= 0) {
+                return rc;
+            }
+        }
+    }
+    if (optind + 1 != argc) {
+        return cli_usage_error(verb, optind == argc ? "give the user's NAME"
+                                                    : "give one NAME only");
+    }
+    const char *name = argv[optind];
+    if (!s_name_ok(name)) {
+        return cli_usage_error(verb,
+                               "NAME must be 1 to 63 characters, without "
+                               "blanks, '/' or a leading '.'; not '%s'",
+                               name);
+    }
+    if (strcmp(role, "reader") != 0 && strcmp(role, "writer") != 0 &&
+        strcmp(role, "admin") != 0) {
+        return cli_usage_error(
+            verb, "--role must be reader, writer or admin, not '%s'", role);
+    }
+    char public_path[4096], secret_path[4096];
+    if (snprintf(public_path, sizeof public_path, "%s/%s.key", dir, name) >=
+            (int)sizeof public_path ||
+        snprintf(secret_path, sizeof secret_path, "%s/%s.key_secret", dir,
+                 name) >= (int)sizeof secret_path) {
+        return cli_usage_error(verb, "--dir is too long");
+    }
+    struct stat st;
+    if (!force &&
+        (stat(public_path, &st) == 0 || stat(secret_path, &st) == 0)) {
+        fprintf(stderr,
+                "dossier keygen: %s or its secret already exists; pass "
+                "--force to replace them\n",
+                public_path);
+        return CLI_EXIT_REFUSED;
+    }
+    zcert_t *cert = zcert_new();
+    if (!cert) {
+        fprintf(stderr, "dossier keygen: cannot make a key pair (is libzmq "
+                        "built with CURVE?)\n");
+        return CLI_EXIT_REFUSED;
+    }
+    zcert_set_meta(cert, "name", "%s", name);
+    zcert_set_meta(cert, "role", "%s", role);
+    /* The secret file is born private: no moment when others may read it. */
+    mode_t old_mask = umask(077);
+    int rc = zcert_save_secret(cert, secret_path);
+    umask(old_mask);
+    if (rc != 0 || chmod(secret_path, 0600) != 0) {
+        fprintf(stderr, "dossier keygen: cannot write %s: %s\n", secret_path,
+                strerror(errno));
+        zcert_destroy(&cert);
+        return CLI_EXIT_REFUSED;
+    }
+    if (zcert_save_public(cert, public_path) != 0) {
+        fprintf(stderr, "dossier keygen: cannot write %s: %s\n", public_path,
+                strerror(errno));
+        zcert_destroy(&cert);
+        return CLI_EXIT_REFUSED;
+    }
+    printf("public key %s\n"
+           "wrote %s (public: copy it into the server's users directory)\n"
+           "wrote %s (secret, mode 0600: keep it to yourself)\n",
+           zcert_public_txt(cert), public_path, secret_path);
+    zcert_destroy(&cert);
+    return CLI_EXIT_OK;
+}
+
+/* ---- whoami ------------------------------------------------------- */
+
+int
+cli_whoami(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
+    static const struct option options[] = {
+        CLI_COMMON_LONGOPTS,
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, options,
+                              NULL)) != -1) {
+        int rc = cli_common_option(verb, g, opt, optarg);
+        if (rc >= 0) {
+            return rc;
+        }
+    }
+    if (optind != argc) {
+        return cli_usage_error(verb, "unexpected argument '%s'", argv[optind]);
+    }
+    dossier_client_t *client = NULL;
+    int rc = cli_connect(g, 0, &client);
+    if (rc != CLI_EXIT_OK) {
+        return rc;
+    }
+    Dossier__V1__WhoAmIRequest request = DOSSIER__V1__WHO_AM_IREQUEST__INIT;
+    ProtobufCMessage *response = NULL;
+    dossier_error_t err = {0};
+    if (dossier_call(client, "WhoAmI", &request.base,
+                     &dossier__v1__who_am_iresponse__descriptor, &response,
+                     &err) != DOSSIER_OK) {
+        rc = cli_fail(&err);
+    } else if (g->json) {
+        cli_print_json(response);
+    } else {
+        const Dossier__V1__WhoAmIResponse *who =
+            (const Dossier__V1__WhoAmIResponse *)response;
+        printf("name       %s\n"
+               "role       %s\n"
+               "public key %s\n"
+               "security   %s\n",
+               who->name, who->role,
+               who->public_key[0] ? who->public_key : "(none)", who->security);
+    }
+    dossier_message_free(response);
+    dossier_client_destroy(&client);
+    return rc;
+}
