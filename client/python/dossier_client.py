@@ -42,6 +42,7 @@ import time
 import uuid
 
 import zmq
+from zmq.utils import z85
 from google.protobuf import descriptor_pb2
 from google.protobuf.message import DecodeError
 
@@ -162,6 +163,43 @@ def _filter(country=None, year=None, tier=None, publisher=None):
     return flt
 
 
+def _z85_key(name, key):
+    if isinstance(key, str):
+        key = key.encode("ascii", "replace")
+    if not isinstance(key, bytes) or len(key) != 40:
+        raise ValueError("%s must be 40 Z85 characters" % name)
+    try:
+        z85.decode(key)
+    except (ValueError, KeyError, IndexError) as exc:
+        raise ValueError("%s is not Z85: %s" % (name, exc)) from None
+    return key
+
+
+def load_certificate(path):
+    """Reads a czmq certificate file (NAME.key or NAME.key_secret, as
+    `dossier keygen` writes them) and returns (public_key, secret_key) as
+    Z85 bytes; secret_key is None for a public certificate. Raises
+    ValueError for a file without a public key."""
+    public = secret = None
+    with open(path, "r", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            key, sep, value = line.strip().partition("=")
+            if not sep:
+                continue
+            key = key.strip()
+            value = value.strip().strip('"')
+            if key == "public-key":
+                public = value.encode("ascii", "replace")
+            elif key == "secret-key":
+                secret = value.encode("ascii", "replace")
+    if public is None or len(public) != 40:
+        raise ValueError("%s is not a czmq certificate (no public-key)"
+                         % path)
+    if secret is not None and len(secret) != 40:
+        secret = None
+    return public, secret
+
+
 class Client:
     """A connection to one dossierd.
 
@@ -174,15 +212,34 @@ class Client:
             Writes are never sent again.
         context: a zmq.Context to use; by default the client makes its own
             and terminates it on close().
+        server_key, public_key, secret_key: CURVE keys, each 40 Z85
+            characters (str or bytes): the server's public key and this
+            client's key pair (as `dossier keygen` writes them into
+            NAME.key_secret; see load_certificate). All three, or none for
+            a server without CURVE. A key the server does not know cannot
+            connect: calls then fail with UNAVAILABLE after timeout_ms.
 
     The constructor only connects (ZeroMQ connects lazily); an unreachable
     server shows up as DossierError(UNAVAILABLE) on the first call.
     """
 
     def __init__(self, endpoint=DEFAULT_ENDPOINT, timeout_ms=5000, retries=3,
-                 context=None):
+                 context=None, server_key=None, public_key=None,
+                 secret_key=None):
         if timeout_ms <= 0:
             raise ValueError("timeout_ms must be positive")
+        keys = [server_key, public_key, secret_key]
+        given = sum(k is not None for k in keys)
+        if given not in (0, 3):
+            raise ValueError("CURVE needs server_key, public_key and "
+                             "secret_key together")
+        self._curve = None
+        if given == 3:
+            if not zmq.has("curve"):
+                raise ValueError("this libzmq was built without CURVE")
+            self._curve = tuple(_z85_key(name, k) for name, k in
+                                zip(("server_key", "public_key",
+                                     "secret_key"), keys))
         self.endpoint = endpoint
         self.timeout_ms = int(timeout_ms)
         if retries < 0:
@@ -200,6 +257,10 @@ class Client:
         sock = self._context.socket(zmq.DEALER)
         # Pending requests die with the socket: a retry must not flush them.
         sock.setsockopt(zmq.LINGER, 0)
+        if self._curve is not None:
+            sock.setsockopt(zmq.CURVE_SERVERKEY, self._curve[0])
+            sock.setsockopt(zmq.CURVE_PUBLICKEY, self._curve[1])
+            sock.setsockopt(zmq.CURVE_SECRETKEY, self._curve[2])
         sock.connect(self.endpoint)
         self._socket = sock
 
@@ -499,6 +560,18 @@ class Client:
             raise DossierError(13, "Describe returned a malformed "
                                "FileDescriptorSet: %s" % exc)
         return fds
+
+    def whoami(self):
+        """Returns the WhoAmIResponse: the name, role and public key the
+        server takes this client for, and its security mode."""
+        return self.call("WhoAmI", reports_pb2.WhoAmIRequest(),
+                         reports_pb2.WhoAmIResponse)
+
+    def reload_users(self):
+        """Admin: makes the server read its users directory again; returns
+        the number of users."""
+        return self.call("ReloadUsers", reports_pb2.ReloadUsersRequest(),
+                         reports_pb2.ReloadUsersResponse).users
 
 
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
