@@ -21,6 +21,7 @@
 #include "loop.h"
 #include "methods.h"
 #include "pidfile.h"
+#include "restore.h"
 #include "store.h"
 
 static volatile sig_atomic_t s_stop = 0;
@@ -100,6 +101,22 @@ main(int argc, char **argv) {
         return 0;
     }
     log_set_level((log_level_t)config.log_level);
+    if (config.restore_file) {
+        /* dossierd --restore FILE --data DIR [--force]: no server. */
+        store_file_info_t info;
+        int code = 0;
+        if (backup_restore(config.restore_file, config.data_dir, config.force,
+                           &info, &err) != DOSSIER_OK) {
+            fprintf(stderr, "dossierd: restore: %s\n", err.message);
+            code = 1;
+        } else {
+            printf("restored %llu records from %s into %s/data.mdb\n",
+                   (unsigned long long)info.records, config.restore_file,
+                   config.data_dir);
+        }
+        config_free(&config);
+        return code;
+    }
     s_install_signals();
 
     int exit_code = 1;
@@ -131,6 +148,12 @@ main(int argc, char **argv) {
         log_error("cannot open the store in %s: %s", config.data_dir,
                   err.message);
         goto cleanup_pidfile;
+    }
+    log_info("store: cleared %u stale reader slot(s) left by dead processes",
+             store_stale_readers(store));
+    if (config.no_sync) {
+        log_warn("no_sync is on: commits are not flushed to disk; a power "
+                 "failure or OS crash can lose acknowledged writes");
     }
     loop = loop_new(&config, store, auth, &err);
     if (!loop) {

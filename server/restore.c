@@ -117,7 +117,7 @@ static void
 s_remove_scratch(const char *scratch) {
     static const char *const files[] = {"data.mdb", "lock.mdb",
                                         "dossierd.lock"};
-    char path[S_PATH_MAX];
+    char path[S_PATH_MAX + 32];
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", scratch, files[i]);
         unlink(path);
@@ -191,7 +191,7 @@ backup_restore(const char *file, const char *data_dir, bool force,
         rc = s_io_error(err, errno, "cannot create a directory in", data_dir);
         goto release;
     }
-    char copy[S_PATH_MAX];
+    char copy[S_PATH_MAX + 32];
     snprintf(copy, sizeof copy, "%s/data.mdb", scratch);
     rc = s_copy_file(file, copy, err);
     if (rc == DOSSIER_OK) {

@@ -125,6 +125,16 @@ int cli_health(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv);
 int cli_describe(const cli_verb_t *verb, cli_global_t *g, int argc,
                  char **argv);
 
+/* Verbs of cli_backup.c: backup, export, and import of a JSON-lines dump
+   (cli_import_any sends `import --json` of a file of JSON objects to
+   cli_import_json, any other import to cli_import). */
+int cli_backup(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv);
+int cli_export(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv);
+int cli_import_json(const cli_verb_t *verb, cli_global_t *g, int argc,
+                    char **argv);
+int cli_import_any(const cli_verb_t *verb, cli_global_t *g, int argc,
+                   char **argv);
+
 /* Filter options shared by list and search (cli_reports.c). */
 #define CLI_OPT_COUNTRY 0x1101
 #define CLI_OPT_YEAR 0x1102

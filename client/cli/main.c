@@ -19,6 +19,7 @@
 static const char s_usage_import[] =
     "usage: dossier import [--batch N] [--verbose] FILE|DIR...\n"
     "       dossier import --dry-run [--json] FILE...\n"
+    "       dossier import --json DUMP.jsonl\n"
     "\n"
     "Imports Refworld text documents. A directory is searched, recursively,\n"
     "for *.txt files. Documents are sent in ImportBatch calls of N (default\n"
@@ -29,7 +30,35 @@ static const char s_usage_import[] =
     "                (--json: one JSON object per document)\n"
     "  --batch N     documents per call (1..1000, default 64)\n"
     "  -v, --verbose also print the parser's warnings\n"
-    "  --json        one JSON ImportResult per document on stdout\n";
+    "  --json        one JSON ImportResult per document on stdout\n"
+    "\n"
+    "With --json and a file of JSON objects (as `dossier export` writes;\n"
+    "\"-\" reads stdin), each line is a Report stored with Put as\n"
+    "create-or-replace; the server assigns versions and timestamps. Prints\n"
+    "\"imported N (created A, updated B), failed F\"; exits 1 if any "
+    "failed.\n";
+
+static const char s_usage_backup[] =
+    "usage: dossier backup [--fetch FILE] [--json] [NAME]\n"
+    "\n"
+    "Asks the server (role admin) for a consistent, compacted copy of its\n"
+    "store, written into its backup directory as NAME (a plain file name)\n"
+    "or dossier-YYYYMMDDTHHMMSSZ.mdb, while it goes on serving. Prints the\n"
+    "name, records, bytes, time taken and the path on the server.\n"
+    "\n"
+    "  --fetch FILE  also download it to FILE here (in 1 MiB chunks,\n"
+    "                checked against the size the server reported)\n"
+    "\n"
+    "Restore with `dossierd --restore FILE --data DIR` (docs/OPERATIONS.md).\n";
+
+static const char s_usage_export[] =
+    "usage: dossier export [--country C] [--year Y|Y1-Y2] [--tier T]\n"
+    "                      [--publisher P] [--json] > dump.jsonl\n"
+    "\n"
+    "Prints every record (filters as for `dossier list`) with all its\n"
+    "fields as proto3 JSON, one Report per line, for `dossier import\n"
+    "--json`. The JSON names are the contract: a dump outlives changes of\n"
+    "the stored layout.\n";
 
 static const char s_usage_get[] =
     "usage: dossier get [--json] ID\n"
@@ -134,7 +163,7 @@ static const char s_usage_whoami[] =
 
 static const cli_verb_t s_verbs[] = {
     {"import", "import Refworld text files or directories", s_usage_import,
-     cli_import},
+     cli_import_any},
     {"get", "print one record", s_usage_get, cli_get},
     {"put", "store a record from JSON", s_usage_put, cli_put},
     {"delete", "delete a record", s_usage_delete, cli_delete},
@@ -145,6 +174,8 @@ static const cli_verb_t s_verbs[] = {
     {"stats", "record counts and server figures", s_usage_stats, cli_stats},
     {"health", "is the server serving", s_usage_health, cli_health},
     {"describe", "the methods of the API", s_usage_describe, cli_describe},
+    {"backup", "back up the server's store", s_usage_backup, cli_backup},
+    {"export", "every record as JSON lines", s_usage_export, cli_export},
     {"keygen", "make a CURVE key pair for a user", s_usage_keygen, cli_keygen},
     {"whoami", "your name and role on the server", s_usage_whoami, cli_whoami},
 };
