@@ -47,6 +47,7 @@
 #include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -287,6 +288,17 @@ s_compare_ids(const unsigned char *a, size_t alen, const unsigned char *b,
     return alen < blen ? -1 : alen > blen ? 1 : 0;
 }
 
+/*  True when the file system holding dir has less than 1 MiB free for
+    us (statvfs f_bavail). */
+static bool
+s_disk_nearly_full(const char *dir) {
+    struct statvfs fs;
+    if (statvfs(dir, &fs) != 0) {
+        return false;
+    }
+    return (unsigned long long)fs.f_bavail * fs.f_frsize < (1ULL << 20);
+}
+
 /*  Maps an LMDB (or errno) code to our status with a sentence. what says
     what was being done. */
 static dossier_status_t
@@ -318,6 +330,14 @@ s_lmdb_error(const store_t *self, dossier_error_t *err, int rc,
                                  "the store in %s from growing: raise it",
                                  what, self->dir);
     case EIO:
+        if (s_disk_nearly_full(self->dir)) {
+            /* LMDB reports a short write as EIO: on a full disk that is
+               what a commit gets, not ENOSPC. */
+            return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                     "%s: the disk holding the store in %s "
+                                     "is full: free space",
+                                     what, self->dir);
+        }
         return dossier_error_set(err, DOSSIER_UNAVAILABLE,
                                  "%s: I/O error on the store in %s: check "
                                  "the disk",
