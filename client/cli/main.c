@@ -8,6 +8,7 @@
     $DOSSIER_SERVER, else the config file (cli_auth.c), else
     tcp://127.0.0.1:7531; CURVE keys come the same way. */
 #include "cli.h"
+#include "cli_edit.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -178,6 +179,11 @@ static const cli_verb_t s_verbs[] = {
     {"export", "every record as JSON lines", s_usage_export, cli_export},
     {"keygen", "make a CURVE key pair for a user", s_usage_keygen, cli_keygen},
     {"whoami", "your name and role on the server", s_usage_whoami, cli_whoami},
+    {"edit", "edit a record in $EDITOR (compare-and-set)", cli_usage_edit,
+     cli_edit},
+    {"audit", "the server's audit log (admin)", cli_usage_audit, cli_audit},
+    {"watch", "print committed changes from the feed", cli_usage_watch,
+     cli_watch},
 };
 #define S_NVERBS (sizeof s_verbs / sizeof s_verbs[0])
 
