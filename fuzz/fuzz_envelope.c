@@ -22,8 +22,10 @@
 #include <dirent.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "config.h"
 #include "dossier/v1/rpc.pb-c.h"
 #include "fuzz.h"
@@ -47,6 +49,7 @@ static struct {
     char dir[64];
     store_t *store;
     config_t config;
+    auth_t *auth; /* no CURVE: loopback, every caller anonymous admin */
     handler_env_t env;
     unsigned long runs;
 } s_env;
@@ -123,26 +126,43 @@ s_env_check_strings(const ProtobufCMessage *message, int depth) {
     }
 }
 
+/*  Removes path and, when it is a directory, everything in it (depth
+    bounded: the store writes at most backups/NAME). */
+static void
+s_env_remove_tree(const char *path, int depth) {
+    struct stat info;
+    if (lstat(path, &info) != 0) {
+        return;
+    }
+    if (S_ISDIR(info.st_mode) && depth < 8) {
+        DIR *dir = opendir(path);
+        if (dir) {
+            struct dirent *entry;
+            while ((entry = readdir(dir)) != NULL) {
+                if (strcmp(entry->d_name, ".") == 0 ||
+                    strcmp(entry->d_name, "..") == 0) {
+                    continue;
+                }
+                char child[1024];
+                snprintf(child, sizeof child, "%s/%s", path, entry->d_name);
+                s_env_remove_tree(child, depth + 1);
+            }
+            closedir(dir);
+        }
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+/*  Removes the store directory and everything in it (Backup writes a
+    backups/ directory there). */
 static void
 s_env_remove_dir(void) {
     if (!s_env.dir[0]) {
         return;
     }
-    DIR *dir = opendir(s_env.dir);
-    if (dir) {
-        struct dirent *entry;
-        while ((entry = readdir(dir)) != NULL) {
-            if (strcmp(entry->d_name, ".") == 0 ||
-                strcmp(entry->d_name, "..") == 0) {
-                continue;
-            }
-            char path[512];
-            snprintf(path, sizeof path, "%s/%s", s_env.dir, entry->d_name);
-            unlink(path);
-        }
-        closedir(dir);
-    }
-    rmdir(s_env.dir);
+    s_env_remove_tree(s_env.dir, 0);
     s_env.dir[0] = '\0';
 }
 
@@ -150,6 +170,7 @@ void
 fuzz_envelope_cleanup(void) {
     store_destroy(&s_env.store);
     s_env_remove_dir();
+    auth_destroy(&s_env.auth);
     config_free(&s_env.config);
 }
 
@@ -214,6 +235,15 @@ s_env_open(void) {
         char *argv[] = {"fuzz_envelope", "--data", s_env.dir, NULL};
         FUZZ_CHECK(config_from_args(&s_env.config, 3, argv, &err) == DOSSIER_OK,
                    "config_from_args: %s", err.message);
+    } else {
+        /* Backup writes under the data directory: the current one. */
+        free(s_env.config.data_dir);
+        s_env.config.data_dir = strdup(s_env.dir);
+        FUZZ_CHECK(s_env.config.data_dir != NULL, "out of memory");
+    }
+    if (!s_env.auth) {
+        s_env.auth = auth_new(&s_env.config, &err);
+        FUZZ_CHECK(s_env.auth != NULL, "auth_new: %s", err.message);
     }
     store_options_t options = {
         .map_size = 8u << 20, .max_map_size = 1u << 30, .no_sync = true};
@@ -223,6 +253,7 @@ s_env_open(void) {
     memset(&s_env.env, 0, sizeof s_env.env);
     s_env.env.store = s_env.store;
     s_env.env.config = &s_env.config;
+    s_env.env.auth = s_env.auth;
     if (!s_env.atexit_done) {
         atexit(fuzz_envelope_cleanup);
         s_env.atexit_done = true;
