@@ -20,11 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "auth.h"
 #include "dossier/v1/rpc.pb-c.h"
 #include "log.h"
 #include "loop.h"
 #include "methods.h"
+#include "feed.h"
 #include "stats.h"
 #include "workers.h"
 #include "writer.h"
@@ -53,6 +55,8 @@ struct loop_t {
     void *writer_socket;
     writer_t *writer;
     bool writer_running;
+    size_t notes; /* audit notes of refused calls at the writer */
+    feed_t *feed; /* the change feed, or NULL; used by the writer */
 
     job_t *queue_head; /* jobs waiting for an idle worker */
     job_t *queue_tail;
@@ -73,10 +77,11 @@ static void
 s_send_response(loop_t *self, const uint8_t *peer, size_t peer_size,
                 uint64_t id, size_t method, dossier_status_t code,
                 const char *message, const uint8_t *payload,
-                size_t payload_size) {
+                size_t payload_size, uint64_t current_version) {
     Dossier__V1__Response response = DOSSIER__V1__RESPONSE__INIT;
     response.id = id;
     response.code = (int32_t)code;
+    response.current_version = current_version;
     response.message = (char *)(message ? message : "");
     response.payload.data = (uint8_t *)payload;
     response.payload.len = payload ? payload_size : 0;
@@ -102,11 +107,19 @@ s_send_response(loop_t *self, const uint8_t *peer, size_t peer_size,
     }
 }
 
-/*  The one path for every error reply. */
+/*  The one path for every error reply (s_reply_error, and
+    s_reply_error_version for an ABORTED naming the current version). */
+static void s_reply_verror(loop_t *self, const uint8_t *peer, size_t peer_size,
+                           uint64_t id, size_t method, dossier_status_t code,
+                           uint64_t current_version, const char *fmt,
+                           va_list args) __attribute__((format(printf, 8, 0)));
 static void s_reply_error(loop_t *self, const uint8_t *peer, size_t peer_size,
                           uint64_t id, size_t method, dossier_status_t code,
                           const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
+static void s_reply_error_version(loop_t *self, const job_t *job,
+                                  const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /*  Makes text valid UTF-8 in place, since Response.message is a protobuf
     string and error messages quote what the client sent: a sequence cut
@@ -144,13 +157,11 @@ s_utf8_clean(char *text) {
 }
 
 static void
-s_reply_error(loop_t *self, const uint8_t *peer, size_t peer_size, uint64_t id,
-              size_t method, dossier_status_t code, const char *fmt, ...) {
+s_reply_verror(loop_t *self, const uint8_t *peer, size_t peer_size, uint64_t id,
+               size_t method, dossier_status_t code, uint64_t current_version,
+               const char *fmt, va_list args) {
     char message[512];
-    va_list args;
-    va_start(args, fmt);
     vsnprintf(message, sizeof message, fmt, args);
-    va_end(args);
     s_utf8_clean(message);
     if (code == DOSSIER_INTERNAL || code == DOSSIER_DATA_LOSS ||
         code == DOSSIER_UNKNOWN) {
@@ -162,7 +173,29 @@ s_reply_error(loop_t *self, const uint8_t *peer, size_t peer_size, uint64_t id,
         log_debug("request %llu: %s: %s", (unsigned long long)id,
                   dossier_strerror(code), message);
     }
-    s_send_response(self, peer, peer_size, id, method, code, message, NULL, 0);
+    s_send_response(self, peer, peer_size, id, method, code, message, NULL, 0,
+                    current_version);
+}
+
+static void
+s_reply_error(loop_t *self, const uint8_t *peer, size_t peer_size, uint64_t id,
+              size_t method, dossier_status_t code, const char *fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
+    s_reply_verror(self, peer, peer_size, id, method, code, 0, fmt, args);
+    va_end(args);
+}
+
+/*  A job's error reply, with Response.current_version when ABORTED. */
+static void
+s_reply_error_version(loop_t *self, const job_t *job, const char *fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
+    s_reply_verror(self, job->peer, job->peer_size, job->request_id,
+                   job->method->index, job->code,
+                   job->code == DOSSIER_ABORTED ? job->current_version : 0, fmt,
+                   args);
+    va_end(args);
 }
 
 static void
@@ -170,10 +203,9 @@ s_reply_job(loop_t *self, job_t *job) {
     if (job->code == DOSSIER_OK) {
         s_send_response(self, job->peer, job->peer_size, job->request_id,
                         job->method->index, DOSSIER_OK, NULL, job->payload,
-                        job->payload_size);
+                        job->payload_size, 0);
     } else {
-        s_reply_error(self, job->peer, job->peer_size, job->request_id,
-                      job->method->index, job->code, "%s", job->message);
+        s_reply_error_version(self, job, "%s", job->message);
     }
 }
 
@@ -269,6 +301,25 @@ s_dispatch_queue(loop_t *self) {
     }
 }
 
+/*  Tells the writer that a call was refused, for the audit log (the
+    loop never touches the store). Bounded like the queue: past
+    max_queue notes waiting, a note is dropped with a warning. */
+static void
+s_audit_note(loop_t *self, const job_t *job, dossier_status_t code,
+             const char *message) {
+    if (!self->writer_running || self->notes >= self->config->max_queue) {
+        log_warn("audit note dropped (%zu waiting): %s", self->notes, message);
+        return;
+    }
+    job_t *note = audit_denied_note(job, code, message);
+    if (!note || !s_send_job(self->writer_socket, note)) {
+        log_warn("audit note dropped: %s", message);
+        job_destroy(&note);
+        return;
+    }
+    self->notes++;
+}
+
 static void
 s_enqueue(loop_t *self, job_t *job) {
     job->next = NULL;
@@ -344,6 +395,12 @@ s_handle_request(loop_t *self, const uint8_t *peer, size_t peer_size,
     job->deadline =
         request->deadline_ms ? job_now_ms() + request->deadline_ms : 0;
     s_caller(self, body, job);
+    dossier_error_t key_err = {0};
+    if (audit_take_key(request, job, &key_err) != DOSSIER_OK) {
+        s_reply_error(self, peer, peer_size, id, method->index, key_err.code,
+                      "%s", key_err.message);
+        goto cleanup_job;
+    }
     if (log_enabled(LOG_LEVEL_DEBUG)) {
         const char *client = "";
         for (size_t i = 0; i < request->n_metadata; i++) {
@@ -358,11 +415,14 @@ s_handle_request(loop_t *self, const uint8_t *peer, size_t peer_size,
     }
     /* The one place a call is refused for its role. */
     if (!methods_allowed(method, job->role)) {
+        char denied[256];
+        snprintf(denied, sizeof denied,
+                 "method %s needs role %s; %s has role %s", method->full_name,
+                 methods_role_name(method->role), job->user,
+                 methods_role_name(job->role));
         s_reply_error(self, peer, peer_size, id, method->index,
-                      DOSSIER_PERMISSION_DENIED,
-                      "method %s needs role %s; %s has role %s",
-                      method->full_name, methods_role_name(method->role),
-                      job->user, methods_role_name(job->role));
+                      DOSSIER_PERMISSION_DENIED, "%s", denied);
+        s_audit_note(self, job, DOSSIER_PERMISSION_DENIED, denied);
         goto cleanup_job;
     }
     job->input = protobuf_c_message_unpack(
@@ -541,6 +601,11 @@ s_thread_read(loop_t *self, size_t index) {
         }
         if (!is_writer) {
             self->worker_busy[index] = false;
+        }
+        if (is_writer && job->audit_only) {
+            self->notes--; /* recorded (or failed with its batch) */
+            job_destroy(&job);
+            continue;
         }
         if (!is_writer && job->code == DOSSIER_OK && job->to_writer) {
             job->to_writer = false;
@@ -798,6 +863,39 @@ restore_mask:
     return rc;
 }
 
+/*  The change feed's CURVE: the same server key and ZAP domain as the
+    front socket (auth.h: CURVE is on when curve_secret_key_file is set;
+    its ZAP domain is "dossier"), so the zauth actor auth started admits
+    the same users to the feed. */
+static dossier_status_t
+s_feed_secure(void *arg, void *socket, dossier_error_t *err) {
+    const loop_t *self = arg;
+    const char *key_file = self->config->curve_secret_key_file;
+    if (!key_file || !*key_file) {
+        return DOSSIER_OK;
+    }
+    return feed_curve_server(key_file, "dossier", socket, err);
+}
+
+/*  Binds the change feed when config->feed_bind is set, before the
+    writer starts (it takes the feed with its copy of env). */
+static dossier_status_t
+s_start_feed(loop_t *self, dossier_error_t *err) {
+    const char *bind = self->config->feed_bind;
+    if (!bind || !*bind) {
+        return DOSSIER_OK;
+    }
+    self->feed = feed_new(self->context, bind, (int)self->config->feed_sndhwm,
+                          s_feed_secure, self, err);
+    if (!self->feed) {
+        return err ? err->code : DOSSIER_UNAVAILABLE;
+    }
+    self->env.feed = self->feed;
+    log_info("change feed: publishing committed writes at %s",
+             feed_endpoint(self->feed));
+    return DOSSIER_OK;
+}
+
 loop_t *
 loop_new(const config_t *config, store_t *store, auth_t *auth,
          dossier_error_t *err) {
@@ -831,6 +929,7 @@ loop_new(const config_t *config, store_t *store, auth_t *auth,
         return NULL;
     }
     if (s_bind_front(self, err) != DOSSIER_OK ||
+        s_start_feed(self, err) != DOSSIER_OK ||
         s_start_threads(self, err) != DOSSIER_OK) {
         loop_destroy(&self);
         return NULL;
@@ -896,6 +995,7 @@ loop_destroy(loop_t **self_p) {
     if (self->front) {
         zmq_close(self->front);
     }
+    feed_destroy(&self->feed); /* the writer that used it is joined */
     if (self->context && self->own_context) {
         zmq_ctx_term(self->context);
     }
