@@ -42,6 +42,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <lmdb.h>
+
 #include "dossier.h"
 #include "dossier/v1/reports.pb-c.h"
 #include "store.h"
@@ -826,9 +828,6 @@ s_fill_and_recover(const char *endpoint, const char *ballast) {
     assert_int_equal(rc, DOSSIER_RESOURCE_EXHAUSTED);
     assert_true(written > 0);
     assert_non_null(strstr(err.message, "full"));
-    /* Still full: a second try fails the same way. */
-    assert_int_equal(s_put(client, "full", 0, written, body, &err),
-                     DOSSIER_RESOURCE_EXHAUSTED);
 
     /* Reads go on. */
     Dossier__V1__Report *got = NULL;
@@ -913,6 +912,110 @@ test_disk_full(void **state) {
     unlink(log);
 }
 
+/* ---- Start-up: no_sync warning, stale reader slots ---- */
+
+static char *
+s_read_log(const char *path) {
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static size_t
+s_count(const char *text, const char *needle) {
+    size_t n = 0;
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle)) {
+        n++;
+    }
+    return n;
+}
+
+static void
+test_no_sync_warns_every_start(void **state) {
+    (void)state;
+    testserver_t *server = testserver_start("--no-sync");
+    assert_non_null(server);
+    assert_int_equal(testserver_restart(server), 0);
+    const char *log = s_read_log(testserver_logpath(server));
+    assert_int_equal(s_count(log, "WARN dossierd: no_sync is on"), 2);
+    testserver_stop(&server);
+    /* Without it: not a word. */
+    server = testserver_start(NULL);
+    assert_non_null(server);
+    log = s_read_log(testserver_logpath(server));
+    assert_int_equal(s_count(log, "no_sync is on"), 0);
+    testserver_stop(&server);
+}
+
+static void
+test_stale_reader_slot_cleared(void **state) {
+    (void)state;
+    char root[] = "/tmp/dossier-backup-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    char dir[S_PATH], log[S_PATH], endpoint[256];
+    s_fmt(dir, sizeof dir, "%s/data", root);
+    s_fmt(log, sizeof log, "%s/dossierd.log", root);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    /* LMDB resets the reader table when the first process opens the
+       environment, so a stale slot survives only while another process
+       has it open: a foreign reader (like mdb_stat) holds it meanwhile.
+       It is the one place a test opens LMDB itself. */
+    int ready[2], hold[2];
+    assert_int_equal(pipe(ready), 0);
+    assert_int_equal(pipe(hold), 0);
+    pid_t holder = fork();
+    assert_true(holder >= 0);
+    if (holder == 0) {
+        MDB_env *env = NULL;
+        char c = 'x';
+        if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 16) != 0 ||
+            mdb_env_open(env, dir, 0, 0640) != 0) {
+            c = 'e';
+        }
+        if (write(ready[1], &c, 1) != 1 || read(hold[0], &c, 1) < 0) {
+            _exit(1);
+        }
+        _exit(0);
+    }
+    char c = 0;
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    assert_int_equal(c, 'x');
+    /* A process that reads (and so holds a reader slot) and dies. */
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        store_t *store = NULL;
+        dossier_error_t err = {0};
+        Dossier__V1__Report *r = NULL;
+        if (store_open(dir, NULL, &store, &err) != DOSSIER_OK) {
+            _exit(1);
+        }
+        store_get(store, "none", &r, &err);
+        raise(SIGKILL);
+        _exit(2);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFSIGNALED(status));
+    pid_t pid = s_spawn(dir, log, NULL, endpoint, sizeof endpoint);
+    s_stop(pid);
+    assert_int_equal(write(hold[1], "q", 1), 1);
+    assert_int_equal(waitpid(holder, &status, 0), holder);
+    for (int i = 0; i < 2; i++) {
+        close(ready[i]);
+        close(hold[i]);
+    }
+    const char *text = s_read_log(log);
+    if (!strstr(text, "store: cleared 1 stale reader slot(s)")) {
+        fail_msg("the log does not say a slot was cleared:\n%s", text);
+    }
+    s_rm_rf(root);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
@@ -922,6 +1025,8 @@ main(void) {
         cmocka_unit_test(test_export_import_roundtrip),
         cmocka_unit_test(test_map_full),
         cmocka_unit_test(test_disk_full),
+        cmocka_unit_test(test_no_sync_warns_every_start),
+        cmocka_unit_test(test_stale_reader_slot_cleared),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
