@@ -28,11 +28,10 @@ arrives within timeout_ms, the socket is closed (dropping anything queued
 on it), a new one is connected, and the request is sent again, up to
 `retries` more times (as libdossier counts them); then
 DossierError(UNAVAILABLE). Writes (Put, Delete, ImportText, ImportBatch)
-are sent once with a fresh "idempotency-key" metadata entry (uuid4 hex);
-a write whose reply does not arrive raises DossierError(DEADLINE_EXCEEDED),
-because the write may or may not have been applied (the server does not
-deduplicate by that key today), and deciding whether to repeat it is the
-caller's business.
+carry an "idempotency-key" metadata entry (uuid4 hex), the same on every
+attempt, and are retried the same way: the server applies a key once and
+answers a repeat with the first reply (docs/PROTOCOL.md, Idempotency
+keys), so a retried write is never applied twice.
 
 A Client is not thread-safe: use one per thread (ZeroMQ sockets must not
 be shared between threads).
@@ -112,8 +111,9 @@ class DossierError(Exception):
     Attributes:
         code: the gRPC canonical status number (5 for NOT_FOUND). Codes
             from the server are Response.code; the client itself raises
-            UNAVAILABLE (14) when an idempotent call got no reply after all
-            retries, DEADLINE_EXCEEDED (4) when a write got no reply,
+            UNAVAILABLE (14) when a call got no reply after all retries,
+            DEADLINE_EXCEEDED (4) when a call that may not be retried
+            (idempotent=False) got no reply,
             INTERNAL (13) when a reply could not be decoded, and
             FAILED_PRECONDITION (9) for a call on a closed client.
         name: the canonical name of code ("NOT_FOUND"), or
@@ -121,13 +121,17 @@ class DossierError(Exception):
         message: the sentence explaining the failure.
         details: Response.payload of the failed call (bytes; usually
             empty).
+        current_version: with ABORTED from put or delete, the record's
+            current version (Response.current_version; 0: it does not
+            exist); else 0.
     """
 
-    def __init__(self, code, message, details=b""):
+    def __init__(self, code, message, details=b"", current_version=0):
         self.code = int(code)
         self.name = STATUS_NAMES.get(self.code, "UNKNOWN_STATUS")
         self.message = message
         self.details = details
+        self.current_version = int(current_version)
         super().__init__("%s (%d): %s" % (self.name, self.code, message))
 
 
@@ -207,9 +211,10 @@ class Client:
         endpoint: the server's ZeroMQ endpoint ("tcp://host:port").
         timeout_ms: how long to wait for the reply to each attempt, in
             milliseconds; also sent as the request's deadline_ms.
-        retries: how many times an idempotent call is sent again after an
-            attempt got no reply (>= 0), so at most retries + 1 attempts.
-            Writes are never sent again.
+        retries: how many times a call is sent again after an attempt got
+            no reply (>= 0), so at most retries + 1 attempts. A write is
+            sent again with the same idempotency key, which the server
+            applies once.
         context: a zmq.Context to use; by default the client makes its own
             and terminates it on close().
         server_key, public_key, secret_key: CURVE keys, each 40 Z85
@@ -303,7 +308,9 @@ class Client:
             payload: the serialized request message (bytes).
             metadata: dict of str -> str for Request.metadata.
             idempotent: retry on timeout (Lazy Pirate); default: True for
-                the read methods of the Reports service, else False.
+                the read methods of the Reports service and for any call
+                whose metadata has an "idempotency-key" (the server
+                applies such a write once), else False.
             timeout_ms: overrides the client's timeout for this call.
 
         Raises DossierError when no reply arrives (UNAVAILABLE after the
@@ -314,7 +321,9 @@ class Client:
             raise DossierError(9, "the client is closed")
         if idempotent is None:
             service, _, name = method.partition("/")
-            idempotent = service == SERVICE and name in _IDEMPOTENT
+            idempotent = (service == SERVICE and
+                          (name in _IDEMPOTENT or
+                           "idempotency-key" in (metadata or {})))
         timeout = self.timeout_ms if timeout_ms is None else int(timeout_ms)
         attempts = self.retries + 1 if idempotent else 1
 
@@ -387,7 +396,7 @@ class Client:
                                  metadata=metadata, idempotent=idempotent)
         if response.code != 0:
             raise DossierError(response.code, response.message,
-                               response.payload)
+                               response.payload, response.current_version)
         result = response_type()
         try:
             result.ParseFromString(response.payload)
@@ -398,8 +407,9 @@ class Client:
         return result
 
     def _write(self, name, request, response_type):
+        # One key for every attempt of this call: retries are safe.
         metadata = {"idempotency-key": uuid.uuid4().hex}
-        return self.call(name, request, response_type, idempotent=False,
+        return self.call(name, request, response_type, idempotent=True,
                          metadata=metadata)
 
     # ---- the Reports service ----
