@@ -26,19 +26,13 @@ backup_check_name(const char *field, const char *name, dossier_error_t *err) {
                                  "%s must be a file name of 1 to %d bytes",
                                  field, BACKUP_NAME_MAX);
     }
-    if (name[0] == '.') {
-        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                 "%s '%.*s' starts with '.': a backup name is "
-                                 "a plain file name in the backup directory",
-                                 field, (int)size, name);
-    }
     for (size_t i = 0; i < size; i++) {
         unsigned char c = (unsigned char)name[i];
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                   (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
         if (!ok) {
-            /* Only [A-Za-z0-9._-] gets here printed, so the message is
-               valid UTF-8 whatever the request held. */
+            /* The byte in hex, not the name: the reply stays valid
+               UTF-8 whatever the request held. */
             return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
                                      "%s has byte 0x%02x at offset %zu: a "
                                      "backup name is a plain file name of "
@@ -46,6 +40,13 @@ backup_check_name(const char *field, const char *name, dossier_error_t *err) {
                                      "path",
                                      field, c, i);
         }
+    }
+    /* Only now is the name known to be plain ASCII, fit to echo. */
+    if (name[0] == '.') {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "%s '%.*s' starts with '.': a backup name is "
+                                 "a plain file name in the backup directory",
+                                 field, (int)size, name);
     }
     return DOSSIER_OK;
 }

@@ -692,11 +692,13 @@ s_snapshot(const char *endpoint, uint8_t ***packed_p, size_t **sizes_p) {
         }
         for (size_t i = 0; i < page->n_reports; i++) {
             Dossier__V1__Report *r = page->reports[i];
+            /* Packed with the server-assigned fields blanked, then put
+               back so the page frees what it allocated. */
+            char *saved[4] = {r->created_at, r->updated_at, r->created_by,
+                              r->updated_by};
             r->version = 0;
-            r->created_at = (char *)"";
-            r->updated_at = (char *)"";
-            r->created_by = (char *)"";
-            r->updated_by = (char *)"";
+            r->created_at = r->updated_at = (char *)"";
+            r->created_by = r->updated_by = (char *)"";
             packed = realloc(packed, (n + 1) * sizeof *packed);
             sizes = realloc(sizes, (n + 1) * sizeof *sizes);
             assert_non_null(packed);
@@ -706,9 +708,10 @@ s_snapshot(const char *endpoint, uint8_t ***packed_p, size_t **sizes_p) {
             assert_non_null(packed[n]);
             dossier__v1__report__pack(r, packed[n]);
             n++;
-            /* The strings set above are static: not freed below. */
-            r->created_at = r->updated_at = NULL;
-            r->created_by = r->updated_by = NULL;
+            r->created_at = saved[0];
+            r->updated_at = saved[1];
+            r->created_by = saved[2];
+            r->updated_by = saved[3];
         }
         free(token);
         token = page->next_page_token[0] ? strdup(page->next_page_token) : NULL;
