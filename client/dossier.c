@@ -200,6 +200,113 @@ s_apply_options(dossier_client_t *c, const dossier_options_t *o,
     return DOSSIER_OK;
 }
 
+/* ---- Certificates ---- */
+
+#define S_MAX_CERT_BYTES 65536
+
+/*  The value of "key = value" in line, unquoted, into out (41 bytes);
+    false when line is not that key or the value is not 40 characters. */
+static bool
+s_cert_value(const char *line, const char *key, char *out) {
+    size_t n = strlen(key);
+    if (strncmp(line, key, n) != 0) {
+        return false;
+    }
+    line += n;
+    while (*line == ' ' || *line == '\t') {
+        line++;
+    }
+    if (*line++ != '=') {
+        return false;
+    }
+    while (*line == ' ' || *line == '\t') {
+        line++;
+    }
+    char quote = (*line == '"' || *line == '\'') ? *line++ : '\0';
+    size_t len = 0;
+    while (line[len] && line[len] != quote && line[len] != '\n' &&
+           line[len] != '\r' && (quote || line[len] != ' ')) {
+        len++;
+    }
+    if (len != S_CURVE_Z85_LEN) {
+        return false;
+    }
+    uint8_t binary[S_CURVE_KEY_LEN];
+    memcpy(out, line, len);
+    out[len] = '\0';
+    return zmq_z85_decode(binary, out) != NULL;
+}
+
+dossier_status_t
+dossier_certificate_read(const char *path, char *public_key, char *secret_key,
+                         dossier_error_t *err) {
+    if (path == NULL || public_key == NULL) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "dossier_certificate_read: NULL argument");
+    }
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return dossier_error_set(err, DOSSIER_NOT_FOUND, "cannot read %s: %s",
+                                 path, strerror(errno));
+    }
+    char public_text[S_CURVE_Z85_LEN + 1] = "";
+    char secret_text[S_CURVE_Z85_LEN + 1] = "";
+    bool in_curve = false;
+    size_t total = 0;
+    char line[512];
+    while (total < S_MAX_CERT_BYTES && fgets(line, sizeof line, f) != NULL) {
+        total += strlen(line);
+        if (line[0] != ' ' && line[0] != '\t') {
+            /* A section name ("curve", "metadata") or a comment. */
+            if (line[0] != '#' && line[0] != '\n') {
+                in_curve = strncmp(line, "curve", 5) == 0 &&
+                           (line[5] == '\n' || line[5] == '\r' ||
+                            line[5] == '\0' || line[5] == ' ');
+            }
+            continue;
+        }
+        if (!in_curve) {
+            continue;
+        }
+        const char *text = line;
+        while (*text == ' ' || *text == '\t') {
+            text++;
+        }
+        char value[S_CURVE_Z85_LEN + 1];
+        if (s_cert_value(text, "public-key", value)) {
+            memcpy(public_text, value, sizeof value);
+        } else if (s_cert_value(text, "secret-key", value)) {
+            memcpy(secret_text, value, sizeof value);
+        }
+    }
+    fclose(f);
+    /* czmq writes a secret of zeros into a certificate that has none. */
+    static const char zero[] = "0000000000000000000000000000000000000000";
+    if (strcmp(secret_text, zero) == 0) {
+        secret_text[0] = '\0';
+    }
+    dossier_status_t rc = DOSSIER_OK;
+    if (public_text[0] == '\0') {
+        rc = dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                               "%s is not a CURVE certificate: no 40-character "
+                               "Z85 public-key in its curve section",
+                               path);
+    } else if (secret_key != NULL && secret_text[0] == '\0') {
+        rc = dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                               "%s has no secret key: give the NAME.key_secret "
+                               "file, not the public NAME.key",
+                               path);
+    } else {
+        memcpy(public_key, public_text, sizeof public_text);
+        if (secret_key != NULL) {
+            memcpy(secret_key, secret_text, sizeof secret_text);
+        }
+    }
+    explicit_bzero(secret_text, sizeof secret_text);
+    explicit_bzero(line, sizeof line);
+    return rc;
+}
+
 void
 dossier_options_init(dossier_options_t *options) {
     memset(options, 0, sizeof *options);

@@ -85,6 +85,19 @@ typedef struct {
     const char *client_name;
 } dossier_options_t;
 
+/*  Reads a CURVE certificate file in czmq's format (as `dossier keygen`
+    writes them: NAME.key, public, or NAME.key_secret, which holds both
+    keys) into Z85 strings for dossier_options_t. public_key receives the
+    40 characters of the certificate's public key and a NUL; secret_key,
+    when not NULL, its secret key. Both are the caller's buffers of at
+    least 41 bytes, written only on success. Returns DOSSIER_OK;
+    DOSSIER_NOT_FOUND when path cannot be read; DOSSIER_INVALID_ARGUMENT
+    when the file has no valid "curve" public-key, or secret_key is asked
+    for and the file has none (a public certificate). */
+dossier_status_t dossier_certificate_read(const char *path, char *public_key,
+                                          char *secret_key,
+                                          dossier_error_t *err);
+
 /*  Opaque client handle. */
 typedef struct dossier_client dossier_client_t;
 

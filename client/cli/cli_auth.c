@@ -23,8 +23,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define S_ZERO_KEY "0000000000000000000000000000000000000000"
-
 static const char *
 s_first(const char *flag, const char *env_name, zconfig_t *file,
         const char *file_key) {
@@ -81,25 +79,6 @@ s_is_z85_key(const char *text) {
     return strlen(text) == 40 && zmq_z85_decode(key, text) != NULL;
 }
 
-/*  Loads a certificate file; prints why not and returns NULL. */
-static zcert_t *
-s_load_cert(const char *what, const char *path) {
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        fprintf(stderr, "dossier: cannot read the %s %s: %s\n", what, path,
-                strerror(errno));
-        return NULL;
-    }
-    zcert_t *cert = S_ISREG(st.st_mode) ? zcert_load(path) : NULL;
-    if (!cert) {
-        fprintf(stderr,
-                "dossier: the %s %s is not a certificate (make one with "
-                "`dossier keygen NAME`)\n",
-                what, path);
-    }
-    return cert;
-}
-
 int
 cli_auth_options(const cli_global_t *g, cli_keys_t *keys,
                  dossier_options_t *options, const char **server) {
@@ -134,37 +113,21 @@ cli_auth_options(const cli_global_t *g, cli_keys_t *keys,
         rc = CLI_EXIT_USAGE;
         goto done;
     }
+    dossier_error_t err = {0};
     if (s_is_z85_key(server_key)) {
         snprintf(keys->server_key, sizeof keys->server_key, "%s", server_key);
-    } else {
-        zcert_t *cert = s_load_cert("server key", server_key);
-        if (!cert) {
-            rc = CLI_EXIT_USAGE;
-            goto done;
-        }
-        snprintf(keys->server_key, sizeof keys->server_key, "%s",
-                 zcert_public_txt(cert));
-        zcert_destroy(&cert);
-    }
-    zcert_t *cert = s_load_cert("key", key);
-    if (!cert) {
+    } else if (dossier_certificate_read(server_key, keys->server_key, NULL,
+                                        &err) != DOSSIER_OK) {
+        fprintf(stderr, "dossier: the server key: %s\n", err.message);
         rc = CLI_EXIT_USAGE;
         goto done;
     }
-    if (strcmp(zcert_secret_txt(cert), S_ZERO_KEY) == 0) {
-        fprintf(stderr,
-                "dossier: %s has no secret key: give your NAME.key_secret, "
-                "not the public NAME.key\n",
-                key);
-        zcert_destroy(&cert);
+    if (dossier_certificate_read(key, keys->public_key, keys->secret_key,
+                                 &err) != DOSSIER_OK) {
+        fprintf(stderr, "dossier: --key: %s\n", err.message);
         rc = CLI_EXIT_USAGE;
         goto done;
     }
-    snprintf(keys->public_key, sizeof keys->public_key, "%s",
-             zcert_public_txt(cert));
-    snprintf(keys->secret_key, sizeof keys->secret_key, "%s",
-             zcert_secret_txt(cert));
-    zcert_destroy(&cert);
     options->curve_server_key = keys->server_key;
     options->curve_public_key = keys->public_key;
     options->curve_secret_key = keys->secret_key;
