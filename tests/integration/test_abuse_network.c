@@ -976,6 +976,9 @@ test_reply_messages_are_utf8(void **state) {
     import.text = text;
     import.filename = bad_name;
     import.dry_run = true;
+    char bad_service[] = "dossier.\xff.Reports";
+    Dossier__V1__HealthRequest health = DOSSIER__V1__HEALTH_REQUEST__INIT;
+    health.service = bad_service;
     Dossier__V1__HistoryRequest history = DOSSIER__V1__HISTORY_REQUEST__INIT;
     history.country = long_accents;
     struct {
@@ -989,6 +992,8 @@ test_reply_messages_are_utf8(void **state) {
         {"a Get of a 600-byte id of accents", M("Get"), &get_long.base},
         {"an import whose filename is invalid UTF-8", M("ImportText"),
          &import.base},
+        {"a Health of a service named in invalid UTF-8", M("Health"),
+         &health.base},
         {"a History of a 600-byte country of accents", M("History"),
          &history.base},
     };
