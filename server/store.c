@@ -48,6 +48,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -976,13 +977,80 @@ store_stale_readers(const store_t *self) {
 
 /* ---- Backup: a compacted copy, and a look at a copied file ---- */
 
+/*  The child of store_copy_to_fd: its own environment on dir, read-only,
+    one compacting copy to fd. Returns an LMDB or errno code. */
+static int
+s_copy_child(const char *dir, int fd) {
+    MDB_env *env = NULL;
+    int rc = mdb_env_create(&env);
+    if (rc != 0) {
+        return rc;
+    }
+    mdb_env_set_maxdbs(env, S_MAX_DBS);
+    rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0);
+    /* The parent may grow the map between our open and the copy's
+       transaction: adopt the new size and begin again. */
+    for (int attempt = 0; rc == 0 && attempt < 8; attempt++) {
+        rc = mdb_env_copyfd2(env, fd, MDB_CP_COMPACT);
+        if (rc != MDB_MAP_RESIZED) {
+            break;
+        }
+        rc = mdb_env_set_mapsize(env, 0);
+        if (rc == 0 && (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0)) {
+            rc = errno;
+        }
+    }
+    mdb_env_close(env);
+    return rc;
+}
+
 dossier_status_t
 store_copy_to_fd(store_t *self, int fd, dossier_error_t *err) {
-    /* The copy runs in its own read transaction: it must hold the resize
-       lock shared like every other transaction (see the top of the file). */
-    pthread_rwlock_rdlock(&self->resize_lock);
-    int rc = mdb_env_copyfd2(self->env, fd, MDB_CP_COMPACT);
-    pthread_rwlock_unlock(&self->resize_lock);
+    /* The copy's read transaction lives in a child process. In this
+       process it would have to hold resize_lock for the whole copy, and a
+       write that must grow the map meanwhile would wait for the copy, and
+       every reader (the socket loop's Gets too) behind that write. A
+       transaction of another process does not keep this one from growing
+       its map. The child touches only its own, new environment. */
+    int status_pipe[2];
+    if (pipe2(status_pipe, O_CLOEXEC) != 0) {
+        return dossier_error_set(err, DOSSIER_UNAVAILABLE,
+                                 "cannot copy the store: %s", strerror(errno));
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        int rc = s_copy_child(self->dir, fd);
+        ssize_t n = write(status_pipe[1], &rc, sizeof rc);
+        _exit(n == (ssize_t)sizeof rc ? 0 : 1);
+    }
+    close(status_pipe[1]);
+    if (pid < 0) {
+        int e = errno;
+        close(status_pipe[0]);
+        return dossier_error_set(err, DOSSIER_UNAVAILABLE,
+                                 "cannot copy the store: fork: %s",
+                                 strerror(e));
+    }
+    int rc = 0;
+    ssize_t n;
+    do {
+        n = read(status_pipe[0], &rc, sizeof rc);
+    } while (n < 0 && errno == EINTR);
+    close(status_pipe[0]);
+    int wstatus = 0;
+    while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+    }
+    /* A child that died mid-copy leaves its reader slot behind. */
+    int dead = 0;
+    mdb_reader_check(self->env, &dead);
+    /* The result is what the child wrote; its exit status matters only
+       when it wrote nothing (a checker such as valgrind may change it). */
+    if (n != (ssize_t)sizeof rc) {
+        return dossier_error_set(err, DOSSIER_INTERNAL,
+                                 "the process copying the store ended "
+                                 "without a result (status %d)",
+                                 wstatus);
+    }
     if (rc == ENOSPC || rc == EDQUOT || rc == EFBIG) {
         return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
                                  "cannot write the copy of the store: %s: "

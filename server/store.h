@@ -79,10 +79,12 @@ unsigned store_stale_readers(const store_t *self);
 
 /*  Writes a consistent, compacted copy of the store (one snapshot, free
     pages left out) to fd, an open, empty, writable file the caller owns:
-    not closed or fsynced here. Any thread; readers and the writer go on
-    meanwhile, but a map resize (the map is full and must grow) waits until
-    the copy ends. Returns DOSSIER_OK, DOSSIER_RESOURCE_EXHAUSTED when the
-    file's disk is full, or another code with err set. */
+    not closed or fsynced here. Any thread. The copy runs in a forked
+    child process with its own read-only environment, so readers, the
+    writer and even a growing map go on meanwhile (the child's snapshot
+    pins old pages, so the file may grow while it runs). Returns
+    DOSSIER_OK, DOSSIER_RESOURCE_EXHAUSTED when the file's disk is full, or
+    another code with err set. */
 dossier_status_t store_copy_to_fd(store_t *self, int fd, dossier_error_t *err);
 
 typedef struct {
