@@ -306,16 +306,16 @@ test_audit_shows_every_write(void **state) {
     /* Bad filters. */
     Dossier__V1__AuditRequest bad = DOSSIER__V1__AUDIT_REQUEST__INIT;
     bad.since = "yesterday";
-    testserver_expect(endpoint, M("Audit"), &bad.base,
-                      DOSSIER_INVALID_ARGUMENT, NULL);
+    testserver_expect(endpoint, M("Audit"), &bad.base, DOSSIER_INVALID_ARGUMENT,
+                      NULL);
     bad.since = "";
     bad.page_token = "nonsense";
-    testserver_expect(endpoint, M("Audit"), &bad.base,
-                      DOSSIER_INVALID_ARGUMENT, NULL);
+    testserver_expect(endpoint, M("Audit"), &bad.base, DOSSIER_INVALID_ARGUMENT,
+                      NULL);
     bad.page_token = "";
     bad.page_size = 5000;
-    testserver_expect(endpoint, M("Audit"), &bad.base,
-                      DOSSIER_INVALID_ARGUMENT, NULL);
+    testserver_expect(endpoint, M("Audit"), &bad.base, DOSSIER_INVALID_ARGUMENT,
+                      NULL);
     testserver_stop(&server);
 }
 
@@ -362,8 +362,8 @@ test_audit_records_denied_calls(void **state) {
     assert_int_equal(testserver_wait(server, 10000), 0);
     store_t *store = NULL;
     dossier_error_t err = {0};
-    assert_int_equal(
-        store_open(testserver_datadir(server), NULL, &store, &err), 0);
+    assert_int_equal(store_open(testserver_datadir(server), NULL, &store, &err),
+                     0);
     s_scan_t scan = {0};
     uint64_t next = 99;
     assert_int_equal(
