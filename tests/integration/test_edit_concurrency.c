@@ -5,8 +5,11 @@
     with expected_version, and on ABORTED read again. The count must come
     out exact and the version must be 1 + the successful puts. ABORTED
     must name the current version, in its message and in
-    Response.current_version. A failure inside a thread is recorded and
-    reported by the main thread, since cmocka's asserts belong there. */
+    Response.current_version. A connection over max_in_flight gets
+    RESOURCE_EXHAUSTED for the excess writes, which are applied once
+    when sent again with their keys. A failure inside a thread is
+    recorded and reported by the main thread, since cmocka's asserts
+    belong there. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +22,8 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+
+#include <zmq.h>
 
 #include "dossier.h"
 #include "testserver.h"
@@ -231,11 +236,141 @@ test_aborted_names_current_version(void **state) {
     testserver_stop(&server);
 }
 
+/*  The next reply on a DEALER socket; the caller frees it. */
+static Dossier__V1__Response *
+s_recv_response(void *socket) {
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    assert_int_equal(zmq_msg_recv(&msg, socket, 0), 0); /* delimiter */
+    assert_true(zmq_msg_recv(&msg, socket, 0) >= 0);
+    Dossier__V1__Response *resp = dossier__v1__response__unpack(
+        NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
+    zmq_msg_close(&msg);
+    assert_non_null(resp);
+    return resp;
+}
+
+/*  max_in_flight for writes: one connection pipelines 40 Puts of one
+    record (each with its own idempotency key) with max_in_flight 4.
+    Every one is answered; those over the limit get RESOURCE_EXHAUSTED,
+    which is not remembered under their key, so sending them again with
+    the same keys applies them. Another connection is served meanwhile. */
+static void
+test_in_flight_limit_for_writes(void **state) {
+    (void)state;
+    testserver_t *server = testserver_start("--max-in-flight 4");
+    assert_non_null(server);
+    const char *endpoint = testserver_endpoint(server);
+    void *context = zmq_ctx_new();
+    void *socket = zmq_socket(context, ZMQ_DEALER);
+    int linger = 0, timeout = 20000;
+    zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(socket, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    assert_int_equal(zmq_connect(socket, endpoint), 0);
+
+    enum { N = 40 };
+    uint8_t *bodies[N];
+    size_t sizes[N];
+    Dossier__V1__Report r = s_report("flight-1", "x");
+    Dossier__V1__PutRequest put = DOSSIER__V1__PUT_REQUEST__INIT;
+    put.report = &r;
+    uint8_t payload[256];
+    assert_true(dossier__v1__put_request__get_packed_size(&put) <=
+                sizeof payload);
+    size_t payload_size = dossier__v1__put_request__pack(&put, payload);
+    for (int i = 0; i < N; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "flight-key-%d", i);
+        Dossier__V1__Request__MetadataEntry entry =
+            DOSSIER__V1__REQUEST__METADATA_ENTRY__INIT;
+        Dossier__V1__Request__MetadataEntry *entries[1] = {&entry};
+        entry.key = "idempotency-key";
+        entry.value = key;
+        Dossier__V1__Request request = DOSSIER__V1__REQUEST__INIT;
+        request.id = (uint64_t)i + 1;
+        request.method = "dossier.v1.Reports/Put";
+        request.payload.data = payload;
+        request.payload.len = payload_size;
+        request.metadata = entries;
+        request.n_metadata = 1;
+        sizes[i] = dossier__v1__request__get_packed_size(&request);
+        bodies[i] = malloc(sizes[i]);
+        assert_non_null(bodies[i]);
+        dossier__v1__request__pack(&request, bodies[i]);
+    }
+    bool refused[N] = {false};
+    int ok = 0, exhausted = 0;
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(zmq_send(socket, "", 0, ZMQ_SNDMORE), 0);
+        assert_int_equal(zmq_send(socket, bodies[i], sizes[i], 0),
+                         (int)sizes[i]);
+    }
+    /* Meanwhile another connection is served. */
+    Dossier__V1__HealthRequest health = DOSSIER__V1__HEALTH_REQUEST__INIT;
+    testserver_expect(endpoint, "dossier.v1.Reports/Health", &health.base, 0,
+                      NULL);
+    for (int k = 0; k < N; k++) {
+        Dossier__V1__Response *resp = s_recv_response(socket);
+        assert_true(resp->id >= 1 && resp->id <= N);
+        if (resp->code == DOSSIER_RESOURCE_EXHAUSTED) {
+            assert_non_null(strstr(resp->message, "max_in_flight"));
+            refused[resp->id - 1] = true;
+            exhausted++;
+        } else {
+            assert_int_equal(resp->code, 0);
+            ok++;
+        }
+        dossier__v1__response__free_unpacked(resp, NULL);
+    }
+    assert_true(exhausted >= 1);
+    assert_true(ok >= 4);
+    /* The refused ones, sent again one at a time with their keys. */
+    for (int i = 0; i < N; i++) {
+        if (!refused[i]) {
+            continue;
+        }
+        assert_int_equal(zmq_send(socket, "", 0, ZMQ_SNDMORE), 0);
+        assert_int_equal(zmq_send(socket, bodies[i], sizes[i], 0),
+                         (int)sizes[i]);
+        Dossier__V1__Response *resp = s_recv_response(socket);
+        assert_int_equal(resp->code, 0);
+        dossier__v1__response__free_unpacked(resp, NULL);
+        ok++;
+    }
+    assert_int_equal(ok, N);
+    Dossier__V1__GetRequest get = DOSSIER__V1__GET_REQUEST__INIT;
+    get.id = "flight-1";
+    Dossier__V1__Report *got = (Dossier__V1__Report *)testserver_expect(
+        endpoint, "dossier.v1.Reports/Get", &get.base, 0,
+        &dossier__v1__report__descriptor);
+    assert_int_equal(got->version, N); /* every key applied exactly once */
+    dossier__v1__report__free_unpacked(got, NULL);
+    /* And resending all 40 once more changes nothing. */
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(zmq_send(socket, "", 0, ZMQ_SNDMORE), 0);
+        assert_int_equal(zmq_send(socket, bodies[i], sizes[i], 0),
+                         (int)sizes[i]);
+        Dossier__V1__Response *resp = s_recv_response(socket);
+        assert_int_equal(resp->code, 0);
+        dossier__v1__response__free_unpacked(resp, NULL);
+        free(bodies[i]);
+    }
+    got = (Dossier__V1__Report *)testserver_expect(
+        endpoint, "dossier.v1.Reports/Get", &get.base, 0,
+        &dossier__v1__report__descriptor);
+    assert_int_equal(got->version, N);
+    dossier__v1__report__free_unpacked(got, NULL);
+    zmq_close(socket);
+    zmq_ctx_term(context);
+    testserver_stop(&server);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_aborted_names_current_version),
         cmocka_unit_test(test_compare_and_set_counter),
+        cmocka_unit_test(test_in_flight_limit_for_writes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
