@@ -56,6 +56,44 @@ s_get_be(const uint8_t *in, int bytes) {
     return v;
 }
 
+/*  Copies src into dst (size bytes with the NUL) as valid UTF-8: an
+    invalid byte becomes '?', and a character that does not fit whole is
+    left out. Audit entries are protobuf strings that other languages
+    refuse to decode when they are not UTF-8, and a request's id or a
+    message quoting the request may be anything. */
+static void
+s_utf8_copy(char *dst, size_t size, const char *src) {
+    const unsigned char *s = (const unsigned char *)src;
+    size_t out = 0;
+    while (*s && out + 1 < size) {
+        unsigned char c = *s;
+        size_t n = c < 0x80                 ? 1
+                   : c >= 0xC2 && c <= 0xDF ? 2
+                   : c >= 0xE0 && c <= 0xEF ? 3
+                   : c >= 0xF0 && c <= 0xF4 ? 4
+                                            : 0;
+        size_t k = 1;
+        while (n && k < n && (s[k] & 0xC0) == 0x80) {
+            k++;
+        }
+        bool bad = n == 0 || k < n || (c == 0xE0 && s[1] < 0xA0) ||
+                   (c == 0xED && s[1] >= 0xA0) || (c == 0xF0 && s[1] < 0x90) ||
+                   (c == 0xF4 && s[1] >= 0x90);
+        if (bad) {
+            dst[out++] = '?';
+            s++;
+            continue;
+        }
+        if (out + n >= size) {
+            break;
+        }
+        memcpy(dst + out, s, n);
+        out += n;
+        s += n;
+    }
+    dst[out] = '\0';
+}
+
 /* ---- Loop side ---- */
 
 dossier_status_t
@@ -397,9 +435,10 @@ s_store_reply(store_batch_t *batch, job_t *job, int64_t now,
     return rc;
 }
 
-/*  The ids the request names (the record written may add more). */
+/*  The id the request names (the record written may add more), copied
+    into buf (at most 128 bytes, valid UTF-8: it may be malformed). */
 static void
-s_request_ids(const job_t *job, const char **ids, size_t *n) {
+s_request_ids(const job_t *job, const char **ids, size_t *n, char buf[132]) {
     const ProtobufCMessage *input = job->input;
     const char *id = NULL;
     if (!input) {
@@ -415,7 +454,8 @@ s_request_ids(const job_t *job, const char **ids, size_t *n) {
         id = ((const Dossier__V1__ImportTextRequest *)(const void *)input)->id;
     }
     if (id && *id && *n < S_MAX_IDS) {
-        ids[(*n)++] = id;
+        s_utf8_copy(buf, 129, id);
+        ids[(*n)++] = buf;
     }
 }
 
@@ -470,7 +510,8 @@ audit_record(audit_t *self, store_batch_t *batch, job_t *job, size_t mark,
     }
     const char *ids[S_MAX_IDS];
     size_t n_ids = 0;
-    s_request_ids(job, ids, &n_ids);
+    char request_id[132];
+    s_request_ids(job, ids, &n_ids, request_id);
     size_t cursor = mark;
     store_change_t change;
     while (!job->audit_only && store_batch_change(batch, &cursor, &change)) {
@@ -503,7 +544,10 @@ audit_record(audit_t *self, store_batch_t *batch, job_t *job, size_t mark,
     entry.ids = (char **)ids;
     entry.n_ids = n_ids;
     entry.code = (int32_t)job->code;
-    entry.message = job->code == DOSSIER_OK ? (char *)"" : job->message;
+    char message[sizeof job->message];
+    s_utf8_copy(message, sizeof message,
+                job->code == DOSSIER_OK ? "" : job->message);
+    entry.message = message;
     size_t size = dossier__v1__audit_entry__get_packed_size(&entry);
     uint8_t *packed = malloc(size ? size : 1);
     if (!packed) {

@@ -319,6 +319,32 @@ test_audit_shows_every_write(void **state) {
     testserver_stop(&server);
 }
 
+/*  A malformed id is refused, and its audit entry still decodes in any
+    language: the id is stored as valid UTF-8. */
+static void
+test_audit_entries_are_utf8(void **state) {
+    (void)state;
+    testserver_t *server = testserver_start(NULL);
+    assert_non_null(server);
+    const char *endpoint = testserver_endpoint(server);
+    Dossier__V1__Report r = s_report("bad\xff\xc3id\xe2\x82", "x");
+    Dossier__V1__PutRequest put = DOSSIER__V1__PUT_REQUEST__INIT;
+    put.report = &r;
+    testserver_expect(endpoint, M("Put"), &put.base, DOSSIER_INVALID_ARGUMENT,
+                      NULL);
+    Dossier__V1__AuditResponse *a = s_audit(endpoint, NULL, NULL, NULL, 0, 0);
+    assert_int_equal(a->n_entries, 1);
+    assert_int_equal(a->entries[0]->code, DOSSIER_INVALID_ARGUMENT);
+    assert_int_equal(a->entries[0]->n_ids, 1);
+    assert_string_equal(a->entries[0]->ids[0], "bad??id??");
+    for (const unsigned char *p = (const unsigned char *)a->entries[0]->message;
+         *p; p++) {
+        assert_true(*p < 0x80); /* this message quotes no raw byte */
+    }
+    dossier__v1__audit_response__free_unpacked(a, NULL);
+    testserver_stop(&server);
+}
+
 typedef struct {
     size_t n;
     char lines[16][256];
@@ -505,6 +531,7 @@ main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_idempotency_key_applies_once),
         cmocka_unit_test(test_audit_shows_every_write),
+        cmocka_unit_test(test_audit_entries_are_utf8),
         cmocka_unit_test(test_audit_records_denied_calls),
         cmocka_unit_test(test_feed_in_commit_order),
     };
