@@ -571,6 +571,26 @@ class Client:
                                "FileDescriptorSet: %s" % exc)
         return fds
 
+    def audit(self, user=None, since=None, method=None, page_size=100):
+        """Admin: yields the server's audit log, oldest first, as
+        dossier.v1.AuditEntry messages, following page tokens.
+
+        user: only this user's entries. since: an ISO 8601 UTC date or
+        time ("2026-11-27", "2026-11-27T20:00:00Z"). method: "Put" or
+        "dossier.v1.Reports/Put".
+        """
+        token = ""
+        while True:
+            request = reports_pb2.AuditRequest(
+                user=user or "", since=since or "", method=method or "",
+                page_size=page_size, page_token=token)
+            page = self.call("Audit", request, reports_pb2.AuditResponse)
+            for entry in page.entries:
+                yield entry
+            token = page.next_page_token
+            if not token:
+                return
+
     def whoami(self):
         """Returns the WhoAmIResponse: the name, role and public key the
         server takes this client for, and its security mode."""

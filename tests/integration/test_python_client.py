@@ -686,6 +686,22 @@ class TestWire(DossierdTestCase):
         self.assertEqual(err.current_version, 2)
         self.assertIn("is at version 2", err.message)
 
+    def test_audit(self):
+        self.client.put(make_report("au-1"))
+        self.assertCode(NOT_FOUND, self.client.delete, "au-missing")
+        entries = [e for e in self.client.audit(page_size=1)
+                   if "au-1" in e.ids or "au-missing" in e.ids]
+        self.assertEqual([(e.method.split("/")[1], e.code, e.user)
+                          for e in entries],
+                         [("Put", 0, "anonymous"),
+                          ("Delete", NOT_FOUND, "anonymous")])
+        self.assertTrue(all(a.seq < b.seq for a, b in
+                            zip(entries, entries[1:])))
+        self.assertEqual(
+            len(list(self.client.audit(method="Delete", user="nobody"))), 0)
+        self.assertCode(INVALID_ARGUMENT, lambda: list(
+            self.client.audit(since="last week")))
+
     def test_unreachable(self):
         # A port that nothing listens on (this server's, after it stopped).
         self.server.send_signal(signal.SIGTERM)
