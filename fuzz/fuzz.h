@@ -43,10 +43,10 @@ int fuzz_query_one(const uint8_t *data, size_t size);
     (methods_find, payload unpacked as the method's input type, the stage
     handler via worker_run_stage, a writer stage inside a store batch that
     is committed) against a store in a temporary directory filled with the
-    Refworld fixtures. A reply must pack; an OK reply's payload must
-    decode as the method's output; after every committed write store_check
-    must find no problem. The store is created on first use and rebuilt
-    every FUZZ_ENVELOPE_RESET inputs so it stays small. */
+    Refworld fixtures. An OK reply's payload must decode as the method's
+    output, with valid UTF-8 in every string; after every committed write
+    store_check must find no problem. The store is created on first use and
+   rebuilt every FUZZ_ENVELOPE_RESET inputs so it stays small. */
 int fuzz_envelope_one(const uint8_t *data, size_t size);
 
 /*  Removes the temporary store of fuzz_envelope_one (also registered with
