@@ -2247,7 +2247,7 @@ dossier_status_t
 store_search(store_t *self, const Dossier__V1__SearchRequest *request,
              uint32_t max_page_size, Dossier__V1__SearchResponse **response_p,
              dossier_error_t *err) {
-    s_read_t rd;
+    s_read_t rd = {0}; /* -O3 cannot see s_read_begin set it */
     dossier_status_t status = s_read_begin(self, &rd, err);
     if (status == DOSSIER_OK) {
         status = store_fts_search(self->fts, rd.txn, request, max_page_size,
