@@ -29,7 +29,7 @@ static const char s_usage_import[] =
     "\n"
     "  --dry-run     parse locally, without a server, and print each record\n"
     "                (--json: one JSON object per document)\n"
-    "  --batch N     documents per call (1..1000, default 64)\n"
+    "  --batch N     documents per call (1..1000, default 1000)\n"
     "  -v, --verbose also print the parser's warnings\n"
     "  --json        one JSON ImportResult per document on stdout\n"
     "\n"
