@@ -949,24 +949,28 @@ s_write_corpus(const char *dir) {
 
 /* ---- Server memory ---- */
 
-static long
-s_rss_kb(long pid) {
+/*  The server's resident size in KiB (VmRSS), and its anonymous part
+    (RssAnon: the heap and stacks, without the pages of the LMDB map,
+    which count as file pages); -1 when unknown. */
+static void
+s_rss_kb(long pid, long *rss, long *anon) {
+    *rss = *anon = -1;
     if (pid <= 0) {
-        return -1;
+        return;
     }
     char path[64], line[256];
     snprintf(path, sizeof path, "/proc/%ld/status", pid);
     FILE *f = fopen(path, "r");
-    long kb = -1;
     while (f && fgets(line, sizeof line, f)) {
         if (strncmp(line, "VmRSS:", 6) == 0) {
-            kb = strtol(line + 6, NULL, 10);
+            *rss = strtol(line + 6, NULL, 10);
+        } else if (strncmp(line, "RssAnon:", 8) == 0) {
+            *anon = strtol(line + 8, NULL, 10);
         }
     }
     if (f) {
         fclose(f);
     }
-    return kb;
 }
 
 /* ---- Report ---- */
@@ -1027,7 +1031,8 @@ main(int argc, char **argv) {
         fprintf(stderr, "dossier-bench: preload failed\n");
         return 1;
     }
-    long rss_before = s_rss_kb(s_opts.server_pid);
+    long rss_before, anon_before;
+    s_rss_kb(s_opts.server_pid, &rss_before, &anon_before);
 
     worker_t *workers = calloc((size_t)n, sizeof *workers);
     pthread_t *threads = calloc((size_t)n, sizeof *threads);
@@ -1067,7 +1072,8 @@ main(int argc, char **argv) {
     }
     double seconds = (double)(s_now_ns() - t0) / 1e9;
     pthread_barrier_destroy(&s_barrier);
-    long rss_after = s_rss_kb(s_opts.server_pid);
+    long rss_after, anon_after;
+    s_rss_kb(s_opts.server_pid, &rss_after, &anon_after);
     if (setup_failed) {
         fprintf(stderr, "dossier-bench: %d of %d clients could not reach %s\n",
                 setup_failed, n, s_opts.endpoint);
@@ -1096,20 +1102,22 @@ main(int argc, char **argv) {
     }
     if (rss_before >= 0) {
         printf("server resident size: %ld KiB before the load, %ld KiB "
-               "after\n",
-               rss_before, rss_after);
+               "after; anonymous (heap) part %ld KiB before, %ld KiB after\n",
+               rss_before, rss_after, anon_before, anon_after);
     }
     printf("summary: label=%s client=%s c=%d mix=%s record=%zu records=%u "
            "seconds=%.2f ops=%" PRIu64 " ops_s=%.0f p50_us=%.1f p90_us=%.1f "
            "p99_us=%.1f max_us=%.1f errors=%" PRIu64
            " floor_ops_s=%.0f floor_p50_us=%.1f ratio_ops=%.3f "
-           "ratio_p50=%.3f rss_kb_before=%ld rss_kb_after=%ld\n",
+           "ratio_p50=%.3f rss_kb_before=%ld rss_kb_after=%ld "
+           "anon_kb_before=%ld anon_kb_after=%ld\n",
            s_opts.label[0] ? s_opts.label : "-",
            s_opts.raw ? "raw" : "libdossier", n, s_opts.mix_text,
            s_opts.record_size, s_opts.records, seconds, all->n, ops, p50,
            s_hist_pct(all, 90), s_hist_pct(all, 99), (double)all->max / 1000.0,
            all->errors, floor_ops, fp50, floor_ops > 0 ? ops / floor_ops : 0,
-           fp50 > 0 ? p50 / fp50 : 0, rss_before, rss_after);
+           fp50 > 0 ? p50 / fp50 : 0, rss_before, rss_after, anon_before,
+           anon_after);
     free(floor_h);
     free(per_op);
     free(all);

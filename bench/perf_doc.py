@@ -34,6 +34,8 @@ def parse(path):
             cmds[name] = cmd
         elif line.startswith("import "):
             extra["import"] = dict(p.split("=", 1) for p in line[7:].split())
+        elif line.startswith("mixedrow "):
+            extra.setdefault("mixed_rows", []).append(line[9:])
         elif line.startswith("info "):
             extra.setdefault("info", []).append(line[5:])
     return runs, cmds, extra
@@ -110,11 +112,13 @@ def section(runs, cmds, extra, duration, mixed, records, reports):
         out += ["`dossier import DIR` of %s generated Refworld text files "
                 "(about 4.5 KB each, indexed for search, each batch "
                 "committed durably): %.1f s, **%.0f reports/s**. Server "
-                "resident size after it, at %s reports: %.1f MiB." % (
+                "resident size after it, at %s reports: %.1f MiB (anonymous "
+                "part, heap and stacks: %.1f MiB)." % (
                     format(int(imp["reports"]), ","), secs,
                     int(imp["reports"]) / secs,
                     format(int(imp["reports"]), ","),
-                    int(imp["rss_kb"]) / 1024), ""]
+                    int(imp["rss_kb"]) / 1024,
+                    int(imp.get("anon_kb", "0") or 0) / 1024), ""]
     out += ["| scenario | c | ops/s | p50 us | p90 us | p99 us | max us "
             "| errors |", "|---|---|---|---|---|---|---|---|"]
     for name in ["list_c1", "list_c16", "search_c1", "search_c16"]:
@@ -128,17 +132,29 @@ def section(runs, cmds, extra, duration, mixed, records, reports):
             "vocabulary, top 10."]
     m = runs.get("mixed_c16")
     if m:
+        anon = ""
+        if int(m.get("anon_kb_before", "-1")) >= 0:
+            anon = (" Its anonymous part (RssAnon: heap and stacks, without "
+                    "the LMDB map's file pages): %.1f MiB before, %.1f MiB "
+                    "after." % (int(m["anon_kb_before"]) / 1024,
+                                int(m["anon_kb_after"]) / 1024))
         out += ["", "### Mixed load and memory", "",
                 "get=90,list=5,search=3,put=2 at c16 for %s s on the "
                 "%s records: %s ops/s, p50 %s us, p99 %s us, %s errors. "
                 "Server resident size %.1f MiB before, %.1f MiB after "
                 "(resident size counts the pages of the LMDB map that "
                 "were read, so it grows with the part of the store "
-                "touched, not only with the heap)." % (
+                "touched, not only with the heap).%s" % (
                     f(m["seconds"]), format(int(records), ","),
                     f(m["ops_s"]), m["p50_us"], m["p99_us"], m["errors"],
                     int(m["rss_kb_before"]) / 1024,
-                    int(m["rss_kb_after"]) / 1024)]
+                    int(m["rss_kb_after"]) / 1024, anon)]
+        rows = extra.get("mixed_rows")
+        if rows:
+            out += ["", "| op | count | ops/s | p50 us | p90 us | p99 us "
+                    "| max us | errors |", "|---|---|---|---|---|---|---|---|"]
+            for row in rows:
+                out.append("| " + " | ".join(row.split()) + " |")
     out += ["", "### Commands", "", "```",
             "make bench        # DURATION=%s MIXED_SECONDS=%s RECORDS=%s "
             "REPORTS=%s" % (duration, mixed, records, reports)]

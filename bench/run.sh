@@ -94,6 +94,8 @@ bench get_raw_c16 --records "$records" --no-preload --concurrency 16 \
 bench mixed_c16 --records "$records" --no-preload --concurrency 16 \
     --duration "$mixed" --floor-seconds "$duration" \
     --mix get=90,list=5,search=3,put=2 --pid "$PID"
+grep -E '^(echo|get|list|search|put|all) ' "$work/mixed_c16.out" |
+    sed 's/^/mixedrow /' >>"$results"
 stop_server
 
 # ---- Refworld reports: bulk import, List, Search ---------------------
@@ -110,8 +112,9 @@ t0=$(date +%s.%N)
 t1=$(date +%s.%N)
 tail -3 "$work/import.out"
 rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$PID/status")
-echo "import reports=$reports seconds=$(echo "$t1 - $t0" | bc -l) rss_kb=$rss" |
-    tee -a "$results"
+anon=$(awk '/^RssAnon:/ {print $2}' "/proc/$PID/status")
+echo "import reports=$reports seconds=$(echo "$t1 - $t0" | bc -l)" \
+    "rss_kb=$rss anon_kb=$anon" | tee -a "$results"
 echo "cmd import dossier -s EP --timeout 600000 import DIR" >>"$results"
 bench list_c1 --records "$reports" --no-preload --concurrency 1 \
     --duration "$duration" --mix list=100 --pid "$PID"
