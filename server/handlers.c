@@ -382,10 +382,17 @@ static dossier_status_t
 s_parse_document(const Dossier__V1__ImportTextRequest *request,
                  const char *field, s_doc_t *doc, dossier_error_t *err) {
     doc->dry_run = request->dry_run;
-    size_t size = request->text ? strlen(request->text) : 0;
+    /* content carries a file's bytes as they are; text, valid UTF-8. */
+    const char *text = (const char *)request->content.data;
+    size_t size = request->content.len;
+    if (size == 0) {
+        text = request->text;
+        size = text ? strlen(text) : 0;
+    }
     if (size == 0) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                 "%s.text is empty; send the document's text",
+                                 "%s has neither content nor text; send the "
+                                 "document",
                                  field);
     }
     if (request->id[0]) {
@@ -399,7 +406,7 @@ s_parse_document(const Dossier__V1__ImportTextRequest *request,
     const char *name = request->filename[0] ? request->filename : field;
     refworld_result_t parsed = {0};
     dossier_status_t rc =
-        refworld_parse(request->text, size, name, &parsed, err);
+        refworld_parse(text, size, name, &parsed, err);
     if (rc != DOSSIER_OK) {
         return rc;
     }

@@ -19,7 +19,6 @@
 
 #include "json.h"
 #include "refworld.h"
-#include "text.h"
 
 /* Larger batches are cheaper for the server: each is one durable commit
    and one full-text index flush (20,000 reports: 3,000/s at 64, 4,700/s
@@ -128,76 +127,6 @@ s_parse_failed(s_tally_t *t, const char *path, const char *msg) {
     } else {
         fprintf(stderr, "%s: %s\n", path, msg);
     }
-}
-
-/* Decodes UTF-16 with a byte-order mark into malloc'd UTF-8 (lone
-   surrogates become U+FFFD), or returns NULL when data has no BOM. */
-static char *
-s_utf16_to_utf8(const unsigned char *data, size_t size) {
-    if (size < 2 || !((data[0] == 0xFF && data[1] == 0xFE) ||
-                      (data[0] == 0xFE && data[1] == 0xFF))) {
-        return NULL;
-    }
-    bool le = data[0] == 0xFF;
-    char *out = malloc(size / 2 * 3 + 4);
-    if (out == NULL) {
-        return NULL;
-    }
-    size_t o = 0;
-    for (size_t i = 2; i + 1 < size; i += 2) {
-        uint32_t u = le ? (uint32_t)(data[i] | data[i + 1] << 8)
-                        : (uint32_t)(data[i] << 8 | data[i + 1]);
-        if (u >= 0xD800 && u <= 0xDBFF && i + 3 < size) {
-            uint32_t lo = le ? (uint32_t)(data[i + 2] | data[i + 3] << 8)
-                             : (uint32_t)(data[i + 2] << 8 | data[i + 3]);
-            if (lo >= 0xDC00 && lo <= 0xDFFF) {
-                u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
-                i += 2;
-            }
-        }
-        if ((u >= 0xD800 && u <= 0xDFFF) || u == 0) {
-            u = u ? 0xFFFD : ' ';
-        }
-        o += text_utf8_encode(u, out + o);
-    }
-    out[o] = '\0';
-    return out;
-}
-
-/* The text to send for a file, or NULL after naming the file as failed.
-   The bytes go as they are, even when they are not valid UTF-8: the
-   server's parser reads them exactly as a dry run does here (it knows
-   Latin-1 from UTF-8 better than a blind replacement would). Only NULs
-   cannot travel in a proto string: a file with NULs is sent only if the
-   parser takes it at all, so that an import and a dry run agree, and then
-   decoded from UTF-16 when it has a BOM, else without its NULs. Takes
-   data. */
-static char *
-s_text_to_send(s_tally_t *t, const char *path, char *data, size_t size) {
-    if (memchr(data, '\0', size) == NULL) {
-        return data;
-    }
-    refworld_result_t result = {0};
-    dossier_error_t err = {0};
-    if (refworld_parse(data, size, path, &result, &err) != DOSSIER_OK) {
-        s_parse_failed(t, path, err.message);
-        free(data);
-        return NULL;
-    }
-    refworld_result_free(&result);
-    char *utf8 = s_utf16_to_utf8((const unsigned char *)data, size);
-    if (utf8 != NULL) {
-        free(data);
-        return utf8;
-    }
-    size_t o = 0;
-    for (size_t i = 0; i < size; i++) {
-        if (data[i] != '\0') {
-            data[o++] = data[i];
-        }
-    }
-    data[o] = '\0';
-    return data;
 }
 
 /* Collects *.txt under dir, depth-first; symbolic links to directories
@@ -471,14 +400,13 @@ s_send_batch(dossier_client_t *client, const cli_global_t *g,
             s_failed(t, files->paths[i], why);
             continue;
         }
-        char *text = s_text_to_send(t, files->paths[i], data, size);
-        if (text == NULL) {
-            continue;
-        }
+        /* The file's bytes as they are, so the server's parser reads
+           exactly what a dry run reads here, whatever the encoding. */
         Dossier__V1__ImportTextRequest init =
             DOSSIER__V1__IMPORT_TEXT_REQUEST__INIT;
         docs[m] = init;
-        docs[m].text = text;
+        docs[m].content.data = (uint8_t *)data;
+        docs[m].content.len = size;
         docs[m].filename = (char *)s_basename(files->paths[i]);
         doc_ptrs[m] = &docs[m];
         index[m] = i;
@@ -488,7 +416,7 @@ s_send_batch(dossier_client_t *client, const cli_global_t *g,
         rc = s_send_docs(client, g, files, doc_ptrs, index, 0, m, verbose, t);
     }
     for (size_t k = 0; k < m; k++) {
-        free(docs[k].text);
+        free(docs[k].content.data);
     }
 free_arrays:
     free(index);

@@ -477,10 +477,9 @@ class Client:
         """Has the server parse a Refworld text document and store it.
 
         text: the document, as str or as the file's bytes. Bytes go as
-            they are (the server recognizes UTF-8, a BOM, Windows-1252 and
-            stray invalid UTF-8, and source_sha256 is then the file's
-            SHA-256), except that UTF-16 with a byte-order mark is decoded
-            to UTF-8 and NUL bytes are removed, as the dossier CLI does.
+            they are in ImportTextRequest.content (the server recognizes
+            UTF-8, a BOM, UTF-16 with a BOM, Windows-1252 and stray invalid
+            UTF-8), and source_sha256 is then the file's SHA-256.
         filename: names the document in messages.
         source_url: used when the text names no URL.
         id: store under this id instead of the derived one.
@@ -501,15 +500,13 @@ class Client:
         (code, message, response) per document, in order; a document that
         failed does not fail the call.
         """
-        payload = bytearray()
+        request = reports_pb2.ImportBatchRequest()
         for doc in documents:
             if isinstance(doc, reports_pb2.ImportTextRequest):
-                encoded = doc.SerializeToString()
+                request.documents.append(doc)
             else:
-                encoded = _encode_import(**doc)
-            # ImportBatchRequest.documents is field 1, length-delimited.
-            payload += b"\x0a" + _varint(len(encoded)) + encoded
-        return self._write("ImportBatch", bytes(payload),
+                request.documents.add().ParseFromString(_encode_import(**doc))
+        return self._write("ImportBatch", request.SerializeToString(),
                            reports_pb2.ImportBatchResponse)
 
     def history(self, country, doc_type=None):
@@ -604,55 +601,19 @@ class Client:
                          reports_pb2.ReloadUsersResponse).users
 
 
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-
-
-def _import_text(text):
-    """What to send as ImportTextRequest.text: a str, or bytes that are not
-    UTF-8 and go as they are.
-
-    The server's parser reads any bytes (UTF-8 with or without a BOM,
-    Windows-1252, invalid UTF-8 sequences) except NUL, which ends a
-    protobuf-c string; so, as the dossier CLI does, UTF-16 with a BOM is
-    decoded here, and NULs are removed from anything else."""
-    if isinstance(text, str):
-        return text.replace("\0", "")
-    data = bytes(text)
-    if data[:2] in _UTF16_BOMS:
-        return data.decode("utf-16", errors="replace").replace("\0", " ")
-    data = data.replace(b"\0", b"")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data
-
-
-def _varint(value):
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
 def _encode_import(text, filename=None, source_url=None, id=None,
                    dry_run=False):
-    """Serializes one ImportTextRequest. Text that is not UTF-8 cannot be
-    set on a protobuf string field in Python, so it is appended as field 1
-    by hand: the same bytes on the wire as libdossier sends."""
-    text = _import_text(text)
+    """Serializes one ImportTextRequest: a str goes as text, bytes (a
+    file's contents, in any encoding the server's parser reads) as
+    content, untouched, so source_sha256 is the file's SHA-256."""
     request = reports_pb2.ImportTextRequest(
         filename=filename or "", source_url=source_url or "", id=id or "",
         dry_run=dry_run)
     if isinstance(text, str):
         request.text = text
-        return request.SerializeToString()
-    return (request.SerializeToString() + b"\x0a" + _varint(len(text))
-            + text)
+    else:
+        request.content = bytes(text)
+    return request.SerializeToString()
 
 
 def _now_ms():

@@ -432,12 +432,11 @@ class TestImport(DossierdTestCase):
             self.assertEqual(stored.year, int(row["year"] or 0), name)
             self.assertEqual(stored.tier, TIER_NAMES[row["tier"]], name)
             self.assertEqual(stored.doc_type, row["doc_type"], name)
-            if b"\0" not in data:
-                # The bytes went as they are: the server hashed the file.
-                self.assertEqual(stored.source_sha256, row["source_sha256"],
-                                 name)
-                self.assertEqual(stored.source_sha256,
-                                 hashlib.sha256(data).hexdigest(), name)
+            # The bytes went as they are (ImportTextRequest.content), UTF-16
+            # and Windows-1252 files too: the server hashed the file.
+            self.assertEqual(stored.source_sha256, row["source_sha256"], name)
+            self.assertEqual(stored.source_sha256,
+                             hashlib.sha256(data).hexdigest(), name)
 
             again = self.client.import_text(data, filename=name)
             self.assertEqual(again.outcome,
