@@ -288,13 +288,27 @@ handle_put(const handler_env_t *env, store_batch_t *batch, job_t *job,
     if (rc != DOSSIER_OK) {
         return rc;
     }
+    /* A known country gets its ISO code, as an import would give it, so
+       History, Changes and clients see one code per country. The job
+       owns its decoded input. */
+    Dossier__V1__Report *report = request->report;
+    if ((!report->country_code || !report->country_code[0]) &&
+        report->country && report->country[0]) {
+        const country_t *country = country_lookup(report->country);
+        if (country) {
+            rc = s_set_string(&report->country_code, country->alpha3, err);
+            if (rc != DOSSIER_OK) {
+                return rc;
+            }
+        }
+    }
     store_put_args_t args = {
         .expected_version = request->expected_version,
         .create_only = request->create_only,
         .user = job->user,
     };
     store_put_result_t result = {0};
-    rc = store_put(batch, request->report, &args, &result, err);
+    rc = store_put(batch, report, &args, &result, err);
     if (rc == DOSSIER_ABORTED) {
         job->current_version = result.version; /* Response.current_version */
     }
@@ -405,8 +419,7 @@ s_parse_document(const Dossier__V1__ImportTextRequest *request,
     }
     const char *name = request->filename[0] ? request->filename : field;
     refworld_result_t parsed = {0};
-    dossier_status_t rc =
-        refworld_parse(text, size, name, &parsed, err);
+    dossier_status_t rc = refworld_parse(text, size, name, &parsed, err);
     if (rc != DOSSIER_OK) {
         return rc;
     }

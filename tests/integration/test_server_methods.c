@@ -317,6 +317,42 @@ test_history_changes(void **state) {
     testserver_expect(s_endpoint(), M("Changes"), &changes.base, 3, NULL);
 }
 
+/*  A Put that names a country but leaves country_code empty gets the ISO
+    code, so History under any spelling finds it, code and all. */
+static void
+test_put_fills_country_code(void **state) {
+    (void)state;
+    Dossier__V1__Report report;
+    s_report(&report, "m-civ-2009", "Ivory Coast", "", 2009,
+             DOSSIER__V1__TIER__TIER_2);
+    dossier__v1__put_response__free_unpacked(s_put(&report, 0, false, 0), NULL);
+    Dossier__V1__Report *stored = s_get("m-civ-2009", 0);
+    assert_string_equal(stored->country, "Ivory Coast");
+    assert_string_equal(stored->country_code, "CIV");
+    dossier__v1__report__free_unpacked(stored, NULL);
+
+    s_report(&report, "m-atlantis-2009", "Atlantis", "", 2009,
+             DOSSIER__V1__TIER__TIER_2);
+    dossier__v1__put_response__free_unpacked(s_put(&report, 0, false, 0), NULL);
+    stored = s_get("m-atlantis-2009", 0);
+    assert_string_equal(stored->country_code, "");
+    dossier__v1__report__free_unpacked(stored, NULL);
+
+    Dossier__V1__HistoryRequest history = DOSSIER__V1__HISTORY_REQUEST__INIT;
+    history.country = (char *)"C\xc3\xb4te d'Ivoire";
+    Dossier__V1__HistoryResponse *entries =
+        (Dossier__V1__HistoryResponse *)testserver_expect(
+            s_endpoint(), M("History"), &history.base, 0,
+            &dossier__v1__history_response__descriptor);
+    assert_string_equal(entries->country_code, "CIV");
+    bool found = false; /* other tests here store CIV reports too */
+    for (size_t i = 0; i < entries->n_entries; i++) {
+        found |= strcmp(entries->entries[i]->report_id, "m-civ-2009") == 0;
+    }
+    assert_true(found);
+    dossier__v1__history_response__free_unpacked(entries, NULL);
+}
+
 static char *
 s_read_sample(const char *name) {
     char path[1024];
@@ -523,6 +559,7 @@ main(void) {
         cmocka_unit_test(test_put_get_delete),
         cmocka_unit_test(test_list),
         cmocka_unit_test(test_history_changes),
+        cmocka_unit_test(test_put_fills_country_code),
         cmocka_unit_test(test_import_text),
         cmocka_unit_test(test_import_batch),
         cmocka_unit_test(test_search_dispatched),
