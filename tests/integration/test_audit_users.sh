@@ -8,70 +8,9 @@
 # feed admits a subscriber with a user's keys and gives nothing to an
 # unknown key or a plain-text subscriber. Prints "N passed, M failed";
 # exits 1 on any failure.
-set -u
-
-BIN_DIR=${DOSSIER_BIN_DIR:?DOSSIER_BIN_DIR must name the directory of dossier and dossierd}
-DOSSIER=$BIN_DIR/dossier
-PY=/usr/bin/python3
-pass=0
-fail=0
-TMP=$(mktemp -d /tmp/dossier-audit-users-XXXXXX)
-PIDS=
-
-cleanup() {
-    local pid
-    for pid in $PIDS; do
-        kill "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-ok() {
-    pass=$((pass + 1))
-}
-
-bad() {
-    fail=$((fail + 1))
-    echo "FAIL: $*"
-    if [ -s "$TMP/out" ]; then sed 's/^/    stdout: /' "$TMP/out" | head -15; fi
-    if [ -s "$TMP/err" ]; then sed 's/^/    stderr: /' "$TMP/err" | head -15; fi
-}
-
-run() {
-    local want=$1 name=$2
-    shift 2
-    "$@" >"$TMP/out" 2>"$TMP/err"
-    local got=$?
-    if grep -q 'Sanitizer' "$TMP/err"; then
-        bad "$name: a sanitizer complained"
-    elif [ "$got" -eq "$want" ]; then
-        ok
-    else
-        bad "$name: exit $got, want $want"
-    fi
-}
-
-# expect NAME PYTHON-EXPR over out, err and js (stdout's JSON lines).
-expect() {
-    local name=$1 expr=$2
-    if "$PY" - "$TMP/out" "$TMP/err" "$expr" <<'PYEOF'
-import json, sys
-out = open(sys.argv[1], encoding="utf-8", errors="replace").read()
-err = open(sys.argv[2], encoding="utf-8", errors="replace").read()
-try:
-    js = [json.loads(line) for line in out.splitlines() if line.strip()]
-except ValueError:
-    js = None
-try:
-    sys.exit(0 if eval(sys.argv[3]) else 1)
-except (LookupError, TypeError, ValueError) as e:
-    print("    (%s: %s)" % (type(e).__name__, e))
-    sys.exit(1)
-PYEOF
-    then ok; else bad "$name: $expr"; fi
-}
+HERE=$(cd "$(dirname "$0")" && pwd)
+NAME=audit-users
+. "$HERE/../support/clitest.sh"
 
 K=$TMP/keys
 U=$TMP/users
@@ -177,10 +116,4 @@ wait "$ROOT_WATCH"
 rc=$?
 if [ "$rc" -eq 0 ]; then ok; else bad "root's watch exited $rc on SIGINT"; fi
 
-echo "$pass passed, $fail failed"
-if [ "$fail" -ne 0 ]; then
-    echo "---- dossierd log ----"
-    tail -30 "$TMP/server.log"
-    exit 1
-fi
-exit 0
+finish "$TMP/server.log"
