@@ -184,4 +184,11 @@ const char *cli_tier_short(Dossier__V1__Tier tier);
     "Tier 2 Watch List", TIER_2_WATCH_LIST. Returns 0 or -1. */
 int cli_tier_parse(const char *text, Dossier__V1__Tier *tier);
 
+/*  Parses one of the filter options shared by list, search and export
+    (--country, --publisher, --tier, --year Y or Y1-Y2) into f, which
+    borrows arg. Returns -1 when opt is not a filter option, 0 when it was
+    taken, or CLI_EXIT_USAGE after printing why. */
+int cli_filter_option(const cli_verb_t *verb, Dossier__V1__ReportFilter *f,
+                      int opt, const char *arg);
+
 #endif

@@ -31,51 +31,6 @@ enum {
     S_OPT_FETCH = 0x1201,
 };
 
-/*  Parses a filter option into f (as list does). Returns -1 when opt is
-    not one, 0 when taken, or CLI_EXIT_USAGE after printing why. */
-static int
-s_filter_option(const cli_verb_t *verb, Dossier__V1__ReportFilter *f, int opt,
-                const char *arg) {
-    unsigned long long a = 0, b = 0;
-    switch (opt) {
-    case CLI_OPT_COUNTRY:
-        f->country = (char *)arg;
-        return 0;
-    case CLI_OPT_PUBLISHER:
-        f->publisher = (char *)arg;
-        return 0;
-    case CLI_OPT_TIER:
-        if (cli_tier_parse(arg, &f->tier) != 0) {
-            return cli_usage_error(verb,
-                                   "--tier wants 1, 2, 2wl, 3 or special, "
-                                   "not '%s'",
-                                   arg);
-        }
-        return 0;
-    case CLI_OPT_YEAR: {
-        char buf[32];
-        snprintf(buf, sizeof buf, "%s", arg);
-        char *dash = strchr(buf, '-');
-        if (dash != NULL) {
-            *dash = '\0';
-        }
-        if (cli_parse_uint(buf, 1, 9999, &a) != 0 ||
-            (dash && cli_parse_uint(dash + 1, 1, 9999, &b) != 0) ||
-            (dash && b < a)) {
-            return cli_usage_error(verb,
-                                   "--year wants a year or a range Y1-Y2, "
-                                   "not '%s'",
-                                   arg);
-        }
-        f->year_min = (uint32_t)a;
-        f->year_max = dash ? (uint32_t)b : (uint32_t)a;
-        return 0;
-    }
-    default:
-        return -1;
-    }
-}
-
 /* ---- backup ---- */
 
 /*  Downloads backup name (total bytes, as Backup reported) to path via
@@ -239,7 +194,7 @@ cli_export(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
     int opt;
     while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
                               NULL)) != -1) {
-        int rc = s_filter_option(verb, &filter, opt, optarg);
+        int rc = cli_filter_option(verb, &filter, opt, optarg);
         if (rc == -1) {
             rc = cli_common_option(verb, g, opt, optarg);
         } else if (rc == 0) {

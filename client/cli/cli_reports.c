@@ -29,11 +29,9 @@ s_shrink_page(dossier_status_t status, uint32_t asked, uint32_t *page_cap,
     return true;
 }
 
-/* Parses a list/search filter option. Returns -1 when opt is not one, 0
-   when it was taken, or CLI_EXIT_USAGE after printing why. */
-static int
-s_filter_option(const cli_verb_t *verb, Dossier__V1__ReportFilter *f, int opt,
-                const char *arg) {
+int
+cli_filter_option(const cli_verb_t *verb, Dossier__V1__ReportFilter *f, int opt,
+                  const char *arg) {
     unsigned long long a, b;
     switch (opt) {
     case CLI_OPT_COUNTRY:
@@ -287,7 +285,7 @@ typedef struct {
 static int
 s_list_option(const cli_verb_t *verb, void *state, int opt, const char *arg) {
     s_list_state_t *s = state;
-    int rc = s_filter_option(verb, &s->filter, opt, arg);
+    int rc = cli_filter_option(verb, &s->filter, opt, arg);
     if (rc >= 0) {
         return rc == 0 ? -1 : rc;
     }
@@ -462,7 +460,7 @@ typedef struct {
 static int
 s_search_option(const cli_verb_t *verb, void *state, int opt, const char *arg) {
     s_search_state_t *s = state;
-    int rc = s_filter_option(verb, &s->filter, opt, arg);
+    int rc = cli_filter_option(verb, &s->filter, opt, arg);
     if (rc >= 0) {
         return rc == 0 ? -1 : rc;
     }
