@@ -11,9 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsops.h"
 #include "dossier/v1/reports.pb-c.h"
 
-#define S_PATH_MAX 4096
 #define S_NAME_TRIES 100
 
 /* ---- Names and directories ---- */
@@ -64,52 +64,11 @@ backup_dir_path(const config_t *config, char *buf, size_t size,
     return DOSSIER_OK;
 }
 
-/*  mkdir -p path. */
-static dossier_status_t
-s_make_dirs(const char *path, dossier_error_t *err) {
-    char buf[S_PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0750) != 0 && errno != EEXIST) {
-                return dossier_error_set(err, DOSSIER_UNAVAILABLE,
-                                         "cannot create %s: %s", buf,
-                                         strerror(errno));
-            }
-            *p = '/';
-        }
-    }
-    if (mkdir(buf, 0750) != 0 && errno != EEXIST) {
-        return dossier_error_set(err, DOSSIER_UNAVAILABLE,
-                                 "cannot create %s: %s", buf, strerror(errno));
-    }
-    return DOSSIER_OK;
-}
-
-/*  fsyncs a directory so a rename or link in it survives a crash. */
-static void
-s_sync_dir(const char *dir) {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
-static dossier_status_t
-s_io_error(dossier_error_t *err, int e, const char *what, const char *path) {
-    dossier_status_t code = (e == ENOSPC || e == EDQUOT || e == EFBIG)
-                                ? DOSSIER_RESOURCE_EXHAUSTED
-                                : DOSSIER_UNAVAILABLE;
-    return dossier_error_set(err, code, "%s %s: %s", what, path, strerror(e));
-}
-
 /* ---- Backup ---- */
 
 /*  Links tmp to dir/name without replacing anything. With pick set, the
     name is the server's and "-2", "-3"... are tried before ".mdb" when it
-    is taken (two backups in one second). Fills final (S_PATH_MAX). */
+    is taken (two backups in one second). Fills final (FSOPS_PATH_MAX). */
 static dossier_status_t
 s_publish(const char *tmp, const char *dir, char *name, size_t name_size,
           bool pick, char *final, dossier_error_t *err) {
@@ -122,12 +81,12 @@ s_publish(const char *tmp, const char *dir, char *name, size_t name_size,
             snprintf(name, name_size, "%.*s-%d.mdb", (int)(n - 4), base,
                      attempt);
         }
-        snprintf(final, S_PATH_MAX, "%s/%s", dir, name);
+        snprintf(final, FSOPS_PATH_MAX, "%s/%s", dir, name);
         if (link(tmp, final) == 0) {
             return DOSSIER_OK;
         }
         if (errno != EEXIST) {
-            return s_io_error(err, errno, "cannot name the backup", final);
+            return fsops_error(err, errno, "cannot name the backup", final);
         }
         if (!pick) {
             return dossier_error_set(err, DOSSIER_ALREADY_EXISTS,
@@ -159,26 +118,26 @@ handle_backup(const handler_env_t *env, job_t *job, dossier_error_t *err) {
         }
         snprintf(name, sizeof name, "%s", request->name);
     }
-    char dir[S_PATH_MAX - BACKUP_NAME_MAX - 32];
+    char dir[FSOPS_PATH_MAX - BACKUP_NAME_MAX - 32];
     dossier_status_t rc = backup_dir_path(env->config, dir, sizeof dir, err);
     if (rc == DOSSIER_OK) {
-        rc = s_make_dirs(dir, err);
+        rc = fsops_make_dirs(dir, 0750, err);
     }
     if (rc != DOSSIER_OK) {
         return rc;
     }
-    char tmp[S_PATH_MAX];
+    char tmp[FSOPS_PATH_MAX];
     snprintf(tmp, sizeof tmp, "%s/.%s.tmp-XXXXXX", dir, name);
     int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
-        return s_io_error(err, errno, "cannot create a backup file in", dir);
+        return fsops_error(err, errno, "cannot create a backup file in", dir);
     }
     rc = store_copy_to_fd(env->store, fd, err);
     if (rc == DOSSIER_OK && fsync(fd) != 0) {
-        rc = s_io_error(err, errno, "cannot flush the backup", tmp);
+        rc = fsops_error(err, errno, "cannot flush the backup", tmp);
     }
     if (close(fd) != 0 && rc == DOSSIER_OK) {
-        rc = s_io_error(err, errno, "cannot write the backup", tmp);
+        rc = fsops_error(err, errno, "cannot write the backup", tmp);
     }
     /* The copy must open as a Dossier store before it gets its name. */
     store_file_info_t info;
@@ -191,7 +150,7 @@ handle_backup(const handler_env_t *env, job_t *job, dossier_error_t *err) {
                                    info_err.message);
         }
     }
-    char final[S_PATH_MAX];
+    char final[FSOPS_PATH_MAX];
     if (rc == DOSSIER_OK) {
         rc = s_publish(tmp, dir, name, sizeof name, pick, final, err);
     }
@@ -199,7 +158,7 @@ handle_backup(const handler_env_t *env, job_t *job, dossier_error_t *err) {
     if (rc != DOSSIER_OK) {
         return rc;
     }
-    s_sync_dir(dir);
+    fsops_sync_dir(dir);
 
     Dossier__V1__BackupResponse response = DOSSIER__V1__BACKUP_RESPONSE__INIT;
     response.path = final;
@@ -228,12 +187,12 @@ handle_backup_read(const handler_env_t *env, job_t *job, dossier_error_t *err) {
                                  "%zu bytes",
                                  request->length, BACKUP_READ_MAX);
     }
-    char dir[S_PATH_MAX - BACKUP_NAME_MAX - 32];
+    char dir[FSOPS_PATH_MAX - BACKUP_NAME_MAX - 32];
     rc = backup_dir_path(env->config, dir, sizeof dir, err);
     if (rc != DOSSIER_OK) {
         return rc;
     }
-    char path[S_PATH_MAX];
+    char path[FSOPS_PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", dir, request->name);
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
@@ -242,7 +201,7 @@ handle_backup_read(const handler_env_t *env, job_t *job, dossier_error_t *err) {
                                      "no backup named %s in %s", request->name,
                                      dir);
         }
-        return s_io_error(err, errno, "cannot read the backup", path);
+        return fsops_error(err, errno, "cannot read the backup", path);
     }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

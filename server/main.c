@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsops.h"
 #include "auth.h"
 #include "config.h"
 #include "log.h"
@@ -51,39 +52,6 @@ s_install_signals(void) {
     action.sa_handler = s_on_hup;
     sigaction(SIGHUP, &action, NULL);
     signal(SIGPIPE, SIG_IGN);
-}
-
-/*  mkdir -p. */
-static dossier_status_t
-s_make_dirs(const char *path, dossier_error_t *err) {
-    char buffer[4096];
-    if (snprintf(buffer, sizeof buffer, "%s", path) >= (int)sizeof buffer) {
-        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                 "data directory path is too long");
-    }
-    for (char *slash = buffer + 1; *slash; slash++) {
-        if (*slash == '/') {
-            *slash = '\0';
-            if (mkdir(buffer, 0755) != 0 && errno != EEXIST) {
-                return dossier_error_set(err, DOSSIER_UNAVAILABLE,
-                                         "cannot create %s: %s", buffer,
-                                         strerror(errno));
-            }
-            *slash = '/';
-        }
-    }
-    if (mkdir(buffer, 0755) != 0 && errno != EEXIST) {
-        return dossier_error_set(err, DOSSIER_UNAVAILABLE,
-                                 "cannot create data directory %s: %s", buffer,
-                                 strerror(errno));
-    }
-    struct stat st;
-    if (stat(buffer, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        return dossier_error_set(err, DOSSIER_UNAVAILABLE,
-                                 "data directory %s is not a directory",
-                                 buffer);
-    }
-    return DOSSIER_OK;
 }
 
 int
@@ -134,7 +102,7 @@ main(int argc, char **argv) {
         log_error("%s", err.message);
         goto cleanup_config;
     }
-    if (s_make_dirs(config.data_dir, &err) != DOSSIER_OK ||
+    if (fsops_make_dirs(config.data_dir, 0755, &err) != DOSSIER_OK ||
         pidfile_acquire(config.data_dir, &pidfile, &err) != DOSSIER_OK) {
         log_error("%s", err.message);
         goto cleanup_config;

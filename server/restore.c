@@ -10,51 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsops.h"
 #include "pidfile.h"
 
-#define S_PATH_MAX 4096
 #define S_COPY_CHUNK ((size_t)1 << 20)
-
-/*  mkdir -p path. */
-static dossier_status_t
-s_make_dirs(const char *path, dossier_error_t *err) {
-    char buf[S_PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0750) != 0 && errno != EEXIST) {
-                return dossier_error_set(err, DOSSIER_UNAVAILABLE,
-                                         "cannot create %s: %s", buf,
-                                         strerror(errno));
-            }
-            *p = '/';
-        }
-    }
-    if (mkdir(buf, 0750) != 0 && errno != EEXIST) {
-        return dossier_error_set(err, DOSSIER_UNAVAILABLE,
-                                 "cannot create %s: %s", buf, strerror(errno));
-    }
-    return DOSSIER_OK;
-}
-
-/*  fsyncs a directory so a rename or link in it survives a crash. */
-static void
-s_sync_dir(const char *dir) {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
-static dossier_status_t
-s_io_error(dossier_error_t *err, int e, const char *what, const char *path) {
-    dossier_status_t code = (e == ENOSPC || e == EDQUOT || e == EFBIG)
-                                ? DOSSIER_RESOURCE_EXHAUSTED
-                                : DOSSIER_UNAVAILABLE;
-    return dossier_error_set(err, code, "%s %s: %s", what, path, strerror(e));
-}
 
 /* ---- Restore ---- */
 
@@ -63,11 +22,11 @@ static dossier_status_t
 s_copy_file(const char *file, const char *path, dossier_error_t *err) {
     int in = open(file, O_RDONLY | O_CLOEXEC);
     if (in < 0) {
-        return s_io_error(err, errno, "cannot read", file);
+        return fsops_error(err, errno, "cannot read", file);
     }
     int out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     if (out < 0) {
-        dossier_status_t rc = s_io_error(err, errno, "cannot create", path);
+        dossier_status_t rc = fsops_error(err, errno, "cannot create", path);
         close(in);
         return rc;
     }
@@ -83,7 +42,7 @@ s_copy_file(const char *file, const char *path, dossier_error_t *err) {
             continue;
         }
         if (n < 0) {
-            rc = s_io_error(err, errno, "cannot read", file);
+            rc = fsops_error(err, errno, "cannot read", file);
             break;
         }
         if (n == 0) {
@@ -95,7 +54,7 @@ s_copy_file(const char *file, const char *path, dossier_error_t *err) {
                 continue;
             }
             if (w < 0) {
-                rc = s_io_error(err, errno, "cannot write", path);
+                rc = fsops_error(err, errno, "cannot write", path);
                 break;
             }
             done += w;
@@ -103,10 +62,10 @@ s_copy_file(const char *file, const char *path, dossier_error_t *err) {
     }
     free(buf);
     if (rc == DOSSIER_OK && fsync(out) != 0) {
-        rc = s_io_error(err, errno, "cannot flush", path);
+        rc = fsops_error(err, errno, "cannot flush", path);
     }
     if (close(out) != 0 && rc == DOSSIER_OK) {
-        rc = s_io_error(err, errno, "cannot write", path);
+        rc = fsops_error(err, errno, "cannot write", path);
     }
     close(in);
     return rc;
@@ -117,7 +76,7 @@ static void
 s_remove_scratch(const char *scratch) {
     static const char *const files[] = {"data.mdb", "lock.mdb",
                                         "dossierd.lock"};
-    char path[S_PATH_MAX + 32];
+    char path[FSOPS_PATH_MAX + 32];
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", scratch, files[i]);
         unlink(path);
@@ -159,11 +118,11 @@ backup_restore(const char *file, const char *data_dir, bool force,
     if (rc != DOSSIER_OK) {
         return rc;
     }
-    if (strlen(data_dir) > S_PATH_MAX - 64) {
+    if (strlen(data_dir) > FSOPS_PATH_MAX - 64) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
                                  "data directory path is too long");
     }
-    rc = s_make_dirs(data_dir, err);
+    rc = fsops_make_dirs(data_dir, 0750, err);
     if (rc != DOSSIER_OK) {
         return rc;
     }
@@ -174,7 +133,7 @@ backup_restore(const char *file, const char *data_dir, bool force,
     if (rc != DOSSIER_OK) {
         return rc;
     }
-    char target[S_PATH_MAX];
+    char target[FSOPS_PATH_MAX];
     snprintf(target, sizeof target, "%s/data.mdb", data_dir);
     struct stat st;
     if (!force && lstat(target, &st) == 0) {
@@ -185,28 +144,28 @@ backup_restore(const char *file, const char *data_dir, bool force,
                                data_dir, target);
         goto release;
     }
-    char scratch[S_PATH_MAX];
+    char scratch[FSOPS_PATH_MAX];
     snprintf(scratch, sizeof scratch, "%s/.restore-XXXXXX", data_dir);
     if (!mkdtemp(scratch)) {
-        rc = s_io_error(err, errno, "cannot create a directory in", data_dir);
+        rc = fsops_error(err, errno, "cannot create a directory in", data_dir);
         goto release;
     }
-    char copy[S_PATH_MAX + 32];
+    char copy[FSOPS_PATH_MAX + 32];
     snprintf(copy, sizeof copy, "%s/data.mdb", scratch);
     rc = s_copy_file(file, copy, err);
     if (rc == DOSSIER_OK) {
         rc = s_check_scratch(scratch, err);
     }
     if (rc == DOSSIER_OK && rename(copy, target) != 0) {
-        rc =
-            s_io_error(err, errno, "cannot move the restored store to", target);
+        rc = fsops_error(err, errno, "cannot move the restored store to",
+                         target);
     }
     if (rc == DOSSIER_OK) {
         /* The old store's reader table describes nothing now. */
-        char lock[S_PATH_MAX];
+        char lock[FSOPS_PATH_MAX];
         snprintf(lock, sizeof lock, "%s/lock.mdb", data_dir);
         unlink(lock);
-        s_sync_dir(data_dir);
+        fsops_sync_dir(data_dir);
     }
     s_remove_scratch(scratch);
     if (rc == DOSSIER_OK && info) {
