@@ -1910,6 +1910,30 @@ text_utf8_decode(const unsigned char *s, size_t size, uint32_t *cp) {
     return need;
 }
 
+bool
+text_utf8_valid(const char *s, size_t size) {
+    const unsigned char *p = (const unsigned char *)s;
+    const unsigned char *end = p + size;
+    while (p < end) {
+        /* Most text is ASCII: take it 8 bytes at a time. */
+        uint64_t word;
+        if (end - p >= 8 &&
+            (memcpy(&word, p, 8), (word & 0x8080808080808080ULL) == 0)) {
+            p += 8;
+            continue;
+        }
+        uint32_t cp;
+        size_t n = text_utf8_decode(p, (size_t)(end - p), &cp);
+        /* A real U+FFFD takes 3 bytes; the decoder's stand-in for an
+           invalid byte takes 1. */
+        if (cp == TEXT_REPLACEMENT && n == 1) {
+            return false;
+        }
+        p += n;
+    }
+    return true;
+}
+
 size_t
 text_utf8_encode(uint32_t cp, char *out) {
     if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {

@@ -19,6 +19,11 @@
     U+FFFD and consumes 1 byte. size must be > 0. */
 size_t text_utf8_decode(const unsigned char *s, size_t size, uint32_t *cp);
 
+/*  True when size bytes of s are strict UTF-8 (no overlong forms,
+    surrogates, or code points past U+10FFFF), as a protobuf string field
+    must be. NUL bytes count as valid (U+0000). */
+bool text_utf8_valid(const char *s, size_t size);
+
 /*  Writes cp as UTF-8 into out (4 bytes room) and returns the length. */
 size_t text_utf8_encode(uint32_t cp, char *out);
 

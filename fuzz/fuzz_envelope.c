@@ -37,6 +37,7 @@
 #include "refworld.h"
 #include "store.h"
 #include "workers.h"
+#include "text.h"
 
 #ifndef DOSSIER_FIXTURE_DIR
 #error "DOSSIER_FIXTURE_DIR must name tests/fixtures"
@@ -55,45 +56,6 @@ static struct {
     handler_env_t env;
     unsigned long runs;
 } s_env;
-
-/*  Strict UTF-8, NULs not allowed (protobuf strings are NUL-terminated
-    here, so one cannot appear anyway). */
-static bool
-s_env_utf8_ok(const char *text) {
-    const unsigned char *s = (const unsigned char *)text;
-    while (*s) {
-        unsigned char c = *s;
-        size_t n;
-        uint32_t cp;
-        if (c < 0x80) {
-            s++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            n = 1;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        for (size_t i = 1; i <= n; i++) {
-            if ((s[i] & 0xC0) != 0x80) {
-                return false;
-            }
-            cp = (cp << 6) | (s[i] & 0x3F);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-            return false;
-        }
-        s += n + 1;
-    }
-    return true;
-}
 
 /*  Every string field of message and of the messages inside it. */
 static void
@@ -118,7 +80,7 @@ s_env_check_strings(const ProtobufCMessage *message, int depth) {
                 continue;
             }
             if (field->type == PROTOBUF_C_TYPE_STRING) {
-                FUZZ_CHECK(s_env_utf8_ok(values[i]),
+                FUZZ_CHECK(text_utf8_valid(values[i], strlen(values[i])),
                            "%s.%s[%zu] is not valid UTF-8", desc->name,
                            field->name, i);
             } else {

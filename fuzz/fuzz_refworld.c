@@ -11,45 +11,7 @@
 #include "dossier/v1/report.pb-c.h"
 #include "fuzz.h"
 #include "refworld.h"
-
-/*  Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF)
-    and no NUL. */
-static bool
-s_rw_utf8_clean(const char *text) {
-    const unsigned char *s = (const unsigned char *)text;
-    while (*s) {
-        unsigned char c = *s;
-        size_t n;
-        uint32_t cp;
-        if (c < 0x80) {
-            s++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            n = 1;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        for (size_t i = 1; i <= n; i++) {
-            if ((s[i] & 0xC0) != 0x80) {
-                return false;
-            }
-            cp = (cp << 6) | (s[i] & 0x3F);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-            return false;
-        }
-        s += n + 1;
-    }
-    return true;
-}
+#include "text.h"
 
 static bool
 s_rw_id_ok(const char *id) {
@@ -86,14 +48,14 @@ s_rw_check_strings(const Dossier__V1__Report *report) {
             for (size_t i = 0; i < n; i++) {
                 FUZZ_CHECK(values[i] != NULL, "%s[%zu] is NULL", field->name,
                            i);
-                FUZZ_CHECK(s_rw_utf8_clean(values[i]),
+                FUZZ_CHECK(text_utf8_valid(values[i], strlen(values[i])),
                            "%s[%zu] is not clean UTF-8", field->name, i);
             }
         } else {
             const char *value = *(const char *const *)(base + field->offset);
             FUZZ_CHECK(value != NULL, "%s is NULL", field->name);
-            FUZZ_CHECK(s_rw_utf8_clean(value), "%s is not clean UTF-8: %s",
-                       field->name, value);
+            FUZZ_CHECK(text_utf8_valid(value, strlen(value)),
+                       "%s is not clean UTF-8: %s", field->name, value);
         }
     }
 }
@@ -116,8 +78,10 @@ fuzz_refworld_one(const uint8_t *data, size_t size) {
     FUZZ_CHECK(report != NULL, "OK without a report");
     FUZZ_CHECK(result.n_warnings <= 32, "%zu warnings", result.n_warnings);
     for (size_t i = 0; i < result.n_warnings; i++) {
-        FUZZ_CHECK(result.warnings[i] && s_rw_utf8_clean(result.warnings[i]),
-                   "warning %zu is not clean UTF-8", i);
+        FUZZ_CHECK(
+            result.warnings[i] &&
+                text_utf8_valid(result.warnings[i], strlen(result.warnings[i])),
+            "warning %zu is not clean UTF-8", i);
     }
     s_rw_check_strings(report);
     FUZZ_CHECK(s_rw_id_ok(report->id), "bad id \"%s\"", report->id);

@@ -217,53 +217,6 @@ s_check_id(const char *id, dossier_error_t *err) {
     return DOSSIER_OK;
 }
 
-/* Strict UTF-8: no overlongs, surrogates or code points past U+10FFFF. */
-static bool
-s_utf8_valid(const char *s) {
-    const unsigned char *p = (const unsigned char *)s;
-    const unsigned char *end = p + strlen(s);
-    while (p < end) {
-        /* Most text is ASCII: take it 8 bytes at a time. */
-        uint64_t word;
-        if (end - p >= 8 &&
-            (memcpy(&word, p, 8), (word & 0x8080808080808080ULL) == 0)) {
-            p += 8;
-            continue;
-        }
-        if (*p < 0x80) {
-            p++;
-            continue;
-        }
-        uint32_t cp;
-        int n;
-        if ((*p & 0xE0) == 0xC0) {
-            cp = *p & 0x1F;
-            n = 1;
-        } else if ((*p & 0xF0) == 0xE0) {
-            cp = *p & 0x0F;
-            n = 2;
-        } else if ((*p & 0xF8) == 0xF0) {
-            cp = *p & 0x07;
-            n = 3;
-        } else {
-            return false;
-        }
-        for (int i = 1; i <= n; i++) {
-            if ((p[i] & 0xC0) != 0x80) {
-                return false; /* also stops at the NUL */
-            }
-            cp = cp << 6 | (p[i] & 0x3F);
-        }
-        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
-            (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-            (cp >= 0xD800 && cp <= 0xDFFF)) {
-            return false;
-        }
-        p += n + 1;
-    }
-    return true;
-}
-
 static bool
 s_str_set(const char *s) {
     return s != NULL && s[0] != '\0';
@@ -2746,7 +2699,7 @@ s_validate(const Dossier__V1__Report *report, dossier_error_t *err) {
             size_t n = *(const size_t *)(base + fd->quantifier_offset);
             char *const *v = *(char *const *const *)(base + fd->offset);
             for (size_t j = 0; j < n; j++) {
-                if (v[j] == NULL || !s_utf8_valid(v[j])) {
+                if (v[j] == NULL || !text_utf8_valid(v[j], strlen(v[j]))) {
                     return dossier_error_set(
                         err, DOSSIER_INVALID_ARGUMENT,
                         "report %s: %s[%zu] is not valid UTF-8", report->id,
@@ -2755,7 +2708,7 @@ s_validate(const Dossier__V1__Report *report, dossier_error_t *err) {
             }
         } else {
             const char *s = *(const char *const *)(base + fd->offset);
-            if (s != NULL && !s_utf8_valid(s)) {
+            if (s != NULL && !text_utf8_valid(s, strlen(s))) {
                 return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
                                          "report %s: %s is not valid UTF-8",
                                          report->id, fd->name);

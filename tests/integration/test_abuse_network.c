@@ -49,6 +49,7 @@
 
 #include "dossier.h"
 #include "testserver.h"
+#include "text.h"
 
 #define M(name) "dossier.v1.Reports/" name
 #define S_RECORDS 200
@@ -907,45 +908,6 @@ test_huge_pages(void **state) {
     s_sanity("huge pages");
 }
 
-/*  Strict UTF-8: what protobuf requires of a string field (Python's
-    protobuf refuses to parse a Response whose message is not). */
-static bool
-s_utf8_ok(const char *text) {
-    const unsigned char *s = (const unsigned char *)text;
-    while (*s) {
-        unsigned char c = *s;
-        size_t n;
-        uint32_t cp;
-        if (c < 0x80) {
-            s++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            n = 1;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        for (size_t i = 1; i <= n; i++) {
-            if ((s[i] & 0xC0) != 0x80) {
-                return false;
-            }
-            cp = (cp << 6) | (s[i] & 0x3F);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-            return false;
-        }
-        s += n + 1;
-    }
-    return true;
-}
-
 static void
 test_reply_messages_are_utf8(void **state) {
     (void)state;
@@ -1004,7 +966,7 @@ test_reply_messages_are_utf8(void **state) {
         int rc = testserver_call(s_endpoint(), cases[i].method,
                                  cases[i].message, &response, 5000);
         assert_int_equal(rc, 0);
-        bool ok = s_utf8_ok(response->message);
+        bool ok = text_utf8_valid(response->message, strlen(response->message));
         printf("# %s: %s, message %s UTF-8: %.120s\n", cases[i].what,
                dossier_strerror(response->code), ok ? "is" : "is NOT",
                response->message);

@@ -64,6 +64,41 @@ test_decode_valid(void **state) {
     s_check_decode("\xc3\xb4xyz", 5, 0xF4, 2);
 }
 
+/*  text_utf8_valid agrees with the decoder on every case, and a real
+    U+FFFD is valid while a stray byte is not. */
+static void
+test_utf8_valid(void **state) {
+    (void)state;
+    static const struct {
+        const char *text;
+        bool valid;
+    } cases[] = {
+        {"", true},
+        {"plain ASCII, longer than eight bytes", true},
+        {"C\xc3\xb4te d'Ivoire", true},
+        {"\xef\xbf\xbd replacement char itself", true},
+        {"\xf0\x9f\x98\x80 emoji", true},
+        {"abcdefgh\x80", false},     /* stray continuation after 8 */
+        {"\xc3", false},             /* truncated */
+        {"\xc0\xaf", false},         /* overlong '/' */
+        {"\xe0\x80\xaf", false},     /* overlong, 3 bytes */
+        {"\xed\xa0\x80", false},     /* surrogate U+D800 */
+        {"\xf4\x90\x80\x80", false}, /* past U+10FFFF */
+        {"\xff", false},
+        {"ok then \xfe bad", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *t = cases[i].text;
+        if (text_utf8_valid(t, strlen(t)) != cases[i].valid) {
+            fail_msg("case %zu (%s): want %s", i, t,
+                     cases[i].valid ? "valid" : "invalid");
+        }
+    }
+    /* An embedded NUL is U+0000: valid, and size is what counts. */
+    assert_true(text_utf8_valid("a\0b", 3));
+    assert_false(text_utf8_valid("a\0\xff", 3));
+}
+
 static void
 test_decode_invalid(void **state) {
     (void)state;
@@ -317,6 +352,7 @@ main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decode_valid),
         cmocka_unit_test(test_decode_invalid),
+        cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_encode_roundtrip),
         cmocka_unit_test(test_sanitize),
         cmocka_unit_test(test_fold_examples),
