@@ -58,6 +58,7 @@ U=$TMP/users
 mkdir -p "$K" "$U"
 run 0 "keygen server" "$DOSSIER" keygen server --dir "$K"
 run 0 "keygen alice" "$DOSSIER" keygen alice --dir "$K"
+has "keygen prints the key" "$TMP/out" "public key "
 # A --dir that does not exist yet is made, private: it holds a secret.
 run 0 "keygen into a new dir" "$DOSSIER" keygen carol --dir "$TMP/new/keys"
 if [ "$(stat -c %a "$TMP/new/keys")" = 700 ] && [ -f "$TMP/new/keys/carol.key_secret" ]; then
@@ -66,7 +67,6 @@ else
     bad "keygen into a new dir: $TMP/new/keys is not a 0700 directory with the key"
 fi
 run 1 "keygen into a file" "$DOSSIER" keygen dave --dir "$TMP/new/keys/carol.key"
-has "keygen prints the key" "$TMP/out" "public key "
 run 0 "keygen bob" "$DOSSIER" keygen bob --role writer --dir "$K"
 run 0 "keygen root" "$DOSSIER" keygen root --role admin --dir "$K"
 mode=$(stat -c %a "$K/alice.key_secret")
