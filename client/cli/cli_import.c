@@ -317,7 +317,11 @@ s_send_docs(dossier_client_t *client, const cli_global_t *g,
                  "(larger than its --max-message-bytes?)");
         return 0;
     }
-    if (st != DOSSIER_OK && cli_exit_code(st) == CLI_EXIT_UNREACHABLE) {
+    /* No server, or a refusal of who we are: every batch would meet the
+       same, so say it once and end the import. */
+    if (st != DOSSIER_OK &&
+        (cli_exit_code(st) == CLI_EXIT_UNREACHABLE ||
+         st == DOSSIER_PERMISSION_DENIED || st == DOSSIER_UNAUTHENTICATED)) {
         s_clear_progress(t);
         return cli_fail(&err);
     }

@@ -100,6 +100,11 @@ expect "root's edit" 'any(e["user"] == "root" and e["ids"] == ["user-1"] and e.g
 expect "only these users" 'set(e["user"] for e in js) == {"alice", "bob", "root"}'
 run 0 "audit --user alice" as root audit --json --user alice
 expect "alice's entries only" 'len(js) == 2 and all(e["user"] == "alice" for e in js)'
+# A refused import is said once and ends the import, not once per file.
+mkdir -p "$TMP/docs"
+for f in "$HERE"/../fixtures/refworld/tip*.txt; do cp "$f" "$TMP/docs/"; done
+run 1 "alice may not import" as alice import --batch 2 "$TMP/docs"
+expect "refusal said once" "err.count('PERMISSION_DENIED') == 1 and 'needs role writer' in err"
 
 # ---- the feed: root saw the changes, the others nothing -----------------
 for _ in $(seq 1 30); do
