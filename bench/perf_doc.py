@@ -58,7 +58,8 @@ def machine():
     except OSError:
         commit = "?"
     load = os.getloadavg()[0]
-    return ("nproc %d, %s, kernel %s, %s, commit %s, load average %.1f "
+    return ("nproc %d, %s, kernel %s, %s, HEAD %s when the run ended, "
+            "load average %.1f "
             "at the end" % (os.cpu_count(), model, platform.release(),
                             datetime.datetime.now(datetime.timezone.utc)
                             .strftime("%Y-%m-%d %H:%M UTC"), commit, load))
