@@ -22,299 +22,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "corpus.h"
 #include "country.h"
 #include "store.h"
 
-#define S_VOCAB 30000
-#define S_PARAGRAPHS 6
-#define S_PARAGRAPH_WORDS 100
 #define S_QUERIES 40
 #define S_KINDS 5
 
-static const char *s_core[] = {
-    "the",
-    "of",
-    "and",
-    "to",
-    "in",
-    "trafficking",
-    "government",
-    "victims",
-    "for",
-    "a",
-    "labor",
-    "forced",
-    "sexual",
-    "exploitation",
-    "women",
-    "children",
-    "persons",
-    "law",
-    "enforcement",
-    "report",
-    "country",
-    "traffickers",
-    "efforts",
-    "protection",
-    "prosecution",
-    "prevention",
-    "minimum",
-    "standards",
-    "elimination",
-    "significant",
-    "tier",
-    "watch",
-    "list",
-    "officials",
-    "complicity",
-    "shelters",
-    "identification",
-    "investigations",
-    "convictions",
-    "sentences",
-    "recruitment",
-    "agencies",
-    "debt",
-    "bondage",
-    "domestic",
-    "servitude",
-    "migrant",
-    "workers",
-    "commercial",
-    "sex",
-    "destination",
-    "source",
-    "transit",
-    "men",
-    "girls",
-    "boys",
-    "border",
-    "police",
-    "ngos",
-    "international",
-    "organizations",
-    "funding",
-    "training",
-    "awareness",
-    "campaigns",
-    "legislation",
-    "penalties",
-    "prison",
-    "years",
-    "cases",
-    "reported",
-    "during",
-    "period",
-    "did",
-    "not",
-    "was",
-    "were",
-    "has",
-    "had",
-    "its",
-    "with",
-    "by",
-    "on",
-    "from",
-    "as",
-    "that",
-    "this",
-    "or",
-    "an",
-    "be",
-    "at",
-    "which",
-    "also",
-    "some",
-    "other",
-    "while",
-    "although",
-    "continued",
-    "increased",
-};
-
-static const char *s_phrases[] = {
-    "forced labor",         "sexual exploitation", "debt bondage",
-    "domestic servitude",   "commercial sex",      "law enforcement",
-    "victim protection",    "tier 2 watch list",   "minimum standards",
-    "migrant workers",      "forced begging",      "child soldiers",
-    "labor inspectors",     "shelter services",    "recruitment fees",
-    "national action plan",
-};
-
-static const char *s_syllables[] = {
-    "ka",  "lo",  "mi",  "ren", "sa",  "tu",  "vel", "zor", "an",  "be",
-    "cor", "dal", "en",  "fi",  "gan", "hor", "is",  "jun", "kel", "lim",
-    "mor", "nal", "ol",  "pra", "qui", "ros", "sul", "tan", "ur",  "vin",
-    "wen", "xa",  "yor", "zen", "bra", "cle", "dro", "fla", "gri", "ple",
-};
-
-/* ---- Deterministic generation. ---- */
-
-static uint64_t s_rng;
-
-static uint64_t
-s_next(void) {
-    /* splitmix64: small, fast, good enough and the same everywhere */
-    uint64_t z = (s_rng += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static double
-s_uniform(void) {
-    return (double)(s_next() >> 11) / 9007199254740992.0;
-}
-
-static char *s_vocab[S_VOCAB];
-static double s_cdf[S_VOCAB];
-
-static void
-s_vocab_build(void) {
-    size_t n_core = sizeof(s_core) / sizeof(s_core[0]);
-    size_t n_syl = sizeof(s_syllables) / sizeof(s_syllables[0]);
-    for (size_t i = 0; i < S_VOCAB; i++) {
-        char word[32];
-        if (i < n_core) {
-            snprintf(word, sizeof(word), "%s", s_core[i]);
-        } else {
-            size_t k = i - n_core;
-            snprintf(word, sizeof(word), "%s%s%s", s_syllables[k % n_syl],
-                     s_syllables[(k / n_syl) % n_syl],
-                     k >= n_syl * n_syl
-                         ? s_syllables[(k / (n_syl * n_syl)) % n_syl]
-                         : "x");
-        }
-        s_vocab[i] = strdup(word);
-    }
-    double sum = 0;
-    for (size_t i = 0; i < S_VOCAB; i++) {
-        sum += 1.0 / pow((double)(i + 1), 1.05);
-        s_cdf[i] = sum;
-    }
-    for (size_t i = 0; i < S_VOCAB; i++) {
-        s_cdf[i] /= sum;
-    }
-}
-
-static size_t
-s_zipf(void) {
-    double u = s_uniform();
-    size_t lo = 0, hi = S_VOCAB - 1;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (s_cdf[mid] < u) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo;
-}
-
-/*  A word of rank drawn log-uniformly in [lo, hi). */
-static const char *
-s_ranked(size_t lo, size_t hi) {
-    double r = exp(log((double)lo) + s_uniform() * log((double)hi / lo));
-    size_t i = (size_t)r;
-    return s_vocab[i < S_VOCAB ? i : S_VOCAB - 1];
-}
-
-typedef struct {
-    char *text;
-    size_t size;
-    size_t cap;
-} str_t;
-
-static void
-s_append(str_t *s, const char *text) {
-    size_t n = strlen(text);
-    if (s->size + n + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 1024;
-        while (cap < s->size + n + 1) {
-            cap *= 2;
-        }
-        s->text = realloc(s->text, cap);
-        if (!s->text) {
-            abort();
-        }
-        s->cap = cap;
-    }
-    memcpy(s->text + s->size, text, n + 1);
-    s->size += n;
-}
-
-static char *
-s_paragraph(void) {
-    str_t s = {NULL, 0, 0};
-    size_t words = S_PARAGRAPH_WORDS - 20 + (size_t)(s_next() % 41);
-    size_t sentence = 0;
-    for (size_t w = 0; w < words; w++) {
-        char word[64];
-        const char *text = s_uniform() < 0.04
-                               ? s_phrases[s_next() % (sizeof(s_phrases) /
-                                                       sizeof(s_phrases[0]))]
-                               : s_vocab[s_zipf()];
-        snprintf(word, sizeof(word), "%s", text);
-        if (sentence == 0 && word[0] >= 'a' && word[0] <= 'z') {
-            word[0] = (char)(word[0] - 'a' + 'A');
-        }
-        if (w > 0) {
-            s_append(&s, " ");
-        }
-        s_append(&s, word);
-        if (++sentence >= 12 + s_next() % 8 || w + 1 == words) {
-            s_append(&s, w + 1 == words ? "." : (s_next() % 4 ? "." : ";"));
-            sentence = 0;
-        } else if (s_next() % 15 == 0) {
-            s_append(&s, ",");
-        }
-    }
-    return s.text;
-}
-
 static const char *s_tier_names[] = {
     "", "TIER_1", "TIER_2", "TIER_2_WATCH_LIST", "TIER_3", "SPECIAL_CASE"};
-
-/*  Document i of the corpus (filled into r; strings malloc'd). */
-static void
-s_make_doc(uint32_t i, Dossier__V1__Report *r) {
-    size_t nc = country_count() < 200 ? country_count() : 200;
-    const country_t *c = country_at(i % nc);
-    uint32_t year = 2001 + (i / nc) % 20;
-    uint32_t series = i / (uint32_t)(nc * 20);
-    char buf[256];
-    dossier__v1__report__init(r);
-    snprintf(buf, sizeof(buf), "bench-%07u", i);
-    r->id = strdup(buf);
-    if (series == 0) {
-        snprintf(buf, sizeof(buf), "Trafficking in Persons Report %u - %s",
-                 year, c->name);
-        r->publisher = strdup("United States Department of State");
-        r->doc_type = strdup("Trafficking in Persons Report");
-    } else {
-        snprintf(buf, sizeof(buf), "Country Review %u no. %u - %s", year,
-                 series, c->name);
-        snprintf(buf + 200, 56, "Publisher %u", series % 7);
-        r->publisher = strdup(buf + 200);
-        buf[200] = '\0';
-        r->doc_type = strdup("Country Review");
-    }
-    r->title = strdup(buf);
-    r->country = strdup(c->name);
-    r->country_code = strdup(c->alpha3);
-    r->year = year;
-    r->tier = (Dossier__V1__Tier)(1 + s_next() % 5);
-    snprintf(buf, sizeof(buf), "%04u-06-%02u", year,
-             1 + (unsigned)(s_next() % 28));
-    r->publication_date = strdup(buf);
-    r->n_body = S_PARAGRAPHS;
-    r->body = calloc(S_PARAGRAPHS, sizeof(char *));
-    for (size_t p = 0; p < S_PARAGRAPHS; p++) {
-        r->body[p] = s_paragraph();
-    }
-}
 
 static void
 s_json_string(FILE *f, const char *s) {
@@ -369,42 +85,47 @@ static const char *s_kinds[S_KINDS] = {"one_term", "three_terms", "phrase",
                                        "excluded", "filtered"};
 static query_t s_queries[S_KINDS][S_QUERIES];
 
+/*  The queries, from a random stream of their own (documents use theirs:
+    see corpus.h). */
 static void
 s_make_queries(uint32_t n_docs) {
-    size_t nc = country_count() < 200 ? country_count() : 200;
-    size_t n_phrases = sizeof(s_phrases) / sizeof(s_phrases[0]);
+    size_t nc = corpus_countries();
+    corpus_rng_t rng;
+    corpus_rng_seed(&rng, (uint64_t)UINT32_MAX + 1);
     for (int q = 0; q < S_QUERIES; q++) {
         query_t *one = &s_queries[0][q];
-        const char *a = s_ranked(5, 5000);
+        const char *a = corpus_ranked(&rng, 5, 5000);
         snprintf(one->query, sizeof(one->query), "%s", a);
         snprintf(one->fts5, sizeof(one->fts5), "\"%s\"", a);
 
         query_t *three = &s_queries[1][q];
-        const char *b = s_ranked(5, 2000), *c = s_ranked(5, 2000),
-                   *d = s_ranked(5, 2000);
+        const char *b = corpus_ranked(&rng, 5, 2000);
+        const char *c = corpus_ranked(&rng, 5, 2000);
+        const char *d = corpus_ranked(&rng, 5, 2000);
         snprintf(three->query, sizeof(three->query), "%s %s %s", b, c, d);
         snprintf(three->fts5, sizeof(three->fts5), "\"%s\" \"%s\" \"%s\"", b, c,
                  d);
 
         query_t *phrase = &s_queries[2][q];
-        const char *p = s_phrases[q % n_phrases];
+        const char *p = corpus_phrase((size_t)q);
         snprintf(phrase->query, sizeof(phrase->query), "\"%s\"", p);
         snprintf(phrase->fts5, sizeof(phrase->fts5), "\"%s\"", p);
 
         query_t *ex = &s_queries[3][q];
-        const char *e = s_ranked(5, 500), *x = s_ranked(5, 500);
+        const char *e = corpus_ranked(&rng, 5, 500);
+        const char *x = corpus_ranked(&rng, 5, 500);
         snprintf(ex->query, sizeof(ex->query), "%s -%s", e, x);
         snprintf(ex->fts5, sizeof(ex->fts5), "\"%s\" NOT \"%s\"", e, x);
 
         query_t *fl = &s_queries[4][q];
-        const char *t = s_ranked(5, 500);
+        const char *t = corpus_ranked(&rng, 5, 500);
         snprintf(fl->query, sizeof(fl->query), "%s", t);
         snprintf(fl->fts5, sizeof(fl->fts5), "\"%s\"", t);
         snprintf(fl->country, sizeof(fl->country), "%s",
-                 country_at(s_next() % nc)->name);
+                 country_at(corpus_rng_next(&rng) % nc)->name);
         uint32_t years = n_docs / (uint32_t)nc;
-        years = years > 20 ? 20 : years ? years : 1;
-        fl->year_min = 2001 + (uint32_t)(s_next() % years);
+        years = years > CORPUS_YEARS ? CORPUS_YEARS : years ? years : 1;
+        fl->year_min = 2001 + (uint32_t)(corpus_rng_next(&rng) % years);
         fl->year_max = fl->year_min + 2;
     }
 }
@@ -544,13 +265,17 @@ main(int argc, char **argv) {
         perror(dir);
         return 1;
     }
-    s_rng = seed;
-    s_vocab_build();
-
     /* The corpus, generated before the clock starts. */
     Dossier__V1__Report *docs = calloc(n_docs, sizeof(*docs));
+    if (!docs || corpus_init(seed) != 0) {
+        fprintf(stderr, "out of memory\n");
+        return 1;
+    }
     for (uint32_t i = 0; i < n_docs; i++) {
-        s_make_doc(i, &docs[i]);
+        if (corpus_report(i, 0, &docs[i]) != 0) {
+            fprintf(stderr, "out of memory\n");
+            return 1;
+        }
     }
     s_make_queries(n_docs);
     if (corpus_path) {
@@ -684,22 +409,8 @@ main(int argc, char **argv) {
     printf("index_bytes %llu\nstore_bytes %llu\n", (unsigned long long)index,
            (unsigned long long)all);
     for (uint32_t i = 0; i < n_docs; i++) {
-        Dossier__V1__Report *r = &docs[i];
-        free(r->id);
-        free(r->title);
-        free(r->publisher);
-        free(r->doc_type);
-        free(r->country);
-        free(r->country_code);
-        free(r->publication_date);
-        for (size_t p = 0; p < r->n_body; p++) {
-            free(r->body[p]);
-        }
-        free(r->body);
+        corpus_report_clear(&docs[i]);
     }
     free(docs);
-    for (size_t i = 0; i < S_VOCAB; i++) {
-        free(s_vocab[i]);
-    }
     return 0;
 }

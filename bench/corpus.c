@@ -211,19 +211,23 @@ s_zipf(corpus_rng_t *rng) {
     return lo;
 }
 
-/*  A word of rank drawn log-uniformly in [lo, hi). */
-static const char *
-s_ranked(corpus_rng_t *rng, size_t lo, size_t hi) {
+const char *
+corpus_ranked(corpus_rng_t *rng, size_t lo, size_t hi) {
     double r = exp(log((double)lo) + s_uniform(rng) * log((double)hi / lo));
     size_t i = (size_t)r;
     return s_vocab[i < S_VOCAB ? i : S_VOCAB - 1];
 }
 
+const char *
+corpus_phrase(size_t i) {
+    return s_phrases[i % (sizeof(s_phrases) / sizeof(s_phrases[0]))];
+}
+
 void
 corpus_three_terms(corpus_rng_t *rng, char *buf, size_t size) {
-    const char *a = s_ranked(rng, 5, 2000);
-    const char *b = s_ranked(rng, 5, 2000);
-    const char *c = s_ranked(rng, 5, 2000);
+    const char *a = corpus_ranked(rng, 5, 2000);
+    const char *b = corpus_ranked(rng, 5, 2000);
+    const char *c = corpus_ranked(rng, 5, 2000);
     snprintf(buf, size, "%s %s %s", a, b, c);
 }
 

@@ -50,6 +50,14 @@ void corpus_report_clear(Dossier__V1__Report *r);
     that 100,000 documents get distinct ids. malloc'd, or NULL. */
 char *corpus_refworld(uint32_t i, size_t body_bytes);
 
+/*  A vocabulary word of rank drawn log-uniformly in [lo, hi) (ranks
+    count from 0, the most frequent); a static string. */
+const char *corpus_ranked(corpus_rng_t *rng, size_t lo, size_t hi);
+
+/*  The fixed multi-word phrases the paragraphs mix in ("forced labor"),
+    i modulo their count; a static string. */
+const char *corpus_phrase(size_t i);
+
 /*  Writes into buf a query of three terms drawn from ranks 5 to 2000 of
     the vocabulary, as the search benchmark's "three terms". */
 void corpus_three_terms(corpus_rng_t *rng, char *buf, size_t size);
