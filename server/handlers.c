@@ -4,14 +4,17 @@
     that the payload decodes as the method's input type; what is left here
     is the meaning of the fields. Messages name the field at fault and
     what would be accepted, so the caller can fix the request. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "country.h"
 #include "dossier/v1/reports.pb-c.h"
 #include "handlers.h"
 #include "refworld.h"
+#include "store_fts.h"
 
 /* The FileDescriptorSet of the API, generated into build/gen. */
 extern const unsigned char dossier_api_descriptor[];
@@ -356,6 +359,9 @@ typedef struct {
     char message[256];
     uint64_t version;
     Dossier__V1__ImportOutcome outcome;
+    /* The report's full-text terms, tokenized here rather than on the
+       writer; NULL (out of memory) lets the writer tokenize. */
+    store_fts_terms_t *terms;
 } s_doc_t;
 
 typedef struct {
@@ -371,6 +377,7 @@ s_import_free(void *state) {
     }
     for (size_t i = 0; i < import->n; i++) {
         refworld_result_free(&import->docs[i].parsed);
+        store_fts_terms_destroy(&import->docs[i].terms);
     }
     free(import->docs);
     free(import);
@@ -440,6 +447,9 @@ s_parse_document(const Dossier__V1__ImportTextRequest *request,
         return rc;
     }
     doc->parsed = parsed;
+    if (!doc->dry_run) {
+        doc->terms = store_fts_terms_new(parsed.report);
+    }
     return DOSSIER_OK;
 }
 
@@ -466,6 +476,7 @@ s_store_document(store_batch_t *batch, const job_t *job, s_doc_t *doc,
     store_put_args_t args = {
         .user = job->user,
         .skip_if_same_source = true,
+        .terms = doc->terms,
     };
     store_put_result_t result = {0};
     dossier_status_t rc =
@@ -565,6 +576,77 @@ cleanup:
     return rc;
 }
 
+/*  Documents [lo, hi) of an ImportBatch, parsed by one thread; each
+    document has its own slot, so the threads share nothing. */
+typedef struct {
+    const Dossier__V1__ImportBatchRequest *request;
+    s_import_t *import;
+    size_t lo, hi;
+} s_parse_range_t;
+
+static void *
+s_parse_range(void *arg) {
+    s_parse_range_t *range = arg;
+    for (size_t i = range->lo; i < range->hi; i++) {
+        char field[64];
+        snprintf(field, sizeof field, "documents[%zu]", i);
+        dossier_error_t doc_err = {0};
+        s_doc_t *doc = &range->import->docs[i];
+        doc->code = s_parse_document(range->request->documents[i], field, doc,
+                                     &doc_err);
+        if (doc->code != DOSSIER_OK) {
+            snprintf(doc->message, sizeof doc->message, "%s",
+                     doc_err.message[0] ? doc_err.message
+                                        : dossier_strerror(doc->code));
+        }
+    }
+    return NULL;
+}
+
+/* A batch of at least twice this many documents is parsed by more than
+   one thread: the parse of a large batch is the only work in flight for
+   a client that waits for each reply (dossier import), so the other
+   cores would idle. */
+#define S_PARSE_SPLIT_MIN 64
+#define S_PARSE_THREADS_MAX 4
+
+/*  Parses every document of request into import, on up to
+    S_PARSE_THREADS_MAX threads (one per online core); on this thread
+    alone when no other can start. */
+static void
+s_parse_batch(const Dossier__V1__ImportBatchRequest *request,
+              s_import_t *import) {
+    size_t n = import->n;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t threads = cores > 1 ? (size_t)cores : 1;
+    if (threads > S_PARSE_THREADS_MAX) {
+        threads = S_PARSE_THREADS_MAX;
+    }
+    if (threads > n / S_PARSE_SPLIT_MIN) {
+        threads = n / S_PARSE_SPLIT_MIN ? n / S_PARSE_SPLIT_MIN : 1;
+    }
+    s_parse_range_t ranges[S_PARSE_THREADS_MAX];
+    pthread_t ids[S_PARSE_THREADS_MAX];
+    bool started[S_PARSE_THREADS_MAX] = {false};
+    for (size_t t = 0; t < threads; t++) {
+        ranges[t] = (s_parse_range_t){request, import, n * t / threads,
+                                      n * (t + 1) / threads};
+    }
+    /* Range 0 is this thread's; a range whose thread did not start too. */
+    for (size_t t = 1; t < threads; t++) {
+        started[t] =
+            pthread_create(&ids[t], NULL, s_parse_range, &ranges[t]) == 0;
+    }
+    s_parse_range(&ranges[0]);
+    for (size_t t = 1; t < threads; t++) {
+        if (started[t]) {
+            pthread_join(ids[t], NULL);
+        } else {
+            s_parse_range(&ranges[t]);
+        }
+    }
+}
+
 dossier_status_t
 handle_import_batch_parse(const handler_env_t *env, job_t *job,
                           dossier_error_t *err) {
@@ -579,19 +661,10 @@ handle_import_batch_parse(const handler_env_t *env, job_t *job,
         return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
                                  "out of memory");
     }
+    s_parse_batch(request, import);
     bool any_to_store = false;
     for (size_t i = 0; i < import->n; i++) {
-        char field[64];
-        snprintf(field, sizeof field, "documents[%zu]", i);
-        dossier_error_t doc_err = {0};
-        s_doc_t *doc = &import->docs[i];
-        doc->code =
-            s_parse_document(request->documents[i], field, doc, &doc_err);
-        if (doc->code != DOSSIER_OK) {
-            snprintf(doc->message, sizeof doc->message, "%s",
-                     doc_err.message[0] ? doc_err.message
-                                        : dossier_strerror(doc->code));
-        } else if (!doc->dry_run) {
+        if (import->docs[i].code == DOSSIER_OK && !import->docs[i].dry_run) {
             any_to_store = true;
         }
     }

@@ -2470,19 +2470,20 @@ store_batch_begin(store_t *self, store_batch_t **batch_p,
 }
 
 /*  Writes new (packed: bytes of size) over old (NULL: none) in txn.
-    Returns 0 or an LMDB/errno code. */
+    terms: new's from store_fts_terms_new, or NULL. Returns 0 or an
+    LMDB/errno code. */
 static int
 s_write_record(store_t *self, MDB_txn *txn, const Dossier__V1__Report *old,
                const Dossier__V1__Report *new, const uint8_t *packed,
-               size_t size) {
+               size_t size, const store_fts_terms_t *terms) {
     int rc = s_index_update(self, txn, old, new);
     if (rc != 0) {
         return rc;
     }
     MDB_val k = {strlen(new->id), new->id}, v = {size, (void *)packed};
     rc = mdb_put(txn, self->records, &k, &v, 0);
-    if (rc == 0 &&
-        store_fts_update(self->fts, txn, old, new, NULL) != DOSSIER_OK) {
+    if (rc == 0 && store_fts_update_terms(self->fts, txn, old, new, terms,
+                                          NULL) != DOSSIER_OK) {
         rc = store_fts_rc(self->fts);
     }
     return rc;
@@ -2545,7 +2546,8 @@ s_replay_op(store_t *self, MDB_txn *txn, const s_op_t *op) {
     } else {
         Dossier__V1__Report *new =
             dossier__v1__report__unpack(NULL, op->size, op->packed);
-        rc = new ? s_write_record(self, txn, old, new, op->packed, op->size)
+        rc = new ? s_write_record(self, txn, old, new, op->packed, op->size,
+                                  NULL)
                  : ENOMEM;
         dossier__v1__report__free_unpacked(new, NULL);
     }
@@ -2797,7 +2799,7 @@ s_put_txn(store_batch_t *batch, MDB_txn *txn, const Dossier__V1__Report *report,
                                  "out of memory");
     }
     dossier__v1__report__pack(&new, packed);
-    rc = s_write_record(self, txn, old, &new, packed, size);
+    rc = s_write_record(self, txn, old, &new, packed, size, args->terms);
     dossier__v1__report__free_unpacked(old, NULL);
     if (rc != 0) {
         free(packed);

@@ -228,6 +228,9 @@ typedef struct {
     /* When true and the stored record has the same source_sha256 as
        report, nothing is written and result->unchanged is set. */
     bool skip_if_same_source;
+    /* The report's terms from store_fts_terms_new(report) (borrowed), so
+       the write does not tokenize; NULL: it does. */
+    const struct store_fts_terms_t *terms;
 } store_put_args_t;
 
 typedef struct {

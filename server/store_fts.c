@@ -1284,10 +1284,10 @@ store_fts_undo(store_fts_t *fts) {
     s_batch_rollback(fts->batch);
 }
 
-/*  Appends the document in batch->doc as docno to the buffers. */
+/*  Appends the document d as docno to the buffers. */
 static int
-s_batch_append(store_fts_batch_t *self, uint32_t docno, uint32_t doc_len) {
-    doc_t *d = &self->doc;
+s_batch_append(store_fts_batch_t *self, const doc_t *d, uint32_t docno,
+               uint32_t doc_len) {
     if (self->cap_undo < d->n_terms) {
         undo_t *undo = realloc(self->undo, d->n_terms * sizeof(*undo));
         if (!undo) {
@@ -1297,7 +1297,7 @@ s_batch_append(store_fts_batch_t *self, uint32_t docno, uint32_t doc_len) {
         self->cap_undo = d->n_terms;
     }
     for (uint32_t i = 0; i < d->n_terms; i++) {
-        doc_term_t *t = &d->terms[i];
+        const doc_term_t *t = &d->terms[i];
         int64_t index = s_pend_find(self, d->chars + t->off, t->len, t->hash);
         if (index < 0) {
             return -1;
@@ -1489,7 +1489,8 @@ s_remove_doc(store_fts_batch_t *self, MDB_txn *txn, const char *id,
 static dossier_status_t
 s_update(store_fts_batch_t *batch, MDB_txn *txn,
          const Dossier__V1__Report *old_report,
-         const Dossier__V1__Report *new_report, dossier_error_t *err) {
+         const Dossier__V1__Report *new_report, const doc_t *terms,
+         dossier_error_t *err) {
     store_fts_t *fts = batch->fts;
     batch->n_undo = 0;
     batch->undo_dead = 0;
@@ -1520,16 +1521,17 @@ s_update(store_fts_batch_t *batch, MDB_txn *txn,
     }
     uint32_t docno = 0;
     uint32_t doc_len = 0;
+    const doc_t *doc = terms ? terms : &batch->doc;
     if (new_report) {
         if (state.next_docno == S_END) {
             return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
                                      "full-text index: out of docnos");
         }
         docno = state.next_docno++;
-        if (s_doc_build(&batch->doc, new_report) != 0) {
+        if (!terms && s_doc_build(&batch->doc, new_report) != 0) {
             return s_oom(err);
         }
-        doc_len = batch->doc.n_toks;
+        doc_len = doc->n_toks;
         char key_buf[256];
         attr_t a = {doc_len,
                     0,
@@ -1581,7 +1583,7 @@ s_update(store_fts_batch_t *batch, MDB_txn *txn,
     if (mark_dead && s_batch_mark_dead(batch, old_docno) != 0) {
         return s_oom(err);
     }
-    if (new_report && s_batch_append(batch, docno, doc_len) != 0) {
+    if (new_report && s_batch_append(batch, doc, docno, doc_len) != 0) {
         s_batch_rollback(batch);
         return s_oom(err);
     }
@@ -2056,15 +2058,58 @@ s_flush(store_fts_batch_t *batch, MDB_txn *txn, dossier_error_t *err) {
     return st;
 }
 
+struct store_fts_terms_t {
+    doc_t doc;
+};
+
+store_fts_terms_t *
+store_fts_terms_new(const Dossier__V1__Report *report) {
+    store_fts_terms_t *self = calloc(1, sizeof(*self));
+    if (!self) {
+        return NULL;
+    }
+    if (s_doc_build(&self->doc, report) != 0) {
+        store_fts_terms_destroy(&self);
+        return NULL;
+    }
+    /* Only the terms and their grouped positions are read from now on. */
+    doc_t *d = &self->doc;
+    free(d->table);
+    free(d->tok_term);
+    free(d->tok_pos);
+    d->table = d->tok_term = d->tok_pos = NULL;
+    d->table_cap = 0;
+    return self;
+}
+
+void
+store_fts_terms_destroy(store_fts_terms_t **terms_p) {
+    if (!terms_p || !*terms_p) {
+        return;
+    }
+    s_doc_free(&(*terms_p)->doc);
+    free(*terms_p);
+    *terms_p = NULL;
+}
+
+dossier_status_t
+store_fts_update_terms(store_fts_t *fts, MDB_txn *txn,
+                       const Dossier__V1__Report *old_report,
+                       const Dossier__V1__Report *new_report,
+                       const store_fts_terms_t *terms, dossier_error_t *err) {
+    store_fts_batch_t *batch = fts->batch;
+    s_last_rc = 0;
+    dossier_status_t st = s_update(batch, txn, old_report, new_report,
+                                   terms ? &terms->doc : NULL, err);
+    batch->rc = st == DOSSIER_OK ? 0 : (s_last_rc ? s_last_rc : EINVAL);
+    return st;
+}
+
 dossier_status_t
 store_fts_update(store_fts_t *fts, MDB_txn *txn,
                  const Dossier__V1__Report *old_report,
                  const Dossier__V1__Report *new_report, dossier_error_t *err) {
-    store_fts_batch_t *batch = fts->batch;
-    s_last_rc = 0;
-    dossier_status_t st = s_update(batch, txn, old_report, new_report, err);
-    batch->rc = st == DOSSIER_OK ? 0 : (s_last_rc ? s_last_rc : EINVAL);
-    return st;
+    return store_fts_update_terms(fts, txn, old_report, new_report, NULL, err);
 }
 
 dossier_status_t
@@ -3606,7 +3651,7 @@ s_build(store_fts_t *fts, MDB_txn *txn) {
         Dossier__V1__Report *r =
             dossier__v1__report__unpack(NULL, val.mv_size, val.mv_data);
         if (r) { /* unreadable bytes: store_check names them */
-            st = s_update(fts->batch, txn, NULL, r, NULL);
+            st = s_update(fts->batch, txn, NULL, r, NULL, NULL);
             dossier__v1__report__free_unpacked(r, NULL);
         }
     }

@@ -88,6 +88,28 @@ dossier_status_t store_fts_update(store_fts_t *fts, MDB_txn *txn,
                                   const Dossier__V1__Report *new_report,
                                   dossier_error_t *err);
 
+/*  A document's terms, tokenized ahead of its write: a thread that
+    prepares writes (a worker parsing an import) takes this work off the
+    one thread that writes. */
+typedef struct store_fts_terms_t store_fts_terms_t;
+
+/*  Tokenizes the title and body of report (borrowed) as store_fts_update
+    would. Returns the caller's terms (free with store_fts_terms_destroy),
+    or NULL when out of memory. Safe on any thread: it reads no index. */
+store_fts_terms_t *store_fts_terms_new(const Dossier__V1__Report *report);
+
+/*  Frees terms; takes NULL; nulls *terms_p. */
+void store_fts_terms_destroy(store_fts_terms_t **terms_p);
+
+/*  store_fts_update with new_report's terms already tokenized: terms come
+    from store_fts_terms_new(new_report) with new_report's title and body
+    unchanged since (borrowed); NULL tokenizes here. */
+dossier_status_t store_fts_update_terms(store_fts_t *fts, MDB_txn *txn,
+                                        const Dossier__V1__Report *old_report,
+                                        const Dossier__V1__Report *new_report,
+                                        const store_fts_terms_t *terms,
+                                        dossier_error_t *err);
+
 /*  Forgets the buffered effects of the last successful store_fts_update
     (the caller has undone its LMDB changes). Only the last one. */
 void store_fts_undo(store_fts_t *fts);

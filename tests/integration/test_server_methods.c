@@ -486,6 +486,57 @@ test_import_batch(void **state) {
     free(texts[1]);
 }
 
+/*  A batch large enough to be parsed on several threads: every result
+    is the one of its own document, in order, good and bad alike. */
+static void
+test_import_batch_large(void **state) {
+    (void)state;
+    enum { N = 300 };
+    char *text = s_read_sample("tip2007-azerbaijan-newformat.txt");
+    static Dossier__V1__ImportTextRequest docs[N];
+    static Dossier__V1__ImportTextRequest *doc_ptrs[N];
+    static char ids[N][32];
+    for (size_t i = 0; i < N; i++) {
+        dossier__v1__import_text_request__init(&docs[i]);
+        doc_ptrs[i] = &docs[i];
+        snprintf(ids[i], sizeof ids[i], "m-big-%03zu", i);
+        docs[i].id = ids[i];
+        docs[i].text = i % 7 == 3 ? (char *)"not a refworld document" : text;
+    }
+    Dossier__V1__ImportBatchRequest request =
+        DOSSIER__V1__IMPORT_BATCH_REQUEST__INIT;
+    request.documents = doc_ptrs;
+    request.n_documents = N;
+    Dossier__V1__ImportBatchResponse *response =
+        (Dossier__V1__ImportBatchResponse *)testserver_expect(
+            s_endpoint(), M("ImportBatch"), &request.base, 0,
+            &dossier__v1__import_batch_response__descriptor);
+    assert_int_equal(response->n_results, N);
+    for (size_t i = 0; i < N; i++) {
+        const Dossier__V1__ImportResult *r = response->results[i];
+        if (i % 7 == 3) {
+            assert_int_equal(r->code, 3);
+            assert_non_null(strstr(r->message, "documents["));
+            char field[32];
+            snprintf(field, sizeof field, "documents[%zu]", i);
+            assert_non_null(strstr(r->message, field));
+        } else {
+            assert_int_equal(r->code, 0);
+            assert_string_equal(r->response->id, ids[i]);
+            assert_int_equal(
+                r->response->outcome,
+                DOSSIER__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_CREATED);
+        }
+    }
+    dossier__v1__import_batch_response__free_unpacked(response, NULL);
+    Dossier__V1__Report *got = s_get("m-big-299", 0);
+    assert_int_equal(got->year, 2007);
+    assert_true(got->n_body > 0);
+    dossier__v1__report__free_unpacked(got, NULL);
+    s_get("m-big-003", 5); /* the bad one was not stored */
+    free(text);
+}
+
 static void
 test_search_dispatched(void **state) {
     (void)state;
@@ -562,6 +613,7 @@ main(void) {
         cmocka_unit_test(test_put_fills_country_code),
         cmocka_unit_test(test_import_text),
         cmocka_unit_test(test_import_batch),
+        cmocka_unit_test(test_import_batch_large),
         cmocka_unit_test(test_search_dispatched),
         cmocka_unit_test(test_stats),
     };

@@ -13,9 +13,11 @@
 #include <cmocka.h>
 #include <dirent.h>
 #include <lmdb.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "store.h"
+#include "store_fts.h"
 
 #define assert_status(expr, want, errp)                                        \
     do {                                                                       \
@@ -502,6 +504,90 @@ test_replace_and_delete(void **state) {
     s_check_clean(fx->store);
 }
 
+/*  Terms tokenized ahead of the write (store_fts_terms_new), as the
+    import workers do, on another thread. */
+typedef struct {
+    Dossier__V1__Report r[N_DOCS];
+    char *slots[N_DOCS][1];
+    store_fts_terms_t *terms[N_DOCS];
+} s_prepared_t;
+
+static void *
+s_prepare(void *arg) {
+    s_prepared_t *p = arg;
+    for (size_t i = 0; i < N_DOCS; i++) {
+        p->terms[i] = store_fts_terms_new(&p->r[i]);
+    }
+    return NULL;
+}
+
+static void
+test_prepared_terms(void **state) {
+    fixture_t *fx = *state;
+    s_prepared_t p;
+    for (size_t i = 0; i < N_DOCS; i++) {
+        s_report(&s_docs[i], NULL, &p.r[i], p.slots[i]);
+    }
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, s_prepare, &p), 0);
+    assert_int_equal(pthread_join(thread, NULL), 0);
+    /* Every document again, with its prepared terms: the same index, so
+       the same hand-worked scores. */
+    dossier_error_t err = {0};
+    store_batch_t *batch;
+    assert_ok(store_batch_begin(fx->store, &batch, &err), &err);
+    for (size_t i = 0; i < N_DOCS; i++) {
+        assert_non_null(p.terms[i]);
+        store_put_args_t args = {.terms = p.terms[i]};
+        assert_ok(store_put(batch, &p.r[i], &args, NULL, &err), &err);
+    }
+    assert_ok(store_batch_commit(&batch, &err), &err);
+    Dossier__V1__SearchResponse *resp = s_expect(
+        fx->store, &(search_t){.query = "forced labor"}, "d1 d4 d2", __LINE__);
+    assert_float_equal(resp->hits[0]->score, 1.096877, 1e-5);
+    assert_float_equal(resp->hits[1]->score, 0.900416, 1e-5);
+    assert_float_equal(resp->hits[2]->score, 0.837734, 1e-5);
+    assert_int_equal(resp->hits[0]->report->version, 2);
+    dossier__v1__search_response__free_unpacked(resp, NULL);
+    EXPECT(fx->store, "d1", .query = "\"forced labor\"");
+    EXPECT(fx->store, "d5", .query = "cote d'ivoire");
+    s_check_clean(fx->store);
+    /* Prepared terms replaced in the same batch by a plain write, and a
+       plain write replaced by prepared terms. */
+    doc_t d6 = s_docs[2];
+    d6.id = "d6";
+    Dossier__V1__Report r;
+    char *slot[1];
+    s_report(&d6, "prepared words first", &r, slot);
+    store_fts_terms_t *terms = store_fts_terms_new(&r);
+    assert_non_null(terms);
+    assert_ok(store_batch_begin(fx->store, &batch, &err), &err);
+    store_put_args_t args = {.terms = terms};
+    assert_ok(store_put(batch, &r, &args, NULL, &err), &err);
+    s_report(&d6, "plain words second", &r, slot);
+    assert_ok(store_put(batch, &r, NULL, NULL, &err), &err);
+    assert_ok(store_batch_commit(&batch, &err), &err);
+    store_fts_terms_destroy(&terms);
+    assert_null(terms);
+    store_fts_terms_destroy(&terms); /* NULL is fine */
+    EXPECT(fx->store, "", .query = "prepared");
+    EXPECT(fx->store, "d6", .query = "plain words");
+    s_report(&d6, "prepared again", &r, slot);
+    terms = store_fts_terms_new(&r);
+    assert_non_null(terms);
+    args.terms = terms;
+    assert_ok(store_batch_begin(fx->store, &batch, &err), &err);
+    assert_ok(store_put(batch, &r, &args, NULL, &err), &err);
+    assert_ok(store_batch_commit(&batch, &err), &err);
+    store_fts_terms_destroy(&terms);
+    EXPECT(fx->store, "d6", .query = "prepared again");
+    EXPECT(fx->store, "", .query = "plain");
+    s_check_clean(fx->store);
+    for (size_t i = 0; i < N_DOCS; i++) {
+        store_fts_terms_destroy(&p.terms[i]);
+    }
+}
+
 static uint64_t
 s_total(store_t *store, const char *query) {
     dossier_error_t err = {0};
@@ -702,6 +788,8 @@ main(void) {
         cmocka_unit_test_setup_teardown(test_replace_and_delete, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_many_batches, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_prepared_terms, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_rebuild_at_open, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_missing_record, s_setup,
