@@ -171,6 +171,12 @@ cli_changes(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
         rc = cli_fail(&err);
     } else if (g->json) {
         cli_print_json(&c->base);
+    } else if (c->n_changes == 0) {
+        /* A bare header reads as if something broke. */
+        fprintf(stderr,
+                "no country's tier moved in %llu: none of the records held "
+                "for %llu has a tier different from the year before\n",
+                year, year);
     } else {
         size_t w = strlen("COUNTRY");
         for (size_t i = 0; i < c->n_changes; i++) {

@@ -437,7 +437,9 @@ cli_list(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
         }
     }
     free(token);
-    if (rc == CLI_EXIT_OK && !g->json) {
+    if (rc == CLI_EXIT_OK && !g->json && listing.n_rows == 0) {
+        fprintf(stderr, "no reports match\n");
+    } else if (rc == CLI_EXIT_OK && !g->json) {
         cli_print_report_table(stdout, listing.rows, listing.n_rows);
         if (more && isatty(fileno(stderr))) {
             fprintf(stderr, "(more records match: use --all or --limit)\n");

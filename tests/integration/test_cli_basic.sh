@@ -166,6 +166,13 @@ run 0 "history table" "$DOSSIER" history AZE
 expect "history table" '"Azerbaijan (AZE)" in out and "2004  Tier 2 WL" in out'
 run 0 "changes" "$DOSSIER" changes 2007 --json
 expect "changes JSON" 'len(js) == 1 and js[0].get("year") == 2007'
+# Nothing to show is said on stderr, not as a bare table header.
+run 0 "changes, none" "$DOSSIER" changes 1990
+expect "changes, none: said" 'out == "" and "no country" in err and "1990" in err'
+run 0 "list, no match" "$DOSSIER" list --country Lemuria
+expect "list, no match: said" 'out == "" and "no reports match" in err'
+run 0 "list, no match, --json" "$DOSSIER" list --country Lemuria --json
+expect "list, no match, --json: nothing" 'out == "" and err == ""'
 run 2 "changes without year" "$DOSSIER" changes
 run 0 "stats" "$DOSSIER" stats --json
 expect "stats records" "int(js[0]['records']) == $n_records"
