@@ -1718,6 +1718,30 @@ s_history_add(Dossier__V1__HistoryResponse *resp, Dossier__V1__Report ***best,
     return DOSSIER_OK;
 }
 
+/*  Loads the record an index entry names: the id is the tail of key (an
+    entry of index idx). A malformed key, or an entry whose record is
+    gone, means index and records disagree: DOSSIER_DATA_LOSS. */
+static dossier_status_t
+s_load_indexed(store_t *self, MDB_txn *txn, int idx, const MDB_val *key,
+               Dossier__V1__Report **report_p, dossier_error_t *err) {
+    size_t off = s_index_id_offset(idx, key->mv_data, key->mv_size);
+    if (off == 0) {
+        return dossier_error_set(err, DOSSIER_DATA_LOSS,
+                                 "index %s holds a malformed key: run check",
+                                 s_index_names[idx]);
+    }
+    dossier_status_t status =
+        s_load(self, txn, (const char *)key->mv_data + off, key->mv_size - off,
+               report_p, err);
+    if (status == DOSSIER_NOT_FOUND) {
+        status = dossier_error_set(err, DOSSIER_DATA_LOSS,
+                                   "index %s names a report that does not "
+                                   "exist: run check",
+                                   s_index_names[idx]);
+    }
+    return status;
+}
+
 static dossier_status_t
 s_history_in(store_t *self, MDB_txn *txn, const char *ckey,
              const char *doc_type, Dossier__V1__HistoryResponse *resp,
@@ -1743,23 +1767,8 @@ s_history_in(store_t *self, MDB_txn *txn, const char *ckey,
         if (rc != 0 || k.mv_size < plen || memcmp(k.mv_data, prefix, plen)) {
             break;
         }
-        size_t off =
-            s_index_id_offset(S_IDX_COUNTRY_YEAR, k.mv_data, k.mv_size);
-        if (off == 0) {
-            status = dossier_error_set(err, DOSSIER_DATA_LOSS,
-                                       "index by_country_year holds a "
-                                       "malformed key: run check");
-            break;
-        }
         Dossier__V1__Report *r;
-        status = s_load(self, txn, (const char *)k.mv_data + off,
-                        k.mv_size - off, &r, err);
-        if (status == DOSSIER_NOT_FOUND) {
-            status = dossier_error_set(err, DOSSIER_DATA_LOSS,
-                                       "index by_country_year names a "
-                                       "report that does not exist: run "
-                                       "check");
-        }
+        status = s_load_indexed(self, txn, S_IDX_COUNTRY_YEAR, &k, &r, err);
         if (status != DOSSIER_OK) {
             break;
         }
@@ -1891,21 +1900,8 @@ s_placements(store_t *self, MDB_txn *txn, uint32_t year, const char *doc_type,
         if (rc != 0 || k.mv_size < 4 || memcmp(k.mv_data, prefix, 4) != 0) {
             break;
         }
-        size_t off = s_index_id_offset(S_IDX_YEAR, k.mv_data, k.mv_size);
-        if (off == 0) {
-            status = dossier_error_set(err, DOSSIER_DATA_LOSS,
-                                       "index by_year holds a malformed "
-                                       "key: run check");
-            break;
-        }
         Dossier__V1__Report *r;
-        status = s_load(self, txn, (const char *)k.mv_data + off,
-                        k.mv_size - off, &r, err);
-        if (status == DOSSIER_NOT_FOUND) {
-            status = dossier_error_set(err, DOSSIER_DATA_LOSS,
-                                       "index by_year names a report that "
-                                       "does not exist: run check");
-        }
+        status = s_load_indexed(self, txn, S_IDX_YEAR, &k, &r, err);
         if (status != DOSSIER_OK) {
             break;
         }
