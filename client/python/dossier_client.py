@@ -487,7 +487,8 @@ class Client:
         Returns the dossier.v1.ImportTextResponse (id, version, outcome
         CREATED / UPDATED / UNCHANGED / PARSED, warnings).
         """
-        payload = _encode_import(text, filename, source_url, id, dry_run)
+        payload = _import_request(text, filename, source_url, id,
+                                  dry_run).SerializeToString()
         return self._write("ImportText", payload,
                            reports_pb2.ImportTextResponse)
 
@@ -505,7 +506,7 @@ class Client:
             if isinstance(doc, reports_pb2.ImportTextRequest):
                 request.documents.append(doc)
             else:
-                request.documents.add().ParseFromString(_encode_import(**doc))
+                request.documents.append(_import_request(**doc))
         return self._write("ImportBatch", request.SerializeToString(),
                            reports_pb2.ImportBatchResponse)
 
@@ -601,11 +602,11 @@ class Client:
                          reports_pb2.ReloadUsersResponse).users
 
 
-def _encode_import(text, filename=None, source_url=None, id=None,
-                   dry_run=False):
-    """Serializes one ImportTextRequest: a str goes as text, bytes (a
-    file's contents, in any encoding the server's parser reads) as
-    content, untouched, so source_sha256 is the file's SHA-256."""
+def _import_request(text, filename=None, source_url=None, id=None,
+                    dry_run=False):
+    """Builds one ImportTextRequest: a str goes as text, bytes (a file's
+    contents, in any encoding the server's parser reads) as content,
+    untouched, so source_sha256 is the file's SHA-256."""
     request = reports_pb2.ImportTextRequest(
         filename=filename or "", source_url=source_url or "", id=id or "",
         dry_run=dry_run)
@@ -613,7 +614,7 @@ def _encode_import(text, filename=None, source_url=None, id=None,
         request.text = text
     else:
         request.content = bytes(text)
-    return request.SerializeToString()
+    return request
 
 
 def _now_ms():
