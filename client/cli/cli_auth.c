@@ -16,6 +16,7 @@
     (NAME.key_secret, as `dossier keygen` writes it). Without a key and
     a server key the CLI talks plain ZeroMQ, as a loopback server wants. */
 #include "cli.h"
+#include "fsops.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -153,39 +154,6 @@ s_name_ok(const char *name) {
     return true;
 }
 
-/* mkdir -p dir, each directory it creates readable by its owner alone:
-   it is about to hold a secret key. Returns 0, or -1 with errno. */
-static int
-s_make_private_dirs(const char *dir) {
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    for (char *slash = path + 1;; slash++) {
-        bool end = *slash == '\0';
-        if (end || *slash == '/') {
-            *slash = '\0';
-            if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-                return -1;
-            }
-            if (end) {
-                break;
-            }
-            *slash = '/';
-        }
-    }
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        return -1;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
-}
-
 int
 cli_keygen(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
     static const struct option options[] = {
@@ -237,9 +205,10 @@ cli_keygen(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
                  name) >= (int)sizeof secret_path) {
         return cli_usage_error(verb, "--dir is too long");
     }
-    if (s_make_private_dirs(dir) != 0) {
-        fprintf(stderr, "dossier keygen: cannot create %s: %s\n", dir,
-                strerror(errno));
+    /* Each directory made here is its owner's alone: it holds secrets. */
+    dossier_error_t dir_err = {0};
+    if (fsops_make_dirs(dir, 0700, &dir_err) != DOSSIER_OK) {
+        fprintf(stderr, "dossier keygen: %s\n", dir_err.message);
         return CLI_EXIT_REFUSED;
     }
     struct stat st;

@@ -1,7 +1,8 @@
-/*  fsops.h: the filesystem steps the server takes on its data, backup
-    and restore directories, done so that they survive a crash: create a
+/*  fsops.h: filesystem steps done so that they survive a crash: create a
     directory path, make a rename or link in a directory durable, and
-    turn an errno into the status a client can act on. */
+    turn an errno into the status a client can act on. The server uses
+    them on its data, backup and restore directories; the CLI on the
+    directory it writes keys into. */
 #ifndef DOSSIER_FSOPS_H
 #define DOSSIER_FSOPS_H
 
