@@ -61,7 +61,7 @@ struct loop_t {
     job_t *queue_head; /* jobs waiting for an idle worker */
     job_t *queue_tail;
     size_t in_flight; /* jobs queued or on a thread */
-    zhashx_t *peers;  /* hex identity -> jobs in flight, as a pointer */
+    zhashx_t *peers;  /* hex identity -> s_peer_t */
     bool draining;
     uint64_t replies;
     int64_t warn_window; /* second of the malformed-message warnings */
@@ -211,6 +211,30 @@ s_reply_job(loop_t *self, job_t *job) {
 
 /* ---- Requests in flight, per peer ---- */
 
+/*  What the loop knows of one connection. Its writes commit in the order
+    it sent them: a write that parses on a worker first (ImportText,
+    ImportBatch) holds back the connection's later writes until it is on
+    its way to the writer, whose queue is first in, first out. So a
+    client may pipeline import batches and the last file still wins. */
+typedef struct {
+    size_t in_flight; /* jobs accepted and not yet answered */
+    bool gated;       /* one of its writes is on a worker stage */
+    job_t *held_head; /* its writes waiting behind it, in arrival order */
+    job_t *held_tail;
+} s_peer_t;
+
+static void
+s_peer_free(void **item_p) {
+    s_peer_t *peer = *item_p;
+    while (peer && peer->held_head) {
+        job_t *job = peer->held_head;
+        peer->held_head = job->next;
+        job_destroy(&job);
+    }
+    free(peer);
+    *item_p = NULL;
+}
+
 static void
 s_peer_key(const job_t *job, char *key) {
     static const char hex[] = "0123456789abcdef";
@@ -221,24 +245,47 @@ s_peer_key(const job_t *job, char *key) {
     key[2 * job->peer_size] = '\0';
 }
 
-static size_t
-s_peer_count(loop_t *self, const job_t *job) {
+/*  The peer of job, or NULL when it has nothing in flight. */
+static s_peer_t *
+s_peer_find(loop_t *self, const job_t *job) {
     char key[2 * sizeof job->peer + 1];
     s_peer_key(job, key);
-    return (size_t)(uintptr_t)zhashx_lookup(self->peers, key);
+    return zhashx_lookup(self->peers, key);
 }
 
-static void
+static size_t
+s_peer_count(loop_t *self, const job_t *job) {
+    s_peer_t *peer = s_peer_find(self, job);
+    return peer ? peer->in_flight : 0;
+}
+
+/*  Counts a job in (+1) or out (-1) of its peer; the peer is forgotten
+    with its last job. Returns the peer, NULL when out of memory or
+    forgotten. */
+static s_peer_t *
 s_peer_adjust(loop_t *self, const job_t *job, int delta) {
     char key[2 * sizeof job->peer + 1];
     s_peer_key(job, key);
-    size_t count = (size_t)(uintptr_t)zhashx_lookup(self->peers, key);
-    count = delta > 0 ? count + 1 : count ? count - 1 : 0;
-    if (count) {
-        zhashx_update(self->peers, key, (void *)(uintptr_t)count);
-    } else {
+    s_peer_t *peer = zhashx_lookup(self->peers, key);
+    if (delta > 0) {
+        if (!peer) {
+            peer = calloc(1, sizeof *peer);
+            if (!peer || zhashx_insert(self->peers, key, peer) != 0) {
+                free(peer);
+                return NULL;
+            }
+        }
+        peer->in_flight++;
+        return peer;
+    }
+    if (peer && peer->in_flight > 1) {
+        peer->in_flight--;
+        return peer;
+    }
+    if (peer) {
         zhashx_delete(self->peers, key);
     }
+    return NULL;
 }
 
 /*  A job off a thread for good: reply and forget it. */
@@ -280,6 +327,8 @@ s_to_writer(loop_t *self, job_t *job) {
     }
 }
 
+static void s_after_worker(loop_t *self, job_t *job);
+
 /*  Gives queued jobs to idle workers. */
 static void
 s_dispatch_queue(loop_t *self) {
@@ -296,7 +345,12 @@ s_dispatch_queue(loop_t *self) {
         if (s_send_job(self->worker_sockets[i], job)) {
             self->worker_busy[i] = true;
         } else {
-            s_fail_job(self, job, "worker");
+            dossier_error_t err = {0};
+            dossier_error_set(&err, DOSSIER_INTERNAL,
+                              "could not hand the request to a worker: %s",
+                              zmq_strerror(errno));
+            job_finish(job, DOSSIER_INTERNAL, &err);
+            s_after_worker(self, job);
         }
     }
 }
@@ -330,6 +384,67 @@ s_enqueue(loop_t *self, job_t *job) {
     }
     self->queue_tail = job;
     s_dispatch_queue(self);
+}
+
+/*  Sends an accepted job on its way: to the writer, or to a worker (a
+    write that parses there first gates its peer's later writes). */
+static void
+s_route(loop_t *self, s_peer_t *peer, job_t *job) {
+    if (job->method->runs == RUNS_WRITER) {
+        s_to_writer(self, job);
+        return;
+    }
+    if (job->method->write) {
+        peer->gated = true;
+    }
+    s_enqueue(self, job);
+}
+
+/*  Routes the peer's held writes, in order, until one gates it again. */
+static void
+s_peer_release(loop_t *self, s_peer_t *peer) {
+    while (peer->held_head && !peer->gated) {
+        job_t *job = peer->held_head;
+        peer->held_head = job->next;
+        if (!peer->held_head) {
+            peer->held_tail = NULL;
+        }
+        job->next = NULL;
+        /* A job that fails on its way out may take the peer with it when
+           it was the last one held. */
+        bool more = peer->held_head != NULL;
+        s_route(self, peer, job);
+        if (!more) {
+            break;
+        }
+    }
+}
+
+/*  A job back from its worker stage, or failed on its way there: on to
+    the writer or answered. A write leaving its worker stage opens its
+    peer's gate, and the writes held behind it follow it, after it (while
+    some are held, the peer outlives this job). */
+static void
+s_after_worker(loop_t *self, job_t *job) {
+    s_peer_t *gate = NULL;
+    if (job->method->write) {
+        gate = s_peer_find(self, job);
+        if (gate) {
+            gate->gated = false;
+            if (!gate->held_head) {
+                gate = NULL;
+            }
+        }
+    }
+    if (job->code == DOSSIER_OK && job->to_writer) {
+        job->to_writer = false;
+        s_to_writer(self, job);
+    } else {
+        s_job_done(self, job);
+    }
+    if (gate) {
+        s_peer_release(self, gate);
+    }
 }
 
 /* ---- One request ---- */
@@ -461,12 +576,23 @@ s_handle_request(loop_t *self, const uint8_t *peer, size_t peer_size,
                       self->config->max_in_flight);
         goto cleanup_job;
     }
-    s_peer_adjust(self, job, +1);
+    s_peer_t *conn = s_peer_adjust(self, job, +1);
+    if (!conn) {
+        s_reply_error(self, peer, peer_size, id, method->index,
+                      DOSSIER_RESOURCE_EXHAUSTED, "out of memory");
+        goto cleanup_job;
+    }
     self->in_flight++;
-    if (method->runs == RUNS_WRITER) {
-        s_to_writer(self, job);
+    if (method->write && (conn->gated || conn->held_head)) {
+        job->next = NULL;
+        if (conn->held_tail) {
+            conn->held_tail->next = job;
+        } else {
+            conn->held_head = job;
+        }
+        conn->held_tail = job;
     } else {
-        s_enqueue(self, job);
+        s_route(self, conn, job);
     }
     return;
 
@@ -607,11 +733,10 @@ s_thread_read(loop_t *self, size_t index) {
             job_destroy(&job);
             continue;
         }
-        if (!is_writer && job->code == DOSSIER_OK && job->to_writer) {
-            job->to_writer = false;
-            s_to_writer(self, job);
-        } else {
+        if (is_writer) {
             s_job_done(self, job);
+        } else {
+            s_after_worker(self, job);
         }
     }
     if (!is_writer) {
@@ -657,7 +782,24 @@ s_any_worker_running(const loop_t *self) {
 static dossier_status_t
 s_stop_threads(loop_t *self, zmq_pollitem_t *items, size_t n_items,
                dossier_error_t *err) {
-    /* Jobs that never reached a worker will not now. */
+    /* Jobs that never reached a worker will not now, nor held writes. */
+    job_t *held = NULL;
+    for (s_peer_t *peer = zhashx_first(self->peers); peer;
+         peer = zhashx_next(self->peers)) {
+        if (peer->held_tail) {
+            peer->held_tail->next = held;
+            held = peer->held_head;
+            peer->held_head = peer->held_tail = NULL;
+        }
+    }
+    if (held) {
+        job_t *tail = held;
+        while (tail->next) {
+            tail = tail->next;
+        }
+        tail->next = self->queue_head;
+        self->queue_head = held;
+    }
     while (self->queue_head) {
         job_t *job = self->queue_head;
         self->queue_head = job->next;
@@ -911,6 +1053,9 @@ loop_new(const config_t *config, store_t *store, auth_t *auth,
     self->stats = stats_new(methods_names(), methods_count());
     self->env.stats = self->stats;
     self->peers = zhashx_new();
+    if (self->peers) {
+        zhashx_set_destructor(self->peers, s_peer_free);
+    }
     self->worker_sockets = calloc(self->n_workers, sizeof(void *));
     self->workers = calloc(self->n_workers, sizeof(worker_t *));
     self->worker_busy = calloc(self->n_workers, sizeof(bool));
