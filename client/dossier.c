@@ -52,6 +52,13 @@ struct dossier_client {
     void *dealer;  /* NULL when closed */
     void *monitor; /* PAIR socket receiving the dealer's events */
     uint64_t next_id;
+    /* Pipelined calls (dossier_call_start): how many are unfinished, the
+       replies that came for them while another was awaited, and the
+       connection they went out on (bumped whenever the socket closes). */
+    size_t n_pending;
+    Dossier__V1__Response **stash;
+    size_t n_stash;
+    uint64_t epoch;
     bool request_sent;        /* by the last call; see dossier.h */
     uint64_t current_version; /* of the last reply; see dossier.h */
 };
@@ -400,7 +407,18 @@ dossier_client_new(const char *endpoints, const dossier_options_t *options,
 }
 
 static void
+s_stash_clear(dossier_client_t *c) {
+    for (size_t i = 0; i < c->n_stash; i++) {
+        dossier__v1__response__free_unpacked(c->stash[i], NULL);
+    }
+    c->n_stash = 0;
+}
+
+static void
 s_socket_close(dossier_client_t *c) {
+    /* Replies still owed on this connection will never come. */
+    c->epoch++;
+    s_stash_clear(c);
     if (c->dealer != NULL) {
         zmq_socket_monitor(c->dealer, NULL, 0);
         zmq_close(c->dealer);
@@ -419,6 +437,7 @@ dossier_client_destroy(dossier_client_t **client_p) {
     }
     dossier_client_t *c = *client_p;
     s_socket_close(c);
+    free(c->stash);
     if (c->ctx != NULL) {
         s_ctx_release(c->ctx);
     }
@@ -634,8 +653,14 @@ s_wait_reply(dossier_client_t *c, uint64_t id, int64_t deadline,
                 return S_WAIT_MALFORMED;
             }
             if (response->id != id) {
-                /* A late reply to an earlier attempt. */
-                dossier__v1__response__free_unpacked(response, NULL);
+                /* A pipelined call's reply, kept for it, or a late reply
+                   to an earlier attempt (at most one reply is kept per
+                   unfinished pipelined call). */
+                if (c->n_stash < c->n_pending) {
+                    c->stash[c->n_stash++] = response;
+                } else {
+                    dossier__v1__response__free_unpacked(response, NULL);
+                }
                 continue;
             }
             *response_p = response;
@@ -765,6 +790,160 @@ s_finish(Dossier__V1__Response *response, const char *method,
     return DOSSIER_OK;
 }
 
+/* One call's request, packed once for all its attempts. */
+typedef struct {
+    char full[128]; /* "dossier.v1.Reports/Get" */
+    bool idempotent;
+    bool retry_safe;
+    uint8_t *payload;
+    char key[33];
+    Dossier__V1__Request__MetadataEntry entries[2];
+    Dossier__V1__Request__MetadataEntry *metadata[2];
+    Dossier__V1__Request env;
+    uint8_t *buf; /* the packed envelope, sized for any attempt */
+} s_call_t;
+
+static void
+s_call_release(s_call_t *call) {
+    free(call->buf);
+    free(call->payload);
+    call->buf = NULL;
+    call->payload = NULL;
+}
+
+/* Packs request for method into call, which must not move afterwards
+   (its envelope points into it). */
+static dossier_status_t
+s_call_prepare(dossier_client_t *c, const char *method,
+               const ProtobufCMessage *request, s_call_t *call,
+               dossier_error_t *err) {
+    memset(call, 0, sizeof *call);
+    int n = snprintf(call->full, sizeof call->full, "%s%s",
+                     strchr(method, '/') ? "" : S_SERVICE "/", method);
+    if (n < 0 || (size_t)n >= sizeof call->full) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "method name too long");
+    }
+    call->idempotent = s_is_idempotent(call->full);
+    call->retry_safe = s_retry_safe(call->full);
+    size_t payload_size = protobuf_c_message_get_packed_size(request);
+    call->payload = malloc(payload_size ? payload_size : 1);
+    if (call->payload == NULL) {
+        return dossier_error_set(err, DOSSIER_INTERNAL, "out of memory");
+    }
+    protobuf_c_message_pack(request, call->payload);
+
+    for (size_t i = 0; i < 2; i++) {
+        dossier__v1__request__metadata_entry__init(&call->entries[i]);
+        call->metadata[i] = &call->entries[i];
+    }
+    call->entries[0].key = "client";
+    call->entries[0].value = c->client_name;
+    Dossier__V1__Request *env = &call->env;
+    dossier__v1__request__init(env);
+    env->method = call->full;
+    env->payload.data = call->payload;
+    env->payload.len = payload_size;
+    env->metadata = call->metadata;
+    env->n_metadata = 1;
+    if (!call->idempotent) {
+        /* One key per logical call, the same on every attempt. */
+        s_random_hex(call->key);
+        call->entries[1].key = "idempotency-key";
+        call->entries[1].value = call->key;
+        env->n_metadata = 2;
+    }
+    /* The envelope's size barely changes between attempts (id and
+       deadline are varints): size the buffer for the largest. */
+    env->id = UINT64_MAX;
+    env->deadline_ms = UINT32_MAX;
+    call->buf = malloc(dossier__v1__request__get_packed_size(env));
+    if (call->buf == NULL) {
+        s_call_release(call);
+        return dossier_error_set(err, DOSSIER_INTERNAL, "out of memory");
+    }
+    return DOSSIER_OK;
+}
+
+/* One try at sending call: opens the socket on the current endpoint when
+   it is closed, waits until it has a connection (at most until "until"),
+   sends. Returns S_WAIT_READY once sent, else how the wait ended; sets
+   *last_ep to the endpoint tried and *open_rc when no socket could be
+   made (then S_WAIT_ERROR). */
+static s_wait_t
+s_call_send(dossier_client_t *c, s_call_t *call, int64_t deadline,
+            int64_t until, const char **last_ep, dossier_status_t *open_rc,
+            dossier_error_t *err) {
+    *open_rc = DOSSIER_OK;
+    if (c->dealer == NULL) {
+        *open_rc = s_socket_open(c, err);
+        if (*open_rc != DOSSIER_OK) {
+            return S_WAIT_ERROR;
+        }
+    }
+    *last_ep = c->endpoints[c->current];
+    s_wait_t last = s_wait_writable(c, until);
+    if (last != S_WAIT_READY) {
+        return last;
+    }
+    int64_t left = deadline - s_now_ms();
+    call->env.deadline_ms = left > 0 ? (uint32_t)left : 1;
+    size_t size = 0;
+    return s_send(c, &call->env, call->buf, &size) == 0 ? S_WAIT_READY
+                                                        : S_WAIT_TIMEOUT;
+}
+
+/* The error of a call that got no reply: last is how the last wait
+   ended, sent whether a request went out. */
+static dossier_status_t
+s_call_failed(const dossier_client_t *c, const s_call_t *call, s_wait_t last,
+              bool sent, const char *last_ep, dossier_error_t *err) {
+    const char *full = call->full;
+    bool retry_safe = call->retry_safe;
+    /* Every attempt shares the one deadline, so a call that failed for
+       want of a reply waited the whole timeout. */
+    int waited = c->timeout_ms;
+    switch (last) {
+    case S_WAIT_AUTH:
+        return dossier_error_set(err, DOSSIER_UNAUTHENTICATED,
+                                 "%s refused the CURVE handshake: check the "
+                                 "server key and that this client's key is "
+                                 "allowed",
+                                 last_ep);
+    case S_WAIT_MALFORMED:
+        return dossier_error_set(err, DOSSIER_INTERNAL,
+                                 "%s sent a reply that is not a "
+                                 "dossier.v1.Response",
+                                 last_ep);
+    case S_WAIT_ERROR:
+        return dossier_error_set(err, DOSSIER_INTERNAL,
+                                 "ZeroMQ failed talking to %s: %s", last_ep,
+                                 zmq_strerror(errno));
+    case S_WAIT_LOST:
+        return dossier_error_set(
+            err, DOSSIER_UNAVAILABLE,
+            "lost the connection to %s before its reply to %s%s", last_ep, full,
+            retry_safe ? "" : "; the write may or may not have been applied");
+    default:
+        if (sent) {
+            return dossier_error_set(
+                err, DOSSIER_DEADLINE_EXCEEDED,
+                "%s gave no reply to %s in %d ms%s", last_ep, full, waited,
+                retry_safe ? ""
+                           : "; the write may or may not have been applied");
+        }
+        if (c->n_endpoints > 1) {
+            return dossier_error_set(err, DOSSIER_UNAVAILABLE,
+                                     "cannot reach any of %zu endpoints (last "
+                                     "%s): no reply in %d ms",
+                                     c->n_endpoints, last_ep, waited);
+        }
+        return dossier_error_set(err, DOSSIER_UNAVAILABLE,
+                                 "cannot reach %s: no reply in %d ms", last_ep,
+                                 waited);
+    }
+}
+
 dossier_status_t
 dossier_call(dossier_client_t *client, const char *method,
              const ProtobufCMessage *request,
@@ -776,55 +955,12 @@ dossier_call(dossier_client_t *client, const char *method,
                                  "dossier_call: NULL argument");
     }
     dossier_client_t *c = client;
-    char full[128];
-    int n = snprintf(full, sizeof full, "%s%s",
-                     strchr(method, '/') ? "" : S_SERVICE "/", method);
-    if (n < 0 || (size_t)n >= sizeof full) {
-        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                 "method name too long");
-    }
-    bool idempotent = s_is_idempotent(full);
-    bool retry_safe = s_retry_safe(full);
     c->request_sent = false;
     c->current_version = 0;
-
-    dossier_status_t rc = DOSSIER_OK;
-    size_t payload_size = protobuf_c_message_get_packed_size(request);
-    uint8_t *payload = malloc(payload_size ? payload_size : 1);
-    if (payload == NULL) {
-        return dossier_error_set(err, DOSSIER_INTERNAL, "out of memory");
-    }
-    protobuf_c_message_pack(request, payload);
-
-    char key[33];
-    Dossier__V1__Request__MetadataEntry entries[2] = {
-        DOSSIER__V1__REQUEST__METADATA_ENTRY__INIT,
-        DOSSIER__V1__REQUEST__METADATA_ENTRY__INIT};
-    Dossier__V1__Request__MetadataEntry *metadata[2] = {&entries[0],
-                                                        &entries[1]};
-    entries[0].key = "client";
-    entries[0].value = c->client_name;
-    Dossier__V1__Request env = DOSSIER__V1__REQUEST__INIT;
-    env.method = full;
-    env.payload.data = payload;
-    env.payload.len = payload_size;
-    env.metadata = metadata;
-    env.n_metadata = 1;
-    if (!idempotent) {
-        /* One key per logical call, the same on every attempt. */
-        s_random_hex(key);
-        entries[1].key = "idempotency-key";
-        entries[1].value = key;
-        env.n_metadata = 2;
-    }
-    /* The envelope's size barely changes between attempts (id and
-       deadline are varints): size the buffer for the largest. */
-    env.id = UINT64_MAX;
-    env.deadline_ms = UINT32_MAX;
-    uint8_t *buf = malloc(dossier__v1__request__get_packed_size(&env));
-    if (buf == NULL) {
-        free(payload);
-        return dossier_error_set(err, DOSSIER_INTERNAL, "out of memory");
+    s_call_t call;
+    dossier_status_t rc = s_call_prepare(c, method, request, &call, err);
+    if (rc != DOSSIER_OK) {
+        return rc;
     }
 
     int64_t deadline = s_now_ms() + c->timeout_ms;
@@ -838,23 +974,11 @@ dossier_call(dossier_client_t *client, const char *method,
         if (now >= deadline) {
             break;
         }
-        if (c->dealer == NULL) {
-            rc = s_socket_open(c, err);
-            if (rc != DOSSIER_OK) {
-                goto done;
-            }
-        }
-        last_ep = c->endpoints[c->current];
         /* Every remaining attempt gets an equal share to connect. */
         int64_t until = now + (deadline - now) / (attempts - attempt);
-        last = s_wait_writable(c, until);
-        size_t size = 0;
-        if (last == S_WAIT_READY) {
-            int64_t left = deadline - s_now_ms();
-            env.deadline_ms = left > 0 ? (uint32_t)left : 1;
-            if (s_send(c, &env, buf, &size) != 0) {
-                last = S_WAIT_TIMEOUT;
-            }
+        last = s_call_send(c, &call, deadline, until, &last_ep, &rc, err);
+        if (rc != DOSSIER_OK) {
+            goto done;
         }
         if (last != S_WAIT_READY) {
             if (last == S_WAIT_ERROR) {
@@ -869,17 +993,18 @@ dossier_call(dossier_client_t *client, const char *method,
            heartbeats on its own threads): with another endpoint to try,
            a call safe to retry waits for this one only half the time left. */
         int64_t reply_until = deadline;
-        if (retry_safe && c->n_endpoints > 1 && attempt + 1 < attempts) {
+        if (call.retry_safe && c->n_endpoints > 1 && attempt + 1 < attempts) {
             int64_t t = s_now_ms();
             reply_until = t + (deadline - t) / 2;
         }
-        last = s_wait_reply(c, env.id, reply_until, &response);
+        last = s_wait_reply(c, call.env.id, reply_until, &response);
         if (last == S_WAIT_READY) {
             break;
         }
         /* Whatever the old connection still holds is stale now. */
         s_next_endpoint(c);
-        if (!retry_safe || (last != S_WAIT_LOST && last != S_WAIT_TIMEOUT) ||
+        if (!call.retry_safe ||
+            (last != S_WAIT_LOST && last != S_WAIT_TIMEOUT) ||
             (last == S_WAIT_TIMEOUT && reply_until >= deadline)) {
             break;
         }
@@ -887,61 +1012,144 @@ dossier_call(dossier_client_t *client, const char *method,
 
     if (response != NULL) {
         c->current_version = response->current_version;
-        rc = s_finish(response, full, response_type, response_p, err);
+        rc = s_finish(response, call.full, response_type, response_p, err);
         dossier__v1__response__free_unpacked(response, NULL);
         goto done;
     }
-    /* Every attempt shares the one deadline, so a call that failed for
-       want of a reply waited the whole timeout. */
-    int waited = c->timeout_ms;
-    switch (last) {
-    case S_WAIT_AUTH:
-        rc = dossier_error_set(err, DOSSIER_UNAUTHENTICATED,
-                               "%s refused the CURVE handshake: check the "
-                               "server key and that this client's key is "
-                               "allowed",
-                               last_ep);
-        break;
-    case S_WAIT_MALFORMED:
-        rc = dossier_error_set(err, DOSSIER_INTERNAL,
-                               "%s sent a reply that is not a "
-                               "dossier.v1.Response",
-                               last_ep);
-        break;
-    case S_WAIT_ERROR:
-        rc = dossier_error_set(err, DOSSIER_INTERNAL,
-                               "ZeroMQ failed talking to %s: %s", last_ep,
-                               zmq_strerror(errno));
-        break;
-    case S_WAIT_LOST:
-        rc = dossier_error_set(
-            err, DOSSIER_UNAVAILABLE,
-            "lost the connection to %s before its reply to %s%s", last_ep, full,
-            retry_safe ? "" : "; the write may or may not have been applied");
-        break;
-    default:
-        if (sent) {
-            rc = dossier_error_set(
-                err, DOSSIER_DEADLINE_EXCEEDED,
-                "%s gave no reply to %s in %d ms%s", last_ep, full, waited,
-                retry_safe ? ""
-                           : "; the write may or may not have been applied");
-        } else if (c->n_endpoints > 1) {
-            rc = dossier_error_set(err, DOSSIER_UNAVAILABLE,
-                                   "cannot reach any of %zu endpoints (last "
-                                   "%s): no reply in %d ms",
-                                   c->n_endpoints, last_ep, waited);
-        } else {
-            rc = dossier_error_set(err, DOSSIER_UNAVAILABLE,
-                                   "cannot reach %s: no reply in %d ms",
-                                   last_ep, waited);
-        }
-        break;
-    }
+    rc = s_call_failed(c, &call, last, sent, last_ep, err);
 
 done:
-    free(buf);
-    free(payload);
+    s_call_release(&call);
+    return rc;
+}
+
+/* A pipelined call between dossier_call_start and dossier_call_finish. */
+struct dossier_pending {
+    char full[128];
+    bool retry_safe;
+    uint64_t id;
+    uint64_t epoch; /* of the connection it went out on */
+    int64_t deadline;
+    const char *endpoint; /* borrowed from the client */
+};
+
+dossier_status_t
+dossier_call_start(dossier_client_t *client, const char *method,
+                   const ProtobufCMessage *request,
+                   dossier_pending_t **pending_p, dossier_error_t *err) {
+    if (client == NULL || method == NULL || *method == '\0' ||
+        request == NULL || pending_p == NULL) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "dossier_call_start: NULL argument");
+    }
+    *pending_p = NULL;
+    dossier_client_t *c = client;
+    c->request_sent = false;
+    c->current_version = 0;
+    /* Room to keep this call's reply should it come while another is
+       awaited. */
+    Dossier__V1__Response **stash =
+        realloc(c->stash, (c->n_pending + 1) * sizeof *stash);
+    dossier_pending_t *pending = calloc(1, sizeof *pending);
+    if (stash != NULL) {
+        c->stash = stash;
+    }
+    if (stash == NULL || pending == NULL) {
+        free(pending);
+        return dossier_error_set(err, DOSSIER_INTERNAL, "out of memory");
+    }
+    s_call_t call;
+    dossier_status_t rc = s_call_prepare(c, method, request, &call, err);
+    if (rc != DOSSIER_OK) {
+        free(pending);
+        return rc;
+    }
+    int64_t deadline = s_now_ms() + c->timeout_ms;
+    int attempts = c->retries + 1;
+    const char *last_ep = c->endpoints[c->current];
+    s_wait_t last = S_WAIT_TIMEOUT;
+    for (int attempt = 0; attempt < attempts; attempt++) {
+        int64_t now = s_now_ms();
+        if (now >= deadline) {
+            break;
+        }
+        /* Other calls in flight hold the connection: then it gets the
+           whole time and no other endpoint is tried, or their replies
+           would be lost. */
+        int64_t until = c->n_pending > 0
+                            ? deadline
+                            : now + (deadline - now) / (attempts - attempt);
+        last = s_call_send(c, &call, deadline, until, &last_ep, &rc, err);
+        if (rc != DOSSIER_OK || last == S_WAIT_READY || last == S_WAIT_ERROR ||
+            c->n_pending > 0) {
+            break;
+        }
+        s_next_endpoint(c);
+    }
+    if (rc == DOSSIER_OK && last != S_WAIT_READY) {
+        rc = s_call_failed(c, &call, last, false, last_ep, err);
+    }
+    if (rc == DOSSIER_OK) {
+        memcpy(pending->full, call.full, sizeof pending->full);
+        pending->retry_safe = call.retry_safe;
+        pending->id = call.env.id;
+        pending->epoch = c->epoch;
+        pending->deadline = deadline;
+        pending->endpoint = last_ep;
+        c->request_sent = true;
+        c->n_pending++;
+        *pending_p = pending;
+    } else {
+        free(pending);
+    }
+    s_call_release(&call);
+    return rc;
+}
+
+dossier_status_t
+dossier_call_finish(dossier_client_t *client, dossier_pending_t **pending_p,
+                    const ProtobufCMessageDescriptor *response_type,
+                    ProtobufCMessage **response_p, dossier_error_t *err) {
+    if (client == NULL || pending_p == NULL || *pending_p == NULL ||
+        response_type == NULL) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "dossier_call_finish: NULL argument");
+    }
+    dossier_client_t *c = client;
+    dossier_pending_t *pending = *pending_p;
+    *pending_p = NULL;
+    c->current_version = 0;
+    Dossier__V1__Response *response = NULL;
+    s_wait_t last = S_WAIT_LOST;
+    if (pending->epoch == c->epoch) {
+        for (size_t i = 0; i < c->n_stash && !response; i++) {
+            if (c->stash[i]->id == pending->id) {
+                response = c->stash[i];
+                c->stash[i] = c->stash[--c->n_stash];
+            }
+        }
+        last = response
+                   ? S_WAIT_READY
+                   : s_wait_reply(c, pending->id, pending->deadline, &response);
+        if (last != S_WAIT_READY) {
+            /* The connection is suspect (lost, or silent past the
+               deadline): the next call starts on a new one, and the
+               calls still pending on this one fail with it. */
+            s_next_endpoint(c);
+        }
+    }
+    c->n_pending--;
+    dossier_status_t rc;
+    if (response != NULL) {
+        c->current_version = response->current_version;
+        rc = s_finish(response, pending->full, response_type, response_p, err);
+        dossier__v1__response__free_unpacked(response, NULL);
+    } else {
+        s_call_t call = {.retry_safe = pending->retry_safe};
+        memcpy(call.full, pending->full, sizeof call.full);
+        rc = s_call_failed(c, &call, last, true, pending->endpoint, err);
+    }
+    free(pending);
     return rc;
 }
 

@@ -158,6 +158,44 @@ dossier_status_t dossier_call(dossier_client_t *client, const char *method,
                               ProtobufCMessage **response_p,
                               dossier_error_t *err);
 
+/*  A call started with dossier_call_start and not yet finished. */
+typedef struct dossier_pending dossier_pending_t;
+
+/*  Starts a call without waiting for its reply, so that several calls are
+    in flight on one connection at once (pipelining: a bulk import keeps
+    the server busy while the client reads the next files). The server
+    applies the writes of one connection in the order they were sent.
+    method, request: as for dossier_call; the request is packed at once
+    and may be freed on return.
+    Connecting follows dossier_call's rules while no other call is
+    pending; with calls pending it waits on their connection only. Once
+    sent, a pipelined call is never sent again: when its connection is
+    lost or its reply is late, dossier_call_finish says so and the caller
+    decides (a write keeps its idempotency key only within dossier_call).
+    Returns DOSSIER_OK and sets *pending_p, which the caller must hand to
+    dossier_call_finish exactly once; else dossier_call's transport
+    errors (nothing was sent) or DOSSIER_INVALID_ARGUMENT for NULL
+    arguments, and *pending_p is NULL. */
+dossier_status_t dossier_call_start(dossier_client_t *client,
+                                    const char *method,
+                                    const ProtobufCMessage *request,
+                                    dossier_pending_t **pending_p,
+                                    dossier_error_t *err);
+
+/*  Waits for the reply of a started call, which may come after replies to
+    calls started later: those are kept for their own finish. Calls may
+    be finished in any order; the deadline of each runs from its start.
+    Takes *pending_p, frees it and sets it to NULL, whatever the outcome.
+    response_type, response_p: as for dossier_call.
+    Returns as dossier_call does. After a lost connection or a missed
+    deadline (DOSSIER_UNAVAILABLE, DOSSIER_DEADLINE_EXCEEDED) the
+    connection is dropped: the calls still pending on it then fail with
+    DOSSIER_UNAVAILABLE, and the next call connects afresh. */
+dossier_status_t dossier_call_finish(
+    dossier_client_t *client, dossier_pending_t **pending_p,
+    const ProtobufCMessageDescriptor *response_type,
+    ProtobufCMessage **response_p, dossier_error_t *err);
+
 /*  Frees a message returned by this library; takes NULL. */
 void dossier_message_free(void *message);
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -382,6 +383,170 @@ test_import_and_queries(void **state) {
     free(doc2006);
 }
 
+/* Pipelined calls: each finish gets its own call's reply, whatever the
+   order of finishing, and one connection's writes apply in the order
+   sent, even when the first parses long on a worker while the later ones
+   would be quick (another import, then a Put straight to the writer). */
+static void
+test_pipelined_calls_keep_order(void **state) {
+    s_fixture_t *fx = *state;
+    dossier_client_t *c = fx->client;
+    dossier_error_t err = {0};
+    enum { N = 400 };
+    static const char *const countries[] = {"Azerbaijan", "Chad", "Peru",
+                                            "Nepal", "Ghana"};
+    char *texts[N];
+    char ids[N][32];
+    Dossier__V1__ImportTextRequest docs[N];
+    Dossier__V1__ImportTextRequest *ptrs[N];
+    for (int i = 0; i < N; i++) {
+        texts[i] = s_document(countries[i % 5], 1990 + (unsigned)(i % 30),
+                              "Tier 2", i == N - 1 ? "first version" : "");
+        Dossier__V1__ImportTextRequest init =
+            DOSSIER__V1__IMPORT_TEXT_REQUEST__INIT;
+        docs[i] = init;
+        snprintf(ids[i], sizeof ids[i], "pipe-%d", i);
+        docs[i].id = i == N - 1 ? "pipe-x" : ids[i];
+        docs[i].text = texts[i];
+        ptrs[i] = &docs[i];
+    }
+    Dossier__V1__ImportBatchRequest first =
+        DOSSIER__V1__IMPORT_BATCH_REQUEST__INIT;
+    first.documents = ptrs;
+    first.n_documents = N;
+
+    char *again = s_document("Chad", 2001, "Tier 3", "second version");
+    Dossier__V1__ImportTextRequest one = DOSSIER__V1__IMPORT_TEXT_REQUEST__INIT;
+    one.id = "pipe-x";
+    one.text = again;
+    Dossier__V1__ImportTextRequest *one_ptr = &one;
+    Dossier__V1__ImportBatchRequest second =
+        DOSSIER__V1__IMPORT_BATCH_REQUEST__INIT;
+    second.documents = &one_ptr;
+    second.n_documents = 1;
+
+    Dossier__V1__Report put = DOSSIER__V1__REPORT__INIT;
+    put.id = "pipe-x";
+    put.country = "Chad";
+    put.year = 2002;
+    put.title = "third version";
+    Dossier__V1__PutRequest put_req = DOSSIER__V1__PUT_REQUEST__INIT;
+    put_req.report = &put;
+    Dossier__V1__GetRequest get_req = DOSSIER__V1__GET_REQUEST__INIT;
+    get_req.id = "pipe-0";
+
+    dossier_pending_t *p_first = NULL, *p_second = NULL, *p_put = NULL,
+                      *p_get = NULL;
+    ASSERT_OK(dossier_call_start(c, "ImportBatch", &first.base, &p_first, &err),
+              err);
+    ASSERT_OK(
+        dossier_call_start(c, "ImportBatch", &second.base, &p_second, &err),
+        err);
+    ASSERT_OK(dossier_call_start(c, "Put", &put_req.base, &p_put, &err), err);
+    ASSERT_OK(dossier_call_start(c, "Get", &get_req.base, &p_get, &err), err);
+
+    /* Finished last to first: the earlier replies wait for their turn. */
+    /* The Get is a read, not ordered with the writes: it finds the
+       import's document or nothing yet, but its own answer either way. */
+    Dossier__V1__Report *got = NULL;
+    dossier_status_t get_rc =
+        dossier_call_finish(c, &p_get, &dossier__v1__report__descriptor,
+                            (ProtobufCMessage **)&got, &err);
+    assert_null(p_get);
+    if (get_rc == DOSSIER_OK) {
+        assert_string_equal(got->id, "pipe-0");
+        dossier_report_free(got);
+    } else {
+        ASSERT_STATUS(get_rc, DOSSIER_NOT_FOUND, err);
+        assert_non_null(strstr(err.message, "pipe-0"));
+    }
+    Dossier__V1__PutResponse *put_resp = NULL;
+    ASSERT_OK(dossier_call_finish(c, &p_put,
+                                  &dossier__v1__put_response__descriptor,
+                                  (ProtobufCMessage **)&put_resp, &err),
+              err);
+    assert_int_equal(put_resp->version, 3);
+    dossier_message_free(put_resp);
+    Dossier__V1__ImportBatchResponse *second_resp = NULL;
+    ASSERT_OK(dossier_call_finish(
+                  c, &p_second, &dossier__v1__import_batch_response__descriptor,
+                  (ProtobufCMessage **)&second_resp, &err),
+              err);
+    assert_int_equal(second_resp->n_results, 1);
+    assert_int_equal(second_resp->results[0]->code, DOSSIER_OK);
+    assert_int_equal(second_resp->results[0]->response->outcome,
+                     DOSSIER__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_UPDATED);
+    dossier_message_free(second_resp);
+    Dossier__V1__ImportBatchResponse *first_resp = NULL;
+    ASSERT_OK(dossier_call_finish(
+                  c, &p_first, &dossier__v1__import_batch_response__descriptor,
+                  (ProtobufCMessage **)&first_resp, &err),
+              err);
+    assert_int_equal(first_resp->n_results, N);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(first_resp->results[i]->code, DOSSIER_OK);
+        assert_int_equal(first_resp->results[i]->response->outcome,
+                         DOSSIER__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_CREATED);
+    }
+    dossier_message_free(first_resp);
+
+    got = NULL;
+    ASSERT_OK(dossier_get(c, "pipe-x", &got, &err), err);
+    assert_string_equal(got->title, "third version");
+    assert_int_equal(got->version, 3);
+    dossier_report_free(got);
+
+    assert_int_equal(dossier_call_finish(c, &p_get,
+                                         &dossier__v1__report__descriptor, NULL,
+                                         &err),
+                     DOSSIER_INVALID_ARGUMENT);
+    for (int i = 0; i < N; i++) {
+        free(texts[i]);
+    }
+    free(again);
+}
+
+/* A pipelined call whose reply is late fails with DEADLINE_EXCEEDED and
+   drops its connection; the others pending on it fail as UNAVAILABLE;
+   the next call connects afresh. */
+static void
+test_pipelined_calls_fail_together(void **state) {
+    s_fixture_t *fx = *state;
+    dossier_error_t err = {0};
+    dossier_options_t options;
+    dossier_options_init(&options);
+    options.timeout_ms = 600;
+    options.retries = 0;
+    dossier_client_t *c = NULL;
+    ASSERT_OK(
+        dossier_client_new(testserver_endpoint(fx->server), &options, &c, &err),
+        err);
+    Dossier__V1__HealthRequest health = DOSSIER__V1__HEALTH_REQUEST__INIT;
+    ASSERT_OK(dossier_call(c, "Health", &health.base,
+                           &dossier__v1__health_response__descriptor, NULL,
+                           &err),
+              err);
+    assert_int_equal(testserver_kill(fx->server, SIGSTOP), 0);
+    dossier_pending_t *a = NULL, *b = NULL;
+    ASSERT_OK(dossier_call_start(c, "Health", &health.base, &a, &err), err);
+    ASSERT_OK(dossier_call_start(c, "Health", &health.base, &b, &err), err);
+    ASSERT_STATUS(dossier_call_finish(c, &a,
+                                      &dossier__v1__health_response__descriptor,
+                                      NULL, &err),
+                  DOSSIER_DEADLINE_EXCEEDED, err);
+    ASSERT_STATUS(dossier_call_finish(c, &b,
+                                      &dossier__v1__health_response__descriptor,
+                                      NULL, &err),
+                  DOSSIER_UNAVAILABLE, err);
+    assert_null(b);
+    assert_int_equal(testserver_kill(fx->server, SIGCONT), 0);
+    ASSERT_OK(dossier_call(c, "Health", &health.base,
+                           &dossier__v1__health_response__descriptor, NULL,
+                           &err),
+              err);
+    dossier_client_destroy(&c);
+}
+
 static void
 test_health_describe_and_generic_call(void **state) {
     s_fixture_t *fx = *state;
@@ -447,6 +612,8 @@ main(void) {
         cmocka_unit_test(test_put_get_delete),
         cmocka_unit_test(test_import_and_queries),
         cmocka_unit_test(test_health_describe_and_generic_call),
+        cmocka_unit_test(test_pipelined_calls_keep_order),
+        cmocka_unit_test(test_pipelined_calls_fail_together),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
