@@ -281,27 +281,28 @@ s_dry_run(const cli_global_t *g, const s_files_t *files, bool verbose) {
     return failed ? CLI_EXIT_REFUSED : CLI_EXIT_OK;
 }
 
-/* Sends documents [lo, hi) of docs as one ImportBatch and tallies the
-   results; index maps a document to its file. When the server drops the
-   connection after the request went out, the batch was most likely larger
-   than the server's --max-message-bytes (ZeroMQ disconnects such a peer
-   before the server sees a byte): the halves are sent again, which is
-   safe for imports, since text imported twice is "unchanged". A single
-   document that still loses the connection fails on its own. Returns 0,
-   or the exit code that ends the import (no server). */
+static int s_send_docs(dossier_client_t *client, const cli_global_t *g,
+                       const s_files_t *files,
+                       Dossier__V1__ImportTextRequest **docs,
+                       const size_t *index, size_t lo, size_t hi, bool verbose,
+                       s_tally_t *t);
+
+/* Tallies the outcome (st, err, resp) of documents [lo, hi) of docs sent
+   as one ImportBatch; index maps a document to its file. When the server
+   dropped the connection after the request went out, the batch was most
+   likely larger than the server's --max-message-bytes (ZeroMQ disconnects
+   such a peer before the server sees a byte): the halves are sent again,
+   which is safe for imports, since text imported twice is "unchanged". A
+   single document that still loses the connection fails on its own.
+   Frees resp. Returns 0, or the exit code that ends the import (no
+   server). */
 static int
-s_send_docs(dossier_client_t *client, const cli_global_t *g,
-            const s_files_t *files, Dossier__V1__ImportTextRequest **docs,
-            const size_t *index, size_t lo, size_t hi, bool verbose,
-            s_tally_t *t) {
+s_tally_batch(dossier_client_t *client, const cli_global_t *g,
+              const s_files_t *files, Dossier__V1__ImportTextRequest **docs,
+              const size_t *index, size_t lo, size_t hi, bool verbose,
+              dossier_status_t st, const dossier_error_t *err,
+              Dossier__V1__ImportBatchResponse *resp, s_tally_t *t) {
     size_t m = hi - lo;
-    Dossier__V1__ImportBatchRequest req =
-        DOSSIER__V1__IMPORT_BATCH_REQUEST__INIT;
-    req.documents = docs + lo;
-    req.n_documents = m;
-    Dossier__V1__ImportBatchResponse *resp = NULL;
-    dossier_error_t err = {0};
-    dossier_status_t st = dossier_import_batch(client, &req, &resp, &err);
     if (st == DOSSIER_UNAVAILABLE && dossier_client_request_sent(client)) {
         if (m > 1) {
             int rc = s_send_docs(client, g, files, docs, index, lo, lo + m / 2,
@@ -323,13 +324,13 @@ s_send_docs(dossier_client_t *client, const cli_global_t *g,
         (cli_exit_code(st) == CLI_EXIT_UNREACHABLE ||
          st == DOSSIER_PERMISSION_DENIED || st == DOSSIER_UNAUTHENTICATED)) {
         s_clear_progress(t);
-        return cli_fail(&err);
+        return cli_fail(err);
     }
     if (st != DOSSIER_OK) {
         for (size_t k = lo; k < hi; k++) {
             s_clear_progress(t);
             fprintf(stderr, "%s: %s: %s\n", files->paths[index[k]],
-                    dossier_strerror(st), err.message);
+                    dossier_strerror(st), err->message);
             t->failed++;
         }
         return 0;
@@ -379,23 +380,65 @@ s_send_docs(dossier_client_t *client, const cli_global_t *g,
     return 0;
 }
 
-/* Reads files [from, to) and sends them as one ImportBatch; a file that
-   cannot be read or sent is named as failed. Returns as s_send_docs. */
+/* Sends documents [lo, hi) of docs as one ImportBatch, waits for the
+   reply and tallies it (s_tally_batch). */
 static int
-s_send_batch(dossier_client_t *client, const cli_global_t *g,
-             const s_files_t *files, size_t from, size_t to, bool verbose,
+s_send_docs(dossier_client_t *client, const cli_global_t *g,
+            const s_files_t *files, Dossier__V1__ImportTextRequest **docs,
+            const size_t *index, size_t lo, size_t hi, bool verbose,
+            s_tally_t *t) {
+    Dossier__V1__ImportBatchRequest req =
+        DOSSIER__V1__IMPORT_BATCH_REQUEST__INIT;
+    req.documents = docs + lo;
+    req.n_documents = hi - lo;
+    Dossier__V1__ImportBatchResponse *resp = NULL;
+    dossier_error_t err = {0};
+    dossier_status_t st = dossier_import_batch(client, &req, &resp, &err);
+    return s_tally_batch(client, g, files, docs, index, lo, hi, verbose, st,
+                         &err, resp, t);
+}
+
+/* Files [from, to) read into one ImportBatch, and the call carrying it
+   while it is in flight. */
+typedef struct {
+    size_t from, to;
+    Dossier__V1__ImportTextRequest *docs;
+    Dossier__V1__ImportTextRequest **doc_ptrs;
+    size_t *index; /* doc -> file */
+    size_t m;      /* documents read */
+    dossier_pending_t *pending;
+    dossier_status_t start_rc; /* when it could not be started */
+    dossier_error_t start_err;
+} s_batch_t;
+
+static void
+s_batch_free(s_batch_t *b) {
+    for (size_t k = 0; k < b->m; k++) {
+        free(b->docs[k].content.data);
+    }
+    free(b->index);
+    free(b->doc_ptrs);
+    free(b->docs);
+    memset(b, 0, sizeof *b);
+}
+
+/* Reads files [from, to) into b; a file that cannot be read is named as
+   failed. Returns 0, or CLI_EXIT_REFUSED when out of memory. */
+static int
+s_batch_read(s_batch_t *b, const s_files_t *files, size_t from, size_t to,
              s_tally_t *t) {
     size_t n = to - from;
-    Dossier__V1__ImportTextRequest *docs = calloc(n, sizeof *docs);
-    Dossier__V1__ImportTextRequest **doc_ptrs = calloc(n, sizeof *doc_ptrs);
-    size_t *index = calloc(n, sizeof *index); /* doc -> file */
-    int rc = 0;
-    if (docs == NULL || doc_ptrs == NULL || index == NULL) {
+    memset(b, 0, sizeof *b);
+    b->from = from;
+    b->to = to;
+    b->docs = calloc(n, sizeof *b->docs);
+    b->doc_ptrs = calloc(n, sizeof *b->doc_ptrs);
+    b->index = calloc(n, sizeof *b->index);
+    if (b->docs == NULL || b->doc_ptrs == NULL || b->index == NULL) {
         fprintf(stderr, "dossier: out of memory\n");
-        rc = CLI_EXIT_REFUSED;
-        goto free_arrays;
+        s_batch_free(b);
+        return CLI_EXIT_REFUSED;
     }
-    size_t m = 0;
     for (size_t i = from; i < to; i++) {
         char *data = NULL;
         size_t size = 0;
@@ -408,27 +451,82 @@ s_send_batch(dossier_client_t *client, const cli_global_t *g,
            exactly what a dry run reads here, whatever the encoding. */
         Dossier__V1__ImportTextRequest init =
             DOSSIER__V1__IMPORT_TEXT_REQUEST__INIT;
-        docs[m] = init;
-        docs[m].content.data = (uint8_t *)data;
-        docs[m].content.len = size;
-        docs[m].filename = (char *)s_basename(files->paths[i]);
-        doc_ptrs[m] = &docs[m];
-        index[m] = i;
-        m++;
+        size_t m = b->m++;
+        b->docs[m] = init;
+        b->docs[m].content.data = (uint8_t *)data;
+        b->docs[m].content.len = size;
+        b->docs[m].filename = (char *)s_basename(files->paths[i]);
+        b->doc_ptrs[m] = &b->docs[m];
+        b->index[m] = i;
     }
-    if (m > 0) {
-        rc = s_send_docs(client, g, files, doc_ptrs, index, 0, m, verbose, t);
-    }
-    for (size_t k = 0; k < m; k++) {
-        free(docs[k].content.data);
-    }
-free_arrays:
-    free(index);
-    free(doc_ptrs);
-    free(docs);
-    return rc;
+    return 0;
 }
 
+/* Starts b's ImportBatch without waiting for the reply. */
+static void
+s_batch_start(dossier_client_t *client, s_batch_t *b) {
+    if (b->m == 0) {
+        return;
+    }
+    Dossier__V1__ImportBatchRequest req =
+        DOSSIER__V1__IMPORT_BATCH_REQUEST__INIT;
+    req.documents = b->doc_ptrs;
+    req.n_documents = b->m;
+    b->start_rc = dossier_call_start(client, "ImportBatch", &req.base,
+                                     &b->pending, &b->start_err);
+}
+
+/* Waits for b's reply and tallies it. A batch whose call could not be
+   started, or whose connection was lost or whose reply was late, is sent
+   again the waiting way (dossier_call retries and fails over; imports
+   are safe to repeat), in turn, so the batches still apply in order.
+   Returns as s_send_docs. */
+static int
+s_batch_finish(dossier_client_t *client, const cli_global_t *g,
+               const s_files_t *files, s_batch_t *b, bool verbose,
+               s_tally_t *t) {
+    if (b->m == 0) {
+        return 0;
+    }
+    dossier_status_t st = b->start_rc;
+    dossier_error_t err = b->start_err;
+    Dossier__V1__ImportBatchResponse *resp = NULL;
+    if (b->pending) {
+        st =
+            dossier_call_finish(client, &b->pending,
+                                &dossier__v1__import_batch_response__descriptor,
+                                (ProtobufCMessage **)&resp, &err);
+    }
+    if (st == DOSSIER_UNAVAILABLE || st == DOSSIER_DEADLINE_EXCEEDED) {
+        return s_send_docs(client, g, files, b->doc_ptrs, b->index, 0, b->m,
+                           verbose, t);
+    }
+    return s_tally_batch(client, g, files, b->doc_ptrs, b->index, 0, b->m,
+                         verbose, st, &err, resp, t);
+}
+
+/* The end of the batch starting at file i: up to batch files and
+   S_BATCH_BYTES bytes (at least one file). */
+static size_t
+s_batch_end(const s_files_t *files, size_t i, size_t batch) {
+    size_t to = i;
+    size_t bytes = 0;
+    while (to < files->n && to - i < batch) {
+        struct stat st;
+        size_t sz = stat(files->paths[to], &st) == 0 ? (size_t)st.st_size : 0;
+        if (to > i && bytes + sz > S_BATCH_BYTES) {
+            break;
+        }
+        bytes += sz;
+        to++;
+    }
+    return to;
+}
+
+/* Two batches in flight: the server parses one while it writes the
+   other, and this process reads the next files meanwhile. The server
+   applies a connection's writes in the order sent, so a file later in
+   the order still wins over an earlier one with the same id. */
 static int
 s_import(const cli_global_t *g, const s_files_t *files, size_t batch,
          bool verbose, s_tally_t *t) {
@@ -439,25 +537,39 @@ s_import(const cli_global_t *g, const s_files_t *files, size_t batch,
     }
     t->total = files->n;
     t->progress = isatty(STDERR_FILENO) && files->n > 20;
+    s_batch_t flight[2] = {{0}};
+    size_t n_flight = 0; /* flight[0] is the older */
     size_t i = 0;
-    while (i < files->n && rc == 0) {
-        /* Grow the batch up to its count and byte budget. */
-        size_t to = i;
-        size_t bytes = 0;
-        while (to < files->n && to - i < batch) {
-            struct stat st;
-            size_t sz =
-                stat(files->paths[to], &st) == 0 ? (size_t)st.st_size : 0;
-            if (to > i && bytes + sz > S_BATCH_BYTES) {
+    while ((i < files->n || n_flight > 0) && rc == 0) {
+        if (i < files->n && n_flight < 2) {
+            size_t to = s_batch_end(files, i, batch);
+            rc = s_batch_read(&flight[n_flight], files, i, to, t);
+            if (rc != 0) {
                 break;
             }
-            bytes += sz;
-            to++;
+            s_batch_start(client, &flight[n_flight]);
+            n_flight++;
+            i = to;
+            if (n_flight < 2 && i < files->n) {
+                continue;
+            }
         }
-        rc = s_send_batch(client, g, files, i, to, verbose, t);
-        t->done = to;
+        rc = s_batch_finish(client, g, files, &flight[0], verbose, t);
+        t->done = flight[0].to;
         s_draw_progress(t);
-        i = to;
+        s_batch_free(&flight[0]);
+        flight[0] = flight[1];
+        memset(&flight[1], 0, sizeof flight[1]);
+        n_flight--;
+    }
+    /* After a failure that ends the import: the replies still owed. */
+    for (size_t k = 0; k < n_flight; k++) {
+        if (flight[k].pending) {
+            dossier_call_finish(client, &flight[k].pending,
+                                &dossier__v1__import_batch_response__descriptor,
+                                NULL, NULL);
+        }
+        s_batch_free(&flight[k]);
     }
     s_clear_progress(t);
     dossier_client_destroy(&client);
