@@ -59,7 +59,8 @@
 #define S_DEFAULT_MAP_SIZE ((size_t)64 << 20)
 #define S_DEFAULT_MAX_MAP_SIZE ((size_t)64 << 30)
 #define S_DEFAULT_MAX_READERS 126
-#define S_MAX_DBS 32
+/* The store's own databases (under 16) and the full-text index's. */
+#define S_MAX_DBS (16 + STORE_FTS_DBS)
 #define S_ID_MAX 128
 #define S_CKEY_SIZE 128     /* country key buffer: at most 127 bytes */
 #define S_PUBLISHER_MAX 200 /* bytes of folded publisher in its key */

@@ -61,19 +61,22 @@
 /* A term's key prefix: its segment id (BE) and the term. */
 #define S_PTERM_MAX (4 + TOKENIZE_MAX_TERM)
 #define S_SEGS_MAX 64
+#define S_SLOTS STORE_FTS_SEGMENT_SLOTS
+_Static_assert(S_SLOTS > S_SEGS_MAX, "a merge writes a segment while the "
+                                     "merged ones still hold their slots");
 /* Segments merged at once: 4 of level 0 (one batch each, cheap to merge
    and costly to keep: each repeats every term's key), 8 above. */
 #define S_MERGE_FANIN 8
 #define S_MERGE_FANIN_0 4
 /* The layout of the index; an older one is rebuilt at open. 3: publishers
-   folded with text_fold. */
-#define S_FORMAT 3
+   folded with text_fold. 4: one postings database per segment slot. */
+#define S_FORMAT 4
 
 typedef struct store_fts_batch_t store_fts_batch_t;
 
 struct store_fts_t {
     store_fts_batch_t *batch; /* the write buffer of the open batch */
-    MDB_dbi post;
+    MDB_dbi post[S_SLOTS];    /* a segment's postings, by its slot */
     MDB_dbi ids;
     MDB_dbi docs;
     MDB_dbi attrs;
@@ -118,6 +121,17 @@ s_buf_put(buf_t *b, const void *data, size_t size) {
     }
     b->size += size;
     return 0;
+}
+
+/*  Writes v as a varint at out (room for 5 bytes); returns the end. */
+static inline uint8_t *
+s_put_varint(uint8_t *out, uint32_t v) {
+    while (v >= 0x80) {
+        *out++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *out++ = (uint8_t)v;
+    return out;
 }
 
 static int
@@ -403,6 +417,7 @@ typedef struct {
     uint32_t level;
     uint32_t lo;
     uint32_t hi;
+    uint32_t slot; /* its postings database, fts->post[slot] */
 } seg_t;
 
 typedef struct {
@@ -424,23 +439,30 @@ s_segs_get(store_fts_t *fts, MDB_txn *txn, segs_t *segs, dossier_error_t *err) {
     if (rc != MDB_SUCCESS) {
         return s_mdb_error(err, rc, "reading segments");
     }
-    size_t n = val.mv_size >= 4 ? (val.mv_size - 4) / 16 : 0;
-    if (val.mv_size < 4 || (val.mv_size - 4) % 16 || n > S_SEGS_MAX) {
+    size_t n = val.mv_size >= 4 ? (val.mv_size - 4) / 20 : 0;
+    if (val.mv_size < 4 || (val.mv_size - 4) % 20 || n > S_SEGS_MAX) {
         return s_damaged(err, "segment table has the wrong size");
     }
+    uint64_t slots_seen[(S_SLOTS + 63) / 64] = {0};
     const uint8_t *p = val.mv_data;
     segs->next_id = s_get_le32(p);
     for (size_t i = 0; i < n; i++) {
-        const uint8_t *e = p + 4 + 16 * i;
+        const uint8_t *e = p + 4 + 20 * i;
         seg_t *sg = &segs->v[i];
         sg->id = s_get_le32(e);
         sg->level = s_get_le32(e + 4);
         sg->lo = s_get_le32(e + 8);
         sg->hi = s_get_le32(e + 12);
+        sg->slot = s_get_le32(e + 16);
         if (sg->lo > sg->hi || (i > 0 && sg->lo <= segs->v[i - 1].hi) ||
             sg->id >= segs->next_id) {
             return s_damaged(err, "segment table is out of order");
         }
+        if (sg->slot >= S_SLOTS ||
+            (slots_seen[sg->slot / 64] >> (sg->slot % 64) & 1)) {
+            return s_damaged(err, "segment table names a slot twice");
+        }
+        slots_seen[sg->slot / 64] |= (uint64_t)1 << (sg->slot % 64);
     }
     segs->n = (uint32_t)n;
     return DOSSIER_OK;
@@ -449,20 +471,38 @@ s_segs_get(store_fts_t *fts, MDB_txn *txn, segs_t *segs, dossier_error_t *err) {
 static dossier_status_t
 s_segs_put(store_fts_t *fts, MDB_txn *txn, const segs_t *segs,
            dossier_error_t *err) {
-    uint8_t data[4 + 16 * S_SEGS_MAX];
+    uint8_t data[4 + 20 * S_SEGS_MAX];
     s_le32(data, segs->next_id);
     for (uint32_t i = 0; i < segs->n; i++) {
-        uint8_t *e = data + 4 + 16 * i;
+        uint8_t *e = data + 4 + 20 * i;
         s_le32(e, segs->v[i].id);
         s_le32(e + 4, segs->v[i].level);
         s_le32(e + 8, segs->v[i].lo);
         s_le32(e + 12, segs->v[i].hi);
+        s_le32(e + 16, segs->v[i].slot);
     }
     MDB_val key = {4, "segs"};
-    MDB_val val = {4 + 16 * (size_t)segs->n, data};
+    MDB_val val = {4 + 20 * (size_t)segs->n, data};
     int rc = mdb_put(txn, fts->meta, &key, &val, 0);
     return rc == MDB_SUCCESS ? DOSSIER_OK
                              : s_mdb_error(err, rc, "writing segments");
+}
+
+/*  The lowest slot no segment of segs uses (there is always one: a
+    merge's output is written while its inputs keep their slots, and
+    S_SLOTS > S_SEGS_MAX). Free slots are empty: a merge drops the
+    slots of the segments it replaces. */
+static uint32_t
+s_segs_free_slot(const segs_t *segs) {
+    uint64_t used[(S_SLOTS + 63) / 64] = {0};
+    for (uint32_t i = 0; i < segs->n; i++) {
+        used[segs->v[i].slot / 64] |= (uint64_t)1 << (segs->v[i].slot % 64);
+    }
+    uint32_t slot = 0;
+    while (used[slot / 64] >> (slot % 64) & 1) {
+        slot++;
+    }
+    return slot;
 }
 
 /*  The index of the segment holding docno, or -1. */
@@ -891,7 +931,7 @@ s_builder_add(builder_t *b, uint32_t docno, uint32_t tf, uint32_t len,
 }
 
 static dossier_status_t
-s_builder_write(store_fts_t *fts, MDB_txn *txn, MDB_cursor *append,
+s_builder_write(MDB_dbi post, MDB_txn *txn, MDB_cursor *append,
                 const char *term, size_t len, builder_t *b, buf_t *scratch,
                 dossier_error_t *err) {
     uint8_t k[S_PTERM_MAX + 5];
@@ -911,7 +951,7 @@ s_builder_write(store_fts_t *fts, MDB_txn *txn, MDB_cursor *append,
     MDB_val key = {len + 5, k};
     MDB_val val = {scratch->size, scratch->data};
     int rc = append ? mdb_cursor_put(append, &key, &val, MDB_APPEND)
-                    : mdb_put(txn, fts->post, &key, &val, 0);
+                    : mdb_put(txn, post, &key, &val, 0);
     return rc == MDB_SUCCESS ? DOSSIER_OK
                              : s_mdb_error(err, rc, "writing postings");
 }
@@ -965,15 +1005,15 @@ s_seek_block(MDB_cursor *cur, const char *term, size_t len, uint32_t docno,
 
 /*  Reads term's document frequency (0 when the term is absent). */
 static dossier_status_t
-s_df_get(store_fts_t *fts, MDB_txn *txn, const char *term, size_t len,
-         uint32_t *df, dossier_error_t *err) {
+s_df_get(MDB_dbi post, MDB_txn *txn, const char *term, size_t len, uint32_t *df,
+         dossier_error_t *err) {
     uint8_t k[S_PTERM_MAX + 1];
     memcpy(k, term, len);
     k[len] = 0;
     MDB_val key = {len + 1, k};
     MDB_val val;
     *df = 0;
-    int rc = mdb_get(txn, fts->post, &key, &val);
+    int rc = mdb_get(txn, post, &key, &val);
     if (rc == MDB_NOTFOUND) {
         return DOSSIER_OK;
     }
@@ -988,15 +1028,15 @@ s_df_get(store_fts_t *fts, MDB_txn *txn, const char *term, size_t len,
 }
 
 static dossier_status_t
-s_df_put(store_fts_t *fts, MDB_txn *txn, const char *term, size_t len,
-         uint32_t df, dossier_error_t *err) {
+s_df_put(MDB_dbi post, MDB_txn *txn, const char *term, size_t len, uint32_t df,
+         dossier_error_t *err) {
     uint8_t k[S_PTERM_MAX + 1];
     memcpy(k, term, len);
     k[len] = 0;
     MDB_val key = {len + 1, k};
     int rc;
     if (df == 0) {
-        rc = mdb_del(txn, fts->post, &key, NULL);
+        rc = mdb_del(txn, post, &key, NULL);
         if (rc == MDB_NOTFOUND) {
             rc = MDB_SUCCESS;
         }
@@ -1004,7 +1044,7 @@ s_df_put(store_fts_t *fts, MDB_txn *txn, const char *term, size_t len,
         uint8_t num[4];
         s_le32(num, df);
         MDB_val val = {4, num};
-        rc = mdb_put(txn, fts->post, &key, &val, 0);
+        rc = mdb_put(txn, post, &key, &val, 0);
     }
     return rc == MDB_SUCCESS ? DOSSIER_OK
                              : s_mdb_error(err, rc, "writing a term");
@@ -1013,9 +1053,9 @@ s_df_put(store_fts_t *fts, MDB_txn *txn, const char *term, size_t len,
 /*  Cuts docno's posting of term out of its block (a document indexed in
     an earlier batch). A posting that is not there is left alone. */
 static dossier_status_t
-s_remove_posting(store_fts_t *fts, MDB_txn *txn, MDB_cursor *cur,
-                 const char *term, size_t len, uint32_t docno,
-                 builder_t *builder, buf_t *scratch, dossier_error_t *err) {
+s_remove_posting(MDB_dbi post, MDB_txn *txn, MDB_cursor *cur, const char *term,
+                 size_t len, uint32_t docno, builder_t *builder, buf_t *scratch,
+                 dossier_error_t *err) {
     MDB_val key, val;
     bool found = false;
     dossier_status_t st =
@@ -1064,17 +1104,17 @@ s_remove_posting(store_fts_t *fts, MDB_txn *txn, MDB_cursor *cur,
         }
     }
     if (builder->count > 0) {
-        st = s_builder_write(fts, txn, NULL, term, len, builder, scratch, err);
+        st = s_builder_write(post, txn, NULL, term, len, builder, scratch, err);
         if (st != DOSSIER_OK) {
             return st;
         }
     }
     uint32_t df = 0;
-    st = s_df_get(fts, txn, term, len, &df, err);
+    st = s_df_get(post, txn, term, len, &df, err);
     if (st != DOSSIER_OK) {
         return st;
     }
-    return s_df_put(fts, txn, term, len, df ? df - 1 : 0, err);
+    return s_df_put(post, txn, term, len, df ? df - 1 : 0, err);
 }
 
 /* ---- The batch: buffered postings. ---- */
@@ -1103,7 +1143,9 @@ struct store_fts_batch_t {
     pend_t *pends;
     uint32_t n_pends;
     uint32_t cap_pends;
-    uint32_t *table;
+    /* Open addressing: the term's hash << 32 | its index + 1 (0 empty),
+       so a probe rarely touches a pend_t that is not the term's. */
+    uint64_t *table;
     uint32_t table_cap;
     char *chars;
     size_t n_chars;
@@ -1137,15 +1179,24 @@ s_batch_new(store_fts_t *fts) {
     return self;
 }
 
+/* A term's buffer larger than this is freed at a flush; smaller ones are
+   kept for the next batch's terms, which saves a malloc, a few reallocs
+   and a free per term and batch. */
+#define S_PEND_KEEP_BYTES 4096
+
 static void
 s_batch_clear(store_fts_batch_t *self) {
     for (uint32_t i = 0; i < self->n_pends; i++) {
-        s_buf_free(&self->pends[i].data);
+        buf_t *data = &self->pends[i].data;
+        if (data->cap > S_PEND_KEEP_BYTES) {
+            s_buf_free(data);
+        }
+        data->size = 0;
     }
     self->n_pends = 0;
     self->n_chars = 0;
     if (self->table) {
-        memset(self->table, 0, self->table_cap * sizeof(uint32_t));
+        memset(self->table, 0, self->table_cap * sizeof(uint64_t));
     }
     self->n_dead = 0;
     self->n_undo = 0;
@@ -1160,6 +1211,9 @@ s_batch_destroy(store_fts_batch_t **batch_p) {
     }
     store_fts_batch_t *self = *batch_p;
     s_batch_clear(self);
+    for (uint32_t i = 0; i < self->cap_pends; i++) {
+        s_buf_free(&self->pends[i].data);
+    }
     free(self->pends);
     free(self->table);
     free(self->chars);
@@ -1187,16 +1241,17 @@ store_fts_rc(const store_fts_t *fts) {
 static int
 s_batch_grow_table(store_fts_batch_t *self) {
     uint32_t cap = self->table_cap ? self->table_cap * 2 : 4096;
-    uint32_t *table = calloc(cap, sizeof(uint32_t));
+    uint64_t *table = calloc(cap, sizeof(uint64_t));
     if (!table) {
         return -1;
     }
     for (uint32_t i = 0; i < self->n_pends; i++) {
-        uint32_t slot = self->pends[i].hash & (cap - 1);
+        uint32_t hash = self->pends[i].hash;
+        uint32_t slot = hash & (cap - 1);
         while (table[slot]) {
             slot = (slot + 1) & (cap - 1);
         }
-        table[slot] = i + 1;
+        table[slot] = (uint64_t)hash << 32 | (i + 1);
     }
     free(self->table);
     self->table = table;
@@ -1213,13 +1268,16 @@ s_pend_find(store_fts_batch_t *self, const char *term, uint32_t len,
         return -1;
     }
     uint32_t slot = hash & (self->table_cap - 1);
-    while (self->table[slot]) {
-        pend_t *p = &self->pends[self->table[slot] - 1];
-        if (p->hash == hash && p->len == len &&
-            memcmp(self->chars + p->off, term, len) == 0) {
-            return self->table[slot] - 1;
+    for (uint64_t e; (e = self->table[slot]) != 0;
+         slot = (slot + 1) & (self->table_cap - 1)) {
+        if ((uint32_t)(e >> 32) != hash) {
+            continue;
         }
-        slot = (slot + 1) & (self->table_cap - 1);
+        uint32_t index = (uint32_t)e - 1;
+        pend_t *p = &self->pends[index];
+        if (p->len == len && memcmp(self->chars + p->off, term, len) == 0) {
+            return index;
+        }
     }
     if (self->n_pends == self->cap_pends) {
         uint32_t cap = self->cap_pends ? self->cap_pends * 2 : 4096;
@@ -1227,6 +1285,9 @@ s_pend_find(store_fts_batch_t *self, const char *term, uint32_t len,
         if (!pends) {
             return -1;
         }
+        /* New slots start without a buffer. */
+        memset(pends + self->cap_pends, 0,
+               (cap - self->cap_pends) * sizeof(*pends));
         self->pends = pends;
         self->cap_pends = cap;
     }
@@ -1243,14 +1304,16 @@ s_pend_find(store_fts_batch_t *self, const char *term, uint32_t len,
         self->cap_chars = cap;
     }
     pend_t *p = &self->pends[self->n_pends];
+    buf_t kept = p->data; /* emptied by s_batch_clear */
     memset(p, 0, sizeof(*p));
+    p->data = kept;
     p->hash = hash;
     p->off = (uint32_t)self->n_chars;
     p->len = len;
     memcpy(self->chars + self->n_chars, term, len);
     self->chars[self->n_chars + len] = '\0';
     self->n_chars += len + 1;
-    self->table[slot] = self->n_pends + 1;
+    self->table[slot] = (uint64_t)hash << 32 | (self->n_pends + 1);
     return self->n_pends++;
 }
 
@@ -1311,13 +1374,16 @@ s_batch_append(store_fts_batch_t *self, const doc_t *d, uint32_t docno,
         self->scratch.size = 0;
         if (s_encode_positions(&self->scratch, d->positions + t->first,
                                t->tf) != 0 ||
-            s_buf_varint(&p->data, docno - p->last) != 0 ||
-            s_buf_varint(&p->data, t->tf) != 0 ||
-            s_buf_varint(&p->data, doc_len) != 0 ||
-            s_buf_varint(&p->data, (uint32_t)self->scratch.size) != 0 ||
-            s_buf_put(&p->data, self->scratch.data, self->scratch.size) != 0) {
+            s_buf_reserve(&p->data, 4 * 5 + self->scratch.size) != 0) {
             return -1;
         }
+        uint8_t *out = p->data.data + p->data.size;
+        out = s_put_varint(out, docno - p->last);
+        out = s_put_varint(out, t->tf);
+        out = s_put_varint(out, doc_len);
+        out = s_put_varint(out, (uint32_t)self->scratch.size);
+        memcpy(out, self->scratch.data, self->scratch.size);
+        p->data.size = (size_t)(out - p->data.data) + self->scratch.size;
         p->count++;
         p->last = docno;
     }
@@ -1447,17 +1513,21 @@ s_remove_doc(store_fts_batch_t *self, MDB_txn *txn, const char *id,
             return st;
         }
         int seg = s_segs_find(segs, docno);
+        if (seg < 0) {
+            goto unmapped; /* a document without terms */
+        }
+        MDB_dbi post = fts->post[segs->v[seg].slot];
         MDB_cursor *cur = NULL;
-        int rc = mdb_cursor_open(txn, fts->post, &cur);
+        int rc = mdb_cursor_open(txn, post, &cur);
         if (rc != MDB_SUCCESS) {
             return s_mdb_error(err, rc, "opening postings");
         }
-        for (uint32_t i = 0; seg >= 0 && i < self->doc.n_terms; i++) {
+        for (uint32_t i = 0; i < self->doc.n_terms; i++) {
             doc_term_t *t = &self->doc.terms[i];
             uint8_t pterm[S_PTERM_MAX];
             size_t plen = s_pterm(pterm, segs->v[seg].id,
                                   self->doc.chars + t->off, t->len);
-            st = s_remove_posting(fts, txn, cur, (const char *)pterm, plen,
+            st = s_remove_posting(post, txn, cur, (const char *)pterm, plen,
                                   docno, &self->builder, &self->scratch, err);
             if (st != DOSSIER_OK) {
                 mdb_cursor_close(cur);
@@ -1466,6 +1536,7 @@ s_remove_doc(store_fts_batch_t *self, MDB_txn *txn, const char *id,
         }
         mdb_cursor_close(cur);
     }
+unmapped:;
     MDB_val key = {strlen(id), (void *)id};
     int rc = mdb_del(txn, fts->ids, &key, NULL);
     if (rc == MDB_SUCCESS || rc == MDB_NOTFOUND) {
@@ -1620,14 +1691,14 @@ s_df_append(MDB_cursor *append, const uint8_t *pterm, size_t plen, uint32_t df,
 /*  Adds a posting to the builder, first writing the builder out (at the
     end of the tree) when the posting would overflow it. */
 static dossier_status_t
-s_builder_push(store_fts_t *fts, MDB_txn *txn, MDB_cursor *append,
+s_builder_push(MDB_dbi post, MDB_txn *txn, MDB_cursor *append,
                const uint8_t *pterm, size_t plen, builder_t *b, buf_t *scratch,
                uint32_t docno, uint32_t tf, uint32_t len, const uint8_t *pos,
                size_t pos_size, dossier_error_t *err) {
     size_t bytes = b->docs.size + b->pos.size + pos_size;
     if (b->count == S_BLOCK_DOCS || (b->count > 0 && bytes > S_BLOCK_BYTES)) {
         dossier_status_t st = s_builder_write(
-            fts, txn, append, (const char *)pterm, plen, b, scratch, err);
+            post, txn, append, (const char *)pterm, plen, b, scratch, err);
         if (st != DOSSIER_OK) {
             return st;
         }
@@ -1678,9 +1749,9 @@ s_pend_walk(const pend_t *p, pend_walk_t *w) {
 /*  Writes one term's buffered postings as the term's part of segment id,
     at the end of the tree. */
 static dossier_status_t
-s_flush_term(store_fts_batch_t *self, MDB_txn *txn, MDB_cursor *append,
-             uint32_t id, const pend_t *p, dossier_error_t *err) {
-    store_fts_t *fts = self->fts;
+s_flush_term(store_fts_batch_t *self, MDB_txn *txn, MDB_dbi post,
+             MDB_cursor *append, uint32_t id, const pend_t *p,
+             dossier_error_t *err) {
     uint8_t pterm[S_PTERM_MAX];
     size_t plen = s_pterm(pterm, id, self->chars + p->off, p->len);
     builder_t *b = &self->builder;
@@ -1717,7 +1788,7 @@ s_flush_term(store_fts_batch_t *self, MDB_txn *txn, MDB_cursor *append,
         if (self->n_dead && s_batch_is_dead(self, docno)) {
             continue;
         }
-        st = s_builder_push(fts, txn, append, pterm, plen, b, &self->scratch,
+        st = s_builder_push(post, txn, append, pterm, plen, b, &self->scratch,
                             docno, tf, len, pos, pos_size, err);
         if (st != DOSSIER_OK) {
             return st;
@@ -1727,29 +1798,8 @@ s_flush_term(store_fts_batch_t *self, MDB_txn *txn, MDB_cursor *append,
         return dossier_error_set(err, DOSSIER_INTERNAL,
                                  "full-text buffer is inconsistent");
     }
-    return s_builder_write(fts, txn, append, (const char *)pterm, plen, b,
+    return s_builder_write(post, txn, append, (const char *)pterm, plen, b,
                            &self->scratch, err);
-}
-
-/*  Deletes every entry of segment id. */
-static dossier_status_t
-s_seg_delete(MDB_cursor *cur, uint32_t id, dossier_error_t *err) {
-    uint8_t prefix[4];
-    s_be32(prefix, id);
-    MDB_val key = {4, prefix}, val;
-    int rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-    while (rc == MDB_SUCCESS && key.mv_size >= 4 &&
-           memcmp(key.mv_data, prefix, 4) == 0) {
-        rc = mdb_cursor_del(cur, 0);
-        if (rc == MDB_SUCCESS) {
-            /* After a delete, NEXT yields the entry that followed. */
-            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-        }
-    }
-    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-        return s_mdb_error(err, rc, "removing a merged segment");
-    }
-    return DOSSIER_OK;
 }
 
 /*  The term of a df entry key of a segment (prefix, term, NUL), or NULL
@@ -1767,8 +1817,8 @@ s_df_key_term(const MDB_val *key, uint32_t id, size_t *len) {
 }
 
 /*  Merges segments v[first .. first + n) (adjacent, one level) into one
-    new segment of the next level, written at the end of the tree, and
-    deletes them. */
+    new segment of the next level, written into a free slot, and empties
+    their slots. */
 static dossier_status_t
 s_merge(store_fts_batch_t *self, MDB_txn *txn, segs_t *segs, uint32_t first,
         uint32_t n, dossier_error_t *err) {
@@ -1779,9 +1829,11 @@ s_merge(store_fts_batch_t *self, MDB_txn *txn, segs_t *segs, uint32_t first,
     MDB_val key[S_MERGE_FANIN], val;
     dossier_status_t st = DOSSIER_OK;
     uint32_t id = segs->next_id;
-    int rc = mdb_cursor_open(txn, fts->post, &append);
+    uint32_t slot = s_segs_free_slot(segs);
+    MDB_dbi post = fts->post[slot];
+    int rc = mdb_cursor_open(txn, post, &append);
     for (uint32_t i = 0; rc == MDB_SUCCESS && i < n; i++) {
-        rc = mdb_cursor_open(txn, fts->post, &cur[i]);
+        rc = mdb_cursor_open(txn, fts->post[segs->v[first + i].slot], &cur[i]);
         if (rc == MDB_SUCCESS) {
             uint8_t prefix[4];
             s_be32(prefix, segs->v[first + i].id);
@@ -1883,7 +1935,7 @@ s_merge(store_fts_batch_t *self, MDB_txn *txn, segs_t *segs, uint32_t first,
                     /* A full block moves as it is, under the new id
                        (after what the builder holds): no re-encoding. */
                     if (b->count > 0) {
-                        st = s_builder_write(fts, txn, append,
+                        st = s_builder_write(post, txn, append,
                                              (const char *)pterm, plen, b,
                                              &self->scratch, err);
                         if (st != DOSSIER_OK) {
@@ -1917,7 +1969,7 @@ s_merge(store_fts_batch_t *self, MDB_txn *txn, segs_t *segs, uint32_t first,
                             goto done;
                         }
                     }
-                    st = s_builder_push(fts, txn, append, pterm, plen, b,
+                    st = s_builder_push(post, txn, append, pterm, plen, b,
                                         &self->scratch, docnos[d], tfs[d],
                                         blk.min_len, start, (size_t)(p - start),
                                         err);
@@ -1935,19 +1987,26 @@ s_merge(store_fts_batch_t *self, MDB_txn *txn, segs_t *segs, uint32_t first,
                       s_df_key_term(&key[i], segs->v[first + i].id, &len);
         }
         if (b->count > 0) {
-            st = s_builder_write(fts, txn, append, (const char *)pterm, plen, b,
-                                 &self->scratch, err);
+            st = s_builder_write(post, txn, append, (const char *)pterm, plen,
+                                 b, &self->scratch, err);
             if (st != DOSSIER_OK) {
                 goto done;
             }
         }
     }
+    /* Emptied whole: its pages go back to the free list in one walk of
+       the tree's branch pages, not a delete (and rebalance) per entry. */
     for (uint32_t i = 0; i < n && st == DOSSIER_OK; i++) {
-        st = s_seg_delete(cur[i], segs->v[first + i].id, err);
+        mdb_cursor_close(cur[i]);
+        cur[i] = NULL;
+        rc = mdb_drop(txn, fts->post[segs->v[first + i].slot], 0);
+        if (rc != MDB_SUCCESS) {
+            st = s_mdb_error(err, rc, "removing a merged segment");
+        }
     }
     if (st == DOSSIER_OK) {
         seg_t merged = {id, segs->v[first].level + 1, segs->v[first].lo,
-                        segs->v[first + n - 1].hi};
+                        segs->v[first + n - 1].hi, slot};
         segs->next_id++;
         segs->v[first] = merged;
         memmove(&segs->v[first + 1], &segs->v[first + n],
@@ -2032,20 +2091,21 @@ s_flush(store_fts_batch_t *batch, MDB_txn *txn, dossier_error_t *err) {
                                  "full-text index: too many segments");
     }
     uint32_t id = segs->next_id++;
+    uint32_t slot = s_segs_free_slot(segs);
     MDB_cursor *append = NULL;
-    int rc = mdb_cursor_open(txn, fts->post, &append);
+    int rc = mdb_cursor_open(txn, fts->post[slot], &append);
     if (rc != MDB_SUCCESS) {
         free(order);
         return s_mdb_error(err, rc, "opening postings");
     }
     for (uint32_t i = 0; i < n && st == DOSSIER_OK; i++) {
-        st = s_flush_term(batch, txn, append, id, &batch->pends[order[i].index],
-                          err);
+        st = s_flush_term(batch, txn, fts->post[slot], append, id,
+                          &batch->pends[order[i].index], err);
     }
     mdb_cursor_close(append);
     free(order);
     if (st == DOSSIER_OK) {
-        seg_t seg = {id, 0, batch->first_pending, state.next_docno - 1};
+        seg_t seg = {id, 0, batch->first_pending, state.next_docno - 1, slot};
         segs->v[segs->n++] = seg;
         st = s_merge_levels(batch, txn, segs, err);
     }
@@ -2124,7 +2184,10 @@ store_fts_flush(store_fts_t *fts, MDB_txn *txn, dossier_error_t *err) {
 /* ---- Search: postings iterators. ---- */
 
 typedef struct {
-    MDB_cursor *cur;
+    const store_fts_t *fts;
+    MDB_txn *txn;
+    MDB_cursor *cur; /* on the slot of the segment being read */
+    uint32_t cur_slot;
     const char *term;
     size_t len;
     /* The segments, those holding the term, the one being read. */
@@ -2172,6 +2235,21 @@ static void
 s_iter_enter(iter_t *it, uint32_t k, double avgdl) {
     uint8_t kb[S_PTERM_MAX + 5];
     it->k = k;
+    uint32_t slot = it->segs->v[k].slot;
+    if (!it->cur || it->cur_slot != slot) {
+        if (it->cur) {
+            mdb_cursor_close(it->cur);
+            it->cur = NULL;
+        }
+        if (mdb_cursor_open(it->txn, it->fts->post[slot], &it->cur) !=
+            MDB_SUCCESS) {
+            it->cur = NULL;
+            it->damaged = true;
+            it->end = true;
+            return;
+        }
+        it->cur_slot = slot;
+    }
     it->plen = s_pterm(it->pterm, it->segs->v[k].id, it->term, it->len);
     memcpy(kb, it->pterm, it->plen);
     memset(kb + it->plen, 0, 5);
@@ -2327,6 +2405,8 @@ s_iter_open(store_fts_t *fts, MDB_txn *txn, const segs_t *segs, iter_t *it,
             const char *term, uint32_t n_docs, double avgdl,
             dossier_error_t *err) {
     memset(it, 0, sizeof(*it));
+    it->fts = fts;
+    it->txn = txn;
     it->term = term;
     it->len = strlen(term);
     it->segs = segs;
@@ -2335,8 +2415,8 @@ s_iter_open(store_fts_t *fts, MDB_txn *txn, const segs_t *segs, iter_t *it,
         uint8_t pterm[S_PTERM_MAX];
         size_t plen = s_pterm(pterm, segs->v[k].id, term, it->len);
         uint32_t df = 0;
-        dossier_status_t st =
-            s_df_get(fts, txn, (const char *)pterm, plen, &df, err);
+        dossier_status_t st = s_df_get(fts->post[segs->v[k].slot], txn,
+                                       (const char *)pterm, plen, &df, err);
         if (st != DOSSIER_OK) {
             return st;
         }
@@ -2350,10 +2430,6 @@ s_iter_open(store_fts_t *fts, MDB_txn *txn, const segs_t *segs, iter_t *it,
     }
     double n = n_docs > it->df ? n_docs : it->df;
     it->idf = log(1.0 + (n - it->df + 0.5) / (it->df + 0.5));
-    int rc = mdb_cursor_open(txn, fts->post, &it->cur);
-    if (rc != MDB_SUCCESS) {
-        return s_mdb_error(err, rc, "opening postings");
-    }
     it->end = false;
     s_iter_next_seg(it, 0, 0, avgdl);
     return it->damaged ? s_damaged(err, "unreadable postings block")
@@ -3371,7 +3447,7 @@ s_problem(report_t *rep, const char *fmt, ...) {
     with the same frequency and positions. Adds the postings to
     *postings. */
 static dossier_status_t
-s_check_postings(MDB_cursor *cur, const segs_t *segs, doc_t *doc,
+s_check_postings(MDB_cursor *const *curs, const segs_t *segs, doc_t *doc,
                  const char *id, uint32_t docno, report_t *rep,
                  dossier_error_t *err) {
     int seg = s_segs_find(segs, docno);
@@ -3379,6 +3455,7 @@ s_check_postings(MDB_cursor *cur, const segs_t *segs, doc_t *doc,
         s_problem(rep, "record %s: docno %u is in no segment", id, docno);
         return DOSSIER_OK;
     }
+    MDB_cursor *cur = seg >= 0 ? curs[segs->v[seg].slot] : NULL;
     for (uint32_t i = 0; i < doc->n_terms; i++) {
         doc_term_t *t = &doc->terms[i];
         const char *term = doc->chars + t->off;
@@ -3436,6 +3513,90 @@ s_check_postings(MDB_cursor *cur, const segs_t *segs, doc_t *doc,
     return DOSSIER_OK;
 }
 
+/*  Checks the entries of one slot (step 2 of s_check): every df entry
+    names the slot's segment, every block is readable and holds live
+    documents of the segment's range, adding up to its df. Adds the
+    postings to *stored. */
+static dossier_status_t
+s_check_slot(MDB_cursor *pcur, uint32_t slot, const segs_t *segs, attrs_t *ac,
+             report_t *rep, uint64_t *stored, dossier_error_t *err) {
+    uint8_t pterm[S_PTERM_MAX + 1] = {0};
+    size_t plen = 0;
+    const char *term = "";
+    const seg_t *seg = NULL;
+    uint32_t df = 0, seen = 0;
+    bool in_term = false;
+    MDB_val key, val;
+    int rc;
+    for (rc = mdb_cursor_get(pcur, &key, &val, MDB_FIRST);;
+         rc = mdb_cursor_get(pcur, &key, &val, MDB_NEXT)) {
+        /* Keys: segment id (4 bytes), term, NUL, and for a block the
+           first docno; the term's NUL is the first after the id. */
+        const uint8_t *k = key.mv_data;
+        const uint8_t *nul = rc == MDB_SUCCESS && key.mv_size > 5
+                                 ? memchr(k + 4, 0, key.mv_size - 4)
+                                 : NULL;
+        bool is_df = nul && nul == k + key.mv_size - 1;
+        if ((rc != MDB_SUCCESS || is_df) && in_term && seen != df) {
+            s_problem(rep, "term \"%s\": df says %u documents", term, df);
+        }
+        if (rc != MDB_SUCCESS) {
+            break;
+        }
+        if (is_df) {
+            int at = -1;
+            for (uint32_t x = 0; x < segs->n; x++) {
+                if (segs->v[x].id == s_get_be32(k) && segs->v[x].slot == slot) {
+                    at = (int)x;
+                }
+            }
+            size_t n = key.mv_size - 1;
+            if (at < 0 || n > S_PTERM_MAX || val.mv_size != 4) {
+                s_problem(rep, "a term entry of no segment (id %u)",
+                          s_get_be32(k));
+                in_term = false;
+                continue;
+            }
+            seg = &segs->v[at];
+            memcpy(pterm, k, n);
+            plen = n;
+            pterm[n] = 0;
+            term = (const char *)pterm + 4;
+            df = s_get_le32(val.mv_data);
+            seen = 0;
+            in_term = true;
+            continue;
+        }
+        block_t b;
+        uint32_t docnos[S_BLOCK_DOCS], tfs[S_BLOCK_DOCS];
+        if (!in_term || !s_is_block_key(&key, (const char *)pterm, plen) ||
+            !s_block_parse(&key, &val, &b) || !s_block_docs(&b, docnos, tfs)) {
+            s_problem(rep, "term \"%s\": a malformed block (after %u docs)",
+                      term, seen);
+            continue;
+        }
+        for (uint32_t i = 0; i < b.count; i++) {
+            attr_t a;
+            if (!s_attrs_read(ac, docnos[i], &a)) {
+                return s_mdb_error(err, MDB_CORRUPTED, "reading attributes");
+            }
+            if (!a.live || a.len < b.min_len || tfs[i] > b.max_tf ||
+                docnos[i] < seg->lo || docnos[i] > seg->hi) {
+                s_problem(rep,
+                          "term \"%s\": posting of docno %u without "
+                          "its record",
+                          term, docnos[i]);
+            }
+        }
+        seen += b.count;
+        *stored += b.count;
+    }
+    if (rc != MDB_NOTFOUND) {
+        return s_mdb_error(err, rc, "walking postings");
+    }
+    return DOSSIER_OK;
+}
+
 static dossier_status_t
 s_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
         dossier_error_t *err) {
@@ -3452,14 +3613,14 @@ s_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
     }
     doc_t doc;
     memset(&doc, 0, sizeof(doc));
-    MDB_cursor *rcur = NULL, *pcur = NULL;
+    MDB_cursor *rcur = NULL, *pcurs[S_SLOTS] = {NULL};
     int rc = mdb_cursor_open(txn, fts->records, &rcur);
-    if (rc == MDB_SUCCESS) {
-        rc = mdb_cursor_open(txn, fts->post, &pcur);
+    for (uint32_t slot = 0; rc == MDB_SUCCESS && slot < S_SLOTS; slot++) {
+        rc = mdb_cursor_open(txn, fts->post[slot], &pcurs[slot]);
     }
     if (rc != MDB_SUCCESS) {
-        mdb_cursor_close(rcur);
-        return s_mdb_error(err, rc, "opening cursors");
+        st = s_mdb_error(err, rc, "opening cursors");
+        goto done;
     }
     attrs_t ac = {txn, fts->attrs, 0, false, NULL, 0};
     uint64_t records = 0, total_len = 0, postings = 0;
@@ -3503,7 +3664,7 @@ s_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
                 }
                 total_len += doc.n_toks;
                 postings += doc.n_terms;
-                st = s_check_postings(pcur, &segs, &doc, id, docno, &rep, err);
+                st = s_check_postings(pcurs, &segs, &doc, id, docno, &rep, err);
             }
         }
         dossier__v1__report__free_unpacked(r, NULL);
@@ -3515,82 +3676,14 @@ s_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
         st = s_mdb_error(err, rc, "walking records");
         goto done;
     }
-    /* 2. Every block: in a known segment, readable, of live documents
-       of the segment's range, adding up to its df entry. */
+    /* 2. Every block: in the known segment of its slot, readable, of
+       live documents of the segment's range, adding up to its df entry. */
     uint64_t stored = 0;
-    uint8_t pterm[S_PTERM_MAX + 1] = {0};
-    size_t plen = 0;
-    const char *term = "";
-    const seg_t *seg = NULL;
-    uint32_t df = 0, seen = 0;
-    bool in_term = false;
-    for (rc = mdb_cursor_get(pcur, &key, &val, MDB_FIRST);;
-         rc = mdb_cursor_get(pcur, &key, &val, MDB_NEXT)) {
-        /* Keys: segment id (4 bytes), term, NUL, and for a block the
-           first docno; the term's NUL is the first after the id. */
-        const uint8_t *k = key.mv_data;
-        const uint8_t *nul = rc == MDB_SUCCESS && key.mv_size > 5
-                                 ? memchr(k + 4, 0, key.mv_size - 4)
-                                 : NULL;
-        bool is_df = nul && nul == k + key.mv_size - 1;
-        if ((rc != MDB_SUCCESS || is_df) && in_term && seen != df) {
-            s_problem(&rep, "term \"%s\": df says %u documents", term, df);
+    for (uint32_t slot = 0; slot < S_SLOTS; slot++) {
+        st = s_check_slot(pcurs[slot], slot, &segs, &ac, &rep, &stored, err);
+        if (st != DOSSIER_OK) {
+            goto done;
         }
-        if (rc != MDB_SUCCESS) {
-            break;
-        }
-        if (is_df) {
-            int at = -1;
-            for (uint32_t x = 0; x < segs.n; x++) {
-                if (segs.v[x].id == s_get_be32(k)) {
-                    at = (int)x;
-                }
-            }
-            size_t n = key.mv_size - 1;
-            if (at < 0 || n > S_PTERM_MAX || val.mv_size != 4) {
-                s_problem(&rep, "a term entry of no segment (id %u)",
-                          s_get_be32(k));
-                in_term = false;
-                continue;
-            }
-            seg = &segs.v[at];
-            memcpy(pterm, k, n);
-            plen = n;
-            pterm[n] = 0;
-            term = (const char *)pterm + 4;
-            df = s_get_le32(val.mv_data);
-            seen = 0;
-            in_term = true;
-            continue;
-        }
-        block_t b;
-        uint32_t docnos[S_BLOCK_DOCS], tfs[S_BLOCK_DOCS];
-        if (!in_term || !s_is_block_key(&key, (const char *)pterm, plen) ||
-            !s_block_parse(&key, &val, &b) || !s_block_docs(&b, docnos, tfs)) {
-            s_problem(&rep, "term \"%s\": a malformed block (after %u docs)",
-                      term, seen);
-            continue;
-        }
-        for (uint32_t i = 0; i < b.count; i++) {
-            attr_t a;
-            if (!s_attrs_read(&ac, docnos[i], &a)) {
-                st = s_mdb_error(err, MDB_CORRUPTED, "reading attributes");
-                goto done;
-            }
-            if (!a.live || a.len < b.min_len || tfs[i] > b.max_tf ||
-                docnos[i] < seg->lo || docnos[i] > seg->hi) {
-                s_problem(&rep,
-                          "term \"%s\": posting of docno %u without "
-                          "its record",
-                          term, docnos[i]);
-            }
-        }
-        seen += b.count;
-        stored += b.count;
-    }
-    if (rc != MDB_NOTFOUND) {
-        st = s_mdb_error(err, rc, "walking postings");
-        goto done;
     }
     if (stored != postings) {
         s_problem(&rep, "%u postings more or less than the records hold",
@@ -3614,8 +3707,14 @@ s_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
         s_problem(&rep, "statistics say %u documents", (uint32_t)state.live);
     }
 done:
-    mdb_cursor_close(pcur);
-    mdb_cursor_close(rcur);
+    for (uint32_t slot = 0; slot < S_SLOTS; slot++) {
+        if (pcurs[slot]) {
+            mdb_cursor_close(pcurs[slot]);
+        }
+    }
+    if (rcur) {
+        mdb_cursor_close(rcur);
+    }
     s_doc_free(&doc);
     if (st != DOSSIER_OK) {
         return st;
@@ -3685,17 +3784,27 @@ s_open(MDB_txn *txn, MDB_dbi records, store_fts_t **fts_p) {
         return ENOMEM;
     }
     struct {
-        const char *name;
+        char name[16];
         unsigned flags;
         MDB_dbi *dbi;
     } dbs[STORE_FTS_DBS] = {
-        {"fts_post", 0, &self->post},
         {"fts_ids", 0, &self->ids},
         {"fts_docs", MDB_INTEGERKEY, &self->docs},
         {"fts_attrs", MDB_INTEGERKEY, &self->attrs},
         {"fts_dict", 0, &self->dict},
         {"fts_meta", 0, &self->meta},
     };
+    /* Slot 0 keeps the name of the one postings database of format 3,
+       so that an upgrade empties it. */
+    for (int i = 0; i < S_SLOTS; i++) {
+        if (i == 0) {
+            snprintf(dbs[5].name, sizeof dbs[5].name, "fts_post");
+        } else {
+            snprintf(dbs[5 + i].name, sizeof dbs[5 + i].name, "fts_post_%02d",
+                     i);
+        }
+        dbs[5 + i].dbi = &self->post[i];
+    }
     int rc = 0;
     for (int i = 0; rc == 0 && i < STORE_FTS_DBS; i++) {
         rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | MDB_CREATE,

@@ -48,8 +48,13 @@
 #include "dossier/v1/reports.pb-c.h"
 #include "status.h"
 
+/* Postings live in one named database per segment slot, so that a
+   merged-away segment is emptied with mdb_drop (its pages freed whole)
+   rather than entry by entry; a slot is reused once emptied. */
+#define STORE_FTS_SEGMENT_SLOTS 65
+
 /* Named databases store_fts_open opens: add to the env's maxdbs. */
-#define STORE_FTS_DBS 6
+#define STORE_FTS_DBS (5 + STORE_FTS_SEGMENT_SLOTS)
 
 /* Default and largest page size of a search. */
 #define STORE_FTS_PAGE_SIZE 10
