@@ -679,7 +679,7 @@ test_check_detects_lost_posting(void **state) {
     MDB_dbi dbi;
     MDB_cursor *cur;
     assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 128), 0);
     assert_int_equal(mdb_env_open(env, fx->dir, 0, 0640), 0);
     assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, "fts_post", 0, &dbi), 0);
@@ -715,6 +715,73 @@ test_check_detects_lost_posting(void **state) {
 }
 
 static void
+test_failed_write_leaves_no_trace(void **state) {
+    /* A write that fails after it began (replacing d3, whose postings
+       blocks are damaged, fails while cutting its old postings out) leaves
+       nothing behind, and the writes before and after it in the same
+       batch commit: the batch is rebuilt from its log. */
+    fixture_t *fx = *state;
+    store_destroy(&fx->store);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 128), 0);
+    assert_int_equal(mdb_env_open(env, fx->dir, 0, 0640), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "fts_post", 0, &dbi), 0);
+    assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+    MDB_val key, val;
+    int damaged = 0;
+    int rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+    for (int steps = 0; rc == 0 && steps < 10000; steps++) {
+        /* A block key: segment id, "charlie", NUL, first docno. */
+        if (key.mv_size == 4 + 8 + 4 &&
+            memcmp((const char *)key.mv_data + 4, "charlie", 8) == 0) {
+            uint8_t junk[2] = {0xff, 0xff};
+            MDB_val bad = {sizeof junk, junk};
+            assert_int_equal(mdb_cursor_put(cur, &key, &bad, MDB_CURRENT), 0);
+            damaged++;
+        }
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    }
+    assert_int_equal(damaged, 1);
+    mdb_cursor_close(cur);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    dossier_error_t err = {0};
+    store_options_t options = {.no_sync = true};
+    assert_ok(store_open(fx->dir, &options, &fx->store, &err), &err);
+    store_batch_t *batch;
+    assert_ok(store_batch_begin(fx->store, &batch, &err), &err);
+    doc_t n1 = s_docs[0], n2 = s_docs[1];
+    n1.id = "n1";
+    n2.id = "n2";
+    Dossier__V1__Report r;
+    char *slot[1];
+    s_report(&n1, "novel words", &r, slot);
+    assert_ok(store_put(batch, &r, NULL, NULL, &err), &err);
+    s_report(&s_docs[2], "replaced text", &r, slot);
+    assert_status(store_put(batch, &r, NULL, NULL, &err), DOSSIER_DATA_LOSS,
+                  &err);
+    s_report(&n2, "novel things", &r, slot);
+    assert_ok(store_put(batch, &r, NULL, NULL, &err), &err);
+    assert_ok(store_batch_commit(&batch, &err), &err);
+
+    EXPECT(fx->store, "n1", .query = "words");
+    EXPECT(fx->store, "n2", .query = "things");
+    EXPECT(fx->store, "d3", .query = "marriage");
+    EXPECT(fx->store, "", .query = "replaced");
+    Dossier__V1__Report *got = NULL;
+    assert_ok(store_get(fx->store, "d3", &got, &err), &err);
+    assert_int_equal(got->version, 1);
+    assert_string_equal(got->body[0], "forced marriage");
+    dossier__v1__report__free_unpacked(got, NULL);
+}
+
+static void
 test_missing_record(void **state) {
     /* A record gone behind the index's back (as a disk fault would do):
        search leaves it out, store_check reports it. */
@@ -724,7 +791,7 @@ test_missing_record(void **state) {
     MDB_txn *txn;
     MDB_dbi dbi;
     assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 128), 0);
     assert_int_equal(mdb_env_open(env, fx->dir, 0, 0640), 0);
     assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, "records", 0, &dbi), 0);
@@ -752,7 +819,7 @@ test_rebuild_at_open(void **state) {
     MDB_txn *txn;
     MDB_dbi meta, post;
     assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 128), 0);
     assert_int_equal(mdb_env_open(env, fx->dir, 0, 0640), 0);
     assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, "fts_meta", 0, &meta), 0);
@@ -792,6 +859,8 @@ main(void) {
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_rebuild_at_open, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_failed_write_leaves_no_trace,
+                                        s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_missing_record, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_check_detects_lost_posting,
