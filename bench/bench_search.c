@@ -6,7 +6,10 @@
     fresh store through store batches, then runs five kinds of query (one
     term, three terms, a phrase, a term with an excluded term, a term
     with country and year filters), single-threaded, top 10 by BM25, and
-    prints each kind's p50 and p99. With --corpus and --queries it also
+    prints each kind's p50 and p99. The phrases run twice: with an exact
+    total_hits ("phrase") and with estimate_total_hits set
+    ("phrase_estimated", the same queries and hits, positions checked
+    only where they can change the top 10). With --corpus and --queries it also
     writes the corpus (JSON lines) and the queries (tab-separated, with
     their FTS5 form) so bench/fts5_baseline.py runs the same work; see
     bench/search.sh.
@@ -15,6 +18,7 @@
 #include <errno.h>
 #include <lmdb.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +87,10 @@ typedef struct {
 
 static const char *s_kinds[S_KINDS] = {"one_term", "three_terms", "phrase",
                                        "excluded", "filtered"};
+/* The timed runs: each kind, then the phrases again with an estimated
+   total_hits (FTS5 runs them once: its query is the same). */
+#define S_RUNS (S_KINDS + 1)
+#define S_PHRASE 2
 static query_t s_queries[S_KINDS][S_QUERIES];
 
 /*  The queries, from a random stream of their own (documents use theirs:
@@ -131,6 +139,41 @@ s_make_queries(uint32_t n_docs) {
 }
 
 /* ---- Measuring. ---- */
+
+/*  The exact phrase answers, to compare the estimated ones with: the
+    estimate's error, and the hits (which must be the same). */
+typedef struct {
+    uint64_t total;
+    size_t n_hits;
+    char ids[10][32];
+    double scores[10];
+} answer_t;
+
+static answer_t s_exact[S_QUERIES];
+
+static void
+s_answer_keep(answer_t *a, const Dossier__V1__SearchResponse *resp) {
+    a->total = resp->total_hits;
+    a->n_hits = resp->n_hits < 10 ? resp->n_hits : 10;
+    for (size_t i = 0; i < a->n_hits; i++) {
+        snprintf(a->ids[i], sizeof(a->ids[i]), "%s", resp->hits[i]->report->id);
+        a->scores[i] = resp->hits[i]->score;
+    }
+}
+
+static bool
+s_answer_same_hits(const answer_t *a, const Dossier__V1__SearchResponse *resp) {
+    if (resp->n_hits != a->n_hits) {
+        return false;
+    }
+    for (size_t i = 0; i < a->n_hits; i++) {
+        if (strcmp(a->ids[i], resp->hits[i]->report->id) != 0 ||
+            a->scores[i] != resp->hits[i]->score) {
+            return false;
+        }
+    }
+    return true;
+}
 
 static double
 s_now(void) {
@@ -353,9 +396,14 @@ main(int argc, char **argv) {
     /* The queries: one warm-up round, then rounds timed. */
     double *times = calloc((size_t)S_QUERIES * rounds, sizeof(double));
     double *cpu = calloc((size_t)S_QUERIES * rounds, sizeof(double));
-    for (int k = 0; k < S_KINDS; k++) {
+    for (int run = 0; run < S_RUNS; run++) {
+        bool estimate = run == S_KINDS;
+        int k = estimate ? S_PHRASE : run;
+        const char *name = estimate ? "phrase_estimated" : s_kinds[k];
         uint64_t hits = 0;
         size_t n = 0;
+        unsigned differ = 0, estimated = 0;
+        double error = 0, abs_error = 0;
         for (uint32_t round = 0; round <= rounds; round++) {
             for (int q = 0; q < S_QUERIES; q++) {
                 query_t *qq = &s_queries[k][q];
@@ -365,6 +413,7 @@ main(int argc, char **argv) {
                     DOSSIER__V1__REPORT_FILTER__INIT;
                 req.query = qq->query;
                 req.page_size = 10;
+                req.estimate_total_hits = estimate;
                 if (qq->country[0]) {
                     filter.country = qq->country;
                     filter.year_min = qq->year_min;
@@ -386,6 +435,20 @@ main(int argc, char **argv) {
                     times[n++] = took;
                     hits += resp->total_hits;
                 }
+                if (k == S_PHRASE && !estimate && round == 0) {
+                    s_answer_keep(&s_exact[q], resp);
+                } else if (estimate && round == 0) {
+                    const answer_t *a = &s_exact[q];
+                    differ += !s_answer_same_hits(a, resp);
+                    estimated += resp->total_hits_estimated;
+                    double e =
+                        a->total
+                            ? ((double)resp->total_hits - (double)a->total) /
+                                  (double)a->total
+                            : 0;
+                    error += e;
+                    abs_error += fabs(e);
+                }
                 dossier__v1__search_response__free_unpacked(resp, NULL);
             }
         }
@@ -394,12 +457,19 @@ main(int argc, char **argv) {
         size_t p99 = (size_t)(n * 0.99);
         /* CPU time tells a slow query from one preempted by another
            process on a busy machine. */
-        printf("%s_p50_cpu_ms %.4f\n%s_p99_cpu_ms %.4f\n", s_kinds[k],
-               cpu[n / 2] * 1e3, s_kinds[k], cpu[p99 < n ? p99 : n - 1] * 1e3);
-        printf("%s_p50_ms %.4f\n%s_p99_ms %.4f\n%s_avg_total_hits %.1f\n",
-               s_kinds[k], times[n / 2] * 1e3, s_kinds[k],
-               times[p99 < n ? p99 : n - 1] * 1e3, s_kinds[k],
-               (double)hits / n);
+        printf("%s_p50_cpu_ms %.4f\n%s_p99_cpu_ms %.4f\n", name,
+               cpu[n / 2] * 1e3, name, cpu[p99 < n ? p99 : n - 1] * 1e3);
+        printf("%s_p50_ms %.4f\n%s_p99_ms %.4f\n%s_avg_total_hits %.1f\n", name,
+               times[n / 2] * 1e3, name, times[p99 < n ? p99 : n - 1] * 1e3,
+               name, (double)hits / n);
+        if (estimate) {
+            /* How far the estimates are from the exact counts, and how
+               many queries' hits were not the exact path's (must be 0). */
+            printf("%s_estimated_queries %u\n%s_error_pct %.2f\n"
+                   "%s_abs_error_pct %.2f\n%s_hits_differ %u\n",
+                   name, estimated, name, 100.0 * error / S_QUERIES, name,
+                   100.0 * abs_error / S_QUERIES, name, differ);
+        }
     }
     free(times);
     free(cpu);

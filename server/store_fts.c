@@ -2580,6 +2580,12 @@ typedef struct {
     uint32_t tier;
     Dossier__V1__SearchOrder order_by;
     bool facets;
+    /* Phrases checked only for candidates that can enter the heap:
+       total then counts the candidates (every positive term, filters,
+       exclusions), checked and passed the phrase checks made. */
+    bool defer_phrases;
+    uint64_t checked;
+    uint64_t passed;
     attrs_t attrs;
     heap_t heap;
     uint64_t total;
@@ -2622,14 +2628,22 @@ s_phrase_at(search_t *s, iter_t *iters, const phrase_t *ph) {
     return false;
 }
 
-/*  True when document d passes the exclusions and the phrases. */
+/*  True when the current document of the iterators holds every positive
+    phrase (false too on damage or no memory: see s->oom). */
 static bool
-s_doc_passes(search_t *s, uint32_t d) {
+s_phrases_pass(search_t *s) {
     for (uint32_t p = 0; p < s->n_phrases; p++) {
         if (!s_phrase_at(s, s->iters, &s->phrases[p])) {
             return false;
         }
     }
+    return true;
+}
+
+/*  True when document d passes the exclusions (false too on damage or no
+    memory: see s->oom). */
+static bool
+s_doc_passes_exclusions(search_t *s, uint32_t d) {
     for (uint32_t x = 0; x < s->n_xphrases; x++) {
         const phrase_t *ph = &s->xphrases[x];
         bool all = true;
@@ -2680,7 +2694,8 @@ s_consider(search_t *s, uint32_t d) {
             return true;
         }
     }
-    if (!s_doc_passes(s, d)) {
+    if (!s_doc_passes_exclusions(s, d) ||
+        (!s->defer_phrases && !s_phrases_pass(s))) {
         return !s->oom;
     }
     s->total++;
@@ -2727,6 +2742,19 @@ s_consider(search_t *s, uint32_t d) {
         hit.score +=
             s_bm25(s->iters[t].idf, s_iter_tf(&s->iters[t]), a.len, s->avgdl);
     }
+    if (s->defer_phrases) {
+        /* The positions only where they can change the page: a document
+           that would not enter the heap even with its phrases needs no
+           check, as s_heap_push would drop it. */
+        if (s->heap.n == s->heap.k && !s_hit_better(&hit, &s->heap.hits[0])) {
+            return true;
+        }
+        s->checked++;
+        if (!s_phrases_pass(s)) {
+            return !s->oom;
+        }
+        s->passed++;
+    }
     s_heap_push(&s->heap, &hit);
     return true;
 }
@@ -2736,8 +2764,10 @@ s_consider(search_t *s, uint32_t d) {
 static bool
 s_run(search_t *s) {
     iter_t *lead = &s->iters[s->order[0]];
+    /* A phrase of one repeated term ("very very") has one iterator but
+       still needs its positions. */
     bool simple = s->n_iters == 1 && !s->filter_attrs && !s->facets &&
-                  s->n_xphrases == 0 && s->order_by == 0;
+                  s->n_phrases == 0 && s->n_xphrases == 0 && s->order_by == 0;
     uint32_t d = s_iter_advance(lead, 0, s->avgdl);
     while (d != S_END) {
         if (simple && s->heap.n == s->heap.k && lead->i == 0) {
@@ -3342,6 +3372,11 @@ store_fts_search(store_fts_t *fts, MDB_txn *txn,
     if (st != DOSSIER_OK) {
         goto done;
     }
+    /* An estimate where exact counting costs a position check per
+       candidate; never with facets, whose counts are exact. Filters and
+       exclusions stay exact, applied before a candidate is counted. */
+    s.defer_phrases =
+        req->estimate_total_hits && !req->facets && s.n_phrases > 0;
     uint64_t k64 = (uint64_t)offset + page_size;
     s.heap.k = (uint32_t)(k64 > 10000000 ? 10000000 : k64);
     s.heap.hits = malloc(s.heap.k * sizeof(hit_t));
@@ -3354,6 +3389,24 @@ store_fts_search(store_fts_t *fts, MDB_txn *txn,
                    : s_damaged(err, "unreadable postings or attributes");
         goto done;
     }
+    bool estimated = false;
+    if (s.defer_phrases) {
+        /* Every candidate checked (the heap never filled): exact. Else,
+           as Xapian's get_matches_estimated: the candidates times the
+           share of the checked ones that held the phrases. The checked
+           ones include every hit kept, so the estimate is at least the
+           heap's size. */
+        if (s.checked == s.total) {
+            s.total = s.passed;
+        } else if (s.checked > 0) {
+            double est = (double)s.total * (double)s.passed / (double)s.checked;
+            uint64_t n = (uint64_t)llround(est);
+            s.total = n < s.passed ? s.passed : n;
+            estimated = true;
+        } else {
+            estimated = true; /* no page to fill: the candidates, a bound */
+        }
+    }
     /* The page: hits [offset, offset + page_size) of the ranking. */
     qsort(s.heap.hits, s.heap.n, sizeof(hit_t), s_hit_order);
     resp = malloc(sizeof(*resp));
@@ -3363,6 +3416,7 @@ store_fts_search(store_fts_t *fts, MDB_txn *txn,
     }
     dossier__v1__search_response__init(resp);
     resp->total_hits = s.total;
+    resp->total_hits_estimated = estimated;
     uint32_t first = offset < s.heap.n ? offset : s.heap.n;
     uint32_t count = s.heap.n - first;
     if (count) {

@@ -140,7 +140,12 @@ int store_fts_rc(const store_fts_t *fts);
 
 /*  Answers request in read transaction txn. page_size must be at most
     max_page_size (0: STORE_FTS_MAX_PAGE_SIZE); 0 asks for the default.
-    Bad queries, filters, tokens: DOSSIER_INVALID_ARGUMENT. On success
+    Bad queries, filters, tokens: DOSSIER_INVALID_ARGUMENT. When
+    request->estimate_total_hits is set, the query has a phrase and no
+    facets are asked for, phrases are checked only for documents that can
+    still enter the page: the hits are the same, total_hits becomes an
+    estimate and total_hits_estimated is set (unless every candidate was
+    checked, which makes it exact). On success
     *response_p is the caller's, freed with
     dossier__v1__search_response__free_unpacked(response, NULL). */
 dossier_status_t store_fts_search(store_fts_t *fts, MDB_txn *txn,

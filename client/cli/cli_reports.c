@@ -603,6 +603,9 @@ cli_search(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
     }
     req.order = s.order;
     req.facets = s.facets;
+    /* A phrase query's count may be estimated (printed "about N"): the
+       hits are the same, the server spares a position check per match. */
+    req.estimate_total_hits = true;
     char *token = NULL;
     unsigned long long shown = 0;
     uint32_t page_cap = S_MAX_PAGE;
@@ -626,7 +629,9 @@ cli_search(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
             cli_print_json(&resp->base);
         } else {
             if (!printed) {
-                printf("%llu match%s\n\n", (unsigned long long)resp->total_hits,
+                printf("%s%llu match%s\n\n",
+                       resp->total_hits_estimated ? "about " : "",
+                       (unsigned long long)resp->total_hits,
                        resp->total_hits == 1 ? "" : "es");
             }
             for (size_t i = 0; i < resp->n_hits && shown < s.limit; i++) {

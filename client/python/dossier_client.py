@@ -526,18 +526,22 @@ class Client:
 
     def search(self, query, country=None, year=None, tier=None,
                publisher=None, page_size=10, page_token="", order=None,
-               facets=False):
+               facets=False, estimate_total_hits=False):
         """Full-text search; returns one dossier.v1.SearchResponse page
-        (hits, next_page_token, total_hits, facets).
+        (hits, next_page_token, total_hits, total_hits_estimated, facets).
 
         query: terms (all must match), "quoted phrases", -excluded terms.
         Filters as for list(). order: a dossier.v1.SearchOrder number or
         name ("SEARCH_ORDER_YEAR"); default relevance. facets: also count
         matches per year, tier, country and publisher.
+        estimate_total_hits: accept an estimated total_hits for a phrase
+        query (faster; the hits are the same); the response's
+        total_hits_estimated then says whether it is one. Facets keep
+        the count exact.
         """
-        request = reports_pb2.SearchRequest(query=query, page_size=page_size,
-                                            page_token=page_token or "",
-                                            facets=facets)
+        request = reports_pb2.SearchRequest(
+            query=query, page_size=page_size, page_token=page_token or "",
+            facets=facets, estimate_total_hits=bool(estimate_total_hits))
         request.filter.CopyFrom(_filter(country, year, tier, publisher))
         if order is not None:
             if isinstance(order, str):

@@ -171,6 +171,7 @@ typedef struct {
     const char *page_token;
     Dossier__V1__SearchOrder order;
     bool facets;
+    bool estimate;
 } search_t;
 
 static dossier_status_t
@@ -189,6 +190,7 @@ s_search(store_t *store, const search_t *s, Dossier__V1__SearchResponse **resp,
     req.page_token = (char *)(s->page_token ? s->page_token : "");
     req.order = s->order;
     req.facets = s->facets;
+    req.estimate_total_hits = s->estimate;
     *resp = NULL;
     return store_search(store, &req, 0, resp, err);
 }
@@ -839,6 +841,293 @@ test_rebuild_at_open(void **state) {
     EXPECT(fx->store, "d5", .query = "cote d'ivoire");
 }
 
+/* ---- Estimated totals for phrases, over a generated corpus. ---- */
+
+/*  G_DOCS documents of 8 to 57 words drawn from G_WORDS with a skewed
+    distribution (the first words in most documents), so that a phrase's
+    words are together in many documents and in that order in part of
+    them: the checks the estimate skips matter, and some fail. */
+#define G_DOCS 3000
+#define G_WORDS 24
+#define G_MAX_LEN 58
+
+static const char *s_gwords[G_WORDS] = {
+    "amber",  "basil", "cedar", "dune",  "ember", "fjord",  "grove",  "heath",
+    "inlet",  "jade",  "kelp",  "loam",  "moss",  "nettle", "oak",    "peat",
+    "quartz", "reed",  "sage",  "thorn", "umber", "vale",   "willow", "yarrow"};
+
+typedef struct {
+    uint8_t words[G_DOCS][G_MAX_LEN];
+    uint8_t len[G_DOCS];
+} gcorpus_t;
+
+static uint64_t
+s_rand(uint64_t *state) {
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/*  Generates the corpus into g and stores it in batches of 400 (several
+    segments, merged), ids g0000.., years 2001 to 2020, two countries. */
+static void
+s_gload(store_t *store, gcorpus_t *g) {
+    uint64_t rng = 20261127;
+    dossier_error_t err = {0};
+    store_batch_t *batch = NULL;
+    for (uint32_t i = 0; i < G_DOCS; i++) {
+        g->len[i] = (uint8_t)(8 + s_rand(&rng) % 50);
+        char body[G_MAX_LEN * 8] = "";
+        size_t at = 0;
+        for (uint32_t j = 0; j < g->len[i]; j++) {
+            double u = (double)(s_rand(&rng) >> 11) / 9007199254740992.0;
+            uint8_t w = (uint8_t)(G_WORDS * u * u);
+            g->words[i][j] = w;
+            at += (size_t)snprintf(body + at, sizeof body - at, "%s%s",
+                                   j ? " " : "", s_gwords[w]);
+        }
+        if (i % 400 == 0) {
+            assert_ok(store_batch_begin(store, &batch, &err), &err);
+        }
+        doc_t d = s_docs[i % 2 ? 0 : 3];
+        char id[16];
+        snprintf(id, sizeof id, "g%04u", i);
+        d.id = id;
+        d.title = "untitled";
+        d.year = 2001 + i % 20;
+        Dossier__V1__Report r;
+        char *slot[1];
+        s_report(&d, body, &r, slot);
+        assert_ok(store_put(batch, &r, NULL, NULL, &err), &err);
+        if (i % 400 == 399 || i + 1 == G_DOCS) {
+            assert_ok(store_batch_commit(&batch, &err), &err);
+        }
+    }
+}
+
+/*  How many documents of g hold the words seq[0..n) in a row (or, when
+    !in_row, all of them anywhere). */
+static uint64_t
+s_gcount(const gcorpus_t *g, const int *seq, int n, bool in_row) {
+    uint64_t count = 0;
+    for (uint32_t i = 0; i < G_DOCS; i++) {
+        bool found = false;
+        if (in_row) {
+            for (int p = 0; p + n <= g->len[i] && !found; p++) {
+                found = true;
+                for (int j = 0; j < n && found; j++) {
+                    found = g->words[i][p + j] == seq[j];
+                }
+            }
+        } else {
+            found = true;
+            for (int j = 0; j < n && found; j++) {
+                bool has = false;
+                for (int p = 0; p < g->len[i] && !has; p++) {
+                    has = g->words[i][p] == seq[j];
+                }
+                found = has;
+            }
+        }
+        count += found;
+    }
+    return count;
+}
+
+static Dossier__V1__SearchResponse *
+s_run_search(store_t *store, const search_t *s) {
+    dossier_error_t err = {0};
+    Dossier__V1__SearchResponse *resp = NULL;
+    dossier_status_t st = s_search(store, s, &resp, &err);
+    if (st != DOSSIER_OK) {
+        print_error("search \"%s\" gave %s (%s)\n", s->query,
+                    dossier_strerror(st), err.message);
+        fail();
+    }
+    return resp;
+}
+
+/*  The same hits: ids, order, scores to the bit. */
+static void
+s_same_hits(const Dossier__V1__SearchResponse *a,
+            const Dossier__V1__SearchResponse *b, const char *query) {
+    if (a->n_hits != b->n_hits) {
+        print_error("\"%s\": %zu hits exact, %zu estimated\n", query, a->n_hits,
+                    b->n_hits);
+        fail();
+    }
+    for (size_t i = 0; i < a->n_hits; i++) {
+        if (strcmp(a->hits[i]->report->id, b->hits[i]->report->id) != 0 ||
+            memcmp(&a->hits[i]->score, &b->hits[i]->score, sizeof(double))) {
+            print_error("\"%s\" hit %zu: %s %.17g exact, %s %.17g estimated\n",
+                        query, i, a->hits[i]->report->id, a->hits[i]->score,
+                        b->hits[i]->report->id, b->hits[i]->score);
+            fail();
+        }
+    }
+}
+
+/*  Runs q exactly and estimated and compares: same hits on page 1 and
+    page 2 (each path's own token, and each token on the other path),
+    the exact total is want (when want >= 0) and not flagged, an
+    estimate is flagged and between the hits found and most (the
+    documents holding every word, when >= 0), else equal to the exact
+    total; with facets the estimate is refused. Counts flagged answers
+    in *flagged. */
+static void
+s_compare(store_t *store, const search_t *q, int64_t want, int64_t most,
+          unsigned *flagged) {
+    search_t exact = *q, est = *q;
+    exact.estimate = false;
+    est.estimate = true;
+    Dossier__V1__SearchResponse *a = s_run_search(store, &exact);
+    Dossier__V1__SearchResponse *b = s_run_search(store, &est);
+    assert_false(a->total_hits_estimated);
+    if (want >= 0 && a->total_hits != (uint64_t)want) {
+        print_error("\"%s\": total_hits %llu, counted %lld\n", q->query,
+                    (unsigned long long)a->total_hits, (long long)want);
+        fail();
+    }
+    s_same_hits(a, b, q->query);
+    if (b->total_hits_estimated) {
+        (*flagged)++;
+        assert_true(b->total_hits >= b->n_hits);
+        if (most >= 0 && b->total_hits > (uint64_t)most) {
+            print_error("\"%s\": estimate %llu above %lld candidates\n",
+                        q->query, (unsigned long long)b->total_hits,
+                        (long long)most);
+            fail();
+        }
+    } else {
+        assert_int_equal(b->total_hits, a->total_hits);
+    }
+    /* A next page while the count says there are more (offset 0). */
+    assert_int_equal(a->next_page_token[0] != '\0', a->n_hits < a->total_hits);
+    assert_int_equal(b->next_page_token[0] != '\0', b->n_hits < b->total_hits);
+    /* Page 2, each way, and with the other path's token. */
+    if (a->next_page_token[0] && b->next_page_token[0]) {
+        search_t a2 = exact, b2 = est, a2x = exact, b2x = est;
+        a2.page_token = a->next_page_token;
+        b2.page_token = b->next_page_token;
+        a2x.page_token = b->next_page_token;
+        b2x.page_token = a->next_page_token;
+        Dossier__V1__SearchResponse *pa = s_run_search(store, &a2);
+        Dossier__V1__SearchResponse *pb = s_run_search(store, &b2);
+        Dossier__V1__SearchResponse *pax = s_run_search(store, &a2x);
+        Dossier__V1__SearchResponse *pbx = s_run_search(store, &b2x);
+        s_same_hits(pa, pb, q->query);
+        s_same_hits(pa, pax, q->query);
+        s_same_hits(pa, pbx, q->query);
+        assert_int_equal(pa->total_hits, a->total_hits);
+        dossier__v1__search_response__free_unpacked(pa, NULL);
+        dossier__v1__search_response__free_unpacked(pb, NULL);
+        dossier__v1__search_response__free_unpacked(pax, NULL);
+        dossier__v1__search_response__free_unpacked(pbx, NULL);
+    }
+    /* Facets force the exact count. */
+    search_t f = est;
+    f.facets = true;
+    Dossier__V1__SearchResponse *c = s_run_search(store, &f);
+    assert_false(c->total_hits_estimated);
+    assert_int_equal(c->total_hits, a->total_hits);
+    s_same_hits(a, c, q->query);
+    uint64_t by_year = 0;
+    for (size_t i = 0; i < c->n_facets; i++) {
+        if (strcmp(c->facets[i]->field, "year") == 0) {
+            for (size_t j = 0; j < c->facets[i]->n_counts; j++) {
+                by_year += c->facets[i]->counts[j]->count;
+            }
+        }
+    }
+    assert_int_equal(by_year, a->total_hits);
+    dossier__v1__search_response__free_unpacked(a, NULL);
+    dossier__v1__search_response__free_unpacked(b, NULL);
+    dossier__v1__search_response__free_unpacked(c, NULL);
+}
+
+static void
+test_estimated_phrases(void **state) {
+    fixture_t *fx = *state;
+    gcorpus_t *g = calloc(1, sizeof *g);
+    assert_non_null(g);
+    s_gload(fx->store, g);
+    unsigned flagged = 0, phrases = 0;
+    char query[256];
+    /* Every ordered pair of the 8 most frequent words, a word twice
+       included ("amber amber": one term, still a phrase). */
+    for (int x = 0; x < 8; x++) {
+        for (int y = 0; y < 8; y++) {
+            int seq[2] = {x, y};
+            snprintf(query, sizeof query, "\"%s %s\"", s_gwords[x],
+                     s_gwords[y]);
+            s_compare(fx->store, &(search_t){.query = query},
+                      (int64_t)s_gcount(g, seq, 2, true),
+                      (int64_t)s_gcount(g, seq, 2, false), &flagged);
+            phrases++;
+        }
+    }
+    /* Three words in a row, and rarer words (fewer candidates than the
+       page: every one checked, so exact). */
+    int triples[][3] = {{0, 1, 2}, {1, 0, 0},    {0, 0, 1},  {2, 0, 1},
+                        {0, 3, 0}, {20, 21, 22}, {15, 16, 0}};
+    for (size_t t = 0; t < sizeof triples / sizeof triples[0]; t++) {
+        int *seq = triples[t];
+        snprintf(query, sizeof query, "\"%s %s %s\"", s_gwords[seq[0]],
+                 s_gwords[seq[1]], s_gwords[seq[2]]);
+        s_compare(fx->store, &(search_t){.query = query},
+                  (int64_t)s_gcount(g, seq, 3, true),
+                  (int64_t)s_gcount(g, seq, 3, false), &flagged);
+        phrases++;
+    }
+    /* Phrases with terms, exclusions, two phrases, filters, orders and
+       larger pages: the same hits either way. */
+    const char *mixed[] = {
+        "\"amber basil\" cedar",          "dune \"basil amber\"",
+        "\"amber basil\" -cedar",         "\"amber basil\" -\"cedar amber\"",
+        "\"amber basil\" \"cedar dune\"", "\"basil cedar amber\" ember",
+        "-fjord \"amber amber\"",         "\"cedar basil\" -grove -heath"};
+    for (size_t m = 0; m < sizeof mixed / sizeof mixed[0]; m++) {
+        s_compare(fx->store, &(search_t){.query = mixed[m]}, -1, -1, &flagged);
+        s_compare(fx->store,
+                  &(search_t){.query = mixed[m],
+                              .year_min = 2005,
+                              .year_max = 2012,
+                              .country = "AZE"},
+                  -1, -1, &flagged);
+        s_compare(
+            fx->store,
+            &(search_t){.query = mixed[m],
+                        .order = DOSSIER__V1__SEARCH_ORDER__SEARCH_ORDER_YEAR},
+            -1, -1, &flagged);
+        s_compare(
+            fx->store,
+            &(search_t){
+                .query = mixed[m],
+                .page_size = 25,
+                .order =
+                    DOSSIER__V1__SEARCH_ORDER__SEARCH_ORDER_PUBLICATION_DATE},
+            -1, -1, &flagged);
+        s_compare(fx->store, &(search_t){.query = mixed[m], .page_size = 1}, -1,
+                  -1, &flagged);
+    }
+    /* The estimate is used where it saves checks: most frequent-word
+       pairs have thousands of candidates for a page of 10. */
+    if (flagged < phrases / 2) {
+        print_error("only %u of %u answers estimated\n", flagged, phrases);
+        fail();
+    }
+    /* No phrase: the flag changes nothing. */
+    s_compare(fx->store, &(search_t){.query = "amber basil"}, -1, -1, &flagged);
+    Dossier__V1__SearchResponse *resp = s_run_search(
+        fx->store, &(search_t){.query = "amber basil", .estimate = true});
+    assert_false(resp->total_hits_estimated);
+    assert_int_equal(resp->total_hits, s_gcount(g, (int[]){0, 1}, 2, false));
+    dossier__v1__search_response__free_unpacked(resp, NULL);
+    s_check_clean(fx->store);
+    free(g);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
@@ -862,6 +1151,8 @@ main(void) {
         cmocka_unit_test_setup_teardown(test_failed_write_leaves_no_trace,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_missing_record, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_estimated_phrases, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_check_detects_lost_posting,
                                         s_setup, s_teardown),
