@@ -6,21 +6,26 @@
     in-memory buffer (per term, one byte buffer: docno delta, frequency,
     length, positions), while the docno, attributes and statistics go
     straight to LMDB. store_fts_flush writes the buffer as a new segment,
-    in key order with MDB_APPEND (full pages, no reads), then merges
-    segments: 4 of level 0 (one batch each) or 8 of a higher level make one
-    of the next level, full blocks moving whole. So a bulk load costs a few
-    sequential writes per term per batch, not an update per term per
-    document, like an LSM tree. A document removed in the batch that
-    indexed it is only marked dead in the buffer; one indexed in an earlier
-    batch has its postings cut out of its segment's blocks at once.
+    in key order with MDB_APPEND (full pages, no reads), into a free slot
+    (one postings database each), then merges segments: 4 of level 0 (one
+    batch each) or 8 of a higher level make one of the next level, full
+    blocks moving whole, and the merged slots are emptied by mdb_drop. So a bulk
+   load costs a few sequential writes per term per batch, not an update per term
+   per document, like an LSM tree. A document removed in the batch that indexed
+   it is only marked dead in the buffer; one indexed in an earlier batch has its
+   postings cut out of its segment's blocks at once.
 
     Reading. A search is a conjunction: the rarest term leads, the others
     skip to its documents by block (block headers carry the last docno, so
     whole blocks are passed without decoding). Each document matching
     every term then passes the filters, the exclusions and the phrase
     checks (positions decoded only then) and is counted, so total_hits and
-    facets are exact. Scoring is BM25 (k1 1.2, b 0.75,
-    idf = ln(1 + (N - df + 0.5) / (df + 0.5))): a document is scored only
+    facets are exact; unless the request accepts an estimate
+    (estimate_total_hits, no facets): then a phrase is checked only where
+    the document could still enter the page, and total_hits is the count
+    of documents holding every term times the phrase's pass rate among
+    those checked (flagged total_hits_estimated). Scoring is BM25 (k1 1.2, b
+   0.75, idf = ln(1 + (N - df + 0.5) / (df + 0.5))): a document is scored only
     when the sum of its blocks' bounds (BM25 of the block's largest
     frequency at its smallest length) can still enter the top k, and a
     one-term query with no per-document condition counts whole blocks that
