@@ -334,6 +334,37 @@ s_is_blank_char(char c) {
     return c == ' ' || c == '\t';
 }
 
+/* ---- eight bytes at a time ------------------------------------------ */
+
+/* Nearly all of a report is printable ASCII: the passes over its text
+   test 8 bytes at once and look at single bytes only where a word holds
+   something else. */
+#define S_ONES 0x0101010101010101ull
+#define S_LOW7 0x7F7F7F7F7F7F7F7Full
+
+static uint64_t
+s_load8(const void *p) {
+    uint64_t w;
+    memcpy(&w, p, sizeof(w));
+    return w;
+}
+
+/*  The high bit of every byte of w that is 0, and no other bit. */
+static uint64_t
+s_zero_bytes(uint64_t w) {
+    return ~(((w & S_LOW7) + S_LOW7) | w | S_LOW7);
+}
+
+/*  True when the 8 bytes of w are all printable ASCII (0x20..0x7E). */
+static bool
+s_printable8(uint64_t w) {
+    uint64_t high = w & ~S_LOW7;
+    /* a byte below 0x20 borrows into its high bit (exact for "any" when no
+       byte has its high bit set) */
+    uint64_t below = (w - S_ONES * 0x20) & ~w & ~S_LOW7;
+    return (high | below | s_zero_bytes(w ^ (S_ONES * 0x7F))) == 0;
+}
+
 /* ---- text normalization -------------------------------------------- */
 
 typedef struct {
@@ -351,6 +382,10 @@ s_count_bytes(const unsigned char *s, size_t size, s_bytes_t *b) {
     memset(b, 0, sizeof(*b));
     size_t i = 0;
     while (i < size) {
+        if (size - i >= 8 && s_printable8(s_load8(s + i))) {
+            i += 8; /* nothing to count */
+            continue;
+        }
         unsigned char c = s[i];
         if (c < 0x80) {
             if (c == 0) {
@@ -423,12 +458,19 @@ s_is_invisible(uint32_t cp) {
     return cp == 0xFEFF || cp == 0x200B || cp == 0x00AD || cp == 0x2060;
 }
 
-/*  Rewrites sanitized UTF-8 text in place: see the top of this file.
-    Returns the new length. */
+/*  Rewrites n bytes of sanitized UTF-8 text in place: see the top of this
+    file. Returns the new length. */
 static size_t
-s_normalize_text(char *s) {
-    size_t i = 0, o = 0, n = strlen(s);
+s_normalize_text(char *s, size_t n) {
+    size_t i = 0, o = 0;
     while (i < n) {
+        uint64_t w;
+        if (n - i >= 8 && s_printable8(w = s_load8(s + i))) {
+            memcpy(s + o, &w, sizeof(w)); /* kept as is */
+            i += 8;
+            o += 8;
+            continue;
+        }
         unsigned char c = (unsigned char)s[i];
         if (c == '\r') {
             s[o++] = '\n';
@@ -464,13 +506,43 @@ s_normalize_text(char *s) {
     return o;
 }
 
-/*  Trims line in place and collapses runs of spaces; returns its length. */
+/*  Trims the n bytes of line in place and collapses its runs of blanks
+    into one space; NUL-terminates it and returns its new length. */
 static size_t
-s_clean_line(char *line) {
-    size_t o = 0;
-    bool space = false;
-    for (char *p = line; *p; p++) {
-        if (s_is_blank_char(*p)) {
+s_clean_line(char *line, size_t n) {
+    /* Most lines are clean already: find the first byte that the cleaning
+       changes (a tab, a space at the start or after a space), 8 at a time
+       while a word holds neither a tab nor two spaces in a row. */
+    size_t i = 0;
+    if (n > 0 && line[0] != ' ') {
+        while (n - i >= 8) {
+            uint64_t w = s_load8(line + i);
+            uint64_t spaces = s_zero_bytes(w ^ (S_ONES * ' '));
+            if (s_zero_bytes(w ^ (S_ONES * '\t')) || (spaces & (spaces << 8)) ||
+                (i > 0 && line[i] == ' ' && line[i - 1] == ' ')) {
+                break;
+            }
+            i += 8;
+        }
+        while (i < n && line[i] != '\t' &&
+               !(line[i] == ' ' && (i == 0 || line[i - 1] == ' '))) {
+            i++;
+        }
+    }
+    if (i == n) {
+        /* at most one space at the end to trim */
+        if (n > 0 && line[n - 1] == ' ') {
+            n--;
+        }
+        line[n] = '\0';
+        return n;
+    }
+    /* From i on, the byte loop: bytes before it stay where they are, less
+       a space before i (pending: it is written only before a word). */
+    bool space = i > 0 && line[i - 1] == ' ';
+    size_t o = space ? i - 1 : i;
+    for (; i < n; i++) {
+        if (s_is_blank_char(line[i])) {
             space = true;
             continue;
         }
@@ -478,7 +550,7 @@ s_clean_line(char *line) {
             line[o++] = ' ';
         }
         space = false;
-        line[o++] = *p;
+        line[o++] = line[i];
     }
     line[o] = '\0';
     return o;
@@ -1257,21 +1329,24 @@ s_is_date_line(const char *line) {
     return strlen(line) < 40 && s_parse_date(line, iso);
 }
 
+/*  Reads the size bytes of normalized text (NUL-terminated, no NUL
+    inside), cutting its lines in place. */
 static void
-s_scan_lines(s_parse_t *p, char *text) {
+s_scan_lines(s_parse_t *p, char *text, size_t size) {
     s_state_t state = STATE_HEADER;
     s_label_t pending = LABEL_NONE; /* a label alone: value on next line */
     bool skip_date = false;         /* after "Released by ..." */
     bool want_note = false;         /* after a heading ending in '*' */
+    char *end = text + size;
     char *save = NULL;
     char *line = text;
     while (line) {
-        char *nl = strchr(line, '\n');
+        char *nl = memchr(line, '\n', (size_t)(end - line));
         if (nl) {
             *nl = '\0';
         }
         save = nl ? nl + 1 : NULL;
-        size_t n = s_clean_line(line);
+        size_t n = s_clean_line(line, (size_t)((nl ? nl : end) - line));
 
         if (n == 0) {
             if (state == STATE_BODY) {
@@ -1428,7 +1503,7 @@ s_series_from_title(s_parse_t *p) {
             memset(part + i, ' ', 4);
         }
     }
-    s_clean_line(part);
+    s_clean_line(part, strlen(part));
     char *start = part;
     for (size_t i = 0;
          i < sizeof(s_title_publishers) / sizeof(s_title_publishers[0]); i++) {
@@ -1499,7 +1574,7 @@ s_title_from_cite(s_parse_t *p) {
                 p->oom = true;
                 return;
             }
-            s_clean_line(tail);
+            s_clean_line(tail, strlen(tail));
             if (s_is_date_line(tail)) {
                 n = i - 1;
             }
@@ -1972,7 +2047,7 @@ refworld_parse(const char *text, size_t size, const char *source_name,
         return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
                                  "%s: out of memory", name);
     }
-    s_normalize_text(clean);
+    size_t clean_len = s_normalize_text(clean, strlen(clean));
 
     s_parse_t p;
     memset(&p, 0, sizeof(p));
@@ -1990,7 +2065,7 @@ refworld_parse(const char *text, size_t size, const char *source_name,
         s_warn(&p, "%zu NUL byte%s dropped", bytes.nuls,
                bytes.nuls == 1 ? "" : "s");
     }
-    s_scan_lines(&p, clean);
+    s_scan_lines(&p, clean, clean_len);
     free(clean);
 
     if (p.oom) {
