@@ -193,6 +193,9 @@ typedef struct {
     char *disclaimer, *countries, *country, *tier_note, *doc_type;
     char *source_url, *heading_country, *heading_tier_text;
     const char *series_slug;
+    /* country's table entry, NULL when unknown: looked up once, by
+       s_derive, once country is final */
+    const country_t *country_entry;
     unsigned year;
     Dossier__V1__Tier tier;
     bool heading_found;
@@ -1693,9 +1696,12 @@ s_derive(s_parse_t *p) {
         p->country = strdup(p->countries);
         p->oom |= p->country == NULL;
     }
+    p->country_entry = p->country ? country_lookup(p->country) : NULL;
     if (p->country && p->heading_country) {
-        const country_t *a = country_lookup(p->country);
-        const country_t *b = country_lookup(p->heading_country);
+        const country_t *a = p->country_entry;
+        const country_t *b = strcmp(p->country, p->heading_country) == 0
+                                 ? a
+                                 : country_lookup(p->heading_country);
         if (a && b && a != b) {
             s_warn(p, "the title names %s but the heading names %s",
                    s_excerpt(p->country, ex, sizeof(ex)),
@@ -1735,7 +1741,7 @@ s_derive(s_parse_t *p) {
     }
     if (!p->country) {
         s_warn(p, "no country found");
-    } else if (!country_lookup(p->country)) {
+    } else if (!p->country_entry) {
         s_warn(p, "the country \"%s\" is not a known ISO 3166-1 country",
                s_excerpt(p->country, ex, sizeof(ex)));
     }
@@ -1801,7 +1807,10 @@ s_make_id(s_parse_t *p, const char *sha_hex, char *id, size_t size) {
         snprintf(id, size, "refworld");
     }
     char key[128] = "";
-    if (p->country) {
+    if (p->country_entry) {
+        /* what country_key gives a known country */
+        snprintf(key, sizeof(key), "%s", p->country_entry->alpha3);
+    } else if (p->country) {
         country_key(p->country, key, sizeof(key));
     }
     size_t o = strlen(id);
@@ -1889,7 +1898,7 @@ s_build_report(s_parse_t *p, const char *id, const char *sha_hex) {
     r->last_updated = s_take(&p->last_updated);
     r->cite_as = s_take(&p->cite_as);
     r->disclaimer = s_take(&p->disclaimer);
-    const country_t *c = p->country ? country_lookup(p->country) : NULL;
+    const country_t *c = p->country_entry;
     r->country = s_take(&p->country);
     r->country_code = strdup(c ? c->alpha3 : "");
     r->doc_type = s_take(&p->doc_type);
