@@ -514,18 +514,18 @@ s_normalize_text(char *s, size_t n) {
 static size_t
 s_clean_line(char *line, size_t n) {
     /* Most lines are clean already: find the first byte that the cleaning
-       changes (a tab, a space at the start or after a space), 8 at a time
-       while a word holds neither a tab nor two spaces in a row. */
+       changes (a tab, a space at the start or after a space), 8 bytes at
+       a time while they hold neither a tab nor two spaces in a row. Each
+       step moves 7, so that every pair of neighbours is seen in one. */
     size_t i = 0;
     if (n > 0 && line[0] != ' ') {
         while (n - i >= 8) {
             uint64_t w = s_load8(line + i);
             uint64_t spaces = s_zero_bytes(w ^ (S_ONES * ' '));
-            if (s_zero_bytes(w ^ (S_ONES * '\t')) || (spaces & (spaces << 8)) ||
-                (i > 0 && line[i] == ' ' && line[i - 1] == ' ')) {
+            if (s_zero_bytes(w ^ (S_ONES * '\t')) | (spaces & (spaces << 8))) {
                 break;
             }
-            i += 8;
+            i += 7;
         }
         while (i < n && line[i] != '\t' &&
                !(line[i] == ' ' && (i == 0 || line[i - 1] == ' '))) {
@@ -1036,16 +1036,17 @@ s_country_name(s_parse_t *p, const char *s, size_t n) {
 
 /* ---- line classification -------------------------------------------- */
 
+/*  line: n bytes, NUL-terminated. */
 static bool
-s_is_furniture(const char *line) {
+s_is_furniture(const char *line, size_t n) {
     char simple[64];
-    if (strlen(line) >= sizeof(simple)) {
+    if (n >= sizeof(simple)) {
         return false;
     }
     s_simplify(line, simple, sizeof(simple));
     if (simple[0] == '\0') {
         /* rules, bullets and such: nothing readable */
-        return strlen(line) > 0 && strlen(line) < 8;
+        return n > 0 && n < 8;
     }
     for (size_t i = 0; i < sizeof(s_furniture) / sizeof(s_furniture[0]); i++) {
         if (strcmp(simple, s_furniture[i]) == 0) {
@@ -1055,10 +1056,11 @@ s_is_furniture(const char *line) {
     return strncmp(line, "\xc2\xa9", 2) == 0; /* "© UNHCR 2004" */
 }
 
+/*  line: n bytes, NUL-terminated. */
 static bool
-s_is_search_refworld(const char *line) {
+s_is_search_refworld(const char *line, size_t n) {
     char simple[32];
-    if (strlen(line) >= sizeof(simple)) {
+    if (n >= sizeof(simple)) {
         return false;
     }
     s_simplify(line, simple, sizeof(simple));
@@ -1367,14 +1369,14 @@ s_scan_lines(s_parse_t *p, char *text, size_t size) {
         if (p->ended) {
             goto next;
         }
-        if (s_is_search_refworld(line)) {
+        if (s_is_search_refworld(line, n)) {
             if (state == STATE_BODY) {
                 s_para_flush(p);
                 p->ended = true;
             }
             goto next;
         }
-        if (s_is_furniture(line)) {
+        if (s_is_furniture(line, n)) {
             goto next;
         }
         if (want_note) {
