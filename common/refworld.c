@@ -461,51 +461,53 @@ s_is_invisible(uint32_t cp) {
     return cp == 0xFEFF || cp == 0x200B || cp == 0x00AD || cp == 0x2060;
 }
 
-/*  Rewrites n bytes of sanitized UTF-8 text in place: see the top of this
-    file. Returns the new length. */
+/*  Writes the n bytes of sanitized UTF-8 text in, normalized (see the top
+    of this file), to out (n + 1 bytes of room) and NUL-terminates it;
+    out may be in (it never grows). Returns the new length. */
 static size_t
-s_normalize_text(char *s, size_t n) {
+s_normalize_text(const char *in, size_t n, char *out) {
     size_t i = 0, o = 0;
     while (i < n) {
         uint64_t w;
-        if (n - i >= 8 && s_printable8(w = s_load8(s + i))) {
-            memcpy(s + o, &w, sizeof(w)); /* kept as is */
+        if (n - i >= 8 && s_printable8(w = s_load8(in + i))) {
+            memcpy(out + o, &w, sizeof(w)); /* kept as is */
             i += 8;
             o += 8;
             continue;
         }
-        unsigned char c = (unsigned char)s[i];
+        unsigned char c = (unsigned char)in[i];
         if (c == '\r') {
-            s[o++] = '\n';
-            i += (i + 1 < n && s[i + 1] == '\n') ? 2 : 1;
+            out[o++] = '\n';
+            i += (i + 1 < n && in[i + 1] == '\n') ? 2 : 1;
             continue;
         }
         if (c < 0x80) {
             if (c == '\n') {
-                s[o++] = '\n';
+                out[o++] = '\n';
             } else if (c < 0x20 || c == 0x7F) {
-                s[o++] = ' '; /* tabs, form feeds, stray controls */
+                out[o++] = ' '; /* tabs, form feeds, stray controls */
             } else {
-                s[o++] = (char)c;
+                out[o++] = (char)c;
             }
             i++;
             continue;
         }
         uint32_t cp;
-        size_t len = text_utf8_decode((const unsigned char *)s + i, n - i, &cp);
+        size_t len =
+            text_utf8_decode((const unsigned char *)in + i, n - i, &cp);
         if (s_is_unicode_space(cp)) {
-            s[o++] = ' ';
+            out[o++] = ' ';
         } else if (cp >= 0x80 && cp <= 0x9F) {
-            s[o++] = ' '; /* C1 controls */
+            out[o++] = ' '; /* C1 controls */
         } else if (cp == 0x2028 || cp == 0x2029) {
-            s[o++] = '\n';
+            out[o++] = '\n';
         } else if (!s_is_invisible(cp)) {
-            memmove(s + o, s + i, len);
+            memmove(out + o, in + i, len);
             o += len;
         }
         i += len;
     }
-    s[o] = '\0';
+    out[o] = '\0';
     return o;
 }
 
@@ -2052,13 +2054,27 @@ refworld_parse(const char *text, size_t size, const char *source_name,
         size = strlen(utf8);
     }
 
-    char *clean = text_utf8_sanitize(text, size);
+    /* Sanitizing changes nothing in text without NULs or invalid UTF-8
+       (nearly all): then the text is normalized in one pass, from where it
+       is. */
+    char *clean;
+    size_t clean_len = 0;
+    if (!cp1252 && bytes.invalid == 0 && bytes.nuls == 0) {
+        clean = malloc(size + 1);
+        if (clean) {
+            clean_len = s_normalize_text(text, size, clean);
+        }
+    } else {
+        clean = text_utf8_sanitize(text, size);
+        if (clean) {
+            clean_len = s_normalize_text(clean, strlen(clean), clean);
+        }
+    }
     free(utf8);
     if (!clean) {
         return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
                                  "%s: out of memory", name);
     }
-    size_t clean_len = s_normalize_text(clean, strlen(clean));
 
     s_parse_t p;
     memset(&p, 0, sizeof(p));
