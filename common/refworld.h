@@ -90,7 +90,7 @@ typedef struct {
     "input"); it is borrowed for the call.
     The report's id is derived from the document's identity as described
     above, unless the caller sets one afterwards; source_sha256 is the hex
-    SHA-256 of the bytes given (libsodium's crypto_hash_sha256). The
+    SHA-256 of the bytes given (OpenSSL's libcrypto). The
     server-set fields (version, created_*, updated_*) are left empty. Every
     string of the report is malloc'd and valid UTF-8 without NULs.
     Returns DOSSIER_OK and fills *result (the caller's, freed with

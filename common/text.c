@@ -1974,6 +1974,17 @@ text_utf8_sanitize(const char *s, size_t size) {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0, o = 0;
     while (i < size) {
+        /* Most text is ASCII without NULs: copy it 8 bytes at a time. */
+        uint64_t word;
+        if (size - i >= 8 && (memcpy(&word, p + i, 8),
+                              (word & 0x8080808080808080ULL) == 0 &&
+                                  ((word - 0x0101010101010101ULL) & ~word &
+                                   0x8080808080808080ULL) == 0)) {
+            memcpy(out + o, &word, 8);
+            i += 8;
+            o += 8;
+            continue;
+        }
         if (p[i] == 0) {
             i++;
             continue;

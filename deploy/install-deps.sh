@@ -8,7 +8,7 @@ packages=(
     libzmq3-dev libczmq-dev
     libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev
     liblmdb-dev lmdb-utils
-    libsodium-dev
+    libsodium-dev libssl-dev
     libjansson-dev libcmocka-dev
     python3 python3-zmq python3-protobuf
     clang libclang-rt-14-dev valgrind
