@@ -128,6 +128,16 @@ s_buf_put(buf_t *b, const void *data, size_t size) {
     return 0;
 }
 
+/*  The bytes of v as a varint. */
+static inline uint32_t
+s_varint_size(uint32_t v) {
+    return v < 1u << 7    ? 1
+           : v < 1u << 14 ? 2
+           : v < 1u << 21 ? 3
+           : v < 1u << 28 ? 4
+                          : 5;
+}
+
 /*  Writes v as a varint at out (room for 5 bytes); returns the end. */
 static inline uint8_t *
 s_put_varint(uint8_t *out, uint32_t v) {
@@ -961,19 +971,6 @@ s_builder_write(MDB_dbi post, MDB_txn *txn, MDB_cursor *append,
                              : s_mdb_error(err, rc, "writing postings");
 }
 
-/*  Positions [first, first + tf) of a document as varint deltas. */
-static int
-s_encode_positions(buf_t *out, const uint32_t *positions, uint32_t tf) {
-    uint32_t prev = 0;
-    for (uint32_t i = 0; i < tf; i++) {
-        if (s_buf_varint(out, positions[i] - prev) != 0) {
-            return -1;
-        }
-        prev = positions[i];
-    }
-    return 0;
-}
-
 /*  Moves cursor to the block of term that would hold docno (the last
     block whose first docno is <= docno). *found false when there is none.
     On success key/val hold the block. */
@@ -1365,6 +1362,12 @@ s_batch_append(store_fts_batch_t *self, const doc_t *d, uint32_t docno,
         self->cap_undo = d->n_terms;
     }
     for (uint32_t i = 0; i < d->n_terms; i++) {
+        /* The table is larger than the caches: ask for the slots of the
+           terms a few steps ahead. */
+        if (i + 8 < d->n_terms && self->table) {
+            __builtin_prefetch(
+                &self->table[d->terms[i + 8].hash & (self->table_cap - 1)]);
+        }
         const doc_term_t *t = &d->terms[i];
         int64_t index = s_pend_find(self, d->chars + t->off, t->len, t->hash);
         if (index < 0) {
@@ -1376,19 +1379,27 @@ s_batch_append(store_fts_batch_t *self, const doc_t *d, uint32_t docno,
         u->count = p->count;
         u->last = p->last;
         u->size = p->data.size;
-        self->scratch.size = 0;
-        if (s_encode_positions(&self->scratch, d->positions + t->first,
-                               t->tf) != 0 ||
-            s_buf_reserve(&p->data, 4 * 5 + self->scratch.size) != 0) {
+        /* The positions' size goes before them: measure, then write
+           everything in place. */
+        const uint32_t *pos = d->positions + t->first;
+        uint32_t pos_bytes = 0;
+        for (uint32_t j = 0, prev = 0; j < t->tf; j++) {
+            pos_bytes += s_varint_size(pos[j] - prev);
+            prev = pos[j];
+        }
+        if (s_buf_reserve(&p->data, 4 * 5 + (size_t)pos_bytes) != 0) {
             return -1;
         }
         uint8_t *out = p->data.data + p->data.size;
         out = s_put_varint(out, docno - p->last);
         out = s_put_varint(out, t->tf);
         out = s_put_varint(out, doc_len);
-        out = s_put_varint(out, (uint32_t)self->scratch.size);
-        memcpy(out, self->scratch.data, self->scratch.size);
-        p->data.size = (size_t)(out - p->data.data) + self->scratch.size;
+        out = s_put_varint(out, pos_bytes);
+        for (uint32_t j = 0, prev = 0; j < t->tf; j++) {
+            out = s_put_varint(out, pos[j] - prev);
+            prev = pos[j];
+        }
+        p->data.size = (size_t)(out - p->data.data);
         p->count++;
         p->last = docno;
     }
@@ -1667,13 +1678,20 @@ s_update(store_fts_batch_t *batch, MDB_txn *txn,
 }
 
 typedef struct {
+    uint64_t prefix; /* the term's first 8 bytes, big-endian, 0-padded */
     const char *term;
     uint32_t index;
 } pend_ref_t;
 
+/*  Byte order of the terms, as strcmp: most are told apart by their
+    prefixes, without a call or a look at the characters. */
 static int
 s_pend_order(const void *a, const void *b) {
-    return strcmp(((const pend_ref_t *)a)->term, ((const pend_ref_t *)b)->term);
+    const pend_ref_t *x = a, *y = b;
+    if (x->prefix != y->prefix) {
+        return x->prefix < y->prefix ? -1 : 1;
+    }
+    return strcmp(x->term, y->term);
 }
 
 /*  Writes a term's df entry (segment prefix pterm) at the end of the tree.
@@ -2069,7 +2087,14 @@ s_flush(store_fts_batch_t *batch, MDB_txn *txn, dossier_error_t *err) {
     uint32_t n = 0;
     for (uint32_t i = 0; i < batch->n_pends; i++) {
         if (batch->pends[i].count > 0) {
-            order[n].term = batch->chars + batch->pends[i].off;
+            const char *term = batch->chars + batch->pends[i].off;
+            uint64_t prefix = 0;
+            for (uint32_t k = 0; k < 8; k++) {
+                uint8_t c = k < batch->pends[i].len ? (uint8_t)term[k] : 0;
+                prefix = prefix << 8 | c;
+            }
+            order[n].prefix = prefix;
+            order[n].term = term;
             order[n++].index = i;
         }
     }
