@@ -2420,6 +2420,37 @@ store_check(store_t *self, uint64_t *problems_p, dossier_error_t *err) {
 
 /* ---- Writes ---- */
 
+/*  Doubles the map (up to put_limit) between batches once more than half
+    of it is used, so that a bulk load rarely fills it inside a batch:
+    there, growing aborts the batch's transaction and replays its writes
+    (s_grow). Best effort: a failure leaves that to s_grow. */
+static void
+s_grow_ahead(store_t *self) {
+    MDB_envinfo info;
+    MDB_stat stat;
+    pthread_rwlock_rdlock(&self->resize_lock);
+    size_t seen = self->map_size;
+    bool half = mdb_env_info(self->env, &info) == 0 &&
+                mdb_env_stat(self->env, &stat) == 0 &&
+                (info.me_last_pgno + 1) * (size_t)stat.ms_psize > seen / 2;
+    pthread_rwlock_unlock(&self->resize_lock);
+    if (!half || seen >= self->put_limit) {
+        return;
+    }
+    pthread_rwlock_wrlock(&self->resize_lock);
+    if (self->map_size == seen) {
+        size_t want = seen * 2;
+        if (want < seen || want > self->put_limit) {
+            want = self->put_limit;
+        }
+        if (mdb_env_set_mapsize(self->env, want) == 0 &&
+            mdb_env_info(self->env, &info) == 0) {
+            self->map_size = info.me_mapsize;
+        }
+    }
+    pthread_rwlock_unlock(&self->resize_lock);
+}
+
 dossier_status_t
 store_batch_begin(store_t *self, store_batch_t **batch_p,
                   dossier_error_t *err) {
@@ -2435,6 +2466,7 @@ store_batch_begin(store_t *self, store_batch_t **batch_p,
     }
     self->batch_active = true;
     pthread_mutex_unlock(&self->mutex);
+    s_grow_ahead(self);
 
     pthread_rwlock_rdlock(&self->resize_lock);
     int rc = mdb_txn_begin(self->env, NULL, 0, &batch->txn);

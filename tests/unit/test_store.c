@@ -993,13 +993,15 @@ test_map_growth(void **state) {
     dossier__v1__stats_response__free_unpacked(st, NULL);
     assert_int_equal(first_map, 1 << 20);
 
-    /* Batches of 40 x 8 KiB: the map fills in the middle of batches. */
+    /* Batches of 100 x 8 KiB, larger than the half of the map a batch
+       finds free (store_batch_begin grows the map past half full): the
+       map fills in the middle of batches, which then grow and replay. */
     int n = 0;
     uint64_t map = first_map;
     while (map < 8 * first_map && n < 4000) {
         store_batch_t *batch;
         assert_ok(store_batch_begin(fx->store, &batch, &err), &err);
-        for (int j = 0; j < 40; j++, n++) {
+        for (int j = 0; j < 100; j++, n++) {
             s_rec_t x;
             s_big_rec(&x, n);
             store_put_result_t res;
