@@ -2420,10 +2420,13 @@ store_check(store_t *self, uint64_t *problems_p, dossier_error_t *err) {
 
 /* ---- Writes ---- */
 
-/*  Doubles the map (up to put_limit) between batches once more than half
-    of it is used, so that a bulk load rarely fills it inside a batch:
-    there, growing aborts the batch's transaction and replays its writes
-    (s_grow). Best effort: a failure leaves that to s_grow. */
+/*  Doubles the map (up to put_limit) between batches once more than a
+    quarter of it is used, so that a bulk load rarely fills it inside a
+    batch: there, growing aborts the batch's transaction and replays its
+    writes (s_grow). A quarter, not a half: a batch that merges large
+    index segments writes their copies before it frees the originals.
+    The map is address space, not disk. Best effort: a failure leaves the
+    growing to s_grow. */
 static void
 s_grow_ahead(store_t *self) {
     MDB_envinfo info;
@@ -2432,7 +2435,7 @@ s_grow_ahead(store_t *self) {
     size_t seen = self->map_size;
     bool half = mdb_env_info(self->env, &info) == 0 &&
                 mdb_env_stat(self->env, &stat) == 0 &&
-                (info.me_last_pgno + 1) * (size_t)stat.ms_psize > seen / 2;
+                (info.me_last_pgno + 1) * (size_t)stat.ms_psize > seen / 4;
     pthread_rwlock_unlock(&self->resize_lock);
     if (!half || seen >= self->put_limit) {
         return;

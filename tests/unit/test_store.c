@@ -1001,7 +1001,7 @@ test_map_growth(void **state) {
     while (map < 8 * first_map && n < 4000) {
         store_batch_t *batch;
         assert_ok(store_batch_begin(fx->store, &batch, &err), &err);
-        for (int j = 0; j < 100; j++, n++) {
+        for (int j = 0; j < 160; j++, n++) {
             s_rec_t x;
             s_big_rec(&x, n);
             store_put_result_t res;
