@@ -63,6 +63,9 @@
 #define S_BM25_K1 1.2
 #define S_BM25_B 0.75
 #define S_END UINT32_MAX
+/* Sampled candidates an estimated count needs before it trusts their
+   pass rate over that of the best-scoring candidates checked. */
+#define S_ESTIMATE_SAMPLE_MIN 64
 /* A term's key prefix: its segment id (BE) and the term. */
 #define S_PTERM_MAX (4 + TOKENIZE_MAX_TERM)
 #define S_SEGS_MAX 64
@@ -2616,6 +2619,12 @@ typedef struct {
     bool defer_phrases;
     uint64_t checked;
     uint64_t passed;
+    /* And a uniform sample of the candidates (1 in 64, by docno), all
+       checked: the checked ones above are the best scoring, which hold
+       the phrase more often than the rest (+9.5% on the bench's TIP
+       phrases when estimated from them alone). */
+    uint64_t sampled;
+    uint64_t sample_passed;
     attrs_t attrs;
     heap_t heap;
     uint64_t total;
@@ -2729,6 +2738,14 @@ s_consider(search_t *s, uint32_t d) {
         return !s->oom;
     }
     s->total++;
+    if (s->defer_phrases && (uint32_t)(d * 2654435761u) >> 26 == 0) {
+        s->sampled++;
+        if (s_phrases_pass(s)) {
+            s->sample_passed++;
+        } else if (s->oom) {
+            return false;
+        }
+    }
     bool need_attrs = s->facets || s->order_by != 0;
     if (need_attrs && !have_attrs) {
         if (!s_attrs_read(&s->attrs, d, &a)) {
@@ -3428,9 +3445,14 @@ store_fts_search(store_fts_t *fts, MDB_txn *txn,
            heap's size. */
         if (s.checked == s.total) {
             s.total = s.passed;
-        } else if (s.checked > 0) {
-            double est = (double)s.total * (double)s.passed / (double)s.checked;
-            uint64_t n = (uint64_t)llround(est);
+        } else if (s.checked > 0 || s.sampled > 0) {
+            /* The uniform sample's pass rate once it is large enough to
+               be worth more than the best-scoring checks' (the bench's
+               phrases: within 1%). */
+            bool sample = s.sampled >= S_ESTIMATE_SAMPLE_MIN || !s.checked;
+            double rate = sample ? (double)s.sample_passed / (double)s.sampled
+                                 : (double)s.passed / (double)s.checked;
+            uint64_t n = (uint64_t)llround((double)s.total * rate);
             s.total = n < s.passed ? s.passed : n;
             estimated = true;
         } else {
