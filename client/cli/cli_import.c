@@ -28,6 +28,10 @@
 /* A batch also stops growing at this many bytes of text, to keep each
    request well under the server's message limit. */
 #define S_BATCH_BYTES (8u * 1024 * 1024)
+/* ImportBatch calls in flight at once (see s_import): 2 keeps the server
+   parsing one while it writes the other; 3 measured no faster (100,000
+   files: 14,000-14,100/s against 14,600/s). */
+#define S_IN_FLIGHT 2
 /* Refworld pages are tens of KiB; anything this big is not one. */
 #define S_MAX_FILE_BYTES (32u * 1024 * 1024)
 #define S_MAX_DEPTH 32
@@ -537,11 +541,11 @@ s_import(const cli_global_t *g, const s_files_t *files, size_t batch,
     }
     t->total = files->n;
     t->progress = isatty(STDERR_FILENO) && files->n > 20;
-    s_batch_t flight[2] = {{0}};
+    s_batch_t flight[S_IN_FLIGHT] = {{0}};
     size_t n_flight = 0; /* flight[0] is the older */
     size_t i = 0;
     while ((i < files->n || n_flight > 0) && rc == 0) {
-        if (i < files->n && n_flight < 2) {
+        if (i < files->n && n_flight < S_IN_FLIGHT) {
             size_t to = s_batch_end(files, i, batch);
             rc = s_batch_read(&flight[n_flight], files, i, to, t);
             if (rc != 0) {
@@ -550,7 +554,7 @@ s_import(const cli_global_t *g, const s_files_t *files, size_t batch,
             s_batch_start(client, &flight[n_flight]);
             n_flight++;
             i = to;
-            if (n_flight < 2 && i < files->n) {
+            if (n_flight < S_IN_FLIGHT && i < files->n) {
                 continue;
             }
         }
@@ -558,8 +562,8 @@ s_import(const cli_global_t *g, const s_files_t *files, size_t batch,
         t->done = flight[0].to;
         s_draw_progress(t);
         s_batch_free(&flight[0]);
-        flight[0] = flight[1];
-        memset(&flight[1], 0, sizeof flight[1]);
+        memmove(&flight[0], &flight[1], (S_IN_FLIGHT - 1) * sizeof flight[0]);
+        memset(&flight[S_IN_FLIGHT - 1], 0, sizeof flight[0]);
         n_flight--;
     }
     /* After a failure that ends the import: the replies still owed. */
