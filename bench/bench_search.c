@@ -208,7 +208,9 @@ s_db_bytes(const char *dir, const char *prefix, uint64_t *all) {
     if (mdb_env_create(&env) != 0) {
         return 0;
     }
-    mdb_env_set_maxdbs(env, 64);
+    /* Every named database, whatever the store has (mdb_dbi_open below
+       fails silently past the limit, which would undercount). */
+    mdb_env_set_maxdbs(env, 1024);
     if (mdb_env_open(env, dir, MDB_RDONLY, 0644) != 0 ||
         mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0) {
         mdb_env_close(env);
