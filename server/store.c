@@ -647,6 +647,60 @@ s_open_dbs(store_t *self, MDB_txn *txn) {
     return rc;
 }
 
+static void s_grow_ahead(store_t *self);
+
+/* Records indexed per transaction while the index is rebuilt. */
+#define S_REBUILD_STEP 2000
+
+/*  Runs a pending rebuild of the full-text index (store_fts_open marks
+    one for a new index or an older layout) to its end, a committed step
+    at a time, growing the map between steps and when a step fills it.
+    Nothing else uses the store yet. */
+static dossier_status_t
+s_fts_rebuild(store_t *self, dossier_error_t *err) {
+    for (int grown = 0;;) {
+        MDB_txn *txn = NULL;
+        bool done = false;
+        int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
+        if (rc == 0) {
+            rc = store_fts_rebuild_step(self->fts, txn, S_REBUILD_STEP, &done);
+            if (rc == 0) {
+                rc = mdb_txn_commit(txn);
+            } else {
+                mdb_txn_abort(txn);
+            }
+        }
+        if (rc == MDB_MAP_FULL && grown < S_GROW_ATTEMPTS &&
+            self->map_size < self->put_limit) {
+            store_fts_reset(self->fts);
+            size_t want = self->map_size * 2;
+            if (want < self->map_size || want > self->put_limit) {
+                want = self->put_limit;
+            }
+            MDB_envinfo info;
+            rc = mdb_env_set_mapsize(self->env, want);
+            if (rc == 0) {
+                rc = mdb_env_info(self->env, &info);
+            }
+            if (rc == 0) {
+                self->map_size = info.me_mapsize;
+                grown++;
+                continue;
+            }
+        }
+        if (rc != 0) {
+            store_fts_reset(self->fts);
+            return s_lmdb_error(self, err, rc,
+                                "cannot rebuild the full-text index");
+        }
+        if (done) {
+            return DOSSIER_OK;
+        }
+        grown = 0;
+        s_grow_ahead(self);
+    }
+}
+
 /*  Reads the schema version from meta, writing ours into a new store.
     Refuses a newer one. */
 static dossier_status_t
@@ -889,6 +943,10 @@ store_open(const char *dir, const store_options_t *options, store_t **store_p,
     }
     if (rc != 0) {
         status = s_lmdb_error(self, err, rc, "cannot open the store");
+        goto abort_txn;
+    }
+    status = s_fts_rebuild(self, err);
+    if (status != DOSSIER_OK) {
         goto abort_txn;
     }
     *store_p = self;

@@ -3856,17 +3856,42 @@ store_fts_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
 
 /* ---- Opening (at the end: it indexes what a new index lacks). ---- */
 
-/*  Indexes every record of a store whose index is new, and writes the
-    state even when there is none. Returns 0 or an LMDB/errno code. */
-static int
-s_build(store_fts_t *fts, MDB_txn *txn) {
-    MDB_cursor *cur = NULL;
-    MDB_val key, val;
-    int rc = mdb_cursor_open(txn, fts->records, &cur);
+/* The meta key of a pending rebuild; its value is the id of the last
+   record indexed ("" before the first). */
+#define S_REBUILD_KEY "rebuild"
+
+int
+store_fts_rebuild_step(store_fts_t *fts, MDB_txn *txn, size_t max_docs,
+                       bool *done) {
+    *done = false;
     s_last_rc = 0;
+    MDB_val mkey = {strlen(S_REBUILD_KEY), S_REBUILD_KEY}, mval;
+    int rc = mdb_get(txn, fts->meta, &mkey, &mval);
+    if (rc == MDB_NOTFOUND) {
+        *done = true;
+        return 0;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    /* Copied: the cursor below may move pages of the meta database. */
+    char last[512];
+    size_t last_size = mval.mv_size < sizeof last ? mval.mv_size : 0;
+    memcpy(last, mval.mv_data, last_size);
+    MDB_cursor *cur = NULL;
+    rc = mdb_cursor_open(txn, fts->records, &cur);
+    MDB_val key = {last_size, last}, val;
+    if (rc == 0) {
+        rc = mdb_cursor_get(cur, &key, &val,
+                            last_size ? MDB_SET_RANGE : MDB_FIRST);
+        if (rc == 0 && last_size && key.mv_size == last_size &&
+            memcmp(key.mv_data, last, last_size) == 0) {
+            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+        }
+    }
     dossier_status_t st = DOSSIER_OK;
-    for (rc = rc ? rc : mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-         rc == 0 && st == DOSSIER_OK;
+    size_t n = 0;
+    for (; rc == 0 && st == DOSSIER_OK && n < max_docs;
          rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
         Dossier__V1__Report *r =
             dossier__v1__report__unpack(NULL, val.mv_size, val.mv_data);
@@ -3874,6 +3899,13 @@ s_build(store_fts_t *fts, MDB_txn *txn) {
             st = s_update(fts->batch, txn, NULL, r, NULL, NULL);
             dossier__v1__report__free_unpacked(r, NULL);
         }
+        n++;
+        if (key.mv_size >= sizeof last) {
+            rc = MDB_CORRUPTED; /* ids are at most 128 bytes */
+            break;
+        }
+        memcpy(last, key.mv_data, key.mv_size);
+        last_size = key.mv_size;
     }
     if (cur) {
         mdb_cursor_close(cur);
@@ -3881,16 +3913,24 @@ s_build(store_fts_t *fts, MDB_txn *txn) {
     if (st != DOSSIER_OK) {
         return s_last_rc ? s_last_rc : EINVAL;
     }
-    if (rc != MDB_NOTFOUND) {
+    if (rc != 0 && rc != MDB_NOTFOUND) {
         return rc;
     }
+    bool finished = rc == MDB_NOTFOUND;
     state_t state;
     if (s_state_get(fts, txn, &state, NULL) != DOSSIER_OK ||
         s_state_put(fts, txn, &state, NULL) != DOSSIER_OK ||
         s_flush(fts->batch, txn, NULL) != DOSSIER_OK) {
         return s_last_rc ? s_last_rc : EINVAL;
     }
-    return 0;
+    if (finished) {
+        rc = mdb_del(txn, fts->meta, &mkey, NULL);
+    } else {
+        MDB_val progress = {last_size, last};
+        rc = mdb_put(txn, fts->meta, &mkey, &progress, 0);
+    }
+    *done = finished && rc == 0;
+    return rc;
 }
 
 static int
@@ -3944,7 +3984,12 @@ s_open(MDB_txn *txn, MDB_dbi records, store_fts_t **fts_p) {
             rc = mdb_drop(txn, *dbs[i].dbi, 0);
         }
         if (rc == 0 && !current) {
-            rc = s_build(self, txn);
+            /* Rebuilt by store_fts_rebuild_step, a step per transaction:
+               one transaction for a whole store would need all of its
+               index in memory and in the map at once. */
+            MDB_val rkey = {strlen(S_REBUILD_KEY), S_REBUILD_KEY};
+            MDB_val from = {0, ""};
+            rc = mdb_put(txn, self->meta, &rkey, &from, 0);
         }
         if (rc == 0 && !current) {
             uint8_t num[4];

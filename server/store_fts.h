@@ -65,11 +65,24 @@ typedef struct store_fts_t store_fts_t;
 /*  Opens (creating if needed) the index's databases in write transaction
     txn (the caller commits it, or aborts it and destroys the handle).
     records is the store's database of packed reports by id, read by
-    search (hits, snippets) and check. When the index is new and records
-    holds reports (a store written before the index existed), indexes them
-    in txn. On success (0) *fts_p is the caller's, freed with
-    store_fts_destroy; else returns an LMDB or errno code. */
+    search (hits, snippets) and check. When the index is new or of an
+    older layout, empties it and marks it for a rebuild from the records,
+    which the caller then runs with store_fts_rebuild_step before serving
+    (a store written before the index existed, or by an older dossierd).
+    On success (0) *fts_p is the caller's, freed with store_fts_destroy;
+    else returns an LMDB or errno code. */
 int store_fts_open(MDB_txn *txn, MDB_dbi records, store_fts_t **fts_p);
+
+/*  Indexes the next records (at most max_docs, in id order) of an index
+    marked for a rebuild, flushes them and records how far it got, all in
+    write transaction txn: the caller commits it, so that no transaction
+    holds more than a step, and a rebuild cut short (a crash, a full map)
+    resumes where the last committed step ended. After a failure the
+    caller aborts txn and calls store_fts_reset. Sets *done when nothing
+    is left to rebuild (at once when none was marked). Returns 0 or an
+    LMDB/errno code (MDB_MAP_FULL: grow the map and run the step again). */
+int store_fts_rebuild_step(store_fts_t *fts, MDB_txn *txn, size_t max_docs,
+                           bool *done);
 
 /*  Frees the handle and its write buffer (the databases stay); takes
     NULL; nulls *fts_p. */

@@ -841,6 +841,49 @@ test_rebuild_at_open(void **state) {
     EXPECT(fx->store, "d5", .query = "cote d'ivoire");
 }
 
+static void
+test_rebuild_in_steps(void **state) {
+    /* A rebuild larger than one step (2,000 records a transaction) ends
+       with every record indexed once, in committed steps. */
+    fixture_t *fx = *state;
+    dossier_error_t err = {0};
+    store_batch_t *batch;
+    assert_ok(store_batch_begin(fx->store, &batch, &err), &err);
+    for (int i = 0; i < 4500; i++) {
+        Dossier__V1__Report r;
+        char *slot[1];
+        char id[16], body[64];
+        doc_t d = s_docs[1];
+        snprintf(id, sizeof id, "s%05d", i);
+        snprintf(body, sizeof body, "stepterm w%d", i % 50);
+        d.id = id;
+        s_report(&d, body, &r, slot);
+        assert_ok(store_put(batch, &r, NULL, NULL, &err), &err);
+    }
+    assert_ok(store_batch_commit(&batch, &err), &err);
+    store_destroy(&fx->store);
+
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 128), 0);
+    assert_int_equal(mdb_env_open(env, fx->dir, 0, 0640), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "fts_meta", 0, &meta), 0);
+    MDB_val key = {6, "format"};
+    assert_int_equal(mdb_del(txn, meta, &key, NULL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    store_options_t options = {.no_sync = true};
+    assert_ok(store_open(fx->dir, &options, &fx->store, &err), &err);
+    s_check_clean(fx->store);
+    assert_int_equal(s_total(fx->store, "stepterm"), 4500);
+    assert_int_equal(s_total(fx->store, "w7"), 90);
+    EXPECT(fx->store, "d1 d4 d2", .query = "forced labor");
+}
+
 /* ---- Estimated totals for phrases, over a generated corpus. ---- */
 
 /*  G_DOCS documents of 8 to 57 words drawn from G_WORDS with a skewed
@@ -1150,6 +1193,8 @@ main(void) {
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_failed_write_leaves_no_trace,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_rebuild_in_steps, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_missing_record, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_estimated_phrases, s_setup,
