@@ -2786,6 +2786,16 @@ s_consider(search_t *s, uint32_t d) {
         if (!s_hit_better(&best, &s->heap.hits[0])) {
             return true;
         }
+        /* Tighter, still without the length: the document's own
+           frequencies at the blocks' smallest lengths. */
+        best.score = 0;
+        for (uint32_t t = 0; t < s->n_iters; t++) {
+            best.score += s_bm25(s->iters[t].idf, s_iter_tf(&s->iters[t]),
+                                 s->iters[t].blk.min_len, s->avgdl);
+        }
+        if (!s_hit_better(&best, &s->heap.hits[0])) {
+            return true;
+        }
     }
     if (!have_attrs) {
         if (!s_attrs_read(&s->attrs, d, &a)) {
