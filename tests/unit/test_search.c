@@ -1090,6 +1090,58 @@ s_compare(store_t *store, const search_t *q, int64_t want, int64_t most,
 }
 
 static void
+test_pruning_keeps_the_top(void **state) {
+    /* The score bounds drop candidates only once the page's heap is full,
+       so a page of 10 prunes far more than one of 1,000: their first ten
+       hits must still be the same documents with the same scores. */
+    fixture_t *fx = *state;
+    gcorpus_t *g = calloc(1, sizeof *g);
+    assert_non_null(g);
+    s_gload(fx->store, g);
+    const char *queries[] = {"amber",
+                             "basil",
+                             "amber basil",
+                             "amber basil cedar",
+                             "cedar dune ember",
+                             "dune fjord",
+                             "grove heath inlet",
+                             "amber -basil",
+                             "jade kelp",
+                             "amber basil cedar dune",
+                             "willow",
+                             "sage thorn umber"};
+    for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {
+        dossier_error_t err = {0};
+        Dossier__V1__SearchResponse *small = NULL, *large = NULL;
+        assert_ok(s_search(fx->store,
+                           &(search_t){.query = queries[q], .page_size = 10},
+                           &small, &err),
+                  &err);
+        assert_ok(s_search(fx->store,
+                           &(search_t){.query = queries[q], .page_size = 1000},
+                           &large, &err),
+                  &err);
+        assert_int_equal(small->total_hits, large->total_hits);
+        size_t n = small->n_hits;
+        assert_true(n == 10 || n == large->n_hits);
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(small->hits[i]->report->id,
+                       large->hits[i]->report->id) != 0 ||
+                small->hits[i]->score != large->hits[i]->score) {
+                print_error("\"%s\" hit %zu: %s %.6f against %s %.6f\n",
+                            queries[q], i, small->hits[i]->report->id,
+                            small->hits[i]->score, large->hits[i]->report->id,
+                            large->hits[i]->score);
+                fail();
+            }
+        }
+        dossier__v1__search_response__free_unpacked(small, NULL);
+        dossier__v1__search_response__free_unpacked(large, NULL);
+    }
+    free(g);
+}
+
+static void
 test_estimated_phrases(void **state) {
     fixture_t *fx = *state;
     gcorpus_t *g = calloc(1, sizeof *g);
@@ -1193,6 +1245,8 @@ main(void) {
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_failed_write_leaves_no_trace,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_pruning_keeps_the_top, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_rebuild_in_steps, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_missing_record, s_setup,
