@@ -191,10 +191,10 @@ dossier_status_t dossier_call_start(dossier_client_t *client,
     deadline (DOSSIER_UNAVAILABLE, DOSSIER_DEADLINE_EXCEEDED) the
     connection is dropped: the calls still pending on it then fail with
     DOSSIER_UNAVAILABLE, and the next call connects afresh. */
-dossier_status_t dossier_call_finish(
-    dossier_client_t *client, dossier_pending_t **pending_p,
-    const ProtobufCMessageDescriptor *response_type,
-    ProtobufCMessage **response_p, dossier_error_t *err);
+dossier_status_t
+dossier_call_finish(dossier_client_t *client, dossier_pending_t **pending_p,
+                    const ProtobufCMessageDescriptor *response_type,
+                    ProtobufCMessage **response_p, dossier_error_t *err);
 
 /*  Frees a message returned by this library; takes NULL. */
 void dossier_message_free(void *message);
