@@ -647,6 +647,26 @@ s_open_dbs(store_t *self, MDB_txn *txn) {
     return rc;
 }
 
+/*  Doubles the map, to at most limit, and records the size LMDB took.
+    The caller holds resize_lock exclusive or is alone with the store.
+    Returns 0 or an LMDB code. */
+static int
+s_map_double(store_t *self, size_t limit) {
+    size_t want = self->map_size * 2;
+    if (want < self->map_size || want > limit) {
+        want = limit;
+    }
+    MDB_envinfo info;
+    int rc = mdb_env_set_mapsize(self->env, want);
+    if (rc == 0) {
+        rc = mdb_env_info(self->env, &info);
+    }
+    if (rc == 0) {
+        self->map_size = info.me_mapsize;
+    }
+    return rc;
+}
+
 static void s_grow_ahead(store_t *self);
 
 /* Records indexed per transaction while the index is rebuilt. */
@@ -673,17 +693,8 @@ s_fts_rebuild(store_t *self, dossier_error_t *err) {
         if (rc == MDB_MAP_FULL && grown < S_GROW_ATTEMPTS &&
             self->map_size < self->put_limit) {
             store_fts_reset(self->fts);
-            size_t want = self->map_size * 2;
-            if (want < self->map_size || want > self->put_limit) {
-                want = self->put_limit;
-            }
-            MDB_envinfo info;
-            rc = mdb_env_set_mapsize(self->env, want);
+            rc = s_map_double(self, self->put_limit);
             if (rc == 0) {
-                rc = mdb_env_info(self->env, &info);
-            }
-            if (rc == 0) {
-                self->map_size = info.me_mapsize;
                 grown++;
                 continue;
             }
@@ -2500,14 +2511,7 @@ s_grow_ahead(store_t *self) {
     }
     pthread_rwlock_wrlock(&self->resize_lock);
     if (self->map_size == seen) {
-        size_t want = seen * 2;
-        if (want < seen || want > self->put_limit) {
-            want = self->put_limit;
-        }
-        if (mdb_env_set_mapsize(self->env, want) == 0 &&
-            mdb_env_info(self->env, &info) == 0) {
-            self->map_size = info.me_mapsize;
-        }
+        (void)s_map_double(self, self->put_limit);
     }
     pthread_rwlock_unlock(&self->resize_lock);
 }
@@ -2680,14 +2684,7 @@ s_grow(store_batch_t *batch, bool use_reserve, dossier_error_t *err) {
         pthread_rwlock_wrlock(&self->resize_lock);
         int rc = 0;
         if (self->map_size == seen) {
-            size_t want = self->map_size * 2;
-            if (want < self->map_size || want > limit) {
-                want = limit;
-            }
-            rc = mdb_env_set_mapsize(self->env, want);
-            MDB_envinfo info;
-            mdb_env_info(self->env, &info);
-            self->map_size = info.me_mapsize;
+            rc = s_map_double(self, limit);
         }
         seen = self->map_size;
         pthread_rwlock_unlock(&self->resize_lock);
