@@ -18,6 +18,7 @@
 #include "fsops.h"
 #include "auth.h"
 #include "config.h"
+#include "job.h"
 #include "log.h"
 #include "loop.h"
 #include "methods.h"
@@ -112,6 +113,7 @@ main(int argc, char **argv) {
         .max_map_size = config.max_map_size,
         .no_sync = config.no_sync,
     };
+    int64_t open_started = job_now_ms();
     if (store_open(config.data_dir, &options, &store, &err) != DOSSIER_OK) {
         log_error("cannot open the store in %s: %s", config.data_dir,
                   err.message);
@@ -119,6 +121,12 @@ main(int argc, char **argv) {
     }
     log_info("store: cleared %u stale reader slot(s) left by dead processes",
              store_stale_readers(store));
+    if (store_index_rebuilt(store) > 0) {
+        log_info("store: the full-text index (missing or of an older "
+                 "layout) was rebuilt from %llu reports in %.1f s",
+                 (unsigned long long)store_index_rebuilt(store),
+                 (double)(job_now_ms() - open_started) / 1000.0);
+    }
     if (config.no_sync) {
         log_warn("no_sync is on: commits are not flushed to disk; a power "
                  "failure or OS crash can lose acknowledged writes");

@@ -123,6 +123,7 @@ struct store_t {
     s_reader_t *readers;
     store_fts_t *fts;       /* the full-text index (store_fts.c) */
     unsigned stale_readers; /* reader slots of dead processes cleared */
+    uint64_t rebuilt;       /* records the index was rebuilt from at open */
 };
 
 typedef enum { S_OP_PUT, S_OP_DELETE, S_OP_KV_PUT, S_OP_KV_DEL } s_op_kind_t;
@@ -681,14 +682,19 @@ s_fts_rebuild(store_t *self, dossier_error_t *err) {
     for (int grown = 0;;) {
         MDB_txn *txn = NULL;
         bool done = false;
+        size_t indexed = 0;
         int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
         if (rc == 0) {
-            rc = store_fts_rebuild_step(self->fts, txn, S_REBUILD_STEP, &done);
+            rc = store_fts_rebuild_step(self->fts, txn, S_REBUILD_STEP, &done,
+                                        &indexed);
             if (rc == 0) {
                 rc = mdb_txn_commit(txn);
             } else {
                 mdb_txn_abort(txn);
             }
+        }
+        if (rc == 0) {
+            self->rebuilt += indexed;
         }
         if (rc == MDB_MAP_FULL && grown < S_GROW_ATTEMPTS &&
             self->map_size < self->put_limit) {
@@ -996,6 +1002,11 @@ store_destroy(store_t **store_p) {
 unsigned
 store_stale_readers(const store_t *self) {
     return self->stale_readers;
+}
+
+uint64_t
+store_index_rebuilt(const store_t *self) {
+    return self->rebuilt;
 }
 
 /* ---- Backup: a compacted copy, and a look at a copied file ---- */

@@ -75,6 +75,11 @@ void store_destroy(store_t **store_p);
     store_open cleared with mdb_reader_check, for the start-up log. */
 unsigned store_stale_readers(const store_t *self);
 
+/*  The records store_open indexed again because the store's full-text
+    index was missing or of an older layout (0: it was current), for the
+    start-up log. */
+uint64_t store_index_rebuilt(const store_t *self);
+
 /* ---- Backup ---- */
 
 /*  Writes a consistent, compacted copy of the store (one snapshot, free

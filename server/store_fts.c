@@ -3872,8 +3872,9 @@ store_fts_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
 
 int
 store_fts_rebuild_step(store_fts_t *fts, MDB_txn *txn, size_t max_docs,
-                       bool *done) {
+                       bool *done, size_t *indexed) {
     *done = false;
+    *indexed = 0;
     s_last_rc = 0;
     MDB_val mkey = {strlen(S_REBUILD_KEY), S_REBUILD_KEY}, mval;
     int rc = mdb_get(txn, fts->meta, &mkey, &mval);
@@ -3940,6 +3941,7 @@ store_fts_rebuild_step(store_fts_t *fts, MDB_txn *txn, size_t max_docs,
         rc = mdb_put(txn, fts->meta, &mkey, &progress, 0);
     }
     *done = finished && rc == 0;
+    *indexed = n;
     return rc;
 }
 

@@ -79,10 +79,11 @@ int store_fts_open(MDB_txn *txn, MDB_dbi records, store_fts_t **fts_p);
     holds more than a step, and a rebuild cut short (a crash, a full map)
     resumes where the last committed step ended. After a failure the
     caller aborts txn and calls store_fts_reset. Sets *done when nothing
-    is left to rebuild (at once when none was marked). Returns 0 or an
-    LMDB/errno code (MDB_MAP_FULL: grow the map and run the step again). */
+    is left to rebuild (at once when none was marked) and *indexed to the
+    records this step read. Returns 0 or an LMDB/errno code (MDB_MAP_FULL:
+    grow the map and run the step again). */
 int store_fts_rebuild_step(store_fts_t *fts, MDB_txn *txn, size_t max_docs,
-                           bool *done);
+                           bool *done, size_t *indexed);
 
 /*  Frees the handle and its write buffer (the databases stay); takes
     NULL; nulls *fts_p. */
