@@ -842,6 +842,45 @@ test_rebuild_at_open(void **state) {
 }
 
 static void
+test_replaced_in_the_batch_across_blocks(void **state) {
+    /* A term's postings span three blocks of the batch buffer; documents
+       in each are replaced again before the commit, so the flush rebuilds
+       the term's blocks without them. */
+    fixture_t *fx = *state;
+    dossier_error_t err = {0};
+    store_batch_t *batch;
+    assert_ok(store_batch_begin(fx->store, &batch, &err), &err);
+    Dossier__V1__Report r;
+    char *slot[1];
+    char id[16], body[96];
+    doc_t d = s_docs[2];
+    for (int i = 0; i < 300; i++) {
+        snprintf(id, sizeof id, "r%03d", i);
+        snprintf(body, sizeof body, "blockterm w%d blockterm tail%d", i % 10,
+                 i);
+        d.id = id;
+        s_report(&d, body, &r, slot);
+        assert_ok(store_put(batch, &r, NULL, NULL, &err), &err);
+    }
+    const int again[] = {5, 130, 299};
+    for (size_t k = 0; k < 3; k++) {
+        snprintf(id, sizeof id, "r%03d", again[k]);
+        snprintf(body, sizeof body, "replaced w%d", again[k] % 10);
+        d.id = id;
+        s_report(&d, body, &r, slot);
+        assert_ok(store_put(batch, &r, NULL, NULL, &err), &err);
+    }
+    assert_ok(store_batch_commit(&batch, &err), &err);
+    s_check_clean(fx->store);
+    assert_int_equal(s_total(fx->store, "blockterm"), 297);
+    assert_int_equal(s_total(fx->store, "replaced"), 3);
+    assert_int_equal(s_total(fx->store, "\"w7 blockterm\""), 30);
+    assert_int_equal(s_total(fx->store, "\"w5 blockterm\""), 29);
+    assert_int_equal(s_total(fx->store, "tail130"), 0);
+    assert_int_equal(s_total(fx->store, "tail131"), 1);
+}
+
+static void
 test_rebuild_in_steps(void **state) {
     /* A rebuild larger than one step (2,000 records a transaction) ends
        with every record indexed once, in committed steps. */
@@ -1247,6 +1286,8 @@ main(void) {
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_pruning_keeps_the_top, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_replaced_in_the_batch_across_blocks, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_rebuild_in_steps, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_missing_record, s_setup,
