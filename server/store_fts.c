@@ -1127,45 +1127,23 @@ s_remove_posting(MDB_dbi post, MDB_txn *txn, MDB_cursor *cur, const char *term,
 
 /* ---- The batch: buffered postings. ---- */
 
-/*  A postings block being built in a term's buffers: its header's
-    fields, and where its regions start. */
-typedef struct {
-    uint32_t first;
-    uint32_t last;
-    uint32_t count;
-    uint32_t max_tf;
-    uint32_t min_len;
-    uint32_t docs_off;
-    uint32_t pos_off;
-} pblock_t;
-
-/*  A term's postings of the batch, already cut into blocks in the stored
-    format (docs region: docno delta from the block's previous document,
-    0 for its first, and tf; positions region apart), so that a flush
-    writes each block with two copies instead of decoding and encoding
-    every posting again. */
 typedef struct {
     uint32_t hash;
     uint32_t off; /* into the batch's chars */
     uint32_t len;
     uint32_t count;
     uint32_t last; /* last docno appended */
-    buf_t docs;    /* the blocks' docs regions, back to back */
-    buf_t pos;     /* their positions regions, back to back */
-    pblock_t open; /* being filled; count 0 before the first posting */
-    pblock_t *closed;
-    uint32_t n_closed;
-    uint32_t cap_closed;
+    /* Per document, in one buffer (one cache miss per append): varints
+       docno delta, tf, length, bytes of positions, then the positions
+       (tf varint deltas). */
+    buf_t data;
 } pend_t;
 
 typedef struct {
     uint32_t index;
     uint32_t count;
     uint32_t last;
-    uint32_t n_closed;
-    size_t docs_size;
-    size_t pos_size;
-    pblock_t open;
+    size_t size;
 } undo_t;
 
 struct store_fts_batch_t {
@@ -1215,32 +1193,13 @@ s_batch_new(store_fts_t *fts) {
 #define S_PEND_KEEP_BYTES 4096
 
 static void
-s_pend_empty(pend_t *p) {
-    if (p->docs.cap > S_PEND_KEEP_BYTES) {
-        s_buf_free(&p->docs);
-    }
-    if (p->pos.cap > S_PEND_KEEP_BYTES) {
-        s_buf_free(&p->pos);
-    }
-    p->docs.size = 0;
-    p->pos.size = 0;
-    p->n_closed = 0;
-    memset(&p->open, 0, sizeof(p->open));
-}
-
-static void
-s_pend_free(pend_t *p) {
-    s_buf_free(&p->docs);
-    s_buf_free(&p->pos);
-    free(p->closed);
-    p->closed = NULL;
-    p->n_closed = p->cap_closed = 0;
-}
-
-static void
 s_batch_clear(store_fts_batch_t *self) {
     for (uint32_t i = 0; i < self->n_pends; i++) {
-        s_pend_empty(&self->pends[i]);
+        buf_t *data = &self->pends[i].data;
+        if (data->cap > S_PEND_KEEP_BYTES) {
+            s_buf_free(data);
+        }
+        data->size = 0;
     }
     self->n_pends = 0;
     self->n_chars = 0;
@@ -1261,7 +1220,7 @@ s_batch_destroy(store_fts_batch_t **batch_p) {
     store_fts_batch_t *self = *batch_p;
     s_batch_clear(self);
     for (uint32_t i = 0; i < self->cap_pends; i++) {
-        s_pend_free(&self->pends[i]);
+        s_buf_free(&self->pends[i].data);
     }
     free(self->pends);
     free(self->table);
@@ -1352,10 +1311,10 @@ s_pend_find(store_fts_batch_t *self, const char *term, uint32_t len,
         self->chars = chars;
         self->cap_chars = cap;
     }
-    /* Its buffers, emptied by s_batch_clear, are kept. */
     pend_t *p = &self->pends[self->n_pends];
-    p->count = 0;
-    p->last = 0;
+    buf_t kept = p->data; /* emptied by s_batch_clear */
+    memset(p, 0, sizeof(*p));
+    p->data = kept;
     p->hash = hash;
     p->off = (uint32_t)self->n_chars;
     p->len = len;
@@ -1375,10 +1334,7 @@ s_batch_rollback(store_fts_batch_t *self) {
         pend_t *p = &self->pends[u->index];
         p->count = u->count;
         p->last = u->last;
-        p->n_closed = u->n_closed;
-        p->docs.size = u->docs_size;
-        p->pos.size = u->pos_size;
-        p->open = u->open;
+        p->data.size = u->size;
     }
     self->n_undo = 0;
     if (self->undo_dead) {
@@ -1397,65 +1353,6 @@ s_batch_rollback(store_fts_batch_t *self) {
 void
 store_fts_undo(store_fts_t *fts) {
     s_batch_rollback(fts->batch);
-}
-
-/*  Adds docno's posting (tf positions pos, pos_bytes as varint deltas)
-    to p's open block, first closing it where s_builder_push would write
-    it out: at S_BLOCK_DOCS documents, or past S_BLOCK_BYTES of regions.
-    Returns 0, or -1 when out of memory (p is then as the undo record
-    left it only after s_batch_rollback). */
-static int
-s_pend_add(pend_t *p, uint32_t docno, uint32_t tf, uint32_t doc_len,
-           const uint32_t *pos, uint32_t pos_bytes) {
-    pblock_t *b = &p->open;
-    size_t bytes =
-        (p->docs.size - b->docs_off) + (p->pos.size - b->pos_off) + pos_bytes;
-    if (b->count == S_BLOCK_DOCS || (b->count > 0 && bytes > S_BLOCK_BYTES)) {
-        if (p->n_closed == p->cap_closed) {
-            uint32_t cap = p->cap_closed ? p->cap_closed * 2 : 4;
-            pblock_t *closed = realloc(p->closed, cap * sizeof(*closed));
-            if (!closed) {
-                return -1;
-            }
-            p->closed = closed;
-            p->cap_closed = cap;
-        }
-        p->closed[p->n_closed++] = *b;
-        b->count = 0;
-    }
-    if (p->docs.size > UINT32_MAX - 10 || p->pos.size > UINT32_MAX - 5 * tf ||
-        s_buf_reserve(&p->docs, 2 * 5) != 0 ||
-        s_buf_reserve(&p->pos, pos_bytes) != 0) {
-        return -1;
-    }
-    if (b->count == 0) {
-        b->first = b->last = docno;
-        b->max_tf = 0;
-        b->min_len = UINT32_MAX;
-        b->docs_off = (uint32_t)p->docs.size;
-        b->pos_off = (uint32_t)p->pos.size;
-    }
-    uint8_t *out = p->docs.data + p->docs.size;
-    out = s_put_varint(out, docno - b->last);
-    out = s_put_varint(out, tf);
-    p->docs.size = (size_t)(out - p->docs.data);
-    out = p->pos.data + p->pos.size;
-    for (uint32_t j = 0, prev = 0; j < tf; j++) {
-        out = s_put_varint(out, pos[j] - prev);
-        prev = pos[j];
-    }
-    p->pos.size = (size_t)(out - p->pos.data);
-    b->last = docno;
-    b->count++;
-    if (tf > b->max_tf) {
-        b->max_tf = tf;
-    }
-    if (doc_len < b->min_len) {
-        b->min_len = doc_len;
-    }
-    p->count++;
-    p->last = docno;
-    return 0;
 }
 
 /*  Appends the document d as docno to the buffers. */
@@ -1487,19 +1384,30 @@ s_batch_append(store_fts_batch_t *self, const doc_t *d, uint32_t docno,
         u->index = (uint32_t)index;
         u->count = p->count;
         u->last = p->last;
-        u->n_closed = p->n_closed;
-        u->docs_size = p->docs.size;
-        u->pos_size = p->pos.size;
-        u->open = p->open;
+        u->size = p->data.size;
+        /* The positions' size goes before them: measure, then write
+           everything in place. */
         const uint32_t *pos = d->positions + t->first;
         uint32_t pos_bytes = 0;
         for (uint32_t j = 0, prev = 0; j < t->tf; j++) {
             pos_bytes += s_varint_size(pos[j] - prev);
             prev = pos[j];
         }
-        if (s_pend_add(p, docno, t->tf, doc_len, pos, pos_bytes) != 0) {
+        if (s_buf_reserve(&p->data, 4 * 5 + (size_t)pos_bytes) != 0) {
             return -1;
         }
+        uint8_t *out = p->data.data + p->data.size;
+        out = s_put_varint(out, docno - p->last);
+        out = s_put_varint(out, t->tf);
+        out = s_put_varint(out, doc_len);
+        out = s_put_varint(out, pos_bytes);
+        for (uint32_t j = 0, prev = 0; j < t->tf; j++) {
+            out = s_put_varint(out, pos[j] - prev);
+            prev = pos[j];
+        }
+        p->data.size = (size_t)(out - p->data.data);
+        p->count++;
+        p->last = docno;
     }
     if (docno < self->first_pending) {
         self->first_pending = docno;
@@ -1831,102 +1739,68 @@ s_builder_push(MDB_dbi post, MDB_txn *txn, MDB_cursor *append,
     return DOSSIER_OK;
 }
 
-/*  Block k of p's buffered blocks (the closed ones, then the open one)
-    with its regions: *docs and *pos, their sizes. */
-static const pblock_t *
-s_pend_block(const pend_t *p, uint32_t k, const uint8_t **docs,
-             size_t *docs_size, const uint8_t **pos, size_t *pos_size) {
-    const pblock_t *b = k < p->n_closed ? &p->closed[k] : &p->open;
-    size_t docs_end = k + 1 < p->n_closed    ? p->closed[k + 1].docs_off
-                      : k + 1 == p->n_closed ? p->open.docs_off
-                                             : p->docs.size;
-    size_t pos_end = k + 1 < p->n_closed    ? p->closed[k + 1].pos_off
-                     : k + 1 == p->n_closed ? p->open.pos_off
-                                            : p->pos.size;
-    if (k == p->n_closed && p->open.count == 0) {
-        docs_end = p->docs.size; /* no open block: nothing after */
-        pos_end = p->pos.size;
-    }
-    *docs = p->docs.data + b->docs_off;
-    *docs_size = docs_end - b->docs_off;
-    *pos = p->pos.data + b->pos_off;
-    *pos_size = pos_end - b->pos_off;
-    return b;
-}
-
-/*  Walks the postings of one buffered block: s_pblock_next yields each
-    (1), then 0; -1 on a region that does not decode. */
+/*  Walks one buffered posting list: s_pend_next yields each posting. */
 typedef struct {
-    const uint8_t *d, *d_end, *p, *p_end;
+    const uint8_t *p, *end;
     uint32_t docno;
     uint32_t left;
-} pblock_walk_t;
-
-static void
-s_pblock_walk(const pend_t *p, uint32_t k, pblock_walk_t *w) {
-    size_t docs_size, pos_size;
-    const pblock_t *b = s_pend_block(p, k, &w->d, &docs_size, &w->p, &pos_size);
-    w->d_end = w->d + docs_size;
-    w->p_end = w->p + pos_size;
-    w->docno = b->first;
-    w->left = b->count;
-}
+} pend_walk_t;
 
 static int
-s_pblock_next(pblock_walk_t *w, uint32_t *docno, uint32_t *tf,
-              const uint8_t **pos, size_t *pos_size) {
+s_pend_next(pend_walk_t *w, uint32_t *docno, uint32_t *tf, uint32_t *len,
+            const uint8_t **pos, size_t *pos_size) {
     if (w->left == 0) {
         return 0;
     }
-    uint32_t delta = 0;
-    if (!s_varint(&w->d, w->d_end, &delta) || !s_varint(&w->d, w->d_end, tf)) {
+    uint32_t delta = 0, bytes = 0;
+    if (!s_varint(&w->p, w->end, &delta) || !s_varint(&w->p, w->end, tf) ||
+        !s_varint(&w->p, w->end, len) || !s_varint(&w->p, w->end, &bytes) ||
+        bytes > (size_t)(w->end - w->p)) {
         return -1;
     }
-    const uint8_t *start = w->p;
-    for (uint32_t j = 0; j < *tf; j++) {
-        uint32_t v;
-        if (!s_varint(&w->p, w->p_end, &v)) {
-            return -1;
-        }
-    }
     w->docno += delta;
-    *docno = w->docno;
-    *pos = start;
-    *pos_size = (size_t)(w->p - start);
+    *pos = w->p;
+    *pos_size = bytes;
+    w->p += bytes;
     w->left--;
+    *docno = w->docno;
     return 1;
 }
 
+static void
+s_pend_walk(const pend_t *p, pend_walk_t *w) {
+    w->p = p->data.data;
+    w->end = w->p + p->data.size;
+    w->docno = 0;
+    w->left = p->count;
+}
+
 /*  Writes one term's buffered postings as the term's part of segment id,
-    at the end of the tree: its blocks as they are, or, when documents of
-    this batch were removed again, rebuilt without them (their lengths
-    bounded by their block's smallest). */
+    at the end of the tree. */
 static dossier_status_t
 s_flush_term(store_fts_batch_t *self, MDB_txn *txn, MDB_dbi post,
              MDB_cursor *append, uint32_t id, const pend_t *p,
              dossier_error_t *err) {
     uint8_t pterm[S_PTERM_MAX];
     size_t plen = s_pterm(pterm, id, self->chars + p->off, p->len);
-    uint32_t n_blocks = p->n_closed + (p->open.count > 0);
-    uint32_t docno, tf;
+    builder_t *b = &self->builder;
+    uint32_t docno, tf, len;
     const uint8_t *pos;
     size_t pos_size;
-    pblock_walk_t w;
+    pend_walk_t w;
     /* The df entry goes first, so count the live postings first. */
     uint32_t df = p->count;
-    int more = 0;
     if (self->n_dead) {
         df = 0;
-        for (uint32_t k = 0; k < n_blocks; k++) {
-            s_pblock_walk(p, k, &w);
-            while ((more = s_pblock_next(&w, &docno, &tf, &pos, &pos_size)) >
-                   0) {
-                df += !s_batch_is_dead(self, docno);
-            }
-            if (more < 0) {
-                return dossier_error_set(err, DOSSIER_INTERNAL,
-                                         "full-text buffer is inconsistent");
-            }
+        s_pend_walk(p, &w);
+        int more;
+        while ((more = s_pend_next(&w, &docno, &tf, &len, &pos, &pos_size)) >
+               0) {
+            df += !s_batch_is_dead(self, docno);
+        }
+        if (more < 0) {
+            return dossier_error_set(err, DOSSIER_INTERNAL,
+                                     "full-text buffer is inconsistent");
         }
     }
     if (df == 0) {
@@ -1936,46 +1810,22 @@ s_flush_term(store_fts_batch_t *self, MDB_txn *txn, MDB_dbi post,
     if (st != DOSSIER_OK) {
         return st;
     }
-    if (!self->n_dead) {
-        /* The blocks are in the stored format already. */
-        for (uint32_t k = 0; k < n_blocks && st == DOSSIER_OK; k++) {
-            const uint8_t *docs, *bpos;
-            size_t docs_size, bpos_size;
-            const pblock_t *pb =
-                s_pend_block(p, k, &docs, &docs_size, &bpos, &bpos_size);
-            builder_t view = {pb->first,
-                              pb->last,
-                              pb->count,
-                              pb->max_tf,
-                              pb->min_len,
-                              {(uint8_t *)docs, docs_size, docs_size},
-                              {(uint8_t *)bpos, bpos_size, bpos_size}};
-            st = s_builder_write(post, txn, append, (const char *)pterm, plen,
-                                 &view, &self->scratch, err);
-        }
-        return st;
-    }
-    builder_t *b = &self->builder;
     s_builder_reset(b);
-    for (uint32_t k = 0; k < n_blocks; k++) {
-        uint32_t min_len =
-            k < p->n_closed ? p->closed[k].min_len : p->open.min_len;
-        s_pblock_walk(p, k, &w);
-        while ((more = s_pblock_next(&w, &docno, &tf, &pos, &pos_size)) > 0) {
-            if (s_batch_is_dead(self, docno)) {
-                continue;
-            }
-            st = s_builder_push(post, txn, append, pterm, plen, b,
-                                &self->scratch, docno, tf, min_len, pos,
-                                pos_size, err);
-            if (st != DOSSIER_OK) {
-                return st;
-            }
+    s_pend_walk(p, &w);
+    int more;
+    while ((more = s_pend_next(&w, &docno, &tf, &len, &pos, &pos_size)) > 0) {
+        if (self->n_dead && s_batch_is_dead(self, docno)) {
+            continue;
         }
-        if (more < 0) {
-            return dossier_error_set(err, DOSSIER_INTERNAL,
-                                     "full-text buffer is inconsistent");
+        st = s_builder_push(post, txn, append, pterm, plen, b, &self->scratch,
+                            docno, tf, len, pos, pos_size, err);
+        if (st != DOSSIER_OK) {
+            return st;
         }
+    }
+    if (more < 0) {
+        return dossier_error_set(err, DOSSIER_INTERNAL,
+                                 "full-text buffer is inconsistent");
     }
     return s_builder_write(post, txn, append, (const char *)pterm, plen, b,
                            &self->scratch, err);
