@@ -2668,6 +2668,28 @@ s_batch_break(store_batch_t *batch, dossier_status_t code, const char *msg) {
              msg);
 }
 
+/*  Begins the batch's transaction (batch->txn NULL) and replays its log
+    into it, the full-text buffer too (it indexes again). Returns 0, or an
+    LMDB code with batch->txn NULL again. */
+static int
+s_batch_replay(store_batch_t *batch) {
+    store_t *self = batch->store;
+    store_fts_reset(self->fts);
+    int rc = mdb_txn_begin(self->env, NULL, 0, &batch->txn);
+    if (rc != 0) {
+        batch->txn = NULL;
+        return rc;
+    }
+    for (size_t i = 0; rc == 0 && i < batch->n_ops; i++) {
+        rc = s_replay_op(self, batch->txn, &batch->ops[i]);
+    }
+    if (rc != 0) {
+        mdb_txn_abort(batch->txn);
+        batch->txn = NULL;
+    }
+    return rc;
+}
+
 /*  Grows the map for a batch whose last write hit MDB_MAP_FULL: aborts
     its transaction (if any), doubles the map (at most put_limit, or
     max_map_size when use_reserve: deletes and commits), begins again and
@@ -2700,34 +2722,23 @@ s_grow(store_batch_t *batch, bool use_reserve, dossier_error_t *err) {
         seen = self->map_size;
         pthread_rwlock_unlock(&self->resize_lock);
         pthread_rwlock_rdlock(&self->resize_lock);
-        if (rc == 0) {
-            rc = mdb_txn_begin(self->env, NULL, 0, &batch->txn);
-        }
-        store_fts_reset(self->fts); /* the replay indexes again */
         if (rc != 0) {
-            batch->txn = NULL;
             dossier_status_t st =
                 s_lmdb_error(self, err, rc, "cannot grow the store");
             s_batch_break(batch, st, err ? err->message : mdb_strerror(rc));
             return st;
         }
-        for (size_t i = 0; rc == 0 && i < batch->n_ops; i++) {
-            rc = s_replay_op(self, batch->txn, &batch->ops[i]);
-        }
+        rc = s_batch_replay(batch);
         if (rc == 0) {
             return DOSSIER_OK;
         }
         if (rc != MDB_MAP_FULL) {
-            mdb_txn_abort(batch->txn);
-            batch->txn = NULL;
             dossier_status_t st =
                 s_lmdb_error(self, err, rc, "cannot replay the batch");
             s_batch_break(batch, st, err ? err->message : mdb_strerror(rc));
             return st;
         }
-        /* The replay itself did not fit: abort and grow again. */
-        mdb_txn_abort(batch->txn);
-        batch->txn = NULL;
+        /* The replay itself did not fit: grow again. */
     }
     s_batch_break(batch, DOSSIER_INTERNAL, "the map would not grow");
     return dossier_error_set(err, DOSSIER_INTERNAL,
@@ -2972,21 +2983,12 @@ s_delete_txn(store_batch_t *batch, MDB_txn *txn, const char *id,
     is broken (txn NULL) when that fails. */
 static dossier_status_t
 s_batch_restart(store_batch_t *batch, dossier_error_t *err) {
-    store_t *self = batch->store;
     mdb_txn_abort(batch->txn);
     batch->txn = NULL;
-    store_fts_reset(self->fts);
-    int rc = mdb_txn_begin(self->env, NULL, 0, &batch->txn);
-    for (size_t i = 0; rc == 0 && i < batch->n_ops; i++) {
-        rc = s_replay_op(self, batch->txn, &batch->ops[i]);
-    }
+    int rc = s_batch_replay(batch);
     if (rc != 0) {
-        if (batch->txn) {
-            mdb_txn_abort(batch->txn);
-            batch->txn = NULL;
-        }
         dossier_status_t st =
-            s_lmdb_error(self, err, rc, "cannot replay the batch");
+            s_lmdb_error(batch->store, err, rc, "cannot replay the batch");
         s_batch_break(batch, st, err ? err->message : mdb_strerror(rc));
         return st;
     }
