@@ -9,11 +9,12 @@
     in key order with MDB_APPEND (full pages, no reads), into a free slot
     (one postings database each), then merges segments: 4 of level 0 (one
     batch each) or 8 of a higher level make one of the next level, full
-    blocks moving whole, and the merged slots are emptied by mdb_drop. So a bulk
-   load costs a few sequential writes per term per batch, not an update per term
-   per document, like an LSM tree. A document removed in the batch that indexed
-   it is only marked dead in the buffer; one indexed in an earlier batch has its
-   postings cut out of its segment's blocks at once.
+    blocks moving whole, and the merged slots are emptied by mdb_drop. So
+    a bulk load costs a few sequential writes per term per batch, not an
+    update per term per document, like an LSM tree. A document removed in
+    the batch that indexed it is only marked dead in the buffer; one
+    indexed in an earlier batch has its postings cut out of its segment's
+    blocks at once.
 
     Reading. A search is a conjunction: the rarest term leads, the others
     skip to its documents by block (block headers carry the last docno, so
@@ -22,14 +23,15 @@
     checks (positions decoded only then) and is counted, so total_hits and
     facets are exact; unless the request accepts an estimate
     (estimate_total_hits, no facets): then a phrase is checked only where
-    the document could still enter the page, and total_hits is the count
-    of documents holding every term times the phrase's pass rate among
-    those checked (flagged total_hits_estimated). Scoring is BM25 (k1 1.2, b
-   0.75, idf = ln(1 + (N - df + 0.5) / (df + 0.5))): a document is scored only
-    when the sum of its blocks' bounds (BM25 of the block's largest
-    frequency at its smallest length) can still enter the top k, and a
-    one-term query with no per-document condition counts whole blocks that
-    cannot, without decoding them.
+    the document could still enter the page and for a uniform sample of
+    the candidates, and total_hits is the candidates times the sample's
+    pass rate (flagged total_hits_estimated). Scoring is BM25 (k1 1.2,
+    b 0.75, idf = ln(1 + (N - df + 0.5) / (df + 0.5))): a document is
+    scored only when the sum of its blocks' bounds (BM25 of the block's
+    largest frequency at its smallest length), then its own frequencies
+    at those lengths, can still enter the top k, and a one-term query
+    with no per-document condition counts whole blocks that cannot,
+    without decoding them.
 
     Segments hold disjoint, ascending docno ranges, so a term's postings
     are its segments' lists one after the other; an iterator walks them in
@@ -160,11 +162,7 @@ s_buf_varint(buf_t *b, uint32_t v) {
     if (s_buf_reserve(b, 5) != 0) {
         return -1;
     }
-    while (v >= 0x80) {
-        b->data[b->size++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    b->data[b->size++] = (uint8_t)v;
+    b->size = (size_t)(s_put_varint(b->data + b->size, v) - b->data);
     return 0;
 }
 
@@ -1164,7 +1162,7 @@ struct store_fts_batch_t {
     uint32_t *dead;
     uint32_t n_dead;
     uint32_t cap_dead;
-    /* The last update's buffered effects, for store_fts_undo. */
+    /* The last update's buffered effects, undone when it fails. */
     undo_t *undo;
     uint32_t n_undo;
     uint32_t cap_undo;
@@ -1325,8 +1323,7 @@ s_pend_find(store_fts_batch_t *self, const char *term, uint32_t len,
     return self->n_pends++;
 }
 
-/*  Rolls the buffers back to the undo records (after a failure or for
-    store_fts_undo). */
+/*  Rolls the buffers back to the undo records (after a failure). */
 static void
 s_batch_rollback(store_fts_batch_t *self) {
     for (uint32_t i = self->n_undo; i-- > 0;) {
@@ -1348,11 +1345,6 @@ s_batch_rollback(store_fts_batch_t *self) {
         }
         self->undo_dead = 0;
     }
-}
-
-void
-store_fts_undo(store_fts_t *fts) {
-    s_batch_rollback(fts->batch);
 }
 
 /*  Appends the document d as docno to the buffers. */
@@ -2743,15 +2735,16 @@ s_consider(search_t *s, uint32_t d) {
         return !s->oom;
     }
     s->total++;
+    int held = -1; /* the phrases: -1 not checked yet, else 0 or 1 */
     if (s->defer_phrases &&
         (s->sample_bits == 0 ||
          (uint32_t)(d * 2654435761u) >> (32 - s->sample_bits) == 0)) {
-        s->sampled++;
-        if (s_phrases_pass(s)) {
-            s->sample_passed++;
-        } else if (s->oom) {
+        held = s_phrases_pass(s);
+        if (!held && s->oom) {
             return false;
         }
+        s->sampled++;
+        s->sample_passed += (uint64_t)held;
     }
     bool need_attrs = s->facets || s->order_by != 0;
     if (need_attrs && !have_attrs) {
@@ -2814,7 +2807,10 @@ s_consider(search_t *s, uint32_t d) {
             return true;
         }
         s->checked++;
-        if (!s_phrases_pass(s)) {
+        if (held < 0) {
+            held = s_phrases_pass(s);
+        }
+        if (!held) {
             return !s->oom;
         }
         s->passed++;
@@ -3465,9 +3461,10 @@ store_fts_search(store_fts_t *fts, MDB_txn *txn,
     if (s.defer_phrases) {
         /* Every candidate checked (the heap never filled): exact. Else,
            as Xapian's get_matches_estimated: the candidates times the
-           share of the checked ones that held the phrases. The checked
-           ones include every hit kept, so the estimate is at least the
-           heap's size. */
+           share that held the phrases, in the uniform sample, or among
+           the checked best-scoring ones while the sample is too small.
+           The checked ones include every hit kept, so the estimate is at
+           least the heap's size. */
         if (s.checked == s.total) {
             s.total = s.passed;
         } else if (s.checked > 0 || s.sampled > 0) {

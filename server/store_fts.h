@@ -98,10 +98,9 @@ void store_fts_destroy(store_fts_t **fts_p);
     remove every posting of the old version (found by old_report's
     terms). Call it as the write's last step. On failure the write buffer
     is as before the call and the caller aborts the write's LMDB changes;
-    store_fts_rc tells the LMDB code (MDB_MAP_FULL: grow and replay). If
-    the caller undoes the write for another reason after this returned OK
-    (a nested transaction that fails to commit), it calls store_fts_undo
-    right away. */
+    store_fts_rc tells the LMDB code (MDB_MAP_FULL: grow and replay). A
+    caller that undoes the write for another reason after this returned OK
+    calls store_fts_reset and indexes the batch's other writes again. */
 dossier_status_t store_fts_update(store_fts_t *fts, MDB_txn *txn,
                                   const Dossier__V1__Report *old_report,
                                   const Dossier__V1__Report *new_report,
@@ -128,10 +127,6 @@ dossier_status_t store_fts_update_terms(store_fts_t *fts, MDB_txn *txn,
                                         const Dossier__V1__Report *new_report,
                                         const store_fts_terms_t *terms,
                                         dossier_error_t *err);
-
-/*  Forgets the buffered effects of the last successful store_fts_update
-    (the caller has undone its LMDB changes). Only the last one. */
-void store_fts_undo(store_fts_t *fts);
 
 /*  Writes the buffered postings into txn: call it right before committing
     txn (and again after a retry replayed the writes into a new
