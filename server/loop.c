@@ -309,22 +309,48 @@ s_send_job(void *socket, job_t *job) {
     return true;
 }
 
+/*  Fails job: it could not be handed to what (errno says why). */
 static void
-s_fail_job(loop_t *self, job_t *job, const char *what) {
+s_handoff_failed(job_t *job, const char *what) {
     dossier_error_t err = {0};
     dossier_error_set(&err, DOSSIER_INTERNAL,
                       "could not hand the request "
                       "to the %s: %s",
                       what, zmq_strerror(errno));
     job_finish(job, DOSSIER_INTERNAL, &err);
-    s_job_done(self, job);
 }
 
 static void
 s_to_writer(loop_t *self, job_t *job) {
     if (!s_send_job(self->writer_socket, job)) {
-        s_fail_job(self, job, "writer");
+        s_handoff_failed(job, "writer");
+        s_job_done(self, job);
     }
+}
+
+/*  Jobs first in, first out, linked by job->next. */
+static void
+s_jobs_push(job_t **head, job_t **tail, job_t *job) {
+    job->next = NULL;
+    if (*tail) {
+        (*tail)->next = job;
+    } else {
+        *head = job;
+    }
+    *tail = job;
+}
+
+static job_t *
+s_jobs_pop(job_t **head, job_t **tail) {
+    job_t *job = *head;
+    if (job) {
+        *head = job->next;
+        if (!*head) {
+            *tail = NULL;
+        }
+        job->next = NULL;
+    }
+    return job;
 }
 
 static void s_after_worker(loop_t *self, job_t *job);
@@ -336,20 +362,11 @@ s_dispatch_queue(loop_t *self) {
         if (self->worker_busy[i] || !self->worker_running[i]) {
             continue;
         }
-        job_t *job = self->queue_head;
-        self->queue_head = job->next;
-        if (!self->queue_head) {
-            self->queue_tail = NULL;
-        }
-        job->next = NULL;
+        job_t *job = s_jobs_pop(&self->queue_head, &self->queue_tail);
         if (s_send_job(self->worker_sockets[i], job)) {
             self->worker_busy[i] = true;
         } else {
-            dossier_error_t err = {0};
-            dossier_error_set(&err, DOSSIER_INTERNAL,
-                              "could not hand the request to a worker: %s",
-                              zmq_strerror(errno));
-            job_finish(job, DOSSIER_INTERNAL, &err);
+            s_handoff_failed(job, "worker");
             s_after_worker(self, job);
         }
     }
@@ -376,13 +393,7 @@ s_audit_note(loop_t *self, const job_t *job, dossier_status_t code,
 
 static void
 s_enqueue(loop_t *self, job_t *job) {
-    job->next = NULL;
-    if (self->queue_tail) {
-        self->queue_tail->next = job;
-    } else {
-        self->queue_head = job;
-    }
-    self->queue_tail = job;
+    s_jobs_push(&self->queue_head, &self->queue_tail, job);
     s_dispatch_queue(self);
 }
 
@@ -404,12 +415,7 @@ s_route(loop_t *self, s_peer_t *peer, job_t *job) {
 static void
 s_peer_release(loop_t *self, s_peer_t *peer) {
     while (peer->held_head && !peer->gated) {
-        job_t *job = peer->held_head;
-        peer->held_head = job->next;
-        if (!peer->held_head) {
-            peer->held_tail = NULL;
-        }
-        job->next = NULL;
+        job_t *job = s_jobs_pop(&peer->held_head, &peer->held_tail);
         /* A job that fails on its way out may take the peer with it when
            it was the last one held. */
         bool more = peer->held_head != NULL;
@@ -584,13 +590,7 @@ s_handle_request(loop_t *self, const uint8_t *peer, size_t peer_size,
     }
     self->in_flight++;
     if (method->write && (conn->gated || conn->held_head)) {
-        job->next = NULL;
-        if (conn->held_tail) {
-            conn->held_tail->next = job;
-        } else {
-            conn->held_head = job;
-        }
-        conn->held_tail = job;
+        s_jobs_push(&conn->held_head, &conn->held_tail, job);
     } else {
         s_route(self, conn, job);
     }
