@@ -893,13 +893,13 @@ s_call_send(dossier_client_t *c, s_call_t *call, int64_t deadline,
                                                         : S_WAIT_TIMEOUT;
 }
 
-/* The error of a call that got no reply: last is how the last wait
-   ended, sent whether a request went out. */
+/* The error of a call (method full, safe to retry or not) that got no
+   reply: last is how the last wait ended, sent whether a request went
+   out. */
 static dossier_status_t
-s_call_failed(const dossier_client_t *c, const s_call_t *call, s_wait_t last,
-              bool sent, const char *last_ep, dossier_error_t *err) {
-    const char *full = call->full;
-    bool retry_safe = call->retry_safe;
+s_call_failed(const dossier_client_t *c, const char *full, bool retry_safe,
+              s_wait_t last, bool sent, const char *last_ep,
+              dossier_error_t *err) {
     /* Every attempt shares the one deadline, so a call that failed for
        want of a reply waited the whole timeout. */
     int waited = c->timeout_ms;
@@ -1016,7 +1016,7 @@ dossier_call(dossier_client_t *client, const char *method,
         dossier__v1__response__free_unpacked(response, NULL);
         goto done;
     }
-    rc = s_call_failed(c, &call, last, sent, last_ep, err);
+    rc = s_call_failed(c, call.full, call.retry_safe, last, sent, last_ep, err);
 
 done:
     s_call_release(&call);
@@ -1087,7 +1087,8 @@ dossier_call_start(dossier_client_t *client, const char *method,
         s_next_endpoint(c);
     }
     if (rc == DOSSIER_OK && last != S_WAIT_READY) {
-        rc = s_call_failed(c, &call, last, false, last_ep, err);
+        rc = s_call_failed(c, call.full, call.retry_safe, last, false, last_ep,
+                           err);
     }
     if (rc == DOSSIER_OK) {
         memcpy(pending->full, call.full, sizeof pending->full);
@@ -1145,9 +1146,8 @@ dossier_call_finish(dossier_client_t *client, dossier_pending_t **pending_p,
         rc = s_finish(response, pending->full, response_type, response_p, err);
         dossier__v1__response__free_unpacked(response, NULL);
     } else {
-        s_call_t call = {.retry_safe = pending->retry_safe};
-        memcpy(call.full, pending->full, sizeof call.full);
-        rc = s_call_failed(c, &call, last, true, pending->endpoint, err);
+        rc = s_call_failed(c, pending->full, pending->retry_safe, last, true,
+                           pending->endpoint, err);
     }
     free(pending);
     return rc;
