@@ -35,6 +35,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bytes8.h"
 #include "country.h"
 #include "text.h"
 
@@ -342,30 +343,14 @@ s_is_blank_char(char c) {
 /* Nearly all of a report is printable ASCII: the passes over its text
    test 8 bytes at once and look at single bytes only where a word holds
    something else. */
-#define S_ONES 0x0101010101010101ull
-#define S_LOW7 0x7F7F7F7F7F7F7F7Full
-
-static uint64_t
-s_load8(const void *p) {
-    uint64_t w;
-    memcpy(&w, p, sizeof(w));
-    return w;
-}
-
-/*  The high bit of every byte of w that is 0, and no other bit. */
-static uint64_t
-s_zero_bytes(uint64_t w) {
-    return ~(((w & S_LOW7) + S_LOW7) | w | S_LOW7);
-}
-
 /*  True when the 8 bytes of w are all printable ASCII (0x20..0x7E). */
 static bool
 s_printable8(uint64_t w) {
-    uint64_t high = w & ~S_LOW7;
+    uint64_t high = w & ~BYTES8_LOW7;
     /* a byte below 0x20 borrows into its high bit (exact for "any" when no
        byte has its high bit set) */
-    uint64_t below = (w - S_ONES * 0x20) & ~w & ~S_LOW7;
-    return (high | below | s_zero_bytes(w ^ (S_ONES * 0x7F))) == 0;
+    uint64_t below = (w - BYTES8_ONES * 0x20) & ~w & ~BYTES8_LOW7;
+    return (high | below | bytes8_zeros(w ^ (BYTES8_ONES * 0x7F))) == 0;
 }
 
 /* ---- text normalization -------------------------------------------- */
@@ -385,7 +370,7 @@ s_count_bytes(const unsigned char *s, size_t size, s_bytes_t *b) {
     memset(b, 0, sizeof(*b));
     size_t i = 0;
     while (i < size) {
-        if (size - i >= 8 && s_printable8(s_load8(s + i))) {
+        if (size - i >= 8 && s_printable8(bytes8_load(s + i))) {
             i += 8; /* nothing to count */
             continue;
         }
@@ -469,7 +454,7 @@ s_normalize_text(const char *in, size_t n, char *out) {
     size_t i = 0, o = 0;
     while (i < n) {
         uint64_t w;
-        if (n - i >= 8 && s_printable8(w = s_load8(in + i))) {
+        if (n - i >= 8 && s_printable8(w = bytes8_load(in + i))) {
             memcpy(out + o, &w, sizeof(w)); /* kept as is */
             i += 8;
             o += 8;
@@ -522,9 +507,10 @@ s_clean_line(char *line, size_t n) {
     size_t i = 0;
     if (n > 0 && line[0] != ' ') {
         while (n - i >= 8) {
-            uint64_t w = s_load8(line + i);
-            uint64_t spaces = s_zero_bytes(w ^ (S_ONES * ' '));
-            if (s_zero_bytes(w ^ (S_ONES * '\t')) | (spaces & (spaces << 8))) {
+            uint64_t w = bytes8_load(line + i);
+            uint64_t spaces = bytes8_zeros(w ^ (BYTES8_ONES * ' '));
+            if (bytes8_zeros(w ^ (BYTES8_ONES * '\t')) |
+                (spaces & (spaces << 8))) {
                 break;
             }
             i += 7;

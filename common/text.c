@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes8.h"
+
 typedef struct {
     unsigned char len; /* bytes of s used, 0..3 */
     char s[4];
@@ -1916,9 +1918,7 @@ text_utf8_valid(const char *s, size_t size) {
     const unsigned char *end = p + size;
     while (p < end) {
         /* Most text is ASCII: take it 8 bytes at a time. */
-        uint64_t word;
-        if (end - p >= 8 &&
-            (memcpy(&word, p, 8), (word & 0x8080808080808080ULL) == 0)) {
+        if (end - p >= 8 && bytes8_ascii(bytes8_load(p))) {
             p += 8;
             continue;
         }
@@ -1976,10 +1976,8 @@ text_utf8_sanitize(const char *s, size_t size) {
     while (i < size) {
         /* Most text is ASCII without NULs: copy it 8 bytes at a time. */
         uint64_t word;
-        if (size - i >= 8 && (memcpy(&word, p + i, 8),
-                              (word & 0x8080808080808080ULL) == 0 &&
-                                  ((word - 0x0101010101010101ULL) & ~word &
-                                   0x8080808080808080ULL) == 0)) {
+        if (size - i >= 8 && (word = bytes8_load(p + i), bytes8_ascii(word)) &&
+            bytes8_zeros(word) == 0) {
             memcpy(out + o, &word, 8);
             i += 8;
             o += 8;

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "bytes8.h"
 #include "text.h"
 
 static void s_ascii_init(void);
@@ -52,17 +53,13 @@ static unsigned char s_ascii[128];
 #endif
 static bool s_wordwise;
 
-#define S_ONES 0x0101010101010101ull
-#define S_HIGHS 0x8080808080808080ull
-#define S_LOW7 0x7F7F7F7F7F7F7F7Full
-
 /*  The high bit of each byte b of w with lo < b < hi, b < 0x80, exactly
     (no carry crosses bytes); lo and hi at most 0x80. */
 static uint64_t
 s_between(uint64_t w, uint64_t lo, uint64_t hi) {
-    uint64_t low7 = w & S_LOW7;
-    return (S_ONES * (127 + hi) - low7) & ~w & (low7 + S_ONES * (127 - lo)) &
-           S_HIGHS;
+    uint64_t low7 = w & BYTES8_LOW7;
+    return (BYTES8_ONES * (127 + hi) - low7) & ~w &
+           (low7 + BYTES8_ONES * (127 - lo)) & BYTES8_HIGHS;
 }
 
 /*  Of the 8 bytes of w (the first in the low byte), how many in a row
@@ -70,9 +67,9 @@ s_between(uint64_t w, uint64_t lo, uint64_t hi) {
     form (and bytes to ignore after them) to *folded. */
 static unsigned
 s_word8(uint64_t w, uint64_t *folded) {
-    uint64_t alpha = s_between(w | S_ONES * 0x20, 0x60, 0x7B);
+    uint64_t alpha = s_between(w | BYTES8_ONES * 0x20, 0x60, 0x7B);
     uint64_t digit = s_between(w, 0x2F, 0x3A);
-    uint64_t stop = ~(alpha | digit) & S_HIGHS;
+    uint64_t stop = ~(alpha | digit) & BYTES8_HIGHS;
     *folded = w | (alpha >> 2); /* 0x80 >> 2: the lower-case bit */
     return stop ? (unsigned)__builtin_ctzll(stop) / 8 : 8;
 }
@@ -122,9 +119,8 @@ tokenize_next(tokenize_t *self, token_t *token) {
             unsigned char c = text[end];
             if (c < 0x80 && s_wordwise && size - end >= 8 &&
                 len + 8 <= TOKENIZE_MAX_TERM && !full) {
-                uint64_t w, folded;
-                memcpy(&w, text + end, sizeof(w));
-                unsigned k = s_word8(w, &folded);
+                uint64_t folded;
+                unsigned k = s_word8(bytes8_load(text + end), &folded);
                 if (k == 0) {
                     break; /* an ASCII separator */
                 }
