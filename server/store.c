@@ -2513,11 +2513,12 @@ s_grow_ahead(store_t *self) {
     MDB_stat stat;
     pthread_rwlock_rdlock(&self->resize_lock);
     size_t seen = self->map_size;
-    bool half = mdb_env_info(self->env, &info) == 0 &&
-                mdb_env_stat(self->env, &stat) == 0 &&
-                (info.me_last_pgno + 1) * (size_t)stat.ms_psize > seen / 4;
+    bool past_quarter =
+        mdb_env_info(self->env, &info) == 0 &&
+        mdb_env_stat(self->env, &stat) == 0 &&
+        (info.me_last_pgno + 1) * (size_t)stat.ms_psize > seen / 4;
     pthread_rwlock_unlock(&self->resize_lock);
-    if (!half || seen >= self->put_limit) {
+    if (!past_quarter || seen >= self->put_limit) {
         return;
     }
     pthread_rwlock_wrlock(&self->resize_lock);
