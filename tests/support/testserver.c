@@ -88,8 +88,8 @@ s_dump_log(const testserver_t *self) {
     fclose(file);
 }
 
-static void
-s_remove_tree(const char *path) {
+void
+testserver_remove_tree(const char *path) {
     DIR *dir = opendir(path);
     if (dir) {
         struct dirent *entry;
@@ -101,7 +101,7 @@ s_remove_tree(const char *path) {
             snprintf(child, sizeof child, "%s/%s", path, entry->d_name);
             struct stat st;
             if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode)) {
-                s_remove_tree(child);
+                testserver_remove_tree(child);
             } else {
                 unlink(child);
             }
@@ -295,7 +295,7 @@ s_cleanup_at_exit(void) {
             kill(self->pid, SIGKILL);
             s_reap(self, S_STOP_TIMEOUT_MS);
         }
-        s_remove_tree(self->root);
+        testserver_remove_tree(self->root);
     }
 }
 
@@ -319,7 +319,7 @@ testserver_start(const char *extra_args) {
     self->extra_args = strdup(extra_args ? extra_args : "");
     self->exited = true;
     if (!self->extra_args || s_launch(self) != 0) {
-        s_remove_tree(self->root);
+        testserver_remove_tree(self->root);
         free(self->extra_args);
         free(self);
         return NULL;
@@ -396,7 +396,7 @@ testserver_stop(testserver_t **self_p) {
         fprintf(stderr, "testserver: dossierd exited with status %d\n", status);
         s_dump_log(self);
     }
-    s_remove_tree(self->root);
+    testserver_remove_tree(self->root);
     free(self->extra_args);
     free(self);
     assert_int_equal(status, 0);

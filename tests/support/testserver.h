@@ -56,6 +56,10 @@ const char *testserver_datadir(testserver_t *self);
     testserver_stop (which removes it). */
 const char *testserver_logpath(testserver_t *self);
 
+/*  Removes path and everything under it (a test's temporary directory);
+    errors are ignored. */
+void testserver_remove_tree(const char *path);
+
 /*  The server's process id (of the current run). */
 pid_t testserver_pid(testserver_t *self);
 

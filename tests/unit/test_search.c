@@ -11,13 +11,13 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <dirent.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <unistd.h>
 
 #include "store.h"
 #include "store_fts.h"
+#include "testserver.h"
 
 #define assert_status(expr, want, errp)                                        \
     do {                                                                       \
@@ -93,24 +93,6 @@ s_report(const doc_t *d, const char *body, Dossier__V1__Report *r,
 }
 
 static void
-s_rmdir(const char *dir) {
-    DIR *d = opendir(dir);
-    if (d == NULL) {
-        return;
-    }
-    struct dirent *e;
-    char path[512];
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
-static void
 s_check_clean(store_t *store) {
     dossier_error_t err = {0};
     uint64_t problems = 99;
@@ -156,7 +138,7 @@ static int
 s_teardown(void **state) {
     fixture_t *fx = *state;
     store_destroy(&fx->store);
-    s_rmdir(fx->dir);
+    testserver_remove_tree(fx->dir);
     free(fx);
     return 0;
 }

@@ -11,7 +11,6 @@
 #include <strings.h>
 
 #include <cmocka.h>
-#include <dirent.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <signal.h>
@@ -22,6 +21,7 @@
 
 #include "country.h"
 #include "store.h"
+#include "testserver.h"
 
 #define TIP "Trafficking in Persons Report"
 
@@ -43,24 +43,6 @@ typedef struct {
     store_t *store;
 } fixture_t;
 
-static void
-s_rmdir(const char *dir) {
-    DIR *d = opendir(dir);
-    if (d == NULL) {
-        return;
-    }
-    struct dirent *e;
-    char path[512];
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 static int
 s_setup(void **state) {
     fixture_t *fx = calloc(1, sizeof *fx);
@@ -77,7 +59,7 @@ static int
 s_teardown(void **state) {
     fixture_t *fx = *state;
     store_destroy(&fx->store);
-    s_rmdir(fx->dir);
+    testserver_remove_tree(fx->dir);
     free(fx);
     return 0;
 }
