@@ -319,6 +319,9 @@ s_wait_whoami(s_fixture_t *fx, const char *name, dossier_status_t want_code,
         }
         usleep(100 * 1000);
     }
+    /* Intermittent under valgrind (a SIGHUP reload not seen within
+       30 s): what did the server log? */
+    testserver_print_log(fx->ts);
     fail_msg("%s: WhoAmI still %s (%s) after %d s, want %s", name,
              dossier_strerror(rc), err.message, S_WAIT_WHOAMI_SECONDS,
              dossier_strerror(want_code));

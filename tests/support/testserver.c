@@ -71,18 +71,26 @@ s_bin_dir(void) {
     return dir && *dir ? dir : DOSSIER_BIN_DIR;
 }
 
-/*  Prints the server's log on stderr, so a failure shows its cause. */
-static void
-s_dump_log(const testserver_t *self) {
+/* The most of a server's log printed: its end, where a failure is. */
+#define S_LOG_TAIL_LINES 200
+
+void
+testserver_print_log(const testserver_t *self) {
     FILE *file = fopen(self->logpath, "r");
     if (!file) {
         return;
     }
-    fprintf(stderr, "---- %s ----\n", self->logpath);
     char line[1024];
-    int lines = 0;
-    while (fgets(line, sizeof line, file) && lines++ < 200) {
-        fputs(line, stderr);
+    long lines = 0;
+    while (fgets(line, sizeof line, file)) {
+        lines++;
+    }
+    rewind(file);
+    fprintf(stderr, "---- %s ----\n", self->logpath);
+    for (long n = 0; fgets(line, sizeof line, file); n++) {
+        if (n >= lines - S_LOG_TAIL_LINES) {
+            fputs(line, stderr);
+        }
     }
     fprintf(stderr, "---- end of log ----\n");
     fclose(file);
@@ -245,7 +253,7 @@ s_launch(testserver_t *self) {
                     "testserver: dossierd exited with status %d before "
                     "writing %s\n",
                     self->exit_status, self->pidpath);
-            s_dump_log(self);
+            testserver_print_log(self);
             return -1;
         }
         s_sleep_ms(10);
@@ -254,7 +262,7 @@ s_launch(testserver_t *self) {
             self->pidpath, S_START_TIMEOUT_MS);
     kill(self->pid, SIGKILL);
     s_reap(self, S_STOP_TIMEOUT_MS);
-    s_dump_log(self);
+    testserver_print_log(self);
     return -1;
 }
 
@@ -375,7 +383,7 @@ testserver_restart(testserver_t *self) {
                     "testserver: dossierd exited with status %d on "
                     "SIGTERM before restart\n",
                     self->exit_status);
-            s_dump_log(self);
+            testserver_print_log(self);
             return -1;
         }
     }
@@ -394,7 +402,7 @@ testserver_stop(testserver_t **self_p) {
     int status = self->exit_status;
     if (status != 0) {
         fprintf(stderr, "testserver: dossierd exited with status %d\n", status);
-        s_dump_log(self);
+        testserver_print_log(self);
     }
     testserver_remove_tree(self->root);
     free(self->extra_args);

@@ -56,6 +56,11 @@ const char *testserver_datadir(testserver_t *self);
     testserver_stop (which removes it). */
 const char *testserver_logpath(testserver_t *self);
 
+/*  Prints the last 200 lines of the server's log on stderr (a failing
+    start or stop does so itself), so that a test's failure shows what the
+    server said. */
+void testserver_print_log(const testserver_t *self);
+
 /*  Removes path and everything under it (a test's temporary directory);
     errors are ignored. */
 void testserver_remove_tree(const char *path);
