@@ -14,7 +14,6 @@
     sent NULL and answers NULL once its job is done; then the writer. */
 #include <czmq.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -963,46 +962,34 @@ s_bind_pair(loop_t *self, const char *endpoint, dossier_error_t *err) {
     return socket;
 }
 
-/*  Creates the thread sockets and starts the threads, with SIGINT and
-    SIGTERM blocked so that only the main thread sees them. */
+/*  Creates the thread sockets and starts the threads (with the signals
+    main handles blocked, as main blocks them before any thread starts). */
 static dossier_status_t
 s_start_threads(loop_t *self, dossier_error_t *err) {
-    sigset_t block, saved;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &block, &saved);
-    dossier_status_t rc = DOSSIER_OK;
     for (size_t i = 0; i < self->n_workers; i++) {
         char endpoint[64];
         snprintf(endpoint, sizeof endpoint, "inproc://dossierd-worker-%zu", i);
         self->worker_sockets[i] = s_bind_pair(self, endpoint, err);
         if (!self->worker_sockets[i]) {
-            rc = err ? err->code : DOSSIER_INTERNAL;
-            goto restore_mask;
+            return err ? err->code : DOSSIER_INTERNAL;
         }
         self->workers[i] = worker_new(self->context, endpoint, &self->env, err);
         if (!self->workers[i]) {
-            rc = err ? err->code : DOSSIER_INTERNAL;
-            goto restore_mask;
+            return err ? err->code : DOSSIER_INTERNAL;
         }
         self->worker_running[i] = true;
     }
     self->writer_socket = s_bind_pair(self, S_WRITER_ENDPOINT, err);
     if (!self->writer_socket) {
-        rc = err ? err->code : DOSSIER_INTERNAL;
-        goto restore_mask;
+        return err ? err->code : DOSSIER_INTERNAL;
     }
     self->writer = writer_new(self->context, S_WRITER_ENDPOINT, &self->env,
                               self->config->write_batch_max, err);
     if (!self->writer) {
-        rc = err ? err->code : DOSSIER_INTERNAL;
-        goto restore_mask;
+        return err ? err->code : DOSSIER_INTERNAL;
     }
     self->writer_running = true;
-restore_mask:
-    pthread_sigmask(SIG_SETMASK, &saved, NULL);
-    return rc;
+    return DOSSIER_OK;
 }
 
 /*  The change feed's CURVE: the same server key and ZAP domain as the
