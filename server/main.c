@@ -62,9 +62,8 @@ s_install_signals(void) {
     actor, the workers, the writer, the parse threads), and only the main
     thread, which unblocks them to run the loop, runs their handlers.
     A handler run on another thread interrupts that thread's blocking
-    call: SIGHUP on zauth's thread left CURVE connections admitted
-    without an identity (seen under valgrind as role none after a
-    reload). */
+    call; under valgrind, after a SIGHUP, CURVE connections came without
+    their ZAP identity (role none), most likely from zauth's thread. */
 static void
 s_mask_signals(int how) {
     sigset_t set;
