@@ -446,6 +446,14 @@ s_parse_document(const Dossier__V1__ImportTextRequest *request,
         refworld_result_free(&parsed);
         return rc;
     }
+    if (!doc->dry_run) {
+        /* Checked here, on a parse worker, so the writer need not. */
+        rc = store_validate(parsed.report, err);
+        if (rc != DOSSIER_OK) {
+            refworld_result_free(&parsed);
+            return rc;
+        }
+    }
     doc->parsed = parsed;
     if (!doc->dry_run) {
         doc->terms = store_fts_terms_new(parsed.report);
@@ -477,6 +485,7 @@ s_store_document(store_batch_t *batch, const job_t *job, s_doc_t *doc,
         .user = job->user,
         .skip_if_same_source = true,
         .terms = doc->terms,
+        .validated = true, /* by s_parse_document */
     };
     store_put_result_t result = {0};
     dossier_status_t rc =

@@ -2775,8 +2775,8 @@ s_log_reserve(store_batch_t *batch, dossier_error_t *err) {
     return DOSSIER_OK;
 }
 
-static dossier_status_t
-s_validate(const Dossier__V1__Report *report, dossier_error_t *err) {
+dossier_status_t
+store_validate(const Dossier__V1__Report *report, dossier_error_t *err) {
     if (report == NULL) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
                                  "no report given");
@@ -3087,13 +3087,15 @@ store_put(store_batch_t *batch, const Dossier__V1__Report *report,
           const store_put_args_t *args, store_put_result_t *result,
           dossier_error_t *err) {
     static const store_put_args_t no_args;
-    dossier_status_t status = s_validate(report, err);
-    if (status != DOSSIER_OK) {
-        return status;
+    if (!args || !args->validated) {
+        dossier_status_t status = store_validate(report, err);
+        if (status != DOSSIER_OK) {
+            return status;
+        }
     }
     store_put_result_t res = {0};
-    status = s_write(batch, report, args ? args : &no_args, NULL, 0, &res, NULL,
-                     err);
+    dossier_status_t status = s_write(batch, report, args ? args : &no_args,
+                                      NULL, 0, &res, NULL, err);
     if ((status == DOSSIER_OK || status == DOSSIER_ABORTED) && result) {
         *result = res;
     }

@@ -238,6 +238,9 @@ typedef struct {
     /* The report's terms from store_fts_terms_new(report) (borrowed), so
        the write does not tokenize; NULL: it does. */
     const struct store_fts_terms_t *terms;
+    /* True when report passed store_validate and has not changed since,
+       so the write (on the writer thread) does not check it again. */
+    bool validated;
 } store_put_args_t;
 
 typedef struct {
@@ -247,6 +250,14 @@ typedef struct {
     bool created;
     bool unchanged;
 } store_put_result_t;
+
+/*  Checks what store_put checks of report before writing it: the id is
+    well formed, the year plausible, the tier known, every string valid
+    UTF-8. Returns DOSSIER_OK, or DOSSIER_INVALID_ARGUMENT with the reason
+    in err. report is borrowed. Safe from any thread (no store needed), so
+    a parse worker can take this off the writer. */
+dossier_status_t store_validate(const Dossier__V1__Report *report,
+                                dossier_error_t *err);
 
 /*  Inserts or replaces report (validated: id well formed, year plausible;
     else DOSSIER_INVALID_ARGUMENT). The store sets version, created_at /
