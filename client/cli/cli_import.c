@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +152,26 @@ s_walk(s_files_t *files, const char *dir, int depth, s_tally_t *t) {
         if (e->d_name[0] == '.') {
             continue; /* ".", "..", and hidden files */
         }
+        /* The directory says what each entry is, which saves an lstat per
+           file; only a file system that does not (DT_UNKNOWN) costs one.
+           A symbolic link named *.txt is taken, its target read later, as
+           lstat's S_ISLNK said before: so DT_LNK needs no lstat either. */
+        unsigned char type = e->d_type;
+        if (type == DT_UNKNOWN) {
+            struct stat st;
+            if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+                continue;
+            }
+            type = S_ISDIR(st.st_mode)   ? DT_DIR
+                   : S_ISREG(st.st_mode) ? DT_REG
+                   : S_ISLNK(st.st_mode) ? DT_LNK
+                                         : DT_UNKNOWN;
+        }
+        bool is_dir = type == DT_DIR;
+        if (!is_dir &&
+            !((type == DT_REG || type == DT_LNK) && s_is_txt(e->d_name))) {
+            continue;
+        }
         size_t len = strlen(dir) + 1 + strlen(e->d_name) + 1;
         char *path = malloc(len);
         if (path == NULL) {
@@ -158,16 +179,8 @@ s_walk(s_files_t *files, const char *dir, int depth, s_tally_t *t) {
             return -1;
         }
         snprintf(path, len, "%s/%s", dir, e->d_name);
-        struct stat st;
-        int rc = 0;
-        if (lstat(path, &st) == 0) {
-            if (S_ISDIR(st.st_mode)) {
-                rc = s_walk(files, path, depth + 1, t);
-            } else if (s_is_txt(e->d_name) &&
-                       (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))) {
-                rc = s_files_add(files, path);
-            }
-        }
+        int rc = is_dir ? s_walk(files, path, depth + 1, t)
+                        : s_files_add(files, path);
         free(path);
         if (rc != 0) {
             closedir(d);
