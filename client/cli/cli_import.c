@@ -481,15 +481,29 @@ s_batch_free(s_batch_t *b) {
     memset(b, 0, sizeof *b);
 }
 
-/* Reads files [from, to) into b; a file that cannot be read is named as
-   failed. Returns 0, or CLI_EXIT_REFUSED when out of memory. */
+/* A file read ahead of its batch: the first one that did not fit in the
+   bytes of the batch before, held for the next batch (which starts with
+   it) so that no file is read twice. */
+typedef struct {
+    bool held;
+    char *data; /* NULL when the read failed, why says why */
+    size_t size;
+    const char *why;
+} s_carry_t;
+
+/* Reads the batch starting at file from into b: up to batch files and
+   S_BATCH_BYTES bytes, at least one file. The sizes are those read, so a
+   file is read once: the one that would push the batch past the bytes
+   is left in carry for the next batch. A file that cannot be read is
+   named as failed and counts as a file of 0 bytes. Sets b->to. Returns
+   0, or CLI_EXIT_REFUSED when out of memory. */
 static int
-s_batch_read(s_batch_t *b, const s_files_t *files, size_t from, size_t to,
-             s_tally_t *t) {
-    size_t n = to - from;
+s_batch_read(s_batch_t *b, const s_files_t *files, size_t from, size_t batch,
+             s_carry_t *carry, s_tally_t *t) {
+    size_t n = files->n - from < batch ? files->n - from : batch;
     memset(b, 0, sizeof *b);
     b->from = from;
-    b->to = to;
+    b->to = from;
     b->docs = calloc(n, sizeof *b->docs);
     b->doc_ptrs = calloc(n, sizeof *b->doc_ptrs);
     b->index = calloc(n, sizeof *b->index);
@@ -498,11 +512,27 @@ s_batch_read(s_batch_t *b, const s_files_t *files, size_t from, size_t to,
         s_batch_free(b);
         return CLI_EXIT_REFUSED;
     }
-    for (size_t i = from; i < to; i++) {
+    size_t bytes = 0;
+    for (size_t i = from; i < from + n; i++) {
         char *data = NULL;
         size_t size = 0;
         const char *why = NULL;
-        if (cli_read_file(files->paths[i], &data, &size, &why) != 0) {
+        if (carry->held) {
+            data = carry->data;
+            size = carry->size;
+            why = carry->why;
+            *carry = (s_carry_t){0};
+        } else if (cli_read_file(files->paths[i], &data, &size, &why) != 0) {
+            data = NULL;
+        }
+        size_t counted = data != NULL ? size : 0;
+        if (i > from && bytes + counted > S_BATCH_BYTES) {
+            *carry = (s_carry_t){true, data, size, why};
+            break;
+        }
+        bytes += counted;
+        b->to = i + 1;
+        if (data == NULL) {
             s_failed(t, files->paths[i], why);
             continue;
         }
@@ -564,24 +594,6 @@ s_batch_finish(dossier_client_t *client, const cli_global_t *g,
                          verbose, st, &err, resp, t);
 }
 
-/* The end of the batch starting at file i: up to batch files and
-   S_BATCH_BYTES bytes (at least one file). */
-static size_t
-s_batch_end(const s_files_t *files, size_t i, size_t batch) {
-    size_t to = i;
-    size_t bytes = 0;
-    while (to < files->n && to - i < batch) {
-        struct stat st;
-        size_t sz = stat(files->paths[to], &st) == 0 ? (size_t)st.st_size : 0;
-        if (to > i && bytes + sz > S_BATCH_BYTES) {
-            break;
-        }
-        bytes += sz;
-        to++;
-    }
-    return to;
-}
-
 /* Two batches in flight: the server parses one while it writes the
    other, and this process reads the next files meanwhile. The server
    applies a connection's writes in the order sent, so a file later in
@@ -598,17 +610,17 @@ s_import(const cli_global_t *g, const s_files_t *files, size_t batch,
     t->progress = isatty(STDERR_FILENO) && files->n > 20;
     s_batch_t flight[S_IN_FLIGHT] = {{0}};
     size_t n_flight = 0; /* flight[0] is the older */
+    s_carry_t carry = {0};
     size_t i = 0;
     while ((i < files->n || n_flight > 0) && rc == 0) {
         if (i < files->n && n_flight < S_IN_FLIGHT) {
-            size_t to = s_batch_end(files, i, batch);
-            rc = s_batch_read(&flight[n_flight], files, i, to, t);
+            rc = s_batch_read(&flight[n_flight], files, i, batch, &carry, t);
             if (rc != 0) {
                 break;
             }
             s_batch_start(client, &flight[n_flight]);
+            i = flight[n_flight].to;
             n_flight++;
-            i = to;
             if (n_flight < S_IN_FLIGHT && i < files->n) {
                 continue;
             }
@@ -630,6 +642,7 @@ s_import(const cli_global_t *g, const s_files_t *files, size_t batch,
         }
         s_batch_free(&flight[k]);
     }
+    free(carry.data);
     s_clear_progress(t);
     dossier_client_destroy(&client);
     return rc;
