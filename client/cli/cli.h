@@ -84,7 +84,10 @@ int cli_fail(const dossier_error_t *err);
 
 /*  Reads a whole file ("-": stdin), at most 32 MiB. Returns 0 and a
     malloc'd, NUL-terminated *data_p (the caller frees) of *size_p bytes,
-    or -1 with *why a sentence saying why (static storage). */
+    or -1 with *why a sentence saying why (static storage). A directory
+    is refused ("Is a directory"). Stdin is read from descriptor 0, not
+    through stdio: bytes a caller has read from stdin by stdio are not
+    seen. A regular file costs open, fstat, one read, close. */
 int cli_read_file(const char *path, char **data_p, size_t *size_p,
                   const char **why);
 

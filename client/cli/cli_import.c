@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,8 @@
 #define S_IN_FLIGHT 2
 /* Refworld pages are tens of KiB; anything this big is not one. */
 #define S_MAX_FILE_BYTES (32u * 1024 * 1024)
+/* The first read of a file whose size is not known (a pipe, stdin). */
+#define S_READ_CHUNK (64u * 1024)
 #define S_MAX_DEPTH 32
 #define S_IMPORT_TIMEOUT_MS 30000
 
@@ -151,6 +154,26 @@ s_walk(s_files_t *files, const char *dir, int depth, s_tally_t *t) {
         if (e->d_name[0] == '.') {
             continue; /* ".", "..", and hidden files */
         }
+        /* The directory says what each entry is, which saves an lstat per
+           file; only a file system that does not (DT_UNKNOWN) costs one.
+           A symbolic link named *.txt is taken, its target read later, as
+           lstat's S_ISLNK said before: so DT_LNK needs no lstat either. */
+        unsigned char type = e->d_type;
+        if (type == DT_UNKNOWN) {
+            struct stat st;
+            if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+                continue;
+            }
+            type = S_ISDIR(st.st_mode)   ? DT_DIR
+                   : S_ISREG(st.st_mode) ? DT_REG
+                   : S_ISLNK(st.st_mode) ? DT_LNK
+                                         : DT_UNKNOWN;
+        }
+        bool is_dir = type == DT_DIR;
+        if (!is_dir &&
+            !((type == DT_REG || type == DT_LNK) && s_is_txt(e->d_name))) {
+            continue;
+        }
         size_t len = strlen(dir) + 1 + strlen(e->d_name) + 1;
         char *path = malloc(len);
         if (path == NULL) {
@@ -158,16 +181,8 @@ s_walk(s_files_t *files, const char *dir, int depth, s_tally_t *t) {
             return -1;
         }
         snprintf(path, len, "%s/%s", dir, e->d_name);
-        struct stat st;
-        int rc = 0;
-        if (lstat(path, &st) == 0) {
-            if (S_ISDIR(st.st_mode)) {
-                rc = s_walk(files, path, depth + 1, t);
-            } else if (s_is_txt(e->d_name) &&
-                       (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))) {
-                rc = s_files_add(files, path);
-            }
-        }
+        int rc = is_dir ? s_walk(files, path, depth + 1, t)
+                        : s_files_add(files, path);
         free(path);
         if (rc != 0) {
             closedir(d);
@@ -179,59 +194,99 @@ s_walk(s_files_t *files, const char *dir, int depth, s_tally_t *t) {
 }
 
 static void
-s_close(FILE *f, bool is_stdin) {
+s_close(int fd, bool is_stdin) {
     if (!is_stdin) {
-        fclose(f);
+        close(fd); /* read only: nothing is lost if it fails */
     }
 }
 
+/* Four system calls for a regular file: open, fstat, one read of
+   st_size + 1 bytes whose short count proves the end, close. A file that
+   grew since fstat, a pipe, stdin or a /proc-like file that says 0 bytes
+   is read on, into a buffer that doubles, until read says the end. */
 int
 cli_read_file(const char *path, char **data_p, size_t *size_p,
               const char **why) {
     bool is_stdin = strcmp(path, "-") == 0;
-    FILE *f = is_stdin ? stdin : fopen(path, "rb");
-    if (f == NULL) {
+    int fd = STDIN_FILENO;
+    if (!is_stdin) {
+        do {
+            fd = open(path, O_RDONLY | O_CLOEXEC);
+        } while (fd < 0 && errno == EINTR);
+        if (fd < 0) {
+            *why = strerror(errno);
+            return -1;
+        }
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
         *why = strerror(errno);
+        s_close(fd, is_stdin);
         return -1;
     }
-    size_t cap = 64 * 1024, size = 0;
-    char *data = malloc(cap + 1);
+    if (S_ISDIR(st.st_mode)) {
+        *why = strerror(EISDIR);
+        s_close(fd, is_stdin);
+        return -1;
+    }
+    /* Only a regular file's size is worth believing; a short read of one
+       is its end, not of a pipe or of a file that says it is empty. */
+    bool sized = S_ISREG(st.st_mode) && st.st_size > 0;
+    if (sized && (uintmax_t)st.st_size >= S_MAX_FILE_BYTES) {
+        *why = "larger than 32 MiB: not a Refworld document";
+        s_close(fd, is_stdin);
+        return -1;
+    }
+    size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : S_READ_CHUNK;
+    size_t size = 0;
+    char *data = malloc(cap);
     if (data == NULL) {
-        s_close(f, is_stdin);
+        s_close(fd, is_stdin);
         *why = "out of memory";
         return -1;
     }
+    /* size < cap on every read, so the NUL always has its byte. */
     for (;;) {
-        size_t got = fread(data + size, 1, cap - size, f);
-        size += got;
-        if (got == 0) {
-            break;
-        }
         if (size == cap) {
-            if (cap >= S_MAX_FILE_BYTES) {
+            if (size >= S_MAX_FILE_BYTES) {
                 free(data);
-                s_close(f, is_stdin);
+                s_close(fd, is_stdin);
                 *why = "larger than 32 MiB: not a Refworld document";
                 return -1;
             }
-            char *bigger = realloc(data, cap * 2 + 1);
+            size_t more = cap * 2 < S_READ_CHUNK ? S_READ_CHUNK : cap * 2;
+            if (more > S_MAX_FILE_BYTES) {
+                more = S_MAX_FILE_BYTES;
+            }
+            char *bigger = realloc(data, more);
             if (bigger == NULL) {
                 free(data);
-                s_close(f, is_stdin);
+                s_close(fd, is_stdin);
                 *why = "out of memory";
                 return -1;
             }
             data = bigger;
-            cap *= 2;
+            cap = more;
+        }
+        ssize_t got = read(fd, data + size, cap - size);
+        if (got < 0 && errno == EINTR) {
+            continue;
+        }
+        if (got < 0) {
+            *why = strerror(errno);
+            free(data);
+            s_close(fd, is_stdin);
+            return -1;
+        }
+        if (got == 0) {
+            break;
+        }
+        size += (size_t)got;
+        if (sized && size < cap) {
+            break;
         }
     }
-    if (ferror(f)) {
-        *why = strerror(errno ? errno : EIO);
-        free(data);
-        s_close(f, is_stdin);
-        return -1;
-    }
-    s_close(f, is_stdin);
+    s_close(fd, is_stdin);
     data[size] = '\0';
     *data_p = data;
     *size_p = size;
@@ -426,15 +481,29 @@ s_batch_free(s_batch_t *b) {
     memset(b, 0, sizeof *b);
 }
 
-/* Reads files [from, to) into b; a file that cannot be read is named as
-   failed. Returns 0, or CLI_EXIT_REFUSED when out of memory. */
+/* A file read ahead of its batch: the first one that did not fit in the
+   bytes of the batch before, held for the next batch (which starts with
+   it) so that no file is read twice. */
+typedef struct {
+    bool held;
+    char *data; /* NULL when the read failed, why says why */
+    size_t size;
+    const char *why;
+} s_carry_t;
+
+/* Reads the batch starting at file from into b: up to batch files and
+   S_BATCH_BYTES bytes, at least one file. The sizes are those read, so a
+   file is read once: the one that would push the batch past the bytes
+   is left in carry for the next batch. A file that cannot be read is
+   named as failed and counts as a file of 0 bytes. Sets b->to. Returns
+   0, or CLI_EXIT_REFUSED when out of memory. */
 static int
-s_batch_read(s_batch_t *b, const s_files_t *files, size_t from, size_t to,
-             s_tally_t *t) {
-    size_t n = to - from;
+s_batch_read(s_batch_t *b, const s_files_t *files, size_t from, size_t batch,
+             s_carry_t *carry, s_tally_t *t) {
+    size_t n = files->n - from < batch ? files->n - from : batch;
     memset(b, 0, sizeof *b);
     b->from = from;
-    b->to = to;
+    b->to = from;
     b->docs = calloc(n, sizeof *b->docs);
     b->doc_ptrs = calloc(n, sizeof *b->doc_ptrs);
     b->index = calloc(n, sizeof *b->index);
@@ -443,11 +512,27 @@ s_batch_read(s_batch_t *b, const s_files_t *files, size_t from, size_t to,
         s_batch_free(b);
         return CLI_EXIT_REFUSED;
     }
-    for (size_t i = from; i < to; i++) {
+    size_t bytes = 0;
+    for (size_t i = from; i < from + n; i++) {
         char *data = NULL;
         size_t size = 0;
         const char *why = NULL;
-        if (cli_read_file(files->paths[i], &data, &size, &why) != 0) {
+        if (carry->held) {
+            data = carry->data;
+            size = carry->size;
+            why = carry->why;
+            *carry = (s_carry_t){0};
+        } else if (cli_read_file(files->paths[i], &data, &size, &why) != 0) {
+            data = NULL;
+        }
+        size_t counted = data != NULL ? size : 0;
+        if (i > from && bytes + counted > S_BATCH_BYTES) {
+            *carry = (s_carry_t){true, data, size, why};
+            break;
+        }
+        bytes += counted;
+        b->to = i + 1;
+        if (data == NULL) {
             s_failed(t, files->paths[i], why);
             continue;
         }
@@ -509,24 +594,6 @@ s_batch_finish(dossier_client_t *client, const cli_global_t *g,
                          verbose, st, &err, resp, t);
 }
 
-/* The end of the batch starting at file i: up to batch files and
-   S_BATCH_BYTES bytes (at least one file). */
-static size_t
-s_batch_end(const s_files_t *files, size_t i, size_t batch) {
-    size_t to = i;
-    size_t bytes = 0;
-    while (to < files->n && to - i < batch) {
-        struct stat st;
-        size_t sz = stat(files->paths[to], &st) == 0 ? (size_t)st.st_size : 0;
-        if (to > i && bytes + sz > S_BATCH_BYTES) {
-            break;
-        }
-        bytes += sz;
-        to++;
-    }
-    return to;
-}
-
 /* Two batches in flight: the server parses one while it writes the
    other, and this process reads the next files meanwhile. The server
    applies a connection's writes in the order sent, so a file later in
@@ -543,17 +610,17 @@ s_import(const cli_global_t *g, const s_files_t *files, size_t batch,
     t->progress = isatty(STDERR_FILENO) && files->n > 20;
     s_batch_t flight[S_IN_FLIGHT] = {{0}};
     size_t n_flight = 0; /* flight[0] is the older */
+    s_carry_t carry = {0};
     size_t i = 0;
     while ((i < files->n || n_flight > 0) && rc == 0) {
         if (i < files->n && n_flight < S_IN_FLIGHT) {
-            size_t to = s_batch_end(files, i, batch);
-            rc = s_batch_read(&flight[n_flight], files, i, to, t);
+            rc = s_batch_read(&flight[n_flight], files, i, batch, &carry, t);
             if (rc != 0) {
                 break;
             }
             s_batch_start(client, &flight[n_flight]);
+            i = flight[n_flight].to;
             n_flight++;
-            i = to;
             if (n_flight < S_IN_FLIGHT && i < files->n) {
                 continue;
             }
@@ -575,6 +642,7 @@ s_import(const cli_global_t *g, const s_files_t *files, size_t batch,
         }
         s_batch_free(&flight[k]);
     }
+    free(carry.data);
     s_clear_progress(t);
     dossier_client_destroy(&client);
     return rc;
