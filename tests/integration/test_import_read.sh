@@ -2,7 +2,7 @@
 # test_import_read.sh: how `dossier import` walks and reads its files.
 #
 # Against a dossierd started here: batches split by bytes (S_BATCH_BYTES,
-# 8 MiB) with the file that did not fit carried over to the next batch,
+# 12 MiB) with the file that did not fit carried over to the next batch,
 # read once and applied in order; a symbolic link to a *.txt imported; an
 # empty file, a dangling link, a link to a directory and (not as root) a
 # file without read permission each named as failed; a /proc file and a
@@ -13,7 +13,7 @@ NAME=import-read
 . "$HERE/../support/clitest.sh"
 FIXTURES=${DOSSIER_FIXTURE_DIR:-$HERE/../fixtures}/refworld
 
-# make_big OUT YEAR MARK: a valid Refworld document of about 3 MiB, id
+# make_big OUT YEAR MARK: a valid Refworld document of about 5 MiB, id
 # tip-YEAR-aze, whose body repeats MARK.
 make_big() {
     "$PY" - "$FIXTURES/tip-2004-azerbaijan.txt" "$@" <<'EOF'
@@ -24,7 +24,7 @@ head, tail = text.rsplit("Search Refworld", 1)
 para = (mark + " about prevention efforts in the year. ") * 50
 with open(out, "w", encoding="utf-8") as f:
     f.write(head)
-    for _ in range(3 * 1024 * 1024 // len(para)):
+    for _ in range(5 * 1024 * 1024 // len(para)):
         f.write(para + "\n\n")
     f.write("Search Refworld" + tail)
 EOF
@@ -43,7 +43,7 @@ export DOSSIER_SERVER=$EP
 
 # ---- the corpus ---------------------------------------------------------
 # Sorted: a1 a2 a3 a4 dangling dirlink empty link noread sub/s. a1 and a2
-# (6 MiB) fill the first batch; a3 would make it 9 MiB, so it starts the
+# (10 MiB) fill the first batch; a3 would make it 15 MiB, so it starts the
 # second. a3 has a1's id: applied after it, it must win.
 C=$TMP/corpus
 mkdir -p "$C/sub" "$TMP/elsewhere/dir"
@@ -86,7 +86,7 @@ run 1 "import the corpus" "$DOSSIER" import -v "$C"
 expect "import summary" "'imported 6 (created 5, updated 1, unchanged 0), failed $n_failed' in out"
 expect "import names the failures" "all(('$C/' + n + ': ') in err for n in ['dangling.txt', 'dirlink.txt', 'empty.txt']) and len([l for l in err.splitlines() if l.startswith('$C/') and ': warning: ' not in l]) == $n_failed"
 after=$(import_batches)
-if [ $((after - before)) -eq 2 ]; then ok; else bad "import: $((after - before)) ImportBatch calls, want 2 (6 MiB, then the rest)"; fi
+if [ $((after - before)) -eq 2 ]; then ok; else bad "import: $((after - before)) ImportBatch calls, want 2 (10 MiB, then the rest)"; fi
 run 0 "get the id of a1 and a3" "$DOSSIER" get --json tip-2001-aze
 expect "a3, carried to the next batch, applied after a1" "'THIRDMARK' in json.dumps(js) and 'FIRSTMARK' not in json.dumps(js) and js[0]['version'] == '2'"
 run 0 "the link's target stored" "$DOSSIER" get --json tip-2008-rus
@@ -94,7 +94,7 @@ run 0 "sub/ walked" "$DOSSIER" get --json tip-2006-mmr
 run 0 "stats" "$DOSSIER" stats --json
 expect "five records" "int(js[0]['records']) == 5"
 
-# --batch and bytes together: a1 a2 | a3 a4 big5 (3 files, 6 MiB) with
+# --batch and bytes together: a1 a2 | a3 a4 big5 (3 files, 10 MiB) with
 # --batch 3; a1 a2 | a3 a4 | big5 with --batch 2.
 B=$TMP/bytes
 mkdir -p "$B"
