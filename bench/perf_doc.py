@@ -114,12 +114,14 @@ def section(runs, cmds, extra, duration, mixed, records, reports):
                 "(about 4.5 KB each, indexed for search, each batch "
                 "committed durably): %.1f s, **%.0f reports/s**. Server "
                 "resident size after it, at %s reports: %.1f MiB (anonymous "
-                "part, heap and stacks: %.1f MiB)." % (
-                    format(int(imp["reports"]), ","), secs,
-                    int(imp["reports"]) / secs,
-                    format(int(imp["reports"]), ","),
-                    int(imp["rss_kb"]) / 1024,
-                    int(imp.get("anon_kb", "0") or 0) / 1024), ""]
+                "part, heap and stacks: %.1f MiB; %.1f MiB after 2 s "
+                "idle, once the server has given free heap memory back)."
+                % (format(int(imp["reports"]), ","), secs,
+                   int(imp["reports"]) / secs,
+                   format(int(imp["reports"]), ","),
+                   int(imp["rss_kb"]) / 1024,
+                   int(imp.get("anon_kb", "0") or 0) / 1024,
+                   int(imp.get("idle_anon_kb", "0") or 0) / 1024), ""]
     out += ["| scenario | c | ops/s | p50 us | p90 us | p99 us | max us "
             "| errors |", "|---|---|---|---|---|---|---|---|"]
     for name in ["list_c1", "list_c16", "search_c1", "search_c16"]:

@@ -113,8 +113,12 @@ t1=$(date +%s.%N)
 tail -3 "$work/import.out"
 rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$PID/status")
 anon=$(awk '/^RssAnon:/ {print $2}' "/proc/$PID/status")
+# And once idle: after a second without work the server gives free heap
+# memory back (loop.c, S_IDLE_TRIM_MS).
+sleep 2
+idle_anon=$(awk '/^RssAnon:/ {print $2}' "/proc/$PID/status")
 echo "import reports=$reports seconds=$(echo "$t1 - $t0" | bc -l)" \
-    "rss_kb=$rss anon_kb=$anon" | tee -a "$results"
+    "rss_kb=$rss anon_kb=$anon idle_anon_kb=$idle_anon" | tee -a "$results"
 echo "cmd import dossier -s EP --timeout 600000 import DIR" >>"$results"
 bench list_c1 --records "$reports" --no-preload --concurrency 1 \
     --duration "$duration" --mix list=100 --pid "$PID"

@@ -14,6 +14,9 @@
     sent NULL and answers NULL once its job is done; then the writer. */
 #include <czmq.h>
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +36,11 @@
 #define S_WRITER_ENDPOINT "inproc://dossierd-writer"
 #define S_FRONT_BURST 256 /* front messages read per poll round */
 #define S_POLL_MS 100     /* how late a missed signal may be seen */
-#define S_LINGER_MS 1000  /* replies still queued at close */
+/* Idle this long after work, the heap's free memory goes back to the
+   system: an import's buffers (tens to hundreds of MiB across the
+   threads' malloc arenas) would otherwise stay resident for good. */
+#define S_IDLE_TRIM_MS 1000
+#define S_LINGER_MS 1000 /* replies still queued at close */
 #define S_NO_METHOD ((size_t)-1)
 
 struct loop_t {
@@ -60,6 +67,8 @@ struct loop_t {
     job_t *queue_head; /* jobs waiting for an idle worker */
     job_t *queue_tail;
     size_t in_flight; /* jobs queued or on a thread */
+    int64_t busy_ms;  /* when a job was last seen in flight */
+    bool trimmed;     /* the heap was trimmed since */
     zhashx_t *peers;  /* hex identity -> s_peer_t */
     bool draining;
     uint64_t replies;
@@ -855,6 +864,26 @@ s_poll_items(loop_t *self, size_t *n_items) {
     return items;
 }
 
+/*  Returns the heap's free memory to the system once, when no job has
+    been in flight for S_IDLE_TRIM_MS after one was. */
+static void
+s_trim_when_idle(loop_t *self) {
+    int64_t now = job_now_ms();
+    if (self->in_flight > 0) {
+        self->busy_ms = now;
+        self->trimmed = false;
+        return;
+    }
+    if (self->trimmed || now - self->busy_ms < S_IDLE_TRIM_MS) {
+        return;
+    }
+    self->trimmed = true;
+#ifdef __GLIBC__
+    malloc_trim(0); /* every arena, the worker and writer threads' too */
+    log_debug("idle: free heap memory returned to the system");
+#endif
+}
+
 dossier_status_t
 loop_run(loop_t *self, volatile sig_atomic_t *stop, dossier_error_t *err) {
     size_t n_items;
@@ -883,6 +912,7 @@ loop_run(loop_t *self, volatile sig_atomic_t *stop, dossier_error_t *err) {
             break;
         }
         auth_poll(self->auth);
+        s_trim_when_idle(self);
     }
     if (self->in_flight) {
         log_warn("%zu requests still in flight after %u ms; answering those "
