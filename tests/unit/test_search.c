@@ -651,13 +651,15 @@ test_many_batches(void **state) {
     s_check_clean(fx->store);
 }
 
-static void
-test_check_detects_lost_posting(void **state) {
-    fixture_t *fx = *state;
-    s_check_clean(fx->store);
+/*  Alters the entries of the term "charlie" (only d3 holds it) in the
+    closed store's postings, as a disk fault would, and opens the store
+    again. Keys are a 4-byte segment id, the term, NUL, and for a block
+    its first docno. remove: every entry of the term goes (its df entry
+    and blocks); else each block's value becomes two bytes of junk.
+    Returns how many entries were altered. */
+static int
+s_alter_charlie(fixture_t *fx, bool remove) {
     store_destroy(&fx->store);
-    /* Remove every entry of the term "charlie" (only d3 holds it): keys
-       are a 4-byte segment id, the term, NUL, and a block's docno. */
     MDB_env *env;
     MDB_txn *txn;
     MDB_dbi dbi;
@@ -669,26 +671,40 @@ test_check_detects_lost_posting(void **state) {
     assert_int_equal(mdb_dbi_open(txn, "fts_post", 0, &dbi), 0);
     assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
     MDB_val key, val;
-    int removed = 0;
+    int altered = 0;
     int rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
     for (int steps = 0; rc == 0 && steps < 10000; steps++) {
-        if (key.mv_size >= 12 &&
-            memcmp((const char *)key.mv_data + 4, "charlie", 8) == 0) {
+        bool charlie = key.mv_size >= 12 &&
+                       memcmp((const char *)key.mv_data + 4, "charlie", 8) == 0;
+        if (charlie && remove) {
             assert_int_equal(mdb_cursor_del(cur, 0), 0);
-            removed++;
+            altered++;
             rc = mdb_cursor_get(cur, &key, &val, MDB_GET_CURRENT);
-        } else {
-            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+            continue;
         }
+        if (charlie && key.mv_size == 4 + 8 + 4) {
+            uint8_t junk[2] = {0xff, 0xff};
+            MDB_val bad = {sizeof junk, junk};
+            assert_int_equal(mdb_cursor_put(cur, &key, &bad, MDB_CURRENT), 0);
+            altered++;
+        }
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
     }
-    assert_true(removed >= 1);
     mdb_cursor_close(cur);
     assert_int_equal(mdb_txn_commit(txn), 0);
     mdb_env_close(env);
-
     dossier_error_t err = {0};
     store_options_t options = {.no_sync = true};
     assert_ok(store_open(fx->dir, &options, &fx->store, &err), &err);
+    return altered;
+}
+
+static void
+test_check_detects_lost_posting(void **state) {
+    fixture_t *fx = *state;
+    s_check_clean(fx->store);
+    assert_true(s_alter_charlie(fx, true) >= 1);
+    dossier_error_t err = {0};
     uint64_t problems = 0;
     assert_status(store_check(fx->store, &problems, &err), DOSSIER_DATA_LOSS,
                   &err);
@@ -705,39 +721,8 @@ test_failed_write_leaves_no_trace(void **state) {
        nothing behind, and the writes before and after it in the same
        batch commit: the batch is rebuilt from its log. */
     fixture_t *fx = *state;
-    store_destroy(&fx->store);
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    MDB_cursor *cur;
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 128), 0);
-    assert_int_equal(mdb_env_open(env, fx->dir, 0, 0640), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    assert_int_equal(mdb_dbi_open(txn, "fts_post", 0, &dbi), 0);
-    assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
-    MDB_val key, val;
-    int damaged = 0;
-    int rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-    for (int steps = 0; rc == 0 && steps < 10000; steps++) {
-        /* A block key: segment id, "charlie", NUL, first docno. */
-        if (key.mv_size == 4 + 8 + 4 &&
-            memcmp((const char *)key.mv_data + 4, "charlie", 8) == 0) {
-            uint8_t junk[2] = {0xff, 0xff};
-            MDB_val bad = {sizeof junk, junk};
-            assert_int_equal(mdb_cursor_put(cur, &key, &bad, MDB_CURRENT), 0);
-            damaged++;
-        }
-        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-    }
-    assert_int_equal(damaged, 1);
-    mdb_cursor_close(cur);
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
-
+    assert_int_equal(s_alter_charlie(fx, false), 1);
     dossier_error_t err = {0};
-    store_options_t options = {.no_sync = true};
-    assert_ok(store_open(fx->dir, &options, &fx->store, &err), &err);
     store_batch_t *batch;
     assert_ok(store_batch_begin(fx->store, &batch, &err), &err);
     doc_t n1 = s_docs[0], n2 = s_docs[1];
