@@ -447,17 +447,16 @@ s_parse_document(const Dossier__V1__ImportTextRequest *request,
         return rc;
     }
     if (!doc->dry_run) {
-        /* Checked here, on a parse worker, so the writer need not. */
+        /* Checked and tokenized here, on a parse worker, so the writer
+           need not. */
         rc = store_validate(parsed.report, err);
         if (rc != DOSSIER_OK) {
             refworld_result_free(&parsed);
             return rc;
         }
-    }
-    doc->parsed = parsed;
-    if (!doc->dry_run) {
         doc->terms = store_fts_terms_new(parsed.report);
     }
+    doc->parsed = parsed;
     return DOSSIER_OK;
 }
 
