@@ -128,6 +128,7 @@ handle_health(const handler_env_t *env, job_t *job, dossier_error_t *err) {
         env->shutting_down
             ? DOSSIER__V1__SERVING_STATUS__SERVING_STATUS_NOT_SERVING
             : DOSSIER__V1__SERVING_STATUS__SERVING_STATUS_SERVING;
+    response.max_message_bytes = env->config->max_message_bytes;
     return job_set_payload(job, &response.base, err);
 }
 
