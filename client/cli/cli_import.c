@@ -29,14 +29,16 @@
 #define S_DEFAULT_BATCH 2500
 #define S_MAX_BATCH 5000
 /* A batch also stops growing at this many bytes of text, to keep each
-   request under the server's default message limit (16 MiB); a server
-   set lower drops the connection, and the batch is sent again in halves
-   (s_tally_batch). */
+   request under the server's default message limit (16 MiB); less when
+   the server says its limit is lower (s_batch_bytes). */
 #define S_BATCH_BYTES (12u * 1024 * 1024)
 /* ImportBatch calls in flight at once (see s_import): 2 keeps the server
    parsing one while it writes the other; 3 measured no faster (100,000
    files: 14,000-14,100/s against 14,600/s). */
 #define S_IN_FLIGHT 2
+/* What a request holds besides a document's text, at most: its file
+   name, the request's envelope and framing. */
+#define S_DOC_ENVELOPE 1024
 /* Refworld pages are tens of KiB; anything this big is not one. */
 #define S_MAX_FILE_BYTES (32u * 1024 * 1024)
 /* The first read of a file whose size is not known (a pipe, stdin). */
@@ -496,14 +498,16 @@ typedef struct {
 } s_carry_t;
 
 /* Reads the batch starting at file from into b: up to batch files and
-   S_BATCH_BYTES bytes, at least one file. The sizes are those read, so a
+   max_bytes bytes, at least one file; a file too large for the server
+   (limit, its largest request; 0: unknown) fails here, unsent, rather
+   than have the server drop the connection. The sizes are those read, so a
    file is read once: the one that would push the batch past the bytes
    is left in carry for the next batch. A file that cannot be read is
    named as failed and counts as a file of 0 bytes. Sets b->to. Returns
    0, or CLI_EXIT_REFUSED when out of memory. */
 static int
 s_batch_read(s_batch_t *b, const s_files_t *files, size_t from, size_t batch,
-             s_carry_t *carry, s_tally_t *t) {
+             size_t max_bytes, uint64_t limit, s_carry_t *carry, s_tally_t *t) {
     size_t n = files->n - from < batch ? files->n - from : batch;
     memset(b, 0, sizeof *b);
     b->from = from;
@@ -528,9 +532,16 @@ s_batch_read(s_batch_t *b, const s_files_t *files, size_t from, size_t batch,
             *carry = (s_carry_t){0};
         } else if (cli_read_file(files->paths[i], &data, &size, &why) != 0) {
             data = NULL;
+        } else if (limit && size + S_DOC_ENVELOPE > limit) {
+            free(data);
+            data = NULL;
+            why = "larger than the server accepts in one request (its "
+                  "--max-message-bytes)";
         }
-        size_t counted = data != NULL ? size : 0;
-        if (i > from && bytes + counted > S_BATCH_BYTES) {
+        /* A document's request bytes: its text, name and field tags. */
+        size_t counted =
+            data != NULL ? size + strlen(s_basename(files->paths[i])) + 16 : 0;
+        if (i > from && bytes + counted > max_bytes) {
             *carry = (s_carry_t){true, data, size, why};
             break;
         }
@@ -602,6 +613,37 @@ s_batch_finish(dossier_client_t *client, const cli_global_t *g,
    other, and this process reads the next files meanwhile. The server
    applies a connection's writes in the order sent, so a file later in
    the order still wins over an earlier one with the same id. */
+/* The bytes of text a batch may carry: S_BATCH_BYTES, or less when the
+   server says it accepts less (HealthResponse.max_message_bytes), with
+   room for each document's other fields and the request's envelope. An
+   older server, or one that does not answer Health, gets the default: a
+   batch it drops is sent again in halves (s_tally_batch). */
+static size_t
+s_batch_bytes(dossier_client_t *client, bool verbose, uint64_t *limit_p) {
+    Dossier__V1__HealthResponse *h = NULL;
+    dossier_error_t err = {0};
+    size_t bytes = S_BATCH_BYTES;
+    *limit_p = 0;
+    if (dossier_health(client, NULL, &h, &err) == DOSSIER_OK &&
+        h->max_message_bytes > 0) {
+        uint64_t limit = h->max_message_bytes;
+        *limit_p = limit;
+        uint64_t room =
+            limit - limit / 8 - (limit > 128 * 1024 ? 64 * 1024 : 0);
+        if (room < bytes) {
+            bytes = room > 0 ? (size_t)room : 1;
+        }
+        if (verbose) {
+            fprintf(stderr,
+                    "dossier: the server accepts requests of up to %llu "
+                    "bytes: batches of at most %zu bytes of text\n",
+                    (unsigned long long)limit, bytes);
+        }
+    }
+    dossier_message_free(h);
+    return bytes;
+}
+
 static int
 s_import(const cli_global_t *g, const s_files_t *files, size_t batch,
          bool verbose, s_tally_t *t) {
@@ -610,6 +652,8 @@ s_import(const cli_global_t *g, const s_files_t *files, size_t batch,
     if (rc != CLI_EXIT_OK) {
         return rc;
     }
+    uint64_t limit = 0;
+    size_t max_bytes = s_batch_bytes(client, verbose, &limit);
     t->total = files->n;
     t->progress = isatty(STDERR_FILENO) && files->n > 20;
     s_batch_t flight[S_IN_FLIGHT] = {{0}};
@@ -618,7 +662,8 @@ s_import(const cli_global_t *g, const s_files_t *files, size_t batch,
     size_t i = 0;
     while ((i < files->n || n_flight > 0) && rc == 0) {
         if (i < files->n && n_flight < S_IN_FLIGHT) {
-            rc = s_batch_read(&flight[n_flight], files, i, batch, &carry, t);
+            rc = s_batch_read(&flight[n_flight], files, i, batch, max_bytes,
+                              limit, &carry, t);
             if (rc != 0) {
                 break;
             }

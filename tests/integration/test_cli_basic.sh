@@ -85,13 +85,14 @@ expect "import agrees with dry-run" 'sorted((r["id"], r.get("title"), r.get("cou
 run 1 "import a missing file" "$DOSSIER" import "$TMP/does-not-exist.txt"
 expect "missing file named" "'does-not-exist.txt' in err and 'failed 1' in out"
 
-# A server that takes small messages only: a batch too big for it is
-# split, and a document too big alone fails by itself.
+# A server that takes small messages only: batches are sized to the limit
+# its Health reply gives, and a document too big alone fails by itself,
+# unsent.
 MAIN_EP=$EP
 start_server small --max-message-bytes 24K --max-page-size 5
 "$PY" -c 'print("Not a report. " * 3000)' >"$TMP/huge.txt"
 run 1 "import into a small server" "$DOSSIER" -s "$EP" import "$FIXTURES" "$TMP/huge.txt"
-expect "small server: batches split" "'imported $n_parsed (created $n_parsed, updated 0, unchanged 0), failed $((n_rejected + 1))' in out and 'huge.txt: the server dropped the connection' in err"
+expect "small server: batches split" "'imported $n_parsed (created $n_parsed, updated 0, unchanged 0), failed $((n_rejected + 1))' in out and 'huge.txt: larger than the server accepts in one request' in err"
 # Its pages are small too: list and search ask for less until it agrees.
 run 0 "list --all, small pages" "$DOSSIER" -s "$EP" list --all --json
 expect "list --all, small pages: every record" "len(js) == $n_parsed and len(set(r['id'] for r in js)) == $n_parsed"
