@@ -609,13 +609,10 @@ s_batch_finish(dossier_client_t *client, const cli_global_t *g,
                          verbose, st, &err, resp, t);
 }
 
-/* Two batches in flight: the server parses one while it writes the
-   other, and this process reads the next files meanwhile. The server
-   applies a connection's writes in the order sent, so a file later in
-   the order still wins over an earlier one with the same id. */
-/* The bytes of text a batch may carry: S_BATCH_BYTES, or less when the
-   server says it accepts less (HealthResponse.max_message_bytes), with
-   room for each document's other fields and the request's envelope. An
+/* The bytes a batch may carry (its documents' text, names and field
+   tags): S_BATCH_BYTES, or less when the server says it accepts less
+   (HealthResponse.max_message_bytes), with room for the request's
+   envelope and framing; *limit_p gets that limit (0: not said). An
    older server, or one that does not answer Health, gets the default: a
    batch it drops is sent again in halves (s_tally_batch). */
 static size_t
@@ -636,7 +633,7 @@ s_batch_bytes(dossier_client_t *client, bool verbose, uint64_t *limit_p) {
         if (verbose) {
             fprintf(stderr,
                     "dossier: the server accepts requests of up to %llu "
-                    "bytes: batches of at most %zu bytes of text\n",
+                    "bytes: batches of at most %zu bytes\n",
                     (unsigned long long)limit, bytes);
         }
     }
@@ -644,6 +641,10 @@ s_batch_bytes(dossier_client_t *client, bool verbose, uint64_t *limit_p) {
     return bytes;
 }
 
+/* Two batches in flight: the server parses one while it writes the
+   other, and this process reads the next files meanwhile. The server
+   applies a connection's writes in the order sent, so a file later in
+   the order still wins over an earlier one with the same id. */
 static int
 s_import(const cli_global_t *g, const s_files_t *files, size_t batch,
          bool verbose, s_tally_t *t) {
