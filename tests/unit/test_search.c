@@ -651,6 +651,29 @@ test_many_batches(void **state) {
     s_check_clean(fx->store);
 }
 
+/*  Closes the fixture's store and begins a write transaction on its LMDB
+    file directly, to change it behind the store's back as a disk fault
+    would; s_raw_end commits it and opens the store again. */
+static MDB_txn *
+s_raw_begin(fixture_t *fx, MDB_env **env_p) {
+    store_destroy(&fx->store);
+    MDB_txn *txn;
+    assert_int_equal(mdb_env_create(env_p), 0);
+    assert_int_equal(mdb_env_set_maxdbs(*env_p, 128), 0);
+    assert_int_equal(mdb_env_open(*env_p, fx->dir, 0, 0640), 0);
+    assert_int_equal(mdb_txn_begin(*env_p, NULL, 0, &txn), 0);
+    return txn;
+}
+
+static void
+s_raw_end(fixture_t *fx, MDB_env *env, MDB_txn *txn) {
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    dossier_error_t err = {0};
+    store_options_t options = {.no_sync = true};
+    assert_ok(store_open(fx->dir, &options, &fx->store, &err), &err);
+}
+
 /*  Alters the entries of the term "charlie" (only d3 holds it) in the
     closed store's postings, as a disk fault would, and opens the store
     again. Keys are a 4-byte segment id, the term, NUL, and for a block
@@ -659,15 +682,10 @@ test_many_batches(void **state) {
     Returns how many entries were altered. */
 static int
 s_alter_charlie(fixture_t *fx, bool remove) {
-    store_destroy(&fx->store);
     MDB_env *env;
-    MDB_txn *txn;
+    MDB_txn *txn = s_raw_begin(fx, &env);
     MDB_dbi dbi;
     MDB_cursor *cur;
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 128), 0);
-    assert_int_equal(mdb_env_open(env, fx->dir, 0, 0640), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, "fts_post", 0, &dbi), 0);
     assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
     MDB_val key, val;
@@ -691,11 +709,7 @@ s_alter_charlie(fixture_t *fx, bool remove) {
         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
     }
     mdb_cursor_close(cur);
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
-    dossier_error_t err = {0};
-    store_options_t options = {.no_sync = true};
-    assert_ok(store_open(fx->dir, &options, &fx->store, &err), &err);
+    s_raw_end(fx, env, txn);
     return altered;
 }
 
@@ -755,22 +769,14 @@ test_missing_record(void **state) {
     /* A record gone behind the index's back (as a disk fault would do):
        search leaves it out, store_check reports it. */
     fixture_t *fx = *state;
-    store_destroy(&fx->store);
     MDB_env *env;
-    MDB_txn *txn;
+    MDB_txn *txn = s_raw_begin(fx, &env);
     MDB_dbi dbi;
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 128), 0);
-    assert_int_equal(mdb_env_open(env, fx->dir, 0, 0640), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, "records", 0, &dbi), 0);
     MDB_val key = {2, "d3"};
     assert_int_equal(mdb_del(txn, dbi, &key, NULL), 0);
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
+    s_raw_end(fx, env, txn);
     dossier_error_t err = {0};
-    store_options_t options = {.no_sync = true};
-    assert_ok(store_open(fx->dir, &options, &fx->store, &err), &err);
     EXPECT(fx->store, "d1 d2 d4", .query = "forced");
     uint64_t problems = 0;
     assert_status(store_check(fx->store, &problems, &err), DOSSIER_DATA_LOSS,
@@ -783,14 +789,9 @@ test_rebuild_at_open(void **state) {
     /* A store whose index is missing or of an older layout (no "format"
        entry) is indexed again from its records when opened. */
     fixture_t *fx = *state;
-    store_destroy(&fx->store);
     MDB_env *env;
-    MDB_txn *txn;
+    MDB_txn *txn = s_raw_begin(fx, &env);
     MDB_dbi meta, post;
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 128), 0);
-    assert_int_equal(mdb_env_open(env, fx->dir, 0, 0640), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, "fts_meta", 0, &meta), 0);
     assert_int_equal(mdb_dbi_open(txn, "fts_post", 0, &post), 0);
     MDB_val key = {6, "format"};
@@ -798,11 +799,7 @@ test_rebuild_at_open(void **state) {
     /* Leave junk in the old postings: it must be dropped. */
     MDB_val junk = {5, "junk!"};
     assert_int_equal(mdb_put(txn, post, &junk, &junk, 0), 0);
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
-    dossier_error_t err = {0};
-    store_options_t options = {.no_sync = true};
-    assert_ok(store_open(fx->dir, &options, &fx->store, &err), &err);
+    s_raw_end(fx, env, txn);
     s_check_clean(fx->store);
     EXPECT(fx->store, "d1 d4 d2", .query = "forced labor");
     EXPECT(fx->store, "d5", .query = "cote d'ivoire");
@@ -867,23 +864,14 @@ test_rebuild_in_steps(void **state) {
         assert_ok(store_put(batch, &r, NULL, NULL, &err), &err);
     }
     assert_ok(store_batch_commit(&batch, &err), &err);
-    store_destroy(&fx->store);
 
     MDB_env *env;
-    MDB_txn *txn;
+    MDB_txn *txn = s_raw_begin(fx, &env);
     MDB_dbi meta;
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 128), 0);
-    assert_int_equal(mdb_env_open(env, fx->dir, 0, 0640), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, "fts_meta", 0, &meta), 0);
     MDB_val key = {6, "format"};
     assert_int_equal(mdb_del(txn, meta, &key, NULL), 0);
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
-
-    store_options_t options = {.no_sync = true};
-    assert_ok(store_open(fx->dir, &options, &fx->store, &err), &err);
+    s_raw_end(fx, env, txn);
     s_check_clean(fx->store);
     assert_int_equal(s_total(fx->store, "stepterm"), 4500);
     assert_int_equal(s_total(fx->store, "w7"), 90);
