@@ -669,6 +669,12 @@ typedef struct {
     uint32_t len;
     uint32_t tf;
     uint32_t first; /* into sorted positions, after s_doc_finish */
+    /* The term's posting after its docno delta (tf, the document's
+       length, the positions' size, the positions), into enc: encoded
+       where the document is built, often a parse worker, so the writer
+       only copies it. */
+    uint32_t enc_off;
+    uint32_t enc_len;
 } doc_term_t;
 
 /*  A term's first 8 bytes as a big-endian number, 0-padded: numbers
@@ -699,6 +705,8 @@ typedef struct {
     uint32_t n_toks;
     uint32_t cap_toks;
     uint32_t *positions; /* grouped by term after s_doc_finish */
+    uint8_t *enc;        /* the terms' encoded postings (doc_term_t.enc_off) */
+    size_t cap_enc;
 } doc_t;
 
 static void
@@ -709,6 +717,7 @@ s_doc_free(doc_t *d) {
     free(d->tok_term);
     free(d->tok_pos);
     free(d->positions);
+    free(d->enc);
     memset(d, 0, sizeof(*d));
 }
 
@@ -818,6 +827,44 @@ s_doc_add(doc_t *d, const token_t *tok) {
     return 0;
 }
 
+/*  Encodes each term's posting but its docno delta into d->enc, as the
+    batch buffers it (see pend_t): tf, the document's length, the
+    positions' size, then the positions as varint deltas. */
+static int
+s_doc_encode(doc_t *d) {
+    /* At most 5 bytes a varint: tf, length, size, and one per position. */
+    size_t room = (size_t)d->n_terms * 15 + (size_t)d->n_toks * 5;
+    if (room > d->cap_enc) {
+        uint8_t *enc = realloc(d->enc, room);
+        if (!enc) {
+            return -1;
+        }
+        d->enc = enc;
+        d->cap_enc = room;
+    }
+    uint8_t *out = d->enc;
+    for (uint32_t i = 0; i < d->n_terms; i++) {
+        doc_term_t *t = &d->terms[i];
+        const uint32_t *pos = d->positions + t->first;
+        uint32_t pos_bytes = 0;
+        for (uint32_t j = 0, prev = 0; j < t->tf; j++) {
+            pos_bytes += s_varint_size(pos[j] - prev);
+            prev = pos[j];
+        }
+        uint8_t *start = out;
+        out = s_put_varint(out, t->tf);
+        out = s_put_varint(out, d->n_toks);
+        out = s_put_varint(out, pos_bytes);
+        for (uint32_t j = 0, prev = 0; j < t->tf; j++) {
+            out = s_put_varint(out, pos[j] - prev);
+            prev = pos[j];
+        }
+        t->enc_off = (uint32_t)(start - d->enc);
+        t->enc_len = (uint32_t)(out - start);
+    }
+    return 0;
+}
+
 /*  Tokenizes the title and the body of report into d: positions run on
     across paragraphs with a gap of one, so no phrase spans two. Then
     groups positions by term: term t's are positions[t.first ..
@@ -851,7 +898,7 @@ s_doc_build(doc_t *d, const Dossier__V1__Report *report) {
         doc_term_t *t = &d->terms[d->tok_term[k]];
         d->positions[t->first + t->tf++] = d->tok_pos[k];
     }
-    return 0;
+    return s_doc_encode(d);
 }
 
 /* ---- Postings blocks. ---- */
@@ -1378,8 +1425,7 @@ s_batch_rollback(store_fts_batch_t *self) {
 
 /*  Appends the document d as docno to the buffers. */
 static int
-s_batch_append(store_fts_batch_t *self, const doc_t *d, uint32_t docno,
-               uint32_t doc_len) {
+s_batch_append(store_fts_batch_t *self, const doc_t *d, uint32_t docno) {
     if (self->cap_undo < d->n_terms) {
         undo_t *undo = realloc(self->undo, d->n_terms * sizeof(*undo));
         if (!undo) {
@@ -1406,26 +1452,13 @@ s_batch_append(store_fts_batch_t *self, const doc_t *d, uint32_t docno,
         u->count = p->count;
         u->last = p->last;
         u->size = p->data.size;
-        /* The positions' size goes before them: measure, then write
-           everything in place. */
-        const uint32_t *pos = d->positions + t->first;
-        uint32_t pos_bytes = 0;
-        for (uint32_t j = 0, prev = 0; j < t->tf; j++) {
-            pos_bytes += s_varint_size(pos[j] - prev);
-            prev = pos[j];
-        }
-        if (s_buf_reserve(&p->data, 4 * 5 + (size_t)pos_bytes) != 0) {
+        if (s_buf_reserve(&p->data, 5 + (size_t)t->enc_len) != 0) {
             return -1;
         }
         uint8_t *out = p->data.data + p->data.size;
         out = s_put_varint(out, docno - p->last);
-        out = s_put_varint(out, t->tf);
-        out = s_put_varint(out, doc_len);
-        out = s_put_varint(out, pos_bytes);
-        for (uint32_t j = 0, prev = 0; j < t->tf; j++) {
-            out = s_put_varint(out, pos[j] - prev);
-            prev = pos[j];
-        }
+        memcpy(out, d->enc + t->enc_off, t->enc_len);
+        out += t->enc_len;
         p->data.size = (size_t)(out - p->data.data);
         p->count++;
         p->last = docno;
@@ -1697,7 +1730,7 @@ s_update(store_fts_batch_t *batch, MDB_txn *txn,
     if (mark_dead && s_batch_mark_dead(batch, old_docno) != 0) {
         return s_oom(err);
     }
-    if (new_report && s_batch_append(batch, doc, docno, doc_len) != 0) {
+    if (new_report && s_batch_append(batch, doc, docno) != 0) {
         s_batch_rollback(batch);
         return s_oom(err);
     }
@@ -2239,12 +2272,13 @@ store_fts_terms_new(const Dossier__V1__Report *report) {
         store_fts_terms_destroy(&self);
         return NULL;
     }
-    /* Only the terms and their grouped positions are read from now on. */
+    /* Only the terms and their encoded postings are read from now on. */
     doc_t *d = &self->doc;
     free(d->table);
     free(d->tok_term);
     free(d->tok_pos);
-    d->table = d->tok_term = d->tok_pos = NULL;
+    free(d->positions); /* encoded in enc */
+    d->table = d->tok_term = d->tok_pos = d->positions = NULL;
     d->table_cap = 0;
     return self;
 }
