@@ -47,6 +47,7 @@ static const s_setting_t s_settings[] = {
     {"max_in_flight", S_UINT, S_AT(max_in_flight), 1, 1000000},
     {"max_queue", S_UINT, S_AT(max_queue), 1, 10000000},
     {"write_batch_max", S_UINT, S_AT(write_batch_max), 1, 100000},
+    {"merge_idle_ms", S_UINT, S_AT(merge_idle_ms), 0, 3600000},
     {"shutdown_timeout_ms", S_UINT, S_AT(shutdown_timeout_ms), 0, 3600000},
     {"curve_secret_key_file", S_STRING, S_AT(curve_secret_key_file), 0, 0},
     {"users_dir", S_STRING, S_AT(users_dir), 0, 0},
@@ -94,6 +95,9 @@ static const char s_usage[] =
     "  --max-in-flight N          requests in flight per peer (64)\n"
     "  --max-queue N              requests waiting for a thread (10000)\n"
     "  --write-batch-max N        writes per group commit (256)\n"
+    "  --merge-idle-ms N          merge large index segments once the\n"
+    "                             writer has been idle this long; 0:\n"
+    "                             at the commit that made them (100)\n"
     "  --shutdown-timeout-ms N    wait for requests in flight (5000)\n"
     "  --curve-key FILE           the server's secret certificate (from\n"
     "                             `dossier keygen`): turns on CURVE\n"
@@ -327,6 +331,7 @@ s_defaults(config_t *config) {
     config->max_in_flight = 64;
     config->max_queue = 10000;
     config->write_batch_max = 256;
+    config->merge_idle_ms = 100;
     config->shutdown_timeout_ms = 5000;
     config->feed_sndhwm = 10000;
     config->idempotency_ttl_s = 86400;

@@ -132,6 +132,8 @@ main(int argc, char **argv) {
         .map_size = config.map_size,
         .max_map_size = config.max_map_size,
         .no_sync = config.no_sync,
+        /* The writer merges large index segments when idle. */
+        .defer_merges = config.merge_idle_ms > 0,
     };
     int64_t open_started = job_now_ms();
     if (store_open(config.data_dir, &options, &store, &err) != DOSSIER_OK) {

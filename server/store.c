@@ -966,6 +966,7 @@ store_open(const char *dir, const store_options_t *options, store_t **store_p,
     if (status != DOSSIER_OK) {
         goto abort_txn;
     }
+    store_fts_defer_merges(self->fts, options->defer_merges);
     *store_p = self;
     return DOSSIER_OK;
 
@@ -2179,6 +2180,13 @@ s_stats_in(store_t *self, MDB_txn *txn, Dossier__V1__StatsResponse *resp,
     mdb_env_stat(self->env, &env_st);
     resp->db_bytes = (uint64_t)(info.me_last_pgno + 1) * env_st.ms_psize;
     resp->map_bytes = info.me_mapsize;
+    bool merge_due = false;
+    dossier_status_t status = store_fts_segments(
+        self->fts, txn, &resp->index_segments, &merge_due, err);
+    if (status != DOSSIER_OK) {
+        return status;
+    }
+    resp->index_merge_due = merge_due;
 
     MDB_cursor *cur;
     rc = mdb_cursor_open(txn, self->meta, &cur);
@@ -3186,6 +3194,24 @@ store_batch_commit(store_batch_t **batch_p, dossier_error_t *err) {
         }
     }
     s_batch_free(batch);
+    return status;
+}
+
+dossier_status_t
+store_batch_merge(store_batch_t *batch, bool *merged, bool *more,
+                  dossier_error_t *err) {
+    *merged = *more = false;
+    dossier_status_t status = s_batch_usable(batch, err);
+    if (status != DOSSIER_OK) {
+        return status;
+    }
+    status = store_fts_merge(batch->store->fts, batch->txn, merged, more, err);
+    if (status != DOSSIER_OK) {
+        batch->last_rc = store_fts_rc(batch->store->fts);
+        /* The half-written merge goes; the batch's writes stay. */
+        dossier_error_t restart_err = {0};
+        (void)s_batch_restart(batch, &restart_err);
+    }
     return status;
 }
 

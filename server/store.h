@@ -51,6 +51,13 @@ typedef struct {
     bool no_sync;
     /* Maximum concurrent read transactions; 0: 126. */
     unsigned max_readers;
+    /* Leave the merges of large full-text index segments (those bulk
+       writes make) to store_batch_merge, which the caller runs when idle,
+       instead of doing them in the commit that made them due: a bulk
+       import then commits without rewriting the index it already wrote.
+       Small merges, and all of them once the index holds many segments,
+       still happen at commit. */
+    bool defer_merges;
 } store_options_t;
 
 /*  Opens (creating if needed) the store in directory dir, which must
@@ -179,9 +186,10 @@ dossier_status_t store_changes(store_t *self, uint32_t year,
                                dossier_error_t *err);
 
 /*  Counts by year and tier, sizes. Fills records, by_year, by_tier
-    (ascending; years and tiers without records left out), db_bytes and
-    map_bytes of a response the caller owns (*response_p on success; the
-    server adds its own fields). */
+    (ascending; years and tiers without records left out), db_bytes,
+    map_bytes, index_segments and index_merge_due of a response the
+    caller owns (*response_p on success; the server adds its own
+    fields). */
 dossier_status_t store_stats(store_t *self,
                              Dossier__V1__StatsResponse **response_p,
                              dossier_error_t *err);
@@ -284,6 +292,15 @@ dossier_status_t store_delete(store_batch_t *batch, const char *id,
     writes happened. */
 dossier_status_t store_batch_commit(store_batch_t **batch_p,
                                     dossier_error_t *err);
+
+/*  Merges, in the batch, the first run of full-text index segments due
+    for a merge (see store_options_t.defer_merges): one merge, however
+    large, so the caller can take other work between merges. *merged:
+    whether it did (then commit the batch; else abort it); *more: whether
+    another merge is due after this one. On failure the half-done merge is
+    undone, the batch's other writes stay, and the error is returned. */
+dossier_status_t store_batch_merge(store_batch_t *batch, bool *merged,
+                                   bool *more, dossier_error_t *err);
 
 /*  Discards the batch's writes and frees it; takes NULL. */
 void store_batch_abort(store_batch_t **batch_p);

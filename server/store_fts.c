@@ -81,6 +81,13 @@ _Static_assert(S_SLOTS > S_SEGS_MAX, "a merge writes a segment while the "
    and costly to keep: each repeats every term's key), 8 above. */
 #define S_MERGE_FANIN 8
 #define S_MERGE_FANIN_0 4
+/* With store_fts_defer_merges, a commit still merges runs of segments
+   covering at most this many documents (those of single writes: cheap),
+   and merges every run due once the index holds S_SEGS_DEFERRED
+   segments (each costs a search a seek per term); larger merges wait for
+   store_fts_merge. */
+#define S_MERGE_INLINE_DOCS 8192
+#define S_SEGS_DEFERRED 48
 /* The layout of the index; an older one is rebuilt at open. 3: publishers
    folded with text_fold. 4: one postings database per segment slot. */
 #define S_FORMAT 4
@@ -89,6 +96,7 @@ typedef struct store_fts_batch_t store_fts_batch_t;
 
 struct store_fts_t {
     store_fts_batch_t *batch; /* the write buffer of the open batch */
+    bool defer_merges;        /* store_fts_defer_merges */
     MDB_dbi post[S_SLOTS];    /* a segment's postings, by its slot */
     MDB_dbi ids;
     MDB_dbi docs;
@@ -2164,27 +2172,39 @@ done:
 
 /*  Merges while some level has its fan-in of segments (they are adjacent:
     levels never increase along the docno order). */
+/*  The first segment of the first run of one level long enough to merge
+    (S_MERGE_FANIN_0 of level 0, S_MERGE_FANIN above), *fanin set; -1 when
+    none. A run whose merge would cover more than max_docs documents is
+    skipped. Only a run's first segments merge: levels then never rise
+    from older to newer segments, which keeps every run mergeable. */
+static int
+s_merge_due(const segs_t *segs, uint32_t max_docs, uint32_t *fanin) {
+    for (uint32_t i = 0; i < segs->n; i++) {
+        uint32_t level = segs->v[i].level;
+        uint32_t need = level == 0 ? S_MERGE_FANIN_0 : S_MERGE_FANIN;
+        uint32_t n = 1;
+        while (i + n < segs->n && segs->v[i + n].level == level) {
+            n++;
+        }
+        if (n >= need && segs->v[i + need - 1].hi - segs->v[i].lo < max_docs) {
+            *fanin = need;
+            return (int)i;
+        }
+        i += n - 1;
+    }
+    return -1;
+}
+
+/*  Merges every run due (of at most max_docs documents), lowest first. */
 static dossier_status_t
 s_merge_levels(store_fts_batch_t *self, MDB_txn *txn, segs_t *segs,
-               dossier_error_t *err) {
-    for (bool again = true; again;) {
-        again = false;
-        for (uint32_t i = 0; i < segs->n; i++) {
-            uint32_t level = segs->v[i].level;
-            uint32_t fanin = level == 0 ? S_MERGE_FANIN_0 : S_MERGE_FANIN;
-            uint32_t n = 1;
-            while (i + n < segs->n && segs->v[i + n].level == level) {
-                n++;
-            }
-            if (n >= fanin) {
-                dossier_status_t st = s_merge(self, txn, segs, i, fanin, err);
-                if (st != DOSSIER_OK) {
-                    return st;
-                }
-                again = true;
-                break;
-            }
-            i += n - 1;
+               uint32_t max_docs, dossier_error_t *err) {
+    uint32_t fanin;
+    for (int first; (first = s_merge_due(segs, max_docs, &fanin)) >= 0;) {
+        dossier_status_t st =
+            s_merge(self, txn, segs, (uint32_t)first, fanin, err);
+        if (st != DOSSIER_OK) {
+            return st;
         }
     }
     return DOSSIER_OK;
@@ -2247,7 +2267,9 @@ s_flush(store_fts_batch_t *batch, MDB_txn *txn, dossier_error_t *err) {
     if (st == DOSSIER_OK) {
         seg_t seg = {id, 0, batch->first_pending, state.next_docno - 1, slot};
         segs->v[segs->n++] = seg;
-        st = s_merge_levels(batch, txn, segs, err);
+        bool defer = fts->defer_merges && segs->n < S_SEGS_DEFERRED;
+        st = s_merge_levels(batch, txn, segs,
+                            defer ? S_MERGE_INLINE_DOCS : UINT32_MAX, err);
     }
     if (st == DOSSIER_OK) {
         st = s_segs_put(fts, txn, segs, err);
@@ -2319,6 +2341,47 @@ store_fts_flush(store_fts_t *fts, MDB_txn *txn, dossier_error_t *err) {
     s_last_rc = 0;
     dossier_status_t st = s_flush(batch, txn, err);
     batch->rc = st == DOSSIER_OK ? 0 : (s_last_rc ? s_last_rc : EINVAL);
+    return st;
+}
+
+void
+store_fts_defer_merges(store_fts_t *fts, bool defer) {
+    fts->defer_merges = defer;
+}
+
+dossier_status_t
+store_fts_merge(store_fts_t *fts, MDB_txn *txn, bool *merged, bool *more,
+                dossier_error_t *err) {
+    store_fts_batch_t *batch = fts->batch;
+    segs_t *segs = &batch->segs;
+    *merged = *more = false;
+    s_last_rc = 0;
+    dossier_status_t st = s_segs_get(fts, txn, segs, err);
+    uint32_t fanin;
+    int first = st == DOSSIER_OK ? s_merge_due(segs, UINT32_MAX, &fanin) : -1;
+    if (first >= 0) {
+        st = s_merge(batch, txn, segs, (uint32_t)first, fanin, err);
+        if (st == DOSSIER_OK) {
+            st = s_segs_put(fts, txn, segs, err);
+        }
+        if (st == DOSSIER_OK) {
+            *merged = true;
+            *more = s_merge_due(segs, UINT32_MAX, &fanin) >= 0;
+        }
+    }
+    batch->rc = st == DOSSIER_OK ? 0 : (s_last_rc ? s_last_rc : EINVAL);
+    return st;
+}
+
+dossier_status_t
+store_fts_segments(store_fts_t *fts, MDB_txn *txn, uint32_t *n, bool *merge_due,
+                   dossier_error_t *err) {
+    segs_t segs;
+    uint32_t fanin;
+    dossier_status_t st = s_segs_get(fts, txn, &segs, err);
+    *n = st == DOSSIER_OK ? segs.n : 0;
+    *merge_due =
+        st == DOSSIER_OK && s_merge_due(&segs, UINT32_MAX, &fanin) >= 0;
     return st;
 }
 

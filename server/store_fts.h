@@ -135,6 +135,26 @@ dossier_status_t store_fts_update_terms(store_fts_t *fts, MDB_txn *txn,
 dossier_status_t store_fts_flush(store_fts_t *fts, MDB_txn *txn,
                                  dossier_error_t *err);
 
+/*  With defer true, store_fts_flush leaves the merges of large segments
+    (those of bulk writes, which rewrite tens of thousands of documents'
+    postings) to store_fts_merge, which the caller runs when it has time;
+    it still merges small segments, and every segment due once the index
+    holds many (each costs a search one seek per term). Off by default:
+    every flush merges what is due. */
+void store_fts_defer_merges(store_fts_t *fts, bool defer);
+
+/*  Merges in txn the first run of segments due for a merge, whatever its
+    size. *merged: whether it did; *more: whether another run is due after
+    it. On failure the caller aborts txn (store_fts_rc tells the LMDB
+    code); nothing else of the handle changes. */
+dossier_status_t store_fts_merge(store_fts_t *fts, MDB_txn *txn, bool *merged,
+                                 bool *more, dossier_error_t *err);
+
+/*  *n: the index's segments in txn's view; *merge_due: whether a run of
+    them is due for a merge (store_fts_merge would merge). */
+dossier_status_t store_fts_segments(store_fts_t *fts, MDB_txn *txn, uint32_t *n,
+                                    bool *merge_due, dossier_error_t *err);
+
 /*  Discards everything buffered: the write transaction it belonged to
     was aborted (or is about to be replayed from the start). */
 void store_fts_reset(store_fts_t *fts);

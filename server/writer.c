@@ -20,7 +20,11 @@ struct writer_t {
     void *socket;
     job_t **jobs;
     unsigned long commits;
-    audit_t *audit; /* audit entries, idempotency keys, change events */
+    /* A commit may have left index merges for idle time (true at start:
+       the last run may have too). */
+    bool merges_due;
+    long merge_idle_ms; /* 0: commits merge, none wait for idle time */
+    audit_t *audit;     /* audit entries, idempotency keys, change events */
 };
 
 /*  Fails every job of the batch that would otherwise report success. */
@@ -108,11 +112,57 @@ s_commit(writer_t *self, job_t **jobs, size_t n) {
               written, replayed, (long long)(job_now_ms() - started));
 }
 
+/*  Runs one index merge due, in a batch of its own, committed durably
+    (no client waits for it, and none is told of it). A merge of the
+    segments a large import made can take a second; a write arriving
+    meanwhile waits for it. */
+static void
+s_merge_idle(writer_t *self) {
+    dossier_error_t err = {0};
+    store_batch_t *batch = NULL;
+    bool merged = false, more = false;
+    int64_t started = job_now_ms();
+    dossier_status_t rc = store_batch_begin(self->env.store, &batch, &err);
+    if (rc == DOSSIER_OK) {
+        rc = store_batch_merge(batch, &merged, &more, &err);
+    }
+    if (rc == DOSSIER_OK && merged) {
+        rc = store_batch_commit(&batch, &err);
+    }
+    store_batch_abort(&batch);
+    if (rc != DOSSIER_OK) {
+        /* Tried again after the next commit; searches stay right. */
+        log_warn("index merge left for later: %s", err.message);
+        more = false;
+    } else if (merged) {
+        log_info("index merge done in %lld ms (%s due)",
+                 (long long)(job_now_ms() - started),
+                 more ? "another" : "none");
+    }
+    self->merges_due = more;
+}
+
+/*  True when a job arrives within timeout_ms. */
+static bool
+s_work_waiting(void *socket, long timeout_ms) {
+    zmq_pollitem_t item = {socket, 0, ZMQ_POLLIN, 0};
+    int n = zmq_poll(&item, 1, timeout_ms);
+    return n != 0; /* an error too: job_recv tells what it is */
+}
+
 static void *
 s_writer_main(void *arg) {
     writer_t *self = arg;
     bool stop = false;
     while (!stop) {
+        /* Merges wait for the writer to be idle a while: a bulk import's
+           batches come closer together, so its own merges do not hold
+           it up. */
+        if (self->merges_due &&
+            !s_work_waiting(self->socket, self->merge_idle_ms)) {
+            s_merge_idle(self);
+            continue;
+        }
         job_t *job = NULL;
         if (job_recv(self->socket, &job, 0) != 0) {
             if (errno == ETERM) {
@@ -137,6 +187,7 @@ s_writer_main(void *arg) {
             self->jobs[n++] = job;
         }
         s_commit(self, self->jobs, n);
+        self->merges_due = self->merge_idle_ms > 0;
         for (size_t i = 0; i < n; i++) {
             while (job_send(self->socket, self->jobs[i]) != 0 &&
                    errno == EINTR) {
@@ -164,6 +215,8 @@ writer_new(void *context, const char *endpoint, const handler_env_t *env,
         return NULL;
     }
     self->batch_max = batch_max ? batch_max : 1;
+    self->merges_due = env->config->merge_idle_ms > 0;
+    self->merge_idle_ms = env->config->merge_idle_ms;
     self->jobs = calloc(self->batch_max, sizeof *self->jobs);
     if (!self->jobs) {
         dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED, "out of memory");

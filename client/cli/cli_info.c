@@ -238,6 +238,9 @@ cli_stats(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
         uint64_t up = s->uptime_seconds;
         printf("%-10s %llu\n", "records:", (unsigned long long)s->records);
         printf("%-10s %s used of a %s map\n", "database:", used, map);
+        printf("%-10s %u segment%s%s\n", "index:", s->index_segments,
+               s->index_segments == 1 ? "" : "s",
+               s->index_merge_due ? ", merging when idle" : "");
         printf("%-10s %llud %02lluh %02llum %02llus\n",
                "uptime:", (unsigned long long)(up / 86400),
                (unsigned long long)(up / 3600 % 24),
