@@ -122,6 +122,13 @@ def section(runs, cmds, extra, duration, mixed, records, reports):
                    int(imp["rss_kb"]) / 1024,
                    int(imp.get("anon_kb", "0") or 0) / 1024,
                    int(imp.get("idle_anon_kb", "0") or 0) / 1024), ""]
+        if "merge_seconds" in imp:
+            out += ["The import left its index in %s segments; the server "
+                    "merged them into %s once idle, %.1f s after the "
+                    "import ended (merge_idle_ms; the reports were "
+                    "searchable throughout). List and Search below ran "
+                    "after that." % (imp["segments"], imp["merged_segments"],
+                                     float(imp["merge_seconds"])), ""]
     out += ["| scenario | c | ops/s | p50 us | p90 us | p99 us | max us "
             "| errors |", "|---|---|---|---|---|---|---|---|"]
     for name in ["list_c1", "list_c16", "search_c1", "search_c16"]:

@@ -113,12 +113,29 @@ t1=$(date +%s.%N)
 tail -3 "$work/import.out"
 rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$PID/status")
 anon=$(awk '/^RssAnon:/ {print $2}' "/proc/$PID/status")
+# The index's large merges wait for the writer to be idle (merge_idle_ms):
+# List and Search are measured once they are done. Stats tells.
+stats_field() {
+    "$bin/dossier" -s "$EP" stats --json | /usr/bin/python3 -c '
+import json, sys
+print(int(json.load(sys.stdin).get(sys.argv[1], 0)))' "$1"
+}
+segments=$(stats_field indexSegments)
+for _ in $(seq 1 3000); do
+    [ "$(stats_field indexMergeDue)" = 0 ] && break
+    sleep 0.1
+done
+t2=$(date +%s.%N)
+echo "index: $segments segments after the import, $(stats_field indexSegments)" \
+    "once merged, $(echo "$t2 - $t1" | bc -l | cut -c1-5) s later"
 # And once idle: after a second without work the server gives free heap
 # memory back (loop.c, S_IDLE_TRIM_MS).
 sleep 2
 idle_anon=$(awk '/^RssAnon:/ {print $2}' "/proc/$PID/status")
 echo "import reports=$reports seconds=$(echo "$t1 - $t0" | bc -l)" \
-    "rss_kb=$rss anon_kb=$anon idle_anon_kb=$idle_anon" | tee -a "$results"
+    "rss_kb=$rss anon_kb=$anon idle_anon_kb=$idle_anon" \
+    "segments=$segments merged_segments=$(stats_field indexSegments)" \
+    "merge_seconds=$(echo "$t2 - $t1" | bc -l)" | tee -a "$results"
 echo "cmd import dossier -s EP --timeout 600000 import DIR" >>"$results"
 bench list_c1 --records "$reports" --no-preload --concurrency 1 \
     --duration "$duration" --mix list=100 --pid "$PID"
