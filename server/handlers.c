@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "country.h"
@@ -593,9 +595,16 @@ typedef struct {
     size_t lo, hi;
 } s_parse_range_t;
 
-static void *
-s_parse_range(void *arg) {
-    s_parse_range_t *range = arg;
+/* The nice value of a batch's parse threads. The writer, serial, is a bulk
+   import's bottleneck and needs a core whenever it can run; the parse,
+   split over threads, keeps ahead of it on what is left, and yields to
+   the loop's and the workers' short requests too. (Raising a thread's
+   nice needs no privilege; lowering it back would, hence threads of their
+   own.) */
+#define S_PARSE_NICE 5
+
+static void
+s_parse_docs(s_parse_range_t *range) {
     for (size_t i = range->lo; i < range->hi; i++) {
         char field[64];
         snprintf(field, sizeof field, "documents[%zu]", i);
@@ -609,6 +618,13 @@ s_parse_range(void *arg) {
                                         : dossier_strerror(doc->code));
         }
     }
+}
+
+static void *
+s_parse_range(void *arg) {
+    /* Best effort: at worst the thread parses at the default priority. */
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), S_PARSE_NICE);
+    s_parse_docs(arg);
     return NULL;
 }
 
@@ -620,8 +636,9 @@ s_parse_range(void *arg) {
 #define S_PARSE_THREADS_MAX 4
 
 /*  Parses every document of request into import, on up to
-    S_PARSE_THREADS_MAX threads (one per online core); on this thread
-    alone when no other can start. */
+    S_PARSE_THREADS_MAX threads of lower priority (one per online core)
+    while this one waits; on this thread when none can start. A batch too
+    small to split is parsed here. */
 static void
 s_parse_batch(const Dossier__V1__ImportBatchRequest *request,
               s_import_t *import) {
@@ -641,17 +658,20 @@ s_parse_batch(const Dossier__V1__ImportBatchRequest *request,
         ranges[t] = (s_parse_range_t){request, import, n * t / threads,
                                       n * (t + 1) / threads};
     }
-    /* Range 0 is this thread's; a range whose thread did not start too. */
-    for (size_t t = 1; t < threads; t++) {
+    if (threads == 1) {
+        s_parse_docs(&ranges[0]);
+        return;
+    }
+    /* A range whose thread did not start is parsed here. */
+    for (size_t t = 0; t < threads; t++) {
         started[t] =
             pthread_create(&ids[t], NULL, s_parse_range, &ranges[t]) == 0;
     }
-    s_parse_range(&ranges[0]);
-    for (size_t t = 1; t < threads; t++) {
+    for (size_t t = 0; t < threads; t++) {
         if (started[t]) {
             pthread_join(ids[t], NULL);
         } else {
-            s_parse_range(&ranges[t]);
+            s_parse_docs(&ranges[t]);
         }
     }
 }
