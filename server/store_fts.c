@@ -2170,8 +2170,6 @@ done:
     return st;
 }
 
-/*  Merges while some level has its fan-in of segments (they are adjacent:
-    levels never increase along the docno order). */
 /*  The first segment of the first run of one level long enough to merge
     (S_MERGE_FANIN_0 of level 0, S_MERGE_FANIN above), *fanin set; -1 when
     none. A run whose merge would cover more than max_docs documents is
