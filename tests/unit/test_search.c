@@ -651,6 +651,109 @@ test_many_batches(void **state) {
     s_check_clean(fx->store);
 }
 
+/*  The index's segments, and whether a merge is due, from store_stats. */
+static uint32_t
+s_segments(store_t *store, bool *due) {
+    dossier_error_t err = {0};
+    Dossier__V1__StatsResponse *stats = NULL;
+    assert_ok(store_stats(store, &stats, &err), &err);
+    uint32_t n = stats->index_segments;
+    *due = stats->index_merge_due;
+    dossier__v1__stats_response__free_unpacked(stats, NULL);
+    return n;
+}
+
+/*  Commits n small reports, ids q<first>..., in one batch. */
+static void
+s_put_many(store_t *store, int first, int n) {
+    dossier_error_t err = {0};
+    store_batch_t *batch;
+    assert_ok(store_batch_begin(store, &batch, &err), &err);
+    for (int i = first; i < first + n; i++) {
+        Dossier__V1__Report r;
+        char *slot[1];
+        char id[16], body[64];
+        doc_t d = s_docs[2];
+        snprintf(id, sizeof id, "q%06d", i);
+        snprintf(body, sizeof body, "deferred w%d", i % 7);
+        d.id = id;
+        s_report(&d, body, &r, slot);
+        assert_ok(store_put(batch, &r, NULL, NULL, &err), &err);
+    }
+    assert_ok(store_batch_commit(&batch, &err), &err);
+}
+
+static void
+test_deferred_merges(void **state) {
+    /* With defer_merges, a merge covering more than 8,192 documents waits
+       for store_batch_merge until the index holds 48 segments; a smaller
+       one still happens at the commit. */
+    fixture_t *fx = *state;
+    dossier_error_t err = {0};
+    store_destroy(&fx->store);
+    store_options_t options = {.no_sync = true, .defer_merges = true};
+    assert_ok(store_open(fx->dir, &options, &fx->store, &err), &err);
+    bool due = true;
+    assert_int_equal(s_segments(fx->store, &due), 1); /* the fixture's */
+    /* Three small batches: four segments of 35 documents merge at once. */
+    for (int b = 0; b < 3; b++) {
+        s_put_many(fx->store, b * 10, 10);
+    }
+    assert_int_equal(s_segments(fx->store, &due), 1);
+    assert_false(due);
+    /* Batches of 2,100: no run of four covers 8,192 documents or fewer. */
+    int docs = 30, batches = 0;
+    uint32_t segments = 1;
+    while (segments < 47) {
+        s_put_many(fx->store, docs, 2100);
+        docs += 2100;
+        batches++;
+        segments = s_segments(fx->store, &due);
+        assert_int_equal(segments, 1 + batches);
+        assert_int_equal(due, batches >= 4);
+    }
+    /* Searches read every segment meanwhile. */
+    assert_int_equal(s_total(fx->store, "deferred"), docs);
+    assert_int_equal(s_total(fx->store, "w3"), (docs - 3 + 6) / 7);
+    s_check_clean(fx->store);
+    /* The 48th segment: that commit merges whatever is due. */
+    s_put_many(fx->store, docs, 2100);
+    docs += 2100;
+    segments = s_segments(fx->store, &due);
+    assert_true(segments < 48);
+    assert_false(due);
+    /* Four more: due again; store_batch_merge merges them, one a batch. */
+    for (int b = 0; b < 4; b++) {
+        s_put_many(fx->store, docs, 2100);
+        docs += 2100;
+    }
+    uint32_t before = s_segments(fx->store, &due);
+    assert_true(due);
+    int merges = 0;
+    for (bool more = true; more; merges++) {
+        store_batch_t *batch;
+        bool merged = false;
+        assert_ok(store_batch_begin(fx->store, &batch, &err), &err);
+        assert_ok(store_batch_merge(batch, &merged, &more, &err), &err);
+        assert_true(merged);
+        assert_ok(store_batch_commit(&batch, &err), &err);
+    }
+    assert_int_equal(s_segments(fx->store, &due), before - 3 * merges);
+    assert_false(due);
+    /* Nothing left: a batch that merges nothing. */
+    store_batch_t *batch;
+    bool merged = true, more = true;
+    assert_ok(store_batch_begin(fx->store, &batch, &err), &err);
+    assert_ok(store_batch_merge(batch, &merged, &more, &err), &err);
+    assert_false(merged);
+    assert_false(more);
+    store_batch_abort(&batch);
+    assert_int_equal(s_total(fx->store, "deferred"), docs);
+    assert_int_equal(s_total(fx->store, "w3"), (docs - 3 + 6) / 7);
+    assert_int_equal(s_total(fx->store, "charlie"), docs + 1);
+    s_check_clean(fx->store);
+}
+
 /*  Closes the fixture's store and begins a write transaction on its LMDB
     file directly, to change it behind the store's back as a disk fault
     would; s_raw_end commits it and opens the store again. */
@@ -1233,6 +1336,8 @@ main(void) {
         cmocka_unit_test_setup_teardown(test_replace_and_delete, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_many_batches, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_deferred_merges, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_prepared_terms, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_rebuild_at_open, s_setup,
