@@ -158,10 +158,6 @@ main(int argc, char **argv) {
         log_error("%s", err.message);
         goto cleanup_store;
     }
-    if (pidfile_write(pidfile, loop_endpoint(loop), &err) != DOSSIER_OK) {
-        log_error("%s", err.message);
-        goto cleanup_loop;
-    }
     log_info("started: dossierd %s, pid %ld, endpoint %s, data %s, %u "
              "workers%s",
              DOSSIER_VERSION, (long)getpid(), loop_endpoint(loop),
@@ -173,6 +169,12 @@ main(int argc, char **argv) {
         log_warn("%s is not a loopback endpoint and authentication is off "
                  "(--insecure): anyone who can reach it is 'anonymous'",
                  loop_endpoint(loop));
+    }
+    /* Last: the endpoint in the pid file is what scripts and tests wait
+       for, and by then the start is in the log. */
+    if (pidfile_write(pidfile, loop_endpoint(loop), &err) != DOSSIER_OK) {
+        log_error("%s", err.message);
+        goto cleanup_loop;
     }
     s_mask_signals(SIG_UNBLOCK);
     if (loop_run(loop, &s_stop, &err) != DOSSIER_OK) {
