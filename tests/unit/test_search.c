@@ -663,9 +663,11 @@ s_segments(store_t *store, bool *due) {
     return n;
 }
 
-/*  Commits n small reports, ids q<first>..., in one batch. */
+/*  Commits n small reports in one batch: d's fields, ids prefix and i in
+    width digits, bodies "word w<i % mod>", for i from first. */
 static void
-s_put_many(store_t *store, int first, int n) {
+s_put_many(store_t *store, const doc_t *d, const char *prefix, int width,
+           const char *word, int mod, int first, int n) {
     dossier_error_t err = {0};
     store_batch_t *batch;
     assert_ok(store_batch_begin(store, &batch, &err), &err);
@@ -673,14 +675,20 @@ s_put_many(store_t *store, int first, int n) {
         Dossier__V1__Report r;
         char *slot[1];
         char id[16], body[64];
-        doc_t d = s_docs[2];
-        snprintf(id, sizeof id, "q%06d", i);
-        snprintf(body, sizeof body, "deferred w%d", i % 7);
-        d.id = id;
-        s_report(&d, body, &r, slot);
+        doc_t numbered = *d;
+        snprintf(id, sizeof id, "%s%0*d", prefix, width, i);
+        snprintf(body, sizeof body, "%s w%d", word, i % mod);
+        numbered.id = id;
+        s_report(&numbered, body, &r, slot);
         assert_ok(store_put(batch, &r, NULL, NULL, &err), &err);
     }
     assert_ok(store_batch_commit(&batch, &err), &err);
+}
+
+/*  test_deferred_merges' reports: q000000..., "deferred w<i % 7>". */
+static void
+s_put_deferred(store_t *store, int first, int n) {
+    s_put_many(store, &s_docs[2], "q", 6, "deferred", 7, first, n);
 }
 
 static void
@@ -697,7 +705,7 @@ test_deferred_merges(void **state) {
     assert_int_equal(s_segments(fx->store, &due), 1); /* the fixture's */
     /* Three small batches: four segments of 35 documents merge at once. */
     for (int b = 0; b < 3; b++) {
-        s_put_many(fx->store, b * 10, 10);
+        s_put_deferred(fx->store, b * 10, 10);
     }
     assert_int_equal(s_segments(fx->store, &due), 1);
     assert_false(due);
@@ -705,7 +713,7 @@ test_deferred_merges(void **state) {
     int docs = 30, batches = 0;
     uint32_t segments = 1;
     while (segments < 47) {
-        s_put_many(fx->store, docs, 2100);
+        s_put_deferred(fx->store, docs, 2100);
         docs += 2100;
         batches++;
         segments = s_segments(fx->store, &due);
@@ -717,14 +725,14 @@ test_deferred_merges(void **state) {
     assert_int_equal(s_total(fx->store, "w3"), (docs - 3 + 6) / 7);
     s_check_clean(fx->store);
     /* The 48th segment: that commit merges whatever is due. */
-    s_put_many(fx->store, docs, 2100);
+    s_put_deferred(fx->store, docs, 2100);
     docs += 2100;
     segments = s_segments(fx->store, &due);
     assert_true(segments < 48);
     assert_false(due);
     /* Four more: due again; store_batch_merge merges them, one a batch. */
     for (int b = 0; b < 4; b++) {
-        s_put_many(fx->store, docs, 2100);
+        s_put_deferred(fx->store, docs, 2100);
         docs += 2100;
     }
     uint32_t before = s_segments(fx->store, &due);
@@ -952,21 +960,7 @@ test_rebuild_in_steps(void **state) {
     /* A rebuild larger than one step (2,000 records a transaction) ends
        with every record indexed once, in committed steps. */
     fixture_t *fx = *state;
-    dossier_error_t err = {0};
-    store_batch_t *batch;
-    assert_ok(store_batch_begin(fx->store, &batch, &err), &err);
-    for (int i = 0; i < 4500; i++) {
-        Dossier__V1__Report r;
-        char *slot[1];
-        char id[16], body[64];
-        doc_t d = s_docs[1];
-        snprintf(id, sizeof id, "s%05d", i);
-        snprintf(body, sizeof body, "stepterm w%d", i % 50);
-        d.id = id;
-        s_report(&d, body, &r, slot);
-        assert_ok(store_put(batch, &r, NULL, NULL, &err), &err);
-    }
-    assert_ok(store_batch_commit(&batch, &err), &err);
+    s_put_many(fx->store, &s_docs[1], "s", 5, "stepterm", 50, 0, 4500);
 
     MDB_env *env;
     MDB_txn *txn = s_raw_begin(fx, &env);
