@@ -2,22 +2,24 @@
 
     One call is a loop of attempts bounded by the call's deadline. An
     attempt opens a DEALER socket on the current endpoint if none is open,
-    waits until ZeroMQ has a connection (ZMQ_IMMEDIATE makes the socket
-    writable only then, so nothing is queued for a server that is not
-    there), sends [empty delimiter][Request] and waits for the Response
-    with that request's id; replies with other ids are late answers to
-    earlier attempts and are dropped. Each attempt may spend an equal share
-    of the time left on connecting, so every endpoint gets a turn before
-    the deadline. A socket monitor reports when the connection dies
-    (heartbeats time out, the server exits): the socket is closed and the
-    next endpoint tried, for calls safe to retry (dossier.h) also once the
-   request was sent. Closing the socket on every failure also throws away
-   whatever the old connection still had queued (Lazy Pirate, zguide chapter 4).
+    sends [empty delimiter][Request], first waiting until ZeroMQ has a
+    connection if it has none (ZMQ_IMMEDIATE makes the socket take a
+    message only then, so nothing is queued for a server that is not
+    there), and waits for the Response with that request's id; replies
+    with other ids are late answers to earlier attempts and are dropped.
+    Each attempt may spend an equal share of the time left on connecting,
+    so every endpoint gets a turn before the deadline. A socket monitor
+    reports when the connection dies (heartbeats time out, the server
+    exits): the socket is closed and the next endpoint tried, for calls
+    safe to retry (dossier.h) also once the request was sent. Closing the
+    socket on every failure also throws away whatever the old connection
+    still had queued (Lazy Pirate, zguide chapter 4).
  */
 #include "dossier.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -51,6 +53,10 @@ struct dossier_client {
     char *client_name;
     void *dealer;  /* NULL when closed */
     void *monitor; /* PAIR socket receiving the dealer's events */
+    /* Their ZMQ_FDs: readable when ZeroMQ has signalled the socket since
+       its state was last read (ZMQ_EVENTS, recv, send). */
+    int dealer_fd;
+    int monitor_fd;
     uint64_t next_id;
     /* Pipelined calls (dossier_call_start): how many are unfinished, the
        replies that came for them while another was awaited, and the
@@ -523,6 +529,14 @@ s_socket_open(dossier_client_t *c, dossier_error_t *err) {
         zmq_connect(c->monitor, name) != 0) {
         goto fail_zmq;
     }
+    size_t fd_size = sizeof c->dealer_fd;
+    if (zmq_getsockopt(c->dealer, ZMQ_FD, &c->dealer_fd, &fd_size) != 0) {
+        goto fail_zmq;
+    }
+    fd_size = sizeof c->monitor_fd;
+    if (zmq_getsockopt(c->monitor, ZMQ_FD, &c->monitor_fd, &fd_size) != 0) {
+        goto fail_zmq;
+    }
     if (zmq_connect(c->dealer, ep) != 0) {
         int e = errno;
         s_socket_close(c);
@@ -541,15 +555,19 @@ fail_zmq : {
 }
 }
 
-/* Reads one monitor event, returning its number (0 if none or bad). */
-static uint16_t
-s_monitor_event(dossier_client_t *c) {
-    uint16_t event = 0;
+/* Reads one monitor event into *event (0 if it is not one). Returns 0,
+   or -1 when the monitor had none. */
+static int
+s_monitor_event(dossier_client_t *c, uint16_t *event) {
+    *event = 0;
     zmq_msg_t msg;
     zmq_msg_init(&msg);
-    if (zmq_msg_recv(&msg, c->monitor, ZMQ_DONTWAIT) >= 0 &&
-        zmq_msg_size(&msg) >= 6) {
-        memcpy(&event, zmq_msg_data(&msg), sizeof event);
+    if (zmq_msg_recv(&msg, c->monitor, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&msg);
+        return -1;
+    }
+    if (zmq_msg_size(&msg) >= 6) {
+        memcpy(event, zmq_msg_data(&msg), sizeof *event);
     }
     /* The second frame names the endpoint; we know it already. */
     while (zmq_msg_more(&msg)) {
@@ -560,7 +578,7 @@ s_monitor_event(dossier_client_t *c) {
         }
     }
     zmq_msg_close(&msg);
-    return event;
+    return 0;
 }
 
 static s_wait_t
@@ -597,8 +615,10 @@ s_wait_writable(dossier_client_t *c, int64_t until) {
         if (rc > 0 && (items[0].revents & ZMQ_POLLOUT)) {
             return S_WAIT_READY;
         }
-        if (rc > 0 && (items[1].revents & ZMQ_POLLIN)) {
-            if (s_event_outcome(s_monitor_event(c)) == S_WAIT_AUTH) {
+        uint16_t event;
+        if (rc > 0 && (items[1].revents & ZMQ_POLLIN) &&
+            s_monitor_event(c, &event) == 0) {
+            if (s_event_outcome(event) == S_WAIT_AUTH) {
                 outcome = S_WAIT_AUTH; /* keep waiting: it may recover */
             }
             continue;
@@ -626,21 +646,55 @@ s_recv_body(dossier_client_t *c, zmq_msg_t *body) {
     }
 }
 
-/* Waits for the Response to request id until the deadline. */
+/* The ZMQ_EVENTS of socket (ZMQ_POLLIN, ZMQ_POLLOUT), or -1. Reading
+   them processes the socket's pending commands, which clears its ZMQ_FD
+   until ZeroMQ signals it again. */
+static int
+s_events(void *socket) {
+    int events = 0;
+    size_t size = sizeof events;
+    return zmq_getsockopt(socket, ZMQ_EVENTS, &events, &size) == 0 ? events
+                                                                   : -1;
+}
+
+/* Reads every event the monitor holds. Returns how the first that ends a
+   wait ends it, or S_WAIT_READY when none does. */
+static s_wait_t
+s_monitor_drain(dossier_client_t *c) {
+    s_wait_t outcome = S_WAIT_READY;
+    int events;
+    uint16_t event;
+    while ((events = s_events(c->monitor)) > 0 && (events & ZMQ_POLLIN) &&
+           s_monitor_event(c, &event) == 0) {
+        if (outcome == S_WAIT_READY) {
+            outcome = s_event_outcome(event);
+        }
+    }
+    return events < 0 ? S_WAIT_ERROR : outcome;
+}
+
+/* Waits for the Response to request id until the deadline.
+
+   This is every call's wait, so it does with as few system calls as it
+   can what zmq_poll on the dealer and the monitor would do: zmq_poll
+   asks both sockets' ZMQ_EVENTS before and after it sleeps (each a
+   poll() and a getpid() inside ZeroMQ), this asks the dealer's only and
+   the monitor's when its ZMQ_FD says something came. That is sound
+   because a socket's ZMQ_FD stays readable until its commands are
+   processed, and s_monitor_drain reads every event whenever it
+   processes them. */
 static s_wait_t
 s_wait_reply(dossier_client_t *c, uint64_t id, int64_t deadline,
              Dossier__V1__Response **response_p) {
+    bool monitor_signalled = false;
     for (;;) {
-        zmq_pollitem_t items[] = {{c->dealer, 0, ZMQ_POLLIN, 0},
-                                  {c->monitor, 0, ZMQ_POLLIN, 0}};
-        int timeout = s_poll_timeout(deadline);
-        int rc = zmq_poll(items, 2, timeout);
-        if (rc < 0 && errno != EINTR) {
-            return S_WAIT_ERROR;
-        }
         /* A reply that arrived before the connection died still counts:
            read the dealer before the monitor. */
-        if (rc > 0 && (items[0].revents & ZMQ_POLLIN)) {
+        int events = s_events(c->dealer);
+        if (events < 0) {
+            return S_WAIT_ERROR;
+        }
+        if (events & ZMQ_POLLIN) {
             zmq_msg_t body;
             if (s_recv_body(c, &body) != 0) {
                 zmq_msg_close(&body);
@@ -666,16 +720,23 @@ s_wait_reply(dossier_client_t *c, uint64_t id, int64_t deadline,
             *response_p = response;
             return S_WAIT_READY;
         }
-        if (rc > 0 && (items[1].revents & ZMQ_POLLIN)) {
-            s_wait_t outcome = s_event_outcome(s_monitor_event(c));
+        if (monitor_signalled) {
+            s_wait_t outcome = s_monitor_drain(c);
             if (outcome != S_WAIT_READY) {
                 return outcome;
             }
-            continue;
         }
+        int timeout = s_poll_timeout(deadline);
         if (timeout == 0) {
             return S_WAIT_TIMEOUT;
         }
+        struct pollfd fds[] = {{c->dealer_fd, POLLIN, 0},
+                               {c->monitor_fd, POLLIN, 0}};
+        int rc = poll(fds, 2, timeout);
+        if (rc < 0 && errno != EINTR) {
+            return S_WAIT_ERROR;
+        }
+        monitor_signalled = rc > 0 && fds[1].revents != 0;
     }
 }
 
@@ -882,13 +943,20 @@ s_call_send(dossier_client_t *c, s_call_t *call, int64_t deadline,
         }
     }
     *last_ep = c->endpoints[c->current];
+    /* A dealer with a connection takes the request at once; only one
+       without (ZMQ_IMMEDIATE refuses it then) needs the wait. */
+    size_t size = 0;
+    int64_t left = deadline - s_now_ms();
+    call->env.deadline_ms = left > 0 ? (uint32_t)left : 1;
+    if (s_send(c, &call->env, call->buf, &size) == 0) {
+        return S_WAIT_READY;
+    }
     s_wait_t last = s_wait_writable(c, until);
     if (last != S_WAIT_READY) {
         return last;
     }
-    int64_t left = deadline - s_now_ms();
+    left = deadline - s_now_ms();
     call->env.deadline_ms = left > 0 ? (uint32_t)left : 1;
-    size_t size = 0;
     return s_send(c, &call->env, call->buf, &size) == 0 ? S_WAIT_READY
                                                         : S_WAIT_TIMEOUT;
 }
