@@ -13,8 +13,8 @@
       it for source_sha256 (libcrypto's EVP_Digest);
     - parse: refworld_parse and refworld_result_free (the SHA-256
       included);
-    - terms: store_fts_terms_new and store_fts_terms_destroy of the parsed
-      reports;
+    - terms: store_fts_terms_new (in one scratch, as a parse thread
+      does) and store_fts_terms_destroy of the parsed reports;
     - total: both, as a parse thread runs them.
     Each figure is the best of --rounds rounds, in microseconds per
     document. A digest of the parser's output (the packed reports and
@@ -116,37 +116,50 @@ s_stage_parse(const s_set_t *set) {
 /*  Tokenizes reports (parsed beforehand, outside the clock). */
 static int
 s_stage_terms(const s_set_t *set, refworld_result_t *parsed) {
-    for (size_t r = 0; r < set->repeat; r++) {
-        for (size_t i = 0; i < set->n_docs; i++) {
-            store_fts_terms_t *terms = store_fts_terms_new(parsed[i].report);
-            if (!terms) {
-                fprintf(stderr, "dossier-bench-parse: out of memory\n");
-                return -1;
-            }
+    store_fts_scratch_t *scratch = store_fts_scratch_new();
+    int rc = scratch ? 0 : -1;
+    for (size_t r = 0; r < set->repeat && rc == 0; r++) {
+        for (size_t i = 0; i < set->n_docs && rc == 0; i++) {
+            store_fts_terms_t *terms =
+                store_fts_terms_new(parsed[i].report, scratch);
+            rc = terms ? 0 : -1;
             store_fts_terms_destroy(&terms);
         }
     }
-    return 0;
+    store_fts_scratch_destroy(&scratch);
+    if (rc != 0) {
+        fprintf(stderr, "dossier-bench-parse: out of memory\n");
+    }
+    return rc;
 }
 
 static int
 s_stage_total(const s_set_t *set) {
-    for (size_t r = 0; r < set->repeat; r++) {
-        for (size_t i = 0; i < set->n_docs; i++) {
+    store_fts_scratch_t *scratch = store_fts_scratch_new();
+    if (!scratch) {
+        fprintf(stderr, "dossier-bench-parse: out of memory\n");
+        return -1;
+    }
+    int rc = 0;
+    for (size_t r = 0; r < set->repeat && rc == 0; r++) {
+        for (size_t i = 0; i < set->n_docs && rc == 0; i++) {
             refworld_result_t result;
             if (!s_parse(&set->docs[i], &result)) {
-                return -1;
+                rc = -1;
+                break;
             }
-            store_fts_terms_t *terms = store_fts_terms_new(result.report);
+            store_fts_terms_t *terms =
+                store_fts_terms_new(result.report, scratch);
             refworld_result_free(&result);
             if (!terms) {
                 fprintf(stderr, "dossier-bench-parse: out of memory\n");
-                return -1;
+                rc = -1;
             }
             store_fts_terms_destroy(&terms);
         }
     }
-    return 0;
+    store_fts_scratch_destroy(&scratch);
+    return rc;
 }
 
 /*  The digest of what the parser makes of set: every report packed, and

@@ -404,7 +404,8 @@ s_import_new(size_t n) {
 /*  Parses one document and applies the request's id and source_url. */
 static dossier_status_t
 s_parse_document(const Dossier__V1__ImportTextRequest *request,
-                 const char *field, s_doc_t *doc, dossier_error_t *err) {
+                 const char *field, store_fts_scratch_t *scratch, s_doc_t *doc,
+                 dossier_error_t *err) {
     doc->dry_run = request->dry_run;
     /* content carries a file's bytes as they are; text, valid UTF-8. */
     const char *text = (const char *)request->content.data;
@@ -457,7 +458,7 @@ s_parse_document(const Dossier__V1__ImportTextRequest *request,
             refworld_result_free(&parsed);
             return rc;
         }
-        doc->terms = store_fts_terms_new(parsed.report);
+        doc->terms = store_fts_terms_new(parsed.report, scratch);
     }
     doc->parsed = parsed;
     return DOSSIER_OK;
@@ -513,8 +514,8 @@ handle_import_text_parse(const handler_env_t *env, job_t *job,
         return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
                                  "out of memory");
     }
-    dossier_status_t rc =
-        s_parse_document(request, "ImportTextRequest", &import->docs[0], err);
+    dossier_status_t rc = s_parse_document(request, "ImportTextRequest", NULL,
+                                           &import->docs[0], err);
     if (rc != DOSSIER_OK) {
         s_import_free(import);
         return rc;
@@ -605,19 +606,22 @@ typedef struct {
 
 static void
 s_parse_docs(s_parse_range_t *range) {
+    /* NULL (out of memory) tokenizes each document in buffers of its own. */
+    store_fts_scratch_t *scratch = store_fts_scratch_new();
     for (size_t i = range->lo; i < range->hi; i++) {
         char field[64];
         snprintf(field, sizeof field, "documents[%zu]", i);
         dossier_error_t doc_err = {0};
         s_doc_t *doc = &range->import->docs[i];
-        doc->code = s_parse_document(range->request->documents[i], field, doc,
-                                     &doc_err);
+        doc->code = s_parse_document(range->request->documents[i], field,
+                                     scratch, doc, &doc_err);
         if (doc->code != DOSSIER_OK) {
             snprintf(doc->message, sizeof doc->message, "%s",
                      doc_err.message[0] ? doc_err.message
                                         : dossier_strerror(doc->code));
         }
     }
+    store_fts_scratch_destroy(&scratch);
 }
 
 static void *

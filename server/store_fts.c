@@ -2278,28 +2278,77 @@ s_flush(store_fts_batch_t *batch, MDB_txn *txn, dossier_error_t *err) {
     return st;
 }
 
+/* A document's terms: doc's terms, enc and chars live in the same
+   allocation, right after it. */
 struct store_fts_terms_t {
     doc_t doc;
 };
 
-store_fts_terms_t *
-store_fts_terms_new(const Dossier__V1__Report *report) {
-    store_fts_terms_t *self = calloc(1, sizeof(*self));
+struct store_fts_scratch_t {
+    doc_t doc;
+};
+
+/* A scratch table grown past this many slots by an outsized document is
+   let go, so the memset of every later document's reset stays small. */
+#define S_SCRATCH_TABLE_MAX (1u << 16)
+
+store_fts_scratch_t *
+store_fts_scratch_new(void) {
+    return calloc(1, sizeof(store_fts_scratch_t));
+}
+
+void
+store_fts_scratch_destroy(store_fts_scratch_t **scratch_p) {
+    if (!scratch_p || !*scratch_p) {
+        return;
+    }
+    s_doc_free(&(*scratch_p)->doc);
+    free(*scratch_p);
+    *scratch_p = NULL;
+}
+
+/*  Copies what the writer reads of built document d (the terms, their
+    encoded postings, their characters) into one new allocation. */
+static store_fts_terms_t *
+s_terms_copy(const doc_t *d) {
+    size_t terms_size = (size_t)d->n_terms * sizeof(doc_term_t);
+    const doc_term_t *last = d->n_terms ? &d->terms[d->n_terms - 1] : NULL;
+    size_t enc_size = last ? (size_t)last->enc_off + last->enc_len : 0;
+    store_fts_terms_t *self =
+        malloc(sizeof(*self) + terms_size + enc_size + d->n_chars);
     if (!self) {
         return NULL;
     }
-    if (s_doc_build(&self->doc, report) != 0) {
-        store_fts_terms_destroy(&self);
-        return NULL;
+    memset(&self->doc, 0, sizeof(self->doc));
+    uint8_t *p = (uint8_t *)(self + 1);
+    self->doc.terms = (doc_term_t *)(void *)p;
+    memcpy(p, d->terms, terms_size);
+    p += terms_size;
+    self->doc.enc = p;
+    memcpy(p, d->enc, enc_size);
+    p += enc_size;
+    self->doc.chars = (char *)p;
+    memcpy(p, d->chars, d->n_chars);
+    self->doc.n_terms = d->n_terms;
+    self->doc.n_toks = d->n_toks;
+    self->doc.n_chars = d->n_chars;
+    return self;
+}
+
+store_fts_terms_t *
+store_fts_terms_new(const Dossier__V1__Report *report,
+                    store_fts_scratch_t *scratch) {
+    store_fts_scratch_t own = {0};
+    doc_t *d = scratch ? &scratch->doc : &own.doc;
+    store_fts_terms_t *self =
+        s_doc_build(d, report) == 0 ? s_terms_copy(d) : NULL;
+    if (!scratch) {
+        s_doc_free(d);
+    } else if (d->table_cap > S_SCRATCH_TABLE_MAX) {
+        free(d->table);
+        d->table = NULL;
+        d->table_cap = 0;
     }
-    /* Only the terms and their encoded postings are read from now on. */
-    doc_t *d = &self->doc;
-    free(d->table);
-    free(d->tok_term);
-    free(d->tok_pos);
-    free(d->positions); /* encoded in enc */
-    d->table = d->tok_term = d->tok_pos = d->positions = NULL;
-    d->table_cap = 0;
     return self;
 }
 
@@ -2308,8 +2357,7 @@ store_fts_terms_destroy(store_fts_terms_t **terms_p) {
     if (!terms_p || !*terms_p) {
         return;
     }
-    s_doc_free(&(*terms_p)->doc);
-    free(*terms_p);
+    free(*terms_p); /* its arrays are in the same allocation */
     *terms_p = NULL;
 }
 

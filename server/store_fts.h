@@ -111,10 +111,24 @@ dossier_status_t store_fts_update(store_fts_t *fts, MDB_txn *txn,
     one thread that writes. */
 typedef struct store_fts_terms_t store_fts_terms_t;
 
+/*  The buffers one thread tokenizes report after report in, kept between
+    store_fts_terms_new calls so each report does not allocate and grow
+    its own. Owned by one thread at a time. */
+typedef struct store_fts_scratch_t store_fts_scratch_t;
+
+/*  A new, empty scratch; NULL when out of memory. The caller owns it. */
+store_fts_scratch_t *store_fts_scratch_new(void);
+
+/*  Frees scratch; takes NULL; nulls *scratch_p. */
+void store_fts_scratch_destroy(store_fts_scratch_t **scratch_p);
+
 /*  Tokenizes the title and body of report (borrowed) as store_fts_update
-    would. Returns the caller's terms (free with store_fts_terms_destroy),
-    or NULL when out of memory. Safe on any thread: it reads no index. */
-store_fts_terms_t *store_fts_terms_new(const Dossier__V1__Report *report);
+    would, in scratch (the caller's, reused; NULL uses buffers of the
+    call's own). Returns the caller's terms, one allocation sized to them
+    (free with store_fts_terms_destroy), or NULL when out of memory. Safe
+    on any thread: it reads no index. */
+store_fts_terms_t *store_fts_terms_new(const Dossier__V1__Report *report,
+                                       store_fts_scratch_t *scratch);
 
 /*  Frees terms; takes NULL; nulls *terms_p. */
 void store_fts_terms_destroy(store_fts_terms_t **terms_p);

@@ -499,9 +499,15 @@ typedef struct {
 static void *
 s_prepare(void *arg) {
     s_prepared_t *p = arg;
+    /* One scratch for every document, as a parse thread uses it. */
+    store_fts_scratch_t *scratch = store_fts_scratch_new();
+    assert_non_null(scratch);
     for (size_t i = 0; i < N_DOCS; i++) {
-        p->terms[i] = store_fts_terms_new(&p->r[i]);
+        p->terms[i] = store_fts_terms_new(&p->r[i], scratch);
     }
+    store_fts_scratch_destroy(&scratch);
+    assert_null(scratch);
+    store_fts_scratch_destroy(&scratch); /* NULL is fine */
     return NULL;
 }
 
@@ -543,7 +549,7 @@ test_prepared_terms(void **state) {
     Dossier__V1__Report r;
     char *slot[1];
     s_report(&d6, "prepared words first", &r, slot);
-    store_fts_terms_t *terms = store_fts_terms_new(&r);
+    store_fts_terms_t *terms = store_fts_terms_new(&r, NULL);
     assert_non_null(terms);
     assert_ok(store_batch_begin(fx->store, &batch, &err), &err);
     store_put_args_t args = {.terms = terms};
@@ -557,7 +563,7 @@ test_prepared_terms(void **state) {
     EXPECT(fx->store, "", .query = "prepared");
     EXPECT(fx->store, "d6", .query = "plain words");
     s_report(&d6, "prepared again", &r, slot);
-    terms = store_fts_terms_new(&r);
+    terms = store_fts_terms_new(&r, NULL);
     assert_non_null(terms);
     args.terms = terms;
     assert_ok(store_batch_begin(fx->store, &batch, &err), &err);
