@@ -671,7 +671,7 @@ s_dict_value(store_fts_t *fts, MDB_txn *txn, char kind, uint32_t id) {
 /* ---- A document's terms: term -> frequency and positions. ---- */
 
 typedef struct {
-    uint64_t prefix; /* s_term_prefix */
+    uint64_t prefix; /* token_t.prefix */
     uint32_t hash;
     uint32_t off; /* into chars */
     uint32_t len;
@@ -685,17 +685,27 @@ typedef struct {
     uint32_t enc_len;
 } doc_term_t;
 
-/*  A term's first 8 bytes as a big-endian number, 0-padded: numbers
-    compare as the terms' first bytes do, and a term of up to 7 bytes
-    (no term holds a NUL) is equal to another exactly when their prefixes
-    are. */
-static uint64_t
-s_term_prefix(const char *term, size_t len) {
-    uint64_t prefix = 0;
-    for (size_t k = 0; k < 8; k++) {
-        prefix = prefix << 8 | (k < len ? (uint8_t)term[k] : 0);
+/*  A term's hash in the term tables held in memory (a document's, a
+    batch's; never stored): its prefix (token_t.prefix) and length mixed
+    (murmur3's finalizer), with FNV-1a over any bytes past the first 8.
+    The prefix comes from the tokenizer, so a term of up to 8 bytes, most
+    of them, is hashed without a pass over its bytes. */
+static uint32_t
+s_term_hash(uint64_t prefix, const char *term, size_t len) {
+    uint64_t h = prefix ^ len;
+    if (len > 8) {
+        uint32_t rest = 2166136261u;
+        for (size_t i = 8; i < len; i++) {
+            rest = (rest ^ (uint8_t)term[i]) * 16777619u;
+        }
+        h ^= (uint64_t)rest << 32 | rest;
     }
-    return prefix;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return (uint32_t)h;
 }
 
 typedef struct {
@@ -764,13 +774,15 @@ s_doc_add(doc_t *d, const token_t *tok) {
     if ((d->n_terms + 1) * 2 > d->table_cap && s_doc_grow_table(d) != 0) {
         return -1;
     }
-    uint32_t hash = s_hash(tok->term, tok->len);
+    uint32_t hash = s_term_hash(tok->prefix, tok->term, tok->len);
     uint32_t slot = hash & (d->table_cap - 1);
     uint32_t index = UINT32_MAX;
     while (d->table[slot]) {
         doc_term_t *t = &d->terms[d->table[slot] - 1];
-        if (t->hash == hash && t->len == tok->len &&
-            memcmp(d->chars + t->off, tok->term, tok->len) == 0) {
+        /* Equal prefixes: equal first 8 bytes, all of a short term. */
+        if (t->hash == hash && t->len == tok->len && t->prefix == tok->prefix &&
+            (tok->len <= 8 ||
+             memcmp(d->chars + t->off + 8, tok->term + 8, tok->len - 8) == 0)) {
             index = d->table[slot] - 1;
             break;
         }
@@ -801,7 +813,7 @@ s_doc_add(doc_t *d, const token_t *tok) {
         index = d->n_terms++;
         doc_term_t *t = &d->terms[index];
         t->hash = hash;
-        t->prefix = s_term_prefix(tok->term, tok->len);
+        t->prefix = tok->prefix;
         t->off = (uint32_t)d->n_chars;
         t->len = (uint32_t)tok->len;
         t->tf = 0;
@@ -1196,7 +1208,7 @@ s_remove_posting(MDB_dbi post, MDB_txn *txn, MDB_cursor *cur, const char *term,
 /* ---- The batch: buffered postings. ---- */
 
 typedef struct {
-    uint64_t prefix; /* s_term_prefix */
+    uint64_t prefix; /* token_t.prefix */
     uint32_t hash;
     uint32_t off; /* into the batch's chars */
     uint32_t len;
@@ -1361,10 +1373,11 @@ s_pend_find(store_fts_batch_t *self, const char *term, const doc_term_t *t) {
         }
         uint32_t index = e->index - 1;
         if (len < 8) {
-            return index;
+            return index; /* the prefix holds the length too */
         }
         pend_t *p = &self->pends[index];
-        if (p->len == len && memcmp(self->chars + p->off, term, len) == 0) {
+        if (p->len == len &&
+            memcmp(self->chars + p->off + 8, term + 8, len - 8) == 0) {
             return index;
         }
     }

@@ -89,6 +89,24 @@ s_ascii_init(void) {
     s_wordwise = S_WORDWISE && agree;
 }
 
+/*  token_t.prefix of a term whose first k bytes (1..8) are the low bytes
+    of w, from a word-wise step (little-endian only). */
+static uint64_t
+s_prefix8(uint64_t w, unsigned k) {
+    uint64_t kept = k == 8 ? w : w & ((1ull << (8 * k)) - 1);
+    return __builtin_bswap64(kept);
+}
+
+/*  token_t.prefix of the len bytes at term, read back byte by byte. */
+static uint64_t
+s_prefix(const char *term, size_t len) {
+    uint64_t prefix = 0;
+    for (size_t k = 0; k < 8; k++) {
+        prefix = prefix << 8 | (k < len ? (uint8_t)term[k] : 0);
+    }
+    return prefix;
+}
+
 bool
 tokenize_next(tokenize_t *self, token_t *token) {
     const unsigned char *text = self->text;
@@ -115,6 +133,10 @@ tokenize_next(tokenize_t *self, token_t *token) {
         size_t len = 0;
         bool full = false;
         size_t end = start;
+        /* The word's first 8 folded bytes and how many of them are the
+           term's, when they came from one word-wise step. */
+        uint64_t first8 = 0;
+        unsigned first_k = 0;
         while (end < size) {
             unsigned char c = text[end];
             if (c < 0x80 && s_wordwise && size - end >= 8 &&
@@ -123,6 +145,10 @@ tokenize_next(tokenize_t *self, token_t *token) {
                 unsigned k = s_word8(bytes8_load(text + end), &folded);
                 if (k == 0) {
                     break; /* an ASCII separator */
+                }
+                if (len == 0) {
+                    first8 = folded;
+                    first_k = k;
                 }
                 /* term has room for 8 more: len + 8 <= TOKENIZE_MAX_TERM */
                 memcpy(token->term + len, &folded, sizeof(folded));
@@ -170,6 +196,9 @@ tokenize_next(tokenize_t *self, token_t *token) {
         self->offset = offset;
         token->term[len] = '\0';
         token->len = len;
+        token->prefix = first_k == 8 || (first_k && first_k == len)
+                            ? s_prefix8(first8, first_k)
+                            : s_prefix(token->term, len);
         token->start = start;
         token->end = end;
         token->position = self->position++;

@@ -23,6 +23,12 @@ typedef struct {
     /* The folded term, NUL-terminated; len bytes, 1..TOKENIZE_MAX_TERM. */
     char term[TOKENIZE_MAX_TERM + 1];
     size_t len;
+    /* The term's first 8 bytes as a big-endian number, 0-padded: it
+       orders as the terms' first bytes do, and two terms of at most 8
+       bytes (no term holds a NUL) are equal exactly when their lengths
+       and prefixes are. Comes from the fold, where the bytes are at hand,
+       so a term table need not read them back. */
+    uint64_t prefix;
     /* Where the term's source text lies: bytes [start, end) of the input. */
     size_t start;
     size_t end;

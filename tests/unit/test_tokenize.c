@@ -1,5 +1,6 @@
 /*  test_tokenize.c: the search tokenizer (server/tokenize.c): folding,
-    apostrophes, positions and offsets, invalid UTF-8, long terms. */
+    apostrophes, positions and offsets, invalid UTF-8, long terms, term
+    prefixes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +12,18 @@
 
 #include "tokenize.h"
 
-/*  Tokenizes size bytes of text into "term term ..." in out. */
+/*  token_t.prefix worked out from the term's bytes. */
+static uint64_t
+s_want_prefix(const token_t *token) {
+    uint64_t prefix = 0;
+    for (size_t k = 0; k < 8; k++) {
+        prefix = prefix << 8 | (k < token->len ? (uint8_t)token->term[k] : 0);
+    }
+    return prefix;
+}
+
+/*  Tokenizes size bytes of text into "term term ..." in out; checks each
+    token's invariants on the way. */
 static size_t
 s_terms(const char *text, size_t size, char *out, size_t out_size) {
     tokenize_t tok;
@@ -22,6 +34,7 @@ s_terms(const char *text, size_t size, char *out, size_t out_size) {
     while (tokenize_next(&tok, &token)) {
         assert_true(token.len >= 1 && token.len <= TOKENIZE_MAX_TERM);
         assert_int_equal(strlen(token.term), token.len);
+        assert_int_equal(token.prefix, s_want_prefix(&token));
         assert_int_equal(token.position, n);
         assert_true(token.start < token.end && token.end <= size);
         if (n++) {
@@ -146,6 +159,35 @@ test_long_terms(void **state) {
     }
 }
 
+/*  The prefix comes from the fold: from a word-wise step's register when
+    it holds the term's first 8 bytes, else from the bytes. s_terms checks
+    every token's against its bytes; these texts reach each way. */
+static void
+test_prefixes(void **state) {
+    (void)state;
+    char out[1024];
+    static const char *const texts[] = {
+        "a ab abcdefg abcdefgh abcdefghi abcdefghijklmnopq ABCDEFGH end",
+        "abcdefg\xc3\xa9 abcdefgh\xc3\xa9 \xc3\xa9"
+        "abc abc\xc3\xa9"
+        "defgh",
+        "x Zz",        /* under 8 bytes left: byte by byte */
+        "tail1234567", /* a word-wise step, then the last bytes one by one */
+        "12345678 1234567 ab'cd",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        assert_true(s_terms(texts[i], strlen(texts[i]), out, sizeof out) > 0);
+    }
+    tokenize_t tok;
+    token_t token;
+    tokenize_init(&tok, "abcdefgh", 8, 0);
+    assert_true(tokenize_next(&tok, &token));
+    assert_int_equal(token.prefix, 0x6162636465666768ull);
+    tokenize_init(&tok, "Ab c", 4, 0);
+    assert_true(tokenize_next(&tok, &token));
+    assert_int_equal(token.prefix, 0x6162000000000000ull);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
@@ -153,6 +195,7 @@ main(void) {
         cmocka_unit_test(test_offsets_and_positions),
         cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_long_terms),
+        cmocka_unit_test(test_prefixes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
