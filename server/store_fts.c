@@ -82,10 +82,12 @@ _Static_assert(S_SLOTS > S_SEGS_MAX, "a merge writes a segment while the "
 #define S_MERGE_FANIN 8
 #define S_MERGE_FANIN_0 4
 /* With store_fts_defer_merges, a commit still merges runs of segments
-   covering at most this many documents (those of single writes: cheap),
-   and merges every run due once the index holds S_SEGS_DEFERRED
-   segments (each costs a search a seek per term); larger merges wait for
-   store_fts_merge. */
+   covering at most this many documents (those of single writes: cheap);
+   larger merges wait for store_fts_merge, except that a commit that
+   leaves the index at S_SEGS_DEFERRED segments (each costs a search a
+   seek per term) merges one run, the smallest due: a writer that is
+   never idle keeps the index bounded that way, one merge every few
+   commits, without a commit that merges everything due at once. */
 #define S_MERGE_INLINE_DOCS 8192
 #define S_SEGS_DEFERRED 48
 /* The layout of the index; an older one is rebuilt at open. 3: publishers
@@ -2206,6 +2208,34 @@ s_merge_due(const segs_t *segs, uint32_t max_docs, uint32_t *fanin) {
     return -1;
 }
 
+/*  The due run (see s_merge_due) covering the fewest documents, the
+    oldest of equals: its first segment's index, or -1 when none is
+    due. Any due run may merge first: it ends with a segment one level
+    up where a run of higher levels, or nothing, comes before it. */
+static int
+s_merge_smallest(const segs_t *segs, uint32_t *fanin) {
+    int best = -1;
+    uint32_t best_docs = UINT32_MAX;
+    for (uint32_t i = 0; i < segs->n; i++) {
+        uint32_t level = segs->v[i].level;
+        uint32_t need = level == 0 ? S_MERGE_FANIN_0 : S_MERGE_FANIN;
+        uint32_t n = 1;
+        while (i + n < segs->n && segs->v[i + n].level == level) {
+            n++;
+        }
+        if (n >= need) {
+            uint32_t docs = segs->v[i + need - 1].hi - segs->v[i].lo;
+            if (best < 0 || docs < best_docs) {
+                best = (int)i;
+                best_docs = docs;
+                *fanin = need;
+            }
+        }
+        i += n - 1;
+    }
+    return best;
+}
+
 /*  Merges every run due (of at most max_docs documents), lowest first. */
 static dossier_status_t
 s_merge_levels(store_fts_batch_t *self, MDB_txn *txn, segs_t *segs,
@@ -2278,9 +2308,16 @@ s_flush(store_fts_batch_t *batch, MDB_txn *txn, dossier_error_t *err) {
     if (st == DOSSIER_OK) {
         seg_t seg = {id, 0, batch->first_pending, state.next_docno - 1, slot};
         segs->v[segs->n++] = seg;
-        bool defer = fts->defer_merges && segs->n < S_SEGS_DEFERRED;
-        st = s_merge_levels(batch, txn, segs,
-                            defer ? S_MERGE_INLINE_DOCS : UINT32_MAX, err);
+        st = s_merge_levels(
+            batch, txn, segs,
+            fts->defer_merges ? S_MERGE_INLINE_DOCS : UINT32_MAX, err);
+        uint32_t fanin;
+        int first;
+        if (st == DOSSIER_OK && fts->defer_merges &&
+            segs->n >= S_SEGS_DEFERRED &&
+            (first = s_merge_smallest(segs, &fanin)) >= 0) {
+            st = s_merge(batch, txn, segs, (uint32_t)first, fanin, err);
+        }
     }
     if (st == DOSSIER_OK) {
         st = s_segs_put(fts, txn, segs, err);
