@@ -109,7 +109,7 @@ valgrind: deps
 # mixed load with the server's memory, the bulk import through `dossier
 # import`) on a Release build in $(BENCH_BUILD), against servers it
 # starts on loopback; refreshes the Load section of docs/PERFORMANCE.md.
-# DURATION, MIXED_SECONDS, RECORDS, REPORTS size it (bench/run.sh). Never
+# DURATION, MIXED_SECONDS, RECORDS, REPORTS, IMPORTS size it (bench/run.sh). Never
 # part of `make test` (test_bench_smoke.sh is).
 BENCH_BUILD ?= build-bench
 
