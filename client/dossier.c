@@ -57,6 +57,10 @@ struct dossier_client {
        its state was last read (ZMQ_EVENTS, recv, send). */
     int dealer_fd;
     int monitor_fd;
+    /* s_wait_writable's zmq_poll may have processed the monitor's
+       commands, clearing its ZMQ_FD, and left an event unread: the next
+       reply wait reads the monitor first. */
+    bool monitor_unread;
     uint64_t next_id;
     /* Pipelined calls (dossier_call_start): how many are unfinished, the
        replies that came for them while another was awaited, and the
@@ -604,6 +608,7 @@ s_poll_timeout(int64_t until) {
 static s_wait_t
 s_wait_writable(dossier_client_t *c, int64_t until) {
     s_wait_t outcome = S_WAIT_TIMEOUT;
+    c->monitor_unread = true;
     for (;;) {
         zmq_pollitem_t items[] = {{c->dealer, 0, ZMQ_POLLOUT, 0},
                                   {c->monitor, 0, ZMQ_POLLIN, 0}};
@@ -686,7 +691,8 @@ s_monitor_drain(dossier_client_t *c) {
 static s_wait_t
 s_wait_reply(dossier_client_t *c, uint64_t id, int64_t deadline,
              Dossier__V1__Response **response_p) {
-    bool monitor_signalled = false;
+    bool monitor_signalled = c->monitor_unread;
+    c->monitor_unread = false;
     for (;;) {
         /* A reply that arrived before the connection died still counts:
            read the dealer before the monitor. */
