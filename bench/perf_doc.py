@@ -176,9 +176,12 @@ def section(runs, cmds, extra, duration, mixed, records, reports):
                     "| max us | errors |", "|---|---|---|---|---|---|---|---|"]
             for row in rows:
                 out.append("| " + " | ".join(row.split()) + " |")
+    imports = len((extra.get("import") or {}).get("runs_seconds", "x")
+                  .split(","))
     out += ["", "### Commands", "", "```",
             "make bench        # DURATION=%s MIXED_SECONDS=%s RECORDS=%s "
-            "REPORTS=%s" % (duration, mixed, records, reports)]
+            "REPORTS=%s IMPORTS=%d" % (duration, mixed, records, reports,
+                                       imports)]
     for line in extra.get("info", []):
         out.append("# " + line)
     for name, cmd in cmds.items():
