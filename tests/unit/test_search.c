@@ -800,11 +800,15 @@ s_raw_end(fixture_t *fx, MDB_env *env, MDB_txn *txn) {
 /*  Alters the entries of the term "charlie" (only d3 holds it) in the
     closed store's postings, as a disk fault would, and opens the store
     again. Keys are a 4-byte segment id, the term, NUL, and for a block
-    its first docno. remove: every entry of the term goes (its df entry
-    and blocks); else each block's value becomes two bytes of junk.
-    Returns how many entries were altered. */
+    its first docno. S_REMOVE: every entry of the term goes (its df entry
+    and blocks); S_JUNK: each block's value becomes two bytes of junk;
+    S_MOVE: the last byte of each block, the end of its last position's
+    varint, changes by one, so the block still reads well but a position
+    moves. Returns how many entries were altered. */
+typedef enum { S_REMOVE, S_JUNK, S_MOVE } s_alter_t;
+
 static int
-s_alter_charlie(fixture_t *fx, bool remove) {
+s_alter_charlie(fixture_t *fx, s_alter_t how) {
     MDB_env *env;
     MDB_txn *txn = s_raw_begin(fx, &env);
     MDB_dbi dbi;
@@ -817,15 +821,22 @@ s_alter_charlie(fixture_t *fx, bool remove) {
     for (int steps = 0; rc == 0 && steps < 10000; steps++) {
         bool charlie = key.mv_size >= 12 &&
                        memcmp((const char *)key.mv_data + 4, "charlie", 8) == 0;
-        if (charlie && remove) {
+        if (charlie && how == S_REMOVE) {
             assert_int_equal(mdb_cursor_del(cur, 0), 0);
             altered++;
             rc = mdb_cursor_get(cur, &key, &val, MDB_GET_CURRENT);
             continue;
         }
         if (charlie && key.mv_size == 4 + 8 + 4) {
-            uint8_t junk[2] = {0xff, 0xff};
+            uint8_t junk[2] = {0xff, 0xff}, moved[256];
             MDB_val bad = {sizeof junk, junk};
+            if (how == S_MOVE) {
+                assert_true(val.mv_size <= sizeof moved);
+                memcpy(moved, val.mv_data, val.mv_size);
+                assert_true(moved[val.mv_size - 1] < 0x7f);
+                moved[val.mv_size - 1]++;
+                bad = (MDB_val){val.mv_size, moved};
+            }
             assert_int_equal(mdb_cursor_put(cur, &key, &bad, MDB_CURRENT), 0);
             altered++;
         }
@@ -840,7 +851,7 @@ static void
 test_check_detects_lost_posting(void **state) {
     fixture_t *fx = *state;
     s_check_clean(fx->store);
-    assert_true(s_alter_charlie(fx, true) >= 1);
+    assert_true(s_alter_charlie(fx, S_REMOVE) >= 1);
     dossier_error_t err = {0};
     uint64_t problems = 0;
     assert_status(store_check(fx->store, &problems, &err), DOSSIER_DATA_LOSS,
@@ -852,13 +863,30 @@ test_check_detects_lost_posting(void **state) {
 }
 
 static void
+test_check_detects_moved_position(void **state) {
+    /* A block that still reads well, the posting count unchanged, one
+       position off by one: only the digests see it, and the pass that
+       follows names the record. */
+    fixture_t *fx = *state;
+    s_check_clean(fx->store);
+    assert_int_equal(s_alter_charlie(fx, S_MOVE), 1);
+    dossier_error_t err = {0};
+    uint64_t problems = 0;
+    assert_status(store_check(fx->store, &problems, &err), DOSSIER_DATA_LOSS,
+                  &err);
+    assert_int_equal(problems, 1);
+    assert_non_null(strstr(err.message, "d3"));
+    assert_non_null(strstr(err.message, "positions differ"));
+}
+
+static void
 test_failed_write_leaves_no_trace(void **state) {
     /* A write that fails after it began (replacing d3, whose postings
        blocks are damaged, fails while cutting its old postings out) leaves
        nothing behind, and the writes before and after it in the same
        batch commit: the batch is rebuilt from its log. */
     fixture_t *fx = *state;
-    assert_int_equal(s_alter_charlie(fx, false), 1);
+    assert_int_equal(s_alter_charlie(fx, S_JUNK), 1);
     dossier_error_t err = {0};
     store_batch_t *batch;
     assert_ok(store_batch_begin(fx->store, &batch, &err), &err);
@@ -1361,6 +1389,8 @@ main(void) {
         cmocka_unit_test_setup_teardown(test_estimated_phrases, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_check_detects_lost_posting,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_check_detects_moved_position,
                                         s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
