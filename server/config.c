@@ -338,6 +338,40 @@ s_defaults(config_t *config) {
     config->idempotency_max_keys = 1000000;
 }
 
+/*  Refuses a tcp:// endpoint whose port is not 1-65535, 0 or "*":
+    libzmq would take "70000" modulo 65536 and listen on 4464 without a
+    word. Other transports are left to zmq_bind. */
+static dossier_status_t
+s_check_port(const char *setting, const char *endpoint, dossier_error_t *err) {
+    if (!endpoint || strncmp(endpoint, "tcp://", 6) != 0) {
+        return DOSSIER_OK;
+    }
+    const char *colon = strrchr(endpoint + 6, ':');
+    const char *bracket = strrchr(endpoint + 6, ']');
+    if (!colon || (bracket && colon < bracket)) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "%s '%s' has no port: give host:port, or "
+                                 "host:* for a free one",
+                                 setting, endpoint);
+    }
+    const char *port = colon + 1;
+    if (strcmp(port, "*") == 0) {
+        return DOSSIER_OK;
+    }
+    unsigned long value = 0;
+    size_t digits = strspn(port, "0123456789");
+    if (digits > 0 && digits <= 5 && port[digits] == '\0') {
+        value = strtoul(port, NULL, 10);
+    }
+    if (digits == 0 || digits > 5 || port[digits] != '\0' || value > 65535) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "%s '%s': the port must be a number from 1 "
+                                 "to 65535, or * for a free one",
+                                 setting, endpoint);
+    }
+    return DOSSIER_OK;
+}
+
 dossier_status_t
 config_from_args(config_t *config, int argc, char **argv,
                  dossier_error_t *err) {
@@ -443,6 +477,13 @@ config_from_args(config_t *config, int argc, char **argv,
             return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
                                      "out of memory");
         }
+    }
+    dossier_status_t port_rc = s_check_port("bind", config->bind, err);
+    if (port_rc == DOSSIER_OK) {
+        port_rc = s_check_port("feed_bind", config->feed_bind, err);
+    }
+    if (port_rc != DOSSIER_OK) {
+        return port_rc;
     }
     if (config->max_map_size && config->map_size > config->max_map_size) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,

@@ -56,6 +56,7 @@ test_flags(void **state) {
                      DOSSIER_OK);
     assert_string_equal(config.bind, "tcp://127.0.0.1:*");
     assert_int_equal(config.workers, 4);
+
     assert_int_equal(config.max_message_bytes, 1u << 20);
     assert_int_equal(config.map_size, (size_t)2 << 30);
     assert_true(config.no_sync);
@@ -118,6 +119,13 @@ test_refusals(void **state) {
          "larger than max_map_size"},
         {4, {"--data", "d", "--config", "/nonexistent"}, "cannot read"},
         {3, {"--data", "d", "stray"}, "unexpected argument"},
+        /* libzmq would listen on 70000 % 65536 = 4464 */
+        {4, {"--data", "d", "--bind", "tcp://127.0.0.1:70000"}, "the port"},
+        {4, {"--data", "d", "--bind", "tcp://127.0.0.1:75x"}, "the port"},
+        {4, {"--data", "d", "--bind", "tcp://127.0.0.1:"}, "the port"},
+        {4, {"--data", "d", "--bind", "tcp://127.0.0.1"}, "has no port"},
+        {4, {"--data", "d", "--bind", "tcp://[::1]"}, "has no port"},
+        {4, {"--data", "d", "--feed", "tcp://127.0.0.1:99999"}, "feed_bind"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *argv[8] = {"dossierd"};
@@ -132,6 +140,26 @@ test_refusals(void **state) {
             !strstr(err.message, cases[i].says)) {
             fail_msg("case %zu: %s: %s", i, dossier_strerror(rc), err.message);
         }
+        config_free(&config);
+    }
+}
+
+static void
+test_endpoints(void **state) {
+    (void)state;
+    /* Ports at the ends of the range, 0 and * (a free one), IPv6, other
+       transports: taken (test_refusals has the ports refused). */
+    static const char *const fine[] = {
+        "tcp://127.0.0.1:1", "tcp://127.0.0.1:65535", "tcp://127.0.0.1:0",
+        "tcp://[::1]:7531",  "tcp://[::1]:*",         "ipc:///tmp/d.sock"};
+    for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
+        config_t config;
+        dossier_error_t err = {0};
+        if (s_parse(&config, &err, 6, "--data", "d", "--bind", fine[i],
+                    "--feed", fine[i]) != DOSSIER_OK) {
+            fail_msg("%s: %s", fine[i], err.message);
+        }
+        assert_string_equal(config.bind, fine[i]);
         config_free(&config);
     }
 }
@@ -222,11 +250,9 @@ test_method_table(void **state) {
 int
 main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_flags),
-        cmocka_unit_test(test_file_then_flags),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_defaults),        cmocka_unit_test(test_flags),
+        cmocka_unit_test(test_file_then_flags), cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_endpoints),       cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_method_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
