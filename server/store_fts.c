@@ -2185,37 +2185,19 @@ done:
     return st;
 }
 
-/*  The first segment of the first run of one level long enough to merge
-    (S_MERGE_FANIN_0 of level 0, S_MERGE_FANIN above), *fanin set; -1 when
-    none. A run whose merge would cover more than max_docs documents is
-    skipped. Only a run's first segments merge: levels then never rise
-    from older to newer segments, which keeps every run mergeable. */
+/*  A run of one level long enough to merge (S_MERGE_FANIN_0 segments of
+    level 0, S_MERGE_FANIN above) whose merge covers fewer than max_docs
+    documents: the first such run, or with smallest the one covering the
+    fewest (the oldest of equals). Returns its first segment's index,
+    *fanin set, or -1 when none is due. Only a run's first segments
+    merge: levels then never rise from older to newer segments, which
+    keeps every run mergeable, and any due run may merge first (its new
+    segment, one level up, follows a run of higher levels or nothing). */
 static int
-s_merge_due(const segs_t *segs, uint32_t max_docs, uint32_t *fanin) {
-    for (uint32_t i = 0; i < segs->n; i++) {
-        uint32_t level = segs->v[i].level;
-        uint32_t need = level == 0 ? S_MERGE_FANIN_0 : S_MERGE_FANIN;
-        uint32_t n = 1;
-        while (i + n < segs->n && segs->v[i + n].level == level) {
-            n++;
-        }
-        if (n >= need && segs->v[i + need - 1].hi - segs->v[i].lo < max_docs) {
-            *fanin = need;
-            return (int)i;
-        }
-        i += n - 1;
-    }
-    return -1;
-}
-
-/*  The due run (see s_merge_due) covering the fewest documents, the
-    oldest of equals: its first segment's index, or -1 when none is
-    due. Any due run may merge first: it ends with a segment one level
-    up where a run of higher levels, or nothing, comes before it. */
-static int
-s_merge_smallest(const segs_t *segs, uint32_t *fanin) {
+s_merge_pick(const segs_t *segs, uint32_t max_docs, bool smallest,
+             uint32_t *fanin) {
     int best = -1;
-    uint32_t best_docs = UINT32_MAX;
+    uint32_t best_docs = max_docs;
     for (uint32_t i = 0; i < segs->n; i++) {
         uint32_t level = segs->v[i].level;
         uint32_t need = level == 0 ? S_MERGE_FANIN_0 : S_MERGE_FANIN;
@@ -2223,17 +2205,25 @@ s_merge_smallest(const segs_t *segs, uint32_t *fanin) {
         while (i + n < segs->n && segs->v[i + n].level == level) {
             n++;
         }
-        if (n >= need) {
-            uint32_t docs = segs->v[i + need - 1].hi - segs->v[i].lo;
-            if (best < 0 || docs < best_docs) {
-                best = (int)i;
-                best_docs = docs;
-                *fanin = need;
+        uint32_t docs =
+            n >= need ? segs->v[i + need - 1].hi - segs->v[i].lo : UINT32_MAX;
+        if (n >= need && docs < best_docs) {
+            best = (int)i;
+            best_docs = docs;
+            *fanin = need;
+            if (!smallest) {
+                break;
             }
         }
         i += n - 1;
     }
     return best;
+}
+
+/*  The first run due of fewer than max_docs documents (s_merge_pick). */
+static int
+s_merge_due(const segs_t *segs, uint32_t max_docs, uint32_t *fanin) {
+    return s_merge_pick(segs, max_docs, false, fanin);
 }
 
 /*  Merges every run due (of at most max_docs documents), lowest first. */
@@ -2315,7 +2305,7 @@ s_flush(store_fts_batch_t *batch, MDB_txn *txn, dossier_error_t *err) {
         int first;
         if (st == DOSSIER_OK && fts->defer_merges &&
             segs->n >= S_SEGS_DEFERRED &&
-            (first = s_merge_smallest(segs, &fanin)) >= 0) {
+            (first = s_merge_pick(segs, UINT32_MAX, true, &fanin)) >= 0) {
             st = s_merge(batch, txn, segs, (uint32_t)first, fanin, err);
         }
     }
