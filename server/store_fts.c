@@ -2226,6 +2226,9 @@ s_merge_due(const segs_t *segs, uint32_t max_docs, uint32_t *fanin) {
     return s_merge_pick(segs, max_docs, false, fanin);
 }
 
+/* How many terms ahead s_flush asks for a term's buffer. */
+#define S_FLUSH_AHEAD 8
+
 /*  Merges every run due (of at most max_docs documents), lowest first. */
 static dossier_status_t
 s_merge_levels(store_fts_batch_t *self, MDB_txn *txn, segs_t *segs,
@@ -2290,6 +2293,17 @@ s_flush(store_fts_batch_t *batch, MDB_txn *txn, dossier_error_t *err) {
         return s_mdb_error(err, rc, "opening postings");
     }
     for (uint32_t i = 0; i < n && st == DOSSIER_OK; i++) {
+        /* Terms go in key order, their buffers lie anywhere and were
+           written a whole batch ago: ask for a later term's buffer
+           header, and once that is in, its data. */
+        if (i + S_FLUSH_AHEAD * 2 < n) {
+            __builtin_prefetch(
+                &batch->pends[order[i + S_FLUSH_AHEAD * 2].index].data);
+        }
+        if (i + S_FLUSH_AHEAD < n) {
+            __builtin_prefetch(
+                batch->pends[order[i + S_FLUSH_AHEAD].index].data.data);
+        }
         st = s_flush_term(batch, txn, fts->post[slot], append, id,
                           &batch->pends[order[i].index], err);
     }
