@@ -229,6 +229,17 @@ s_le32(uint8_t *out, uint32_t v) {
     out[3] = (uint8_t)(v >> 24);
 }
 
+/* murmur3's 64-bit finalizer. */
+static uint64_t
+s_mix64(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
 static uint32_t
 s_hash(const char *s, size_t len) {
     uint32_t h = 2166136261u;
@@ -696,18 +707,10 @@ static uint32_t
 s_term_hash(uint64_t prefix, const char *term, size_t len) {
     uint64_t h = prefix ^ len;
     if (len > 8) {
-        uint32_t rest = 2166136261u;
-        for (size_t i = 8; i < len; i++) {
-            rest = (rest ^ (uint8_t)term[i]) * 16777619u;
-        }
+        uint32_t rest = s_hash(term + 8, len - 8);
         h ^= (uint64_t)rest << 32 | rest;
     }
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return (uint32_t)h;
+    return (uint32_t)s_mix64(h);
 }
 
 typedef struct {
@@ -3843,17 +3846,6 @@ typedef struct {
     uint64_t xored;
     uint64_t count;
 } digest_t;
-
-/* murmur3's 64-bit finalizer. */
-static uint64_t
-s_mix64(uint64_t h) {
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
-}
 
 /* The fingerprint of a term's bytes (FNV-1a, 64 bits, mixed). */
 static uint64_t
