@@ -57,9 +57,10 @@ struct dossier_client {
        its state was last read (ZMQ_EVENTS, recv, send). */
     int dealer_fd;
     int monitor_fd;
-    /* s_wait_writable's zmq_poll may have processed the monitor's
-       commands, clearing its ZMQ_FD, and left an event unread: the next
-       reply wait reads the monitor first. */
+    /* The monitor may hold events its ZMQ_FD no longer signals:
+       s_wait_writable's zmq_poll processed its commands, or its fd fired
+       and a reply ended the wait before it was read. The next reply wait
+       drains it before it sleeps. */
     bool monitor_unread;
     uint64_t next_id;
     /* Pipelined calls (dossier_call_start): how many are unfinished, the
@@ -691,8 +692,6 @@ s_monitor_drain(dossier_client_t *c) {
 static s_wait_t
 s_wait_reply(dossier_client_t *c, uint64_t id, int64_t deadline,
              Dossier__V1__Response **response_p) {
-    bool monitor_signalled = c->monitor_unread;
-    c->monitor_unread = false;
     for (;;) {
         /* A reply that arrived before the connection died still counts:
            read the dealer before the monitor. */
@@ -726,7 +725,8 @@ s_wait_reply(dossier_client_t *c, uint64_t id, int64_t deadline,
             *response_p = response;
             return S_WAIT_READY;
         }
-        if (monitor_signalled) {
+        if (c->monitor_unread) {
+            c->monitor_unread = false;
             s_wait_t outcome = s_monitor_drain(c);
             if (outcome != S_WAIT_READY) {
                 return outcome;
@@ -742,7 +742,7 @@ s_wait_reply(dossier_client_t *c, uint64_t id, int64_t deadline,
         if (rc < 0 && errno != EINTR) {
             return S_WAIT_ERROR;
         }
-        monitor_signalled = rc > 0 && fds[1].revents != 0;
+        c->monitor_unread = rc > 0 && fds[1].revents != 0;
     }
 }
 
