@@ -1,7 +1,7 @@
 /*  bench_parse.c: dossier-bench-parse, the CPU cost of preparing one
     imported document (issue 7).
 
-    What the server's parse threads do per document (server/handlers.c,
+    What the server's parse threads do per document (server/api/handlers.c,
     s_parse_document), in process and without a server: refworld_parse of
     the text, then store_fts_terms_new of the report. The documents are
     those `dossier-bench --write-corpus` writes (corpus_refworld: 4.5 KB
@@ -32,7 +32,7 @@
 
 #include "corpus.h"
 #include "refworld.h"
-#include "store_fts.h"
+#include "store/fts/fts.h"
 
 /* The real pages of tests/fixtures/refworld are timed this many times
    over: seven short files are too quick for the clock alone. */

@@ -28,7 +28,7 @@
 
 #include "corpus.h"
 #include "country.h"
-#include "store.h"
+#include "store/store.h"
 
 #define S_QUERIES 40
 #define S_KINDS 5

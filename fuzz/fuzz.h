@@ -39,7 +39,7 @@ int fuzz_json_one(const uint8_t *data, size_t size);
 int fuzz_query_one(const uint8_t *data, size_t size);
 
 /*  The server's request path without sockets: the input is a serialized
-    dossier.v1.Request, checked and dispatched as server/loop.c does
+    dossier.v1.Request, checked and dispatched as server/net/loop.c does
     (methods_find, payload unpacked as the method's input type, the stage
     handler via worker_run_stage, a writer stage inside a store batch that
     is committed) against a store in a temporary directory filled with the

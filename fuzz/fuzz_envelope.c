@@ -1,14 +1,14 @@
 /*  fuzz_envelope.c: the server's request path, without sockets. See
     fuzz.h.
 
-    server/loop.c has no socket-free entry point (its s_handle_request is
+    server/net/loop.c has no socket-free entry point (its s_handle_request is
     static and replies on the ROUTER), so this harness repeats the loop's
     steps with the server's own pieces: unpack the Request, refuse an
     empty or unknown method, methods_find, unpack the payload as the
     method's input type, then worker_run_stage for the stage handler and,
     for writes (or a parse stage that continues on the writer, as
     ImportText does), the method's write handler inside a store batch
-    that is committed as server/writer.c does. Every caller is admin, so
+    that is committed as server/exec/writer.c does. Every caller is admin, so
     every method runs. Deadlines are kept in the job (deadline_ms) but
     not armed, so an input behaves the same on every run.
 
@@ -27,16 +27,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "auth.h"
+#include "net/auth.h"
 #include "config.h"
 #include "dossier/v1/rpc.pb-c.h"
 #include "fuzz.h"
-#include "handlers.h"
-#include "job.h"
-#include "methods.h"
+#include "api/handlers.h"
+#include "exec/job.h"
+#include "api/methods.h"
 #include "refworld.h"
-#include "store.h"
-#include "workers.h"
+#include "store/store.h"
+#include "exec/workers.h"
 #include "text.h"
 
 #ifndef DOSSIER_FIXTURE_DIR

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "query.h"
-#include "tokenize.h"
+#include "store/fts/query.h"
+#include "store/fts/tokenize.h"
 
 static void
 s_query_check_tokens(const uint8_t *data, size_t size) {

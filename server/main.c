@@ -17,15 +17,15 @@
 #include <unistd.h>
 
 #include "fsops.h"
-#include "auth.h"
+#include "net/auth.h"
 #include "config.h"
-#include "job.h"
+#include "exec/job.h"
 #include "log.h"
-#include "loop.h"
-#include "methods.h"
+#include "net/loop.h"
+#include "api/methods.h"
 #include "pidfile.h"
-#include "restore.h"
-#include "store.h"
+#include "store/restore.h"
+#include "store/store.h"
 
 static volatile sig_atomic_t s_stop = 0;
 

@@ -28,7 +28,7 @@
 
 #include "dossier/v1/reports.pb-c.h"
 #include "dossier/v1/rpc.pb-c.h"
-#include "store.h"
+#include "store/store.h"
 #include "testserver.h"
 
 #define S_TIMEOUT_MS 10000

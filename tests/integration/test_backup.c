@@ -46,7 +46,7 @@
 
 #include "dossier.h"
 #include "dossier/v1/reports.pb-c.h"
-#include "store.h"
+#include "store/store.h"
 #include "testserver.h"
 
 #define S_WRITERS 4

@@ -44,7 +44,7 @@
 #include <unistd.h>
 
 #include "dossier.h"
-#include "store.h"
+#include "store/store.h"
 #include "testserver.h"
 
 #define S_ROUNDS 5

@@ -19,10 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backup.h"
+#include "api/backup.h"
 #include "dossier/v1/reports.pb-c.h"
-#include "restore.h"
-#include "store.h"
+#include "store/restore.h"
+#include "store/store.h"
 
 #define S_RECORDS 40
 

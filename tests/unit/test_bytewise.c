@@ -1,10 +1,10 @@
 /*  test_bytewise.c: the 8-bytes-at-a-time fast paths read text exactly as
     one byte at a time would.
 
-    The tokenizer (server/tokenize.c), text_utf8_sanitize (common/text.c)
-    and the Refworld parser's line cleaning (common/refworld.c) take runs
-    of ASCII a word of 8 bytes at a time and fall back to single bytes for
-    the rest. Their own tests check meanings on short strings; these put
+    The tokenizer (server/store/fts/tokenize.c), text_utf8_sanitize
+   (common/text.c) and the Refworld parser's line cleaning (common/refworld.c)
+   take runs of ASCII a word of 8 bytes at a time and fall back to single bytes
+   for the rest. Their own tests check meanings on short strings; these put
     every kind of byte at every offset of a word: random strings of
     pieces (ASCII words of 1 to 70 letters, separators, accented letters,
     combining marks, invalid bytes, NULs) compared with a byte-at-a-time
@@ -23,7 +23,7 @@
 
 #include "refworld.h"
 #include "text.h"
-#include "tokenize.h"
+#include "store/fts/tokenize.h"
 
 #define S_STRINGS 20000
 #define S_TEXT_MAX 600

@@ -1,4 +1,4 @@
-/*  test_query.c: the search query parser (server/query.c). */
+/*  test_query.c: the search query parser (server/store/fts/query.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "query.h"
+#include "store/fts/query.h"
 
 static query_t *
 s_parse_ok(const char *text) {

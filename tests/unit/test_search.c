@@ -1,5 +1,5 @@
 /*  test_search.c: full-text search through the store (store_search,
-    server/store_fts.c) over a small corpus whose BM25 scores are worked
+    server/store/fts/fts.c) over a small corpus whose BM25 scores are worked
     out by hand below, in a fresh temporary store per test. The damage
     test opens the LMDB file itself, as a disk fault would. */
 #include <setjmp.h>
@@ -15,8 +15,8 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include "store.h"
-#include "store_fts.h"
+#include "store/store.h"
+#include "store/fts/fts.h"
 #include "testserver.h"
 
 #define assert_status(expr, want, errp)                                        \

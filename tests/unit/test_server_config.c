@@ -14,7 +14,7 @@
 
 #include "config.h"
 #include "dossier/v1/reports.pb-c.h"
-#include "methods.h"
+#include "api/methods.h"
 
 static dossier_status_t
 s_parse(config_t *config, dossier_error_t *err, int argc, ...) {

@@ -1,4 +1,4 @@
-/*  test_store.c: the LMDB store (server/store.c), each test in a fresh
+/*  test_store.c: the LMDB store (server/store/store.c), each test in a fresh
     temporary directory removed afterwards. The test may use LMDB directly
     to damage a store on purpose. */
 #include <setjmp.h>
@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "country.h"
-#include "store.h"
+#include "store/store.h"
 #include "testserver.h"
 
 #define TIP "Trafficking in Persons Report"

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "store.h"
+#include "store/store.h"
 
 #define assert_ok(expr, err)                                                   \
     do {                                                                       \

@@ -1,5 +1,5 @@
-/*  test_tokenize.c: the search tokenizer (server/tokenize.c): folding,
-    apostrophes, positions and offsets, invalid UTF-8, long terms, term
+/*  test_tokenize.c: the search tokenizer (server/store/fts/tokenize.c):
+   folding, apostrophes, positions and offsets, invalid UTF-8, long terms, term
     prefixes. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "tokenize.h"
+#include "store/fts/tokenize.h"
 
 /*  token_t.prefix worked out from the term's bytes. */
 static uint64_t

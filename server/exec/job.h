@@ -41,7 +41,7 @@ typedef struct job_t {
     char user[64];           /* "anonymous" without authentication */
     char user_key[41];       /* the caller's CURVE public key (Z85), or "" */
     role_t role;
-    /* Request metadata "idempotency-key" (server/audit.h), or "". */
+    /* Request metadata "idempotency-key" (server/api/audit.h), or "". */
     char idempotency_key[129];
     /* Not a request: a note for the writer's audit log that a call was
        refused (code, message); destroyed without a reply. */

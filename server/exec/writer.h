@@ -11,7 +11,7 @@
 #ifndef DOSSIER_SERVER_WRITER_H
 #define DOSSIER_SERVER_WRITER_H
 
-#include "handlers.h"
+#include "api/handlers.h"
 #include "status.h"
 
 typedef struct writer_t writer_t;

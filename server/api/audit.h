@@ -21,11 +21,11 @@
 
 #include "config.h"
 #include "dossier/v1/rpc.pb-c.h"
-#include "feed.h"
-#include "handlers.h"
-#include "job.h"
+#include "net/feed.h"
+#include "api/handlers.h"
+#include "exec/job.h"
 #include "status.h"
-#include "store.h"
+#include "store/store.h"
 
 /*  Longest idempotency key accepted, in bytes. */
 #define AUDIT_KEY_MAX 128

@@ -7,7 +7,7 @@
 
 #include <zmq.h>
 
-#include "job.h"
+#include "exec/job.h"
 
 job_t *
 job_new(void) {

@@ -22,16 +22,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
-#include "auth.h"
+#include "api/audit.h"
+#include "net/auth.h"
 #include "dossier/v1/rpc.pb-c.h"
 #include "log.h"
-#include "loop.h"
-#include "methods.h"
-#include "feed.h"
-#include "stats.h"
-#include "workers.h"
-#include "writer.h"
+#include "net/loop.h"
+#include "api/methods.h"
+#include "net/feed.h"
+#include "net/stats.h"
+#include "exec/workers.h"
+#include "exec/writer.h"
 
 #define S_WRITER_ENDPOINT "inproc://dossierd-writer"
 #define S_FRONT_BURST 256 /* front messages read per poll round */

@@ -12,10 +12,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "audit.h"
+#include "api/audit.h"
 #include "dossier/v1/reports.pb-c.h"
 #include "log.h"
-#include "methods.h"
+#include "api/methods.h"
 
 #define S_SERVICE "dossier.v1.Reports/"
 #define S_MAX_IDS 64 /* ids named in one audit entry */

@@ -8,7 +8,7 @@
     rest of the word, so a term is always whole UTF-8. Runs of ASCII
     letters and digits, nearly all of a report, are read 8 bytes at a
     time: one branch per word instead of one per byte. */
-#include "tokenize.h"
+#include "store/fts/tokenize.h"
 
 #include <pthread.h>
 #include <stdbool.h>

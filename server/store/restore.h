@@ -9,7 +9,7 @@
 #include <stdbool.h>
 
 #include "status.h"
-#include "store.h"
+#include "store/store.h"
 
 /*  Restores file (a backup) as the store of data_dir (created if
     missing), for `dossierd --restore FILE --data DIR`. Refuses, leaving

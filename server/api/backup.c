@@ -1,6 +1,6 @@
 /*  backup.c: Backup, BackupRead and dossierd --restore. See backup.h. */
 #define _GNU_SOURCE /* mkostemp */
-#include "backup.h"
+#include "api/backup.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
-/*  store_fts.h: the full-text index inside the store (private to the
-    store module: only store.c and store_fts.c include lmdb.h).
+/*  store/fts/fts.h: the full-text index inside the store (private to the
+    store module: only store/ includes lmdb.h).
 
     Layout, in named databases of the store's LMDB environment:
       fts_post   seg term "\0"            -> df (u32 LE): documents of

@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #include "status.h"
-#include "tokenize.h"
+#include "store/fts/tokenize.h"
 
 #define QUERY_MAX_TERMS 32
 #define QUERY_MAX_BYTES 4096

@@ -14,10 +14,10 @@
 #include <signal.h>
 #include <stdint.h>
 
-#include "auth.h"
+#include "net/auth.h"
 #include "config.h"
 #include "status.h"
-#include "store.h"
+#include "store/store.h"
 
 typedef struct loop_t loop_t;
 

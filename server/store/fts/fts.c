@@ -1,4 +1,4 @@
-/*  store_fts.c: the full-text index of the store (see store_fts.h for the
+/*  store/fts/fts.c: the full-text index of the store (see fts.h for the
     layout).
 
     Writing. A write batch tokenizes each new document once into a
@@ -39,7 +39,7 @@
 
     Every byte read back from LMDB is bounds-checked: a damaged block is
     DOSSIER_DATA_LOSS, never a crash. */
-#include "store_fts.h"
+#include "store/fts/fts.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -50,9 +50,9 @@
 #include <string.h>
 
 #include "country.h"
-#include "query.h"
+#include "store/fts/query.h"
 #include "text.h"
-#include "tokenize.h"
+#include "store/fts/tokenize.h"
 
 #define S_BLOCK_DOCS 128
 #define S_BLOCK_BYTES 1600

@@ -194,9 +194,9 @@ dossier_status_t store_stats(store_t *self,
                              Dossier__V1__StatsResponse **response_p,
                              dossier_error_t *err);
 
-/*  Full-text search (server/store_fts.c): the records matching
+/*  Full-text search (server/store/fts/fts.c): the records matching
     request->query (terms that must all match, "quoted phrases",
-    -excluded terms and -"excluded phrases"; see server/query.h) and
+    -excluded terms and -"excluded phrases"; see server/store/fts/query.h) and
     request->filter, ranked by BM25 (k1 1.2, b 0.75) or ordered by year or
     publication date (newest first), page by page (page_size 0: 10; more
     than max_page_size, 0 meaning 1000, is DOSSIER_INVALID_ARGUMENT), with

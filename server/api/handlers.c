@@ -14,9 +14,9 @@
 
 #include "country.h"
 #include "dossier/v1/reports.pb-c.h"
-#include "handlers.h"
+#include "api/handlers.h"
 #include "refworld.h"
-#include "store_fts.h"
+#include "store/fts/fts.h"
 
 /* The FileDescriptorSet of the API, generated into build/gen. */
 extern const unsigned char dossier_api_descriptor[];

@@ -19,10 +19,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "auth.h"
+#include "net/auth.h"
 #include "dossier/v1/reports.pb-c.h"
 #include "log.h"
-#include "methods.h"
+#include "api/methods.h"
 
 #define S_ZAP_DOMAIN "dossier"
 #define S_MAX_CERT_BYTES 65536 /* a certificate is a few hundred bytes */

@@ -1,6 +1,6 @@
 /*  restore.c: dossierd --restore. See restore.h. */
 #define _GNU_SOURCE /* mkdtemp */
-#include "restore.h"
+#include "store/restore.h"
 
 #include <errno.h>
 #include <fcntl.h>

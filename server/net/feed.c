@@ -7,7 +7,7 @@
 
 #include <zmq.h>
 
-#include "feed.h"
+#include "net/feed.h"
 
 struct feed_t {
     void *socket;

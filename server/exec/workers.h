@@ -8,7 +8,7 @@
 #ifndef DOSSIER_SERVER_WORKERS_H
 #define DOSSIER_SERVER_WORKERS_H
 
-#include "handlers.h"
+#include "api/handlers.h"
 #include "status.h"
 
 typedef struct worker_t worker_t;

@@ -34,7 +34,7 @@
     logs the final bytes of each successful write; when the map is full it
     aborts, doubles the map (up to max_map_size) and replays the log. */
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
-#include "store.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -53,7 +53,7 @@
 #include <unistd.h>
 
 #include "country.h"
-#include "store_fts.h"
+#include "store/fts/fts.h"
 #include "text.h"
 
 #define S_DEFAULT_MAP_SIZE ((size_t)64 << 20)

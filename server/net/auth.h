@@ -33,8 +33,8 @@
 #include <zmq.h>
 
 #include "config.h"
-#include "handlers.h"
-#include "job.h"
+#include "api/handlers.h"
+#include "exec/job.h"
 #include "status.h"
 
 typedef struct auth_t auth_t;

@@ -22,9 +22,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "handlers.h"
+#include "api/handlers.h"
 #include "status.h"
-#include "store.h"
+#include "store/store.h"
 
 /* BackupReadRequest.length: 0 means the default; above the maximum is
    INVALID_ARGUMENT. */

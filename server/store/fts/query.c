@@ -5,7 +5,7 @@
     bytes to the tokenizer. Quotes are ASCII '"' only; a quote that opens
     inside a word ("abc"def") starts a phrase there, as most search boxes
     do. */
-#include "query.h"
+#include "store/fts/query.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -11,8 +11,8 @@
 
 #include <zmq.h>
 
-#include "methods.h"
-#include "workers.h"
+#include "api/methods.h"
+#include "exec/workers.h"
 
 struct worker_t {
     void *context;

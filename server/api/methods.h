@@ -15,8 +15,8 @@
 
 #include <protobuf-c/protobuf-c.h>
 
-#include "handlers.h"
-#include "job.h"
+#include "api/handlers.h"
+#include "exec/job.h"
 #include "status.h"
 
 typedef enum {

@@ -19,10 +19,10 @@
 #include <stdbool.h>
 
 #include "config.h"
-#include "job.h"
-#include "stats.h"
+#include "exec/job.h"
+#include "net/stats.h"
 #include "status.h"
-#include "store.h"
+#include "store/store.h"
 
 /*  What a handler may use. Each thread has its own copy. */
 typedef struct {

@@ -13,16 +13,16 @@
     The idempotent column means "safe to send again": true for every
     read, and for every write too, because a write carries an
     idempotency key and the writer answers a repeated key with the first
-    reply instead of writing again (server/audit.h). A row is false only
+    reply instead of writing again (server/api/audit.h). A row is false only
     for a method whose retry could change the outcome. */
 #include <stdio.h>
 #include <string.h>
 
-#include "audit.h"
-#include "auth.h"
-#include "backup.h"
+#include "api/audit.h"
+#include "net/auth.h"
+#include "api/backup.h"
 #include "dossier/v1/reports.pb-c.h"
-#include "methods.h"
+#include "api/methods.h"
 
 /* Columns: name, stage handler, write handler, role, idempotent, runs. */
 #define S_ROW(n, h, w, r, i, where)                                            \
@@ -117,10 +117,11 @@ methods_join(const ProtobufCServiceDescriptor *service, method_t *rows,
             }
         }
         if (!row) {
-            return dossier_error_set(err, DOSSIER_INTERNAL,
-                                     "method %s/%s of the service has no row "
-                                     "in the method table (server/methods.c)",
-                                     service->name, method->name);
+            return dossier_error_set(
+                err, DOSSIER_INTERNAL,
+                "method %s/%s of the service has no row "
+                "in the method table (server/api/methods.c)",
+                service->name, method->name);
         }
         dossier_status_t rc = s_check_row(row, err);
         if (rc != DOSSIER_OK) {

@@ -7,11 +7,11 @@
 
 #include <zmq.h>
 
-#include "audit.h"
+#include "api/audit.h"
 #include "log.h"
-#include "methods.h"
-#include "workers.h"
-#include "writer.h"
+#include "api/methods.h"
+#include "exec/workers.h"
+#include "exec/writer.h"
 
 struct writer_t {
     handler_env_t env;
