@@ -5,7 +5,7 @@
 #   python/dossier/v1/*_pb2.py   the Python client's messages
 
 set(DOSSIER_PROTO_DIR ${PROJECT_SOURCE_DIR}/proto)
-set(DOSSIER_PROTOS rpc report reports)
+set(DOSSIER_PROTOS rpc options report reports)
 set(DOSSIER_GEN_DIR ${CMAKE_BINARY_DIR}/gen)
 set(DOSSIER_PY_DIR ${CMAKE_BINARY_DIR}/python)
 
@@ -28,6 +28,7 @@ add_custom_command(
     OUTPUT ${c_outputs}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${DOSSIER_GEN_DIR}
     COMMAND ${PROTOC_C} --c_out=${DOSSIER_GEN_DIR} -I${DOSSIER_PROTO_DIR}
+            -I${PROTOBUF_DESCRIPTOR_DIR}
             ${proto_files}
     DEPENDS ${proto_files}
     COMMENT "protoc-c: dossier/v1"
@@ -48,7 +49,7 @@ set(desc_c ${DOSSIER_GEN_DIR}/api_descriptor.c)
 add_custom_command(
     OUTPUT ${desc_bin} ${desc_c}
     COMMAND ${PROTOC} --include_imports --descriptor_set_out=${desc_bin}
-            -I${DOSSIER_PROTO_DIR} ${proto_files}
+            -I${DOSSIER_PROTO_DIR} -I${PROTOBUF_DESCRIPTOR_DIR} ${proto_files}
     COMMAND ${CMAKE_COMMAND} -DINPUT=${desc_bin} -DOUTPUT=${desc_c}
             -DSYMBOL=dossier_api_descriptor
             -P ${PROJECT_SOURCE_DIR}/cmake/EmbedFile.cmake
@@ -61,6 +62,7 @@ add_custom_command(
     OUTPUT ${py_outputs}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${DOSSIER_PY_DIR}
     COMMAND ${PROTOC} --python_out=${DOSSIER_PY_DIR} -I${DOSSIER_PROTO_DIR}
+            -I${PROTOBUF_DESCRIPTOR_DIR}
             ${proto_files}
     COMMAND ${CMAKE_COMMAND} -E touch ${DOSSIER_PY_DIR}/dossier/__init__.py
             ${DOSSIER_PY_DIR}/dossier/v1/__init__.py

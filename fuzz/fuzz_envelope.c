@@ -1,11 +1,11 @@
 /*  fuzz_envelope.c: the server's request path, without sockets. See
     fuzz.h.
 
-    server/net/loop.c has no socket-free entry point (its s_handle_request is
-    static and replies on the ROUTER), so this harness repeats the loop's
-    steps with the server's own pieces: unpack the Request, refuse an
-    empty or unknown method, methods_find, unpack the payload as the
-    method's input type, then worker_run_stage for the stage handler and,
+    The loop's checks of a request are api/request.c's request_accept,
+    which sees no socket, so this harness runs the loop's steps with the
+    server's own pieces: unpack the Request, request_accept (method,
+    role, idempotency key, the payload as the method's input type), then
+    worker_run_stage for the stage handler and,
     for writes (or a parse stage that continues on the writer, as
     ImportText does), the method's write handler inside a store batch
     that is committed as server/exec/writer.c does. Every caller is admin, so
@@ -34,6 +34,7 @@
 #include "api/handlers.h"
 #include "exec/job.h"
 #include "api/methods.h"
+#include "api/request.h"
 #include "refworld.h"
 #include "store/store.h"
 #include "exec/workers.h"
@@ -53,6 +54,7 @@ static struct {
     store_t *store;
     config_t config;
     auth_t *auth; /* no CURVE: loopback, every caller anonymous admin */
+    handler_users_t users;
     handler_env_t env;
     unsigned long runs;
 } s_env;
@@ -185,6 +187,12 @@ s_env_fill(void) {
                "store_batch_commit: %s", err.message);
 }
 
+/*  ReloadUsers' hook, as the loop sets it. */
+static dossier_status_t
+s_env_reload_users(void *arg, size_t *users, dossier_error_t *err) {
+    return auth_reload(arg, users, err);
+}
+
 static void
 s_env_open(void) {
     dossier_error_t err = {0};
@@ -217,7 +225,10 @@ s_env_open(void) {
     memset(&s_env.env, 0, sizeof s_env.env);
     s_env.env.store = s_env.store;
     s_env.env.config = &s_env.config;
-    s_env.env.auth = s_env.auth;
+    s_env.users.reload = s_env_reload_users;
+    s_env.users.reload_arg = s_env.auth;
+    s_env.users.security = "none";
+    s_env.env.users = &s_env.users;
     if (!s_env.atexit_done) {
         atexit(fuzz_envelope_cleanup);
         s_env.atexit_done = true;
@@ -285,30 +296,23 @@ fuzz_envelope_one(const uint8_t *data, size_t size) {
     if (!request) {
         return 0; /* the loop answers INVALID_ARGUMENT */
     }
-    const method_t *method = NULL;
-    if (request->method && request->method[0]) {
-        method = methods_find(request->method);
-    }
-    if (!method) {
-        dossier__v1__request__free_unpacked(request, NULL);
-        return 0; /* INVALID_ARGUMENT or UNIMPLEMENTED */
-    }
     job_t *job = job_new();
     FUZZ_CHECK(job != NULL, "out of memory");
-    job->request_id = request->id;
-    job->method = method;
-    job->deadline_ms = request->deadline_ms;
     snprintf(job->user, sizeof job->user, "anonymous");
     job->role = ROLE_ADMIN;
-    FUZZ_CHECK(methods_allowed(method, job->role), "admin may not call %s",
-               method->full_name);
-    job->input = protobuf_c_message_unpack(
-        method->input, NULL, request->payload.len, request->payload.data);
+    dossier_error_t err = {0};
+    dossier_status_t rc = request_accept(request, false, job, &err);
     dossier__v1__request__free_unpacked(request, NULL);
-    if (!job->input) {
+    FUZZ_CHECK(rc != DOSSIER_PERMISSION_DENIED, "admin was refused: %s",
+               err.message);
+    if (rc != DOSSIER_OK) {
+        FUZZ_CHECK(err.message[0] != '\0', "refused with %d, no message",
+                   (int)rc);
         job_destroy(&job);
         return 0;
     }
+    job->deadline = 0; /* not armed: an input behaves the same every run */
+    const method_t *method = job->method;
     if (method->handler) {
         worker_run_stage(&s_env.env, job);
         if (job->code == DOSSIER_OK && job->to_writer) {

@@ -153,7 +153,8 @@ main(int argc, char **argv) {
         log_warn("no_sync is on: commits are not flushed to disk; a power "
                  "failure or OS crash can lose acknowledged writes");
     }
-    loop = loop_new(&config, store, auth, &err);
+    handler_env_t env = {.store = store};
+    loop = loop_new(&config, &env, auth, &err);
     if (!loop) {
         log_error("%s", err.message);
         goto cleanup_store;

@@ -1,13 +1,20 @@
-/*  handlers.h: the method handlers of dossier.v1.Reports.
+/*  handlers.h: the method handlers of dossier.v1.Reports, and what they
+    may use.
 
     A handler gets its decoded input in job->input (the method's input
     message type, checked by the loop), does the work against the store,
     and either packs the method's output into the job's payload and
     returns DOSSIER_OK, or returns an error code with a sentence in err.
     Handlers never see sockets, never log and never block on anything but
-    the store.
+    the store. What a handler needs from the socket side (the users table
+    to reload, the security mode) reaches it through handler_users_t, a
+    narrow interface the loop fills; the store is reached through its API
+    alone (store/store.h), which this header only names.
 
-    Two kinds, as methods.c's table says for each method:
+    The handlers live by area: reports.c (Get, Put, Delete, List,
+    History, Changes), search.c, import.c, admin.c (Health, Describe,
+    Stats, ReloadUsers, WhoAmI), audit.c (Audit), backup.c (Backup,
+    BackupRead). Two kinds, as methods.c's table says for each method:
     - a stage handler (handler_fn) runs inline in the loop or on a worker;
       a parsing stage may set job->to_writer and job->state to continue on
       the writer;
@@ -20,41 +27,47 @@
 
 #include "config.h"
 #include "exec/job.h"
-#include "net/stats.h"
 #include "status.h"
-#include "store/store.h"
+
+struct store_t;
+struct store_batch_t;
+struct stats_t;
+
+/*  The users table, as ReloadUsers and WhoAmI see it: filled by the loop,
+    which owns authentication (net/auth.h). */
+typedef struct {
+    /* Reads the users directory again: on success writes the number of
+       users to *users and returns DOSSIER_OK; else an error with err set
+       (the old table stays). arg is reload_arg. */
+    dossier_status_t (*reload)(void *arg, size_t *users, dossier_error_t *err);
+    void *reload_arg;
+    /* "curve" or "none": the security mode, for WhoAmI. */
+    const char *security;
+} handler_users_t;
 
 /*  What a handler may use. Each thread has its own copy. */
 typedef struct {
-    store_t *store;
+    struct store_t *store;
     const config_t *config;
     /* Loop thread only (inline handlers): NULL elsewhere. */
-    const stats_t *stats;
+    const struct stats_t *stats;
     /* Loop thread only: the server is draining for shutdown. */
     bool shutting_down;
-    /* Loop thread only (auth.h: ReloadUsers, WhoAmI): NULL elsewhere. */
-    struct auth_t *auth;
-    /* The change feed (feed.h), used by the writer thread only; NULL when
-       there is none. */
-    struct feed_t *feed;
+    /* Loop thread only (ReloadUsers, WhoAmI): NULL elsewhere. */
+    const handler_users_t *users;
 } handler_env_t;
 
 typedef dossier_status_t (*handler_fn)(const handler_env_t *env, job_t *job,
                                        dossier_error_t *err);
 typedef dossier_status_t (*handler_write_fn)(const handler_env_t *env,
-                                             store_batch_t *batch, job_t *job,
-                                             dossier_error_t *err);
+                                             struct store_batch_t *batch,
+                                             job_t *job, dossier_error_t *err);
+
+/* ---- reports.c ---- */
 
 /* Inline in the socket loop. */
 dossier_status_t handle_get(const handler_env_t *env, job_t *job,
                             dossier_error_t *err);
-dossier_status_t handle_health(const handler_env_t *env, job_t *job,
-                               dossier_error_t *err);
-dossier_status_t handle_describe(const handler_env_t *env, job_t *job,
-                                 dossier_error_t *err);
-dossier_status_t handle_stats(const handler_env_t *env, job_t *job,
-                              dossier_error_t *err);
-
 /* On a worker. */
 dossier_status_t handle_list(const handler_env_t *env, job_t *job,
                              dossier_error_t *err);
@@ -62,24 +75,48 @@ dossier_status_t handle_history(const handler_env_t *env, job_t *job,
                                 dossier_error_t *err);
 dossier_status_t handle_changes(const handler_env_t *env, job_t *job,
                                 dossier_error_t *err);
+/* On the writer, inside a batch. */
+dossier_status_t handle_put(const handler_env_t *env,
+                            struct store_batch_t *batch, job_t *job,
+                            dossier_error_t *err);
+dossier_status_t handle_delete(const handler_env_t *env,
+                               struct store_batch_t *batch, job_t *job,
+                               dossier_error_t *err);
+
+/* ---- search.c: on a worker ---- */
+
 dossier_status_t handle_search(const handler_env_t *env, job_t *job,
                                dossier_error_t *err);
+
+/* ---- import.c ---- */
+
 /* Parse on a worker, then (unless dry_run) store on the writer. */
 dossier_status_t handle_import_text_parse(const handler_env_t *env, job_t *job,
                                           dossier_error_t *err);
 dossier_status_t handle_import_batch_parse(const handler_env_t *env, job_t *job,
                                            dossier_error_t *err);
 
-/* On the writer, inside a batch. */
-dossier_status_t handle_put(const handler_env_t *env, store_batch_t *batch,
-                            job_t *job, dossier_error_t *err);
-dossier_status_t handle_delete(const handler_env_t *env, store_batch_t *batch,
-                               job_t *job, dossier_error_t *err);
 dossier_status_t handle_import_text_write(const handler_env_t *env,
-                                          store_batch_t *batch, job_t *job,
-                                          dossier_error_t *err);
+                                          struct store_batch_t *batch,
+                                          job_t *job, dossier_error_t *err);
 dossier_status_t handle_import_batch_write(const handler_env_t *env,
-                                           store_batch_t *batch, job_t *job,
-                                           dossier_error_t *err);
+                                           struct store_batch_t *batch,
+                                           job_t *job, dossier_error_t *err);
+
+/* ---- admin.c: inline in the socket loop ---- */
+
+dossier_status_t handle_health(const handler_env_t *env, job_t *job,
+                               dossier_error_t *err);
+dossier_status_t handle_describe(const handler_env_t *env, job_t *job,
+                                 dossier_error_t *err);
+dossier_status_t handle_stats(const handler_env_t *env, job_t *job,
+                              dossier_error_t *err);
+/*  ReloadUsers: reloads through env->users and answers the number of
+    users. WhoAmI: the caller's name, role and public key, and the
+    security mode. */
+dossier_status_t handle_reload_users(const handler_env_t *env, job_t *job,
+                                     dossier_error_t *err);
+dossier_status_t handle_whoami(const handler_env_t *env, job_t *job,
+                               dossier_error_t *err);
 
 #endif

@@ -1,7 +1,7 @@
 /*  methods.c: THE table. Every method of dossier.v1.Reports has exactly
     one row here; methods_init() refuses to start the server otherwise.
 
-    Columns: name, stage handler, write handler, role, idempotent, runs.
+    Columns: name, stage handler, write handler, runs.
     - Get, Health, Describe, Stats run inline in the socket loop: a read
       of one record costs less than a thread hop (DESIGN.md Concurrency).
     - List, History, Changes, Search run on a worker: they walk many
@@ -10,46 +10,42 @@
     - ImportText and ImportBatch parse on a worker, then store on the
       writer (a dry run ends on the worker).
     - Audit (admin) reads the audit log on a worker.
-    The idempotent column means "safe to send again": true for every
-    read, and for every write too, because a write carries an
-    idempotency key and the writer answers a repeated key with the first
-    reply instead of writing again (server/api/audit.h). A row is false only
-    for a method whose retry could change the outcome. */
+    The role a method needs and whether a client may resend it are not
+    columns: they are the method's options in reports.proto, joined in
+    from the API's descriptors (common/apispec.h) by methods_join, so the
+    server and the clients read them from one place. */
 #include <stdio.h>
 #include <string.h>
 
+#include "apispec.h"
 #include "api/audit.h"
-#include "net/auth.h"
 #include "api/backup.h"
-#include "dossier/v1/reports.pb-c.h"
 #include "api/methods.h"
+#include "dossier/v1/reports.pb-c.h"
 
-/* Columns: name, stage handler, write handler, role, idempotent, runs. */
-#define S_ROW(n, h, w, r, i, where)                                            \
-    {                                                                          \
-        .name = n, .handler = h, .write = w, .role = r, .idempotent = i,       \
-        .runs = where                                                          \
-    }
+/* Columns: name, stage handler, write handler, runs. */
+#define S_ROW(n, h, w, where)                                                  \
+    { .name = n, .handler = h, .write = w, .runs = where }
 
 /* clang-format off */
 static method_t s_methods[] = {
-    S_ROW("Put", NULL, handle_put, ROLE_WRITER, true, RUNS_WRITER),
-    S_ROW("Get", handle_get, NULL, ROLE_READER, true, RUNS_INLINE),
-    S_ROW("Delete", NULL, handle_delete, ROLE_WRITER, true, RUNS_WRITER),
-    S_ROW("List", handle_list, NULL, ROLE_READER, true, RUNS_WORKER),
-    S_ROW("ImportText", handle_import_text_parse, handle_import_text_write, ROLE_WRITER, true, RUNS_WORKER),
-    S_ROW("ImportBatch", handle_import_batch_parse, handle_import_batch_write, ROLE_WRITER, true, RUNS_WORKER),
-    S_ROW("History", handle_history, NULL, ROLE_READER, true, RUNS_WORKER),
-    S_ROW("Changes", handle_changes, NULL, ROLE_READER, true, RUNS_WORKER),
-    S_ROW("Search", handle_search, NULL, ROLE_READER, true, RUNS_WORKER),
-    S_ROW("Stats", handle_stats, NULL, ROLE_READER, true, RUNS_INLINE),
-    S_ROW("Health", handle_health, NULL, ROLE_READER, true, RUNS_INLINE),
-    S_ROW("Describe", handle_describe, NULL, ROLE_READER, true, RUNS_INLINE),
-    S_ROW("Audit", handle_audit, NULL, ROLE_ADMIN, true, RUNS_WORKER),
-    S_ROW("Backup", handle_backup, NULL, ROLE_ADMIN, false, RUNS_WORKER),
-    S_ROW("BackupRead", handle_backup_read, NULL, ROLE_ADMIN, true, RUNS_WORKER),
-    S_ROW("ReloadUsers", auth_handle_reload_users, NULL, ROLE_ADMIN, true, RUNS_INLINE),
-    S_ROW("WhoAmI", auth_handle_whoami, NULL, ROLE_READER, true, RUNS_INLINE),
+    S_ROW("Put", NULL, handle_put, RUNS_WRITER),
+    S_ROW("Get", handle_get, NULL, RUNS_INLINE),
+    S_ROW("Delete", NULL, handle_delete, RUNS_WRITER),
+    S_ROW("List", handle_list, NULL, RUNS_WORKER),
+    S_ROW("ImportText", handle_import_text_parse, handle_import_text_write, RUNS_WORKER),
+    S_ROW("ImportBatch", handle_import_batch_parse, handle_import_batch_write, RUNS_WORKER),
+    S_ROW("History", handle_history, NULL, RUNS_WORKER),
+    S_ROW("Changes", handle_changes, NULL, RUNS_WORKER),
+    S_ROW("Search", handle_search, NULL, RUNS_WORKER),
+    S_ROW("Stats", handle_stats, NULL, RUNS_INLINE),
+    S_ROW("Health", handle_health, NULL, RUNS_INLINE),
+    S_ROW("Describe", handle_describe, NULL, RUNS_INLINE),
+    S_ROW("Audit", handle_audit, NULL, RUNS_WORKER),
+    S_ROW("Backup", handle_backup, NULL, RUNS_WORKER),
+    S_ROW("BackupRead", handle_backup_read, NULL, RUNS_WORKER),
+    S_ROW("ReloadUsers", handle_reload_users, NULL, RUNS_INLINE),
+    S_ROW("WhoAmI", handle_whoami, NULL, RUNS_INLINE),
 };
 /* clang-format on */
 #define S_N_METHODS (sizeof s_methods / sizeof s_methods[0])
@@ -93,6 +89,41 @@ s_check_row(const method_t *row, dossier_error_t *err) {
     return DOSSIER_OK;
 }
 
+_Static_assert((int)ROLE_READER == (int)APISPEC_ROLE_READER &&
+                   (int)ROLE_WRITER == (int)APISPEC_ROLE_WRITER &&
+                   (int)ROLE_ADMIN == (int)APISPEC_ROLE_ADMIN,
+               "role_t numbers the roles as options.proto does");
+
+/*  Takes row's role and idempotency from method's options in the API's
+    descriptors; each method must declare both. */
+static dossier_status_t
+s_join_spec(const ProtobufCServiceDescriptor *service,
+            const ProtobufCMethodDescriptor *method, method_t *row,
+            dossier_error_t *err) {
+    char full_name[128];
+    snprintf(full_name, sizeof full_name, "%s/%s", service->name, method->name);
+    dossier_status_t rc = apispec_load(err);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    const apispec_method_t *spec = apispec_find(full_name);
+    if (!spec || spec->role == APISPEC_ROLE_UNSPECIFIED) {
+        return dossier_error_set(err, DOSSIER_INTERNAL,
+                                 "method %s declares no (required_role) in "
+                                 "proto/dossier/v1/reports.proto",
+                                 full_name);
+    }
+    if (!spec->idempotency_declared) {
+        return dossier_error_set(err, DOSSIER_INTERNAL,
+                                 "method %s declares no idempotency_level in "
+                                 "proto/dossier/v1/reports.proto",
+                                 full_name);
+    }
+    row->role = (role_t)spec->role;
+    row->idempotency = spec->idempotency;
+    return DOSSIER_OK;
+}
+
 dossier_status_t
 methods_join(const ProtobufCServiceDescriptor *service, method_t *rows,
              size_t n, dossier_error_t *err) {
@@ -123,7 +154,11 @@ methods_join(const ProtobufCServiceDescriptor *service, method_t *rows,
                 "in the method table (server/api/methods.c)",
                 service->name, method->name);
         }
-        dossier_status_t rc = s_check_row(row, err);
+        dossier_status_t rc = s_join_spec(service, method, row, err);
+        if (rc != DOSSIER_OK) {
+            return rc;
+        }
+        rc = s_check_row(row, err);
         if (rc != DOSSIER_OK) {
             return rc;
         }

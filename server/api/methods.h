@@ -1,12 +1,14 @@
 /*  methods.h: the dispatch table of dossier.v1.Reports.
 
-    One row per method in methods.c gives its handler(s), the role it
-    needs, whether a retry is safe (idempotent) and where it runs. At
-    start-up methods_init() joins the table with protoc-c's service
-    descriptor (dossier__v1__reports__descriptor) by method name, taking
-    the input and output message descriptors from it, and fails when a
-    descriptor method has no row or a row no descriptor method, so the
-    .proto and the server cannot drift apart silently. */
+    One row per method in methods.c gives its handler(s) and where it
+    runs. At start-up methods_init() joins the table with protoc-c's
+    service descriptor (dossier__v1__reports__descriptor) by method name,
+    taking the input and output message descriptors from it, and with the
+    method options of the API's descriptor set (common/apispec.h): the
+    role it needs and its idempotency level. It fails when a descriptor
+    method has no row, a row no descriptor method, or a method no role or
+    idempotency level, so the .proto and the server cannot drift apart
+    silently. */
 #ifndef DOSSIER_SERVER_METHODS_H
 #define DOSSIER_SERVER_METHODS_H
 
@@ -15,6 +17,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "apispec.h"
 #include "api/handlers.h"
 #include "exec/job.h"
 #include "status.h"
@@ -29,12 +32,11 @@ typedef struct method_t {
     const char *name;       /* "Get": the service descriptor's name */
     handler_fn handler;     /* inline or worker stage; NULL: writer only */
     handler_write_fn write; /* writer stage; NULL: no writes */
-    role_t role;            /* least role allowed to call it */
-    bool idempotent;        /* safe to send again: a read, or a write
-                               deduplicated by its idempotency key */
     method_runs_t runs;     /* where the first stage runs */
 
-    /* Filled by methods_init from the service descriptor. */
+    /* Filled by methods_join from the descriptors. */
+    role_t role; /* least role allowed to call it (required_role) */
+    apispec_idempotency_t idempotency; /* idempotency_level */
     const ProtobufCMessageDescriptor *input;
     const ProtobufCMessageDescriptor *output;
     char full_name[96]; /* "dossier.v1.Reports/Get" */

@@ -12,14 +12,12 @@
 #include <zmq.h>
 
 #include "api/methods.h"
+#include "exec/thread.h"
 #include "exec/workers.h"
 
 struct worker_t {
-    void *context;
-    char endpoint[128];
     handler_env_t env;
-    pthread_t thread;
-    void *socket;
+    exec_thread_t thread;
 };
 
 void
@@ -49,18 +47,18 @@ s_worker_main(void *arg) {
     worker_t *self = arg;
     while (true) {
         job_t *job = NULL;
-        if (job_recv(self->socket, &job, 0) != 0) {
+        if (job_recv(self->thread.socket, &job, 0) != 0) {
             if (errno == ETERM) {
                 break;
             }
             continue;
         }
         if (!job) {
-            job_send(self->socket, NULL);
+            job_send(self->thread.socket, NULL);
             break;
         }
         worker_run_stage(&self->env, job);
-        while (job_send(self->socket, job) != 0 && errno == EINTR) {
+        while (job_send(self->thread.socket, job) != 0 && errno == EINTR) {
         }
     }
     return NULL;
@@ -74,32 +72,15 @@ worker_new(void *context, const char *endpoint, const handler_env_t *env,
         dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED, "out of memory");
         return NULL;
     }
-    self->context = context;
-    snprintf(self->endpoint, sizeof self->endpoint, "%s", endpoint);
     self->env = *env;
     self->env.stats = NULL;
-    self->socket = zmq_socket(context, ZMQ_PAIR);
-    if (!self->socket || zmq_connect(self->socket, endpoint) != 0) {
-        dossier_error_set(err, DOSSIER_INTERNAL,
-                          "worker cannot connect to %s: %s", endpoint,
-                          zmq_strerror(errno));
-        goto cleanup_socket;
-    }
-    /* The socket moves to the thread: pthread_create is a full barrier,
-       and from now on only the thread uses it. */
-    int rc = pthread_create(&self->thread, NULL, s_worker_main, self);
-    if (rc != 0) {
-        dossier_error_set(err, DOSSIER_INTERNAL,
-                          "cannot start a worker thread: %s", strerror(rc));
-        goto cleanup_socket;
+    self->env.users = NULL;
+    if (exec_thread_start(&self->thread, context, endpoint, "a worker",
+                          s_worker_main, self, err) != DOSSIER_OK) {
+        free(self);
+        return NULL;
     }
     return self;
-cleanup_socket:
-    if (self->socket) {
-        zmq_close(self->socket);
-    }
-    free(self);
-    return NULL;
 }
 
 void
@@ -108,8 +89,7 @@ worker_destroy(worker_t **self_p) {
         return;
     }
     worker_t *self = *self_p;
-    pthread_join(self->thread, NULL);
-    zmq_close(self->socket);
+    exec_thread_stop(&self->thread);
     free(self);
     *self_p = NULL;
 }

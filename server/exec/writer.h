@@ -12,15 +12,19 @@
 #define DOSSIER_SERVER_WRITER_H
 
 #include "api/handlers.h"
+#include "exec/recorder.h"
 #include "status.h"
 
 typedef struct writer_t writer_t;
 
 /*  Starts the writer thread on context (borrowed, must outlive the
-    writer) connecting to endpoint; env is copied; batch_max >= 1 bounds
-    the writes per commit. Returns the writer or NULL with err set. */
+    writer) connecting to endpoint; env is copied; publish (NULL: no
+    change feed) gets each committed batch's change events on the writer
+    thread, with publish_arg (exec/recorder.h); batch_max >= 1 bounds the
+    writes per commit. Returns the writer or NULL with err set. */
 writer_t *writer_new(void *context, const char *endpoint,
-                     const handler_env_t *env, unsigned batch_max,
+                     const handler_env_t *env, recorder_publish_fn publish,
+                     void *publish_arg, unsigned batch_max,
                      dossier_error_t *err);
 
 /*  Joins the thread (after the stop signal was answered) and frees the

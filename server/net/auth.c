@@ -468,28 +468,7 @@ auth_describe(auth_t *self) {
     return self->describe;
 }
 
-dossier_status_t
-auth_handle_reload_users(const handler_env_t *env, job_t *job,
-                         dossier_error_t *err) {
-    size_t users = 0;
-    dossier_status_t rc = auth_reload(env->auth, &users, err);
-    if (rc != DOSSIER_OK) {
-        return rc;
-    }
-    log_info("users: reloaded by %s: %zu users from %s", job->user, users,
-             env->config->users_dir);
-    Dossier__V1__ReloadUsersResponse response =
-        DOSSIER__V1__RELOAD_USERS_RESPONSE__INIT;
-    response.users = (uint32_t)users;
-    return job_set_payload(job, &response.base, err);
-}
-
-dossier_status_t
-auth_handle_whoami(const handler_env_t *env, job_t *job, dossier_error_t *err) {
-    Dossier__V1__WhoAmIResponse response = DOSSIER__V1__WHO_AM_IRESPONSE__INIT;
-    response.name = job->user;
-    response.role = (char *)methods_role_name(job->role);
-    response.public_key = job->user_key;
-    response.security = (char *)(env->auth->curve ? "curve" : "none");
-    return job_set_payload(job, &response.base, err);
+bool
+auth_curve(const auth_t *self) {
+    return self->curve;
 }

@@ -33,7 +33,6 @@
 #include <zmq.h>
 
 #include "config.h"
-#include "api/handlers.h"
 #include "exec/job.h"
 #include "status.h"
 
@@ -99,12 +98,7 @@ const char *auth_describe(auth_t *self);
     127.0.0.0/8, [::1] or localhost, and every ipc:// or inproc://. */
 bool auth_endpoint_is_loopback(const char *endpoint);
 
-/*  Handlers (inline, loop thread; env->auth must be set).
-    ReloadUsers: reloads and answers the number of users.
-    WhoAmI: the caller's name, role and public key. */
-dossier_status_t auth_handle_reload_users(const handler_env_t *env, job_t *job,
-                                          dossier_error_t *err);
-dossier_status_t auth_handle_whoami(const handler_env_t *env, job_t *job,
-                                    dossier_error_t *err);
+/*  True in the CURVE mode, false in NONE. */
+bool auth_curve(const auth_t *self);
 
 #endif

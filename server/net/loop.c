@@ -23,15 +23,16 @@
 #include <string.h>
 
 #include "api/audit.h"
-#include "net/auth.h"
-#include "dossier/v1/rpc.pb-c.h"
-#include "log.h"
-#include "net/loop.h"
 #include "api/methods.h"
-#include "net/feed.h"
-#include "net/stats.h"
+#include "api/request.h"
+#include "dossier/v1/rpc.pb-c.h"
 #include "exec/workers.h"
 #include "exec/writer.h"
+#include "log.h"
+#include "net/auth.h"
+#include "net/feed.h"
+#include "net/loop.h"
+#include "net/stats.h"
 
 #define S_WRITER_ENDPOINT "inproc://dossierd-writer"
 #define S_FRONT_BURST 256 /* front messages read per poll round */
@@ -45,7 +46,8 @@
 
 struct loop_t {
     const config_t *config;
-    handler_env_t env;
+    handler_env_t env;     /* the inline handlers' */
+    handler_users_t users; /* their view of auth (ReloadUsers, WhoAmI) */
     stats_t *stats;
     auth_t *auth; /* borrowed */
     void *context;
@@ -474,6 +476,22 @@ s_caller(loop_t *self, zmq_msg_t *body, job_t *job) {
     job->role = who.role;
 }
 
+/*  The debug line of one request: its method, caller and the client's
+    name (metadata "client", when it says). */
+static void
+s_log_request(const Dossier__V1__Request *request, const job_t *job) {
+    const char *client = "";
+    for (size_t i = 0; i < request->n_metadata; i++) {
+        if (request->metadata[i]->key && request->metadata[i]->value &&
+            strcmp(request->metadata[i]->key, "client") == 0) {
+            client = request->metadata[i]->value;
+        }
+    }
+    log_debug("request %llu %s from %s%s%s", (unsigned long long)request->id,
+              job->method->full_name, job->user, *client ? " client " : "",
+              client);
+}
+
 static void
 s_handle_request(loop_t *self, const uint8_t *peer, size_t peer_size,
                  zmq_msg_t *body) {
@@ -488,80 +506,29 @@ s_handle_request(loop_t *self, const uint8_t *peer, size_t peer_size,
         return;
     }
     uint64_t id = request->id;
-    if (!request->method || !request->method[0]) {
-        s_reply_error(self, peer, peer_size, id, S_NO_METHOD,
-                      DOSSIER_INVALID_ARGUMENT,
-                      "Request.method is empty; name a method such as "
-                      "dossier.v1.Reports/Get");
-        goto cleanup_request;
-    }
-    const method_t *method = methods_find(request->method);
-    if (!method) {
-        s_reply_error(self, peer, peer_size, id, S_NO_METHOD,
-                      DOSSIER_UNIMPLEMENTED,
-                      "unknown method %.200s; call dossier.v1.Reports/Describe "
-                      "for the list",
-                      request->method);
-        goto cleanup_request;
-    }
-    if (self->draining && method->handler != handle_health) {
-        s_reply_error(self, peer, peer_size, id, method->index,
-                      DOSSIER_UNAVAILABLE,
-                      "the server is shutting down; retry after it restarts");
-        goto cleanup_request;
-    }
     job_t *job = job_new();
     if (!job) {
-        s_reply_error(self, peer, peer_size, id, method->index,
+        s_reply_error(self, peer, peer_size, id, S_NO_METHOD,
                       DOSSIER_RESOURCE_EXHAUSTED, "out of memory");
         goto cleanup_request;
     }
     memcpy(job->peer, peer, peer_size);
     job->peer_size = peer_size;
-    job->request_id = id;
-    job->method = method;
-    job->deadline_ms = request->deadline_ms;
-    job->deadline =
-        request->deadline_ms ? job_now_ms() + request->deadline_ms : 0;
     s_caller(self, body, job);
-    dossier_error_t key_err = {0};
-    if (audit_take_key(request, job, &key_err) != DOSSIER_OK) {
-        s_reply_error(self, peer, peer_size, id, method->index, key_err.code,
-                      "%s", key_err.message);
-        goto cleanup_job;
+    /* Every check of the request is api/request.c's. */
+    dossier_error_t why = {0};
+    dossier_status_t rc = request_accept(request, self->draining, job, &why);
+    const method_t *method = job->method;
+    if (method && log_enabled(LOG_LEVEL_DEBUG)) {
+        s_log_request(request, job);
     }
-    if (log_enabled(LOG_LEVEL_DEBUG)) {
-        const char *client = "";
-        for (size_t i = 0; i < request->n_metadata; i++) {
-            if (request->metadata[i]->key &&
-                strcmp(request->metadata[i]->key, "client") == 0) {
-                client = request->metadata[i]->value;
-            }
+    if (rc != DOSSIER_OK) {
+        s_reply_error(self, peer, peer_size, id,
+                      method ? method->index : S_NO_METHOD, rc, "%s",
+                      why.message);
+        if (rc == DOSSIER_PERMISSION_DENIED) {
+            s_audit_note(self, job, rc, why.message);
         }
-        log_debug("request %llu %s from %s%s%s", (unsigned long long)id,
-                  method->full_name, job->user, *client ? " client " : "",
-                  client);
-    }
-    /* The one place a call is refused for its role. */
-    if (!methods_allowed(method, job->role)) {
-        char denied[256];
-        snprintf(denied, sizeof denied,
-                 "method %s needs role %s; %s has role %s", method->full_name,
-                 methods_role_name(method->role), job->user,
-                 methods_role_name(job->role));
-        s_reply_error(self, peer, peer_size, id, method->index,
-                      DOSSIER_PERMISSION_DENIED, "%s", denied);
-        s_audit_note(self, job, DOSSIER_PERMISSION_DENIED, denied);
-        goto cleanup_job;
-    }
-    job->input = protobuf_c_message_unpack(
-        method->input, NULL, request->payload.len, request->payload.data);
-    if (!job->input) {
-        s_reply_error(
-            self, peer, peer_size, id, method->index, DOSSIER_INVALID_ARGUMENT,
-            "the payload (%zu bytes) does not decode as %s, the "
-            "input of %s",
-            request->payload.len, method->input->name, method->full_name);
         goto cleanup_job;
     }
     dossier__v1__request__free_unpacked(request, NULL);
@@ -992,6 +959,19 @@ s_bind_pair(loop_t *self, const char *endpoint, dossier_error_t *err) {
     return socket;
 }
 
+/*  The writer's publish hook (exec/recorder.h): the feed's socket, used
+    from the writer thread only, until the writer is joined. */
+static int
+s_feed_publish(void *arg, const void *event, size_t size) {
+    return feed_publish(arg, event, size);
+}
+
+/*  ReloadUsers' hook (api/handlers.h): the users table is auth's. */
+static dossier_status_t
+s_reload_users(void *arg, size_t *users, dossier_error_t *err) {
+    return auth_reload(arg, users, err);
+}
+
 /*  Creates the thread sockets and starts the threads (with the signals
     main handles blocked, as main blocks them before any thread starts). */
 static dossier_status_t
@@ -1014,6 +994,7 @@ s_start_threads(loop_t *self, dossier_error_t *err) {
         return err ? err->code : DOSSIER_INTERNAL;
     }
     self->writer = writer_new(self->context, S_WRITER_ENDPOINT, &self->env,
+                              self->feed ? s_feed_publish : NULL, self->feed,
                               self->config->write_batch_max, err);
     if (!self->writer) {
         return err ? err->code : DOSSIER_INTERNAL;
@@ -1037,7 +1018,7 @@ s_feed_secure(void *arg, void *socket, dossier_error_t *err) {
 }
 
 /*  Binds the change feed when config->feed_bind is set, before the
-    writer starts (it takes the feed with its copy of env). */
+    writer starts (it publishes on it). */
 static dossier_status_t
 s_start_feed(loop_t *self, dossier_error_t *err) {
     const char *bind = self->config->feed_bind;
@@ -1049,14 +1030,13 @@ s_start_feed(loop_t *self, dossier_error_t *err) {
     if (!self->feed) {
         return err ? err->code : DOSSIER_UNAVAILABLE;
     }
-    self->env.feed = self->feed;
     log_info("change feed: publishing committed writes at %s",
              feed_endpoint(self->feed));
     return DOSSIER_OK;
 }
 
 loop_t *
-loop_new(const config_t *config, store_t *store, auth_t *auth,
+loop_new(const config_t *config, const handler_env_t *env, auth_t *auth,
          dossier_error_t *err) {
     loop_t *self = calloc(1, sizeof *self);
     if (!self) {
@@ -1064,8 +1044,11 @@ loop_new(const config_t *config, store_t *store, auth_t *auth,
         return NULL;
     }
     self->config = config;
-    self->env.store = store;
+    self->env = *env;
     self->env.config = config;
+    self->users.reload = s_reload_users;
+    self->users.reload_arg = auth;
+    self->users.security = auth_curve(auth) ? "curve" : "none";
     self->n_workers = config->workers ? config->workers : 1;
     self->stats = stats_new(methods_names(), methods_count());
     self->env.stats = self->stats;
@@ -1096,8 +1079,9 @@ loop_new(const config_t *config, store_t *store, auth_t *auth,
         loop_destroy(&self);
         return NULL;
     }
-    /* After the threads took their copies: the auth is the loop's. */
-    self->env.auth = auth;
+    /* After the threads took their copies: the users table is the
+       loop's. */
+    self->env.users = &self->users;
     return self;
 }
 

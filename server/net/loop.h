@@ -2,33 +2,36 @@
 
     The loop owns every socket of the front end: the ROUTER clients talk
     to, and one inproc:// PAIR per worker and one for the writer. It reads
-    [identity][empty][Request] frame sets, checks the envelope, the
-    method, the role, the payload and the deadline in one place, then runs
+    [identity][empty][Request] frame sets, decodes the Request, has it
+    checked in one place (api/request.h: the method, the role, the
+    payload, the deadline), then runs
     cheap methods inline and hands the others (by pointer) to an idle
     worker or the writer, sending each reply as its job comes back. Every
-    error reply goes through one function. The loop never touches LMDB;
-    inline handlers do that through the store API. */
+    error reply goes through one function. The loop never touches the
+    store: inline handlers do, through the store API (api/). */
 #ifndef DOSSIER_SERVER_LOOP_H
 #define DOSSIER_SERVER_LOOP_H
 
 #include <signal.h>
 #include <stdint.h>
 
-#include "net/auth.h"
+#include "api/handlers.h"
 #include "config.h"
+#include "net/auth.h"
 #include "status.h"
-#include "store/store.h"
 
 typedef struct loop_t loop_t;
 
 /*  Creates the sockets, binds config->bind, and starts the workers and
     the writer (with SIGINT and SIGTERM blocked in them, so signals reach
-    the main thread). methods_init() must have succeeded. config, store
-    and auth (auth_new: the security mode; the ROUTER is made a CURVE
-    server when it says so) are borrowed and must outlive the loop.
-    Returns the loop, or NULL with err set (DOSSIER_UNAVAILABLE when the
-    endpoint cannot be bound). */
-loop_t *loop_new(const config_t *config, store_t *store, auth_t *auth,
+    the main thread). methods_init() must have succeeded. env gives the
+    handlers' store (the loop passes it on and never calls it); the loop
+    fills the rest of each thread's copy. config, env's store and auth
+    (auth_new: the security mode; the ROUTER is made a CURVE server when
+    it says so) are borrowed and must outlive the loop. Returns the loop,
+    or NULL with err set (DOSSIER_UNAVAILABLE when the endpoint cannot be
+    bound). */
+loop_t *loop_new(const config_t *config, const handler_env_t *env, auth_t *auth,
                  dossier_error_t *err);
 
 /*  The endpoint actually bound ("tcp://127.0.0.1:40123" when the port was

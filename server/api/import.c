@@ -1,9 +1,8 @@
-/*  handlers.c: the work of each method of dossier.v1.Reports.
-
-    The loop has already checked the envelope, the role, the deadline and
-    that the payload decodes as the method's input type; what is left here
-    is the meaning of the fields. Messages name the field at fault and
-    what would be accepted, so the caller can fix the request. */
+/*  import.c: ImportText and ImportBatch. Each parses its Refworld
+    documents on a worker (a batch across several threads, at a lower
+    priority than the serving threads), checks and tokenizes them there,
+    and, unless it is a dry run, continues on the writer, which stores
+    them all in the writer's batch. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,347 +11,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "country.h"
-#include "dossier/v1/reports.pb-c.h"
+#include "api/checks.h"
+#include "api/fields.h"
 #include "api/handlers.h"
+#include "dossier/v1/reports.pb-c.h"
 #include "refworld.h"
 #include "store/fts/fts.h"
-
-/* The FileDescriptorSet of the API, generated into build/gen. */
-extern const unsigned char dossier_api_descriptor[];
-extern const size_t dossier_api_descriptor_size;
-
-#define S_SERVICE "dossier.v1.Reports"
-#define S_DEFAULT_PAGE_SIZE 50
-#define S_ID_MAX 128
-
-/* ---- Shared checks ---- */
-
-static dossier_status_t
-s_check_id(const char *field, const char *id, dossier_error_t *err) {
-    size_t size = id ? strlen(id) : 0;
-    if (size == 0) {
-        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                 "%s is empty; give a record id", field);
-    }
-    if (size > S_ID_MAX) {
-        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                 "%s is %zu bytes; an id has at most %d", field,
-                                 size, S_ID_MAX);
-    }
-    for (size_t i = 0; i < size; i++) {
-        unsigned char c = (unsigned char)id[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' ||
-                  c == '-';
-        if (!ok) {
-            return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                     "%s has byte 0x%02x at offset %zu; an "
-                                     "id is 1 to %d of [A-Za-z0-9._:-]",
-                                     field, c, i, S_ID_MAX);
-        }
-    }
-    return DOSSIER_OK;
-}
-
-static dossier_status_t
-s_check_tier(const char *field, int tier, dossier_error_t *err) {
-    if (tier < DOSSIER__V1__TIER__TIER_UNSPECIFIED ||
-        tier > DOSSIER__V1__TIER__SPECIAL_CASE) {
-        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                 "%s %d is not a dossier.v1.Tier value (0 to "
-                                 "5)",
-                                 field, tier);
-    }
-    return DOSSIER_OK;
-}
-
-/*  NULL for "", so an unset string does not filter. */
-static const char *
-s_or_null(const char *text) {
-    return text && *text ? text : NULL;
-}
-
-/*  Replaces a protobuf-c string field with a malloc'd copy of text. */
-static dossier_status_t
-s_set_string(char **field, const char *text, dossier_error_t *err) {
-    char *copy = strdup(text);
-    if (!copy) {
-        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
-                                 "out of memory");
-    }
-    if (*field && *field != protobuf_c_empty_string) {
-        free(*field);
-    }
-    *field = copy;
-    return DOSSIER_OK;
-}
-
-/* ---- Inline: Get, Health, Describe, Stats ---- */
-
-typedef struct {
-    job_t *job;
-    dossier_status_t rc;
-    dossier_error_t *err;
-} s_copy_t;
-
-/*  Copies the stored bytes, a packed Report, as the reply payload: the
-    record is never decoded on the way out. */
-static void
-s_copy_packed(const void *data, size_t size, void *arg) {
-    s_copy_t *copy = arg;
-    copy->rc = job_set_bytes(copy->job, data, size, copy->err);
-}
-
-dossier_status_t
-handle_get(const handler_env_t *env, job_t *job, dossier_error_t *err) {
-    const Dossier__V1__GetRequest *request = (void *)job->input;
-    dossier_status_t rc = s_check_id("GetRequest.id", request->id, err);
-    if (rc != DOSSIER_OK) {
-        return rc;
-    }
-    s_copy_t copy = {job, DOSSIER_OK, err};
-    rc = store_get_packed(env->store, request->id, s_copy_packed, &copy, err);
-    return rc != DOSSIER_OK ? rc : copy.rc;
-}
-
-dossier_status_t
-handle_health(const handler_env_t *env, job_t *job, dossier_error_t *err) {
-    const Dossier__V1__HealthRequest *request = (void *)job->input;
-    if (request->service[0] && strcmp(request->service, S_SERVICE) != 0) {
-        return dossier_error_set(err, DOSSIER_NOT_FOUND,
-                                 "unknown service '%s'; this server has "
-                                 "only " S_SERVICE,
-                                 request->service);
-    }
-    Dossier__V1__HealthResponse response = DOSSIER__V1__HEALTH_RESPONSE__INIT;
-    response.status =
-        env->shutting_down
-            ? DOSSIER__V1__SERVING_STATUS__SERVING_STATUS_NOT_SERVING
-            : DOSSIER__V1__SERVING_STATUS__SERVING_STATUS_SERVING;
-    response.max_message_bytes = env->config->max_message_bytes;
-    return job_set_payload(job, &response.base, err);
-}
-
-dossier_status_t
-handle_describe(const handler_env_t *env, job_t *job, dossier_error_t *err) {
-    (void)env;
-    Dossier__V1__DescribeResponse response =
-        DOSSIER__V1__DESCRIBE_RESPONSE__INIT;
-    response.file_descriptor_set.data = (uint8_t *)dossier_api_descriptor;
-    response.file_descriptor_set.len = dossier_api_descriptor_size;
-    return job_set_payload(job, &response.base, err);
-}
-
-dossier_status_t
-handle_stats(const handler_env_t *env, job_t *job, dossier_error_t *err) {
-    Dossier__V1__StatsResponse *response = NULL;
-    dossier_status_t rc = store_stats(env->store, &response, err);
-    if (rc != DOSSIER_OK) {
-        return rc;
-    }
-    if (env->stats) {
-        rc = stats_fill(env->stats, response, err);
-    }
-    if (rc == DOSSIER_OK) {
-        rc = job_set_payload(job, &response->base, err);
-    }
-    dossier__v1__stats_response__free_unpacked(response, NULL);
-    return rc;
-}
-
-/* ---- Workers: List, History, Changes, Search ---- */
-
-dossier_status_t
-handle_list(const handler_env_t *env, job_t *job, dossier_error_t *err) {
-    const Dossier__V1__ListRequest *request = (void *)job->input;
-    uint32_t max = env->config->max_page_size;
-    uint32_t page_size = request->page_size;
-    if (page_size == 0) {
-        page_size = S_DEFAULT_PAGE_SIZE < max ? S_DEFAULT_PAGE_SIZE : max;
-    }
-    if (page_size > max) {
-        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                 "ListRequest.page_size %u is over this "
-                                 "server's max_page_size %u; ask for at most "
-                                 "%u and follow next_page_token",
-                                 page_size, max, max);
-    }
-    if (request->view != DOSSIER__V1__REPORT_VIEW__REPORT_VIEW_SUMMARY &&
-        request->view != DOSSIER__V1__REPORT_VIEW__REPORT_VIEW_FULL) {
-        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                 "ListRequest.view %d is not a ReportView "
-                                 "(0 summary, 1 full)",
-                                 (int)request->view);
-    }
-    store_filter_t filter = {0};
-    char key[128];
-    const Dossier__V1__ReportFilter *wanted = request->filter;
-    if (wanted) {
-        dossier_status_t rc =
-            s_check_tier("ListRequest.filter.tier", (int)wanted->tier, err);
-        if (rc != DOSSIER_OK) {
-            return rc;
-        }
-        if (wanted->year_min && wanted->year_max &&
-            wanted->year_min > wanted->year_max) {
-            return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                     "ListRequest.filter.year_min %u is after "
-                                     "year_max %u",
-                                     wanted->year_min, wanted->year_max);
-        }
-        if (wanted->country[0]) {
-            filter.country_key = country_key(wanted->country, key, sizeof key);
-        }
-        filter.year_min = wanted->year_min;
-        filter.year_max = wanted->year_max;
-        filter.tier = wanted->tier;
-        filter.publisher = s_or_null(wanted->publisher);
-    }
-    Dossier__V1__ListResponse *response = NULL;
-    dossier_status_t rc =
-        store_list(env->store, &filter, page_size, request->page_token,
-                   request->view == DOSSIER__V1__REPORT_VIEW__REPORT_VIEW_FULL,
-                   &response, err);
-    if (rc != DOSSIER_OK) {
-        return rc;
-    }
-    rc = job_set_payload(job, &response->base, err);
-    dossier__v1__list_response__free_unpacked(response, NULL);
-    return rc;
-}
-
-dossier_status_t
-handle_history(const handler_env_t *env, job_t *job, dossier_error_t *err) {
-    const Dossier__V1__HistoryRequest *request = (void *)job->input;
-    if (!request->country[0]) {
-        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                 "HistoryRequest.country is empty; give a "
-                                 "country name or ISO 3166-1 alpha-3 code");
-    }
-    char key[128];
-    country_key(request->country, key, sizeof key);
-    Dossier__V1__HistoryResponse *response = NULL;
-    dossier_status_t rc = store_history(
-        env->store, key, s_or_null(request->doc_type), &response, err);
-    if (rc != DOSSIER_OK) {
-        return rc;
-    }
-    rc = job_set_payload(job, &response->base, err);
-    dossier__v1__history_response__free_unpacked(response, NULL);
-    return rc;
-}
-
-dossier_status_t
-handle_changes(const handler_env_t *env, job_t *job, dossier_error_t *err) {
-    const Dossier__V1__ChangesRequest *request = (void *)job->input;
-    if (request->year == 0) {
-        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                 "ChangesRequest.year is 0; give the year to "
-                                 "compare with the year before");
-    }
-    Dossier__V1__ChangesResponse *response = NULL;
-    dossier_status_t rc =
-        store_changes(env->store, request->year, s_or_null(request->doc_type),
-                      &response, err);
-    if (rc != DOSSIER_OK) {
-        return rc;
-    }
-    rc = job_set_payload(job, &response->base, err);
-    dossier__v1__changes_response__free_unpacked(response, NULL);
-    return rc;
-}
-
-dossier_status_t
-handle_search(const handler_env_t *env, job_t *job, dossier_error_t *err) {
-    /* The store parses the query and checks filter, page and token. */
-    const Dossier__V1__SearchRequest *request = (void *)job->input;
-    Dossier__V1__SearchResponse *response = NULL;
-    dossier_status_t rc = store_search(
-        env->store, request, env->config->max_page_size, &response, err);
-    if (rc != DOSSIER_OK) {
-        return rc;
-    }
-    rc = job_set_payload(job, &response->base, err);
-    dossier__v1__search_response__free_unpacked(response, NULL);
-    return rc;
-}
-
-/* ---- Writer: Put, Delete ---- */
-
-dossier_status_t
-handle_put(const handler_env_t *env, store_batch_t *batch, job_t *job,
-           dossier_error_t *err) {
-    (void)env;
-    const Dossier__V1__PutRequest *request = (void *)job->input;
-    if (!request->report) {
-        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                 "PutRequest.report is missing");
-    }
-    dossier_status_t rc =
-        s_check_id("PutRequest.report.id", request->report->id, err);
-    if (rc != DOSSIER_OK) {
-        return rc;
-    }
-    /* A known country gets its ISO code, as an import would give it, so
-       History, Changes and clients see one code per country. The job
-       owns its decoded input. */
-    Dossier__V1__Report *report = request->report;
-    if ((!report->country_code || !report->country_code[0]) &&
-        report->country && report->country[0]) {
-        const country_t *country = country_lookup(report->country);
-        if (country) {
-            rc = s_set_string(&report->country_code, country->alpha3, err);
-            if (rc != DOSSIER_OK) {
-                return rc;
-            }
-        }
-    }
-    store_put_args_t args = {
-        .expected_version = request->expected_version,
-        .create_only = request->create_only,
-        .user = job->user,
-    };
-    store_put_result_t result = {0};
-    rc = store_put(batch, report, &args, &result, err);
-    if (rc == DOSSIER_ABORTED) {
-        job->current_version = result.version; /* Response.current_version */
-    }
-    if (rc != DOSSIER_OK) {
-        return rc;
-    }
-    Dossier__V1__PutResponse response = DOSSIER__V1__PUT_RESPONSE__INIT;
-    response.id = request->report->id;
-    response.version = result.version;
-    response.created = result.created;
-    return job_set_payload(job, &response.base, err);
-}
-
-dossier_status_t
-handle_delete(const handler_env_t *env, store_batch_t *batch, job_t *job,
-              dossier_error_t *err) {
-    (void)env;
-    const Dossier__V1__DeleteRequest *request = (void *)job->input;
-    dossier_status_t rc = s_check_id("DeleteRequest.id", request->id, err);
-    if (rc != DOSSIER_OK) {
-        return rc;
-    }
-    uint64_t version = 0;
-    rc = store_delete(batch, request->id, request->expected_version, &version,
-                      err);
-    if (rc == DOSSIER_ABORTED) {
-        job->current_version = version; /* Response.current_version */
-    }
-    if (rc != DOSSIER_OK) {
-        return rc;
-    }
-    Dossier__V1__DeleteResponse response = DOSSIER__V1__DELETE_RESPONSE__INIT;
-    response.id = request->id;
-    response.version = version;
-    return job_set_payload(job, &response.base, err);
-}
-
-/* ---- Imports: parse on a worker, store on the writer ---- */
+#include "store/store.h"
 
 /*  One document of an import: what parsing gave, then what storing did. */
 typedef struct {
@@ -423,7 +88,7 @@ s_parse_document(const Dossier__V1__ImportTextRequest *request,
     if (request->id[0]) {
         char id_field[96];
         snprintf(id_field, sizeof id_field, "%s.id", field);
-        dossier_status_t rc = s_check_id(id_field, request->id, err);
+        dossier_status_t rc = checks_id(id_field, request->id, err);
         if (rc != DOSSIER_OK) {
             return rc;
         }
@@ -440,11 +105,12 @@ s_parse_document(const Dossier__V1__ImportTextRequest *request,
                                  "the parser returned no report for %s", name);
     }
     if (request->id[0]) {
-        rc = s_set_string(&parsed.report->id, request->id, err);
+        rc = fields_set_string(&parsed.report->id, request->id, err);
     }
     if (rc == DOSSIER_OK && request->source_url[0] &&
         (!parsed.report->source_url || !parsed.report->source_url[0])) {
-        rc = s_set_string(&parsed.report->source_url, request->source_url, err);
+        rc = fields_set_string(&parsed.report->source_url, request->source_url,
+                               err);
     }
     if (rc != DOSSIER_OK) {
         refworld_result_free(&parsed);

@@ -1,0 +1,30 @@
+/*  request.h: whether a decoded Request may run, checked in one place.
+
+    The loop decodes the envelope and asks request_accept, which checks,
+    in this order: a method is named and this server has it, the server
+    is not draining (only Health is answered then), the idempotency key,
+    the caller's role (the one place a call is refused for its role), and
+    that the payload decodes as the method's input. The loop then routes
+    the job by where its method runs. No socket is seen here. */
+#ifndef DOSSIER_SERVER_REQUEST_H
+#define DOSSIER_SERVER_REQUEST_H
+
+#include <stdbool.h>
+
+#include "dossier/v1/rpc.pb-c.h"
+#include "exec/job.h"
+#include "status.h"
+
+/*  Checks request (borrowed) for job, whose caller (user, user_key,
+    role) the loop has filled from authentication, never from the
+    request. On DOSSIER_OK job has its method, request id, deadline,
+    idempotency key and decoded input (the job's). Otherwise returns the
+    code to answer with and err says why; job->method is set when the
+    method was known (for the per-method counters), and
+    DOSSIER_PERMISSION_DENIED tells the caller to record the refusal in
+    the audit log. draining: the server is shutting down. */
+dossier_status_t request_accept(const Dossier__V1__Request *request,
+                                bool draining, job_t *job,
+                                dossier_error_t *err);
+
+#endif

@@ -1,0 +1,415 @@
+/*  recorder.c: what the writer records beside each write, in the same
+    batch: the audit entry, the reply under the call's idempotency key,
+    and the change events it publishes once the batch is durable. See
+    recorder.h.
+
+    An idempotency key is stored under user '\0' key, so two users can
+    never see each other's replies. Its value (opaque to the store):
+
+        be32 code | be64 current_version | be16 n | method (n bytes)
+        | be16 m | message (m bytes) | payload (the rest)
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/checks.h"
+#include "api/methods.h"
+#include "dossier/v1/reports.pb-c.h"
+#include "exec/recorder.h"
+#include "log.h"
+#include "store/store.h"
+
+#define S_MAX_IDS 64 /* ids named in one audit entry */
+
+/* ---- Small helpers ---- */
+
+static int64_t
+s_wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*  "2026-11-27T20:54:02.123Z" for ms since the epoch. */
+static void
+s_iso(int64_t ms, char out[32]) {
+    time_t seconds = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&seconds, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
+}
+
+static void
+s_put_be(uint8_t *out, uint64_t v, int bytes) {
+    for (int i = bytes - 1; i >= 0; i--) {
+        out[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+static uint64_t
+s_get_be(const uint8_t *in, int bytes) {
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; i++) {
+        v = v << 8 | in[i];
+    }
+    return v;
+}
+
+/*  Copies src into dst (size bytes with the NUL) as valid UTF-8: an
+    invalid byte becomes '?', and a character that does not fit whole is
+    left out. Audit entries are protobuf strings that other languages
+    refuse to decode when they are not UTF-8, and a request's id or a
+    message quoting the request may be anything. */
+static void
+s_utf8_copy(char *dst, size_t size, const char *src) {
+    const unsigned char *s = (const unsigned char *)src;
+    size_t out = 0;
+    while (*s && out + 1 < size) {
+        unsigned char c = *s;
+        size_t n = c < 0x80                 ? 1
+                   : c >= 0xC2 && c <= 0xDF ? 2
+                   : c >= 0xE0 && c <= 0xEF ? 3
+                   : c >= 0xF0 && c <= 0xF4 ? 4
+                                            : 0;
+        size_t k = 1;
+        while (n && k < n && (s[k] & 0xC0) == 0x80) {
+            k++;
+        }
+        bool bad = n == 0 || k < n || (c == 0xE0 && s[1] < 0xA0) ||
+                   (c == 0xED && s[1] >= 0xA0) || (c == 0xF0 && s[1] < 0x90) ||
+                   (c == 0xF4 && s[1] >= 0x90);
+        if (bad) {
+            dst[out++] = '?';
+            s++;
+            continue;
+        }
+        if (out + n >= size) {
+            break;
+        }
+        memcpy(dst + out, s, n);
+        out += n;
+        s += n;
+    }
+    dst[out] = '\0';
+}
+
+typedef struct {
+    uint8_t *data;
+    size_t size;
+} s_event_t;
+
+struct recorder_t {
+    const config_t *config;
+    recorder_publish_fn publish;
+    void *publish_arg;
+    s_event_t *events;
+    size_t n_events, cap_events;
+};
+
+recorder_t *
+recorder_new(const config_t *config, recorder_publish_fn publish,
+             void *publish_arg) {
+    recorder_t *self = calloc(1, sizeof *self);
+    if (self) {
+        self->config = config;
+        self->publish = publish;
+        self->publish_arg = publish_arg;
+    }
+    return self;
+}
+
+void
+recorder_batch_begin(recorder_t *self) {
+    for (size_t i = 0; i < self->n_events; i++) {
+        free(self->events[i].data);
+    }
+    self->n_events = 0;
+}
+
+void
+recorder_destroy(recorder_t **self_p) {
+    if (!self_p || !*self_p) {
+        return;
+    }
+    recorder_t *self = *self_p;
+    recorder_batch_begin(self);
+    free(self->events);
+    free(self);
+    *self_p = NULL;
+}
+
+/*  user '\0' key, into buf (at least sizeof job->user +
+   CHECKS_IDEMPOTENCY_KEY_MAX + 1 bytes). Returns its size. */
+static size_t
+s_idem_key(const job_t *job, uint8_t *buf) {
+    size_t u = strlen(job->user);
+    size_t k = strlen(job->idempotency_key);
+    memcpy(buf, job->user, u);
+    buf[u] = '\0';
+    memcpy(buf + u + 1, job->idempotency_key, k);
+    return u + 1 + k;
+}
+
+bool
+recorder_replay(recorder_t *self, store_batch_t *batch, job_t *job) {
+    (void)self;
+    if (!job->idempotency_key[0]) {
+        return false;
+    }
+    uint8_t key[sizeof job->user + CHECKS_IDEMPOTENCY_KEY_MAX + 1];
+    size_t key_size = s_idem_key(job, key);
+    uint8_t *value = NULL;
+    size_t size = 0;
+    dossier_error_t err = {0};
+    dossier_status_t rc =
+        store_idem_get(batch, key, key_size, &value, &size, &err);
+    if (rc != DOSSIER_OK) {
+        if (rc != DOSSIER_NOT_FOUND) {
+            log_warn("idempotency key of request %llu not looked up: %s",
+                     (unsigned long long)job->request_id, err.message);
+        }
+        return false;
+    }
+    /* Parse what recorder_record wrote; damage is a failed lookup. */
+    size_t at = 14;
+    size_t n = size >= at ? (size_t)s_get_be(value + 12, 2) : 0;
+    size_t m = size >= at + n + 2 ? (size_t)s_get_be(value + at + n, 2) : 0;
+    if (size < at || size < at + n + 2 || size < at + n + 2 + m) {
+        log_warn("idempotency key of request %llu has a damaged entry; the "
+                 "write runs",
+                 (unsigned long long)job->request_id);
+        free(value);
+        return false;
+    }
+    const char *method = (const char *)value + at;
+    const char *message = (const char *)value + at + n + 2;
+    const uint8_t *payload = value + at + n + 2 + m;
+    size_t payload_size = size - (at + n + 2 + m);
+    if (n != strlen(job->method->full_name) ||
+        memcmp(method, job->method->full_name, n) != 0) {
+        dossier_error_set(&err, DOSSIER_INVALID_ARGUMENT,
+                          "idempotency key %s was used for another method "
+                          "(%.*s); send a new key for each call",
+                          job->idempotency_key, (int)(n < 96 ? n : 96), method);
+        job_finish(job, DOSSIER_INVALID_ARGUMENT, &err);
+        free(value);
+        return true;
+    }
+    dossier_status_t code = (dossier_status_t)s_get_be(value, 4);
+    job->current_version = s_get_be(value + 4, 8);
+    if (code == DOSSIER_OK) {
+        job_finish(job, DOSSIER_OK, NULL);
+        if (job_set_bytes(job, payload, payload_size, &err) != DOSSIER_OK) {
+            job_finish(job, err.code, &err);
+        }
+    } else {
+        dossier_error_set(&err, code, "%.*s", (int)(m < 255 ? m : 255),
+                          message);
+        job_finish(job, code, &err);
+    }
+    free(value);
+    return true;
+}
+
+/*  Whether a reply is the final answer to a write, fit to repeat:
+    transient failures (full store, deadline, shutdown) are not. */
+static bool
+s_final(dossier_status_t code) {
+    switch (code) {
+    case DOSSIER_OK:
+    case DOSSIER_INVALID_ARGUMENT:
+    case DOSSIER_NOT_FOUND:
+    case DOSSIER_ALREADY_EXISTS:
+    case DOSSIER_FAILED_PRECONDITION:
+    case DOSSIER_ABORTED:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static dossier_status_t
+s_store_reply(store_batch_t *batch, job_t *job, int64_t now,
+              dossier_error_t *err) {
+    size_t n = strlen(job->method->full_name);
+    size_t m = job->code == DOSSIER_OK ? 0 : strlen(job->message);
+    size_t p = job->code == DOSSIER_OK ? job->payload_size : 0;
+    size_t size = 4 + 8 + 2 + n + 2 + m + p;
+    uint8_t *value = malloc(size);
+    if (!value) {
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "out of memory");
+    }
+    s_put_be(value, (uint32_t)job->code, 4);
+    s_put_be(value + 4, job->current_version, 8);
+    s_put_be(value + 12, n, 2);
+    memcpy(value + 14, job->method->full_name, n);
+    s_put_be(value + 14 + n, m, 2);
+    memcpy(value + 16 + n, job->message, m);
+    if (p) {
+        memcpy(value + 16 + n + m, job->payload, p);
+    }
+    uint8_t key[sizeof job->user + CHECKS_IDEMPOTENCY_KEY_MAX + 1];
+    size_t key_size = s_idem_key(job, key);
+    dossier_status_t rc =
+        store_idem_put(batch, key, key_size, value, size, now, err);
+    free(value);
+    return rc;
+}
+
+/*  The id the request names (the record written may add more), copied
+    into buf (at most 128 bytes, valid UTF-8: it may be malformed). */
+static void
+s_request_ids(const job_t *job, const char **ids, size_t *n, char buf[132]) {
+    const ProtobufCMessage *input = job->input;
+    const char *id = NULL;
+    if (!input) {
+        return;
+    }
+    if (input->descriptor == &dossier__v1__put_request__descriptor) {
+        const Dossier__V1__PutRequest *r = (const void *)input;
+        id = r->report ? r->report->id : NULL;
+    } else if (input->descriptor == &dossier__v1__delete_request__descriptor) {
+        id = ((const Dossier__V1__DeleteRequest *)(const void *)input)->id;
+    } else if (input->descriptor ==
+               &dossier__v1__import_text_request__descriptor) {
+        id = ((const Dossier__V1__ImportTextRequest *)(const void *)input)->id;
+    }
+    if (id && *id && *n < S_MAX_IDS) {
+        s_utf8_copy(buf, 129, id);
+        ids[(*n)++] = buf;
+    }
+}
+
+static void
+s_add_id(const char **ids, size_t *n, const char *id) {
+    for (size_t i = 0; i < *n; i++) {
+        if (strcmp(ids[i], id) == 0) {
+            return;
+        }
+    }
+    if (*n < S_MAX_IDS) {
+        ids[(*n)++] = id;
+    }
+}
+
+static dossier_status_t
+s_keep_event(recorder_t *self, const Dossier__V1__ChangeEvent *event,
+             dossier_error_t *err) {
+    if (self->n_events == self->cap_events) {
+        size_t cap = self->cap_events ? self->cap_events * 2 : 16;
+        s_event_t *events = realloc(self->events, cap * sizeof *events);
+        if (!events) {
+            return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                     "out of memory");
+        }
+        self->events = events;
+        self->cap_events = cap;
+    }
+    size_t size = dossier__v1__change_event__get_packed_size(event);
+    uint8_t *data = malloc(size ? size : 1);
+    if (!data) {
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "out of memory");
+    }
+    dossier__v1__change_event__pack(event, data);
+    self->events[self->n_events].data = data;
+    self->events[self->n_events].size = size;
+    self->n_events++;
+    return DOSSIER_OK;
+}
+
+dossier_status_t
+recorder_record(recorder_t *self, store_batch_t *batch, job_t *job, size_t mark,
+                dossier_error_t *err) {
+    int64_t now = s_wall_ms();
+    char time_text[32];
+    s_iso(now, time_text);
+    uint64_t seq = 0;
+    dossier_status_t rc = store_audit_next_seq(batch, &seq, err);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    const char *ids[S_MAX_IDS];
+    size_t n_ids = 0;
+    char request_id[132];
+    s_request_ids(job, ids, &n_ids, request_id);
+    size_t cursor = mark;
+    store_change_t change;
+    while (!job->audit_only && store_batch_change(batch, &cursor, &change)) {
+        s_add_id(ids, &n_ids, change.id);
+        if (!self->publish) {
+            continue;
+        }
+        Dossier__V1__ChangeEvent event = DOSSIER__V1__CHANGE_EVENT__INIT;
+        event.seq = seq;
+        event.id = (char *)change.id;
+        event.version = change.version;
+        event.operation =
+            change.deleted
+                ? DOSSIER__V1__CHANGE_OPERATION__CHANGE_OPERATION_DELETE
+                : DOSSIER__V1__CHANGE_OPERATION__CHANGE_OPERATION_PUT;
+        event.time = time_text;
+        event.user = job->user;
+        event.country_code = (char *)change.country_code;
+        event.year = change.year;
+        rc = s_keep_event(self, &event, err);
+        if (rc != DOSSIER_OK) {
+            return rc;
+        }
+    }
+    Dossier__V1__AuditEntry entry = DOSSIER__V1__AUDIT_ENTRY__INIT;
+    entry.seq = seq;
+    entry.time = time_text;
+    entry.user = job->user;
+    entry.method = (char *)job->method->full_name;
+    entry.ids = (char **)ids;
+    entry.n_ids = n_ids;
+    entry.code = (int32_t)job->code;
+    char message[sizeof job->message];
+    s_utf8_copy(message, sizeof message,
+                job->code == DOSSIER_OK ? "" : job->message);
+    entry.message = message;
+    size_t size = dossier__v1__audit_entry__get_packed_size(&entry);
+    uint8_t *packed = malloc(size ? size : 1);
+    if (!packed) {
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "out of memory");
+    }
+    dossier__v1__audit_entry__pack(&entry, packed);
+    rc = store_audit_put(batch, seq, packed, size, err);
+    free(packed);
+    if (rc == DOSSIER_OK && !job->audit_only && job->idempotency_key[0] &&
+        s_final(job->code)) {
+        rc = s_store_reply(batch, job, now, err);
+    }
+    return rc;
+}
+
+dossier_status_t
+recorder_expire(recorder_t *self, store_batch_t *batch, dossier_error_t *err) {
+    int64_t ttl_ms = (int64_t)self->config->idempotency_ttl_s * 1000;
+    size_t deleted = 0;
+    dossier_status_t rc = store_idem_expire(
+        batch, s_wall_ms() - ttl_ms, self->config->idempotency_max_keys,
+        RECORDER_EXPIRE_PER_BATCH, &deleted, err);
+    if (rc == DOSSIER_OK && deleted) {
+        log_debug("expired %zu idempotency keys", deleted);
+    }
+    return rc;
+}
+
+void
+recorder_publish(recorder_t *self) {
+    for (size_t i = 0; self->publish && i < self->n_events; i++) {
+        if (self->publish(self->publish_arg, self->events[i].data,
+                          self->events[i].size) != 0) {
+            log_warn("change event not published: the feed refused it");
+        }
+    }
+    recorder_batch_begin(self);
+}
