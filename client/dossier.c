@@ -15,6 +15,7 @@
     socket on every failure also throws away whatever the old connection
     still had queued (Lazy Pirate, zguide chapter 4).
  */
+#include "apispec.h"
 #include "dossier.h"
 
 #include <errno.h>
@@ -31,7 +32,7 @@
 
 #include <zmq.h>
 
-#define S_SERVICE "dossier.v1.Reports"
+#define S_SERVICE APISPEC_SERVICE
 #define S_MAX_REPLY_BYTES (256LL * 1024 * 1024)
 #define S_CURVE_Z85_LEN 40
 #define S_CURVE_KEY_LEN 32
@@ -83,11 +84,6 @@ typedef enum {
     S_WAIT_MALFORMED, /* a reply that is not a Response */
     S_WAIT_ERROR,     /* ZeroMQ failed */
 } s_wait_t;
-
-static const char *const s_idempotent[] = {
-    "Get",     "List",  "Search", "History",
-    "Changes", "Stats", "Health", "Describe",
-};
 
 static int64_t
 s_now_ms(void) {
@@ -746,31 +742,6 @@ s_wait_reply(dossier_client_t *c, uint64_t id, int64_t deadline,
     }
 }
 
-/* method is a full name, "dossier.v1.Reports/Get". */
-static bool
-s_is_idempotent(const char *method) {
-    size_t n = strlen(S_SERVICE);
-    if (strncmp(method, S_SERVICE, n) != 0 || method[n] != '/') {
-        return false; /* another service: assume the worst */
-    }
-    for (size_t i = 0; i < sizeof s_idempotent / sizeof s_idempotent[0]; i++) {
-        if (strcmp(method + n + 1, s_idempotent[i]) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* method is a full name. A call of the Reports service is safe to send
-   again: reads change nothing, and the server answers a write whose
-   idempotency key it has seen with the reply it gave then. */
-static bool
-s_retry_safe(const char *method) {
-    size_t n = strlen(S_SERVICE);
-    return s_is_idempotent(method) ||
-           (strncmp(method, S_SERVICE, n) == 0 && method[n] == '/');
-}
-
 /* 128 random bits as 32 hex digits. */
 static void
 s_random_hex(char out[33]) {
@@ -859,8 +830,8 @@ s_finish(Dossier__V1__Response *response, const char *method,
 
 /* One call's request, packed once for all its attempts. */
 typedef struct {
-    char full[128]; /* "dossier.v1.Reports/Get" */
-    bool idempotent;
+    char full[128];       /* "dossier.v1.Reports/Get" */
+    bool no_side_effects; /* a read: sent without an idempotency key */
     bool retry_safe;
     uint8_t *payload;
     char key[33];
@@ -891,8 +862,15 @@ s_call_prepare(dossier_client_t *c, const char *method,
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
                                  "method name too long");
     }
-    call->idempotent = s_is_idempotent(call->full);
-    call->retry_safe = s_retry_safe(call->full);
+    /* The method's options in reports.proto decide (common/apispec.h):
+       a read (NO_SIDE_EFFECTS) is sent as it is and resent freely; a
+       write (IDEMPOTENT) carries an idempotency key, so that the server
+       answers a resent one with its first reply; anything else (Backup,
+       a method this build does not know) is never resent. */
+    const apispec_method_t *spec = apispec_find(call->full);
+    call->no_side_effects =
+        spec && spec->idempotency == APISPEC_NO_SIDE_EFFECTS;
+    call->retry_safe = apispec_retry_safe(spec);
     size_t payload_size = protobuf_c_message_get_packed_size(request);
     call->payload = malloc(payload_size ? payload_size : 1);
     if (call->payload == NULL) {
@@ -913,7 +891,7 @@ s_call_prepare(dossier_client_t *c, const char *method,
     env->payload.len = payload_size;
     env->metadata = call->metadata;
     env->n_metadata = 1;
-    if (!call->idempotent) {
+    if (!call->no_side_effects) {
         /* One key per logical call, the same on every attempt. */
         s_random_hex(call->key);
         call->entries[1].key = "idempotency-key";

@@ -7,18 +7,20 @@
     Failures are handled the Lazy Pirate way: when a server cannot be
     reached, or its connection dies while a call waits (ZeroMQ heartbeats
     notice a dead or frozen peer), the socket is closed and reopened on the
-    next endpoint. Every call of the Reports service is then sent again,
-    up to `retries` times; when there are several endpoints, such a call
-    also moves on after waiting half of its remaining time for a reply, so
-    that a server that hangs with its connection alive does not hold it
-    to the end. Reads (Get, List, Search, History, Changes, Stats, Health,
-    Describe) change nothing. Writes (Put, Delete, ImportText,
-    ImportBatch, and any method not in that list) carry an
-    "idempotency-key" metadata entry, the same for every attempt of one
-    logical call: the server remembers the keys of recent writes (24 h by
-    default) and answers a repeated key with the reply it gave the first
-    time, without applying the write again (docs/PROTOCOL.md). A method
-    of another service is never sent again once sent.
+    next endpoint. A call whose method reports.proto marks safe to resend
+    is then sent again, up to `retries` times; when there are several
+    endpoints, such a call also moves on after waiting half of its
+    remaining time for a reply, so that a server that hangs with its
+    connection alive does not hold it to the end. The proto's
+    idempotency_level decides, read from the API's descriptors
+    (common/apispec.h): reads (NO_SIDE_EFFECTS: Get, List, Search, ...)
+    change nothing; writes (IDEMPOTENT: Put, Delete, ImportText, ...)
+    carry an "idempotency-key" metadata entry, the same for every attempt
+    of one logical call: the server remembers the keys of recent writes
+    (24 h by default) and answers a repeated key with the reply it gave
+    the first time, without applying the write again (docs/PROTOCOL.md).
+    A method marked neither (Backup), or of another service, is never
+    sent again once sent.
 
     Every call returns a dossier_status_t (common/status.h): DOSSIER_OK,
     the code the server answered (NOT_FOUND, ABORTED, ...), or for
@@ -65,8 +67,8 @@ typedef struct {
        failover included (> 0). Sent to the server as Request.deadline_ms
        so it does not start work nobody waits for. Default 5000. */
     int timeout_ms;
-    /* How many times an idempotent call is sent again after a failed
-       attempt (>= 0). Default 3. */
+    /* How many times a call safe to resend (above) is sent again after a
+       failed attempt (>= 0). Default 3. */
     int retries;
     /* ZeroMQ heartbeat interval in milliseconds (ZMQ_HEARTBEAT_IVL); the
        connection is declared dead after twice that without traffic

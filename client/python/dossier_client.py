@@ -22,16 +22,19 @@ an abandoned request is recognized and dropped. Every request carries
 deadline_ms equal to the client's timeout, so the server does not start
 work the client has stopped waiting for.
 
-Retries. Idempotent methods (Get, List, History, Changes, Search, Stats,
-Health, Describe) follow ZeroMQ's "Lazy Pirate" pattern: when no reply
-arrives within timeout_ms, the socket is closed (dropping anything queued
-on it), a new one is connected, and the request is sent again, up to
-`retries` more times (as libdossier counts them); then
-DossierError(UNAVAILABLE). Writes (Put, Delete, ImportText, ImportBatch)
-carry an "idempotency-key" metadata entry (uuid4 hex), the same on every
-attempt, and are retried the same way: the server applies a key once and
-answers a repeat with the first reply (docs/PROTOCOL.md, Idempotency
-keys), so a retried write is never applied twice.
+Retries. Whether a call may be sent again is its method's
+idempotency_level in reports.proto, read from the generated descriptors
+(the server and libdossier read the same options). Reads
+(NO_SIDE_EFFECTS: Get, List, Search, ...) follow ZeroMQ's "Lazy Pirate"
+pattern: when no reply arrives within timeout_ms, the socket is closed
+(dropping anything queued on it), a new one is connected, and the request
+is sent again, up to `retries` more times (as libdossier counts them);
+then DossierError(UNAVAILABLE). Writes (IDEMPOTENT: Put, Delete,
+ImportText, ...) carry an "idempotency-key" metadata entry (uuid4 hex),
+the same on every attempt, and are retried the same way: the server
+applies a key once and answers a repeat with the first reply
+(docs/PROTOCOL.md, Idempotency keys), so a retried write is never applied
+twice. A method marked neither (Backup) is never sent again.
 
 A Client is not thread-safe: use one per thread (ZeroMQ sockets must not
 be shared between threads).
@@ -98,11 +101,15 @@ STATUS_NAMES = {
 
 _CODES = {name: number for number, name in STATUS_NAMES.items()}
 
-# Methods that may be sent again when a reply is late: they change nothing.
-_IDEMPOTENT = frozenset(
-    ["Get", "List", "History", "Changes", "Search", "Stats", "Health",
-     "Describe"]
-)
+# Each method's idempotency_level, from reports.proto's descriptors:
+# NO_SIDE_EFFECTS methods are resent as they are, IDEMPOTENT ones with one
+# idempotency key for all attempts, the others never.
+_LEVELS = {
+    method.name: method.GetOptions().idempotency_level
+    for method in reports_pb2.DESCRIPTOR.services_by_name["Reports"].methods
+}
+_NO_SIDE_EFFECTS = descriptor_pb2.MethodOptions.NO_SIDE_EFFECTS
+_IDEMPOTENT = descriptor_pb2.MethodOptions.IDEMPOTENT
 
 
 class DossierError(Exception):
@@ -307,10 +314,11 @@ class Client:
             method: full method name, "dossier.v1.Reports/Get".
             payload: the serialized request message (bytes).
             metadata: dict of str -> str for Request.metadata.
-            idempotent: retry on timeout (Lazy Pirate); default: True for
-                the read methods of the Reports service and for any call
-                whose metadata has an "idempotency-key" (the server
-                applies such a write once), else False.
+            idempotent: retry on timeout (Lazy Pirate); default: what
+                reports.proto allows: True for a NO_SIDE_EFFECTS method of
+                the Reports service, and for an IDEMPOTENT one whose
+                metadata has an "idempotency-key" (the server applies such
+                a write once), else False.
             timeout_ms: overrides the client's timeout for this call.
 
         Raises DossierError when no reply arrives (UNAVAILABLE after the
@@ -321,8 +329,9 @@ class Client:
             raise DossierError(9, "the client is closed")
         if idempotent is None:
             service, _, name = method.partition("/")
-            idempotent = (service == SERVICE and
-                          (name in _IDEMPOTENT or
+            level = _LEVELS.get(name) if service == SERVICE else None
+            idempotent = (level == _NO_SIDE_EFFECTS or
+                          (level == _IDEMPOTENT and
                            "idempotency-key" in (metadata or {})))
         timeout = self.timeout_ms if timeout_ms is None else int(timeout_ms)
         attempts = self.retries + 1 if idempotent else 1
@@ -389,7 +398,13 @@ class Client:
              metadata=None):
         """Calls dossier.v1.Reports/<name> with a request message (or its
         serialized bytes) and returns the decoded response_type message.
-        Raises DossierError for a non-zero code."""
+        A write (an IDEMPOTENT method) gets an "idempotency-key" unless
+        metadata has one. Raises DossierError for a non-zero code."""
+        if (_LEVELS.get(name) == _IDEMPOTENT and
+                "idempotency-key" not in (metadata or {})):
+            # One key for every attempt of this call: retries are safe.
+            metadata = dict(metadata or {})
+            metadata["idempotency-key"] = uuid.uuid4().hex
         if not isinstance(request, (bytes, bytearray)):
             request = request.SerializeToString()
         response = self.call_raw(SERVICE + "/" + name, bytes(request),
@@ -405,12 +420,6 @@ class Client:
                                % (name, response_type.DESCRIPTOR.full_name,
                                   exc))
         return result
-
-    def _write(self, name, request, response_type):
-        # One key for every attempt of this call: retries are safe.
-        metadata = {"idempotency-key": uuid.uuid4().hex}
-        return self.call(name, request, response_type, idempotent=True,
-                         metadata=metadata)
 
     # ---- the Reports service ----
 
@@ -430,14 +439,14 @@ class Client:
         request = reports_pb2.PutRequest(expected_version=expected_version,
                                          create_only=create_only)
         request.report.CopyFrom(report)
-        return self._write("Put", request, reports_pb2.PutResponse)
+        return self.call("Put", request, reports_pb2.PutResponse)
 
     def delete(self, id, expected_version=0):
         """Deletes a record; expected_version as for put(). Returns the
         dossier.v1.DeleteResponse (id, the version deleted)."""
         request = reports_pb2.DeleteRequest(id=id,
                                             expected_version=expected_version)
-        return self._write("Delete", request, reports_pb2.DeleteResponse)
+        return self.call("Delete", request, reports_pb2.DeleteResponse)
 
     def list_page(self, country=None, year=None, tier=None, publisher=None,
                   page_size=50, page_token="", full=False):
@@ -489,7 +498,7 @@ class Client:
         """
         payload = _import_request(text, filename, source_url, id,
                                   dry_run).SerializeToString()
-        return self._write("ImportText", payload,
+        return self.call("ImportText", payload,
                            reports_pb2.ImportTextResponse)
 
     def import_batch(self, documents):
@@ -507,7 +516,7 @@ class Client:
                 request.documents.append(doc)
             else:
                 request.documents.append(_import_request(**doc))
-        return self._write("ImportBatch", request.SerializeToString(),
+        return self.call("ImportBatch", request.SerializeToString(),
                            reports_pb2.ImportBatchResponse)
 
     def history(self, country, doc_type=None):

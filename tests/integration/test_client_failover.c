@@ -586,6 +586,109 @@ test_odd_replies(void **state) {
     ASSERT_OK(s_call_odd_peer(S_REPLY_NO_DELIMITER, &err), err);
 }
 
+/*  Waits up to timeout_ms for a request at the silent peer s; NULL when
+    none came. */
+static Dossier__V1__Request *
+s_silent_wait(s_silent_t *s, int timeout_ms) {
+    zmq_pollitem_t item = {s->router, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&item, 1, timeout_ms) != 1) {
+        return NULL;
+    }
+    return s_silent_request(s);
+}
+
+/*  What reports.proto says of each method, written out here by hand so
+    that a change of the proto that loosens a method's resend rule fails
+    this test: R a read (NO_SIDE_EFFECTS: resent, no key), W a write
+    (IDEMPOTENT: resent with the same key), N never resent (Backup). */
+static const struct {
+    const char *name;
+    char kind;
+} s_resend_rules[] = {
+    {"Put", 'W'},         {"Get", 'R'},        {"Delete", 'W'},
+    {"List", 'R'},        {"ImportText", 'W'}, {"ImportBatch", 'W'},
+    {"History", 'R'},     {"Changes", 'R'},    {"Search", 'R'},
+    {"Stats", 'R'},       {"Health", 'R'},     {"Describe", 'R'},
+    {"Audit", 'R'},       {"Backup", 'N'},     {"BackupRead", 'R'},
+    {"ReloadUsers", 'W'}, {"WhoAmI", 'R'},
+};
+
+/*  Every method against two silent peers: a call the proto allows to be
+    resent moves on to the second peer after half its time and is sent
+    there again (a write with the key of its first attempt); Backup is
+    sent once, to the first peer only. */
+static void
+test_resend_follows_the_proto(void **state) {
+    (void)state;
+    const ProtobufCServiceDescriptor *service =
+        &dossier__v1__reports__descriptor;
+    assert_int_equal(service->n_methods,
+                     sizeof s_resend_rules / sizeof s_resend_rules[0]);
+    s_silent_t first, second;
+    s_silent_start(&first);
+    s_silent_start(&second);
+    char eps[256];
+    snprintf(eps, sizeof eps, "%s,%s", first.endpoint, second.endpoint);
+    for (size_t i = 0; i < service->n_methods; i++) {
+        const ProtobufCMethodDescriptor *method = &service->methods[i];
+        char kind = s_resend_rules[i].kind;
+        assert_string_equal(method->name, s_resend_rules[i].name);
+        /* An empty message of the method's input type. */
+        ProtobufCMessage *input = calloc(1, method->input->sizeof_message);
+        assert_non_null(input);
+        method->input->message_init(input);
+        dossier_client_t *c = s_client(eps, 600, 3, 1000);
+        dossier_error_t err = {0};
+        dossier_status_t rc =
+            dossier_call(c, method->name, input, method->output, NULL, &err);
+        assert_int_not_equal(rc, DOSSIER_OK);
+        dossier_client_destroy(&c);
+        free(input);
+
+        Dossier__V1__Request *sent = s_silent_wait(&first, 2000);
+        if (!sent) {
+            fail_msg("%s was not sent to the first peer", method->name);
+        }
+        const char *key = s_metadata(sent, "idempotency-key");
+        if (kind == 'R' && key) {
+            fail_msg("%s, a read, was sent with an idempotency key",
+                     method->name);
+        }
+        if (kind == 'W' && !key) {
+            fail_msg("%s, a write, was sent without an idempotency key",
+                     method->name);
+        }
+        Dossier__V1__Request *resent =
+            s_silent_wait(&second, kind == 'N' ? 300 : 2000);
+        if (kind == 'N' && resent) {
+            fail_msg("%s was sent again; the proto does not allow it",
+                     method->name);
+        }
+        if (kind != 'N' && !resent) {
+            fail_msg("%s was not sent again; the proto allows it",
+                     method->name);
+        }
+        if (kind == 'W') {
+            const char *again = s_metadata(resent, "idempotency-key");
+            assert_non_null(again);
+            assert_string_equal(again, key);
+        }
+        dossier__v1__request__free_unpacked(sent, NULL);
+        if (resent) {
+            dossier__v1__request__free_unpacked(resent, NULL);
+        }
+        /* Nothing else may still come. */
+        while ((sent = s_silent_request(&first)) != NULL) {
+            dossier__v1__request__free_unpacked(sent, NULL);
+        }
+        while ((sent = s_silent_request(&second)) != NULL) {
+            dossier__v1__request__free_unpacked(sent, NULL);
+        }
+    }
+    s_silent_stop(&first);
+    s_silent_stop(&second);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
@@ -593,6 +696,7 @@ main(void) {
         cmocka_unit_test(test_failover_to_second_endpoint),
         cmocka_unit_test(test_failover_from_silent_server),
         cmocka_unit_test(test_odd_replies),
+        cmocka_unit_test(test_resend_follows_the_proto),
         cmocka_unit_test(test_idempotent_call_retried_after_restart),
         cmocka_unit_test(test_write_retried_with_its_key),
         cmocka_unit_test(test_slow_reply_is_deadline_exceeded),

@@ -876,5 +876,53 @@ class TestLimits(DossierdTestCase):
             return f.read()
 
 
+class TestResend(unittest.TestCase):
+    """The client resends only what reports.proto allows: a silent ROUTER
+    (it reads requests and never answers) counts each method's attempts.
+    The rules are written out here by hand, so that a proto edit that
+    loosens one fails this test."""
+
+    RULES = {"Put": "W", "Get": "R", "Delete": "W", "List": "R",
+             "ImportText": "W", "ImportBatch": "W", "History": "R",
+             "Changes": "R", "Search": "R", "Stats": "R", "Health": "R",
+             "Describe": "R", "Audit": "R", "Backup": "N",
+             "BackupRead": "R", "ReloadUsers": "W", "WhoAmI": "R"}
+    RETRIES = 2
+
+    def test_resend_follows_the_proto(self):
+        service = reports_pb2.DESCRIPTOR.services_by_name["Reports"]
+        self.assertEqual(sorted(m.name for m in service.methods),
+                         sorted(self.RULES))
+        context = zmq.Context.instance()
+        peer = context.socket(zmq.ROUTER)
+        peer.setsockopt(zmq.LINGER, 0)
+        port = peer.bind_to_random_port("tcp://127.0.0.1")
+        try:
+            for method in service.methods:
+                rule = self.RULES[method.name]
+                client = Client("tcp://127.0.0.1:%d" % port, timeout_ms=150,
+                                retries=self.RETRIES)
+                try:
+                    with self.assertRaises(DossierError):
+                        client.call(method.name, b"", report_pb2.Report)
+                finally:
+                    client.close()
+                requests = []
+                while peer.poll(300 if requests else 2000):
+                    requests.append(rpc_pb2.Request.FromString(
+                        peer.recv_multipart()[-1]))
+                want = 1 if rule == "N" else self.RETRIES + 1
+                self.assertEqual(len(requests), want, method.name)
+                keys = {r.metadata.get("idempotency-key", "")
+                        for r in requests}
+                if rule == "R":
+                    self.assertEqual(keys, {""}, method.name)
+                if rule == "W":
+                    self.assertEqual(len(keys), 1, method.name)
+                    self.assertEqual(len(keys.pop()), 32, method.name)
+        finally:
+            peer.close()
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

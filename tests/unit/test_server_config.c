@@ -227,7 +227,6 @@ test_method_table(void **state) {
     for (size_t i = 0; i < n; i++) {
         rows[i].name = service->methods[i].name;
         rows[i].handler = s_fake_handler;
-        rows[i].role = ROLE_ADMIN;
         rows[i].runs = RUNS_INLINE;
     }
     assert_int_equal(methods_join(service, rows, n, &err), DOSSIER_OK);
@@ -247,6 +246,64 @@ test_method_table(void **state) {
     free(rows);
 }
 
+/*  The role each method needs and whether clients may resend it come
+    from reports.proto's method options; the policy is written out here
+    by hand, so that a proto edit that opens a method to a lesser role
+    fails this test. */
+static void
+test_method_facts_from_proto(void **state) {
+    (void)state;
+    static const struct {
+        const char *name;
+        role_t role;
+        apispec_idempotency_t idempotency;
+    } want[] = {
+        {"Put", ROLE_WRITER, APISPEC_IDEMPOTENT},
+        {"Get", ROLE_READER, APISPEC_NO_SIDE_EFFECTS},
+        {"Delete", ROLE_WRITER, APISPEC_IDEMPOTENT},
+        {"List", ROLE_READER, APISPEC_NO_SIDE_EFFECTS},
+        {"ImportText", ROLE_WRITER, APISPEC_IDEMPOTENT},
+        {"ImportBatch", ROLE_WRITER, APISPEC_IDEMPOTENT},
+        {"History", ROLE_READER, APISPEC_NO_SIDE_EFFECTS},
+        {"Changes", ROLE_READER, APISPEC_NO_SIDE_EFFECTS},
+        {"Search", ROLE_READER, APISPEC_NO_SIDE_EFFECTS},
+        {"Stats", ROLE_READER, APISPEC_NO_SIDE_EFFECTS},
+        {"Health", ROLE_READER, APISPEC_NO_SIDE_EFFECTS},
+        {"Describe", ROLE_READER, APISPEC_NO_SIDE_EFFECTS},
+        {"Audit", ROLE_ADMIN, APISPEC_NO_SIDE_EFFECTS},
+        {"Backup", ROLE_ADMIN, APISPEC_IDEMPOTENCY_UNKNOWN},
+        {"BackupRead", ROLE_ADMIN, APISPEC_NO_SIDE_EFFECTS},
+        {"ReloadUsers", ROLE_ADMIN, APISPEC_IDEMPOTENT},
+        {"WhoAmI", ROLE_READER, APISPEC_NO_SIDE_EFFECTS},
+    };
+    dossier_error_t err = {0};
+    assert_int_equal(methods_init(&err), DOSSIER_OK);
+    assert_int_equal(methods_count(), sizeof want / sizeof want[0]);
+    size_t n = 0;
+    const apispec_method_t *spec = apispec_methods(&n);
+    assert_int_equal(n, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < n; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "dossier.v1.Reports/%s", want[i].name);
+        const method_t *method = methods_find(name);
+        assert_non_null(method);
+        if (method->role != want[i].role ||
+            method->idempotency != want[i].idempotency) {
+            fail_msg("%s: role %s, idempotency %d; want %s, %d", name,
+                     methods_role_name(method->role), (int)method->idempotency,
+                     methods_role_name(want[i].role),
+                     (int)want[i].idempotency);
+        }
+        assert_string_equal(spec[i].full_name, name);
+        assert_true(spec[i].idempotency_declared);
+        assert_int_equal(apispec_retry_safe(&spec[i]),
+                         want[i].idempotency != APISPEC_IDEMPOTENCY_UNKNOWN);
+    }
+    assert_null(apispec_find("dossier.v1.Reports/Nope"));
+    assert_non_null(apispec_find("/dossier.v1.Reports/Backup"));
+    assert_false(apispec_retry_safe(NULL));
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
@@ -254,6 +311,7 @@ main(void) {
         cmocka_unit_test(test_file_then_flags), cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_endpoints),       cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_method_table),
+        cmocka_unit_test(test_method_facts_from_proto),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
