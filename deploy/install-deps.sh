@@ -11,7 +11,7 @@ packages=(
     libsodium-dev libssl-dev
     libjansson-dev libcmocka-dev
     python3 python3-zmq python3-protobuf
-    clang libclang-rt-14-dev valgrind strace
+    clang clang-format libclang-rt-14-dev valgrind strace git
 )
 
 missing=()

@@ -7,7 +7,7 @@
 #include "api/methods.h"
 #include "dossier/v1/reports.pb-c.h"
 #include "log.h"
-#include "net/stats.h"
+#include "api/stats.h"
 #include "store/store.h"
 
 dossier_status_t

@@ -32,7 +32,7 @@
 #include "net/auth.h"
 #include "net/feed.h"
 #include "net/loop.h"
-#include "net/stats.h"
+#include "api/stats.h"
 
 #define S_WRITER_ENDPOINT "inproc://dossierd-writer"
 #define S_FRONT_BURST 256 /* front messages read per poll round */

@@ -291,8 +291,7 @@ test_method_facts_from_proto(void **state) {
             method->idempotency != want[i].idempotency) {
             fail_msg("%s: role %s, idempotency %d; want %s, %d", name,
                      methods_role_name(method->role), (int)method->idempotency,
-                     methods_role_name(want[i].role),
-                     (int)want[i].idempotency);
+                     methods_role_name(want[i].role), (int)want[i].idempotency);
         }
         assert_string_equal(spec[i].full_name, name);
         assert_true(spec[i].idempotency_declared);
@@ -307,9 +306,12 @@ test_method_facts_from_proto(void **state) {
 int
 main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),        cmocka_unit_test(test_flags),
-        cmocka_unit_test(test_file_then_flags), cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_endpoints),       cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_flags),
+        cmocka_unit_test(test_file_then_flags),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_endpoints),
+        cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_method_table),
         cmocka_unit_test(test_method_facts_from_proto),
     };

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "net/stats.h"
+#include "api/stats.h"
 
 #define S_CODES 17
 
