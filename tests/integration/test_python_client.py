@@ -34,6 +34,7 @@ from google.protobuf import descriptor_pb2  # noqa: E402
 
 from dossier_client import (  # noqa: E402
     Client, DossierError, report_pb2, reports_pb2, rpc_pb2)
+from dossier.v1 import options_pb2  # noqa: E402
 
 BIN_DIR = os.environ.get("DOSSIER_BIN_DIR", "")
 FIXTURE_DIR = os.environ.get("DOSSIER_FIXTURE_DIR", "")
@@ -617,6 +618,25 @@ class TestWire(DossierdTestCase):
                              "." + m.input_type.full_name)
             self.assertEqual(methods[m.name].output_type,
                              "." + m.output_type.full_name)
+        # Each method's facts travel with it: the role it needs and
+        # whether a client may resend it (options.proto).
+        self.assertIn("dossier/v1/options.proto", files)
+        levels = descriptor_pb2.MethodOptions
+        put = methods["Put"].options
+        self.assertEqual(put.idempotency_level, levels.IDEMPOTENT)
+        self.assertEqual(put.Extensions[options_pb2.required_role],
+                         options_pb2.ROLE_WRITER)
+        self.assertEqual(methods["Get"].options.idempotency_level,
+                         levels.NO_SIDE_EFFECTS)
+        backup = methods["Backup"].options
+        self.assertTrue(backup.HasField("idempotency_level"))
+        self.assertEqual(backup.idempotency_level, levels.IDEMPOTENCY_UNKNOWN)
+        self.assertEqual(backup.Extensions[options_pb2.required_role],
+                         options_pb2.ROLE_ADMIN)
+        for name, method in methods.items():
+            self.assertNotEqual(
+                method.options.Extensions[options_pb2.required_role],
+                options_pb2.ROLE_UNSPECIFIED, name)
 
     def test_timeout_retry_and_recovery(self):
         self.client.put(make_report("t1"))
