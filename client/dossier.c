@@ -975,14 +975,14 @@ s_call_failed(const dossier_client_t *c, const char *full, bool retry_safe,
         return dossier_error_set(
             err, DOSSIER_UNAVAILABLE,
             "lost the connection to %s before its reply to %s%s", last_ep, full,
-            retry_safe ? "" : "; the write may or may not have been applied");
+            retry_safe ? "" : "; the call may or may not have taken effect");
     default:
         if (sent) {
             return dossier_error_set(
                 err, DOSSIER_DEADLINE_EXCEEDED,
                 "%s gave no reply to %s in %d ms%s", last_ep, full, waited,
                 retry_safe ? ""
-                           : "; the write may or may not have been applied");
+                           : "; the call may or may not have taken effect");
         }
         if (c->n_endpoints > 1) {
             return dossier_error_set(err, DOSSIER_UNAVAILABLE,

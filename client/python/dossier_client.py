@@ -358,8 +358,8 @@ class Client:
                 % (self.endpoint, method, timeout, attempts,
                    "" if attempts == 1 else "s"))
         raise DossierError(
-            4, "no reply from %s to %s within %d ms; the write may or may "
-            "not have been applied" % (self.endpoint, method, timeout))
+            4, "no reply from %s to %s within %d ms; the call may or may "
+            "not have taken effect" % (self.endpoint, method, timeout))
 
     def _await(self, request_id, timeout_ms):
         """Waits up to timeout_ms for the Response with request_id; drops
