@@ -1,5 +1,5 @@
 #!/bin/bash
-# test_bench_smoke.sh: a smoke run of dossier-bench (bench/dossier_bench.c)
+# test_bench_smoke.sh: a smoke run of dossier-bench (bench/load/dossier_bench.c)
 # against a dossierd started here on a free port in a temporary directory:
 # a tiny corpus preloaded through ImportBatch, one second of a mixed load
 # through libdossier and one through raw DEALER sockets, each with its
