@@ -105,11 +105,11 @@ valgrind: deps
 	echo "valgrind reports: $(VALGRIND_LOGS)/ ($$(ls $(VALGRIND_LOGS) | wc -l) processes)"; \
 	exit $$rc
 
-# make bench: the load benchmark (bench/run.sh: Get, List, Search, a
+# make bench: the load benchmark (bench/load/run.sh: Get, List, Search, a
 # mixed load with the server's memory, the bulk import through `dossier
 # import`) on a Release build in $(BENCH_BUILD), against servers it
 # starts on loopback; refreshes the Load section of docs/PERFORMANCE.md.
-# DURATION, MIXED_SECONDS, RECORDS, REPORTS, IMPORTS size it (bench/run.sh). Never
+# DURATION, MIXED_SECONDS, RECORDS, REPORTS, IMPORTS size it (bench/load/run.sh). Never
 # part of `make test` (test_bench_smoke.sh is).
 BENCH_BUILD ?= build-bench
 
@@ -118,7 +118,7 @@ bench: deps
 	    $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BENCH_BUILD) -j $(JOBS) --target dossierd dossier_cli \
 	    dossier-bench
-	bench/run.sh $(BENCH_BUILD)
+	bench/load/run.sh $(BENCH_BUILD)
 
 install: build
 	cmake --install $(BUILD)

@@ -1,7 +1,7 @@
 /*  corpus.c: the deterministic synthetic corpus. See corpus.h.
 
     The vocabulary, phrases and document shape are those of
-    bench/bench_search.c, with a random stream per document. */
+    bench/store/bench_search.c, with a random stream per document. */
 #include "corpus.h"
 
 #include <math.h>

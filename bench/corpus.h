@@ -1,6 +1,6 @@
 /*  corpus.h: the deterministic synthetic corpus of dossier-bench.
 
-    The same generator as the search benchmark (bench/bench_search.c):
+    The same generator as the search benchmark (bench/store/bench_search.c):
     countries x years x series, paragraphs over a Zipfian vocabulary of
     30,000 words (exponent 1.05) headed by the phrasing of Trafficking in
     Persons reports. Document i depends only on the seed and i (each draws

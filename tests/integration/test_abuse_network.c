@@ -48,6 +48,7 @@
 #include <zmq.h>
 
 #include "dossier.h"
+#include "testclock.h"
 #include "testserver.h"
 #include "text.h"
 
@@ -82,19 +83,6 @@ static struct {
 } S;
 
 /* ---- Small helpers ---- */
-
-static int64_t
-s_now_ms(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
-static void
-s_sleep_ms(int ms) {
-    struct timespec pause = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&pause, NULL);
-}
 
 /*  VmRSS of the server in KiB, or -1. */
 static long
@@ -179,33 +167,6 @@ s_close(void **socket_p) {
         zmq_close(*socket_p);
         *socket_p = NULL;
     }
-}
-
-/*  A packed Request {id, method, payload = packed message (NULL: none),
-    deadline_ms}; the caller frees *size_p bytes. */
-static uint8_t *
-s_pack_request(uint64_t id, const char *method, const ProtobufCMessage *message,
-               uint32_t deadline_ms, size_t *size_p) {
-    Dossier__V1__Request request = DOSSIER__V1__REQUEST__INIT;
-    request.id = id;
-    request.method = (char *)method;
-    request.deadline_ms = deadline_ms;
-    uint8_t *payload = NULL;
-    if (message) {
-        size_t payload_size = protobuf_c_message_get_packed_size(message);
-        payload = malloc(payload_size + 1);
-        assert_non_null(payload);
-        protobuf_c_message_pack(message, payload);
-        request.payload.data = payload;
-        request.payload.len = payload_size;
-    }
-    size_t size = dossier__v1__request__get_packed_size(&request);
-    uint8_t *data = malloc(size + 1);
-    assert_non_null(data);
-    dossier__v1__request__pack(&request, data);
-    free(payload);
-    *size_p = size;
-    return data;
 }
 
 /*  Sends [empty][body] on a DEALER. Returns 0 or -1 (errno). */
@@ -511,7 +472,8 @@ test_truncated_requests(void **state) {
     put.report = &report;
     put.create_only = true; /* one of the cuts may decode: write once */
     size_t size = 0;
-    uint8_t *packed = s_pack_request(42, M("Put"), &put.base, 0, &size);
+    uint8_t *packed =
+        testserver_pack_request(42, M("Put"), &put.base, 0, &size);
     void *dealer = s_socket(ZMQ_DEALER);
     size_t sent = 0;
     size_t got = 0;
@@ -579,8 +541,9 @@ test_zero_length_flood(void **state) {
     size_t sent = 0;
     size_t got = 0;
     size_t codes[17] = {0};
-    int64_t start = s_now_ms();
-    for (int batch = 0; batch < 50 && s_now_ms() - start < 20000; batch++) {
+    int64_t start = testclock_now_ms();
+    for (int batch = 0; batch < 50 && testclock_now_ms() - start < 20000;
+         batch++) {
         for (int i = 0; i < 100; i++) {
             switch (i % 4) {
             case 0: /* [empty] */
@@ -650,11 +613,12 @@ s_tcp_connect(int port) {
 static void
 test_connection_churn(void **state) {
     (void)state;
-    int64_t start = s_now_ms();
+    int64_t start = testclock_now_ms();
     /* 1,000 ZeroMQ sockets, 100 open at a time; half send a request and
        leave without reading the reply. */
     size_t health_size = 0;
-    uint8_t *health = s_pack_request(1, M("Health"), NULL, 0, &health_size);
+    uint8_t *health =
+        testserver_pack_request(1, M("Health"), NULL, 0, &health_size);
     int zmq_opened = 0;
     for (int batch = 0; batch < 10; batch++) {
         void *sockets[100];
@@ -669,7 +633,7 @@ test_connection_churn(void **state) {
                 zmq_send(sockets[i], health, health_size, ZMQ_DONTWAIT);
             }
         }
-        s_sleep_ms(20);
+        testclock_sleep_ms(20);
         for (int i = 0; i < 100; i++) {
             s_close(&sockets[i]);
         }
@@ -704,14 +668,14 @@ test_connection_churn(void **state) {
                 break;
             }
         }
-        s_sleep_ms(20);
+        testclock_sleep_ms(20);
         for (int i = 0; i < 100; i++) {
             close(fds[i]);
         }
     }
     printf("# opened and dropped %d ZeroMQ sockets and %d TCP connections "
            "in %lld ms\n",
-           zmq_opened, tcp_opened, (long long)(s_now_ms() - start));
+           zmq_opened, tcp_opened, (long long)(testclock_now_ms() - start));
     assert_true(zmq_opened + tcp_opened >= 2000);
     s_sanity("connection churn");
 }
@@ -723,7 +687,8 @@ test_long_routing_ids(void **state) {
        server must answer it, and two peers that pick the same name must
        not crash it (libzmq drops the second, or hands over). */
     size_t health_size = 0;
-    uint8_t *health = s_pack_request(5, M("Health"), NULL, 0, &health_size);
+    uint8_t *health =
+        testserver_pack_request(5, M("Health"), NULL, 0, &health_size);
     char name[255];
     memset(name, 'x', sizeof name);
     void *first = zmq_socket(S.context, ZMQ_DEALER);
@@ -764,21 +729,22 @@ test_never_reads_replies(void **state) {
     Dossier__V1__GetRequest get = DOSSIER__V1__GET_REQUEST__INIT;
     get.id = "abuse-000001";
     size_t get_size = 0;
-    uint8_t *get_packed = s_pack_request(7, M("Get"), &get.base, 0, &get_size);
+    uint8_t *get_packed =
+        testserver_pack_request(7, M("Get"), &get.base, 0, &get_size);
     Dossier__V1__ListRequest list = DOSSIER__V1__LIST_REQUEST__INIT;
     list.page_size = 100;
     list.view = DOSSIER__V1__REPORT_VIEW__REPORT_VIEW_FULL;
     size_t list_size = 0;
     uint8_t *list_packed =
-        s_pack_request(8, M("List"), &list.base, 0, &list_size);
+        testserver_pack_request(8, M("List"), &list.base, 0, &list_size);
 
     for (int round = 0; round < 3; round++) {
         void *dealer = s_socket(ZMQ_DEALER);
         int rcvbuf = 4096; /* keep the kernel from reading for us */
         zmq_setsockopt(dealer, ZMQ_RCVBUF, &rcvbuf, sizeof rcvbuf);
-        int64_t start = s_now_ms();
+        int64_t start = testclock_now_ms();
         int sent = 0;
-        for (int i = 0; i < 5000 && s_now_ms() - start < 3000; i++) {
+        for (int i = 0; i < 5000 && testclock_now_ms() - start < 3000; i++) {
             bool is_list = i % 10 == 9;
             if (s_dealer_send(dealer, is_list ? list_packed : get_packed,
                               is_list ? list_size : get_size,
@@ -788,7 +754,7 @@ test_never_reads_replies(void **state) {
             sent++;
         }
         /* Let the server answer into the void for a moment. */
-        s_sleep_ms(300);
+        testclock_sleep_ms(300);
         printf("# round %d: sent %d requests, read no reply, left\n", round,
                sent);
         assert_true(sent > 1000);
@@ -809,7 +775,7 @@ test_past_deadlines(void **state) {
     heavy.view = DOSSIER__V1__REPORT_VIEW__REPORT_VIEW_FULL;
     size_t heavy_size = 0;
     uint8_t *heavy_packed =
-        s_pack_request(1, M("List"), &heavy.base, 0, &heavy_size);
+        testserver_pack_request(1, M("List"), &heavy.base, 0, &heavy_size);
     const int n_heavy = 40;
     for (int i = 0; i < n_heavy; i++) {
         assert_int_equal(s_dealer_send(busy, heavy_packed, heavy_size, 0), 0);
@@ -825,9 +791,9 @@ test_past_deadlines(void **state) {
     const int n_hurried = 40;
     for (int i = 0; i < n_hurried; i++) {
         size_t size = 0;
-        uint8_t *packed =
-            s_pack_request(100 + (uint64_t)i, i % 2 ? M("Search") : M("List"),
-                           i % 2 ? &search.base : &light.base, 1, &size);
+        uint8_t *packed = testserver_pack_request(
+            100 + (uint64_t)i, i % 2 ? M("Search") : M("List"),
+            i % 2 ? &search.base : &light.base, 1, &size);
         assert_int_equal(s_dealer_send(hurried, packed, size, 0), 0);
         free(packed);
     }
@@ -835,8 +801,8 @@ test_past_deadlines(void **state) {
     Dossier__V1__GetRequest get = DOSSIER__V1__GET_REQUEST__INIT;
     get.id = "abuse-000003";
     size_t get_size = 0;
-    uint8_t *get_packed =
-        s_pack_request(999, M("Get"), &get.base, UINT32_MAX, &get_size);
+    uint8_t *get_packed = testserver_pack_request(999, M("Get"), &get.base,
+                                                  UINT32_MAX, &get_size);
     assert_int_equal(s_dealer_send(hurried, get_packed, get_size, 0), 0);
     free(get_packed);
 
@@ -990,7 +956,7 @@ test_memory_and_fds_bounded(void **state) {
     /* Closed connections are reaped asynchronously: give it a moment. */
     long fds = s_server_fds();
     for (int i = 0; i < 30 && fds > S.fds_warm + S_FD_GROWTH; i++) {
-        s_sleep_ms(100);
+        testclock_sleep_ms(100);
         fds = s_server_fds();
     }
     long rss = s_server_rss_kib();

@@ -3,45 +3,9 @@
 # finds its CURVE keys (flags > environment > ~/.config/dossier/config),
 # against a dossierd with CURVE started here on a free loopback port.
 # Prints "N passed, M failed"; exits 1 on any failure.
-set -u
-
-BIN_DIR=${DOSSIER_BIN_DIR:?DOSSIER_BIN_DIR must name the directory of dossier and dossierd}
-DOSSIER=$BIN_DIR/dossier
-pass=0
-fail=0
-TMP=$(mktemp -d /tmp/dossier-auth-cli-XXXXXX)
-SERVER=
-
-cleanup() {
-    if [ -n "$SERVER" ]; then
-        kill "$SERVER" 2>/dev/null
-        wait "$SERVER" 2>/dev/null
-    fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-bad() {
-    fail=$((fail + 1))
-    echo "FAIL: $*"
-    if [ -s "$TMP/out" ]; then sed 's/^/    stdout: /' "$TMP/out" | head -10; fi
-    if [ -s "$TMP/err" ]; then sed 's/^/    stderr: /' "$TMP/err" | head -10; fi
-}
-
-# run WANT_EXIT NAME CMD...: stdout in $TMP/out, stderr in $TMP/err.
-run() {
-    local want=$1 name=$2
-    shift 2
-    "$@" >"$TMP/out" 2>"$TMP/err"
-    local got=$?
-    if grep -q 'Sanitizer' "$TMP/err"; then
-        bad "$name: a sanitizer complained"
-    elif [ "$got" -ne "$want" ]; then
-        bad "$name: exit $got, want $want"
-    else
-        pass=$((pass + 1))
-    fi
-}
+HERE=$(cd "$(dirname "$0")" && pwd)
+NAME=auth-cli
+. "$HERE/../support/clitest.sh"
 
 # has NAME FILE TEXT: FILE contains TEXT.
 has() {
@@ -87,6 +51,7 @@ cp "$K/alice.key" "$K/bob.key" "$K/root.key" "$U/"
 "$BIN_DIR/dossierd" --data "$TMP/data" --bind 'tcp://127.0.0.1:*' \
     --curve-key "$K/server.key_secret" --users "$U" 2>"$TMP/server.log" &
 SERVER=$!
+PIDS="$PIDS $SERVER"
 EP=
 for _ in $(seq 1 100); do
     if [ -s "$TMP/data/dossierd.pid" ]; then
@@ -142,7 +107,7 @@ has "unauthenticated" "$TMP/err" "UNAUTHENTICATED"
 kill "$SERVER"
 wait "$SERVER"
 code=$?
-SERVER=
+PIDS=
 if [ "$code" -eq 0 ]; then pass=$((pass + 1)); else bad "dossierd exit $code after SIGTERM"; fi
 if grep -q ' ERROR ' "$TMP/server.log"; then bad "server logged an error"; cat "$TMP/server.log"; else pass=$((pass + 1)); fi
 

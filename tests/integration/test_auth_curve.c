@@ -20,16 +20,8 @@
 #include <cmocka.h>
 
 #include "dossier.h"
+#include "testassert.h"
 #include "testserver.h"
-
-#define ASSERT_CODE(expr, want, err)                                           \
-    do {                                                                       \
-        dossier_status_t rc_ = (expr);                                         \
-        if (rc_ != (want)) {                                                   \
-            fail_msg("%s: got %s (%s), want %s", #expr, dossier_strerror(rc_), \
-                     (err).message, dossier_strerror(want));                   \
-        }                                                                      \
-    } while (0)
 
 typedef struct {
     char root[64];
@@ -125,9 +117,9 @@ s_client(s_fixture_t *fx, const char *name, int timeout_ms) {
     }
     dossier_client_t *client = NULL;
     dossier_error_t err = {0};
-    ASSERT_CODE(dossier_client_new(testserver_endpoint(fx->ts), &options,
-                                   &client, &err),
-                DOSSIER_OK, err);
+    assert_status(dossier_client_new(testserver_endpoint(fx->ts), &options,
+                                     &client, &err),
+                  DOSSIER_OK, &err);
     zcert_destroy(&cert);
     return client;
 }
@@ -158,26 +150,13 @@ s_reload(dossier_client_t *client, dossier_status_t want) {
         DOSSIER__V1__RELOAD_USERS_REQUEST__INIT;
     Dossier__V1__ReloadUsersResponse *response = NULL;
     dossier_error_t err = {0};
-    ASSERT_CODE(dossier_call(client, "ReloadUsers", &request.base,
-                             &dossier__v1__reload_users_response__descriptor,
-                             (ProtobufCMessage **)&response, &err),
-                want, err);
+    assert_status(dossier_call(client, "ReloadUsers", &request.base,
+                               &dossier__v1__reload_users_response__descriptor,
+                               (ProtobufCMessage **)&response, &err),
+                  want, &err);
     size_t users = response ? response->users : 0;
     dossier_message_free(response);
     return users;
-}
-
-static bool
-s_log_has(s_fixture_t *fx, const char *text) {
-    FILE *f = fopen(testserver_logpath(fx->ts), "r");
-    assert_non_null(f);
-    char line[4096];
-    bool found = false;
-    while (!found && fgets(line, sizeof line, f)) {
-        found = strstr(line, text) != NULL;
-    }
-    fclose(f);
-    return found;
 }
 
 /* ---- Tests ---- */
@@ -187,7 +166,7 @@ test_startup_log_names_curve(void **state) {
     s_fixture_t *fx = *state;
     char want[256];
     snprintf(want, sizeof want, "security: CURVE, 3 users from %s", fx->users);
-    assert_true(s_log_has(fx, want));
+    assert_true(testserver_log_has(fx->ts, want));
 }
 
 static void
@@ -196,7 +175,7 @@ test_reader_denied_write(void **state) {
     dossier_client_t *alice = s_client(fx, "alice", 5000);
     dossier_error_t err = {0};
     Dossier__V1__WhoAmIResponse *who = NULL;
-    ASSERT_CODE(s_whoami(alice, &who, &err), DOSSIER_OK, err);
+    assert_status(s_whoami(alice, &who, &err), DOSSIER_OK, &err);
     assert_string_equal(who->name, "alice");
     assert_string_equal(who->role, "reader");
     assert_string_equal(who->security, "curve");
@@ -206,16 +185,16 @@ test_reader_denied_write(void **state) {
     dossier_message_free(who);
 
     Dossier__V1__Report r = s_report("auth-denied-1");
-    ASSERT_CODE(dossier_put(alice, &r, 0, false, NULL, &err),
-                DOSSIER_PERMISSION_DENIED, err);
+    assert_status(dossier_put(alice, &r, 0, false, NULL, &err),
+                  DOSSIER_PERMISSION_DENIED, &err);
     assert_string_equal(err.message,
                         "method dossier.v1.Reports/Put needs role writer; "
                         "alice has role reader");
-    ASSERT_CODE(dossier_delete(alice, "auth-denied-1", 0, NULL, &err),
-                DOSSIER_PERMISSION_DENIED, err);
+    assert_status(dossier_delete(alice, "auth-denied-1", 0, NULL, &err),
+                  DOSSIER_PERMISSION_DENIED, &err);
     /* Reads are allowed; the record was never written. */
-    ASSERT_CODE(dossier_get(alice, "auth-denied-1", NULL, &err),
-                DOSSIER_NOT_FOUND, err);
+    assert_status(dossier_get(alice, "auth-denied-1", NULL, &err),
+                  DOSSIER_NOT_FOUND, &err);
     s_reload(alice, DOSSIER_PERMISSION_DENIED);
     dossier_client_destroy(&alice);
 }
@@ -228,18 +207,19 @@ test_writer_write_names_writer(void **state) {
     dossier_client_t *alice = s_client(fx, "alice", 5000);
     dossier_error_t err = {0};
     Dossier__V1__Report r = s_report("auth-written-1");
-    ASSERT_CODE(dossier_put(bob, &r, 0, true, NULL, &err), DOSSIER_OK, err);
+    assert_status(dossier_put(bob, &r, 0, true, NULL, &err), DOSSIER_OK, &err);
     Dossier__V1__Report *got = NULL;
-    ASSERT_CODE(dossier_get(alice, "auth-written-1", &got, &err), DOSSIER_OK,
-                err);
+    assert_status(dossier_get(alice, "auth-written-1", &got, &err), DOSSIER_OK,
+                  &err);
     assert_string_equal(got->created_by, "bob");
     assert_string_equal(got->updated_by, "bob");
     dossier_report_free(got);
     /* An admin may write too; the update names them, the creation stays. */
     r.title = "Auth test, revised";
-    ASSERT_CODE(dossier_put(root, &r, 0, false, NULL, &err), DOSSIER_OK, err);
-    ASSERT_CODE(dossier_get(alice, "auth-written-1", &got, &err), DOSSIER_OK,
-                err);
+    assert_status(dossier_put(root, &r, 0, false, NULL, &err), DOSSIER_OK,
+                  &err);
+    assert_status(dossier_get(alice, "auth-written-1", &got, &err), DOSSIER_OK,
+                  &err);
     assert_string_equal(got->created_by, "bob");
     assert_string_equal(got->updated_by, "root");
     dossier_report_free(got);
@@ -268,9 +248,9 @@ test_unknown_key_cannot_connect(void **state) {
 
     /* The server still serves the others, and logged no error. */
     dossier_client_t *alice = s_client(fx, "alice", 5000);
-    ASSERT_CODE(dossier_health(alice, NULL, NULL, &err), DOSSIER_OK, err);
+    assert_status(dossier_health(alice, NULL, NULL, &err), DOSSIER_OK, &err);
     dossier_client_destroy(&alice);
-    assert_false(s_log_has(fx, " ERROR "));
+    assert_false(testserver_log_has(fx->ts, " ERROR "));
     assert_int_equal(kill(testserver_pid(fx->ts), 0), 0);
 }
 
@@ -347,9 +327,11 @@ test_sighup_adds_user(void **state) {
     assert_int_equal(testserver_kill(fx->ts, SIGHUP), 0);
     s_wait_whoami(fx, "dave", DOSSIER_OK, "writer");
     client = s_client(fx, "dave", 5000);
-    ASSERT_CODE(dossier_put(client, &r, 0, false, NULL, &err), DOSSIER_OK, err);
+    assert_status(dossier_put(client, &r, 0, false, NULL, &err), DOSSIER_OK,
+                  &err);
     dossier_client_destroy(&client);
-    assert_true(s_log_has(fx, "users: reloaded on SIGHUP: 4 users"));
+    assert_true(
+        testserver_log_has(fx->ts, "users: reloaded on SIGHUP: 4 users"));
 }
 
 static void
@@ -366,8 +348,8 @@ test_reload_rpc_adds_and_removes(void **state) {
     /* A connection erin opens now, before her certificate goes. */
     dossier_client_t *erin_client = s_client(fx, "erin", 3000);
     dossier_error_t err = {0};
-    ASSERT_CODE(dossier_get(erin_client, "nothing", NULL, &err),
-                DOSSIER_NOT_FOUND, err);
+    assert_status(dossier_get(erin_client, "nothing", NULL, &err),
+                  DOSSIER_NOT_FOUND, &err);
 
     char path[256];
     snprintf(path, sizeof path, "%s/erin.key", fx->users);
@@ -510,13 +492,15 @@ test_bad_user_files_skipped(void **state) {
     dossier_client_t *root = s_client(fx, "root", 5000);
     assert_int_equal(s_reload(root, DOSSIER_OK), 3);
     dossier_client_destroy(&root);
-    assert_true(s_log_has(fx, "frank): metadata 'role' is 'superuser'"));
-    assert_true(s_log_has(fx, "noname.key: metadata 'name' is missing"));
+    assert_true(
+        testserver_log_has(fx->ts, "frank): metadata 'role' is 'superuser'"));
+    assert_true(
+        testserver_log_has(fx->ts, "noname.key: metadata 'name' is missing"));
     /* frank's key is admitted by zauth but has no role. */
     dossier_client_t *frank = s_client(fx, "frank", 5000);
     dossier_error_t err = {0};
-    ASSERT_CODE(dossier_health(frank, NULL, NULL, &err),
-                DOSSIER_PERMISSION_DENIED, err);
+    assert_status(dossier_health(frank, NULL, NULL, &err),
+                  DOSSIER_PERMISSION_DENIED, &err);
     assert_non_null(strstr(err.message, "frank has role none"));
     dossier_client_destroy(&frank);
 }

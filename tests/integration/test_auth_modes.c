@@ -22,12 +22,6 @@
 #include "dossier.h"
 #include "testserver.h"
 
-static const char *
-s_bin_dir(void) {
-    const char *dir = getenv("DOSSIER_BIN_DIR");
-    return dir && *dir ? dir : DOSSIER_BIN_DIR;
-}
-
 /*  Runs dossierd with args (NULL-terminated) and a fresh --data, waits at
     most 10 s, returns its exit code and its stderr in log (at most
     log_size bytes). */
@@ -38,7 +32,7 @@ s_run_dossierd(char *log, size_t log_size, ...) {
     char data[64], log_path[64], binary[4096];
     snprintf(data, sizeof data, "%s/data", root);
     snprintf(log_path, sizeof log_path, "%s/log", root);
-    snprintf(binary, sizeof binary, "%s/dossierd", s_bin_dir());
+    snprintf(binary, sizeof binary, "%s/dossierd", testserver_bin_dir());
     char *argv[32] = {binary, "--data", data};
     int argc = 3;
     va_list args;
@@ -79,19 +73,6 @@ s_run_dossierd(char *log, size_t log_size, ...) {
         fprintf(stderr, "could not remove %s\n", root);
     }
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static bool
-s_log_has(testserver_t *ts, const char *text) {
-    FILE *f = fopen(testserver_logpath(ts), "r");
-    assert_non_null(f);
-    char line[4096];
-    bool found = false;
-    while (!found && fgets(line, sizeof line, f)) {
-        found = strstr(line, text) != NULL;
-    }
-    fclose(f);
-    return found;
 }
 
 /*  A client on 127.0.0.1 at the port of ts's endpoint. */
@@ -192,7 +173,7 @@ test_loopback_plain_is_admin(void **state) {
     (void)state;
     testserver_t *ts = testserver_start(NULL);
     assert_non_null(ts);
-    assert_true(s_log_has(ts, "security: NONE (loopback only)"));
+    assert_true(testserver_log_has(ts, "security: NONE (loopback only)"));
     dossier_client_t *client = s_loopback_client(ts);
     s_expect_whoami(client, "admin");
     dossier_client_destroy(&client);
@@ -204,9 +185,10 @@ test_insecure_public_bind_is_reader(void **state) {
     (void)state;
     testserver_t *ts = testserver_start("--bind tcp://0.0.0.0:0 --insecure");
     assert_non_null(ts);
-    assert_true(s_log_has(ts, "security: NONE (--insecure on "
-                              "tcp://0.0.0.0:0); every peer is 'anonymous' "
-                              "with role reader"));
+    assert_true(
+        testserver_log_has(ts, "security: NONE (--insecure on "
+                               "tcp://0.0.0.0:0); every peer is 'anonymous' "
+                               "with role reader"));
     dossier_client_t *client = s_loopback_client(ts);
     s_expect_whoami(client, "reader");
     dossier_error_t err = {0};

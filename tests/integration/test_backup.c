@@ -47,6 +47,7 @@
 #include "dossier.h"
 #include "dossier/v1/reports.pb-c.h"
 #include "store/store.h"
+#include "testassert.h"
 #include "testserver.h"
 
 #define S_WRITERS 4
@@ -56,25 +57,6 @@
 #define S_PATH 1024
 
 /* ---- Helpers ---- */
-
-/*  snprintf that fails the test instead of cutting. */
-static void s_fmt(char *buf, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-s_fmt(char *buf, size_t size, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, size, fmt, ap);
-    va_end(ap);
-    assert_true(n >= 0 && (size_t)n < size);
-}
-
-static const char *
-s_bin_dir(void) {
-    const char *dir = getenv("DOSSIER_BIN_DIR");
-    return dir && *dir ? dir : DOSSIER_BIN_DIR;
-}
 
 static dossier_client_t *
 s_client(const char *endpoint, int timeout_ms) {
@@ -95,7 +77,7 @@ s_client(const char *endpoint, int timeout_ms) {
 static int
 s_run(const char *command, char **output) {
     char full[S_PATH * 9];
-    s_fmt(full, sizeof full, "(%s) 2>&1", command);
+    assert_format(full, sizeof full, "(%s) 2>&1", command);
     FILE *pipe = popen(full, "r");
     assert_non_null(pipe);
     size_t cap = 4096, size = 0;
@@ -121,7 +103,7 @@ s_make_report(Dossier__V1__Report *r, char *id, const char *prefix, int t,
               int i, char *body_text, char **body) {
     static char title[] = "Backup test report";
     static char country[] = "Nepal";
-    s_fmt(id, 64, "%s-t%d-%06d", prefix, t, i);
+    assert_format(id, 64, "%s-t%d-%06d", prefix, t, i);
     r->id = id;
     r->title = title;
     r->country = country;
@@ -248,7 +230,7 @@ s_files_equal(const char *a, const char *b) {
 static void
 s_rm_rf(const char *path) {
     char command[S_PATH];
-    s_fmt(command, sizeof command, "rm -rf '%s'", path);
+    assert_format(command, sizeof command, "rm -rf '%s'", path);
     assert_int_equal(system(command), 0);
 }
 
@@ -300,10 +282,10 @@ s_spawn(const char *dir, const char *log, const char *extra, char *endpoint,
         registered = true;
     }
     char pidfile[S_PATH];
-    s_fmt(pidfile, sizeof pidfile, "%s/dossierd.pid", dir);
+    assert_format(pidfile, sizeof pidfile, "%s/dossierd.pid", dir);
     unlink(pidfile);
     char program[S_PATH];
-    s_fmt(program, sizeof program, "%s/dossierd", s_bin_dir());
+    assert_format(program, sizeof program, "%s/dossierd", testserver_bin_dir());
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -338,7 +320,7 @@ s_spawn(const char *dir, const char *log, const char *extra, char *endpoint,
             int n = fscanf(f, "%ld\n%255s", &got, line);
             fclose(f);
             if (n == 2 && got == (long)pid) {
-                s_fmt(endpoint, size, "%s", line);
+                assert_format(endpoint, size, "%s", line);
                 return pid;
             }
         }
@@ -400,7 +382,8 @@ s_writer_main(void *arg) {
         atomic_fetch_add(w->sent, 1);
         dossier_error_t err = {0};
         if (s_put(client, "bk", w->index, i, body, &err) != DOSSIER_OK) {
-            s_fmt(w->failure, sizeof w->failure, "put %d: %s", i, err.message);
+            assert_format(w->failure, sizeof w->failure, "put %d: %s", i,
+                          err.message);
             break;
         }
         atomic_fetch_add(w->acked, 1);
@@ -460,7 +443,7 @@ test_backup_while_writing_then_restore(void **state) {
     char root[] = "/tmp/dossier-backup-XXXXXX";
     assert_non_null(mkdtemp(root));
     char fetched[S_PATH];
-    s_fmt(fetched, sizeof fetched, "%s/fetched.mdb", root);
+    assert_format(fetched, sizeof fetched, "%s/fetched.mdb", root);
     assert_int_equal(s_fetch(admin, backup->name, 65536, fetched),
                      backup->size_bytes);
     assert_true(s_files_equal(fetched, backup->path));
@@ -468,10 +451,10 @@ test_backup_while_writing_then_restore(void **state) {
     /* The CLI does the same with --fetch, and checks the size. */
     char command[S_PATH * 8], *output = NULL;
     char cli_copy[S_PATH];
-    s_fmt(cli_copy, sizeof cli_copy, "%s/cli.mdb", root);
-    s_fmt(command, sizeof command,
-          "%s/dossier -s %s backup cli-copy.mdb --fetch %s", s_bin_dir(),
-          endpoint, cli_copy);
+    assert_format(cli_copy, sizeof cli_copy, "%s/cli.mdb", root);
+    assert_format(command, sizeof command,
+                  "%s/dossier -s %s backup cli-copy.mdb --fetch %s",
+                  testserver_bin_dir(), endpoint, cli_copy);
     int rc = s_run(command, &output);
     if (rc != 0) {
         fail_msg("%s: exit %d: %s", command, rc, output);
@@ -481,22 +464,22 @@ test_backup_while_writing_then_restore(void **state) {
 
     /* Restore into a new directory, serve it, check it. */
     char restored[S_PATH];
-    s_fmt(restored, sizeof restored, "%s/restored", root);
-    s_fmt(command, sizeof command, "%s/dossierd --restore %s --data %s",
-          s_bin_dir(), fetched, restored);
+    assert_format(restored, sizeof restored, "%s/restored", root);
+    assert_format(command, sizeof command, "%s/dossierd --restore %s --data %s",
+                  testserver_bin_dir(), fetched, restored);
     rc = s_run(command, &output);
     if (rc != 0) {
         fail_msg("%s: exit %d: %s", command, rc, output);
     }
     char expect[64];
-    s_fmt(expect, sizeof expect, "%llu records",
-          (unsigned long long)backup->records);
+    assert_format(expect, sizeof expect, "%llu records",
+                  (unsigned long long)backup->records);
     if (!strstr(output, expect)) {
         fail_msg("%s said '%s', not '%s'", command, output, expect);
     }
     free(output);
     char log[S_PATH], second[256];
-    s_fmt(log, sizeof log, "%s/restored.log", root);
+    assert_format(log, sizeof log, "%s/restored.log", root);
     pid_t pid = s_spawn(restored, log, NULL, second, sizeof second);
     dossier_client_t *reader = s_client(second, 10000);
     assert_int_equal(s_stats_records(reader), backup->records);
@@ -520,7 +503,7 @@ test_backup_names_and_chunks(void **state) {
     char root[] = "/tmp/dossier-backup-XXXXXX";
     assert_non_null(mkdtemp(root));
     char args[S_PATH];
-    s_fmt(args, sizeof args, "--backup-dir %s/elsewhere", root);
+    assert_format(args, sizeof args, "--backup-dir %s/elsewhere", root);
     testserver_t *server = testserver_start(args);
     assert_non_null(server);
     dossier_client_t *client = s_client(testserver_endpoint(server), 10000);
@@ -542,7 +525,8 @@ test_backup_names_and_chunks(void **state) {
     Dossier__V1__BackupResponse *b = s_backup(client, "mine.mdb", DOSSIER_OK);
     assert_string_equal(b->name, "mine.mdb");
     char expect_path[S_PATH];
-    s_fmt(expect_path, sizeof expect_path, "%s/elsewhere/mine.mdb", root);
+    assert_format(expect_path, sizeof expect_path, "%s/elsewhere/mine.mdb",
+                  root);
     assert_string_equal(b->path, expect_path);
     assert_int_equal(b->records, 50);
     /* A taken name is never overwritten. */
@@ -550,7 +534,7 @@ test_backup_names_and_chunks(void **state) {
 
     /* Chunks of 1000 bytes: all full but the last, eof only there. */
     char fetched[S_PATH];
-    s_fmt(fetched, sizeof fetched, "%s/fetched.mdb", root);
+    assert_format(fetched, sizeof fetched, "%s/fetched.mdb", root);
     assert_int_equal(s_fetch(client, "mine.mdb", 1000, fetched), b->size_bytes);
     assert_true(s_files_equal(fetched, expect_path));
     /* length 0 is the default chunk (1 MiB): a small backup in one go. */
@@ -586,9 +570,9 @@ test_restore_refusals(void **state) {
     char root[] = "/tmp/dossier-backup-XXXXXX";
     assert_non_null(mkdtemp(root));
     char text[S_PATH], empty[S_PATH], dir[S_PATH], command[S_PATH * 2];
-    s_fmt(text, sizeof text, "%s/notes.txt", root);
-    s_fmt(empty, sizeof empty, "%s/empty.mdb", root);
-    s_fmt(dir, sizeof dir, "%s/data", root);
+    assert_format(text, sizeof text, "%s/notes.txt", root);
+    assert_format(empty, sizeof empty, "%s/empty.mdb", root);
+    assert_format(dir, sizeof dir, "%s/data", root);
     FILE *f = fopen(text, "w");
     assert_non_null(f);
     for (int i = 0; i < 2000; i++) {
@@ -600,16 +584,16 @@ test_restore_refusals(void **state) {
     fclose(f);
     char *output = NULL;
 
-    s_fmt(command, sizeof command, "%s/dossierd --restore %s --data %s",
-          s_bin_dir(), text, dir);
+    assert_format(command, sizeof command, "%s/dossierd --restore %s --data %s",
+                  testserver_bin_dir(), text, dir);
     int rc = s_run(command, &output);
     assert_int_not_equal(rc, 0);
     if (!strstr(output, "not an LMDB store file")) {
         fail_msg("restore of a text file said: %s", output);
     }
     free(output);
-    s_fmt(command, sizeof command, "%s/dossierd --restore %s --data %s",
-          s_bin_dir(), empty, dir);
+    assert_format(command, sizeof command, "%s/dossierd --restore %s --data %s",
+                  testserver_bin_dir(), empty, dir);
     rc = s_run(command, &output);
     assert_int_not_equal(rc, 0);
     if (!strstr(output, "empty")) {
@@ -619,7 +603,7 @@ test_restore_refusals(void **state) {
 
     /* A real store, made by a server, then backed up. */
     char log[S_PATH], endpoint[256];
-    s_fmt(log, sizeof log, "%s/dossierd.log", root);
+    assert_format(log, sizeof log, "%s/dossierd.log", root);
     pid_t pid = s_spawn(dir, log, NULL, endpoint, sizeof endpoint);
     dossier_client_t *client = s_client(endpoint, 10000);
     char body[] = "Text.";
@@ -629,11 +613,12 @@ test_restore_refusals(void **state) {
     }
     Dossier__V1__BackupResponse *b = s_backup(client, "ten.mdb", DOSSIER_OK);
     char backup[S_PATH];
-    s_fmt(backup, sizeof backup, "%s", b->path);
+    assert_format(backup, sizeof backup, "%s", b->path);
     dossier_message_free(b);
     /* While the server runs, even --force is refused. */
-    s_fmt(command, sizeof command, "%s/dossierd --restore %s --data %s --force",
-          s_bin_dir(), backup, dir);
+    assert_format(command, sizeof command,
+                  "%s/dossierd --restore %s --data %s --force",
+                  testserver_bin_dir(), backup, dir);
     rc = s_run(command, &output);
     assert_int_not_equal(rc, 0);
     free(output);
@@ -645,8 +630,8 @@ test_restore_refusals(void **state) {
     s_stop(pid);
 
     /* dir holds a store now: refused without --force, left alone. */
-    s_fmt(command, sizeof command, "%s/dossierd --restore %s --data %s",
-          s_bin_dir(), backup, dir);
+    assert_format(command, sizeof command, "%s/dossierd --restore %s --data %s",
+                  testserver_bin_dir(), backup, dir);
     rc = s_run(command, &output);
     assert_int_not_equal(rc, 0);
     if (!strstr(output, "already holds a store")) {
@@ -657,8 +642,9 @@ test_restore_refusals(void **state) {
     s_check_store(dir, &records);
     assert_int_equal(records, 15);
     /* With --force the backup's 10 records are back. */
-    s_fmt(command, sizeof command, "%s/dossierd --restore %s --data %s --force",
-          s_bin_dir(), backup, dir);
+    assert_format(command, sizeof command,
+                  "%s/dossierd --restore %s --data %s --force",
+                  testserver_bin_dir(), backup, dir);
     rc = s_run(command, &output);
     if (rc != 0 || !strstr(output, "10 records")) {
         fail_msg("%s: exit %d: %s", command, rc, output);
@@ -737,23 +723,24 @@ test_export_import_roundtrip(void **state) {
     assert_non_null(b);
     char command[S_PATH * 8], *output = NULL;
     /* Some fixtures are meant to fail to parse: the exit code is 1. */
-    s_fmt(command, sizeof command,
-          "%s/dossier -s %s import " DOSSIER_FIXTURE_DIR "/refworld",
-          s_bin_dir(), testserver_endpoint(a));
+    assert_format(command, sizeof command,
+                  "%s/dossier -s %s import " DOSSIER_FIXTURE_DIR "/refworld",
+                  testserver_bin_dir(), testserver_endpoint(a));
     int rc = s_run(command, &output);
     assert_true(rc == 0 || rc == 1);
     free(output);
     char dump[S_PATH];
-    s_fmt(dump, sizeof dump, "%s/dump.jsonl", root);
-    s_fmt(command, sizeof command, "%s/dossier -s %s export --json > %s",
-          s_bin_dir(), testserver_endpoint(a), dump);
+    assert_format(dump, sizeof dump, "%s/dump.jsonl", root);
+    assert_format(command, sizeof command,
+                  "%s/dossier -s %s export --json > %s", testserver_bin_dir(),
+                  testserver_endpoint(a), dump);
     rc = s_run(command, &output);
     if (rc != 0) {
         fail_msg("%s: exit %d: %s", command, rc, output);
     }
     free(output);
-    s_fmt(command, sizeof command, "%s/dossier -s %s import --json %s",
-          s_bin_dir(), testserver_endpoint(b), dump);
+    assert_format(command, sizeof command, "%s/dossier -s %s import --json %s",
+                  testserver_bin_dir(), testserver_endpoint(b), dump);
     rc = s_run(command, &output);
     if (rc != 0) {
         fail_msg("%s: exit %d: %s", command, rc, output);
@@ -835,7 +822,7 @@ s_fill_and_recover(const char *endpoint, const char *ballast) {
     /* Reads go on. */
     Dossier__V1__Report *got = NULL;
     char id[64];
-    s_fmt(id, sizeof id, "full-t0-%06d", 0);
+    assert_format(id, sizeof id, "full-t0-%06d", 0);
     assert_int_equal(dossier_get(client, id, &got, &err), DOSSIER_OK);
     assert_string_equal(got->id, id);
     dossier_report_free(got);
@@ -854,7 +841,7 @@ s_fill_and_recover(const char *endpoint, const char *ballast) {
     }
     /* Deletes work on a full store, and free room for writes. */
     for (int i = 0; !ballast && i < written; i += 2) {
-        s_fmt(id, sizeof id, "full-t0-%06d", i);
+        assert_format(id, sizeof id, "full-t0-%06d", i);
         if (dossier_delete(client, id, 0, NULL, &err) != DOSSIER_OK) {
             fail_msg("delete %s on a full store: %s", id, err.message);
         }
@@ -893,13 +880,13 @@ test_disk_full(void **state) {
         skip();
     }
     char data[S_PATH], log[S_PATH], endpoint[256];
-    s_fmt(data, sizeof data, "%s/data", mnt);
+    assert_format(data, sizeof data, "%s/data", mnt);
     assert_int_equal(mkdir(data, 0755), 0);
     /* The log stays off the full disk. */
-    s_fmt(log, sizeof log, "%s.log", mnt);
+    assert_format(log, sizeof log, "%s.log", mnt);
     /* 2 MiB of ballast to remove once the disk is full. */
     char ballast[S_PATH];
-    s_fmt(ballast, sizeof ballast, "%s/ballast", mnt);
+    assert_format(ballast, sizeof ballast, "%s/ballast", mnt);
     FILE *f = fopen(ballast, "wb");
     assert_non_null(f);
     static char block[65536];
@@ -960,8 +947,8 @@ test_stale_reader_slot_cleared(void **state) {
     char root[] = "/tmp/dossier-backup-XXXXXX";
     assert_non_null(mkdtemp(root));
     char dir[S_PATH], log[S_PATH], endpoint[256];
-    s_fmt(dir, sizeof dir, "%s/data", root);
-    s_fmt(log, sizeof log, "%s/dossierd.log", root);
+    assert_format(dir, sizeof dir, "%s/data", root);
+    assert_format(log, sizeof log, "%s/dossierd.log", root);
     assert_int_equal(mkdir(dir, 0755), 0);
     /* LMDB resets the reader table when the first process opens the
        environment, so a stale slot survives only while another process

@@ -1,5 +1,5 @@
 #!/bin/bash
-# test_bench_smoke.sh: a smoke run of dossier-bench (bench/dossier_bench.c)
+# test_bench_smoke.sh: a smoke run of dossier-bench (bench/load/dossier_bench.c)
 # against a dossierd started here on a free port in a temporary directory:
 # a tiny corpus preloaded through ImportBatch, one second of a mixed load
 # through libdossier and one through raw DEALER sockets, each with its
@@ -7,23 +7,10 @@
 # no failed request, and that --write-corpus writes Refworld files the
 # CLI imports. Not a benchmark: the figures are not checked.
 # Prints "N passed, M failed"; exits 1 on any failure.
-set -u
-
-BIN_DIR=${DOSSIER_BIN_DIR:?DOSSIER_BIN_DIR must name the directory of dossierd and dossier-bench}
+HERE=$(cd "$(dirname "$0")" && pwd)
+NAME=bench-smoke
+. "$HERE/../support/clitest.sh"
 BENCH=$BIN_DIR/dossier-bench
-pass=0
-fail=0
-TMP=$(mktemp -d /tmp/dossier-bench-smoke-XXXXXX)
-SERVER_PID=
-
-cleanup() {
-    if [ -n "$SERVER_PID" ]; then
-        kill "$SERVER_PID" 2>/dev/null
-        wait "$SERVER_PID" 2>/dev/null
-    fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
 
 check() { # check NAME CONDITION-EXIT-CODE
     if [ "$2" -eq 0 ]; then
@@ -41,24 +28,8 @@ if [ ! -x "$BENCH" ]; then
     exit 1
 fi
 
-"$BIN_DIR/dossierd" --data "$TMP/data" --bind 'tcp://127.0.0.1:*' \
-    2>"$TMP/server.log" &
-SERVER_PID=$!
-EP=
-for _ in $(seq 1 100); do
-    if [ -s "$TMP/data/dossierd.pid" ] &&
-        [ "$(sed -n 1p "$TMP/data/dossierd.pid")" = "$SERVER_PID" ]; then
-        EP=$(sed -n 2p "$TMP/data/dossierd.pid")
-        [ -n "$EP" ] && break
-    fi
-    sleep 0.1
-done
-if [ -z "$EP" ]; then
-    echo "FAIL: dossierd did not start; its log:"
-    cat "$TMP/server.log"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
+start_server data
+SERVER_PID=$(sed -n 1p "$TMP/data/dossierd.pid")
 
 # A summary line with errors=0 and ops above 0.
 summary_ok() {
@@ -98,7 +69,7 @@ if [ -x "$BIN_DIR/dossier" ]; then
     check "the CLI imports the generated files" $?
 fi
 
-if grep -q 'Sanitizer' "$TMP/server.log"; then
+if grep -q 'Sanitizer' "$TMP/data.log"; then
     fail=$((fail + 1))
     echo "FAIL: a sanitizer complained in dossierd"
 fi

@@ -18,18 +18,8 @@
 
 #include "dossier.h"
 #include "google/protobuf/descriptor.pb-c.h"
+#include "testassert.h"
 #include "testserver.h"
-
-#define ASSERT_STATUS(expr, want, err)                                         \
-    do {                                                                       \
-        dossier_status_t got_ = (expr);                                        \
-        if (got_ != (want)) {                                                  \
-            fail_msg("%s: got %s (%s), want %s", #expr,                        \
-                     dossier_strerror(got_), (err).message,                    \
-                     dossier_strerror(want));                                  \
-        }                                                                      \
-    } while (0)
-#define ASSERT_OK(expr, err) ASSERT_STATUS(expr, DOSSIER_OK, err)
 
 typedef struct {
     testserver_t *server;
@@ -101,22 +91,22 @@ test_client_new_rejects_bad_arguments(void **state) {
     (void)state;
     dossier_client_t *c = NULL;
     dossier_error_t err = {0};
-    ASSERT_STATUS(dossier_client_new("", NULL, &c, &err),
-                  DOSSIER_INVALID_ARGUMENT, err);
-    ASSERT_STATUS(dossier_client_new(" , ", NULL, &c, &err),
-                  DOSSIER_INVALID_ARGUMENT, err);
-    ASSERT_STATUS(dossier_client_new("localhost:7531", NULL, &c, &err),
-                  DOSSIER_INVALID_ARGUMENT, err);
+    assert_status(dossier_client_new("", NULL, &c, &err),
+                  DOSSIER_INVALID_ARGUMENT, &err);
+    assert_status(dossier_client_new(" , ", NULL, &c, &err),
+                  DOSSIER_INVALID_ARGUMENT, &err);
+    assert_status(dossier_client_new("localhost:7531", NULL, &c, &err),
+                  DOSSIER_INVALID_ARGUMENT, &err);
     assert_non_null(strstr(err.message, "localhost:7531"));
     dossier_options_t o;
     dossier_options_init(&o);
     o.timeout_ms = 0;
-    ASSERT_STATUS(dossier_client_new("tcp://127.0.0.1:1", &o, &c, &err),
-                  DOSSIER_INVALID_ARGUMENT, err);
+    assert_status(dossier_client_new("tcp://127.0.0.1:1", &o, &c, &err),
+                  DOSSIER_INVALID_ARGUMENT, &err);
     dossier_options_init(&o);
     o.curve_server_key = "too short";
-    ASSERT_STATUS(dossier_client_new("tcp://127.0.0.1:1", &o, &c, &err),
-                  DOSSIER_INVALID_ARGUMENT, err);
+    assert_status(dossier_client_new("tcp://127.0.0.1:1", &o, &c, &err),
+                  DOSSIER_INVALID_ARGUMENT, &err);
     assert_null(c);
 
     /* Well-formed keys are accepted (their use is a later issue). */
@@ -127,9 +117,9 @@ test_client_new_rejects_bad_arguments(void **state) {
         o.curve_server_key = server_pub;
         o.curve_public_key = pub;
         o.curve_secret_key = sec;
-        ASSERT_OK(dossier_client_new("tcp://127.0.0.1:1, tcp://127.0.0.1:2", &o,
+        assert_ok(dossier_client_new("tcp://127.0.0.1:1, tcp://127.0.0.1:2", &o,
                                      &c, &err),
-                  err);
+                  &err);
         assert_string_equal(dossier_client_endpoint(c), "tcp://127.0.0.1:1");
         dossier_client_destroy(&c);
         assert_null(c);
@@ -161,7 +151,7 @@ test_put_get_delete(void **state) {
     Dossier__V1__Report r = s_report("api-put-1", "First title");
 
     Dossier__V1__PutResponse *put = NULL;
-    ASSERT_OK(dossier_put(c, &r, 0, true, &put, &err), err);
+    assert_ok(dossier_put(c, &r, 0, true, &put, &err), &err);
     assert_string_equal(put->id, "api-put-1");
     assert_int_equal(put->version, 1);
     assert_true(put->created);
@@ -169,7 +159,7 @@ test_put_get_delete(void **state) {
     put = NULL;
 
     Dossier__V1__Report *got = NULL;
-    ASSERT_OK(dossier_get(c, "api-put-1", &got, &err), err);
+    assert_ok(dossier_get(c, "api-put-1", &got, &err), &err);
     assert_string_equal(got->title, "First title");
     assert_string_equal(got->country, "Atlantis");
     assert_int_equal(got->year, 2019);
@@ -181,42 +171,42 @@ test_put_get_delete(void **state) {
     got = NULL;
 
     /* create_only on an existing id. */
-    ASSERT_STATUS(dossier_put(c, &r, 0, true, NULL, &err),
-                  DOSSIER_ALREADY_EXISTS, err);
+    assert_status(dossier_put(c, &r, 0, true, NULL, &err),
+                  DOSSIER_ALREADY_EXISTS, &err);
 
     /* An update from version 1 succeeds once... */
     r.title = "Second title";
-    ASSERT_OK(dossier_put(c, &r, 1, false, &put, &err), err);
+    assert_ok(dossier_put(c, &r, 1, false, &put, &err), &err);
     assert_int_equal(put->version, 2);
     assert_false(put->created);
     dossier_message_free(put);
     /* ...and a second edit of the same stale copy is refused. */
     r.title = "Lost update";
-    ASSERT_STATUS(dossier_put(c, &r, 1, false, NULL, &err), DOSSIER_ABORTED,
-                  err);
-    ASSERT_OK(dossier_get(c, "api-put-1", &got, &err), err);
+    assert_status(dossier_put(c, &r, 1, false, NULL, &err), DOSSIER_ABORTED,
+                  &err);
+    assert_ok(dossier_get(c, "api-put-1", &got, &err), &err);
     assert_string_equal(got->title, "Second title");
     dossier_report_free(got);
 
     Dossier__V1__DeleteResponse *del = NULL;
-    ASSERT_STATUS(dossier_delete(c, "api-put-1", 1, NULL, &err),
-                  DOSSIER_ABORTED, err);
-    ASSERT_OK(dossier_delete(c, "api-put-1", 2, &del, &err), err);
+    assert_status(dossier_delete(c, "api-put-1", 1, NULL, &err),
+                  DOSSIER_ABORTED, &err);
+    assert_ok(dossier_delete(c, "api-put-1", 2, &del, &err), &err);
     assert_string_equal(del->id, "api-put-1");
     assert_int_equal(del->version, 2);
     dossier_message_free(del);
 
     got = NULL;
-    ASSERT_STATUS(dossier_get(c, "api-put-1", &got, &err), DOSSIER_NOT_FOUND,
-                  err);
+    assert_status(dossier_get(c, "api-put-1", &got, &err), DOSSIER_NOT_FOUND,
+                  &err);
     assert_null(got); /* out-parameters are written only on success */
     assert_int_equal(err.code, DOSSIER_NOT_FOUND);
     assert_true(strlen(err.message) > 0);
-    ASSERT_STATUS(dossier_delete(c, "api-put-1", 0, NULL, &err),
-                  DOSSIER_NOT_FOUND, err);
+    assert_status(dossier_delete(c, "api-put-1", 0, NULL, &err),
+                  DOSSIER_NOT_FOUND, &err);
     /* A bad id is the server's INVALID_ARGUMENT, not a transport error. */
-    ASSERT_STATUS(dossier_get(c, "no spaces allowed", NULL, &err),
-                  DOSSIER_INVALID_ARGUMENT, err);
+    assert_status(dossier_get(c, "no spaces allowed", NULL, &err),
+                  DOSSIER_INVALID_ARGUMENT, &err);
 }
 
 static void
@@ -234,28 +224,28 @@ test_import_and_queries(void **state) {
     /* A dry run parses without storing. */
     one.dry_run = true;
     Dossier__V1__ImportTextResponse *itr = NULL;
-    ASSERT_OK(dossier_import_text(c, &one, &itr, &err), err);
+    assert_ok(dossier_import_text(c, &one, &itr, &err), &err);
     assert_int_equal(itr->outcome,
                      DOSSIER__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_PARSED);
     assert_non_null(itr->report);
     assert_int_equal(itr->report->year, 2004);
     char *id = strdup(itr->id);
     dossier_message_free(itr);
-    ASSERT_STATUS(dossier_get(c, id, NULL, &err), DOSSIER_NOT_FOUND, err);
+    assert_status(dossier_get(c, id, NULL, &err), DOSSIER_NOT_FOUND, &err);
 
     one.dry_run = false;
-    ASSERT_OK(dossier_import_text(c, &one, &itr, &err), err);
+    assert_ok(dossier_import_text(c, &one, &itr, &err), &err);
     assert_int_equal(itr->outcome,
                      DOSSIER__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_CREATED);
     assert_string_equal(itr->id, id);
     dossier_message_free(itr);
-    ASSERT_OK(dossier_import_text(c, &one, &itr, &err), err);
+    assert_ok(dossier_import_text(c, &one, &itr, &err), &err);
     assert_int_equal(itr->outcome,
                      DOSSIER__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_UNCHANGED);
     dossier_message_free(itr);
 
     Dossier__V1__Report *got = NULL;
-    ASSERT_OK(dossier_get(c, id, &got, &err), err);
+    assert_ok(dossier_get(c, id, &got, &err), &err);
     assert_string_equal(got->country_code, "AZE");
     assert_int_equal(got->tier, DOSSIER__V1__TIER__TIER_2_WATCH_LIST);
     dossier_report_free(got);
@@ -280,7 +270,7 @@ test_import_and_queries(void **state) {
     batch.documents = ptrs;
     batch.n_documents = 3;
     Dossier__V1__ImportBatchResponse *br = NULL;
-    ASSERT_OK(dossier_import_batch(c, &batch, &br, &err), err);
+    assert_ok(dossier_import_batch(c, &batch, &br, &err), &err);
     assert_int_equal(br->n_results, 3);
     assert_int_equal(br->results[0]->code, DOSSIER_OK);
     assert_int_equal(br->results[1]->code, DOSSIER_INVALID_ARGUMENT);
@@ -301,7 +291,7 @@ test_import_and_queries(void **state) {
     for (int page = 0; page < 10; page++) {
         lr.page_token = token ? token : "";
         Dossier__V1__ListResponse *list = NULL;
-        ASSERT_OK(dossier_list(c, &lr, &list, &err), err);
+        assert_ok(dossier_list(c, &lr, &list, &err), &err);
         assert_true(list->n_reports <= 1);
         for (size_t i = 0; i < list->n_reports; i++) {
             assert_string_equal(list->reports[i]->country_code, "AZE");
@@ -325,13 +315,13 @@ test_import_and_queries(void **state) {
     lr.page_size = 0;
     lr.page_token = "";
     Dossier__V1__ListResponse *list = NULL;
-    ASSERT_OK(dossier_list(c, &lr, &list, &err), err);
+    assert_ok(dossier_list(c, &lr, &list, &err), &err);
     assert_int_equal(list->n_reports, 1);
     assert_int_equal(list->reports[0]->year, 2006);
     dossier_message_free(list);
 
     Dossier__V1__HistoryResponse *h = NULL;
-    ASSERT_OK(dossier_history(c, "Azerbaijan", NULL, &h, &err), err);
+    assert_ok(dossier_history(c, "Azerbaijan", NULL, &h, &err), &err);
     assert_string_equal(h->country_code, "AZE");
     assert_int_equal(h->n_entries, 3);
     assert_int_equal(h->entries[0]->year, 2004);
@@ -341,7 +331,7 @@ test_import_and_queries(void **state) {
     dossier_message_free(h);
 
     Dossier__V1__ChangesResponse *ch = NULL;
-    ASSERT_OK(dossier_changes(c, 2006, NULL, &ch, &err), err);
+    assert_ok(dossier_changes(c, 2006, NULL, &ch, &err), &err);
     assert_int_equal(ch->year, 2006);
     bool found = false;
     for (size_t i = 0; i < ch->n_changes; i++) {
@@ -359,7 +349,7 @@ test_import_and_queries(void **state) {
     dossier_message_free(ch);
 
     Dossier__V1__StatsResponse *st = NULL;
-    ASSERT_OK(dossier_stats(c, &st, &err), err);
+    assert_ok(dossier_stats(c, &st, &err), &err);
     assert_true(st->records >= 3);
     dossier_message_free(st);
 
@@ -374,7 +364,7 @@ test_import_and_queries(void **state) {
         assert_string_equal(sresp->hits[0]->report->id, id);
         dossier_message_free(sresp);
     } else {
-        ASSERT_STATUS(rc, DOSSIER_UNIMPLEMENTED, err);
+        assert_status(rc, DOSSIER_UNIMPLEMENTED, &err);
     }
 
     free(id);
@@ -437,13 +427,13 @@ test_pipelined_calls_keep_order(void **state) {
 
     dossier_pending_t *p_first = NULL, *p_second = NULL, *p_put = NULL,
                       *p_get = NULL;
-    ASSERT_OK(dossier_call_start(c, "ImportBatch", &first.base, &p_first, &err),
-              err);
-    ASSERT_OK(
+    assert_ok(dossier_call_start(c, "ImportBatch", &first.base, &p_first, &err),
+              &err);
+    assert_ok(
         dossier_call_start(c, "ImportBatch", &second.base, &p_second, &err),
-        err);
-    ASSERT_OK(dossier_call_start(c, "Put", &put_req.base, &p_put, &err), err);
-    ASSERT_OK(dossier_call_start(c, "Get", &get_req.base, &p_get, &err), err);
+        &err);
+    assert_ok(dossier_call_start(c, "Put", &put_req.base, &p_put, &err), &err);
+    assert_ok(dossier_call_start(c, "Get", &get_req.base, &p_get, &err), &err);
 
     /* Finished last to first: the earlier replies wait for their turn. */
     /* The Get is a read, not ordered with the writes: it finds the
@@ -457,31 +447,31 @@ test_pipelined_calls_keep_order(void **state) {
         assert_string_equal(got->id, "pipe-0");
         dossier_report_free(got);
     } else {
-        ASSERT_STATUS(get_rc, DOSSIER_NOT_FOUND, err);
+        assert_status(get_rc, DOSSIER_NOT_FOUND, &err);
         assert_non_null(strstr(err.message, "pipe-0"));
     }
     Dossier__V1__PutResponse *put_resp = NULL;
-    ASSERT_OK(dossier_call_finish(c, &p_put,
+    assert_ok(dossier_call_finish(c, &p_put,
                                   &dossier__v1__put_response__descriptor,
                                   (ProtobufCMessage **)&put_resp, &err),
-              err);
+              &err);
     assert_int_equal(put_resp->version, 3);
     dossier_message_free(put_resp);
     Dossier__V1__ImportBatchResponse *second_resp = NULL;
-    ASSERT_OK(dossier_call_finish(
+    assert_ok(dossier_call_finish(
                   c, &p_second, &dossier__v1__import_batch_response__descriptor,
                   (ProtobufCMessage **)&second_resp, &err),
-              err);
+              &err);
     assert_int_equal(second_resp->n_results, 1);
     assert_int_equal(second_resp->results[0]->code, DOSSIER_OK);
     assert_int_equal(second_resp->results[0]->response->outcome,
                      DOSSIER__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_UPDATED);
     dossier_message_free(second_resp);
     Dossier__V1__ImportBatchResponse *first_resp = NULL;
-    ASSERT_OK(dossier_call_finish(
+    assert_ok(dossier_call_finish(
                   c, &p_first, &dossier__v1__import_batch_response__descriptor,
                   (ProtobufCMessage **)&first_resp, &err),
-              err);
+              &err);
     assert_int_equal(first_resp->n_results, N);
     for (int i = 0; i < N; i++) {
         assert_int_equal(first_resp->results[i]->code, DOSSIER_OK);
@@ -491,7 +481,7 @@ test_pipelined_calls_keep_order(void **state) {
     dossier_message_free(first_resp);
 
     got = NULL;
-    ASSERT_OK(dossier_get(c, "pipe-x", &got, &err), err);
+    assert_ok(dossier_get(c, "pipe-x", &got, &err), &err);
     assert_string_equal(got->title, "third version");
     assert_int_equal(got->version, 3);
     dossier_report_free(got);
@@ -518,32 +508,32 @@ test_pipelined_calls_fail_together(void **state) {
     options.timeout_ms = 600;
     options.retries = 0;
     dossier_client_t *c = NULL;
-    ASSERT_OK(
+    assert_ok(
         dossier_client_new(testserver_endpoint(fx->server), &options, &c, &err),
-        err);
+        &err);
     Dossier__V1__HealthRequest health = DOSSIER__V1__HEALTH_REQUEST__INIT;
-    ASSERT_OK(dossier_call(c, "Health", &health.base,
+    assert_ok(dossier_call(c, "Health", &health.base,
                            &dossier__v1__health_response__descriptor, NULL,
                            &err),
-              err);
+              &err);
     assert_int_equal(testserver_kill(fx->server, SIGSTOP), 0);
     dossier_pending_t *a = NULL, *b = NULL;
-    ASSERT_OK(dossier_call_start(c, "Health", &health.base, &a, &err), err);
-    ASSERT_OK(dossier_call_start(c, "Health", &health.base, &b, &err), err);
-    ASSERT_STATUS(dossier_call_finish(c, &a,
+    assert_ok(dossier_call_start(c, "Health", &health.base, &a, &err), &err);
+    assert_ok(dossier_call_start(c, "Health", &health.base, &b, &err), &err);
+    assert_status(dossier_call_finish(c, &a,
                                       &dossier__v1__health_response__descriptor,
                                       NULL, &err),
-                  DOSSIER_DEADLINE_EXCEEDED, err);
-    ASSERT_STATUS(dossier_call_finish(c, &b,
+                  DOSSIER_DEADLINE_EXCEEDED, &err);
+    assert_status(dossier_call_finish(c, &b,
                                       &dossier__v1__health_response__descriptor,
                                       NULL, &err),
-                  DOSSIER_UNAVAILABLE, err);
+                  DOSSIER_UNAVAILABLE, &err);
     assert_null(b);
     assert_int_equal(testserver_kill(fx->server, SIGCONT), 0);
-    ASSERT_OK(dossier_call(c, "Health", &health.base,
+    assert_ok(dossier_call(c, "Health", &health.base,
                            &dossier__v1__health_response__descriptor, NULL,
                            &err),
-              err);
+              &err);
     dossier_client_destroy(&c);
 }
 
@@ -554,7 +544,7 @@ test_health_describe_and_generic_call(void **state) {
     dossier_error_t err = {0};
 
     Dossier__V1__HealthResponse *health = NULL;
-    ASSERT_OK(dossier_health(c, NULL, &health, &err), err);
+    assert_ok(dossier_health(c, NULL, &health, &err), &err);
     assert_int_equal(health->status,
                      DOSSIER__V1__SERVING_STATUS__SERVING_STATUS_SERVING);
     dossier_message_free(health);
@@ -562,22 +552,22 @@ test_health_describe_and_generic_call(void **state) {
     /* The generic call, with the full method name. */
     Dossier__V1__HealthRequest hreq = DOSSIER__V1__HEALTH_REQUEST__INIT;
     ProtobufCMessage *m = NULL;
-    ASSERT_OK(dossier_call(c, "dossier.v1.Reports/Health", &hreq.base,
+    assert_ok(dossier_call(c, "dossier.v1.Reports/Health", &hreq.base,
                            &dossier__v1__health_response__descriptor, &m, &err),
-              err);
+              &err);
     assert_ptr_equal(m->descriptor, &dossier__v1__health_response__descriptor);
     dossier_message_free(m);
-    ASSERT_STATUS(dossier_call(c, "dossier.v1.Reports/NoSuchMethod", &hreq.base,
+    assert_status(dossier_call(c, "dossier.v1.Reports/NoSuchMethod", &hreq.base,
                                &dossier__v1__health_response__descriptor, NULL,
                                &err),
-                  DOSSIER_UNIMPLEMENTED, err);
-    ASSERT_STATUS(dossier_call(c, NULL, &hreq.base,
+                  DOSSIER_UNIMPLEMENTED, &err);
+    assert_status(dossier_call(c, NULL, &hreq.base,
                                &dossier__v1__health_response__descriptor, NULL,
                                &err),
-                  DOSSIER_INVALID_ARGUMENT, err);
+                  DOSSIER_INVALID_ARGUMENT, &err);
 
     Dossier__V1__DescribeResponse *d = NULL;
-    ASSERT_OK(dossier_describe(c, &d, &err), err);
+    assert_ok(dossier_describe(c, &d, &err), &err);
     Google__Protobuf__FileDescriptorSet *set =
         google__protobuf__file_descriptor_set__unpack(
             NULL, d->file_descriptor_set.len, d->file_descriptor_set.data);

@@ -26,34 +26,12 @@
 #include <unistd.h>
 
 #include "dossier.h"
+#include "testassert.h"
+#include "testclock.h"
 #include "testserver.h"
-
-#define ASSERT_STATUS(expr, want, err)                                         \
-    do {                                                                       \
-        dossier_status_t got_ = (expr);                                        \
-        if (got_ != (want)) {                                                  \
-            fail_msg("%s: got %s (%s), want %s", #expr,                        \
-                     dossier_strerror(got_), (err).message,                    \
-                     dossier_strerror(want));                                  \
-        }                                                                      \
-    } while (0)
-#define ASSERT_OK(expr, err) ASSERT_STATUS(expr, DOSSIER_OK, err)
 
 /* Time a call may take beyond its timeout: scheduling, socket set-up. */
 #define S_SLACK_MS 400
-
-static int64_t
-s_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-s_sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 /* A TCP port on 127.0.0.1 that nothing listens on right now. */
 static int
@@ -79,7 +57,7 @@ s_client(const char *endpoints, int timeout_ms, int retries, int hb_ms) {
     o.heartbeat_ivl_ms = hb_ms;
     dossier_client_t *c = NULL;
     dossier_error_t err = {0};
-    ASSERT_OK(dossier_client_new(endpoints, &o, &c, &err), err);
+    assert_ok(dossier_client_new(endpoints, &o, &c, &err), &err);
     return c;
 }
 
@@ -101,10 +79,10 @@ test_unreachable_is_unavailable_within_timeout(void **state) {
     dossier_client_t *c = s_client(ep, 1000, 3, 1000);
     dossier_error_t err = {0};
 
-    int64_t t0 = s_now_ms();
-    ASSERT_STATUS(dossier_health(c, NULL, NULL, &err), DOSSIER_UNAVAILABLE,
-                  err);
-    int64_t took = s_now_ms() - t0;
+    int64_t t0 = testclock_now_ms();
+    assert_status(dossier_health(c, NULL, NULL, &err), DOSSIER_UNAVAILABLE,
+                  &err);
+    int64_t took = testclock_now_ms() - t0;
     assert_true(took >= 900);
     assert_true(took <= 1000 + S_SLACK_MS);
     assert_non_null(strstr(err.message, "cannot reach"));
@@ -113,10 +91,10 @@ test_unreachable_is_unavailable_within_timeout(void **state) {
 
     /* A write fails the same way: nothing was sent. */
     Dossier__V1__Report r = s_report("failover-unreachable");
-    t0 = s_now_ms();
-    ASSERT_STATUS(dossier_put(c, &r, 0, false, NULL, &err), DOSSIER_UNAVAILABLE,
-                  err);
-    took = s_now_ms() - t0;
+    t0 = testclock_now_ms();
+    assert_status(dossier_put(c, &r, 0, false, NULL, &err), DOSSIER_UNAVAILABLE,
+                  &err);
+    took = testclock_now_ms() - t0;
     assert_true(took <= 1000 + S_SLACK_MS);
     assert_false(dossier_client_request_sent(c)); /* certainly not applied */
     dossier_client_destroy(&c);
@@ -133,29 +111,29 @@ test_failover_to_second_endpoint(void **state) {
     dossier_client_t *c = s_client(eps, 4000, 3, 1000);
     dossier_error_t err = {0};
 
-    int64_t t0 = s_now_ms();
+    int64_t t0 = testclock_now_ms();
     Dossier__V1__HealthResponse *h = NULL;
-    ASSERT_OK(dossier_health(c, NULL, &h, &err), err);
+    assert_ok(dossier_health(c, NULL, &h, &err), &err);
     assert_int_equal(h->status,
                      DOSSIER__V1__SERVING_STATUS__SERVING_STATUS_SERVING);
     dossier_message_free(h);
     /* The dead endpoint had a quarter of the time (4 attempts). */
-    assert_true(s_now_ms() - t0 < 4000);
+    assert_true(testclock_now_ms() - t0 < 4000);
     assert_string_equal(dossier_client_endpoint(c),
                         testserver_endpoint(server));
 
     /* The client stays on the live endpoint: no more waiting. */
-    t0 = s_now_ms();
+    t0 = testclock_now_ms();
     Dossier__V1__Report r = s_report("failover-write");
-    ASSERT_OK(dossier_put(c, &r, 0, false, NULL, &err), err);
-    assert_true(s_now_ms() - t0 < 1000);
+    assert_ok(dossier_put(c, &r, 0, false, NULL, &err), &err);
+    assert_true(testclock_now_ms() - t0 < 1000);
 
     /* A write also moves past a dead endpoint, since it was never sent. */
     dossier_client_t *c2 = s_client(eps, 4000, 3, 1000);
     r.title = "written after failover";
-    ASSERT_OK(dossier_put(c2, &r, 0, false, NULL, &err), err);
+    assert_ok(dossier_put(c2, &r, 0, false, NULL, &err), &err);
     Dossier__V1__Report *got = NULL;
-    ASSERT_OK(dossier_get(c, "failover-write", &got, &err), err);
+    assert_ok(dossier_get(c, "failover-write", &got, &err), &err);
     assert_string_equal(got->title, "written after failover");
     assert_int_equal(got->version, 2);
     dossier_report_free(got);
@@ -181,14 +159,14 @@ typedef struct {
 static void *
 s_call_thread(void *arg) {
     s_call_t *call = arg;
-    int64_t t0 = s_now_ms();
+    int64_t t0 = testclock_now_ms();
     if (call->put) {
         Dossier__V1__Report r = s_report(call->id);
         call->rc = dossier_put(call->client, &r, 0, false, NULL, &call->err);
     } else {
         call->rc = dossier_get(call->client, call->id, &call->got, &call->err);
     }
-    call->took_ms = s_now_ms() - t0;
+    call->took_ms = testclock_now_ms() - t0;
     return NULL;
 }
 
@@ -198,7 +176,7 @@ static void
 s_call_across_restart(testserver_t *server, s_call_t *call, int delay_ms) {
     pthread_t thread;
     assert_int_equal(pthread_create(&thread, NULL, s_call_thread, call), 0);
-    s_sleep_ms(delay_ms);
+    testclock_sleep_ms(delay_ms);
     assert_int_equal(testserver_kill(server, SIGKILL), 0);
     assert_true(testserver_wait(server, 5000) >= 0);
     int restarted = testserver_restart(server);
@@ -226,7 +204,7 @@ test_idempotent_call_retried_after_restart(void **state) {
     dossier_client_t *c = s_client(ep, 8000, 3, 200);
     dossier_error_t err = {0};
     Dossier__V1__Report r = s_report("restart-1");
-    ASSERT_OK(dossier_put(c, &r, 0, false, NULL, &err), err);
+    assert_ok(dossier_put(c, &r, 0, false, NULL, &err), &err);
 
     /* The server freezes with our connection open: the Get is sent into
        it and never answered. Heartbeats notice, the client reconnects,
@@ -234,7 +212,7 @@ test_idempotent_call_retried_after_restart(void **state) {
     assert_int_equal(testserver_kill(server, SIGSTOP), 0);
     s_call_t call = {.client = c, .id = "restart-1"};
     s_call_across_restart(server, &call, 1000);
-    ASSERT_OK(call.rc, call.err);
+    assert_ok(call.rc, &call.err);
     assert_string_equal(call.got->title, "Failover test");
     dossier_report_free(call.got);
     assert_true(call.took_ms >= 900); /* it did wait for the restart */
@@ -251,7 +229,7 @@ test_write_retried_with_its_key(void **state) {
     testserver_t *server = s_server_on_fixed_port(ep, sizeof ep);
     dossier_client_t *c = s_client(ep, 8000, 3, 200);
     dossier_error_t err = {0};
-    ASSERT_OK(dossier_health(c, NULL, NULL, &err), err);
+    assert_ok(dossier_health(c, NULL, NULL, &err), &err);
 
     /* Sent into a frozen server that is killed and restarted within the
        timeout: the write is sent again with the same idempotency key and
@@ -259,11 +237,11 @@ test_write_retried_with_its_key(void **state) {
     assert_int_equal(testserver_kill(server, SIGSTOP), 0);
     s_call_t call = {.client = c, .id = "restart-write", .put = true};
     s_call_across_restart(server, &call, 500);
-    ASSERT_OK(call.rc, call.err);
+    assert_ok(call.rc, &call.err);
     assert_true(dossier_client_request_sent(c));
     assert_true(call.took_ms >= 400);
     Dossier__V1__Report *got = NULL;
-    ASSERT_OK(dossier_get(c, "restart-write", &got, &err), err);
+    assert_ok(dossier_get(c, "restart-write", &got, &err), &err);
     assert_int_equal(got->version, 1);
     dossier_report_free(got);
     dossier_client_destroy(&c);
@@ -278,17 +256,18 @@ test_slow_reply_is_deadline_exceeded(void **state) {
     /* Heartbeats off: a frozen server then looks like a slow one. */
     dossier_client_t *c = s_client(testserver_endpoint(server), 800, 0, 0);
     dossier_error_t err = {0};
-    ASSERT_OK(dossier_health(c, NULL, NULL, &err), err);
+    assert_ok(dossier_health(c, NULL, NULL, &err), &err);
     assert_int_equal(testserver_kill(server, SIGSTOP), 0);
-    int64_t t0 = s_now_ms();
-    ASSERT_STATUS(dossier_stats(c, NULL, &err), DOSSIER_DEADLINE_EXCEEDED, err);
-    int64_t took = s_now_ms() - t0;
+    int64_t t0 = testclock_now_ms();
+    assert_status(dossier_stats(c, NULL, &err), DOSSIER_DEADLINE_EXCEEDED,
+                  &err);
+    int64_t took = testclock_now_ms() - t0;
     assert_true(took >= 700 && took <= 800 + S_SLACK_MS);
     assert_int_equal(testserver_kill(server, SIGCONT), 0);
     /* The client recovers; the abandoned call's late reply (on the
        closed socket) is not mistaken for this one's. */
     Dossier__V1__HealthResponse *h = NULL;
-    ASSERT_OK(dossier_health(c, NULL, &h, &err), err);
+    assert_ok(dossier_health(c, NULL, &h, &err), &err);
     assert_ptr_equal(h->base.descriptor,
                      &dossier__v1__health_response__descriptor);
     dossier_message_free(h);
@@ -374,9 +353,9 @@ test_failover_from_silent_server(void **state) {
 
     /* A read waits half its time on the silent peer, then fails over. */
     dossier_client_t *c = s_client(eps, 4000, 3, 1000);
-    int64_t t0 = s_now_ms();
-    ASSERT_OK(dossier_stats(c, NULL, &err), err);
-    int64_t took = s_now_ms() - t0;
+    int64_t t0 = testclock_now_ms();
+    assert_ok(dossier_stats(c, NULL, &err), &err);
+    int64_t took = testclock_now_ms() - t0;
     assert_true(took >= 1900 && took < 4000);
     Dossier__V1__Request *req = s_silent_request(&silent);
     assert_non_null(req); /* [empty delimiter][Request], as documented */
@@ -394,9 +373,9 @@ test_failover_from_silent_server(void **state) {
     c = s_client(eps, 4000, 3, 1000);
     Dossier__V1__Report r = s_report("silent-write");
     Dossier__V1__PutResponse *put_response = NULL;
-    t0 = s_now_ms();
-    ASSERT_OK(dossier_put(c, &r, 0, false, &put_response, &err), err);
-    took = s_now_ms() - t0;
+    t0 = testclock_now_ms();
+    assert_ok(dossier_put(c, &r, 0, false, &put_response, &err), &err);
+    took = testclock_now_ms() - t0;
     assert_true(took >= 1900 && took < 4000);
     assert_int_equal(put_response->version, 1);
     dossier_message_free(put_response);
@@ -416,17 +395,17 @@ test_failover_from_silent_server(void **state) {
     dossier__v1__request__free_unpacked(req, NULL);
     assert_null(s_silent_request(&silent)); /* the silent peer got it once */
     Dossier__V1__Report *got = NULL;
-    ASSERT_OK(dossier_get(c, "silent-write", &got, &err), err);
+    assert_ok(dossier_get(c, "silent-write", &got, &err), &err);
     assert_int_equal(got->version, 1);
     dossier_report_free(got);
 
     /* Two calls, two keys: the key names one logical call. */
     dossier_client_destroy(&c);
     c = s_client(silent.endpoint, 300, 0, 1000);
-    ASSERT_STATUS(dossier_delete(c, "a", 0, NULL, &err),
-                  DOSSIER_DEADLINE_EXCEEDED, err);
-    ASSERT_STATUS(dossier_delete(c, "a", 0, NULL, &err),
-                  DOSSIER_DEADLINE_EXCEEDED, err);
+    assert_status(dossier_delete(c, "a", 0, NULL, &err),
+                  DOSSIER_DEADLINE_EXCEEDED, &err);
+    assert_status(dossier_delete(c, "a", 0, NULL, &err),
+                  DOSSIER_DEADLINE_EXCEEDED, &err);
     Dossier__V1__Request *first = s_silent_request(&silent);
     Dossier__V1__Request *second = s_silent_request(&silent);
     assert_non_null(first);
@@ -571,19 +550,19 @@ static void
 test_odd_replies(void **state) {
     (void)state;
     dossier_error_t err = {0};
-    ASSERT_STATUS(s_call_odd_peer(S_REPLY_GARBAGE, &err), DOSSIER_INTERNAL,
-                  err);
+    assert_status(s_call_odd_peer(S_REPLY_GARBAGE, &err), DOSSIER_INTERNAL,
+                  &err);
     assert_non_null(strstr(err.message, "not a dossier.v1.Response"));
-    ASSERT_STATUS(s_call_odd_peer(S_REPLY_ODD_CODE, &err), DOSSIER_UNKNOWN,
-                  err);
+    assert_status(s_call_odd_peer(S_REPLY_ODD_CODE, &err), DOSSIER_UNKNOWN,
+                  &err);
     assert_non_null(strstr(err.message, "999"));
-    ASSERT_STATUS(s_call_odd_peer(S_REPLY_BAD_PAYLOAD, &err), DOSSIER_INTERNAL,
-                  err);
+    assert_status(s_call_odd_peer(S_REPLY_BAD_PAYLOAD, &err), DOSSIER_INTERNAL,
+                  &err);
     assert_non_null(strstr(err.message, "cannot decode"));
     /* A reply with another id is dropped; the right one is taken. */
-    ASSERT_OK(s_call_odd_peer(S_REPLY_STALE_FIRST, &err), err);
+    assert_ok(s_call_odd_peer(S_REPLY_STALE_FIRST, &err), &err);
     /* A REQ-style reply (no delimiter) is still read. */
-    ASSERT_OK(s_call_odd_peer(S_REPLY_NO_DELIMITER, &err), err);
+    assert_ok(s_call_odd_peer(S_REPLY_NO_DELIMITER, &err), &err);
 }
 
 /*  Waits up to timeout_ms for a request at the silent peer s; NULL when

@@ -18,6 +18,7 @@
 #include <pthread.h>
 
 #include "dossier.h"
+#include "testassert.h"
 #include "testserver.h"
 
 #define S_THREADS 16
@@ -31,14 +32,6 @@ typedef struct {
     char failure[512]; /* empty while all is well */
 } s_worker_t;
 
-#define S_CHECK(w, cond, ...)                                                  \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            snprintf((w)->failure, sizeof(w)->failure, __VA_ARGS__);           \
-            goto done;                                                         \
-        }                                                                      \
-    } while (0)
-
 static void *
 s_worker(void *arg) {
     s_worker_t *w = arg;
@@ -48,7 +41,7 @@ s_worker(void *arg) {
     dossier_options_init(&o);
     o.timeout_ms = 20000; /* a loaded 2-core machine; fsync per write */
     dossier_status_t rc = dossier_client_new(w->endpoint, &o, &c, &err);
-    S_CHECK(w, rc == DOSSIER_OK, "client_new: %s", err.message);
+    worker_check(w, rc == DOSSIER_OK, "client_new: %s", err.message);
 
     uint64_t versions[S_IDS] = {0};
     for (int round = 0; round < S_ROUNDS; round++) {
@@ -65,37 +58,37 @@ s_worker(void *arg) {
         Dossier__V1__PutResponse *put = NULL;
         rc = dossier_put(c, &r, versions[k], false, &put, &err);
         w->calls++;
-        S_CHECK(w, rc == DOSSIER_OK, "put %s (expected version %llu): %s: %s",
-                id, (unsigned long long)versions[k], dossier_strerror(rc),
-                err.message);
+        worker_check(
+            w, rc == DOSSIER_OK, "put %s (expected version %llu): %s: %s", id,
+            (unsigned long long)versions[k], dossier_strerror(rc), err.message);
         bool ok = strcmp(put->id, id) == 0 && put->version == versions[k] + 1 &&
                   put->created == (versions[k] == 0);
         uint64_t version = put->version;
         dossier_message_free(put);
-        S_CHECK(w, ok, "put %s: answered version %llu, wanted %llu", id,
-                (unsigned long long)version,
-                (unsigned long long)versions[k] + 1);
+        worker_check(w, ok, "put %s: answered version %llu, wanted %llu", id,
+                     (unsigned long long)version,
+                     (unsigned long long)versions[k] + 1);
         versions[k] = version;
 
         Dossier__V1__Report *got = NULL;
         rc = dossier_get(c, id, &got, &err);
         w->calls++;
-        S_CHECK(w, rc == DOSSIER_OK, "get %s: %s: %s", id, dossier_strerror(rc),
-                err.message);
+        worker_check(w, rc == DOSSIER_OK, "get %s: %s: %s", id,
+                     dossier_strerror(rc), err.message);
         ok = strcmp(got->title, title) == 0 && got->version == version &&
              got->year == r.year;
         char seen[64];
         snprintf(seen, sizeof seen, "%s", got->title);
         dossier_report_free(got);
-        S_CHECK(w, ok, "get %s: title '%s', wanted '%s'", id, seen, title);
+        worker_check(w, ok, "get %s: title '%s', wanted '%s'", id, seen, title);
 
         /* A stale version is refused, whoever else is writing. */
         if (round % 5 == 4) {
             rc = dossier_put(c, &r, version - 1 ? version - 1 : 99, false, NULL,
                              &err);
             w->calls++;
-            S_CHECK(w, rc == DOSSIER_ABORTED, "stale put %s: got %s: %s", id,
-                    dossier_strerror(rc), err.message);
+            worker_check(w, rc == DOSSIER_ABORTED, "stale put %s: got %s: %s",
+                         id, dossier_strerror(rc), err.message);
         }
 
         if (round % 4 == 3) {
@@ -107,8 +100,8 @@ s_worker(void *arg) {
             Dossier__V1__ListResponse *list = NULL;
             rc = dossier_list(c, &lr, &list, &err);
             w->calls++;
-            S_CHECK(w, rc == DOSSIER_OK, "list: %s: %s", dossier_strerror(rc),
-                    err.message);
+            worker_check(w, rc == DOSSIER_OK, "list: %s: %s",
+                         dossier_strerror(rc), err.message);
             /* Only this thread writes this year: its written ids. */
             size_t n = list->n_reports;
             size_t want = (size_t)(round + 1 < S_IDS ? round + 1 : S_IDS);
@@ -117,20 +110,20 @@ s_worker(void *arg) {
                 mine &= strncmp(list->reports[i]->id, id, 10) == 0;
             }
             dossier_message_free(list);
-            S_CHECK(w, n == want && mine,
-                    "list year %u: %zu records (%s), wanted %zu of ours",
-                    r.year, n, mine ? "ours" : "not all ours", want);
+            worker_check(w, n == want && mine,
+                         "list year %u: %zu records (%s), wanted %zu of ours",
+                         r.year, n, mine ? "ours" : "not all ours", want);
         }
 
         if (round % 10 == 0) {
             Dossier__V1__HealthResponse *h = NULL;
             rc = dossier_health(c, NULL, &h, &err);
             w->calls++;
-            S_CHECK(w, rc == DOSSIER_OK, "health: %s", err.message);
+            worker_check(w, rc == DOSSIER_OK, "health: %s", err.message);
             ok = h->status ==
                  DOSSIER__V1__SERVING_STATUS__SERVING_STATUS_SERVING;
             dossier_message_free(h);
-            S_CHECK(w, ok, "health: not serving");
+            worker_check(w, ok, "health: not serving");
         }
     }
 
@@ -140,13 +133,13 @@ s_worker(void *arg) {
     Dossier__V1__DeleteResponse *del = NULL;
     rc = dossier_delete(c, id, versions[0], &del, &err);
     w->calls++;
-    S_CHECK(w, rc == DOSSIER_OK, "delete %s: %s: %s", id, dossier_strerror(rc),
-            err.message);
+    worker_check(w, rc == DOSSIER_OK, "delete %s: %s: %s", id,
+                 dossier_strerror(rc), err.message);
     dossier_message_free(del);
     rc = dossier_get(c, id, NULL, &err);
     w->calls++;
-    S_CHECK(w, rc == DOSSIER_NOT_FOUND, "get after delete %s: %s", id,
-            dossier_strerror(rc));
+    worker_check(w, rc == DOSSIER_NOT_FOUND, "get after delete %s: %s", id,
+                 dossier_strerror(rc));
 
 done:
     dossier_client_destroy(&c);

@@ -26,6 +26,8 @@
 #include <zmq.h>
 
 #include "dossier.h"
+#include "testassert.h"
+#include "testclock.h"
 #include "testserver.h"
 
 #define S_THREADS 16
@@ -33,23 +35,6 @@
 #define S_MAX_ATTEMPTS 2000 /* per thread: bounds the retry loop */
 #define S_TIME_LIMIT_MS 120000
 #define S_ID "counter"
-
-#define ASSERT_STATUS(expr, want, err)                                         \
-    do {                                                                       \
-        dossier_status_t got_ = (expr);                                        \
-        if (got_ != (want)) {                                                  \
-            fail_msg("%s: got %s, want %s: %s", #expr, dossier_strerror(got_), \
-                     dossier_strerror(want), (err).message);                   \
-        }                                                                      \
-    } while (0)
-#define ASSERT_OK(expr, err) ASSERT_STATUS(expr, DOSSIER_OK, err)
-
-static int64_t
-s_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static Dossier__V1__Report
 s_report(const char *id, const char *title) {
@@ -78,28 +63,20 @@ typedef struct {
     char failure[512];
 } s_worker_t;
 
-#define S_CHECK(w, cond, ...)                                                  \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            snprintf((w)->failure, sizeof(w)->failure, __VA_ARGS__);           \
-            goto done;                                                         \
-        }                                                                      \
-    } while (0)
-
 static void *
 s_worker(void *arg) {
     s_worker_t *w = arg;
     dossier_error_t err = {0};
     dossier_client_t *c = s_client(w->endpoint, &err);
-    S_CHECK(w, c, "client_new: %s", err.message);
-    int64_t give_up = s_now_ms() + S_TIME_LIMIT_MS;
+    worker_check(w, c, "client_new: %s", err.message);
+    int64_t give_up = testclock_now_ms() + S_TIME_LIMIT_MS;
     for (int attempt = 0;
          w->succeeded < S_INCREMENTS && attempt < S_MAX_ATTEMPTS; attempt++) {
-        S_CHECK(w, s_now_ms() < give_up, "out of time after %d puts",
-                w->succeeded);
+        worker_check(w, testclock_now_ms() < give_up,
+                     "out of time after %d puts", w->succeeded);
         Dossier__V1__Report *got = NULL;
         dossier_status_t rc = dossier_get(c, S_ID, &got, &err);
-        S_CHECK(w, rc == DOSSIER_OK, "get: %s", err.message);
+        worker_check(w, rc == DOSSIER_OK, "get: %s", err.message);
         uint64_t version = got->version;
         long count = strtol(got->title, NULL, 10);
         dossier_report_free(got);
@@ -111,22 +88,22 @@ s_worker(void *arg) {
             w->succeeded++;
             continue;
         }
-        S_CHECK(w, rc == DOSSIER_ABORTED, "put: %s: %s", dossier_strerror(rc),
-                err.message);
+        worker_check(w, rc == DOSSIER_ABORTED, "put: %s: %s",
+                     dossier_strerror(rc), err.message);
         w->aborted++;
         uint64_t current = dossier_client_current_version(c);
-        S_CHECK(w, current > version,
-                "ABORTED with current_version %llu, read %llu: %s",
-                (unsigned long long)current, (unsigned long long)version,
-                err.message);
+        worker_check(w, current > version,
+                     "ABORTED with current_version %llu, read %llu: %s",
+                     (unsigned long long)current, (unsigned long long)version,
+                     err.message);
         char named[64];
         snprintf(named, sizeof named, "is at version %llu",
                  (unsigned long long)current);
-        S_CHECK(w, strstr(err.message, named), "message '%s' lacks '%s'",
-                err.message, named);
+        worker_check(w, strstr(err.message, named), "message '%s' lacks '%s'",
+                     err.message, named);
     }
-    S_CHECK(w, w->succeeded == S_INCREMENTS, "only %d puts in %d attempts",
-            w->succeeded, S_MAX_ATTEMPTS);
+    worker_check(w, w->succeeded == S_INCREMENTS, "only %d puts in %d attempts",
+                 w->succeeded, S_MAX_ATTEMPTS);
 done:
     dossier_client_destroy(&c);
     return NULL;
@@ -142,7 +119,7 @@ test_compare_and_set_counter(void **state) {
     dossier_client_t *c = s_client(endpoint, &err);
     assert_non_null(c);
     Dossier__V1__Report r = s_report(S_ID, "0");
-    ASSERT_OK(dossier_put(c, &r, 0, true, NULL, &err), err);
+    assert_ok(dossier_put(c, &r, 0, true, NULL, &err), &err);
 
     s_worker_t workers[S_THREADS];
     pthread_t threads[S_THREADS];
@@ -164,7 +141,7 @@ test_compare_and_set_counter(void **state) {
     }
     assert_int_equal(puts, S_THREADS * S_INCREMENTS);
     Dossier__V1__Report *got = NULL;
-    ASSERT_OK(dossier_get(c, S_ID, &got, &err), err);
+    assert_ok(dossier_get(c, S_ID, &got, &err), &err);
     assert_string_equal(got->title, "160");
     assert_int_equal(got->version, 1 + (uint64_t)puts);
     dossier_report_free(got);

@@ -111,32 +111,6 @@ s_recv(void *socket, int timeout_ms) {
     return response;
 }
 
-/*  Packs a Request for method with request as payload; caller frees. */
-static uint8_t *
-s_pack_request(uint64_t id, const char *method, const ProtobufCMessage *payload,
-               uint32_t deadline_ms, size_t *size_p) {
-    Dossier__V1__Request request = DOSSIER__V1__REQUEST__INIT;
-    request.id = id;
-    request.method = (char *)method;
-    request.deadline_ms = deadline_ms;
-    uint8_t *packed = NULL;
-    if (payload) {
-        size_t size = protobuf_c_message_get_packed_size(payload);
-        packed = malloc(size + 1);
-        assert_non_null(packed);
-        protobuf_c_message_pack(payload, packed);
-        request.payload.data = packed;
-        request.payload.len = size;
-    }
-    size_t size = dossier__v1__request__get_packed_size(&request);
-    uint8_t *body = malloc(size + 1);
-    assert_non_null(body);
-    dossier__v1__request__pack(&request, body);
-    free(packed);
-    *size_p = size;
-    return body;
-}
-
 /*  The server still answers a normal call over a fresh REQ socket. */
 static void
 s_still_serving(void) {
@@ -184,7 +158,7 @@ test_truncated_request(void **state) {
     Dossier__V1__GetRequest get = DOSSIER__V1__GET_REQUEST__INIT;
     get.id = (char *)"some-record-id-that-is-long-enough";
     size_t size;
-    uint8_t *body = s_pack_request(77, M("Get"), &get.base, 0, &size);
+    uint8_t *body = testserver_pack_request(77, M("Get"), &get.base, 0, &size);
     void *socket = s_dealer();
     /* Cut inside the payload field: its length prefix now overruns. */
     s_send_body(socket, body, size - 10);
@@ -205,7 +179,8 @@ test_wrong_payload_type(void **state) {
     Dossier__V1__ChangesRequest changes = DOSSIER__V1__CHANGES_REQUEST__INIT;
     changes.year = 2004;
     size_t size;
-    uint8_t *body = s_pack_request(78, M("Get"), &changes.base, 0, &size);
+    uint8_t *body =
+        testserver_pack_request(78, M("Get"), &changes.base, 0, &size);
     s_send_body(socket, body, size);
     Dossier__V1__Response *response = s_recv(socket, S_TIMEOUT_MS);
     s_expect(response, 78, 3);
@@ -220,7 +195,7 @@ test_wrong_payload_type(void **state) {
     report.year = 2004;
     Dossier__V1__PutRequest put = DOSSIER__V1__PUT_REQUEST__INIT;
     put.report = &report;
-    body = s_pack_request(79, M("Get"), &put.base, 0, &size);
+    body = testserver_pack_request(79, M("Get"), &put.base, 0, &size);
     s_send_body(socket, body, size);
     response = s_recv(socket, S_TIMEOUT_MS);
     s_expect(response, 79, 3);
@@ -256,7 +231,8 @@ test_extra_and_missing_frames(void **state) {
     (void)state;
     Dossier__V1__HealthRequest health = DOSSIER__V1__HEALTH_REQUEST__INIT;
     size_t size;
-    uint8_t *body = s_pack_request(80, M("Health"), &health.base, 0, &size);
+    uint8_t *body =
+        testserver_pack_request(80, M("Health"), &health.base, 0, &size);
     void *socket = s_dealer();
 
     /* [empty][body][extra] */
@@ -411,8 +387,8 @@ s_fill(size_t n) {
             Dossier__V1__PutRequest put = DOSSIER__V1__PUT_REQUEST__INIT;
             put.report = &report;
             size_t size;
-            uint8_t *packed =
-                s_pack_request(1000 + sent, M("Put"), &put.base, 0, &size);
+            uint8_t *packed = testserver_pack_request(1000 + sent, M("Put"),
+                                                      &put.base, 0, &size);
             s_send_body(socket, packed, size);
             free(packed);
             sent++;
@@ -441,8 +417,8 @@ test_past_deadline(void **state) {
     list.view = DOSSIER__V1__REPORT_VIEW__REPORT_VIEW_FULL;
     size_t size;
     for (uint64_t id = 1; id <= 7; id++) {
-        uint8_t *body =
-            s_pack_request(id, M("List"), &list.base, id <= 4 ? 0 : 1, &size);
+        uint8_t *body = testserver_pack_request(id, M("List"), &list.base,
+                                                id <= 4 ? 0 : 1, &size);
         s_send_body(socket, body, size);
         free(body);
     }
@@ -465,7 +441,8 @@ test_past_deadline(void **state) {
 
     /* A generous deadline is not a problem. */
     socket = s_dealer();
-    uint8_t *body = s_pack_request(9, M("List"), &list.base, 60000, &size);
+    uint8_t *body =
+        testserver_pack_request(9, M("List"), &list.base, 60000, &size);
     s_send_body(socket, body, size);
     free(body);
     Dossier__V1__Response *response = s_recv(socket, 20000);
@@ -485,7 +462,7 @@ test_in_flight_limit(void **state) {
     list.page_size = 1000;
     list.view = DOSSIER__V1__REPORT_VIEW__REPORT_VIEW_FULL;
     size_t size;
-    uint8_t *body = s_pack_request(0, M("List"), &list.base, 0, &size);
+    uint8_t *body = testserver_pack_request(0, M("List"), &list.base, 0, &size);
     for (int i = 0; i < 40; i++) {
         s_send_body(socket, body, size);
     }

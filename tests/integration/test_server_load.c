@@ -27,6 +27,7 @@
 #include <zmq.h>
 
 #include "dossier/v1/reports.pb-c.h"
+#include "testassert.h"
 #include "testserver.h"
 
 #define M(name) "dossier.v1.Reports/" name
@@ -102,14 +103,6 @@ s_client_call(s_client_t *client, const char *method,
     return response;
 }
 
-#define S_CHECK(client, cond, ...)                                             \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            snprintf((client)->failure, sizeof(client)->failure, __VA_ARGS__); \
-            goto failed;                                                       \
-        }                                                                      \
-    } while (0)
-
 /* ---- 16 threads mixing Get, Put, List ---- */
 
 typedef struct {
@@ -149,32 +142,32 @@ s_mixer_main(void *arg) {
             put.report = &report;
             put.expected_version = versions[record];
             response = s_client_call(client, M("Put"), &put.base);
-            S_CHECK(client, response, "Put %s: no reply", id);
-            S_CHECK(client, response->code == 0, "Put %s: %d %s", id,
-                    response->code, response->message);
+            worker_check(client, response, "Put %s: no reply", id);
+            worker_check(client, response->code == 0, "Put %s: %d %s", id,
+                         response->code, response->message);
             Dossier__V1__PutResponse *put_response =
                 dossier__v1__put_response__unpack(NULL, response->payload.len,
                                                   response->payload.data);
-            S_CHECK(client, put_response, "Put %s: bad payload", id);
+            worker_check(client, put_response, "Put %s: bad payload", id);
             bool right = put_response->version == versions[record] + 1;
             dossier__v1__put_response__free_unpacked(put_response, NULL);
-            S_CHECK(client, right, "Put %s: unexpected version", id);
+            worker_check(client, right, "Put %s: unexpected version", id);
             versions[record]++;
         } else if (kind == 1) {
             Dossier__V1__GetRequest get = DOSSIER__V1__GET_REQUEST__INIT;
             get.id = id;
             response = s_client_call(client, M("Get"), &get.base);
-            S_CHECK(client, response, "Get %s: no reply", id);
-            S_CHECK(client, response->code == 0, "Get %s: %d %s", id,
-                    response->code, response->message);
+            worker_check(client, response, "Get %s: no reply", id);
+            worker_check(client, response->code == 0, "Get %s: %d %s", id,
+                         response->code, response->message);
             Dossier__V1__Report *report = dossier__v1__report__unpack(
                 NULL, response->payload.len, response->payload.data);
-            S_CHECK(client, report, "Get %s: bad payload", id);
+            worker_check(client, report, "Get %s: bad payload", id);
             bool right = report->version == versions[record] &&
                          strcmp(report->id, id) == 0 &&
                          strcmp(report->country, country) == 0;
             dossier__v1__report__free_unpacked(report, NULL);
-            S_CHECK(client, right, "Get %s: stale or wrong record", id);
+            worker_check(client, right, "Get %s: stale or wrong record", id);
         } else {
             Dossier__V1__ReportFilter filter = DOSSIER__V1__REPORT_FILTER__INIT;
             filter.country = country;
@@ -182,13 +175,13 @@ s_mixer_main(void *arg) {
             list.filter = &filter;
             list.page_size = 100;
             response = s_client_call(client, M("List"), &list.base);
-            S_CHECK(client, response, "List: no reply");
-            S_CHECK(client, response->code == 0, "List: %d %s", response->code,
-                    response->message);
+            worker_check(client, response, "List: no reply");
+            worker_check(client, response->code == 0, "List: %d %s",
+                         response->code, response->message);
             Dossier__V1__ListResponse *page =
                 dossier__v1__list_response__unpack(NULL, response->payload.len,
                                                    response->payload.data);
-            S_CHECK(client, page, "List: bad payload");
+            worker_check(client, page, "List: bad payload");
             size_t expected = 0;
             for (int i = 0; i < RECORDS; i++) {
                 expected += versions[i] > 0;
@@ -198,13 +191,13 @@ s_mixer_main(void *arg) {
                 right = strcmp(page->reports[i]->country, country) == 0;
             }
             dossier__v1__list_response__free_unpacked(page, NULL);
-            S_CHECK(client, right, "List %s: wrong records", country);
+            worker_check(client, right, "List %s: wrong records", country);
         }
         dossier__v1__response__free_unpacked(response, NULL);
         response = NULL;
         mixer->calls++;
     }
-failed:
+done:
     dossier__v1__response__free_unpacked(response, NULL);
     s_client_close(client);
     return NULL;

@@ -28,6 +28,7 @@
 #include <zmq.h>
 
 #include "status.h"
+#include "testclock.h"
 #include "testserver.h"
 
 #define S_START_TIMEOUT_MS 10000
@@ -52,21 +53,8 @@ struct testserver_t {
 static testserver_t *s_live;
 static bool s_atexit_set;
 
-static int64_t
-s_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-s_sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static const char *
-s_bin_dir(void) {
+const char *
+testserver_bin_dir(void) {
     const char *dir = getenv("DOSSIER_BIN_DIR");
     return dir && *dir ? dir : DOSSIER_BIN_DIR;
 }
@@ -94,6 +82,19 @@ testserver_print_log(const testserver_t *self) {
     }
     fprintf(stderr, "---- end of log ----\n");
     fclose(file);
+}
+
+bool
+testserver_log_has(const testserver_t *self, const char *text) {
+    FILE *f = fopen(self->logpath, "r");
+    assert_non_null(f);
+    char line[4096];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f)) {
+        found = strstr(line, text) != NULL;
+    }
+    fclose(f);
+    return found;
 }
 
 void
@@ -125,7 +126,7 @@ s_reap(testserver_t *self, int timeout_ms) {
     if (self->exited) {
         return true;
     }
-    int64_t end = s_now_ms() + timeout_ms;
+    int64_t end = testclock_now_ms() + timeout_ms;
     while (true) {
         int status;
         pid_t rc = waitpid(self->pid, &status, WNOHANG);
@@ -146,10 +147,10 @@ s_reap(testserver_t *self, int timeout_ms) {
             self->exit_status = 255;
             return true;
         }
-        if (s_now_ms() >= end) {
+        if (testclock_now_ms() >= end) {
             return false;
         }
-        s_sleep_ms(5);
+        testclock_sleep_ms(5);
     }
 }
 
@@ -188,7 +189,7 @@ s_read_pidfile(testserver_t *self) {
 static int
 s_launch(testserver_t *self) {
     char binary[PATH_MAX];
-    snprintf(binary, sizeof binary, "%s/dossierd", s_bin_dir());
+    snprintf(binary, sizeof binary, "%s/dossierd", testserver_bin_dir());
 
     char *args_copy = strdup(self->extra_args ? self->extra_args : "");
     if (!args_copy) {
@@ -243,8 +244,8 @@ s_launch(testserver_t *self) {
     free(args_copy);
     self->pid = pid;
 
-    int64_t end = s_now_ms() + S_START_TIMEOUT_MS;
-    while (s_now_ms() < end) {
+    int64_t end = testclock_now_ms() + S_START_TIMEOUT_MS;
+    while (testclock_now_ms() < end) {
         if (s_read_pidfile(self)) {
             return 0;
         }
@@ -256,7 +257,7 @@ s_launch(testserver_t *self) {
             testserver_print_log(self);
             return -1;
         }
-        s_sleep_ms(10);
+        testclock_sleep_ms(10);
     }
     fprintf(stderr, "testserver: no pid file %s after %d ms; killing it\n",
             self->pidpath, S_START_TIMEOUT_MS);
@@ -410,6 +411,48 @@ testserver_stop(testserver_t **self_p) {
     assert_int_equal(status, 0);
 }
 
+/*  The Request {id, method, payload = packed request (NULL: none),
+    deadline_ms} packed into a new buffer; *size_p gets its size. Returns
+    the buffer (the caller frees it) or NULL, *size_p untouched, when
+    memory ran out: no cmocka assert, since testserver_call runs on any
+    thread. */
+static uint8_t *
+s_pack(uint64_t id, const char *method, const ProtobufCMessage *request,
+       uint32_t deadline_ms, size_t *size_p) {
+    Dossier__V1__Request envelope = DOSSIER__V1__REQUEST__INIT;
+    envelope.id = id;
+    envelope.method = (char *)method;
+    envelope.deadline_ms = deadline_ms;
+    uint8_t *payload = NULL;
+    if (request) {
+        size_t size = protobuf_c_message_get_packed_size(request);
+        payload = malloc(size ? size : 1);
+        if (!payload) {
+            return NULL;
+        }
+        protobuf_c_message_pack(request, payload);
+        envelope.payload.data = payload;
+        envelope.payload.len = size;
+    }
+    size_t size = dossier__v1__request__get_packed_size(&envelope);
+    uint8_t *body = malloc(size ? size : 1);
+    if (body) {
+        dossier__v1__request__pack(&envelope, body);
+        *size_p = size;
+    }
+    free(payload);
+    return body;
+}
+
+uint8_t *
+testserver_pack_request(uint64_t id, const char *method,
+                        const ProtobufCMessage *request, uint32_t deadline_ms,
+                        size_t *size_p) {
+    uint8_t *body = s_pack(id, method, request, deadline_ms, size_p);
+    assert_non_null(body);
+    return body;
+}
+
 int
 testserver_call(const char *endpoint, const char *method,
                 const ProtobufCMessage *request,
@@ -417,28 +460,11 @@ testserver_call(const char *endpoint, const char *method,
     static uint64_t next_id = 1;
     uint64_t id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
 
-    Dossier__V1__Request envelope = DOSSIER__V1__REQUEST__INIT;
-    envelope.id = id;
-    envelope.method = (char *)method;
-    uint8_t *payload = NULL;
-    if (request) {
-        size_t size = protobuf_c_message_get_packed_size(request);
-        payload = malloc(size ? size : 1);
-        if (!payload) {
-            return DOSSIER_UNAVAILABLE;
-        }
-        protobuf_c_message_pack(request, payload);
-        envelope.payload.data = payload;
-        envelope.payload.len = size;
-    }
-    size_t body_size = dossier__v1__request__get_packed_size(&envelope);
-    uint8_t *body = malloc(body_size ? body_size : 1);
+    size_t body_size = 0;
+    uint8_t *body = s_pack(id, method, request, 0, &body_size);
     if (!body) {
-        free(payload);
         return DOSSIER_UNAVAILABLE;
     }
-    dossier__v1__request__pack(&envelope, body);
-    free(payload);
 
     int rc = DOSSIER_UNAVAILABLE;
     void *context = zmq_ctx_new();

@@ -28,6 +28,9 @@
 #ifndef DOSSIER_TESTSERVER_H
 #define DOSSIER_TESTSERVER_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <protobuf-c/protobuf-c.h>
@@ -61,9 +64,19 @@ const char *testserver_logpath(testserver_t *self);
     server said. */
 void testserver_print_log(const testserver_t *self);
 
+/*  Whether a line of the server's log (as far as it is written now)
+    contains text. Lines longer than 4 KiB are read in pieces, so text
+    must lie within one piece. Asserts (cmocka) that the log opens. */
+bool testserver_log_has(const testserver_t *self, const char *text);
+
 /*  Removes path and everything under it (a test's temporary directory);
     errors are ignored. */
 void testserver_remove_tree(const char *path);
+
+/*  The directory holding dossierd and the other programs of the build:
+    the environment variable DOSSIER_BIN_DIR when set and not empty, else
+    the one compiled in. Borrowed, static. */
+const char *testserver_bin_dir(void);
 
 /*  The server's process id (of the current run). */
 pid_t testserver_pid(testserver_t *self);
@@ -104,6 +117,16 @@ void testserver_stop(testserver_t **self_p);
 int testserver_call(const char *endpoint, const char *method,
                     const ProtobufCMessage *request,
                     Dossier__V1__Response **response_p, int timeout_ms);
+
+/*  Packs the Request testserver_call sends, {id, method, payload =
+    packed request (NULL: empty payload), deadline_ms (0: none)}, for a
+    test that speaks the envelope itself (a DEALER, a malformed frame).
+    Returns the bytes, the caller's (free()), and their number in
+    *size_p; asserts (cmocka) that memory was found, so it belongs on the
+    test's thread. */
+uint8_t *testserver_pack_request(uint64_t id, const char *method,
+                                 const ProtobufCMessage *request,
+                                 uint32_t deadline_ms, size_t *size_p);
 
 /*  Calls method on endpoint (5 s timeout) and asserts (cmocka) that a
     Response arrived with code expect_code, printing the Response's

@@ -23,6 +23,7 @@
 #include "dossier/v1/reports.pb-c.h"
 #include "store/restore.h"
 #include "store/store.h"
+#include "testassert.h"
 
 #define S_RECORDS 40
 
@@ -32,18 +33,6 @@ typedef struct {
     store_t *store;
 } s_fixture_t;
 
-static void s_fmt(char *buf, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-s_fmt(char *buf, size_t size, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, size, fmt, ap);
-    va_end(ap);
-    assert_true(n >= 0 && (size_t)n < size);
-}
-
 static void
 s_put_records(store_t *store, int n) {
     store_batch_t *batch = NULL;
@@ -51,8 +40,8 @@ s_put_records(store_t *store, int n) {
     assert_int_equal(store_batch_begin(store, &batch, &err), DOSSIER_OK);
     for (int i = 0; i < n; i++) {
         char id[32], title[32];
-        s_fmt(id, sizeof id, "unit-%04d", i);
-        s_fmt(title, sizeof title, "Report number %d", i);
+        assert_format(id, sizeof id, "unit-%04d", i);
+        assert_format(title, sizeof title, "Report number %d", i);
         char *body[] = {(char *)"The government made efforts."};
         Dossier__V1__Report r = DOSSIER__V1__REPORT__INIT;
         r.id = id;
@@ -74,9 +63,9 @@ static int
 s_setup(void **state) {
     s_fixture_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    s_fmt(f->root, sizeof f->root, "/tmp/dossier-unit-backup-XXXXXX");
+    assert_format(f->root, sizeof f->root, "/tmp/dossier-unit-backup-XXXXXX");
     assert_non_null(mkdtemp(f->root));
-    s_fmt(f->data, sizeof f->data, "%s/data", f->root);
+    assert_format(f->data, sizeof f->data, "%s/data", f->root);
     assert_int_equal(mkdir(f->data, 0755), 0);
     dossier_error_t err = {0};
     assert_int_equal(store_open(f->data, NULL, &f->store, &err), DOSSIER_OK);
@@ -90,7 +79,7 @@ s_teardown(void **state) {
     s_fixture_t *f = *state;
     store_destroy(&f->store);
     char command[256];
-    s_fmt(command, sizeof command, "rm -rf '%s'", f->root);
+    assert_format(command, sizeof command, "rm -rf '%s'", f->root);
     int rc = system(command);
     free(f);
     return rc == 0 ? 0 : -1;
@@ -147,7 +136,7 @@ static void
 test_copy_and_file_info(void **state) {
     s_fixture_t *f = *state;
     char copy[256];
-    s_fmt(copy, sizeof copy, "%s/copy.mdb", f->root);
+    assert_format(copy, sizeof copy, "%s/copy.mdb", f->root);
     int fd = open(copy, O_WRONLY | O_CREAT | O_EXCL, 0640);
     assert_true(fd >= 0);
     dossier_error_t err = {0};
@@ -162,7 +151,7 @@ test_copy_and_file_info(void **state) {
     assert_int_equal(info.file_bytes, (uint64_t)st.st_size);
 
     char text[256];
-    s_fmt(text, sizeof text, "%s/text.txt", f->root);
+    assert_format(text, sizeof text, "%s/text.txt", f->root);
     FILE *out = fopen(text, "w");
     assert_non_null(out);
     for (int i = 0; i < 3000; i++) {
@@ -173,14 +162,14 @@ test_copy_and_file_info(void **state) {
                      DOSSIER_FAILED_PRECONDITION);
     assert_non_null(strstr(err.message, "not an LMDB store file"));
     char empty[256];
-    s_fmt(empty, sizeof empty, "%s/empty", f->root);
+    assert_format(empty, sizeof empty, "%s/empty", f->root);
     out = fopen(empty, "w");
     assert_non_null(out);
     fclose(out);
     assert_int_equal(store_file_info(empty, &info, &err),
                      DOSSIER_FAILED_PRECONDITION);
     char missing[256];
-    s_fmt(missing, sizeof missing, "%s/missing", f->root);
+    assert_format(missing, sizeof missing, "%s/missing", f->root);
     assert_int_equal(store_file_info(missing, &info, &err), DOSSIER_NOT_FOUND);
     assert_int_equal(store_file_info(f->root, &info, &err),
                      DOSSIER_FAILED_PRECONDITION);
@@ -229,7 +218,7 @@ test_handlers(void **state) {
     assert_int_equal(strlen(resp->name),
                      strlen("dossier-YYYYMMDDTHHMMSSZ.mdb"));
     char expect[256];
-    s_fmt(expect, sizeof expect, "%s/backups/%s", f->data, resp->name);
+    assert_format(expect, sizeof expect, "%s/backups/%s", f->data, resp->name);
     assert_string_equal(resp->path, expect);
 
     /* The same second again: the server's name gets a suffix. */
@@ -269,8 +258,8 @@ test_handlers(void **state) {
 
     /* No temporary file is left behind. */
     char listing[512];
-    s_fmt(listing, sizeof listing, "ls -A '%s/backups' | grep -c '^\\.'",
-          f->data);
+    assert_format(listing, sizeof listing,
+                  "ls -A '%s/backups' | grep -c '^\\.'", f->data);
     FILE *pipe = popen(listing, "r");
     assert_non_null(pipe);
     int hidden = -1;
@@ -286,8 +275,8 @@ static void
 test_restore(void **state) {
     s_fixture_t *f = *state;
     char copy[256], target[256];
-    s_fmt(copy, sizeof copy, "%s/copy.mdb", f->root);
-    s_fmt(target, sizeof target, "%s/restored", f->root);
+    assert_format(copy, sizeof copy, "%s/copy.mdb", f->root);
+    assert_format(target, sizeof target, "%s/restored", f->root);
     int fd = open(copy, O_WRONLY | O_CREAT | O_TRUNC, 0640);
     assert_true(fd >= 0);
     dossier_error_t err = {0};
@@ -321,7 +310,8 @@ test_restore(void **state) {
     store_destroy(&store);
     /* Nothing but the store and its lock files is left in the target. */
     char listing[512];
-    s_fmt(listing, sizeof listing, "ls -A '%s' | grep -c restore", target);
+    assert_format(listing, sizeof listing, "ls -A '%s' | grep -c restore",
+                  target);
     FILE *pipe = popen(listing, "r");
     assert_non_null(pipe);
     int scratch = -1;

@@ -21,22 +21,10 @@
 
 #include "country.h"
 #include "store/store.h"
+#include "testassert.h"
 #include "testserver.h"
 
 #define TIP "Trafficking in Persons Report"
-
-#define assert_status(expr, want, errp)                                        \
-    do {                                                                       \
-        dossier_status_t got_ = (expr);                                        \
-        if (got_ != (want)) {                                                  \
-            print_error("%s:%d: %s gave %s (%s), wanted %s\n", __FILE__,       \
-                        __LINE__, #expr, dossier_strerror(got_),               \
-                        (errp)->message, dossier_strerror(want));              \
-            fail();                                                            \
-        }                                                                      \
-    } while (0)
-
-#define assert_ok(expr, errp) assert_status(expr, DOSSIER_OK, errp)
 
 typedef struct {
     char dir[64];

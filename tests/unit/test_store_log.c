@@ -17,15 +17,7 @@
 #include <cmocka.h>
 
 #include "store/store.h"
-
-#define assert_ok(expr, err)                                                   \
-    do {                                                                       \
-        dossier_status_t rc_ = (expr);                                         \
-        if (rc_ != DOSSIER_OK) {                                               \
-            fail_msg("%s: %s: %s", #expr, dossier_strerror(rc_),               \
-                     (err)->message);                                          \
-        }                                                                      \
-    } while (0)
+#include "testassert.h"
 
 typedef struct {
     char dir[64];

@@ -11,8 +11,8 @@
     ("phrase_estimated", the same queries and hits, positions checked
     only where they can change the top 10). With --corpus and --queries it also
     writes the corpus (JSON lines) and the queries (tab-separated, with
-    their FTS5 form) so bench/fts5_baseline.py runs the same work; see
-    bench/search.sh.
+    their FTS5 form) so bench/store/fts5_baseline.py runs the same work;
+    see bench/store/search.sh.
 
     Output lines are "key value" pairs, one figure per line, for scripts. */
 #include <errno.h>

@@ -5,7 +5,7 @@
 # figures. Never part of `make test` (tests/integration/
 # test_bench_smoke.sh is the smoke run).
 #
-# Usage: bench/run.sh [BUILD_DIR]
+# Usage: bench/load/run.sh [BUILD_DIR]
 #   BUILD_DIR  a configured Release build with dossierd, dossier and
 #              dossier-bench built (default build-bench)
 # Environment:
@@ -20,7 +20,7 @@
 #                   (docs/PERFORMANCE.md; "-" writes nothing)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(dirname "$here")
+root=$(cd "$here/../.." && pwd)
 build=${1:-$root/build-bench}
 duration=${DURATION:-10}
 mixed=${MIXED_SECONDS:-600}
@@ -139,7 +139,7 @@ t2=$(date +%s.%N)
 echo "index: $segments segments after the import, $(stats_field indexSegments)" \
     "once merged, $(echo "$t2 - $t1" | bc -l | cut -c1-5) s later"
 # And once idle: after a second without work the server gives free heap
-# memory back (loop.c, S_IDLE_TRIM_MS).
+# memory back (server/net/loop.c, S_IDLE_TRIM_MS).
 sleep 2
 idle_anon=$(awk '/^RssAnon:/ {print $2}' "/proc/$PID/status")
 echo "import reports=$reports seconds=$(echo "$t1 - $t0" | bc -l)" \

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""perf_doc.py: writes the figures of bench/run.sh into docs/PERFORMANCE.md.
+"""perf_doc.py: writes the figures of bench/load/run.sh into docs/PERFORMANCE.md.
 
 Usage: perf_doc.py RESULTS DOC DURATION MIXED_SECONDS RECORDS REPORTS
 
@@ -14,8 +14,9 @@ import platform
 import subprocess
 import sys
 
-BEGIN = "<!-- bench/run.sh: begin (generated; edit bench/perf_doc.py) -->"
-END = "<!-- bench/run.sh: end -->"
+BEGIN = ("<!-- bench/load/run.sh: begin (generated; edit "
+         "bench/load/perf_doc.py) -->")
+END = "<!-- bench/load/run.sh: end -->"
 
 # Reference figures of the project's Performance issue (same kind of
 # machine): gRPC C++ unary Get at c16, the figure Get must beat 2.5x.
@@ -71,7 +72,8 @@ def f(v, fmt="%.0f"):
 
 def section(runs, cmds, extra, duration, mixed, records, reports):
     out = [BEGIN, "", "## Load", "",
-           "Written by `make bench` (bench/run.sh, bench/perf_doc.py); "
+           "Written by `make bench` (bench/load/run.sh, "
+           "bench/load/perf_doc.py); "
            "every figure below comes from one run of it.", "",
            "Machine: " + machine() + ".", "",
            "Each `dossier-bench` run first measures its floor: a raw "
@@ -110,7 +112,7 @@ def section(runs, cmds, extra, duration, mixed, records, reports):
     imp = extra.get("import")
     if imp:
         n = int(imp["reports"])
-        # One run per fresh server (IMPORTS in bench/run.sh): the median
+        # One run per fresh server (IMPORTS in bench/load/run.sh): the median
         # rate, and each run's.
         secs = [float(x) for x in
                 (imp.get("runs_seconds") or imp["seconds"]).split(",")]

@@ -8,14 +8,14 @@
 # ratio FTS5 / Dossier): CPU time far below wall time means the process
 # was waiting, for the disk or for a busy machine's other processes.
 #
-# Usage: bench/search.sh [DOCS] [BUILD_DIR]
+# Usage: bench/store/search.sh [DOCS] [BUILD_DIR]
 #   DOCS       number of reports (default 4000)
 #   BUILD_DIR  a configured build directory (default build-bench, created
 #              with -DCMAKE_BUILD_TYPE=Release)
 # Environment: ROUNDS (default 5), BATCH (default 1000), SEED.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(dirname "$here")
+root=$(cd "$here/../.." && pwd)
 docs=${1:-4000}
 build=${2:-$root/build-bench}
 rounds=${ROUNDS:-5}
