@@ -9,7 +9,7 @@ packages=(
     libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev
     liblmdb-dev lmdb-utils
     libsodium-dev libssl-dev
-    libjansson-dev libcmocka-dev
+    libjansson-dev libcmocka-dev unicode-data
     python3 python3-zmq python3-protobuf
     clang clang-format libclang-rt-14-dev valgrind strace git
 )
