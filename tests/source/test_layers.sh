@@ -7,6 +7,7 @@
 #   - server/api/ never includes <zmq.h>, <czmq.h> or a net/ header;
 #   - server/exec/ never includes a net/ header;
 #   - server/store/ never includes an api/, exec/ or net/ header;
+#   - bench/load/ (the load client) includes no server header or lmdb.h;
 #   - no file both makes or sends on a socket and includes a store header;
 #   - no hand-written .c/.h over 1,500 lines (generated files say so in
 #     their first lines and are left out).
@@ -38,6 +39,9 @@ report "server/exec/ includes no net/ header" \
     "$(c_files server/exec | xargs -r grep -n '#include "net/')"
 report "server/store/ includes no api/, exec/ or net/ header" \
     "$(c_files server/store | xargs -r grep -nE '#include "(api|exec|net)/')"
+report "bench/load/ is a client: no server header, no <lmdb.h>" \
+    "$(c_files bench/load |
+       xargs -r grep -nE '#include (<lmdb.h>|"(api|exec|net|store)/)')"
 
 both=""
 for f in $(c_files server); do
@@ -60,6 +64,6 @@ for f in $(c_files server common client tests bench fuzz); do
 done
 report "no hand-written source file over 1,500 lines" "${long%$'\n'}"
 
-checked=7
+checked=8
 echo "$((checked - broken)) passed, $broken failed"
 [ "$broken" -eq 0 ]
