@@ -39,48 +39,21 @@
 
     Every byte read back from LMDB is bounds-checked: a damaged block is
     DOSSIER_DATA_LOSS, never a crash. */
-#include "store/fts/fts.h"
+#include "store/fts/fts_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "country.h"
 #include "store/fts/query.h"
-#include "text.h"
 #include "store/fts/tokenize.h"
+#include "text.h"
 
-#define S_BLOCK_DOCS 128
-#define S_BLOCK_BYTES 1600
-#define S_ATTRS_PER_CHUNK 64
-#define S_ATTR_SIZE 20
-#define S_DICT_COUNTRY 'c'
-#define S_DICT_PUBLISHER 'p'
-#define S_DICT_KEY_MAX 400
-#define S_SNIPPET_WORDS 30
-#define S_BM25_K1 1.2
-#define S_BM25_B 0.75
-#define S_END UINT32_MAX
-/* Candidates an estimated count samples, about (each costs a phrase
-   check, ~2 us at 100,000 reports: 256 give a pass rate within ~2%), and
-   the fewest it trusts over the pass rate of the best-scoring candidates
-   checked. */
-#define S_ESTIMATE_SAMPLE 256
-#define S_ESTIMATE_SAMPLE_MIN 64
-/* A term's key prefix: its segment id (BE) and the term. */
-#define S_PTERM_MAX (4 + TOKENIZE_MAX_TERM)
-#define S_SEGS_MAX 64
-#define S_SLOTS STORE_FTS_SEGMENT_SLOTS
-_Static_assert(S_SLOTS > S_SEGS_MAX, "a merge writes a segment while the "
-                                     "merged ones still hold their slots");
-/* Segments merged at once: 4 of level 0 (one batch each, cheap to merge
-   and costly to keep: each repeats every term's key), 8 above. */
-#define S_MERGE_FANIN 8
-#define S_MERGE_FANIN_0 4
 /* With store_fts_defer_merges, a commit still merges runs of segments
    covering at most this many documents (those of single writes: cheap);
    larger merges wait for store_fts_merge, except that a commit that
@@ -90,384 +63,32 @@ _Static_assert(S_SLOTS > S_SEGS_MAX, "a merge writes a segment while the "
    commits, without a commit that merges everything due at once. */
 #define S_MERGE_INLINE_DOCS 8192
 #define S_SEGS_DEFERRED 48
+
+/* Segments merged at once: 4 of level 0 (one batch each, cheap to merge
+   and costly to keep: each repeats every term's key), 8 above. */
+#define S_MERGE_FANIN 8
+#define S_MERGE_FANIN_0 4
+
+#define S_BM25_K1 1.2
+#define S_BM25_B 0.75
+/* Candidates an estimated count samples, about (each costs a phrase
+   check, ~2 us at 100,000 reports: 256 give a pass rate within ~2%), and
+   the fewest it trusts over the pass rate of the best-scoring candidates
+   checked. */
+#define S_ESTIMATE_SAMPLE 256
+#define S_ESTIMATE_SAMPLE_MIN 64
+
+#define S_SNIPPET_WORDS 30
+
 /* The layout of the index; an older one is rebuilt at open. 3: publishers
    folded with text_fold. 4: one postings database per segment slot. */
 #define S_FORMAT 4
 
-typedef struct store_fts_batch_t store_fts_batch_t;
-
-struct store_fts_t {
-    store_fts_batch_t *batch; /* the write buffer of the open batch */
-    bool defer_merges;        /* store_fts_defer_merges */
-    MDB_dbi post[S_SLOTS];    /* a segment's postings, by its slot */
-    MDB_dbi ids;
-    MDB_dbi docs;
-    MDB_dbi attrs;
-    MDB_dbi dict;
-    MDB_dbi meta;
-    MDB_dbi records;
-};
-
-/* ---- Small tools: byte buffers, varints, errors. ---- */
-
-typedef struct {
-    uint8_t *data;
-    size_t size;
-    size_t cap;
-} buf_t;
-
-static int
-s_buf_reserve(buf_t *b, size_t extra) {
-    if (b->size + extra <= b->cap) {
-        return 0;
-    }
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < b->size + extra) {
-        cap *= 2;
-    }
-    uint8_t *data = realloc(b->data, cap);
-    if (!data) {
-        return -1;
-    }
-    b->data = data;
-    b->cap = cap;
-    return 0;
-}
-
-static int
-s_buf_put(buf_t *b, const void *data, size_t size) {
-    if (s_buf_reserve(b, size) != 0) {
-        return -1;
-    }
-    if (size) {
-        memcpy(b->data + b->size, data, size);
-    }
-    b->size += size;
-    return 0;
-}
-
-/*  The bytes of v as a varint. */
-static inline uint32_t
-s_varint_size(uint32_t v) {
-    return v < 1u << 7    ? 1
-           : v < 1u << 14 ? 2
-           : v < 1u << 21 ? 3
-           : v < 1u << 28 ? 4
-                          : 5;
-}
-
-/*  Writes v as a varint at out (room for 5 bytes); returns the end. */
-static inline uint8_t *
-s_put_varint(uint8_t *out, uint32_t v) {
-    while (v >= 0x80) {
-        *out++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *out++ = (uint8_t)v;
-    return out;
-}
-
-static int
-s_buf_varint(buf_t *b, uint32_t v) {
-    if (s_buf_reserve(b, 5) != 0) {
-        return -1;
-    }
-    b->size = (size_t)(s_put_varint(b->data + b->size, v) - b->data);
-    return 0;
-}
-
-static void
-s_buf_free(buf_t *b) {
-    free(b->data);
-    memset(b, 0, sizeof(*b));
-}
-
-/*  Reads a varint at *p (not past end); false on a truncated or overlong
-    one. */
-static bool
-s_varint(const uint8_t **p, const uint8_t *end, uint32_t *v) {
-    uint32_t out = 0;
-    for (int shift = 0; shift < 35; shift += 7) {
-        if (*p >= end) {
-            return false;
-        }
-        uint8_t c = *(*p)++;
-        out |= (uint32_t)(c & 0x7F) << shift;
-        if (!(c & 0x80)) {
-            *v = out;
-            return true;
-        }
-    }
-    return false;
-}
-
-static void
-s_be32(uint8_t *out, uint32_t v) {
-    out[0] = (uint8_t)(v >> 24);
-    out[1] = (uint8_t)(v >> 16);
-    out[2] = (uint8_t)(v >> 8);
-    out[3] = (uint8_t)v;
-}
-
-static uint32_t
-s_get_be32(const uint8_t *in) {
-    return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 |
-           (uint32_t)in[2] << 8 | in[3];
-}
-
-static uint32_t
-s_get_le32(const uint8_t *in) {
-    return (uint32_t)in[0] | (uint32_t)in[1] << 8 | (uint32_t)in[2] << 16 |
-           (uint32_t)in[3] << 24;
-}
-
-static void
-s_le32(uint8_t *out, uint32_t v) {
-    out[0] = (uint8_t)v;
-    out[1] = (uint8_t)(v >> 8);
-    out[2] = (uint8_t)(v >> 16);
-    out[3] = (uint8_t)(v >> 24);
-}
-
-/* murmur3's 64-bit finalizer. */
-static uint64_t
-s_mix64(uint64_t h) {
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
-}
-
-static uint32_t
-s_hash(const char *s, size_t len) {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++) {
-        h = (h ^ (uint8_t)s[i]) * 16777619u;
-    }
-    return h;
-}
-
-/*  The LMDB code (or ENOMEM, MDB_CORRUPTED) of this thread's last
-    failure, for store_fts_rc. */
-static _Thread_local int s_last_rc;
-
-static dossier_status_t
-s_mdb_error(dossier_error_t *err, int rc, const char *what) {
-    s_last_rc = rc;
-    dossier_status_t code = DOSSIER_INTERNAL;
-    if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL || rc == ENOMEM) {
-        code = DOSSIER_RESOURCE_EXHAUSTED;
-    } else if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND) {
-        code = DOSSIER_DATA_LOSS;
-    }
-    return dossier_error_set(err, code, "full-text index: %s: %s", what,
-                             mdb_strerror(rc));
-}
-
-static dossier_status_t
-s_oom(dossier_error_t *err) {
-    s_last_rc = ENOMEM;
-    return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
-                             "full-text index: out of memory");
-}
-
-static dossier_status_t
-s_damaged(dossier_error_t *err, const char *what) {
-    s_last_rc = MDB_CORRUPTED;
-    return dossier_error_set(err, DOSSIER_DATA_LOSS,
-                             "full-text index damaged: %s", what);
-}
-
-/* ---- Opening. ---- */
-
-static int s_open(MDB_txn *txn, MDB_dbi records, store_fts_t **fts_p);
-
-int
-store_fts_open(MDB_txn *txn, MDB_dbi records, store_fts_t **fts_p) {
-    return s_open(txn, records, fts_p);
-}
-
-static void s_batch_destroy(store_fts_batch_t **batch_p);
-
-void
-store_fts_destroy(store_fts_t **fts_p) {
-    if (!fts_p || !*fts_p) {
-        return;
-    }
-    s_batch_destroy(&(*fts_p)->batch);
-    free(*fts_p);
-    *fts_p = NULL;
-}
-
-/* ---- Collection state and per-document attributes. ---- */
-
-typedef struct {
-    uint32_t next_docno;
-    uint64_t live;
-    uint64_t total_len;
-} state_t;
-
-static dossier_status_t
-s_state_get(store_fts_t *fts, MDB_txn *txn, state_t *state,
-            dossier_error_t *err) {
-    MDB_val key = {5, "state"};
-    MDB_val val;
-    memset(state, 0, sizeof(*state));
-    state->next_docno = 1; /* docno 0 is never used */
-    int rc = mdb_get(txn, fts->meta, &key, &val);
-    if (rc == MDB_NOTFOUND) {
-        return DOSSIER_OK;
-    }
-    if (rc != MDB_SUCCESS) {
-        return s_mdb_error(err, rc, "reading state");
-    }
-    if (val.mv_size != 20) {
-        return s_damaged(err, "state has the wrong size");
-    }
-    const uint8_t *p = val.mv_data;
-    state->next_docno = s_get_le32(p);
-    state->live = (uint64_t)s_get_le32(p + 4) | (uint64_t)s_get_le32(p + 8)
-                                                    << 32;
-    state->total_len =
-        (uint64_t)s_get_le32(p + 12) | (uint64_t)s_get_le32(p + 16) << 32;
-    return DOSSIER_OK;
-}
-
-static dossier_status_t
-s_state_put(store_fts_t *fts, MDB_txn *txn, const state_t *state,
-            dossier_error_t *err) {
-    uint8_t data[20];
-    s_le32(data, state->next_docno);
-    s_le32(data + 4, (uint32_t)state->live);
-    s_le32(data + 8, (uint32_t)(state->live >> 32));
-    s_le32(data + 12, (uint32_t)state->total_len);
-    s_le32(data + 16, (uint32_t)(state->total_len >> 32));
-    MDB_val key = {5, "state"};
-    MDB_val val = {sizeof(data), data};
-    int rc = mdb_put(txn, fts->meta, &key, &val, 0);
-    return rc == MDB_SUCCESS ? DOSSIER_OK
-                             : s_mdb_error(err, rc, "writing state");
-}
-
-typedef struct {
-    uint32_t len;
-    uint32_t country;
-    uint32_t publisher;
-    uint32_t date; /* yyyymmdd, 0 unknown */
-    uint16_t year;
-    uint8_t tier;
-    uint8_t live;
-} attr_t;
-
-static void
-s_attr_decode(const uint8_t *p, attr_t *a) {
-    a->len = s_get_le32(p);
-    a->country = s_get_le32(p + 4);
-    a->publisher = s_get_le32(p + 8);
-    a->date = s_get_le32(p + 12);
-    a->year = (uint16_t)(p[16] | p[17] << 8);
-    a->tier = p[18];
-    a->live = p[19];
-}
-
-static void
-s_attr_encode(uint8_t *p, const attr_t *a) {
-    s_le32(p, a->len);
-    s_le32(p + 4, a->country);
-    s_le32(p + 8, a->publisher);
-    s_le32(p + 12, a->date);
-    p[16] = (uint8_t)a->year;
-    p[17] = (uint8_t)(a->year >> 8);
-    p[18] = a->tier;
-    p[19] = a->live;
-}
-
-/*  A read cursor over the attribute chunks that keeps the last chunk, so
-    a run of nearby docnos costs one lookup. */
-typedef struct {
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    unsigned chunk;
-    bool have;
-    const uint8_t *data;
-    size_t size;
-} attrs_t;
-
-/*  Reads docno's attributes; a document never indexed reads as not live.
-    Returns false on an LMDB failure. */
-static bool
-s_attrs_read(attrs_t *c, uint32_t docno, attr_t *a) {
-    unsigned chunk = docno / S_ATTRS_PER_CHUNK;
-    if (!c->have || c->chunk != chunk) {
-        MDB_val key = {sizeof(chunk), &chunk};
-        MDB_val val;
-        int rc = mdb_get(c->txn, c->dbi, &key, &val);
-        if (rc == MDB_NOTFOUND) {
-            val.mv_data = NULL;
-            val.mv_size = 0;
-        } else if (rc != MDB_SUCCESS) {
-            return false;
-        }
-        c->chunk = chunk;
-        c->have = true;
-        c->data = val.mv_data;
-        c->size = val.mv_size;
-    }
-    size_t off = (size_t)(docno % S_ATTRS_PER_CHUNK) * S_ATTR_SIZE;
-    if (off + S_ATTR_SIZE > c->size) {
-        memset(a, 0, sizeof(*a));
-        return true;
-    }
-    s_attr_decode(c->data + off, a);
-    return true;
-}
-
-static dossier_status_t
-s_attr_write(store_fts_t *fts, MDB_txn *txn, uint32_t docno, const attr_t *a,
-             dossier_error_t *err) {
-    unsigned chunk = docno / S_ATTRS_PER_CHUNK;
-    uint8_t data[S_ATTRS_PER_CHUNK * S_ATTR_SIZE];
-    MDB_val key = {sizeof(chunk), &chunk};
-    MDB_val val;
-    memset(data, 0, sizeof(data));
-    int rc = mdb_get(txn, fts->attrs, &key, &val);
-    if (rc == MDB_SUCCESS) {
-        memcpy(data, val.mv_data,
-               val.mv_size < sizeof(data) ? val.mv_size : sizeof(data));
-    } else if (rc != MDB_NOTFOUND) {
-        return s_mdb_error(err, rc, "reading attributes");
-    }
-    s_attr_encode(data + (docno % S_ATTRS_PER_CHUNK) * S_ATTR_SIZE, a);
-    val.mv_size = sizeof(data);
-    val.mv_data = data;
-    rc = mdb_put(txn, fts->attrs, &key, &val, 0);
-    return rc == MDB_SUCCESS ? DOSSIER_OK
-                             : s_mdb_error(err, rc, "writing attributes");
-}
-
 /* ---- Segments: postings written by one flush, or merged. ---- */
 
-/*  A segment holds the postings of the documents [lo, hi]; segments are
-    disjoint, kept in docno order; a merge of S_MERGE_FANIN segments of one
-    level (S_MERGE_FANIN_0 of level 0) makes one of the next level. */
-typedef struct {
-    uint32_t id;
-    uint32_t level;
-    uint32_t lo;
-    uint32_t hi;
-    uint32_t slot; /* its postings database, fts->post[slot] */
-} seg_t;
-
-typedef struct {
-    uint32_t next_id;
-    uint32_t n;
-    seg_t v[S_SEGS_MAX];
-} segs_t;
-
-static dossier_status_t
-s_segs_get(store_fts_t *fts, MDB_txn *txn, segs_t *segs, dossier_error_t *err) {
+dossier_status_t
+fts_segs_get(store_fts_t *fts, MDB_txn *txn, segs_t *segs,
+             dossier_error_t *err) {
     MDB_val key = {4, "segs"};
     MDB_val val;
     segs->next_id = 1;
@@ -477,30 +98,30 @@ s_segs_get(store_fts_t *fts, MDB_txn *txn, segs_t *segs, dossier_error_t *err) {
         return DOSSIER_OK;
     }
     if (rc != MDB_SUCCESS) {
-        return s_mdb_error(err, rc, "reading segments");
+        return fts_mdb_error(err, rc, "reading segments");
     }
     size_t n = val.mv_size >= 4 ? (val.mv_size - 4) / 20 : 0;
     if (val.mv_size < 4 || (val.mv_size - 4) % 20 || n > S_SEGS_MAX) {
-        return s_damaged(err, "segment table has the wrong size");
+        return fts_damaged(err, "segment table has the wrong size");
     }
     uint64_t slots_seen[(S_SLOTS + 63) / 64] = {0};
     const uint8_t *p = val.mv_data;
-    segs->next_id = s_get_le32(p);
+    segs->next_id = fts_get_le32(p);
     for (size_t i = 0; i < n; i++) {
         const uint8_t *e = p + 4 + 20 * i;
         seg_t *sg = &segs->v[i];
-        sg->id = s_get_le32(e);
-        sg->level = s_get_le32(e + 4);
-        sg->lo = s_get_le32(e + 8);
-        sg->hi = s_get_le32(e + 12);
-        sg->slot = s_get_le32(e + 16);
+        sg->id = fts_get_le32(e);
+        sg->level = fts_get_le32(e + 4);
+        sg->lo = fts_get_le32(e + 8);
+        sg->hi = fts_get_le32(e + 12);
+        sg->slot = fts_get_le32(e + 16);
         if (sg->lo > sg->hi || (i > 0 && sg->lo <= segs->v[i - 1].hi) ||
             sg->id >= segs->next_id) {
-            return s_damaged(err, "segment table is out of order");
+            return fts_damaged(err, "segment table is out of order");
         }
         if (sg->slot >= S_SLOTS ||
             (slots_seen[sg->slot / 64] >> (sg->slot % 64) & 1)) {
-            return s_damaged(err, "segment table names a slot twice");
+            return fts_damaged(err, "segment table names a slot twice");
         }
         slots_seen[sg->slot / 64] |= (uint64_t)1 << (sg->slot % 64);
     }
@@ -508,32 +129,28 @@ s_segs_get(store_fts_t *fts, MDB_txn *txn, segs_t *segs, dossier_error_t *err) {
     return DOSSIER_OK;
 }
 
-static dossier_status_t
-s_segs_put(store_fts_t *fts, MDB_txn *txn, const segs_t *segs,
-           dossier_error_t *err) {
+dossier_status_t
+fts_segs_put(store_fts_t *fts, MDB_txn *txn, const segs_t *segs,
+             dossier_error_t *err) {
     uint8_t data[4 + 20 * S_SEGS_MAX];
-    s_le32(data, segs->next_id);
+    fts_le32(data, segs->next_id);
     for (uint32_t i = 0; i < segs->n; i++) {
         uint8_t *e = data + 4 + 20 * i;
-        s_le32(e, segs->v[i].id);
-        s_le32(e + 4, segs->v[i].level);
-        s_le32(e + 8, segs->v[i].lo);
-        s_le32(e + 12, segs->v[i].hi);
-        s_le32(e + 16, segs->v[i].slot);
+        fts_le32(e, segs->v[i].id);
+        fts_le32(e + 4, segs->v[i].level);
+        fts_le32(e + 8, segs->v[i].lo);
+        fts_le32(e + 12, segs->v[i].hi);
+        fts_le32(e + 16, segs->v[i].slot);
     }
     MDB_val key = {4, "segs"};
     MDB_val val = {4 + 20 * (size_t)segs->n, data};
     int rc = mdb_put(txn, fts->meta, &key, &val, 0);
     return rc == MDB_SUCCESS ? DOSSIER_OK
-                             : s_mdb_error(err, rc, "writing segments");
+                             : fts_mdb_error(err, rc, "writing segments");
 }
 
-/*  The lowest slot no segment of segs uses (there is always one: a
-    merge's output is written while its inputs keep their slots, and
-    S_SLOTS > S_SEGS_MAX). Free slots are empty: a merge drops the
-    slots of the segments it replaces. */
-static uint32_t
-s_segs_free_slot(const segs_t *segs) {
+uint32_t
+fts_segs_free_slot(const segs_t *segs) {
     uint64_t used[(S_SLOTS + 63) / 64] = {0};
     for (uint32_t i = 0; i < segs->n; i++) {
         used[segs->v[i].slot / 64] |= (uint64_t)1 << (segs->v[i].slot % 64);
@@ -545,9 +162,8 @@ s_segs_free_slot(const segs_t *segs) {
     return slot;
 }
 
-/*  The index of the segment holding docno, or -1. */
-static int
-s_segs_find(const segs_t *segs, uint32_t docno) {
+int
+fts_segs_find(const segs_t *segs, uint32_t docno) {
     uint32_t lo = 0, hi = segs->n;
     while (lo < hi) {
         uint32_t mid = (lo + hi) / 2;
@@ -560,719 +176,10 @@ s_segs_find(const segs_t *segs, uint32_t docno) {
     return lo < segs->n && segs->v[lo].lo <= docno ? (int)lo : -1;
 }
 
-/*  Writes the key prefix of term in segment id into out; returns its
-    length. */
-static size_t
-s_pterm(uint8_t *out, uint32_t id, const char *term, size_t len) {
-    s_be32(out, id);
-    memcpy(out + 4, term, len);
-    return len + 4;
-}
-
-/* ---- The dictionary of attribute values (countries, publishers). ---- */
-
-/*  The dictionary key of a value: kind, then the value (publishers
-    case- and accent-folded with text_fold, as List compares them), cut
-    to S_DICT_KEY_MAX bytes. Returns its length, 0 when out of memory. */
-static size_t
-s_dict_key(char kind, const char *value, uint8_t *key) {
-    char *folded = NULL;
-    if (kind == S_DICT_PUBLISHER) {
-        folded = text_fold(value, strlen(value));
-        if (!folded) {
-            return 0;
-        }
-        value = folded;
-    }
-    size_t len = strlen(value);
-    if (len > S_DICT_KEY_MAX) {
-        len = S_DICT_KEY_MAX;
-    }
-    key[0] = (uint8_t)kind;
-    memcpy(key + 1, value, len);
-    free(folded);
-    return len + 1;
-}
-
-/*  Finds value's id (0 when absent). */
-static dossier_status_t
-s_dict_find(store_fts_t *fts, MDB_txn *txn, char kind, const char *value,
-            uint32_t *id, dossier_error_t *err) {
-    uint8_t k[S_DICT_KEY_MAX + 1];
-    MDB_val key = {s_dict_key(kind, value, k), k};
-    MDB_val val;
-    *id = 0;
-    if (key.mv_size == 0) {
-        return s_oom(err);
-    }
-    int rc = mdb_get(txn, fts->dict, &key, &val);
-    if (rc == MDB_NOTFOUND) {
-        return DOSSIER_OK;
-    }
-    if (rc != MDB_SUCCESS) {
-        return s_mdb_error(err, rc, "reading the dictionary");
-    }
-    if (val.mv_size != 4) {
-        return s_damaged(err, "dictionary entry has the wrong size");
-    }
-    *id = s_get_le32(val.mv_data);
-    return DOSSIER_OK;
-}
-
-/*  Finds or adds value (non-empty) and returns its id in *id. */
-static dossier_status_t
-s_dict_intern(store_fts_t *fts, MDB_txn *txn, char kind, const char *value,
-              uint32_t *id, dossier_error_t *err) {
-    dossier_status_t st = s_dict_find(fts, txn, kind, value, id, err);
-    if (st != DOSSIER_OK || *id) {
-        return st;
-    }
-    /* The next id of this kind lives under the reverse key of id 0. */
-    uint8_t counter_key[5] = {(uint8_t)(kind | 0x80), 0, 0, 0, 0};
-    MDB_val key = {sizeof(counter_key), counter_key};
-    MDB_val val;
-    uint32_t next = 1;
-    int rc = mdb_get(txn, fts->dict, &key, &val);
-    if (rc == MDB_SUCCESS && val.mv_size == 4) {
-        next = s_get_le32(val.mv_data);
-    } else if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-        return s_mdb_error(err, rc, "reading the dictionary");
-    }
-    uint8_t num[4];
-    s_le32(num, next + 1);
-    val.mv_size = 4;
-    val.mv_data = num;
-    rc = mdb_put(txn, fts->dict, &key, &val, 0);
-    if (rc == MDB_SUCCESS) {
-        uint8_t k[S_DICT_KEY_MAX + 1];
-        key.mv_size = s_dict_key(kind, value, k);
-        key.mv_data = k;
-        s_le32(num, next);
-        rc = key.mv_size ? mdb_put(txn, fts->dict, &key, &val, 0) : ENOMEM;
-    }
-    if (rc == MDB_SUCCESS) {
-        uint8_t rkey[5] = {(uint8_t)(kind | 0x80)};
-        s_be32(rkey + 1, next);
-        key.mv_size = sizeof(rkey);
-        key.mv_data = rkey;
-        size_t len = strlen(value);
-        val.mv_size = len > S_DICT_KEY_MAX ? S_DICT_KEY_MAX : len;
-        val.mv_data = (void *)value;
-        rc = mdb_put(txn, fts->dict, &key, &val, 0);
-    }
-    if (rc != MDB_SUCCESS) {
-        return s_mdb_error(err, rc, "writing the dictionary");
-    }
-    *id = next;
-    return DOSSIER_OK;
-}
-
-/*  The value of id as a malloc'd string (NULL when out of memory or
-    absent). */
-static char *
-s_dict_value(store_fts_t *fts, MDB_txn *txn, char kind, uint32_t id) {
-    uint8_t rkey[5] = {(uint8_t)(kind | 0x80)};
-    s_be32(rkey + 1, id);
-    MDB_val key = {sizeof(rkey), rkey};
-    MDB_val val;
-    if (mdb_get(txn, fts->dict, &key, &val) != MDB_SUCCESS) {
-        return NULL;
-    }
-    return text_utf8_sanitize(val.mv_data, val.mv_size);
-}
-
-/* ---- A document's terms: term -> frequency and positions. ---- */
-
-typedef struct {
-    uint64_t prefix; /* token_t.prefix */
-    uint32_t hash;
-    uint32_t off; /* into chars */
-    uint32_t len;
-    uint32_t tf;
-    uint32_t first; /* into sorted positions, after s_doc_finish */
-    /* The term's posting after its docno delta (tf, the document's
-       length, the positions' size, the positions), into enc: encoded
-       where the document is built, often a parse worker, so the writer
-       only copies it. */
-    uint32_t enc_off;
-    uint32_t enc_len;
-} doc_term_t;
-
-/*  A term's hash in the term tables held in memory (a document's, a
-    batch's; never stored): its prefix (token_t.prefix) and length mixed
-    (murmur3's finalizer), with FNV-1a over any bytes past the first 8.
-    The prefix comes from the tokenizer, so a term of up to 8 bytes, most
-    of them, is hashed without a pass over its bytes. */
-static uint32_t
-s_term_hash(uint64_t prefix, const char *term, size_t len) {
-    uint64_t h = prefix ^ len;
-    if (len > 8) {
-        uint32_t rest = s_hash(term + 8, len - 8);
-        h ^= (uint64_t)rest << 32 | rest;
-    }
-    return (uint32_t)s_mix64(h);
-}
-
-typedef struct {
-    doc_term_t *terms;
-    uint32_t n_terms;
-    uint32_t cap_terms;
-    char *chars;
-    size_t n_chars;
-    size_t cap_chars;
-    uint32_t *table; /* open addressing: index + 1, 0 empty */
-    uint32_t table_cap;
-    /* Tokens in order: term index and position. */
-    uint32_t *tok_term;
-    uint32_t *tok_pos;
-    uint32_t n_toks;
-    uint32_t cap_toks;
-    uint32_t *positions; /* grouped by term after s_doc_finish */
-    uint8_t *enc;        /* the terms' encoded postings (doc_term_t.enc_off) */
-    size_t cap_enc;
-} doc_t;
-
-static void
-s_doc_free(doc_t *d) {
-    free(d->terms);
-    free(d->chars);
-    free(d->table);
-    free(d->tok_term);
-    free(d->tok_pos);
-    free(d->positions);
-    free(d->enc);
-    memset(d, 0, sizeof(*d));
-}
-
-static void
-s_doc_reset(doc_t *d) {
-    d->n_terms = 0;
-    d->n_chars = 0;
-    d->n_toks = 0;
-    if (d->table) {
-        memset(d->table, 0, d->table_cap * sizeof(uint32_t));
-    }
-}
-
-static int
-s_doc_grow_table(doc_t *d) {
-    uint32_t cap = d->table_cap ? d->table_cap * 2 : 1024;
-    uint32_t *table = calloc(cap, sizeof(uint32_t));
-    if (!table) {
-        return -1;
-    }
-    for (uint32_t i = 0; i < d->n_terms; i++) {
-        uint32_t slot = d->terms[i].hash & (cap - 1);
-        while (table[slot]) {
-            slot = (slot + 1) & (cap - 1);
-        }
-        table[slot] = i + 1;
-    }
-    free(d->table);
-    d->table = table;
-    d->table_cap = cap;
-    return 0;
-}
-
-static int
-s_doc_add(doc_t *d, const token_t *tok) {
-    if ((d->n_terms + 1) * 2 > d->table_cap && s_doc_grow_table(d) != 0) {
-        return -1;
-    }
-    uint32_t hash = s_term_hash(tok->prefix, tok->term, tok->len);
-    uint32_t slot = hash & (d->table_cap - 1);
-    uint32_t index = UINT32_MAX;
-    while (d->table[slot]) {
-        doc_term_t *t = &d->terms[d->table[slot] - 1];
-        /* Equal prefixes: equal first 8 bytes, all of a short term. */
-        if (t->hash == hash && t->len == tok->len && t->prefix == tok->prefix &&
-            (tok->len <= 8 ||
-             memcmp(d->chars + t->off + 8, tok->term + 8, tok->len - 8) == 0)) {
-            index = d->table[slot] - 1;
-            break;
-        }
-        slot = (slot + 1) & (d->table_cap - 1);
-    }
-    if (index == UINT32_MAX) {
-        if (d->n_terms == d->cap_terms) {
-            uint32_t cap = d->cap_terms ? d->cap_terms * 2 : 256;
-            doc_term_t *terms = realloc(d->terms, cap * sizeof(*terms));
-            if (!terms) {
-                return -1;
-            }
-            d->terms = terms;
-            d->cap_terms = cap;
-        }
-        if (d->n_chars + tok->len + 1 > d->cap_chars) {
-            size_t cap = d->cap_chars ? d->cap_chars * 2 : 4096;
-            while (cap < d->n_chars + tok->len + 1) {
-                cap *= 2;
-            }
-            char *chars = realloc(d->chars, cap);
-            if (!chars) {
-                return -1;
-            }
-            d->chars = chars;
-            d->cap_chars = cap;
-        }
-        index = d->n_terms++;
-        doc_term_t *t = &d->terms[index];
-        t->hash = hash;
-        t->prefix = tok->prefix;
-        t->off = (uint32_t)d->n_chars;
-        t->len = (uint32_t)tok->len;
-        t->tf = 0;
-        memcpy(d->chars + d->n_chars, tok->term, tok->len + 1);
-        d->n_chars += tok->len + 1;
-        d->table[slot] = index + 1;
-    }
-    if (d->n_toks == d->cap_toks) {
-        uint32_t cap = d->cap_toks ? d->cap_toks * 2 : 1024;
-        uint32_t *a = realloc(d->tok_term, cap * sizeof(uint32_t));
-        if (!a) {
-            return -1;
-        }
-        d->tok_term = a;
-        uint32_t *b = realloc(d->tok_pos, cap * sizeof(uint32_t));
-        if (!b) {
-            return -1;
-        }
-        d->tok_pos = b;
-        uint32_t *c = realloc(d->positions, cap * sizeof(uint32_t));
-        if (!c) {
-            return -1;
-        }
-        d->positions = c;
-        d->cap_toks = cap;
-    }
-    d->terms[index].tf++;
-    d->tok_term[d->n_toks] = index;
-    d->tok_pos[d->n_toks] = tok->position;
-    d->n_toks++;
-    return 0;
-}
-
-/*  Encodes each term's posting but its docno delta into d->enc, as the
-    batch buffers it (see pend_t): tf, the document's length, the
-    positions' size, then the positions as varint deltas. */
-static int
-s_doc_encode(doc_t *d) {
-    /* At most 5 bytes a varint: tf, length, size, and one per position. */
-    size_t room = (size_t)d->n_terms * 15 + (size_t)d->n_toks * 5;
-    if (room > d->cap_enc) {
-        uint8_t *enc = realloc(d->enc, room);
-        if (!enc) {
-            return -1;
-        }
-        d->enc = enc;
-        d->cap_enc = room;
-    }
-    uint8_t *out = d->enc;
-    for (uint32_t i = 0; i < d->n_terms; i++) {
-        doc_term_t *t = &d->terms[i];
-        const uint32_t *pos = d->positions + t->first;
-        uint32_t pos_bytes = 0;
-        for (uint32_t j = 0, prev = 0; j < t->tf; j++) {
-            pos_bytes += s_varint_size(pos[j] - prev);
-            prev = pos[j];
-        }
-        uint8_t *start = out;
-        out = s_put_varint(out, t->tf);
-        out = s_put_varint(out, d->n_toks);
-        out = s_put_varint(out, pos_bytes);
-        for (uint32_t j = 0, prev = 0; j < t->tf; j++) {
-            out = s_put_varint(out, pos[j] - prev);
-            prev = pos[j];
-        }
-        t->enc_off = (uint32_t)(start - d->enc);
-        t->enc_len = (uint32_t)(out - start);
-    }
-    return 0;
-}
-
-/*  Tokenizes the title and the body of report into d: positions run on
-    across paragraphs with a gap of one, so no phrase spans two. Then
-    groups positions by term: term t's are positions[t.first ..
-    t.first + t.tf). */
-static int
-s_doc_build(doc_t *d, const Dossier__V1__Report *report) {
-    s_doc_reset(d);
-    uint32_t position = 0;
-    for (size_t p = 0; p <= report->n_body; p++) {
-        const char *text = p == 0 ? report->title : report->body[p - 1];
-        if (!text) {
-            continue;
-        }
-        tokenize_t tok;
-        token_t token;
-        tokenize_init(&tok, text, strlen(text), position);
-        while (tokenize_next(&tok, &token)) {
-            if (s_doc_add(d, &token) != 0) {
-                return -1;
-            }
-        }
-        position = tokenize_position(&tok) + 1;
-    }
-    uint32_t first = 0;
-    for (uint32_t i = 0; i < d->n_terms; i++) {
-        d->terms[i].first = first;
-        first += d->terms[i].tf;
-        d->terms[i].tf = 0; /* refilled below */
-    }
-    for (uint32_t k = 0; k < d->n_toks; k++) {
-        doc_term_t *t = &d->terms[d->tok_term[k]];
-        d->positions[t->first + t->tf++] = d->tok_pos[k];
-    }
-    return s_doc_encode(d);
-}
-
-/* ---- Postings blocks. ---- */
-
-typedef struct {
-    uint32_t first;
-    uint32_t last;
-    uint32_t count;
-    uint32_t max_tf;
-    uint32_t min_len;
-    const uint8_t *docs;
-    const uint8_t *docs_end;
-    const uint8_t *pos;
-    const uint8_t *pos_end;
-} block_t;
-
-/*  True when key is a block key of term (term "\0" docno). */
-static bool
-s_is_block_key(const MDB_val *key, const char *term, size_t len) {
-    return key->mv_size == len + 5 && memcmp(key->mv_data, term, len) == 0 &&
-           ((const uint8_t *)key->mv_data)[len] == 0;
-}
-
-static bool
-s_block_parse(const MDB_val *key, const MDB_val *val, block_t *b) {
-    const uint8_t *p = val->mv_data;
-    const uint8_t *end = p + val->mv_size;
-    uint32_t span = 0;
-    uint32_t docs_bytes = 0;
-    b->first = s_get_be32((const uint8_t *)key->mv_data + key->mv_size - 4);
-    if (!s_varint(&p, end, &b->count) || !s_varint(&p, end, &span) ||
-        !s_varint(&p, end, &b->max_tf) || !s_varint(&p, end, &b->min_len) ||
-        !s_varint(&p, end, &docs_bytes)) {
-        return false;
-    }
-    if (b->count == 0 || b->count > S_BLOCK_DOCS ||
-        span > UINT32_MAX - b->first || docs_bytes > (size_t)(end - p)) {
-        return false;
-    }
-    b->last = b->first + span;
-    b->docs = p;
-    b->docs_end = p + docs_bytes;
-    b->pos = b->docs_end;
-    b->pos_end = end;
-    return true;
-}
-
-/*  Decodes a block's docnos and frequencies (count entries). */
-static bool
-s_block_docs(const block_t *b, uint32_t *docnos, uint32_t *tfs) {
-    const uint8_t *p = b->docs;
-    uint32_t docno = b->first;
-    /* Each position takes a byte at least: frequencies are bounded by the
-       positions' bytes, so damage cannot ask for a huge buffer. */
-    size_t positions = 0, room = (size_t)(b->pos_end - b->pos);
-    for (uint32_t i = 0; i < b->count; i++) {
-        uint32_t delta = 0;
-        if (!s_varint(&p, b->docs_end, &delta) ||
-            !s_varint(&p, b->docs_end, &tfs[i]) || tfs[i] == 0 ||
-            (positions += tfs[i]) > room || (i == 0 && delta != 0) ||
-            (i > 0 && delta == 0) || delta > UINT32_MAX - docno) {
-            return false;
-        }
-        docno += delta;
-        docnos[i] = docno;
-    }
-    return p == b->docs_end && docno == b->last;
-}
-
-/*  A block being written: its regions encoded, its header kept apart. */
-typedef struct {
-    uint32_t first;
-    uint32_t last;
-    uint32_t count;
-    uint32_t max_tf;
-    uint32_t min_len;
-    buf_t docs;
-    buf_t pos;
-} builder_t;
-
-static void
-s_builder_reset(builder_t *b) {
-    b->count = 0;
-    b->max_tf = 0;
-    b->min_len = UINT32_MAX;
-    b->docs.size = 0;
-    b->pos.size = 0;
-}
-
-static int
-s_builder_add(builder_t *b, uint32_t docno, uint32_t tf, uint32_t len,
-              const uint8_t *pos, size_t pos_size) {
-    if (b->count == 0) {
-        b->first = docno;
-        b->last = docno;
-    }
-    if (s_buf_varint(&b->docs, docno - b->last) != 0 ||
-        s_buf_varint(&b->docs, tf) != 0 ||
-        s_buf_put(&b->pos, pos, pos_size) != 0) {
-        return -1;
-    }
-    b->last = docno;
-    b->count++;
-    if (tf > b->max_tf) {
-        b->max_tf = tf;
-    }
-    if (len < b->min_len) {
-        b->min_len = len;
-    }
-    return 0;
-}
-
-static dossier_status_t
-s_builder_write(MDB_dbi post, MDB_txn *txn, MDB_cursor *append,
-                const char *term, size_t len, builder_t *b, buf_t *scratch,
-                dossier_error_t *err) {
-    uint8_t k[S_PTERM_MAX + 5];
-    memcpy(k, term, len);
-    k[len] = 0;
-    s_be32(k + len + 1, b->first);
-    scratch->size = 0;
-    if (s_buf_varint(scratch, b->count) != 0 ||
-        s_buf_varint(scratch, b->last - b->first) != 0 ||
-        s_buf_varint(scratch, b->max_tf) != 0 ||
-        s_buf_varint(scratch, b->min_len) != 0 ||
-        s_buf_varint(scratch, (uint32_t)b->docs.size) != 0 ||
-        s_buf_put(scratch, b->docs.data, b->docs.size) != 0 ||
-        s_buf_put(scratch, b->pos.data, b->pos.size) != 0) {
-        return s_oom(err);
-    }
-    MDB_val key = {len + 5, k};
-    MDB_val val = {scratch->size, scratch->data};
-    int rc = append ? mdb_cursor_put(append, &key, &val, MDB_APPEND)
-                    : mdb_put(txn, post, &key, &val, 0);
-    return rc == MDB_SUCCESS ? DOSSIER_OK
-                             : s_mdb_error(err, rc, "writing postings");
-}
-
-/*  Moves cursor to the block of term that would hold docno (the last
-    block whose first docno is <= docno). *found false when there is none.
-    On success key/val hold the block. */
-static dossier_status_t
-s_seek_block(MDB_cursor *cur, const char *term, size_t len, uint32_t docno,
-             MDB_val *key, MDB_val *val, bool *found, dossier_error_t *err) {
-    uint8_t k[S_PTERM_MAX + 5];
-    memcpy(k, term, len);
-    k[len] = 0;
-    s_be32(k + len + 1, docno);
-    key->mv_size = len + 5;
-    key->mv_data = k;
-    *found = false;
-    int rc = mdb_cursor_get(cur, key, val, MDB_SET_RANGE);
-    if (rc == MDB_SUCCESS && s_is_block_key(key, term, len) &&
-        s_get_be32((const uint8_t *)key->mv_data + len + 1) == docno) {
-        *found = true;
-        return DOSSIER_OK;
-    }
-    if (rc == MDB_SUCCESS) {
-        rc = mdb_cursor_get(cur, key, val, MDB_PREV);
-    } else if (rc == MDB_NOTFOUND) {
-        rc = mdb_cursor_get(cur, key, val, MDB_LAST);
-    }
-    if (rc == MDB_NOTFOUND) {
-        return DOSSIER_OK;
-    }
-    if (rc != MDB_SUCCESS) {
-        return s_mdb_error(err, rc, "seeking postings");
-    }
-    *found = s_is_block_key(key, term, len);
-    return DOSSIER_OK;
-}
-
-/*  Reads term's document frequency (0 when the term is absent). */
-static dossier_status_t
-s_df_get(MDB_dbi post, MDB_txn *txn, const char *term, size_t len, uint32_t *df,
-         dossier_error_t *err) {
-    uint8_t k[S_PTERM_MAX + 1];
-    memcpy(k, term, len);
-    k[len] = 0;
-    MDB_val key = {len + 1, k};
-    MDB_val val;
-    *df = 0;
-    int rc = mdb_get(txn, post, &key, &val);
-    if (rc == MDB_NOTFOUND) {
-        return DOSSIER_OK;
-    }
-    if (rc != MDB_SUCCESS) {
-        return s_mdb_error(err, rc, "reading a term");
-    }
-    if (val.mv_size != 4) {
-        return s_damaged(err, "term frequency has the wrong size");
-    }
-    *df = s_get_le32(val.mv_data);
-    return DOSSIER_OK;
-}
-
-static dossier_status_t
-s_df_put(MDB_dbi post, MDB_txn *txn, const char *term, size_t len, uint32_t df,
-         dossier_error_t *err) {
-    uint8_t k[S_PTERM_MAX + 1];
-    memcpy(k, term, len);
-    k[len] = 0;
-    MDB_val key = {len + 1, k};
-    int rc;
-    if (df == 0) {
-        rc = mdb_del(txn, post, &key, NULL);
-        if (rc == MDB_NOTFOUND) {
-            rc = MDB_SUCCESS;
-        }
-    } else {
-        uint8_t num[4];
-        s_le32(num, df);
-        MDB_val val = {4, num};
-        rc = mdb_put(txn, post, &key, &val, 0);
-    }
-    return rc == MDB_SUCCESS ? DOSSIER_OK
-                             : s_mdb_error(err, rc, "writing a term");
-}
-
-/*  Cuts docno's posting of term out of its block (a document indexed in
-    an earlier batch). A posting that is not there is left alone. */
-static dossier_status_t
-s_remove_posting(MDB_dbi post, MDB_txn *txn, MDB_cursor *cur, const char *term,
-                 size_t len, uint32_t docno, builder_t *builder, buf_t *scratch,
-                 dossier_error_t *err) {
-    MDB_val key, val;
-    bool found = false;
-    dossier_status_t st =
-        s_seek_block(cur, term, len, docno, &key, &val, &found, err);
-    if (st != DOSSIER_OK || !found) {
-        return st;
-    }
-    block_t b;
-    uint32_t docnos[S_BLOCK_DOCS], tfs[S_BLOCK_DOCS];
-    if (!s_block_parse(&key, &val, &b) || !s_block_docs(&b, docnos, tfs)) {
-        return s_damaged(err, "unreadable postings block");
-    }
-    if (docno > b.last) {
-        return DOSSIER_OK;
-    }
-    /* Rebuild without docno; keep the header's bounds (still bounds). */
-    s_builder_reset(builder);
-    const uint8_t *p = b.pos;
-    bool removed = false;
-    for (uint32_t i = 0; i < b.count; i++) {
-        const uint8_t *start = p;
-        for (uint32_t j = 0; j < tfs[i]; j++) {
-            uint32_t v;
-            if (!s_varint(&p, b.pos_end, &v)) {
-                return s_damaged(err, "unreadable positions");
-            }
-        }
-        if (docnos[i] == docno) {
-            removed = true;
-            continue;
-        }
-        if (s_builder_add(builder, docnos[i], tfs[i], b.min_len, start,
-                          (size_t)(p - start)) != 0) {
-            return s_oom(err);
-        }
-    }
-    if (!removed) {
-        return DOSSIER_OK;
-    }
-    builder->max_tf = b.max_tf;
-    builder->min_len = b.min_len;
-    if (builder->count == 0 || builder->first != b.first) {
-        int rc = mdb_cursor_del(cur, 0);
-        if (rc != MDB_SUCCESS) {
-            return s_mdb_error(err, rc, "removing postings");
-        }
-    }
-    if (builder->count > 0) {
-        st = s_builder_write(post, txn, NULL, term, len, builder, scratch, err);
-        if (st != DOSSIER_OK) {
-            return st;
-        }
-    }
-    uint32_t df = 0;
-    st = s_df_get(post, txn, term, len, &df, err);
-    if (st != DOSSIER_OK) {
-        return st;
-    }
-    return s_df_put(post, txn, term, len, df ? df - 1 : 0, err);
-}
-
 /* ---- The batch: buffered postings. ---- */
 
-typedef struct {
-    uint64_t prefix; /* token_t.prefix */
-    uint32_t hash;
-    uint32_t off; /* into the batch's chars */
-    uint32_t len;
-    uint32_t count;
-    uint32_t last; /* last docno appended */
-    /* Per document, in one buffer (one cache miss per append): varints
-       docno delta, tf, length, bytes of positions, then the positions
-       (tf varint deltas). */
-    buf_t data;
-} pend_t;
-
-typedef struct {
-    uint32_t index;
-    uint32_t count;
-    uint32_t last;
-    size_t size;
-} undo_t;
-
-typedef struct {
-    uint32_t hash;
-    uint32_t index; /* of the term's pend_t + 1; 0: empty */
-    uint64_t prefix;
-} pend_slot_t;
-
-struct store_fts_batch_t {
-    store_fts_t *fts;
-    pend_t *pends;
-    uint32_t n_pends;
-    uint32_t cap_pends;
-    /* Open addressing on the terms' hashes. A slot holds the term's
-       prefix too, so a probe finds a term of up to 7 bytes without
-       touching its pend_t or characters: one cache miss fewer per
-       posting, two for most terms. */
-    pend_slot_t *table;
-    uint32_t table_cap;
-    char *chars;
-    size_t n_chars;
-    size_t cap_chars;
-    /* Docnos buffered here are >= first_pending. */
-    uint32_t first_pending;
-    /* Buffered documents removed again in this batch, ascending. */
-    uint32_t *dead;
-    uint32_t n_dead;
-    uint32_t cap_dead;
-    /* The last update's buffered effects, undone when it fails. */
-    undo_t *undo;
-    uint32_t n_undo;
-    uint32_t cap_undo;
-    uint32_t undo_dead; /* docno marked dead by it, 0 none */
-    doc_t doc;
-    builder_t builder;
-    buf_t scratch;
-    buf_t copy; /* a block read while the tree is written */
-    segs_t segs;
-    int rc; /* of the last failure */
-};
-
-static store_fts_batch_t *
-s_batch_new(store_fts_t *fts) {
+store_fts_batch_t *
+fts_batch_new(store_fts_t *fts) {
     store_fts_batch_t *self = calloc(1, sizeof(*self));
     if (self) {
         self->fts = fts;
@@ -1291,7 +198,7 @@ s_batch_clear(store_fts_batch_t *self) {
     for (uint32_t i = 0; i < self->n_pends; i++) {
         buf_t *data = &self->pends[i].data;
         if (data->cap > S_PEND_KEEP_BYTES) {
-            s_buf_free(data);
+            fts_buf_free(data);
         }
         data->size = 0;
     }
@@ -1306,26 +213,26 @@ s_batch_clear(store_fts_batch_t *self) {
     self->first_pending = S_END;
 }
 
-static void
-s_batch_destroy(store_fts_batch_t **batch_p) {
+void
+fts_batch_destroy(store_fts_batch_t **batch_p) {
     if (!batch_p || !*batch_p) {
         return;
     }
     store_fts_batch_t *self = *batch_p;
     s_batch_clear(self);
     for (uint32_t i = 0; i < self->cap_pends; i++) {
-        s_buf_free(&self->pends[i].data);
+        fts_buf_free(&self->pends[i].data);
     }
     free(self->pends);
     free(self->table);
     free(self->chars);
     free(self->dead);
     free(self->undo);
-    s_doc_free(&self->doc);
-    s_buf_free(&self->builder.docs);
-    s_buf_free(&self->builder.pos);
-    s_buf_free(&self->scratch);
-    s_buf_free(&self->copy);
+    fts_doc_free(&self->doc);
+    fts_buf_free(&self->builder.docs);
+    fts_buf_free(&self->builder.pos);
+    fts_buf_free(&self->scratch);
+    fts_buf_free(&self->copy);
     free(self);
     *batch_p = NULL;
 }
@@ -1478,11 +385,11 @@ s_batch_append(store_fts_batch_t *self, const doc_t *d, uint32_t docno) {
         u->count = p->count;
         u->last = p->last;
         u->size = p->data.size;
-        if (s_buf_reserve(&p->data, 5 + (size_t)t->enc_len) != 0) {
+        if (fts_buf_reserve(&p->data, 5 + (size_t)t->enc_len) != 0) {
             return -1;
         }
         uint8_t *out = p->data.data + p->data.size;
-        out = s_put_varint(out, docno - p->last);
+        out = fts_put_varint(out, docno - p->last);
         memcpy(out, d->enc + t->enc_off, t->enc_len);
         out += t->enc_len;
         p->data.size = (size_t)(out - p->data.data);
@@ -1569,29 +476,6 @@ s_report_country(const Dossier__V1__Report *r, char *buf, size_t size) {
     }
 }
 
-static dossier_status_t
-s_ids_get(store_fts_t *fts, MDB_txn *txn, const char *id, uint32_t *docno,
-          dossier_error_t *err) {
-    MDB_val key = {strlen(id), (void *)id};
-    MDB_val val;
-    *docno = 0;
-    if (key.mv_size == 0) {
-        return DOSSIER_OK;
-    }
-    int rc = mdb_get(txn, fts->ids, &key, &val);
-    if (rc == MDB_NOTFOUND) {
-        return DOSSIER_OK;
-    }
-    if (rc != MDB_SUCCESS) {
-        return s_mdb_error(err, rc, "reading a docno");
-    }
-    if (val.mv_size != 4) {
-        return s_damaged(err, "docno has the wrong size");
-    }
-    *docno = s_get_le32(val.mv_data);
-    return DOSSIER_OK;
-}
-
 /*  Removes the indexed document docno (with the terms of report). */
 static dossier_status_t
 s_remove_doc(store_fts_batch_t *self, MDB_txn *txn, const char *id,
@@ -1600,21 +484,21 @@ s_remove_doc(store_fts_batch_t *self, MDB_txn *txn, const char *id,
     store_fts_t *fts = self->fts;
     attrs_t ac = {txn, fts->attrs, 0, false, NULL, 0};
     attr_t a;
-    if (!s_attrs_read(&ac, docno, &a)) {
-        return s_mdb_error(err, MDB_CORRUPTED, "reading attributes");
+    if (!fts_attrs_read(&ac, docno, &a)) {
+        return fts_mdb_error(err, MDB_CORRUPTED, "reading attributes");
     }
     if (docno >= self->first_pending) {
         *mark_dead = true; /* still in the buffer: skipped at flush */
     } else if (report) {
-        if (s_doc_build(&self->doc, report) != 0) {
-            return s_oom(err);
+        if (fts_doc_build(&self->doc, report) != 0) {
+            return fts_oom(err);
         }
         segs_t *segs = &self->segs;
-        dossier_status_t st = s_segs_get(fts, txn, segs, err);
+        dossier_status_t st = fts_segs_get(fts, txn, segs, err);
         if (st != DOSSIER_OK) {
             return st;
         }
-        int seg = s_segs_find(segs, docno);
+        int seg = fts_segs_find(segs, docno);
         if (seg < 0) {
             goto unmapped; /* a document without terms */
         }
@@ -1622,15 +506,15 @@ s_remove_doc(store_fts_batch_t *self, MDB_txn *txn, const char *id,
         MDB_cursor *cur = NULL;
         int rc = mdb_cursor_open(txn, post, &cur);
         if (rc != MDB_SUCCESS) {
-            return s_mdb_error(err, rc, "opening postings");
+            return fts_mdb_error(err, rc, "opening postings");
         }
         for (uint32_t i = 0; i < self->doc.n_terms; i++) {
             doc_term_t *t = &self->doc.terms[i];
             uint8_t pterm[S_PTERM_MAX];
-            size_t plen = s_pterm(pterm, segs->v[seg].id,
-                                  self->doc.chars + t->off, t->len);
-            st = s_remove_posting(post, txn, cur, (const char *)pterm, plen,
-                                  docno, &self->builder, &self->scratch, err);
+            size_t plen = fts_pterm(pterm, segs->v[seg].id,
+                                    self->doc.chars + t->off, t->len);
+            st = fts_remove_posting(post, txn, cur, (const char *)pterm, plen,
+                                    docno, &self->builder, &self->scratch, err);
             if (st != DOSSIER_OK) {
                 mdb_cursor_close(cur);
                 return st;
@@ -1648,7 +532,7 @@ unmapped:;
         rc = mdb_del(txn, fts->docs, &key, NULL);
     }
     if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-        return s_mdb_error(err, rc, "removing a docno");
+        return fts_mdb_error(err, rc, "removing a docno");
     }
     if (a.live) {
         state->live = state->live ? state->live - 1 : 0;
@@ -1656,19 +540,19 @@ unmapped:;
             state->total_len >= a.len ? state->total_len - a.len : 0;
     }
     memset(&a, 0, sizeof(a));
-    return s_attr_write(fts, txn, docno, &a, err);
+    return fts_attr_write(fts, txn, docno, &a, err);
 }
 
-static dossier_status_t
-s_update(store_fts_batch_t *batch, MDB_txn *txn,
-         const Dossier__V1__Report *old_report,
-         const Dossier__V1__Report *new_report, const doc_t *terms,
-         dossier_error_t *err) {
+dossier_status_t
+fts_update(store_fts_batch_t *batch, MDB_txn *txn,
+           const Dossier__V1__Report *old_report,
+           const Dossier__V1__Report *new_report, const doc_t *terms,
+           dossier_error_t *err) {
     store_fts_t *fts = batch->fts;
     batch->n_undo = 0;
     batch->undo_dead = 0;
     state_t state;
-    dossier_status_t st = s_state_get(fts, txn, &state, err);
+    dossier_status_t st = fts_state_get(fts, txn, &state, err);
     if (st != DOSSIER_OK) {
         return st;
     }
@@ -1680,7 +564,7 @@ s_update(store_fts_batch_t *batch, MDB_txn *txn,
     }
     /* The old version: by its docno, whatever old_report says. */
     uint32_t old_docno = 0;
-    st = s_ids_get(fts, txn, id, &old_docno, err);
+    st = fts_ids_get(fts, txn, id, &old_docno, err);
     if (st != DOSSIER_OK) {
         return st;
     }
@@ -1701,8 +585,8 @@ s_update(store_fts_batch_t *batch, MDB_txn *txn,
                                      "full-text index: out of docnos");
         }
         docno = state.next_docno++;
-        if (!terms && s_doc_build(&batch->doc, new_report) != 0) {
-            return s_oom(err);
+        if (!terms && fts_doc_build(&batch->doc, new_report) != 0) {
+            return fts_oom(err);
         }
         doc_len = doc->n_toks;
         char key_buf[256];
@@ -1715,22 +599,22 @@ s_update(store_fts_batch_t *batch, MDB_txn *txn,
                     1};
         s_report_country(new_report, key_buf, sizeof(key_buf));
         if (key_buf[0]) {
-            st = s_dict_intern(fts, txn, S_DICT_COUNTRY, key_buf, &a.country,
-                               err);
+            st = fts_dict_intern(fts, txn, S_DICT_COUNTRY, key_buf, &a.country,
+                                 err);
         }
         if (st == DOSSIER_OK && new_report->publisher &&
             new_report->publisher[0]) {
-            st = s_dict_intern(fts, txn, S_DICT_PUBLISHER,
-                               new_report->publisher, &a.publisher, err);
+            st = fts_dict_intern(fts, txn, S_DICT_PUBLISHER,
+                                 new_report->publisher, &a.publisher, err);
         }
         if (st == DOSSIER_OK) {
-            st = s_attr_write(fts, txn, docno, &a, err);
+            st = fts_attr_write(fts, txn, docno, &a, err);
         }
         if (st != DOSSIER_OK) {
             return st;
         }
         uint8_t num[4];
-        s_le32(num, docno);
+        fts_le32(num, docno);
         MDB_val key = {strlen(id), (void *)id};
         MDB_val val = {4, num};
         int rc = mdb_put(txn, fts->ids, &key, &val, 0);
@@ -1743,22 +627,22 @@ s_update(store_fts_batch_t *batch, MDB_txn *txn,
             rc = mdb_put(txn, fts->docs, &key, &val, MDB_APPEND);
         }
         if (rc != MDB_SUCCESS) {
-            return s_mdb_error(err, rc, "writing a docno");
+            return fts_mdb_error(err, rc, "writing a docno");
         }
         state.live++;
         state.total_len += doc_len;
     }
-    st = s_state_put(fts, txn, &state, err);
+    st = fts_state_put(fts, txn, &state, err);
     if (st != DOSSIER_OK) {
         return st;
     }
     /* LMDB is done; now the buffers, undone on failure. */
     if (mark_dead && s_batch_mark_dead(batch, old_docno) != 0) {
-        return s_oom(err);
+        return fts_oom(err);
     }
     if (new_report && s_batch_append(batch, doc, docno) != 0) {
         s_batch_rollback(batch);
-        return s_oom(err);
+        return fts_oom(err);
     }
     return DOSSIER_OK;
 }
@@ -1824,45 +708,6 @@ s_sort_refs(pend_ref_t *refs, pend_ref_t *tmp, uint32_t n) {
     }
 }
 
-/*  Writes a term's df entry (segment prefix pterm) at the end of the tree.
- */
-static dossier_status_t
-s_df_append(MDB_cursor *append, const uint8_t *pterm, size_t plen, uint32_t df,
-            dossier_error_t *err) {
-    uint8_t k[S_PTERM_MAX + 1];
-    memcpy(k, pterm, plen);
-    k[plen] = 0;
-    uint8_t num[4];
-    s_le32(num, df);
-    MDB_val key = {plen + 1, k};
-    MDB_val val = {4, num};
-    int rc = mdb_cursor_put(append, &key, &val, MDB_APPEND);
-    return rc == MDB_SUCCESS ? DOSSIER_OK
-                             : s_mdb_error(err, rc, "writing a term");
-}
-
-/*  Adds a posting to the builder, first writing the builder out (at the
-    end of the tree) when the posting would overflow it. */
-static dossier_status_t
-s_builder_push(MDB_dbi post, MDB_txn *txn, MDB_cursor *append,
-               const uint8_t *pterm, size_t plen, builder_t *b, buf_t *scratch,
-               uint32_t docno, uint32_t tf, uint32_t len, const uint8_t *pos,
-               size_t pos_size, dossier_error_t *err) {
-    size_t bytes = b->docs.size + b->pos.size + pos_size;
-    if (b->count == S_BLOCK_DOCS || (b->count > 0 && bytes > S_BLOCK_BYTES)) {
-        dossier_status_t st = s_builder_write(
-            post, txn, append, (const char *)pterm, plen, b, scratch, err);
-        if (st != DOSSIER_OK) {
-            return st;
-        }
-        s_builder_reset(b);
-    }
-    if (s_builder_add(b, docno, tf, len, pos, pos_size) != 0) {
-        return s_oom(err);
-    }
-    return DOSSIER_OK;
-}
-
 /*  Walks one buffered posting list: s_pend_next yields each posting. */
 typedef struct {
     const uint8_t *p, *end;
@@ -1877,8 +722,8 @@ s_pend_next(pend_walk_t *w, uint32_t *docno, uint32_t *tf, uint32_t *len,
         return 0;
     }
     uint32_t delta = 0, bytes = 0;
-    if (!s_varint(&w->p, w->end, &delta) || !s_varint(&w->p, w->end, tf) ||
-        !s_varint(&w->p, w->end, len) || !s_varint(&w->p, w->end, &bytes) ||
+    if (!fts_varint(&w->p, w->end, &delta) || !fts_varint(&w->p, w->end, tf) ||
+        !fts_varint(&w->p, w->end, len) || !fts_varint(&w->p, w->end, &bytes) ||
         bytes > (size_t)(w->end - w->p)) {
         return -1;
     }
@@ -1906,7 +751,7 @@ s_flush_term(store_fts_batch_t *self, MDB_txn *txn, MDB_dbi post,
              MDB_cursor *append, uint32_t id, const pend_t *p,
              dossier_error_t *err) {
     uint8_t pterm[S_PTERM_MAX];
-    size_t plen = s_pterm(pterm, id, self->chars + p->off, p->len);
+    size_t plen = fts_pterm(pterm, id, self->chars + p->off, p->len);
     builder_t *b = &self->builder;
     uint32_t docno, tf, len;
     const uint8_t *pos;
@@ -1930,19 +775,19 @@ s_flush_term(store_fts_batch_t *self, MDB_txn *txn, MDB_dbi post,
     if (df == 0) {
         return DOSSIER_OK;
     }
-    dossier_status_t st = s_df_append(append, pterm, plen, df, err);
+    dossier_status_t st = fts_df_append(append, pterm, plen, df, err);
     if (st != DOSSIER_OK) {
         return st;
     }
-    s_builder_reset(b);
+    fts_builder_reset(b);
     s_pend_walk(p, &w);
     int more;
     while ((more = s_pend_next(&w, &docno, &tf, &len, &pos, &pos_size)) > 0) {
         if (self->n_dead && s_batch_is_dead(self, docno)) {
             continue;
         }
-        st = s_builder_push(post, txn, append, pterm, plen, b, &self->scratch,
-                            docno, tf, len, pos, pos_size, err);
+        st = fts_builder_push(post, txn, append, pterm, plen, b, &self->scratch,
+                              docno, tf, len, pos, pos_size, err);
         if (st != DOSSIER_OK) {
             return st;
         }
@@ -1951,8 +796,128 @@ s_flush_term(store_fts_batch_t *self, MDB_txn *txn, MDB_dbi post,
         return dossier_error_set(err, DOSSIER_INTERNAL,
                                  "full-text buffer is inconsistent");
     }
-    return s_builder_write(post, txn, append, (const char *)pterm, plen, b,
-                           &self->scratch, err);
+    return fts_builder_write(post, txn, append, (const char *)pterm, plen, b,
+                             &self->scratch, err);
+}
+
+/* How many terms ahead fts_flush asks for a term's buffer. */
+#define S_FLUSH_AHEAD 8
+
+dossier_status_t
+fts_flush(store_fts_batch_t *batch, MDB_txn *txn, dossier_error_t *err) {
+    store_fts_t *fts = batch->fts;
+    /* The terms' order, then as much room for sorting it. */
+    pend_ref_t *order =
+        batch->n_pends ? malloc(2 * (size_t)batch->n_pends * sizeof(*order))
+                       : NULL;
+    if (batch->n_pends && !order) {
+        return fts_oom(err);
+    }
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < batch->n_pends; i++) {
+        if (batch->pends[i].count > 0) {
+            order[n].prefix = batch->pends[i].prefix;
+            order[n].term = batch->chars + batch->pends[i].off;
+            order[n++].index = i;
+        }
+    }
+    if (n == 0) {
+        free(order);
+        s_batch_clear(batch);
+        return DOSSIER_OK;
+    }
+    /* Terms in key order: the new segment is written by appending. */
+    s_sort_refs(order, order + batch->n_pends, n);
+    segs_t *segs = &batch->segs;
+    state_t state;
+    dossier_status_t st = fts_segs_get(fts, txn, segs, err);
+    if (st == DOSSIER_OK) {
+        st = fts_state_get(fts, txn, &state, err);
+    }
+    if (st != DOSSIER_OK) {
+        free(order);
+        return st;
+    }
+    if (segs->n == S_SEGS_MAX || segs->next_id == UINT32_MAX) {
+        free(order);
+        return dossier_error_set(err, DOSSIER_INTERNAL,
+                                 "full-text index: too many segments");
+    }
+    uint32_t id = segs->next_id++;
+    uint32_t slot = fts_segs_free_slot(segs);
+    MDB_cursor *append = NULL;
+    int rc = mdb_cursor_open(txn, fts->post[slot], &append);
+    if (rc != MDB_SUCCESS) {
+        free(order);
+        return fts_mdb_error(err, rc, "opening postings");
+    }
+    for (uint32_t i = 0; i < n && st == DOSSIER_OK; i++) {
+        /* Terms go in key order, their buffers lie anywhere and were
+           written a whole batch ago: ask for a later term's buffer
+           header, and once that is in, its data. */
+        if (i + S_FLUSH_AHEAD * 2 < n) {
+            __builtin_prefetch(
+                &batch->pends[order[i + S_FLUSH_AHEAD * 2].index].data);
+        }
+        if (i + S_FLUSH_AHEAD < n) {
+            __builtin_prefetch(
+                batch->pends[order[i + S_FLUSH_AHEAD].index].data.data);
+        }
+        st = s_flush_term(batch, txn, fts->post[slot], append, id,
+                          &batch->pends[order[i].index], err);
+    }
+    mdb_cursor_close(append);
+    free(order);
+    if (st == DOSSIER_OK) {
+        seg_t seg = {id, 0, batch->first_pending, state.next_docno - 1, slot};
+        segs->v[segs->n++] = seg;
+        st = fts_merge_levels(
+            batch, txn, segs,
+            fts->defer_merges ? S_MERGE_INLINE_DOCS : UINT32_MAX, err);
+        uint32_t fanin;
+        int first;
+        if (st == DOSSIER_OK && fts->defer_merges &&
+            segs->n >= S_SEGS_DEFERRED &&
+            (first = fts_merge_pick(segs, UINT32_MAX, true, &fanin)) >= 0) {
+            st = fts_merge(batch, txn, segs, (uint32_t)first, fanin, err);
+        }
+    }
+    if (st == DOSSIER_OK) {
+        st = fts_segs_put(fts, txn, segs, err);
+    }
+    if (st == DOSSIER_OK) {
+        s_batch_clear(batch);
+    }
+    return st;
+}
+
+dossier_status_t
+store_fts_update_terms(store_fts_t *fts, MDB_txn *txn,
+                       const Dossier__V1__Report *old_report,
+                       const Dossier__V1__Report *new_report,
+                       const store_fts_terms_t *terms, dossier_error_t *err) {
+    store_fts_batch_t *batch = fts->batch;
+    fts_last_rc = 0;
+    dossier_status_t st = fts_update(batch, txn, old_report, new_report,
+                                     terms ? &terms->doc : NULL, err);
+    batch->rc = st == DOSSIER_OK ? 0 : (fts_last_rc ? fts_last_rc : EINVAL);
+    return st;
+}
+
+dossier_status_t
+store_fts_update(store_fts_t *fts, MDB_txn *txn,
+                 const Dossier__V1__Report *old_report,
+                 const Dossier__V1__Report *new_report, dossier_error_t *err) {
+    return store_fts_update_terms(fts, txn, old_report, new_report, NULL, err);
+}
+
+dossier_status_t
+store_fts_flush(store_fts_t *fts, MDB_txn *txn, dossier_error_t *err) {
+    store_fts_batch_t *batch = fts->batch;
+    fts_last_rc = 0;
+    dossier_status_t st = fts_flush(batch, txn, err);
+    batch->rc = st == DOSSIER_OK ? 0 : (fts_last_rc ? fts_last_rc : EINVAL);
+    return st;
 }
 
 /*  The term of a df entry key of a segment (prefix, term, NUL), or NULL
@@ -1961,7 +926,7 @@ static const uint8_t *
 s_df_key_term(const MDB_val *key, uint32_t id, size_t *len) {
     const uint8_t *k = key->mv_data;
     if (key->mv_size < 6 || key->mv_size > S_PTERM_MAX + 1 ||
-        s_get_be32(k) != id || k[key->mv_size - 1] != 0 ||
+        fts_get_be32(k) != id || k[key->mv_size - 1] != 0 ||
         memchr(k + 4, 0, key->mv_size - 5) != NULL) {
         return NULL;
     }
@@ -1997,12 +962,9 @@ s_merge_head_cmp(const merge_head_t *a, const merge_head_t *b) {
     return c != 0 ? c : (a->len > b->len) - (a->len < b->len);
 }
 
-/*  Merges segments v[first .. first + n) (adjacent, one level) into one
-    new segment of the next level, written into a free slot, and empties
-    their slots. */
-static dossier_status_t
-s_merge(store_fts_batch_t *self, MDB_txn *txn, segs_t *segs, uint32_t first,
-        uint32_t n, dossier_error_t *err) {
+dossier_status_t
+fts_merge(store_fts_batch_t *self, MDB_txn *txn, segs_t *segs, uint32_t first,
+          uint32_t n, dossier_error_t *err) {
     store_fts_t *fts = self->fts;
     MDB_cursor *cur[S_MERGE_FANIN] = {NULL};
     MDB_cursor *append = NULL;
@@ -2010,14 +972,14 @@ s_merge(store_fts_batch_t *self, MDB_txn *txn, segs_t *segs, uint32_t first,
     MDB_val key[S_MERGE_FANIN], val;
     dossier_status_t st = DOSSIER_OK;
     uint32_t id = segs->next_id;
-    uint32_t slot = s_segs_free_slot(segs);
+    uint32_t slot = fts_segs_free_slot(segs);
     MDB_dbi post = fts->post[slot];
     int rc = mdb_cursor_open(txn, post, &append);
     for (uint32_t i = 0; rc == MDB_SUCCESS && i < n; i++) {
         rc = mdb_cursor_open(txn, fts->post[segs->v[first + i].slot], &cur[i]);
         if (rc == MDB_SUCCESS) {
             uint8_t prefix[4];
-            s_be32(prefix, segs->v[first + i].id);
+            fts_be32(prefix, segs->v[first + i].id);
             key[i].mv_size = 4;
             key[i].mv_data = prefix;
             rc = mdb_cursor_get(cur[i], &key[i], &val, MDB_SET_RANGE);
@@ -2026,7 +988,7 @@ s_merge(store_fts_batch_t *self, MDB_txn *txn, segs_t *segs, uint32_t first,
         }
     }
     if (rc != MDB_SUCCESS) {
-        st = s_mdb_error(err, rc, "opening segments");
+        st = fts_mdb_error(err, rc, "opening segments");
         goto done;
     }
     builder_t *b = &self->builder;
@@ -2053,46 +1015,46 @@ s_merge(store_fts_batch_t *self, MDB_txn *txn, segs_t *segs, uint32_t first,
                 MDB_val dv;
                 rc = mdb_cursor_get(cur[i], &key[i], &dv, MDB_GET_CURRENT);
                 if (rc != MDB_SUCCESS || dv.mv_size != 4) {
-                    st = s_damaged(err, "unreadable term entry");
+                    st = fts_damaged(err, "unreadable term entry");
                     goto done;
                 }
-                df += s_get_le32(dv.mv_data);
+                df += fts_get_le32(dv.mv_data);
                 has[i] = true;
             }
         }
         uint8_t pterm[S_PTERM_MAX];
-        size_t plen = s_pterm(pterm, id, term, tlen);
-        st = s_df_append(append, pterm, plen, df, err);
+        size_t plen = fts_pterm(pterm, id, term, tlen);
+        st = fts_df_append(append, pterm, plen, df, err);
         if (st != DOSSIER_OK) {
             goto done;
         }
-        s_builder_reset(b);
+        fts_builder_reset(b);
         for (uint32_t i = 0; i < n; i++) {
             if (!has[i]) {
                 continue;
             }
             uint8_t src[S_PTERM_MAX];
-            size_t slen = s_pterm(src, segs->v[first + i].id, term, tlen);
+            size_t slen = fts_pterm(src, segs->v[first + i].id, term, tlen);
             for (;;) {
                 rc = mdb_cursor_get(cur[i], &key[i], &val, MDB_NEXT);
                 if (rc != MDB_SUCCESS ||
-                    !s_is_block_key(&key[i], (const char *)src, slen)) {
+                    !fts_is_block_key(&key[i], (const char *)src, slen)) {
                     break;
                 }
                 /* Copy the block: appending may move pages. */
                 self->copy.size = 0;
-                if (s_buf_put(&self->copy, key[i].mv_data, key[i].mv_size) !=
+                if (fts_buf_put(&self->copy, key[i].mv_data, key[i].mv_size) !=
                         0 ||
-                    s_buf_put(&self->copy, val.mv_data, val.mv_size) != 0) {
-                    st = s_oom(err);
+                    fts_buf_put(&self->copy, val.mv_data, val.mv_size) != 0) {
+                    st = fts_oom(err);
                     goto done;
                 }
                 MDB_val ck = {key[i].mv_size, self->copy.data};
                 MDB_val cv = {val.mv_size, self->copy.data + key[i].mv_size};
                 block_t blk;
                 uint32_t docnos[S_BLOCK_DOCS], tfs[S_BLOCK_DOCS];
-                if (!s_block_parse(&ck, &cv, &blk)) {
-                    st = s_damaged(err, "unreadable postings block");
+                if (!fts_block_parse(&ck, &cv, &blk)) {
+                    st = fts_damaged(err, "unreadable postings block");
                     goto done;
                 }
                 if (blk.count == S_BLOCK_DOCS ||
@@ -2100,28 +1062,28 @@ s_merge(store_fts_batch_t *self, MDB_txn *txn, segs_t *segs, uint32_t first,
                     /* A full block moves as it is, under the new id
                        (after what the builder holds): no re-encoding. */
                     if (b->count > 0) {
-                        st = s_builder_write(post, txn, append,
-                                             (const char *)pterm, plen, b,
-                                             &self->scratch, err);
+                        st = fts_builder_write(post, txn, append,
+                                               (const char *)pterm, plen, b,
+                                               &self->scratch, err);
                         if (st != DOSSIER_OK) {
                             goto done;
                         }
-                        s_builder_reset(b);
+                        fts_builder_reset(b);
                     }
                     uint8_t nk[S_PTERM_MAX + 5];
                     memcpy(nk, pterm, plen);
                     nk[plen] = 0;
-                    s_be32(nk + plen + 1, blk.first);
+                    fts_be32(nk + plen + 1, blk.first);
                     MDB_val nkey = {plen + 5, nk};
                     rc = mdb_cursor_put(append, &nkey, &cv, MDB_APPEND);
                     if (rc != MDB_SUCCESS) {
-                        st = s_mdb_error(err, rc, "writing postings");
+                        st = fts_mdb_error(err, rc, "writing postings");
                         goto done;
                     }
                     continue;
                 }
-                if (!s_block_docs(&blk, docnos, tfs)) {
-                    st = s_damaged(err, "unreadable postings block");
+                if (!fts_block_docs(&blk, docnos, tfs)) {
+                    st = fts_damaged(err, "unreadable postings block");
                     goto done;
                 }
                 const uint8_t *p = blk.pos;
@@ -2129,29 +1091,29 @@ s_merge(store_fts_batch_t *self, MDB_txn *txn, segs_t *segs, uint32_t first,
                     const uint8_t *start = p;
                     for (uint32_t j = 0; j < tfs[d]; j++) {
                         uint32_t v;
-                        if (!s_varint(&p, blk.pos_end, &v)) {
-                            st = s_damaged(err, "unreadable positions");
+                        if (!fts_varint(&p, blk.pos_end, &v)) {
+                            st = fts_damaged(err, "unreadable positions");
                             goto done;
                         }
                     }
-                    st = s_builder_push(post, txn, append, pterm, plen, b,
-                                        &self->scratch, docnos[d], tfs[d],
-                                        blk.min_len, start, (size_t)(p - start),
-                                        err);
+                    st = fts_builder_push(post, txn, append, pterm, plen, b,
+                                          &self->scratch, docnos[d], tfs[d],
+                                          blk.min_len, start,
+                                          (size_t)(p - start), err);
                     if (st != DOSSIER_OK) {
                         goto done;
                     }
                 }
             }
             if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-                st = s_mdb_error(err, rc, "reading a segment");
+                st = fts_mdb_error(err, rc, "reading a segment");
                 goto done;
             }
             s_merge_head_set(&head[i], rc, &key[i], segs->v[first + i].id);
         }
         if (b->count > 0) {
-            st = s_builder_write(post, txn, append, (const char *)pterm, plen,
-                                 b, &self->scratch, err);
+            st = fts_builder_write(post, txn, append, (const char *)pterm, plen,
+                                   b, &self->scratch, err);
             if (st != DOSSIER_OK) {
                 goto done;
             }
@@ -2164,7 +1126,7 @@ s_merge(store_fts_batch_t *self, MDB_txn *txn, segs_t *segs, uint32_t first,
         cur[i] = NULL;
         rc = mdb_drop(txn, fts->post[segs->v[first + i].slot], 0);
         if (rc != MDB_SUCCESS) {
-            st = s_mdb_error(err, rc, "removing a merged segment");
+            st = fts_mdb_error(err, rc, "removing a merged segment");
         }
     }
     if (st == DOSSIER_OK) {
@@ -2188,17 +1150,9 @@ done:
     return st;
 }
 
-/*  A run of one level long enough to merge (S_MERGE_FANIN_0 segments of
-    level 0, S_MERGE_FANIN above) whose merge covers fewer than max_docs
-    documents: the first such run, or with smallest the one covering the
-    fewest (the oldest of equals). Returns its first segment's index,
-    *fanin set, or -1 when none is due. Only a run's first segments
-    merge: levels then never rise from older to newer segments, which
-    keeps every run mergeable, and any due run may merge first (its new
-    segment, one level up, follows a run of higher levels or nothing). */
-static int
-s_merge_pick(const segs_t *segs, uint32_t max_docs, bool smallest,
-             uint32_t *fanin) {
+int
+fts_merge_pick(const segs_t *segs, uint32_t max_docs, bool smallest,
+               uint32_t *fanin) {
     int best = -1;
     uint32_t best_docs = max_docs;
     for (uint32_t i = 0; i < segs->n; i++) {
@@ -2223,228 +1177,24 @@ s_merge_pick(const segs_t *segs, uint32_t max_docs, bool smallest,
     return best;
 }
 
-/*  The first run due of fewer than max_docs documents (s_merge_pick). */
+/*  The first run due of fewer than max_docs documents (fts_merge_pick). */
 static int
 s_merge_due(const segs_t *segs, uint32_t max_docs, uint32_t *fanin) {
-    return s_merge_pick(segs, max_docs, false, fanin);
+    return fts_merge_pick(segs, max_docs, false, fanin);
 }
 
-/* How many terms ahead s_flush asks for a term's buffer. */
-#define S_FLUSH_AHEAD 8
-
-/*  Merges every run due (of at most max_docs documents), lowest first. */
-static dossier_status_t
-s_merge_levels(store_fts_batch_t *self, MDB_txn *txn, segs_t *segs,
-               uint32_t max_docs, dossier_error_t *err) {
+dossier_status_t
+fts_merge_levels(store_fts_batch_t *self, MDB_txn *txn, segs_t *segs,
+                 uint32_t max_docs, dossier_error_t *err) {
     uint32_t fanin;
     for (int first; (first = s_merge_due(segs, max_docs, &fanin)) >= 0;) {
         dossier_status_t st =
-            s_merge(self, txn, segs, (uint32_t)first, fanin, err);
+            fts_merge(self, txn, segs, (uint32_t)first, fanin, err);
         if (st != DOSSIER_OK) {
             return st;
         }
     }
     return DOSSIER_OK;
-}
-
-static dossier_status_t
-s_flush(store_fts_batch_t *batch, MDB_txn *txn, dossier_error_t *err) {
-    store_fts_t *fts = batch->fts;
-    /* The terms' order, then as much room for sorting it. */
-    pend_ref_t *order =
-        batch->n_pends ? malloc(2 * (size_t)batch->n_pends * sizeof(*order))
-                       : NULL;
-    if (batch->n_pends && !order) {
-        return s_oom(err);
-    }
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < batch->n_pends; i++) {
-        if (batch->pends[i].count > 0) {
-            order[n].prefix = batch->pends[i].prefix;
-            order[n].term = batch->chars + batch->pends[i].off;
-            order[n++].index = i;
-        }
-    }
-    if (n == 0) {
-        free(order);
-        s_batch_clear(batch);
-        return DOSSIER_OK;
-    }
-    /* Terms in key order: the new segment is written by appending. */
-    s_sort_refs(order, order + batch->n_pends, n);
-    segs_t *segs = &batch->segs;
-    state_t state;
-    dossier_status_t st = s_segs_get(fts, txn, segs, err);
-    if (st == DOSSIER_OK) {
-        st = s_state_get(fts, txn, &state, err);
-    }
-    if (st != DOSSIER_OK) {
-        free(order);
-        return st;
-    }
-    if (segs->n == S_SEGS_MAX || segs->next_id == UINT32_MAX) {
-        free(order);
-        return dossier_error_set(err, DOSSIER_INTERNAL,
-                                 "full-text index: too many segments");
-    }
-    uint32_t id = segs->next_id++;
-    uint32_t slot = s_segs_free_slot(segs);
-    MDB_cursor *append = NULL;
-    int rc = mdb_cursor_open(txn, fts->post[slot], &append);
-    if (rc != MDB_SUCCESS) {
-        free(order);
-        return s_mdb_error(err, rc, "opening postings");
-    }
-    for (uint32_t i = 0; i < n && st == DOSSIER_OK; i++) {
-        /* Terms go in key order, their buffers lie anywhere and were
-           written a whole batch ago: ask for a later term's buffer
-           header, and once that is in, its data. */
-        if (i + S_FLUSH_AHEAD * 2 < n) {
-            __builtin_prefetch(
-                &batch->pends[order[i + S_FLUSH_AHEAD * 2].index].data);
-        }
-        if (i + S_FLUSH_AHEAD < n) {
-            __builtin_prefetch(
-                batch->pends[order[i + S_FLUSH_AHEAD].index].data.data);
-        }
-        st = s_flush_term(batch, txn, fts->post[slot], append, id,
-                          &batch->pends[order[i].index], err);
-    }
-    mdb_cursor_close(append);
-    free(order);
-    if (st == DOSSIER_OK) {
-        seg_t seg = {id, 0, batch->first_pending, state.next_docno - 1, slot};
-        segs->v[segs->n++] = seg;
-        st = s_merge_levels(
-            batch, txn, segs,
-            fts->defer_merges ? S_MERGE_INLINE_DOCS : UINT32_MAX, err);
-        uint32_t fanin;
-        int first;
-        if (st == DOSSIER_OK && fts->defer_merges &&
-            segs->n >= S_SEGS_DEFERRED &&
-            (first = s_merge_pick(segs, UINT32_MAX, true, &fanin)) >= 0) {
-            st = s_merge(batch, txn, segs, (uint32_t)first, fanin, err);
-        }
-    }
-    if (st == DOSSIER_OK) {
-        st = s_segs_put(fts, txn, segs, err);
-    }
-    if (st == DOSSIER_OK) {
-        s_batch_clear(batch);
-    }
-    return st;
-}
-
-/* A document's terms: doc's terms, enc and chars live in the same
-   allocation, right after it. */
-struct store_fts_terms_t {
-    doc_t doc;
-};
-
-struct store_fts_scratch_t {
-    doc_t doc;
-};
-
-/* A scratch table grown past this many slots by an outsized document is
-   let go, so the memset of every later document's reset stays small. */
-#define S_SCRATCH_TABLE_MAX (1u << 16)
-
-store_fts_scratch_t *
-store_fts_scratch_new(void) {
-    return calloc(1, sizeof(store_fts_scratch_t));
-}
-
-void
-store_fts_scratch_destroy(store_fts_scratch_t **scratch_p) {
-    if (!scratch_p || !*scratch_p) {
-        return;
-    }
-    s_doc_free(&(*scratch_p)->doc);
-    free(*scratch_p);
-    *scratch_p = NULL;
-}
-
-/*  Copies what the writer reads of built document d (the terms, their
-    encoded postings, their characters) into one new allocation. */
-static store_fts_terms_t *
-s_terms_copy(const doc_t *d) {
-    size_t terms_size = (size_t)d->n_terms * sizeof(doc_term_t);
-    const doc_term_t *last = d->n_terms ? &d->terms[d->n_terms - 1] : NULL;
-    size_t enc_size = last ? (size_t)last->enc_off + last->enc_len : 0;
-    store_fts_terms_t *self =
-        malloc(sizeof(*self) + terms_size + enc_size + d->n_chars);
-    if (!self) {
-        return NULL;
-    }
-    memset(&self->doc, 0, sizeof(self->doc));
-    uint8_t *p = (uint8_t *)(self + 1);
-    self->doc.terms = (doc_term_t *)(void *)p;
-    memcpy(p, d->terms, terms_size);
-    p += terms_size;
-    self->doc.enc = p;
-    memcpy(p, d->enc, enc_size);
-    p += enc_size;
-    self->doc.chars = (char *)p;
-    memcpy(p, d->chars, d->n_chars);
-    self->doc.n_terms = d->n_terms;
-    self->doc.n_toks = d->n_toks;
-    self->doc.n_chars = d->n_chars;
-    return self;
-}
-
-store_fts_terms_t *
-store_fts_terms_new(const Dossier__V1__Report *report,
-                    store_fts_scratch_t *scratch) {
-    store_fts_scratch_t own = {0};
-    doc_t *d = scratch ? &scratch->doc : &own.doc;
-    store_fts_terms_t *self =
-        s_doc_build(d, report) == 0 ? s_terms_copy(d) : NULL;
-    if (!scratch) {
-        s_doc_free(d);
-    } else if (d->table_cap > S_SCRATCH_TABLE_MAX) {
-        free(d->table);
-        d->table = NULL;
-        d->table_cap = 0;
-    }
-    return self;
-}
-
-void
-store_fts_terms_destroy(store_fts_terms_t **terms_p) {
-    if (!terms_p || !*terms_p) {
-        return;
-    }
-    free(*terms_p); /* its arrays are in the same allocation */
-    *terms_p = NULL;
-}
-
-dossier_status_t
-store_fts_update_terms(store_fts_t *fts, MDB_txn *txn,
-                       const Dossier__V1__Report *old_report,
-                       const Dossier__V1__Report *new_report,
-                       const store_fts_terms_t *terms, dossier_error_t *err) {
-    store_fts_batch_t *batch = fts->batch;
-    s_last_rc = 0;
-    dossier_status_t st = s_update(batch, txn, old_report, new_report,
-                                   terms ? &terms->doc : NULL, err);
-    batch->rc = st == DOSSIER_OK ? 0 : (s_last_rc ? s_last_rc : EINVAL);
-    return st;
-}
-
-dossier_status_t
-store_fts_update(store_fts_t *fts, MDB_txn *txn,
-                 const Dossier__V1__Report *old_report,
-                 const Dossier__V1__Report *new_report, dossier_error_t *err) {
-    return store_fts_update_terms(fts, txn, old_report, new_report, NULL, err);
-}
-
-dossier_status_t
-store_fts_flush(store_fts_t *fts, MDB_txn *txn, dossier_error_t *err) {
-    store_fts_batch_t *batch = fts->batch;
-    s_last_rc = 0;
-    dossier_status_t st = s_flush(batch, txn, err);
-    batch->rc = st == DOSSIER_OK ? 0 : (s_last_rc ? s_last_rc : EINVAL);
-    return st;
 }
 
 void
@@ -2458,21 +1208,21 @@ store_fts_merge(store_fts_t *fts, MDB_txn *txn, bool *merged, bool *more,
     store_fts_batch_t *batch = fts->batch;
     segs_t *segs = &batch->segs;
     *merged = *more = false;
-    s_last_rc = 0;
-    dossier_status_t st = s_segs_get(fts, txn, segs, err);
+    fts_last_rc = 0;
+    dossier_status_t st = fts_segs_get(fts, txn, segs, err);
     uint32_t fanin;
     int first = st == DOSSIER_OK ? s_merge_due(segs, UINT32_MAX, &fanin) : -1;
     if (first >= 0) {
-        st = s_merge(batch, txn, segs, (uint32_t)first, fanin, err);
+        st = fts_merge(batch, txn, segs, (uint32_t)first, fanin, err);
         if (st == DOSSIER_OK) {
-            st = s_segs_put(fts, txn, segs, err);
+            st = fts_segs_put(fts, txn, segs, err);
         }
         if (st == DOSSIER_OK) {
             *merged = true;
             *more = s_merge_due(segs, UINT32_MAX, &fanin) >= 0;
         }
     }
-    batch->rc = st == DOSSIER_OK ? 0 : (s_last_rc ? s_last_rc : EINVAL);
+    batch->rc = st == DOSSIER_OK ? 0 : (fts_last_rc ? fts_last_rc : EINVAL);
     return st;
 }
 
@@ -2481,7 +1231,7 @@ store_fts_segments(store_fts_t *fts, MDB_txn *txn, uint32_t *n, bool *merge_due,
                    dossier_error_t *err) {
     segs_t segs;
     uint32_t fanin;
-    dossier_status_t st = s_segs_get(fts, txn, &segs, err);
+    dossier_status_t st = fts_segs_get(fts, txn, &segs, err);
     *n = st == DOSSIER_OK ? segs.n : 0;
     *merge_due =
         st == DOSSIER_OK && s_merge_due(&segs, UINT32_MAX, &fanin) >= 0;
@@ -2525,7 +1275,7 @@ s_bm25(double idf, uint32_t tf, uint32_t len, double avgdl) {
 
 static bool
 s_iter_load(iter_t *it, const MDB_val *key, const MDB_val *val, double avgdl) {
-    if (!s_block_parse(key, val, &it->blk)) {
+    if (!fts_block_parse(key, val, &it->blk)) {
         it->damaged = true;
         it->end = true;
         return false;
@@ -2557,13 +1307,13 @@ s_iter_enter(iter_t *it, uint32_t k, double avgdl) {
         }
         it->cur_slot = slot;
     }
-    it->plen = s_pterm(it->pterm, it->segs->v[k].id, it->term, it->len);
+    it->plen = fts_pterm(it->pterm, it->segs->v[k].id, it->term, it->len);
     memcpy(kb, it->pterm, it->plen);
     memset(kb + it->plen, 0, 5);
     MDB_val key = {it->plen + 5, kb}, val;
     int rc = mdb_cursor_get(it->cur, &key, &val, MDB_SET_RANGE);
     if (rc != MDB_SUCCESS ||
-        !s_is_block_key(&key, (const char *)it->pterm, it->plen)) {
+        !fts_is_block_key(&key, (const char *)it->pterm, it->plen)) {
         it->damaged = true; /* its df entry said it was there */
         it->end = true;
         return;
@@ -2590,7 +1340,7 @@ s_iter_next_block(iter_t *it, double avgdl) {
     MDB_val key, val;
     int rc = mdb_cursor_get(it->cur, &key, &val, MDB_NEXT);
     if (rc == MDB_SUCCESS &&
-        s_is_block_key(&key, (const char *)it->pterm, it->plen)) {
+        fts_is_block_key(&key, (const char *)it->pterm, it->plen)) {
         s_iter_load(it, &key, &val, avgdl);
         return;
     }
@@ -2605,7 +1355,7 @@ s_iter_next_block(iter_t *it, double avgdl) {
 static void
 s_iter_decode(iter_t *it) {
     if (!it->decoded) {
-        if (!s_block_docs(&it->blk, it->docnos, it->tfs)) {
+        if (!fts_block_docs(&it->blk, it->docnos, it->tfs)) {
             it->damaged = true;
             it->end = true;
             return;
@@ -2630,8 +1380,8 @@ s_iter_advance(iter_t *it, uint32_t d, double avgdl) {
         /* Far ahead in this segment: seek rather than walk. */
         MDB_val key, val;
         bool found = false;
-        if (s_seek_block(it->cur, (const char *)it->pterm, it->plen, d, &key,
-                         &val, &found, NULL) != DOSSIER_OK ||
+        if (fts_seek_block(it->cur, (const char *)it->pterm, it->plen, d, &key,
+                           &val, &found, NULL) != DOSSIER_OK ||
             !found) {
             it->damaged = true;
             it->end = true;
@@ -2673,7 +1423,7 @@ s_iter_positions(iter_t *it, uint32_t **out, uint32_t *cap, uint32_t *n) {
             it->pos_at[k] = p;
             for (uint32_t j = 0; j < it->tfs[k]; j++) {
                 uint32_t v;
-                if (!s_varint(&p, it->blk.pos_end, &v)) {
+                if (!fts_varint(&p, it->blk.pos_end, &v)) {
                     it->damaged = true;
                     return false;
                 }
@@ -2694,7 +1444,7 @@ s_iter_positions(iter_t *it, uint32_t **out, uint32_t *cap, uint32_t *n) {
     uint32_t prev = 0;
     for (uint32_t j = 0; j < tf; j++) {
         uint32_t v = 0;
-        if (!s_varint(&p, it->blk.pos_end, &v)) {
+        if (!fts_varint(&p, it->blk.pos_end, &v)) {
             it->damaged = true;
             return false;
         }
@@ -2720,10 +1470,10 @@ s_iter_open(store_fts_t *fts, MDB_txn *txn, const segs_t *segs, iter_t *it,
     it->end = true;
     for (uint32_t k = 0; k < segs->n; k++) {
         uint8_t pterm[S_PTERM_MAX];
-        size_t plen = s_pterm(pterm, segs->v[k].id, term, it->len);
+        size_t plen = fts_pterm(pterm, segs->v[k].id, term, it->len);
         uint32_t df = 0;
-        dossier_status_t st = s_df_get(fts->post[segs->v[k].slot], txn,
-                                       (const char *)pterm, plen, &df, err);
+        dossier_status_t st = fts_df_get(fts->post[segs->v[k].slot], txn,
+                                         (const char *)pterm, plen, &df, err);
         if (st != DOSSIER_OK) {
             return st;
         }
@@ -2739,7 +1489,7 @@ s_iter_open(store_fts_t *fts, MDB_txn *txn, const segs_t *segs, iter_t *it,
     it->idf = log(1.0 + (n - it->df + 0.5) / (it->df + 0.5));
     it->end = false;
     s_iter_next_seg(it, 0, 0, avgdl);
-    return it->damaged ? s_damaged(err, "unreadable postings block")
+    return it->damaged ? fts_damaged(err, "unreadable postings block")
                        : DOSSIER_OK;
 }
 
@@ -3001,7 +1751,7 @@ s_consider(search_t *s, uint32_t d) {
     attr_t a;
     bool have_attrs = false;
     if (s->filter_attrs) {
-        if (!s_attrs_read(&s->attrs, d, &a)) {
+        if (!fts_attrs_read(&s->attrs, d, &a)) {
             return false;
         }
         have_attrs = true;
@@ -3027,7 +1777,7 @@ s_consider(search_t *s, uint32_t d) {
     }
     bool need_attrs = s->facets || s->order_by != 0;
     if (need_attrs && !have_attrs) {
-        if (!s_attrs_read(&s->attrs, d, &a)) {
+        if (!fts_attrs_read(&s->attrs, d, &a)) {
             return false;
         }
         have_attrs = true;
@@ -3070,7 +1820,7 @@ s_consider(search_t *s, uint32_t d) {
         }
     }
     if (!have_attrs) {
-        if (!s_attrs_read(&s->attrs, d, &a)) {
+        if (!fts_attrs_read(&s->attrs, d, &a)) {
             return false;
         }
     }
@@ -3153,189 +1903,20 @@ s_run(search_t *s) {
     return true;
 }
 
-/* ---- Search: snippets. ---- */
-
-typedef struct {
-    size_t start;
-    size_t end;
-    int term; /* index into the query's terms, -1 none */
-} snip_tok_t;
-
-/*  The tokens of one text, with the query term each one is. */
-typedef struct {
-    snip_tok_t *toks;
-    uint32_t n;
-    uint32_t cap;
-} snip_text_t;
-
-/*  Tokenizes text into *st and finds its best window of S_SNIPPET_WORDS
-    terms (most distinct query terms, then most matches): *best_score,
-    *best_start. */
-static int
-s_snippet_scan(const char *text, char *const *terms, const size_t *lens,
-               uint32_t n_terms, snip_text_t *st, uint32_t *best_score,
-               uint32_t *best_start) {
-    tokenize_t tz;
-    token_t token;
-    uint32_t n = 0;
-    tokenize_init(&tz, text, strlen(text), 0);
-    while (tokenize_next(&tz, &token)) {
-        if (n == st->cap) {
-            uint32_t c = st->cap ? st->cap * 2 : 256;
-            snip_tok_t *grown = realloc(st->toks, c * sizeof(*grown));
-            if (!grown) {
-                return -1;
-            }
-            st->toks = grown;
-            st->cap = c;
-        }
-        snip_tok_t *t = &st->toks[n++];
-        t->start = token.start;
-        t->end = token.end;
-        t->term = -1;
-        for (uint32_t q = 0; q < n_terms; q++) {
-            if (lens[q] == token.len &&
-                memcmp(terms[q], token.term, token.len) == 0) {
-                t->term = (int)q;
-                break;
-            }
-        }
-    }
-    st->n = n;
-    *best_score = 0;
-    *best_start = 0;
-    uint32_t seen[QUERY_MAX_TERMS] = {0};
-    uint32_t distinct = 0, hits = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        /* Window (i - W, i]. */
-        int in = st->toks[i].term;
-        if (in >= 0) {
-            hits++;
-            if (seen[in]++ == 0) {
-                distinct++;
-            }
-        }
-        if (i >= S_SNIPPET_WORDS) {
-            int out = st->toks[i - S_SNIPPET_WORDS].term;
-            if (out >= 0) {
-                hits--;
-                if (--seen[out] == 0) {
-                    distinct--;
-                }
-            }
-        }
-        uint32_t score = distinct * 1000 + hits;
-        if (score > *best_score) {
-            *best_score = score;
-            *best_start =
-                i + 1 >= S_SNIPPET_WORDS ? i + 1 - S_SNIPPET_WORDS : 0;
-        }
-    }
-    return 0;
-}
-
-/*  A passage of about S_SNIPPET_WORDS words of report around the best
-    match, query terms in brackets; malloc'd, valid UTF-8; NULL when out
-    of memory. */
-static char *
-s_snippet(const Dossier__V1__Report *r, char *const *terms, uint32_t n_terms) {
-    /* One pass: the best text's tokens are kept, the next text is
-       scanned into the other buffer. */
-    snip_text_t texts[2] = {{NULL, 0, 0}, {NULL, 0, 0}};
-    snip_text_t *best = &texts[0], *scan = &texts[1];
-    size_t lens[QUERY_MAX_TERMS];
-    for (uint32_t q = 0; q < n_terms; q++) {
-        lens[q] = strlen(terms[q]);
-    }
-    const char *best_text = NULL;
-    uint32_t best_score = 0, best_start = 0;
-    /* Body paragraphs first, the title when no paragraph matches. */
-    for (size_t p = 0; p <= r->n_body; p++) {
-        const char *text = p < r->n_body ? r->body[p] : r->title;
-        if (!text || !text[0]) {
-            continue;
-        }
-        uint32_t score = 0, start = 0;
-        if (s_snippet_scan(text, terms, lens, n_terms, scan, &score, &start) !=
-            0) {
-            free(texts[0].toks);
-            free(texts[1].toks);
-            return NULL;
-        }
-        if (!best_text || score > best_score) {
-            best_text = text;
-            best_score = score;
-            best_start = start;
-            snip_text_t *t = best;
-            best = scan;
-            scan = t;
-        }
-    }
-    free(scan->toks);
-    snip_tok_t *toks = best->toks;
-    uint32_t n = best->n;
-    buf_t out = {NULL, 0, 0};
-    if (!best_text || n == 0) {
-        free(toks);
-        return strdup("");
-    }
-    uint32_t end =
-        best_start + S_SNIPPET_WORDS < n ? best_start + S_SNIPPET_WORDS : n;
-    bool ok = true;
-    if (best_start > 0) {
-        ok = s_buf_put(&out, "...", 3) == 0;
-    }
-    size_t at = toks[best_start].start;
-    for (uint32_t i = best_start; i < end && ok; i++) {
-        snip_tok_t *t = &toks[i];
-        ok = s_buf_put(&out, best_text + at, t->start - at) == 0;
-        if (t->term >= 0) {
-            ok =
-                ok && s_buf_put(&out, "[", 1) == 0 &&
-                s_buf_put(&out, best_text + t->start, t->end - t->start) == 0 &&
-                s_buf_put(&out, "]", 1) == 0;
-        } else {
-            ok = ok &&
-                 s_buf_put(&out, best_text + t->start, t->end - t->start) == 0;
-        }
-        at = t->end;
-    }
-    if (ok && end < n) {
-        ok = s_buf_put(&out, "...", 3) == 0;
-    } else if (ok) {
-        /* The window reaches the end: keep the closing punctuation. */
-        ok = s_buf_put(&out, best_text + at, strlen(best_text + at)) == 0;
-    }
-    free(toks);
-    if (!ok) {
-        s_buf_free(&out);
-        return NULL;
-    }
-    /* Collapse line breaks and tabs to spaces while cleaning the bytes. */
-    for (size_t i = 0; i < out.size; i++) {
-        if (out.data[i] == '\n' || out.data[i] == '\r' || out.data[i] == '\t') {
-            out.data[i] = ' ';
-        }
-    }
-    char *clean = text_utf8_sanitize((const char *)out.data, out.size);
-    s_buf_free(&out);
-    return clean;
-}
-
 /* ---- Search: the request. ---- */
 
 static uint32_t
 s_request_hash(const Dossier__V1__SearchRequest *req) {
     uint32_t h = 2166136261u;
     const char *q = req->query ? req->query : "";
-    h ^= s_hash(q, strlen(q));
+    h ^= fts_hash(q, strlen(q));
     h *= 16777619u;
     const Dossier__V1__ReportFilter *f = req->filter;
     if (f) {
         const char *c = f->country ? f->country : "";
         const char *p = f->publisher ? f->publisher : "";
-        h = (h ^ s_hash(c, strlen(c))) * 16777619u;
-        h = (h ^ s_hash(p, strlen(p))) * 16777619u;
+        h = (h ^ fts_hash(c, strlen(c))) * 16777619u;
+        h = (h ^ fts_hash(p, strlen(p))) * 16777619u;
         h = (h ^ f->year_min) * 16777619u;
         h = (h ^ f->year_max) * 16777619u;
         h = (h ^ (uint32_t)f->tier) * 16777619u;
@@ -3421,7 +2002,7 @@ s_search_prepare(search_t *s, const query_t *q, bool *none,
     s->phrases = calloc(q->n_clauses, sizeof(phrase_t));
     s->xphrases = calloc(q->n_clauses, sizeof(phrase_t));
     if (!s->iters || !s->xiters || !s->order || !s->phrases || !s->xphrases) {
-        return s_oom(err);
+        return fts_oom(err);
     }
     const char *terms[QUERY_MAX_TERMS];
     const char *xterms[QUERY_MAX_TERMS];
@@ -3435,7 +2016,7 @@ s_search_prepare(search_t *s, const query_t *q, bool *none,
         if (ph) {
             ph->iters = calloc(cl->n_terms, sizeof(uint32_t));
             if (!ph->iters) {
-                return s_oom(err);
+                return fts_oom(err);
             }
             ph->n = cl->n_terms;
         }
@@ -3545,7 +2126,7 @@ s_facet_add(search_t *s, Dossier__V1__SearchResponse *resp, const char *field,
             snprintf(num, sizeof(num), "%u", v);
             value = strdup(ev ? ev->name : num);
         } else {
-            value = s_dict_value(s->fts, s->txn, kind, v);
+            value = fts_dict_value(s->fts, s->txn, kind, v);
         }
         if (!value) {
             return false;
@@ -3578,7 +2159,7 @@ s_make_hit(search_t *s, const hit_t *h, char *const *terms, uint32_t n_terms,
         return DOSSIER_OK;
     }
     if (rc != MDB_SUCCESS) {
-        return s_mdb_error(err, rc, "reading a record");
+        return fts_mdb_error(err, rc, "reading a record");
     }
     Dossier__V1__Report *r =
         dossier__v1__report__unpack(NULL, val.mv_size, val.mv_data);
@@ -3586,12 +2167,12 @@ s_make_hit(search_t *s, const hit_t *h, char *const *terms, uint32_t n_terms,
         return DOSSIER_OK; /* the same: unreadable bytes */
     }
     Dossier__V1__SearchHit *hit = malloc(sizeof(*hit));
-    char *snippet = s_snippet(r, terms, n_terms);
+    char *snippet = fts_snippet(r, terms, n_terms);
     if (!hit || !snippet) {
         free(hit);
         free(snippet);
         dossier__v1__report__free_unpacked(r, NULL);
-        return s_oom(err);
+        return fts_oom(err);
     }
     /* The summary view: no body, cite_as, disclaimer. */
     for (size_t i = 0; i < r->n_body; i++) {
@@ -3672,9 +2253,9 @@ store_fts_search(store_fts_t *fts, MDB_txn *txn,
     Dossier__V1__SearchResponse *resp = NULL;
     bool none = false;
     state_t state;
-    st = s_state_get(fts, txn, &state, err);
+    st = fts_state_get(fts, txn, &state, err);
     if (st == DOSSIER_OK) {
-        st = s_segs_get(fts, txn, &s.segs, err);
+        st = fts_segs_get(fts, txn, &s.segs, err);
     }
     if (st != DOSSIER_OK) {
         goto done;
@@ -3691,13 +2272,13 @@ store_fts_search(store_fts_t *fts, MDB_txn *txn,
         s.tier = (uint32_t)f->tier;
         if (f->country && f->country[0]) {
             country_key(f->country, key_buf, sizeof(key_buf));
-            st =
-                s_dict_find(fts, txn, S_DICT_COUNTRY, key_buf, &s.country, err);
+            st = fts_dict_find(fts, txn, S_DICT_COUNTRY, key_buf, &s.country,
+                               err);
             none = none || (st == DOSSIER_OK && s.country == 0);
         }
         if (st == DOSSIER_OK && f->publisher && f->publisher[0]) {
-            st = s_dict_find(fts, txn, S_DICT_PUBLISHER, f->publisher,
-                             &s.publisher, err);
+            st = fts_dict_find(fts, txn, S_DICT_PUBLISHER, f->publisher,
+                               &s.publisher, err);
             none = none || (st == DOSSIER_OK && s.publisher == 0);
         }
         if (st != DOSSIER_OK) {
@@ -3728,12 +2309,12 @@ store_fts_search(store_fts_t *fts, MDB_txn *txn,
     s.heap.k = (uint32_t)(k64 > 10000000 ? 10000000 : k64);
     s.heap.hits = malloc(s.heap.k * sizeof(hit_t));
     if (!s.heap.hits) {
-        st = s_oom(err);
+        st = fts_oom(err);
         goto done;
     }
     if (!none && !no_term && !s_run(&s)) {
-        st = s.oom ? s_oom(err)
-                   : s_damaged(err, "unreadable postings or attributes");
+        st = s.oom ? fts_oom(err)
+                   : fts_damaged(err, "unreadable postings or attributes");
         goto done;
     }
     bool estimated = false;
@@ -3764,7 +2345,7 @@ store_fts_search(store_fts_t *fts, MDB_txn *txn,
     qsort(s.heap.hits, s.heap.n, sizeof(hit_t), s_hit_order);
     resp = malloc(sizeof(*resp));
     if (!resp) {
-        st = s_oom(err);
+        st = fts_oom(err);
         goto done;
     }
     dossier__v1__search_response__init(resp);
@@ -3775,7 +2356,7 @@ store_fts_search(store_fts_t *fts, MDB_txn *txn,
     if (count) {
         resp->hits = calloc(count, sizeof(*resp->hits));
         if (!resp->hits) {
-            st = s_oom(err);
+            st = fts_oom(err);
             goto done;
         }
     }
@@ -3797,7 +2378,7 @@ store_fts_search(store_fts_t *fts, MDB_txn *txn,
         resp->next_page_token = strdup(token);
         if (!resp->next_page_token) {
             resp->next_page_token = (char *)protobuf_c_empty_string;
-            st = s_oom(err);
+            st = fts_oom(err);
             goto done;
         }
     }
@@ -3808,7 +2389,7 @@ store_fts_search(store_fts_t *fts, MDB_txn *txn,
             !s_facet_add(&s, resp, "country", &s.by_country, S_DICT_COUNTRY) ||
             !s_facet_add(&s, resp, "publisher", &s.by_publisher,
                          S_DICT_PUBLISHER)) {
-            st = s_oom(err);
+            st = fts_oom(err);
             goto done;
         }
     }
@@ -3823,6 +2404,173 @@ done:
         *response_p = resp;
     }
     return st;
+}
+
+/* ---- Search: snippets. ---- */
+
+typedef struct {
+    size_t start;
+    size_t end;
+    int term; /* index into the query's terms, -1 none */
+} snip_tok_t;
+
+/*  The tokens of one text, with the query term each one is. */
+typedef struct {
+    snip_tok_t *toks;
+    uint32_t n;
+    uint32_t cap;
+} snip_text_t;
+
+/*  Tokenizes text into *st and finds its best window of S_SNIPPET_WORDS
+    terms (most distinct query terms, then most matches): *best_score,
+    *best_start. */
+static int
+s_snippet_scan(const char *text, char *const *terms, const size_t *lens,
+               uint32_t n_terms, snip_text_t *st, uint32_t *best_score,
+               uint32_t *best_start) {
+    tokenize_t tz;
+    token_t token;
+    uint32_t n = 0;
+    tokenize_init(&tz, text, strlen(text), 0);
+    while (tokenize_next(&tz, &token)) {
+        if (n == st->cap) {
+            uint32_t c = st->cap ? st->cap * 2 : 256;
+            snip_tok_t *grown = realloc(st->toks, c * sizeof(*grown));
+            if (!grown) {
+                return -1;
+            }
+            st->toks = grown;
+            st->cap = c;
+        }
+        snip_tok_t *t = &st->toks[n++];
+        t->start = token.start;
+        t->end = token.end;
+        t->term = -1;
+        for (uint32_t q = 0; q < n_terms; q++) {
+            if (lens[q] == token.len &&
+                memcmp(terms[q], token.term, token.len) == 0) {
+                t->term = (int)q;
+                break;
+            }
+        }
+    }
+    st->n = n;
+    *best_score = 0;
+    *best_start = 0;
+    uint32_t seen[QUERY_MAX_TERMS] = {0};
+    uint32_t distinct = 0, hits = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        /* Window (i - W, i]. */
+        int in = st->toks[i].term;
+        if (in >= 0) {
+            hits++;
+            if (seen[in]++ == 0) {
+                distinct++;
+            }
+        }
+        if (i >= S_SNIPPET_WORDS) {
+            int out = st->toks[i - S_SNIPPET_WORDS].term;
+            if (out >= 0) {
+                hits--;
+                if (--seen[out] == 0) {
+                    distinct--;
+                }
+            }
+        }
+        uint32_t score = distinct * 1000 + hits;
+        if (score > *best_score) {
+            *best_score = score;
+            *best_start =
+                i + 1 >= S_SNIPPET_WORDS ? i + 1 - S_SNIPPET_WORDS : 0;
+        }
+    }
+    return 0;
+}
+
+char *
+fts_snippet(const Dossier__V1__Report *r, char *const *terms,
+            uint32_t n_terms) {
+    /* One pass: the best text's tokens are kept, the next text is
+       scanned into the other buffer. */
+    snip_text_t texts[2] = {{NULL, 0, 0}, {NULL, 0, 0}};
+    snip_text_t *best = &texts[0], *scan = &texts[1];
+    size_t lens[QUERY_MAX_TERMS];
+    for (uint32_t q = 0; q < n_terms; q++) {
+        lens[q] = strlen(terms[q]);
+    }
+    const char *best_text = NULL;
+    uint32_t best_score = 0, best_start = 0;
+    /* Body paragraphs first, the title when no paragraph matches. */
+    for (size_t p = 0; p <= r->n_body; p++) {
+        const char *text = p < r->n_body ? r->body[p] : r->title;
+        if (!text || !text[0]) {
+            continue;
+        }
+        uint32_t score = 0, start = 0;
+        if (s_snippet_scan(text, terms, lens, n_terms, scan, &score, &start) !=
+            0) {
+            free(texts[0].toks);
+            free(texts[1].toks);
+            return NULL;
+        }
+        if (!best_text || score > best_score) {
+            best_text = text;
+            best_score = score;
+            best_start = start;
+            snip_text_t *t = best;
+            best = scan;
+            scan = t;
+        }
+    }
+    free(scan->toks);
+    snip_tok_t *toks = best->toks;
+    uint32_t n = best->n;
+    buf_t out = {NULL, 0, 0};
+    if (!best_text || n == 0) {
+        free(toks);
+        return strdup("");
+    }
+    uint32_t end =
+        best_start + S_SNIPPET_WORDS < n ? best_start + S_SNIPPET_WORDS : n;
+    bool ok = true;
+    if (best_start > 0) {
+        ok = fts_buf_put(&out, "...", 3) == 0;
+    }
+    size_t at = toks[best_start].start;
+    for (uint32_t i = best_start; i < end && ok; i++) {
+        snip_tok_t *t = &toks[i];
+        ok = fts_buf_put(&out, best_text + at, t->start - at) == 0;
+        if (t->term >= 0) {
+            ok = ok && fts_buf_put(&out, "[", 1) == 0 &&
+                 fts_buf_put(&out, best_text + t->start, t->end - t->start) ==
+                     0 &&
+                 fts_buf_put(&out, "]", 1) == 0;
+        } else {
+            ok = ok && fts_buf_put(&out, best_text + t->start,
+                                   t->end - t->start) == 0;
+        }
+        at = t->end;
+    }
+    if (ok && end < n) {
+        ok = fts_buf_put(&out, "...", 3) == 0;
+    } else if (ok) {
+        /* The window reaches the end: keep the closing punctuation. */
+        ok = fts_buf_put(&out, best_text + at, strlen(best_text + at)) == 0;
+    }
+    free(toks);
+    if (!ok) {
+        fts_buf_free(&out);
+        return NULL;
+    }
+    /* Collapse line breaks and tabs to spaces while cleaning the bytes. */
+    for (size_t i = 0; i < out.size; i++) {
+        if (out.data[i] == '\n' || out.data[i] == '\r' || out.data[i] == '\t') {
+            out.data[i] = ' ';
+        }
+    }
+    char *clean = text_utf8_sanitize((const char *)out.data, out.size);
+    fts_buf_free(&out);
+    return clean;
 }
 
 /* ---- Check. ---- */
@@ -3854,7 +2602,7 @@ s_term_fp(const char *term, size_t len) {
     for (size_t i = 0; i < len; i++) {
         h = (h ^ (uint8_t)term[i]) * 1099511628211ull;
     }
-    return s_mix64(h);
+    return fts_mix64(h);
 }
 
 /* One position more in a posting's running fingerprint. */
@@ -3869,7 +2617,7 @@ static void
 s_digest_add(digest_t *d, uint64_t term_fp, uint32_t docno, uint32_t tf,
              uint64_t pos_fp) {
     uint64_t fp =
-        s_mix64(term_fp ^ s_mix64(((uint64_t)docno << 32 | tf) ^ pos_fp));
+        fts_mix64(term_fp ^ fts_mix64(((uint64_t)docno << 32 | tf) ^ pos_fp));
     d->sum += fp;
     d->xored ^= fp;
     d->count++;
@@ -3916,7 +2664,7 @@ static dossier_status_t
 s_check_postings(MDB_cursor *const *curs, const segs_t *segs, doc_t *doc,
                  const char *id, uint32_t docno, report_t *rep,
                  dossier_error_t *err) {
-    int seg = s_segs_find(segs, docno);
+    int seg = fts_segs_find(segs, docno);
     if (seg < 0 && doc->n_terms > 0) {
         s_problem(rep, "record %s: docno %u is in no segment", id, docno);
         return DOSSIER_OK;
@@ -3926,18 +2674,18 @@ s_check_postings(MDB_cursor *const *curs, const segs_t *segs, doc_t *doc,
         doc_term_t *t = &doc->terms[i];
         const char *term = doc->chars + t->off;
         uint8_t pterm[S_PTERM_MAX];
-        size_t plen = s_pterm(pterm, segs->v[seg].id, term, t->len);
+        size_t plen = fts_pterm(pterm, segs->v[seg].id, term, t->len);
         MDB_val key, val;
         bool found = false;
-        dossier_status_t st = s_seek_block(cur, (const char *)pterm, plen,
-                                           docno, &key, &val, &found, err);
+        dossier_status_t st = fts_seek_block(cur, (const char *)pterm, plen,
+                                             docno, &key, &val, &found, err);
         if (st != DOSSIER_OK) {
             return st;
         }
         block_t b;
         uint32_t docnos[S_BLOCK_DOCS], tfs[S_BLOCK_DOCS];
-        if (found && (!s_block_parse(&key, &val, &b) ||
-                      !s_block_docs(&b, docnos, tfs))) {
+        if (found && (!fts_block_parse(&key, &val, &b) ||
+                      !fts_block_docs(&b, docnos, tfs))) {
             s_problem(rep, "term \"%s\": unreadable block at docno %u", term,
                       docno);
             continue;
@@ -3961,13 +2709,13 @@ s_check_postings(MDB_cursor *const *curs, const segs_t *segs, doc_t *doc,
         for (uint32_t k = 0; k < at && ok; k++) {
             for (uint32_t j = 0; j < tfs[k] && ok; j++) {
                 uint32_t v;
-                ok = s_varint(&p, b.pos_end, &v);
+                ok = fts_varint(&p, b.pos_end, &v);
             }
         }
         uint32_t prev = 0;
         for (uint32_t j = 0; j < t->tf && ok; j++) {
             uint32_t v = 0;
-            ok = s_varint(&p, b.pos_end, &v) &&
+            ok = fts_varint(&p, b.pos_end, &v) &&
                  prev + v == doc->positions[t->first + j];
             prev += v;
         }
@@ -3989,7 +2737,7 @@ s_check_each_posting(store_fts_t *fts, MDB_txn *txn, MDB_cursor *const *pcurs,
     MDB_cursor *rcur = NULL;
     int rc = mdb_cursor_open(txn, fts->records, &rcur);
     if (rc != MDB_SUCCESS) {
-        return s_mdb_error(err, rc, "opening cursors");
+        return fts_mdb_error(err, rc, "opening cursors");
     }
     dossier_status_t st = DOSSIER_OK;
     MDB_val key, val;
@@ -4004,18 +2752,18 @@ s_check_each_posting(store_fts_t *fts, MDB_txn *txn, MDB_cursor *const *pcurs,
         Dossier__V1__Report *r =
             dossier__v1__report__unpack(NULL, val.mv_size, val.mv_data);
         if (r) {
-            st = s_ids_get(fts, txn, id, &docno, err);
+            st = fts_ids_get(fts, txn, id, &docno, err);
         }
         if (r && st == DOSSIER_OK && docno) {
-            st = s_doc_build(doc, r) != 0
-                     ? s_oom(err)
+            st = fts_doc_build(doc, r) != 0
+                     ? fts_oom(err)
                      : s_check_postings(pcurs, segs, doc, id, docno, rep, err);
         }
         dossier__v1__report__free_unpacked(r, NULL);
     }
     mdb_cursor_close(rcur);
     if (st == DOSSIER_OK && rc != MDB_NOTFOUND && rc != MDB_SUCCESS) {
-        st = s_mdb_error(err, rc, "walking records");
+        st = fts_mdb_error(err, rc, "walking records");
     }
     return st;
 }
@@ -4055,14 +2803,15 @@ s_check_slot(MDB_cursor *pcur, uint32_t slot, const segs_t *segs, attrs_t *ac,
         if (is_df) {
             int at = -1;
             for (uint32_t x = 0; x < segs->n; x++) {
-                if (segs->v[x].id == s_get_be32(k) && segs->v[x].slot == slot) {
+                if (segs->v[x].id == fts_get_be32(k) &&
+                    segs->v[x].slot == slot) {
                     at = (int)x;
                 }
             }
             size_t n = key.mv_size - 1;
             if (at < 0 || n > S_PTERM_MAX || val.mv_size != 4) {
                 s_problem(rep, "a term entry of no segment (id %u)",
-                          s_get_be32(k));
+                          fts_get_be32(k));
                 in_term = false;
                 continue;
             }
@@ -4072,15 +2821,16 @@ s_check_slot(MDB_cursor *pcur, uint32_t slot, const segs_t *segs, attrs_t *ac,
             pterm[n] = 0;
             term = (const char *)pterm + 4;
             term_fp = s_term_fp(term, n - 4);
-            df = s_get_le32(val.mv_data);
+            df = fts_get_le32(val.mv_data);
             seen = 0;
             in_term = true;
             continue;
         }
         block_t b;
         uint32_t docnos[S_BLOCK_DOCS], tfs[S_BLOCK_DOCS];
-        if (!in_term || !s_is_block_key(&key, (const char *)pterm, plen) ||
-            !s_block_parse(&key, &val, &b) || !s_block_docs(&b, docnos, tfs)) {
+        if (!in_term || !fts_is_block_key(&key, (const char *)pterm, plen) ||
+            !fts_block_parse(&key, &val, &b) ||
+            !fts_block_docs(&b, docnos, tfs)) {
             s_problem(rep, "term \"%s\": a malformed block (after %u docs)",
                       term, seen);
             continue;
@@ -4089,8 +2839,8 @@ s_check_slot(MDB_cursor *pcur, uint32_t slot, const segs_t *segs, attrs_t *ac,
         bool pos_ok = true;
         for (uint32_t i = 0; i < b.count; i++) {
             attr_t a;
-            if (!s_attrs_read(ac, docnos[i], &a)) {
-                return s_mdb_error(err, MDB_CORRUPTED, "reading attributes");
+            if (!fts_attrs_read(ac, docnos[i], &a)) {
+                return fts_mdb_error(err, MDB_CORRUPTED, "reading attributes");
             }
             if (!a.live || a.len < b.min_len || tfs[i] > b.max_tf ||
                 docnos[i] < seg->lo || docnos[i] > seg->hi) {
@@ -4103,7 +2853,7 @@ s_check_slot(MDB_cursor *pcur, uint32_t slot, const segs_t *segs, attrs_t *ac,
             uint64_t pos_fp = 0;
             for (uint32_t j = 0, at = 0; j < tfs[i] && pos_ok; j++) {
                 uint32_t v = 0;
-                pos_ok = s_varint(&p, b.pos_end, &v);
+                pos_ok = fts_varint(&p, b.pos_end, &v);
                 at += v;
                 pos_fp = s_pos_fp(pos_fp, at);
             }
@@ -4117,7 +2867,7 @@ s_check_slot(MDB_cursor *pcur, uint32_t slot, const segs_t *segs, attrs_t *ac,
         *stored += b.count;
     }
     if (rc != MDB_NOTFOUND) {
-        return s_mdb_error(err, rc, "walking postings");
+        return fts_mdb_error(err, rc, "walking postings");
     }
     return DOSSIER_OK;
 }
@@ -4129,9 +2879,9 @@ s_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
     uint64_t before = *problems;
     state_t state;
     segs_t segs;
-    dossier_status_t st = s_state_get(fts, txn, &state, err);
+    dossier_status_t st = fts_state_get(fts, txn, &state, err);
     if (st == DOSSIER_OK) {
-        st = s_segs_get(fts, txn, &segs, err);
+        st = fts_segs_get(fts, txn, &segs, err);
     }
     if (st != DOSSIER_OK) {
         return st;
@@ -4144,7 +2894,7 @@ s_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
         rc = mdb_cursor_open(txn, fts->post[slot], &pcurs[slot]);
     }
     if (rc != MDB_SUCCESS) {
-        st = s_mdb_error(err, rc, "opening cursors");
+        st = fts_mdb_error(err, rc, "opening cursors");
         goto done;
     }
     attrs_t ac = {txn, fts->attrs, 0, false, NULL, 0};
@@ -4166,15 +2916,15 @@ s_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
         }
         records++;
         uint32_t docno = 0;
-        st = s_ids_get(fts, txn, id, &docno, err);
+        st = fts_ids_get(fts, txn, id, &docno, err);
         attr_t a;
         if (st == DOSSIER_OK && docno == 0) {
             s_problem(&rep, "record %s is not in the index", id);
-        } else if (st == DOSSIER_OK && !s_attrs_read(&ac, docno, &a)) {
-            st = s_mdb_error(err, MDB_CORRUPTED, "reading attributes");
+        } else if (st == DOSSIER_OK && !fts_attrs_read(&ac, docno, &a)) {
+            st = fts_mdb_error(err, MDB_CORRUPTED, "reading attributes");
         } else if (st == DOSSIER_OK) {
-            if (s_doc_build(&doc, r) != 0) {
-                st = s_oom(err);
+            if (fts_doc_build(&doc, r) != 0) {
+                st = fts_oom(err);
             } else if (!a.live || a.len != doc.n_toks ||
                        a.year != (r->year > 65535 ? 0 : r->year) ||
                        a.tier != (uint8_t)r->tier) {
@@ -4200,7 +2950,7 @@ s_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
         }
     }
     if (rc != MDB_NOTFOUND) {
-        st = s_mdb_error(err, rc, "walking records");
+        st = fts_mdb_error(err, rc, "walking records");
         goto done;
     }
     /* 2. Every block: in the known segment of its slot, readable, of
@@ -4239,7 +2989,7 @@ s_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
         rc = mdb_stat(txn, fts->docs, &docs_stat);
     }
     if (rc != MDB_SUCCESS) {
-        st = s_mdb_error(err, rc, "reading sizes");
+        st = fts_mdb_error(err, rc, "reading sizes");
         goto done;
     }
     if (ids_stat.ms_entries != records || docs_stat.ms_entries != records) {
@@ -4257,7 +3007,7 @@ done:
     if (rcur) {
         mdb_cursor_close(rcur);
     }
-    s_doc_free(&doc);
+    fts_doc_free(&doc);
     if (st != DOSSIER_OK) {
         return st;
     }
@@ -4267,15 +3017,13 @@ done:
 int
 store_fts_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
                 dossier_error_t *err) {
-    s_last_rc = 0;
+    fts_last_rc = 0;
     dossier_status_t st = s_check(fts, txn, problems, err);
     if (st == DOSSIER_OK || st == DOSSIER_DATA_LOSS) {
         return 0;
     }
-    return s_last_rc ? s_last_rc : EINVAL;
+    return fts_last_rc ? fts_last_rc : EINVAL;
 }
-
-/* ---- Opening (at the end: it indexes what a new index lacks). ---- */
 
 /* The meta key of a pending rebuild; its value is the id of the last
    record indexed ("" before the first). */
@@ -4286,7 +3034,7 @@ store_fts_rebuild_step(store_fts_t *fts, MDB_txn *txn, size_t max_docs,
                        bool *done, size_t *indexed) {
     *done = false;
     *indexed = 0;
-    s_last_rc = 0;
+    fts_last_rc = 0;
     MDB_val mkey = {strlen(S_REBUILD_KEY), S_REBUILD_KEY}, mval;
     int rc = mdb_get(txn, fts->meta, &mkey, &mval);
     if (rc == MDB_NOTFOUND) {
@@ -4318,7 +3066,7 @@ store_fts_rebuild_step(store_fts_t *fts, MDB_txn *txn, size_t max_docs,
         Dossier__V1__Report *r =
             dossier__v1__report__unpack(NULL, val.mv_size, val.mv_data);
         if (r) { /* unreadable bytes: store_check names them */
-            st = s_update(fts->batch, txn, NULL, r, NULL, NULL);
+            st = fts_update(fts->batch, txn, NULL, r, NULL, NULL);
             dossier__v1__report__free_unpacked(r, NULL);
         }
         n++;
@@ -4333,17 +3081,17 @@ store_fts_rebuild_step(store_fts_t *fts, MDB_txn *txn, size_t max_docs,
         mdb_cursor_close(cur);
     }
     if (st != DOSSIER_OK) {
-        return s_last_rc ? s_last_rc : EINVAL;
+        return fts_last_rc ? fts_last_rc : EINVAL;
     }
     if (rc != 0 && rc != MDB_NOTFOUND) {
         return rc;
     }
     bool finished = rc == MDB_NOTFOUND;
     state_t state;
-    if (s_state_get(fts, txn, &state, NULL) != DOSSIER_OK ||
-        s_state_put(fts, txn, &state, NULL) != DOSSIER_OK ||
-        s_flush(fts->batch, txn, NULL) != DOSSIER_OK) {
-        return s_last_rc ? s_last_rc : EINVAL;
+    if (fts_state_get(fts, txn, &state, NULL) != DOSSIER_OK ||
+        fts_state_put(fts, txn, &state, NULL) != DOSSIER_OK ||
+        fts_flush(fts->batch, txn, NULL) != DOSSIER_OK) {
+        return fts_last_rc ? fts_last_rc : EINVAL;
     }
     if (finished) {
         rc = mdb_del(txn, fts->meta, &mkey, NULL);
@@ -4362,7 +3110,7 @@ s_open(MDB_txn *txn, MDB_dbi records, store_fts_t **fts_p) {
     if (!self) {
         return ENOMEM;
     }
-    self->batch = s_batch_new(self);
+    self->batch = fts_batch_new(self);
     if (!self->batch) {
         free(self);
         return ENOMEM;
@@ -4400,8 +3148,8 @@ s_open(MDB_txn *txn, MDB_dbi records, store_fts_t **fts_p) {
     MDB_val key = {6, "format"}, val;
     if (rc == 0) {
         rc = mdb_get(txn, self->meta, &key, &val);
-        bool current =
-            rc == 0 && val.mv_size == 4 && s_get_le32(val.mv_data) == S_FORMAT;
+        bool current = rc == 0 && val.mv_size == 4 &&
+                       fts_get_le32(val.mv_data) == S_FORMAT;
         rc = rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
         for (int i = 0; rc == 0 && !current && i < STORE_FTS_DBS; i++) {
             rc = mdb_drop(txn, *dbs[i].dbi, 0);
@@ -4416,7 +3164,7 @@ s_open(MDB_txn *txn, MDB_dbi records, store_fts_t **fts_p) {
         }
         if (rc == 0 && !current) {
             uint8_t num[4];
-            s_le32(num, S_FORMAT);
+            fts_le32(num, S_FORMAT);
             val.mv_size = 4;
             val.mv_data = num;
             rc = mdb_put(txn, self->meta, &key, &val, 0);
@@ -4428,4 +3176,19 @@ s_open(MDB_txn *txn, MDB_dbi records, store_fts_t **fts_p) {
     }
     *fts_p = self;
     return 0;
+}
+
+int
+store_fts_open(MDB_txn *txn, MDB_dbi records, store_fts_t **fts_p) {
+    return s_open(txn, records, fts_p);
+}
+
+void
+store_fts_destroy(store_fts_t **fts_p) {
+    if (!fts_p || !*fts_p) {
+        return;
+    }
+    fts_batch_destroy(&(*fts_p)->batch);
+    free(*fts_p);
+    *fts_p = NULL;
 }
