@@ -8,13 +8,15 @@
     and postings blocks, the write buffer (merge.c borrows its builder
     and scratch buffers), and each function that one part defines and
     others call, prefixed fts_ (a file's own helpers stay static, s_*).
-    The byte, varint and hash helpers are static inline here, as they
-    were in the one file: they run per posting, per byte, on the write
-    and search paths.
+    The byte, varint, hash and key helpers are static inline here, so
+    that they stay inlined as they were in the one file: they run per
+    posting, per byte, on the write and search paths.
 
-    Every fts_ function that returns dossier_status_t sets err (NULL
-    allowed) and fts_last_rc on failure, through fts_mdb_error, fts_oom
-    or fts_damaged. */
+    An fts_ function that returns dossier_status_t sets err (NULL
+    allowed) on failure, and fts_last_rc when LMDB, memory or damaged
+    data caused it (fts_mdb_error, fts_oom, fts_damaged); the store_fts_
+    entry points clear fts_last_rc first and report EINVAL for a failure
+    that left it 0. */
 #ifndef DOSSIER_STORE_FTS_INTERNAL_H
 #define DOSSIER_STORE_FTS_INTERNAL_H
 
