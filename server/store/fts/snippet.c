@@ -1,0 +1,181 @@
+/*  store/fts/snippet.c: a search hit's snippet: the window of
+    S_SNIPPET_WORDS words of its report (of a body paragraph, or of the
+    title when no paragraph matches) with the most distinct query terms,
+    then the most matches, the terms in brackets. */
+#include "store/fts/fts_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/fts/query.h"
+#include "store/fts/tokenize.h"
+#include "text.h"
+
+#define S_SNIPPET_WORDS 30
+
+/* ---- Search: snippets. ---- */
+
+typedef struct {
+    size_t start;
+    size_t end;
+    int term; /* index into the query's terms, -1 none */
+} snip_tok_t;
+
+/*  The tokens of one text, with the query term each one is. */
+typedef struct {
+    snip_tok_t *toks;
+    uint32_t n;
+    uint32_t cap;
+} snip_text_t;
+
+/*  Tokenizes text into *st and finds its best window of S_SNIPPET_WORDS
+    terms (most distinct query terms, then most matches): *best_score,
+    *best_start. */
+static int
+s_snippet_scan(const char *text, char *const *terms, const size_t *lens,
+               uint32_t n_terms, snip_text_t *st, uint32_t *best_score,
+               uint32_t *best_start) {
+    tokenize_t tz;
+    token_t token;
+    uint32_t n = 0;
+    tokenize_init(&tz, text, strlen(text), 0);
+    while (tokenize_next(&tz, &token)) {
+        if (n == st->cap) {
+            uint32_t c = st->cap ? st->cap * 2 : 256;
+            snip_tok_t *grown = realloc(st->toks, c * sizeof(*grown));
+            if (!grown) {
+                return -1;
+            }
+            st->toks = grown;
+            st->cap = c;
+        }
+        snip_tok_t *t = &st->toks[n++];
+        t->start = token.start;
+        t->end = token.end;
+        t->term = -1;
+        for (uint32_t q = 0; q < n_terms; q++) {
+            if (lens[q] == token.len &&
+                memcmp(terms[q], token.term, token.len) == 0) {
+                t->term = (int)q;
+                break;
+            }
+        }
+    }
+    st->n = n;
+    *best_score = 0;
+    *best_start = 0;
+    uint32_t seen[QUERY_MAX_TERMS] = {0};
+    uint32_t distinct = 0, hits = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        /* Window (i - W, i]. */
+        int in = st->toks[i].term;
+        if (in >= 0) {
+            hits++;
+            if (seen[in]++ == 0) {
+                distinct++;
+            }
+        }
+        if (i >= S_SNIPPET_WORDS) {
+            int out = st->toks[i - S_SNIPPET_WORDS].term;
+            if (out >= 0) {
+                hits--;
+                if (--seen[out] == 0) {
+                    distinct--;
+                }
+            }
+        }
+        uint32_t score = distinct * 1000 + hits;
+        if (score > *best_score) {
+            *best_score = score;
+            *best_start =
+                i + 1 >= S_SNIPPET_WORDS ? i + 1 - S_SNIPPET_WORDS : 0;
+        }
+    }
+    return 0;
+}
+
+char *
+fts_snippet(const Dossier__V1__Report *r, char *const *terms,
+            uint32_t n_terms) {
+    /* One pass: the best text's tokens are kept, the next text is
+       scanned into the other buffer. */
+    snip_text_t texts[2] = {{NULL, 0, 0}, {NULL, 0, 0}};
+    snip_text_t *best = &texts[0], *scan = &texts[1];
+    size_t lens[QUERY_MAX_TERMS];
+    for (uint32_t q = 0; q < n_terms; q++) {
+        lens[q] = strlen(terms[q]);
+    }
+    const char *best_text = NULL;
+    uint32_t best_score = 0, best_start = 0;
+    /* Body paragraphs first, the title when no paragraph matches. */
+    for (size_t p = 0; p <= r->n_body; p++) {
+        const char *text = p < r->n_body ? r->body[p] : r->title;
+        if (!text || !text[0]) {
+            continue;
+        }
+        uint32_t score = 0, start = 0;
+        if (s_snippet_scan(text, terms, lens, n_terms, scan, &score, &start) !=
+            0) {
+            free(texts[0].toks);
+            free(texts[1].toks);
+            return NULL;
+        }
+        if (!best_text || score > best_score) {
+            best_text = text;
+            best_score = score;
+            best_start = start;
+            snip_text_t *t = best;
+            best = scan;
+            scan = t;
+        }
+    }
+    free(scan->toks);
+    snip_tok_t *toks = best->toks;
+    uint32_t n = best->n;
+    buf_t out = {NULL, 0, 0};
+    if (!best_text || n == 0) {
+        free(toks);
+        return strdup("");
+    }
+    uint32_t end =
+        best_start + S_SNIPPET_WORDS < n ? best_start + S_SNIPPET_WORDS : n;
+    bool ok = true;
+    if (best_start > 0) {
+        ok = fts_buf_put(&out, "...", 3) == 0;
+    }
+    size_t at = toks[best_start].start;
+    for (uint32_t i = best_start; i < end && ok; i++) {
+        snip_tok_t *t = &toks[i];
+        ok = fts_buf_put(&out, best_text + at, t->start - at) == 0;
+        if (t->term >= 0) {
+            ok = ok && fts_buf_put(&out, "[", 1) == 0 &&
+                 fts_buf_put(&out, best_text + t->start, t->end - t->start) ==
+                     0 &&
+                 fts_buf_put(&out, "]", 1) == 0;
+        } else {
+            ok = ok && fts_buf_put(&out, best_text + t->start,
+                                   t->end - t->start) == 0;
+        }
+        at = t->end;
+    }
+    if (ok && end < n) {
+        ok = fts_buf_put(&out, "...", 3) == 0;
+    } else if (ok) {
+        /* The window reaches the end: keep the closing punctuation. */
+        ok = fts_buf_put(&out, best_text + at, strlen(best_text + at)) == 0;
+    }
+    free(toks);
+    if (!ok) {
+        fts_buf_free(&out);
+        return NULL;
+    }
+    /* Collapse line breaks and tabs to spaces while cleaning the bytes. */
+    for (size_t i = 0; i < out.size; i++) {
+        if (out.data[i] == '\n' || out.data[i] == '\r' || out.data[i] == '\t') {
+            out.data[i] = ' ';
+        }
+    }
+    char *clean = text_utf8_sanitize((const char *)out.data, out.size);
+    fts_buf_free(&out);
+    return clean;
+}
