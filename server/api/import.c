@@ -16,7 +16,7 @@
 #include "api/handlers.h"
 #include "dossier/v1/reports.pb-c.h"
 #include "refworld.h"
-#include "store/fts/fts.h"
+#include "store/fts/terms.h"
 #include "store/store.h"
 
 /*  One document of an import: what parsing gave, then what storing did. */

@@ -2,7 +2,8 @@
 # test_layers.sh: the server's layers keep to their rules
 # (docs/ARCHITECTURE.md, "Layers"). Reads the sources only; each broken
 # rule is printed with the file and line that breaks it.
-#   - only server/store/ includes <lmdb.h> (of server/, common/, client/);
+#   - only server/store/ includes <lmdb.h> (of server/, common/, client/),
+#     itself or through a store/ header that does;
 #   - server/net/ never includes a store/ header;
 #   - server/api/ never includes <zmq.h>, <czmq.h> or a net/ header;
 #   - server/exec/ never includes a net/ header;
@@ -30,6 +31,15 @@ c_files() { find "$@" -name '*.[ch]' -type f 2>/dev/null | sort; }
 report "only server/store/ includes <lmdb.h>" \
     "$(c_files server common client | grep -v '^server/store/' |
        xargs -r grep -n '#include <lmdb.h>')"
+# Headers of store/ that pull lmdb.h in: nobody outside store/ includes them.
+lmdb_headers=$(c_files server/store | grep '\.h$' |
+    xargs -r grep -l '#include <lmdb.h>' | sed 's|^server/||')
+private=""
+for h in $lmdb_headers; do
+    private+=$(c_files server common client | grep -v '^server/store/' |
+        xargs -r grep -n "#include \"$h\"")
+done
+report "outside store/, no header that includes <lmdb.h>" "$private"
 report "server/net/ includes no store/ header" \
     "$(c_files server/net | xargs -r grep -n '#include "store/')"
 report "server/api/ sees no socket and no net/ header" \
@@ -64,6 +74,6 @@ for f in $(c_files server common client tests bench fuzz); do
 done
 report "no hand-written source file over 1,500 lines" "${long%$'\n'}"
 
-checked=8
+checked=9
 echo "$((checked - broken)) passed, $broken failed"
 [ "$broken" -eq 0 ]

@@ -47,6 +47,7 @@
 #include "dossier/v1/report.pb-c.h"
 #include "dossier/v1/reports.pb-c.h"
 #include "status.h"
+#include "store/fts/terms.h"
 
 /* Postings live in one named database per segment slot, so that a
    merged-away segment is emptied with mdb_drop (its pages freed whole)
@@ -105,33 +106,6 @@ dossier_status_t store_fts_update(store_fts_t *fts, MDB_txn *txn,
                                   const Dossier__V1__Report *old_report,
                                   const Dossier__V1__Report *new_report,
                                   dossier_error_t *err);
-
-/*  A document's terms, tokenized ahead of its write: a thread that
-    prepares writes (a worker parsing an import) takes this work off the
-    one thread that writes. */
-typedef struct store_fts_terms_t store_fts_terms_t;
-
-/*  The buffers one thread tokenizes report after report in, kept between
-    store_fts_terms_new calls so each report does not allocate and grow
-    its own. Owned by one thread at a time. */
-typedef struct store_fts_scratch_t store_fts_scratch_t;
-
-/*  A new, empty scratch; NULL when out of memory. The caller owns it. */
-store_fts_scratch_t *store_fts_scratch_new(void);
-
-/*  Frees scratch; takes NULL; nulls *scratch_p. */
-void store_fts_scratch_destroy(store_fts_scratch_t **scratch_p);
-
-/*  Tokenizes the title and body of report (borrowed) as store_fts_update
-    would, in scratch (the caller's, reused; NULL uses buffers of the
-    call's own). Returns the caller's terms, one allocation sized to them
-    (free with store_fts_terms_destroy), or NULL when out of memory. Safe
-    on any thread: it reads no index. */
-store_fts_terms_t *store_fts_terms_new(const Dossier__V1__Report *report,
-                                       store_fts_scratch_t *scratch);
-
-/*  Frees terms; takes NULL; nulls *terms_p. */
-void store_fts_terms_destroy(store_fts_terms_t **terms_p);
 
 /*  store_fts_update with new_report's terms already tokenized: terms come
     from store_fts_terms_new(new_report) with new_report's title and body
