@@ -12,7 +12,7 @@
                         "count/tier/" u8 -> BE u64 records of that tier
     Every index key ends with the id, so the ids under one prefix are in
     ascending order; listings merge such runs and are exactly id-ordered.
-    One function, s_index_update, turns (old record, new record) into every
+    One function, store_index_update, turns (old record, new record) into every
     index and counter change; s_open_dbs opens every database; store_check
     has one loop per database. Full text hooks into those three places.
 
@@ -60,33 +60,33 @@
 #define S_DEFAULT_MAX_MAP_SIZE ((size_t)64 << 30)
 #define S_DEFAULT_MAX_READERS 126
 /* The store's own databases (under 16) and the full-text index's. */
-#define S_MAX_DBS (16 + STORE_FTS_DBS)
-#define S_ID_MAX 128
-#define S_CKEY_SIZE 128     /* country key buffer: at most 127 bytes */
-#define S_PUBLISHER_MAX 200 /* bytes of folded publisher in its key */
-#define S_KEY_MAX 512       /* > every key we build; LMDB's limit is 511 */
-#define S_YEAR_MIN 1900
-#define S_YEAR_MAX 2200
-#define S_TIER_MAX DOSSIER__V1__TIER__SPECIAL_CASE
+#define STORE_MAX_DBS (16 + STORE_FTS_DBS)
+#define STORE_ID_MAX 128
+#define STORE_CKEY_SIZE 128     /* country key buffer: at most 127 bytes */
+#define STORE_PUBLISHER_MAX 200 /* bytes of folded publisher in its key */
+#define STORE_KEY_MAX 512       /* > every key we build; LMDB's limit is 511 */
+#define STORE_YEAR_MIN 1900
+#define STORE_YEAR_MAX 2200
+#define STORE_TIER_MAX DOSSIER__V1__TIER__SPECIAL_CASE
 #define S_DEFAULT_SERIES "Trafficking in Persons Report"
-#define S_SCHEMA_KEY "schema_version"
-#define S_COUNT_YEAR "count/year/"
-#define S_COUNT_TIER "count/tier/"
+#define STORE_SCHEMA_KEY "schema_version"
+#define STORE_COUNT_YEAR "count/year/"
+#define STORE_COUNT_TIER "count/tier/"
 #define S_TOKEN_VERSION 1
-#define S_GROW_ATTEMPTS 64
+#define STORE_GROW_ATTEMPTS 64
 #define S_MAX_RESERVE ((size_t)64 << 20)
 
 /* ---- Indexes: names and key builders ---- */
 
 enum {
-    S_IDX_COUNTRY_YEAR,
-    S_IDX_YEAR,
-    S_IDX_TIER,
-    S_IDX_PUBLISHER,
-    S_IDX_COUNT
+    STORE_IDX_COUNTRY_YEAR,
+    STORE_IDX_YEAR,
+    STORE_IDX_TIER,
+    STORE_IDX_PUBLISHER,
+    STORE_IDX_COUNT
 };
 
-static const char *const s_index_names[S_IDX_COUNT] = {
+static const char *const store_index_names[STORE_IDX_COUNT] = {
     "by_country_year",
     "by_year",
     "by_tier",
@@ -94,18 +94,18 @@ static const char *const s_index_names[S_IDX_COUNT] = {
 };
 
 /* One read transaction cached per thread (see the top of the file). */
-typedef struct s_reader_t {
+typedef struct store_reader_t {
     store_t *store;
     MDB_txn *txn; /* reset while idle */
     bool busy;
-    struct s_reader_t *prev, *next;
-} s_reader_t;
+    struct store_reader_t *prev, *next;
+} store_reader_t;
 
 struct store_t {
     MDB_env *env;
     MDB_dbi records;
     MDB_dbi meta;
-    MDB_dbi index[S_IDX_COUNT];
+    MDB_dbi index[STORE_IDX_COUNT];
     MDB_dbi audit;     /* big-endian seq -> packed dossier.v1.AuditEntry */
     MDB_dbi idem;      /* idempotency key -> the reply it got */
     MDB_dbi idem_time; /* be64 time in ms + key -> "": expiry order */
@@ -120,19 +120,24 @@ struct store_t {
     pthread_cond_t batch_idle;
     bool batch_active;
     pthread_key_t reader_key;
-    s_reader_t *readers;
+    store_reader_t *readers;
     store_fts_t *fts;       /* the full-text index (store_fts.c) */
     unsigned stale_readers; /* reader slots of dead processes cleared */
     uint64_t rebuilt;       /* records the index was rebuilt from at open */
 };
 
-typedef enum { S_OP_PUT, S_OP_DELETE, S_OP_KV_PUT, S_OP_KV_DEL } s_op_kind_t;
+typedef enum {
+    STORE_OP_PUT,
+    STORE_OP_DELETE,
+    STORE_OP_KV_PUT,
+    STORE_OP_KV_DEL
+} store_op_kind_t;
 
 /* A write kept for replay: a put's final bytes, or a delete's id; or a
    plain key/value put or delete in one of the log databases (audit,
    idempotency keys), key in id (key_size bytes) and value in packed. */
 typedef struct {
-    s_op_kind_t kind;
+    store_op_kind_t kind;
     char *id;
     uint8_t *packed;
     size_t size;
@@ -142,7 +147,7 @@ typedef struct {
     uint64_t version;
     uint32_t year;
     char country_code[8];
-} s_op_t;
+} store_op_t;
 
 struct store_batch_t {
     store_t *store;
@@ -150,19 +155,19 @@ struct store_batch_t {
     bool holds_lock;        /* resize_lock held shared */
     int last_rc;            /* LMDB code of the last failure, 0 if none */
     dossier_error_t broken; /* why txn is NULL */
-    s_op_t *ops;
+    store_op_t *ops;
     size_t n_ops, cap_ops;
 };
 
 typedef struct {
-    s_reader_t *reader; /* NULL: txn is a one-off, aborted at the end */
+    store_reader_t *reader; /* NULL: txn is a one-off, aborted at the end */
     MDB_txn *txn;
-} s_read_t;
+} store_read_t;
 
 /* ---- Small helpers ---- */
 
 static void
-s_be32(unsigned char *out, uint32_t v) {
+store_be32(unsigned char *out, uint32_t v) {
     out[0] = (unsigned char)(v >> 24);
     out[1] = (unsigned char)(v >> 16);
     out[2] = (unsigned char)(v >> 8);
@@ -170,13 +175,13 @@ s_be32(unsigned char *out, uint32_t v) {
 }
 
 static uint32_t
-s_get_be32(const unsigned char *in) {
+store_get_be32(const unsigned char *in) {
     return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 |
            (uint32_t)in[2] << 8 | (uint32_t)in[3];
 }
 
 static void
-s_be64(unsigned char *out, uint64_t v) {
+store_be64(unsigned char *out, uint64_t v) {
     for (int i = 7; i >= 0; i--) {
         out[i] = (unsigned char)v;
         v >>= 8;
@@ -184,7 +189,7 @@ s_be64(unsigned char *out, uint64_t v) {
 }
 
 static uint64_t
-s_get_be64(const unsigned char *in) {
+store_get_be64(const unsigned char *in) {
     uint64_t v = 0;
     for (int i = 0; i < 8; i++) {
         v = v << 8 | in[i];
@@ -193,8 +198,8 @@ s_get_be64(const unsigned char *in) {
 }
 
 static bool
-s_id_valid(const char *id, size_t len) {
-    if (len < 1 || len > S_ID_MAX) {
+store_id_valid(const char *id, size_t len) {
+    if (len < 1 || len > STORE_ID_MAX) {
         return false;
     }
     for (size_t i = 0; i < len; i++) {
@@ -211,7 +216,7 @@ s_id_valid(const char *id, size_t len) {
 
 static dossier_status_t
 s_check_id(const char *id, dossier_error_t *err) {
-    if (id == NULL || !s_id_valid(id, strlen(id))) {
+    if (id == NULL || !store_id_valid(id, strlen(id))) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
                                  "a report id must be 1 to 128 characters "
                                  "of A-Z, a-z, 0-9, '.', '_', ':' and '-'");
@@ -220,7 +225,7 @@ s_check_id(const char *id, dossier_error_t *err) {
 }
 
 static bool
-s_str_set(const char *s) {
+store_str_set(const char *s) {
     return s != NULL && s[0] != '\0';
 }
 
@@ -258,8 +263,8 @@ s_disk_nearly_full(const char *dir) {
 /*  Maps an LMDB (or errno) code to our status with a sentence. what says
     what was being done. */
 static dossier_status_t
-s_lmdb_error(const store_t *self, dossier_error_t *err, int rc,
-             const char *what) {
+store_lmdb_error(const store_t *self, dossier_error_t *err, int rc,
+                 const char *what) {
     switch (rc) {
     case MDB_MAP_FULL:
         return dossier_error_set(
@@ -329,46 +334,46 @@ s_lmdb_error(const store_t *self, dossier_error_t *err, int rc,
 char *
 store_report_country_key(const Dossier__V1__Report *report, char *buf,
                          size_t size) {
-    if (s_str_set(report->country_code)) {
+    if (store_str_set(report->country_code)) {
         return country_key(report->country_code, buf, size);
     }
     return country_key(report->country ? report->country : "", buf, size);
 }
 
-/*  Builds the key of report in index idx into buf (S_KEY_MAX bytes).
+/*  Builds the key of report in index idx into buf (STORE_KEY_MAX bytes).
     Returns its length, or 0 when out of memory. */
 static size_t
-s_index_key(int idx, const Dossier__V1__Report *r, unsigned char *buf) {
+store_index_key(int idx, const Dossier__V1__Report *r, unsigned char *buf) {
     size_t idlen = strlen(r->id);
     size_t n = 0;
     switch (idx) {
-    case S_IDX_COUNTRY_YEAR: {
-        char ckey[S_CKEY_SIZE];
+    case STORE_IDX_COUNTRY_YEAR: {
+        char ckey[STORE_CKEY_SIZE];
         store_report_country_key(r, ckey, sizeof ckey);
         n = strlen(ckey);
         memcpy(buf, ckey, n);
         buf[n++] = '\0';
-        s_be32(buf + n, r->year);
+        store_be32(buf + n, r->year);
         n += 4;
         break;
     }
-    case S_IDX_YEAR:
-        s_be32(buf, r->year);
+    case STORE_IDX_YEAR:
+        store_be32(buf, r->year);
         n = 4;
         break;
-    case S_IDX_TIER:
+    case STORE_IDX_TIER:
         buf[0] = (unsigned char)r->tier;
         n = 1;
         break;
-    case S_IDX_PUBLISHER: {
+    case STORE_IDX_PUBLISHER: {
         const char *pub = r->publisher ? r->publisher : "";
         char *folded = text_fold(pub, strlen(pub));
         if (folded == NULL) {
             return 0;
         }
         n = strlen(folded);
-        if (n > S_PUBLISHER_MAX) {
-            n = S_PUBLISHER_MAX;
+        if (n > STORE_PUBLISHER_MAX) {
+            n = STORE_PUBLISHER_MAX;
         }
         memcpy(buf, folded, n);
         free(folded);
@@ -385,28 +390,28 @@ s_index_key(int idx, const Dossier__V1__Report *r, unsigned char *buf) {
 /*  Where the id starts in a key of index idx, or 0 when the key is
     malformed (every valid key has a non-empty prefix). */
 static size_t
-s_index_id_offset(int idx, const unsigned char *key, size_t len) {
+store_index_id_offset(int idx, const unsigned char *key, size_t len) {
     size_t off = 0;
     const unsigned char *nul;
     switch (idx) {
-    case S_IDX_COUNTRY_YEAR:
+    case STORE_IDX_COUNTRY_YEAR:
         nul = memchr(key, 0, len);
         off = nul ? (size_t)(nul - key) + 1 + 4 : 0;
         break;
-    case S_IDX_YEAR:
+    case STORE_IDX_YEAR:
         off = 4;
         break;
-    case S_IDX_TIER:
+    case STORE_IDX_TIER:
         off = 1;
         break;
-    case S_IDX_PUBLISHER:
+    case STORE_IDX_PUBLISHER:
         nul = memchr(key, 0, len);
         off = nul ? (size_t)(nul - key) + 1 : 0;
         break;
     default:
         break;
     }
-    if (off == 0 || off >= len || len - off > S_ID_MAX) {
+    if (off == 0 || off >= len || len - off > STORE_ID_MAX) {
         return 0;
     }
     return off;
@@ -415,8 +420,8 @@ s_index_id_offset(int idx, const unsigned char *key, size_t len) {
 /* ---- Counters in meta ---- */
 
 static size_t
-s_counter_key(const char *prefix, const unsigned char *suffix, size_t slen,
-              unsigned char *buf) {
+store_counter_key(const char *prefix, const unsigned char *suffix, size_t slen,
+                  unsigned char *buf) {
     size_t n = strlen(prefix);
     memcpy(buf, prefix, n);
     memcpy(buf + n, suffix, slen);
@@ -430,7 +435,7 @@ s_counter_add(store_t *self, MDB_txn *txn, const unsigned char *key,
     uint64_t count = 0;
     int rc = mdb_get(txn, self->meta, &k, &v);
     if (rc == 0 && v.mv_size == 8) {
-        count = s_get_be64(v.mv_data);
+        count = store_get_be64(v.mv_data);
     } else if (rc != 0 && rc != MDB_NOTFOUND) {
         return rc;
     }
@@ -444,7 +449,7 @@ s_counter_add(store_t *self, MDB_txn *txn, const unsigned char *key,
         return rc == MDB_NOTFOUND ? 0 : rc;
     }
     unsigned char buf[8];
-    s_be64(buf, count);
+    store_be64(buf, count);
     v.mv_size = 8;
     v.mv_data = buf;
     return mdb_put(txn, self->meta, &k, &v, 0);
@@ -454,13 +459,14 @@ static int
 s_counters_update(store_t *self, MDB_txn *txn, const Dossier__V1__Report *r,
                   int delta) {
     unsigned char key[64], y[4], t[1];
-    s_be32(y, r->year);
+    store_be32(y, r->year);
     t[0] = (unsigned char)r->tier;
-    int rc = s_counter_add(self, txn, key,
-                           s_counter_key(S_COUNT_YEAR, y, 4, key), delta);
+    int rc = s_counter_add(
+        self, txn, key, store_counter_key(STORE_COUNT_YEAR, y, 4, key), delta);
     if (rc == 0) {
         rc = s_counter_add(self, txn, key,
-                           s_counter_key(S_COUNT_TIER, t, 1, key), delta);
+                           store_counter_key(STORE_COUNT_TIER, t, 1, key),
+                           delta);
     }
     return rc;
 }
@@ -469,13 +475,13 @@ s_counters_update(store_t *self, MDB_txn *txn, const Dossier__V1__Report *r,
     when inserting) and new (NULL when deleting), inside txn. Returns 0 or
     an LMDB/errno code. */
 static int
-s_index_update(store_t *self, MDB_txn *txn, const Dossier__V1__Report *old,
-               const Dossier__V1__Report *new) {
+store_index_update(store_t *self, MDB_txn *txn, const Dossier__V1__Report *old,
+                   const Dossier__V1__Report *new) {
     static unsigned char empty[1];
-    unsigned char kold[S_KEY_MAX], knew[S_KEY_MAX];
-    for (int i = 0; i < S_IDX_COUNT; i++) {
-        size_t lold = old ? s_index_key(i, old, kold) : 0;
-        size_t lnew = new ? s_index_key(i, new, knew) : 0;
+    unsigned char kold[STORE_KEY_MAX], knew[STORE_KEY_MAX];
+    for (int i = 0; i < STORE_IDX_COUNT; i++) {
+        size_t lold = old ? store_index_key(i, old, kold) : 0;
+        size_t lnew = new ? store_index_key(i, new, knew) : 0;
         if ((old && lold == 0) || (new &&lnew == 0)) {
             return ENOMEM;
         }
@@ -510,7 +516,7 @@ s_index_update(store_t *self, MDB_txn *txn, const Dossier__V1__Report *old,
 /* ---- Read transactions ---- */
 
 static void
-s_reader_unlink(store_t *self, s_reader_t *r) {
+s_reader_unlink(store_t *self, store_reader_t *r) {
     if (r->prev) {
         r->prev->next = r->next;
     } else {
@@ -524,7 +530,7 @@ s_reader_unlink(store_t *self, s_reader_t *r) {
 /* pthread key destructor: a thread that read from the store ends. */
 static void
 s_reader_free(void *arg) {
-    s_reader_t *r = arg;
+    store_reader_t *r = arg;
     store_t *self = r->store;
     pthread_mutex_lock(&self->mutex);
     s_reader_unlink(self, r);
@@ -534,9 +540,9 @@ s_reader_free(void *arg) {
 }
 
 static dossier_status_t
-s_read_begin(store_t *self, s_read_t *rd, dossier_error_t *err) {
+store_read_begin(store_t *self, store_read_t *rd, dossier_error_t *err) {
     pthread_rwlock_rdlock(&self->resize_lock);
-    s_reader_t *r = pthread_getspecific(self->reader_key);
+    store_reader_t *r = pthread_getspecific(self->reader_key);
     if (r && !r->busy) {
         int rc = mdb_txn_renew(r->txn);
         if (rc == 0) {
@@ -554,7 +560,7 @@ s_read_begin(store_t *self, s_read_t *rd, dossier_error_t *err) {
     int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
     if (rc != 0) {
         pthread_rwlock_unlock(&self->resize_lock);
-        return s_lmdb_error(self, err, rc, "cannot read the store");
+        return store_lmdb_error(self, err, rc, "cannot read the store");
     }
     rd->txn = txn;
     rd->reader = NULL;
@@ -582,7 +588,7 @@ s_read_begin(store_t *self, s_read_t *rd, dossier_error_t *err) {
 }
 
 static void
-s_read_end(store_t *self, s_read_t *rd) {
+store_read_end(store_t *self, store_read_t *rd) {
     if (rd->reader) {
         mdb_txn_reset(rd->txn);
         rd->reader->busy = false;
@@ -596,8 +602,8 @@ s_read_end(store_t *self, s_read_t *rd) {
 /*  Reads and unpacks record id. Returns DOSSIER_NOT_FOUND (with a message)
     when missing. */
 static dossier_status_t
-s_load(store_t *self, MDB_txn *txn, const char *id, size_t idlen,
-       Dossier__V1__Report **report_p, dossier_error_t *err) {
+store_load(store_t *self, MDB_txn *txn, const char *id, size_t idlen,
+           Dossier__V1__Report **report_p, dossier_error_t *err) {
     MDB_val k = {idlen, (void *)id}, v;
     int rc = mdb_get(txn, self->records, &k, &v);
     if (rc == MDB_NOTFOUND) {
@@ -605,7 +611,7 @@ s_load(store_t *self, MDB_txn *txn, const char *id, size_t idlen,
                                  (int)idlen, id);
     }
     if (rc != 0) {
-        return s_lmdb_error(self, err, rc, "cannot read a report");
+        return store_lmdb_error(self, err, rc, "cannot read a report");
     }
     Dossier__V1__Report *r =
         dossier__v1__report__unpack(NULL, v.mv_size, v.mv_data);
@@ -630,8 +636,8 @@ s_open_db(MDB_txn *txn, const char *name, MDB_dbi *dbi) {
 static int
 s_open_dbs(store_t *self, MDB_txn *txn) {
     int rc = s_open_db(txn, "records", &self->records);
-    for (int i = 0; rc == 0 && i < S_IDX_COUNT; i++) {
-        rc = s_open_db(txn, s_index_names[i], &self->index[i]);
+    for (int i = 0; rc == 0 && i < STORE_IDX_COUNT; i++) {
+        rc = s_open_db(txn, store_index_names[i], &self->index[i]);
     }
     if (rc == 0) {
         rc = s_open_db(txn, "audit", &self->audit);
@@ -652,7 +658,7 @@ s_open_dbs(store_t *self, MDB_txn *txn) {
     The caller holds resize_lock exclusive or is alone with the store.
     Returns 0 or an LMDB code. */
 static int
-s_map_double(store_t *self, size_t limit) {
+store_map_double(store_t *self, size_t limit) {
     size_t want = self->map_size * 2;
     if (want < self->map_size || want > limit) {
         want = limit;
@@ -668,7 +674,7 @@ s_map_double(store_t *self, size_t limit) {
     return rc;
 }
 
-static void s_grow_ahead(store_t *self);
+static void store_grow_ahead(store_t *self);
 
 /* Records indexed per transaction while the index is rebuilt. */
 #define S_REBUILD_STEP 2000
@@ -696,10 +702,10 @@ s_fts_rebuild(store_t *self, dossier_error_t *err) {
         if (rc == 0) {
             self->rebuilt += indexed;
         }
-        if (rc == MDB_MAP_FULL && grown < S_GROW_ATTEMPTS &&
+        if (rc == MDB_MAP_FULL && grown < STORE_GROW_ATTEMPTS &&
             self->map_size < self->put_limit) {
             store_fts_reset(self->fts);
-            rc = s_map_double(self, self->put_limit);
+            rc = store_map_double(self, self->put_limit);
             if (rc == 0) {
                 grown++;
                 continue;
@@ -707,14 +713,14 @@ s_fts_rebuild(store_t *self, dossier_error_t *err) {
         }
         if (rc != 0) {
             store_fts_reset(self->fts);
-            return s_lmdb_error(self, err, rc,
-                                "cannot rebuild the full-text index");
+            return store_lmdb_error(self, err, rc,
+                                    "cannot rebuild the full-text index");
         }
         if (done) {
             return DOSSIER_OK;
         }
         grown = 0;
-        s_grow_ahead(self);
+        store_grow_ahead(self);
     }
 }
 
@@ -722,7 +728,7 @@ s_fts_rebuild(store_t *self, dossier_error_t *err) {
     Refuses a newer one. */
 static dossier_status_t
 s_check_schema(store_t *self, MDB_txn *txn, dossier_error_t *err) {
-    MDB_val k = {strlen(S_SCHEMA_KEY), S_SCHEMA_KEY}, v;
+    MDB_val k = {strlen(STORE_SCHEMA_KEY), STORE_SCHEMA_KEY}, v;
     int rc = mdb_get(txn, self->meta, &k, &v);
     if (rc == MDB_NOTFOUND) {
         char buf[16];
@@ -731,12 +737,14 @@ s_check_schema(store_t *self, MDB_txn *txn, dossier_error_t *err) {
         v.mv_data = buf;
         rc = mdb_put(txn, self->meta, &k, &v, 0);
         if (rc != 0) {
-            return s_lmdb_error(self, err, rc, "cannot initialize the store");
+            return store_lmdb_error(self, err, rc,
+                                    "cannot initialize the store");
         }
         return DOSSIER_OK;
     }
     if (rc != 0) {
-        return s_lmdb_error(self, err, rc, "cannot read the schema version");
+        return store_lmdb_error(self, err, rc,
+                                "cannot read the schema version");
     }
     unsigned long version = 0;
     const char *p = v.mv_data;
@@ -792,11 +800,11 @@ s_open_env(store_t *self, const store_options_t *options,
     int rc = mdb_env_create(&self->env);
     if (rc != 0) {
         self->env = NULL;
-        return s_lmdb_error(self, err, rc, "cannot create the store");
+        return store_lmdb_error(self, err, rc, "cannot create the store");
     }
     rc = mdb_env_set_maxreaders(self->env, readers);
     if (rc == 0) {
-        rc = mdb_env_set_maxdbs(self->env, S_MAX_DBS);
+        rc = mdb_env_set_maxdbs(self->env, STORE_MAX_DBS);
     }
     if (rc == 0) {
         rc = mdb_env_set_mapsize(self->env, self->map_size);
@@ -941,12 +949,12 @@ store_open(const char *dir, const store_options_t *options, store_t **store_p,
     }
     int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
     if (rc != 0) {
-        status = s_lmdb_error(self, err, rc, "cannot open the store");
+        status = store_lmdb_error(self, err, rc, "cannot open the store");
         goto free_store;
     }
     rc = s_open_db(txn, "meta", &self->meta);
     if (rc != 0) {
-        status = s_lmdb_error(self, err, rc, "cannot open the store");
+        status = store_lmdb_error(self, err, rc, "cannot open the store");
         goto abort_txn;
     }
     status = s_check_schema(self, txn, err);
@@ -959,7 +967,7 @@ store_open(const char *dir, const store_options_t *options, store_t **store_p,
         txn = NULL;
     }
     if (rc != 0) {
-        status = s_lmdb_error(self, err, rc, "cannot open the store");
+        status = store_lmdb_error(self, err, rc, "cannot open the store");
         goto abort_txn;
     }
     status = s_fts_rebuild(self, err);
@@ -991,7 +999,7 @@ store_destroy(store_t **store_p) {
     pthread_key_delete(self->reader_key);
     pthread_mutex_lock(&self->mutex);
     while (self->readers) {
-        s_reader_t *r = self->readers;
+        store_reader_t *r = self->readers;
         self->readers = r->next;
         mdb_txn_abort(r->txn);
         free(r);
@@ -1021,7 +1029,7 @@ s_copy_child(const char *dir, int fd) {
     if (rc != 0) {
         return rc;
     }
-    mdb_env_set_maxdbs(env, S_MAX_DBS);
+    mdb_env_set_maxdbs(env, STORE_MAX_DBS);
     rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0);
     /* The parent may grow the map between our open and the copy's
        transaction: adopt the new size and begin again. */
@@ -1093,7 +1101,7 @@ store_copy_to_fd(store_t *self, int fd, dossier_error_t *err) {
                                  strerror(rc));
     }
     if (rc != 0) {
-        return s_lmdb_error(self, err, rc, "cannot copy the store");
+        return store_lmdb_error(self, err, rc, "cannot copy the store");
     }
     return DOSSIER_OK;
 }
@@ -1123,7 +1131,7 @@ store_file_info(const char *path, store_file_info_t *info,
         return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
                                  "cannot read %s: %s", path, mdb_strerror(rc));
     }
-    mdb_env_set_maxdbs(env, S_MAX_DBS);
+    mdb_env_set_maxdbs(env, STORE_MAX_DBS);
     /* One file, no lock file, read-only: nothing is written next to it. */
     rc = mdb_env_open(env, path, MDB_NOSUBDIR | MDB_RDONLY | MDB_NOLOCK, 0);
     dossier_status_t status = DOSSIER_OK;
@@ -1145,7 +1153,7 @@ store_file_info(const char *path, store_file_info_t *info,
     if (rc == 0) {
         rc = mdb_dbi_open(txn, "meta", 0, &meta);
     }
-    MDB_val k = {strlen(S_SCHEMA_KEY), S_SCHEMA_KEY}, v = {0, NULL};
+    MDB_val k = {strlen(STORE_SCHEMA_KEY), STORE_SCHEMA_KEY}, v = {0, NULL};
     if (rc == 0) {
         rc = mdb_get(txn, meta, &k, &v);
     }
@@ -1213,13 +1221,13 @@ store_get(store_t *self, const char *id, Dossier__V1__Report **report_p,
     if (status != DOSSIER_OK) {
         return status;
     }
-    s_read_t rd;
-    status = s_read_begin(self, &rd, err);
+    store_read_t rd;
+    status = store_read_begin(self, &rd, err);
     if (status != DOSSIER_OK) {
         return status;
     }
-    status = s_load(self, rd.txn, id, strlen(id), report_p, err);
-    s_read_end(self, &rd);
+    status = store_load(self, rd.txn, id, strlen(id), report_p, err);
+    store_read_end(self, &rd);
     return status;
 }
 
@@ -1231,8 +1239,8 @@ store_get_packed(store_t *self, const char *id,
     if (status != DOSSIER_OK) {
         return status;
     }
-    s_read_t rd;
-    status = s_read_begin(self, &rd, err);
+    store_read_t rd;
+    status = store_read_begin(self, &rd, err);
     if (status != DOSSIER_OK) {
         return status;
     }
@@ -1243,9 +1251,9 @@ store_get_packed(store_t *self, const char *id,
     } else if (rc == MDB_NOTFOUND) {
         status = dossier_error_set(err, DOSSIER_NOT_FOUND, "no report %s", id);
     } else {
-        status = s_lmdb_error(self, err, rc, "cannot read a report");
+        status = store_lmdb_error(self, err, rc, "cannot read a report");
     }
-    s_read_end(self, &rd);
+    store_read_end(self, &rd);
     return status;
 }
 
@@ -1254,7 +1262,7 @@ store_get_packed(store_t *self, const char *id,
 /*  The filter in the form the listing uses: the country key truncated as
     index keys are, the publisher folded. */
 typedef struct {
-    char ckey[S_CKEY_SIZE];
+    char ckey[STORE_CKEY_SIZE];
     bool has_country;
     uint32_t year_min, year_max; /* inclusive; 0 .. UINT32_MAX when open */
     bool has_years;
@@ -1270,7 +1278,7 @@ s_filter_prepare(const store_filter_t *in, s_filter_t *f,
     if (in == NULL) {
         return DOSSIER_OK;
     }
-    if (s_str_set(in->country_key)) {
+    if (store_str_set(in->country_key)) {
         snprintf(f->ckey, sizeof f->ckey, "%s", in->country_key);
         f->has_country = true;
     }
@@ -1287,12 +1295,12 @@ s_filter_prepare(const store_filter_t *in, s_filter_t *f,
                                  "year_min %u is after year_max %u",
                                  f->year_min, f->year_max);
     }
-    if ((unsigned)in->tier > S_TIER_MAX) {
+    if ((unsigned)in->tier > STORE_TIER_MAX) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
                                  "tier %d is not a known tier", (int)in->tier);
     }
     f->tier = in->tier;
-    if (s_str_set(in->publisher)) {
+    if (store_str_set(in->publisher)) {
         f->publisher = text_fold(in->publisher, strlen(in->publisher));
         if (f->publisher == NULL) {
             return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
@@ -1317,8 +1325,8 @@ s_filter_hash(const s_filter_t *f) {
     unsigned char buf[9];
     uint64_t h = 0xcbf29ce484222325ULL;
     h = s_fnv(h, f->ckey, strlen(f->ckey) + 1);
-    s_be32(buf, f->year_min);
-    s_be32(buf + 4, f->year_max);
+    store_be32(buf, f->year_min);
+    store_be32(buf + 4, f->year_max);
     buf[8] = (unsigned char)f->tier;
     h = s_fnv(h, buf, sizeof buf);
     if (f->publisher) {
@@ -1338,7 +1346,7 @@ s_filter_match(const s_filter_t *f, const Dossier__V1__Report *r) {
         return 0;
     }
     if (f->has_country) {
-        char ckey[S_CKEY_SIZE];
+        char ckey[STORE_CKEY_SIZE];
         store_report_country_key(r, ckey, sizeof ckey);
         if (strcmp(ckey, f->ckey) != 0) {
             return 0;
@@ -1361,9 +1369,9 @@ static const char s_hex[] = "0123456789abcdef";
 
 static char *
 s_token_encode(uint64_t hash, const char *id, size_t idlen) {
-    unsigned char raw[1 + 8 + S_ID_MAX];
+    unsigned char raw[1 + 8 + STORE_ID_MAX];
     raw[0] = S_TOKEN_VERSION;
-    s_be64(raw + 1, hash);
+    store_be64(raw + 1, hash);
     memcpy(raw + 9, id, idlen);
     size_t n = 9 + idlen;
     char *out = malloc(2 * n + 1);
@@ -1389,11 +1397,11 @@ s_hex_value(char c) {
     return -1;
 }
 
-/*  Decodes token into the id to continue after (id, S_ID_MAX + 1 bytes). */
+/*  Decodes token into the id to continue after (id, STORE_ID_MAX + 1 bytes). */
 static dossier_status_t
 s_token_decode(const char *token, uint64_t hash, char *id, size_t *idlen,
                dossier_error_t *err) {
-    unsigned char raw[1 + 8 + S_ID_MAX];
+    unsigned char raw[1 + 8 + STORE_ID_MAX];
     size_t len = strlen(token);
     bool ok = len % 2 == 0 && len >= 2 * 10 && len <= 2 * sizeof raw;
     for (size_t i = 0; ok && i < len / 2; i++) {
@@ -1402,13 +1410,13 @@ s_token_decode(const char *token, uint64_t hash, char *id, size_t *idlen,
         raw[i] = (unsigned char)(hi << 4 | lo);
     }
     ok = ok && raw[0] == S_TOKEN_VERSION &&
-         s_id_valid((const char *)raw + 9, len / 2 - 9);
+         store_id_valid((const char *)raw + 9, len / 2 - 9);
     if (!ok) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
                                  "page_token is not a token this server "
                                  "issued: start again without one");
     }
-    if (s_get_be64(raw + 1) != hash) {
+    if (store_get_be64(raw + 1) != hash) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
                                  "page_token belongs to a listing with "
                                  "another filter: start again without one");
@@ -1422,7 +1430,7 @@ s_token_decode(const char *token, uint64_t hash, char *id, size_t *idlen,
 /*  An ascending run of ids: the keys of one database that start with
     prefix (key[0..plen)), each followed by an id. */
 typedef struct {
-    unsigned char key[S_KEY_MAX]; /* prefix + current id */
+    unsigned char key[STORE_KEY_MAX]; /* prefix + current id */
     size_t plen, klen;
     bool done;
 } s_stream_t;
@@ -1432,7 +1440,7 @@ typedef struct {
 static int
 s_stream_seek(MDB_cursor *cur, s_stream_t *s, const unsigned char *after,
               size_t alen) {
-    unsigned char want[S_KEY_MAX];
+    unsigned char want[STORE_KEY_MAX];
     memcpy(want, s->key, s->plen);
     memcpy(want + s->plen, after, alen);
     MDB_val k = {s->plen + alen, want}, v;
@@ -1451,7 +1459,7 @@ s_stream_seek(MDB_cursor *cur, s_stream_t *s, const unsigned char *after,
     if (rc != 0) {
         return rc;
     }
-    if (k.mv_size <= s->plen || k.mv_size - s->plen > S_ID_MAX) {
+    if (k.mv_size <= s->plen || k.mv_size - s->plen > STORE_ID_MAX) {
         return MDB_CORRUPTED;
     }
     memcpy(s->key, k.mv_data, k.mv_size);
@@ -1488,11 +1496,11 @@ static int
 s_streams_add_years(MDB_cursor *cur, s_streams_t *ss,
                     const unsigned char *prefix, size_t plen, uint32_t ymin,
                     uint32_t ymax) {
-    unsigned char want[S_KEY_MAX];
+    unsigned char want[STORE_KEY_MAX];
     memcpy(want, prefix, plen);
     uint64_t y = ymin;
     while (y <= ymax) {
-        s_be32(want + plen, (uint32_t)y);
+        store_be32(want + plen, (uint32_t)y);
         MDB_val k = {plen + 4, want}, v;
         int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
         if (rc == MDB_NOTFOUND) {
@@ -1504,11 +1512,12 @@ s_streams_add_years(MDB_cursor *cur, s_streams_t *ss,
         if (k.mv_size < plen + 4 || memcmp(k.mv_data, prefix, plen) != 0) {
             return 0;
         }
-        uint32_t found = s_get_be32((const unsigned char *)k.mv_data + plen);
+        uint32_t found =
+            store_get_be32((const unsigned char *)k.mv_data + plen);
         if (found > ymax) {
             return 0;
         }
-        s_be32(want + plen, found);
+        store_be32(want + plen, found);
         if (s_streams_add(ss, want, plen + 4) == NULL) {
             return ENOMEM;
         }
@@ -1522,11 +1531,11 @@ s_streams_add_years(MDB_cursor *cur, s_streams_t *ss,
 static int
 s_plan(store_t *self, MDB_txn *txn, const s_filter_t *f, s_streams_t *ss,
        MDB_dbi *dbi_p) {
-    unsigned char prefix[S_KEY_MAX];
+    unsigned char prefix[STORE_KEY_MAX];
     MDB_cursor *cur;
     int rc = 0;
     if (f->has_country) {
-        *dbi_p = self->index[S_IDX_COUNTRY_YEAR];
+        *dbi_p = self->index[STORE_IDX_COUNTRY_YEAR];
         size_t n = strlen(f->ckey);
         memcpy(prefix, f->ckey, n);
         prefix[n++] = '\0';
@@ -1539,22 +1548,22 @@ s_plan(store_t *self, MDB_txn *txn, const s_filter_t *f, s_streams_t *ss,
         return rc;
     }
     if (f->tier != DOSSIER__V1__TIER__TIER_UNSPECIFIED) {
-        *dbi_p = self->index[S_IDX_TIER];
+        *dbi_p = self->index[STORE_IDX_TIER];
         prefix[0] = (unsigned char)f->tier;
         return s_streams_add(ss, prefix, 1) ? 0 : ENOMEM;
     }
     if (f->publisher) {
-        *dbi_p = self->index[S_IDX_PUBLISHER];
+        *dbi_p = self->index[STORE_IDX_PUBLISHER];
         size_t n = strlen(f->publisher);
-        if (n > S_PUBLISHER_MAX) {
-            n = S_PUBLISHER_MAX;
+        if (n > STORE_PUBLISHER_MAX) {
+            n = STORE_PUBLISHER_MAX;
         }
         memcpy(prefix, f->publisher, n);
         prefix[n++] = '\0';
         return s_streams_add(ss, prefix, n) ? 0 : ENOMEM;
     }
     if (f->has_years) {
-        *dbi_p = self->index[S_IDX_YEAR];
+        *dbi_p = self->index[STORE_IDX_YEAR];
         rc = mdb_cursor_open(txn, *dbi_p, &cur);
         if (rc == 0) {
             rc = s_streams_add_years(cur, ss, prefix, 0, f->year_min,
@@ -1621,7 +1630,7 @@ s_list_in(store_t *self, MDB_txn *txn, const s_filter_t *f, uint64_t hash,
         if (best == NULL) {
             break;
         }
-        char id[S_ID_MAX + 1];
+        char id[STORE_ID_MAX + 1];
         size_t idlen = best->klen - best->plen;
         memcpy(id, best->key + best->plen, idlen);
         id[idlen] = '\0';
@@ -1630,7 +1639,7 @@ s_list_in(store_t *self, MDB_txn *txn, const s_filter_t *f, uint64_t hash,
             break;
         }
         Dossier__V1__Report *r;
-        status = s_load(self, txn, id, idlen, &r, err);
+        status = store_load(self, txn, id, idlen, &r, err);
         if (status == DOSSIER_NOT_FOUND) {
             status = dossier_error_set(err, DOSSIER_DATA_LOSS,
                                        "an index names report %s, which "
@@ -1667,7 +1676,7 @@ s_list_in(store_t *self, MDB_txn *txn, const s_filter_t *f, uint64_t hash,
     }
     free(ss.v);
     if (rc != 0) {
-        status = s_lmdb_error(self, err, rc, "cannot list reports");
+        status = store_lmdb_error(self, err, rc, "cannot list reports");
     }
     return status;
 }
@@ -1691,9 +1700,9 @@ store_list(store_t *self, const store_filter_t *filter, uint32_t page_size,
         return status;
     }
     uint64_t hash = s_filter_hash(&f);
-    char after[S_ID_MAX + 1] = "";
+    char after[STORE_ID_MAX + 1] = "";
     size_t alen = 0;
-    if (s_str_set(page_token)) {
+    if (store_str_set(page_token)) {
         status = s_token_decode(page_token, hash, after, &alen, err);
         if (status != DOSSIER_OK) {
             free(f.publisher);
@@ -1707,12 +1716,12 @@ store_list(store_t *self, const store_filter_t *filter, uint32_t page_size,
                                  "out of memory");
     }
     dossier__v1__list_response__init(resp);
-    s_read_t rd;
-    status = s_read_begin(self, &rd, err);
+    store_read_t rd;
+    status = store_read_begin(self, &rd, err);
     if (status == DOSSIER_OK) {
         status = s_list_in(self, rd.txn, &f, hash, after, alen, page_size, full,
                            resp, err);
-        s_read_end(self, &rd);
+        store_read_end(self, &rd);
     }
     free(f.publisher);
     if (status != DOSSIER_OK) {
@@ -1739,7 +1748,7 @@ s_preferred(const Dossier__V1__Report *a, const Dossier__V1__Report *b) {
 
 static char *
 s_strdup_or_empty(const char *s) {
-    if (!s_str_set(s)) {
+    if (!store_str_set(s)) {
         return (char *)protobuf_c_empty_string;
     }
     return strdup(s);
@@ -1806,20 +1815,20 @@ s_history_add(Dossier__V1__HistoryResponse *resp, Dossier__V1__Report ***best,
 static dossier_status_t
 s_load_indexed(store_t *self, MDB_txn *txn, int idx, const MDB_val *key,
                Dossier__V1__Report **report_p, dossier_error_t *err) {
-    size_t off = s_index_id_offset(idx, key->mv_data, key->mv_size);
+    size_t off = store_index_id_offset(idx, key->mv_data, key->mv_size);
     if (off == 0) {
         return dossier_error_set(err, DOSSIER_DATA_LOSS,
                                  "index %s holds a malformed key: run check",
-                                 s_index_names[idx]);
+                                 store_index_names[idx]);
     }
     dossier_status_t status =
-        s_load(self, txn, (const char *)key->mv_data + off, key->mv_size - off,
-               report_p, err);
+        store_load(self, txn, (const char *)key->mv_data + off,
+                   key->mv_size - off, report_p, err);
     if (status == DOSSIER_NOT_FOUND) {
         status = dossier_error_set(err, DOSSIER_DATA_LOSS,
                                    "index %s names a report that does not "
                                    "exist: run check",
-                                   s_index_names[idx]);
+                                   store_index_names[idx]);
     }
     return status;
 }
@@ -1828,8 +1837,8 @@ static dossier_status_t
 s_history_in(store_t *self, MDB_txn *txn, const char *ckey,
              const char *doc_type, Dossier__V1__HistoryResponse *resp,
              dossier_error_t *err) {
-    unsigned char prefix[S_KEY_MAX];
-    char trunc[S_CKEY_SIZE];
+    unsigned char prefix[STORE_KEY_MAX];
+    char trunc[STORE_CKEY_SIZE];
     snprintf(trunc, sizeof trunc, "%s", ckey);
     size_t plen = strlen(trunc);
     memcpy(prefix, trunc, plen);
@@ -1837,9 +1846,9 @@ s_history_in(store_t *self, MDB_txn *txn, const char *ckey,
     Dossier__V1__Report **best = NULL;
     MDB_cursor *cur;
     dossier_status_t status = DOSSIER_OK;
-    int rc = mdb_cursor_open(txn, self->index[S_IDX_COUNTRY_YEAR], &cur);
+    int rc = mdb_cursor_open(txn, self->index[STORE_IDX_COUNTRY_YEAR], &cur);
     if (rc != 0) {
-        return s_lmdb_error(self, err, rc, "cannot read a history");
+        return store_lmdb_error(self, err, rc, "cannot read a history");
     }
     MDB_val k = {plen, prefix}, v;
     MDB_cursor_op op = MDB_SET_RANGE;
@@ -1850,7 +1859,7 @@ s_history_in(store_t *self, MDB_txn *txn, const char *ckey,
             break;
         }
         Dossier__V1__Report *r;
-        status = s_load_indexed(self, txn, S_IDX_COUNTRY_YEAR, &k, &r, err);
+        status = s_load_indexed(self, txn, STORE_IDX_COUNTRY_YEAR, &k, &r, err);
         if (status != DOSSIER_OK) {
             break;
         }
@@ -1862,7 +1871,7 @@ s_history_in(store_t *self, MDB_txn *txn, const char *ckey,
     }
     mdb_cursor_close(cur);
     if (status == DOSSIER_OK && rc != 0 && rc != MDB_NOTFOUND) {
-        status = s_lmdb_error(self, err, rc, "cannot read a history");
+        status = store_lmdb_error(self, err, rc, "cannot read a history");
     }
     if (status == DOSSIER_OK && resp->n_entries == 0) {
         status = dossier_error_set(err, DOSSIER_NOT_FOUND,
@@ -1894,11 +1903,11 @@ s_history_in(store_t *self, MDB_txn *txn, const char *ckey,
 dossier_status_t
 store_history(store_t *self, const char *country_key, const char *doc_type,
               Dossier__V1__HistoryResponse **response_p, dossier_error_t *err) {
-    if (!s_str_set(country_key)) {
+    if (!store_str_set(country_key)) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
                                  "a history needs a country");
     }
-    if (!s_str_set(doc_type)) {
+    if (!store_str_set(doc_type)) {
         doc_type = S_DEFAULT_SERIES;
     }
     Dossier__V1__HistoryResponse *resp = malloc(sizeof *resp);
@@ -1907,11 +1916,11 @@ store_history(store_t *self, const char *country_key, const char *doc_type,
                                  "out of memory");
     }
     dossier__v1__history_response__init(resp);
-    s_read_t rd;
-    dossier_status_t status = s_read_begin(self, &rd, err);
+    store_read_t rd;
+    dossier_status_t status = store_read_begin(self, &rd, err);
     if (status == DOSSIER_OK) {
         status = s_history_in(self, rd.txn, country_key, doc_type, resp, err);
-        s_read_end(self, &rd);
+        store_read_end(self, &rd);
     }
     if (status != DOSSIER_OK) {
         dossier__v1__history_response__free_unpacked(resp, NULL);
@@ -1923,7 +1932,7 @@ store_history(store_t *self, const char *country_key, const char *doc_type,
 
 /* One country's record in one year, for store_changes. */
 typedef struct {
-    char ckey[S_CKEY_SIZE];
+    char ckey[STORE_CKEY_SIZE];
     Dossier__V1__Report *r;
 } s_placement_t;
 
@@ -1967,11 +1976,11 @@ static dossier_status_t
 s_placements(store_t *self, MDB_txn *txn, uint32_t year, const char *doc_type,
              s_placements_t *out, dossier_error_t *err) {
     unsigned char prefix[4];
-    s_be32(prefix, year);
+    store_be32(prefix, year);
     MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, self->index[S_IDX_YEAR], &cur);
+    int rc = mdb_cursor_open(txn, self->index[STORE_IDX_YEAR], &cur);
     if (rc != 0) {
-        return s_lmdb_error(self, err, rc, "cannot read tier changes");
+        return store_lmdb_error(self, err, rc, "cannot read tier changes");
     }
     dossier_status_t status = DOSSIER_OK;
     MDB_val k = {4, prefix}, v;
@@ -1983,7 +1992,7 @@ s_placements(store_t *self, MDB_txn *txn, uint32_t year, const char *doc_type,
             break;
         }
         Dossier__V1__Report *r;
-        status = s_load_indexed(self, txn, S_IDX_YEAR, &k, &r, err);
+        status = s_load_indexed(self, txn, STORE_IDX_YEAR, &k, &r, err);
         if (status != DOSSIER_OK) {
             break;
         }
@@ -2010,7 +2019,7 @@ s_placements(store_t *self, MDB_txn *txn, uint32_t year, const char *doc_type,
     }
     mdb_cursor_close(cur);
     if (status == DOSSIER_OK && rc != 0 && rc != MDB_NOTFOUND) {
-        status = s_lmdb_error(self, err, rc, "cannot read tier changes");
+        status = store_lmdb_error(self, err, rc, "cannot read tier changes");
     }
     if (status != DOSSIER_OK) {
         return status;
@@ -2125,12 +2134,12 @@ s_changes_build(const s_placements_t *prev, const s_placements_t *cur,
 dossier_status_t
 store_changes(store_t *self, uint32_t year, const char *doc_type,
               Dossier__V1__ChangesResponse **response_p, dossier_error_t *err) {
-    if (year <= S_YEAR_MIN || year > S_YEAR_MAX) {
+    if (year <= STORE_YEAR_MIN || year > STORE_YEAR_MAX) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
                                  "year %u is not between %d and %d", year,
-                                 S_YEAR_MIN + 1, S_YEAR_MAX);
+                                 STORE_YEAR_MIN + 1, STORE_YEAR_MAX);
     }
-    if (!s_str_set(doc_type)) {
+    if (!store_str_set(doc_type)) {
         doc_type = S_DEFAULT_SERIES;
     }
     Dossier__V1__ChangesResponse *resp = malloc(sizeof *resp);
@@ -2141,14 +2150,14 @@ store_changes(store_t *self, uint32_t year, const char *doc_type,
     dossier__v1__changes_response__init(resp);
     resp->year = year;
     s_placements_t prev = {0}, cur = {0};
-    s_read_t rd;
-    dossier_status_t status = s_read_begin(self, &rd, err);
+    store_read_t rd;
+    dossier_status_t status = store_read_begin(self, &rd, err);
     if (status == DOSSIER_OK) {
         status = s_placements(self, rd.txn, year - 1, doc_type, &prev, err);
         if (status == DOSSIER_OK) {
             status = s_placements(self, rd.txn, year, doc_type, &cur, err);
         }
-        s_read_end(self, &rd);
+        store_read_end(self, &rd);
     }
     if (status == DOSSIER_OK) {
         status = s_changes_build(&prev, &cur, resp, err);
@@ -2171,7 +2180,7 @@ s_stats_in(store_t *self, MDB_txn *txn, Dossier__V1__StatsResponse *resp,
     MDB_stat st;
     int rc = mdb_stat(txn, self->records, &st);
     if (rc != 0) {
-        return s_lmdb_error(self, err, rc, "cannot read statistics");
+        return store_lmdb_error(self, err, rc, "cannot read statistics");
     }
     resp->records = st.ms_entries;
     MDB_envinfo info;
@@ -2191,11 +2200,11 @@ s_stats_in(store_t *self, MDB_txn *txn, Dossier__V1__StatsResponse *resp,
     MDB_cursor *cur;
     rc = mdb_cursor_open(txn, self->meta, &cur);
     if (rc != 0) {
-        return s_lmdb_error(self, err, rc, "cannot read statistics");
+        return store_lmdb_error(self, err, rc, "cannot read statistics");
     }
     /* Counters are few (years x tiers): two passes, count then fill. */
     size_t ny = 0, nt = 0;
-    const size_t ly = strlen(S_COUNT_YEAR), lt = strlen(S_COUNT_TIER);
+    const size_t ly = strlen(STORE_COUNT_YEAR), lt = strlen(STORE_COUNT_TIER);
     for (int pass = 0; pass < 2 && rc == 0; pass++) {
         if (pass == 1) {
             resp->by_year = calloc(ny ? ny : 1, sizeof *resp->by_year);
@@ -2212,9 +2221,9 @@ s_stats_in(store_t *self, MDB_txn *txn, Dossier__V1__StatsResponse *resp,
             if (v.mv_size != 8) {
                 continue;
             }
-            uint64_t count = s_get_be64(v.mv_data);
+            uint64_t count = store_get_be64(v.mv_data);
             if (k.mv_size == ly + 4 &&
-                memcmp(k.mv_data, S_COUNT_YEAR, ly) == 0) {
+                memcmp(k.mv_data, STORE_COUNT_YEAR, ly) == 0) {
                 if (pass == 0) {
                     ny++;
                     continue;
@@ -2225,11 +2234,11 @@ s_stats_in(store_t *self, MDB_txn *txn, Dossier__V1__StatsResponse *resp,
                     break;
                 }
                 dossier__v1__year_count__init(y);
-                y->year = s_get_be32((const unsigned char *)k.mv_data + ly);
+                y->year = store_get_be32((const unsigned char *)k.mv_data + ly);
                 y->count = count;
                 resp->by_year[resp->n_by_year++] = y;
             } else if (k.mv_size == lt + 1 &&
-                       memcmp(k.mv_data, S_COUNT_TIER, lt) == 0) {
+                       memcmp(k.mv_data, STORE_COUNT_TIER, lt) == 0) {
                 if (pass == 0) {
                     nt++;
                     continue;
@@ -2251,7 +2260,7 @@ s_stats_in(store_t *self, MDB_txn *txn, Dossier__V1__StatsResponse *resp,
     }
     mdb_cursor_close(cur);
     if (rc != 0) {
-        return s_lmdb_error(self, err, rc, "cannot read statistics");
+        return store_lmdb_error(self, err, rc, "cannot read statistics");
     }
     return DOSSIER_OK;
 }
@@ -2265,11 +2274,11 @@ store_stats(store_t *self, Dossier__V1__StatsResponse **response_p,
                                  "out of memory");
     }
     dossier__v1__stats_response__init(resp);
-    s_read_t rd;
-    dossier_status_t status = s_read_begin(self, &rd, err);
+    store_read_t rd;
+    dossier_status_t status = store_read_begin(self, &rd, err);
     if (status == DOSSIER_OK) {
         status = s_stats_in(self, rd.txn, resp, err);
-        s_read_end(self, &rd);
+        store_read_end(self, &rd);
     }
     if (status != DOSSIER_OK) {
         dossier__v1__stats_response__free_unpacked(resp, NULL);
@@ -2285,12 +2294,12 @@ dossier_status_t
 store_search(store_t *self, const Dossier__V1__SearchRequest *request,
              uint32_t max_page_size, Dossier__V1__SearchResponse **response_p,
              dossier_error_t *err) {
-    s_read_t rd = {0}; /* -O3 cannot see s_read_begin set it */
-    dossier_status_t status = s_read_begin(self, &rd, err);
+    store_read_t rd = {0}; /* -O3 cannot see store_read_begin set it */
+    dossier_status_t status = store_read_begin(self, &rd, err);
     if (status == DOSSIER_OK) {
         status = store_fts_search(self->fts, rd.txn, request, max_page_size,
                                   response_p, err);
-        s_read_end(self, &rd);
+        store_read_end(self, &rd);
     }
     return status;
 }
@@ -2318,8 +2327,8 @@ s_problem(s_check_t *c, const char *fmt, ...) {
 
 /* Year and tier counts recomputed from the records. */
 typedef struct {
-    uint64_t years[S_YEAR_MAX + 1];
-    uint64_t tiers[S_TIER_MAX + 1];
+    uint64_t years[STORE_YEAR_MAX + 1];
+    uint64_t tiers[STORE_TIER_MAX + 1];
 } s_counts_t;
 
 /*  Every record: readable, keyed by its own id, indexed where its fields
@@ -2335,7 +2344,7 @@ s_check_records(store_t *self, MDB_txn *txn, s_check_t *c, s_counts_t *n) {
     MDB_cursor_op op = MDB_FIRST;
     while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
         op = MDB_NEXT;
-        int idlen = k.mv_size > S_ID_MAX ? S_ID_MAX : (int)k.mv_size;
+        int idlen = k.mv_size > STORE_ID_MAX ? STORE_ID_MAX : (int)k.mv_size;
         Dossier__V1__Report *r =
             dossier__v1__report__unpack(NULL, v.mv_size, v.mv_data);
         if (r == NULL) {
@@ -2350,19 +2359,19 @@ s_check_records(store_t *self, MDB_txn *txn, s_check_t *c, s_counts_t *n) {
             dossier__v1__report__free_unpacked(r, NULL);
             continue;
         }
-        if (r->year <= S_YEAR_MAX) {
+        if (r->year <= STORE_YEAR_MAX) {
             n->years[r->year]++;
         } else {
             s_problem(c, "report %s has year %u", r->id, r->year);
         }
-        if ((unsigned)r->tier <= S_TIER_MAX) {
+        if ((unsigned)r->tier <= STORE_TIER_MAX) {
             n->tiers[r->tier]++;
         } else {
             s_problem(c, "report %s has tier %d", r->id, (int)r->tier);
         }
-        for (int i = 0; i < S_IDX_COUNT && rc == 0; i++) {
-            unsigned char key[S_KEY_MAX];
-            MDB_val ik = {s_index_key(i, r, key), key}, iv;
+        for (int i = 0; i < STORE_IDX_COUNT && rc == 0; i++) {
+            unsigned char key[STORE_KEY_MAX];
+            MDB_val ik = {store_index_key(i, r, key), key}, iv;
             if (ik.mv_size == 0) {
                 rc = ENOMEM;
                 break;
@@ -2370,7 +2379,7 @@ s_check_records(store_t *self, MDB_txn *txn, s_check_t *c, s_counts_t *n) {
             int grc = mdb_get(txn, self->index[i], &ik, &iv);
             if (grc == MDB_NOTFOUND) {
                 s_problem(c, "report %s is missing from index %s", r->id,
-                          s_index_names[i]);
+                          store_index_names[i]);
             } else if (grc != 0) {
                 rc = grc;
             }
@@ -2396,25 +2405,27 @@ s_check_index(store_t *self, MDB_txn *txn, int idx, s_check_t *c) {
     MDB_cursor_op op = MDB_FIRST;
     while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
         op = MDB_NEXT;
-        size_t off = s_index_id_offset(idx, k.mv_data, k.mv_size);
+        size_t off = store_index_id_offset(idx, k.mv_data, k.mv_size);
         if (off == 0) {
-            s_problem(c, "index %s holds a malformed key", s_index_names[idx]);
+            s_problem(c, "index %s holds a malformed key",
+                      store_index_names[idx]);
             continue;
         }
         const char *id = (const char *)k.mv_data + off;
         int idlen = (int)(k.mv_size - off);
         Dossier__V1__Report *r;
-        dossier_status_t st = s_load(self, txn, id, k.mv_size - off, &r, NULL);
+        dossier_status_t st =
+            store_load(self, txn, id, k.mv_size - off, &r, NULL);
         if (st == DOSSIER_NOT_FOUND) {
             s_problem(c, "index %s names report %.*s, which does not exist",
-                      s_index_names[idx], idlen, id);
+                      store_index_names[idx], idlen, id);
             continue;
         }
         if (st != DOSSIER_OK) {
             continue; /* reported by the records pass */
         }
-        unsigned char key[S_KEY_MAX];
-        size_t klen = s_index_key(idx, r, key);
+        unsigned char key[STORE_KEY_MAX];
+        size_t klen = store_index_key(idx, r, key);
         dossier__v1__report__free_unpacked(r, NULL);
         if (klen == 0) {
             rc = ENOMEM;
@@ -2424,7 +2435,7 @@ s_check_index(store_t *self, MDB_txn *txn, int idx, s_check_t *c) {
             s_problem(c,
                       "index %s has an entry for report %.*s that its "
                       "fields do not give",
-                      s_index_names[idx], idlen, id);
+                      store_index_names[idx], idlen, id);
         }
     }
     mdb_cursor_close(cur);
@@ -2436,14 +2447,16 @@ static int
 s_check_counters(store_t *self, MDB_txn *txn, const s_counts_t *n,
                  s_check_t *c) {
     unsigned char key[64], suffix[4];
-    for (uint32_t y = 0; y <= S_YEAR_MAX; y++) {
-        s_be32(suffix, y);
-        MDB_val k = {s_counter_key(S_COUNT_YEAR, suffix, 4, key), key}, v;
+    for (uint32_t y = 0; y <= STORE_YEAR_MAX; y++) {
+        store_be32(suffix, y);
+        MDB_val k = {store_counter_key(STORE_COUNT_YEAR, suffix, 4, key), key},
+                v;
         int rc = mdb_get(txn, self->meta, &k, &v);
         if (rc != 0 && rc != MDB_NOTFOUND) {
             return rc;
         }
-        uint64_t stored = rc == 0 && v.mv_size == 8 ? s_get_be64(v.mv_data) : 0;
+        uint64_t stored =
+            rc == 0 && v.mv_size == 8 ? store_get_be64(v.mv_data) : 0;
         if (stored != n->years[y]) {
             s_problem(c,
                       "the count of reports of year %u says %llu, the "
@@ -2452,14 +2465,16 @@ s_check_counters(store_t *self, MDB_txn *txn, const s_counts_t *n,
                       (unsigned long long)n->years[y]);
         }
     }
-    for (unsigned t = 0; t <= S_TIER_MAX; t++) {
+    for (unsigned t = 0; t <= STORE_TIER_MAX; t++) {
         suffix[0] = (unsigned char)t;
-        MDB_val k = {s_counter_key(S_COUNT_TIER, suffix, 1, key), key}, v;
+        MDB_val k = {store_counter_key(STORE_COUNT_TIER, suffix, 1, key), key},
+                v;
         int rc = mdb_get(txn, self->meta, &k, &v);
         if (rc != 0 && rc != MDB_NOTFOUND) {
             return rc;
         }
-        uint64_t stored = rc == 0 && v.mv_size == 8 ? s_get_be64(v.mv_data) : 0;
+        uint64_t stored =
+            rc == 0 && v.mv_size == 8 ? store_get_be64(v.mv_data) : 0;
         if (stored != n->tiers[t]) {
             s_problem(c,
                       "the count of reports of tier %u says %llu, the "
@@ -2478,15 +2493,15 @@ store_check(store_t *self, uint64_t *problems_p, dossier_error_t *err) {
         return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
                                  "out of memory");
     }
-    s_read_t rd;
-    dossier_status_t status = s_read_begin(self, &rd, err);
+    store_read_t rd;
+    dossier_status_t status = store_read_begin(self, &rd, err);
     if (status != DOSSIER_OK) {
         free(counts);
         return status;
     }
     s_check_t c = {0, err};
     int rc = s_check_records(self, rd.txn, &c, counts);
-    for (int i = 0; rc == 0 && i < S_IDX_COUNT; i++) {
+    for (int i = 0; rc == 0 && i < STORE_IDX_COUNT; i++) {
         rc = s_check_index(self, rd.txn, i, &c);
     }
     if (rc == 0) {
@@ -2495,10 +2510,10 @@ store_check(store_t *self, uint64_t *problems_p, dossier_error_t *err) {
     if (rc == 0) {
         rc = store_fts_check(self->fts, rd.txn, &c.problems, err);
     }
-    s_read_end(self, &rd);
+    store_read_end(self, &rd);
     free(counts);
     if (rc != 0) {
-        return s_lmdb_error(self, err, rc, "cannot check the store");
+        return store_lmdb_error(self, err, rc, "cannot check the store");
     }
     if (problems_p) {
         *problems_p = c.problems;
@@ -2511,12 +2526,12 @@ store_check(store_t *self, uint64_t *problems_p, dossier_error_t *err) {
 /*  Doubles the map (up to put_limit) between batches once more than a
     quarter of it is used, so that a bulk load rarely fills it inside a
     batch: there, growing aborts the batch's transaction and replays its
-    writes (s_grow). A quarter, not a half: a batch that merges large
+    writes (store_batch_grow). A quarter, not a half: a batch that merges large
     index segments writes their copies before it frees the originals.
     The map is address space, not disk. Best effort: a failure leaves the
-    growing to s_grow. */
+    growing to store_batch_grow. */
 static void
-s_grow_ahead(store_t *self) {
+store_grow_ahead(store_t *self) {
     MDB_envinfo info;
     MDB_stat stat;
     pthread_rwlock_rdlock(&self->resize_lock);
@@ -2531,7 +2546,7 @@ s_grow_ahead(store_t *self) {
     }
     pthread_rwlock_wrlock(&self->resize_lock);
     if (self->map_size == seen) {
-        (void)s_map_double(self, self->put_limit);
+        (void)store_map_double(self, self->put_limit);
     }
     pthread_rwlock_unlock(&self->resize_lock);
 }
@@ -2551,7 +2566,7 @@ store_batch_begin(store_t *self, store_batch_t **batch_p,
     }
     self->batch_active = true;
     pthread_mutex_unlock(&self->mutex);
-    s_grow_ahead(self);
+    store_grow_ahead(self);
 
     pthread_rwlock_rdlock(&self->resize_lock);
     int rc = mdb_txn_begin(self->env, NULL, 0, &batch->txn);
@@ -2576,7 +2591,7 @@ store_batch_begin(store_t *self, store_batch_t **batch_p,
         pthread_cond_signal(&self->batch_idle);
         pthread_mutex_unlock(&self->mutex);
         free(batch);
-        return s_lmdb_error(self, err, rc, "cannot start a write");
+        return store_lmdb_error(self, err, rc, "cannot start a write");
     }
     batch->holds_lock = true;
     *batch_p = batch;
@@ -2587,10 +2602,10 @@ store_batch_begin(store_t *self, store_batch_t **batch_p,
     terms: new's from store_fts_terms_new, or NULL. Returns 0 or an
     LMDB/errno code. */
 static int
-s_write_record(store_t *self, MDB_txn *txn, const Dossier__V1__Report *old,
-               const Dossier__V1__Report *new, const uint8_t *packed,
-               size_t size, const store_fts_terms_t *terms) {
-    int rc = s_index_update(self, txn, old, new);
+store_write_record(store_t *self, MDB_txn *txn, const Dossier__V1__Report *old,
+                   const Dossier__V1__Report *new, const uint8_t *packed,
+                   size_t size, const store_fts_terms_t *terms) {
+    int rc = store_index_update(self, txn, old, new);
     if (rc != 0) {
         return rc;
     }
@@ -2604,8 +2619,9 @@ s_write_record(store_t *self, MDB_txn *txn, const Dossier__V1__Report *old,
 }
 
 static int
-s_delete_record(store_t *self, MDB_txn *txn, const Dossier__V1__Report *old) {
-    int rc = s_index_update(self, txn, old, NULL);
+store_delete_record(store_t *self, MDB_txn *txn,
+                    const Dossier__V1__Report *old) {
+    int rc = store_index_update(self, txn, old, NULL);
     if (rc != 0) {
         return rc;
     }
@@ -2621,8 +2637,8 @@ s_delete_record(store_t *self, MDB_txn *txn, const Dossier__V1__Report *old) {
 /*  Loads the stored record id in txn into *old_p (NULL when missing).
     Returns 0, an LMDB code, or -1 when its bytes are unreadable. */
 static int
-s_load_old(store_t *self, MDB_txn *txn, const char *id,
-           Dossier__V1__Report **old_p) {
+store_load_old(store_t *self, MDB_txn *txn, const char *id,
+               Dossier__V1__Report **old_p) {
     MDB_val k = {strlen(id), (void *)id}, v;
     *old_p = NULL;
     int rc = mdb_get(txn, self->records, &k, &v);
@@ -2638,16 +2654,16 @@ s_load_old(store_t *self, MDB_txn *txn, const char *id,
 
 /* Replays one logged write into the batch's (fresh) transaction. */
 static int
-s_replay_op(store_t *self, MDB_txn *txn, const s_op_t *op) {
-    if (op->kind == S_OP_KV_PUT || op->kind == S_OP_KV_DEL) {
+s_replay_op(store_t *self, MDB_txn *txn, const store_op_t *op) {
+    if (op->kind == STORE_OP_KV_PUT || op->kind == STORE_OP_KV_DEL) {
         MDB_val k = {op->key_size, op->id}, v = {op->size, op->packed};
-        int rc = op->kind == S_OP_KV_PUT ? mdb_put(txn, op->dbi, &k, &v, 0)
-                                         : mdb_del(txn, op->dbi, &k, NULL);
+        int rc = op->kind == STORE_OP_KV_PUT ? mdb_put(txn, op->dbi, &k, &v, 0)
+                                             : mdb_del(txn, op->dbi, &k, NULL);
         return rc == MDB_NOTFOUND ? 0 : rc;
     }
     Dossier__V1__Report *old;
-    int rc = s_load_old(self, txn, op->id, &old);
-    if (rc < 0 && op->kind == S_OP_DELETE) {
+    int rc = store_load_old(self, txn, op->id, &old);
+    if (rc < 0 && op->kind == STORE_OP_DELETE) {
         /* As the delete did: drop the unreadable record. */
         MDB_val k = {strlen(op->id), op->id};
         return mdb_del(txn, self->records, &k, NULL);
@@ -2655,13 +2671,13 @@ s_replay_op(store_t *self, MDB_txn *txn, const s_op_t *op) {
     if (rc != 0) {
         return rc < 0 ? MDB_CORRUPTED : rc;
     }
-    if (op->kind == S_OP_DELETE) {
-        rc = old ? s_delete_record(self, txn, old) : 0;
+    if (op->kind == STORE_OP_DELETE) {
+        rc = old ? store_delete_record(self, txn, old) : 0;
     } else {
         Dossier__V1__Report *new =
             dossier__v1__report__unpack(NULL, op->size, op->packed);
-        rc = new ? s_write_record(self, txn, old, new, op->packed, op->size,
-                                  NULL)
+        rc = new ? store_write_record(self, txn, old, new, op->packed, op->size,
+                                      NULL)
                  : ENOMEM;
         dossier__v1__report__free_unpacked(new, NULL);
     }
@@ -2670,7 +2686,8 @@ s_replay_op(store_t *self, MDB_txn *txn, const s_op_t *op) {
 }
 
 static void
-s_batch_break(store_batch_t *batch, dossier_status_t code, const char *msg) {
+store_batch_break(store_batch_t *batch, dossier_status_t code,
+                  const char *msg) {
     batch->broken.code = code;
     snprintf(batch->broken.message, sizeof batch->broken.message,
              "the batch failed and none of its writes will happen: %.200s",
@@ -2706,15 +2723,15 @@ s_batch_replay(store_batch_t *batch) {
     limit (RESOURCE_EXHAUSTED, nothing aborted) and is broken (txn NULL)
     when growing or replaying fails. */
 static dossier_status_t
-s_grow(store_batch_t *batch, bool use_reserve, dossier_error_t *err) {
+store_batch_grow(store_batch_t *batch, bool use_reserve, dossier_error_t *err) {
     store_t *self = batch->store;
     size_t seen = self->map_size;
     size_t limit = use_reserve ? self->max_map_size : self->put_limit;
-    for (int attempt = 0; attempt < S_GROW_ATTEMPTS; attempt++) {
+    for (int attempt = 0; attempt < STORE_GROW_ATTEMPTS; attempt++) {
         if (self->map_size >= limit) {
-            dossier_status_t st = s_lmdb_error(self, err, MDB_MAP_FULL, "");
+            dossier_status_t st = store_lmdb_error(self, err, MDB_MAP_FULL, "");
             if (batch->txn == NULL) {
-                s_batch_break(batch, st, err ? err->message : "store full");
+                store_batch_break(batch, st, err ? err->message : "store full");
             }
             return st;
         }
@@ -2726,15 +2743,15 @@ s_grow(store_batch_t *batch, bool use_reserve, dossier_error_t *err) {
         pthread_rwlock_wrlock(&self->resize_lock);
         int rc = 0;
         if (self->map_size == seen) {
-            rc = s_map_double(self, limit);
+            rc = store_map_double(self, limit);
         }
         seen = self->map_size;
         pthread_rwlock_unlock(&self->resize_lock);
         pthread_rwlock_rdlock(&self->resize_lock);
         if (rc != 0) {
             dossier_status_t st =
-                s_lmdb_error(self, err, rc, "cannot grow the store");
-            s_batch_break(batch, st, err ? err->message : mdb_strerror(rc));
+                store_lmdb_error(self, err, rc, "cannot grow the store");
+            store_batch_break(batch, st, err ? err->message : mdb_strerror(rc));
             return st;
         }
         rc = s_batch_replay(batch);
@@ -2743,19 +2760,19 @@ s_grow(store_batch_t *batch, bool use_reserve, dossier_error_t *err) {
         }
         if (rc != MDB_MAP_FULL) {
             dossier_status_t st =
-                s_lmdb_error(self, err, rc, "cannot replay the batch");
-            s_batch_break(batch, st, err ? err->message : mdb_strerror(rc));
+                store_lmdb_error(self, err, rc, "cannot replay the batch");
+            store_batch_break(batch, st, err ? err->message : mdb_strerror(rc));
             return st;
         }
         /* The replay itself did not fit: grow again. */
     }
-    s_batch_break(batch, DOSSIER_INTERNAL, "the map would not grow");
+    store_batch_break(batch, DOSSIER_INTERNAL, "the map would not grow");
     return dossier_error_set(err, DOSSIER_INTERNAL,
                              "the store's map would not grow");
 }
 
 static dossier_status_t
-s_batch_usable(store_batch_t *batch, dossier_error_t *err) {
+store_batch_usable(store_batch_t *batch, dossier_error_t *err) {
     if (batch == NULL) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
                                  "no write batch");
@@ -2768,12 +2785,12 @@ s_batch_usable(store_batch_t *batch, dossier_error_t *err) {
 }
 
 static dossier_status_t
-s_log_reserve(store_batch_t *batch, dossier_error_t *err) {
+store_batch_log_reserve(store_batch_t *batch, dossier_error_t *err) {
     if (batch->n_ops < batch->cap_ops) {
         return DOSSIER_OK;
     }
     size_t cap = batch->cap_ops ? batch->cap_ops * 2 : 16;
-    s_op_t *ops = realloc(batch->ops, cap * sizeof *ops);
+    store_op_t *ops = realloc(batch->ops, cap * sizeof *ops);
     if (ops == NULL) {
         return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
                                  "out of memory");
@@ -2794,14 +2811,14 @@ store_validate(const Dossier__V1__Report *report, dossier_error_t *err) {
         return status;
     }
     if (report->year != 0 &&
-        (report->year < S_YEAR_MIN || report->year > S_YEAR_MAX)) {
+        (report->year < STORE_YEAR_MIN || report->year > STORE_YEAR_MAX)) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
                                  "report %s has year %u; a year is 0 "
                                  "(unknown) or %d to %d",
-                                 report->id, report->year, S_YEAR_MIN,
-                                 S_YEAR_MAX);
+                                 report->id, report->year, STORE_YEAR_MIN,
+                                 STORE_YEAR_MAX);
     }
-    if ((unsigned)report->tier > S_TIER_MAX) {
+    if ((unsigned)report->tier > STORE_TIER_MAX) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
                                  "report %s has tier %d, which is not a "
                                  "known tier",
@@ -2860,11 +2877,11 @@ s_version_check(const char *id, uint64_t current, uint64_t expected,
     code of an LMDB failure. */
 static dossier_status_t
 s_put_txn(store_batch_t *batch, MDB_txn *txn, const Dossier__V1__Report *report,
-          const store_put_args_t *args, store_put_result_t *res, s_op_t *op,
+          const store_put_args_t *args, store_put_result_t *res, store_op_t *op,
           bool *touched, dossier_error_t *err) {
     store_t *self = batch->store;
     Dossier__V1__Report *old;
-    int rc = s_load_old(self, txn, report->id, &old);
+    int rc = store_load_old(self, txn, report->id, &old);
     if (rc < 0) {
         return dossier_error_set(err, DOSSIER_DATA_LOSS,
                                  "report %s is stored as unreadable bytes: "
@@ -2873,7 +2890,7 @@ s_put_txn(store_batch_t *batch, MDB_txn *txn, const Dossier__V1__Report *report,
     }
     if (rc != 0) {
         batch->last_rc = rc;
-        return s_lmdb_error(self, err, rc, "cannot read a report");
+        return store_lmdb_error(self, err, rc, "cannot read a report");
     }
     uint64_t current = old ? old->version : 0;
     dossier_status_t status = DOSSIER_OK;
@@ -2891,7 +2908,8 @@ s_put_txn(store_batch_t *batch, MDB_txn *txn, const Dossier__V1__Report *report,
         dossier__v1__report__free_unpacked(old, NULL);
         return status;
     }
-    if (old && args->skip_if_same_source && s_str_set(report->source_sha256) &&
+    if (old && args->skip_if_same_source &&
+        store_str_set(report->source_sha256) &&
         strcmp(old->source_sha256, report->source_sha256) == 0) {
         res->version = current;
         res->created = false;
@@ -2901,7 +2919,7 @@ s_put_txn(store_batch_t *batch, MDB_txn *txn, const Dossier__V1__Report *report,
     }
     char now[32];
     s_now(now);
-    const char *user = s_str_set(args->user) ? args->user : "anonymous";
+    const char *user = store_str_set(args->user) ? args->user : "anonymous";
     /* A shallow copy with the server's fields: report stays untouched. */
     Dossier__V1__Report new = *report;
     new.version = current + 1;
@@ -2918,14 +2936,14 @@ s_put_txn(store_batch_t *batch, MDB_txn *txn, const Dossier__V1__Report *report,
     }
     dossier__v1__report__pack(&new, packed);
     *touched = true;
-    rc = s_write_record(self, txn, old, &new, packed, size, args->terms);
+    rc = store_write_record(self, txn, old, &new, packed, size, args->terms);
     dossier__v1__report__free_unpacked(old, NULL);
     if (rc != 0) {
         free(packed);
         batch->last_rc = rc;
-        return s_lmdb_error(self, err, rc, "cannot write a report");
+        return store_lmdb_error(self, err, rc, "cannot write a report");
     }
-    op->kind = S_OP_PUT;
+    op->kind = STORE_OP_PUT;
     op->packed = packed;
     op->size = size;
     op->version = new.version;
@@ -2940,11 +2958,11 @@ s_put_txn(store_batch_t *batch, MDB_txn *txn, const Dossier__V1__Report *report,
 
 static dossier_status_t
 s_delete_txn(store_batch_t *batch, MDB_txn *txn, const char *id,
-             uint64_t expected_version, uint64_t *version, s_op_t *op,
+             uint64_t expected_version, uint64_t *version, store_op_t *op,
              bool *touched, dossier_error_t *err) {
     store_t *self = batch->store;
     Dossier__V1__Report *old;
-    int rc = s_load_old(self, txn, id, &old);
+    int rc = store_load_old(self, txn, id, &old);
     if (rc < 0) {
         /* Unreadable bytes: remove the record; its index entries, if
            any, are unknown and store_check will name them. */
@@ -2958,7 +2976,7 @@ s_delete_txn(store_batch_t *batch, MDB_txn *txn, const char *id,
     }
     if (rc != 0) {
         batch->last_rc = rc;
-        return s_lmdb_error(self, err, rc, "cannot read a report");
+        return store_lmdb_error(self, err, rc, "cannot read a report");
     }
     if (old == NULL) {
         if (expected_version != 0) {
@@ -2976,10 +2994,10 @@ s_delete_txn(store_batch_t *batch, MDB_txn *txn, const char *id,
         snprintf(op->country_code, sizeof op->country_code, "%s",
                  old->country_code ? old->country_code : "");
         *touched = true;
-        rc = s_delete_record(self, txn, old);
+        rc = store_delete_record(self, txn, old);
         if (rc != 0) {
             batch->last_rc = rc;
-            status = s_lmdb_error(self, err, rc, "cannot delete a report");
+            status = store_lmdb_error(self, err, rc, "cannot delete a report");
         }
     }
     dossier__v1__report__free_unpacked(old, NULL);
@@ -2991,14 +3009,14 @@ s_delete_txn(store_batch_t *batch, MDB_txn *txn, const char *id,
     back (the full-text buffer too: the replay indexes again). The batch
     is broken (txn NULL) when that fails. */
 static dossier_status_t
-s_batch_restart(store_batch_t *batch, dossier_error_t *err) {
+store_batch_restart(store_batch_t *batch, dossier_error_t *err) {
     mdb_txn_abort(batch->txn);
     batch->txn = NULL;
     int rc = s_batch_replay(batch);
     if (rc != 0) {
         dossier_status_t st =
-            s_lmdb_error(batch->store, err, rc, "cannot replay the batch");
-        s_batch_break(batch, st, err ? err->message : mdb_strerror(rc));
+            store_lmdb_error(batch->store, err, rc, "cannot replay the batch");
+        store_batch_break(batch, st, err ? err->message : mdb_strerror(rc));
         return st;
     }
     return DOSSIER_OK;
@@ -3014,7 +3032,7 @@ s_batch_restart(store_batch_t *batch, dossier_error_t *err) {
     record, unchanged) is decided before the first write, so a write that
     fails after it began is rare (an LMDB error, a damaged index block,
     out of memory): the batch's transaction is then rebuilt from the
-    batch's log (s_batch_restart), and the failed write leaves no trace
+    batch's log (store_batch_restart), and the failed write leaves no trace
     while its neighbours still commit. */
 static dossier_status_t
 s_write(store_batch_t *batch, const Dossier__V1__Report *report,
@@ -3025,14 +3043,14 @@ s_write(store_batch_t *batch, const Dossier__V1__Report *report,
                                  "no write batch");
     }
     for (int attempt = 0;; attempt++) {
-        dossier_status_t status = s_batch_usable(batch, err);
+        dossier_status_t status = store_batch_usable(batch, err);
         if (status == DOSSIER_OK) {
-            status = s_log_reserve(batch, err);
+            status = store_batch_log_reserve(batch, err);
         }
         if (status != DOSSIER_OK) {
             return status;
         }
-        s_op_t op = {0};
+        store_op_t op = {0};
         bool touched = false;
         batch->last_rc = 0;
         if (report) {
@@ -3041,7 +3059,7 @@ s_write(store_batch_t *batch, const Dossier__V1__Report *report,
         } else {
             status = s_delete_txn(batch, batch->txn, id, expected, version, &op,
                                   &touched, err);
-            op.kind = S_OP_DELETE;
+            op.kind = STORE_OP_DELETE;
         }
         bool logged =
             status == DOSSIER_OK && (report == NULL || op.packed != NULL);
@@ -3052,8 +3070,8 @@ s_write(store_batch_t *batch, const Dossier__V1__Report *report,
                 free(op.packed);
                 mdb_txn_abort(batch->txn);
                 batch->txn = NULL;
-                s_batch_break(batch, DOSSIER_RESOURCE_EXHAUSTED,
-                              "out of memory");
+                store_batch_break(batch, DOSSIER_RESOURCE_EXHAUSTED,
+                                  "out of memory");
                 return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
                                          "out of memory");
             }
@@ -3064,17 +3082,18 @@ s_write(store_batch_t *batch, const Dossier__V1__Report *report,
         if (status == DOSSIER_OK) {
             return DOSSIER_OK; /* unchanged: nothing to log */
         }
-        if (batch->last_rc == MDB_MAP_FULL && attempt < S_GROW_ATTEMPTS) {
+        if (batch->last_rc == MDB_MAP_FULL && attempt < STORE_GROW_ATTEMPTS) {
             /* Aborts, grows, replays the log; then try again. */
-            dossier_status_t grown = s_grow(batch, report == NULL, err);
+            dossier_status_t grown =
+                store_batch_grow(batch, report == NULL, err);
             if (grown == DOSSIER_OK) {
                 continue;
             }
             if (batch->txn) {
-                /* At its limit, the map did not grow and s_grow left the
-                   transaction as it was: unusable after MDB_MAP_FULL. */
+                /* At its limit, the map did not grow and store_batch_grow left
+                   the transaction as it was: unusable after MDB_MAP_FULL. */
                 dossier_error_t restart_err = {0};
-                (void)s_batch_restart(batch, &restart_err);
+                (void)store_batch_restart(batch, &restart_err);
             }
             return grown;
         }
@@ -3084,7 +3103,7 @@ s_write(store_batch_t *batch, const Dossier__V1__Report *report,
             /* Should that fail, the batch is broken and says why to the
                writes that follow; this one reports its own failure. */
             dossier_error_t restart_err = {0};
-            (void)s_batch_restart(batch, &restart_err);
+            (void)store_batch_restart(batch, &restart_err);
         }
         return status;
     }
@@ -3171,7 +3190,7 @@ store_batch_commit(store_batch_t **batch_p, dossier_error_t *err) {
     store_t *self = batch->store;
     dossier_status_t status = DOSSIER_OK;
     for (int attempt = 0;; attempt++) {
-        status = s_batch_usable(batch, err);
+        status = store_batch_usable(batch, err);
         if (status != DOSSIER_OK) {
             break;
         }
@@ -3183,12 +3202,12 @@ store_batch_commit(store_batch_t **batch_p, dossier_error_t *err) {
         if (rc == 0) {
             break;
         }
-        status = s_lmdb_error(self, err, rc, "cannot commit");
-        if (rc != MDB_MAP_FULL || attempt >= S_GROW_ATTEMPTS) {
+        status = store_lmdb_error(self, err, rc, "cannot commit");
+        if (rc != MDB_MAP_FULL || attempt >= STORE_GROW_ATTEMPTS) {
             break;
         }
         /* Committing needed room the map lacks (free list pages). */
-        status = s_grow(batch, true, err);
+        status = store_batch_grow(batch, true, err);
         if (status != DOSSIER_OK) {
             break;
         }
@@ -3201,7 +3220,7 @@ dossier_status_t
 store_batch_merge(store_batch_t *batch, bool *merged, bool *more,
                   dossier_error_t *err) {
     *merged = *more = false;
-    dossier_status_t status = s_batch_usable(batch, err);
+    dossier_status_t status = store_batch_usable(batch, err);
     if (status != DOSSIER_OK) {
         return status;
     }
@@ -3210,7 +3229,7 @@ store_batch_merge(store_batch_t *batch, bool *merged, bool *more,
         batch->last_rc = store_fts_rc(batch->store->fts);
         /* The half-written merge goes; the batch's writes stay. */
         dossier_error_t restart_err = {0};
-        (void)s_batch_restart(batch, &restart_err);
+        (void)store_batch_restart(batch, &restart_err);
     }
     return status;
 }
@@ -3237,15 +3256,15 @@ s_kv_write(store_batch_t *batch, MDB_dbi dbi, const void *key, size_t key_size,
            dossier_error_t *err) {
     store_t *self = batch->store;
     for (int attempt = 0;; attempt++) {
-        dossier_status_t status = s_batch_usable(batch, err);
+        dossier_status_t status = store_batch_usable(batch, err);
         if (status == DOSSIER_OK) {
-            status = s_log_reserve(batch, err);
+            status = store_batch_log_reserve(batch, err);
         }
         if (status != DOSSIER_OK) {
             return status;
         }
-        s_op_t op = {
-            .kind = value ? S_OP_KV_PUT : S_OP_KV_DEL,
+        store_op_t op = {
+            .kind = value ? STORE_OP_KV_PUT : STORE_OP_KV_DEL,
             .id = malloc(key_size ? key_size : 1),
             .packed = value ? malloc(size ? size : 1) : NULL,
             .size = value ? size : 0,
@@ -3284,11 +3303,11 @@ s_kv_write(store_batch_t *batch, MDB_dbi dbi, const void *key, size_t key_size,
             return DOSSIER_OK;
         }
         batch->last_rc = rc;
-        status = s_lmdb_error(self, err, rc, "cannot write the log");
-        if (rc != MDB_MAP_FULL || attempt >= S_GROW_ATTEMPTS) {
+        status = store_lmdb_error(self, err, rc, "cannot write the log");
+        if (rc != MDB_MAP_FULL || attempt >= STORE_GROW_ATTEMPTS) {
             return status;
         }
-        status = s_grow(batch, use_reserve, err);
+        status = store_batch_grow(batch, use_reserve, err);
         if (status != DOSSIER_OK) {
             return status;
         }
@@ -3298,14 +3317,15 @@ s_kv_write(store_batch_t *batch, MDB_dbi dbi, const void *key, size_t key_size,
 dossier_status_t
 store_audit_next_seq(store_batch_t *batch, uint64_t *seq_p,
                      dossier_error_t *err) {
-    dossier_status_t status = s_batch_usable(batch, err);
+    dossier_status_t status = store_batch_usable(batch, err);
     if (status != DOSSIER_OK) {
         return status;
     }
     MDB_cursor *cur;
     int rc = mdb_cursor_open(batch->txn, batch->store->audit, &cur);
     if (rc != 0) {
-        return s_lmdb_error(batch->store, err, rc, "cannot read the audit log");
+        return store_lmdb_error(batch->store, err, rc,
+                                "cannot read the audit log");
     }
     MDB_val k, v;
     rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
@@ -3315,7 +3335,8 @@ store_audit_next_seq(store_batch_t *batch, uint64_t *seq_p,
         return DOSSIER_OK;
     }
     if (rc != 0) {
-        return s_lmdb_error(batch->store, err, rc, "cannot read the audit log");
+        return store_lmdb_error(batch->store, err, rc,
+                                "cannot read the audit log");
     }
     if (k.mv_size != 8) {
         return dossier_error_set(err, DOSSIER_DATA_LOSS,
@@ -3323,7 +3344,7 @@ store_audit_next_seq(store_batch_t *batch, uint64_t *seq_p,
                                  "8-byte sequence numbers",
                                  k.mv_size);
     }
-    *seq_p = s_get_be64(k.mv_data) + 1;
+    *seq_p = store_get_be64(k.mv_data) + 1;
     return DOSSIER_OK;
 }
 
@@ -3335,7 +3356,7 @@ store_audit_put(store_batch_t *batch, uint64_t seq, const void *entry,
                                  "no write batch or no sequence number");
     }
     unsigned char key[8];
-    s_be64(key, seq);
+    store_be64(key, seq);
     return s_kv_write(batch, batch->store->audit, key, sizeof key, entry, size,
                       true, err);
 }
@@ -3345,19 +3366,19 @@ store_audit_scan(store_t *self, uint64_t from, size_t max_scan,
                  bool (*fn)(uint64_t seq, const void *entry, size_t size,
                             void *arg),
                  void *arg, uint64_t *next_p, dossier_error_t *err) {
-    s_read_t rd;
-    dossier_status_t status = s_read_begin(self, &rd, err);
+    store_read_t rd;
+    dossier_status_t status = store_read_begin(self, &rd, err);
     if (status != DOSSIER_OK) {
         return status;
     }
     MDB_cursor *cur;
     int rc = mdb_cursor_open(rd.txn, self->audit, &cur);
     if (rc != 0) {
-        s_read_end(self, &rd);
-        return s_lmdb_error(self, err, rc, "cannot read the audit log");
+        store_read_end(self, &rd);
+        return store_lmdb_error(self, err, rc, "cannot read the audit log");
     }
     unsigned char start[8];
-    s_be64(start, from);
+    store_be64(start, from);
     MDB_val k = {sizeof start, start}, v;
     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     uint64_t next = 0;
@@ -3369,20 +3390,20 @@ store_audit_scan(store_t *self, uint64_t from, size_t max_scan,
                                        k.mv_size);
             break;
         }
-        uint64_t seq = s_get_be64(k.mv_data);
+        uint64_t seq = store_get_be64(k.mv_data);
         scanned++;
         bool more = fn(seq, v.mv_data, v.mv_size, arg);
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
         if (rc == 0 && (!more || scanned >= max_scan)) {
-            next = k.mv_size == 8 ? s_get_be64(k.mv_data) : 0;
+            next = k.mv_size == 8 ? store_get_be64(k.mv_data) : 0;
             break;
         }
     }
     if (status == DOSSIER_OK && rc != 0 && rc != MDB_NOTFOUND) {
-        status = s_lmdb_error(self, err, rc, "cannot read the audit log");
+        status = store_lmdb_error(self, err, rc, "cannot read the audit log");
     }
     mdb_cursor_close(cur);
-    s_read_end(self, &rd);
+    store_read_end(self, &rd);
     if (status == DOSSIER_OK && next_p) {
         *next_p = next;
     }
@@ -3392,11 +3413,11 @@ store_audit_scan(store_t *self, uint64_t from, size_t max_scan,
 dossier_status_t
 store_idem_get(store_batch_t *batch, const void *key, size_t key_size,
                uint8_t **value_p, size_t *size_p, dossier_error_t *err) {
-    dossier_status_t status = s_batch_usable(batch, err);
+    dossier_status_t status = store_batch_usable(batch, err);
     if (status != DOSSIER_OK) {
         return status;
     }
-    if (key_size == 0 || key_size > S_KEY_MAX - 9) {
+    if (key_size == 0 || key_size > STORE_KEY_MAX - 9) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
                                  "an idempotency key of %zu bytes", key_size);
     }
@@ -3407,8 +3428,8 @@ store_idem_get(store_batch_t *batch, const void *key, size_t key_size,
                                  "no such idempotency key");
     }
     if (rc != 0) {
-        return s_lmdb_error(batch->store, err, rc,
-                            "cannot read the idempotency keys");
+        return store_lmdb_error(batch->store, err, rc,
+                                "cannot read the idempotency keys");
     }
     if (v.mv_size < 8) {
         return dossier_error_set(err, DOSSIER_DATA_LOSS,
@@ -3429,22 +3450,22 @@ dossier_status_t
 store_idem_put(store_batch_t *batch, const void *key, size_t key_size,
                const void *value, size_t size, int64_t time_ms,
                dossier_error_t *err) {
-    dossier_status_t status = s_batch_usable(batch, err);
+    dossier_status_t status = store_batch_usable(batch, err);
     if (status != DOSSIER_OK) {
         return status;
     }
-    if (key_size == 0 || key_size > S_KEY_MAX - 9) {
+    if (key_size == 0 || key_size > STORE_KEY_MAX - 9) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
                                  "an idempotency key of %zu bytes", key_size);
     }
     /* The entry starts with its time, so expiry can find its time key. */
     uint8_t *entry = malloc(8 + size);
-    unsigned char tkey[S_KEY_MAX];
+    unsigned char tkey[STORE_KEY_MAX];
     if (entry == NULL) {
         return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
                                  "out of memory");
     }
-    s_be64(entry, (uint64_t)time_ms);
+    store_be64(entry, (uint64_t)time_ms);
     memcpy(entry + 8, value, size);
     MDB_val k = {key_size, (void *)key}, v;
     if (mdb_get(batch->txn, batch->store->idem, &k, &v) == 0 &&
@@ -3472,7 +3493,7 @@ store_idem_put(store_batch_t *batch, const void *key, size_t key_size,
 dossier_status_t
 store_idem_expire(store_batch_t *batch, int64_t before_ms, size_t keep_max,
                   size_t max_deletes, size_t *deleted_p, dossier_error_t *err) {
-    dossier_status_t status = s_batch_usable(batch, err);
+    dossier_status_t status = store_batch_usable(batch, err);
     if (status != DOSSIER_OK) {
         return status;
     }
@@ -3480,13 +3501,14 @@ store_idem_expire(store_batch_t *batch, int64_t before_ms, size_t keep_max,
     MDB_stat st;
     int rc = mdb_stat(batch->txn, self->idem_time, &st);
     if (rc != 0) {
-        return s_lmdb_error(self, err, rc, "cannot read the idempotency keys");
+        return store_lmdb_error(self, err, rc,
+                                "cannot read the idempotency keys");
     }
     size_t entries = st.ms_entries;
     /* Collect first: the deletes run in nested transactions, which a
        cursor of the parent must not outlive. */
     size_t n = 0;
-    unsigned char(*keys)[S_KEY_MAX] =
+    unsigned char(*keys)[STORE_KEY_MAX] =
         max_deletes ? malloc(max_deletes * sizeof *keys) : NULL;
     size_t *sizes = max_deletes ? malloc(max_deletes * sizeof *sizes) : NULL;
     if (max_deletes && (keys == NULL || sizes == NULL)) {
@@ -3502,9 +3524,9 @@ store_idem_expire(store_batch_t *batch, int64_t before_ms, size_t keep_max,
         MDB_val k, v;
         int got = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
         while (got == 0 && n < max_deletes) {
-            bool old =
-                k.mv_size >= 8 && (int64_t)s_get_be64(k.mv_data) < before_ms;
-            if (!(old || entries - n > keep_max) || k.mv_size > S_KEY_MAX) {
+            bool old = k.mv_size >= 8 &&
+                       (int64_t)store_get_be64(k.mv_data) < before_ms;
+            if (!(old || entries - n > keep_max) || k.mv_size > STORE_KEY_MAX) {
                 break;
             }
             memcpy(keys[n], k.mv_data, k.mv_size);
@@ -3538,11 +3560,11 @@ bool
 store_batch_change(const store_batch_t *batch, size_t *cursor,
                    store_change_t *change) {
     while (batch && *cursor < batch->n_ops) {
-        const s_op_t *op = &batch->ops[(*cursor)++];
-        if (op->kind == S_OP_PUT || op->kind == S_OP_DELETE) {
+        const store_op_t *op = &batch->ops[(*cursor)++];
+        if (op->kind == STORE_OP_PUT || op->kind == STORE_OP_DELETE) {
             change->id = op->id;
             change->version = op->version;
-            change->deleted = op->kind == S_OP_DELETE;
+            change->deleted = op->kind == STORE_OP_DELETE;
             change->country_code = op->country_code;
             change->year = op->year;
             return true;
