@@ -1,45 +1,10 @@
-/*  store.c: the LMDB store of reports.
-
-    Layout. One LMDB environment in the data directory, named databases:
-      records           id -> packed dossier.v1.Report (exactly as
-                        protobuf-c packs it, so Get can send it as is)
-      by_country_year   country key, NUL, year (big-endian u32), id -> ""
-      by_year           year (big-endian u32), id -> ""
-      by_tier           tier (u8), id -> ""
-      by_publisher      folded publisher (at most 200 bytes), NUL, id -> ""
-      meta              "schema_version" -> decimal text;
-                        "count/year/" BE u32 -> BE u64 records of that year;
-                        "count/tier/" u8 -> BE u64 records of that tier
-    Every index key ends with the id, so the ids under one prefix are in
-    ascending order; listings merge such runs and are exactly id-ordered.
-    One function, store_index_update, turns (old record, new record) into every
-    index and counter change; s_open_dbs opens every database; store_check
-    has one loop per database. Full text hooks into those three places.
-
-    Locking. LMDB lets mdb_env_set_mapsize run only while this process has
-    no active transaction, so every transaction (read or write) holds
-    resize_lock shared, and growing the map holds it exclusive. Growing
-    happens only in the (single) batch thread, after it has aborted its own
-    transaction and dropped its shared hold, so nobody waits on the
-    exclusive lock while holding the shared one. The lock prefers writers,
-    so a steady stream of readers cannot starve a resize.
-
-    Reads. Each thread keeps one read transaction per store, reset between
-    reads and renewed by the next one (MDB_NOTLS: the slot is not tied to
-    the thread by LMDB, we tie it with a pthread key). A reset transaction
-    holds no snapshot, so it neither pins pages nor blocks a resize.
-
-    Batches. A batch is one write transaction; each put/delete runs in a
-    nested transaction so a failing write leaves nothing behind. The batch
-    logs the final bytes of each successful write; when the map is full it
-    aborts, doubles the map (up to max_map_size) and replays the log. */
+/*  store.c: the LMDB store of reports (store.h). Its layout, locking and
+    the struct bodies its parts share are in store_internal.h. */
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
-#include "store/store.h"
+#include "store/store_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <lmdb.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,151 +18,35 @@
 #include <unistd.h>
 
 #include "country.h"
-#include "store/fts/fts.h"
 #include "text.h"
 
 #define S_DEFAULT_MAP_SIZE ((size_t)64 << 20)
 #define S_DEFAULT_MAX_MAP_SIZE ((size_t)64 << 30)
 #define S_DEFAULT_MAX_READERS 126
-/* The store's own databases (under 16) and the full-text index's. */
-#define STORE_MAX_DBS (16 + STORE_FTS_DBS)
-#define STORE_ID_MAX 128
-#define STORE_CKEY_SIZE 128     /* country key buffer: at most 127 bytes */
-#define STORE_PUBLISHER_MAX 200 /* bytes of folded publisher in its key */
-#define STORE_KEY_MAX 512       /* > every key we build; LMDB's limit is 511 */
-#define STORE_YEAR_MIN 1900
-#define STORE_YEAR_MAX 2200
-#define STORE_TIER_MAX DOSSIER__V1__TIER__SPECIAL_CASE
 #define S_DEFAULT_SERIES "Trafficking in Persons Report"
-#define STORE_SCHEMA_KEY "schema_version"
-#define STORE_COUNT_YEAR "count/year/"
-#define STORE_COUNT_TIER "count/tier/"
 #define S_TOKEN_VERSION 1
-#define STORE_GROW_ATTEMPTS 64
 #define S_MAX_RESERVE ((size_t)64 << 20)
 
 /* ---- Indexes: names and key builders ---- */
 
-enum {
-    STORE_IDX_COUNTRY_YEAR,
-    STORE_IDX_YEAR,
-    STORE_IDX_TIER,
-    STORE_IDX_PUBLISHER,
-    STORE_IDX_COUNT
-};
-
-static const char *const store_index_names[STORE_IDX_COUNT] = {
+const char *const store_index_names[STORE_IDX_COUNT] = {
     "by_country_year",
     "by_year",
     "by_tier",
     "by_publisher",
 };
 
-/* One read transaction cached per thread (see the top of the file). */
-typedef struct store_reader_t {
+/* One read transaction cached per thread (see store_internal.h). */
+struct store_reader_t {
     store_t *store;
     MDB_txn *txn; /* reset while idle */
     bool busy;
-    struct store_reader_t *prev, *next;
-} store_reader_t;
-
-struct store_t {
-    MDB_env *env;
-    MDB_dbi records;
-    MDB_dbi meta;
-    MDB_dbi index[STORE_IDX_COUNT];
-    MDB_dbi audit;     /* big-endian seq -> packed dossier.v1.AuditEntry */
-    MDB_dbi idem;      /* idempotency key -> the reply it got */
-    MDB_dbi idem_time; /* be64 time in ms + key -> "": expiry order */
-    char *dir;
-    int lock_fd;
-    size_t map_size; /* written only with resize_lock held exclusive */
-    size_t max_map_size;
-    size_t put_limit; /* max_map_size less the reserve kept for deletes */
-    size_t os_page;
-    pthread_rwlock_t resize_lock;
-    pthread_mutex_t mutex; /* readers list and batch_active */
-    pthread_cond_t batch_idle;
-    bool batch_active;
-    pthread_key_t reader_key;
-    store_reader_t *readers;
-    store_fts_t *fts;       /* the full-text index (store_fts.c) */
-    unsigned stale_readers; /* reader slots of dead processes cleared */
-    uint64_t rebuilt;       /* records the index was rebuilt from at open */
+    store_reader_t *prev, *next;
 };
-
-typedef enum {
-    STORE_OP_PUT,
-    STORE_OP_DELETE,
-    STORE_OP_KV_PUT,
-    STORE_OP_KV_DEL
-} store_op_kind_t;
-
-/* A write kept for replay: a put's final bytes, or a delete's id; or a
-   plain key/value put or delete in one of the log databases (audit,
-   idempotency keys), key in id (key_size bytes) and value in packed. */
-typedef struct {
-    store_op_kind_t kind;
-    char *id;
-    uint8_t *packed;
-    size_t size;
-    MDB_dbi dbi;     /* KV ops */
-    size_t key_size; /* KV ops */
-    /* Record ops: what store_batch_change reports. */
-    uint64_t version;
-    uint32_t year;
-    char country_code[8];
-} store_op_t;
-
-struct store_batch_t {
-    store_t *store;
-    MDB_txn *txn;           /* NULL once the batch failed beyond repair */
-    bool holds_lock;        /* resize_lock held shared */
-    int last_rc;            /* LMDB code of the last failure, 0 if none */
-    dossier_error_t broken; /* why txn is NULL */
-    store_op_t *ops;
-    size_t n_ops, cap_ops;
-};
-
-typedef struct {
-    store_reader_t *reader; /* NULL: txn is a one-off, aborted at the end */
-    MDB_txn *txn;
-} store_read_t;
 
 /* ---- Small helpers ---- */
 
-static void
-store_be32(unsigned char *out, uint32_t v) {
-    out[0] = (unsigned char)(v >> 24);
-    out[1] = (unsigned char)(v >> 16);
-    out[2] = (unsigned char)(v >> 8);
-    out[3] = (unsigned char)v;
-}
-
-static uint32_t
-store_get_be32(const unsigned char *in) {
-    return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 |
-           (uint32_t)in[2] << 8 | (uint32_t)in[3];
-}
-
-static void
-store_be64(unsigned char *out, uint64_t v) {
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (unsigned char)v;
-        v >>= 8;
-    }
-}
-
-static uint64_t
-store_get_be64(const unsigned char *in) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) {
-        v = v << 8 | in[i];
-    }
-    return v;
-}
-
-static bool
+bool
 store_id_valid(const char *id, size_t len) {
     if (len < 1 || len > STORE_ID_MAX) {
         return false;
@@ -222,11 +71,6 @@ s_check_id(const char *id, dossier_error_t *err) {
                                  "of A-Z, a-z, 0-9, '.', '_', ':' and '-'");
     }
     return DOSSIER_OK;
-}
-
-static bool
-store_str_set(const char *s) {
-    return s != NULL && s[0] != '\0';
 }
 
 static void
@@ -260,9 +104,7 @@ s_disk_nearly_full(const char *dir) {
     return (unsigned long long)fs.f_bavail * fs.f_frsize < (1ULL << 20);
 }
 
-/*  Maps an LMDB (or errno) code to our status with a sentence. what says
-    what was being done. */
-static dossier_status_t
+dossier_status_t
 store_lmdb_error(const store_t *self, dossier_error_t *err, int rc,
                  const char *what) {
     switch (rc) {
@@ -340,9 +182,7 @@ store_report_country_key(const Dossier__V1__Report *report, char *buf,
     return country_key(report->country ? report->country : "", buf, size);
 }
 
-/*  Builds the key of report in index idx into buf (STORE_KEY_MAX bytes).
-    Returns its length, or 0 when out of memory. */
-static size_t
+size_t
 store_index_key(int idx, const Dossier__V1__Report *r, unsigned char *buf) {
     size_t idlen = strlen(r->id);
     size_t n = 0;
@@ -387,9 +227,7 @@ store_index_key(int idx, const Dossier__V1__Report *r, unsigned char *buf) {
     return n + idlen;
 }
 
-/*  Where the id starts in a key of index idx, or 0 when the key is
-    malformed (every valid key has a non-empty prefix). */
-static size_t
+size_t
 store_index_id_offset(int idx, const unsigned char *key, size_t len) {
     size_t off = 0;
     const unsigned char *nul;
@@ -419,7 +257,7 @@ store_index_id_offset(int idx, const unsigned char *key, size_t len) {
 
 /* ---- Counters in meta ---- */
 
-static size_t
+size_t
 store_counter_key(const char *prefix, const unsigned char *suffix, size_t slen,
                   unsigned char *buf) {
     size_t n = strlen(prefix);
@@ -471,10 +309,7 @@ s_counters_update(store_t *self, MDB_txn *txn, const Dossier__V1__Report *r,
     return rc;
 }
 
-/*  The one place where a record change becomes index changes: old (NULL
-    when inserting) and new (NULL when deleting), inside txn. Returns 0 or
-    an LMDB/errno code. */
-static int
+int
 store_index_update(store_t *self, MDB_txn *txn, const Dossier__V1__Report *old,
                    const Dossier__V1__Report *new) {
     static unsigned char empty[1];
@@ -539,7 +374,7 @@ s_reader_free(void *arg) {
     free(r);
 }
 
-static dossier_status_t
+dossier_status_t
 store_read_begin(store_t *self, store_read_t *rd, dossier_error_t *err) {
     pthread_rwlock_rdlock(&self->resize_lock);
     store_reader_t *r = pthread_getspecific(self->reader_key);
@@ -587,7 +422,7 @@ store_read_begin(store_t *self, store_read_t *rd, dossier_error_t *err) {
     return DOSSIER_OK;
 }
 
-static void
+void
 store_read_end(store_t *self, store_read_t *rd) {
     if (rd->reader) {
         mdb_txn_reset(rd->txn);
@@ -599,9 +434,7 @@ store_read_end(store_t *self, store_read_t *rd) {
     pthread_rwlock_unlock(&self->resize_lock);
 }
 
-/*  Reads and unpacks record id. Returns DOSSIER_NOT_FOUND (with a message)
-    when missing. */
-static dossier_status_t
+dossier_status_t
 store_load(store_t *self, MDB_txn *txn, const char *id, size_t idlen,
            Dossier__V1__Report **report_p, dossier_error_t *err) {
     MDB_val k = {idlen, (void *)id}, v;
@@ -654,10 +487,7 @@ s_open_dbs(store_t *self, MDB_txn *txn) {
     return rc;
 }
 
-/*  Doubles the map, to at most limit, and records the size LMDB took.
-    The caller holds resize_lock exclusive or is alone with the store.
-    Returns 0 or an LMDB code. */
-static int
+int
 store_map_double(store_t *self, size_t limit) {
     size_t want = self->map_size * 2;
     if (want < self->map_size || want > limit) {
@@ -673,8 +503,6 @@ store_map_double(store_t *self, size_t limit) {
     }
     return rc;
 }
-
-static void store_grow_ahead(store_t *self);
 
 /* Records indexed per transaction while the index is rebuilt. */
 #define S_REBUILD_STEP 2000
@@ -2523,14 +2351,7 @@ store_check(store_t *self, uint64_t *problems_p, dossier_error_t *err) {
 
 /* ---- Writes ---- */
 
-/*  Doubles the map (up to put_limit) between batches once more than a
-    quarter of it is used, so that a bulk load rarely fills it inside a
-    batch: there, growing aborts the batch's transaction and replays its
-    writes (store_batch_grow). A quarter, not a half: a batch that merges large
-    index segments writes their copies before it frees the originals.
-    The map is address space, not disk. Best effort: a failure leaves the
-    growing to store_batch_grow. */
-static void
+void
 store_grow_ahead(store_t *self) {
     MDB_envinfo info;
     MDB_stat stat;
@@ -2598,10 +2419,7 @@ store_batch_begin(store_t *self, store_batch_t **batch_p,
     return DOSSIER_OK;
 }
 
-/*  Writes new (packed: bytes of size) over old (NULL: none) in txn.
-    terms: new's from store_fts_terms_new, or NULL. Returns 0 or an
-    LMDB/errno code. */
-static int
+int
 store_write_record(store_t *self, MDB_txn *txn, const Dossier__V1__Report *old,
                    const Dossier__V1__Report *new, const uint8_t *packed,
                    size_t size, const store_fts_terms_t *terms) {
@@ -2618,7 +2436,7 @@ store_write_record(store_t *self, MDB_txn *txn, const Dossier__V1__Report *old,
     return rc;
 }
 
-static int
+int
 store_delete_record(store_t *self, MDB_txn *txn,
                     const Dossier__V1__Report *old) {
     int rc = store_index_update(self, txn, old, NULL);
@@ -2634,9 +2452,7 @@ store_delete_record(store_t *self, MDB_txn *txn,
     return rc;
 }
 
-/*  Loads the stored record id in txn into *old_p (NULL when missing).
-    Returns 0, an LMDB code, or -1 when its bytes are unreadable. */
-static int
+int
 store_load_old(store_t *self, MDB_txn *txn, const char *id,
                Dossier__V1__Report **old_p) {
     MDB_val k = {strlen(id), (void *)id}, v;
@@ -2685,7 +2501,7 @@ s_replay_op(store_t *self, MDB_txn *txn, const store_op_t *op) {
     return rc;
 }
 
-static void
+void
 store_batch_break(store_batch_t *batch, dossier_status_t code,
                   const char *msg) {
     batch->broken.code = code;
@@ -2716,13 +2532,7 @@ s_batch_replay(store_batch_t *batch) {
     return rc;
 }
 
-/*  Grows the map for a batch whose last write hit MDB_MAP_FULL: aborts
-    its transaction (if any), doubles the map (at most put_limit, or
-    max_map_size when use_reserve: deletes and commits), begins again and
-    replays the log. The batch stays usable when the map is already at its
-    limit (RESOURCE_EXHAUSTED, nothing aborted) and is broken (txn NULL)
-    when growing or replaying fails. */
-static dossier_status_t
+dossier_status_t
 store_batch_grow(store_batch_t *batch, bool use_reserve, dossier_error_t *err) {
     store_t *self = batch->store;
     size_t seen = self->map_size;
@@ -2771,7 +2581,7 @@ store_batch_grow(store_batch_t *batch, bool use_reserve, dossier_error_t *err) {
                              "the store's map would not grow");
 }
 
-static dossier_status_t
+dossier_status_t
 store_batch_usable(store_batch_t *batch, dossier_error_t *err) {
     if (batch == NULL) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
@@ -2784,7 +2594,7 @@ store_batch_usable(store_batch_t *batch, dossier_error_t *err) {
     return DOSSIER_OK;
 }
 
-static dossier_status_t
+dossier_status_t
 store_batch_log_reserve(store_batch_t *batch, dossier_error_t *err) {
     if (batch->n_ops < batch->cap_ops) {
         return DOSSIER_OK;
@@ -3004,11 +2814,7 @@ s_delete_txn(store_batch_t *batch, MDB_txn *txn, const char *id,
     return status;
 }
 
-/*  Begins the batch's transaction again and replays its log: what a
-    write that failed half-way left in it is gone, the logged writes are
-    back (the full-text buffer too: the replay indexes again). The batch
-    is broken (txn NULL) when that fails. */
-static dossier_status_t
+dossier_status_t
 store_batch_restart(store_batch_t *batch, dossier_error_t *err) {
     mdb_txn_abort(batch->txn);
     batch->txn = NULL;
