@@ -1,39 +1,30 @@
-/*  store.c: the LMDB store of reports (store.h). Its layout, locking and
-    the struct bodies its parts share are in store_internal.h. */
+/*  env.c: the LMDB environment. store_open sizes the map and the room
+    kept for deletes, takes the directory's lock, opens every named
+    database (s_open_dbs), checks the schema and rebuilds the full-text
+    index when it is missing or of an older layout; store_destroy undoes
+    it all. Here too: the read transaction each thread caches
+    (store_read_begin, store_read_end), doubling the map
+    (store_map_double, and store_grow_ahead between batches), and LMDB
+    codes turned into our status (store_lmdb_error). */
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include "store/store_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-
-#include "country.h"
-#include "text.h"
 
 #define S_DEFAULT_MAP_SIZE ((size_t)64 << 20)
 #define S_DEFAULT_MAX_MAP_SIZE ((size_t)64 << 30)
 #define S_DEFAULT_MAX_READERS 126
 #define S_MAX_RESERVE ((size_t)64 << 20)
 
-/* One read transaction cached per thread (see store_internal.h). */
-struct store_reader_t {
-    store_t *store;
-    MDB_txn *txn; /* reset while idle */
-    bool busy;
-    store_reader_t *prev, *next;
-};
-
-/* ---- Small helpers ---- */
+/* ---- Errors: LMDB codes as our status ---- */
 
 /*  True when the file system holding dir has less than 1 MiB free for
     us (statvfs f_bavail). */
@@ -114,6 +105,14 @@ store_lmdb_error(const store_t *self, dossier_error_t *err, int rc,
 }
 
 /* ---- Read transactions ---- */
+
+/* One read transaction cached per thread (see store_internal.h). */
+struct store_reader_t {
+    store_t *store;
+    MDB_txn *txn; /* reset while idle */
+    bool busy;
+    store_reader_t *prev, *next;
+};
 
 static void
 s_reader_unlink(store_t *self, store_reader_t *r) {
