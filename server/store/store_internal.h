@@ -2,10 +2,22 @@
     only by the .c files in server/store/ (not fts/, which has its own
     fts.h); the rest of the server sees store.h.
 
-    The store is one module, store_*, in several files. They share the
-    bodies of store_t and store_batch_t (most of them read their fields),
-    the constants of the on-disk layout, and a few helpers, declared here
-    once each. Names: s_* and S_* belong to one file (static); store_* and
+    The store is one module, store_*, in several files, one job each:
+      env.c      open and close, read transactions, the map's size, LMDB
+                 codes as our status
+      indexes.c  the index keys, the counters in meta, store_index_update
+      records.c  records by id: Get, validation, put and delete
+      batch.c    write batches: the transaction, its log and replay,
+                 growing the map, commit, merge, abort, the changes
+      journal.c  the log databases: audit entries, idempotency keys
+      list.c     List              history.c  History and Changes
+      stats.c    Stats             search.c   Search (the index: fts/)
+      check.c    the integrity check
+      copy.c     the backup copy and store_file_info
+    (restore.c, beside them, uses store.h only.) They share the bodies of
+    store_t and store_batch_t (most of them read their fields), the
+    constants of the on-disk layout, and a few helpers, declared here once
+    each. Names: s_* and S_* belong to one file (static); store_* and
     STORE_* here are shared by the module's files and nobody else.
 
     Layout. One LMDB environment in the data directory, named databases:
@@ -38,10 +50,14 @@
     the thread by LMDB, we tie it with a pthread key). A reset transaction
     holds no snapshot, so it neither pins pages nor blocks a resize.
 
-    Batches. A batch is one write transaction; each put/delete runs in a
-    nested transaction so a failing write leaves nothing behind. The batch
-    logs the final bytes of each successful write; when the map is full it
-    aborts, doubles the map (up to max_map_size) and replays the log. */
+    Batches. A batch is one write transaction and a log of the writes
+    made in it (a put's final bytes, a delete's id). A record write runs
+    in the batch's transaction itself; one that fails half-way is undone
+    by beginning the transaction again and replaying the log
+    (store_batch_restart). Writes to the log databases run in nested
+    transactions. When the map is full the batch aborts, doubles the map
+    (up to put_limit; max_map_size for deletes, log-database writes and
+    the commit) and replays the log. */
 #ifndef DOSSIER_STORE_INTERNAL_H
 #define DOSSIER_STORE_INTERNAL_H
 
@@ -68,7 +84,7 @@
 #define STORE_COUNT_TIER "count/tier/"
 #define STORE_GROW_ATTEMPTS 64
 
-/* ---- Indexes: names and key builders ---- */
+/* ---- The indexes; the bodies of store_t and store_batch_t ---- */
 
 enum {
     STORE_IDX_COUNTRY_YEAR,
@@ -77,9 +93,6 @@ enum {
     STORE_IDX_PUBLISHER,
     STORE_IDX_COUNT
 };
-
-/* The database name of each index, by STORE_IDX_*. */
-extern const char *const store_index_names[STORE_IDX_COUNT];
 
 /* One read transaction cached per thread (see Reads above); its body is
    the read transactions' own. */
@@ -105,7 +118,7 @@ struct store_t {
     bool batch_active;
     pthread_key_t reader_key;
     store_reader_t *readers;
-    store_fts_t *fts;       /* the full-text index (store_fts.c) */
+    store_fts_t *fts;       /* the full-text index (fts/) */
     unsigned stale_readers; /* reader slots of dead processes cleared */
     uint64_t rebuilt;       /* records the index was rebuilt from at open */
 };
@@ -148,7 +161,7 @@ typedef struct {
     MDB_txn *txn;
 } store_read_t;
 
-/* ---- Small helpers: inline, as they were static in one file ---- */
+/* ---- Small helpers, inline: they run for every key built ---- */
 
 /* Big-endian integers, as keys and counters hold them. */
 static inline void
@@ -188,16 +201,44 @@ store_str_set(const char *s) {
     return s != NULL && s[0] != '\0';
 }
 
-/*  True when id (len bytes) is a well-formed report id: 1 to
-    STORE_ID_MAX characters of A-Z, a-z, 0-9, '.', '_', ':' and '-'. */
-bool store_id_valid(const char *id, size_t len);
+/* ---- env.c: errors, read transactions, the map ---- */
 
 /*  Maps an LMDB (or errno) code to our status with a sentence. what says
     what was being done. */
 dossier_status_t store_lmdb_error(const store_t *self, dossier_error_t *err,
                                   int rc, const char *what);
 
-/* ---- Record and index keys, counters in meta ---- */
+/*  Begins a read: renews this thread's cached read transaction or begins
+    a new one, which becomes the thread's cache when it has none (a
+    one-off otherwise); rd->txn is the transaction. Holds resize_lock
+    shared from a successful return until store_read_end, which must
+    follow. Returns DOSSIER_OK, or the LMDB failure with err set. */
+dossier_status_t store_read_begin(store_t *self, store_read_t *rd,
+                                  dossier_error_t *err);
+
+/*  Ends a read: resets the cached transaction (aborts a one-off) and
+    drops resize_lock. rd->txn is NULL afterwards. */
+void store_read_end(store_t *self, store_read_t *rd);
+
+/*  Doubles the map, to at most limit, and records the size LMDB took.
+    The caller holds resize_lock exclusive or is alone with the store.
+    Returns 0 or an LMDB code. */
+int store_map_double(store_t *self, size_t limit);
+
+/*  Doubles the map (up to put_limit) between batches once more than a
+    quarter of it is used, so that a bulk load rarely fills it inside a
+    batch: there, growing aborts the batch's transaction and replays its
+    writes (store_batch_grow). A quarter, not a half: a batch that merges
+    large index segments writes their copies before it frees the
+    originals. The map is address space, not disk. Best effort: a failure
+    leaves the growing to store_batch_grow. Takes resize_lock itself; the
+    caller holds no transaction. */
+void store_grow_ahead(store_t *self);
+
+/* ---- indexes.c: index keys, counters, their one update ---- */
+
+/* The database name of each index, by STORE_IDX_*. */
+extern const char *const store_index_names[STORE_IDX_COUNT];
 
 /*  Builds the key of report in index idx into buf (STORE_KEY_MAX bytes).
     Returns its length, or 0 when out of memory. */
@@ -221,19 +262,11 @@ int store_index_update(store_t *self, MDB_txn *txn,
                        const Dossier__V1__Report *old,
                        const Dossier__V1__Report *new);
 
-/* ---- Read transactions ---- */
+/* ---- records.c: records by id ---- */
 
-/*  Begins a read: renews this thread's cached read transaction or begins
-    a new one, which becomes the thread's cache when it has none (a
-    one-off otherwise); rd->txn is the transaction. Holds resize_lock
-    shared from a successful return until store_read_end, which must
-    follow. Returns DOSSIER_OK, or the LMDB failure with err set. */
-dossier_status_t store_read_begin(store_t *self, store_read_t *rd,
-                                  dossier_error_t *err);
-
-/*  Ends a read: resets the cached transaction (aborts a one-off) and
-    drops resize_lock. rd->txn is NULL afterwards. */
-void store_read_end(store_t *self, store_read_t *rd);
+/*  True when id (len bytes) is a well-formed report id: 1 to
+    STORE_ID_MAX characters of A-Z, a-z, 0-9, '.', '_', ':' and '-'. */
+bool store_id_valid(const char *id, size_t len);
 
 /*  Reads and unpacks record id (idlen bytes, not necessarily
     NUL-terminated) in txn; on success *report_p is the caller's. Returns
@@ -243,24 +276,10 @@ dossier_status_t store_load(store_t *self, MDB_txn *txn, const char *id,
                             size_t idlen, Dossier__V1__Report **report_p,
                             dossier_error_t *err);
 
-/* ---- Open and close: the map ---- */
-
-/*  Doubles the map, to at most limit, and records the size LMDB took.
-    The caller holds resize_lock exclusive or is alone with the store.
-    Returns 0 or an LMDB code. */
-int store_map_double(store_t *self, size_t limit);
-
-/*  Doubles the map (up to put_limit) between batches once more than a
-    quarter of it is used, so that a bulk load rarely fills it inside a
-    batch: there, growing aborts the batch's transaction and replays its
-    writes (store_batch_grow). A quarter, not a half: a batch that merges
-    large index segments writes their copies before it frees the
-    originals. The map is address space, not disk. Best effort: a failure
-    leaves the growing to store_batch_grow. Takes resize_lock itself; the
-    caller holds no transaction. */
-void store_grow_ahead(store_t *self);
-
-/* ---- Writes: records in a batch's transaction ---- */
+/*  Loads the stored record id in txn into *old_p (NULL when missing).
+    Returns 0, an LMDB code, or -1 when its bytes are unreadable. */
+int store_load_old(store_t *self, MDB_txn *txn, const char *id,
+                   Dossier__V1__Report **old_p);
 
 /*  Writes new (packed: bytes of size) over old (NULL: none) in txn.
     terms: new's from store_fts_terms_new, or NULL. Returns 0 or an
@@ -275,19 +294,15 @@ int store_write_record(store_t *self, MDB_txn *txn,
 int store_delete_record(store_t *self, MDB_txn *txn,
                         const Dossier__V1__Report *old);
 
-/*  Loads the stored record id in txn into *old_p (NULL when missing).
-    Returns 0, an LMDB code, or -1 when its bytes are unreadable. */
-int store_load_old(store_t *self, MDB_txn *txn, const char *id,
-                   Dossier__V1__Report **old_p);
-
-/* ---- Batches: the write transaction, its log, growing the map ---- */
+/* ---- batch.c: the write transaction, its log, growing the map ---- */
 
 /*  DOSSIER_OK when batch can take a write: DOSSIER_INVALID_ARGUMENT for
     no batch, the code and sentence it broke with when it is broken. */
 dossier_status_t store_batch_usable(store_batch_t *batch, dossier_error_t *err);
 
 /*  Makes room in the batch's log for one more write, before the write,
-    so that a write that happened can always be logged. */
+    so that a write that happened can always be logged.
+    DOSSIER_RESOURCE_EXHAUSTED when out of memory. */
 dossier_status_t store_batch_log_reserve(store_batch_t *batch,
                                          dossier_error_t *err);
 
