@@ -5,35 +5,6 @@
 #include "api/checks.h"
 #include "dossier/v1/report.pb-c.h"
 
-#define S_ID_MAX 128
-
-dossier_status_t
-checks_id(const char *field, const char *id, dossier_error_t *err) {
-    size_t size = id ? strlen(id) : 0;
-    if (size == 0) {
-        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                 "%s is empty; give a record id", field);
-    }
-    if (size > S_ID_MAX) {
-        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                 "%s is %zu bytes; an id has at most %d", field,
-                                 size, S_ID_MAX);
-    }
-    for (size_t i = 0; i < size; i++) {
-        unsigned char c = (unsigned char)id[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' ||
-                  c == '-';
-        if (!ok) {
-            return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                     "%s has byte 0x%02x at offset %zu; an "
-                                     "id is 1 to %d of [A-Za-z0-9._:-]",
-                                     field, c, i, S_ID_MAX);
-        }
-    }
-    return DOSSIER_OK;
-}
-
 dossier_status_t
 checks_tier(const char *field, int tier, dossier_error_t *err) {
     if (tier < DOSSIER__V1__TIER__TIER_UNSPECIFIED ||

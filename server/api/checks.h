@@ -2,9 +2,11 @@
 
     Every check of what a caller sent lives in api/: the envelope's
     (api/request.h) and these field checks here, each with one message
-    that names the field at fault and what would be accepted. Checks that
-    need the stored data (a page token, a query against the index) stay
-    with the code that reads it. */
+    that names the field at fault and what would be accepted. Two kinds
+    of check live with the store, because they are facts of its data: the
+    grammar of a record id (store_check_id, also applied to every write)
+    and what needs the stored data (a page token, a query against the
+    index). */
 #ifndef DOSSIER_SERVER_CHECKS_H
 #define DOSSIER_SERVER_CHECKS_H
 
@@ -16,12 +18,6 @@
 
 /*  Longest idempotency key accepted, in bytes. */
 #define CHECKS_IDEMPOTENCY_KEY_MAX 128
-
-/*  A record id: 1 to 128 bytes of [A-Za-z0-9._:-]. field names it in the
-    message ("GetRequest.id"). Returns DOSSIER_OK or
-    DOSSIER_INVALID_ARGUMENT with err set; id may be NULL (refused). */
-dossier_status_t checks_id(const char *field, const char *id,
-                           dossier_error_t *err);
 
 /*  A dossier.v1.Tier value (0 to 5). */
 dossier_status_t checks_tier(const char *field, int tier, dossier_error_t *err);

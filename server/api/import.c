@@ -88,7 +88,7 @@ s_parse_document(const Dossier__V1__ImportTextRequest *request,
     if (request->id[0]) {
         char id_field[96];
         snprintf(id_field, sizeof id_field, "%s.id", field);
-        dossier_status_t rc = checks_id(id_field, request->id, err);
+        dossier_status_t rc = store_check_id(id_field, request->id, err);
         if (rc != DOSSIER_OK) {
             return rc;
         }

@@ -33,7 +33,7 @@ s_copy_packed(const void *data, size_t size, void *arg) {
 dossier_status_t
 handle_get(const handler_env_t *env, job_t *job, dossier_error_t *err) {
     const Dossier__V1__GetRequest *request = (void *)job->input;
-    dossier_status_t rc = checks_id("GetRequest.id", request->id, err);
+    dossier_status_t rc = store_check_id("GetRequest.id", request->id, err);
     if (rc != DOSSIER_OK) {
         return rc;
     }
@@ -145,7 +145,7 @@ handle_put(const handler_env_t *env, store_batch_t *batch, job_t *job,
                                  "PutRequest.report is missing");
     }
     dossier_status_t rc =
-        checks_id("PutRequest.report.id", request->report->id, err);
+        store_check_id("PutRequest.report.id", request->report->id, err);
     if (rc != DOSSIER_OK) {
         return rc;
     }
@@ -188,7 +188,7 @@ handle_delete(const handler_env_t *env, store_batch_t *batch, job_t *job,
               dossier_error_t *err) {
     (void)env;
     const Dossier__V1__DeleteRequest *request = (void *)job->input;
-    dossier_status_t rc = checks_id("DeleteRequest.id", request->id, err);
+    dossier_status_t rc = store_check_id("DeleteRequest.id", request->id, err);
     if (rc != DOSSIER_OK) {
         return rc;
     }

@@ -31,14 +31,29 @@ store_id_valid(const char *id, size_t len) {
     return true;
 }
 
-static dossier_status_t
-s_check_id(const char *id, dossier_error_t *err) {
-    if (id == NULL || !store_id_valid(id, strlen(id))) {
-        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                 "a report id must be 1 to 128 characters "
-                                 "of A-Z, a-z, 0-9, '.', '_', ':' and '-'");
+dossier_status_t
+store_check_id(const char *field, const char *id, dossier_error_t *err) {
+    size_t size = id ? strlen(id) : 0;
+    if (store_id_valid(id, size)) {
+        return DOSSIER_OK;
     }
-    return DOSSIER_OK;
+    if (size == 0) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "%s is empty; give a record id", field);
+    }
+    if (size > STORE_ID_MAX) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "%s is %zu bytes; an id has at most %d", field,
+                                 size, STORE_ID_MAX);
+    }
+    size_t at = 0;
+    while (store_id_valid(id + at, 1)) {
+        at++;
+    }
+    return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                             "%s has byte 0x%02x at offset %zu; an id is 1 to "
+                             "%d of [A-Za-z0-9._:-]",
+                             field, (unsigned char)id[at], at, STORE_ID_MAX);
 }
 
 static void
@@ -80,7 +95,7 @@ store_load(store_t *self, MDB_txn *txn, const char *id, size_t idlen,
 dossier_status_t
 store_get(store_t *self, const char *id, Dossier__V1__Report **report_p,
           dossier_error_t *err) {
-    dossier_status_t status = s_check_id(id, err);
+    dossier_status_t status = store_check_id("id", id, err);
     if (status != DOSSIER_OK) {
         return status;
     }
@@ -98,7 +113,7 @@ dossier_status_t
 store_get_packed(store_t *self, const char *id,
                  void (*fn)(const void *data, size_t size, void *arg),
                  void *arg, dossier_error_t *err) {
-    dossier_status_t status = s_check_id(id, err);
+    dossier_status_t status = store_check_id("id", id, err);
     if (status != DOSSIER_OK) {
         return status;
     }
@@ -177,7 +192,7 @@ store_validate(const Dossier__V1__Report *report, dossier_error_t *err) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
                                  "no report given");
     }
-    dossier_status_t status = s_check_id(report->id, err);
+    dossier_status_t status = store_check_id("report.id", report->id, err);
     if (status != DOSSIER_OK) {
         return status;
     }
@@ -485,7 +500,7 @@ store_put(store_batch_t *batch, const Dossier__V1__Report *report,
 dossier_status_t
 store_delete(store_batch_t *batch, const char *id, uint64_t expected_version,
              uint64_t *version_p, dossier_error_t *err) {
-    dossier_status_t status = s_check_id(id, err);
+    dossier_status_t status = store_check_id("id", id, err);
     if (status != DOSSIER_OK) {
         return status;
     }

@@ -32,6 +32,8 @@
 /* store_list page sizes: 0 means the default; above the maximum is
    DOSSIER_INVALID_ARGUMENT. */
 #define STORE_DEFAULT_PAGE_SIZE 50
+/* The longest record id, in bytes (store_check_id). */
+#define STORE_ID_MAX 128
 #define STORE_MAX_PAGE_SIZE 1000
 
 typedef struct store_t store_t;
@@ -258,6 +260,14 @@ typedef struct {
     bool created;
     bool unchanged;
 } store_put_result_t;
+
+/*  Checks a record id against the one grammar of ids: 1 to
+    STORE_ID_MAX (128) bytes of [A-Za-z0-9._:-]. field names the id in the
+    message ("GetRequest.id"), which says what is wrong and what is
+    accepted. Returns DOSSIER_OK or DOSSIER_INVALID_ARGUMENT; id may be
+    NULL (refused). Any thread; no store needed. */
+dossier_status_t store_check_id(const char *field, const char *id,
+                                dossier_error_t *err);
 
 /*  Checks what store_put checks of report before writing it: the id is
     well formed, the year plausible, the tier known, every string valid

@@ -72,7 +72,6 @@
 
 /* The store's own databases (under 16) and the full-text index's. */
 #define STORE_MAX_DBS (16 + STORE_FTS_DBS)
-#define STORE_ID_MAX 128
 #define STORE_CKEY_SIZE 128     /* country key buffer: at most 127 bytes */
 #define STORE_PUBLISHER_MAX 200 /* bytes of folded publisher in its key */
 #define STORE_KEY_MAX 512       /* > every key we build; LMDB's limit is 511 */
