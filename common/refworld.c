@@ -42,7 +42,7 @@
 /* Larger inputs are refused: no Refworld page comes near it. */
 #define REFWORLD_MAX_SIZE (64u * 1024 * 1024)
 /* A title, label value or heading is one line; longer lines are prose. */
-#define TITLE_MAX 300
+#define REFWORLD_TITLE_MAX 300
 #define HEADING_MAX 200
 #define HEADING_COUNTRY_MAX 80
 /* "Democratic Republic of the Congo" has 6; prose has more. */
@@ -58,7 +58,7 @@ typedef struct {
     char **items;
     size_t count;
     size_t cap;
-} s_strvec_t;
+} refworld_strvec_t;
 
 typedef enum {
     LABEL_NONE = 0,
@@ -195,24 +195,24 @@ typedef struct {
     char *source_url, *heading_country, *heading_tier_text;
     const char *series_slug;
     /* country's table entry, NULL when unknown: looked up once, by
-       s_derive, once country is final */
+       refworld_derive, once country is final */
     const country_t *country_entry;
     unsigned year;
     Dossier__V1__Tier tier;
     bool heading_found;
     bool ended; /* "Search Refworld" seen after the body began */
     bool title_from_label;
-    s_strvec_t body;
-    s_strvec_t warnings;
+    refworld_strvec_t body;
+    refworld_strvec_t warnings;
     char *para; /* paragraph being assembled */
     size_t para_len, para_cap;
     bool oom;
-} s_parse_t;
+} refworld_parser_t;
 
 /* ---- small string helpers ------------------------------------------ */
 
 static char *
-s_strndup(const char *s, size_t n) {
+refworld_strndup(const char *s, size_t n) {
     char *d = malloc(n + 1);
     if (d) {
         memcpy(d, s, n);
@@ -223,8 +223,8 @@ s_strndup(const char *s, size_t n) {
 
 /*  Replaces *slot with a copy of n bytes of s; records OOM. */
 static void
-s_set(s_parse_t *p, char **slot, const char *s, size_t n) {
-    char *d = s_strndup(s, n);
+refworld_set(refworld_parser_t *p, char **slot, const char *s, size_t n) {
+    char *d = refworld_strndup(s, n);
     if (!d) {
         p->oom = true;
         return;
@@ -234,7 +234,7 @@ s_set(s_parse_t *p, char **slot, const char *s, size_t n) {
 }
 
 static bool
-s_vec_push(s_strvec_t *v, char *s) {
+refworld_vec_push(refworld_strvec_t *v, char *s) {
     if (v->count == v->cap) {
         size_t cap = v->cap ? v->cap * 2 : 8;
         char **items = realloc(v->items, cap * sizeof(char *));
@@ -249,7 +249,7 @@ s_vec_push(s_strvec_t *v, char *s) {
 }
 
 static void
-s_vec_free(s_strvec_t *v) {
+refworld_vec_free(refworld_strvec_t *v) {
     for (size_t i = 0; i < v->count; i++) {
         free(v->items[i]);
     }
@@ -257,11 +257,11 @@ s_vec_free(s_strvec_t *v) {
     memset(v, 0, sizeof(*v));
 }
 
-static void s_warn(s_parse_t *p, const char *fmt, ...)
+static void refworld_warn(refworld_parser_t *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
-s_warn(s_parse_t *p, const char *fmt, ...) {
+refworld_warn(refworld_parser_t *p, const char *fmt, ...) {
     if (p->warnings.count >= WARNINGS_MAX) {
         return;
     }
@@ -271,7 +271,7 @@ s_warn(s_parse_t *p, const char *fmt, ...) {
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     char *w = strdup(buf);
-    if (!w || !s_vec_push(&p->warnings, w)) {
+    if (!w || !refworld_vec_push(&p->warnings, w)) {
         free(w);
         p->oom = true;
     }
@@ -280,7 +280,7 @@ s_warn(s_parse_t *p, const char *fmt, ...) {
 /*  Writes at most 60 bytes of s into buf for a message, cut on a UTF-8
     boundary, with "..." when cut. */
 static const char *
-s_excerpt(const char *s, char *buf, size_t size) {
+refworld_excerpt(const char *s, char *buf, size_t size) {
     size_t n = strlen(s);
     size_t max = size - 4;
     if (n <= max) {
@@ -296,13 +296,13 @@ s_excerpt(const char *s, char *buf, size_t size) {
 }
 
 static bool
-s_prefix_ci(const char *s, const char *prefix) {
+refworld_prefix_ci(const char *s, const char *prefix) {
     return strncasecmp(s, prefix, strlen(prefix)) == 0;
 }
 
 /*  Case-insensitive ASCII substring search. */
 static const char *
-s_strcasestr(const char *hay, const char *needle) {
+refworld_strcasestr(const char *hay, const char *needle) {
     size_t n = strlen(needle);
     for (; *hay; hay++) {
         if (strncasecmp(hay, needle, n) == 0) {
@@ -361,12 +361,12 @@ typedef struct {
     size_t nuls;
     size_t controls;  /* other C0 controls and DEL, not line ends or tabs */
     size_t undefined; /* 0x81 0x8D 0x8F 0x90 0x9D: unused in Windows-1252 */
-} s_bytes_t;
+} refworld_bytes_t;
 
 /*  Counts what sanitizing will change, for warnings, for telling text from
     binary, and for telling UTF-8 from Windows-1252. */
 static void
-s_count_bytes(const unsigned char *s, size_t size, s_bytes_t *b) {
+refworld_count_bytes(const unsigned char *s, size_t size, refworld_bytes_t *b) {
     memset(b, 0, sizeof(*b));
     size_t i = 0;
     while (i < size) {
@@ -411,7 +411,7 @@ static const uint16_t s_cp1252[32] = {
     characters) to malloc'd UTF-8, dropping NULs; undefined bytes become
     U+FFFD. NULL when out of memory. */
 static char *
-s_cp1252_to_utf8(const unsigned char *s, size_t size) {
+refworld_cp1252_to_utf8(const unsigned char *s, size_t size) {
     char *out = malloc(size * 3 + 1);
     if (!out) {
         return NULL;
@@ -450,7 +450,7 @@ s_is_invisible(uint32_t cp) {
     of this file), to out (n + 1 bytes of room) and NUL-terminates it;
     out may be in (it never grows). Returns the new length. */
 static size_t
-s_normalize_text(const char *in, size_t n, char *out) {
+refworld_normalize_text(const char *in, size_t n, char *out) {
     size_t i = 0, o = 0;
     while (i < n) {
         uint64_t w;
@@ -499,7 +499,7 @@ s_normalize_text(const char *in, size_t n, char *out) {
 /*  Trims the n bytes of line in place and collapses its runs of blanks
     into one space; NUL-terminates it and returns its new length. */
 static size_t
-s_clean_line(char *line, size_t n) {
+refworld_clean_line(char *line, size_t n) {
     /* Most lines are clean already: find the first byte that the cleaning
        changes (a tab, a space at the start or after a space), 8 bytes at
        a time while they hold neither a tab nor two spaces in a row. Each
@@ -736,7 +736,7 @@ s_parse_date(const char *s, char *out) {
     "2015-10-05T08:49:00Z" (out: 21 bytes). A missing time is midnight;
     the zone must be GMT, UTC, Z or absent. */
 static bool
-s_parse_timestamp(const char *s, char *out, bool *no_time) {
+refworld_parse_timestamp(const char *s, char *out, bool *no_time) {
     s_token_t tok[10];
     size_t n = s_tokens(s, tok, 10);
     size_t i = 0;
@@ -784,13 +784,13 @@ s_parse_timestamp(const char *s, char *out, bool *no_time) {
     "Tier 2WL", "TIER II", "2WL", "Special Case". Sets *tier and returns the
     bytes read, or 0. */
 static size_t
-s_tier_prefix(const char *s, Dossier__V1__Tier *tier) {
+refworld_tier_prefix(const char *s, Dossier__V1__Tier *tier) {
     const char *p = s;
-    if (s_prefix_ci(p, "special case")) {
+    if (refworld_prefix_ci(p, "special case")) {
         *tier = DOSSIER__V1__TIER__SPECIAL_CASE;
         return strlen("special case");
     }
-    if (s_prefix_ci(p, "tier")) {
+    if (refworld_prefix_ci(p, "tier")) {
         p += 4;
         while (*p == ' ' || *p == '-') {
             p++;
@@ -800,22 +800,22 @@ s_tier_prefix(const char *s, Dossier__V1__Tier *tier) {
     if (*p == '1' || *p == '2' || *p == '3') {
         level = *p - '0';
         p++;
-    } else if (s_prefix_ci(p, "iii")) {
+    } else if (refworld_prefix_ci(p, "iii")) {
         level = 3;
         p += 3;
-    } else if (s_prefix_ci(p, "ii")) {
+    } else if (refworld_prefix_ci(p, "ii")) {
         level = 2;
         p += 2;
-    } else if (s_prefix_ci(p, "i")) {
+    } else if (refworld_prefix_ci(p, "i")) {
         level = 1;
         p += 1;
-    } else if (s_prefix_ci(p, "one")) {
+    } else if (refworld_prefix_ci(p, "one")) {
         level = 1;
         p += 3;
-    } else if (s_prefix_ci(p, "two")) {
+    } else if (refworld_prefix_ci(p, "two")) {
         level = 2;
         p += 3;
-    } else if (s_prefix_ci(p, "three")) {
+    } else if (refworld_prefix_ci(p, "three")) {
         level = 3;
         p += 5;
     }
@@ -829,15 +829,16 @@ s_tier_prefix(const char *s, Dossier__V1__Tier *tier) {
         while (*q == ' ' || *q == '-') {
             q++;
         }
-        if (s_prefix_ci(q, "watch list") || s_prefix_ci(q, "watch-list")) {
+        if (refworld_prefix_ci(q, "watch list") ||
+            refworld_prefix_ci(q, "watch-list")) {
             *tier = DOSSIER__V1__TIER__TIER_2_WATCH_LIST;
             return (size_t)(q + 10 - s);
         }
-        if (s_prefix_ci(q, "watchlist")) {
+        if (refworld_prefix_ci(q, "watchlist")) {
             *tier = DOSSIER__V1__TIER__TIER_2_WATCH_LIST;
             return (size_t)(q + 9 - s);
         }
-        if (s_prefix_ci(q, "wl") && !isalnum((unsigned char)q[2])) {
+        if (refworld_prefix_ci(q, "wl") && !isalnum((unsigned char)q[2])) {
             *tier = DOSSIER__V1__TIER__TIER_2_WATCH_LIST;
             return (size_t)(q + 2 - s);
         }
@@ -860,7 +861,7 @@ refworld_tier_parse(const char *text, Dossier__V1__Tier *tier) {
         text++;
     }
     Dossier__V1__Tier t;
-    size_t n = s_tier_prefix(text, &t);
+    size_t n = refworld_tier_prefix(text, &t);
     if (n == 0) {
         return DOSSIER_INVALID_ARGUMENT;
     }
@@ -999,7 +1000,7 @@ s_recase(char *s) {
 /*  Copies n bytes of a country name as written, without its footnote mark,
     re-cased when ALL CAPS. NULL when nothing is left or out of memory. */
 static char *
-s_country_name(s_parse_t *p, const char *s, size_t n) {
+refworld_country_name(refworld_parser_t *p, const char *s, size_t n) {
     n = s_strip_footnote(s, n);
     while (n > 0 && s[n - 1] == ' ') {
         n--;
@@ -1011,7 +1012,7 @@ s_country_name(s_parse_t *p, const char *s, size_t n) {
     if (n == 0) {
         return NULL;
     }
-    char *c = s_strndup(s, n);
+    char *c = refworld_strndup(s, n);
     if (!c) {
         p->oom = true;
         return NULL;
@@ -1086,7 +1087,8 @@ s_match_label(const char *line, const char **value) {
 static bool
 s_looks_like_title(const char *line) {
     size_t n = strlen(line);
-    if (n < 4 || n > TITLE_MAX || line[n - 1] == '.' || line[n - 1] == ':') {
+    if (n < 4 || n > REFWORLD_TITLE_MAX || line[n - 1] == '.' ||
+        line[n - 1] == ':') {
         return false;
     }
     if (strstr(line, " - ") || strstr(line, " \xe2\x80\x93 ") ||
@@ -1112,7 +1114,7 @@ s_looks_like_title(const char *line) {
     note after the tier inside or after the parentheses. On success stores
     the country, tier and note in p and returns true. */
 static bool
-s_parse_heading(s_parse_t *p, const char *line) {
+s_parse_heading(refworld_parser_t *p, const char *line) {
     size_t n = strlen(line);
     if (n < 6 || n > HEADING_MAX) {
         return false;
@@ -1144,9 +1146,9 @@ s_parse_heading(s_parse_t *p, const char *line) {
         while (*inner == ' ') {
             inner++;
         }
-        if (!((s_prefix_ci(inner, "tier") &&
+        if (!((refworld_prefix_ci(inner, "tier") &&
                !isalpha((unsigned char)inner[4])) ||
-              s_prefix_ci(inner, "special case"))) {
+              refworld_prefix_ci(inner, "special case"))) {
             continue; /* "(and Kosovo)", "(Tiered ...)" */
         }
         size_t country_len = open;
@@ -1159,7 +1161,7 @@ s_parse_heading(s_parse_t *p, const char *line) {
             words > HEADING_COUNTRY_WORDS || memchr(line, ':', country_len)) {
             return false;
         }
-        char *country = s_country_name(p, line, country_len);
+        char *country = refworld_country_name(p, line, country_len);
         if (!country) {
             return false;
         }
@@ -1170,18 +1172,18 @@ s_parse_heading(s_parse_t *p, const char *line) {
             return false;
         }
         size_t group_len = (size_t)(line + i - inner);
-        char *group = s_strndup(inner, group_len);
+        char *group = refworld_strndup(inner, group_len);
         if (!group) {
             free(country);
             p->oom = true;
             return false;
         }
         Dossier__V1__Tier tier = DOSSIER__V1__TIER__TIER_UNSPECIFIED;
-        size_t used = s_tier_prefix(group, &tier);
+        size_t used = refworld_tier_prefix(group, &tier);
         char ex[64];
         if (used == 0) {
-            s_warn(p, "the heading's tier \"%s\" is not a known tier",
-                   s_excerpt(group, ex, sizeof(ex)));
+            refworld_warn(p, "the heading's tier \"%s\" is not a known tier",
+                          refworld_excerpt(group, ex, sizeof(ex)));
         }
         /* The note: what follows the tier in the group, then what follows
            the group, each without leading punctuation. */
@@ -1192,8 +1194,8 @@ s_parse_heading(s_parse_t *p, const char *line) {
             const char *q = notes[k];
             while (*q == ' ' || *q == ';' || *q == ',' || *q == ':' ||
                    *q == '-' || *q == '*' || *q == '.' ||
-                   s_prefix_ci(q, "\xe2\x80\x93") ||
-                   s_prefix_ci(q, "\xe2\x80\x94")) {
+                   refworld_prefix_ci(q, "\xe2\x80\x93") ||
+                   refworld_prefix_ci(q, "\xe2\x80\x94")) {
                 q += ((unsigned char)*q == 0xE2) ? 3 : 1;
             }
             size_t qn = strlen(q);
@@ -1213,7 +1215,7 @@ s_parse_heading(s_parse_t *p, const char *line) {
         p->heading_tier_text = group;
         p->tier = tier;
         if (note[0]) {
-            s_set(p, &p->tier_note, note, strlen(note));
+            refworld_set(p, &p->tier_note, note, strlen(note));
         }
         p->heading_found = true;
         return true;
@@ -1224,7 +1226,7 @@ s_parse_heading(s_parse_t *p, const char *line) {
 /* ---- body ----------------------------------------------------------- */
 
 static void
-s_para_add(s_parse_t *p, const char *line, size_t n) {
+s_para_add(refworld_parser_t *p, const char *line, size_t n) {
     size_t need = p->para_len + n + 2;
     if (need > p->para_cap) {
         size_t cap = p->para_cap ? p->para_cap : 256;
@@ -1248,12 +1250,12 @@ s_para_add(s_parse_t *p, const char *line, size_t n) {
 }
 
 static void
-s_para_flush(s_parse_t *p) {
+s_para_flush(refworld_parser_t *p) {
     if (p->para_len == 0) {
         return;
     }
-    char *para = s_strndup(p->para, p->para_len);
-    if (!para || !s_vec_push(&p->body, para)) {
+    char *para = refworld_strndup(p->para, p->para_len);
+    if (!para || !refworld_vec_push(&p->body, para)) {
         free(para);
         p->oom = true;
     }
@@ -1265,30 +1267,30 @@ s_para_flush(s_parse_t *p) {
 typedef enum { STATE_HEADER, STATE_BODY } s_state_t;
 
 static void
-s_take_label(s_parse_t *p, s_label_t label, const char *value) {
+s_take_label(refworld_parser_t *p, s_label_t label, const char *value) {
     size_t n = strlen(value);
     switch (label) {
     case LABEL_TITLE:
-        s_set(p, &p->title, value, n);
+        refworld_set(p, &p->title, value, n);
         p->title_from_label = true;
         break;
     case LABEL_PUBLISHER:
-        s_set(p, &p->publisher, value, n);
+        refworld_set(p, &p->publisher, value, n);
         break;
     case LABEL_AUTHOR:
-        s_set(p, &p->author, value, n);
+        refworld_set(p, &p->author, value, n);
         break;
     case LABEL_PUBDATE:
-        s_set(p, &p->pubdate, value, n);
+        refworld_set(p, &p->pubdate, value, n);
         break;
     case LABEL_CITE:
-        s_set(p, &p->cite_as, value, n);
+        refworld_set(p, &p->cite_as, value, n);
         break;
     case LABEL_DISCLAIMER:
-        s_set(p, &p->disclaimer, value, n);
+        refworld_set(p, &p->disclaimer, value, n);
         break;
     case LABEL_COUNTRIES:
-        s_set(p, &p->countries, value, n);
+        refworld_set(p, &p->countries, value, n);
         break;
     default:
         break;
@@ -1296,7 +1298,7 @@ s_take_label(s_parse_t *p, s_label_t label, const char *value) {
 }
 
 static void
-s_take_last_updated(s_parse_t *p, const char *line) {
+s_take_last_updated(refworld_parser_t *p, const char *line) {
     const char *v = line + strlen("last updated");
     while (*v == ':' || *v == ' ') {
         v++;
@@ -1304,20 +1306,21 @@ s_take_last_updated(s_parse_t *p, const char *line) {
     char iso[21];
     bool no_time = false;
     char ex[64];
-    if (!s_parse_timestamp(v, iso, &no_time)) {
-        s_warn(p, "the Last Updated date \"%s\" is not understood",
-               s_excerpt(v, ex, sizeof(ex)));
+    if (!refworld_parse_timestamp(v, iso, &no_time)) {
+        refworld_warn(p, "the Last Updated date \"%s\" is not understood",
+                      refworld_excerpt(v, ex, sizeof(ex)));
         return;
     }
     if (no_time) {
-        s_warn(p, "Last Updated has no time of day; midnight UTC assumed");
+        refworld_warn(p,
+                      "Last Updated has no time of day; midnight UTC assumed");
     }
-    s_set(p, &p->last_updated, iso, strlen(iso));
+    refworld_set(p, &p->last_updated, iso, strlen(iso));
 }
 
 /*  True for a line holding only a date ("February 28, 2005"). */
 static bool
-s_is_date_line(const char *line) {
+refworld_is_date_line(const char *line) {
     char iso[11];
     return strlen(line) < 40 && s_parse_date(line, iso);
 }
@@ -1325,7 +1328,7 @@ s_is_date_line(const char *line) {
 /*  Reads the size bytes of normalized text (NUL-terminated, no NUL
     inside), cutting its lines in place. */
 static void
-s_scan_lines(s_parse_t *p, char *text, size_t size) {
+s_scan_lines(refworld_parser_t *p, char *text, size_t size) {
     s_state_t state = STATE_HEADER;
     s_label_t pending = LABEL_NONE; /* a label alone: value on next line */
     bool skip_date = false;         /* after "Released by ..." */
@@ -1339,7 +1342,7 @@ s_scan_lines(s_parse_t *p, char *text, size_t size) {
             *nl = '\0';
         }
         save = nl ? nl + 1 : NULL;
-        size_t n = s_clean_line(line, (size_t)((nl ? nl : end) - line));
+        size_t n = refworld_clean_line(line, (size_t)((nl ? nl : end) - line));
 
         if (n == 0) {
             if (state == STATE_BODY) {
@@ -1349,7 +1352,7 @@ s_scan_lines(s_parse_t *p, char *text, size_t size) {
         }
         /* "Last Updated:" anywhere; without its colon only in the header,
            where it cannot be the start of a sentence of the body */
-        if (s_prefix_ci(line, "last updated") &&
+        if (refworld_prefix_ci(line, "last updated") &&
             (line[12] == ':' || (line[12] == ' ' && state == STATE_HEADER))) {
             s_take_last_updated(p, line);
             goto next;
@@ -1369,12 +1372,12 @@ s_scan_lines(s_parse_t *p, char *text, size_t size) {
         }
         if (want_note) {
             want_note = false;
-            if (line[0] == '*' && s_strcasestr(line, "tier")) {
+            if (line[0] == '*' && refworld_strcasestr(line, "tier")) {
                 const char *q = line;
                 while (*q == '*' || *q == ' ') {
                     q++;
                 }
-                s_set(p, &p->tier_note, q, strlen(q));
+                refworld_set(p, &p->tier_note, q, strlen(q));
                 goto next;
             }
         }
@@ -1401,11 +1404,11 @@ s_scan_lines(s_parse_t *p, char *text, size_t size) {
                 }
                 goto next;
             }
-            if (s_prefix_ci(line, "released by ")) {
+            if (refworld_prefix_ci(line, "released by ")) {
                 skip_date = true;
                 goto next;
             }
-            if (skip_date && s_is_date_line(line)) {
+            if (skip_date && refworld_is_date_line(line)) {
                 skip_date = false;
                 goto next;
             }
@@ -1414,7 +1417,7 @@ s_scan_lines(s_parse_t *p, char *text, size_t size) {
                 goto next; /* the title repeated above the text */
             }
             if (!p->title && s_looks_like_title(line)) {
-                s_set(p, &p->title, line, n);
+                refworld_set(p, &p->title, line, n);
                 goto next;
             }
             state = STATE_BODY;
@@ -1475,11 +1478,11 @@ s_year_in(const char *s) {
 /*  The series part of a title: before its last dash, less the years and a
     leading publisher, less a trailing "for". */
 static void
-s_series_from_title(s_parse_t *p) {
+s_series_from_title(refworld_parser_t *p) {
     size_t sep_len = 0;
     long dash = s_last_dash(p->title, &sep_len);
     size_t n = dash >= 0 ? (size_t)dash : strlen(p->title);
-    char *part = s_strndup(p->title, n);
+    char *part = refworld_strndup(p->title, n);
     if (!part) {
         p->oom = true;
         return;
@@ -1496,11 +1499,11 @@ s_series_from_title(s_parse_t *p) {
             memset(part + i, ' ', 4);
         }
     }
-    s_clean_line(part, strlen(part));
+    refworld_clean_line(part, strlen(part));
     char *start = part;
     for (size_t i = 0;
          i < sizeof(s_title_publishers) / sizeof(s_title_publishers[0]); i++) {
-        if (s_prefix_ci(start, s_title_publishers[i])) {
+        if (refworld_prefix_ci(start, s_title_publishers[i])) {
             start += strlen(s_title_publishers[i]);
             while (*start == ' ' || *start == ',' || *start == ':') {
                 start++;
@@ -1527,15 +1530,15 @@ s_series_from_title(s_parse_t *p) {
     }
     for (size_t i = 0; i < sizeof(s_series) / sizeof(s_series[0]); i++) {
         if (strstr(folded, s_series[i].match)) {
-            s_set(p, &p->doc_type, s_series[i].doc_type,
-                  strlen(s_series[i].doc_type));
+            refworld_set(p, &p->doc_type, s_series[i].doc_type,
+                         strlen(s_series[i].doc_type));
             p->series_slug = s_series[i].slug;
             break;
         }
     }
     free(folded);
     if (!p->doc_type && len > 0) {
-        s_set(p, &p->doc_type, start, len);
+        refworld_set(p, &p->doc_type, start, len);
     }
     free(part);
 }
@@ -1543,7 +1546,7 @@ s_series_from_title(s_parse_t *p) {
 /*  Reads the title back from "Cite as": "<Publisher>, <Title>, <date>,
     available at: ...". */
 static void
-s_title_from_cite(s_parse_t *p) {
+refworld_title_from_cite(refworld_parser_t *p) {
     if (!p->cite_as) {
         return;
     }
@@ -1557,39 +1560,39 @@ s_title_from_cite(s_parse_t *p) {
     while (*s == ' ') {
         s++;
     }
-    const char *end = s_strcasestr(s, ", available at");
+    const char *end = refworld_strcasestr(s, ", available at");
     size_t n = end ? (size_t)(end - s) : strlen(s);
     /* drop ", <date>" at the end */
     for (size_t i = n; i > 0; i--) {
         if (s[i - 1] == ',' && i < n) {
-            char *tail = s_strndup(s + i, n - i);
+            char *tail = refworld_strndup(s + i, n - i);
             if (!tail) {
                 p->oom = true;
                 return;
             }
-            s_clean_line(tail, strlen(tail));
-            if (s_is_date_line(tail)) {
+            refworld_clean_line(tail, strlen(tail));
+            if (refworld_is_date_line(tail)) {
                 n = i - 1;
             }
             free(tail);
             break;
         }
     }
-    if (n > 0 && n <= TITLE_MAX) {
-        s_set(p, &p->title, s, n);
-        s_warn(p, "no title line; the title was read from \"Cite as\"");
+    if (n > 0 && n <= REFWORLD_TITLE_MAX) {
+        refworld_set(p, &p->title, s, n);
+        refworld_warn(p, "no title line; the title was read from \"Cite as\"");
     }
 }
 
 /*  A Refworld address in "Cite as" ("available at: https://www.refworld.
     org/docid/4680d805c.html"). */
 static void
-s_source_url(s_parse_t *p) {
+s_source_url(refworld_parser_t *p) {
     if (!p->cite_as) {
         return;
     }
-    const char *u = s_strcasestr(p->cite_as, "http://");
-    const char *u2 = s_strcasestr(p->cite_as, "https://");
+    const char *u = refworld_strcasestr(p->cite_as, "http://");
+    const char *u2 = refworld_strcasestr(p->cite_as, "https://");
     if (!u || (u2 && u2 < u)) {
         u = u2;
     }
@@ -1603,7 +1606,7 @@ s_source_url(s_parse_t *p) {
     while (n > 0 && strchr(".,;)", u[n - 1])) {
         n--;
     }
-    char *url = s_strndup(u, n);
+    char *url = refworld_strndup(u, n);
     if (!url) {
         p->oom = true;
         return;
@@ -1628,7 +1631,7 @@ s_source_url(s_parse_t *p) {
 /*  The tier stated in an early body sentence, when there is no heading:
     "Somalia remains a Special Case", "X is placed on Tier 2 Watch List". */
 static void
-s_tier_from_body(s_parse_t *p) {
+s_tier_from_body(refworld_parser_t *p) {
     for (size_t i = 0; i < p->body.count && i < TIER_SENTENCE_PARAGRAPHS; i++) {
         const char *para = p->body.items[i];
         for (size_t k = 0;
@@ -1643,18 +1646,19 @@ s_tier_from_body(s_parse_t *p) {
                     continue;
                 }
                 Dossier__V1__Tier tier;
-                size_t used = s_tier_prefix(t, &tier);
+                size_t used = refworld_tier_prefix(t, &tier);
                 if (used == 0) {
                     continue;
                 }
                 p->tier = tier;
                 char ex[64];
-                s_warn(
+                refworld_warn(
                     p,
                     "no tier heading; the tier \"%s\" was read from the "
                     "body (\"...%s\")",
                     refworld_tier_name(tier),
-                    s_excerpt(at - strlen(s_tier_phrases[k]), ex, sizeof(ex)));
+                    refworld_excerpt(at - strlen(s_tier_phrases[k]), ex,
+                                     sizeof(ex)));
                 return;
             }
         }
@@ -1662,10 +1666,10 @@ s_tier_from_body(s_parse_t *p) {
 }
 
 static void
-s_derive(s_parse_t *p) {
+refworld_derive(refworld_parser_t *p) {
     char ex[64], ex2[64];
     if (!p->title) {
-        s_title_from_cite(p);
+        refworld_title_from_cite(p);
     }
     /* country: the title's last " - " part, else the heading's */
     if (p->title) {
@@ -1673,7 +1677,7 @@ s_derive(s_parse_t *p) {
         long dash = s_last_dash(p->title, &sep_len);
         if (dash >= 0) {
             const char *c = p->title + dash + sep_len;
-            p->country = s_country_name(p, c, strlen(c));
+            p->country = refworld_country_name(p, c, strlen(c));
         }
         p->year = s_year_in(p->title);
         s_series_from_title(p);
@@ -1693,15 +1697,16 @@ s_derive(s_parse_t *p) {
                                  ? a
                                  : country_lookup(p->heading_country);
         if (a && b && a != b) {
-            s_warn(p, "the title names %s but the heading names %s",
-                   s_excerpt(p->country, ex, sizeof(ex)),
-                   s_excerpt(p->heading_country, ex2, sizeof(ex2)));
+            refworld_warn(
+                p, "the title names %s but the heading names %s",
+                refworld_excerpt(p->country, ex, sizeof(ex)),
+                refworld_excerpt(p->heading_country, ex2, sizeof(ex2)));
         }
     }
     if (!p->doc_type && p->heading_found) {
         /* Only the TIP report places countries in tiers. */
         const char *tip = "Trafficking in Persons Report";
-        s_set(p, &p->doc_type, tip, strlen(tip));
+        refworld_set(p, &p->doc_type, tip, strlen(tip));
         p->series_slug = "tip";
     }
     bool tip = p->series_slug && strcmp(p->series_slug, "tip") == 0;
@@ -1716,8 +1721,8 @@ s_derive(s_parse_t *p) {
             p->pubdate = strdup(iso);
             p->oom |= p->pubdate == NULL;
         } else {
-            s_warn(p, "the publication date \"%s\" is not understood",
-                   s_excerpt(p->pubdate, ex, sizeof(ex)));
+            refworld_warn(p, "the publication date \"%s\" is not understood",
+                          refworld_excerpt(p->pubdate, ex, sizeof(ex)));
             free(p->pubdate);
             p->pubdate = NULL;
         }
@@ -1725,34 +1730,34 @@ s_derive(s_parse_t *p) {
     s_source_url(p);
 
     if (!p->title) {
-        s_warn(p, "no title found");
+        refworld_warn(p, "no title found");
     } else if (p->year == 0) {
-        s_warn(p, "no year in the title");
+        refworld_warn(p, "no year in the title");
     }
     if (!p->country) {
-        s_warn(p, "no country found");
+        refworld_warn(p, "no country found");
     } else if (!p->country_entry) {
-        s_warn(p, "the country \"%s\" is not a known ISO 3166-1 country",
-               s_excerpt(p->country, ex, sizeof(ex)));
+        refworld_warn(p, "the country \"%s\" is not a known ISO 3166-1 country",
+                      refworld_excerpt(p->country, ex, sizeof(ex)));
     }
     if (!p->publisher) {
-        s_warn(p, "no publisher found");
+        refworld_warn(p, "no publisher found");
     }
     if (!p->pubdate) {
-        s_warn(p, "no publication date found");
+        refworld_warn(p, "no publication date found");
     }
     if (tip && !p->heading_found) {
-        s_warn(p, "no \"Country (Tier ...)\" heading found");
+        refworld_warn(p, "no \"Country (Tier ...)\" heading found");
     }
     if (tip && p->tier == DOSSIER__V1__TIER__TIER_UNSPECIFIED) {
-        s_warn(p, "no tier found");
+        refworld_warn(p, "no tier found");
     }
     if (p->body.count == 0) {
-        s_warn(p, "no body text found");
+        refworld_warn(p, "no body text found");
     }
     if (!p->ended) {
-        s_warn(p, "no closing \"Search Refworld\" line: the text may be "
-                  "truncated");
+        refworld_warn(p, "no closing \"Search Refworld\" line: the text may be "
+                         "truncated");
     }
 }
 
@@ -1786,7 +1791,8 @@ s_slug_append(char *out, size_t size, const char *s, size_t max) {
 }
 
 static void
-s_make_id(s_parse_t *p, const char *sha_hex, char *id, size_t size) {
+refworld_make_id(refworld_parser_t *p, const char *sha_hex, char *id,
+                 size_t size) {
     id[0] = '\0';
     if (p->series_slug) {
         snprintf(id, size, "%s", p->series_slug);
@@ -1832,7 +1838,7 @@ s_take(char **slot) {
 }
 
 static void
-s_parse_free(s_parse_t *p) {
+s_parse_free(refworld_parser_t *p) {
     char **fields[] = {
         &p->title,           &p->publisher,        &p->author,
         &p->pubdate,         &p->last_updated,     &p->cite_as,
@@ -1843,15 +1849,15 @@ s_parse_free(s_parse_t *p) {
         free(*fields[i]);
         *fields[i] = NULL;
     }
-    s_vec_free(&p->body);
-    s_vec_free(&p->warnings);
+    refworld_vec_free(&p->body);
+    refworld_vec_free(&p->warnings);
     free(p->para);
     p->para = NULL;
 }
 
 /*  Builds the Report from p, moving its strings. NULL when out of memory. */
 static Dossier__V1__Report *
-s_build_report(s_parse_t *p, const char *id, const char *sha_hex) {
+s_build_report(refworld_parser_t *p, const char *id, const char *sha_hex) {
     Dossier__V1__Report *r = malloc(sizeof(*r));
     if (!r) {
         return NULL;
@@ -1925,7 +1931,8 @@ s_build_report(s_parse_t *p, const char *id, const char *sha_hex) {
     UTF-8. Unpaired surrogates, an odd last byte and U+0000 become U+FFFD,
     so the result has no NUL inside. NULL when out of memory. */
 static char *
-s_utf16_to_utf8(const unsigned char *s, size_t size, bool little_endian) {
+refworld_utf16_to_utf8(const unsigned char *s, size_t size,
+                       bool little_endian) {
     size_t units = (size - 2) / 2;
     /* a unit gives at most 3 bytes; a pair (2 units) gives 4 */
     char *out = malloc(units * 3 + 4);
@@ -2003,7 +2010,7 @@ refworld_parse(const char *text, size_t size, const char *source_name,
     bool utf16 = size >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) ||
                                (u[0] == 0xFE && u[1] == 0xFF));
     if (utf16) {
-        utf8 = s_utf16_to_utf8(u, size, u[0] == 0xFF);
+        utf8 = refworld_utf16_to_utf8(u, size, u[0] == 0xFF);
         if (!utf8) {
             return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
                                      "%s: out of memory", name);
@@ -2015,8 +2022,8 @@ refworld_parse(const char *text, size_t size, const char *source_name,
     /* Text that is not UTF-8 and has not one UTF-8 sequence in it is a
        single-byte code page: read it as Windows-1252, whose printable
        characters include Latin-1's (0xA0 a no-break space, 0xF4 "ô"). */
-    s_bytes_t bytes;
-    s_count_bytes((const unsigned char *)text, size, &bytes);
+    refworld_bytes_t bytes;
+    refworld_count_bytes((const unsigned char *)text, size, &bytes);
     bool cp1252 = bytes.invalid > 0 && bytes.multibyte == 0;
     size_t bad = bytes.nuls + bytes.controls +
                  (cp1252 ? bytes.undefined : bytes.invalid);
@@ -2029,7 +2036,8 @@ refworld_parse(const char *text, size_t size, const char *source_name,
                                  name, bad, size);
     }
     if (cp1252) {
-        char *converted = s_cp1252_to_utf8((const unsigned char *)text, size);
+        char *converted =
+            refworld_cp1252_to_utf8((const unsigned char *)text, size);
         free(utf8);
         if (!converted) {
             return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
@@ -2048,12 +2056,12 @@ refworld_parse(const char *text, size_t size, const char *source_name,
     if (!cp1252 && bytes.invalid == 0 && bytes.nuls == 0) {
         clean = malloc(size + 1);
         if (clean) {
-            clean_len = s_normalize_text(text, size, clean);
+            clean_len = refworld_normalize_text(text, size, clean);
         }
     } else {
         clean = text_utf8_sanitize(text, size);
         if (clean) {
-            clean_len = s_normalize_text(clean, strlen(clean), clean);
+            clean_len = refworld_normalize_text(clean, strlen(clean), clean);
         }
     }
     free(utf8);
@@ -2062,21 +2070,22 @@ refworld_parse(const char *text, size_t size, const char *source_name,
                                  "%s: out of memory", name);
     }
 
-    s_parse_t p;
+    refworld_parser_t p;
     memset(&p, 0, sizeof(p));
     p.name = name;
     if (utf16) {
-        s_warn(&p, "the text is UTF-16; read as such");
+        refworld_warn(&p, "the text is UTF-16; read as such");
     }
     if (cp1252) {
-        s_warn(&p, "the text is not UTF-8; read as Windows-1252 (Latin-1)");
+        refworld_warn(&p,
+                      "the text is not UTF-8; read as Windows-1252 (Latin-1)");
     } else if (bytes.invalid > 0) {
-        s_warn(&p, "%zu invalid UTF-8 sequence%s replaced by U+FFFD",
-               bytes.invalid, bytes.invalid == 1 ? "" : "s");
+        refworld_warn(&p, "%zu invalid UTF-8 sequence%s replaced by U+FFFD",
+                      bytes.invalid, bytes.invalid == 1 ? "" : "s");
     }
     if (bytes.nuls > 0) {
-        s_warn(&p, "%zu NUL byte%s dropped", bytes.nuls,
-               bytes.nuls == 1 ? "" : "s");
+        refworld_warn(&p, "%zu NUL byte%s dropped", bytes.nuls,
+                      bytes.nuls == 1 ? "" : "s");
     }
     s_scan_lines(&p, clean, clean_len);
     free(clean);
@@ -2087,7 +2096,7 @@ refworld_parse(const char *text, size_t size, const char *source_name,
                                  "%s: out of memory", name);
     }
     if (!p.title && !p.heading_found) {
-        s_title_from_cite(&p);
+        refworld_title_from_cite(&p);
     }
     if (!p.title && !p.heading_found) {
         s_parse_free(&p);
@@ -2096,9 +2105,9 @@ refworld_parse(const char *text, size_t size, const char *source_name,
                                  "no report heading found",
                                  name);
     }
-    s_derive(&p);
+    refworld_derive(&p);
     char id[129];
-    s_make_id(&p, sha_hex, id, sizeof(id));
+    refworld_make_id(&p, sha_hex, id, sizeof(id));
     Dossier__V1__Report *report =
         p.oom ? NULL : s_build_report(&p, id, sha_hex);
     if (!report) {
