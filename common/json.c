@@ -54,7 +54,7 @@ static const char s_replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
     size > 0), or 0 if it is not one: overlong forms, surrogates and code
     points past U+10FFFF are not. */
 static size_t
-s_utf8_sequence(const unsigned char *s, size_t size) {
+json_utf8_sequence(const unsigned char *s, size_t size) {
     unsigned char c = s[0];
     size_t len;
     uint32_t cp, min;
@@ -86,7 +86,7 @@ s_utf8_sequence(const unsigned char *s, size_t size) {
 }
 
 static char
-s_upper(char c) {
+json_ascii_upper(char c) {
     return (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
 }
 
@@ -95,8 +95,8 @@ s_upper(char c) {
     "publicationDate") or its map entry naming (upper_first true:
     "metadata" -> "Metadata"). */
 static bool
-s_camel_equal(const char *name, const char *text, size_t text_len,
-              bool upper_first) {
+json_camel_equal(const char *name, const char *text, size_t text_len,
+                 bool upper_first) {
     bool up = upper_first;
     size_t i = 0;
     for (; *name; name++) {
@@ -104,7 +104,7 @@ s_camel_equal(const char *name, const char *text, size_t text_len,
             up = true;
             continue;
         }
-        char c = up ? s_upper(*name) : *name;
+        char c = up ? json_ascii_upper(*name) : *name;
         up = false;
         if (i >= text_len || text[i] != c) {
             return false;
@@ -117,7 +117,7 @@ s_camel_equal(const char *name, const char *text, size_t text_len,
 /*  Bytes of one element of a repeated field of type t, as protobuf-c lays
     the array out. */
 static size_t
-s_type_size(ProtobufCType t) {
+json_element_size(ProtobufCType t) {
     switch (t) {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
@@ -194,8 +194,8 @@ s_type_name(ProtobufCType t) {
     names <FieldInCamelCase>Entry, with key = 1 and value = 2. protobuf-c
     1.4 does not keep the map_entry option, so recognize that shape. */
 static bool
-s_is_map(const ProtobufCMessageDescriptor *parent,
-         const ProtobufCFieldDescriptor *f) {
+json_field_is_map(const ProtobufCMessageDescriptor *parent,
+                  const ProtobufCFieldDescriptor *f) {
     if (f->label != PROTOBUF_C_LABEL_REPEATED ||
         f->type != PROTOBUF_C_TYPE_MESSAGE || f->descriptor == NULL) {
         return false;
@@ -225,7 +225,7 @@ s_is_map(const ProtobufCMessageDescriptor *parent,
     const char *entry = e->name + pn + 1;
     size_t len = strlen(entry);
     return len > 5 && strcmp(entry + len - 5, "Entry") == 0 &&
-           s_camel_equal(f->name, entry, len - 5, true);
+           json_camel_equal(f->name, entry, len - 5, true);
 }
 
 /* ------------------------------------------------------------------ */
@@ -236,10 +236,10 @@ typedef struct {
     size_t len;
     size_t cap;
     bool failed; /* out of memory: everything after is dropped */
-} s_buf_t;
+} json_buf_t;
 
 static void
-s_put(s_buf_t *b, const char *s, size_t n) {
+json_buf_put(json_buf_t *b, const char *s, size_t n) {
     if (b->failed) {
         return;
     }
@@ -266,43 +266,44 @@ s_put(s_buf_t *b, const char *s, size_t n) {
 }
 
 static void
-s_puts(s_buf_t *b, const char *s) {
-    s_put(b, s, strlen(s));
+json_buf_puts(json_buf_t *b, const char *s) {
+    json_buf_put(b, s, strlen(s));
 }
 
-static void s_putf(s_buf_t *b, const char *fmt, ...)
+static void s_putf(json_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
-s_putf(s_buf_t *b, const char *fmt, ...) {
+s_putf(json_buf_t *b, const char *fmt, ...) {
     char tmp[64];
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
     if (n > 0) {
-        s_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+        json_buf_put(b, tmp,
+                     (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
     }
 }
 
 static void
-s_newline(s_buf_t *b, bool pretty, int level) {
+s_newline(json_buf_t *b, bool pretty, int level) {
     if (!pretty) {
         return;
     }
-    s_put(b, "\n", 1);
+    json_buf_put(b, "\n", 1);
     for (int i = 0; i < level; i++) {
-        s_put(b, "  ", 2);
+        json_buf_put(b, "  ", 2);
     }
 }
 
 /*  A JSON string literal of size bytes of s; invalid UTF-8 becomes
     U+FFFD. */
 static void
-s_put_string(s_buf_t *b, const char *s, size_t size) {
+s_put_string(json_buf_t *b, const char *s, size_t size) {
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0, run = 0;
-    s_put(b, "\"", 1);
+    json_buf_put(b, "\"", 1);
     while (i < size) {
         unsigned char c = u[i];
         const char *esc = NULL;
@@ -335,7 +336,7 @@ s_put_string(s_buf_t *b, const char *s, size_t size) {
                 snprintf(tmp, sizeof tmp, "\\u%04x", c);
                 esc = tmp;
             } else if (c >= 0x80) {
-                len = s_utf8_sequence(u + i, size - i);
+                len = json_utf8_sequence(u + i, size - i);
                 if (len == 0) {
                     esc = s_replacement;
                     len = 1;
@@ -344,22 +345,22 @@ s_put_string(s_buf_t *b, const char *s, size_t size) {
             break;
         }
         if (esc != NULL) {
-            s_put(b, s + run, i - run);
-            s_puts(b, esc);
+            json_buf_put(b, s + run, i - run);
+            json_buf_puts(b, esc);
             run = i + len;
         }
         i += len;
     }
-    s_put(b, s + run, i - run);
-    s_put(b, "\"", 1);
+    json_buf_put(b, s + run, i - run);
+    json_buf_put(b, "\"", 1);
 }
 
 static void
-s_put_base64(s_buf_t *b, const uint8_t *data, size_t len) {
+s_put_base64(json_buf_t *b, const uint8_t *data, size_t len) {
     static const char abc[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     char quad[4];
-    s_put(b, "\"", 1);
+    json_buf_put(b, "\"", 1);
     for (size_t i = 0; i < len; i += 3) {
         uint32_t v = (uint32_t)data[i] << 16;
         if (i + 1 < len) {
@@ -372,21 +373,21 @@ s_put_base64(s_buf_t *b, const uint8_t *data, size_t len) {
         quad[1] = abc[(v >> 12) & 63];
         quad[2] = i + 1 < len ? abc[(v >> 6) & 63] : '=';
         quad[3] = i + 2 < len ? abc[v & 63] : '=';
-        s_put(b, quad, 4);
+        json_buf_put(b, quad, 4);
     }
-    s_put(b, "\"", 1);
+    json_buf_put(b, "\"", 1);
 }
 
 /*  The shortest %g text that reads back as the same value. */
 static void
-s_put_double(s_buf_t *b, double v, bool is_float) {
+s_put_double(json_buf_t *b, double v, bool is_float) {
     char tmp[40];
     if (isnan(v)) {
-        s_puts(b, "\"NaN\"");
+        json_buf_puts(b, "\"NaN\"");
         return;
     }
     if (isinf(v)) {
-        s_puts(b, v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+        json_buf_puts(b, v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
         return;
     }
     int lo = is_float ? 6 : 15, hi = is_float ? 9 : 17;
@@ -396,17 +397,17 @@ s_put_double(s_buf_t *b, double v, bool is_float) {
             break;
         }
     }
-    s_puts(b, tmp);
+    json_buf_puts(b, tmp);
 }
 
-static void s_put_message(s_buf_t *b, const ProtobufCMessage *msg, int level,
+static void s_put_message(json_buf_t *b, const ProtobufCMessage *msg, int level,
                           bool pretty);
 
 /*  One value of field f stored at member (a singular field, one element of
     a repeated field, or a map value). */
 static void
-s_put_value(s_buf_t *b, const ProtobufCFieldDescriptor *f, const void *member,
-            int level, bool pretty) {
+s_put_value(json_buf_t *b, const ProtobufCFieldDescriptor *f,
+            const void *member, int level, bool pretty) {
     switch (f->type) {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
@@ -433,7 +434,8 @@ s_put_value(s_buf_t *b, const ProtobufCFieldDescriptor *f, const void *member,
         s_put_double(b, *(const double *)member, false);
         break;
     case PROTOBUF_C_TYPE_BOOL:
-        s_puts(b, *(const protobuf_c_boolean *)member ? "true" : "false");
+        json_buf_puts(b,
+                      *(const protobuf_c_boolean *)member ? "true" : "false");
         break;
     case PROTOBUF_C_TYPE_ENUM: {
         int v = *(const int *)member;
@@ -463,7 +465,7 @@ s_put_value(s_buf_t *b, const ProtobufCFieldDescriptor *f, const void *member,
         if (m != NULL) {
             s_put_message(b, m, level, pretty);
         } else {
-            s_puts(b, "{}");
+            json_buf_puts(b, "{}");
         }
         break;
     }
@@ -472,27 +474,27 @@ s_put_value(s_buf_t *b, const ProtobufCFieldDescriptor *f, const void *member,
 
 /*  A map key is always a JSON string: "true", "42" or the key itself. */
 static void
-s_put_map_key(s_buf_t *b, const ProtobufCFieldDescriptor *kf,
+s_put_map_key(json_buf_t *b, const ProtobufCFieldDescriptor *kf,
               const void *member) {
     if (kf->type == PROTOBUF_C_TYPE_STRING) {
         s_put_value(b, kf, member, 0, false);
         return;
     }
     if (kf->type == PROTOBUF_C_TYPE_BOOL) {
-        s_puts(b,
-               *(const protobuf_c_boolean *)member ? "\"true\"" : "\"false\"");
+        json_buf_puts(b, *(const protobuf_c_boolean *)member ? "\"true\""
+                                                             : "\"false\"");
         return;
     }
-    s_buf_t tmp = {0};
+    json_buf_t tmp = {0};
     s_put_value(&tmp, kf, member, 0, false);
     if (tmp.failed) {
         b->failed = true;
     } else if (tmp.data[0] == '"') {
-        s_put(b, tmp.data, tmp.len); /* 64-bit: already quoted */
+        json_buf_put(b, tmp.data, tmp.len); /* 64-bit: already quoted */
     } else {
-        s_put(b, "\"", 1);
-        s_put(b, tmp.data, tmp.len);
-        s_put(b, "\"", 1);
+        json_buf_put(b, "\"", 1);
+        json_buf_put(b, tmp.data, tmp.len);
+        json_buf_put(b, "\"", 1);
     }
     free(tmp.data);
 }
@@ -560,7 +562,7 @@ s_field_present(const ProtobufCMessage *msg,
 }
 
 static void
-s_put_field(s_buf_t *b, const ProtobufCMessage *msg,
+s_put_field(json_buf_t *b, const ProtobufCMessage *msg,
             const ProtobufCFieldDescriptor *f, int level, bool pretty) {
     const char *base = (const char *)msg;
     const void *member = base + f->offset;
@@ -570,37 +572,37 @@ s_put_field(s_buf_t *b, const ProtobufCMessage *msg,
     }
     size_t n = *(const size_t *)(base + f->quantifier_offset);
     const char *arr = *(const char *const *)member;
-    if (s_is_map(msg->descriptor, f)) {
+    if (json_field_is_map(msg->descriptor, f)) {
         const ProtobufCMessageDescriptor *ed = f->descriptor;
         const ProtobufCFieldDescriptor *kf = &ed->fields[0];
         const ProtobufCFieldDescriptor *vf = &ed->fields[1];
-        s_put(b, "{", 1);
+        json_buf_put(b, "{", 1);
         for (size_t i = 0; i < n; i++) {
             const char *entry = ((const char *const *)arr)[i];
             if (i > 0) {
-                s_put(b, ",", 1);
+                json_buf_put(b, ",", 1);
             }
             s_newline(b, pretty, level + 1);
             if (entry == NULL) {
-                s_puts(b, pretty ? "\"\": " : "\"\":");
-                s_puts(b, "null");
+                json_buf_puts(b, pretty ? "\"\": " : "\"\":");
+                json_buf_puts(b, "null");
                 continue;
             }
             s_put_map_key(b, kf, entry + kf->offset);
-            s_puts(b, pretty ? ": " : ":");
+            json_buf_puts(b, pretty ? ": " : ":");
             s_put_value(b, vf, entry + vf->offset, level + 1, pretty);
         }
         if (n > 0) {
             s_newline(b, pretty, level);
         }
-        s_put(b, "}", 1);
+        json_buf_put(b, "}", 1);
         return;
     }
-    size_t esize = s_type_size(f->type);
-    s_put(b, "[", 1);
+    size_t esize = json_element_size(f->type);
+    json_buf_put(b, "[", 1);
     for (size_t i = 0; i < n; i++) {
         if (i > 0) {
-            s_put(b, ",", 1);
+            json_buf_put(b, ",", 1);
         }
         s_newline(b, pretty, level + 1);
         s_put_value(b, f, arr + i * esize, level + 1, pretty);
@@ -608,44 +610,45 @@ s_put_field(s_buf_t *b, const ProtobufCMessage *msg,
     if (n > 0) {
         s_newline(b, pretty, level);
     }
-    s_put(b, "]", 1);
+    json_buf_put(b, "]", 1);
 }
 
 /*  protobuf-c keeps descriptor->fields sorted by field number (its field
     lookup depends on it), so this order is the proto3 mapping's. */
 static void
-s_put_message(s_buf_t *b, const ProtobufCMessage *msg, int level, bool pretty) {
+s_put_message(json_buf_t *b, const ProtobufCMessage *msg, int level,
+              bool pretty) {
     const ProtobufCMessageDescriptor *desc = msg->descriptor;
     bool first = true;
-    s_put(b, "{", 1);
+    json_buf_put(b, "{", 1);
     for (unsigned i = 0; i < desc->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &desc->fields[i];
         if (!s_field_present(msg, f)) {
             continue;
         }
         if (!first) {
-            s_put(b, ",", 1);
+            json_buf_put(b, ",", 1);
         }
         first = false;
         s_newline(b, pretty, level + 1);
-        s_put(b, "\"", 1);
+        json_buf_put(b, "\"", 1);
         bool up = false;
         for (const char *p = f->name; *p; p++) {
             if (*p == '_') {
                 up = true;
                 continue;
             }
-            char c = up ? s_upper(*p) : *p;
+            char c = up ? json_ascii_upper(*p) : *p;
             up = false;
-            s_put(b, &c, 1);
+            json_buf_put(b, &c, 1);
         }
-        s_puts(b, pretty ? "\": " : "\":");
+        json_buf_puts(b, pretty ? "\": " : "\":");
         s_put_field(b, msg, f, level + 1, pretty);
     }
     if (!first) {
         s_newline(b, pretty, level);
     }
-    s_put(b, "}", 1);
+    json_buf_put(b, "}", 1);
 }
 
 char *
@@ -653,7 +656,7 @@ json_from_message(const ProtobufCMessage *message, int flags) {
     if (message == NULL || message->descriptor == NULL) {
         return NULL;
     }
-    s_buf_t b = {0};
+    json_buf_t b = {0};
     s_put_message(&b, message, 0, (flags & JSON_PRETTY) != 0);
     if (b.failed) {
         free(b.data);
@@ -702,7 +705,7 @@ s_clip(const char *s, char out[64]) {
     const unsigned char *u = (const unsigned char *)s;
     size_t size = strlen(s), i = 0, o = 0;
     while (i < size) {
-        size_t len = s_utf8_sequence(u + i, size - i);
+        size_t len = json_utf8_sequence(u + i, size - i);
         if (len == 0) {
             out[o++] = '?'; /* a key s_scan found broken */
             i++;
@@ -857,7 +860,7 @@ s_store_int(s_parse_t *ctx, ProtobufCType t, const s_int_t *n, void *dst) {
         t == PROTOBUF_C_TYPE_SFIXED32 || t == PROTOBUF_C_TYPE_INT64 ||
         t == PROTOBUF_C_TYPE_SINT64 || t == PROTOBUF_C_TYPE_SFIXED64 ||
         t == PROTOBUF_C_TYPE_ENUM;
-    bool wide = s_type_size(t) == 8;
+    bool wide = json_element_size(t) == 8;
     uint64_t max_pos = is_signed ? (wide ? (uint64_t)INT64_MAX : INT32_MAX)
                                  : (wide ? UINT64_MAX : UINT32_MAX);
     uint64_t max_neg = is_signed ? max_pos + 1 : 0;
@@ -1221,7 +1224,7 @@ s_parse_repeated(s_parse_t *ctx, char *base, const ProtobufCFieldDescriptor *f,
     if (n == 0) {
         return DOSSIER_OK;
     }
-    size_t esize = s_type_size(f->type);
+    size_t esize = json_element_size(f->type);
     char *arr = calloc(n, esize);
     if (arr == NULL) {
         return s_oom(ctx);
@@ -1255,7 +1258,7 @@ s_parse_field(s_parse_t *ctx, ProtobufCMessage *msg,
         return DOSSIER_OK; /* null is the default value */
     }
     if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-        return s_is_map(msg->descriptor, f)
+        return json_field_is_map(msg->descriptor, f)
                    ? s_parse_map(ctx, base, f, v, depth)
                    : s_parse_repeated(ctx, base, f, v, depth);
     }
@@ -1305,7 +1308,7 @@ s_parse_message(s_parse_t *ctx, const ProtobufCMessageDescriptor *desc,
         for (i = 0; i < desc->n_fields; i++) {
             const char *name = desc->fields[i].name;
             if (strcmp(name, key) == 0 ||
-                s_camel_equal(name, key, key_len, false)) {
+                json_camel_equal(name, key, key_len, false)) {
                 break;
             }
         }
@@ -1385,7 +1388,7 @@ s_scan_path(s_parse_t *ctx, const char *text, const s_level_t *levels,
     into *bigs; with out, also copies the text into it with those literals
     rewritten. */
 static dossier_status_t
-s_scan(s_parse_t *ctx, const char *text, size_t size, s_buf_t *out,
+s_scan(s_parse_t *ctx, const char *text, size_t size, json_buf_t *out,
        size_t *bigs) {
     const unsigned char *u = (const unsigned char *)text;
     s_level_t levels[S_MAX_DEPTH];
@@ -1410,7 +1413,7 @@ s_scan(s_parse_t *ctx, const char *text, size_t size, s_buf_t *out,
                     i += 2;
                     continue;
                 }
-                size_t len = s_utf8_sequence(u + i, size - i);
+                size_t len = json_utf8_sequence(u + i, size - i);
                 if (len == 0) {
                     why = "invalid UTF-8";
                     break;
@@ -1467,10 +1470,10 @@ s_scan(s_parse_t *ctx, const char *text, size_t size, s_buf_t *out,
             if (big) {
                 (*bigs)++;
                 if (out != NULL) {
-                    s_put(out, text + copied, start - copied);
-                    s_puts(out, "\"\\u0000");
-                    s_put(out, text + start, i - start);
-                    s_puts(out, "\"");
+                    json_buf_put(out, text + copied, start - copied);
+                    json_buf_puts(out, "\"\\u0000");
+                    json_buf_put(out, text + start, i - start);
+                    json_buf_puts(out, "\"");
                     copied = i;
                 }
             }
@@ -1479,7 +1482,7 @@ s_scan(s_parse_t *ctx, const char *text, size_t size, s_buf_t *out,
         }
     }
     if (out != NULL) {
-        s_put(out, text + copied, size - copied);
+        json_buf_put(out, text + copied, size - copied);
         if (out->failed) {
             return s_oom(ctx);
         }
@@ -1501,7 +1504,7 @@ json_to_message(const ProtobufCMessageDescriptor *descriptor, const char *text,
     if (st != DOSSIER_OK) {
         return st;
     }
-    s_buf_t rewritten = {0};
+    json_buf_t rewritten = {0};
     if (bigs > 0) {
         st = s_scan(&ctx, text, size, &rewritten, &bigs);
         if (st != DOSSIER_OK) {
