@@ -20,6 +20,7 @@
 #define S_REQUIRED_ROLE_FIELD 50701
 
 static pthread_once_t s_once = PTHREAD_ONCE_INIT;
+static Google__Protobuf__FileDescriptorSet *s_set; /* the rows point in */
 static apispec_method_t *s_methods;
 static size_t s_n_methods;
 static dossier_status_t s_status = DOSSIER_INTERNAL;
@@ -138,6 +139,7 @@ s_load(void) {
     }
     /* set, rows and the names stay for the process: the rows point into
        them. */
+    s_set = set;
     s_methods = rows;
     s_n_methods = service->n_method;
     s_status = DOSSIER_OK;
