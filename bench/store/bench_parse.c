@@ -1,7 +1,7 @@
 /*  bench_parse.c: dossier-bench-parse, the CPU cost of preparing one
     imported document (issue 7).
 
-    What the server's parse threads do per document (server/api/handlers.c,
+    What the server's parse threads do per document (server/api/import.c,
     s_parse_document), in process and without a server: refworld_parse of
     the text, then store_fts_terms_new of the report. The documents are
     those `dossier-bench --write-corpus` writes (corpus_refworld: 4.5 KB

@@ -196,7 +196,7 @@ dossier_status_t store_stats(store_t *self,
                              Dossier__V1__StatsResponse **response_p,
                              dossier_error_t *err);
 
-/*  Full-text search (server/store/fts/fts.c): the records matching
+/*  Full-text search (server/store/fts/): the records matching
     request->query (terms that must all match, "quoted phrases",
     -excluded terms and -"excluded phrases"; see server/store/fts/query.h) and
     request->filter, ranked by BM25 (k1 1.2, b 0.75) or ordered by year or

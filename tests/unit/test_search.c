@@ -1,5 +1,5 @@
 /*  test_search.c: full-text search through the store (store_search,
-    server/store/fts/fts.c) over a small corpus whose BM25 scores are worked
+    server/store/fts/) over a small corpus whose BM25 scores are worked
     out by hand below, in a fresh temporary store per test. The damage
     test opens the LMDB file itself, as a disk fault would. */
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/*  test_store.c: the LMDB store (server/store/store.c), each test in a fresh
+/*  test_store.c: the LMDB store (server/store/), each test in a fresh
     temporary directory removed afterwards. The test may use LMDB directly
     to damage a store on purpose. */
 #include <setjmp.h>
