@@ -154,39 +154,60 @@ s_name_ok(const char *name) {
     return true;
 }
 
-int
-cli_keygen(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
-    static const struct option options[] = {
-        {"role", required_argument, NULL, 'r'},
-        {"dir", required_argument, NULL, 'd'},
-        {"force", no_argument, NULL, 'f'},
-        CLI_COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0},
-    };
-    const char *role = "reader";
-    const char *dir = ".";
-    bool force = false;
-    int opt;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, options,
-                              NULL)) != -1) {
-        if (opt == 'r') {
-            role = optarg;
-        } else if (opt == 'd') {
-            dir = optarg;
-        } else if (opt == 'f') {
-            force = true;
-        } else {
-            int rc = cli_common_option(verb, g, opt, optarg);
-            if (rc >= 0) {
-                return rc;
-            }
-        }
+enum { S_KEYGEN_ROLE = 1, S_KEYGEN_DIR, S_KEYGEN_FORCE };
+
+static const cli_option_t s_keygen_options[] = {
+    {.name = "role",
+     .key = S_KEYGEN_ROLE,
+     .kind = CLI_TEXT,
+     .help = "  --role ROLE  reader (default), writer or admin\n"},
+    {.name = "dir",
+     .key = S_KEYGEN_DIR,
+     .kind = CLI_TEXT,
+     .help = "  --dir DIR    where to write (default .)\n"},
+    {.name = "force",
+     .key = S_KEYGEN_FORCE,
+     .kind = CLI_FLAG,
+     .help = "  --force      replace existing files\n"},
+    {.name = NULL},
+};
+
+typedef struct {
+    const char *role;
+    const char *dir;
+    bool force;
+} s_keygen_t;
+
+static int
+s_keygen_take(const cli_verb_t *verb, void *state, int key,
+              const cli_value_t *value) {
+    (void)verb;
+    s_keygen_t *s = state;
+    if (key == S_KEYGEN_ROLE) {
+        s->role = value->text;
+    } else if (key == S_KEYGEN_DIR) {
+        s->dir = value->text;
+    } else {
+        s->force = true;
     }
-    if (optind + 1 != argc) {
-        return cli_usage_error(verb, optind == argc ? "give the user's NAME"
+    return CLI_GO_ON;
+}
+
+static int
+s_keygen(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
+    s_keygen_t s = {.role = "reader", .dir = "."};
+    int rc = cli_parse(verb, verb->options, s_keygen_take, &s, g, &args);
+    if (rc != CLI_GO_ON) {
+        return rc;
+    }
+    if (args.argc != 1) {
+        return cli_usage_error(verb, args.argc == 0 ? "give the user's NAME"
                                                     : "give one NAME only");
     }
-    const char *name = argv[optind];
+    const char *name = args.argv[0];
+    const char *role = s.role;
+    const char *dir = s.dir;
+    bool force = s.force;
     if (!s_name_ok(name)) {
         return cli_usage_error(verb,
                                "NAME must be 1 to 63 characters, without "
@@ -230,7 +251,7 @@ cli_keygen(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
     zcert_set_meta(cert, "role", "%s", role);
     /* The secret file is born private: no moment when others may read it. */
     mode_t old_mask = umask(077);
-    int rc = zcert_save_secret(cert, secret_path);
+    rc = zcert_save_secret(cert, secret_path);
     umask(old_mask);
     if (rc != 0 || chmod(secret_path, 0600) != 0) {
         fprintf(stderr, "dossier keygen: cannot write %s: %s\n", secret_path,
@@ -252,27 +273,38 @@ cli_keygen(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
     return CLI_EXIT_OK;
 }
 
+const cli_verb_t cli_verb_keygen = {
+    .name = "keygen",
+    .summary = "make a CURVE key pair for a user",
+    .usage = "usage: dossier keygen [--role reader|writer|admin] [--dir DIR] "
+             "[--force] NAME\n"
+             "\n"
+             "Makes a CURVE key pair for user NAME in czmq's certificate "
+             "format:\n"
+             "DIR/NAME.key, the public certificate with metadata name and "
+             "role, to\n"
+             "copy into the server's users directory, and DIR/NAME.key_secret "
+             "(mode\n"
+             "0600), which the user keeps and gives with --key. The server's "
+             "own\n"
+             "key pair is made the same way (`dossier keygen server`).\n",
+    .options = s_keygen_options,
+    .run = s_keygen,
+};
+
 /* ---- whoami ------------------------------------------------------- */
 
-int
-cli_whoami(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
-    static const struct option options[] = {
-        CLI_COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0},
-    };
-    int opt;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, options,
-                              NULL)) != -1) {
-        int rc = cli_common_option(verb, g, opt, optarg);
-        if (rc >= 0) {
-            return rc;
-        }
+static int
+s_whoami(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
+    int rc = cli_parse(verb, NULL, NULL, NULL, g, &args);
+    if (rc != CLI_GO_ON) {
+        return rc;
     }
-    if (optind != argc) {
-        return cli_usage_error(verb, "unexpected argument '%s'", argv[optind]);
+    if (args.argc != 0) {
+        return cli_usage_error(verb, "unexpected argument '%s'", args.argv[0]);
     }
     dossier_client_t *client = NULL;
-    int rc = cli_connect(g, 0, &client);
+    rc = cli_connect(g, 0, &client);
     if (rc != CLI_EXIT_OK) {
         return rc;
     }
@@ -299,3 +331,14 @@ cli_whoami(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
     dossier_client_destroy(&client);
     return rc;
 }
+
+const cli_verb_t cli_verb_whoami = {
+    .name = "whoami",
+    .summary = "your name and role on the server",
+    .usage = "usage: dossier whoami [--json]\n"
+             "\n"
+             "Prints who the server takes you for: name, role, public key and "
+             "its\n"
+             "security mode.\n",
+    .run = s_whoami,
+};

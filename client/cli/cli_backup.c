@@ -25,12 +25,6 @@
 #define S_MAX_PAGES 10000000
 #define S_LINE_MAX ((size_t)32 << 20)
 
-/* ---- Shared option parsing ---- */
-
-enum {
-    S_OPT_FETCH = 0x1201,
-};
-
 /* ---- backup ---- */
 
 /*  Downloads backup name (total bytes, as Backup reported) to path via
@@ -119,35 +113,43 @@ s_fetch(dossier_client_t *client, const char *name, uint64_t expected,
     return rc;
 }
 
-int
-cli_backup(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
-    static const struct option longopts[] = {
-        {"fetch", required_argument, NULL, S_OPT_FETCH},
-        CLI_COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0},
-    };
+enum { S_BACKUP_FETCH = 1 };
+
+static const cli_option_t s_backup_options[] = {
+    {.name = "fetch",
+     .key = S_BACKUP_FETCH,
+     .kind = CLI_TEXT,
+     .help = "  --fetch FILE  also download it to FILE here (in 1 MiB chunks,\n"
+             "                checked against the size the server "
+             "reported)\n"},
+    {.name = NULL},
+};
+
+static int
+s_backup_take(const cli_verb_t *verb, void *state, int key,
+              const cli_value_t *value) {
+    (void)verb;
+    (void)key;
+    *(const char **)state = value->text;
+    return CLI_GO_ON;
+}
+
+static int
+s_backup(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     const char *fetch = NULL;
-    int opt;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-                              NULL)) != -1) {
-        if (opt == S_OPT_FETCH) {
-            fetch = optarg;
-            continue;
-        }
-        int rc = cli_common_option(verb, g, opt, optarg);
-        if (rc >= 0) {
-            return rc;
-        }
+    int rc = cli_parse(verb, verb->options, s_backup_take, &fetch, g, &args);
+    if (rc != CLI_GO_ON) {
+        return rc;
     }
-    if (argc - optind > 1) {
+    if (args.argc > 1) {
         return cli_usage_error(verb, "give at most one NAME");
     }
     Dossier__V1__BackupRequest request = DOSSIER__V1__BACKUP_REQUEST__INIT;
-    if (argc - optind == 1) {
-        request.name = argv[optind];
+    if (args.argc == 1) {
+        request.name = args.argv[0];
     }
     dossier_client_t *client = NULL;
-    int rc = cli_connect(g, S_BACKUP_TIMEOUT_MS, &client);
+    rc = cli_connect(g, S_BACKUP_TIMEOUT_MS, &client);
     if (rc != CLI_EXIT_OK) {
         return rc;
     }
@@ -181,34 +183,44 @@ cli_backup(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
     return rc;
 }
 
+const cli_verb_t cli_verb_backup = {
+    .name = "backup",
+    .summary = "back up the server's store",
+    .usage = "usage: dossier backup [--fetch FILE] [--json] [NAME]\n"
+             "\n"
+             "Asks the server (role admin) for a consistent, compacted copy of "
+             "its\n"
+             "store, written into its backup directory as NAME (a plain file "
+             "name)\n"
+             "or dossier-YYYYMMDDTHHMMSSZ.mdb, while it goes on serving. "
+             "Prints the\n"
+             "name, records, bytes, time taken and the path on the server.\n",
+    .options = s_backup_options,
+    .usage_end = "Restore with `dossierd --restore FILE --data DIR` "
+                 "(docs/OPERATIONS.md).\n",
+    .run = s_backup,
+};
+
 /* ---- export ---- */
 
-int
-cli_export(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
-    static const struct option longopts[] = {
-        CLI_FILTER_LONGOPTS,
-        CLI_COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0},
-    };
+/* The filters are those of list. */
+static const cli_option_t s_export_options[] = {
+    CLI_FILTER_OPTIONS,
+    {.name = NULL},
+};
+
+static int
+s_export(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     Dossier__V1__ReportFilter filter = DOSSIER__V1__REPORT_FILTER__INIT;
-    int opt;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-                              NULL)) != -1) {
-        int rc = cli_filter_option(verb, &filter, opt, optarg);
-        if (rc == -1) {
-            rc = cli_common_option(verb, g, opt, optarg);
-        } else if (rc == 0) {
-            rc = -1;
-        }
-        if (rc >= 0) {
-            return rc;
-        }
+    int rc = cli_parse(verb, verb->options, cli_filter_take, &filter, g, &args);
+    if (rc != CLI_GO_ON) {
+        return rc;
     }
-    if (argc - optind != 0) {
-        return cli_usage_error(verb, "unexpected argument '%s'", argv[optind]);
+    if (args.argc != 0) {
+        return cli_usage_error(verb, "unexpected argument '%s'", args.argv[0]);
     }
     dossier_client_t *client = NULL;
-    int rc = cli_connect(g, 0, &client);
+    rc = cli_connect(g, 0, &client);
     if (rc != CLI_EXIT_OK) {
         return rc;
     }
@@ -263,35 +275,24 @@ cli_export(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
     return rc;
 }
 
-/* ---- import of a JSON-lines dump ---- */
+const cli_verb_t cli_verb_export = {
+    .name = "export",
+    .summary = "every record as JSON lines",
+    .usage = "usage: dossier export [--country C] [--year Y|Y1-Y2] [--tier T]\n"
+             "                      [--publisher P] [--json] > dump.jsonl\n"
+             "\n"
+             "Prints every record (filters as for `dossier list`) with all "
+             "its\n"
+             "fields as proto3 JSON, one Report per line, for `dossier "
+             "import\n"
+             "--json`. The JSON names are the contract: a dump outlives "
+             "changes of\n"
+             "the stored layout.\n",
+    .options = s_export_options,
+    .run = s_export,
+};
 
-/*  True when path (or stdin, "-") starts, after blanks, with '{': a dump,
-    not Refworld text. Peeks at stdin without consuming it. */
-static bool
-s_looks_like_json(const char *path) {
-    if (strcmp(path, "-") == 0) {
-        int c;
-        while ((c = getchar()) == ' ' || c == '\t' || c == '\n' || c == '\r') {
-        }
-        if (c != EOF) {
-            ungetc(c, stdin);
-        }
-        return c == '{';
-    }
-    FILE *in = fopen(path, "rb");
-    if (!in) {
-        return false;
-    }
-    int c;
-    int n = 0;
-    while ((c = fgetc(in)) == ' ' || c == '\t' || c == '\n' || c == '\r') {
-        if (++n > 4096) {
-            break;
-        }
-    }
-    fclose(in);
-    return c == '{';
-}
+/* ---- import of a JSON-lines dump ---- */
 
 /*  Puts every line of in (named path in messages). */
 static int
@@ -360,30 +361,23 @@ s_import_lines(dossier_client_t *client, FILE *in, const char *path) {
 }
 
 int
-cli_import_json(const cli_verb_t *verb, cli_global_t *g, int argc,
-                char **argv) {
-    int opt;
-    static const struct option longopts[] = {
-        CLI_COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0},
-    };
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-                              NULL)) != -1) {
-        int rc = cli_common_option(verb, g, opt, optarg);
-        if (rc >= 0) {
-            return rc;
-        }
+cli_import_json(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
+    /* Only the common options: --batch and the like are the text
+       import's. */
+    int rc = cli_parse(verb, NULL, NULL, NULL, g, &args);
+    if (rc != CLI_GO_ON) {
+        return rc;
     }
-    if (argc - optind < 1) {
+    if (args.argc < 1) {
         return cli_usage_error(verb, "give a dump.jsonl (or - for stdin)");
     }
     dossier_client_t *client = NULL;
-    int rc = cli_connect(g, 0, &client);
+    rc = cli_connect(g, 0, &client);
     if (rc != CLI_EXIT_OK) {
         return rc;
     }
-    for (int i = optind; i < argc; i++) {
-        const char *path = argv[i];
+    for (int i = 0; i < args.argc; i++) {
+        const char *path = args.argv[i];
         FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
         if (!in) {
             fprintf(stderr, "dossier: cannot read %s: %s\n", path,
@@ -401,34 +395,4 @@ cli_import_json(const cli_verb_t *verb, cli_global_t *g, int argc,
     }
     dossier_client_destroy(&client);
     return rc;
-}
-
-int
-cli_import_any(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
-    /* `import --json FILE` with a FILE of JSON objects is a dump; any other
-       import is Refworld text (where --json shapes the output). */
-    bool json = false;
-    const char *first = NULL;
-    for (int i = 1; i < argc; i++) {
-        static const char *const with_value[] = {"-s", "--server", "--timeout",
-                                                 "--batch"};
-        bool takes_value = false;
-        for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
-            takes_value |= strcmp(argv[i], with_value[k]) == 0;
-        }
-        if (takes_value) {
-            i++;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            json = true;
-        } else if (strcmp(argv[i], "--") == 0) {
-            first = first ? first : (i + 1 < argc ? argv[i + 1] : NULL);
-            break;
-        } else if (argv[i][0] != '-' || strcmp(argv[i], "-") == 0) {
-            first = first ? first : argv[i];
-        }
-    }
-    if (json && first && s_looks_like_json(first)) {
-        return cli_import_json(verb, g, argc, argv);
-    }
-    return cli_import(verb, g, argc, argv);
 }

@@ -1,7 +1,7 @@
 /*  cli_edit.c: the shared-deployment verbs of `dossier`: edit (a record
     in $EDITOR, written back only if nobody changed it meanwhile), audit
     (the server's audit log) and watch (the change feed). */
-#include "cli_edit.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -16,68 +16,6 @@
 
 #define S_FEED_TOPIC "dossier.v1.change"
 #define S_AUDIT_MAX_PAGES 100000
-
-const char cli_usage_edit[] =
-    "usage: dossier edit ID\n"
-    "\n"
-    "Opens the record ID as JSON in $EDITOR (default vi) and, when the\n"
-    "editor exits 0 with a change, stores it, but only if the record still\n"
-    "has the version that was read (compare-and-set). When someone else\n"
-    "changed it meanwhile, nothing is written: the current version is\n"
-    "printed and the edited JSON is kept in the temporary file named, for\n"
-    "`dossier put --force FILE` or another edit. Exits 0 when stored or\n"
-    "unchanged, 1 on a conflict or a refused write.\n";
-
-const char cli_usage_audit[] =
-    "usage: dossier audit [--user U] [--since T] [--method M] [--limit N]\n"
-    "                     [--json]\n"
-    "\n"
-    "Prints the server's audit log (role admin): every write and every\n"
-    "refused call, oldest first, as a table (SEQ, TIME, USER, METHOD, CODE,\n"
-    "IDS, MESSAGE), or with --json one AuditEntry object per line.\n"
-    "\n"
-    "  --user U     only calls by user U\n"
-    "  --since T    only entries at or after T, ISO 8601 UTC: 2026-11-27\n"
-    "               or 2026-11-27T20:00:00Z\n"
-    "  --method M   only this method: Put, Delete, ImportText, ...\n"
-    "  --limit N    at most N entries (default 100)\n";
-
-const char cli_usage_watch[] =
-    "usage: dossier watch [--feed ENDPOINT] [--count N] [--json]\n"
-    "\n"
-    "Prints each committed change (SEQ, TIME, USER, OPERATION, ID, VERSION,\n"
-    "COUNTRY, YEAR) as the server publishes it on its change feed, until\n"
-    "interrupted (or after N changes). The feed is the server's --feed\n"
-    "endpoint: --feed, else $DOSSIER_FEED. With CURVE keys (--server-key,\n"
-    "--key) the subscription is encrypted and the server admits only its\n"
-    "users. A subscriber too slow for the server misses changes (the SEQ\n"
-    "numbers show the gap).\n"
-    "\n"
-    "  --feed ENDPOINT  e.g. tcp://10.0.0.5:7532\n"
-    "  --count N        exit 0 after N changes\n";
-
-/* Parses the options every verb takes plus own ones via own(). Returns -1
-   to go on, or an exit code. own returns -1 when taken, -2 when opt is
-   not its own, else an exit code. */
-static int
-s_parse(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv,
-        const struct option *longopts,
-        int (*own)(const cli_verb_t *verb, void *state, int opt,
-                   const char *arg),
-        void *state) {
-    int opt;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-                              NULL)) != -1) {
-        int rc = own ? own(verb, state, opt, optarg) : -2;
-        if (rc == -2) {
-            rc = cli_common_option(verb, g, opt, optarg);
-        }
-        if (rc >= 0) {
-            return rc;
-        }
-    }
-    return -1;
-}
 
 /* ---- edit ---------------------------------------------------------- */
 
@@ -128,20 +66,16 @@ s_write_file(int fd, const char *text) {
     return write(fd, "\n", 1) == 1 ? 0 : -1;
 }
 
-int
-cli_edit(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
-    static const struct option longopts[] = {
-        CLI_COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0},
-    };
-    int rc = s_parse(verb, g, argc, argv, longopts, NULL, NULL);
-    if (rc >= 0) {
+static int
+s_edit(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
+    int rc = cli_parse(verb, NULL, NULL, NULL, g, &args);
+    if (rc != CLI_GO_ON) {
         return rc;
     }
-    if (argc - optind != 1) {
+    if (args.argc != 1) {
         return cli_usage_error(verb, "give exactly one ID");
     }
-    const char *id = argv[optind];
+    const char *id = args.argv[0];
     dossier_client_t *client = NULL;
     if ((rc = cli_connect(g, 0, &client)) != CLI_EXIT_OK) {
         return rc;
@@ -264,6 +198,27 @@ done:
     return rc;
 }
 
+const cli_verb_t cli_verb_edit = {
+    .name = "edit",
+    .summary = "edit a record in $EDITOR (compare-and-set)",
+    .usage = "usage: dossier edit ID\n"
+             "\n"
+             "Opens the record ID as JSON in $EDITOR (default vi) and, when "
+             "the\n"
+             "editor exits 0 with a change, stores it, but only if the record "
+             "still\n"
+             "has the version that was read (compare-and-set). When someone "
+             "else\n"
+             "changed it meanwhile, nothing is written: the current version "
+             "is\n"
+             "printed and the edited JSON is kept in the temporary file named, "
+             "for\n"
+             "`dossier put --force FILE` or another edit. Exits 0 when stored "
+             "or\n"
+             "unchanged, 1 on a conflict or a refused write.\n",
+    .run = s_edit,
+};
+
 /* ---- audit --------------------------------------------------------- */
 
 typedef struct {
@@ -271,32 +226,53 @@ typedef struct {
     unsigned long long limit;
 } s_audit_state_t;
 
-enum { S_OPT_USER = 0x1201, S_OPT_SINCE, S_OPT_METHOD, S_OPT_LIMIT };
+enum { S_AUDIT_USER = 1, S_AUDIT_SINCE, S_AUDIT_METHOD, S_AUDIT_LIMIT };
+
+static const cli_option_t s_audit_options[] = {
+    {.name = "user",
+     .key = S_AUDIT_USER,
+     .kind = CLI_TEXT,
+     .help = "  --user U     only calls by user U\n"},
+    {.name = "since",
+     .key = S_AUDIT_SINCE,
+     .kind = CLI_TEXT,
+     .help = "  --since T    only entries at or after T, ISO 8601 UTC: "
+             "2026-11-27\n"
+             "               or 2026-11-27T20:00:00Z\n"},
+    {.name = "method",
+     .key = S_AUDIT_METHOD,
+     .kind = CLI_TEXT,
+     .help = "  --method M   only this method: Put, Delete, ImportText, ...\n"},
+    {.name = "limit",
+     .key = S_AUDIT_LIMIT,
+     .kind = CLI_COUNT,
+     .min = 1,
+     .max = 100000000,
+     .wants = "a number >= 1",
+     .help = "  --limit N    at most N entries (default 100)\n"},
+    {.name = NULL},
+};
 
 static int
-s_audit_option(const cli_verb_t *verb, void *state, int opt, const char *arg) {
+s_audit_take(const cli_verb_t *verb, void *state, int key,
+             const cli_value_t *value) {
+    (void)verb;
     s_audit_state_t *s = state;
-    switch (opt) {
-    case S_OPT_USER:
-        s->request.user = (char *)arg;
-        return -1;
-    case S_OPT_SINCE:
-        s->request.since = (char *)arg;
-        return -1;
-    case S_OPT_METHOD:
-        s->request.method = (char *)arg;
-        return -1;
-    case S_OPT_LIMIT:
-        if (cli_parse_uint(arg, 1, 100000000, &s->limit) != 0) {
-            return cli_usage_error(verb,
-                                   "--limit wants a number >= 1, not "
-                                   "'%s'",
-                                   arg);
-        }
-        return -1;
+    switch (key) {
+    case S_AUDIT_USER:
+        s->request.user = (char *)value->text;
+        break;
+    case S_AUDIT_SINCE:
+        s->request.since = (char *)value->text;
+        break;
+    case S_AUDIT_METHOD:
+        s->request.method = (char *)value->text;
+        break;
     default:
-        return -2;
+        s->limit = value->count;
+        break;
     }
+    return CLI_GO_ON;
 }
 
 static void
@@ -317,23 +293,15 @@ s_print_audit(const Dossier__V1__AuditEntry *e) {
     printf("\n");
 }
 
-int
-cli_audit(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
-    static const struct option longopts[] = {
-        {"user", required_argument, NULL, S_OPT_USER},
-        {"since", required_argument, NULL, S_OPT_SINCE},
-        {"method", required_argument, NULL, S_OPT_METHOD},
-        {"limit", required_argument, NULL, S_OPT_LIMIT},
-        CLI_COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0},
-    };
+static int
+s_audit(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     s_audit_state_t s = {.request = DOSSIER__V1__AUDIT_REQUEST__INIT,
                          .limit = 100};
-    int rc = s_parse(verb, g, argc, argv, longopts, s_audit_option, &s);
-    if (rc >= 0) {
+    int rc = cli_parse(verb, verb->options, s_audit_take, &s, g, &args);
+    if (rc != CLI_GO_ON) {
         return rc;
     }
-    if (argc != optind) {
+    if (args.argc != 0) {
         return cli_usage_error(verb, "takes no arguments besides options");
     }
     dossier_client_t *client = NULL;
@@ -380,6 +348,22 @@ cli_audit(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
     return rc < 0 ? CLI_EXIT_OK : rc;
 }
 
+const cli_verb_t cli_verb_audit = {
+    .name = "audit",
+    .summary = "the server's audit log (admin)",
+    .usage = "usage: dossier audit [--user U] [--since T] [--method M] "
+             "[--limit N]\n"
+             "                     [--json]\n"
+             "\n"
+             "Prints the server's audit log (role admin): every write and "
+             "every\n"
+             "refused call, oldest first, as a table (SEQ, TIME, USER, METHOD, "
+             "CODE,\n"
+             "IDS, MESSAGE), or with --json one AuditEntry object per line.\n",
+    .options = s_audit_options,
+    .run = s_audit,
+};
+
 /* ---- watch --------------------------------------------------------- */
 
 static volatile sig_atomic_t s_interrupted;
@@ -395,26 +379,34 @@ typedef struct {
     unsigned long long count;
 } s_watch_state_t;
 
-enum { S_OPT_FEED = 0x1301, S_OPT_COUNT };
+enum { S_WATCH_FEED = 1, S_WATCH_COUNT };
+
+static const cli_option_t s_watch_options[] = {
+    {.name = "feed",
+     .key = S_WATCH_FEED,
+     .kind = CLI_TEXT,
+     .help = "  --feed ENDPOINT  e.g. tcp://10.0.0.5:7532\n"},
+    {.name = "count",
+     .key = S_WATCH_COUNT,
+     .kind = CLI_COUNT,
+     .min = 1,
+     .max = UINT64_MAX,
+     .wants = "a number >= 1",
+     .help = "  --count N        exit 0 after N changes\n"},
+    {.name = NULL},
+};
 
 static int
-s_watch_option(const cli_verb_t *verb, void *state, int opt, const char *arg) {
+s_watch_take(const cli_verb_t *verb, void *state, int key,
+             const cli_value_t *value) {
+    (void)verb;
     s_watch_state_t *s = state;
-    switch (opt) {
-    case S_OPT_FEED:
-        s->feed = arg;
-        return -1;
-    case S_OPT_COUNT:
-        if (cli_parse_uint(arg, 1, UINT64_MAX, &s->count) != 0) {
-            return cli_usage_error(verb,
-                                   "--count wants a number >= 1, not "
-                                   "'%s'",
-                                   arg);
-        }
-        return -1;
-    default:
-        return -2;
+    if (key == S_WATCH_FEED) {
+        s->feed = value->text;
+    } else {
+        s->count = value->count;
     }
+    return CLI_GO_ON;
 }
 
 static const char *
@@ -446,20 +438,14 @@ s_watch_curve(void *socket, const dossier_options_t *options) {
                : -1;
 }
 
-int
-cli_watch(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
-    static const struct option longopts[] = {
-        {"feed", required_argument, NULL, S_OPT_FEED},
-        {"count", required_argument, NULL, S_OPT_COUNT},
-        CLI_COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0},
-    };
+static int
+s_watch(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     s_watch_state_t s = {0};
-    int rc = s_parse(verb, g, argc, argv, longopts, s_watch_option, &s);
-    if (rc >= 0) {
+    int rc = cli_parse(verb, verb->options, s_watch_take, &s, g, &args);
+    if (rc != CLI_GO_ON) {
         return rc;
     }
-    if (argc != optind) {
+    if (args.argc != 0) {
         return cli_usage_error(verb, "takes no arguments besides options");
     }
     if (s.feed == NULL || *s.feed == '\0') {
@@ -561,3 +547,25 @@ cli_watch(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
     zmq_ctx_term(context);
     return rc;
 }
+
+const cli_verb_t cli_verb_watch = {
+    .name = "watch",
+    .summary = "print committed changes from the feed",
+    .usage = "usage: dossier watch [--feed ENDPOINT] [--count N] [--json]\n"
+             "\n"
+             "Prints each committed change (SEQ, TIME, USER, OPERATION, ID, "
+             "VERSION,\n"
+             "COUNTRY, YEAR) as the server publishes it on its change feed, "
+             "until\n"
+             "interrupted (or after N changes). The feed is the server's "
+             "--feed\n"
+             "endpoint: --feed, else $DOSSIER_FEED. With CURVE keys "
+             "(--server-key,\n"
+             "--key) the subscription is encrypted and the server admits only "
+             "its\n"
+             "users. A subscriber too slow for the server misses changes (the "
+             "SEQ\n"
+             "numbers show the gap).\n",
+    .options = s_watch_options,
+    .run = s_watch,
+};

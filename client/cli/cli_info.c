@@ -8,34 +8,21 @@
 
 #include "google/protobuf/descriptor.pb-c.h"
 
-/* Parses only the options every verb takes, plus --doc-type when
-   doc_type is not NULL. Returns -1 to go on, or an exit code. */
+/* --doc-type of history and changes: in their synopsis only. */
+enum { S_DOC_TYPE = 1 };
+
+static const cli_option_t s_doc_type_options[] = {
+    {.name = "doc-type", .key = S_DOC_TYPE, .kind = CLI_TEXT},
+    {.name = NULL},
+};
+
 static int
-s_parse(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv,
-        const char **doc_type) {
-    static const struct option with_doc_type[] = {
-        {"doc-type", required_argument, NULL, 'd'},
-        CLI_COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0},
-    };
-    static const struct option common_only[] = {
-        CLI_COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0},
-    };
-    int opt;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS,
-                              doc_type ? with_doc_type : common_only, NULL)) !=
-           -1) {
-        if (opt == 'd' && doc_type != NULL) {
-            *doc_type = optarg;
-            continue;
-        }
-        int rc = cli_common_option(verb, g, opt, optarg);
-        if (rc >= 0) {
-            return rc;
-        }
-    }
-    return -1;
+s_doc_type_take(const cli_verb_t *verb, void *state, int key,
+                const cli_value_t *value) {
+    (void)verb;
+    (void)key;
+    *(const char **)state = value->text;
+    return CLI_GO_ON;
 }
 
 /* ---- history ------------------------------------------------------ */
@@ -85,14 +72,15 @@ s_history_chart(const Dossier__V1__HistoryResponse *h) {
     }
 }
 
-int
-cli_history(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
+static int
+s_history(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     const char *doc_type = NULL;
-    int rc = s_parse(verb, g, argc, argv, &doc_type);
-    if (rc >= 0) {
+    int rc =
+        cli_parse(verb, verb->options, s_doc_type_take, &doc_type, g, &args);
+    if (rc != CLI_GO_ON) {
         return rc;
     }
-    if (argc - optind != 1) {
+    if (args.argc != 1) {
         return cli_usage_error(verb, "give exactly one COUNTRY (quote a "
                                      "name with blanks)");
     }
@@ -102,7 +90,7 @@ cli_history(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
     }
     Dossier__V1__HistoryResponse *h = NULL;
     dossier_error_t err = {0};
-    if (dossier_history(client, argv[optind], doc_type, &h, &err) !=
+    if (dossier_history(client, args.argv[0], doc_type, &h, &err) !=
         DOSSIER_OK) {
         rc = cli_fail(&err);
     } else if (g->json) {
@@ -111,7 +99,7 @@ cli_history(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
         if (h->country_code && *h->country_code) {
             printf("%s (%s)\n", h->country, h->country_code);
         } else {
-            printf("%s\n", h->country ? h->country : argv[optind]);
+            printf("%s\n", h->country ? h->country : args.argv[0]);
         }
         printf("%-4s  %-10s  %s\n", "YEAR", "TIER", "REPORT");
         for (size_t i = 0; i < h->n_entries; i++) {
@@ -132,6 +120,16 @@ cli_history(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
     return rc;
 }
 
+const cli_verb_t cli_verb_history = {
+    .name = "history",
+    .summary = "a country's tier by year",
+    .usage = "usage: dossier history [--doc-type T] [--json] COUNTRY\n"
+             "\n"
+             "Prints a country's tier by year; on a terminal, also a chart.\n",
+    .options = s_doc_type_options,
+    .run = s_history,
+};
+
 /* ---- changes ------------------------------------------------------ */
 
 static const char *
@@ -148,16 +146,16 @@ s_move_name(Dossier__V1__TierMove move) {
     }
 }
 
-int
-cli_changes(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
+static int
+s_changes(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     const char *doc_type = NULL;
-    int rc = s_parse(verb, g, argc, argv, &doc_type);
-    if (rc >= 0) {
+    int rc =
+        cli_parse(verb, verb->options, s_doc_type_take, &doc_type, g, &args);
+    if (rc != CLI_GO_ON) {
         return rc;
     }
     unsigned long long year;
-    if (argc - optind != 1 ||
-        cli_parse_uint(argv[optind], 1, 9999, &year) != 0) {
+    if (args.argc != 1 || cli_parse_uint(args.argv[0], 1, 9999, &year) != 0) {
         return cli_usage_error(verb, "give exactly one YEAR");
     }
     dossier_client_t *client = NULL;
@@ -198,6 +196,17 @@ cli_changes(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
     return rc;
 }
 
+const cli_verb_t cli_verb_changes = {
+    .name = "changes",
+    .summary = "tier changes in a year",
+    .usage = "usage: dossier changes [--doc-type T] [--json] YEAR\n"
+             "\n"
+             "Lists the countries whose tier moved in YEAR from the year "
+             "before.\n",
+    .options = s_doc_type_options,
+    .run = s_changes,
+};
+
 /* ---- stats -------------------------------------------------------- */
 
 static void
@@ -212,14 +221,14 @@ s_bytes(char *buf, size_t size, uint64_t bytes) {
     snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
 }
 
-int
-cli_stats(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
-    int rc = s_parse(verb, g, argc, argv, NULL);
-    if (rc >= 0) {
+static int
+s_stats(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
+    int rc = cli_parse(verb, NULL, NULL, NULL, g, &args);
+    if (rc != CLI_GO_ON) {
         return rc;
     }
-    if (optind != argc) {
-        return cli_usage_error(verb, "unexpected argument '%s'", argv[optind]);
+    if (args.argc != 0) {
+        return cli_usage_error(verb, "unexpected argument '%s'", args.argv[0]);
     }
     dossier_client_t *client = NULL;
     if ((rc = cli_connect(g, 0, &client)) != CLI_EXIT_OK) {
@@ -290,16 +299,25 @@ cli_stats(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
     return rc;
 }
 
+const cli_verb_t cli_verb_stats = {
+    .name = "stats",
+    .summary = "record counts and server figures",
+    .usage = "usage: dossier stats [--json]\n"
+             "\n"
+             "Prints record counts and server figures.\n",
+    .run = s_stats,
+};
+
 /* ---- health ------------------------------------------------------- */
 
-int
-cli_health(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
-    int rc = s_parse(verb, g, argc, argv, NULL);
-    if (rc >= 0) {
+static int
+s_health(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
+    int rc = cli_parse(verb, NULL, NULL, NULL, g, &args);
+    if (rc != CLI_GO_ON) {
         return rc;
     }
-    if (optind != argc) {
-        return cli_usage_error(verb, "unexpected argument '%s'", argv[optind]);
+    if (args.argc != 0) {
+        return cli_usage_error(verb, "unexpected argument '%s'", args.argv[0]);
     }
     dossier_client_t *client = NULL;
     if ((rc = cli_connect(g, 0, &client)) != CLI_EXIT_OK) {
@@ -332,6 +350,16 @@ cli_health(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
     return rc;
 }
 
+const cli_verb_t cli_verb_health = {
+    .name = "health",
+    .summary = "is the server serving",
+    .usage = "usage: dossier health [--json]\n"
+             "\n"
+             "Prints whether the server serves; exits 0 when it does, 1 when "
+             "not.\n",
+    .run = s_health,
+};
+
 /* ---- describe ----------------------------------------------------- */
 
 /* ".dossier.v1.GetRequest" -> "GetRequest" when in package. */
@@ -350,14 +378,14 @@ s_type_name(const char *type, const char *package) {
     return type;
 }
 
-int
-cli_describe(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
-    int rc = s_parse(verb, g, argc, argv, NULL);
-    if (rc >= 0) {
+static int
+s_describe(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
+    int rc = cli_parse(verb, NULL, NULL, NULL, g, &args);
+    if (rc != CLI_GO_ON) {
         return rc;
     }
-    if (optind != argc) {
-        return cli_usage_error(verb, "unexpected argument '%s'", argv[optind]);
+    if (args.argc != 0) {
+        return cli_usage_error(verb, "unexpected argument '%s'", args.argv[0]);
     }
     dossier_client_t *client = NULL;
     if ((rc = cli_connect(g, 0, &client)) != CLI_EXIT_OK) {
@@ -417,3 +445,15 @@ cli_describe(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
     google__protobuf__file_descriptor_set__free_unpacked(set, NULL);
     return rc;
 }
+
+const cli_verb_t cli_verb_describe = {
+    .name = "describe",
+    .summary = "the methods of the API",
+    .usage = "usage: dossier describe [--json]\n"
+             "\n"
+             "Lists the methods the server offers with their request and "
+             "response\n"
+             "types, read from its descriptors (--json: the "
+             "FileDescriptorSet).\n",
+    .run = s_describe,
+};

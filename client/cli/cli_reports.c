@@ -4,6 +4,7 @@
     exit code. */
 #include "cli.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,16 +31,18 @@ s_shrink_page(dossier_status_t status, uint32_t asked, uint32_t *page_cap,
 }
 
 int
-cli_filter_option(const cli_verb_t *verb, Dossier__V1__ReportFilter *f, int opt,
-                  const char *arg) {
+cli_filter_take(const cli_verb_t *verb, void *filter, int key,
+                const cli_value_t *value) {
+    Dossier__V1__ReportFilter *f = filter;
+    const char *arg = value->text;
     unsigned long long a, b;
-    switch (opt) {
+    switch (key) {
     case CLI_OPT_COUNTRY:
         f->country = (char *)arg;
-        return 0;
+        return CLI_GO_ON;
     case CLI_OPT_PUBLISHER:
         f->publisher = (char *)arg;
-        return 0;
+        return CLI_GO_ON;
     case CLI_OPT_TIER:
         if (cli_tier_parse(arg, &f->tier) != 0) {
             return cli_usage_error(verb,
@@ -47,7 +50,7 @@ cli_filter_option(const cli_verb_t *verb, Dossier__V1__ReportFilter *f, int opt,
                                    "not '%s'",
                                    arg);
         }
-        return 0;
+        return CLI_GO_ON;
     case CLI_OPT_YEAR: {
         char buf[32];
         snprintf(buf, sizeof buf, "%s", arg);
@@ -65,56 +68,28 @@ cli_filter_option(const cli_verb_t *verb, Dossier__V1__ReportFilter *f, int opt,
         }
         f->year_min = (uint32_t)a;
         f->year_max = dash ? (uint32_t)b : (uint32_t)a;
-        return 0;
+        return CLI_GO_ON;
     }
     default:
-        return -1;
+        assert(!"not a filter option");
+        return CLI_EXIT_USAGE;
     }
 }
 
-static bool
-s_filter_set(const Dossier__V1__ReportFilter *f) {
+bool
+cli_filter_set(const Dossier__V1__ReportFilter *f) {
     return f->country || f->publisher || f->tier || f->year_min || f->year_max;
 }
 
-/* Parses the options every verb takes plus a verb's own; own_option
-   handles the verb's (returns -1 when taken, else an exit code, or -2
-   when opt is not its own). Returns -1 to go on, or an exit code. */
-typedef int (*s_own_option_fn)(const cli_verb_t *verb, void *state, int opt,
-                               const char *arg);
-
-static int
-s_parse(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv,
-        const char *shortopts, const struct option *longopts,
-        s_own_option_fn own, void *state) {
-    int opt;
-    while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-        int rc = own ? own(verb, state, opt, optarg) : -2;
-        if (rc == -2) {
-            rc = cli_common_option(verb, g, opt, optarg);
-        }
-        if (rc >= 0) {
-            return rc;
-        }
-    }
-    return -1;
-}
-
-static const struct option s_common_only[] = {
-    CLI_COMMON_LONGOPTS,
-    {NULL, 0, NULL, 0},
-};
-
 /* ---- get ---------------------------------------------------------- */
 
-int
-cli_get(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
-    int rc = s_parse(verb, g, argc, argv, CLI_COMMON_SHORTOPTS, s_common_only,
-                     NULL, NULL);
-    if (rc >= 0) {
+static int
+s_get(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
+    int rc = cli_parse(verb, NULL, NULL, NULL, g, &args);
+    if (rc != CLI_GO_ON) {
         return rc;
     }
-    if (argc - optind != 1) {
+    if (args.argc != 1) {
         return cli_usage_error(verb, "give exactly one ID");
     }
     dossier_client_t *client = NULL;
@@ -123,7 +98,7 @@ cli_get(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
     }
     Dossier__V1__Report *report = NULL;
     dossier_error_t err = {0};
-    if (dossier_get(client, argv[optind], &report, &err) != DOSSIER_OK) {
+    if (dossier_get(client, args.argv[0], &report, &err) != DOSSIER_OK) {
         rc = cli_fail(&err);
     } else if (g->json) {
         rc =
@@ -136,6 +111,16 @@ cli_get(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
     return rc;
 }
 
+const cli_verb_t cli_verb_get = {
+    .name = "get",
+    .summary = "print one record",
+    .usage = "usage: dossier get [--json] ID\n"
+             "\n"
+             "Prints the record with ID: its header fields, then its "
+             "paragraphs.\n",
+    .run = s_get,
+};
+
 /* ---- put ---------------------------------------------------------- */
 
 typedef struct {
@@ -143,40 +128,46 @@ typedef struct {
     bool force;
 } s_put_state_t;
 
+enum { S_PUT_CREATE_ONLY = 1, S_PUT_FORCE };
+
+static const cli_option_t s_put_options[] = {
+    {.name = "create-only",
+     .key = S_PUT_CREATE_ONLY,
+     .kind = CLI_FLAG,
+     .help = "  --create-only  fail with ALREADY_EXISTS if the id exists\n"},
+    {.name = "force",
+     .key = S_PUT_FORCE,
+     .kind = CLI_FLAG,
+     .help = "  --force        ignore the JSON's version: overwrite whatever "
+             "is stored\n"},
+    {.name = NULL},
+};
+
 static int
-s_put_option(const cli_verb_t *verb, void *state, int opt, const char *arg) {
+s_put_take(const cli_verb_t *verb, void *state, int key,
+           const cli_value_t *value) {
     (void)verb;
-    (void)arg;
+    (void)value;
     s_put_state_t *s = state;
-    if (opt == 'c') {
+    if (key == S_PUT_CREATE_ONLY) {
         s->create_only = true;
-        return -1;
-    }
-    if (opt == 'f') {
+    } else {
         s->force = true;
-        return -1;
     }
-    return -2;
+    return CLI_GO_ON;
 }
 
-int
-cli_put(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
-    static const struct option longopts[] = {
-        {"create-only", no_argument, NULL, 'c'},
-        {"force", no_argument, NULL, 'f'},
-        CLI_COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0},
-    };
+static int
+s_put(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     s_put_state_t s = {0};
-    int rc = s_parse(verb, g, argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-                     s_put_option, &s);
-    if (rc >= 0) {
+    int rc = cli_parse(verb, verb->options, s_put_take, &s, g, &args);
+    if (rc != CLI_GO_ON) {
         return rc;
     }
-    if (argc - optind != 1) {
+    if (args.argc != 1) {
         return cli_usage_error(verb, "give exactly one FILE.json");
     }
-    const char *path = argv[optind];
+    const char *path = args.argv[0];
     char *text = NULL;
     size_t size = 0;
     const char *why = NULL;
@@ -219,38 +210,54 @@ cli_put(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
     return rc;
 }
 
+const cli_verb_t cli_verb_put = {
+    .name = "put",
+    .summary = "store a record from JSON",
+    .usage = "usage: dossier put [--create-only] [--force] FILE.json\n"
+             "\n"
+             "Stores the Report in FILE.json (proto3 JSON, as `dossier get "
+             "--json`\n"
+             "prints; \"-\" reads stdin). When the JSON has a \"version\", the "
+             "write\n"
+             "succeeds only if the stored record still has that version, so "
+             "an edit\n"
+             "of a stale copy is refused (ABORTED).\n",
+    .options = s_put_options,
+    .run = s_put,
+};
+
 /* ---- delete ------------------------------------------------------- */
 
+enum { S_DELETE_EXPECTED_VERSION = 1 };
+
+/* --expected-version is described in the prose. */
+static const cli_option_t s_delete_options[] = {
+    {.name = "expected-version",
+     .key = S_DELETE_EXPECTED_VERSION,
+     .kind = CLI_COUNT,
+     .min = 1,
+     .max = UINT64_MAX,
+     .wants = "a version >= 1"},
+    {.name = NULL},
+};
+
 static int
-s_delete_option(const cli_verb_t *verb, void *state, int opt, const char *arg) {
-    if (opt != 'e') {
-        return -2;
-    }
-    unsigned long long v;
-    if (cli_parse_uint(arg, 1, UINT64_MAX, &v) != 0) {
-        return cli_usage_error(verb,
-                               "--expected-version wants a version >= 1, "
-                               "not '%s'",
-                               arg);
-    }
-    *(uint64_t *)state = v;
-    return -1;
+s_delete_take(const cli_verb_t *verb, void *state, int key,
+              const cli_value_t *value) {
+    (void)verb;
+    (void)key;
+    *(uint64_t *)state = value->count;
+    return CLI_GO_ON;
 }
 
-int
-cli_delete(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
-    static const struct option longopts[] = {
-        {"expected-version", required_argument, NULL, 'e'},
-        CLI_COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0},
-    };
+static int
+s_delete(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     uint64_t expected = 0;
-    int rc = s_parse(verb, g, argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-                     s_delete_option, &expected);
-    if (rc >= 0) {
+    int rc = cli_parse(verb, verb->options, s_delete_take, &expected, g, &args);
+    if (rc != CLI_GO_ON) {
         return rc;
     }
-    if (argc - optind != 1) {
+    if (args.argc != 1) {
         return cli_usage_error(verb, "give exactly one ID");
     }
     dossier_client_t *client = NULL;
@@ -259,7 +266,7 @@ cli_delete(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
     }
     Dossier__V1__DeleteResponse *resp = NULL;
     dossier_error_t err = {0};
-    if (dossier_delete(client, argv[optind], expected, &resp, &err) !=
+    if (dossier_delete(client, args.argv[0], expected, &resp, &err) !=
         DOSSIER_OK) {
         rc = cli_fail(&err);
     } else if (g->json) {
@@ -273,6 +280,18 @@ cli_delete(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
     return rc;
 }
 
+const cli_verb_t cli_verb_delete = {
+    .name = "delete",
+    .summary = "delete a record",
+    .usage = "usage: dossier delete [--expected-version V] ID\n"
+             "\n"
+             "Deletes the record with ID; with --expected-version, only if it "
+             "still\n"
+             "has version V (else ABORTED).\n",
+    .options = s_delete_options,
+    .run = s_delete,
+};
+
 /* ---- list --------------------------------------------------------- */
 
 typedef struct {
@@ -282,30 +301,62 @@ typedef struct {
     bool full;
 } s_list_state_t;
 
+enum { S_LIST_LIMIT = 1, S_LIST_ALL, S_LIST_FULL };
+
+static const cli_option_t s_list_options[] = {
+    {.name = "country",
+     .key = CLI_OPT_COUNTRY,
+     .kind = CLI_TEXT,
+     .help = "  --country C    a name, a variant (\"Ivory Coast\") or an "
+             "alpha-3 code\n"},
+    {.name = "year",
+     .key = CLI_OPT_YEAR,
+     .kind = CLI_TEXT,
+     .help = "  --year Y       one year, or an inclusive range Y1-Y2\n"},
+    {.name = "tier",
+     .key = CLI_OPT_TIER,
+     .kind = CLI_TEXT,
+     .help = "  --tier T       1, 2, 2wl, 3 or special\n"},
+    {.name = "publisher",
+     .key = CLI_OPT_PUBLISHER,
+     .kind = CLI_TEXT,
+     .help = "  --publisher P  exact publisher name, any case\n"},
+    {.name = "limit",
+     .key = S_LIST_LIMIT,
+     .kind = CLI_COUNT,
+     .min = 1,
+     .max = UINT32_MAX,
+     .wants = "a count >= 1",
+     .help = "  --limit N      at most N records (default 50)\n"},
+    {.name = "all",
+     .key = S_LIST_ALL,
+     .kind = CLI_FLAG,
+     .help = "  --all          every matching record, following page "
+             "tokens\n"},
+    {.name = "full",
+     .key = S_LIST_FULL,
+     .kind = CLI_FLAG,
+     .help = "  --full         with --json, every field (default: a "
+             "summary)\n"},
+    {.name = NULL},
+};
+
 static int
-s_list_option(const cli_verb_t *verb, void *state, int opt, const char *arg) {
+s_list_take(const cli_verb_t *verb, void *state, int key,
+            const cli_value_t *value) {
     s_list_state_t *s = state;
-    int rc = cli_filter_option(verb, &s->filter, opt, arg);
-    if (rc >= 0) {
-        return rc == 0 ? -1 : rc;
-    }
-    switch (opt) {
-    case 'l':
-        if (cli_parse_uint(arg, 1, UINT32_MAX, &s->limit) != 0) {
-            return cli_usage_error(verb,
-                                   "--limit wants a count >= 1, not "
-                                   "'%s'",
-                                   arg);
-        }
-        return -1;
-    case 'a':
+    switch (key) {
+    case S_LIST_LIMIT:
+        s->limit = value->count;
+        return CLI_GO_ON;
+    case S_LIST_ALL:
         s->all = true;
-        return -1;
-    case 'F':
+        return CLI_GO_ON;
+    case S_LIST_FULL:
         s->full = true;
-        return -1;
+        return CLI_GO_ON;
     default:
-        return -2;
+        return cli_filter_take(verb, &s->filter, key, value);
     }
 }
 
@@ -348,32 +399,23 @@ s_listing_free(s_listing_t *l) {
     free(l->rows);
 }
 
-int
-cli_list(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
-    static const struct option longopts[] = {
-        CLI_FILTER_LONGOPTS,
-        {"limit", required_argument, NULL, 'l'},
-        {"all", no_argument, NULL, 'a'},
-        {"full", no_argument, NULL, 'F'},
-        CLI_COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0},
-    };
+static int
+s_list(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     s_list_state_t s = {.filter = DOSSIER__V1__REPORT_FILTER__INIT,
                         .limit = 50};
-    int rc = s_parse(verb, g, argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-                     s_list_option, &s);
-    if (rc >= 0) {
+    int rc = cli_parse(verb, verb->options, s_list_take, &s, g, &args);
+    if (rc != CLI_GO_ON) {
         return rc;
     }
-    if (optind != argc) {
-        return cli_usage_error(verb, "unexpected argument '%s'", argv[optind]);
+    if (args.argc != 0) {
+        return cli_usage_error(verb, "unexpected argument '%s'", args.argv[0]);
     }
     dossier_client_t *client = NULL;
     if ((rc = cli_connect(g, 0, &client)) != CLI_EXIT_OK) {
         return rc;
     }
     Dossier__V1__ListRequest req = DOSSIER__V1__LIST_REQUEST__INIT;
-    if (s_filter_set(&s.filter)) {
+    if (cli_filter_set(&s.filter)) {
         req.filter = &s.filter;
     }
     req.view = s.full ? DOSSIER__V1__REPORT_VIEW__REPORT_VIEW_FULL
@@ -450,6 +492,20 @@ cli_list(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
     return rc;
 }
 
+const cli_verb_t cli_verb_list = {
+    .name = "list",
+    .summary = "list records, filtered",
+    .usage = "usage: dossier list [--country C] [--year Y|Y1-Y2] [--tier T]\n"
+             "                    [--publisher P] [--limit N | --all] [--full] "
+             "[--json]\n"
+             "\n"
+             "Lists records ordered by id as a table (ID, YEAR, COUNTRY, "
+             "TIER,\n"
+             "TITLE), or with --json one Report object per line.\n",
+    .options = s_list_options,
+    .run = s_list,
+};
+
 /* ---- search ------------------------------------------------------- */
 
 typedef struct {
@@ -459,26 +515,49 @@ typedef struct {
     Dossier__V1__SearchOrder order;
 } s_search_state_t;
 
+enum { S_SEARCH_FACETS = 1, S_SEARCH_SORT, S_SEARCH_LIMIT };
+
+/* The filters are described in the prose. */
+static const cli_option_t s_search_options[] = {
+    CLI_FILTER_OPTIONS,
+    {.name = "facets",
+     .key = S_SEARCH_FACETS,
+     .kind = CLI_FLAG,
+     .help = "  --facets       also count the matches per year, tier, country "
+             "and\n"
+             "                 publisher\n"},
+    {.name = "sort",
+     .key = S_SEARCH_SORT,
+     .kind = CLI_TEXT,
+     .help = "  --sort S       relevance (default), year (newest first), "
+             "date\n"},
+    {.name = "limit",
+     .key = S_SEARCH_LIMIT,
+     .kind = CLI_COUNT,
+     .min = 1,
+     .max = UINT32_MAX,
+     .wants = "a count >= 1",
+     .help = "  --limit N      at most N hits (default 10)\n"},
+    {.name = "json",
+     .key = CLI_OPT_JSON,
+     .kind = CLI_FLAG,
+     .help = "  --json         each SearchResponse page as one JSON object\n"},
+    {.name = NULL},
+};
+
 static int
-s_search_option(const cli_verb_t *verb, void *state, int opt, const char *arg) {
+s_search_take(const cli_verb_t *verb, void *state, int key,
+              const cli_value_t *value) {
     s_search_state_t *s = state;
-    int rc = cli_filter_option(verb, &s->filter, opt, arg);
-    if (rc >= 0) {
-        return rc == 0 ? -1 : rc;
-    }
-    switch (opt) {
-    case 'l':
-        if (cli_parse_uint(arg, 1, UINT32_MAX, &s->limit) != 0) {
-            return cli_usage_error(verb,
-                                   "--limit wants a count >= 1, not "
-                                   "'%s'",
-                                   arg);
-        }
-        return -1;
-    case 'f':
+    const char *arg = value->text;
+    switch (key) {
+    case S_SEARCH_LIMIT:
+        s->limit = value->count;
+        return CLI_GO_ON;
+    case S_SEARCH_FACETS:
         s->facets = true;
-        return -1;
-    case 'o':
+        return CLI_GO_ON;
+    case S_SEARCH_SORT:
         if (strcmp(arg, "relevance") == 0) {
             s->order = DOSSIER__V1__SEARCH_ORDER__SEARCH_ORDER_RELEVANCE;
         } else if (strcmp(arg, "year") == 0) {
@@ -491,9 +570,9 @@ s_search_option(const cli_verb_t *verb, void *state, int opt, const char *arg) {
                                    "not '%s'",
                                    arg);
         }
-        return -1;
+        return CLI_GO_ON;
     default:
-        return -2;
+        return cli_filter_take(verb, &s->filter, key, value);
     }
 }
 
@@ -566,27 +645,18 @@ s_join(int argc, char **argv) {
     return out;
 }
 
-int
-cli_search(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
-    static const struct option longopts[] = {
-        CLI_FILTER_LONGOPTS,
-        {"limit", required_argument, NULL, 'l'},
-        {"facets", no_argument, NULL, 'f'},
-        {"sort", required_argument, NULL, 'o'},
-        CLI_COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0},
-    };
+static int
+s_search(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     s_search_state_t s = {.filter = DOSSIER__V1__REPORT_FILTER__INIT,
                           .limit = 10};
-    int rc = s_parse(verb, g, argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-                     s_search_option, &s);
-    if (rc >= 0) {
+    int rc = cli_parse(verb, verb->options, s_search_take, &s, g, &args);
+    if (rc != CLI_GO_ON) {
         return rc;
     }
-    if (optind >= argc) {
+    if (args.argc == 0) {
         return cli_usage_error(verb, "no query given");
     }
-    char *query = s_join(argc - optind, argv + optind);
+    char *query = s_join(args.argc, args.argv);
     if (query == NULL) {
         fprintf(stderr, "dossier: out of memory\n");
         return CLI_EXIT_REFUSED;
@@ -598,7 +668,7 @@ cli_search(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
     }
     Dossier__V1__SearchRequest req = DOSSIER__V1__SEARCH_REQUEST__INIT;
     req.query = query;
-    if (s_filter_set(&s.filter)) {
+    if (cli_filter_set(&s.filter)) {
         req.filter = &s.filter;
     }
     req.order = s.order;
@@ -662,3 +732,23 @@ cli_search(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
     dossier_client_destroy(&client);
     return rc;
 }
+
+const cli_verb_t cli_verb_search = {
+    .name = "search",
+    .summary = "full-text search",
+    .usage = "usage: dossier search [filters] [--facets] [--sort "
+             "relevance|year|date]\n"
+             "                      [--limit N] [--json] QUERY...\n"
+             "\n"
+             "Full-text search: every term must match; \"quoted phrases\" "
+             "and\n"
+             "-excluded terms work (write -- before a query with -excluded "
+             "terms:\n"
+             "`dossier search -- trafficking -labor`).\n"
+             "Filters are those of `dossier list`. A phrase query's count of\n"
+             "matches may be an estimate, printed \"about N\" (--facets makes "
+             "it\n"
+             "exact); the hits are the same.\n",
+    .options = s_search_options,
+    .run = s_search,
+};
