@@ -151,16 +151,6 @@ int cli_usage_error(const cli_verb_t *verb, const char *fmt, ...)
 int cli_parse_uint(const char *text, unsigned long long min,
                    unsigned long long max, unsigned long long *value);
 
-/*  Connects per g, with default_timeout_ms (0: the library's default)
-    when g gives no timeout. Returns 0
-    and sets *client_p, or prints why and returns the exit code. */
-int cli_connect(const cli_global_t *g, int default_timeout_ms,
-                dossier_client_t **client_p);
-
-/*  Prints "dossier: CODE: message" on stderr and returns the exit code
-    for err (3 for UNAVAILABLE and DEADLINE_EXCEEDED, else 1). */
-int cli_fail(const dossier_error_t *err);
-
 /*  Reads a whole file ("-": stdin), at most 32 MiB. Returns 0 and a
     malloc'd, NUL-terminated *data_p (the caller frees) of *size_p bytes,
     or -1 with *why a sentence saying why (static storage). A directory
@@ -170,8 +160,47 @@ int cli_fail(const dossier_error_t *err);
 int cli_read_file(const char *path, char **data_p, size_t *size_p,
                   const char **why);
 
-/*  Exit code for a status without printing. */
+/*  Reaching the server (cli_call.c). */
+
+/*  Connects per g: server and keys as cli_auth_options finds them, the
+    timeout from g, else default_timeout_ms (0: the library's default).
+    Returns CLI_EXIT_OK and sets *client_p (the caller destroys it with
+    dossier_client_destroy), or prints why and returns the exit code
+    (CLI_EXIT_USAGE for a bad endpoint or key, else
+    CLI_EXIT_UNREACHABLE). */
+int cli_connect(const cli_global_t *g, int default_timeout_ms,
+                dossier_client_t **client_p);
+
+/*  Prints "dossier: CODE: message" on stderr and returns the exit code
+    for err (cli_exit_code). */
+int cli_fail(const dossier_error_t *err);
+
+/*  Exit code for a status, without printing: CLI_EXIT_OK,
+    CLI_EXIT_UNREACHABLE for UNAVAILABLE and DEADLINE_EXCEEDED, else
+    CLI_EXIT_REFUSED. */
 int cli_exit_code(dossier_status_t status);
+
+/* A method as a verb calls it. */
+typedef struct {
+    const char *name; /* "Get": dossier_call's method */
+    const ProtobufCMessageDescriptor *response_type;
+    int timeout_ms; /* when g gives none; 0: the library's default */
+} cli_method_t;
+
+/*  Shows the response of a verb's call: prints it (as JSON when
+    g->json) and returns the exit code. response and client are
+    borrowed until it returns; client is there for a verb that goes on
+    calling (backup --fetch). */
+typedef int (*cli_show_fn)(const cli_global_t *g, dossier_client_t *client,
+                           const ProtobufCMessage *response, void *state);
+
+/*  The one call of a verb: connects per g (cli_connect, with the
+    method's timeout_ms), calls method with request (borrowed), and
+    hands the response to show(g, client, response, state). Returns
+    show's exit code, or, having printed why, that of a failure to
+    connect (cli_connect) or of the call (cli_fail). */
+int cli_call(const cli_global_t *g, const cli_method_t *method,
+             const ProtobufCMessage *request, cli_show_fn show, void *state);
 
 /*  Keys and server of a connection (cli_auth.c): storage for what
     cli_auth_options resolves. */
@@ -263,6 +292,10 @@ void cli_print_wrapped(FILE *out, const char *text, size_t indent,
 /*  Prints message as one line of proto3 JSON. Returns 0 or -1 (out of
     memory, reported on stderr). */
 int cli_print_json(const ProtobufCMessage *message);
+
+/*  cli_print_json for a show function: returns CLI_EXIT_OK, or
+    CLI_EXIT_REFUSED when the JSON could not be made. */
+int cli_show_json(const ProtobufCMessage *message);
 
 /*  Prints a report as a readable record: header fields, then the body
     paragraphs wrapped at 78 columns. */

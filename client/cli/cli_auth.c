@@ -294,6 +294,28 @@ const cli_verb_t cli_verb_keygen = {
 
 /* ---- whoami ------------------------------------------------------- */
 
+static const cli_method_t s_whoami_method = {
+    "WhoAmI", &dossier__v1__who_am_iresponse__descriptor, 0};
+
+static int
+s_whoami_show(const cli_global_t *g, dossier_client_t *client,
+              const ProtobufCMessage *response, void *state) {
+    (void)client;
+    (void)state;
+    if (g->json) {
+        return cli_show_json(response);
+    }
+    const Dossier__V1__WhoAmIResponse *who =
+        (const Dossier__V1__WhoAmIResponse *)response;
+    printf("name       %s\n"
+           "role       %s\n"
+           "public key %s\n"
+           "security   %s\n",
+           who->name, who->role,
+           who->public_key[0] ? who->public_key : "(none)", who->security);
+    return CLI_EXIT_OK;
+}
+
 static int
 s_whoami(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     int rc = cli_parse(verb, NULL, NULL, NULL, g, &args);
@@ -303,33 +325,8 @@ s_whoami(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     if (args.argc != 0) {
         return cli_usage_error(verb, "unexpected argument '%s'", args.argv[0]);
     }
-    dossier_client_t *client = NULL;
-    rc = cli_connect(g, 0, &client);
-    if (rc != CLI_EXIT_OK) {
-        return rc;
-    }
     Dossier__V1__WhoAmIRequest request = DOSSIER__V1__WHO_AM_IREQUEST__INIT;
-    ProtobufCMessage *response = NULL;
-    dossier_error_t err = {0};
-    if (dossier_call(client, "WhoAmI", &request.base,
-                     &dossier__v1__who_am_iresponse__descriptor, &response,
-                     &err) != DOSSIER_OK) {
-        rc = cli_fail(&err);
-    } else if (g->json) {
-        cli_print_json(response);
-    } else {
-        const Dossier__V1__WhoAmIResponse *who =
-            (const Dossier__V1__WhoAmIResponse *)response;
-        printf("name       %s\n"
-               "role       %s\n"
-               "public key %s\n"
-               "security   %s\n",
-               who->name, who->role,
-               who->public_key[0] ? who->public_key : "(none)", who->security);
-    }
-    dossier_message_free(response);
-    dossier_client_destroy(&client);
-    return rc;
+    return cli_call(g, &s_whoami_method, &request.base, s_whoami_show, NULL);
 }
 
 const cli_verb_t cli_verb_whoami = {

@@ -134,36 +134,19 @@ s_backup_take(const cli_verb_t *verb, void *state, int key,
     return CLI_GO_ON;
 }
 
+static const cli_method_t s_backup_method = {
+    "Backup", &dossier__v1__backup_response__descriptor, S_BACKUP_TIMEOUT_MS};
+
+/* state: the --fetch FILE, or NULL. */
 static int
-s_backup(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
-    const char *fetch = NULL;
-    int rc = cli_parse(verb, verb->options, s_backup_take, &fetch, g, &args);
-    if (rc != CLI_GO_ON) {
-        return rc;
-    }
-    if (args.argc > 1) {
-        return cli_usage_error(verb, "give at most one NAME");
-    }
-    Dossier__V1__BackupRequest request = DOSSIER__V1__BACKUP_REQUEST__INIT;
-    if (args.argc == 1) {
-        request.name = args.argv[0];
-    }
-    dossier_client_t *client = NULL;
-    rc = cli_connect(g, S_BACKUP_TIMEOUT_MS, &client);
-    if (rc != CLI_EXIT_OK) {
-        return rc;
-    }
-    Dossier__V1__BackupResponse *resp = NULL;
-    dossier_error_t err = {0};
-    if (dossier_call(client, "Backup", &request.base,
-                     &dossier__v1__backup_response__descriptor,
-                     (ProtobufCMessage **)&resp, &err) != DOSSIER_OK) {
-        rc = cli_fail(&err);
-        dossier_client_destroy(&client);
-        return rc;
-    }
+s_backup_show(const cli_global_t *g, dossier_client_t *client,
+              const ProtobufCMessage *response, void *state) {
+    const Dossier__V1__BackupResponse *resp =
+        (const Dossier__V1__BackupResponse *)response;
+    const char *fetch = state;
+    int rc = CLI_EXIT_OK;
     if (g->json) {
-        cli_print_json(&resp->base);
+        cli_print_json(response);
     } else {
         printf("backup %s: %llu records, %llu bytes, in %llu ms\n"
                "  on the server: %s\n",
@@ -178,9 +161,25 @@ s_backup(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
                    (unsigned long long)resp->size_bytes);
         }
     }
-    dossier_message_free(resp);
-    dossier_client_destroy(&client);
     return rc;
+}
+
+static int
+s_backup(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
+    const char *fetch = NULL;
+    int rc = cli_parse(verb, verb->options, s_backup_take, &fetch, g, &args);
+    if (rc != CLI_GO_ON) {
+        return rc;
+    }
+    if (args.argc > 1) {
+        return cli_usage_error(verb, "give at most one NAME");
+    }
+    Dossier__V1__BackupRequest request = DOSSIER__V1__BACKUP_REQUEST__INIT;
+    if (args.argc == 1) {
+        request.name = args.argv[0];
+    }
+    return cli_call(g, &s_backup_method, &request.base, s_backup_show,
+                    (void *)fetch);
 }
 
 const cli_verb_t cli_verb_backup = {

@@ -72,6 +72,40 @@ s_history_chart(const Dossier__V1__HistoryResponse *h) {
     }
 }
 
+static const cli_method_t s_history_method = {
+    "History", &dossier__v1__history_response__descriptor, 0};
+
+/* state: the country as given. */
+static int
+s_history_show(const cli_global_t *g, dossier_client_t *client,
+               const ProtobufCMessage *response, void *state) {
+    (void)client;
+    if (g->json) {
+        return cli_show_json(response);
+    }
+    const Dossier__V1__HistoryResponse *h =
+        (const Dossier__V1__HistoryResponse *)response;
+    if (h->country_code && *h->country_code) {
+        printf("%s (%s)\n", h->country, h->country_code);
+    } else {
+        printf("%s\n", h->country ? h->country : (const char *)state);
+    }
+    printf("%-4s  %-10s  %s\n", "YEAR", "TIER", "REPORT");
+    for (size_t i = 0; i < h->n_entries; i++) {
+        const Dossier__V1__HistoryEntry *e = h->entries[i];
+        printf("%-4u  %-10s  %s", e->year, cli_tier_short(e->tier),
+               e->report_id ? e->report_id : "");
+        if (e->tier_note && *e->tier_note) {
+            printf("  (%s)", e->tier_note);
+        }
+        putchar('\n');
+    }
+    if (isatty(STDOUT_FILENO)) {
+        s_history_chart(h);
+    }
+    return CLI_EXIT_OK;
+}
+
 static int
 s_history(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     const char *doc_type = NULL;
@@ -84,40 +118,13 @@ s_history(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
         return cli_usage_error(verb, "give exactly one COUNTRY (quote a "
                                      "name with blanks)");
     }
-    dossier_client_t *client = NULL;
-    if ((rc = cli_connect(g, 0, &client)) != CLI_EXIT_OK) {
-        return rc;
+    Dossier__V1__HistoryRequest request = DOSSIER__V1__HISTORY_REQUEST__INIT;
+    request.country = args.argv[0];
+    if (doc_type != NULL) {
+        request.doc_type = (char *)doc_type;
     }
-    Dossier__V1__HistoryResponse *h = NULL;
-    dossier_error_t err = {0};
-    if (dossier_history(client, args.argv[0], doc_type, &h, &err) !=
-        DOSSIER_OK) {
-        rc = cli_fail(&err);
-    } else if (g->json) {
-        cli_print_json(&h->base);
-    } else {
-        if (h->country_code && *h->country_code) {
-            printf("%s (%s)\n", h->country, h->country_code);
-        } else {
-            printf("%s\n", h->country ? h->country : args.argv[0]);
-        }
-        printf("%-4s  %-10s  %s\n", "YEAR", "TIER", "REPORT");
-        for (size_t i = 0; i < h->n_entries; i++) {
-            const Dossier__V1__HistoryEntry *e = h->entries[i];
-            printf("%-4u  %-10s  %s", e->year, cli_tier_short(e->tier),
-                   e->report_id ? e->report_id : "");
-            if (e->tier_note && *e->tier_note) {
-                printf("  (%s)", e->tier_note);
-            }
-            putchar('\n');
-        }
-        if (isatty(STDOUT_FILENO)) {
-            s_history_chart(h);
-        }
-    }
-    dossier_message_free(h);
-    dossier_client_destroy(&client);
-    return rc;
+    return cli_call(g, &s_history_method, &request.base, s_history_show,
+                    args.argv[0]);
 }
 
 const cli_verb_t cli_verb_history = {
@@ -146,6 +153,44 @@ s_move_name(Dossier__V1__TierMove move) {
     }
 }
 
+static const cli_method_t s_changes_method = {
+    "Changes", &dossier__v1__changes_response__descriptor, 0};
+
+/* state: the year asked for (unsigned long long). */
+static int
+s_changes_show(const cli_global_t *g, dossier_client_t *client,
+               const ProtobufCMessage *response, void *state) {
+    (void)client;
+    if (g->json) {
+        return cli_show_json(response);
+    }
+    const Dossier__V1__ChangesResponse *c =
+        (const Dossier__V1__ChangesResponse *)response;
+    unsigned long long year = *(const unsigned long long *)state;
+    if (c->n_changes == 0) {
+        /* A bare header reads as if something broke. */
+        fprintf(stderr,
+                "no country's tier moved in %llu: none of the records held "
+                "for %llu has a tier different from the year before\n",
+                year, year);
+        return CLI_EXIT_OK;
+    }
+    size_t w = strlen("COUNTRY");
+    for (size_t i = 0; i < c->n_changes; i++) {
+        size_t n = cli_text_width(
+            c->changes[i]->country ? c->changes[i]->country : "");
+        w = n > w ? n : w;
+    }
+    printf("%-*s  %-10s  %-10s  %s\n", (int)w, "COUNTRY", "FROM", "TO", "MOVE");
+    for (size_t i = 0; i < c->n_changes; i++) {
+        const Dossier__V1__TierChange *ch = c->changes[i];
+        cli_print_cell(stdout, ch->country ? ch->country : "", w, true);
+        printf("  %-10s  %-10s  %s\n", cli_tier_short(ch->previous),
+               cli_tier_short(ch->current), s_move_name(ch->move));
+    }
+    return CLI_EXIT_OK;
+}
+
 static int
 s_changes(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     const char *doc_type = NULL;
@@ -158,42 +203,12 @@ s_changes(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     if (args.argc != 1 || cli_parse_uint(args.argv[0], 1, 9999, &year) != 0) {
         return cli_usage_error(verb, "give exactly one YEAR");
     }
-    dossier_client_t *client = NULL;
-    if ((rc = cli_connect(g, 0, &client)) != CLI_EXIT_OK) {
-        return rc;
+    Dossier__V1__ChangesRequest request = DOSSIER__V1__CHANGES_REQUEST__INIT;
+    request.year = (uint32_t)year;
+    if (doc_type != NULL) {
+        request.doc_type = (char *)doc_type;
     }
-    Dossier__V1__ChangesResponse *c = NULL;
-    dossier_error_t err = {0};
-    if (dossier_changes(client, (uint32_t)year, doc_type, &c, &err) !=
-        DOSSIER_OK) {
-        rc = cli_fail(&err);
-    } else if (g->json) {
-        cli_print_json(&c->base);
-    } else if (c->n_changes == 0) {
-        /* A bare header reads as if something broke. */
-        fprintf(stderr,
-                "no country's tier moved in %llu: none of the records held "
-                "for %llu has a tier different from the year before\n",
-                year, year);
-    } else {
-        size_t w = strlen("COUNTRY");
-        for (size_t i = 0; i < c->n_changes; i++) {
-            size_t n = cli_text_width(
-                c->changes[i]->country ? c->changes[i]->country : "");
-            w = n > w ? n : w;
-        }
-        printf("%-*s  %-10s  %-10s  %s\n", (int)w, "COUNTRY", "FROM", "TO",
-               "MOVE");
-        for (size_t i = 0; i < c->n_changes; i++) {
-            const Dossier__V1__TierChange *ch = c->changes[i];
-            cli_print_cell(stdout, ch->country ? ch->country : "", w, true);
-            printf("  %-10s  %-10s  %s\n", cli_tier_short(ch->previous),
-                   cli_tier_short(ch->current), s_move_name(ch->move));
-        }
-    }
-    dossier_message_free(c);
-    dossier_client_destroy(&client);
-    return rc;
+    return cli_call(g, &s_changes_method, &request.base, s_changes_show, &year);
 }
 
 const cli_verb_t cli_verb_changes = {
@@ -221,6 +236,72 @@ s_bytes(char *buf, size_t size, uint64_t bytes) {
     snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
 }
 
+static const cli_method_t s_stats_method = {
+    "Stats", &dossier__v1__stats_response__descriptor, 0};
+
+static int
+s_stats_show(const cli_global_t *g, dossier_client_t *client,
+             const ProtobufCMessage *response, void *state) {
+    (void)client;
+    (void)state;
+    if (g->json) {
+        return cli_show_json(response);
+    }
+    const Dossier__V1__StatsResponse *s =
+        (const Dossier__V1__StatsResponse *)response;
+    char used[32], map[32];
+    s_bytes(used, sizeof used, s->db_bytes);
+    s_bytes(map, sizeof map, s->map_bytes);
+    uint64_t up = s->uptime_seconds;
+    printf("%-10s %llu\n", "records:", (unsigned long long)s->records);
+    printf("%-10s %s used of a %s map\n", "database:", used, map);
+    printf("%-10s %u segment%s%s\n", "index:", s->index_segments,
+           s->index_segments == 1 ? "" : "s",
+           s->index_merge_due ? ", merging when idle" : "");
+    printf("%-10s %llud %02lluh %02llum %02llus\n",
+           "uptime:", (unsigned long long)(up / 86400),
+           (unsigned long long)(up / 3600 % 24),
+           (unsigned long long)(up / 60 % 60), (unsigned long long)(up % 60));
+    if (s->server_version && *s->server_version) {
+        printf("%-10s %s\n", "server:", s->server_version);
+    }
+    if (s->n_by_year > 0) {
+        printf("\n%-6s %s\n", "YEAR", "RECORDS");
+        for (size_t i = 0; i < s->n_by_year; i++) {
+            if (s->by_year[i]->year == 0) {
+                printf("%-6s %llu\n", "(none)",
+                       (unsigned long long)s->by_year[i]->count);
+                continue;
+            }
+            printf("%-6u %llu\n", s->by_year[i]->year,
+                   (unsigned long long)s->by_year[i]->count);
+        }
+    }
+    if (s->n_by_tier > 0) {
+        printf("\n%-12s %s\n", "TIER", "RECORDS");
+        for (size_t i = 0; i < s->n_by_tier; i++) {
+            const char *t = cli_tier_short(s->by_tier[i]->tier);
+            printf("%-12s %llu\n", *t ? t : "(none)",
+                   (unsigned long long)s->by_tier[i]->count);
+        }
+    }
+    if (s->n_requests > 0) {
+        size_t w = strlen("METHOD");
+        for (size_t i = 0; i < s->n_requests; i++) {
+            const char *m = s->requests[i]->method;
+            size_t n = m ? strlen(m) : 0;
+            w = n > w ? n : w;
+        }
+        printf("\n%-*s  %-19s  %s\n", (int)w, "METHOD", "CODE", "COUNT");
+        for (size_t i = 0; i < s->n_requests; i++) {
+            const Dossier__V1__MethodCount *m = s->requests[i];
+            printf("%-*s  %-19s  %llu\n", (int)w, m->method ? m->method : "",
+                   dossier_strerror(m->code), (unsigned long long)m->count);
+        }
+    }
+    return CLI_EXIT_OK;
+}
+
 static int
 s_stats(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     int rc = cli_parse(verb, NULL, NULL, NULL, g, &args);
@@ -230,73 +311,8 @@ s_stats(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     if (args.argc != 0) {
         return cli_usage_error(verb, "unexpected argument '%s'", args.argv[0]);
     }
-    dossier_client_t *client = NULL;
-    if ((rc = cli_connect(g, 0, &client)) != CLI_EXIT_OK) {
-        return rc;
-    }
-    Dossier__V1__StatsResponse *s = NULL;
-    dossier_error_t err = {0};
-    if (dossier_stats(client, &s, &err) != DOSSIER_OK) {
-        rc = cli_fail(&err);
-    } else if (g->json) {
-        cli_print_json(&s->base);
-    } else {
-        char used[32], map[32];
-        s_bytes(used, sizeof used, s->db_bytes);
-        s_bytes(map, sizeof map, s->map_bytes);
-        uint64_t up = s->uptime_seconds;
-        printf("%-10s %llu\n", "records:", (unsigned long long)s->records);
-        printf("%-10s %s used of a %s map\n", "database:", used, map);
-        printf("%-10s %u segment%s%s\n", "index:", s->index_segments,
-               s->index_segments == 1 ? "" : "s",
-               s->index_merge_due ? ", merging when idle" : "");
-        printf("%-10s %llud %02lluh %02llum %02llus\n",
-               "uptime:", (unsigned long long)(up / 86400),
-               (unsigned long long)(up / 3600 % 24),
-               (unsigned long long)(up / 60 % 60),
-               (unsigned long long)(up % 60));
-        if (s->server_version && *s->server_version) {
-            printf("%-10s %s\n", "server:", s->server_version);
-        }
-        if (s->n_by_year > 0) {
-            printf("\n%-6s %s\n", "YEAR", "RECORDS");
-            for (size_t i = 0; i < s->n_by_year; i++) {
-                if (s->by_year[i]->year == 0) {
-                    printf("%-6s %llu\n", "(none)",
-                           (unsigned long long)s->by_year[i]->count);
-                    continue;
-                }
-                printf("%-6u %llu\n", s->by_year[i]->year,
-                       (unsigned long long)s->by_year[i]->count);
-            }
-        }
-        if (s->n_by_tier > 0) {
-            printf("\n%-12s %s\n", "TIER", "RECORDS");
-            for (size_t i = 0; i < s->n_by_tier; i++) {
-                const char *t = cli_tier_short(s->by_tier[i]->tier);
-                printf("%-12s %llu\n", *t ? t : "(none)",
-                       (unsigned long long)s->by_tier[i]->count);
-            }
-        }
-        if (s->n_requests > 0) {
-            size_t w = strlen("METHOD");
-            for (size_t i = 0; i < s->n_requests; i++) {
-                const char *m = s->requests[i]->method;
-                size_t n = m ? strlen(m) : 0;
-                w = n > w ? n : w;
-            }
-            printf("\n%-*s  %-19s  %s\n", (int)w, "METHOD", "CODE", "COUNT");
-            for (size_t i = 0; i < s->n_requests; i++) {
-                const Dossier__V1__MethodCount *m = s->requests[i];
-                printf("%-*s  %-19s  %llu\n", (int)w,
-                       m->method ? m->method : "", dossier_strerror(m->code),
-                       (unsigned long long)m->count);
-            }
-        }
-    }
-    dossier_message_free(s);
-    dossier_client_destroy(&client);
-    return rc;
+    Dossier__V1__StatsRequest request = DOSSIER__V1__STATS_REQUEST__INIT;
+    return cli_call(g, &s_stats_method, &request.base, s_stats_show, NULL);
 }
 
 const cli_verb_t cli_verb_stats = {
@@ -310,6 +326,37 @@ const cli_verb_t cli_verb_stats = {
 
 /* ---- health ------------------------------------------------------- */
 
+static const cli_method_t s_health_method = {
+    "Health", &dossier__v1__health_response__descriptor, 0};
+
+/* Exits 1 unless the server serves, whatever the output. */
+static int
+s_health_show(const cli_global_t *g, dossier_client_t *client,
+              const ProtobufCMessage *response, void *state) {
+    (void)client;
+    (void)state;
+    const Dossier__V1__HealthResponse *h =
+        (const Dossier__V1__HealthResponse *)response;
+    int rc = CLI_EXIT_OK;
+    if (g->json) {
+        rc = cli_show_json(response);
+    } else {
+        const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+            &dossier__v1__serving_status__descriptor, h->status);
+        /* "SERVING_STATUS_SERVING" reads better as "SERVING". */
+        const char *name = v ? v->name : "UNKNOWN";
+        const char *prefix = "SERVING_STATUS_";
+        if (strncmp(name, prefix, strlen(prefix)) == 0) {
+            name += strlen(prefix);
+        }
+        printf("%s\n", name);
+    }
+    if (h->status != DOSSIER__V1__SERVING_STATUS__SERVING_STATUS_SERVING) {
+        rc = CLI_EXIT_REFUSED;
+    }
+    return rc;
+}
+
 static int
 s_health(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     int rc = cli_parse(verb, NULL, NULL, NULL, g, &args);
@@ -319,35 +366,8 @@ s_health(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     if (args.argc != 0) {
         return cli_usage_error(verb, "unexpected argument '%s'", args.argv[0]);
     }
-    dossier_client_t *client = NULL;
-    if ((rc = cli_connect(g, 0, &client)) != CLI_EXIT_OK) {
-        return rc;
-    }
-    Dossier__V1__HealthResponse *h = NULL;
-    dossier_error_t err = {0};
-    if (dossier_health(client, NULL, &h, &err) != DOSSIER_OK) {
-        rc = cli_fail(&err);
-    } else {
-        if (g->json) {
-            cli_print_json(&h->base);
-        } else {
-            const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
-                &dossier__v1__serving_status__descriptor, h->status);
-            /* "SERVING_STATUS_SERVING" reads better as "SERVING". */
-            const char *name = v ? v->name : "UNKNOWN";
-            const char *prefix = "SERVING_STATUS_";
-            if (strncmp(name, prefix, strlen(prefix)) == 0) {
-                name += strlen(prefix);
-            }
-            printf("%s\n", name);
-        }
-        if (h->status != DOSSIER__V1__SERVING_STATUS__SERVING_STATUS_SERVING) {
-            rc = CLI_EXIT_REFUSED;
-        }
-    }
-    dossier_message_free(h);
-    dossier_client_destroy(&client);
-    return rc;
+    Dossier__V1__HealthRequest request = DOSSIER__V1__HEALTH_REQUEST__INIT;
+    return cli_call(g, &s_health_method, &request.base, s_health_show, NULL);
 }
 
 const cli_verb_t cli_verb_health = {
@@ -378,6 +398,68 @@ s_type_name(const char *type, const char *package) {
     return type;
 }
 
+static const cli_method_t s_describe_method = {
+    "Describe", &dossier__v1__describe_response__descriptor, 0};
+
+/* Prints the services of the descriptor set in a DescribeResponse. */
+static void
+s_describe_print(const Google__Protobuf__FileDescriptorSet *set) {
+    size_t services = 0;
+    for (size_t f = 0; f < set->n_file; f++) {
+        const Google__Protobuf__FileDescriptorProto *file = set->file[f];
+        for (size_t s = 0; s < file->n_service; s++) {
+            const Google__Protobuf__ServiceDescriptorProto *svc =
+                file->service[s];
+            const char *pkg = file->package ? file->package : "";
+            printf("%s%s%s%s  (%s)\n", services ? "\n" : "", pkg,
+                   *pkg ? "." : "", svc->name ? svc->name : "?",
+                   file->name ? file->name : "?");
+            services++;
+            size_t w = 0;
+            for (size_t m = 0; m < svc->n_method; m++) {
+                size_t n =
+                    svc->method[m]->name ? strlen(svc->method[m]->name) : 0;
+                w = n > w ? n : w;
+            }
+            for (size_t m = 0; m < svc->n_method; m++) {
+                const Google__Protobuf__MethodDescriptorProto *md =
+                    svc->method[m];
+                printf("  %-*s  %s -> %s\n", (int)w, md->name ? md->name : "?",
+                       s_type_name(md->input_type, pkg),
+                       s_type_name(md->output_type, pkg));
+            }
+        }
+    }
+    if (services == 0) {
+        printf("(the server describes no service)\n");
+    }
+}
+
+static int
+s_describe_show(const cli_global_t *g, dossier_client_t *client,
+                const ProtobufCMessage *response, void *state) {
+    (void)client;
+    (void)state;
+    const Dossier__V1__DescribeResponse *d =
+        (const Dossier__V1__DescribeResponse *)response;
+    Google__Protobuf__FileDescriptorSet *set =
+        google__protobuf__file_descriptor_set__unpack(
+            NULL, d->file_descriptor_set.len, d->file_descriptor_set.data);
+    if (set == NULL) {
+        fprintf(stderr, "dossier: the server's descriptor set cannot be "
+                        "decoded\n");
+        return CLI_EXIT_REFUSED;
+    }
+    int rc = CLI_EXIT_OK;
+    if (g->json) {
+        rc = cli_show_json(&set->base);
+    } else {
+        s_describe_print(set);
+    }
+    google__protobuf__file_descriptor_set__free_unpacked(set, NULL);
+    return rc;
+}
+
 static int
 s_describe(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     int rc = cli_parse(verb, NULL, NULL, NULL, g, &args);
@@ -387,63 +469,9 @@ s_describe(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     if (args.argc != 0) {
         return cli_usage_error(verb, "unexpected argument '%s'", args.argv[0]);
     }
-    dossier_client_t *client = NULL;
-    if ((rc = cli_connect(g, 0, &client)) != CLI_EXIT_OK) {
-        return rc;
-    }
-    Dossier__V1__DescribeResponse *d = NULL;
-    dossier_error_t err = {0};
-    if (dossier_describe(client, &d, &err) != DOSSIER_OK) {
-        rc = cli_fail(&err);
-        dossier_client_destroy(&client);
-        return rc;
-    }
-    dossier_client_destroy(&client);
-    Google__Protobuf__FileDescriptorSet *set =
-        google__protobuf__file_descriptor_set__unpack(
-            NULL, d->file_descriptor_set.len, d->file_descriptor_set.data);
-    dossier_message_free(d);
-    if (set == NULL) {
-        fprintf(stderr, "dossier: the server's descriptor set cannot be "
-                        "decoded\n");
-        return CLI_EXIT_REFUSED;
-    }
-    if (g->json) {
-        cli_print_json(&set->base);
-    } else {
-        size_t services = 0;
-        for (size_t f = 0; f < set->n_file; f++) {
-            const Google__Protobuf__FileDescriptorProto *file = set->file[f];
-            for (size_t s = 0; s < file->n_service; s++) {
-                const Google__Protobuf__ServiceDescriptorProto *svc =
-                    file->service[s];
-                const char *pkg = file->package ? file->package : "";
-                printf("%s%s%s%s  (%s)\n", services ? "\n" : "", pkg,
-                       *pkg ? "." : "", svc->name ? svc->name : "?",
-                       file->name ? file->name : "?");
-                services++;
-                size_t w = 0;
-                for (size_t m = 0; m < svc->n_method; m++) {
-                    size_t n =
-                        svc->method[m]->name ? strlen(svc->method[m]->name) : 0;
-                    w = n > w ? n : w;
-                }
-                for (size_t m = 0; m < svc->n_method; m++) {
-                    const Google__Protobuf__MethodDescriptorProto *md =
-                        svc->method[m];
-                    printf("  %-*s  %s -> %s\n", (int)w,
-                           md->name ? md->name : "?",
-                           s_type_name(md->input_type, pkg),
-                           s_type_name(md->output_type, pkg));
-                }
-            }
-        }
-        if (services == 0) {
-            printf("(the server describes no service)\n");
-        }
-    }
-    google__protobuf__file_descriptor_set__free_unpacked(set, NULL);
-    return rc;
+    Dossier__V1__DescribeRequest request = DOSSIER__V1__DESCRIBE_REQUEST__INIT;
+    return cli_call(g, &s_describe_method, &request.base, s_describe_show,
+                    NULL);
 }
 
 const cli_verb_t cli_verb_describe = {

@@ -83,6 +83,21 @@ cli_filter_set(const Dossier__V1__ReportFilter *f) {
 
 /* ---- get ---------------------------------------------------------- */
 
+static const cli_method_t s_get_method = {"Get",
+                                          &dossier__v1__report__descriptor, 0};
+
+static int
+s_get_show(const cli_global_t *g, dossier_client_t *client,
+           const ProtobufCMessage *response, void *state) {
+    (void)client;
+    (void)state;
+    if (g->json) {
+        return cli_show_json(response);
+    }
+    cli_print_record(stdout, (const Dossier__V1__Report *)response);
+    return CLI_EXIT_OK;
+}
+
 static int
 s_get(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     int rc = cli_parse(verb, NULL, NULL, NULL, g, &args);
@@ -92,23 +107,9 @@ s_get(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     if (args.argc != 1) {
         return cli_usage_error(verb, "give exactly one ID");
     }
-    dossier_client_t *client = NULL;
-    if ((rc = cli_connect(g, 0, &client)) != CLI_EXIT_OK) {
-        return rc;
-    }
-    Dossier__V1__Report *report = NULL;
-    dossier_error_t err = {0};
-    if (dossier_get(client, args.argv[0], &report, &err) != DOSSIER_OK) {
-        rc = cli_fail(&err);
-    } else if (g->json) {
-        rc =
-            cli_print_json(&report->base) == 0 ? CLI_EXIT_OK : CLI_EXIT_REFUSED;
-    } else {
-        cli_print_record(stdout, report);
-    }
-    dossier_report_free(report);
-    dossier_client_destroy(&client);
-    return rc;
+    Dossier__V1__GetRequest request = DOSSIER__V1__GET_REQUEST__INIT;
+    request.id = args.argv[0];
+    return cli_call(g, &s_get_method, &request.base, s_get_show, NULL);
 }
 
 const cli_verb_t cli_verb_get = {
@@ -157,6 +158,25 @@ s_put_take(const cli_verb_t *verb, void *state, int key,
     return CLI_GO_ON;
 }
 
+static const cli_method_t s_put_method = {
+    "Put", &dossier__v1__put_response__descriptor, 0};
+
+static int
+s_put_show(const cli_global_t *g, dossier_client_t *client,
+           const ProtobufCMessage *response, void *state) {
+    (void)client;
+    (void)state;
+    if (g->json) {
+        return cli_show_json(response);
+    }
+    const Dossier__V1__PutResponse *resp =
+        (const Dossier__V1__PutResponse *)response;
+    printf("%s %s, version %llu\n", resp->id,
+           resp->created ? "created" : "updated",
+           (unsigned long long)resp->version);
+    return CLI_EXIT_OK;
+}
+
 static int
 s_put(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     s_put_state_t s = {0};
@@ -184,29 +204,13 @@ s_put(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
         return CLI_EXIT_REFUSED;
     }
     free(text);
-    Dossier__V1__Report *report = (Dossier__V1__Report *)message;
+    Dossier__V1__PutRequest request = DOSSIER__V1__PUT_REQUEST__INIT;
+    request.report = (Dossier__V1__Report *)message;
     /* The version the edit started from guards against lost updates. */
-    uint64_t expected = s.force ? 0 : report->version;
-
-    dossier_client_t *client = NULL;
-    if ((rc = cli_connect(g, 0, &client)) != CLI_EXIT_OK) {
-        dossier_message_free(message);
-        return rc;
-    }
-    Dossier__V1__PutResponse *resp = NULL;
-    if (dossier_put(client, report, expected, s.create_only, &resp, &err) !=
-        DOSSIER_OK) {
-        rc = cli_fail(&err);
-    } else if (g->json) {
-        cli_print_json(&resp->base);
-    } else {
-        printf("%s %s, version %llu\n", resp->id,
-               resp->created ? "created" : "updated",
-               (unsigned long long)resp->version);
-    }
-    dossier_message_free(resp);
+    request.expected_version = s.force ? 0 : request.report->version;
+    request.create_only = s.create_only;
+    rc = cli_call(g, &s_put_method, &request.base, s_put_show, NULL);
     dossier_message_free(message);
-    dossier_client_destroy(&client);
     return rc;
 }
 
@@ -250,6 +254,24 @@ s_delete_take(const cli_verb_t *verb, void *state, int key,
     return CLI_GO_ON;
 }
 
+static const cli_method_t s_delete_method = {
+    "Delete", &dossier__v1__delete_response__descriptor, 0};
+
+static int
+s_delete_show(const cli_global_t *g, dossier_client_t *client,
+              const ProtobufCMessage *response, void *state) {
+    (void)client;
+    (void)state;
+    if (g->json) {
+        return cli_show_json(response);
+    }
+    const Dossier__V1__DeleteResponse *resp =
+        (const Dossier__V1__DeleteResponse *)response;
+    printf("deleted %s (it was version %llu)\n", resp->id,
+           (unsigned long long)resp->version);
+    return CLI_EXIT_OK;
+}
+
 static int
 s_delete(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     uint64_t expected = 0;
@@ -260,24 +282,10 @@ s_delete(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     if (args.argc != 1) {
         return cli_usage_error(verb, "give exactly one ID");
     }
-    dossier_client_t *client = NULL;
-    if ((rc = cli_connect(g, 0, &client)) != CLI_EXIT_OK) {
-        return rc;
-    }
-    Dossier__V1__DeleteResponse *resp = NULL;
-    dossier_error_t err = {0};
-    if (dossier_delete(client, args.argv[0], expected, &resp, &err) !=
-        DOSSIER_OK) {
-        rc = cli_fail(&err);
-    } else if (g->json) {
-        cli_print_json(&resp->base);
-    } else {
-        printf("deleted %s (it was version %llu)\n", resp->id,
-               (unsigned long long)resp->version);
-    }
-    dossier_message_free(resp);
-    dossier_client_destroy(&client);
-    return rc;
+    Dossier__V1__DeleteRequest request = DOSSIER__V1__DELETE_REQUEST__INIT;
+    request.id = args.argv[0];
+    request.expected_version = expected;
+    return cli_call(g, &s_delete_method, &request.base, s_delete_show, NULL);
 }
 
 const cli_verb_t cli_verb_delete = {

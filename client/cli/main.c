@@ -4,13 +4,11 @@
 
     Global options come before the verb (and are accepted after it too;
     cli_options.c parses both). The verb table below drives dispatch,
-    `--help` and the "did you mean" suggestion for a mistyped verb. The server is --server, else
-    $DOSSIER_SERVER, else the config file (cli_auth.c), else
+    `--help` and the "did you mean" suggestion for a mistyped verb. The server
+   is --server, else $DOSSIER_SERVER, else the config file (cli_auth.c), else
     tcp://127.0.0.1:7531; CURVE keys come the same way. */
 #include "cli.h"
 
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define S_PROG "dossier"
@@ -64,56 +62,6 @@ s_print_usage(FILE *out) {
                  "Exit status: 0 ok, 1 refused by the server, 2 usage error, 3 "
                  "server\n"
                  "unreachable or no reply in time.\n");
-}
-
-int
-cli_exit_code(dossier_status_t status) {
-    if (status == DOSSIER_OK) {
-        return CLI_EXIT_OK;
-    }
-    if (status == DOSSIER_UNAVAILABLE || status == DOSSIER_DEADLINE_EXCEEDED) {
-        return CLI_EXIT_UNREACHABLE;
-    }
-    return CLI_EXIT_REFUSED;
-}
-
-int
-cli_fail(const dossier_error_t *err) {
-    fprintf(stderr, S_PROG ": %s: %s\n", dossier_strerror(err->code),
-            err->message);
-    return cli_exit_code(err->code);
-}
-
-int
-cli_connect(const cli_global_t *g, int default_timeout_ms,
-            dossier_client_t **client_p) {
-    dossier_options_t options;
-    dossier_options_init(&options);
-    /* Static: the options borrow it until dossier_client_new copies. */
-    static cli_keys_t keys;
-    const char *server = NULL;
-    int auth_rc = cli_auth_options(g, &keys, &options, &server);
-    if (auth_rc != CLI_EXIT_OK) {
-        return auth_rc;
-    }
-    if (server == NULL || *server == '\0') {
-        server = DOSSIER_DEFAULT_ENDPOINT;
-    }
-    if (g->timeout_ms > 0) {
-        options.timeout_ms = g->timeout_ms;
-    } else if (default_timeout_ms > 0) {
-        options.timeout_ms = default_timeout_ms;
-    }
-    options.client_name = "dossier-cli/" DOSSIER_VERSION;
-    dossier_error_t err = {0};
-    dossier_status_t rc = dossier_client_new(server, &options, client_p, &err);
-    explicit_bzero(keys.secret_key, sizeof keys.secret_key);
-    if (rc != DOSSIER_OK) {
-        fprintf(stderr, S_PROG ": %s\n", err.message);
-        return rc == DOSSIER_INVALID_ARGUMENT ? CLI_EXIT_USAGE
-                                              : CLI_EXIT_UNREACHABLE;
-    }
-    return CLI_EXIT_OK;
 }
 
 /* Levenshtein distance, for suggesting a verb; names are short. */
