@@ -1,11 +1,16 @@
 /*  cli.h: what the files of the `dossier` CLI share.
 
-    main.c dispatches to a verb (cli_verb_t). Each verb declares its
-    options in a table and parses its command line with cli_parse
-    (cli_options.c), which also takes the options every verb accepts;
-    it talks to the server through libdossier and returns the process
-    exit code. cli_output.c draws tables, records and JSON. Only the CLI
-    prints. */
+    main.c dispatches to a verb (cli_verb_t). Each verb lives in the file
+    named for it (cli_get.c, cli_audit.c, ...; the JSON-lines form of
+    import in cli_import_json.c): it declares its options in a table and
+    parses its command line with cli_parse (cli_options.c), which also
+    takes the options every verb accepts. A verb of one call hands its
+    request to cli_call (cli_call.c), which connects (cli_auth.c finds
+    the server and keys), calls, prints a failure and picks the exit
+    code; a verb of several calls uses cli_connect and cli_fail itself.
+    cli_query.c holds what list, search and export share, cli_file.c
+    reads files, cli_output.c draws tables, records and JSON. Only the
+    CLI prints. */
 #ifndef DOSSIER_CLI_H
 #define DOSSIER_CLI_H
 
@@ -106,6 +111,11 @@ struct cli_verb {
 typedef int (*cli_take_fn)(const cli_verb_t *verb, void *state, int key,
                            const cli_value_t *value);
 
+/*  A take function for a verb whose one option is a CLI_TEXT: stores
+    its value in state, a const char *. */
+int cli_take_text(const cli_verb_t *verb, void *state, int key,
+                  const cli_value_t *value);
+
 /*  The option parser of every verb (cli_options.c).
 
     Parses args (argv[0] is "dossier VERB", as getopt's messages name
@@ -151,14 +161,30 @@ int cli_usage_error(const cli_verb_t *verb, const char *fmt, ...)
 int cli_parse_uint(const char *text, unsigned long long min,
                    unsigned long long max, unsigned long long *value);
 
-/*  Reads a whole file ("-": stdin), at most 32 MiB. Returns 0 and a
-    malloc'd, NUL-terminated *data_p (the caller frees) of *size_p bytes,
-    or -1 with *why a sentence saying why (static storage). A directory
-    is refused ("Is a directory"). Stdin is read from descriptor 0, not
-    through stdio: bytes a caller has read from stdin by stdio are not
-    seen. A regular file costs open, fstat, one read, close. */
-int cli_read_file(const char *path, char **data_p, size_t *size_p,
-                  const char **why);
+/* The verbs, each in the file named for it; main.c lists them. */
+extern const cli_verb_t cli_verb_import;
+extern const cli_verb_t cli_verb_get;
+extern const cli_verb_t cli_verb_put;
+extern const cli_verb_t cli_verb_delete;
+extern const cli_verb_t cli_verb_list;
+extern const cli_verb_t cli_verb_search;
+extern const cli_verb_t cli_verb_history;
+extern const cli_verb_t cli_verb_changes;
+extern const cli_verb_t cli_verb_stats;
+extern const cli_verb_t cli_verb_health;
+extern const cli_verb_t cli_verb_describe;
+extern const cli_verb_t cli_verb_backup;
+extern const cli_verb_t cli_verb_export;
+extern const cli_verb_t cli_verb_keygen;
+extern const cli_verb_t cli_verb_whoami;
+extern const cli_verb_t cli_verb_edit;
+extern const cli_verb_t cli_verb_audit;
+extern const cli_verb_t cli_verb_watch;
+
+/*  `import --json DUMP`: Puts each JSON line of the files in args (after
+    its options: the common ones only) as create-or-replace. import runs
+    it when --json is given and the first file holds JSON objects. */
+int cli_import_json(const cli_verb_t *verb, cli_global_t *g, cli_args_t args);
 
 /*  Reaching the server (cli_call.c). */
 
@@ -220,32 +246,9 @@ typedef struct {
 int cli_auth_options(const cli_global_t *g, cli_keys_t *keys,
                      dossier_options_t *options, const char **server);
 
-/* The verbs, each in the file named for it; main.c lists them. */
-extern const cli_verb_t cli_verb_import;
-extern const cli_verb_t cli_verb_get;
-extern const cli_verb_t cli_verb_put;
-extern const cli_verb_t cli_verb_delete;
-extern const cli_verb_t cli_verb_list;
-extern const cli_verb_t cli_verb_search;
-extern const cli_verb_t cli_verb_history;
-extern const cli_verb_t cli_verb_changes;
-extern const cli_verb_t cli_verb_stats;
-extern const cli_verb_t cli_verb_health;
-extern const cli_verb_t cli_verb_describe;
-extern const cli_verb_t cli_verb_backup;
-extern const cli_verb_t cli_verb_export;
-extern const cli_verb_t cli_verb_keygen;
-extern const cli_verb_t cli_verb_whoami;
-extern const cli_verb_t cli_verb_edit;
-extern const cli_verb_t cli_verb_audit;
-extern const cli_verb_t cli_verb_watch;
+/*  What the verbs over many records share (cli_query.c). */
 
-/*  `import --json DUMP`: Puts each JSON line of the files in args (after
-    its options: the common ones only) as create-or-replace. import runs
-    it when --json is given and the first file holds JSON objects. */
-int cli_import_json(const cli_verb_t *verb, cli_global_t *g, cli_args_t args);
-
-/* The record filter options of list, search and export (cli_filter.c). */
+/* The record filter options of list, search and export. */
 enum {
     CLI_OPT_COUNTRY = 0x1101,
     CLI_OPT_YEAR,
@@ -271,6 +274,29 @@ int cli_filter_take(const cli_verb_t *verb, void *filter, int key,
 
 /*  True when f filters anything. */
 bool cli_filter_set(const Dossier__V1__ReportFilter *f);
+
+/* Records list and search ask for in one page, at most. */
+#define CLI_MAX_PAGE 1000
+/* Bounds the pages one command follows, whatever a server answers. */
+#define CLI_MAX_PAGES 1000000
+
+/*  After a page of asked records came back as status: true when a
+    server whose max_page_size is below asked refused it
+    (INVALID_ARGUMENT) and the caller should ask again for *page_cap,
+    now half as many; at most 10 times (*shrinks counts them from 0). */
+bool cli_page_shrink(dossier_status_t status, uint32_t asked,
+                     uint32_t *page_cap, int *shrinks);
+
+/*  Files (cli_file.c). */
+
+/*  Reads a whole file ("-": stdin), at most 32 MiB. Returns 0 and a
+    malloc'd, NUL-terminated *data_p (the caller frees) of *size_p bytes,
+    or -1 with *why a sentence saying why (static storage). A directory
+    is refused ("Is a directory"). Stdin is read from descriptor 0, not
+    through stdio: bytes a caller has read from stdin by stdio are not
+    seen. A regular file costs open, fstat, one read, close. */
+int cli_read_file(const char *path, char **data_p, size_t *size_p,
+                  const char **why);
 
 /*  Output (cli_output.c). */
 

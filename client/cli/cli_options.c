@@ -226,6 +226,15 @@ s_take_common(const s_who_t *who, cli_global_t *g, int key,
     }
 }
 
+int
+cli_take_text(const cli_verb_t *verb, void *state, int key,
+              const cli_value_t *value) {
+    (void)verb;
+    (void)key;
+    *(const char **)state = value->text;
+    return CLI_GO_ON;
+}
+
 /* The parse itself, from a fresh getopt state. */
 static int
 s_parse(const s_who_t *who, const s_table_t *t, cli_take_fn take, void *state,
