@@ -125,7 +125,7 @@ s_table_row(const s_table_t *t, int opt) {
     if (opt >= S_ROW_VAL && opt < S_ROW_VAL + t->n) {
         return t->rows[opt - S_ROW_VAL];
     }
-    for (int i = 0; i < t->n && opt != '?'; i++) {
+    for (int i = 0; i < t->n; i++) {
         if (t->rows[i]->letter == opt) {
             return t->rows[i];
         }
@@ -138,11 +138,14 @@ cli_print_usage(const cli_verb_t *verb, FILE *out) {
     fputs(verb->usage, out);
     bool listed = false;
     for (const cli_option_t *r = verb->options; r && r->name; r++) {
-        if (r->help != NULL) {
-            fputs(listed ? "" : "\n", out);
-            fputs(r->help, out);
+        if (r->help == NULL) {
+            continue;
+        }
+        if (!listed) {
+            fputc('\n', out);
             listed = true;
         }
+        fputs(r->help, out);
     }
     if (verb->usage_end != NULL) {
         fputc('\n', out);
@@ -256,9 +259,10 @@ s_parse(const s_who_t *who, const s_table_t *t, cli_take_fn take, void *state,
             return s_error(who, "--%s wants %s, not '%s'", row->name,
                            row->wants, optarg);
         }
-        int rc = s_is_common(row->key) || row->key == S_KEY_VERSION
-                     ? s_take_common(who, g, row->key, &value)
-                     : take(who->verb, state, row->key, &value);
+        bool common = s_is_common(row->key) || row->key == S_KEY_VERSION;
+        assert(common || take != NULL);
+        int rc = common ? s_take_common(who, g, row->key, &value)
+                        : take(who->verb, state, row->key, &value);
         if (rc != CLI_GO_ON) {
             return rc;
         }

@@ -4,9 +4,10 @@
 
     Global options come before the verb (and are accepted after it too;
     cli_options.c parses both). The verb table below drives dispatch,
-    `--help` and the "did you mean" suggestion for a mistyped verb. The server
-   is --server, else $DOSSIER_SERVER, else the config file (cli_auth.c), else
-    tcp://127.0.0.1:7531; CURVE keys come the same way. */
+    `--help` and the "did you mean" suggestion for a mistyped verb. The
+    server is --server, else $DOSSIER_SERVER, else the config file
+    (cli_auth.c), else tcp://127.0.0.1:7531; CURVE keys come the same
+    way. */
 #include "cli.h"
 
 #include <string.h>
