@@ -131,7 +131,7 @@ s_audit(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
         }
     }
     dossier_client_destroy(&client);
-    return rc < 0 ? CLI_EXIT_OK : rc;
+    return rc;
 }
 
 const cli_verb_t cli_verb_audit = {
