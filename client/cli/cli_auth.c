@@ -1,5 +1,5 @@
-/*  cli_auth.c: CURVE keys for the `dossier` CLI: the keygen and whoami
-    verbs, and where a connection finds its server, server key and key.
+/*  cli_auth.c: where a connection of the `dossier` CLI finds its
+    server, the server's public key and the user's key (CURVE).
 
     Each setting comes from the first place that has it: the flag
     (--server, --server-key, --key), the environment (DOSSIER_SERVER,
@@ -16,10 +16,8 @@
     (NAME.key_secret, as `dossier keygen` writes it). Without a key and
     a server key the CLI talks plain ZeroMQ, as a loopback server wants. */
 #include "cli.h"
-#include "fsops.h"
 
 #include <czmq.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -134,168 +132,5 @@ cli_auth_options(const cli_global_t *g, cli_keys_t *keys,
     options->curve_secret_key = keys->secret_key;
 done:
     zconfig_destroy(&file);
-    return rc;
-}
-
-/* ---- keygen ------------------------------------------------------- */
-
-static bool
-s_name_ok(const char *name) {
-    size_t n = strlen(name);
-    if (n == 0 || n > 63 || name[0] == '.') {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)name[i];
-        if (c <= 0x20 || c == 0x7f || c == '/') {
-            return false;
-        }
-    }
-    return true;
-}
-
-int
-cli_keygen(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
-    static const struct option options[] = {
-        {"role", required_argument, NULL, 'r'},
-        {"dir", required_argument, NULL, 'd'},
-        {"force", no_argument, NULL, 'f'},
-        CLI_COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0},
-    };
-    const char *role = "reader";
-    const char *dir = ".";
-    bool force = false;
-    int opt;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, options,
-                              NULL)) != -1) {
-        if (opt == 'r') {
-            role = optarg;
-        } else if (opt == 'd') {
-            dir = optarg;
-        } else if (opt == 'f') {
-            force = true;
-        } else {
-            int rc = cli_common_option(verb, g, opt, optarg);
-            if (rc >= 0) {
-                return rc;
-            }
-        }
-    }
-    if (optind + 1 != argc) {
-        return cli_usage_error(verb, optind == argc ? "give the user's NAME"
-                                                    : "give one NAME only");
-    }
-    const char *name = argv[optind];
-    if (!s_name_ok(name)) {
-        return cli_usage_error(verb,
-                               "NAME must be 1 to 63 characters, without "
-                               "blanks, '/' or a leading '.'; not '%s'",
-                               name);
-    }
-    if (strcmp(role, "reader") != 0 && strcmp(role, "writer") != 0 &&
-        strcmp(role, "admin") != 0) {
-        return cli_usage_error(
-            verb, "--role must be reader, writer or admin, not '%s'", role);
-    }
-    char public_path[4096], secret_path[4096];
-    if (snprintf(public_path, sizeof public_path, "%s/%s.key", dir, name) >=
-            (int)sizeof public_path ||
-        snprintf(secret_path, sizeof secret_path, "%s/%s.key_secret", dir,
-                 name) >= (int)sizeof secret_path) {
-        return cli_usage_error(verb, "--dir is too long");
-    }
-    /* Each directory made here is its owner's alone: it holds secrets. */
-    dossier_error_t dir_err = {0};
-    if (fsops_make_dirs(dir, 0700, &dir_err) != DOSSIER_OK) {
-        fprintf(stderr, "dossier keygen: %s\n", dir_err.message);
-        return CLI_EXIT_REFUSED;
-    }
-    struct stat st;
-    if (!force &&
-        (stat(public_path, &st) == 0 || stat(secret_path, &st) == 0)) {
-        fprintf(stderr,
-                "dossier keygen: %s or its secret already exists; pass "
-                "--force to replace them\n",
-                public_path);
-        return CLI_EXIT_REFUSED;
-    }
-    zcert_t *cert = zcert_new();
-    if (!cert) {
-        fprintf(stderr, "dossier keygen: cannot make a key pair (is libzmq "
-                        "built with CURVE?)\n");
-        return CLI_EXIT_REFUSED;
-    }
-    zcert_set_meta(cert, "name", "%s", name);
-    zcert_set_meta(cert, "role", "%s", role);
-    /* The secret file is born private: no moment when others may read it. */
-    mode_t old_mask = umask(077);
-    int rc = zcert_save_secret(cert, secret_path);
-    umask(old_mask);
-    if (rc != 0 || chmod(secret_path, 0600) != 0) {
-        fprintf(stderr, "dossier keygen: cannot write %s: %s\n", secret_path,
-                strerror(errno));
-        zcert_destroy(&cert);
-        return CLI_EXIT_REFUSED;
-    }
-    if (zcert_save_public(cert, public_path) != 0) {
-        fprintf(stderr, "dossier keygen: cannot write %s: %s\n", public_path,
-                strerror(errno));
-        zcert_destroy(&cert);
-        return CLI_EXIT_REFUSED;
-    }
-    printf("public key %s\n"
-           "wrote %s (public: copy it into the server's users directory)\n"
-           "wrote %s (secret, mode 0600: keep it to yourself)\n",
-           zcert_public_txt(cert), public_path, secret_path);
-    zcert_destroy(&cert);
-    return CLI_EXIT_OK;
-}
-
-/* ---- whoami ------------------------------------------------------- */
-
-int
-cli_whoami(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
-    static const struct option options[] = {
-        CLI_COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0},
-    };
-    int opt;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, options,
-                              NULL)) != -1) {
-        int rc = cli_common_option(verb, g, opt, optarg);
-        if (rc >= 0) {
-            return rc;
-        }
-    }
-    if (optind != argc) {
-        return cli_usage_error(verb, "unexpected argument '%s'", argv[optind]);
-    }
-    dossier_client_t *client = NULL;
-    int rc = cli_connect(g, 0, &client);
-    if (rc != CLI_EXIT_OK) {
-        return rc;
-    }
-    Dossier__V1__WhoAmIRequest request = DOSSIER__V1__WHO_AM_IREQUEST__INIT;
-    ProtobufCMessage *response = NULL;
-    dossier_error_t err = {0};
-    if (dossier_call(client, "WhoAmI", &request.base,
-                     &dossier__v1__who_am_iresponse__descriptor, &response,
-                     &err) != DOSSIER_OK) {
-        rc = cli_fail(&err);
-    } else if (g->json) {
-        cli_print_json(response);
-    } else {
-        const Dossier__V1__WhoAmIResponse *who =
-            (const Dossier__V1__WhoAmIResponse *)response;
-        printf("name       %s\n"
-               "role       %s\n"
-               "public key %s\n"
-               "security   %s\n",
-               who->name, who->role,
-               who->public_key[0] ? who->public_key : "(none)", who->security);
-    }
-    dossier_message_free(response);
-    dossier_client_destroy(&client);
     return rc;
 }

@@ -1,37 +1,16 @@
-/*  cli_backup.c: `dossier backup`, `dossier export` and the JSON-lines
-    form of `dossier import`.
-
-    backup asks the server for a hot copy of its store (Backup, role
-    admin) and with --fetch downloads it in BackupRead chunks to a local
-    file, written under FILE.part and renamed once its size matches.
-    export prints every record (filters as for list) as proto3 JSON, one
-    Report per line, following page tokens; import of such a dump Puts
-    each line as create-or-replace. JSON field names are the contract, so
-    a dump survives changes of the stored layout. */
+/*  cli_backup.c: `dossier backup [NAME]`: asks the server for a hot copy
+    of its store (Backup, role admin) and with --fetch downloads it in
+    BackupRead chunks to a local file, written under FILE.part and
+    renamed once its size matches. */
 #include "cli.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-#include "dossier/v1/reports.pb-c.h"
-#include "json.h"
 
 #define S_BACKUP_TIMEOUT_MS (30 * 60 * 1000)
 #define S_CHUNK ((uint32_t)1 << 20)
-#define S_EXPORT_PAGE 500
-#define S_MAX_PAGES 10000000
-#define S_LINE_MAX ((size_t)32 << 20)
-
-/* ---- Shared option parsing ---- */
-
-enum {
-    S_OPT_FETCH = 0x1201,
-};
-
-/* ---- backup ---- */
 
 /*  Downloads backup name (total bytes, as Backup reported) to path via
     path.part. Returns an exit code. */
@@ -119,49 +98,34 @@ s_fetch(dossier_client_t *client, const char *name, uint64_t expected,
     return rc;
 }
 
-int
-cli_backup(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
-    static const struct option longopts[] = {
-        {"fetch", required_argument, NULL, S_OPT_FETCH},
-        CLI_COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0},
-    };
-    const char *fetch = NULL;
-    int opt;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-                              NULL)) != -1) {
-        if (opt == S_OPT_FETCH) {
-            fetch = optarg;
-            continue;
-        }
-        int rc = cli_common_option(verb, g, opt, optarg);
-        if (rc >= 0) {
-            return rc;
-        }
-    }
-    if (argc - optind > 1) {
-        return cli_usage_error(verb, "give at most one NAME");
-    }
-    Dossier__V1__BackupRequest request = DOSSIER__V1__BACKUP_REQUEST__INIT;
-    if (argc - optind == 1) {
-        request.name = argv[optind];
-    }
-    dossier_client_t *client = NULL;
-    int rc = cli_connect(g, S_BACKUP_TIMEOUT_MS, &client);
-    if (rc != CLI_EXIT_OK) {
-        return rc;
-    }
-    Dossier__V1__BackupResponse *resp = NULL;
-    dossier_error_t err = {0};
-    if (dossier_call(client, "Backup", &request.base,
-                     &dossier__v1__backup_response__descriptor,
-                     (ProtobufCMessage **)&resp, &err) != DOSSIER_OK) {
-        rc = cli_fail(&err);
-        dossier_client_destroy(&client);
-        return rc;
-    }
+enum { S_BACKUP_FETCH = 1 };
+
+static const cli_option_t s_backup_options[] = {
+    {.name = "fetch",
+     .key = S_BACKUP_FETCH,
+     .kind = CLI_TEXT,
+     .help = "  --fetch FILE  also download it to FILE here (in 1 MiB chunks,\n"
+             "                checked against the size the server "
+             "reported)\n"},
+    {.name = NULL},
+};
+
+static const cli_method_t s_backup_method = {
+    .name = "Backup",
+    .response_type = &dossier__v1__backup_response__descriptor,
+    .timeout_ms = S_BACKUP_TIMEOUT_MS,
+};
+
+/* state: the --fetch FILE, or NULL. */
+static int
+s_backup_show(const cli_global_t *g, dossier_client_t *client,
+              const ProtobufCMessage *response, void *state) {
+    const Dossier__V1__BackupResponse *resp =
+        (const Dossier__V1__BackupResponse *)response;
+    const char *fetch = state;
+    int rc = CLI_EXIT_OK;
     if (g->json) {
-        cli_print_json(&resp->base);
+        cli_print_json(response);
     } else {
         printf("backup %s: %llu records, %llu bytes, in %llu ms\n"
                "  on the server: %s\n",
@@ -176,259 +140,41 @@ cli_backup(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
                    (unsigned long long)resp->size_bytes);
         }
     }
-    dossier_message_free(resp);
-    dossier_client_destroy(&client);
     return rc;
 }
 
-/* ---- export ---- */
-
-int
-cli_export(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
-    static const struct option longopts[] = {
-        CLI_FILTER_LONGOPTS,
-        CLI_COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0},
-    };
-    Dossier__V1__ReportFilter filter = DOSSIER__V1__REPORT_FILTER__INIT;
-    int opt;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-                              NULL)) != -1) {
-        int rc = cli_filter_option(verb, &filter, opt, optarg);
-        if (rc == -1) {
-            rc = cli_common_option(verb, g, opt, optarg);
-        } else if (rc == 0) {
-            rc = -1;
-        }
-        if (rc >= 0) {
-            return rc;
-        }
-    }
-    if (argc - optind != 0) {
-        return cli_usage_error(verb, "unexpected argument '%s'", argv[optind]);
-    }
-    dossier_client_t *client = NULL;
-    int rc = cli_connect(g, 0, &client);
-    if (rc != CLI_EXIT_OK) {
-        return rc;
-    }
-    Dossier__V1__ListRequest request = DOSSIER__V1__LIST_REQUEST__INIT;
-    request.filter = &filter;
-    request.view = DOSSIER__V1__REPORT_VIEW__REPORT_VIEW_FULL;
-    request.page_size = S_EXPORT_PAGE;
-    char *token = NULL;
-    unsigned long long records = 0;
-    for (long pages = 0; pages < S_MAX_PAGES; pages++) {
-        request.page_token = token ? token : (char *)"";
-        Dossier__V1__ListResponse *page = NULL;
-        dossier_error_t err = {0};
-        dossier_status_t status = dossier_list(client, &request, &page, &err);
-        if (status == DOSSIER_INVALID_ARGUMENT && request.page_size > 1 &&
-            records == 0 && token == NULL) {
-            /* A server with a smaller max_page_size: ask for fewer. */
-            request.page_size /= 2;
-            pages--;
-            continue;
-        }
-        if (status != DOSSIER_OK) {
-            rc = cli_fail(&err);
-            break;
-        }
-        for (size_t i = 0; i < page->n_reports && rc == CLI_EXIT_OK; i++) {
-            if (cli_print_json(&page->reports[i]->base) != 0) {
-                rc = CLI_EXIT_REFUSED;
-            }
-            records++;
-        }
-        free(token);
-        token = NULL;
-        if (page->next_page_token && page->next_page_token[0]) {
-            token = strdup(page->next_page_token);
-        }
-        dossier_message_free(page);
-        if (!token || rc != CLI_EXIT_OK) {
-            break;
-        }
-    }
-    free(token);
-    if (fflush(stdout) != 0) {
-        fprintf(stderr, "dossier: cannot write the export: %s\n",
-                strerror(errno));
-        rc = CLI_EXIT_REFUSED;
-    }
-    if (rc == CLI_EXIT_OK) {
-        fprintf(stderr, "exported %llu records\n", records);
-    }
-    dossier_client_destroy(&client);
-    return rc;
-}
-
-/* ---- import of a JSON-lines dump ---- */
-
-/*  True when path (or stdin, "-") starts, after blanks, with '{': a dump,
-    not Refworld text. Peeks at stdin without consuming it. */
-static bool
-s_looks_like_json(const char *path) {
-    if (strcmp(path, "-") == 0) {
-        int c;
-        while ((c = getchar()) == ' ' || c == '\t' || c == '\n' || c == '\r') {
-        }
-        if (c != EOF) {
-            ungetc(c, stdin);
-        }
-        return c == '{';
-    }
-    FILE *in = fopen(path, "rb");
-    if (!in) {
-        return false;
-    }
-    int c;
-    int n = 0;
-    while ((c = fgetc(in)) == ' ' || c == '\t' || c == '\n' || c == '\r') {
-        if (++n > 4096) {
-            break;
-        }
-    }
-    fclose(in);
-    return c == '{';
-}
-
-/*  Puts every line of in (named path in messages). */
 static int
-s_import_lines(dossier_client_t *client, FILE *in, const char *path) {
-    unsigned long long created = 0, updated = 0, failed = 0;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    unsigned long long lineno = 0;
-    while ((len = getline(&line, &cap, in)) != -1) {
-        lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) {
-            line[--len] = '\0';
-        }
-        size_t start = strspn(line, " \t");
-        if ((size_t)len == start) {
-            continue;
-        }
-        if ((size_t)len > S_LINE_MAX) {
-            fprintf(stderr, "dossier: %s:%llu: line longer than %zu bytes\n",
-                    path, lineno, S_LINE_MAX);
-            failed++;
-            continue;
-        }
-        ProtobufCMessage *message = NULL;
-        dossier_error_t err = {0};
-        if (json_to_message(&dossier__v1__report__descriptor, line, (size_t)len,
-                            &message, &err) != DOSSIER_OK) {
-            fprintf(stderr, "dossier: %s:%llu: %s\n", path, lineno,
-                    err.message);
-            failed++;
-            continue;
-        }
-        Dossier__V1__Report *report = (Dossier__V1__Report *)message;
-        /* The server assigns versions and timestamps; the dump's are
-           history, not a condition on the write. */
-        report->version = 0;
-        Dossier__V1__PutResponse *resp = NULL;
-        dossier_status_t status =
-            dossier_put(client, report, 0, false, &resp, &err);
-        if (status != DOSSIER_OK) {
-            fprintf(stderr, "dossier: %s:%llu: %s: %s: %s\n", path, lineno,
-                    report->id, dossier_strerror(err.code), err.message);
-            failed++;
-            if (status == DOSSIER_UNAVAILABLE ||
-                status == DOSSIER_DEADLINE_EXCEEDED) {
-                dossier_message_free(message);
-                break; /* the server is gone: the rest would fail too */
-            }
-        } else if (resp->created) {
-            created++;
-        } else {
-            updated++;
-        }
-        dossier_message_free(resp);
-        dossier_message_free(message);
-    }
-    free(line);
-    if (ferror(in)) {
-        fprintf(stderr, "dossier: cannot read %s: %s\n", path, strerror(errno));
-        failed++;
-    }
-    printf("imported %llu (created %llu, updated %llu), failed %llu\n",
-           created + updated, created, updated, failed);
-    return failed ? CLI_EXIT_REFUSED : CLI_EXIT_OK;
-}
-
-int
-cli_import_json(const cli_verb_t *verb, cli_global_t *g, int argc,
-                char **argv) {
-    int opt;
-    static const struct option longopts[] = {
-        CLI_COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0},
-    };
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-                              NULL)) != -1) {
-        int rc = cli_common_option(verb, g, opt, optarg);
-        if (rc >= 0) {
-            return rc;
-        }
-    }
-    if (argc - optind < 1) {
-        return cli_usage_error(verb, "give a dump.jsonl (or - for stdin)");
-    }
-    dossier_client_t *client = NULL;
-    int rc = cli_connect(g, 0, &client);
-    if (rc != CLI_EXIT_OK) {
+s_backup(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
+    const char *fetch = NULL;
+    int rc = cli_parse(verb, verb->options, cli_take_text, &fetch, g, &args);
+    if (rc != CLI_GO_ON) {
         return rc;
     }
-    for (int i = optind; i < argc; i++) {
-        const char *path = argv[i];
-        FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-        if (!in) {
-            fprintf(stderr, "dossier: cannot read %s: %s\n", path,
-                    strerror(errno));
-            rc = CLI_EXIT_REFUSED;
-            continue;
-        }
-        int file_rc = s_import_lines(client, in, path);
-        if (in != stdin) {
-            fclose(in);
-        }
-        if (file_rc != CLI_EXIT_OK) {
-            rc = file_rc;
-        }
+    if (args.argc > 1) {
+        return cli_usage_error(verb, "give at most one NAME");
     }
-    dossier_client_destroy(&client);
-    return rc;
+    Dossier__V1__BackupRequest request = DOSSIER__V1__BACKUP_REQUEST__INIT;
+    if (args.argc == 1) {
+        request.name = args.argv[0];
+    }
+    return cli_call(g, &s_backup_method, &request.base, s_backup_show,
+                    (void *)fetch);
 }
 
-int
-cli_import_any(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
-    /* `import --json FILE` with a FILE of JSON objects is a dump; any other
-       import is Refworld text (where --json shapes the output). */
-    bool json = false;
-    const char *first = NULL;
-    for (int i = 1; i < argc; i++) {
-        static const char *const with_value[] = {"-s", "--server", "--timeout",
-                                                 "--batch"};
-        bool takes_value = false;
-        for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
-            takes_value |= strcmp(argv[i], with_value[k]) == 0;
-        }
-        if (takes_value) {
-            i++;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            json = true;
-        } else if (strcmp(argv[i], "--") == 0) {
-            first = first ? first : (i + 1 < argc ? argv[i + 1] : NULL);
-            break;
-        } else if (argv[i][0] != '-' || strcmp(argv[i], "-") == 0) {
-            first = first ? first : argv[i];
-        }
-    }
-    if (json && first && s_looks_like_json(first)) {
-        return cli_import_json(verb, g, argc, argv);
-    }
-    return cli_import(verb, g, argc, argv);
-}
+const cli_verb_t cli_verb_backup = {
+    .name = "backup",
+    .summary = "back up the server's store",
+    .usage = "usage: dossier backup [--fetch FILE] [--json] [NAME]\n"
+             "\n"
+             "Asks the server (role admin) for a consistent, compacted copy of "
+             "its\n"
+             "store, written into its backup directory as NAME (a plain file "
+             "name)\n"
+             "or dossier-YYYYMMDDTHHMMSSZ.mdb, while it goes on serving. "
+             "Prints the\n"
+             "name, records, bytes, time taken and the path on the server.\n",
+    .options = s_backup_options,
+    .usage_end = "Restore with `dossierd --restore FILE --data DIR` "
+                 "(docs/OPERATIONS.md).\n",
+    .run = s_backup,
+};

@@ -1,85 +1,16 @@
-/*  cli_edit.c: the shared-deployment verbs of `dossier`: edit (a record
-    in $EDITOR, written back only if nobody changed it meanwhile), audit
-    (the server's audit log) and watch (the change feed). */
-#include "cli_edit.h"
+/*  cli_edit.c: `dossier edit ID`: the record as JSON in $EDITOR, written
+    back only if nobody changed it meanwhile (compare-and-set on the
+    version read); on a conflict or a refused write the edit is kept in
+    its temporary file. */
+#include "cli.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <zmq.h>
-
 #include "json.h"
-
-#define S_FEED_TOPIC "dossier.v1.change"
-#define S_AUDIT_MAX_PAGES 100000
-
-const char cli_usage_edit[] =
-    "usage: dossier edit ID\n"
-    "\n"
-    "Opens the record ID as JSON in $EDITOR (default vi) and, when the\n"
-    "editor exits 0 with a change, stores it, but only if the record still\n"
-    "has the version that was read (compare-and-set). When someone else\n"
-    "changed it meanwhile, nothing is written: the current version is\n"
-    "printed and the edited JSON is kept in the temporary file named, for\n"
-    "`dossier put --force FILE` or another edit. Exits 0 when stored or\n"
-    "unchanged, 1 on a conflict or a refused write.\n";
-
-const char cli_usage_audit[] =
-    "usage: dossier audit [--user U] [--since T] [--method M] [--limit N]\n"
-    "                     [--json]\n"
-    "\n"
-    "Prints the server's audit log (role admin): every write and every\n"
-    "refused call, oldest first, as a table (SEQ, TIME, USER, METHOD, CODE,\n"
-    "IDS, MESSAGE), or with --json one AuditEntry object per line.\n"
-    "\n"
-    "  --user U     only calls by user U\n"
-    "  --since T    only entries at or after T, ISO 8601 UTC: 2026-11-27\n"
-    "               or 2026-11-27T20:00:00Z\n"
-    "  --method M   only this method: Put, Delete, ImportText, ...\n"
-    "  --limit N    at most N entries (default 100)\n";
-
-const char cli_usage_watch[] =
-    "usage: dossier watch [--feed ENDPOINT] [--count N] [--json]\n"
-    "\n"
-    "Prints each committed change (SEQ, TIME, USER, OPERATION, ID, VERSION,\n"
-    "COUNTRY, YEAR) as the server publishes it on its change feed, until\n"
-    "interrupted (or after N changes). The feed is the server's --feed\n"
-    "endpoint: --feed, else $DOSSIER_FEED. With CURVE keys (--server-key,\n"
-    "--key) the subscription is encrypted and the server admits only its\n"
-    "users. A subscriber too slow for the server misses changes (the SEQ\n"
-    "numbers show the gap).\n"
-    "\n"
-    "  --feed ENDPOINT  e.g. tcp://10.0.0.5:7532\n"
-    "  --count N        exit 0 after N changes\n";
-
-/* Parses the options every verb takes plus own ones via own(). Returns -1
-   to go on, or an exit code. own returns -1 when taken, -2 when opt is
-   not its own, else an exit code. */
-static int
-s_parse(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv,
-        const struct option *longopts,
-        int (*own)(const cli_verb_t *verb, void *state, int opt,
-                   const char *arg),
-        void *state) {
-    int opt;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-                              NULL)) != -1) {
-        int rc = own ? own(verb, state, opt, optarg) : -2;
-        if (rc == -2) {
-            rc = cli_common_option(verb, g, opt, optarg);
-        }
-        if (rc >= 0) {
-            return rc;
-        }
-    }
-    return -1;
-}
-
-/* ---- edit ---------------------------------------------------------- */
 
 /* Runs $EDITOR (a shell word list, as git does) on path. Returns the
    editor's exit status, or -1 when it could not run. */
@@ -128,20 +59,16 @@ s_write_file(int fd, const char *text) {
     return write(fd, "\n", 1) == 1 ? 0 : -1;
 }
 
-int
-cli_edit(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
-    static const struct option longopts[] = {
-        CLI_COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0},
-    };
-    int rc = s_parse(verb, g, argc, argv, longopts, NULL, NULL);
-    if (rc >= 0) {
+static int
+s_edit(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
+    int rc = cli_parse(verb, NULL, NULL, NULL, g, &args);
+    if (rc != CLI_GO_ON) {
         return rc;
     }
-    if (argc - optind != 1) {
+    if (args.argc != 1) {
         return cli_usage_error(verb, "give exactly one ID");
     }
-    const char *id = argv[optind];
+    const char *id = args.argv[0];
     dossier_client_t *client = NULL;
     if ((rc = cli_connect(g, 0, &client)) != CLI_EXIT_OK) {
         return rc;
@@ -264,300 +191,23 @@ done:
     return rc;
 }
 
-/* ---- audit --------------------------------------------------------- */
-
-typedef struct {
-    Dossier__V1__AuditRequest request;
-    unsigned long long limit;
-} s_audit_state_t;
-
-enum { S_OPT_USER = 0x1201, S_OPT_SINCE, S_OPT_METHOD, S_OPT_LIMIT };
-
-static int
-s_audit_option(const cli_verb_t *verb, void *state, int opt, const char *arg) {
-    s_audit_state_t *s = state;
-    switch (opt) {
-    case S_OPT_USER:
-        s->request.user = (char *)arg;
-        return -1;
-    case S_OPT_SINCE:
-        s->request.since = (char *)arg;
-        return -1;
-    case S_OPT_METHOD:
-        s->request.method = (char *)arg;
-        return -1;
-    case S_OPT_LIMIT:
-        if (cli_parse_uint(arg, 1, 100000000, &s->limit) != 0) {
-            return cli_usage_error(verb,
-                                   "--limit wants a number >= 1, not "
-                                   "'%s'",
-                                   arg);
-        }
-        return -1;
-    default:
-        return -2;
-    }
-}
-
-static void
-s_print_audit(const Dossier__V1__AuditEntry *e) {
-    const char *method = strrchr(e->method, '/');
-    method = method ? method + 1 : e->method;
-    printf("%-6llu %-24s %-16s %-12s %-18s ", (unsigned long long)e->seq,
-           e->time, e->user, method, dossier_strerror(e->code));
-    for (size_t i = 0; i < e->n_ids; i++) {
-        printf("%s%s", i ? "," : "", e->ids[i]);
-    }
-    if (e->n_ids == 0) {
-        printf("-");
-    }
-    if (e->message && *e->message) {
-        printf("  %s", e->message);
-    }
-    printf("\n");
-}
-
-int
-cli_audit(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
-    static const struct option longopts[] = {
-        {"user", required_argument, NULL, S_OPT_USER},
-        {"since", required_argument, NULL, S_OPT_SINCE},
-        {"method", required_argument, NULL, S_OPT_METHOD},
-        {"limit", required_argument, NULL, S_OPT_LIMIT},
-        CLI_COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0},
-    };
-    s_audit_state_t s = {.request = DOSSIER__V1__AUDIT_REQUEST__INIT,
-                         .limit = 100};
-    int rc = s_parse(verb, g, argc, argv, longopts, s_audit_option, &s);
-    if (rc >= 0) {
-        return rc;
-    }
-    if (argc != optind) {
-        return cli_usage_error(verb, "takes no arguments besides options");
-    }
-    dossier_client_t *client = NULL;
-    if ((rc = cli_connect(g, 0, &client)) != CLI_EXIT_OK) {
-        return rc;
-    }
-    if (!g->json) {
-        printf("%-6s %-24s %-16s %-12s %-18s %s\n", "SEQ", "TIME", "USER",
-               "METHOD", "CODE", "IDS  MESSAGE");
-    }
-    unsigned long long shown = 0;
-    char token[64] = "";
-    for (int page = 0; page < S_AUDIT_MAX_PAGES && shown < s.limit; page++) {
-        unsigned long long want = s.limit - shown;
-        s.request.page_size = want > 1000 ? 1000 : (uint32_t)want;
-        s.request.page_token = token;
-        Dossier__V1__AuditResponse *resp = NULL;
-        dossier_error_t err = {0};
-        if (dossier_call(client, "Audit", &s.request.base,
-                         &dossier__v1__audit_response__descriptor,
-                         (ProtobufCMessage **)&resp, &err) != DOSSIER_OK) {
-            rc = cli_fail(&err);
-            break;
-        }
-        for (size_t i = 0; i < resp->n_entries && shown < s.limit; i++) {
-            if (g->json) {
-                cli_print_json(&resp->entries[i]->base);
-            } else {
-                s_print_audit(resp->entries[i]);
-            }
-            shown++;
-        }
-        bool more = resp->next_page_token && *resp->next_page_token &&
-                    strlen(resp->next_page_token) < sizeof token;
-        if (more) {
-            snprintf(token, sizeof token, "%s", resp->next_page_token);
-        }
-        dossier_message_free(resp);
-        if (!more) {
-            break;
-        }
-    }
-    dossier_client_destroy(&client);
-    return rc < 0 ? CLI_EXIT_OK : rc;
-}
-
-/* ---- watch --------------------------------------------------------- */
-
-static volatile sig_atomic_t s_interrupted;
-
-static void
-s_on_signal(int signal) {
-    (void)signal;
-    s_interrupted = 1;
-}
-
-typedef struct {
-    const char *feed;
-    unsigned long long count;
-} s_watch_state_t;
-
-enum { S_OPT_FEED = 0x1301, S_OPT_COUNT };
-
-static int
-s_watch_option(const cli_verb_t *verb, void *state, int opt, const char *arg) {
-    s_watch_state_t *s = state;
-    switch (opt) {
-    case S_OPT_FEED:
-        s->feed = arg;
-        return -1;
-    case S_OPT_COUNT:
-        if (cli_parse_uint(arg, 1, UINT64_MAX, &s->count) != 0) {
-            return cli_usage_error(verb,
-                                   "--count wants a number >= 1, not "
-                                   "'%s'",
-                                   arg);
-        }
-        return -1;
-    default:
-        return -2;
-    }
-}
-
-static const char *
-s_operation(Dossier__V1__ChangeOperation op) {
-    switch (op) {
-    case DOSSIER__V1__CHANGE_OPERATION__CHANGE_OPERATION_PUT:
-        return "PUT";
-    case DOSSIER__V1__CHANGE_OPERATION__CHANGE_OPERATION_DELETE:
-        return "DELETE";
-    default:
-        return "?";
-    }
-}
-
-/* Makes the SUB socket a CURVE client with the keys cli_auth_options
-   found (if any). Returns 0 or -1. */
-static int
-s_watch_curve(void *socket, const dossier_options_t *options) {
-    if (options->curve_server_key == NULL) {
-        return 0;
-    }
-    return zmq_setsockopt(socket, ZMQ_CURVE_SERVERKEY,
-                          options->curve_server_key, 41) == 0 &&
-                   zmq_setsockopt(socket, ZMQ_CURVE_PUBLICKEY,
-                                  options->curve_public_key, 41) == 0 &&
-                   zmq_setsockopt(socket, ZMQ_CURVE_SECRETKEY,
-                                  options->curve_secret_key, 41) == 0
-               ? 0
-               : -1;
-}
-
-int
-cli_watch(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
-    static const struct option longopts[] = {
-        {"feed", required_argument, NULL, S_OPT_FEED},
-        {"count", required_argument, NULL, S_OPT_COUNT},
-        CLI_COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0},
-    };
-    s_watch_state_t s = {0};
-    int rc = s_parse(verb, g, argc, argv, longopts, s_watch_option, &s);
-    if (rc >= 0) {
-        return rc;
-    }
-    if (argc != optind) {
-        return cli_usage_error(verb, "takes no arguments besides options");
-    }
-    if (s.feed == NULL || *s.feed == '\0') {
-        s.feed = getenv("DOSSIER_FEED");
-    }
-    if (s.feed == NULL || *s.feed == '\0') {
-        return cli_usage_error(verb, "give the server's feed endpoint with "
-                                     "--feed or $DOSSIER_FEED");
-    }
-    static cli_keys_t keys;
-    dossier_options_t options;
-    dossier_options_init(&options);
-    const char *server = NULL;
-    rc = cli_auth_options(g, &keys, &options, &server);
-    if (rc != CLI_EXIT_OK) {
-        return rc;
-    }
-    void *context = zmq_ctx_new();
-    void *socket = context ? zmq_socket(context, ZMQ_SUB) : NULL;
-    int linger = 0;
-    if (socket == NULL ||
-        zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
-        s_watch_curve(socket, &options) != 0 ||
-        zmq_setsockopt(socket, ZMQ_SUBSCRIBE, S_FEED_TOPIC,
-                       strlen(S_FEED_TOPIC)) != 0 ||
-        zmq_connect(socket, s.feed) != 0) {
-        fprintf(stderr, "dossier: cannot subscribe to %s: %s\n", s.feed,
-                zmq_strerror(errno));
-        explicit_bzero(keys.secret_key, sizeof keys.secret_key);
-        if (socket) {
-            zmq_close(socket);
-        }
-        if (context) {
-            zmq_ctx_term(context);
-        }
-        return CLI_EXIT_USAGE;
-    }
-    explicit_bzero(keys.secret_key, sizeof keys.secret_key);
-    struct sigaction action = {0};
-    action.sa_handler = s_on_signal;
-    sigaction(SIGINT, &action, NULL);
-    sigaction(SIGTERM, &action, NULL);
-    unsigned long long seen = 0;
-    rc = CLI_EXIT_OK;
-    while (!s_interrupted && (s.count == 0 || seen < s.count)) {
-        zmq_pollitem_t item = {socket, 0, ZMQ_POLLIN, 0};
-        int n = zmq_poll(&item, 1, 200);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            fprintf(stderr, "dossier: watch: %s\n", zmq_strerror(errno));
-            rc = CLI_EXIT_UNREACHABLE;
-            break;
-        }
-        if (n == 0) {
-            continue;
-        }
-        zmq_msg_t frames[2];
-        zmq_msg_init(&frames[0]);
-        zmq_msg_init(&frames[1]);
-        int more = 0;
-        bool ok = zmq_msg_recv(&frames[0], socket, 0) >= 0 &&
-                  zmq_msg_more(&frames[0]) &&
-                  zmq_msg_recv(&frames[1], socket, 0) >= 0;
-        more = ok && zmq_msg_more(&frames[1]);
-        while (more) { /* a newer server's extra frames: skip them */
-            zmq_msg_t extra;
-            zmq_msg_init(&extra);
-            more = zmq_msg_recv(&extra, socket, 0) >= 0 && zmq_msg_more(&extra);
-            zmq_msg_close(&extra);
-        }
-        Dossier__V1__ChangeEvent *event =
-            ok ? dossier__v1__change_event__unpack(
-                     NULL, zmq_msg_size(&frames[1]), zmq_msg_data(&frames[1]))
-               : NULL;
-        zmq_msg_close(&frames[0]);
-        zmq_msg_close(&frames[1]);
-        if (event == NULL) {
-            fprintf(stderr, "dossier: watch: skipped a message that is not a "
-                            "ChangeEvent\n");
-            continue;
-        }
-        if (g->json) {
-            cli_print_json(&event->base);
-        } else {
-            printf("%llu %s %s %s %s v%llu %s %u\n",
-                   (unsigned long long)event->seq, event->time, event->user,
-                   s_operation(event->operation), event->id,
-                   (unsigned long long)event->version,
-                   *event->country_code ? event->country_code : "-",
-                   event->year);
-        }
-        fflush(stdout);
-        dossier__v1__change_event__free_unpacked(event, NULL);
-        seen++;
-    }
-    zmq_close(socket);
-    zmq_ctx_term(context);
-    return rc;
-}
+const cli_verb_t cli_verb_edit = {
+    .name = "edit",
+    .summary = "edit a record in $EDITOR (compare-and-set)",
+    .usage = "usage: dossier edit ID\n"
+             "\n"
+             "Opens the record ID as JSON in $EDITOR (default vi) and, when "
+             "the\n"
+             "editor exits 0 with a change, stores it, but only if the record "
+             "still\n"
+             "has the version that was read (compare-and-set). When someone "
+             "else\n"
+             "changed it meanwhile, nothing is written: the current version "
+             "is\n"
+             "printed and the edited JSON is kept in the temporary file named, "
+             "for\n"
+             "`dossier put --force FILE` or another edit. Exits 0 when stored "
+             "or\n"
+             "unchanged, 1 on a conflict or a refused write.\n",
+    .run = s_edit,
+};

@@ -5,7 +5,8 @@
     trips and the server can commit each batch in one transaction. Each
     document succeeds or fails on its own; a failed one is named on stderr
     and the import goes on. With --dry-run nothing is sent: each file is
-    parsed here with the same parser the server uses. */
+    parsed here with the same parser the server uses. `import --json` of
+    a file of JSON objects is a dump, stored by cli_import_json.c. */
 #include "cli.h"
 
 #include <dirent.h>
@@ -18,7 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "json.h"
 #include "refworld.h"
 
 /* Larger batches are cheaper for the server: each is one durable commit
@@ -39,12 +39,10 @@
 /* What a request holds besides a document's text, at most: its file
    name, the request's envelope and framing. */
 #define S_DOC_ENVELOPE 1024
-/* Refworld pages are tens of KiB; anything this big is not one. */
-#define S_MAX_FILE_BYTES (32u * 1024 * 1024)
-/* The first read of a file whose size is not known (a pipe, stdin). */
-#define S_READ_CHUNK (64u * 1024)
 #define S_MAX_DEPTH 32
 #define S_IMPORT_TIMEOUT_MS 30000
+#define S_STRING_(x) #x
+#define S_STRING(x) S_STRING_(x)
 
 typedef struct {
     char **paths;
@@ -196,106 +194,6 @@ s_walk(s_files_t *files, const char *dir, int depth, s_tally_t *t) {
         }
     }
     closedir(d);
-    return 0;
-}
-
-static void
-s_close(int fd, bool is_stdin) {
-    if (!is_stdin) {
-        close(fd); /* read only: nothing is lost if it fails */
-    }
-}
-
-/* Four system calls for a regular file: open, fstat, one read of
-   st_size + 1 bytes whose short count proves the end, close. A file that
-   grew since fstat, a pipe, stdin or a /proc-like file that says 0 bytes
-   is read on, into a buffer that doubles, until read says the end. */
-int
-cli_read_file(const char *path, char **data_p, size_t *size_p,
-              const char **why) {
-    bool is_stdin = strcmp(path, "-") == 0;
-    int fd = STDIN_FILENO;
-    if (!is_stdin) {
-        do {
-            fd = open(path, O_RDONLY | O_CLOEXEC);
-        } while (fd < 0 && errno == EINTR);
-        if (fd < 0) {
-            *why = strerror(errno);
-            return -1;
-        }
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        *why = strerror(errno);
-        s_close(fd, is_stdin);
-        return -1;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        *why = strerror(EISDIR);
-        s_close(fd, is_stdin);
-        return -1;
-    }
-    /* Only a regular file's size is worth believing; a short read of one
-       is its end, not of a pipe or of a file that says it is empty. */
-    bool sized = S_ISREG(st.st_mode) && st.st_size > 0;
-    if (sized && (uintmax_t)st.st_size >= S_MAX_FILE_BYTES) {
-        *why = "larger than 32 MiB: not a Refworld document";
-        s_close(fd, is_stdin);
-        return -1;
-    }
-    size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : S_READ_CHUNK;
-    size_t size = 0;
-    char *data = malloc(cap);
-    if (data == NULL) {
-        s_close(fd, is_stdin);
-        *why = "out of memory";
-        return -1;
-    }
-    /* size < cap on every read, so the NUL always has its byte. */
-    for (;;) {
-        if (size == cap) {
-            if (size >= S_MAX_FILE_BYTES) {
-                free(data);
-                s_close(fd, is_stdin);
-                *why = "larger than 32 MiB: not a Refworld document";
-                return -1;
-            }
-            size_t more = cap * 2 < S_READ_CHUNK ? S_READ_CHUNK : cap * 2;
-            if (more > S_MAX_FILE_BYTES) {
-                more = S_MAX_FILE_BYTES;
-            }
-            char *bigger = realloc(data, more);
-            if (bigger == NULL) {
-                free(data);
-                s_close(fd, is_stdin);
-                *why = "out of memory";
-                return -1;
-            }
-            data = bigger;
-            cap = more;
-        }
-        ssize_t got = read(fd, data + size, cap - size);
-        if (got < 0 && errno == EINTR) {
-            continue;
-        }
-        if (got < 0) {
-            *why = strerror(errno);
-            free(data);
-            s_close(fd, is_stdin);
-            return -1;
-        }
-        if (got == 0) {
-            break;
-        }
-        size += (size_t)got;
-        if (sized && size < cap) {
-            break;
-        }
-    }
-    s_close(fd, is_stdin);
-    data[size] = '\0';
-    *data_p = data;
-    *size_p = size;
     return 0;
 }
 
@@ -698,64 +596,120 @@ s_import(const cli_global_t *g, const s_files_t *files, size_t batch,
     return rc;
 }
 
-int
-cli_import(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
-    static const struct option longopts[] = {
-        {"dry-run", no_argument, NULL, 'n'},
-        {"batch", required_argument, NULL, 'b'},
-        {"verbose", no_argument, NULL, 'v'},
-        CLI_COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0},
-    };
-    bool dry_run = false, verbose = false;
-    size_t batch = S_DEFAULT_BATCH;
-    int opt;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "v", longopts,
-                              NULL)) != -1) {
-        unsigned long long v;
-        switch (opt) {
-        case 'n':
-            dry_run = true;
-            break;
-        case 'v':
-            verbose = true;
-            break;
-        case 'b':
-            if (cli_parse_uint(optarg, 1, S_MAX_BATCH, &v) != 0) {
-                return cli_usage_error(verb, "--batch wants 1 to %d, not '%s'",
-                                       S_MAX_BATCH, optarg);
-            }
-            batch = (size_t)v;
-            break;
-        default: {
-            int rc = cli_common_option(verb, g, opt, optarg);
-            if (rc >= 0) {
-                return rc;
-            }
+/*  True when path (or stdin, "-") starts, after blanks, with '{': a dump,
+    not Refworld text. Peeks at stdin without consuming it. */
+static bool
+s_looks_like_json(const char *path) {
+    if (strcmp(path, "-") == 0) {
+        int c;
+        while ((c = getchar()) == ' ' || c == '\t' || c == '\n' || c == '\r') {
         }
+        if (c != EOF) {
+            ungetc(c, stdin);
+        }
+        return c == '{';
+    }
+    FILE *in = fopen(path, "rb");
+    if (!in) {
+        return false;
+    }
+    int c;
+    int n = 0;
+    while ((c = fgetc(in)) == ' ' || c == '\t' || c == '\n' || c == '\r') {
+        if (++n > 4096) {
+            break;
         }
     }
-    if (optind >= argc) {
+    fclose(in);
+    return c == '{';
+}
+
+enum { S_IMPORT_DRY_RUN = 1, S_IMPORT_BATCH, S_IMPORT_VERBOSE };
+
+static const cli_option_t s_import_options[] = {
+    {.name = "dry-run",
+     .key = S_IMPORT_DRY_RUN,
+     .kind = CLI_FLAG,
+     .help = "  --dry-run     parse locally, without a server, and print each "
+             "record\n"
+             "                (--json: one JSON object per document)\n"},
+    {.name = "batch",
+     .key = S_IMPORT_BATCH,
+     .kind = CLI_COUNT,
+     .min = 1,
+     .max = S_MAX_BATCH,
+     .wants = "1 to " S_STRING(S_MAX_BATCH),
+     .help = "  --batch N     documents per call (1..5000, default 2500; at "
+             "most\n"
+             "                12 MiB of text a call)\n"},
+    {.name = "verbose",
+     .letter = 'v',
+     .key = S_IMPORT_VERBOSE,
+     .kind = CLI_FLAG,
+     .help = "  -v, --verbose also print the parser's warnings\n"},
+    {.name = "json",
+     .key = CLI_OPT_JSON,
+     .kind = CLI_FLAG,
+     .help = "  --json        one JSON ImportResult per document on stdout\n"},
+    {.name = NULL},
+};
+
+typedef struct {
+    bool dry_run;
+    bool verbose;
+    size_t batch;
+} s_import_options_t;
+
+static int
+s_import_take(const cli_verb_t *verb, void *state, int key,
+              const cli_value_t *value) {
+    (void)verb;
+    s_import_options_t *s = state;
+    switch (key) {
+    case S_IMPORT_DRY_RUN:
+        s->dry_run = true;
+        break;
+    case S_IMPORT_VERBOSE:
+        s->verbose = true;
+        break;
+    default:
+        s->batch = (size_t)value->count;
+        break;
+    }
+    return CLI_GO_ON;
+}
+
+/* Refworld text files, and directories of them. */
+static int
+s_import_text(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
+    s_import_options_t s = {.batch = S_DEFAULT_BATCH};
+    int rc = cli_parse(verb, verb->options, s_import_take, &s, g, &args);
+    if (rc != CLI_GO_ON) {
+        return rc;
+    }
+    bool dry_run = s.dry_run, verbose = s.verbose;
+    size_t batch = s.batch;
+    if (args.argc == 0) {
         return cli_usage_error(verb, "no file or directory given");
     }
 
     s_files_t files = {0};
     s_tally_t tally = {0};
-    for (int i = optind; i < argc; i++) {
+    for (int i = 0; i < args.argc; i++) {
         struct stat st;
-        int rc = 0;
-        if (stat(argv[i], &st) != 0) {
-            s_failed(&tally, argv[i], strerror(errno));
+        int added = 0;
+        if (stat(args.argv[i], &st) != 0) {
+            s_failed(&tally, args.argv[i], strerror(errno));
         } else if (S_ISDIR(st.st_mode)) {
             size_t first = files.n;
-            rc = s_walk(&files, argv[i], 0, &tally);
+            added = s_walk(&files, args.argv[i], 0, &tally);
             /* Sorted, so an import is repeatable and its order readable. */
             qsort(files.paths + first, files.n - first, sizeof *files.paths,
                   s_compare_paths);
         } else {
-            rc = s_files_add(&files, argv[i]);
+            added = s_files_add(&files, args.argv[i]);
         }
-        if (rc != 0) {
+        if (added != 0) {
             fprintf(stderr, "dossier: out of memory\n");
             s_files_free(&files);
             return CLI_EXIT_REFUSED;
@@ -765,7 +719,6 @@ cli_import(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
     if (files.n == 0 && tally.failed == 0) {
         fprintf(stderr, "dossier: no *.txt file found in what was given\n");
     }
-    int rc;
     if (dry_run) {
         rc = s_dry_run(g, &files, verbose);
         if (tally.failed > 0) {
@@ -788,3 +741,42 @@ cli_import(const cli_verb_t *verb, cli_global_t *g, int argc, char **argv) {
             tally.failed);
     return tally.failed > 0 ? CLI_EXIT_REFUSED : CLI_EXIT_OK;
 }
+
+/* `import --json FILE` with a FILE of JSON objects is a dump; any other
+   import is Refworld text (where --json shapes the output). */
+static int
+s_import_run(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
+    bool json = false;
+    const char *first = cli_peek(verb->options, &args, &json);
+    if (json && first && s_looks_like_json(first)) {
+        return cli_import_json(verb, g, args);
+    }
+    return s_import_text(verb, g, args);
+}
+
+const cli_verb_t cli_verb_import = {
+    .name = "import",
+    .summary = "import Refworld text files or directories",
+    .usage =
+        "usage: dossier import [--batch N] [--verbose] FILE|DIR...\n"
+        "       dossier import --dry-run [--json] FILE...\n"
+        "       dossier import --json DUMP.jsonl\n"
+        "\n"
+        "Imports Refworld text documents. A directory is searched, "
+        "recursively,\n"
+        "for *.txt files. Documents are sent in ImportBatch calls of N "
+        "(default\n"
+        "64). Prints \"imported N (created A, updated B, unchanged C), failed "
+        "F\"\n"
+        "and names each failed file on stderr; exits 1 if any failed.\n",
+    .options = s_import_options,
+    .usage_end =
+        "With --json and a file of JSON objects (as `dossier export` "
+        "writes;\n"
+        "\"-\" reads stdin), each line is a Report stored with Put as\n"
+        "create-or-replace; the server assigns versions and timestamps. "
+        "Prints\n"
+        "\"imported N (created A, updated B), failed F\"; exits 1 if any "
+        "failed.\n",
+    .run = s_import_run,
+};

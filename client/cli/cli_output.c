@@ -127,6 +127,11 @@ cli_print_json(const ProtobufCMessage *message) {
     return 0;
 }
 
+int
+cli_show_json(const ProtobufCMessage *message) {
+    return cli_print_json(message) == 0 ? CLI_EXIT_OK : CLI_EXIT_REFUSED;
+}
+
 const char *
 cli_tier_short(Dossier__V1__Tier tier) {
     switch (tier) {

@@ -1,0 +1,85 @@
+/*  cli_call.c: how a verb of `dossier` reaches the server.
+
+    cli_connect makes the client from the global options (cli_auth.c
+    finds the server and the CURVE keys). cli_call is the whole of a verb
+    that makes one call: connect, call, print a failure the one way the
+    CLI prints it ("dossier: CODE: message") and pick the exit code (0
+    ok, 1 refused by the server, 2 usage, 3 unreachable), or hand the
+    response to the verb's show function. A verb that makes several calls
+    uses cli_connect and cli_fail itself. */
+#include "cli.h"
+
+#include <string.h>
+
+#define S_PROG "dossier"
+
+int
+cli_exit_code(dossier_status_t status) {
+    if (status == DOSSIER_OK) {
+        return CLI_EXIT_OK;
+    }
+    if (status == DOSSIER_UNAVAILABLE || status == DOSSIER_DEADLINE_EXCEEDED) {
+        return CLI_EXIT_UNREACHABLE;
+    }
+    return CLI_EXIT_REFUSED;
+}
+
+int
+cli_fail(const dossier_error_t *err) {
+    fprintf(stderr, S_PROG ": %s: %s\n", dossier_strerror(err->code),
+            err->message);
+    return cli_exit_code(err->code);
+}
+
+int
+cli_connect(const cli_global_t *g, int default_timeout_ms,
+            dossier_client_t **client_p) {
+    dossier_options_t options;
+    dossier_options_init(&options);
+    /* Static: the options borrow it until dossier_client_new copies. */
+    static cli_keys_t keys;
+    const char *server = NULL;
+    int auth_rc = cli_auth_options(g, &keys, &options, &server);
+    if (auth_rc != CLI_EXIT_OK) {
+        return auth_rc;
+    }
+    if (server == NULL || *server == '\0') {
+        server = DOSSIER_DEFAULT_ENDPOINT;
+    }
+    if (g->timeout_ms > 0) {
+        options.timeout_ms = g->timeout_ms;
+    } else if (default_timeout_ms > 0) {
+        options.timeout_ms = default_timeout_ms;
+    }
+    options.client_name = "dossier-cli/" DOSSIER_VERSION;
+    dossier_error_t err = {0};
+    dossier_status_t rc = dossier_client_new(server, &options, client_p, &err);
+    explicit_bzero(keys.secret_key, sizeof keys.secret_key);
+    if (rc != DOSSIER_OK) {
+        fprintf(stderr, S_PROG ": %s\n", err.message);
+        return rc == DOSSIER_INVALID_ARGUMENT ? CLI_EXIT_USAGE
+                                              : CLI_EXIT_UNREACHABLE;
+    }
+    return CLI_EXIT_OK;
+}
+
+int
+cli_call(const cli_global_t *g, const cli_method_t *method,
+         const ProtobufCMessage *request, cli_show_fn show, void *state) {
+    dossier_client_t *client = NULL;
+    int rc = cli_connect(g, method->timeout_ms, &client);
+    if (rc != CLI_EXIT_OK) {
+        return rc;
+    }
+    ProtobufCMessage *response = NULL;
+    dossier_error_t err = {0};
+    if (dossier_call(client, method->name, request, method->response_type,
+                     &response, &err) != DOSSIER_OK) {
+        rc = cli_fail(&err);
+    } else {
+        rc = show(g, client, response, state);
+    }
+    dossier_message_free(response);
+    dossier_client_destroy(&client);
+    return rc;
+}

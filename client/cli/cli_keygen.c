@@ -1,0 +1,164 @@
+/*  cli_keygen.c: `dossier keygen NAME`: a CURVE key pair in czmq's
+    certificate format, the public one (with metadata name and role) for
+    the server's users directory, the secret one (mode 0600 from birth)
+    for the user's --key. */
+#include "cli.h"
+#include "fsops.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static bool
+s_name_ok(const char *name) {
+    size_t n = strlen(name);
+    if (n == 0 || n > 63 || name[0] == '.') {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c <= 0x20 || c == 0x7f || c == '/') {
+            return false;
+        }
+    }
+    return true;
+}
+
+enum { S_KEYGEN_ROLE = 1, S_KEYGEN_DIR, S_KEYGEN_FORCE };
+
+static const cli_option_t s_keygen_options[] = {
+    {.name = "role",
+     .key = S_KEYGEN_ROLE,
+     .kind = CLI_TEXT,
+     .help = "  --role ROLE  reader (default), writer or admin\n"},
+    {.name = "dir",
+     .key = S_KEYGEN_DIR,
+     .kind = CLI_TEXT,
+     .help = "  --dir DIR    where to write (default .)\n"},
+    {.name = "force",
+     .key = S_KEYGEN_FORCE,
+     .kind = CLI_FLAG,
+     .help = "  --force      replace existing files\n"},
+    {.name = NULL},
+};
+
+typedef struct {
+    const char *role;
+    const char *dir;
+    bool force;
+} s_keygen_t;
+
+static int
+s_keygen_take(const cli_verb_t *verb, void *state, int key,
+              const cli_value_t *value) {
+    (void)verb;
+    s_keygen_t *s = state;
+    if (key == S_KEYGEN_ROLE) {
+        s->role = value->text;
+    } else if (key == S_KEYGEN_DIR) {
+        s->dir = value->text;
+    } else {
+        s->force = true;
+    }
+    return CLI_GO_ON;
+}
+
+static int
+s_keygen(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
+    s_keygen_t s = {.role = "reader", .dir = "."};
+    int rc = cli_parse(verb, verb->options, s_keygen_take, &s, g, &args);
+    if (rc != CLI_GO_ON) {
+        return rc;
+    }
+    if (args.argc != 1) {
+        return cli_usage_error(verb, args.argc == 0 ? "give the user's NAME"
+                                                    : "give one NAME only");
+    }
+    const char *name = args.argv[0];
+    const char *role = s.role;
+    const char *dir = s.dir;
+    bool force = s.force;
+    if (!s_name_ok(name)) {
+        return cli_usage_error(verb,
+                               "NAME must be 1 to 63 characters, without "
+                               "blanks, '/' or a leading '.'; not '%s'",
+                               name);
+    }
+    if (strcmp(role, "reader") != 0 && strcmp(role, "writer") != 0 &&
+        strcmp(role, "admin") != 0) {
+        return cli_usage_error(
+            verb, "--role must be reader, writer or admin, not '%s'", role);
+    }
+    char public_path[4096], secret_path[4096];
+    if (snprintf(public_path, sizeof public_path, "%s/%s.key", dir, name) >=
+            (int)sizeof public_path ||
+        snprintf(secret_path, sizeof secret_path, "%s/%s.key_secret", dir,
+                 name) >= (int)sizeof secret_path) {
+        return cli_usage_error(verb, "--dir is too long");
+    }
+    /* Each directory made here is its owner's alone: it holds secrets. */
+    dossier_error_t dir_err = {0};
+    if (fsops_make_dirs(dir, 0700, &dir_err) != DOSSIER_OK) {
+        fprintf(stderr, "dossier keygen: %s\n", dir_err.message);
+        return CLI_EXIT_REFUSED;
+    }
+    struct stat st;
+    if (!force &&
+        (stat(public_path, &st) == 0 || stat(secret_path, &st) == 0)) {
+        fprintf(stderr,
+                "dossier keygen: %s or its secret already exists; pass "
+                "--force to replace them\n",
+                public_path);
+        return CLI_EXIT_REFUSED;
+    }
+    zcert_t *cert = zcert_new();
+    if (!cert) {
+        fprintf(stderr, "dossier keygen: cannot make a key pair (is libzmq "
+                        "built with CURVE?)\n");
+        return CLI_EXIT_REFUSED;
+    }
+    zcert_set_meta(cert, "name", "%s", name);
+    zcert_set_meta(cert, "role", "%s", role);
+    /* The secret file is born private: no moment when others may read it. */
+    mode_t old_mask = umask(077);
+    rc = zcert_save_secret(cert, secret_path);
+    umask(old_mask);
+    if (rc != 0 || chmod(secret_path, 0600) != 0) {
+        fprintf(stderr, "dossier keygen: cannot write %s: %s\n", secret_path,
+                strerror(errno));
+        zcert_destroy(&cert);
+        return CLI_EXIT_REFUSED;
+    }
+    if (zcert_save_public(cert, public_path) != 0) {
+        fprintf(stderr, "dossier keygen: cannot write %s: %s\n", public_path,
+                strerror(errno));
+        zcert_destroy(&cert);
+        return CLI_EXIT_REFUSED;
+    }
+    printf("public key %s\n"
+           "wrote %s (public: copy it into the server's users directory)\n"
+           "wrote %s (secret, mode 0600: keep it to yourself)\n",
+           zcert_public_txt(cert), public_path, secret_path);
+    zcert_destroy(&cert);
+    return CLI_EXIT_OK;
+}
+
+const cli_verb_t cli_verb_keygen = {
+    .name = "keygen",
+    .summary = "make a CURVE key pair for a user",
+    .usage = "usage: dossier keygen [--role reader|writer|admin] [--dir DIR] "
+             "[--force] NAME\n"
+             "\n"
+             "Makes a CURVE key pair for user NAME in czmq's certificate "
+             "format:\n"
+             "DIR/NAME.key, the public certificate with metadata name and "
+             "role, to\n"
+             "copy into the server's users directory, and DIR/NAME.key_secret "
+             "(mode\n"
+             "0600), which the user keeps and gives with --key. The server's "
+             "own\n"
+             "key pair is made the same way (`dossier keygen server`).\n",
+    .options = s_keygen_options,
+    .run = s_keygen,
+};
