@@ -105,6 +105,9 @@ struct cli_verb {
 /* What a take function returns for an option it took. */
 #define CLI_GO_ON (-1)
 
+/* The command's name in its messages ("dossier: NOT_FOUND: ..."). */
+#define CLI_PROG "dossier"
+
 /*  Takes one of a verb's options into state: key is the option's row
     key, value what was given. Returns CLI_GO_ON, or the exit code to
     stop with after printing why (cli_usage_error). */

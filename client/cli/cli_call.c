@@ -11,8 +11,6 @@
 
 #include <string.h>
 
-#define S_PROG "dossier"
-
 int
 cli_exit_code(dossier_status_t status) {
     if (status == DOSSIER_OK) {
@@ -26,7 +24,7 @@ cli_exit_code(dossier_status_t status) {
 
 int
 cli_fail(const dossier_error_t *err) {
-    fprintf(stderr, S_PROG ": %s: %s\n", dossier_strerror(err->code),
+    fprintf(stderr, CLI_PROG ": %s: %s\n", dossier_strerror(err->code),
             err->message);
     return cli_exit_code(err->code);
 }
@@ -56,7 +54,7 @@ cli_connect(const cli_global_t *g, int default_timeout_ms,
     dossier_status_t rc = dossier_client_new(server, &options, client_p, &err);
     explicit_bzero(keys.secret_key, sizeof keys.secret_key);
     if (rc != DOSSIER_OK) {
-        fprintf(stderr, S_PROG ": %s\n", err.message);
+        fprintf(stderr, CLI_PROG ": %s\n", err.message);
         return rc == DOSSIER_INVALID_ARGUMENT ? CLI_EXIT_USAGE
                                               : CLI_EXIT_UNREACHABLE;
     }

@@ -757,18 +757,18 @@ s_import_run(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
 const cli_verb_t cli_verb_import = {
     .name = "import",
     .summary = "import Refworld text files or directories",
-    .usage =
-        "usage: dossier import [--batch N] [--verbose] FILE|DIR...\n"
-        "       dossier import --dry-run [--json] FILE...\n"
-        "       dossier import --json DUMP.jsonl\n"
-        "\n"
-        "Imports Refworld text documents. A directory is searched, "
-        "recursively,\n"
-        "for *.txt files. Documents are sent in ImportBatch calls of N "
-        "(default\n"
-        "64). Prints \"imported N (created A, updated B, unchanged C), failed "
-        "F\"\n"
-        "and names each failed file on stderr; exits 1 if any failed.\n",
+    .usage = "usage: dossier import [--batch N] [--verbose] FILE|DIR...\n"
+             "       dossier import --dry-run [--json] FILE...\n"
+             "       dossier import --json DUMP.jsonl\n"
+             "\n"
+             "Imports Refworld text documents. A directory is searched, "
+             "recursively,\n"
+             "for *.txt files. Documents are sent in ImportBatch calls of N "
+             "(default\n"
+             "2500). Prints \"imported N (created A, updated B, unchanged C), "
+             "failed "
+             "F\"\n"
+             "and names each failed file on stderr; exits 1 if any failed.\n",
     .options = s_import_options,
     .usage_end =
         "With --json and a file of JSON objects (as `dossier export` "

@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_PROG "dossier"
 /* Rows of one parse: a verb's own and the common ones. */
 #define S_MAX_ROWS 32
 /* getopt_long's val for row i is S_ROW_VAL + i: above any letter. */
@@ -165,9 +164,9 @@ s_usage(const s_who_t *who, FILE *out) {
 static int
 s_verror(const s_who_t *who, const char *fmt, va_list ap) {
     if (who->verb != NULL) {
-        fprintf(stderr, S_PROG " %s: ", who->verb->name);
+        fprintf(stderr, CLI_PROG " %s: ", who->verb->name);
     } else {
-        fputs(S_PROG ": ", stderr);
+        fputs(CLI_PROG ": ", stderr);
     }
     vfprintf(stderr, fmt, ap);
     fputs("\n\n", stderr);
@@ -221,7 +220,7 @@ s_take_common(const s_who_t *who, cli_global_t *g, int key,
         s_usage(who, stdout);
         return CLI_EXIT_OK;
     case S_KEY_VERSION:
-        printf(S_PROG " %s\n", DOSSIER_VERSION);
+        printf(CLI_PROG " %s\n", DOSSIER_VERSION);
         return CLI_EXIT_OK;
     default:
         assert(!"not a common option");

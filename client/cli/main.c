@@ -12,8 +12,6 @@
 
 #include <string.h>
 
-#define S_PROG "dossier"
-
 /* In the order `dossier --help` lists them. */
 static const cli_verb_t *const s_verbs[] = {
     &cli_verb_import, &cli_verb_get,    &cli_verb_put,      &cli_verb_delete,
@@ -120,11 +118,12 @@ s_unknown_verb(const char *name) {
     /* Close enough to be a typo: at most 2 edits, and fewer than half the
        letters of the verb. */
     if (best != NULL && best_d <= 2 && best_d * 2 < strlen(best->name)) {
-        fprintf(stderr, S_PROG ": '%s' is not a command. Did you mean '%s'?\n",
-                name, best->name);
+        fprintf(stderr,
+                CLI_PROG ": '%s' is not a command. Did you mean '%s'?\n", name,
+                best->name);
     } else {
         fprintf(stderr,
-                S_PROG ": '%s' is not a command. See 'dossier --help'.\n",
+                CLI_PROG ": '%s' is not a command. See 'dossier --help'.\n",
                 name);
     }
     return CLI_EXIT_USAGE;
@@ -139,7 +138,7 @@ main(int argc, char **argv) {
         return rc;
     }
     if (args.argc == 0) {
-        fprintf(stderr, S_PROG ": no command given\n\n");
+        fprintf(stderr, CLI_PROG ": no command given\n\n");
         s_print_usage(stderr);
         return CLI_EXIT_USAGE;
     }
@@ -163,7 +162,7 @@ main(int argc, char **argv) {
     /* The verb reads the words after it, with "dossier VERB" as the
        program name in getopt's messages. */
     char prog[64];
-    snprintf(prog, sizeof prog, S_PROG " %s", verb->name);
+    snprintf(prog, sizeof prog, CLI_PROG " %s", verb->name);
     args.argv[0] = prog;
     return verb->run(verb, &g, args);
 }
