@@ -87,6 +87,30 @@ text_utf8_decode(const unsigned char *s, size_t size, uint32_t *cp) {
     return need;
 }
 
+char *
+text_utf8_copy(char *dst, size_t size, const char *src) {
+    const unsigned char *s = (const unsigned char *)src;
+    size_t left = strlen(src);
+    size_t out = 0;
+    while (left > 0 && out + 1 < size) {
+        uint32_t cp;
+        size_t n = text_utf8_decode(s, left, &cp);
+        if (n == 1 && cp == TEXT_REPLACEMENT) {
+            dst[out++] = '?';
+        } else {
+            if (out + n >= size) {
+                break;
+            }
+            memmove(dst + out, s, n);
+            out += n;
+        }
+        s += n;
+        left -= n;
+    }
+    dst[out] = '\0';
+    return dst;
+}
+
 bool
 text_utf8_valid(const char *s, size_t size) {
     const unsigned char *p = (const unsigned char *)s;

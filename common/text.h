@@ -27,6 +27,14 @@ bool text_utf8_valid(const char *s, size_t size);
 /*  Writes cp as UTF-8 into out (4 bytes room) and returns the length. */
 size_t text_utf8_encode(uint32_t cp, char *out);
 
+/*  Copies the NUL-terminated src into dst (size > 0 bytes, the NUL
+    included) as valid UTF-8, for a protobuf string that quotes bytes a
+    client sent: each byte of an invalid or cut-off sequence becomes '?',
+    and a character that does not fit whole in dst is left out (so a copy
+    never ends inside a character). dst and src may be the same buffer
+    (the copy never runs ahead of its source). Returns dst. */
+char *text_utf8_copy(char *dst, size_t size, const char *src);
+
 /*  Returns a malloc'd copy of size bytes of s with invalid sequences
     replaced by U+FFFD and NULs dropped; the caller frees. NULL only when
     out of memory. */

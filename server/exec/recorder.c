@@ -20,6 +20,7 @@
 #include "exec/recorder.h"
 #include "log.h"
 #include "store/store.h"
+#include "text.h"
 
 #define S_MAX_IDS 64 /* ids named in one audit entry */
 
@@ -57,44 +58,6 @@ s_get_be(const uint8_t *in, int bytes) {
         v = v << 8 | in[i];
     }
     return v;
-}
-
-/*  Copies src into dst (size bytes with the NUL) as valid UTF-8: an
-    invalid byte becomes '?', and a character that does not fit whole is
-    left out. Audit entries are protobuf strings that other languages
-    refuse to decode when they are not UTF-8, and a request's id or a
-    message quoting the request may be anything. */
-static void
-s_utf8_copy(char *dst, size_t size, const char *src) {
-    const unsigned char *s = (const unsigned char *)src;
-    size_t out = 0;
-    while (*s && out + 1 < size) {
-        unsigned char c = *s;
-        size_t n = c < 0x80                 ? 1
-                   : c >= 0xC2 && c <= 0xDF ? 2
-                   : c >= 0xE0 && c <= 0xEF ? 3
-                   : c >= 0xF0 && c <= 0xF4 ? 4
-                                            : 0;
-        size_t k = 1;
-        while (n && k < n && (s[k] & 0xC0) == 0x80) {
-            k++;
-        }
-        bool bad = n == 0 || k < n || (c == 0xE0 && s[1] < 0xA0) ||
-                   (c == 0xED && s[1] >= 0xA0) || (c == 0xF0 && s[1] < 0x90) ||
-                   (c == 0xF4 && s[1] >= 0x90);
-        if (bad) {
-            dst[out++] = '?';
-            s++;
-            continue;
-        }
-        if (out + n >= size) {
-            break;
-        }
-        memcpy(dst + out, s, n);
-        out += n;
-        s += n;
-    }
-    dst[out] = '\0';
 }
 
 typedef struct {
@@ -280,7 +243,7 @@ s_request_ids(const job_t *job, const char **ids, size_t *n, char buf[132]) {
         id = ((const Dossier__V1__ImportTextRequest *)(const void *)input)->id;
     }
     if (id && *id && *n < S_MAX_IDS) {
-        s_utf8_copy(buf, 129, id);
+        text_utf8_copy(buf, 129, id);
         ids[(*n)++] = buf;
     }
 }
@@ -371,8 +334,8 @@ recorder_record(recorder_t *self, store_batch_t *batch, job_t *job, size_t mark,
     entry.n_ids = n_ids;
     entry.code = (int32_t)job->code;
     char message[sizeof job->message];
-    s_utf8_copy(message, sizeof message,
-                job->code == DOSSIER_OK ? "" : job->message);
+    text_utf8_copy(message, sizeof message,
+                   job->code == DOSSIER_OK ? "" : job->message);
     entry.message = message;
     size_t size = dossier__v1__audit_entry__get_packed_size(&entry);
     uint8_t *packed = malloc(size ? size : 1);

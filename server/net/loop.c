@@ -32,6 +32,7 @@
 #include "net/auth.h"
 #include "net/feed.h"
 #include "net/loop.h"
+#include "text.h"
 #include "api/stats.h"
 
 #define S_WRITER_ENDPOINT "inproc://dossierd-writer"
@@ -131,48 +132,15 @@ static void s_reply_error_version(loop_t *self, const job_t *job,
                                   const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/*  Makes text valid UTF-8 in place, since Response.message is a protobuf
-    string and error messages quote what the client sent: a sequence cut
-    off at the end (a message truncated by its buffer) is dropped, any
-    other invalid byte becomes '?'. */
-static void
-s_utf8_clean(char *text) {
-    unsigned char *s = (unsigned char *)text;
-    size_t i = 0;
-    while (s[i]) {
-        unsigned char c = s[i];
-        size_t n = c < 0x80                 ? 1
-                   : c >= 0xC2 && c <= 0xDF ? 2
-                   : c >= 0xE0 && c <= 0xEF ? 3
-                   : c >= 0xF0 && c <= 0xF4 ? 4
-                                            : 0;
-        size_t k = 1;
-        while (n && k < n && (s[i + k] & 0xC0) == 0x80) {
-            k++;
-        }
-        if (n && k < n && s[i + k] == '\0') {
-            s[i] = '\0';
-            return;
-        }
-        bool bad = n == 0 || k < n || (c == 0xE0 && s[i + 1] < 0xA0) ||
-                   (c == 0xED && s[i + 1] >= 0xA0) ||
-                   (c == 0xF0 && s[i + 1] < 0x90) ||
-                   (c == 0xF4 && s[i + 1] >= 0x90);
-        if (bad) {
-            s[i++] = '?';
-        } else {
-            i += n;
-        }
-    }
-}
-
 static void
 s_reply_verror(loop_t *self, const uint8_t *peer, size_t peer_size, uint64_t id,
                size_t method, dossier_status_t code, uint64_t current_version,
                const char *fmt, va_list args) {
     char message[512];
     vsnprintf(message, sizeof message, fmt, args);
-    s_utf8_clean(message);
+    /* Response.message is a protobuf string, and error messages quote
+       what the client sent. */
+    text_utf8_copy(message, sizeof message, message);
     if (code == DOSSIER_INTERNAL || code == DOSSIER_DATA_LOSS ||
         code == DOSSIER_UNKNOWN) {
         log_error("request %llu (%s): %s: %s", (unsigned long long)id,

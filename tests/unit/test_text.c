@@ -128,6 +128,34 @@ test_decode_invalid(void **state) {
 }
 
 static void
+test_utf8_copy(void **state) {
+    (void)state;
+    char out[16];
+    /* Valid text is copied as it is. */
+    assert_string_equal(
+        text_utf8_copy(out, sizeof out, "Baku \xc3\xa9t\xc3\xa9"),
+        "Baku \xc3\xa9t\xc3\xa9");
+    /* A stray byte, an overlong form, a surrogate: '?' each. */
+    assert_string_equal(text_utf8_copy(out, sizeof out,
+                                       "a\xff"
+                                       "b"),
+                        "a?b");
+    assert_string_equal(text_utf8_copy(out, sizeof out, "\xc0\xafx"), "??x");
+    assert_string_equal(text_utf8_copy(out, sizeof out, "\xed\xa0\x80"), "???");
+    /* A sequence cut off by the end of the source: '?' a byte. */
+    assert_string_equal(text_utf8_copy(out, sizeof out, "ab\xe2\x82"), "ab??");
+    /* A character that does not fit whole is left out. */
+    char small[4];
+    assert_string_equal(text_utf8_copy(small, sizeof small, "a\xe2\x82\xac"),
+                        "a");
+    assert_string_equal(text_utf8_copy(small, sizeof small, "abcdef"), "abc");
+    /* In place. */
+    char same[16] = "x\xfey\xc3\xa9";
+    assert_string_equal(text_utf8_copy(same, sizeof same, same), "x?y\xc3\xa9");
+    assert_true(text_utf8_valid(same, strlen(same)));
+}
+
+static void
 test_encode_roundtrip(void **state) {
     (void)state;
     /* every scalar value, through the encoder and back */
@@ -355,6 +383,7 @@ main(void) {
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_encode_roundtrip),
         cmocka_unit_test(test_sanitize),
+        cmocka_unit_test(test_utf8_copy),
         cmocka_unit_test(test_fold_examples),
         cmocka_unit_test(test_fold_latin1_pairs),
         cmocka_unit_test(test_fold_all_codepoints),
