@@ -1,14 +1,35 @@
 /*  cli_keygen.c: `dossier keygen NAME`: a CURVE key pair in czmq's
     certificate format, the public one (with metadata name and role) for
     the server's users directory, the secret one (mode 0600 from birth)
-    for the user's --key. */
+    for the user's --key.
+
+    Both files are written in a directory of keygen's own, made new
+    (mkdtemp, mode 0700) inside --dir, so nothing there can be a link
+    someone else placed; then each is put in place by name: link(2)
+    without --force, which refuses any existing entry (a dangling symlink
+    included), rename(2) with it, which replaces the entry itself and
+    never follows a link to write through it. A secret is never readable
+    by others, not even for a moment. */
 #include "cli.h"
 #include "fsops.h"
 
 #include <czmq.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+/*  Puts the file at from in place at to: link(2), which fails on any
+    existing entry, or with replace rename(2), which swaps the entry
+    itself. Returns 0 or -1 with errno set. */
+static int
+s_place(const char *from, const char *to, bool replace) {
+    if (replace) {
+        return rename(from, to);
+    }
+    return link(from, to);
+}
 
 static bool
 s_name_ok(const char *name) {
@@ -105,7 +126,7 @@ s_keygen(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     }
     struct stat st;
     if (!force &&
-        (stat(public_path, &st) == 0 || stat(secret_path, &st) == 0)) {
+        (lstat(public_path, &st) == 0 || lstat(secret_path, &st) == 0)) {
         fprintf(stderr,
                 "dossier keygen: %s or its secret already exists; pass "
                 "--force to replace them\n",
@@ -120,19 +141,39 @@ s_keygen(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     }
     zcert_set_meta(cert, "name", "%s", name);
     zcert_set_meta(cert, "role", "%s", role);
-    /* The secret file is born private: no moment when others may read it. */
-    mode_t old_mask = umask(077);
-    rc = zcert_save_secret(cert, secret_path);
-    umask(old_mask);
-    if (rc != 0 || chmod(secret_path, 0600) != 0) {
-        fprintf(stderr, "dossier keygen: cannot write %s: %s\n", secret_path,
-                strerror(errno));
+    char work[4096], work_public[4200], work_secret[4200];
+    snprintf(work, sizeof work, "%s/.keygen-XXXXXX", dir);
+    if (strlen(dir) + 16 >= sizeof work || !mkdtemp(work)) {
+        fprintf(stderr, "dossier keygen: cannot make a directory in %s: %s\n",
+                dir, strerror(errno));
         zcert_destroy(&cert);
         return CLI_EXIT_REFUSED;
     }
-    if (zcert_save_public(cert, public_path) != 0) {
-        fprintf(stderr, "dossier keygen: cannot write %s: %s\n", public_path,
-                strerror(errno));
+    snprintf(work_public, sizeof work_public, "%s/public", work);
+    snprintf(work_secret, sizeof work_secret, "%s/secret", work);
+    /* The secret file is born private: no moment when others may read it. */
+    mode_t old_mask = umask(077);
+    int save_secret = zcert_save_secret(cert, work_secret);
+    int save_public = zcert_save_public(cert, work_public);
+    umask(old_mask);
+    const char *failed = NULL;
+    if (save_secret != 0) {
+        failed = secret_path;
+    } else if (save_public != 0 || chmod(work_public, 0644) != 0) {
+        failed = public_path;
+    } else if (s_place(work_secret, secret_path, force) != 0) {
+        failed = secret_path;
+    } else if (s_place(work_public, public_path, force) != 0) {
+        failed = public_path;
+        unlink(secret_path); /* not half a pair */
+    }
+    int saved_errno = errno;
+    unlink(work_secret);
+    unlink(work_public);
+    rmdir(work);
+    if (failed) {
+        fprintf(stderr, "dossier keygen: cannot write %s: %s\n", failed,
+                strerror(saved_errno));
         zcert_destroy(&cert);
         return CLI_EXIT_REFUSED;
     }

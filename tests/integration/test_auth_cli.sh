@@ -45,6 +45,33 @@ has "says --force" "$TMP/err" "--force"
 run 2 "keygen bad role" "$DOSSIER" keygen carol --role root --dir "$K"
 run 2 "keygen bad name" "$DOSSIER" keygen ../evil --dir "$K"
 run 2 "keygen no name" "$DOSSIER" keygen --dir "$K"
+# A link where the secret goes (dangling, to a file of someone else's
+# choosing) is never written through: refused without --force, replaced
+# by a file of its own with it.
+target=$TMP/elsewhere/stolen
+mkdir -p "$TMP/elsewhere"
+ln -s "$target" "$K/erin.key_secret"
+run 1 "keygen refuses a dangling link" "$DOSSIER" keygen erin --dir "$K"
+if [ -e "$target" ]; then bad "keygen wrote through a dangling link"; else pass=$((pass + 1)); fi
+run 0 "keygen --force over a link" "$DOSSIER" keygen erin --force --dir "$K"
+if [ -e "$target" ] || [ -L "$K/erin.key_secret" ] ||
+    [ "$(stat -c %a "$K/erin.key_secret")" != 600 ]; then
+    bad "keygen --force: wrote through the link, or left it, or mode not 600"
+else
+    pass=$((pass + 1))
+fi
+# --force over a secret someone made readable: the new one is a new file,
+# 0600 from birth (never the old one rewritten in place).
+chmod 0644 "$K/erin.key_secret"
+before=$(stat -c %i "$K/erin.key_secret")
+run 0 "keygen --force over a 0644 secret" "$DOSSIER" keygen erin --force --dir "$K"
+if [ "$(stat -c %i "$K/erin.key_secret")" = "$before" ] ||
+    [ "$(stat -c %a "$K/erin.key_secret")" != 600 ]; then
+    bad "keygen --force rewrote the old secret in place, or not 0600"
+else
+    pass=$((pass + 1))
+fi
+if ls -A "$K" | grep -q '^\.keygen-'; then bad "keygen left its work directory"; else pass=$((pass + 1)); fi
 cp "$K/alice.key" "$K/bob.key" "$K/root.key" "$U/"
 
 # ---- a server with CURVE ----
