@@ -310,6 +310,13 @@ int cli_term_width(void);
 /*  Columns s takes on screen (code points; every one counted as one). */
 size_t cli_text_width(const char *s);
 
+/*  Writes s to out with every control character shown as an escape, so
+    text someone else wrote (an audit entry's ids and message) can neither
+    forge a line nor send escape sequences to the terminal: a C0 control
+    or DEL becomes \xNN, a C1 control (U+0080..U+009F) \u00NN, and a
+    backslash \\. */
+void cli_print_escaped(FILE *out, const char *s);
+
 /*  Prints s in exactly width columns: cut (with "…") or padded with
     blanks when pad is true. */
 void cli_print_cell(FILE *out, const char *s, size_t width, bool pad);

@@ -65,16 +65,24 @@ static void
 s_print_audit(const Dossier__V1__AuditEntry *e) {
     const char *method = strrchr(e->method, '/');
     method = method ? method + 1 : e->method;
-    printf("%-6llu %-24s %-16s %-12s %-18s ", (unsigned long long)e->seq,
-           e->time, e->user, method, dossier_strerror(e->code));
+    /* Ids and messages quote what callers sent: escaped, so that no
+       entry can forge a line or drive the terminal. */
+    printf("%-6llu %-24s ", (unsigned long long)e->seq, e->time);
+    cli_print_escaped(stdout, e->user);
+    printf(
+        "%*s %-12s %-18s ",
+        (int)(16 > cli_text_width(e->user) ? 16 - cli_text_width(e->user) : 0),
+        "", method, dossier_strerror(e->code));
     for (size_t i = 0; i < e->n_ids; i++) {
-        printf("%s%s", i ? "," : "", e->ids[i]);
+        fputs(i ? "," : "", stdout);
+        cli_print_escaped(stdout, e->ids[i]);
     }
     if (e->n_ids == 0) {
         printf("-");
     }
     if (e->message && *e->message) {
-        printf("  %s", e->message);
+        fputs("  ", stdout);
+        cli_print_escaped(stdout, e->message);
     }
     printf("\n");
 }

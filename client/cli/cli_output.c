@@ -45,6 +45,23 @@ cli_text_width(const char *s) {
 }
 
 void
+cli_print_escaped(FILE *out, const char *s) {
+    const unsigned char *p = (const unsigned char *)s;
+    for (; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            fprintf(out, "\\x%02x", *p);
+        } else if (*p == '\\') {
+            fputs("\\\\", out);
+        } else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
+            fprintf(out, "\\u%04x", p[1]);
+            p++;
+        } else {
+            fputc(*p, out);
+        }
+    }
+}
+
+void
 cli_print_cell(FILE *out, const char *s, size_t width, bool pad) {
     size_t w = cli_text_width(s);
     if (w <= width) {

@@ -147,10 +147,18 @@ if [ "$watch_rc" -eq 0 ]; then ok; else bad "watch --count 1 exited $watch_rc"; 
 expect "watch line" 'len(out.splitlines()) == 1 and " anonymous PUT warm-up v" in out'
 
 # ---- audit ---------------------------------------------------------------
+# An id that would forge a row (a newline) and drive the terminal (ESC): the
+# Put is refused, and the audit table shows its id escaped, on one line.
+printf '%s\n' '{"id": "forged\n999 2030-01-01T00:00:00Z root Put OK x\u001b[2J", "title": "t"}' >"$TMP/forged.json"
+run 1 "put a forged id" "$DOSSIER" put "$TMP/forged.json"
+run 0 "audit" "$DOSSIER" audit --limit 1000
+expect "audit escapes what callers sent" '"\\x0a999 2030" in out and "\\x1b[2J" in out and "\x1b" not in out and not any(l.startswith("999 ") for l in out.splitlines())'
 run 0 "audit" "$DOSSIER" audit --limit 1000
 expect "audit table" 'out.splitlines()[0].split()[:5] == ["SEQ", "TIME", "USER", "METHOD", "CODE"] and any(" Delete " in l and "ABORTED" in l and "edit-1" in l for l in out.splitlines())'
 run 0 "audit --json" "$DOSSIER" audit --json --method Delete
 expect "audit --json: deletes" 'len(js) == 2 and [e.get("code", 0) for e in js] == [10, 0] and all(e["user"] == "anonymous" and e["ids"] == ["edit-1"] for e in js)'
+run 0 "audit --json keeps the id as sent" "$DOSSIER" audit --json --method Put
+expect "audit --json: the forged id, raw in JSON" 'any(e["ids"] == ["forged\n999 2030-01-01T00:00:00Z root Put OK x\x1b[2J"] for e in js)'
 run 0 "audit --limit" "$DOSSIER" audit --json --limit 3
 expect "audit --limit 3" 'len(js) == 3 and [int(e["seq"]) for e in js] == [1, 2, 3]'
 run 0 "audit --user nobody" "$DOSSIER" audit --json --user nobody
