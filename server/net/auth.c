@@ -224,16 +224,22 @@ s_describe(auth_t *self) {
         snprintf(self->describe, sizeof self->describe,
                  "CURVE, %zu users from %s", zhashx_size(self->users),
                  config->users_dir);
-    } else if (auth_endpoint_is_loopback(config->bind)) {
-        snprintf(self->describe, sizeof self->describe,
-                 "NONE (loopback only); every peer is 'anonymous' with role "
-                 "%s",
-                 methods_role_name(self->anonymous_role));
-    } else {
+    } else if (!auth_endpoint_is_loopback(config->bind)) {
         snprintf(self->describe, sizeof self->describe,
                  "NONE (--insecure on %s); every peer is 'anonymous' with "
                  "role %s",
                  config->bind, methods_role_name(self->anonymous_role));
+    } else if (config->feed_bind && config->feed_bind[0] &&
+               !auth_endpoint_is_loopback(config->feed_bind)) {
+        snprintf(self->describe, sizeof self->describe,
+                 "NONE (--insecure: the change feed on %s); every peer is "
+                 "'anonymous' with role %s",
+                 config->feed_bind, methods_role_name(self->anonymous_role));
+    } else {
+        snprintf(self->describe, sizeof self->describe,
+                 "NONE (loopback only); every peer is 'anonymous' with role "
+                 "%s",
+                 methods_role_name(self->anonymous_role));
     }
 }
 
@@ -300,6 +306,20 @@ auth_new(const config_t *config, dossier_error_t *err) {
             "(--curve-key FILE --users DIR, see docs/OPERATIONS.md), or "
             "pass --insecure to serve it unauthenticated anyway",
             config->bind);
+        goto fail;
+    }
+    /* The change feed carries every write's id, user and country: the
+       same rule as the front socket. */
+    const char *feed = config->feed_bind;
+    if (!self->curve && feed && *feed && !auth_endpoint_is_loopback(feed) &&
+        !config->insecure && s_is_network(feed)) {
+        dossier_error_set(
+            err, DOSSIER_FAILED_PRECONDITION,
+            "refusing to publish the change feed on %s without "
+            "authentication: it is not a loopback address; set "
+            "curve_secret_key_file and users_dir (--curve-key FILE --users "
+            "DIR), or pass --insecure to publish it unauthenticated anyway",
+            feed);
         goto fail;
     }
     self->anonymous_role = loopback ? ROLE_ADMIN : ROLE_READER;

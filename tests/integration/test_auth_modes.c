@@ -152,6 +152,13 @@ test_bad_security_settings_refused(void **state) {
         s_run_dossierd(log, sizeof log, "--anonymous-role", "superuser", NULL),
         1);
     assert_non_null(strstr(log, "anonymous_role 'superuser'"));
+    /* The change feed follows the front socket's rule: not on a network
+       address without keys, unless --insecure says so. */
+    assert_int_equal(
+        s_run_dossierd(log, sizeof log, "--feed", "tcp://0.0.0.0:0", NULL), 1);
+    assert_non_null(
+        strstr(log, "refusing to publish the change feed on tcp://0.0.0.0:0 "
+                    "without authentication"));
     /* A public certificate has no secret key to serve with. */
     char dir[] = "/tmp/dossier-authmode-key-XXXXXX";
     assert_non_null(mkdtemp(dir));
@@ -197,6 +204,17 @@ test_insecure_public_bind_is_reader(void **state) {
                         "method dossier.v1.Reports/Put needs role writer; "
                         "anonymous has role reader");
     dossier_client_destroy(&client);
+    testserver_stop(&ts);
+}
+
+static void
+test_insecure_public_feed_is_said(void **state) {
+    (void)state;
+    testserver_t *ts = testserver_start("--feed tcp://0.0.0.0:0 --insecure");
+    assert_non_null(ts);
+    assert_true(testserver_log_has(
+        ts, "security: NONE (--insecure: the change feed on tcp://0.0.0.0:0)"));
+    assert_false(testserver_log_has(ts, "NONE (loopback only)"));
     testserver_stop(&ts);
 }
 
@@ -251,6 +269,7 @@ main(void) {
         cmocka_unit_test(test_bad_security_settings_refused),
         cmocka_unit_test(test_loopback_plain_is_admin),
         cmocka_unit_test(test_insecure_public_bind_is_reader),
+        cmocka_unit_test(test_insecure_public_feed_is_said),
         cmocka_unit_test(test_insecure_anonymous_role_writer),
         cmocka_unit_test(test_plain_reload_is_failed_precondition),
     };
