@@ -1,9 +1,11 @@
 /*  request.c: the envelope's checks. See request.h. */
+#include <stdio.h>
 #include <string.h>
 
 #include "api/checks.h"
 #include "api/methods.h"
 #include "api/request.h"
+#include "log.h"
 
 dossier_status_t
 request_accept(const Dossier__V1__Request *request, bool draining, job_t *job,
@@ -52,4 +54,31 @@ request_accept(const Dossier__V1__Request *request, bool draining, job_t *job,
                                  method->full_name);
     }
     return DOSSIER_OK;
+}
+
+void
+request_redact_paths(const config_t *config, job_t *job) {
+    const char *dir = config->data_dir;
+    if (job->code == DOSSIER_OK || job->role >= ROLE_ADMIN || !dir || !*dir ||
+        !strstr(job->message, dir)) {
+        return;
+    }
+    log_warn("request %llu (%s by %s) failed: %s",
+             (unsigned long long)job->request_id,
+             job->method ? job->method->full_name : "no method", job->user,
+             job->message);
+    static const char instead[] = "the data directory";
+    char out[sizeof job->message];
+    size_t n = 0, dir_len = strlen(dir);
+    for (const char *p = job->message; *p && n + 1 < sizeof out;) {
+        if (strncmp(p, dir, dir_len) == 0) {
+            n += (size_t)snprintf(out + n, sizeof out - n, "%s", instead);
+            n = n < sizeof out ? n : sizeof out - 1;
+            p += dir_len;
+        } else {
+            out[n++] = *p++;
+        }
+    }
+    out[n] = '\0';
+    memcpy(job->message, out, n + 1);
 }

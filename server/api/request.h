@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 
+#include "config.h"
 #include "dossier/v1/rpc.pb-c.h"
 #include "exec/job.h"
 #include "status.h"
@@ -26,5 +27,13 @@
 dossier_status_t request_accept(const Dossier__V1__Request *request,
                                 bool draining, job_t *job,
                                 dossier_error_t *err);
+
+/*  Keeps server paths to the log and to admins: when job failed, its
+    caller is not an admin, and its message names the data directory
+    (config->data_dir: a full disk, an I/O error), logs the message with
+    the request, user and method, and replaces each mention of the
+    directory in job->message with "the data directory". Call it before
+    the reply leaves. */
+void request_redact_paths(const config_t *config, job_t *job);
 
 #endif

@@ -178,6 +178,7 @@ s_reply_error_version(loop_t *self, const job_t *job, const char *fmt, ...) {
 
 static void
 s_reply_job(loop_t *self, job_t *job) {
+    request_redact_paths(self->config, job);
     if (job->code == DOSSIER_OK) {
         s_send_response(self, job->peer, job->peer_size, job->request_id,
                         job->method->index, DOSSIER_OK, NULL, job->payload,

@@ -782,7 +782,8 @@ test_export_import_roundtrip(void **state) {
     room (ballast NULL: deletes half the records; else removes that file
     from the full disk) and checks puts work again. */
 static void
-s_fill_and_recover(const char *endpoint, const char *ballast) {
+s_fill_and_recover(const char *endpoint, const char *ballast,
+                   const char *hidden) {
     dossier_client_t *client = s_client(endpoint, 20000);
     /* Prose-like: a small vocabulary, as reports have (every distinct
        term of a deleted record costs the full-text index a page). */
@@ -818,6 +819,10 @@ s_fill_and_recover(const char *endpoint, const char *ballast) {
     assert_int_equal(rc, DOSSIER_RESOURCE_EXHAUSTED);
     assert_true(written > 0);
     assert_non_null(strstr(err.message, "full"));
+    if (hidden) {
+        /* The caller is no admin: the server's paths stay in its log. */
+        assert_null(strstr(err.message, hidden));
+    }
 
     /* Reads go on. */
     Dossier__V1__Report *got = NULL;
@@ -862,7 +867,7 @@ test_map_full(void **state) {
     (void)state;
     testserver_t *server = testserver_start("--map-size 1M --max-map-size 16M");
     assert_non_null(server);
-    s_fill_and_recover(testserver_endpoint(server), NULL);
+    s_fill_and_recover(testserver_endpoint(server), NULL, NULL);
     testserver_stop(&server);
 }
 
@@ -894,9 +899,19 @@ test_disk_full(void **state) {
         assert_int_equal(fwrite(block, 1, sizeof block, f), sizeof block);
     }
     assert_int_equal(fclose(f), 0);
-    pid_t pid = s_spawn(data, log, NULL, endpoint, sizeof endpoint);
-    s_fill_and_recover(endpoint, ballast);
+    /* A writer, not an admin: the reply must not name the data
+       directory, which the log then holds. */
+    pid_t pid = s_spawn(data, log, "--anonymous-role writer", endpoint,
+                        sizeof endpoint);
+    s_fill_and_recover(endpoint, ballast, data);
     s_stop(pid);
+    FILE *logf = fopen(log, "r");
+    assert_non_null(logf);
+    static char text[1 << 16];
+    size_t got = fread(text, 1, sizeof text - 1, logf);
+    text[got] = '\0';
+    fclose(logf);
+    assert_non_null(strstr(text, data));
     umount2(mnt, MNT_DETACH);
     rmdir(mnt);
     unlink(log);
