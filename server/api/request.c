@@ -32,10 +32,6 @@ request_accept(const Dossier__V1__Request *request, bool draining, job_t *job,
     job->deadline_ms = request->deadline_ms;
     job->deadline =
         request->deadline_ms ? job_now_ms() + request->deadline_ms : 0;
-    dossier_status_t rc = checks_idempotency_key(request, job, err);
-    if (rc != DOSSIER_OK) {
-        return rc;
-    }
     if (!methods_allowed(method, job->role)) {
         return dossier_error_set(err, DOSSIER_PERMISSION_DENIED,
                                  "method %s needs role %s; %s has "
@@ -43,6 +39,12 @@ request_accept(const Dossier__V1__Request *request, bool draining, job_t *job,
                                  method->full_name,
                                  methods_role_name(method->role), job->user,
                                  methods_role_name(job->role));
+    }
+    /* After the role: a caller refused is refused whatever else is
+       wrong with the request. */
+    dossier_status_t rc = checks_idempotency_key(request, job, err);
+    if (rc != DOSSIER_OK) {
+        return rc;
     }
     job->input = protobuf_c_message_unpack(
         method->input, NULL, request->payload.len, request->payload.data);

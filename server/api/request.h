@@ -2,8 +2,8 @@
 
     The loop decodes the envelope and asks request_accept, which checks,
     in this order: a method is named and this server has it, the server
-    is not draining (only Health is answered then), the idempotency key,
-    the caller's role (the one place a call is refused for its role), and
+    is not draining (only Health is answered then), the caller's role (the
+    one place a call is refused for its role), the idempotency key, and
     that the payload decodes as the method's input. The loop then routes
     the job by where its method runs. No socket is seen here. */
 #ifndef DOSSIER_SERVER_REQUEST_H

@@ -86,8 +86,8 @@ commit_batch(commit_t *self, job_t **jobs, size_t n) {
         if (job->audit_only) {
             /* A refused call: its code and message are already set. */
         } else if (job_expired(job)) {
+            /* Not written, but audited like every write. */
             worker_expire(job);
-            continue;
         } else if (recorder_replay(self->recorder, batch, job)) {
             replayed++;
             continue;

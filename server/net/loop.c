@@ -425,6 +425,11 @@ s_after_worker(loop_t *self, job_t *job) {
         job->to_writer = false;
         s_to_writer(self, job);
     } else {
+        if (job->method->write && job->code != DOSSIER_OK) {
+            /* A write that failed before the writer (an import that did
+               not parse) is audited like every write. */
+            s_audit_note(self, job, job->code, job->message);
+        }
         s_job_done(self, job);
     }
     if (gate) {
@@ -495,7 +500,9 @@ s_handle_request(loop_t *self, const uint8_t *peer, size_t peer_size,
         s_reply_error(self, peer, peer_size, id,
                       method ? method->index : S_NO_METHOD, rc, "%s",
                       why.message);
-        if (rc == DOSSIER_PERMISSION_DENIED) {
+        /* Refused calls and refused writes are audited (a refused read
+           by a caller allowed to make it is not). */
+        if (rc == DOSSIER_PERMISSION_DENIED || (method && method->write)) {
             s_audit_note(self, job, rc, why.message);
         }
         goto cleanup_job;

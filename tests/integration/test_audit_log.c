@@ -405,6 +405,152 @@ test_audit_records_denied_calls(void **state) {
     testserver_stop(&server);
 }
 
+/*  Every write shows in the log whatever its outcome, also when it
+    failed before the writer: an import that does not parse, a payload
+    that does not decode, a bad idempotency key, a deadline that passed
+    while it waited behind the connection's import. And a reader's Put
+    with a bad key is refused for its role first. */
+static void
+test_audit_every_write_outcome(void **state) {
+    (void)state;
+    testserver_t *server = testserver_start(NULL);
+    assert_non_null(server);
+    const char *endpoint = testserver_endpoint(server);
+    Dossier__V1__ImportTextRequest text =
+        DOSSIER__V1__IMPORT_TEXT_REQUEST__INIT;
+    text.text = "not a Refworld document";
+    testserver_expect(endpoint, M("ImportText"), &text.base,
+                      DOSSIER_INVALID_ARGUMENT, NULL);
+
+    void *context = zmq_ctx_new();
+    void *dealer = s_dealer(context, endpoint);
+    /* A Put whose payload is not a PutRequest. */
+    Dossier__V1__Request request = DOSSIER__V1__REQUEST__INIT;
+    uint8_t junk[] = {0xff, 0xff, 0xff};
+    request.id = 7;
+    request.method = M("Put");
+    request.payload.data = junk;
+    request.payload.len = sizeof junk;
+    size_t size = dossier__v1__request__get_packed_size(&request);
+    uint8_t *body = malloc(size);
+    assert_non_null(body);
+    dossier__v1__request__pack(&request, body);
+    size_t reply_size = 0;
+    uint8_t *reply = s_roundtrip(dealer, body, size, &reply_size);
+    Dossier__V1__Response *response = s_unpack(reply, reply_size);
+    assert_int_equal(response->code, DOSSIER_INVALID_ARGUMENT);
+    dossier__v1__response__free_unpacked(response, NULL);
+    free(reply);
+    free(body);
+
+    /* A Put with an empty idempotency key. */
+    Dossier__V1__Report r = s_report("outcome-1", "t");
+    Dossier__V1__PutRequest put = DOSSIER__V1__PUT_REQUEST__INIT;
+    put.report = &r;
+    body = s_pack(8, M("Put"), &put.base, "", &size);
+    reply = s_roundtrip(dealer, body, size, &reply_size);
+    response = s_unpack(reply, reply_size);
+    assert_int_equal(response->code, DOSSIER_INVALID_ARGUMENT);
+    dossier__v1__response__free_unpacked(response, NULL);
+    free(reply);
+    free(body);
+
+    /* A Put with a 1 ms deadline behind an import on the same connection:
+       it waits for the import to parse, so its deadline has passed when
+       the writer takes it. */
+    enum { S_DOCS = 200 };
+    const char *path = DOSSIER_FIXTURE_DIR "/refworld/tip-2004-azerbaijan.txt";
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static char doc[1 << 20];
+    size_t doc_size = fread(doc, 1, sizeof doc - 1, f);
+    fclose(f);
+    doc[doc_size] = '\0';
+    Dossier__V1__ImportTextRequest items[S_DOCS];
+    Dossier__V1__ImportTextRequest *item_ptrs[S_DOCS];
+    char ids[S_DOCS][32];
+    for (int i = 0; i < S_DOCS; i++) {
+        dossier__v1__import_text_request__init(&items[i]);
+        snprintf(ids[i], sizeof ids[i], "outcome-batch-%d", i);
+        items[i].id = ids[i];
+        items[i].text = doc;
+        item_ptrs[i] = &items[i];
+    }
+    Dossier__V1__ImportBatchRequest batch =
+        DOSSIER__V1__IMPORT_BATCH_REQUEST__INIT;
+    batch.documents = item_ptrs;
+    batch.n_documents = S_DOCS;
+    uint8_t *first =
+        testserver_pack_request(9, M("ImportBatch"), &batch.base, 0, &size);
+    assert_int_equal(zmq_send(dealer, "", 0, ZMQ_SNDMORE), 0);
+    assert_int_equal(zmq_send(dealer, first, size, 0), (int)size);
+    free(first);
+    Dossier__V1__Report late = s_report("outcome-late", "t");
+    put.report = &late;
+    body = testserver_pack_request(10, M("Put"), &put.base, 1, &size);
+    assert_int_equal(zmq_send(dealer, "", 0, ZMQ_SNDMORE), 0);
+    assert_int_equal(zmq_send(dealer, body, size, 0), (int)size);
+    free(body);
+    int codes[11] = {0};
+    for (int i = 0; i < 2; i++) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        assert_int_equal(zmq_msg_recv(&msg, dealer, 0), 0);
+        assert_true(zmq_msg_recv(&msg, dealer, 0) >= 0);
+        response = s_unpack(zmq_msg_data(&msg), zmq_msg_size(&msg));
+        assert_true(response->id == 9 || response->id == 10);
+        codes[response->id] = response->code;
+        dossier__v1__response__free_unpacked(response, NULL);
+        zmq_msg_close(&msg);
+    }
+    assert_int_equal(codes[9], DOSSIER_OK);
+    assert_int_equal(codes[10], DOSSIER_DEADLINE_EXCEEDED);
+    zmq_close(dealer);
+    zmq_ctx_term(context);
+
+    Dossier__V1__AuditRequest audit = DOSSIER__V1__AUDIT_REQUEST__INIT;
+    Dossier__V1__AuditResponse *a =
+        (Dossier__V1__AuditResponse *)testserver_expect(
+            endpoint, M("Audit"), &audit.base, 0,
+            &dossier__v1__audit_response__descriptor);
+    int want[][2] = {{'T', DOSSIER_INVALID_ARGUMENT},
+                     {'P', DOSSIER_INVALID_ARGUMENT},
+                     {'P', DOSSIER_INVALID_ARGUMENT},
+                     {'B', DOSSIER_OK},
+                     {'P', DOSSIER_DEADLINE_EXCEEDED}};
+    assert_int_equal(a->n_entries, 5);
+    for (size_t i = 0; i < 5; i++) {
+        const char *method = strrchr(a->entries[i]->method, '/') + 1;
+        char kind = strcmp(method, "ImportText") == 0    ? 'T'
+                    : strcmp(method, "ImportBatch") == 0 ? 'B'
+                    : strcmp(method, "Put") == 0         ? 'P'
+                                                         : '?';
+        if (kind != want[i][0] || a->entries[i]->code != want[i][1]) {
+            fail_msg("entry %zu: %s code %d", i, a->entries[i]->method,
+                     (int)a->entries[i]->code);
+        }
+    }
+    dossier__v1__audit_response__free_unpacked(a, NULL);
+    testserver_stop(&server);
+
+    /* A reader's Put with a bad key: refused for its role, first. */
+    server = testserver_start("--anonymous-role reader");
+    assert_non_null(server);
+    context = zmq_ctx_new();
+    dealer = s_dealer(context, testserver_endpoint(server));
+    put.report = &r;
+    body = s_pack(11, M("Put"), &put.base, "", &size);
+    reply = s_roundtrip(dealer, body, size, &reply_size);
+    response = s_unpack(reply, reply_size);
+    assert_int_equal(response->code, DOSSIER_PERMISSION_DENIED);
+    dossier__v1__response__free_unpacked(response, NULL);
+    free(reply);
+    free(body);
+    zmq_close(dealer);
+    zmq_ctx_term(context);
+    testserver_stop(&server);
+}
+
 /* ---- The change feed ---- */
 
 typedef struct {
@@ -533,6 +679,7 @@ main(void) {
         cmocka_unit_test(test_audit_shows_every_write),
         cmocka_unit_test(test_audit_entries_are_utf8),
         cmocka_unit_test(test_audit_records_denied_calls),
+        cmocka_unit_test(test_audit_every_write_outcome),
         cmocka_unit_test(test_feed_in_commit_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
