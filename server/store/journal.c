@@ -4,7 +4,8 @@
     key and in time order for expiry). Each write is one key/value put or
     delete (s_kv_write) in a nested transaction, logged in the batch like
     a record write so that it is replayed when the map grows.
-    store_audit_scan reads the audit log in a read transaction. */
+    store_audit_scan reads the audit log in a read transaction;
+    store_audit_prune and store_idem_expire delete from the oldest end. */
 #include "store/store_internal.h"
 
 #include <stdlib.h>
@@ -310,6 +311,65 @@ store_idem_expire(store_batch_t *batch, int64_t before_ms, size_t keep_max,
     }
     free(keys);
     free(sizes);
+    if (status == DOSSIER_OK && deleted_p) {
+        *deleted_p = n;
+    }
+    return status;
+}
+
+dossier_status_t
+store_audit_prune(store_batch_t *batch, size_t keep_max,
+                  bool (*is_old)(const void *entry, size_t size, void *arg),
+                  void *arg, size_t max_deletes, size_t *deleted_p,
+                  dossier_error_t *err) {
+    dossier_status_t status = store_batch_usable(batch, err);
+    if (status != DOSSIER_OK) {
+        return status;
+    }
+    store_t *self = batch->store;
+    MDB_stat st;
+    int rc = mdb_stat(batch->txn, self->audit, &st);
+    if (rc != 0) {
+        return store_lmdb_error(self, err, rc, "cannot read the audit log");
+    }
+    size_t entries = st.ms_entries;
+    /* Collect first, as store_idem_expire does: the deletes run in
+       nested transactions, which a cursor of the parent must not
+       outlive. */
+    size_t n = 0;
+    uint64_t *seqs = max_deletes ? malloc(max_deletes * sizeof *seqs) : NULL;
+    if (max_deletes && seqs == NULL) {
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "out of memory");
+    }
+    MDB_cursor *cur;
+    rc = max_deletes ? mdb_cursor_open(batch->txn, self->audit, &cur)
+                     : MDB_NOTFOUND;
+    if (rc == 0) {
+        MDB_val k, v;
+        int got = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        /* Never the last entry: the next sequence number follows it. */
+        while (got == 0 && n < max_deletes && entries - n > 1 &&
+               k.mv_size == 8) {
+            bool over = entries - n > keep_max;
+            if (!over && !(is_old && is_old(v.mv_data, v.mv_size, arg))) {
+                break;
+            }
+            seqs[n++] = store_get_be64(k.mv_data);
+            got = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        }
+        mdb_cursor_close(cur);
+    } else if (rc != MDB_NOTFOUND) {
+        free(seqs);
+        return store_lmdb_error(self, err, rc, "cannot read the audit log");
+    }
+    for (size_t i = 0; status == DOSSIER_OK && i < n; i++) {
+        unsigned char key[8];
+        store_be64(key, seqs[i]);
+        status =
+            s_kv_write(batch, self->audit, key, sizeof key, NULL, 0, true, err);
+    }
+    free(seqs);
     if (status == DOSSIER_OK && deleted_p) {
         *deleted_p = n;
     }

@@ -318,7 +318,8 @@ void store_batch_abort(store_batch_t **batch_p);
 /* ---- Inside a batch: the audit log, idempotency keys, changes ----
 
    Named databases beside the records: "audit" (big-endian sequence
-   number -> a packed dossier.v1.AuditEntry, append-only), "idempotency"
+   number -> a packed dossier.v1.AuditEntry, appended to and pruned from
+   the oldest end), "idempotency"
    (key -> the reply a write got, opaque to the store) and
    "idempotency_by_time" (the same keys in time order, for expiry).
    Their writes belong to the batch like record writes: durable with its
@@ -348,6 +349,20 @@ dossier_status_t store_audit_scan(store_t *self, uint64_t from, size_t max_scan,
                                              size_t size, void *arg),
                                   void *arg, uint64_t *next_p,
                                   dossier_error_t *err);
+
+/*  Deletes the oldest audit entries of batch, in sequence order, while
+    more than keep_max entries are kept (SIZE_MAX: no bound by count) or
+    while is_old (NULL: no bound by age) says the first one left is old;
+    at most max_deletes in this call (bounding the work of one batch),
+    and never the last entry, so that a sequence number is never used
+    twice. is_old(entry, size, arg) gets the packed entry, borrowed for
+    the call; it must not call the store. *deleted_p (if not NULL) gets
+    how many went. */
+dossier_status_t store_audit_prune(store_batch_t *batch, size_t keep_max,
+                                   bool (*is_old)(const void *entry,
+                                                  size_t size, void *arg),
+                                   void *arg, size_t max_deletes,
+                                   size_t *deleted_p, dossier_error_t *err);
 
 /*  The value stored with idempotency key (key_size bytes, 1 to 500) in
     batch, as written earlier (this batch included). On DOSSIER_OK

@@ -1,5 +1,5 @@
-/*  test_store_log.c: the store's log databases (audit entries,
-    idempotency keys) and the record changes of a batch.
+/*  test_store_log.c: the store's log databases (audit entries and their
+    pruning, idempotency keys) and the record changes of a batch.
 
     They are written inside a write batch: durable with its commit, gone
     with its abort, and replayed like record writes when the map grows in
@@ -150,6 +150,62 @@ test_audit_log(void **state) {
     assert_ok(store_batch_commit(&batch, &err), &err);
     assert_int_equal(store_audit_put(NULL, 1, "x", 1, &err),
                      DOSSIER_INVALID_ARGUMENT);
+}
+
+/*  An entry whose text starts with "old" is old. */
+static bool
+s_is_old(const void *entry, size_t size, void *arg) {
+    (void)arg;
+    return size >= 3 && memcmp(entry, "old", 3) == 0;
+}
+
+static void
+test_audit_prune(void **state) {
+    fixture_t *fx = *state;
+    s_open(fx, 0);
+    dossier_error_t err = {0};
+    store_batch_t *batch = NULL;
+    assert_ok(store_batch_begin(fx->store, &batch, &err), &err);
+    const char *texts[] = {"old 1", "old 2", "new 3", "old 4",
+                           "new 5", "new 6", "new 7", "new 8"};
+    for (uint64_t i = 0; i < 8; i++) {
+        s_append(batch, texts[i], i + 1);
+    }
+    /* Old ones from the front, up to the first that is not: entry 4
+       stays behind entry 3. */
+    size_t deleted = 99;
+    assert_ok(
+        store_audit_prune(batch, SIZE_MAX, s_is_old, NULL, 100, &deleted, &err),
+        &err);
+    assert_int_equal(deleted, 2);
+    /* By count, oldest first, at most max_deletes at a time. */
+    assert_ok(store_audit_prune(batch, 3, NULL, NULL, 2, &deleted, &err), &err);
+    assert_int_equal(deleted, 2);
+    assert_ok(store_audit_prune(batch, 3, NULL, NULL, 0, &deleted, &err), &err);
+    assert_int_equal(deleted, 0);
+    assert_ok(store_batch_commit(&batch, &err), &err);
+    s_scan_t scan = {0};
+    assert_ok(store_audit_scan(fx->store, 0, 100, s_collect, &scan, NULL, &err),
+              &err);
+    assert_int_equal(scan.n, 4);
+    assert_int_equal(scan.seqs[0], 5);
+
+    /* Never the last entry, whatever the bounds: numbers go on. */
+    assert_ok(store_batch_begin(fx->store, &batch, &err), &err);
+    assert_ok(store_audit_prune(batch, 0, NULL, NULL, 100, &deleted, &err),
+              &err);
+    assert_int_equal(deleted, 3);
+    s_append(batch, "new 9", 9);
+    assert_ok(store_batch_commit(&batch, &err), &err);
+    scan = (s_scan_t){0};
+    assert_ok(store_audit_scan(fx->store, 0, 100, s_collect, &scan, NULL, &err),
+              &err);
+    assert_int_equal(scan.n, 2);
+    assert_int_equal(scan.seqs[0], 8);
+    assert_int_equal(scan.seqs[1], 9);
+    uint64_t problems = 0;
+    assert_ok(store_check(fx->store, &problems, &err), &err);
+    assert_int_equal(problems, 0);
 }
 
 static void
@@ -324,6 +380,7 @@ int
 main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_audit_log, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_audit_prune, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_idempotency_keys, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_batch_changes, s_setup,
