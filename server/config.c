@@ -56,6 +56,11 @@ static const s_setting_t s_settings[] = {
     {"backup_dir", S_STRING, S_AT(backup_dir), 0, 0},
     {"feed_bind", S_STRING, S_AT(feed_bind), 0, 0},
     {"feed_sndhwm", S_UINT, S_AT(feed_sndhwm), 0, INT_MAX},
+    /* The audit log's bounds. */
+    {"audit_max_age_days", S_UINT, S_AT(audit.max_age_days), 0, 36500},
+    {"audit_max_entries", S_UINT, S_AT(audit.max_entries), 0, UINT_MAX},
+    {"audit_refused_per_second", S_UINT, S_AT(audit.refused_per_second), 0,
+     1000000},
     {"idempotency_ttl_s", S_UINT, S_AT(idempotency_ttl_s), 1, 31622400},
     {"idempotency_max_keys", S_UINT, S_AT(idempotency_max_keys), 1, 100000000},
 };
@@ -114,6 +119,14 @@ static const char s_usage[] =
     "                             socket there (also --feed-bind; none)\n"
     "  --feed-sndhwm N            change events queued per subscriber\n"
     "                             before it misses some (10000)\n"
+    "  --audit-max-age-days N     the writer prunes audit entries older\n"
+    "                             than this (365; 0: no age bound)\n"
+    "  --audit-max-entries N      and the oldest past this many\n"
+    "                             (10000000; 0: no bound)\n"
+    "  --audit-refused-per-second N\n"
+    "                             refused calls audited one by one per\n"
+    "                             connection a second; the rest are\n"
+    "                             counted in one entry (20; 0: all)\n"
     "  --idempotency-ttl-s N      remember write idempotency keys this\n"
     "                             long (86400)\n"
     "  --idempotency-max-keys N   and at most this many (1000000)\n"
@@ -334,6 +347,9 @@ s_defaults(config_t *config) {
     config->merge_idle_ms = 100;
     config->shutdown_timeout_ms = 5000;
     config->feed_sndhwm = 10000;
+    config->audit.max_age_days = 365;
+    config->audit.max_entries = 10000000;
+    config->audit.refused_per_second = 20;
     config->idempotency_ttl_s = 86400;
     config->idempotency_max_keys = 1000000;
 }

@@ -48,6 +48,13 @@ typedef struct {
     char *restore_file;            /* --restore FILE (flag only), or NULL */
     bool force;                    /* --force: restore over a store */
     bool help;                     /* --help was given */
+
+    /* The audit log's bounds (docs/OPERATIONS.md "Audit"); 0: none. */
+    struct {
+        unsigned max_age_days;       /* older entries are pruned, 365 */
+        unsigned max_entries;        /* the oldest past this, 10000000 */
+        unsigned refused_per_second; /* refused calls noted per peer, 20 */
+    } audit;
 } config_t;
 
 /*  Fills *config from argv (defaults, then --config FILE, then flags).

@@ -116,7 +116,8 @@ commit_batch(commit_t *self, job_t **jobs, size_t n) {
     }
     rc = recorder_expire(self->recorder, batch, &err);
     if (rc != DOSSIER_OK) {
-        log_warn("idempotency keys not expired: %s", err.message);
+        log_warn("idempotency keys or audit entries not expired: %s",
+                 err.message);
     }
     rc = store_batch_commit(&batch, &err);
     if (rc != DOSSIER_OK) {

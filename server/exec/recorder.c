@@ -9,6 +9,7 @@
         be32 code | be64 current_version | be16 n | method (n bytes)
         | be16 m | message (m bytes) | payload (the rest)
 */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,15 +354,58 @@ recorder_record(recorder_t *self, store_batch_t *batch, job_t *job, size_t mark,
     return rc;
 }
 
+/*  Whether a packed audit entry is older than the ISO time arg: entries
+    are stamped "YYYY-MM-DDTHH:MM:SS.mmmZ", which order as strings. One
+    that does not decode counts as old: nobody can read it anyway, and
+    it must not hold back the pruning of the entries after it. */
+static bool
+s_audit_old(const void *entry, size_t size, void *arg) {
+    const char *cutoff = arg;
+    Dossier__V1__AuditEntry *e =
+        dossier__v1__audit_entry__unpack(NULL, size, entry);
+    bool old = !e || strcmp(e->time, cutoff) < 0;
+    dossier__v1__audit_entry__free_unpacked(e, NULL);
+    return old;
+}
+
+/*  Prunes the audit log to its bounds (audit_max_age_days,
+    audit_max_entries; 0: none), oldest first. */
+static dossier_status_t
+s_prune_audit(recorder_t *self, store_batch_t *batch, int64_t now,
+              dossier_error_t *err) {
+    unsigned days = self->config->audit.max_age_days;
+    unsigned max_entries = self->config->audit.max_entries;
+    if (!days && !max_entries) {
+        return DOSSIER_OK;
+    }
+    /* Before 1970 (a bound of a century) nothing is old. */
+    int64_t before = now - (int64_t)days * 86400 * 1000;
+    char cutoff[32];
+    s_iso(before > 0 ? before : 0, cutoff);
+    size_t deleted = 0;
+    dossier_status_t rc =
+        store_audit_prune(batch, max_entries ? max_entries : SIZE_MAX,
+                          days && before > 0 ? s_audit_old : NULL, cutoff,
+                          RECORDER_EXPIRE_PER_BATCH, &deleted, err);
+    if (rc == DOSSIER_OK && deleted) {
+        log_debug("pruned %zu audit entries", deleted);
+    }
+    return rc;
+}
+
 dossier_status_t
 recorder_expire(recorder_t *self, store_batch_t *batch, dossier_error_t *err) {
+    int64_t now = s_wall_ms();
     int64_t ttl_ms = (int64_t)self->config->idempotency_ttl_s * 1000;
     size_t deleted = 0;
     dossier_status_t rc = store_idem_expire(
-        batch, s_wall_ms() - ttl_ms, self->config->idempotency_max_keys,
+        batch, now - ttl_ms, self->config->idempotency_max_keys,
         RECORDER_EXPIRE_PER_BATCH, &deleted, err);
     if (rc == DOSSIER_OK && deleted) {
         log_debug("expired %zu idempotency keys", deleted);
+    }
+    if (rc == DOSSIER_OK) {
+        rc = s_prune_audit(self, batch, now, err);
     }
     return rc;
 }

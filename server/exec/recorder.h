@@ -21,8 +21,8 @@
 
 struct store_batch_t;
 
-/*  Idempotency keys deleted per batch at most, so expiry never makes
-    one commit long. */
+/*  Idempotency keys, and audit entries, deleted per batch at most, so
+    expiry never makes one commit long. */
 #define RECORDER_EXPIRE_PER_BATCH 256
 
 /*  Sends one packed dossier.v1.ChangeEvent (size bytes, borrowed) to
@@ -33,9 +33,9 @@ typedef int (*recorder_publish_fn)(void *arg, const void *event, size_t size);
 typedef struct recorder_t recorder_t;
 
 /*  The writer's recorder. config is borrowed (idempotency_ttl_s,
-    idempotency_max_keys); publish (NULL: no change feed) is called with
-    publish_arg for each event after its batch commits. Returns NULL when
-    out of memory. */
+    idempotency_max_keys, audit.max_age_days, audit.max_entries);
+    publish (NULL: no change feed) is called with publish_arg for each
+    event after its batch commits. Returns NULL when out of memory. */
 recorder_t *recorder_new(const config_t *config, recorder_publish_fn publish,
                          void *publish_arg);
 
@@ -64,7 +64,11 @@ dossier_status_t recorder_record(recorder_t *self, struct store_batch_t *batch,
                                  job_t *job, size_t mark, dossier_error_t *err);
 
 /*  Deletes expired idempotency keys in batch (older than the TTL, or
-    beyond the count bound), at most RECORDER_EXPIRE_PER_BATCH. */
+    beyond the count bound), then audit entries past the log's bounds
+    (older than audit_max_age_days, or the oldest beyond
+    audit_max_entries; never the last one), oldest first, at most
+    RECORDER_EXPIRE_PER_BATCH of each. On an error the batch may still
+    commit: what was not deleted goes with a later batch. */
 dossier_status_t recorder_expire(recorder_t *self, struct store_batch_t *batch,
                                  dossier_error_t *err);
 
