@@ -3,8 +3,13 @@
     and the change events it publishes once the batch is durable. See
     recorder.h.
 
-    An idempotency key is stored under user '\0' key, so two users can
-    never see each other's replies. Its value (opaque to the store):
+    An idempotency key is stored under caller '\0' key, so two callers
+    can never see each other's replies. The caller is its CURVE public
+    key (Z85) when it has one, not its name: a certificate that takes
+    over a name (a re-keyed user, a second file with the same name) never
+    gets the replies of the key that had it. Without CURVE it is the name
+    ("anonymous"), which no 40-character key can equal. Its value (opaque
+    to the store):
 
         be32 code | be64 current_version | be16 n | method (n bytes)
         | be16 m | message (m bytes) | payload (the rest)
@@ -106,13 +111,17 @@ recorder_destroy(recorder_t **self_p) {
     *self_p = NULL;
 }
 
-/*  user '\0' key, into buf (at least sizeof job->user +
-   CHECKS_IDEMPOTENCY_KEY_MAX + 1 bytes). Returns its size. */
+/*  caller '\0' key (the caller: its public key, else its name), into
+   buf (at least sizeof job->user + CHECKS_IDEMPOTENCY_KEY_MAX + 1 bytes,
+   and job->user is the larger). Returns its size. */
 static size_t
 s_idem_key(const job_t *job, uint8_t *buf) {
-    size_t u = strlen(job->user);
+    _Static_assert(sizeof job->user >= sizeof job->user_key,
+                   "the key buffers are sized by job->user");
+    const char *caller = job->user_key[0] ? job->user_key : job->user;
+    size_t u = strlen(caller);
     size_t k = strlen(job->idempotency_key);
-    memcpy(buf, job->user, u);
+    memcpy(buf, caller, u);
     buf[u] = '\0';
     memcpy(buf + u + 1, job->idempotency_key, k);
     return u + 1 + k;

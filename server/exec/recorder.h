@@ -46,11 +46,12 @@ void recorder_destroy(recorder_t **self_p);
 /*  Forgets the events of the previous batch: call when a batch begins. */
 void recorder_batch_begin(recorder_t *self);
 
-/*  Before job's write: when job has an idempotency key that this user
-    already used, fills job's outcome with the reply stored then (or
-    INVALID_ARGUMENT when the key was used for another method) and
-    returns true: the write must not run. Returns false otherwise
-    (including when the lookup itself failed: the write then runs). */
+/*  Before job's write: when job has an idempotency key that this caller
+    (its public key, or its name without CURVE) already used, fills
+    job's outcome with the reply stored then (or INVALID_ARGUMENT when
+    the key was used for another method) and returns true: the write
+    must not run. Returns false otherwise (including when the lookup
+    itself failed: the write then runs). */
 bool recorder_replay(recorder_t *self, struct store_batch_t *batch, job_t *job);
 
 /*  After job's write stage (or for an audit_only note): appends its audit

@@ -1,0 +1,313 @@
+/*  test_user_scope.c: what a user's name may and may not carry, against
+    a dossierd with CURVE and a users directory (made as in
+    test_auth_curve.c: the server's key pair, alice a writer, root an
+    admin).
+
+    - Idempotency keys belong to the key that used them, not to its name:
+      once alice's certificate is replaced by a new key pair with the
+      same name, a write of the new key with an idempotency key the old
+      one used is a new write, not the old key's stored reply. */
+#include <czmq.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "dossier.h"
+#include "testassert.h"
+#include "testclock.h"
+#include "testserver.h"
+
+#define M(name) "dossier.v1.Reports/" name
+
+typedef struct {
+    char root[64];
+    char users[128];
+    char keys[128];
+    zcert_t *server;
+    testserver_t *ts;
+} s_fixture_t;
+
+/*  Writes a user's public certificate into the users dir as file.key
+    and its secret as keys/file.key_secret. */
+static void
+s_make_user(s_fixture_t *fx, const char *file, const char *name,
+            const char *role) {
+    zcert_t *cert = zcert_new();
+    assert_non_null(cert);
+    zcert_set_meta(cert, "name", "%s", name);
+    zcert_set_meta(cert, "role", "%s", role);
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s.key", fx->users, file);
+    assert_int_equal(zcert_save_public(cert, path), 0);
+    snprintf(path, sizeof path, "%s/%s.key_secret", fx->keys, file);
+    assert_int_equal(zcert_save_secret(cert, path), 0);
+    zcert_destroy(&cert);
+}
+
+static zcert_t *
+s_cert(s_fixture_t *fx, const char *file) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s.key_secret", fx->keys, file);
+    zcert_t *cert = zcert_load(path);
+    assert_non_null(cert);
+    return cert;
+}
+
+static int
+s_setup(void **state) {
+    s_fixture_t *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    snprintf(fx->root, sizeof fx->root, "/tmp/dossier-scope-XXXXXX");
+    assert_non_null(mkdtemp(fx->root));
+    snprintf(fx->users, sizeof fx->users, "%s/users", fx->root);
+    snprintf(fx->keys, sizeof fx->keys, "%s/keys", fx->root);
+    assert_int_equal(zsys_dir_create("%s", fx->users), 0);
+    assert_int_equal(zsys_dir_create("%s", fx->keys), 0);
+    fx->server = zcert_new();
+    char path[256];
+    snprintf(path, sizeof path, "%s/server.key", fx->keys);
+    assert_int_equal(zcert_save(fx->server, path), 0);
+    s_make_user(fx, "alice", "alice", "writer");
+    s_make_user(fx, "root", "root", "admin");
+    char args[512];
+    snprintf(args, sizeof args, "--curve-key %s/server.key_secret --users %s",
+             fx->keys, fx->users);
+    fx->ts = testserver_start(args);
+    assert_non_null(fx->ts);
+    *state = fx;
+    return 0;
+}
+
+static int
+s_teardown(void **state) {
+    s_fixture_t *fx = *state;
+    testserver_stop(&fx->ts);
+    zcert_destroy(&fx->server);
+    testserver_remove_tree(fx->root);
+    free(fx);
+    return 0;
+}
+
+/*  A libdossier client with the keys of file. */
+static dossier_client_t *
+s_client(s_fixture_t *fx, const char *file, int timeout_ms) {
+    dossier_options_t options;
+    dossier_options_init(&options);
+    options.timeout_ms = timeout_ms;
+    options.retries = 0;
+    zcert_t *cert = s_cert(fx, file);
+    options.curve_server_key = zcert_public_txt(fx->server);
+    options.curve_public_key = zcert_public_txt(cert);
+    options.curve_secret_key = zcert_secret_txt(cert);
+    dossier_client_t *client = NULL;
+    dossier_error_t err = {0};
+    assert_ok(dossier_client_new(testserver_endpoint(fx->ts), &options, &client,
+                                 &err),
+              &err);
+    zcert_destroy(&cert);
+    return client;
+}
+
+/*  ReloadUsers as root; returns the number of users loaded. */
+static size_t
+s_reload(s_fixture_t *fx) {
+    dossier_client_t *root = s_client(fx, "root", 5000);
+    Dossier__V1__ReloadUsersRequest request =
+        DOSSIER__V1__RELOAD_USERS_REQUEST__INIT;
+    Dossier__V1__ReloadUsersResponse *response = NULL;
+    dossier_error_t err = {0};
+    assert_ok(dossier_call(root, "ReloadUsers", &request.base,
+                           &dossier__v1__reload_users_response__descriptor,
+                           (ProtobufCMessage **)&response, &err),
+              &err);
+    size_t users = response->users;
+    dossier_message_free(response);
+    dossier_client_destroy(&root);
+    return users;
+}
+
+/*  WhoAmI with the keys of file, with a fresh client each time, until it
+    answers want (and with role, when want is DOSSIER_OK): a reload, and
+    what the server admits to the CURVE handshake, are asynchronous to
+    the test's new connections. At most 30 s. Returns the answer, the
+    caller's (NULL unless want is DOSSIER_OK). */
+static Dossier__V1__WhoAmIResponse *
+s_wait_whoami(s_fixture_t *fx, const char *file, dossier_status_t want,
+              const char *role) {
+    dossier_error_t err = {0};
+    dossier_status_t rc = DOSSIER_UNKNOWN;
+    int64_t give_up = testclock_now_ms() + 30000;
+    while (testclock_now_ms() < give_up) {
+        dossier_client_t *client = s_client(fx, file, 1000);
+        Dossier__V1__WhoAmIRequest request = DOSSIER__V1__WHO_AM_IREQUEST__INIT;
+        Dossier__V1__WhoAmIResponse *who = NULL;
+        rc = dossier_call(client, "WhoAmI", &request.base,
+                          &dossier__v1__who_am_iresponse__descriptor,
+                          (ProtobufCMessage **)&who, &err);
+        dossier_client_destroy(&client);
+        if (rc == want && (rc != DOSSIER_OK || strcmp(who->role, role) == 0)) {
+            return who;
+        }
+        dossier_message_free(who);
+        testclock_sleep_ms(100);
+    }
+    testserver_print_log(fx->ts);
+    fail_msg("%s: WhoAmI still %s (%s) after 30 s, want %s %s", file,
+             dossier_strerror(rc), err.message, dossier_strerror(want),
+             role ? role : "");
+    return NULL;
+}
+
+/*  One Put of report with idempotency key key over a raw CURVE DEALER
+    with the keys of file (libdossier makes its own keys); returns the
+    Response, the caller's. */
+static Dossier__V1__Response *
+s_put_with_key(s_fixture_t *fx, const char *file, Dossier__V1__Report *report,
+               const char *key) {
+    zsock_t *dealer = zsock_new(ZMQ_DEALER);
+    assert_non_null(dealer);
+    zcert_t *cert = s_cert(fx, file);
+    zcert_apply(cert, dealer);
+    zsock_set_curve_serverkey(dealer, zcert_public_txt(fx->server));
+    zsock_set_rcvtimeo(dealer, 5000);
+    zsock_set_linger(dealer, 0);
+    assert_int_equal(zsock_connect(dealer, "%s", testserver_endpoint(fx->ts)),
+                     0);
+    Dossier__V1__PutRequest put = DOSSIER__V1__PUT_REQUEST__INIT;
+    put.report = report;
+    size_t size = dossier__v1__put_request__get_packed_size(&put);
+    uint8_t *payload = malloc(size + 1);
+    assert_non_null(payload);
+    dossier__v1__put_request__pack(&put, payload);
+    Dossier__V1__Request__MetadataEntry entry =
+        DOSSIER__V1__REQUEST__METADATA_ENTRY__INIT;
+    Dossier__V1__Request__MetadataEntry *metadata[1] = {&entry};
+    entry.key = "idempotency-key";
+    entry.value = (char *)key;
+    Dossier__V1__Request request = DOSSIER__V1__REQUEST__INIT;
+    request.id = 88;
+    request.method = M("Put");
+    request.payload.data = payload;
+    request.payload.len = size;
+    request.metadata = metadata;
+    request.n_metadata = 1;
+    size_t packed = dossier__v1__request__get_packed_size(&request);
+    uint8_t *body = malloc(packed);
+    assert_non_null(body);
+    dossier__v1__request__pack(&request, body);
+    zmsg_t *msg = zmsg_new();
+    zmsg_addmem(msg, "", 0);
+    zmsg_addmem(msg, body, packed);
+    assert_int_equal(zmsg_send(&msg, dealer), 0);
+    zmsg_t *reply = zmsg_recv(dealer);
+    assert_non_null(reply);
+    zframe_t *empty = zmsg_pop(reply);
+    zframe_t *frame = zmsg_pop(reply);
+    assert_non_null(frame);
+    Dossier__V1__Response *response = dossier__v1__response__unpack(
+        NULL, zframe_size(frame), zframe_data(frame));
+    assert_non_null(response);
+    assert_int_equal(response->id, 88);
+    zframe_destroy(&frame);
+    zframe_destroy(&empty);
+    zmsg_destroy(&reply);
+    free(body);
+    free(payload);
+    zcert_destroy(&cert);
+    zsock_destroy(&dealer);
+    return response;
+}
+
+/*  The version a successful Put reply names. */
+static uint64_t
+s_put_version(const Dossier__V1__Response *response) {
+    if (response->code != DOSSIER_OK) {
+        fail_msg("Put: code %d (%s)", (int)response->code, response->message);
+    }
+    Dossier__V1__PutResponse *put = dossier__v1__put_response__unpack(
+        NULL, response->payload.len, response->payload.data);
+    assert_non_null(put);
+    uint64_t version = put->version;
+    dossier__v1__put_response__free_unpacked(put, NULL);
+    return version;
+}
+
+static Dossier__V1__Report
+s_report(const char *id, const char *title) {
+    Dossier__V1__Report r = DOSSIER__V1__REPORT__INIT;
+    r.id = (char *)id;
+    r.title = (char *)title;
+    r.country = "Atlantis";
+    r.year = 2020;
+    r.doc_type = "Trafficking in Persons Report";
+    return r;
+}
+
+static void
+test_idempotency_key_belongs_to_the_key(void **state) {
+    s_fixture_t *fx = *state;
+    Dossier__V1__Report r = s_report("scope-1", "first");
+    Dossier__V1__Response *response =
+        s_put_with_key(fx, "alice", &r, "scope-key-1");
+    assert_int_equal(s_put_version(response), 1);
+    dossier__v1__response__free_unpacked(response, NULL);
+    /* The same key pair again: answered from the key, not written. */
+    response = s_put_with_key(fx, "alice", &r, "scope-key-1");
+    assert_int_equal(s_put_version(response), 1);
+    dossier__v1__response__free_unpacked(response, NULL);
+
+    /* alice is re-keyed: her old key goes, then a new key pair with the
+       same name comes. */
+    zcert_t *old = s_cert(fx, "alice");
+    char path[256];
+    snprintf(path, sizeof path, "%s/alice.key", fx->users);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(s_reload(fx), 1);
+    s_wait_whoami(fx, "alice", DOSSIER_UNAUTHENTICATED, NULL);
+    s_make_user(fx, "alice-new", "alice", "writer");
+    assert_int_equal(s_reload(fx), 2);
+    Dossier__V1__WhoAmIResponse *who =
+        s_wait_whoami(fx, "alice-new", DOSSIER_OK, "writer");
+    assert_string_equal(who->name, "alice");
+    assert_string_not_equal(who->public_key, zcert_public_txt(old));
+    dossier_message_free(who);
+    zcert_destroy(&old);
+
+    /* The new key's write with the old key's idempotency key is its own
+       write. */
+    r.title = "second";
+    response = s_put_with_key(fx, "alice-new", &r, "scope-key-1");
+    assert_int_equal(s_put_version(response), 2);
+    dossier__v1__response__free_unpacked(response, NULL);
+    dossier_client_t *client = s_client(fx, "alice-new", 5000);
+    Dossier__V1__Report *got = NULL;
+    dossier_error_t err = {0};
+    assert_ok(dossier_get(client, "scope-1", &got, &err), &err);
+    assert_int_equal(got->version, 2);
+    assert_string_equal(got->title, "second");
+    dossier_report_free(got);
+    dossier_client_destroy(&client);
+}
+
+int
+main(void) {
+    /* See auth_lsan.supp: czmq's leaks on certificate files. */
+    if (!getenv("LSAN_OPTIONS")) {
+        setenv("LSAN_OPTIONS",
+               "suppressions=" DOSSIER_SOURCE_DIR
+               "/tests/integration/auth_lsan.supp",
+               1);
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_idempotency_key_belongs_to_the_key,
+                                        s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
