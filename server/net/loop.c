@@ -621,7 +621,10 @@ static void
 s_caller(loop_t *self, zmq_msg_t *body, job_t *job) {
     auth_identity_t who;
     auth_identify(self->auth, body, &who);
-    snprintf(job->user, sizeof job->user, "%s", who.name);
+    /* Valid UTF-8 whatever the certificate says: the name is stored in
+       records, audit entries and events, and returned by WhoAmI, all
+       protobuf strings. */
+    text_utf8_copy(job->user, sizeof job->user, who.name);
     snprintf(job->user_key, sizeof job->user_key, "%s", who.key);
     job->role = who.role;
 }
