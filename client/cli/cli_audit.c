@@ -1,5 +1,5 @@
 /*  cli_audit.c: `dossier audit`: the server's audit log (role admin),
-    every write and every refused call, oldest first, filtered by user,
+    every write and the refused calls, oldest first, filtered by user,
     time and method, following page tokens up to --limit. */
 #include "cli.h"
 
@@ -145,15 +145,20 @@ s_audit(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
 const cli_verb_t cli_verb_audit = {
     .name = "audit",
     .summary = "the server's audit log (admin)",
-    .usage = "usage: dossier audit [--user U] [--since T] [--method M] "
-             "[--limit N]\n"
-             "                     [--json]\n"
-             "\n"
-             "Prints the server's audit log (role admin): every write and "
-             "every\n"
-             "refused call, oldest first, as a table (SEQ, TIME, USER, METHOD, "
-             "CODE,\n"
-             "IDS, MESSAGE), or with --json one AuditEntry object per line.\n",
+    .usage =
+        "usage: dossier audit [--user U] [--since T] [--method M] "
+        "[--limit N]\n"
+        "                     [--json]\n"
+        "\n"
+        "Prints the server's audit log (role admin): every write and the "
+        "refused\n"
+        "calls (past audit_refused_per_second on one connection, a summary "
+        "entry\n"
+        "counts the rest), oldest first, within the server's retention, "
+        "as a\n"
+        "table (SEQ, TIME, USER, METHOD, CODE, IDS, MESSAGE; control "
+        "characters\n"
+        "escaped), or with --json one AuditEntry object per line.\n",
     .options = s_audit_options,
     .run = s_audit,
 };
