@@ -66,36 +66,6 @@ feed_new(void *context, const char *endpoint, int sndhwm,
     return self;
 }
 
-dossier_status_t
-feed_curve_server(const char *secret_key_file, const char *zap_domain,
-                  void *socket, dossier_error_t *err) {
-    zcert_t *cert = zcert_load(secret_key_file);
-    if (!cert) {
-        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                 "the change feed cannot read the server "
-                                 "certificate %s",
-                                 secret_key_file);
-    }
-    int server = 1;
-    int rc = zmq_setsockopt(socket, ZMQ_CURVE_SERVER, &server, sizeof server);
-    if (rc == 0) {
-        rc = zmq_setsockopt(socket, ZMQ_CURVE_SECRETKEY, zcert_secret_key(cert),
-                            32);
-    }
-    if (rc == 0) {
-        rc = zmq_setsockopt(socket, ZMQ_ZAP_DOMAIN, zap_domain,
-                            strlen(zap_domain));
-    }
-    zcert_destroy(&cert);
-    if (rc != 0) {
-        return dossier_error_set(err, DOSSIER_INTERNAL,
-                                 "cannot make the change feed a CURVE "
-                                 "server: %s",
-                                 zmq_strerror(errno));
-    }
-    return DOSSIER_OK;
-}
-
 const char *
 feed_endpoint(const feed_t *self) {
     return self->endpoint;

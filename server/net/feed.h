@@ -32,17 +32,6 @@ feed_t *feed_new(void *context, const char *endpoint, int sndhwm,
                                             dossier_error_t *err),
                  void *secure_arg, dossier_error_t *err);
 
-/*  Makes socket a CURVE server with the secret key of the czmq
-    certificate in secret_key_file and ZAP domain zap_domain, so that the
-    ZAP handler already running in the socket's context (the one auth.c
-    starts for the front socket) admits or refuses each subscriber as it
-    does clients. For feed_new's secure hook. Returns DOSSIER_OK,
-    DOSSIER_INVALID_ARGUMENT (unreadable certificate) or
-    DOSSIER_INTERNAL. */
-dossier_status_t feed_curve_server(const char *secret_key_file,
-                                   const char *zap_domain, void *socket,
-                                   dossier_error_t *err);
-
 /*  The endpoint bound (with the port chosen for "tcp://...:*");
     borrowed. */
 const char *feed_endpoint(const feed_t *self);
