@@ -7,7 +7,8 @@
     a file the table skipped (too large, a duplicate, no valid role, in
     a subfolder) admits nobody. A connection that is still open after
     its key left the table gets role none at once and is refused
-    everything. */
+    everything; the change feed, which cannot see its peers, is rebound
+    by the loop when auth_revocations grows (net/feed.h). */
 #include <czmq.h>
 #include <dirent.h>
 #include <errno.h>
@@ -43,6 +44,7 @@ struct auth_t {
     role_t anonymous_role;
     zcert_t *server_cert;
     zhashx_t *users; /* Z85 public key -> s_user_t, owned */
+    unsigned long revocations;
     char describe[512];
 };
 
@@ -549,6 +551,18 @@ auth_identify(const auth_t *self, zmq_msg_t *body, auth_identity_t *who) {
     who->role = ROLE_NONE;
 }
 
+/*  How many keys of old are not in new. */
+static size_t
+s_revoked(zhashx_t *old, zhashx_t *new) {
+    size_t revoked = 0;
+    for (s_user_t *user = zhashx_first(old); user; user = zhashx_next(old)) {
+        if (!zhashx_lookup(new, user->key)) {
+            revoked++;
+        }
+    }
+    return revoked;
+}
+
 dossier_status_t
 auth_reload(auth_t *self, size_t *users, dossier_error_t *err) {
     if (!self->curve) {
@@ -559,6 +573,14 @@ auth_reload(auth_t *self, size_t *users, dossier_error_t *err) {
     zhashx_t *table = s_load_users(self->config->users_dir, err);
     if (!table) {
         return err ? err->code : DOSSIER_UNAVAILABLE;
+    }
+    size_t revoked = s_revoked(self->users, table);
+    if (revoked > 0) {
+        self->revocations++;
+        log_info("users: %zu keys are no longer admitted; their open "
+                 "connections are refused every call, and change feed "
+                 "subscribers must authenticate again",
+                 revoked);
     }
     zhashx_destroy(&self->users);
     self->users = table;
@@ -591,6 +613,11 @@ auth_poll(auth_t *self) {
 const char *
 auth_describe(auth_t *self) {
     return self->describe;
+}
+
+unsigned long
+auth_revocations(const auth_t *self) {
+    return self->revocations;
 }
 
 bool

@@ -113,6 +113,11 @@ const char *auth_describe(auth_t *self);
     127.0.0.0/8, [::1] or localhost, and every ipc:// or inproc://. */
 bool auth_endpoint_is_loopback(const char *endpoint);
 
+/*  How many reloads so far took away at least one key that was admitted
+    before (its file removed, or no longer a valid user): connections
+    made with such a key must authenticate again (the change feed). */
+unsigned long auth_revocations(const auth_t *self);
+
 /*  True in the CURVE mode, false in NONE. */
 bool auth_curve(const auth_t *self);
 

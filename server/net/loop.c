@@ -53,6 +53,7 @@ struct loop_t {
     auth_t *auth; /* borrowed */
     void *context;
     void *zap; /* the ZAP handler's REP (CURVE only), before any bind */
+    unsigned long revocations; /* auth_revocations the feed has seen */
     void *front;
     char endpoint[256];
 
@@ -815,6 +816,19 @@ s_poll_items(loop_t *self, size_t *n_items) {
     return items;
 }
 
+/*  After a reload: when it took keys away, the change feed drops its
+    subscribers so that each authenticates again (net/feed.h). */
+static void
+s_check_revoked(loop_t *self) {
+    unsigned long revocations = auth_revocations(self->auth);
+    if (revocations != self->revocations) {
+        self->revocations = revocations;
+        if (self->feed) {
+            feed_revoke(self->feed);
+        }
+    }
+}
+
 /*  Returns the heap's free memory to the system once, when no job has
     been in flight for S_IDLE_TRIM_MS after one was. */
 static void
@@ -863,6 +877,7 @@ loop_run(loop_t *self, volatile sig_atomic_t *stop, dossier_error_t *err) {
             break;
         }
         auth_poll(self->auth);
+        s_check_revoked(self);
         s_trim_when_idle(self);
     }
     if (self->in_flight) {
@@ -974,7 +989,9 @@ s_feed_publish(void *arg, const void *event, size_t size) {
 static dossier_status_t
 s_reload_users(void *arg, size_t *users, dossier_error_t *err) {
     loop_t *self = arg;
-    return auth_reload(self->auth, users, err);
+    dossier_status_t rc = auth_reload(self->auth, users, err);
+    s_check_revoked(self);
+    return rc;
 }
 
 /*  Creates the thread sockets and starts the threads (with the signals

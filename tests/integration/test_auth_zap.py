@@ -275,6 +275,27 @@ class ZapServer(unittest.TestCase):
                           % (self.users, file), log)
         self.assert_serving()
 
+    # ---- revocation ----
+
+    def test_revoked_user_loses_the_feed(self):
+        self.start()
+        alice = self.subscriber("alice")
+        bob_sub = self.subscriber("bob")
+        root = self.client("root")
+        self.wait_event(root, alice, "before")
+        self.wait_event(root, bob_sub, "before-bob")
+        os.unlink(os.path.join(self.users, "alice.key"))
+        self.assertEqual(root.reload_users(), 2)
+        # bob (re)subscribes by himself and gets the later events.
+        after = self.wait_event(root, bob_sub, "after")
+        after += self.wait_event(root, bob_sub, "after-more")
+        got = [e for e in self.received(alice, 500)
+               if any(id.encode() in e[-1] for id in after)]
+        self.assertEqual(got, [])
+        self.assertIn("users: 1 keys are no longer admitted",
+                      self.server_log())
+        self.assert_serving()
+
 
 if __name__ == "__main__":
     unittest.main()
