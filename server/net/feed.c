@@ -31,7 +31,7 @@ struct feed_t {
 };
 
 feed_t *
-feed_new(void *context, const char *endpoint, int sndhwm,
+feed_new(void *context, const char *endpoint, int sndhwm, int handshake_ms,
          dossier_status_t (*secure)(void *secure_arg, void *socket,
                                     dossier_error_t *err),
          void *secure_arg, dossier_error_t *err) {
@@ -56,7 +56,9 @@ feed_new(void *context, const char *endpoint, int sndhwm,
     atomic_init(&self->revoked, 0);
     int linger = 0; /* nobody waits for the feed at exit */
     if (zmq_setsockopt(self->socket, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm) != 0 ||
-        zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger) != 0) {
+        zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(self->socket, ZMQ_HANDSHAKE_IVL, &handshake_ms,
+                       sizeof handshake_ms) != 0) {
         dossier_error_set(err, DOSSIER_INTERNAL,
                           "cannot set the change feed's options: %s",
                           zmq_strerror(errno));

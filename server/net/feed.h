@@ -31,10 +31,13 @@ typedef struct feed_t feed_t;
 /*  Makes a PUB socket in context (borrowed, outlives the feed), calls
     secure(secure_arg, socket, err) on it when secure is not NULL (to make
     it a CURVE server before it binds), sets the send high-water mark
-    sndhwm (0: unlimited) and binds endpoint. Only one feed per context. Returns
-   the feed, the caller's, or NULL with err set (DOSSIER_UNAVAILABLE when
-   endpoint cannot be bound). */
+    sndhwm (0: unlimited) and the handshake time handshake_ms (a
+    connection that has not finished its handshake by then is dropped),
+    and binds endpoint. Only one feed per context. Returns the feed, the
+    caller's, or NULL with err set (DOSSIER_UNAVAILABLE when endpoint
+    cannot be bound). */
 feed_t *feed_new(void *context, const char *endpoint, int sndhwm,
+                 int handshake_ms,
                  dossier_status_t (*secure)(void *secure_arg, void *socket,
                                             dossier_error_t *err),
                  void *secure_arg, dossier_error_t *err);

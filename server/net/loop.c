@@ -913,13 +913,16 @@ s_bind_front(loop_t *self, dossier_error_t *err) {
     int rcvhwm = (int)config->rcvhwm;
     int mandatory = 1;
     int linger = S_LINGER_MS;
+    int handshake = (int)config->handshake_timeout_ms;
     if (zmq_setsockopt(self->front, ZMQ_MAXMSGSIZE, &max_message,
                        sizeof max_message) != 0 ||
         zmq_setsockopt(self->front, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm) != 0 ||
         zmq_setsockopt(self->front, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm) != 0 ||
         zmq_setsockopt(self->front, ZMQ_ROUTER_MANDATORY, &mandatory,
                        sizeof mandatory) != 0 ||
-        zmq_setsockopt(self->front, ZMQ_LINGER, &linger, sizeof linger) != 0) {
+        zmq_setsockopt(self->front, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(self->front, ZMQ_HANDSHAKE_IVL, &handshake,
+                       sizeof handshake) != 0) {
         return dossier_error_set(err, DOSSIER_INTERNAL,
                                  "cannot set ROUTER socket options: %s",
                                  zmq_strerror(errno));
@@ -1042,6 +1045,7 @@ s_start_feed(loop_t *self, dossier_error_t *err) {
         return DOSSIER_OK;
     }
     self->feed = feed_new(self->context, bind, (int)self->config->feed_sndhwm,
+                          (int)self->config->handshake_timeout_ms,
                           s_feed_secure, self, err);
     if (!self->feed) {
         return err ? err->code : DOSSIER_UNAVAILABLE;

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -275,7 +276,7 @@ class ZapServer(unittest.TestCase):
                           % (self.users, file), log)
         self.assert_serving()
 
-    # ---- revocation ----
+    # ---- revocation and handshakes ----
 
     def test_revoked_user_loses_the_feed(self):
         self.start()
@@ -294,6 +295,30 @@ class ZapServer(unittest.TestCase):
         self.assertEqual(got, [])
         self.assertIn("users: 1 keys are no longer admitted",
                       self.server_log())
+        self.assert_serving()
+
+    def test_silent_connection_dropped_after_handshake_timeout(self):
+        self.start("--handshake-timeout-ms", "300")
+        for endpoint in (self.endpoint, self.feed):
+            host, port = endpoint[len("tcp://"):].rsplit(":", 1)
+            with socket.create_connection((host, int(port)), 10) as raw:
+                # Sends nothing; the server must hang up by itself (libzmq
+                # would wait 30 s by default; give up after 20).
+                raw.settimeout(20)
+                closed = False
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline:
+                    try:
+                        if raw.recv(4096) == b"":
+                            closed = True
+                            break
+                    except ConnectionResetError:
+                        closed = True
+                        break
+                    except socket.timeout:
+                        break
+                self.assertTrue(closed, "%s kept a silent connection open"
+                                % endpoint)
         self.assert_serving()
 
 
