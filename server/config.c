@@ -63,6 +63,8 @@ static const s_setting_t s_settings[] = {
      1000000},
     {"idempotency_ttl_s", S_UINT, S_AT(idempotency_ttl_s), 1, 31622400},
     {"idempotency_max_keys", S_UINT, S_AT(idempotency_max_keys), 1, 100000000},
+    /* Connections before authentication. */
+    {"handshake_timeout_ms", S_UINT, S_AT(handshake_timeout_ms), 100, 600000},
 };
 #define S_N_SETTINGS (sizeof s_settings / sizeof s_settings[0])
 
@@ -130,6 +132,9 @@ static const char s_usage[] =
     "  --idempotency-ttl-s N      remember write idempotency keys this\n"
     "                             long (86400)\n"
     "  --idempotency-max-keys N   and at most this many (1000000)\n"
+    "  --handshake-timeout-ms N   drop a connection (front or feed) that\n"
+    "                             has not finished its ZeroMQ handshake\n"
+    "                             and authentication by then (5000)\n"
     "  --restore FILE --data DIR [--force]\n"
     "                             put the backup FILE in place as the\n"
     "                             store of DIR, check it, print its\n"
@@ -352,6 +357,7 @@ s_defaults(config_t *config) {
     config->audit.refused_per_second = 20;
     config->idempotency_ttl_s = 86400;
     config->idempotency_max_keys = 1000000;
+    config->handshake_timeout_ms = 5000;
 }
 
 /*  Refuses a tcp:// endpoint whose port is not 1-65535, 0 or "*":

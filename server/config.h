@@ -45,6 +45,7 @@ typedef struct {
     unsigned feed_sndhwm;          /* change events queued per subscriber */
     unsigned idempotency_ttl_s;    /* keep write keys this long, 86400 */
     unsigned idempotency_max_keys; /* and at most this many, 1000000 */
+    unsigned handshake_timeout_ms; /* ZMQ_HANDSHAKE_IVL, front/feed, 5000 */
     char *restore_file;            /* --restore FILE (flag only), or NULL */
     bool force;                    /* --force: restore over a store */
     bool help;                     /* --help was given */

@@ -58,12 +58,10 @@ s_install_signals(void) {
 
 /*  Blocks (SIG_BLOCK) or unblocks (SIG_UNBLOCK) in the calling thread the
     signals main handles. Blocked before any thread starts, they stay
-    blocked in every thread the process makes (libzmq's, czmq's zauth
-    actor, the workers, the writer, the parse threads), and only the main
-    thread, which unblocks them to run the loop, runs their handlers.
-    A handler run on another thread interrupts that thread's blocking
-    call; under valgrind, after a SIGHUP, CURVE connections came without
-    their ZAP identity (role none), most likely from zauth's thread. */
+    blocked in every thread the process makes (libzmq's, the workers,
+    the writer, the parse threads), and only the main thread, which
+    unblocks them to run the loop, runs their handlers. A handler run on
+    another thread interrupts that thread's blocking call. */
 static void
 s_mask_signals(int how) {
     sigset_t set;

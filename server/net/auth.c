@@ -1,15 +1,14 @@
-/*  auth.c: CURVE + ZAP through czmq's zauth, and the users table. See
+/*  auth.c: CURVE, dossierd's own ZAP handler, and the users table. See
     auth.h.
 
-    zauth keeps its own zcertstore of users_dir and decides who may
-    connect; this module keeps a second table of the same directory
-    (public key -> name, role) that decides what a connected key may do.
-    The two are loaded separately on purpose: zauth reloads whenever the
-    directory changes, so a removed certificate stops new connections at
-    once, while roles change only at an explicit reload (SIGHUP or
-    ReloadUsers), which the operator sees in the log. A connection that
-    is still open after its certificate was removed keeps working until
-    that reload, then gets role none and is refused everything. */
+    One table decides both who may connect (ZAP) and what a connected
+    key may do (auth_identify): the table loaded from users_dir at start
+    and replaced whole at each reload. Nothing else reads users_dir, so
+    a file the table skipped (too large, a duplicate, no valid role, in
+    a subfolder) admits nobody. A connection that is still open after
+    its key left the table gets role none at once and is refused
+    everything; the change feed, which cannot see its peers, is rebound
+    by the loop when auth_revocations grows (net/feed.h). */
 #include <czmq.h>
 #include <dirent.h>
 #include <errno.h>
@@ -22,15 +21,21 @@
 #include "net/auth.h"
 #include "dossier/v1/reports.pb-c.h"
 #include "log.h"
+#include "text.h"
 #include "api/methods.h"
 
 #define S_ZAP_DOMAIN "dossier"
-#define S_MAX_CERT_BYTES 65536 /* a certificate is a few hundred bytes */
+/* A ZAP request: version, request id, domain, address, identity,
+   mechanism, credentials. */
+#define S_ZAP_FRAMES 7
+#define S_ZAP_BURST 256 /* requests answered per auth_zap_handle */
 #define S_MAX_USERS 100000
 
 typedef struct {
+    char key[41]; /* Z85 public key: the ZAP User-Id */
     char name[64];
     role_t role;
+    char file[256]; /* the certificate's file name, for warnings */
 } s_user_t;
 
 struct auth_t {
@@ -39,7 +44,7 @@ struct auth_t {
     role_t anonymous_role;
     zcert_t *server_cert;
     zhashx_t *users; /* Z85 public key -> s_user_t, owned */
-    zactor_t *zauth;
+    unsigned long revocations;
     char describe[512];
 };
 
@@ -102,16 +107,20 @@ s_role_parse(const char *text, role_t *role) {
     return false;
 }
 
-/*  A user name must print on one line of the log and in messages. */
+/*  A user name goes into records, the audit log, replies and the log:
+    valid UTF-8 (every client can decode it), 1 to 63 bytes, and no
+    control character (C0, DEL, C1) to forge a line or drive a terminal. */
 static bool
 s_name_ok(const char *name) {
     size_t n = name ? strlen(name) : 0;
-    if (n == 0 || n >= sizeof((s_user_t *)0)->name) {
+    if (n == 0 || n >= sizeof((s_user_t *)0)->name ||
+        !text_utf8_valid(name, n)) {
         return false;
     }
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)name[i];
-        if (c < 0x20 || c == 0x7f) {
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        i += text_utf8_decode((const unsigned char *)name + i, n - i, &cp);
+        if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
             return false;
         }
     }
@@ -124,27 +133,30 @@ s_user_free(void **item) {
     *item = NULL;
 }
 
-/*  Reads one user certificate into table; logs and skips a bad one. */
+/*  Reads one user certificate into table (names: name -> the user with
+    it, not owned); logs and skips a bad one. */
 static void
-s_load_user(zhashx_t *table, const char *dir, const char *file) {
+s_load_user(zhashx_t *table, zhashx_t *names, const char *dir,
+            const char *file) {
     char path[4096];
-    if (snprintf(path, sizeof path, "%s/%s", dir, file) >= (int)sizeof path) {
-        log_warn("users: skipped %s: path too long", file);
+    if (strlen(file) >= sizeof((s_user_t *)0)->file ||
+        snprintf(path, sizeof path, "%s/%s", dir, file) >= (int)sizeof path) {
+        log_warn("users: skipped %.80s...: file name too long", file);
         return;
     }
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-        return;
+        return; /* subfolders are not read: only users_dir's own files */
     }
-    if (st.st_size > S_MAX_CERT_BYTES) {
+    if (st.st_size > AUTH_MAX_CERT_BYTES) {
         log_warn("users: skipped %s: %lld bytes is too large for a "
-                 "certificate",
-                 path, (long long)st.st_size);
+                 "certificate (at most %d)",
+                 path, (long long)st.st_size, AUTH_MAX_CERT_BYTES);
         return;
     }
     /* Not zcert_load: czmq 4.2.1's zconfig_load leaks its zfile when the
        file does not parse, and these files come from outside. */
-    zchunk_t *chunk = zchunk_slurp(path, S_MAX_CERT_BYTES);
+    zchunk_t *chunk = zchunk_slurp(path, AUTH_MAX_CERT_BYTES);
     zconfig_t *root = chunk ? zconfig_chunk_load(chunk) : NULL;
     zchunk_destroy(&chunk);
     const char *key = root ? zconfig_get(root, "curve/public-key", NULL) : NULL;
@@ -159,61 +171,87 @@ s_load_user(zhashx_t *table, const char *dir, const char *file) {
     const char *name = zconfig_get(root, "metadata/name", NULL);
     const char *role_text = zconfig_get(root, "metadata/role", NULL);
     role_t role = ROLE_NONE;
+    const s_user_t *other;
     if (!s_name_ok(name)) {
-        log_warn("users: skipped %s: metadata 'name' is missing or not 1 to "
-                 "63 printable characters",
+        log_warn("users: skipped %s: metadata 'name' is missing, or not 1 "
+                 "to 63 bytes of UTF-8 without control characters",
                  path);
     } else if (!s_role_parse(role_text, &role)) {
-        log_warn("users: skipped %s (%s): metadata 'role' is '%.20s', not "
+        log_warn("users: skipped %s (%s): metadata 'role' is missing or not "
                  "reader, writer or admin",
-                 path, name, role_text ? role_text : "");
-    } else if (zhashx_lookup(table, key)) {
+                 path, name);
+    } else if ((other = zhashx_lookup(table, key)) != NULL) {
         log_warn("users: skipped %s (%s): its key is already the key of "
-                 "user %s",
-                 path, name, ((s_user_t *)zhashx_lookup(table, key))->name);
+                 "user %s in %s/%s",
+                 path, name, other->name, dir, other->file);
+    } else if ((other = zhashx_lookup(names, name)) != NULL) {
+        log_warn("users: skipped %s: the name %s is already the name of "
+                 "the user in %s/%s",
+                 path, name, dir, other->file);
     } else if (zhashx_size(table) >= S_MAX_USERS) {
         log_warn("users: skipped %s: more than %d users", path, S_MAX_USERS);
     } else {
         s_user_t *user = calloc(1, sizeof *user);
-        if (user) {
+        if (!user) {
+            log_warn("users: skipped %s: out of memory", path);
+        } else {
+            snprintf(user->key, sizeof user->key, "%s", key);
             snprintf(user->name, sizeof user->name, "%s", name);
+            snprintf(user->file, sizeof user->file, "%s", file);
             user->role = role;
-            zhashx_insert(table, key, user);
+            if (zhashx_insert(table, key, user) != 0) {
+                free(user);
+            } else {
+                zhashx_insert(names, user->name, user);
+            }
         }
     }
     zconfig_destroy(&root);
 }
 
+/*  The files worth reading: secret certificates never name a user, and
+    hidden files are editor leftovers or "." and "..". */
+static int
+s_user_file(const struct dirent *entry) {
+    const char *file = entry->d_name;
+    size_t n = strlen(file);
+    return file[0] != '.' && !(n >= 7 && strcmp(file + n - 7, "_secret") == 0);
+}
+
+/*  Byte order, whatever the locale: the first of two files with the
+    same key or name is the one admitted, on every machine. */
+static int
+s_file_order(const struct dirent **a, const struct dirent **b) {
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
 /*  A fresh table from users_dir, or NULL with err set. */
 static zhashx_t *
 s_load_users(const char *dir, dossier_error_t *err) {
-    DIR *d = opendir(dir);
-    if (!d) {
+    struct dirent **files = NULL;
+    int n = scandir(dir, &files, s_user_file, s_file_order);
+    if (n < 0) {
         dossier_error_set(err, DOSSIER_UNAVAILABLE,
                           "cannot read the users directory %s: %s", dir,
                           strerror(errno));
         return NULL;
     }
     zhashx_t *table = zhashx_new();
-    if (!table) {
-        closedir(d);
+    zhashx_t *names = zhashx_new();
+    if (!table || !names) {
         dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED, "out of memory");
-        return NULL;
-    }
-    zhashx_set_destructor(table, s_user_free);
-    struct dirent *entry;
-    while ((entry = readdir(d)) != NULL) {
-        const char *file = entry->d_name;
-        size_t n = strlen(file);
-        /* zcertstore skips the same: secret certificates never name a
-           user, and hidden files are editor leftovers. */
-        if (file[0] == '.' ||
-            (n >= 7 && strcmp(file + n - 7, "_secret") == 0)) {
-            continue;
+        zhashx_destroy(&table);
+    } else {
+        zhashx_set_destructor(table, s_user_free);
+        for (int i = 0; i < n; i++) {
+            s_load_user(table, names, dir, files[i]->d_name);
         }
-        s_load_user(table, dir, file);
     }
-    closedir(d);
+    zhashx_destroy(&names);
+    for (int i = 0; i < n; i++) {
+        free(files[i]);
+    }
+    free(files);
     return table;
 }
 
@@ -252,7 +290,7 @@ s_load_server_cert(auth_t *self, dossier_error_t *err) {
                                  "cannot read the server key %s: %s", path,
                                  strerror(errno));
     }
-    if (!S_ISREG(st.st_mode) || st.st_size > S_MAX_CERT_BYTES) {
+    if (!S_ISREG(st.st_mode) || st.st_size > AUTH_MAX_CERT_BYTES) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
                                  "the server key %s is not a certificate file",
                                  path);
@@ -363,22 +401,10 @@ auth_destroy(auth_t **self_p) {
         return;
     }
     auth_t *self = *self_p;
-    zactor_destroy(&self->zauth);
     zcert_destroy(&self->server_cert);
     zhashx_destroy(&self->users);
     free(self);
     *self_p = NULL;
-}
-
-void *
-auth_context(auth_t *self) {
-    if (!self || !self->curve) {
-        return NULL;
-    }
-    /* czmq would otherwise take over SIGINT and SIGTERM, which main()
-       handles itself. */
-    zsys_handler_set(NULL);
-    return zsys_init();
 }
 
 dossier_status_t
@@ -396,22 +422,105 @@ auth_secure(auth_t *self, void *socket, dossier_error_t *err) {
                                  "cannot make the socket a CURVE server: %s",
                                  zmq_strerror(errno));
     }
-    if (self->zauth) {
-        return DOSSIER_OK; /* one ZAP handler serves every socket */
-    }
-    self->zauth = zactor_new(zauth, NULL);
-    if (!self->zauth) {
-        return dossier_error_set(err, DOSSIER_INTERNAL,
-                                 "cannot start the zauth actor");
-    }
-    if (zstr_sendx(self->zauth, "CURVE", self->config->users_dir, NULL) != 0 ||
-        zsock_wait(self->zauth) != 0) {
-        return dossier_error_set(err, DOSSIER_INTERNAL,
-                                 "the zauth actor did not take the users "
-                                 "directory %s",
-                                 self->config->users_dir);
-    }
     return DOSSIER_OK;
+}
+
+static bool
+s_frame_is(zmq_msg_t *frame, const char *text) {
+    size_t n = strlen(text);
+    return zmq_msg_size(frame) == n &&
+           memcmp(zmq_msg_data(frame), text, n) == 0;
+}
+
+/*  The verdict on one request of total frames (the first kept of them
+    in frames): the user admitted, or NULL with *why set. */
+static const s_user_t *
+s_zap_verdict(const auth_t *self, zmq_msg_t *frames, size_t total,
+              const char **why) {
+    if (total != S_ZAP_FRAMES) {
+        *why = "malformed ZAP request";
+        return NULL;
+    }
+    if (!s_frame_is(&frames[0], "1.0")) {
+        *why = "unsupported ZAP version";
+        return NULL;
+    }
+    if (!s_frame_is(&frames[2], S_ZAP_DOMAIN) ||
+        !s_frame_is(&frames[5], "CURVE") || zmq_msg_size(&frames[6]) != 32) {
+        *why = "not a CURVE request of domain " S_ZAP_DOMAIN;
+        return NULL;
+    }
+    char key[41];
+    if (!zmq_z85_encode(key, zmq_msg_data(&frames[6]), 32)) {
+        *why = "unusable key";
+        return NULL;
+    }
+    const s_user_t *user = zhashx_lookup(self->users, key);
+    if (!user) {
+        /* Debug only: anyone who can reach the port can try keys. */
+        log_debug("ZAP: refused key %s: not in the users table", key);
+        *why = "unknown key";
+        return NULL;
+    }
+    return user;
+}
+
+/*  Answers one request; total frames were read, the first kept of them
+    are in frames. */
+static void
+s_zap_reply(const auth_t *self, void *socket, zmq_msg_t *frames, size_t kept,
+            size_t total) {
+    const char *why = "OK";
+    const s_user_t *user = s_zap_verdict(self, frames, total, &why);
+    /* RFC 27: version, request id (echoed), status, status text, user
+       id, metadata (none: nothing the client sent is passed on). */
+    const void *id = kept >= 2 ? zmq_msg_data(&frames[1]) : "";
+    size_t id_size = kept >= 2 ? zmq_msg_size(&frames[1]) : 0;
+    const char *user_id = user ? user->key : "";
+    const int more = ZMQ_SNDMORE | ZMQ_DONTWAIT;
+    if (zmq_send(socket, "1.0", 3, more) < 0 ||
+        zmq_send(socket, id, id_size, more) < 0 ||
+        zmq_send(socket, user ? "200" : "400", 3, more) < 0 ||
+        zmq_send(socket, why, strlen(why), more) < 0 ||
+        zmq_send(socket, user_id, strlen(user_id), more) < 0 ||
+        zmq_send(socket, "", 0, ZMQ_DONTWAIT) < 0) {
+        log_warn("ZAP: reply not sent: %s", zmq_strerror(errno));
+    }
+}
+
+void
+auth_zap_handle(auth_t *self, void *socket) {
+    for (int burst = 0; burst < S_ZAP_BURST; burst++) {
+        zmq_msg_t frames[S_ZAP_FRAMES];
+        zmq_msg_init(&frames[0]);
+        if (zmq_msg_recv(&frames[0], socket, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&frames[0]);
+            return;
+        }
+        size_t kept = 1;
+        size_t total = 1;
+        bool more = zmq_msg_more(&frames[0]);
+        while (more) {
+            zmq_msg_t part;
+            zmq_msg_init(&part);
+            if (zmq_msg_recv(&part, socket, 0) < 0) {
+                zmq_msg_close(&part);
+                break;
+            }
+            more = zmq_msg_more(&part);
+            total++;
+            if (kept < S_ZAP_FRAMES) {
+                frames[kept++] = part;
+            } else {
+                zmq_msg_close(&part);
+            }
+        }
+        /* REP: every request read gets its one reply. */
+        s_zap_reply(self, socket, frames, kept, total);
+        for (size_t i = 0; i < kept; i++) {
+            zmq_msg_close(&frames[i]);
+        }
+    }
 }
 
 void
@@ -422,7 +531,8 @@ auth_identify(const auth_t *self, zmq_msg_t *body, auth_identity_t *who) {
         who->role = self->anonymous_role;
         return;
     }
-    /* Set by libzmq from the ZAP reply; a client cannot write it. */
+    /* Set by libzmq from our ZAP reply: a key of the table when it was
+       admitted; a client cannot write it. */
     const char *key = zmq_msg_gets(body, "User-Id");
     if (!key || strlen(key) != 40) {
         snprintf(who->name, sizeof who->name, "unknown");
@@ -436,12 +546,21 @@ auth_identify(const auth_t *self, zmq_msg_t *body, auth_identity_t *who) {
         who->role = user->role;
         return;
     }
-    /* Admitted by zauth (its certstore already has the file) but not in
-       our table yet: the certificate's name, from ZAP, and no role. */
-    const char *name = zmq_msg_gets(body, "name");
-    snprintf(who->name, sizeof who->name, "%s",
-             s_name_ok(name) ? name : "unknown");
+    /* Admitted, then removed by a reload: no name, no role. */
+    snprintf(who->name, sizeof who->name, "unknown");
     who->role = ROLE_NONE;
+}
+
+/*  How many keys of old are not in new. */
+static size_t
+s_revoked(zhashx_t *old, zhashx_t *new) {
+    size_t revoked = 0;
+    for (s_user_t *user = zhashx_first(old); user; user = zhashx_next(old)) {
+        if (!zhashx_lookup(new, user->key)) {
+            revoked++;
+        }
+    }
+    return revoked;
 }
 
 dossier_status_t
@@ -454,6 +573,14 @@ auth_reload(auth_t *self, size_t *users, dossier_error_t *err) {
     zhashx_t *table = s_load_users(self->config->users_dir, err);
     if (!table) {
         return err ? err->code : DOSSIER_UNAVAILABLE;
+    }
+    size_t revoked = s_revoked(self->users, table);
+    if (revoked > 0) {
+        self->revocations++;
+        log_info("users: %zu keys are no longer admitted; their open "
+                 "connections are refused every call, and change feed "
+                 "subscribers must authenticate again",
+                 revoked);
     }
     zhashx_destroy(&self->users);
     self->users = table;
@@ -486,6 +613,11 @@ auth_poll(auth_t *self) {
 const char *
 auth_describe(auth_t *self) {
     return self->describe;
+}
+
+unsigned long
+auth_revocations(const auth_t *self) {
+    return self->revocations;
 }
 
 bool

@@ -52,7 +52,8 @@ struct loop_t {
     stats_t *stats;
     auth_t *auth; /* borrowed */
     void *context;
-    bool own_context; /* else czmq's, for zauth (auth_context) */
+    void *zap; /* the ZAP handler's REP (CURVE only), before any bind */
+    unsigned long revocations; /* auth_revocations the feed has seen */
     void *front;
     char endpoint[256];
 
@@ -886,7 +887,11 @@ s_poll(loop_t *self, zmq_pollitem_t *items, size_t n_items, long timeout,
         return dossier_error_set(err, DOSSIER_INTERNAL, "zmq_poll: %s",
                                  zmq_strerror(errno));
     }
-    for (size_t i = 1; i < n_items; i++) {
+    /* Handshakes waiting for ZAP first: their clients wait too. */
+    if (self->zap && (items[n_items - 1].revents & ZMQ_POLLIN)) {
+        auth_zap_handle(self->auth, self->zap);
+    }
+    for (size_t i = 1; i <= self->n_workers + 1; i++) {
         if (items[i].revents & ZMQ_POLLIN) {
             s_thread_read(self, i - 1);
         }
@@ -972,7 +977,8 @@ s_stop_threads(loop_t *self, zmq_pollitem_t *items, size_t n_items,
 
 static zmq_pollitem_t *
 s_poll_items(loop_t *self, size_t *n_items) {
-    *n_items = self->n_workers + 2;
+    /* [front][worker sockets...][writer] and, with CURVE, [ZAP] */
+    *n_items = self->n_workers + (self->zap ? 3 : 2);
     zmq_pollitem_t *items = calloc(*n_items, sizeof *items);
     if (!items) {
         return NULL;
@@ -982,10 +988,26 @@ s_poll_items(loop_t *self, size_t *n_items) {
         items[i + 1].socket = self->worker_sockets[i];
     }
     items[self->n_workers + 1].socket = self->writer_socket;
+    if (self->zap) {
+        items[self->n_workers + 2].socket = self->zap;
+    }
     for (size_t i = 0; i < *n_items; i++) {
         items[i].events = ZMQ_POLLIN;
     }
     return items;
+}
+
+/*  After a reload: when it took keys away, the change feed drops its
+    subscribers so that each authenticates again (net/feed.h). */
+static void
+s_check_revoked(loop_t *self) {
+    unsigned long revocations = auth_revocations(self->auth);
+    if (revocations != self->revocations) {
+        self->revocations = revocations;
+        if (self->feed) {
+            feed_revoke(self->feed);
+        }
+    }
 }
 
 /*  Returns the heap's free memory to the system once, when no job has
@@ -1037,6 +1059,7 @@ loop_run(loop_t *self, volatile sig_atomic_t *stop, dossier_error_t *err) {
         }
         auth_poll(self->auth);
         s_refusals_sweep(self, false);
+        s_check_revoked(self);
         s_trim_when_idle(self);
     }
     if (self->in_flight) {
@@ -1072,13 +1095,16 @@ s_bind_front(loop_t *self, dossier_error_t *err) {
     int rcvhwm = (int)config->rcvhwm;
     int mandatory = 1;
     int linger = S_LINGER_MS;
+    int handshake = (int)config->handshake_timeout_ms;
     if (zmq_setsockopt(self->front, ZMQ_MAXMSGSIZE, &max_message,
                        sizeof max_message) != 0 ||
         zmq_setsockopt(self->front, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm) != 0 ||
         zmq_setsockopt(self->front, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm) != 0 ||
         zmq_setsockopt(self->front, ZMQ_ROUTER_MANDATORY, &mandatory,
                        sizeof mandatory) != 0 ||
-        zmq_setsockopt(self->front, ZMQ_LINGER, &linger, sizeof linger) != 0) {
+        zmq_setsockopt(self->front, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(self->front, ZMQ_HANDSHAKE_IVL, &handshake,
+                       sizeof handshake) != 0) {
         return dossier_error_set(err, DOSSIER_INTERNAL,
                                  "cannot set ROUTER socket options: %s",
                                  zmq_strerror(errno));
@@ -1095,6 +1121,26 @@ s_bind_front(loop_t *self, dossier_error_t *err) {
     if (zmq_getsockopt(self->front, ZMQ_LAST_ENDPOINT, self->endpoint, &size) !=
         0) {
         snprintf(self->endpoint, sizeof self->endpoint, "%s", config->bind);
+    }
+    return DOSSIER_OK;
+}
+
+/*  Binds the ZAP handler's socket (CURVE only): before any CURVE socket
+    binds, since libzmq admits nobody while no handler is bound. REP, as
+    libzmq sends each request with an envelope and waits for one reply. */
+static dossier_status_t
+s_bind_zap(loop_t *self, dossier_error_t *err) {
+    if (!auth_curve(self->auth)) {
+        return DOSSIER_OK;
+    }
+    int linger = 0;
+    self->zap = zmq_socket(self->context, ZMQ_REP);
+    if (!self->zap ||
+        zmq_setsockopt(self->zap, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_bind(self->zap, AUTH_ZAP_ENDPOINT) != 0) {
+        return dossier_error_set(err, DOSSIER_INTERNAL,
+                                 "cannot bind the ZAP handler at %s: %s",
+                                 AUTH_ZAP_ENDPOINT, zmq_strerror(errno));
     }
     return DOSSIER_OK;
 }
@@ -1127,7 +1173,10 @@ s_feed_publish(void *arg, const void *event, size_t size) {
 /*  ReloadUsers' hook (api/handlers.h): the users table is auth's. */
 static dossier_status_t
 s_reload_users(void *arg, size_t *users, dossier_error_t *err) {
-    return auth_reload(arg, users, err);
+    loop_t *self = arg;
+    dossier_status_t rc = auth_reload(self->auth, users, err);
+    s_check_revoked(self);
+    return rc;
 }
 
 /*  Creates the thread sockets and starts the threads (with the signals
@@ -1161,18 +1210,12 @@ s_start_threads(loop_t *self, dossier_error_t *err) {
     return DOSSIER_OK;
 }
 
-/*  The change feed's CURVE: the same server key and ZAP domain as the
-    front socket (auth.h: CURVE is on when curve_secret_key_file is set;
-    its ZAP domain is "dossier"), so the zauth actor auth started admits
-    the same users to the feed. */
+/*  The change feed's CURVE: the same server key and ZAP handler as the
+    front socket (auth_secure), so the same users may subscribe. */
 static dossier_status_t
 s_feed_secure(void *arg, void *socket, dossier_error_t *err) {
     const loop_t *self = arg;
-    const char *key_file = self->config->curve_secret_key_file;
-    if (!key_file || !*key_file) {
-        return DOSSIER_OK;
-    }
-    return feed_curve_server(key_file, "dossier", socket, err);
+    return auth_secure(self->auth, socket, err);
 }
 
 /*  Binds the change feed when config->feed_bind is set, before the
@@ -1184,6 +1227,7 @@ s_start_feed(loop_t *self, dossier_error_t *err) {
         return DOSSIER_OK;
     }
     self->feed = feed_new(self->context, bind, (int)self->config->feed_sndhwm,
+                          (int)self->config->handshake_timeout_ms,
                           s_feed_secure, self, err);
     if (!self->feed) {
         return err ? err->code : DOSSIER_UNAVAILABLE;
@@ -1205,7 +1249,7 @@ loop_new(const config_t *config, const handler_env_t *env, auth_t *auth,
     self->env = *env;
     self->env.config = config;
     self->users.reload = s_reload_users;
-    self->users.reload_arg = auth;
+    self->users.reload_arg = self;
     self->users.security = auth_curve(auth) ? "curve" : "none";
     self->n_workers = config->workers ? config->workers : 1;
     self->stats = stats_new(methods_names(), methods_count());
@@ -1220,11 +1264,7 @@ loop_new(const config_t *config, const handler_env_t *env, auth_t *auth,
     self->worker_busy = calloc(self->n_workers, sizeof(bool));
     self->worker_running = calloc(self->n_workers, sizeof(bool));
     self->auth = auth;
-    self->context = auth_context(auth);
-    if (!self->context) {
-        self->context = zmq_ctx_new();
-        self->own_context = true;
-    }
+    self->context = zmq_ctx_new();
     if (!self->stats || !self->peers || !self->refusals ||
         !self->worker_sockets || !self->workers || !self->worker_busy ||
         !self->worker_running || !self->context) {
@@ -1232,7 +1272,8 @@ loop_new(const config_t *config, const handler_env_t *env, auth_t *auth,
         loop_destroy(&self);
         return NULL;
     }
-    if (s_bind_front(self, err) != DOSSIER_OK ||
+    if (s_bind_zap(self, err) != DOSSIER_OK ||
+        s_bind_front(self, err) != DOSSIER_OK ||
         s_start_feed(self, err) != DOSSIER_OK ||
         s_start_threads(self, err) != DOSSIER_OK) {
         loop_destroy(&self);
@@ -1301,7 +1342,10 @@ loop_destroy(loop_t **self_p) {
         zmq_close(self->front);
     }
     feed_destroy(&self->feed); /* the writer that used it is joined */
-    if (self->context && self->own_context) {
+    if (self->zap) {
+        zmq_close(self->zap); /* after the sockets it answered for */
+    }
+    if (self->context) {
         zmq_ctx_term(self->context);
     }
     free(self->worker_sockets);

@@ -1,7 +1,8 @@
 /*  loop.h: the ROUTER socket loop: poll, decode, dispatch, reply.
 
     The loop owns every socket of the front end: the ROUTER clients talk
-    to, and one inproc:// PAIR per worker and one for the writer. It reads
+    to, one inproc:// PAIR per worker and one for the writer, and with
+    CURVE the ZAP handler's socket, whose requests auth answers. It reads
     [identity][empty][Request] frame sets, decodes the Request, has it
     checked in one place (api/request.h: the method, the role, the
     payload, the deadline), then runs
