@@ -32,6 +32,7 @@
 #include "net/auth.h"
 #include "net/feed.h"
 #include "net/loop.h"
+#include "net/refusals.h"
 #include "text.h"
 #include "api/stats.h"
 
@@ -65,9 +66,9 @@ struct loop_t {
     void *writer_socket;
     writer_t *writer;
     bool writer_running;
-    size_t notes; /* audit notes of refused calls at the writer */
-    struct s_refusals_t *refusals; /* refused calls per peer, for notes */
-    feed_t *feed; /* the change feed, or NULL; used by the writer */
+    size_t notes;         /* audit notes of refused calls at the writer */
+    refusals_t *refusals; /* refused calls per peer, for notes */
+    feed_t *feed;         /* the change feed, or NULL; used by the writer */
 
     job_t *queue_head; /* jobs waiting for an idle worker */
     job_t *queue_tail;
@@ -372,179 +373,23 @@ s_audit_note(loop_t *self, const job_t *job, dossier_status_t code,
     self->notes++;
 }
 
-/* ---- Audit notes of refused calls, per peer ----
-
-   A connection flooding refused calls must not flood the audit log: its
-   first audit_refused_per_second refused calls of each second (of
-   job_now_ms) get their note, the rest are counted, and one summary
-   note says how many were not recorded once its second is over (the
-   sweep after the next poll round, or the peer's next refused call) or
-   at shutdown. A peer's window lives only until that second is over, so
-   the table holds the connections refused in the last second or so; and
-   at most S_REFUSERS_MAX of them: past that, the calls of further
-   connections share one window, whose summary says so. */
-
-#define S_REFUSERS_MAX 1024
-
-typedef struct {
-    int64_t second;         /* the window, job_now_ms() / 1000; -1: over */
-    unsigned noted;         /* notes sent in it */
-    unsigned dropped;       /* refused calls counted instead */
-    const method_t *method; /* of the last one counted: the summary's */
-    dossier_status_t code;
-    char user[64];
-    role_t role;
-} s_refused_t;
-
-struct s_refusals_t {
-    zhashx_t *peers;    /* hex identity -> s_refused_t */
-    s_refused_t others; /* the shared window, past S_REFUSERS_MAX */
-    int64_t swept;      /* the second of the last sweep */
-};
-
+/*  The refusals module's emit hook: a note for the audit log. */
 static void
-s_refused_free(void **item_p) {
-    free(*item_p);
-    *item_p = NULL;
-}
-
-static struct s_refusals_t *
-s_refusals_new(void) {
-    struct s_refusals_t *self = calloc(1, sizeof *self);
-    if (self) {
-        self->peers = zhashx_new();
-        if (!self->peers) {
-            free(self);
-            return NULL;
-        }
-        zhashx_set_destructor(self->peers, s_refused_free);
-    }
-    return self;
-}
-
-static void
-s_refusals_destroy(struct s_refusals_t **self_p) {
-    if (self_p && *self_p) {
-        zhashx_destroy(&(*self_p)->peers);
-        free(*self_p);
-        *self_p = NULL;
-    }
-}
-
-/*  Sends the summary note of a window that counted calls, and closes it. */
-static void
-s_refused_close(loop_t *self, s_refused_t *window, bool shared) {
-    if (window->dropped && window->method) {
-        job_t summary = {0};
-        summary.method = window->method;
-        summary.role = window->role;
-        memcpy(summary.user, window->user, sizeof summary.user);
-        char message[200];
-        snprintf(message, sizeof message,
-                 "%u more refused calls %s were not recorded in one second "
-                 "(audit_refused_per_second is %u)",
-                 window->dropped,
-                 shared ? "from other connections" : "from this connection",
-                 self->config->audit.refused_per_second);
-        s_audit_note(self, &summary, window->code, message);
-    }
-    window->second = -1;
-    window->noted = window->dropped = 0;
-}
-
-/*  Closes every window of an earlier second than now (all of them when
-    all is set, at shutdown), at most once a second, and forgets their
-    peers. */
-static void
-s_refusals_sweep(loop_t *self, bool all) {
-    struct s_refusals_t *r = self->refusals;
-    int64_t second = job_now_ms() / 1000;
-    if (!all && second == r->swept) {
-        return;
-    }
-    r->swept = second;
-    if (all || r->others.second < second) {
-        s_refused_close(self, &r->others, true);
-    }
-    size_t closed = 0;
-    for (s_refused_t *w = zhashx_first(r->peers); w;
-         w = zhashx_next(r->peers)) {
-        if (all || w->second < second) {
-            s_refused_close(self, w, false);
-            closed++;
-        }
-    }
-    if (closed == 0) {
-        return;
-    }
-    if (closed == zhashx_size(r->peers)) {
-        zhashx_purge(r->peers);
-        return;
-    }
-    /* Some windows are still open: delete the others by key, never
-       while iterating. */
-    zlistx_t *keys = zhashx_keys(r->peers);
-    for (const char *key = keys ? zlistx_first(keys) : NULL; key;
-         key = zlistx_next(keys)) {
-        s_refused_t *w = zhashx_lookup(r->peers, key);
-        if (w && w->second < 0) {
-            zhashx_delete(r->peers, key);
-        }
-    }
-    zlistx_destroy(&keys);
-}
-
-/*  The open window of job's peer (the shared one when the table is full
-    or out of memory). */
-static s_refused_t *
-s_refused_window(loop_t *self, const job_t *job, int64_t second, bool *shared) {
-    struct s_refusals_t *r = self->refusals;
-    char key[2 * sizeof job->peer + 1];
-    s_peer_key(job, key);
-    s_refused_t *w = zhashx_lookup(r->peers, key);
-    if (!w && zhashx_size(r->peers) < S_REFUSERS_MAX) {
-        w = calloc(1, sizeof *w);
-        if (w && zhashx_insert(r->peers, key, w) != 0) {
-            free(w);
-            w = NULL;
-        }
-        if (w) {
-            w->second = second;
-        }
-    }
-    *shared = w == NULL;
-    if (!w) {
-        w = &r->others;
-    }
-    if (w->second != second) {
-        s_refused_close(self, w, *shared);
-        w->second = second;
-    }
-    return w;
+s_refusal_note(void *arg, const job_t *job, dossier_status_t code,
+               const char *message) {
+    s_audit_note(arg, job, code, message);
 }
 
 /*  A refused call's note for the audit log, within its peer's limit
-    (audit_refused_per_second; 0: every one), else counted. */
+    (net/refusals.h), else counted for a summary note. */
 static void
 s_audit_refused(loop_t *self, const job_t *job, dossier_status_t code,
                 const char *message) {
-    unsigned limit = self->config->audit.refused_per_second;
-    if (limit == 0) {
+    char key[2 * sizeof job->peer + 1];
+    s_peer_key(job, key);
+    if (refusals_admit(self->refusals, key, job, code, job_now_ms())) {
         s_audit_note(self, job, code, message);
-        return;
     }
-    bool shared = false;
-    s_refused_t *w = s_refused_window(self, job, job_now_ms() / 1000, &shared);
-    if (w->noted < limit) {
-        w->noted++;
-        s_audit_note(self, job, code, message);
-        return;
-    }
-    w->dropped++;
-    w->method = job->method;
-    w->code = code;
-    w->role = job->role;
-    memcpy(w->user, job->user, sizeof w->user);
 }
 
 static void
@@ -958,7 +803,7 @@ s_stop_threads(loop_t *self, zmq_pollitem_t *items, size_t n_items,
         }
     }
     /* The counts of refused calls not recorded, before the writer goes. */
-    s_refusals_sweep(self, true);
+    refusals_sweep(self->refusals, job_now_ms(), true);
     if (self->writer_running) {
         s_send_job(self->writer_socket, NULL);
     }
@@ -1058,7 +903,7 @@ loop_run(loop_t *self, volatile sig_atomic_t *stop, dossier_error_t *err) {
             break;
         }
         auth_poll(self->auth);
-        s_refusals_sweep(self, false);
+        refusals_sweep(self->refusals, job_now_ms(), false);
         s_check_revoked(self);
         s_trim_when_idle(self);
     }
@@ -1258,7 +1103,8 @@ loop_new(const config_t *config, const handler_env_t *env, auth_t *auth,
     if (self->peers) {
         zhashx_set_destructor(self->peers, s_peer_free);
     }
-    self->refusals = s_refusals_new();
+    self->refusals =
+        refusals_new(config->audit.refused_per_second, s_refusal_note, self);
     self->worker_sockets = calloc(self->n_workers, sizeof(void *));
     self->workers = calloc(self->n_workers, sizeof(worker_t *));
     self->worker_busy = calloc(self->n_workers, sizeof(bool));
@@ -1353,7 +1199,7 @@ loop_destroy(loop_t **self_p) {
     free(self->worker_busy);
     free(self->worker_running);
     zhashx_destroy(&self->peers);
-    s_refusals_destroy(&self->refusals);
+    refusals_destroy(&self->refusals);
     stats_destroy(&self->stats);
     free(self);
     *self_p = NULL;
