@@ -65,6 +65,7 @@ static const s_setting_t s_settings[] = {
     {"idempotency_max_keys", S_UINT, S_AT(idempotency_max_keys), 1, 100000000},
     /* Connections before authentication. */
     {"handshake_timeout_ms", S_UINT, S_AT(handshake_timeout_ms), 100, 600000},
+    {"max_connections", S_UINT, S_AT(max_connections), 0, 1000000},
 };
 #define S_N_SETTINGS (sizeof s_settings / sizeof s_settings[0])
 
@@ -135,6 +136,9 @@ static const char s_usage[] =
     "  --handshake-timeout-ms N   drop a connection (front or feed) that\n"
     "                             has not finished its ZeroMQ handshake\n"
     "                             and authentication by then (5000)\n"
+    "  --max-connections N        connections the front socket holds at\n"
+    "                             once, authenticated or not; the newest\n"
+    "                             past it is dropped (1024; 0: no bound)\n"
     "  --restore FILE --data DIR [--force]\n"
     "                             put the backup FILE in place as the\n"
     "                             store of DIR, check it, print its\n"
@@ -358,6 +362,7 @@ s_defaults(config_t *config) {
     config->idempotency_ttl_s = 86400;
     config->idempotency_max_keys = 1000000;
     config->handshake_timeout_ms = 5000;
+    config->max_connections = 1024;
 }
 
 /*  Refuses a tcp:// endpoint whose port is not 1-65535, 0 or "*":

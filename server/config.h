@@ -46,6 +46,7 @@ typedef struct {
     unsigned idempotency_ttl_s;    /* keep write keys this long, 86400 */
     unsigned idempotency_max_keys; /* and at most this many, 1000000 */
     unsigned handshake_timeout_ms; /* ZMQ_HANDSHAKE_IVL, front/feed, 5000 */
+    unsigned max_connections;      /* front connections held, 1024; 0: any */
     char *restore_file;            /* --restore FILE (flag only), or NULL */
     bool force;                    /* --force: restore over a store */
     bool help;                     /* --help was given */

@@ -30,6 +30,7 @@
 #include "exec/writer.h"
 #include "log.h"
 #include "net/auth.h"
+#include "net/conns.h"
 #include "net/feed.h"
 #include "net/loop.h"
 #include "net/refusals.h"
@@ -53,7 +54,8 @@ struct loop_t {
     stats_t *stats;
     auth_t *auth; /* borrowed */
     void *context;
-    void *zap; /* the ZAP handler's REP (CURVE only), before any bind */
+    void *zap;      /* the ZAP handler's REP (CURVE only), before any bind */
+    conns_t *conns; /* the front's connection bound, or NULL: none */
     unsigned long revocations; /* auth_revocations the feed has seen */
     void *front;
     char endpoint[256];
@@ -732,8 +734,14 @@ s_poll(loop_t *self, zmq_pollitem_t *items, size_t n_items, long timeout,
         return dossier_error_set(err, DOSSIER_INTERNAL, "zmq_poll: %s",
                                  zmq_strerror(errno));
     }
-    /* Handshakes waiting for ZAP first: their clients wait too. */
-    if (self->zap && (items[n_items - 1].revents & ZMQ_POLLIN)) {
+    /* Connections past the bound go first, before they cost more; then
+       handshakes waiting for ZAP: their clients wait too. */
+    size_t extra = self->n_workers + 2;
+    if (self->conns && (items[extra].revents & ZMQ_POLLIN)) {
+        conns_read(self->conns);
+    }
+    extra += self->conns != NULL;
+    if (self->zap && (items[extra].revents & ZMQ_POLLIN)) {
         auth_zap_handle(self->auth, self->zap);
     }
     for (size_t i = 1; i <= self->n_workers + 1; i++) {
@@ -822,8 +830,10 @@ s_stop_threads(loop_t *self, zmq_pollitem_t *items, size_t n_items,
 
 static zmq_pollitem_t *
 s_poll_items(loop_t *self, size_t *n_items) {
-    /* [front][worker sockets...][writer] and, with CURVE, [ZAP] */
-    *n_items = self->n_workers + (self->zap ? 3 : 2);
+    /* [front][worker sockets...][writer], then [connection monitor] with
+       max_connections, then [ZAP] with CURVE. */
+    *n_items =
+        self->n_workers + 2 + (self->conns != NULL) + (self->zap != NULL);
     zmq_pollitem_t *items = calloc(*n_items, sizeof *items);
     if (!items) {
         return NULL;
@@ -833,8 +843,12 @@ s_poll_items(loop_t *self, size_t *n_items) {
         items[i + 1].socket = self->worker_sockets[i];
     }
     items[self->n_workers + 1].socket = self->writer_socket;
+    size_t extra = self->n_workers + 2;
+    if (self->conns) {
+        items[extra++].socket = conns_socket(self->conns);
+    }
     if (self->zap) {
-        items[self->n_workers + 2].socket = self->zap;
+        items[extra].socket = self->zap;
     }
     for (size_t i = 0; i < *n_items; i++) {
         items[i].events = ZMQ_POLLIN;
@@ -957,6 +971,13 @@ s_bind_front(loop_t *self, dossier_error_t *err) {
     dossier_status_t rc = auth_secure(self->auth, self->front, err);
     if (rc != DOSSIER_OK) {
         return rc;
+    }
+    if (config->max_connections) {
+        self->conns =
+            conns_new(self->context, self->front, config->max_connections, err);
+        if (!self->conns) {
+            return err ? err->code : DOSSIER_INTERNAL;
+        }
     }
     if (zmq_bind(self->front, config->bind) != 0) {
         return dossier_error_set(err, DOSSIER_UNAVAILABLE, "cannot bind %s: %s",
@@ -1184,6 +1205,7 @@ loop_destroy(loop_t **self_p) {
     if (self->writer_socket) {
         zmq_close(self->writer_socket);
     }
+    conns_destroy(&self->conns); /* its monitor first: it watches front */
     if (self->front) {
         zmq_close(self->front);
     }
