@@ -68,6 +68,7 @@ struct loop_t {
     void *writer_socket;
     writer_t *writer;
     bool writer_running;
+    bool writer_stopping; /* its stop signal is sent: no more jobs */
     size_t notes;         /* audit notes of refused calls at the writer */
     refusals_t *refusals; /* refused calls per peer, for notes */
     feed_t *feed;         /* the change feed, or NULL; used by the writer */
@@ -306,7 +307,7 @@ s_handoff_failed(job_t *job, const char *what) {
 
 static void
 s_to_writer(loop_t *self, job_t *job) {
-    if (!s_send_job(self->writer_socket, job)) {
+    if (self->writer_stopping || !s_send_job(self->writer_socket, job)) {
         s_handoff_failed(job, "writer");
         s_job_done(self, job);
     }
@@ -362,7 +363,11 @@ s_dispatch_queue(loop_t *self) {
 static void
 s_audit_note(loop_t *self, const job_t *job, dossier_status_t code,
              const char *message) {
-    if (!self->writer_running || self->notes >= self->config->max_queue) {
+    if (!self->writer_running || self->writer_stopping) {
+        log_debug("audit note dropped (the writer is stopping): %s", message);
+        return;
+    }
+    if (self->notes >= self->config->max_queue) {
         log_warn("audit note dropped (%zu waiting): %s", self->notes, message);
         return;
     }
@@ -528,8 +533,10 @@ s_handle_request(loop_t *self, const uint8_t *peer, size_t peer_size,
                       method ? method->index : S_NO_METHOD, rc, "%s",
                       why.message);
         /* Refused calls and refused writes are audited (a refused read
-           by a caller allowed to make it is not). */
-        if (rc == DOSSIER_PERMISSION_DENIED || (method && method->write)) {
+           by a caller allowed to make it is not, nor a write turned away
+           because the server is shutting down: nothing was tried). */
+        if (rc == DOSSIER_PERMISSION_DENIED ||
+            (method && method->write && rc != DOSSIER_UNAVAILABLE)) {
             s_audit_refused(self, job, rc, why.message);
         }
         goto cleanup_job;
@@ -814,6 +821,8 @@ s_stop_threads(loop_t *self, zmq_pollitem_t *items, size_t n_items,
     refusals_sweep(self->refusals, job_now_ms(), true);
     if (self->writer_running) {
         s_send_job(self->writer_socket, NULL);
+        /* Anything sent after the stop signal would never come back. */
+        self->writer_stopping = true;
     }
     while (self->writer_running) {
         dossier_status_t rc = s_poll(self, items, n_items, S_POLL_MS, err);
