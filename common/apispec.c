@@ -4,8 +4,9 @@
     imports), unpacked with protobuf-c's generated descriptor.proto code.
     idempotency_level is an ordinary field of MethodOptions; our
     (dossier.v1.required_role) is an extension, which protobuf-c keeps as
-    an unknown field: a varint under field number 50701. What is parsed
-    stays for the life of the process, as the generated descriptors do. */
+    an unknown field: a varint under field number 50701. The rows made
+    from it stay for the life of the process, as the generated
+    descriptors do; the set itself is freed once read. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,7 +21,6 @@
 #define S_REQUIRED_ROLE_FIELD 50701
 
 static pthread_once_t s_once = PTHREAD_ONCE_INIT;
-static Google__Protobuf__FileDescriptorSet *s_set; /* the rows point in */
 static apispec_method_t *s_methods;
 static size_t s_n_methods;
 static dossier_status_t s_status = DOSSIER_INTERNAL;
@@ -130,19 +130,20 @@ s_load(void) {
             goto free_rows;
         }
         snprintf(full_name, size, "%s/%s", APISPEC_SERVICE, method->name);
-        rows[i].name = method->name;
+        /* "Get" is the tail of "dossier.v1.Reports/Get": no copy of its
+           own, and nothing points into the descriptor set after it. */
+        rows[i].name = full_name + strlen(APISPEC_SERVICE) + 1;
         rows[i].full_name = full_name;
         if (!s_read_options(method, &rows[i])) {
             i++;
             goto free_rows;
         }
     }
-    /* set, rows and the names stay for the process: the rows point into
-       them. */
-    s_set = set;
+    /* The rows and their names stay for the process; the set goes. */
     s_methods = rows;
     s_n_methods = service->n_method;
     s_status = DOSSIER_OK;
+    google__protobuf__file_descriptor_set__free_unpacked(set, NULL);
     return;
 
 free_rows:
