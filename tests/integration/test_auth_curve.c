@@ -21,69 +21,31 @@
 
 #include "dossier.h"
 #include "testassert.h"
+#include "testcurve.h"
 #include "testserver.h"
 
-typedef struct {
-    char root[64];
-    char users[128];
-    char keys[128];
-    zcert_t *server;
-    testserver_t *ts;
-} s_fixture_t;
+/* The fixture: a CURVE dossierd with users alice (reader), bob (writer)
+   and root (admin) (tests/support/testcurve.h). */
+typedef testcurve_t s_fixture_t;
 
-/*  Writes a user's certificates: public into dir (the users dir, or keys
-    for a stranger), secret always into keys. */
+/*  A user's key pair, its public certificate written into dir (the
+    users directory, or keys for a stranger) as NAME.key. */
 static zcert_t *
 s_make_user(s_fixture_t *fx, const char *dir, const char *name,
             const char *role) {
-    zcert_t *cert = zcert_new();
-    assert_non_null(cert);
-    zcert_set_meta(cert, "name", "%s", name);
-    zcert_set_meta(cert, "role", "%s", role);
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s.key", dir, name);
-    assert_int_equal(zcert_save_public(cert, path), 0);
-    snprintf(path, sizeof path, "%s/%s.key_secret", fx->keys, name);
-    assert_int_equal(zcert_save_secret(cert, path), 0);
-    return cert;
-}
-
-/*  The certificate of a user made by s_make_user. */
-static zcert_t *
-s_cert(s_fixture_t *fx, const char *name) {
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s.key_secret", fx->keys, name);
-    zcert_t *cert = zcert_load(path);
-    assert_non_null(cert);
-    return cert;
+    return testcurve_user(fx, dir, name, name, role);
 }
 
 static int
 s_setup(void **state) {
-    s_fixture_t *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    snprintf(fx->root, sizeof fx->root, "/tmp/dossier-auth-XXXXXX");
-    assert_non_null(mkdtemp(fx->root));
-    snprintf(fx->users, sizeof fx->users, "%s/users", fx->root);
-    snprintf(fx->keys, sizeof fx->keys, "%s/keys", fx->root);
-    assert_int_equal(zsys_dir_create("%s", fx->users), 0);
-    assert_int_equal(zsys_dir_create("%s", fx->keys), 0);
-    fx->server = zcert_new();
-    char path[256];
-    snprintf(path, sizeof path, "%s/server.key", fx->keys);
-    assert_int_equal(zcert_save(fx->server, path), 0);
-    zcert_t *c;
-    c = s_make_user(fx, fx->users, "alice", "reader");
-    zcert_destroy(&c);
-    c = s_make_user(fx, fx->users, "bob", "writer");
-    zcert_destroy(&c);
-    c = s_make_user(fx, fx->users, "root", "admin");
-    zcert_destroy(&c);
-    char args[512];
-    snprintf(args, sizeof args, "--curve-key %s/server.key_secret --users %s",
-             fx->keys, fx->users);
-    fx->ts = testserver_start(args);
-    assert_non_null(fx->ts);
+    s_fixture_t *fx = testcurve_new("auth");
+    const char *users[][2] = {
+        {"alice", "reader"}, {"bob", "writer"}, {"root", "admin"}};
+    for (size_t i = 0; i < 3; i++) {
+        zcert_t *cert = s_make_user(fx, fx->users, users[i][0], users[i][1]);
+        zcert_destroy(&cert);
+    }
+    testcurve_start(fx, NULL);
     *state = fx;
     return 0;
 }
@@ -91,37 +53,8 @@ s_setup(void **state) {
 static int
 s_teardown(void **state) {
     s_fixture_t *fx = *state;
-    testserver_stop(&fx->ts);
-    zcert_destroy(&fx->server);
-    char command[256];
-    snprintf(command, sizeof command, "rm -rf '%s'", fx->root);
-    if (system(command) != 0) {
-        fprintf(stderr, "could not remove %s\n", fx->root);
-    }
-    free(fx);
+    testcurve_destroy(&fx);
     return 0;
-}
-
-/*  A libdossier client with name's keys (NULL: no CURVE). */
-static dossier_client_t *
-s_client(s_fixture_t *fx, const char *name, int timeout_ms) {
-    dossier_options_t options;
-    dossier_options_init(&options);
-    options.timeout_ms = timeout_ms;
-    options.retries = 0;
-    zcert_t *cert = name ? s_cert(fx, name) : NULL;
-    if (cert) {
-        options.curve_server_key = zcert_public_txt(fx->server);
-        options.curve_public_key = zcert_public_txt(cert);
-        options.curve_secret_key = zcert_secret_txt(cert);
-    }
-    dossier_client_t *client = NULL;
-    dossier_error_t err = {0};
-    assert_status(dossier_client_new(testserver_endpoint(fx->ts), &options,
-                                     &client, &err),
-                  DOSSIER_OK, &err);
-    zcert_destroy(&cert);
-    return client;
 }
 
 static dossier_status_t
@@ -172,14 +105,14 @@ test_startup_log_names_curve(void **state) {
 static void
 test_reader_denied_write(void **state) {
     s_fixture_t *fx = *state;
-    dossier_client_t *alice = s_client(fx, "alice", 5000);
+    dossier_client_t *alice = testcurve_client(fx, "alice", 5000);
     dossier_error_t err = {0};
     Dossier__V1__WhoAmIResponse *who = NULL;
     assert_status(s_whoami(alice, &who, &err), DOSSIER_OK, &err);
     assert_string_equal(who->name, "alice");
     assert_string_equal(who->role, "reader");
     assert_string_equal(who->security, "curve");
-    zcert_t *cert = s_cert(fx, "alice");
+    zcert_t *cert = testcurve_cert(fx, "alice");
     assert_string_equal(who->public_key, zcert_public_txt(cert));
     zcert_destroy(&cert);
     dossier_message_free(who);
@@ -202,9 +135,9 @@ test_reader_denied_write(void **state) {
 static void
 test_writer_write_names_writer(void **state) {
     s_fixture_t *fx = *state;
-    dossier_client_t *bob = s_client(fx, "bob", 5000);
-    dossier_client_t *root = s_client(fx, "root", 5000);
-    dossier_client_t *alice = s_client(fx, "alice", 5000);
+    dossier_client_t *bob = testcurve_client(fx, "bob", 5000);
+    dossier_client_t *root = testcurve_client(fx, "root", 5000);
+    dossier_client_t *alice = testcurve_client(fx, "alice", 5000);
     dossier_error_t err = {0};
     Dossier__V1__Report r = s_report("auth-written-1");
     assert_status(dossier_put(bob, &r, 0, true, NULL, &err), DOSSIER_OK, &err);
@@ -234,7 +167,7 @@ test_unknown_key_cannot_connect(void **state) {
     /* mallory has a key pair, but no certificate in the users dir. */
     zcert_t *mallory = s_make_user(fx, fx->keys, "mallory", "admin");
     zcert_destroy(&mallory);
-    dossier_client_t *client = s_client(fx, "mallory", 1500);
+    dossier_client_t *client = testcurve_client(fx, "mallory", 1500);
     dossier_error_t err = {0};
     dossier_status_t rc = dossier_health(client, NULL, NULL, &err);
     /* ZAP refuses the handshake; libdossier sees the refusal. Nothing
@@ -247,7 +180,7 @@ test_unknown_key_cannot_connect(void **state) {
     dossier_client_destroy(&client);
 
     /* The server still serves the others, and logged no error. */
-    dossier_client_t *alice = s_client(fx, "alice", 5000);
+    dossier_client_t *alice = testcurve_client(fx, "alice", 5000);
     assert_status(dossier_health(alice, NULL, NULL, &err), DOSSIER_OK, &err);
     dossier_client_destroy(&alice);
     assert_false(testserver_log_has(fx->ts, " ERROR "));
@@ -257,7 +190,7 @@ test_unknown_key_cannot_connect(void **state) {
 static void
 test_plain_client_cannot_connect(void **state) {
     s_fixture_t *fx = *state;
-    dossier_client_t *plain = s_client(fx, NULL, 1000);
+    dossier_client_t *plain = testcurve_client(fx, NULL, 1000);
     dossier_error_t err = {0};
     dossier_status_t rc = dossier_health(plain, NULL, NULL, &err);
     if (rc != DOSSIER_UNAVAILABLE) {
@@ -287,7 +220,7 @@ s_wait_whoami(s_fixture_t *fx, const char *name, dossier_status_t want_code,
     dossier_error_t err = {0};
     time_t give_up = time(NULL) + S_WAIT_WHOAMI_SECONDS;
     while (time(NULL) < give_up) {
-        dossier_client_t *client = s_client(fx, name, 1000);
+        dossier_client_t *client = testcurve_client(fx, name, 1000);
         Dossier__V1__WhoAmIResponse *who = NULL;
         rc = s_whoami(client, &who, &err);
         bool done = rc == want_code &&
@@ -314,7 +247,7 @@ test_sighup_adds_user(void **state) {
     zcert_destroy(&dave);
     /* The users table, which alone answers ZAP, does not know dave
        before a reload: his handshake is refused. */
-    dossier_client_t *client = s_client(fx, "dave", 5000);
+    dossier_client_t *client = testcurve_client(fx, "dave", 5000);
     dossier_error_t err = {0};
     Dossier__V1__Report r = s_report("auth-dave-1");
     assert_status(dossier_put(client, &r, 0, false, NULL, &err),
@@ -323,7 +256,7 @@ test_sighup_adds_user(void **state) {
 
     assert_int_equal(testserver_kill(fx->ts, SIGHUP), 0);
     s_wait_whoami(fx, "dave", DOSSIER_OK, "writer");
-    client = s_client(fx, "dave", 5000);
+    client = testcurve_client(fx, "dave", 5000);
     assert_status(dossier_put(client, &r, 0, false, NULL, &err), DOSSIER_OK,
                   &err);
     dossier_client_destroy(&client);
@@ -334,7 +267,7 @@ test_sighup_adds_user(void **state) {
 static void
 test_reload_rpc_adds_and_removes(void **state) {
     s_fixture_t *fx = *state;
-    dossier_client_t *root = s_client(fx, "root", 5000);
+    dossier_client_t *root = testcurve_client(fx, "root", 5000);
     assert_int_equal(s_reload(root, DOSSIER_OK), 3);
 
     zcert_t *erin = s_make_user(fx, fx->users, "erin", "reader");
@@ -343,7 +276,7 @@ test_reload_rpc_adds_and_removes(void **state) {
     s_wait_whoami(fx, "erin", DOSSIER_OK, "reader");
 
     /* A connection erin opens now, before her certificate goes. */
-    dossier_client_t *erin_client = s_client(fx, "erin", 3000);
+    dossier_client_t *erin_client = testcurve_client(fx, "erin", 3000);
     dossier_error_t err = {0};
     assert_status(dossier_get(erin_client, "nothing", NULL, &err),
                   DOSSIER_NOT_FOUND, &err);
@@ -376,7 +309,7 @@ s_raw_call(s_fixture_t *fx, const char *name, const char *method,
            Dossier__V1__Request__MetadataEntry **metadata, size_t n_metadata) {
     zsock_t *dealer = zsock_new(ZMQ_DEALER);
     assert_non_null(dealer);
-    zcert_t *cert = s_cert(fx, name);
+    zcert_t *cert = testcurve_cert(fx, name);
     zcert_apply(cert, dealer);
     zsock_set_curve_serverkey(dealer, zcert_public_txt(fx->server));
     zsock_set_rcvtimeo(dealer, 5000);
@@ -424,7 +357,7 @@ s_raw_call(s_fixture_t *fx, const char *name, const char *method,
 static void
 test_identity_not_forged_by_metadata(void **state) {
     s_fixture_t *fx = *state;
-    zcert_t *root = s_cert(fx, "root");
+    zcert_t *root = testcurve_cert(fx, "root");
     /* Everything a client could write to claim another identity. */
     Dossier__V1__Request__MetadataEntry entries[] = {
         DOSSIER__V1__REQUEST__METADATA_ENTRY__INIT,
@@ -489,7 +422,7 @@ test_bad_user_files_skipped(void **state) {
     assert_non_null(f);
     fputs("curve\n    public-key = \"\x01\x02 not a key\n\xff\xfe\n", f);
     fclose(f);
-    dossier_client_t *root = s_client(fx, "root", 5000);
+    dossier_client_t *root = testcurve_client(fx, "root", 5000);
     assert_int_equal(s_reload(root, DOSSIER_OK), 3);
     dossier_client_destroy(&root);
     assert_true(testserver_log_has(
@@ -497,7 +430,7 @@ test_bad_user_files_skipped(void **state) {
     assert_true(
         testserver_log_has(fx->ts, "noname.key: metadata 'name' is missing"));
     /* A certificate without a valid role admits nobody. */
-    dossier_client_t *frank = s_client(fx, "frank", 5000);
+    dossier_client_t *frank = testcurve_client(fx, "frank", 5000);
     dossier_error_t err = {0};
     assert_status(dossier_health(frank, NULL, NULL, &err),
                   DOSSIER_UNAUTHENTICATED, &err);

@@ -27,66 +27,31 @@
 #include "dossier.h"
 #include "testassert.h"
 #include "testclock.h"
+#include "testcurve.h"
 #include "testserver.h"
 #include "text.h"
 
 #define M(name) "dossier.v1.Reports/" name
 
-typedef struct {
-    char root[64];
-    char users[128];
-    char keys[128];
-    zcert_t *server;
-    testserver_t *ts;
-} s_fixture_t;
+/* The fixture: a CURVE dossierd with users alice (writer) and root
+   (admin) (tests/support/testcurve.h). */
+typedef testcurve_t s_fixture_t;
 
 /*  Writes a user's public certificate into the users dir as file.key
     and its secret as keys/file.key_secret. */
 static void
 s_make_user(s_fixture_t *fx, const char *file, const char *name,
             const char *role) {
-    zcert_t *cert = zcert_new();
-    assert_non_null(cert);
-    zcert_set_meta(cert, "name", "%s", name);
-    zcert_set_meta(cert, "role", "%s", role);
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s.key", fx->users, file);
-    assert_int_equal(zcert_save_public(cert, path), 0);
-    snprintf(path, sizeof path, "%s/%s.key_secret", fx->keys, file);
-    assert_int_equal(zcert_save_secret(cert, path), 0);
+    zcert_t *cert = testcurve_user(fx, NULL, file, name, role);
     zcert_destroy(&cert);
-}
-
-static zcert_t *
-s_cert(s_fixture_t *fx, const char *file) {
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s.key_secret", fx->keys, file);
-    zcert_t *cert = zcert_load(path);
-    assert_non_null(cert);
-    return cert;
 }
 
 static int
 s_setup(void **state) {
-    s_fixture_t *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    snprintf(fx->root, sizeof fx->root, "/tmp/dossier-scope-XXXXXX");
-    assert_non_null(mkdtemp(fx->root));
-    snprintf(fx->users, sizeof fx->users, "%s/users", fx->root);
-    snprintf(fx->keys, sizeof fx->keys, "%s/keys", fx->root);
-    assert_int_equal(zsys_dir_create("%s", fx->users), 0);
-    assert_int_equal(zsys_dir_create("%s", fx->keys), 0);
-    fx->server = zcert_new();
-    char path[256];
-    snprintf(path, sizeof path, "%s/server.key", fx->keys);
-    assert_int_equal(zcert_save(fx->server, path), 0);
+    s_fixture_t *fx = testcurve_new("scope");
     s_make_user(fx, "alice", "alice", "writer");
     s_make_user(fx, "root", "root", "admin");
-    char args[512];
-    snprintf(args, sizeof args, "--curve-key %s/server.key_secret --users %s",
-             fx->keys, fx->users);
-    fx->ts = testserver_start(args);
-    assert_non_null(fx->ts);
+    testcurve_start(fx, NULL);
     *state = fx;
     return 0;
 }
@@ -94,37 +59,14 @@ s_setup(void **state) {
 static int
 s_teardown(void **state) {
     s_fixture_t *fx = *state;
-    testserver_stop(&fx->ts);
-    zcert_destroy(&fx->server);
-    testserver_remove_tree(fx->root);
-    free(fx);
+    testcurve_destroy(&fx);
     return 0;
-}
-
-/*  A libdossier client with the keys of file. */
-static dossier_client_t *
-s_client(s_fixture_t *fx, const char *file, int timeout_ms) {
-    dossier_options_t options;
-    dossier_options_init(&options);
-    options.timeout_ms = timeout_ms;
-    options.retries = 0;
-    zcert_t *cert = s_cert(fx, file);
-    options.curve_server_key = zcert_public_txt(fx->server);
-    options.curve_public_key = zcert_public_txt(cert);
-    options.curve_secret_key = zcert_secret_txt(cert);
-    dossier_client_t *client = NULL;
-    dossier_error_t err = {0};
-    assert_ok(dossier_client_new(testserver_endpoint(fx->ts), &options, &client,
-                                 &err),
-              &err);
-    zcert_destroy(&cert);
-    return client;
 }
 
 /*  ReloadUsers as root; returns the number of users loaded. */
 static size_t
 s_reload(s_fixture_t *fx) {
-    dossier_client_t *root = s_client(fx, "root", 5000);
+    dossier_client_t *root = testcurve_client(fx, "root", 5000);
     Dossier__V1__ReloadUsersRequest request =
         DOSSIER__V1__RELOAD_USERS_REQUEST__INIT;
     Dossier__V1__ReloadUsersResponse *response = NULL;
@@ -151,7 +93,7 @@ s_wait_whoami(s_fixture_t *fx, const char *file, dossier_status_t want,
     dossier_status_t rc = DOSSIER_UNKNOWN;
     int64_t give_up = testclock_now_ms() + 30000;
     while (testclock_now_ms() < give_up) {
-        dossier_client_t *client = s_client(fx, file, 1000);
+        dossier_client_t *client = testcurve_client(fx, file, 1000);
         Dossier__V1__WhoAmIRequest request = DOSSIER__V1__WHO_AM_IREQUEST__INIT;
         Dossier__V1__WhoAmIResponse *who = NULL;
         rc = dossier_call(client, "WhoAmI", &request.base,
@@ -179,7 +121,7 @@ s_put_with_key(s_fixture_t *fx, const char *file, Dossier__V1__Report *report,
                const char *key) {
     zsock_t *dealer = zsock_new(ZMQ_DEALER);
     assert_non_null(dealer);
-    zcert_t *cert = s_cert(fx, file);
+    zcert_t *cert = testcurve_cert(fx, file);
     zcert_apply(cert, dealer);
     zsock_set_curve_serverkey(dealer, zcert_public_txt(fx->server));
     zsock_set_rcvtimeo(dealer, 5000);
@@ -271,7 +213,7 @@ test_idempotency_key_belongs_to_the_key(void **state) {
 
     /* alice is re-keyed: her old key goes, then a new key pair with the
        same name comes. */
-    zcert_t *old = s_cert(fx, "alice");
+    zcert_t *old = testcurve_cert(fx, "alice");
     char path[256];
     snprintf(path, sizeof path, "%s/alice.key", fx->users);
     assert_int_equal(unlink(path), 0);
@@ -292,7 +234,7 @@ test_idempotency_key_belongs_to_the_key(void **state) {
     response = s_put_with_key(fx, "alice-new", &r, "scope-key-1");
     assert_int_equal(s_put_version(response), 2);
     dossier__v1__response__free_unpacked(response, NULL);
-    dossier_client_t *client = s_client(fx, "alice-new", 5000);
+    dossier_client_t *client = testcurve_client(fx, "alice-new", 5000);
     Dossier__V1__Report *got = NULL;
     dossier_error_t err = {0};
     assert_ok(dossier_get(client, "scope-1", &got, &err), &err);
@@ -317,7 +259,7 @@ test_name_not_utf8_is_stored_as_utf8(void **state) {
     assert_string_equal(who->name, "caf?");
     dossier_message_free(who);
 
-    dossier_client_t *client = s_client(fx, "latin1", 5000);
+    dossier_client_t *client = testcurve_client(fx, "latin1", 5000);
     Dossier__V1__Report r = s_report("scope-utf8", "name");
     dossier_error_t err = {0};
     assert_ok(dossier_put(client, &r, 0, false, NULL, &err), &err);
@@ -328,7 +270,7 @@ test_name_not_utf8_is_stored_as_utf8(void **state) {
     dossier_report_free(got);
     dossier_client_destroy(&client);
 
-    client = s_client(fx, "root", 5000);
+    client = testcurve_client(fx, "root", 5000);
     Dossier__V1__AuditRequest request = DOSSIER__V1__AUDIT_REQUEST__INIT;
     request.method = "Put";
     Dossier__V1__AuditResponse *audit = NULL;
