@@ -301,59 +301,6 @@ test_reload_rpc_adds_and_removes(void **state) {
     dossier_client_destroy(&root);
 }
 
-/*  Sends one Request with the given metadata over a raw CURVE DEALER
-    with name's keys; returns the Response (the caller frees it). */
-static Dossier__V1__Response *
-s_raw_call(s_fixture_t *fx, const char *name, const char *method,
-           const ProtobufCMessage *payload,
-           Dossier__V1__Request__MetadataEntry **metadata, size_t n_metadata) {
-    zsock_t *dealer = zsock_new(ZMQ_DEALER);
-    assert_non_null(dealer);
-    zcert_t *cert = testcurve_cert(fx, name);
-    zcert_apply(cert, dealer);
-    zsock_set_curve_serverkey(dealer, zcert_public_txt(fx->server));
-    zsock_set_rcvtimeo(dealer, 5000);
-    zsock_set_linger(dealer, 0);
-    assert_int_equal(zsock_connect(dealer, "%s", testserver_endpoint(fx->ts)),
-                     0);
-    Dossier__V1__Request request = DOSSIER__V1__REQUEST__INIT;
-    request.id = 77;
-    request.method = (char *)method;
-    size_t size = protobuf_c_message_get_packed_size(payload);
-    uint8_t *buffer = malloc(size + 1);
-    assert_non_null(buffer);
-    protobuf_c_message_pack(payload, buffer);
-    request.payload.data = buffer;
-    request.payload.len = size;
-    request.metadata = metadata;
-    request.n_metadata = n_metadata;
-    size_t packed = dossier__v1__request__get_packed_size(&request);
-    uint8_t *body = malloc(packed);
-    assert_non_null(body);
-    dossier__v1__request__pack(&request, body);
-    zmsg_t *msg = zmsg_new();
-    zmsg_addmem(msg, "", 0);
-    zmsg_addmem(msg, body, packed);
-    assert_int_equal(zmsg_send(&msg, dealer), 0);
-    zmsg_t *reply = zmsg_recv(dealer);
-    assert_non_null(reply);
-    zframe_t *empty = zmsg_pop(reply);
-    zframe_t *frame = zmsg_pop(reply);
-    assert_non_null(frame);
-    Dossier__V1__Response *response = dossier__v1__response__unpack(
-        NULL, zframe_size(frame), zframe_data(frame));
-    assert_non_null(response);
-    assert_int_equal(response->id, 77);
-    zframe_destroy(&frame);
-    zframe_destroy(&empty);
-    zmsg_destroy(&reply);
-    free(body);
-    free(buffer);
-    zcert_destroy(&cert);
-    zsock_destroy(&dealer);
-    return response;
-}
-
 static void
 test_identity_not_forged_by_metadata(void **state) {
     s_fixture_t *fx = *state;
@@ -382,7 +329,7 @@ test_identity_not_forged_by_metadata(void **state) {
     Dossier__V1__Report r = s_report("auth-forged-1");
     Dossier__V1__PutRequest put = DOSSIER__V1__PUT_REQUEST__INIT;
     put.report = &r;
-    Dossier__V1__Response *response = s_raw_call(
+    Dossier__V1__Response *response = testcurve_call_raw(
         fx, "alice", "dossier.v1.Reports/Put", &put.base, metadata, 5);
     assert_int_equal(response->code, DOSSIER_PERMISSION_DENIED);
     assert_string_equal(response->message,
@@ -391,8 +338,8 @@ test_identity_not_forged_by_metadata(void **state) {
     dossier__v1__response__free_unpacked(response, NULL);
 
     Dossier__V1__WhoAmIRequest whoami = DOSSIER__V1__WHO_AM_IREQUEST__INIT;
-    response = s_raw_call(fx, "alice", "dossier.v1.Reports/WhoAmI",
-                          &whoami.base, metadata, 5);
+    response = testcurve_call_raw(fx, "alice", "dossier.v1.Reports/WhoAmI",
+                                  &whoami.base, metadata, 5);
     assert_int_equal(response->code, DOSSIER_OK);
     Dossier__V1__WhoAmIResponse *who = dossier__v1__who_am_iresponse__unpack(
         NULL, response->payload.len, response->payload.data);

@@ -119,58 +119,14 @@ s_wait_whoami(s_fixture_t *fx, const char *file, dossier_status_t want,
 static Dossier__V1__Response *
 s_put_with_key(s_fixture_t *fx, const char *file, Dossier__V1__Report *report,
                const char *key) {
-    zsock_t *dealer = zsock_new(ZMQ_DEALER);
-    assert_non_null(dealer);
-    zcert_t *cert = testcurve_cert(fx, file);
-    zcert_apply(cert, dealer);
-    zsock_set_curve_serverkey(dealer, zcert_public_txt(fx->server));
-    zsock_set_rcvtimeo(dealer, 5000);
-    zsock_set_linger(dealer, 0);
-    assert_int_equal(zsock_connect(dealer, "%s", testserver_endpoint(fx->ts)),
-                     0);
     Dossier__V1__PutRequest put = DOSSIER__V1__PUT_REQUEST__INIT;
     put.report = report;
-    size_t size = dossier__v1__put_request__get_packed_size(&put);
-    uint8_t *payload = malloc(size + 1);
-    assert_non_null(payload);
-    dossier__v1__put_request__pack(&put, payload);
     Dossier__V1__Request__MetadataEntry entry =
         DOSSIER__V1__REQUEST__METADATA_ENTRY__INIT;
     Dossier__V1__Request__MetadataEntry *metadata[1] = {&entry};
     entry.key = "idempotency-key";
     entry.value = (char *)key;
-    Dossier__V1__Request request = DOSSIER__V1__REQUEST__INIT;
-    request.id = 88;
-    request.method = M("Put");
-    request.payload.data = payload;
-    request.payload.len = size;
-    request.metadata = metadata;
-    request.n_metadata = 1;
-    size_t packed = dossier__v1__request__get_packed_size(&request);
-    uint8_t *body = malloc(packed);
-    assert_non_null(body);
-    dossier__v1__request__pack(&request, body);
-    zmsg_t *msg = zmsg_new();
-    zmsg_addmem(msg, "", 0);
-    zmsg_addmem(msg, body, packed);
-    assert_int_equal(zmsg_send(&msg, dealer), 0);
-    zmsg_t *reply = zmsg_recv(dealer);
-    assert_non_null(reply);
-    zframe_t *empty = zmsg_pop(reply);
-    zframe_t *frame = zmsg_pop(reply);
-    assert_non_null(frame);
-    Dossier__V1__Response *response = dossier__v1__response__unpack(
-        NULL, zframe_size(frame), zframe_data(frame));
-    assert_non_null(response);
-    assert_int_equal(response->id, 88);
-    zframe_destroy(&frame);
-    zframe_destroy(&empty);
-    zmsg_destroy(&reply);
-    free(body);
-    free(payload);
-    zcert_destroy(&cert);
-    zsock_destroy(&dealer);
-    return response;
+    return testcurve_call_raw(fx, file, M("Put"), &put.base, metadata, 1);
 }
 
 /*  The version a successful Put reply names. */

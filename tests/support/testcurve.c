@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "dossier/v1/rpc.pb-c.h"
 #include "testassert.h"
 #include "testcurve.h"
 
@@ -81,6 +82,58 @@ testcurve_client(testcurve_t *self, const char *file, int timeout_ms) {
               &err);
     zcert_destroy(&cert);
     return client;
+}
+
+Dossier__V1__Response *
+testcurve_call_raw(testcurve_t *self, const char *name, const char *method,
+                   const ProtobufCMessage *payload,
+                   Dossier__V1__Request__MetadataEntry **metadata,
+                   size_t n_metadata) {
+    zsock_t *dealer = zsock_new(ZMQ_DEALER);
+    assert_non_null(dealer);
+    zcert_t *cert = testcurve_cert(self, name);
+    zcert_apply(cert, dealer);
+    zsock_set_curve_serverkey(dealer, zcert_public_txt(self->server));
+    zsock_set_rcvtimeo(dealer, 5000);
+    zsock_set_linger(dealer, 0);
+    assert_int_equal(zsock_connect(dealer, "%s", testserver_endpoint(self->ts)),
+                     0);
+    Dossier__V1__Request request = DOSSIER__V1__REQUEST__INIT;
+    request.id = 77;
+    request.method = (char *)method;
+    size_t size = protobuf_c_message_get_packed_size(payload);
+    uint8_t *buffer = malloc(size + 1);
+    assert_non_null(buffer);
+    protobuf_c_message_pack(payload, buffer);
+    request.payload.data = buffer;
+    request.payload.len = size;
+    request.metadata = metadata;
+    request.n_metadata = n_metadata;
+    size_t packed = dossier__v1__request__get_packed_size(&request);
+    uint8_t *body = malloc(packed);
+    assert_non_null(body);
+    dossier__v1__request__pack(&request, body);
+    zmsg_t *msg = zmsg_new();
+    zmsg_addmem(msg, "", 0);
+    zmsg_addmem(msg, body, packed);
+    assert_int_equal(zmsg_send(&msg, dealer), 0);
+    zmsg_t *reply = zmsg_recv(dealer);
+    assert_non_null(reply);
+    zframe_t *empty = zmsg_pop(reply);
+    zframe_t *frame = zmsg_pop(reply);
+    assert_non_null(frame);
+    Dossier__V1__Response *response = dossier__v1__response__unpack(
+        NULL, zframe_size(frame), zframe_data(frame));
+    assert_non_null(response);
+    assert_int_equal(response->id, 77);
+    zframe_destroy(&frame);
+    zframe_destroy(&empty);
+    zmsg_destroy(&reply);
+    free(body);
+    free(buffer);
+    zcert_destroy(&cert);
+    zsock_destroy(&dealer);
+    return response;
 }
 
 void

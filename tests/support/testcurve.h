@@ -12,6 +12,7 @@
 #include <czmq.h>
 
 #include "dossier.h"
+#include "dossier/v1/rpc.pb-c.h"
 #include "testserver.h"
 
 typedef struct {
@@ -46,6 +47,16 @@ void testcurve_start(testcurve_t *self, const char *extra);
     CURVE), timeout_ms, no retries; the caller's (dossier_client_destroy). */
 dossier_client_t *testcurve_client(testcurve_t *self, const char *file,
                                    int timeout_ms);
+
+/*  Sends one Request {id 77, method, payload packed, metadata (n of
+    them, borrowed)} over a raw CURVE DEALER with FILE's keys, and returns
+    the Response it gets within 5 s, the caller's
+    (dossier__v1__response__free_unpacked). */
+Dossier__V1__Response *
+testcurve_call_raw(testcurve_t *self, const char *file, const char *method,
+                   const ProtobufCMessage *payload,
+                   Dossier__V1__Request__MetadataEntry **metadata,
+                   size_t n_metadata);
 
 /*  Stops the server (asserting it exited 0), removes the directory and
     frees the fixture; takes NULL; sets *self_p to NULL. */
