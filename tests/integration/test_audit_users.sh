@@ -33,6 +33,7 @@ FEED="tcp://127.0.0.1:$FEED_PORT"
     --curve-key "$K/server.key_secret" --users "$U" --feed "$FEED" \
     2>"$TMP/server.log" &
 PIDS="$PIDS $!"
+watch_server $! "$TMP/server.log"
 EP=
 for _ in $(seq 1 100); do
     if [ -s "$TMP/data/dossierd.pid" ]; then

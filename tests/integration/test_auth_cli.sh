@@ -79,6 +79,7 @@ cp "$K/alice.key" "$K/bob.key" "$K/root.key" "$U/"
     --curve-key "$K/server.key_secret" --users "$U" 2>"$TMP/server.log" &
 SERVER=$!
 PIDS="$PIDS $SERVER"
+watch_server "$SERVER" "$TMP/server.log"
 EP=
 for _ in $(seq 1 100); do
     if [ -s "$TMP/data/dossierd.pid" ]; then
@@ -131,11 +132,8 @@ run 3 "no CURVE: unreachable" "$DOSSIER" -s "$EP" --timeout 500 whoami
 run 1 "unknown key: refused" "$DOSSIER" -s "$EP" --server-key "$SK" --key "$TMP/mallory.key_secret" --timeout 1000 whoami
 has "unauthenticated" "$TMP/err" "UNAUTHENTICATED"
 
-kill "$SERVER"
-wait "$SERVER"
-code=$?
+stop_server "$SERVER"
 PIDS=
-if [ "$code" -eq 0 ]; then pass=$((pass + 1)); else bad "dossierd exit $code after SIGTERM"; fi
 if grep -q ' ERROR ' "$TMP/server.log"; then bad "server logged an error"; cat "$TMP/server.log"; else pass=$((pass + 1)); fi
 
 echo "$pass passed, $fail failed"

@@ -85,8 +85,7 @@ run 0 "waiting: same answers as merged" cmp "$TMP/merged-at-commit" "$TMP/unmerg
 check_backup waiting
 
 # ---- restarted with the default idle time: the writer merges -----------------
-kill "$WAITING_PID"
-wait "$WAITING_PID" 2>/dev/null
+stop_server "$WAITING_PID"
 start_server waiting
 export DOSSIER_SERVER=$EP
 segments=

@@ -4,8 +4,13 @@
 # It needs $DOSSIER_BIN_DIR (set by ctest) and gives:
 #   $DOSSIER, $BIN_DIR, $PY, $TMP (removed at exit), pass/fail counters;
 #   ok, bad MSG, run WANT_EXIT NAME CMD..., expect NAME PYTHON-EXPR,
-#   free_port, start_server DIRNAME [ARGS...] (sets EP), finish LOGNAME.
+#   free_port, start_server DIRNAME [ARGS...] (sets EP), watch_server PID
+#   LOG, stop_server PID, finish LOGNAME.
 # Servers started here, and any pid added to $PIDS, are stopped at exit.
+# Every server started with start_server (or registered with
+# watch_server) is checked by finish, or by stop_server: it must exit 0
+# after SIGTERM, and its log must hold no sanitizer report, so that a
+# leak or an error at shutdown fails the test.
 set -u
 
 BIN_DIR=${DOSSIER_BIN_DIR:?DOSSIER_BIN_DIR must name the directory of dossier and dossierd}
@@ -15,6 +20,7 @@ pass=0
 fail=0
 TMP=$(mktemp -d "/tmp/dossier-${NAME:-test}-XXXXXX")
 PIDS=
+SERVERS= # "pid:log" of each server finish checks
 
 cleanup() {
     local pid
@@ -88,6 +94,7 @@ start_server() {
         2>"$TMP/$name.log" &
     local pid=$!
     PIDS="$PIDS $pid"
+    SERVERS="$SERVERS $pid:$TMP/$name.log"
     EP=
     for _ in $(seq 1 100); do
         if [ -s "$TMP/$name/dossierd.pid" ] &&
@@ -103,8 +110,66 @@ start_server() {
     exit 1
 }
 
-# finish LOG: prints the summary line; on failure the tail of LOG too.
+# watch_server PID LOG: has finish check a server the test started
+# itself (exit 0 after SIGTERM, no sanitizer report in LOG).
+watch_server() {
+    SERVERS="$SERVERS $1:$2"
+}
+
+# stop_server PID: stops that server now (SIGTERM, waiting at most 60 s,
+# then SIGKILL) and checks it as finish would; it is then not checked
+# again.
+stop_server() {
+    local entry keep=
+    for entry in $SERVERS; do
+        if [ "${entry%%:*}" = "$1" ]; then
+            s_check_server "${entry%%:*}" "${entry#*:}"
+        else
+            keep="$keep $entry"
+        fi
+    done
+    SERVERS=$keep
+}
+
+# s_check_server PID LOG: the one check of a server's end.
+s_check_server() {
+    local pid=$1 log=$2 code
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null
+        for _ in $(seq 1 600); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -KILL "$pid" 2>/dev/null
+            bad "dossierd ($log) did not stop within 60 s of SIGTERM"
+        fi
+    fi
+    wait "$pid" 2>/dev/null
+    code=$?
+    # 127: already reaped by the test itself (which then checked it).
+    if [ "$code" -ne 0 ] && [ "$code" -ne 127 ]; then
+        bad "dossierd ($log) exited $code, want 0"
+        tail -20 "$log"
+    else
+        ok
+    fi
+    if grep -qE 'Sanitizer|runtime error:' "$log" 2>/dev/null; then
+        bad "dossierd ($log): a sanitizer report"
+        grep -E -A12 'Sanitizer|runtime error:' "$log" | head -40
+    else
+        ok
+    fi
+}
+
+# finish LOG: checks every server still registered (see above), prints
+# the summary line; on failure the tail of LOG too.
 finish() {
+    local entry
+    for entry in $SERVERS; do
+        s_check_server "${entry%%:*}" "${entry#*:}"
+    done
+    SERVERS=
     echo "$pass passed, $fail failed"
     if [ "$fail" -ne 0 ]; then
         echo "---- $1 ----"
