@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/summary.h"
 #include "text.h"
 
 #define S_TOKEN_VERSION 1
@@ -333,25 +334,6 @@ s_plan(store_t *self, MDB_txn *txn, const s_filter_t *f, s_streams_t *ss,
     return s_streams_add(ss, prefix, 0) ? 0 : ENOMEM;
 }
 
-/* The summary view: no body, cite_as, disclaimer. */
-static void
-s_summarize(Dossier__V1__Report *r) {
-    for (size_t i = 0; i < r->n_body; i++) {
-        free(r->body[i]);
-    }
-    free(r->body);
-    r->body = NULL;
-    r->n_body = 0;
-    if (r->cite_as != protobuf_c_empty_string) {
-        free(r->cite_as);
-        r->cite_as = (char *)protobuf_c_empty_string;
-    }
-    if (r->disclaimer != protobuf_c_empty_string) {
-        free(r->disclaimer);
-        r->disclaimer = (char *)protobuf_c_empty_string;
-    }
-}
-
 static int
 s_compare_ids(const unsigned char *a, size_t alen, const unsigned char *b,
               size_t blen) {
@@ -434,7 +416,7 @@ s_list_in(store_t *self, MDB_txn *txn, const s_filter_t *f, uint64_t hash,
             break;
         }
         if (!full) {
-            s_summarize(r);
+            store_report_summarize(r);
         }
         resp->reports[resp->n_reports++] = r;
     }

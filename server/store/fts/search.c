@@ -12,6 +12,7 @@
 
 #include "country.h"
 #include "store/fts/query.h"
+#include "store/summary.h"
 
 #define S_BM25_K1 1.2
 #define S_BM25_B 0.75
@@ -958,21 +959,7 @@ s_make_hit(search_t *s, const hit_t *h, char *const *terms, uint32_t n_terms,
         dossier__v1__report__free_unpacked(r, NULL);
         return fts_oom(err);
     }
-    /* The summary view: no body, cite_as, disclaimer. */
-    for (size_t i = 0; i < r->n_body; i++) {
-        free(r->body[i]);
-    }
-    free(r->body);
-    r->body = NULL;
-    r->n_body = 0;
-    if (r->cite_as != protobuf_c_empty_string) {
-        free(r->cite_as);
-        r->cite_as = (char *)protobuf_c_empty_string;
-    }
-    if (r->disclaimer != protobuf_c_empty_string) {
-        free(r->disclaimer);
-        r->disclaimer = (char *)protobuf_c_empty_string;
-    }
+    store_report_summarize(r); /* hits carry the summary view */
     dossier__v1__search_hit__init(hit);
     hit->report = r;
     hit->score = h->score;
