@@ -44,17 +44,6 @@ s_report(const char *id) {
     return r;
 }
 
-static void *
-s_dealer(void *context, const char *endpoint) {
-    void *socket = zmq_socket(context, ZMQ_DEALER);
-    assert_non_null(socket);
-    int linger = 0, timeout = S_TIMEOUT_MS;
-    zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(socket, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
-    assert_int_equal(zmq_connect(socket, endpoint), 0);
-    return socket;
-}
-
 /*  Sends n copies of body on socket, then reads their n replies and
     checks each is code. */
 static void
@@ -129,7 +118,7 @@ test_refused_flood_is_rate_limited(void **state) {
     assert_non_null(server);
     const char *endpoint = testserver_endpoint(server);
     void *context = zmq_ctx_new();
-    void *flood = s_dealer(context, endpoint);
+    void *flood = testserver_dealer(context, endpoint, S_TIMEOUT_MS);
     Dossier__V1__Report r = s_report("refused-1");
     Dossier__V1__PutRequest put = DOSSIER__V1__PUT_REQUEST__INIT;
     put.report = &r;
@@ -143,7 +132,7 @@ test_refused_flood_is_rate_limited(void **state) {
     free(body);
 
     /* Another connection, refused once: its own window, its own entry. */
-    void *other = s_dealer(context, endpoint);
+    void *other = testserver_dealer(context, endpoint, S_TIMEOUT_MS);
     Dossier__V1__DeleteRequest del = DOSSIER__V1__DELETE_REQUEST__INIT;
     del.id = "refused-1";
     body = testserver_pack_request(2, M("Delete"), &del.base, 0, &size);

@@ -75,17 +75,6 @@ s_pack(uint64_t id, const char *method, const ProtobufCMessage *payload,
     return out;
 }
 
-static void *
-s_dealer(void *context, const char *endpoint) {
-    void *socket = zmq_socket(context, ZMQ_DEALER);
-    assert_non_null(socket);
-    int linger = 0, timeout = S_TIMEOUT_MS;
-    zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(socket, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
-    assert_int_equal(zmq_connect(socket, endpoint), 0);
-    return socket;
-}
-
 /*  Sends [empty][body] and returns the reply body (malloc'd). */
 static uint8_t *
 s_roundtrip(void *socket, const uint8_t *body, size_t size, size_t *out_size) {
@@ -134,7 +123,7 @@ test_idempotency_key_applies_once(void **state) {
     assert_non_null(server);
     const char *endpoint = testserver_endpoint(server);
     void *context = zmq_ctx_new();
-    void *socket = s_dealer(context, endpoint);
+    void *socket = testserver_dealer(context, endpoint, S_TIMEOUT_MS);
 
     Dossier__V1__Report r = s_report("idem-1", "once");
     Dossier__V1__PutRequest put = DOSSIER__V1__PUT_REQUEST__INIT;
@@ -423,7 +412,7 @@ test_audit_every_write_outcome(void **state) {
                       DOSSIER_INVALID_ARGUMENT, NULL);
 
     void *context = zmq_ctx_new();
-    void *dealer = s_dealer(context, endpoint);
+    void *dealer = testserver_dealer(context, endpoint, S_TIMEOUT_MS);
     /* A Put whose payload is not a PutRequest. */
     Dossier__V1__Request request = DOSSIER__V1__REQUEST__INIT;
     uint8_t junk[] = {0xff, 0xff, 0xff};
@@ -537,7 +526,8 @@ test_audit_every_write_outcome(void **state) {
     server = testserver_start("--anonymous-role reader");
     assert_non_null(server);
     context = zmq_ctx_new();
-    dealer = s_dealer(context, testserver_endpoint(server));
+    dealer =
+        testserver_dealer(context, testserver_endpoint(server), S_TIMEOUT_MS);
     put.report = &r;
     body = s_pack(11, M("Put"), &put.base, "", &size);
     reply = s_roundtrip(dealer, body, size, &reply_size);

@@ -541,3 +541,14 @@ testserver_expect(const char *endpoint, const char *method,
     dossier__v1__response__free_unpacked(response, NULL);
     return message;
 }
+
+void *
+testserver_dealer(void *context, const char *endpoint, int timeout_ms) {
+    void *socket = zmq_socket(context, ZMQ_DEALER);
+    assert_non_null(socket);
+    int linger = 0;
+    zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(socket, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
+    assert_int_equal(zmq_connect(socket, endpoint), 0);
+    return socket;
+}

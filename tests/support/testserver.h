@@ -139,4 +139,9 @@ ProtobufCMessage *testserver_expect(const char *endpoint, const char *method,
                                     int expect_code,
                                     const ProtobufCMessageDescriptor *output);
 
+/*  A DEALER socket in context (borrowed), connected to endpoint, with
+    LINGER 0 and a receive timeout of timeout_ms; the caller closes it.
+    Asserts (cmocka) that it could be made. */
+void *testserver_dealer(void *context, const char *endpoint, int timeout_ms);
+
 #endif
