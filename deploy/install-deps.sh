@@ -10,6 +10,7 @@ packages=(
     liblmdb-dev lmdb-utils
     libsodium-dev libssl-dev
     libjansson-dev libcmocka-dev unicode-data
+    libmicrohttpd-dev wrk
     python3 python3-zmq python3-protobuf
     clang clang-format libclang-rt-14-dev valgrind strace git
 )
