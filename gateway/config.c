@@ -42,6 +42,10 @@ static const s_setting_t s_settings[] = {
     {"max_timeout_ms", S_UINT, S_AT(max_timeout_ms), 1, 3600000},
     {"get_max_age_s", S_UINT, S_AT(get_max_age_s), 0, 31536000},
     {"access_log", S_BOOL, S_AT(access_log), 0, 0},
+    {"web", S_STRING, S_AT(web), 0, 0},
+    {"feed", S_STRING, S_AT(feed), 0, 0},
+    {"events_max_clients", S_UINT, S_AT(events_max_clients), 1, 10000},
+    {"events_buffer", S_UINT, S_AT(events_buffer), 1, 65536},
 };
 #define S_N_SETTINGS (sizeof s_settings / sizeof s_settings[0])
 
@@ -81,6 +85,13 @@ static const char s_usage[] =
     "  --get-max-age-s N           Cache-Control max-age of GET replies,\n"
     "                              default 0 (revalidate with the ETag)\n"
     "  --no-access-log             no line per request on stderr\n"
+    "  --web DIR                   serve the analysts' page from DIR at /\n"
+    "                              (default: the installed page, if any)\n"
+    "  --feed EP                   dossierd's change feed (its --feed):\n"
+    "                              relayed at GET /events to browsers\n"
+    "  --events-max-clients N      event streams open at once, default 64\n"
+    "  --events-buffer N           events kept for a stream that is\n"
+    "                              behind, default 256\n"
     "  --config FILE               zconfig file with a 'gateway' section;\n"
     "                              flags win over it\n"
     "  -h, --help                  this text\n";
@@ -291,6 +302,8 @@ s_defaults(gateway_config_t *config) {
     config->timeout_ms = 5000;
     config->max_timeout_ms = 60000;
     config->access_log = true;
+    config->events_max_clients = 64;
+    config->events_buffer = 256;
 }
 
 static dossier_status_t
@@ -431,5 +444,7 @@ gateway_config_free(gateway_config_t *config) {
     free(config->tls_cert);
     free(config->tls_key);
     free(config->config_file);
+    free(config->web);
+    free(config->feed);
     memset(config, 0, sizeof *config);
 }

@@ -33,6 +33,11 @@ typedef struct {
     unsigned max_timeout_ms;       /* the most a call may ask, 60000 */
     unsigned get_max_age_s;        /* Cache-Control max-age of GET replies, 0 */
     bool access_log;               /* one line per request on stderr, true */
+    char *web;                     /* the page's directory (web/), NULL:
+                                      the installed one if there is one */
+    char *feed;                    /* dossierd's change feed: GET /events */
+    unsigned events_max_clients;   /* event streams open at once, 64 */
+    unsigned events_buffer;        /* events kept for slow streams, 256 */
     bool help;                     /* --help was given */
 } gateway_config_t;
 

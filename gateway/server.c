@@ -32,7 +32,9 @@
 
 #include "connect.h"
 #include "dossier.h"
+#include "events.h"
 #include "metrics.h"
+#include "webfiles.h"
 
 /* Used when dossierd does not say (it is dossierd's own default). */
 #define S_DEFAULT_BODY_LIMIT (16u << 20)
@@ -57,6 +59,8 @@ struct gateway {
     char *tls_cert_pem;
     char *tls_key_pem;
     metrics_t *metrics;
+    webfiles_t *web;  /* the page at / and /web/, or NULL */
+    events_t *events; /* GET /events, or NULL without a feed */
     /* Idle libdossier clients; each serves one thread at a time. */
     pthread_mutex_t pool_lock;
     dossier_client_t **idle;
@@ -174,6 +178,23 @@ s_access_log(gateway_t *g, struct MHD_Connection *conn, const char *verb,
 /* Queues an answer of body (taken: malloc'd, freed by MHD) with status,
    and logs and counts it with code. headers: NULL-terminated name,
    value pairs, or NULL. */
+/* Queues response (taken) with status, and logs and counts it with code
+   and size bytes. */
+static enum MHD_Result
+s_queue(gateway_t *g, struct MHD_Connection *conn, const char *verb,
+        s_request_t *r, int status, int code, struct MHD_Response *response,
+        size_t size) {
+    enum MHD_Result rc = MHD_queue_response(conn, (unsigned)status, response);
+    MHD_destroy_response(response);
+    if (!r->answered) {
+        r->answered = true;
+        s_access_log(g, conn, verb, r, status, code, size);
+        metrics_end(g->metrics, r->method_index, code,
+                    s_seconds_since(&r->start));
+    }
+    return rc;
+}
+
 static enum MHD_Result
 s_answer(gateway_t *g, struct MHD_Connection *conn, const char *verb,
          s_request_t *r, int status, int code, const char *content_type,
@@ -191,15 +212,7 @@ s_answer(gateway_t *g, struct MHD_Connection *conn, const char *verb,
     for (size_t i = 0; headers != NULL && headers[i] != NULL; i += 2) {
         MHD_add_response_header(response, headers[i], headers[i + 1]);
     }
-    enum MHD_Result rc = MHD_queue_response(conn, (unsigned)status, response);
-    MHD_destroy_response(response);
-    if (!r->answered) {
-        r->answered = true;
-        s_access_log(g, conn, verb, r, status, code, size);
-        metrics_end(g->metrics, r->method_index, code,
-                    s_seconds_since(&r->start));
-    }
-    return rc;
+    return s_queue(g, conn, verb, r, status, code, response, size);
 }
 
 /* Connect's error answer: its JSON body and HTTP status; with
@@ -491,6 +504,91 @@ s_path_is(const char *uri, const char *path) {
     return strncmp(uri, path, n) == 0 && (uri[n] == '\0' || uri[n] == '?');
 }
 
+/* ---- The page (webfiles.c) and its live events (events.c) ---- */
+
+static enum MHD_Result
+s_web(gateway_t *g, struct MHD_Connection *conn, const char *verb,
+      s_request_t *r) {
+    int status = 500;
+    struct MHD_Response *response = webfiles_respond(
+        g->web, verb, r->uri, s_header(conn, MHD_HTTP_HEADER_IF_NONE_MATCH),
+        &status);
+    if (response == NULL) {
+        return MHD_NO;
+    }
+    return s_queue(g, conn, verb, r, status,
+                   status < 400    ? DOSSIER_OK
+                   : status == 404 ? DOSSIER_NOT_FOUND
+                                   : DOSSIER_INVALID_ARGUMENT,
+                   response, 0);
+}
+
+/* Whether dossierd takes the caller's token: a WhoAmI with it, as any
+   call would carry it. Writes the refusal to *error otherwise. */
+static bool
+s_token_admitted(gateway_t *g, const char *authorization,
+                 connect_error_t *error) {
+    dossier_error_t err = {0};
+    dossier_client_t *client = s_pool_take(g, &err);
+    if (client == NULL) {
+        *error =
+            (connect_error_t){.http_status = 503, .code = DOSSIER_UNAVAILABLE};
+        snprintf(error->message, sizeof error->message, "%s", err.message);
+        return false;
+    }
+    dossier_metadata_t metadata = {"authorization", authorization};
+    dossier_call_options_t options = {.timeout_ms = S_HEALTH_TIMEOUT_MS,
+                                      .metadata = &metadata,
+                                      .n_metadata = 1};
+    dossier_reply_t reply = {0};
+    dossier_status_t rc =
+        dossier_call_raw(client, "WhoAmI", NULL, 0, &options, &reply, &err);
+    s_pool_give(g, client);
+    int code = rc != DOSSIER_OK ? (int)rc : reply.code;
+    if (code != DOSSIER_OK) {
+        *error = (connect_error_t){.http_status = connect_http_status(code),
+                                   .code = (dossier_status_t)code};
+        snprintf(error->message, sizeof error->message, "%s",
+                 rc != DOSSIER_OK ? err.message : reply.message);
+    }
+    dossier_reply_clear(&reply);
+    return code == DOSSIER_OK;
+}
+
+static enum MHD_Result
+s_events(gateway_t *g, struct MHD_Connection *conn, const char *verb,
+         s_request_t *r) {
+    if (g->events == NULL) {
+        return s_answer_error(g, conn, verb, r, 404, DOSSIER_NOT_FOUND,
+                              "no change feed: start dossier-gateway with "
+                              "--feed (dossierd's --feed endpoint)",
+                              0, NULL);
+    }
+    const char *authorization = s_header(conn, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!g->anonymous_ok || authorization != NULL) {
+        connect_error_t error = {0};
+        if (authorization == NULL) {
+            return s_answer_error(g, conn, verb, r, 401,
+                                  DOSSIER_UNAUTHENTICATED,
+                                  "no Authorization header: send "
+                                  "'Authorization: Bearer TOKEN'",
+                                  0, NULL);
+        }
+        if (!s_token_admitted(g, authorization, &error)) {
+            return s_answer_connect_error(g, conn, verb, r, &error);
+        }
+    }
+    int status = 500;
+    struct MHD_Response *response =
+        events_respond(g->events, s_header(conn, "Last-Event-ID"), &status);
+    if (response == NULL) {
+        return MHD_NO;
+    }
+    return s_queue(g, conn, verb, r, status,
+                   status == 200 ? DOSSIER_OK : DOSSIER_UNAVAILABLE, response,
+                   0);
+}
+
 /* The first call for a request: its headers are in. Answers at once what
    needs no body (a body over the limit by its Content-Length). */
 static enum MHD_Result
@@ -583,6 +681,12 @@ s_on_request(void *cls, struct MHD_Connection *conn, const char *url,
     }
     if (s_path_is(r->uri, "/metrics") && get) {
         return s_metrics(g, conn, verb, r);
+    }
+    if (s_path_is(r->uri, "/events") && get) {
+        return s_events(g, conn, verb, r);
+    }
+    if (g->web != NULL && webfiles_route(r->uri)) {
+        return s_web(g, conn, verb, r);
     }
     return s_call(g, conn, verb, r);
 }
@@ -716,6 +820,33 @@ s_keys(gateway_t *g, dossier_error_t *err) {
     return rc == DOSSIER_OK ? rc : DOSSIER_INVALID_ARGUMENT;
 }
 
+/* The page's directory (--web, else the installed one when present) and
+   the change feed's relay (--feed). */
+static dossier_status_t
+s_web_and_events(gateway_t *g, const gateway_config_t *config,
+                 dossier_error_t *err) {
+    dossier_status_t rc = DOSSIER_OK;
+    if (config->web != NULL) {
+        rc = webfiles_new(config->web, &g->web, err);
+    } else {
+        dossier_error_t ignored = {0};
+        webfiles_new(DOSSIER_WEB_DIR, &g->web, &ignored);
+    }
+    if (rc != DOSSIER_OK || config->feed == NULL) {
+        return rc;
+    }
+    events_config_t events = {
+        .feed = config->feed,
+        .server_key = g->curve ? g->server_public : NULL,
+        .public_key = g->curve ? g->client_public : NULL,
+        .secret_key = g->curve ? g->client_secret : NULL,
+        .max_clients = config->events_max_clients,
+        .buffer = config->events_buffer,
+        .keepalive_s = 15,
+    };
+    return events_new(&events, &g->events, err);
+}
+
 static char *
 s_dup(const char *s) {
     return s ? strdup(s) : NULL;
@@ -773,6 +904,9 @@ gateway_new(const gateway_config_t *config, gateway_t **gateway_p,
             rc = s_read_file(config->tls_key, &g->tls_key_pem, err);
         }
     }
+    if (rc == DOSSIER_OK) {
+        rc = s_web_and_events(g, config, err);
+    }
     int fd = -1;
     if (rc == DOSSIER_OK) {
         rc = s_listen(host, port, &fd, &g->port, err);
@@ -823,9 +957,13 @@ gateway_destroy(gateway_t **gateway_p) {
         return;
     }
     gateway_t *g = *gateway_p;
+    /* Open event streams hold connection threads: end them first. */
+    events_stop(g->events);
     if (g->daemon != NULL) {
         MHD_stop_daemon(g->daemon);
     }
+    events_destroy(&g->events);
+    webfiles_destroy(&g->web);
     for (size_t i = 0; i < g->n_idle; i++) {
         dossier_client_destroy(&g->idle[i]);
     }

@@ -70,12 +70,10 @@ class WebPageTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.browser.quit()
-        status = cls.stack.stop()
-        log = cls.stack.log("dossierd")
+        failed = cls.stack.stop()
         cls.stack.cleanup()
-        if status != 0:
-            raise AssertionError("dossierd exited with %s:\n%s"
-                                 % (status, log))
+        if failed:
+            raise AssertionError("\n".join(failed))
 
     def setUp(self):
         self.wait = WebDriverWait(self.browser, WAIT_S)
@@ -106,12 +104,16 @@ class WebPageTest(unittest.TestCase):
         self.browser.get(self.stack.base_url + "/")
         self.wait.until(lambda d: d.find_element(
             By.CSS_SELECTOR, "body[data-ready]"))
-        field = self.browser.find_element(By.ID, "token")
-        field.send_keys(self.stack.tokens[role])
-        self.browser.find_element(
-            By.CSS_SELECTOR, "#login button[type=submit]").click()
+        if role not in self.stack.tokens:
+            self.skipTest("no %s token: this gateway has no per-user "
+                          "tokens yet (dossier token, issue 16)" % role)
+        if self.stack.tokens[role]:
+            field = self.browser.find_element(By.ID, "token")
+            field.send_keys(self.stack.tokens[role])
+            self.browser.find_element(
+                By.CSS_SELECTOR, "#login button[type=submit]").click()
         self.wait.until(EC.text_to_be_present_in_element(
-            (By.ID, "whoami"), "(%s)" % role))
+            (By.ID, "whoami"), "(%s)" % self.stack.roles[role]))
         self.go(fragment)
 
     def go(self, fragment):

@@ -66,6 +66,17 @@ class WebStack:
         self.tokens = {}
         self.gateway = os.path.join(BIN_DIR, "dossier-gateway")
         self.use_gateway = os.access(self.gateway, os.X_OK)
+        # Per-user tokens (issue 16, `dossier token`) let the gateway run
+        # with CURVE and each browser be a user of its own role; without
+        # them it runs keyless on loopback, where every caller is the
+        # anonymous admin and there is no reader to sign in as.
+        self.has_tokens = self.use_gateway and subprocess.run(
+            [os.path.join(BIN_DIR, "dossier"), "token", "--help"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+        self.curve = self.has_tokens or not self.use_gateway
+        # The role WhoAmI answers for a token of each role.
+        self.roles = {"reader": "reader", "writer": "writer",
+                      "admin": "admin"}
 
     def _spawn(self, name, argv, env=None):
         log_path = os.path.join(self.root, name + ".log")
@@ -98,7 +109,7 @@ class WebStack:
         os.mkdir(self.users)
         users = [("server", "admin"), ("alice", "reader"), ("bob", "writer"),
                  ("carol", "admin")]
-        if self.use_gateway:
+        if self.has_tokens:
             users.append(("gateway", "gateway"))
         for name, role in users:
             self._keygen(name, role)
@@ -106,11 +117,12 @@ class WebStack:
                 shutil.copy(os.path.join(self.keys, name + ".key"), self.users)
         data = os.path.join(self.root, "data")
         os.mkdir(data)
+        curve = ["--curve-key", os.path.join(self.keys, "server.key_secret"),
+                 "--users", self.users] if self.curve else []
         server, log_path = self._spawn("dossierd", [
             os.path.join(BIN_DIR, "dossierd"), "--data", data,
-            "--bind", "tcp://127.0.0.1:*", "--feed", "tcp://127.0.0.1:*",
-            "--curve-key", os.path.join(self.keys, "server.key_secret"),
-            "--users", self.users])
+            "--bind", "tcp://127.0.0.1:*", "--feed", "tcp://127.0.0.1:*"]
+            + curve)
         self.server = server
         self.endpoint = self._pid_endpoint(os.path.join(data, "dossierd.pid"))
         self.feed = _wait_for_line(
@@ -143,8 +155,17 @@ class WebStack:
         raise StackError("dossierd did not start:\n" + self.log("dossierd"))
 
     def _start_gateway(self, web, server_key):
+        keys = []
+        if not self.has_tokens:
+            self.tokens = {"writer": "", "admin": ""}
+            self.roles = {"writer": "admin", "admin": "admin"}
+        else:
+            keys = ["--server-key", server_key, "--key",
+                    os.path.join(self.keys, "gateway.key_secret")]
         for role, user in (("reader", "alice"), ("writer", "bob"),
                            ("admin", "carol")):
+            if not self.has_tokens:
+                break
             out = subprocess.run(
                 [os.path.join(BIN_DIR, "dossier"), "-s", self.endpoint,
                  "--server-key", server_key,
@@ -154,9 +175,7 @@ class WebStack:
             self.tokens[role] = out.decode().strip()
         gateway, log_path = self._spawn("gateway", [
             self.gateway, "--server", self.endpoint, "--feed", self.feed,
-            "--listen", "127.0.0.1:0", "--server-key", server_key,
-            "--key", os.path.join(self.keys, "gateway.key_secret"),
-            "--web", web])
+            "--listen", "127.0.0.1:0", "--web", web] + keys)
         self.base_url = _wait_for_line(
             log_path, r"(http://127\.0\.0\.1:\d+)", gateway,
             "dossier-gateway").group(1)
@@ -182,14 +201,19 @@ class WebStack:
             log_path, r"listening on (http://127\.0\.0\.1:\d+)", bridge,
             "connect_bridge.py").group(1)
 
+    def headers(self, role="writer"):
+        headers = {"Content-Type": "application/json"}
+        if self.tokens[role]:
+            headers["Authorization"] = "Bearer " + self.tokens[role]
+        return headers
+
     def call(self, method, request, role="writer"):
         """One Connect call over HTTP; returns (HTTP status, decoded
         body)."""
         req = urllib.request.Request(
             self.base_url + "/dossier.v1.Reports/" + method,
             data=json.dumps(request).encode(), method="POST",
-            headers={"Content-Type": "application/json",
-                     "Authorization": "Bearer " + self.tokens[role]})
+            headers=self.headers(role))
         try:
             with urllib.request.urlopen(req, timeout=30) as response:
                 return response.status, json.loads(response.read() or b"{}")
@@ -197,10 +221,11 @@ class WebStack:
             return err.code, json.loads(err.read() or b"{}")
 
     def stop(self):
-        """Stops the HTTP front, then dossierd; returns dossierd's exit
-        status (0 expected)."""
-        status = None
-        for name, process, log, _ in reversed(self.processes):
+        """Stops the HTTP front, then dossierd. Returns a list of the
+        daemons that did not exit 0 after SIGTERM, with their logs
+        (empty when all did; the stand-in bridge is not checked)."""
+        failed = []
+        for name, process, log, path in reversed(self.processes):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
             try:
@@ -208,10 +233,12 @@ class WebStack:
             except subprocess.TimeoutExpired:
                 process.kill()
                 code = process.wait()
-            if name == "dossierd":
-                status = code
             log.close()
-        return status
+            if code != 0 and name != "bridge":
+                with open(path, "rb") as f:
+                    failed.append("%s exited with %s:\n%s" % (
+                        name, code, f.read().decode("utf-8", "replace")))
+        return failed
 
     def cleanup(self):
         shutil.rmtree(self.root, ignore_errors=True)
