@@ -9,12 +9,14 @@
     number of streams) is under one mutex. */
 #include "events.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <zmq.h>
@@ -42,6 +44,7 @@ struct events {
 
 typedef struct {
     events_t *events;
+    int fd;                  /* the connection's socket, -1 if unknown */
     unsigned long long next; /* the number of the next event to send */
     char *pending;           /* text being sent (malloc'd) */
     size_t offset;
@@ -246,21 +249,48 @@ events_destroy(events_t **events_p) {
 
 /* ---- Streams ---- */
 
+/* Whether the browser has gone: a stream's client sends nothing after
+   its request, so a hang-up (or end of file) on its socket means it
+   left. Seen here within a second, the stream's place is free for
+   another without waiting for the next write to fail. */
+static bool
+s_client_gone(int fd) {
+    if (fd < 0) {
+        return false;
+    }
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, 0) <= 0) {
+        return false;
+    }
+    if (p.revents & (POLLHUP | POLLERR | POLLNVAL)) {
+        return true;
+    }
+    char byte;
+    return recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0; /* EOF */
+}
+
 /* The next text for stream, waiting at most keepalive_s: an event, a gap
-   notice, a keep-alive comment, or NULL once the relay stops (or out of
-   memory). Called with the lock held. */
+   notice, a keep-alive comment, or NULL once the relay stops, the
+   client left, or out of memory. Called with the lock held; waits in
+   slices of a second to look at the client's socket. */
 static char *
 s_next_text(s_stream_t *stream) {
     events_t *events = stream->events;
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += events->config.keepalive_s;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    time_t keepalive_at = now.tv_sec + events->config.keepalive_s;
     while (!events->stopping && stream->next == events->count) {
-        if (pthread_cond_timedwait(&events->changed, &events->lock, &until) !=
+        struct timespec slice = now;
+        slice.tv_sec += 1;
+        if (pthread_cond_timedwait(&events->changed, &events->lock, &slice) ==
             0) {
-            if (events->stopping) {
-                break;
-            }
+            continue;
+        }
+        if (s_client_gone(stream->fd)) {
+            return NULL;
+        }
+        clock_gettime(CLOCK_REALTIME, &now);
+        if (!events->stopping && now.tv_sec >= keepalive_at) {
             return strdup(": keep-alive\n\n");
         }
     }
@@ -331,12 +361,14 @@ s_refuse(const char *text, int *status) {
 }
 
 struct MHD_Response *
-events_respond(events_t *events, const char *last_event_id, int *status) {
+events_respond(events_t *events, int fd, const char *last_event_id,
+               int *status) {
     s_stream_t *stream = calloc(1, sizeof *stream);
     if (stream == NULL) {
         return NULL;
     }
     stream->events = events;
+    stream->fd = fd;
     pthread_mutex_lock(&events->lock);
     bool full =
         events->stopping || events->clients >= events->config.max_clients;

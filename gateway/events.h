@@ -53,10 +53,12 @@ void events_destroy(events_t **events_p);
 
 /*  A new stream, for the caller to queue and destroy: 200 with the
     stream, or 503 when max_clients are open or the relay stopped.
+    fd: the connection's socket (borrowed, only polled for a hang-up so
+    the stream ends within a second of the browser leaving), or -1.
     last_event_id: the request's Last-Event-ID header, or NULL. Writes
     the status to *status; NULL only when out of memory. */
-struct MHD_Response *events_respond(events_t *events, const char *last_event_id,
-                                    int *status);
+struct MHD_Response *events_respond(events_t *events, int fd,
+                                    const char *last_event_id, int *status);
 
 /*  Streams open now, and events relayed since start (for tests and
     /metrics). */

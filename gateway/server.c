@@ -578,9 +578,12 @@ s_events(gateway_t *g, struct MHD_Connection *conn, const char *verb,
             return s_answer_connect_error(g, conn, verb, r, &error);
         }
     }
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     int status = 500;
     struct MHD_Response *response =
-        events_respond(g->events, s_header(conn, "Last-Event-ID"), &status);
+        events_respond(g->events, info != NULL ? info->connect_fd : -1,
+                       s_header(conn, "Last-Event-ID"), &status);
     if (response == NULL) {
         return MHD_NO;
     }
