@@ -12,6 +12,7 @@ packages=(
     libjansson-dev libcmocka-dev unicode-data
     libmicrohttpd-dev wrk
     python3 python3-zmq python3-protobuf
+    chromium chromium-driver python3-selenium
     clang clang-format libclang-rt-14-dev valgrind strace git
 )
 

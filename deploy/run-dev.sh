@@ -1,22 +1,37 @@
 #!/usr/bin/env bash
 # make run: serve a data directory on loopback for a developer or analyst.
-#   deploy/run-dev.sh BUILD_DIR DATA_DIR ENDPOINT
-# Starts dossierd, imports the bundled sample reports once (a fresh data
-# directory), prints how to query it, and serves until Ctrl-C.
+#   deploy/run-dev.sh BUILD_DIR DATA_DIR ENDPOINT [HTTP_LISTEN]
+# Starts dossierd (with its change feed on the next port), imports the
+# bundled sample reports once (a fresh data directory), starts
+# dossier-gateway serving the web page from this checkout's web/ and the
+# Connect API on HTTP_LISTEN (default 127.0.0.1:8080), prints how to
+# reach both, and serves until Ctrl-C.
 set -euo pipefail
 build=${1:-build}
 data=${2:-var}
 endpoint=${3:-tcp://127.0.0.1:7531}
+listen=${4:-127.0.0.1:8080}
 bin="$build/bin"
 here=$(cd "$(dirname "$0")" && pwd)
+web="$(dirname "$here")/web"
+port=${endpoint##*:}
+feed="${endpoint%:*}:$((port + 1))"
 
 mkdir -p "$data"
 fresh=no
 [ -e "$data/data.mdb" ] || fresh=yes
 
-"$bin/dossierd" --data "$data" --bind "$endpoint" &
+"$bin/dossierd" --data "$data" --bind "$endpoint" --feed "$feed" &
 server=$!
-trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null; exit 0' INT TERM
+gateway=
+stop() {
+    [ -n "$gateway" ] && kill -TERM "$gateway" 2>/dev/null
+    [ -n "$gateway" ] && wait "$gateway" 2>/dev/null
+    kill -TERM $server 2>/dev/null
+    wait $server 2>/dev/null
+    exit 0
+}
+trap stop INT TERM
 
 # Wait (bounded) until the server answers.
 for _ in $(seq 1 50); do
@@ -34,9 +49,21 @@ if [ $fresh = yes ]; then
     "$bin/dossier" -s "$endpoint" import "$here/samples" || true
 fi
 
+page="(no web page: $bin/dossier-gateway is not built)"
+if [ -x "$bin/dossier-gateway" ]; then
+    "$bin/dossier-gateway" --server "$endpoint" --feed "$feed" \
+        --listen "$listen" --web "$web" --no-access-log &
+    gateway=$!
+    page="http://$listen/"
+fi
+
 cat <<MSG
 
-dossierd is serving $data/ on $endpoint. In another terminal:
+dossierd is serving $data/ on $endpoint. The web page for analysts:
+
+    $page
+
+In another terminal:
 
     export PATH="\$PWD/$bin:\$PATH"
     dossier list
@@ -44,7 +71,9 @@ dossierd is serving $data/ on $endpoint. In another terminal:
     dossier history Azerbaijan
     dossier search "forced labor" --year 2004
     dossier import ~/refworld/          # your own Refworld .txt files
+    curl -s -H 'Content-Type: application/json' -d '{"id":"tip-2004-aze"}' \\
+        http://$listen/dossier.v1.Reports/Get
 
-Ctrl-C stops the server; the data stays in $data/.
+Ctrl-C stops the servers; the data stays in $data/.
 MSG
 wait $server
