@@ -43,7 +43,8 @@ export async function changesView(year) {
         const reply = await call("Changes", { year });
         const changes = reply.changes || [];
         changes.forEach((c) => session.shownIds.add(c.reportId));
-        section.append(changes.length ? h("table", { class: "changes" },
+        section.append(changes.length ? h("div", { class: "table-scroll" },
+            h("table", { class: "changes" },
             h("caption", {}, `${changes.length} countr${
                 changes.length === 1 ? "y" : "ies"} changed tier from ${
                 year - 1} to ${year} (Trafficking in Persons Report)`),
@@ -58,7 +59,7 @@ export async function changesView(year) {
             h("td", {}, TIER_LABELS[c.current] || c.current),
             h("td", {}, MOVES[c.move] || "other"),
             h("td", {}, h("a", { href: "#/report/" +
-                encodeURIComponent(c.reportId) }, c.reportId))))))
+                encodeURIComponent(c.reportId) }, c.reportId)))))))
             : h("p", {}, `No country changed tier from ${year - 1} to ${
                 year}, or one of the two years has no reports.`));
     } catch (err) {

@@ -157,7 +157,7 @@ function facetList(params, facets) {
                         href: facetHref(params, facet.field, c.value),
                         class: "facet-value", "data-value": c.value },
                     facetLabel(facet.field, c.value),
-                    h("span", { class: "count" }, ` ${int(c.count)}`))))))));
+                    h("span", { class: "count" }, ` (${int(c.count)})`))))))));
 }
 
 export function reportMeta(report) {
@@ -268,7 +268,7 @@ export async function searchView(params) {
             results.append(
                 h("p", { class: "total", id: "total" },
                     `${total} report${total === 1 ? "" : "s"} found`),
-                activeFilters(params),
+                activeFilters(params) || "",
                 h("div", { class: "result-grid" },
                     facetList(params, reply.facets || []),
                     h("div", {},
@@ -293,7 +293,7 @@ export async function searchView(params) {
                 h("p", { class: "total" }, Object.keys(filter).length
                     ? "Every report that matches the filters, by id:"
                     : "Every report, by id. Type words above to search."),
-                activeFilters(params),
+                activeFilters(params) || "",
                 reports.length ? h("ol", { class: "hits",
                     start: (page - 1) * PAGE_SIZE + 1 },
                 reports.map((r) => hitItem(r, ""))) : h("p", {},

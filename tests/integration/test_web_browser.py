@@ -21,7 +21,8 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "web"))
 
-from webstack import SOURCE_DIR, WebStack, start_browser  # noqa: E402
+from webstack import (SOURCE_DIR, WebStack, phone_width,  # noqa: E402
+                      start_browser)
 
 from selenium.common.exceptions import TimeoutException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -152,7 +153,8 @@ class WebPageTest(unittest.TestCase):
         self.open("#/search?q=trafficking")
         link = self.wait.until(EC.element_to_be_clickable((
             By.CSS_SELECTOR, '.facet[data-field=country] a[data-value=AZE]')))
-        expected = int(link.find_element(By.CSS_SELECTOR, ".count").text)
+        expected = int(link.find_element(By.CSS_SELECTOR, ".count")
+                       .text.strip(" ()"))
         before = int(self.browser.find_element(By.ID, "total")
                      .text.split()[0])
         self.assertLess(expected, before, "the facet would filter nothing")
@@ -166,7 +168,10 @@ class WebPageTest(unittest.TestCase):
             self.assertIn("Azerbaijan", hit.find_element(
                 By.CSS_SELECTOR, ".meta").text)
         # The filter shows as a chip that removes it.
-        self.browser.find_element(By.CSS_SELECTOR, ".chips a")
+        chip = self.browser.find_element(By.CSS_SELECTOR, ".chips a")
+        self.assertIn("AZE", chip.text)
+        self.assertNotIn("null", self.browser.find_element(
+            By.CSS_SELECTOR, ".results").text)
 
     def test_open_report(self):
         self.open("#/search?q=azerbaijan&country=AZE&from=2004&to=2004")
@@ -312,6 +317,25 @@ class WebPageTest(unittest.TestCase):
         self.wait.until(EC.url_contains("deleted=web-delete-me"))
         self.assertEqual(self.stack.call("Get", {"id": "web-delete-me"})[0],
                          404)
+
+    def test_phone_width_has_no_sideways_scroll(self):
+        phone_width(self.browser)
+        self.addCleanup(self.browser.execute_cdp_cmd,
+                        "Emulation.clearDeviceMetricsOverride", {})
+        for fragment, ready in (("#/search?q=trafficking", "li.hit"),
+                                ("#/report/tip-2004-aze", "article.report"),
+                                ("#/country/AZE", "svg.tier-chart"),
+                                ("#/changes/2005", "table.changes")):
+            if fragment.startswith("#/search"):
+                self.open(fragment)
+            else:
+                self.go(fragment)
+            self.wait.until(EC.presence_of_element_located(
+                (By.CSS_SELECTOR, ready)))
+            overflow = self.browser.execute_script(
+                "return document.documentElement.scrollWidth"
+                " - document.documentElement.clientWidth")
+            self.assertLessEqual(overflow, 0, fragment)
 
     def test_changes_page(self):
         self.open("#/changes/2005")

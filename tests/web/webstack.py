@@ -259,3 +259,11 @@ def start_browser(width=1280, height=900):
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     service = Service(executable_path="/usr/bin/chromedriver")
     return webdriver.Chrome(service=service, options=options)
+
+
+def phone_width(browser, width=390, height=844):
+    """Makes the page's viewport a phone's (headless chromium's window
+    is at least 500 pixels wide, so through device metrics)."""
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": height, "deviceScaleFactor": 1,
+        "mobile": True})
