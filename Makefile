@@ -117,7 +117,7 @@ bench: deps
 	@cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release \
 	    $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BENCH_BUILD) -j $(JOBS) --target dossierd dossier_cli \
-	    dossier-bench
+	    dossier-bench dossier_gateway
 	bench/load/run.sh $(BENCH_BUILD)
 
 install: build
