@@ -1,6 +1,6 @@
 /*  main.c: dossier-gateway, the HTTP (Connect protocol) front of dossierd.
 
-    Reads the settings (config.c), starts the HTTP server (server.c),
+    Reads the settings (gateway_config.c), starts the HTTP server (server.c),
     says where it listens in one line on stderr, and serves until SIGINT
     or SIGTERM. Exit 0 after a signal, 2 for bad settings, 1 when it
     cannot start. */
@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
+#include "gateway_config.h"
 #include "server.h"
 
 int

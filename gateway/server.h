@@ -14,7 +14,7 @@
 #ifndef DOSSIER_GATEWAY_SERVER_H
 #define DOSSIER_GATEWAY_SERVER_H
 
-#include "config.h"
+#include "gateway_config.h"
 #include "status.h"
 
 typedef struct gateway gateway_t;
