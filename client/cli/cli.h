@@ -183,6 +183,7 @@ extern const cli_verb_t cli_verb_whoami;
 extern const cli_verb_t cli_verb_edit;
 extern const cli_verb_t cli_verb_audit;
 extern const cli_verb_t cli_verb_watch;
+extern const cli_verb_t cli_verb_token;
 
 /*  `import --json DUMP`: Puts each JSON line of the files in args (after
     its options: the common ones only) as create-or-replace. import runs
