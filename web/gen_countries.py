@@ -5,7 +5,7 @@ the page offers exactly the names and codes a filter accepts.
 
     /usr/bin/python3 web/gen_countries.py > web/countries.js
 
-tests/web/test_countries_current.sh checks that the file checked in is
+tests/source/test_web_countries.sh checks that the file checked in is
 what this writes."""
 
 import codecs

@@ -74,13 +74,12 @@ def main():
             browser.get(stack.base_url + "/")
             WebDriverWait(browser, 20).until(lambda d: d.find_element(
                 By.CSS_SELECTOR, "body[data-ready]"))
-            token = stack.tokens.get("writer")
-            if token:
-                browser.find_element(By.ID, "token").send_keys(token)
-                browser.find_element(
-                    By.CSS_SELECTOR, "#login button[type=submit]").click()
+            browser.find_element(By.ID, "token").send_keys(
+                stack.tokens["writer"])
+            browser.find_element(
+                By.CSS_SELECTOR, "#login button[type=submit]").click()
             WebDriverWait(browser, 20).until(EC.text_to_be_present_in_element(
-                (By.ID, "whoami"), "("))
+                (By.ID, "whoami"), "(writer)"))
             shoot(browser, stack, '#/search?q=%22forced+labor%22',
                   "search" + suffix, "li.hit")
             if suffix:

@@ -1,15 +1,10 @@
-"""What the browser tests (and the screenshot script) run against: a real
-dossierd with CURVE and a change feed on 127.0.0.1:* in a temporary
-directory, the HTTP front that serves the page and the Connect API, and
-a headless Debian chromium driven through chromedriver.
+"""What the browser tests (and the screenshot script) run against, all on
+127.0.0.1 in a temporary directory: a real dossierd with CURVE and its
+change feed, dossier-gateway in front of it with its own CURVE key (a
+user of role gateway) serving the page from web/, a reader's, a
+writer's and an admin's API token (`dossier token create`), and a
+headless Debian chromium driven through chromedriver."""
 
-The HTTP front is build/bin/dossier-gateway when the build has it, else
-tests/web/connect_bridge.py (a stand-in speaking the same HTTP for as long
-as the gateway is not built). Tokens: with the gateway, `dossier token
-create NAME --role ROLE`; with the bridge, a token file mapping each
-token to a CURVE user of that role."""
-
-import hashlib
 import json
 import os
 import re
@@ -26,194 +21,127 @@ BIN_DIR = os.environ.get("DOSSIER_BIN_DIR", "")
 SOURCE_DIR = os.environ.get("DOSSIER_SOURCE_DIR", "")
 START_TIMEOUT_S = 20
 STOP_TIMEOUT_S = 20
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-for _entry in reversed(os.environ.get("DOSSIER_PYTHONPATH", "").split(":")):
-    if _entry and _entry not in sys.path:
-        sys.path.insert(0, _entry)
 
 
 class StackError(Exception):
     pass
 
 
-def _wait_for_line(path, pattern, process, what):
-    """Reads path (a process's log) until pattern matches; returns the
-    match. Bounded by START_TIMEOUT_S; fails early if process exits."""
+def _wait_for(what, process, read, log):
+    """Calls read() until it returns something; bounded by
+    START_TIMEOUT_S, and fails at once if process exits."""
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
-        with open(path, "rb") as f:
-            text = f.read().decode("utf-8", "replace")
-        found = re.search(pattern, text)
+        found = read()
         if found:
             return found
         if process.poll() is not None:
             raise StackError("%s exited with %d:\n%s"
-                             % (what, process.returncode, text))
+                             % (what, process.returncode, log()))
         time.sleep(0.02)
-    raise StackError("%s wrote no %r within %d s:\n%s"
-                     % (what, pattern, START_TIMEOUT_S, text))
+    raise StackError("%s did not start within %d s:\n%s"
+                     % (what, START_TIMEOUT_S, log()))
 
 
 class WebStack:
-    """start() brings everything up; stop() takes it down and checks that
-    dossierd exited 0. base_url is the page's address; token(role) a
-    bearer token of that role ("reader", "writer", "admin")."""
+    """start() brings everything up; stop() takes it down. base_url is the
+    page's address; tokens[role] a bearer token of that role ("reader",
+    "writer", "admin")."""
 
     def __init__(self):
         self.root = tempfile.mkdtemp(prefix="dossier-web-")
-        self.processes = []
+        self.processes = {}
         self.tokens = {}
-        self.gateway = os.path.join(BIN_DIR, "dossier-gateway")
-        self.use_gateway = os.access(self.gateway, os.X_OK)
-        # Per-user tokens (issue 16, `dossier token`) let the gateway run
-        # with CURVE and each browser be a user of its own role; without
-        # them it runs keyless on loopback, where every caller is the
-        # anonymous admin and there is no reader to sign in as.
-        self.has_tokens = self.use_gateway and subprocess.run(
-            [os.path.join(BIN_DIR, "dossier"), "token", "--help"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
-        self.curve = self.has_tokens or not self.use_gateway
-        # The role WhoAmI answers for a token of each role.
-        self.roles = {"reader": "reader", "writer": "writer",
-                      "admin": "admin"}
 
-    def _spawn(self, name, argv, env=None):
-        log_path = os.path.join(self.root, name + ".log")
-        log = open(log_path, "wb")
-        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                                   env=env)
-        self.processes.append((name, process, log, log_path))
-        return process, log_path
+    def _bin(self, name):
+        return os.path.join(BIN_DIR, name)
+
+    def _spawn(self, name, argv):
+        path = os.path.join(self.root, name + ".log")
+        log = open(path, "wb")
+        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        self.processes[name] = (process, log, path)
+        return process
 
     def log(self, name):
-        for entry in self.processes:
-            if entry[0] == name:
-                if not entry[2].closed:
-                    entry[2].flush()
-                with open(entry[3], "rb") as f:
-                    return f.read().decode("utf-8", "replace")
-        return ""
+        with open(self.processes[name][2], "rb") as f:
+            return f.read().decode("utf-8", "replace")
 
-    def _keygen(self, name, role):
-        subprocess.run([os.path.join(BIN_DIR, "dossier"), "keygen", name,
-                        "--role", role, "--dir", self.keys], check=True,
-                       stdout=subprocess.DEVNULL)
-
-    def start(self):
-        if not BIN_DIR:
-            raise StackError("DOSSIER_BIN_DIR is not set")
-        self.keys = os.path.join(self.root, "keys")
-        self.users = os.path.join(self.root, "users")
-        os.mkdir(self.keys)
-        os.mkdir(self.users)
-        users = [("server", "admin"), ("alice", "reader"), ("bob", "writer"),
-                 ("carol", "admin")]
-        if self.has_tokens:
-            users.append(("gateway", "gateway"))
-        for name, role in users:
-            self._keygen(name, role)
-            if name != "server":
-                shutil.copy(os.path.join(self.keys, name + ".key"), self.users)
-        data = os.path.join(self.root, "data")
-        os.mkdir(data)
-        curve = ["--curve-key", os.path.join(self.keys, "server.key_secret"),
-                 "--users", self.users] if self.curve else []
-        server, log_path = self._spawn("dossierd", [
-            os.path.join(BIN_DIR, "dossierd"), "--data", data,
-            "--bind", "tcp://127.0.0.1:*", "--feed", "tcp://127.0.0.1:*"]
-            + curve)
-        self.server = server
-        self.endpoint = self._pid_endpoint(os.path.join(data, "dossierd.pid"))
-        self.feed = _wait_for_line(
-            log_path, r"change feed: publishing committed writes at "
-            r"(tcp://\S+)", server, "dossierd").group(1)
-        web = os.path.join(SOURCE_DIR, "web")
-        server_key = os.path.join(self.keys, "server.key")
-        if self.use_gateway:
-            self._start_gateway(web, server_key)
-        else:
-            self._start_bridge(web, server_key)
-        return self
+    def _log_match(self, name, pattern):
+        found = re.search(pattern, self.log(name))
+        return found.group(1) if found else None
 
     def _pid_endpoint(self, pid_path):
-        """The endpoint dossierd writes to DATA/dossierd.pid once bound."""
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.server.poll() is not None:
-                raise StackError("dossierd exited with %d:\n%s"
-                                 % (self.server.returncode,
-                                    self.log("dossierd")))
-            try:
-                with open(pid_path) as f:
-                    lines = f.read().split("\n")
-            except FileNotFoundError:
-                lines = []
-            if len(lines) >= 3 and lines[1].startswith("tcp://"):
-                return lines[1].strip()
-            time.sleep(0.02)
-        raise StackError("dossierd did not start:\n" + self.log("dossierd"))
+        try:  # "PID\nENDPOINT\n", written once bound
+            with open(pid_path) as f:
+                lines = f.read().split("\n")
+        except FileNotFoundError:
+            return None
+        if len(lines) >= 3 and lines[1].startswith("tcp://"):
+            return lines[1].strip()
+        return None
 
-    def _start_gateway(self, web, server_key):
-        keys = []
-        if not self.has_tokens:
-            self.tokens = {"writer": "", "admin": ""}
-            self.roles = {"writer": "admin", "admin": "admin"}
-        else:
-            keys = ["--server-key", server_key, "--key",
-                    os.path.join(self.keys, "gateway.key_secret")]
+    def start(self):
+        if not BIN_DIR or not SOURCE_DIR:
+            raise StackError("DOSSIER_BIN_DIR and DOSSIER_SOURCE_DIR must "
+                             "be set")
+        keys = os.path.join(self.root, "keys")
+        users = os.path.join(self.root, "users")
+        os.mkdir(keys)
+        os.mkdir(users)
+        for name, role in (("server", "admin"), ("gateway", "gateway"),
+                           ("carol", "admin")):
+            subprocess.run([self._bin("dossier"), "keygen", name, "--role",
+                            role, "--dir", keys], check=True,
+                           stdout=subprocess.DEVNULL)
+            if name != "server":
+                shutil.copy(os.path.join(keys, name + ".key"), users)
+        data = os.path.join(self.root, "data")
+        os.mkdir(data)
+        server = self._spawn("dossierd", [
+            self._bin("dossierd"), "--data", data,
+            "--bind", "tcp://127.0.0.1:*", "--feed", "tcp://127.0.0.1:*",
+            "--curve-key", os.path.join(keys, "server.key_secret"),
+            "--users", users])
+        self.endpoint = _wait_for(
+            "dossierd", server,
+            lambda: self._pid_endpoint(os.path.join(data, "dossierd.pid")),
+            lambda: self.log("dossierd"))
+        self.feed = _wait_for(
+            "dossierd", server,
+            lambda: self._log_match("dossierd", r"change feed: publishing "
+                                    r"committed writes at (tcp://\S+)"),
+            lambda: self.log("dossierd"))
+        server_key = os.path.join(keys, "server.key")
         for role, user in (("reader", "alice"), ("writer", "bob"),
                            ("admin", "carol")):
-            if not self.has_tokens:
-                break
-            out = subprocess.run(
-                [os.path.join(BIN_DIR, "dossier"), "-s", self.endpoint,
+            self.tokens[role] = subprocess.run(
+                [self._bin("dossier"), "-s", self.endpoint,
                  "--server-key", server_key,
-                 "--key", os.path.join(self.keys, "carol.key_secret"),
+                 "--key", os.path.join(keys, "carol.key_secret"),
                  "token", "create", user, "--role", role],
-                check=True, stdout=subprocess.PIPE).stdout
-            self.tokens[role] = out.decode().strip()
-        gateway, log_path = self._spawn("gateway", [
-            self.gateway, "--server", self.endpoint, "--feed", self.feed,
-            "--listen", "127.0.0.1:0", "--web", web] + keys)
-        self.base_url = _wait_for_line(
-            log_path, r"(http://127\.0\.0\.1:\d+)", gateway,
-            "dossier-gateway").group(1)
-
-    def _start_bridge(self, web, server_key):
-        tokens = {}
-        for role, user in (("reader", "alice"), ("writer", "bob"),
-                           ("admin", "carol")):
-            token = hashlib.sha256(os.urandom(16)).hexdigest()
-            self.tokens[role] = token
-            tokens[token] = os.path.join(self.keys, user + ".key")
-        token_file = os.path.join(self.root, "tokens.json")
-        with open(token_file, "w") as f:
-            json.dump(tokens, f)
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.environ.get("DOSSIER_PYTHONPATH", "")
-        bridge, log_path = self._spawn("bridge", [
-            "/usr/bin/python3", os.path.join(HERE, "connect_bridge.py"),
-            "--server", self.endpoint, "--feed", self.feed, "--web", web,
-            "--tokens", token_file, "--server-key", server_key,
-            "--feed-cert", os.path.join(self.keys, "bob.key")], env=env)
-        self.base_url = _wait_for_line(
-            log_path, r"listening on (http://127\.0\.0\.1:\d+)", bridge,
-            "connect_bridge.py").group(1)
-
-    def headers(self, role="writer"):
-        headers = {"Content-Type": "application/json"}
-        if self.tokens[role]:
-            headers["Authorization"] = "Bearer " + self.tokens[role]
-        return headers
+                check=True, stdout=subprocess.PIPE).stdout.decode().strip()
+        gateway = self._spawn("gateway", [
+            self._bin("dossier-gateway"), "--server", self.endpoint,
+            "--feed", self.feed, "--listen", "127.0.0.1:0",
+            "--server-key", server_key,
+            "--key", os.path.join(keys, "gateway.key_secret"),
+            "--web", os.path.join(SOURCE_DIR, "web")])
+        self.base_url = _wait_for(
+            "dossier-gateway", gateway,
+            lambda: self._log_match("gateway", r"listening on "
+                                    r"(http://127\.0\.0\.1:\d+)"),
+            lambda: self.log("gateway"))
+        return self
 
     def call(self, method, request, role="writer"):
-        """One Connect call over HTTP; returns (HTTP status, decoded
-        body)."""
+        """One Connect call over HTTP with a token of role; returns
+        (HTTP status, decoded body)."""
         req = urllib.request.Request(
             self.base_url + "/dossier.v1.Reports/" + method,
             data=json.dumps(request).encode(), method="POST",
-            headers=self.headers(role))
+            headers={"Content-Type": "application/json",
+                     "Authorization": "Bearer " + self.tokens[role]})
         try:
             with urllib.request.urlopen(req, timeout=30) as response:
                 return response.status, json.loads(response.read() or b"{}")
@@ -221,11 +149,13 @@ class WebStack:
             return err.code, json.loads(err.read() or b"{}")
 
     def stop(self):
-        """Stops the HTTP front, then dossierd. Returns a list of the
-        daemons that did not exit 0 after SIGTERM, with their logs
-        (empty when all did; the stand-in bridge is not checked)."""
+        """Stops the gateway, then dossierd. Returns the daemons that did
+        not exit 0 after SIGTERM, with their logs (empty when all did)."""
         failed = []
-        for name, process, log, path in reversed(self.processes):
+        for name in ("gateway", "dossierd"):
+            if name not in self.processes:
+                continue
+            process, log, _ = self.processes[name]
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
             try:
@@ -234,10 +164,9 @@ class WebStack:
                 process.kill()
                 code = process.wait()
             log.close()
-            if code != 0 and name != "bridge":
-                with open(path, "rb") as f:
-                    failed.append("%s exited with %s:\n%s" % (
-                        name, code, f.read().decode("utf-8", "replace")))
+            if code != 0:
+                failed.append("%s exited with %s:\n%s"
+                              % (name, code, self.log(name)))
         return failed
 
     def cleanup(self):
