@@ -829,11 +829,20 @@ static dossier_status_t
 s_web_and_events(gateway_t *g, const gateway_config_t *config,
                  dossier_error_t *err) {
     dossier_status_t rc = DOSSIER_OK;
+    const char *web = config->web != NULL ? config->web : DOSSIER_WEB_DIR;
     if (config->web != NULL) {
         rc = webfiles_new(config->web, &g->web, err);
     } else {
-        dossier_error_t ignored = {0};
-        webfiles_new(DOSSIER_WEB_DIR, &g->web, &ignored);
+        dossier_error_t missing = {0};
+        if (webfiles_new(DOSSIER_WEB_DIR, &g->web, &missing) != DOSSIER_OK) {
+            fprintf(stderr,
+                    "dossier-gateway: no web page (%s; --web DIR serves "
+                    "one)\n",
+                    missing.message);
+        }
+    }
+    if (g->web != NULL) {
+        fprintf(stderr, "dossier-gateway: web page from %s at /\n", web);
     }
     if (rc != DOSSIER_OK || config->feed == NULL) {
         return rc;

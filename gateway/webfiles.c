@@ -238,6 +238,9 @@ webfiles_respond(const webfiles_t *webfiles, const char *verb, const char *uri,
            (or on failure). */
         response = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
         *status = 200;
+        if (response == NULL) {
+            close(fd);
+        }
     }
     if (response == NULL) {
         return NULL;
