@@ -31,6 +31,7 @@ from selenium.webdriver.support import expected_conditions as EC  # noqa
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 WAIT_S = 20
+PAGED = 12
 SAMPLES = os.path.join(SOURCE_DIR, "deploy", "samples")
 FIXTURES = os.path.join(SOURCE_DIR, "tests", "fixtures", "refworld")
 
@@ -63,6 +64,13 @@ class WebPageTest(unittest.TestCase):
                 "publisher": "United States Department of State",
                 "body": ["Written by the browser test."]}})
             assert status == 200, (status, body)
+            # Twelve reports of one word, years 2001 to 2012: more than a
+            # page of hits.
+            for i in range(PAGED):
+                status, body = cls.stack.call("Put", {"report": {
+                    "id": "paged-%02d" % i, "title": "Paged %d" % i,
+                    "year": 2001 + i, "body": ["zanzibarite %d" % i]}})
+                assert status == 200, (status, body)
             cls.browser = start_browser()
         except BaseException:
             cls.stack.stop()
@@ -153,6 +161,47 @@ class WebPageTest(unittest.TestCase):
         # The search is in the URL: a link to it shows the same hits.
         self.assertIn("q=%22forced+labor%22", self.browser.current_url)
 
+    def test_sort_paging_and_the_url(self):
+        self.open("#/search?q=zanzibarite&order=year")
+        self.wait.until(EC.text_to_be_present_in_element(
+            (By.ID, "total"), "%d reports" % PAGED))
+        years = [hit.find_element(By.CSS_SELECTOR, "h3").text
+                 for hit in self.hits()]
+        self.assertEqual(years, ["Paged %d" % i
+                                 for i in range(PAGED - 1, PAGED - 11, -1)])
+        self.browser.find_element(By.CSS_SELECTOR, "a[rel=next]").click()
+        self.wait.until(EC.url_contains("page=2"))
+        self.wait.until(lambda d: len(self.hits()) == PAGED - 10)
+        self.assertEqual([h.find_element(By.CSS_SELECTOR, "h3").text
+                          for h in self.hits()], ["Paged 1", "Paged 0"])
+        self.assertEqual(self.browser.find_element(
+            By.CSS_SELECTOR, "ol.hits").get_attribute("start"), "11")
+        self.assertEqual(self.browser.find_elements(
+            By.CSS_SELECTOR, "a[rel=next]"), [])
+        # The link alone (a fresh load, no page tokens in memory) shows
+        # the same page.
+        url = self.browser.current_url
+        self.browser.get("about:blank")
+        self.browser.get(url)
+        self.wait.until(lambda d: d.find_element(
+            By.CSS_SELECTOR, "body[data-ready]"))
+        self.wait.until(lambda d: len(self.hits()) == PAGED - 10)
+        self.browser.find_element(By.CSS_SELECTOR, "a[rel=prev]").click()
+        self.wait.until(lambda d: len(self.hits()) == 10)
+        self.assertEqual(self.browser.find_element(
+            By.ID, "f-order").get_attribute("value"), "year")
+
+    def test_country_completion_from_the_iso_table(self):
+        self.open("#/")
+        options = self.browser.execute_script(
+            "return [...document.querySelectorAll('#countries option')]"
+            ".map(o => o.value)")
+        self.assertGreaterEqual(len(options), 249)
+        self.assertIn("Côte d'Ivoire", options)
+        self.assertIn("Azerbaijan", options)
+        self.assertEqual(self.browser.find_element(
+            By.ID, "f-country").get_attribute("list"), "countries")
+
     def test_facet_click_filters(self):
         self.open("#/search?q=trafficking")
         link = self.wait.until(EC.element_to_be_clickable((
@@ -186,6 +235,10 @@ class WebPageTest(unittest.TestCase):
         self.wait.until(EC.presence_of_element_located(
             (By.CSS_SELECTOR, "article.report[data-id='tip-2004-aze']")))
         self.heading(title)
+        # Focus moved to the new page's heading (where a screen reader
+        # starts reading).
+        self.assertEqual(self.browser.switch_to.active_element.tag_name,
+                         "h1")
         paragraphs = self.browser.find_elements(By.CSS_SELECTOR,
                                                 "section.body p")
         self.assertGreater(len(paragraphs), 3)
