@@ -79,4 +79,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
         }                                                                      \
     } while (0)
 
+/*  webfiles_resolve over the input as a request target: a name it
+    accepts is relative, of safe characters only, without an empty, "."
+    or ".." segment or a hidden one, and comes with a Content-Type. */
+int fuzz_webfiles_one(const uint8_t *data, size_t size);
+
 #endif

@@ -1,7 +1,7 @@
 /*  test_fuzz_regress.c: replays every committed fuzz input in the
     ordinary build, without libFuzzer.
 
-    The four harnesses (fuzz/fuzz_*.c) are compiled into this program by
+    The harnesses (fuzz/fuzz_*.c) are compiled into this program by
     #include, so the normal build and ctest run exactly the code libFuzzer
     runs, with no CMake change: for each harness NAME, every file in
     tests/regress/NAME/ (inputs that once crashed it, kept once the owning
@@ -25,6 +25,7 @@
 #include "../../fuzz/fuzz_json.c"
 #include "../../fuzz/fuzz_query.c"
 #include "../../fuzz/fuzz_refworld.c"
+#include "../../fuzz/fuzz_webfiles.c"
 
 typedef int (*s_entry_fn)(const uint8_t *data, size_t size);
 
@@ -129,12 +130,18 @@ test_gateway(void **state) {
     s_replay("gateway", fuzz_gateway_one, NULL);
 }
 
+static void
+test_webfiles(void **state) {
+    (void)state;
+    s_replay("webfiles", fuzz_webfiles_one, NULL);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refworld), cmocka_unit_test(test_json),
         cmocka_unit_test(test_query),    cmocka_unit_test(test_envelope),
-        cmocka_unit_test(test_gateway),
+        cmocka_unit_test(test_gateway),  cmocka_unit_test(test_webfiles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
