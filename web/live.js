@@ -4,7 +4,8 @@
 // headers, and a token in the URL ends up in logs). Each event is
 // "event: change" with the ChangeEvent as proto3 JSON in "data:".
 // A dropped stream is opened again after a pause that doubles up to 30 s;
-// a gateway without /events (404) is left alone.
+// a gateway without /events (404), or one that refuses the token (401,
+// 403), is not asked again until the next sign-in.
 
 import { authHeaders } from "./api.js";
 
@@ -43,7 +44,10 @@ async function follow(signal, onChange) {
         } catch (err) {
             response = null;
         }
-        if (response && response.status === 404) {
+        if (response && [401, 403, 404].includes(response.status)) {
+            // No feed on this gateway, or not signed in (startLive runs
+            // again after signing in): asking again would not help.
+            document.body.dataset.live = "off";
             return;
         }
         if (response && response.ok && response.body) {

@@ -250,6 +250,10 @@ export async function searchView(params) {
         h("h1", {}, query ? `Search: ${query}` : "Search the reports"),
         searchForm(params));
     const results = h("div", { class: "results", "aria-live": "polite" });
+    if (params.get("deleted")) {
+        section.append(h("p", { class: "notice", role: "status" },
+            `Report ${params.get("deleted")} was deleted.`));
+    }
     section.append(results);
     try {
         if (query) {

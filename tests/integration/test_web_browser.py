@@ -372,6 +372,8 @@ class WebPageTest(unittest.TestCase):
         self.wait.until(EC.element_to_be_clickable(
             (By.ID, "confirm-delete"))).click()
         self.wait.until(EC.url_contains("deleted=web-delete-me"))
+        self.wait.until(EC.text_to_be_present_in_element(
+            (By.CSS_SELECTOR, "p.notice"), "web-delete-me was deleted"))
         self.assertEqual(self.stack.call("Get", {"id": "web-delete-me"})[0],
                          404)
 
