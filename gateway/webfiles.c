@@ -91,7 +91,8 @@ webfiles_route(const char *uri) {
     }
     size_t n = s_path_length(uri);
     return (n == 1 && uri[0] == '/') ||
-           (n >= strlen(S_PREFIX) && strncmp(uri, S_PREFIX, 5) == 0);
+           (n >= strlen(S_PREFIX) &&
+            strncmp(uri, S_PREFIX, strlen(S_PREFIX)) == 0);
 }
 
 static bool
