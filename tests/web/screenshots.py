@@ -92,6 +92,19 @@ def main():
                   "svg.tier-chart")
             shoot(browser, stack, "#/changes/2003", "changes",
                   "table.changes")
+            browser.execute_script("location.hash = '#/import'")
+            chooser = WebDriverWait(browser, 20).until(
+                EC.presence_of_element_located((By.ID, "files")))
+            fixtures = DIRS[1]
+            chooser.send_keys("\n".join(os.path.join(fixtures, name) for name
+                                        in ("crlf-lineends-ghana.txt",
+                                            "notes.txt",
+                                            "tip-2004-azerbaijan.txt")))
+            WebDriverWait(browser, 20).until(lambda d: d.find_element(
+                By.ID, "import-progress").get_attribute("value") == "3")
+            path = os.path.join(OUT, "import.png")
+            browser.save_screenshot(path)
+            print(path)
             browser.quit()
             browser = None
     finally:
