@@ -83,7 +83,7 @@ def http_section(runs):
         ratio = added = "-"
         if d:
             ratio = "%.2fx" % (float(h["ops_s"]) / float(d["ops_s"]))
-            added = "%d" % (int(h["p50_us"]) - int(d["p50_us"]))
+            added = "%.0f" % (float(h["p50_us"]) - float(d["p50_us"]))
         rows.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             http, h["c"], f(h["ops_s"]), h["p50_us"], h["p90_us"],
             h["p99_us"], h["max_us"], h["errors"], ratio, added))
