@@ -514,6 +514,53 @@ class BadRequests(GatewayCase):
         self.assertIn("dossier_gateway_in_flight_requests 1", text)
 
 
+class Curve(GatewayCase):
+    """A dossierd with CURVE and a gateway with its own key: HTTP callers
+    must bring a token; without one the gateway answers 401 itself."""
+
+    gateway_role = "reader"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.root = tempfile.mkdtemp(prefix="dossier-gwtest-")
+        cls.daemons = []
+        keys = os.path.join(cls.root, "keys")
+        users = os.path.join(cls.root, "users")
+        os.mkdir(users)
+        dossier = os.path.join(BIN_DIR, "dossier")
+        for name, role in (("server", "admin"), ("gateway", cls.gateway_role),
+                           ("admin", "admin")):
+            subprocess.run([dossier, "keygen", "--role", role, "--dir", keys,
+                            name], check=True, capture_output=True,
+                           timeout=30)
+        for name in ("gateway", "admin"):
+            shutil.copy(os.path.join(keys, name + ".key"), users)
+        cls.keys = keys
+        try:
+            cls.server = start_dossierd(
+                cls.root, "--curve-key",
+                os.path.join(keys, "server.key_secret"), "--users", users)
+            cls.daemons.append(cls.server)
+            cls.gateway = start_gateway(
+                cls.root, cls.server.endpoint, "--server-key",
+                os.path.join(keys, "server.key"), "--key",
+                os.path.join(keys, "gateway.key_secret"))
+            cls.daemons.append(cls.gateway)
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    def test_no_token_is_401(self):
+        error = self.assertConnectError(self.post_json("Get", {"id": "x"}),
+                                        401, "unauthenticated")
+        self.assertIn("Authorization", error["message"])
+        r = self.request("GET", "/%s/Get?encoding=json&message=%%7B%%7D"
+                         % SERVICE)
+        self.assertConnectError(r, 401, "unauthenticated")
+        # /healthz needs no token: dossierd answers the gateway's key.
+        self.assertEqual(self.request("GET", "/healthz").status, 200)
+
+
 class Lifecycle(unittest.TestCase):
     """Start-up refusals, /healthz with dossierd down, TLS."""
 
