@@ -317,6 +317,10 @@ class Errors(GatewayCase):
     """Every code the server (or the gateway) can produce, with Connect's
     HTTP status."""
 
+    # Longer than the HTTP client's 30 s: a Connect-Timeout-Ms the gateway
+    # ignored would show as the client's timeout, not as 504.
+    gateway_args = ("--timeout-ms", "60000")
+
     def setUp(self):
         r = self.post_json("Put", {"report": make_report("err-1")})
         self.assertIn(r.status, (200,))
