@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <microhttpd.h>
 
 #include "connect.h"
@@ -290,27 +291,19 @@ s_healthz(gateway_t *g, struct MHD_Connection *conn, const char *verb,
             dossier__v1__health_response__free_unpacked(health, NULL);
         }
     }
-    char text[400];
-    if (serving) {
-        snprintf(text, sizeof text, "{\"status\":\"SERVING\"}\n");
-    } else {
-        const char *why = rc != DOSSIER_OK           ? err.message
-                          : reply.code != DOSSIER_OK ? reply.message
-                                                     : "not serving";
-        /* why is ours or dossierd's; keep it out of the JSON's syntax. */
-        char clean[256];
-        size_t n = 0;
-        for (const char *p = why; *p && n < sizeof clean - 1; p++) {
-            clean[n++] = (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
-                             ? ' '
-                             : *p;
-        }
-        clean[n] = '\0';
-        snprintf(text, sizeof text,
-                 "{\"status\":\"NOT_SERVING\",\"message\":\"%s\"}\n", clean);
+    const char *why = serving                    ? NULL
+                      : rc != DOSSIER_OK         ? err.message
+                      : reply.code != DOSSIER_OK ? reply.message
+                                                 : "not serving";
+    /* why is ours or dossierd's (valid UTF-8 both); jansson escapes it. */
+    json_t *root =
+        json_pack("{s:s}", "status", serving ? "SERVING" : "NOT_SERVING");
+    if (root != NULL && why != NULL) {
+        json_object_set_new(root, "message", json_string(why));
     }
+    char *body = root ? json_dumps(root, JSON_COMPACT) : NULL;
+    json_decref(root);
     dossier_reply_clear(&reply);
-    char *body = strdup(text);
     if (body == NULL) {
         return MHD_NO;
     }

@@ -73,6 +73,7 @@ def f(v, fmt="%.0f"):
 def http_section(runs):
     """The HTTP rows (dossier-gateway, wrk) beside the direct ones."""
     pairs = [("http_get_c1", "get_c1"), ("http_get_c16", "get_c16"),
+             ("http_get_proto_c16", "get_c16"),
              ("http_search_c1", "search_c1"),
              ("http_search_c16", "search_c16")]
     rows = []
@@ -83,7 +84,7 @@ def http_section(runs):
         ratio = added = "-"
         if d:
             ratio = "%.2fx" % (float(h["ops_s"]) / float(d["ops_s"]))
-            added = "%d" % (int(h["p50_us"]) - int(d["p50_us"]))
+            added = "%.0f" % (float(h["p50_us"]) - float(d["p50_us"]))
         rows.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             http, h["c"], f(h["ops_s"]), h["p50_us"], h["p90_us"],
             h["p99_us"], h["max_us"], h["errors"], ratio, added))
@@ -91,6 +92,7 @@ def http_section(runs):
         return []
     return ["", "### Over HTTP: dossier-gateway", "",
             "The same Get and Search calls as Connect unary POSTs in JSON "
+            "(http_get_proto: binary protobuf) "
             "through dossier-gateway, with keep-alive, from Debian's `wrk` "
             "(bench/load/wrk_connect.lua), beside the direct libdossier "
             "rows of the same run (Search: the queries dossier-bench "

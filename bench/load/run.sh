@@ -94,20 +94,22 @@ stop_gateway() {
     wait "$GPID" || true
 }
 
-# http_bench NAME C METHOD: wrk (Debian's) POSTing Connect JSON calls of
-# METHOD through the gateway at concurrency C with keep-alive, as one
-# summary line in dossier-bench's form.
+# http_bench NAME C METHOD [FORMAT]: wrk (Debian's) POSTing Connect calls
+# of METHOD (FORMAT json, the default, or proto) through the gateway at
+# concurrency C with keep-alive, as one summary line in dossier-bench's
+# form.
 http_bench() {
-    local name=$1 c=$2 method=$3 threads=2
+    local name=$1 c=$2 method=$3 format=${4:-json} threads=2
     [ "$c" -lt 2 ] && threads=1
     echo "== $name: wrk -t$threads -c$c -d${duration}s ($method over HTTP)"
-    WRK_METHOD=$method WRK_RECORDS=$records WRK_QUERIES=$work/queries.txt \
+    WRK_METHOD=$method WRK_FORMAT=$format WRK_RECORDS=$records \
+        WRK_QUERIES=$work/queries.txt \
         wrk -t"$threads" -c"$c" -d"${duration}s" \
         -s "$here/wrk_connect.lua" "http://127.0.0.1:$GPORT" |
         tee "$work/$name.out"
     sed -n "s/^wrkline /summary: label=$name client=http c=$c /p" \
         "$work/$name.out" >>"$results"
-    echo "cmd $name WRK_METHOD=$method wrk -t$threads -c$c" \
+    echo "cmd $name WRK_METHOD=$method WRK_FORMAT=$format wrk -t$threads -c$c" \
         "-d${duration}s -s bench/load/wrk_connect.lua http://GATEWAY" \
         >>"$results"
 }
@@ -141,6 +143,7 @@ bench get_raw_c16 --records "$records" --no-preload --concurrency 16 \
 start_gateway
 http_bench http_get_c1 1 Get
 http_bench http_get_c16 16 Get
+http_bench http_get_proto_c16 16 Get proto
 stop_gateway
 bench mixed_c16 --records "$records" --no-preload --concurrency 16 \
     --duration "$mixed" --floor-seconds "$duration" \

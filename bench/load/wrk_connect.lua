@@ -3,6 +3,7 @@
 --
 --   WRK_METHOD=Get WRK_RECORDS=10000 wrk -s wrk_connect.lua URL
 --   WRK_METHOD=Search WRK_QUERIES=FILE wrk -s wrk_connect.lua URL
+--   WRK_FORMAT=proto: binary protobuf (application/proto), not JSON
 --
 -- Get asks for a random preloaded record ("bench-0000000" ...), as
 -- dossier-bench does; Search for a random line of WRK_QUERIES (the
@@ -11,6 +12,7 @@
 -- its own generator so threads do not ask the same sequence.
 local method = os.getenv("WRK_METHOD") or "Get"
 local records = tonumber(os.getenv("WRK_RECORDS") or "10000")
+local format = os.getenv("WRK_FORMAT") or "json"
 local queries = {}
 
 local function load_queries(path)
@@ -29,15 +31,27 @@ function init(args)
   math.randomseed(seed or os.time())
   wrk.method = "POST"
   wrk.path = "/dossier.v1.Reports/" .. method
-  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["Content-Type"] = "application/" .. format
   if method == "Search" then
     load_queries(os.getenv("WRK_QUERIES"))
   end
 end
 
+-- A protobuf string field 1 (GetRequest.id, SearchRequest.query): tag
+-- 0x0a, a one-byte length (the texts here are under 128 bytes).
+local function field1(text)
+  return string.char(0x0a, #text) .. text
+end
+
 function request()
   local body
-  if method == "Search" then
+  if format == "proto" then
+    if method == "Search" then
+      body = field1(queries[math.random(#queries)])
+    else
+      body = field1(string.format("bench-%07d", math.random(0, records - 1)))
+    end
+  elseif method == "Search" then
     body = string.format('{"query":"%s"}',
                          queries[math.random(#queries)])
   else
