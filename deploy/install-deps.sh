@@ -12,9 +12,16 @@ packages=(
     libjansson-dev libcmocka-dev unicode-data
     libmicrohttpd-dev wrk
     python3 python3-zmq python3-protobuf
-    chromium chromium-driver python3-selenium
     clang clang-format libclang-rt-14-dev valgrind strace git
 )
+
+# The web page's tests drive Debian's chromium headless through
+# chromedriver and python3-selenium (tests/integration/test_web_browser.py).
+# DOSSIER_SKIP_BROWSER=1 (the container build, which runs no tests) skips
+# them.
+if [ -z "${DOSSIER_SKIP_BROWSER:-}" ]; then
+    packages+=(chromium chromium-driver python3-selenium)
+fi
 
 # Node.js runs tests/connect/ (the Connect client test of dossier-gateway).
 # A node from elsewhere (nodesource) is fine: Debian's is installed only
