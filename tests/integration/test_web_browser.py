@@ -415,6 +415,25 @@ class WebPageTest(unittest.TestCase):
                              "text/event-stream")
             self.assertEqual(response.readline(), b": connected\n")
 
+    UNLABELLED = """
+        return [...document.querySelectorAll('input, select, textarea')]
+            .filter(e => e.type !== 'hidden'
+                && e.labels.length === 0 && !e.getAttribute('aria-label'))
+            .map(e => e.id || e.name || e.outerHTML)"""
+
+    def test_every_control_has_a_label(self):
+        self.open("#/search?q=trafficking")
+        self.wait.until(EC.presence_of_element_located(
+            (By.CSS_SELECTOR, "li.hit")))
+        self.assertEqual(self.browser.execute_script(self.UNLABELLED), [])
+        self.go("#/report/tip-2004-aze")
+        self.wait.until(EC.element_to_be_clickable((By.ID, "edit"))).click()
+        self.wait.until(EC.presence_of_element_located((By.ID, "e-title")))
+        self.assertEqual(self.browser.execute_script(self.UNLABELLED), [])
+        self.go("#/import")
+        self.wait.until(EC.presence_of_element_located((By.ID, "files")))
+        self.assertEqual(self.browser.execute_script(self.UNLABELLED), [])
+
     def test_changes_page(self):
         self.open("#/changes/2005")
         self.heading("Tier changes in 2005")
