@@ -176,9 +176,6 @@ s_access_log(gateway_t *g, struct MHD_Connection *conn, const char *verb,
     }
 }
 
-/* Queues an answer of body (taken: malloc'd, freed by MHD) with status,
-   and logs and counts it with code. headers: NULL-terminated name,
-   value pairs, or NULL. */
 /* Queues response (taken) with status, and logs and counts it with code
    and size bytes. */
 static enum MHD_Result
@@ -196,6 +193,9 @@ s_queue(gateway_t *g, struct MHD_Connection *conn, const char *verb,
     return rc;
 }
 
+/* Queues an answer of body (taken: malloc'd, freed by MHD) with status,
+   and logs and counts it with code. headers: NULL-terminated name,
+   value pairs, or NULL. */
 static enum MHD_Result
 s_answer(gateway_t *g, struct MHD_Connection *conn, const char *verb,
          s_request_t *r, int status, int code, const char *content_type,
