@@ -520,6 +520,7 @@ test_secret_kept_nowhere(void **state) {
     assert_false(s_file_has(path, secret));
     assert_true(s_file_has(path, made->token->id));
     assert_true(testserver_log_has(fx->ts, "CreateToken"));
+    assert_true(testserver_log_has(fx->ts, "Put from hidden via gateway gw"));
     assert_false(testserver_log_has(fx->ts, secret));
     dossier__v1__create_token_response__free_unpacked(second, NULL);
     dossier__v1__create_token_response__free_unpacked(made, NULL);
