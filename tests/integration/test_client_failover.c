@@ -579,17 +579,19 @@ s_silent_wait(s_silent_t *s, int timeout_ms) {
 /*  What reports.proto says of each method, written out here by hand so
     that a change of the proto that loosens a method's resend rule fails
     this test: R a read (NO_SIDE_EFFECTS: resent, no key), W a write
-    (IDEMPOTENT: resent with the same key), N never resent (Backup). */
+    (IDEMPOTENT: resent with the same key), N never resent (Backup,
+    CreateToken). */
 static const struct {
     const char *name;
     char kind;
 } s_resend_rules[] = {
-    {"Put", 'W'},         {"Get", 'R'},        {"Delete", 'W'},
-    {"List", 'R'},        {"ImportText", 'W'}, {"ImportBatch", 'W'},
-    {"History", 'R'},     {"Changes", 'R'},    {"Search", 'R'},
-    {"Stats", 'R'},       {"Health", 'R'},     {"Describe", 'R'},
-    {"Audit", 'R'},       {"Backup", 'N'},     {"BackupRead", 'R'},
-    {"ReloadUsers", 'W'}, {"WhoAmI", 'R'},
+    {"Put", 'W'},         {"Get", 'R'},         {"Delete", 'W'},
+    {"List", 'R'},        {"ImportText", 'W'},  {"ImportBatch", 'W'},
+    {"History", 'R'},     {"Changes", 'R'},     {"Search", 'R'},
+    {"Stats", 'R'},       {"Health", 'R'},      {"Describe", 'R'},
+    {"Audit", 'R'},       {"Backup", 'N'},      {"BackupRead", 'R'},
+    {"ReloadUsers", 'W'}, {"WhoAmI", 'R'},      {"CreateToken", 'N'},
+    {"ListTokens", 'R'},  {"RevokeToken", 'W'},
 };
 
 /*  Every method against two silent peers: a call the proto allows to be
