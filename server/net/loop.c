@@ -483,8 +483,10 @@ s_caller(loop_t *self, zmq_msg_t *body, job_t *job) {
     job->tokens_honoured = who.tokens;
 }
 
-/*  The debug line of one request: its method, caller and the client's
-    name (metadata "client", when it says). */
+/*  The debug line of one request: its method, caller (and the gateway
+    that carried its API token) and the client's name (metadata
+    "client", when it says). Never another metadata value: the
+    "authorization" one is a secret. */
 static void
 s_log_request(const Dossier__V1__Request *request, const job_t *job) {
     const char *client = "";
@@ -494,9 +496,10 @@ s_log_request(const Dossier__V1__Request *request, const job_t *job) {
             client = request->metadata[i]->value;
         }
     }
-    log_debug("request %llu %s from %s%s%s", (unsigned long long)request->id,
-              job->method->full_name, job->user, *client ? " client " : "",
-              client);
+    log_debug("request %llu %s from %s%s%s%s%s",
+              (unsigned long long)request->id, job->method->full_name,
+              job->user, *job->via ? " via gateway " : "", job->via,
+              *client ? " client " : "", client);
 }
 
 static void

@@ -9,6 +9,7 @@
     - a valid token on gw's connection is its name and role: a reader
       token cannot Put, a writer token can, and the record's created_by,
       the audit entry ("via" gw) and WhoAmI say the token's name;
+    - idempotency keys are kept per token, not per gateway;
     - an unknown, malformed, wrong, revoked or expired token is
       UNAUTHENTICATED (expiry: a token of one second, waited for in a
       bounded loop), and the server keeps serving;
@@ -348,6 +349,40 @@ test_writer_token_writes_as_its_name(void **state) {
     dossier__v1__create_token_response__free_unpacked(made, NULL);
 }
 
+/*  Two tokens through one gateway share its key, not their idempotency
+    keys: the second token's write with the first one's key is its own
+    write, while the first token's resend is answered from its key. */
+static void
+test_idempotency_keys_per_token(void **state) {
+    s_fixture_t *fx = *state;
+    Dossier__V1__CreateTokenResponse *one =
+        s_create(fx, "idem-one", "writer", 0);
+    Dossier__V1__CreateTokenResponse *two =
+        s_create(fx, "idem-two", "writer", 0);
+    char bearer_one[128], bearer_two[128];
+    s_bearer(one, bearer_one);
+    s_bearer(two, bearer_two);
+    Dossier__V1__Report r = s_report("tok-idem-1");
+    Dossier__V1__PutRequest put = DOSSIER__V1__PUT_REQUEST__INIT;
+    put.report = &r;
+    const char *tokens[] = {bearer_one, bearer_one, bearer_two};
+    const uint64_t versions[] = {1, 1, 2};
+    for (size_t i = 0; i < 3; i++) {
+        Dossier__V1__PutResponse *done = s_payload(
+            s_call(fx, "gw", M("Put"), &put.base, tokens[i], "same-key"),
+            &dossier__v1__put_response__descriptor);
+        assert_int_equal(done->version, versions[i]);
+        dossier__v1__put_response__free_unpacked(done, NULL);
+    }
+    Dossier__V1__Report *got = s_payload(s_get(fx, "root", "tok-idem-1", NULL),
+                                         &dossier__v1__report__descriptor);
+    assert_string_equal(got->created_by, "idem-one");
+    assert_string_equal(got->updated_by, "idem-two");
+    dossier__v1__report__free_unpacked(got, NULL);
+    dossier__v1__create_token_response__free_unpacked(two, NULL);
+    dossier__v1__create_token_response__free_unpacked(one, NULL);
+}
+
 static void
 test_bad_tokens_are_unauthenticated(void **state) {
     s_fixture_t *fx = *state;
@@ -520,6 +555,7 @@ test_secret_kept_nowhere(void **state) {
     assert_false(s_file_has(path, secret));
     assert_true(s_file_has(path, made->token->id));
     assert_true(testserver_log_has(fx->ts, "CreateToken"));
+    assert_true(testserver_log_has(fx->ts, "Put from hidden via gateway gw"));
     assert_false(testserver_log_has(fx->ts, secret));
     dossier__v1__create_token_response__free_unpacked(second, NULL);
     dossier__v1__create_token_response__free_unpacked(made, NULL);
@@ -638,6 +674,7 @@ main(void) {
         cmocka_unit_test(test_only_admin_manages_tokens),
         cmocka_unit_test(test_reader_token_reads_only),
         cmocka_unit_test(test_writer_token_writes_as_its_name),
+        cmocka_unit_test(test_idempotency_keys_per_token),
         cmocka_unit_test(test_bad_tokens_are_unauthenticated),
         cmocka_unit_test(test_expired_token_stops),
         cmocka_unit_test(test_token_refused_off_gateway),
