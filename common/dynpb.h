@@ -41,7 +41,7 @@
 typedef struct dynpb_pool dynpb_pool_t;
 
 /*  A method of a service of the set. */
-typedef struct {
+typedef struct dynpb_method {
     const char *service;   /* "dossier.v1.Reports" */
     const char *name;      /* "Get" */
     const char *full_name; /* "dossier.v1.Reports/Get" */

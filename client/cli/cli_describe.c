@@ -289,9 +289,16 @@ s_print_message(const ProtobufCMessageDescriptor *d, s_seen_t *seen) {
 static void
 s_print_enum(const ProtobufCEnumDescriptor *e) {
     printf("enum %s {\n", e->name);
-    for (unsigned i = 0; i < e->n_value_names; i++) {
-        printf("  %s = %d;\n", e->values_by_name[i].name,
-               e->values[e->values_by_name[i].index].value);
+    /* By number; an alias after the value it names. */
+    for (unsigned i = 0; i < e->n_values; i++) {
+        printf("  %s = %d;\n", e->values[i].name, e->values[i].value);
+        for (unsigned k = 0; k < e->n_value_names; k++) {
+            if (e->values_by_name[k].index == i &&
+                strcmp(e->values_by_name[k].name, e->values[i].name) != 0) {
+                printf("  %s = %d;\n", e->values_by_name[k].name,
+                       e->values[i].value);
+            }
+        }
     }
     printf("}\n");
 }
