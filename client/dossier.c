@@ -819,9 +819,8 @@ s_finish(Dossier__V1__Response *response, const char *method,
        a type that nests itself (one described at run time, dynpb.h) must
        not reach it deeper or bigger than this. */
     size_t len = response->payload.len;
-    size_t budget = len > (SIZE_MAX - (64u << 20)) / 64
-                        ? SIZE_MAX
-                        : (64u << 20) + len * 64;
+    size_t budget =
+        len > (SIZE_MAX - (64u << 20)) / 64 ? SIZE_MAX : (64u << 20) + len * 64;
     if (!dynpb_wire_bounded(response_type, response->payload.data, len,
                             DYNPB_MAX_DEPTH, budget)) {
         return dossier_error_set(err, DOSSIER_INTERNAL,
