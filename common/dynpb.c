@@ -20,6 +20,7 @@
        index by name and the ranges of consecutive numbers that
        protobuf-c's lookups use;
     4. the methods of the services, with their types and options.
+    The wire walk that guards unpack is in dynpb_wire.c.
     All memory but the unpacked set comes from one arena, freed at once. */
 #include "dynpb.h"
 
@@ -321,6 +322,9 @@ s_find_type(const dynpb_pool_t *pool, const char *name) {
         name++;
     }
     s_type_t key = {.name = name};
+    if (pool->n_types == 0) {
+        return NULL; /* types is NULL then, which bsearch may not take */
+    }
     return bsearch(&key, pool->types, pool->n_types, sizeof key, s_type_cmp);
 }
 
@@ -496,65 +500,36 @@ s_align(size_t offset, size_t align) {
     return (offset + align - 1) & ~(align - 1);
 }
 
-/*  protobuf-c's type for descriptor.proto's; false for groups and
-    numbers this build does not know. */
+/*  protobuf-c's type for descriptor.proto's (numbered 1 to 18 there);
+    false for groups (10) and numbers this build does not know. */
 static bool
 s_c_type(Google__Protobuf__FieldDescriptorProto__Type t, ProtobufCType *out) {
-    switch (t) {
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_DOUBLE:
-        *out = PROTOBUF_C_TYPE_DOUBLE;
-        return true;
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_FLOAT:
-        *out = PROTOBUF_C_TYPE_FLOAT;
-        return true;
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_INT64:
-        *out = PROTOBUF_C_TYPE_INT64;
-        return true;
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_UINT64:
-        *out = PROTOBUF_C_TYPE_UINT64;
-        return true;
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_INT32:
-        *out = PROTOBUF_C_TYPE_INT32;
-        return true;
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_FIXED64:
-        *out = PROTOBUF_C_TYPE_FIXED64;
-        return true;
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_FIXED32:
-        *out = PROTOBUF_C_TYPE_FIXED32;
-        return true;
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_BOOL:
-        *out = PROTOBUF_C_TYPE_BOOL;
-        return true;
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_STRING:
-        *out = PROTOBUF_C_TYPE_STRING;
-        return true;
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_MESSAGE:
-        *out = PROTOBUF_C_TYPE_MESSAGE;
-        return true;
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_BYTES:
-        *out = PROTOBUF_C_TYPE_BYTES;
-        return true;
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_UINT32:
-        *out = PROTOBUF_C_TYPE_UINT32;
-        return true;
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_ENUM:
-        *out = PROTOBUF_C_TYPE_ENUM;
-        return true;
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_SFIXED32:
-        *out = PROTOBUF_C_TYPE_SFIXED32;
-        return true;
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_SFIXED64:
-        *out = PROTOBUF_C_TYPE_SFIXED64;
-        return true;
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_SINT32:
-        *out = PROTOBUF_C_TYPE_SINT32;
-        return true;
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_SINT64:
-        *out = PROTOBUF_C_TYPE_SINT64;
-        return true;
-    default:
-        return false; /* TYPE_GROUP and unknown numbers */
+    static const int s_types[19] = {
+        -1,
+        PROTOBUF_C_TYPE_DOUBLE,   /* 1 */
+        PROTOBUF_C_TYPE_FLOAT,    /* 2 */
+        PROTOBUF_C_TYPE_INT64,    /* 3 */
+        PROTOBUF_C_TYPE_UINT64,   /* 4 */
+        PROTOBUF_C_TYPE_INT32,    /* 5 */
+        PROTOBUF_C_TYPE_FIXED64,  /* 6 */
+        PROTOBUF_C_TYPE_FIXED32,  /* 7 */
+        PROTOBUF_C_TYPE_BOOL,     /* 8 */
+        PROTOBUF_C_TYPE_STRING,   /* 9 */
+        -1,                       /* 10: TYPE_GROUP */
+        PROTOBUF_C_TYPE_MESSAGE,  /* 11 */
+        PROTOBUF_C_TYPE_BYTES,    /* 12 */
+        PROTOBUF_C_TYPE_UINT32,   /* 13 */
+        PROTOBUF_C_TYPE_ENUM,     /* 14 */
+        PROTOBUF_C_TYPE_SFIXED32, /* 15 */
+        PROTOBUF_C_TYPE_SFIXED64, /* 16 */
+        PROTOBUF_C_TYPE_SINT32,   /* 17 */
+        PROTOBUF_C_TYPE_SINT64,   /* 18 */
+    };
+    if ((int)t < 1 || (int)t > 18 || s_types[t] < 0) {
+        return false;
     }
+    *out = (ProtobufCType)s_types[t];
+    return true;
 }
 
 static bool
@@ -1218,7 +1193,9 @@ s_build_methods(dynpb_pool_t *pool) {
 /*  Passes 2 and 3: a descriptor for every type, then their contents. */
 static bool
 s_build_types(dynpb_pool_t *pool) {
-    qsort(pool->types, pool->n_types, sizeof *pool->types, s_type_cmp);
+    if (pool->n_types > 0) { /* types is NULL when there are none */
+        qsort(pool->types, pool->n_types, sizeof *pool->types, s_type_cmp);
+    }
     size_t n_messages = 0;
     for (size_t i = 0; i < pool->n_types; i++) {
         s_type_t *t = &pool->types[i];
@@ -1396,88 +1373,4 @@ dynpb_pool_find_method(const dynpb_pool_t *pool, const char *name) {
         }
     }
     return matches == 1 ? found : NULL;
-}
-
-/* ---- the wire walk ---------------------------------------------------- */
-
-/*  Reads a varint at *p (before end); false when truncated or too long. */
-static bool
-s_varint(const uint8_t **p, const uint8_t *end, uint64_t *value) {
-    uint64_t v = 0;
-    for (unsigned shift = 0; shift < 64 && *p < end; shift += 7) {
-        uint8_t b = *(*p)++;
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *value = v;
-            return true;
-        }
-    }
-    return false;
-}
-
-/*  Walks one message; false when too deep or too big. *bytes counts the
-    structs so far. */
-static bool
-s_walk(const ProtobufCMessageDescriptor *desc, const uint8_t *p,
-       const uint8_t *end, unsigned depth, unsigned max_depth, size_t *bytes,
-       size_t max_bytes) {
-    if (depth > max_depth || desc->sizeof_message > max_bytes - *bytes) {
-        return false;
-    }
-    *bytes += desc->sizeof_message;
-    while (p < end) {
-        uint64_t key, len;
-        if (!s_varint(&p, end, &key)) {
-            return true; /* malformed: unpack will say so */
-        }
-        switch (key & 7) {
-        case PROTOBUF_C_WIRE_TYPE_VARINT:
-            if (!s_varint(&p, end, &len)) {
-                return true;
-            }
-            break;
-        case PROTOBUF_C_WIRE_TYPE_64BIT:
-            if (end - p < 8) {
-                return true;
-            }
-            p += 8;
-            break;
-        case PROTOBUF_C_WIRE_TYPE_32BIT:
-            if (end - p < 4) {
-                return true;
-            }
-            p += 4;
-            break;
-        case PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED: {
-            if (!s_varint(&p, end, &len) || len > (uint64_t)(end - p)) {
-                return true;
-            }
-            const ProtobufCFieldDescriptor *f =
-                key >> 3 <= UINT32_MAX
-                    ? protobuf_c_message_descriptor_get_field(
-                          desc, (unsigned)(key >> 3))
-                    : NULL;
-            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE &&
-                !s_walk(f->descriptor, p, p + len, depth + 1, max_depth, bytes,
-                        max_bytes)) {
-                return false;
-            }
-            p += len;
-            break;
-        }
-        default:
-            return true;
-        }
-    }
-    return true;
-}
-
-bool
-dynpb_wire_bounded(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
-                   size_t size, unsigned max_depth, size_t max_bytes) {
-    size_t bytes = 0;
-    if (desc == NULL || (data == NULL && size > 0)) {
-        return false;
-    }
-    return s_walk(desc, data, data + size, 0, max_depth, &bytes, max_bytes);
 }

@@ -109,8 +109,7 @@ cli_api_load(const cli_global_t *g, dossier_client_t **client_p,
         d->file_descriptor_set.data, d->file_descriptor_set.len, pool_p, &err);
     dossier_message_free(d);
     if (st != DOSSIER_OK) {
-        fprintf(stderr, CLI_PROG ": the server's descriptors: %s\n",
-                err.message);
+        fprintf(stderr, CLI_PROG ": the server's %s\n", err.message);
         dossier_client_destroy(&client);
         return CLI_EXIT_REFUSED;
     }
