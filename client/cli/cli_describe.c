@@ -159,12 +159,21 @@ cli_api_method(const cli_verb_t *verb, const dynpb_pool_t *pool,
     size_t n, best = SIZE_MAX;
     const dynpb_method_t *methods = dynpb_pool_methods(pool, &n);
     const char *suggestion = NULL;
+    size_t same = 0;
     for (size_t i = 0; i < n; i++) {
         size_t d = s_distance(tail, methods[i].name);
+        same += slash == NULL && strcmp(name, methods[i].name) == 0;
         if (d < best) {
             best = d;
             suggestion = methods[i].name;
         }
+    }
+    if (same > 1) {
+        fprintf(stderr,
+                CLI_PROG " %s: %zu services have a method %s; name it as "
+                         "SERVICE/%s\n",
+                verb->name, same, name, name);
+        return CLI_EXIT_USAGE;
     }
     fprintf(stderr, CLI_PROG " %s: the server has no method '", verb->name);
     cli_print_escaped(stderr, name);

@@ -231,6 +231,23 @@ class CallNewerMethod(unittest.TestCase):
         self.assertEqual(proc.stdout.count(
             "message dossier.v2.EchoRequest.Inner {"), 1)
 
+    def test_same_name_in_two_services(self):
+        fset = descriptor_pb2.FileDescriptorSet()
+        fset.CopyFrom(self.server.fset)
+        other = fset.file[-1].service.add(name="Echoes")
+        other.method.add(name="Echo", input_type=".dossier.v2.EchoRequest",
+                         output_type=".dossier.v2.EchoReply")
+        self.server.describe_bytes = fset.SerializeToString()
+        proc = self.cli("call", "Echo", "{}")
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn("2 services have a method Echo; name it as "
+                      "SERVICE/Echo", proc.stderr)
+        # Named, it is sent; the stand-in has no such method and says so.
+        proc = self.cli("call", "Echoes/Echo", "{}")
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn("dossier: UNIMPLEMENTED: no method "
+                      "dossier.v2.Echoes/Echo here", proc.stderr)
+
     def test_hostile_descriptors(self):
         cases = [
             (b"\x0a\x05\x01", "not a serialized FileDescriptorSet"),
