@@ -272,7 +272,8 @@ class CallNewerMethod(unittest.TestCase):
             self.server.describe_bytes = payload
             proc = self.cli("call", "Echo", "{}")
             self.assertEqual(proc.returncode, 1, proc.stderr)
-            self.assertIn("dossier: the server's descriptor set: ", proc.stderr)
+            self.assertIn("dossier: the server's descriptor set: ",
+                          proc.stderr)
             self.assertIn(want, proc.stderr)
             self.assertEqual(proc.stdout, "")
 
