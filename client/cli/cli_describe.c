@@ -231,6 +231,7 @@ typedef struct {
     const void *types[256];
     bool is_enum[256];
     size_t n;
+    bool full; /* some were left out: a server's API can be huge */
 } s_seen_t;
 
 static void
@@ -243,6 +244,8 @@ s_see(s_seen_t *seen, const void *type, bool is_enum) {
     if (seen->n < sizeof seen->types / sizeof seen->types[0]) {
         seen->is_enum[seen->n] = is_enum;
         seen->types[seen->n++] = type;
+    } else {
+        seen->full = true;
     }
 }
 
@@ -338,7 +341,7 @@ s_print_method(const dynpb_method_t *m) {
     for (size_t i = 0; i < m->n_extension_options; i++) {
         printf("  option %s;\n", m->extension_options[i]);
     }
-    s_seen_t seen = {.n = 0};
+    s_seen_t seen = {.n = 0, .full = false};
     s_see(&seen, m->input, false);
     s_see(&seen, m->output, false);
     for (size_t i = 0; i < seen.n; i++) {
@@ -348,6 +351,9 @@ s_print_method(const dynpb_method_t *m) {
         } else {
             s_print_message(seen.types[i], &seen);
         }
+    }
+    if (seen.full) {
+        printf("\n(more types are used than the %zu shown)\n", seen.n);
     }
 }
 
