@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../fuzz/fuzz_dynpb.c"
 #include "../../fuzz/fuzz_envelope.c"
 #include "../../fuzz/fuzz_gateway.c"
 #include "../../fuzz/fuzz_json.c"
@@ -118,6 +119,12 @@ test_query(void **state) {
 }
 
 static void
+test_dynpb(void **state) {
+    (void)state;
+    s_replay("dynpb", fuzz_dynpb_one, NULL);
+}
+
+static void
 test_envelope(void **state) {
     (void)state;
     s_replay("envelope", fuzz_envelope_one, fuzz_envelope_reset);
@@ -141,7 +148,8 @@ main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refworld), cmocka_unit_test(test_json),
         cmocka_unit_test(test_query),    cmocka_unit_test(test_envelope),
-        cmocka_unit_test(test_gateway),  cmocka_unit_test(test_webfiles),
+        cmocka_unit_test(test_dynpb),    cmocka_unit_test(test_gateway),
+        cmocka_unit_test(test_webfiles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
