@@ -49,6 +49,12 @@ int fuzz_query_one(const uint8_t *data, size_t size);
    rebuilt every FUZZ_ENVELOPE_RESET inputs so it stays small. */
 int fuzz_envelope_one(const uint8_t *data, size_t size);
 
+/*  dynpb_pool_new on a FileDescriptorSet: a refusal has a message; a
+    pool finds its types and methods by name, and the input read as each
+    of its first message types packs stably and renders as JSON that
+    parses back to the same JSON. */
+int fuzz_dynpb_one(const uint8_t *data, size_t size);
+
 /*  Removes the temporary store of fuzz_envelope_one (also registered with
     atexit on first use); safe to call when there is none. */
 void fuzz_envelope_cleanup(void);
