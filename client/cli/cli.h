@@ -275,6 +275,10 @@ enum {
 int cli_filter_take(const cli_verb_t *verb, void *filter, int key,
                     const cli_value_t *value);
 
+/*  When nothing matched: if f's country names no known country but is a
+    typo of one, says so on stderr with the name it likely meant. */
+void cli_filter_hint(const Dossier__V1__ReportFilter *f);
+
 /*  True when f filters anything. */
 bool cli_filter_set(const Dossier__V1__ReportFilter *f);
 
@@ -314,8 +318,9 @@ size_t cli_text_width(const char *s);
     text someone else wrote (an audit entry's ids and message) can neither
     forge a line nor send escape sequences to the terminal: a C0 control
     or DEL becomes \xNN, a C1 control (U+0080..U+009F) \u00NN, and a
-    backslash \\. */
-void cli_print_escaped(FILE *out, const char *s);
+    backslash \\. Returns the columns printed (code points, as
+    cli_text_width counts them). */
+size_t cli_print_escaped(FILE *out, const char *s);
 
 /*  Prints s in exactly width columns: cut (with "…") or padded with
     blanks when pad is true. */

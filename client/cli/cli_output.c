@@ -44,21 +44,27 @@ cli_text_width(const char *s) {
     return n;
 }
 
-void
+size_t
 cli_print_escaped(FILE *out, const char *s) {
     const unsigned char *p = (const unsigned char *)s;
+    size_t columns = 0;
     for (; *p; p++) {
         if (*p < 0x20 || *p == 0x7f) {
             fprintf(out, "\\x%02x", *p);
+            columns += 4;
         } else if (*p == '\\') {
             fputs("\\\\", out);
+            columns += 2;
         } else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
             fprintf(out, "\\u%04x", p[1]);
+            columns += 6;
             p++;
         } else {
             fputc(*p, out);
+            columns += s_is_continuation(*p) ? 0 : 1;
         }
     }
+    return columns;
 }
 
 void

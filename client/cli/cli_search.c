@@ -201,6 +201,9 @@ s_search(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
                        resp->total_hits_estimated ? "about " : "",
                        (unsigned long long)resp->total_hits,
                        resp->total_hits == 1 ? "" : "es");
+                if (resp->total_hits == 0) {
+                    cli_filter_hint(&s.filter);
+                }
             }
             for (size_t i = 0; i < resp->n_hits && shown < s.limit; i++) {
                 s_print_hit(resp->hits[i], (size_t)++shown);

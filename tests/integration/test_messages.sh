@@ -1,0 +1,63 @@
+#!/bin/bash
+# test_messages.sh: the messages a person reads (issue 21). Each check
+# reads what the CLI prints after a mistake a new user makes: a mistyped
+# name gets the nearest right one ("did you mean"), a refusal says it in
+# the words the user typed (the field or flag, the character, what is
+# allowed), never an internal message path or folded key. Starts its own
+# dossierd in a temporary directory. Prints "N passed, M failed".
+HERE=$(cd "$(dirname "$0")" && pwd)
+NAME=messages
+. "$HERE/../support/clitest.sh"
+FIXTURES=${DOSSIER_FIXTURE_DIR:-$HERE/../fixtures}/refworld
+
+start_server data
+export DOSSIER_SERVER=$EP
+run 0 "import a report" "$DOSSIER" import "$FIXTURES/tip-2004-azerbaijan.txt"
+
+# ---- did you mean: options, countries, methods --------------------------
+run 2 "list --contry" "$DOSSIER" list --contry Azerbaijan
+expect "--contry suggests --country" "\"unknown option '--contry'. Did you mean '--country'?\" in err"
+run 2 "--sever before the verb" "$DOSSIER" --sever "$EP" health
+expect "--sever suggests --server" "\"Did you mean '--server'?\" in err"
+run 2 "an ambiguous prefix" "$DOSSIER" list --se x
+expect "ambiguous prefix names the candidates" "\"'--se' is ambiguous: --server, --server-key\" in err"
+run 2 "--nothing-like-it" "$DOSSIER" list --zzzzzz
+expect "far option: no suggestion" "\"unknown option '--zzzzzz'\" in err and 'Did you mean' not in err"
+run 2 "a missing value" "$DOSSIER" list --country
+expect "a missing value is named" "\"option '--country' needs a value\" in err"
+
+run 0 "list --country Azerbijan" "$DOSSIER" list --country Azerbijan
+expect "list suggests the country" "'no reports match' in err and 'Did you mean \"Azerbaijan\"?' in err"
+run 0 "list --country Atlantis" "$DOSSIER" list --country Atlantis
+expect "no suggestion when none is near" "'no reports match' in err and 'Did you mean' not in err"
+run 1 "history Azerbijan" "$DOSSIER" history Azerbijan
+expect "history suggests, no folded key" "'did you mean Azerbaijan?' in err and '~' not in err and '\"Azerbijan\"' in err"
+run 1 "history Sweden" "$DOSSIER" history Sweden
+expect "history names a known country plainly" "'for Sweden (SWE)' in err"
+run 0 "search in Azerbijan" "$DOSSIER" search --country Azerbijan trafficking
+expect "search suggests the country" "'0 matches' in out and 'Did you mean \"Azerbaijan\"?' in err"
+
+run 1 "audit --method Pt" "$DOSSIER" audit --method Pt
+expect "audit names the method meant" "'\"Pt\" is not a method of dossier.v1.Reports; did you mean Put?' in err"
+expect "audit prints no table before failing" "out == ''"
+run 1 "audit --method Frobnicate" "$DOSSIER" audit --method Frobnicate
+expect "an unknown method, no suggestion" "'is not a method' in err and 'did you mean' not in err"
+run 0 "audit --method put" "$DOSSIER" audit --method Put
+expect "a right method still lists" "'SEQ' in out"
+
+run 1 "delete a missing report" "$DOSSIER" delete nothere
+run 0 "the audit table" "$DOSSIER" audit
+expect "audit messages line up under MESSAGE" "(lambda ls: any('no report nothere' in l for l in ls) and all(l.index('no report') == ls[0].index('MESSAGE') for l in ls if 'no report' in l))(out.splitlines())"
+
+# ---- refusals in the user's words ---------------------------------------
+run 1 "audit --since yesterday" "$DOSSIER" audit --since yesterday
+expect "since in plain words" "'since \"yesterday\" is not a date or time' in err and 'AuditRequest' not in err"
+run 1 "get a bad id" "$DOSSIER" get 'abc def'
+expect "id: the character and what is allowed" "'id \"abc\" has a space at position 4' in err and 'A-Z a-z' in err and 'GetRequest' not in err"
+run 1 "backup with a path" "$DOSSIER" backup 'ab/cd'
+expect "backup name: the slash" "'backup name \"ab\" has' in err and \"'/' at position 3\" in err and 'BackupRequest' not in err"
+printf '{"id": "x y", "title": "T", "country": "Chad", "year": 2004}\n' >"$TMP/bad-id.json"
+run 1 "put a report whose id has a blank" "$DOSSIER" put "$TMP/bad-id.json"
+expect "put: the report's id" "\"the report's id \\\"x\\\" has a space at position 2\" in err and 'PutRequest' not in err"
+
+finish "$TMP/data.log"
