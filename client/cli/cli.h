@@ -105,7 +105,7 @@ struct cli_verb {
 /* What a take function returns for an option it took. */
 #define CLI_GO_ON (-1)
 
-/* The command's name in its messages ("dossier: NOT_FOUND: ..."). */
+/* The command's name in its messages ("dossier: no report x (NOT_FOUND)"). */
 #define CLI_PROG "dossier"
 
 /*  Takes one of a verb's options into state: key is the option's row
@@ -183,6 +183,7 @@ extern const cli_verb_t cli_verb_whoami;
 extern const cli_verb_t cli_verb_edit;
 extern const cli_verb_t cli_verb_audit;
 extern const cli_verb_t cli_verb_watch;
+extern const cli_verb_t cli_verb_users;
 
 /*  `import --json DUMP`: Puts each JSON line of the files in args (after
     its options: the common ones only) as create-or-replace. import runs
@@ -200,8 +201,9 @@ int cli_import_json(const cli_verb_t *verb, cli_global_t *g, cli_args_t args);
 int cli_connect(const cli_global_t *g, int default_timeout_ms,
                 dossier_client_t **client_p);
 
-/*  Prints "dossier: CODE: message" on stderr and returns the exit code
-    for err (cli_exit_code). */
+/*  Prints "dossier: message (CODE)" on stderr, then a "hint:" line when
+    the likely cause is not in the message (no reply from a CURVE server,
+    role none), and returns the exit code for err (cli_exit_code). */
 int cli_fail(const dossier_error_t *err);
 
 /*  Exit code for a status, without printing: CLI_EXIT_OK,

@@ -32,6 +32,17 @@ request_accept(const Dossier__V1__Request *request, bool draining, job_t *job,
     job->deadline_ms = request->deadline_ms;
     job->deadline =
         request->deadline_ms ? job_now_ms() + request->deadline_ms : 0;
+    if (!methods_allowed(method, job->role) && job->role == ROLE_NONE) {
+        return dossier_error_set(err, DOSSIER_PERMISSION_DENIED,
+                                 "method %s needs role %s; %s has role none: "
+                                 "the users table does not list this key "
+                                 "(any more); if it was just added or "
+                                 "changed in the users directory, an admin "
+                                 "must reload the users (`dossier users "
+                                 "reload`, or SIGHUP to dossierd)",
+                                 method->full_name,
+                                 methods_role_name(method->role), job->user);
+    }
     if (!methods_allowed(method, job->role)) {
         return dossier_error_set(err, DOSSIER_PERMISSION_DENIED,
                                  "method %s needs role %s; %s has "

@@ -108,7 +108,7 @@ expect "get JSON" 'len(js) == 1 and js[0]["id"] == "tip-2004-aze" and js[0]["ver
 run 0 "get -s" env -u DOSSIER_SERVER "$DOSSIER" -s "$EP" get tip-2004-aze --json
 expect "-s after the verb" 'js[0]["id"] == "tip-2004-aze"'
 run 1 "get missing" "$DOSSIER" get no-such-report
-expect "NOT_FOUND message" '"dossier: NOT_FOUND: " in err and "no-such-report" in err'
+expect "NOT_FOUND message: the sentence, then the code" 'err.startswith("dossier: no report no-such-report") and err.rstrip().endswith("(NOT_FOUND)")'
 
 # ---- list --------------------------------------------------------------
 n_records=$n_parsed
@@ -140,7 +140,7 @@ EOF
 run 0 "put an edit" "$DOSSIER" put "$TMP/rec.json"
 expect "put says updated" '"tip-2004-aze updated, version 2" in out'
 run 1 "put the same stale edit" "$DOSSIER" put "$TMP/rec.json"
-expect "stale put is ABORTED" '"dossier: ABORTED: " in err'
+expect "stale put is ABORTED" '"(ABORTED)" in err'
 run 0 "put --force" "$DOSSIER" put --force "$TMP/rec.json"
 run 0 "get after put" "$DOSSIER" get tip-2004-aze --json
 expect "edit stored" 'js[0]["title"] == "Edited title" and js[0]["version"] == "3"'
