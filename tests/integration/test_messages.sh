@@ -60,4 +60,33 @@ printf '{"id": "x y", "title": "T", "country": "Chad", "year": 2004}\n' >"$TMP/b
 run 1 "put a report whose id has a blank" "$DOSSIER" put "$TMP/bad-id.json"
 expect "put: the report's id" "\"the report's id \\\"x\\\" has a space at position 2\" in err and 'PutRequest' not in err"
 
+# ---- config files and dossierd's flags ----------------------------------
+D=$BIN_DIR/dossierd
+printf 'server\n    worker = 3\n' >"$TMP/worker.conf"
+run 2 "dossierd: a mistyped setting" "$D" --config "$TMP/worker.conf"
+expect "setting: did you mean" "'unknown setting server/worker; did you mean workers?' in err"
+run 2 "dossierd --wokers" "$D" --wokers 3
+expect "flag: did you mean" "'unknown option --wokers; did you mean --workers?' in err"
+run 2 "dossierd --workers without a value" "$D" --workers
+expect "flag: missing value" "'--workers needs a value' in err"
+printf 'server\n    workers = 3\n  bind = tcp://127.0.0.1:*\n' >"$TMP/indent.conf"
+run 2 "dossierd: a badly indented line" "$D" --config "$TMP/indent.conf"
+expect "indentation: the line and the rule, no czmq line" "'line 3: it is indented by 2 spaces' in err and '(zconfig)' not in err + out"
+printf 'server\n    wor!kers = 3\n' >"$TMP/syntax.conf"
+run 2 "dossierd: a line czmq cannot parse" "$D" --config "$TMP/syntax.conf"
+expect "syntax: our message only" "'is not valid zconfig' in err and '(zconfig)' not in err + out"
+
+mkdir -p "$TMP/xdg/dossier"
+printf 'client\n    sever = %s\n' "$EP" >"$TMP/xdg/dossier/config"
+run 2 "client config: a mistyped key" env XDG_CONFIG_HOME="$TMP/xdg" "$DOSSIER" health
+expect "client key: did you mean" "'unknown setting client/sever; did you mean server?' in err"
+printf 'client\n\tserver = %s\n' "$EP" >"$TMP/xdg/dossier/config"
+run 2 "client config: a tab" env XDG_CONFIG_HOME="$TMP/xdg" "$DOSSIER" health
+expect "client config: the line and the rule" "'config: line 2: a tab in its indentation' in err"
+printf 'client\n    ser!ver = %s\n' "$EP" >"$TMP/xdg/dossier/config"
+run 2 "client config: czmq cannot parse it" env XDG_CONFIG_HOME="$TMP/xdg" "$DOSSIER" health
+expect "client syntax: our message only" "'not a zconfig file' in err and '(zconfig)' not in err + out"
+printf 'client\n    server = %s\n' "$EP" >"$TMP/xdg/dossier/config"
+run 0 "client config: a good one" env -u DOSSIER_SERVER XDG_CONFIG_HOME="$TMP/xdg" "$DOSSIER" health
+
 finish "$TMP/data.log"
