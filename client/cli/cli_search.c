@@ -104,8 +104,14 @@ s_print_facets(const Dossier__V1__SearchResponse *resp) {
         size_t col = 2;
         for (size_t k = 0; k < f->n_counts; k++) {
             char entry[256];
-            snprintf(entry, sizeof entry, "%s (%llu)%s",
-                     f->counts[k]->value ? f->counts[k]->value : "",
+            const char *value = f->counts[k]->value ? f->counts[k]->value : "";
+            /* A tier as list shows it ("Tier 2 WL"), not its enum name. */
+            Dossier__V1__Tier tier;
+            if (f->field && strcmp(f->field, "tier") == 0 &&
+                cli_tier_parse(value, &tier) == 0 && *cli_tier_short(tier)) {
+                value = cli_tier_short(tier);
+            }
+            snprintf(entry, sizeof entry, "%s (%llu)%s", value,
                      (unsigned long long)f->counts[k]->count,
                      k + 1 < f->n_counts ? "," : "");
             size_t w = cli_text_width(entry);

@@ -37,6 +37,9 @@ expect "history names a known country plainly" "'for Sweden (SWE)' in err"
 run 0 "search in Azerbijan" "$DOSSIER" search --country Azerbijan trafficking
 expect "search suggests the country" "'0 matches' in out and 'Did you mean \"Azerbaijan\"?' in err"
 
+run 0 "search --facets" "$DOSSIER" search --facets trafficking
+expect "facets show tiers as list does" "'by tier:' in out and 'Tier 2 WL (1)' in out and 'TIER_' not in out"
+
 run 1 "audit --method Pt" "$DOSSIER" audit --method Pt
 expect "audit names the method meant" "'\"Pt\" is not a method of dossier.v1.Reports; did you mean Put?' in err"
 expect "audit prints no table before failing" "out == ''"
@@ -59,6 +62,18 @@ expect "backup name: the slash" "'backup name \"ab\" has' in err and \"'/' at po
 printf '{"id": "x y", "title": "T", "country": "Chad", "year": 2004}\n' >"$TMP/bad-id.json"
 run 1 "put a report whose id has a blank" "$DOSSIER" put "$TMP/bad-id.json"
 expect "put: the report's id" "\"the report's id \\\"x\\\" has a space at position 2\" in err and 'PutRequest' not in err"
+
+# ---- JSON: field names, enum values as people write them ----------------
+printf '{"id": "chad-2004", "title": "T", "country": "Chad", "yaer": 2004}\n' >"$TMP/yaer.json"
+run 1 "put with a mistyped field" "$DOSSIER" put "$TMP/yaer.json"
+expect "field: did you mean" "'yaer: no such field' in err and 'did you mean \"year\"?' in err"
+printf '{"id": "chad-2004", "title": "T", "country": "Chad", "year": 2004, "tier": "Tier 9"}\n' >"$TMP/tier9.json"
+run 1 "put with a tier that is none" "$DOSSIER" put "$TMP/tier9.json"
+expect "tier: the values allowed" "'\"Tier 9\" is not a value' in err and 'use one of TIER_1, TIER_2, TIER_2_WATCH_LIST, TIER_3, SPECIAL_CASE' in err"
+printf '{"id": "chad-2004", "title": "T", "country": "Chad", "year": 2004, "tier": "Tier 2 Watch List"}\n' >"$TMP/tier2wl.json"
+run 0 "put with a tier as written" "$DOSSIER" put "$TMP/tier2wl.json"
+run 0 "get it back" "$DOSSIER" get --json chad-2004
+expect "the tier as the display name said" "js[0]['tier'] == 'TIER_2_WATCH_LIST'"
 
 # ---- config files and dossierd's flags ----------------------------------
 D=$BIN_DIR/dossierd
