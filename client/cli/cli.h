@@ -324,6 +324,10 @@ size_t cli_text_width(const char *s);
     cli_text_width counts them). */
 size_t cli_print_escaped(FILE *out, const char *s);
 
+/*  Writes bytes into out as a person reads a size: "512 bytes",
+    "16 MiB", "12.4 MiB" (binary units). Returns out. */
+const char *cli_format_bytes(uint64_t bytes, char out[32]);
+
 /*  Prints s in exactly width columns: cut (with "…") or padded with
     blanks when pad is true. */
 void cli_print_cell(FILE *out, const char *s, size_t width, bool pad);

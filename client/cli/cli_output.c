@@ -324,3 +324,25 @@ cli_print_report_table(FILE *out, Dossier__V1__Report *const *reports,
         fputc('\n', out);
     }
 }
+
+const char *
+cli_format_bytes(uint64_t bytes, char out[32]) {
+    static const char *const units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+    if (bytes < 1024) {
+        snprintf(out, 32, "%llu bytes", (unsigned long long)bytes);
+        return out;
+    }
+    double value = (double)bytes;
+    size_t unit = 0;
+    while (value >= 1024 && unit + 1 < sizeof units / sizeof units[0]) {
+        value /= 1024;
+        unit++;
+    }
+    /* Whole units without ".0": "16 MiB", "12.4 MiB". */
+    if (value == (double)(uint64_t)value) {
+        snprintf(out, 32, "%llu %s", (unsigned long long)value, units[unit]);
+    } else {
+        snprintf(out, 32, "%.1f %s", value, units[unit]);
+    }
+    return out;
+}

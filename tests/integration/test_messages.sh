@@ -63,6 +63,14 @@ printf '{"id": "x y", "title": "T", "country": "Chad", "year": 2004}\n' >"$TMP/b
 run 1 "put a report whose id has a blank" "$DOSSIER" put "$TMP/bad-id.json"
 expect "put: the report's id" "\"the report's id \\\"x\\\" has a space at position 2\" in err and 'PutRequest' not in err"
 
+# ---- changes: a word that is no year, a year with nothing before it ------
+run 2 "changes abc" "$DOSSIER" changes abc
+expect "changes abc: not a year" "\"'abc' is not a year\" in err and 'exactly one' not in err"
+run 0 "changes 2004, nothing in 2003" "$DOSSIER" changes 2004
+expect "changes: nothing to compare with" "'no records for 2003, the year before 2004' in err and 'different from the year before' not in err"
+run 0 "changes 1999, nothing at all" "$DOSSIER" changes 1999
+expect "changes: no records for the year" "'no records for 1999' in err"
+
 # ---- JSON: field names, enum values as people write them ----------------
 printf '{"id": "chad-2004", "title": "T", "country": "Chad", "yaer": 2004}\n' >"$TMP/yaer.json"
 run 1 "put with a mistyped field" "$DOSSIER" put "$TMP/yaer.json"
@@ -74,6 +82,15 @@ printf '{"id": "chad-2004", "title": "T", "country": "Chad", "year": 2004, "tier
 run 0 "put with a tier as written" "$DOSSIER" put "$TMP/tier2wl.json"
 run 0 "get it back" "$DOSSIER" get --json chad-2004
 expect "the tier as the display name said" "js[0]['tier'] == 'TIER_2_WATCH_LIST'"
+
+printf '{"id": "jl-1", "title": "one"}\n{"id": "jl-2", "title": "two"}\n{"id": "jl-3", "ti\n' >"$TMP/bad.jsonl"
+run 1 "import --json of a broken line" "$DOSSIER" import --json "$TMP/bad.jsonl"
+expect "one line number, and the column" "'bad.jsonl:3: invalid JSON at column' in err and 'at line 1' not in err"
+
+run 0 "import -v" "$DOSSIER" import -v "$FIXTURES/tip2010-sweden-noauthor.txt"
+expect "import -v: sizes in units" "'requests of up to 16 MiB: batches of at most ' in err and 'MiB' in err.split('batches of at most ')[1].split(chr(10))[0]"
+run 0 "import --help" "$DOSSIER" import --help
+expect "import --help: one batch default" "(lambda ds: len(ds) >= 2 and len(set(ds)) == 1)(__import__('re').findall(r'default\s+(\d+)', out))"
 
 # ---- config files and dossierd's flags ----------------------------------
 D=$BIN_DIR/dossierd
