@@ -9,6 +9,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 NAME=messages
 . "$HERE/../support/clitest.sh"
 FIXTURES=${DOSSIER_FIXTURE_DIR:-$HERE/../fixtures}/refworld
+SRC=${DOSSIER_SOURCE_DIR:-$HERE/../..}
 
 start_server data
 export DOSSIER_SERVER=$EP
@@ -91,6 +92,13 @@ run 0 "import -v" "$DOSSIER" import -v "$FIXTURES/tip2010-sweden-noauthor.txt"
 expect "import -v: sizes in units" "'requests of up to 16 MiB: batches of at most ' in err and 'MiB' in err.split('batches of at most ')[1].split(chr(10))[0]"
 run 0 "import --help" "$DOSSIER" import --help
 expect "import --help: one batch default" "(lambda ds: len(ds) >= 2 and len(set(ds)) == 1)(__import__('re').findall(r'default\s+(\d+)', out))"
+
+# ---- docs/PROTOCOL.md: Put derives country_code from a known country ------
+printf '{"id": "civ-put", "title": "T", "country": "Ivory Coast", "year": 2004}\n' >"$TMP/civ.json"
+run 0 "put a report with a country variant" "$DOSSIER" put "$TMP/civ.json"
+run 0 "get it" "$DOSSIER" get --json civ-put
+expect "Put filled in the code, as PROTOCOL.md says" "js[0]['countryCode'] == 'CIV'"
+run 0 "PROTOCOL.md says so" grep -q "Put\` fills in its ISO 3166-1 alpha-3" "$SRC/docs/PROTOCOL.md"
 
 # ---- config files and dossierd's flags ----------------------------------
 D=$BIN_DIR/dossierd
