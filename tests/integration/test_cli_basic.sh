@@ -169,7 +169,9 @@ run 0 "changes" "$DOSSIER" changes 2007 --json
 expect "changes JSON" 'len(js) == 1 and js[0].get("year") == 2007'
 # Nothing to show is said on stderr, not as a bare table header.
 run 0 "changes, none" "$DOSSIER" changes 1990
-expect "changes, none: said" 'out == "" and "no country" in err and "1990" in err'
+expect "changes, none: said" 'out == "" and "no records for 1990" in err'
+run 0 "changes, no move" "$DOSSIER" changes 2008
+expect "changes, no move: said" 'out == "" and "no country" in err and "2008" in err'
 run 0 "list, no match" "$DOSSIER" list --country Lemuria
 expect "list, no match: said" 'out == "" and "no reports match" in err'
 run 0 "list, no match, --json" "$DOSSIER" list --country Lemuria --json
