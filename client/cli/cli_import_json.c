@@ -67,8 +67,8 @@ s_import_lines(dossier_client_t *client, FILE *in, const char *path) {
         dossier_status_t status =
             dossier_put(client, report, 0, false, &resp, &err);
         if (status != DOSSIER_OK) {
-            fprintf(stderr, "dossier: %s:%llu: %s: %s: %s\n", path, lineno,
-                    report->id, dossier_strerror(err.code), err.message);
+            fprintf(stderr, "dossier: %s:%llu: %s: %s (%s)\n", path, lineno,
+                    report->id, err.message, dossier_strerror(err.code));
             failed++;
             if (status == DOSSIER_UNAVAILABLE ||
                 status == DOSSIER_DEADLINE_EXCEEDED) {

@@ -124,8 +124,8 @@ handle_history(const handler_env_t *env, job_t *job, dossier_error_t *err) {
     const Dossier__V1__HistoryRequest *request = (void *)job->input;
     if (!request->country[0]) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                 "HistoryRequest.country is empty; give a "
-                                 "country name or ISO 3166-1 alpha-3 code");
+                                 "the country is empty; give a country "
+                                 "name or ISO 3166-1 alpha-3 code");
     }
     char key[128];
     country_key(request->country, key, sizeof key);

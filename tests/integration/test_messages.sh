@@ -35,6 +35,8 @@ run 1 "history Azerbijan" "$DOSSIER" history Azerbijan
 expect "history suggests, no folded key" "'did you mean Azerbaijan?' in err and '~' not in err and '\"Azerbijan\"' in err"
 run 1 "history Sweden" "$DOSSIER" history Sweden
 expect "history names a known country plainly" "'for Sweden (SWE)' in err"
+run 1 "history of nothing" "$DOSSIER" history ""
+expect "history: an empty country, in plain words" "'the country is empty' in err and 'HistoryRequest' not in err"
 run 0 "search in Azerbijan" "$DOSSIER" search --country Azerbijan trafficking
 expect "search suggests the country" "'0 matches' in out and 'Did you mean \"Azerbaijan\"?' in err"
 
