@@ -203,7 +203,9 @@ int cli_connect(const cli_global_t *g, int default_timeout_ms,
 
 /*  Prints "dossier: message (CODE)" on stderr, then a "hint:" line when
     the likely cause is not in the message (no reply from a CURVE server,
-    role none), and returns the exit code for err (cli_exit_code). */
+    a key the server does not admit), and returns the exit code for err
+    (cli_exit_code). After a cli_connect with --json, prints instead one
+    line of JSON, the wire's Response: {"code":5,"message":"..."}. */
 int cli_fail(const dossier_error_t *err);
 
 /*  Exit code for a status, without printing: CLI_EXIT_OK,

@@ -10,7 +10,10 @@
     uses cli_connect and cli_fail itself. */
 #include "cli.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "json.h"
 
 int
 cli_exit_code(dossier_status_t status) {
@@ -26,6 +29,9 @@ cli_exit_code(dossier_status_t status) {
 /* Whether the last cli_connect used CURVE keys: what a silent server
    most likely means differs (cli_fail's hint). */
 static bool s_curve_used;
+/* Whether the last cli_connect was for --json output: cli_fail then
+   prints the failure as JSON. */
+static bool s_json;
 
 /*  A next step for a failure whose message alone leaves the user
     guessing, or NULL. (The server's own messages carry theirs: role
@@ -58,8 +64,21 @@ s_hint(const dossier_error_t *err) {
 
 int
 cli_fail(const dossier_error_t *err) {
+    /* With --json, scripts read stderr too: the failure is one line of
+       the wire's own Response, {"code":5,"message":"..."}. */
+    if (s_json) {
+        Dossier__V1__Response response = DOSSIER__V1__RESPONSE__INIT;
+        response.code = (int32_t)err->code;
+        response.message = (char *)err->message;
+        char *json = json_from_message(&response.base, JSON_COMPACT);
+        if (json != NULL) {
+            fprintf(stderr, "%s\n", json);
+            free(json);
+            return cli_exit_code(err->code);
+        }
+    }
     /* The sentence first, for people; the code after it, for scripts
-       (which also have the exit status, and --json's code field). */
+       (which also have the exit status). */
     fprintf(stderr, CLI_PROG ": %s (%s)\n", err->message,
             dossier_strerror(err->code));
     const char *hint = s_hint(err);
@@ -91,6 +110,7 @@ cli_connect(const cli_global_t *g, int default_timeout_ms,
     }
     options.client_name = "dossier-cli/" DOSSIER_VERSION;
     s_curve_used = options.curve_secret_key != NULL;
+    s_json = g->json;
     dossier_error_t err = {0};
     dossier_status_t rc = dossier_client_new(server, &options, client_p, &err);
     explicit_bzero(keys.secret_key, sizeof keys.secret_key);

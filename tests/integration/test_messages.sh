@@ -60,6 +60,10 @@ run 1 "audit --since yesterday" "$DOSSIER" audit --since yesterday
 expect "since in plain words" "'since \"yesterday\" is not a date or time' in err and 'AuditRequest' not in err"
 run 1 "get a bad id" "$DOSSIER" get 'abc def'
 expect "id: the character and what is allowed" "'id \"abc\" has a space at position 4' in err and 'A-Z a-z' in err and 'GetRequest' not in err"
+run 1 "get --json of a missing report" "$DOSSIER" get --json nothere
+expect "--json: the failure as JSON for scripts" "__import__('json').loads(err) == {'code': 5, 'message': 'no report nothere'} and out == ''"
+run 1 "get of a missing report" "$DOSSIER" get nothere
+expect "text: the sentence first, the code after" "err == 'dossier: no report nothere (NOT_FOUND)\\n'"
 run 1 "backup with a path" "$DOSSIER" backup 'ab/cd'
 expect "backup name: the slash" "'backup name \"ab\" has' in err and \"'/' at position 3\" in err and 'BackupRequest' not in err"
 printf '{"id": "x y", "title": "T", "country": "Chad", "year": 2004}\n' >"$TMP/bad-id.json"
