@@ -5,12 +5,11 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
-
-/* A config file larger than this is not read here (czmq reads it). */
-#define S_MAX_FILE (1u << 20)
 
 size_t
 confcheck_indent(const char *text, size_t size, char *why, size_t why_size) {
@@ -66,18 +65,29 @@ confcheck_indent(const char *text, size_t size, char *why, size_t why_size) {
     return 0;
 }
 
-size_t
-confcheck_indent_file(const char *path, char *why, size_t why_size) {
+char *
+confcheck_read(const char *path, const char **why) {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
-        return 0;
+        *why = strerror(errno);
+        return NULL;
     }
-    char *text = malloc(S_MAX_FILE);
-    size_t n = text ? fread(text, 1, S_MAX_FILE, f) : 0;
+    char *text = malloc(CONFCHECK_MAX_FILE + 1);
+    size_t n = text ? fread(text, 1, CONFCHECK_MAX_FILE + 1, f) : 0;
+    bool failed = text == NULL || ferror(f);
     fclose(f);
-    size_t line = text ? confcheck_indent(text, n, why, why_size) : 0;
-    free(text);
-    return line;
+    if (failed) {
+        *why = text ? "cannot be read" : "out of memory";
+        free(text);
+        return NULL;
+    }
+    if (n > CONFCHECK_MAX_FILE) {
+        *why = "larger than 1 MiB";
+        free(text);
+        return NULL;
+    }
+    text[n] = '\0';
+    return text;
 }
 
 static int

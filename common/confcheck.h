@@ -17,11 +17,15 @@
 size_t confcheck_indent(const char *text, size_t size, char *why,
                         size_t why_size);
 
-/*  confcheck_indent on the file at path. Returns 0 when its layout is
-    good or it cannot be read (the caller's parse then says so), else the
-    number of the first bad line, with why as confcheck_indent writes
-    it. */
-size_t confcheck_indent_file(const char *path, char *why, size_t why_size);
+/* The largest config file confcheck_read reads. */
+#define CONFCHECK_MAX_FILE (1u << 20)
+
+/*  Reads the file at path whole, for confcheck_indent and czmq's
+    zconfig_str_load (zconfig_load itself leaks on a file it cannot
+    parse). Returns a malloc'd NUL-terminated copy (the caller frees),
+    or NULL with *why a sentence saying why (static storage: strerror's,
+    or a file larger than CONFCHECK_MAX_FILE). */
+char *confcheck_read(const char *path, const char **why);
 
 /* What confcheck_mute saved: descriptors 1 and 2 (-1: left alone). */
 typedef struct {

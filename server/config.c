@@ -303,9 +303,17 @@ s_load_file(config_t *config, const char *path, dossier_error_t *err) {
                                  "cannot read config file %s: %s", path,
                                  strerror(errno));
     }
+    const char *unread = NULL;
+    char *text = confcheck_read(path, &unread);
+    if (text == NULL) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "cannot read config file %s: %s", path,
+                                 unread);
+    }
     char why[160];
-    size_t bad_line = confcheck_indent_file(path, why, sizeof why);
+    size_t bad_line = confcheck_indent(text, strlen(text), why, sizeof why);
     if (bad_line != 0) {
+        free(text);
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
                                  "config file %s: line %zu: %s", path, bad_line,
                                  why);
@@ -313,8 +321,9 @@ s_load_file(config_t *config, const char *path, dossier_error_t *err) {
     /* czmq prints what it cannot parse; our message says it. */
     confcheck_mute_t muted;
     confcheck_mute(&muted);
-    zconfig_t *root = zconfig_load(path);
+    zconfig_t *root = zconfig_str_load(text);
     confcheck_unmute(&muted);
+    free(text);
     if (!root) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
                                  "config file %s is not valid zconfig "

@@ -103,18 +103,27 @@ s_load_config_file(bool *bad) {
     if (stat(path, &st) != 0) {
         return NULL;
     }
+    const char *unread = NULL;
+    char *text = confcheck_read(path, &unread);
+    if (text == NULL) {
+        fprintf(stderr, "dossier: cannot read %s: %s\n", path, unread);
+        *bad = true;
+        return NULL;
+    }
     char why[160];
-    size_t bad_line = confcheck_indent_file(path, why, sizeof why);
+    size_t bad_line = confcheck_indent(text, strlen(text), why, sizeof why);
     if (bad_line != 0) {
         fprintf(stderr, "dossier: %s: line %zu: %s\n", path, bad_line, why);
+        free(text);
         *bad = true;
         return NULL;
     }
     /* czmq prints what it cannot parse; the message below says it. */
     confcheck_mute_t muted;
     confcheck_mute(&muted);
-    zconfig_t *root = zconfig_load(path);
+    zconfig_t *root = zconfig_str_load(text);
     confcheck_unmute(&muted);
+    free(text);
     if (!root) {
         fprintf(stderr,
                 "dossier: cannot read %s: not a zconfig file (a 'client' "
