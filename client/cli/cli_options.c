@@ -8,9 +8,9 @@
     -s/--server, --server-key, --key, -h/--help) are handled here, once.
     The tables become getopt_long's, so prefixes and permutation are
     libc's; the messages for an unknown option or a missing value are
-    ours, so that a mistyped option is told the nearest one (suggest.h). A
-   verb's --help text is printed from its usage text and its table, so an option
-   and its help sit side by side. */
+    ours, so that a mistyped option is told the nearest one (suggest.h).
+    A verb's --help text is printed from its usage text and its table,
+    so an option and its help sit side by side. */
 #include "cli.h"
 
 #include <assert.h>
@@ -349,11 +349,10 @@ cli_peek(const cli_option_t *options, const cli_args_t *args, bool *json) {
     memcpy(argv, args->argv, (size_t)args->argc * sizeof *argv);
     argv[args->argc] = NULL;
     s_table_t table;
-    s_table_build(&table, options, s_common, ":");
+    s_table_build(&table, options, s_common, "");
     int saved_opterr = opterr;
     opterr = 0;
     optind = 0;
-    opterr = 0; /* s_bad_option says what was wrong */
     int opt;
     while ((opt = getopt_long(args->argc, argv, table.shortopts, table.longopts,
                               NULL)) != -1) {
