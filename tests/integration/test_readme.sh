@@ -1,6 +1,7 @@
 #!/bin/bash
-# test_readme.sh: README.md's command blocks, run as a reader would run
-# them, so that the docs cannot drift from the programs (issue 21).
+# test_readme.sh: the command blocks of README.md and of
+# client/python/README.md, run as a reader would run them, so that the
+# docs cannot drift from the programs (issue 21).
 #
 # Each ```sh block runs under `bash -e -o pipefail` (any failing command
 # fails the test), each ```python block under /usr/bin/python3, in README
@@ -24,20 +25,26 @@ ln -s "$SRC/deploy" "$WORK/deploy"
 ln -s "$SRC/client" "$WORK/client"
 ln -s "$BUILD" "$WORK/build"
 
-# Splits README.md into $TMP/blocks/NN.LANG, skipped ones as NN.skip.
-"$PY" - "$SRC/README.md" "$TMP/blocks" "$EP" <<'PYEOF'
+# Splits the READMEs into $TMP/blocks/FILE-NN.LANG (skipped ones as
+# .skip), in the order given.
+"$PY" - "$TMP/blocks" "$EP" "$SRC/README.md" "$SRC/client/python/README.md" <<'PYEOF'
 import os, re, sys
-readme, out, endpoint = sys.argv[1:]
+out, endpoint = sys.argv[1:3]
 os.makedirs(out)
-blocks = re.findall(r"^```(\w+)\n(.*?)^```", open(readme).read(), re.S | re.M)
-for n, (lang, body) in enumerate(blocks):
+blocks = []
+for f, readme in enumerate(sys.argv[3:]):
+    found = re.findall(r"^```(\w+)\n(.*?)^```", open(readme).read(),
+                       re.S | re.M)
+    blocks += [("%d-%02d" % (f, n), lang, body)
+               for n, (lang, body) in enumerate(found)]
+for n, lang, body in blocks:
     first = body.splitlines()[0] if body.strip() else ""
     if first.startswith("# not run by test_readme:"):
         if len(first.split(":", 1)[1].strip()) < 5:
-            sys.exit("block %d is skipped without saying why" % n)
+            sys.exit("block %s is skipped without saying why" % n)
         lang = "skip"
     body = body.replace("tcp://127.0.0.1:7531", endpoint)
-    open(os.path.join(out, "%02d.%s" % (n, lang)), "w").write(body)
+    open(os.path.join(out, "%s.%s" % (n, lang)), "w").write(body)
 PYEOF
 
 ran=0
@@ -61,7 +68,7 @@ for block in "$TMP"/blocks/*; do
         ;;
     esac
 done
-# The tour and the Python example at least.
-if [ "$ran" -ge 2 ]; then ok; else bad "ran $ran README blocks, want 2 or more"; fi
+# README.md's tour and Python example, the Python README's example.
+if [ "$ran" -ge 3 ]; then ok; else bad "ran $ran README blocks, want 3 or more"; fi
 
 finish "$TMP/data.log"
