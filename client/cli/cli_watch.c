@@ -138,9 +138,7 @@ s_monitor_event(void *monitor, int wait_ms) {
     finds nothing at the endpoint, would otherwise wait forever without a
     word. Returns CLI_EXIT_OK, or prints why and returns the exit code. */
 static int
-s_handshake(void *socket, void *monitor, const char *feed, int timeout_ms,
-            bool curve) {
-    (void)socket;
+s_handshake(void *monitor, const char *feed, int timeout_ms, bool curve) {
     int64_t waited = 0;
     while (!s_interrupted && waited < timeout_ms) {
         int step = timeout_ms - waited < 100 ? (int)(timeout_ms - waited) : 100;
@@ -246,7 +244,7 @@ s_watch(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     sigaction(SIGTERM, &action, NULL);
     int timeout_ms =
         g->timeout_ms > 0 ? g->timeout_ms : DOSSIER_DEFAULT_TIMEOUT_MS;
-    rc = s_handshake(socket, monitor, s.feed, timeout_ms,
+    rc = s_handshake(monitor, s.feed, timeout_ms,
                      options.curve_server_key != NULL);
     zmq_socket_monitor(socket, NULL, 0);
     zmq_close(monitor);
