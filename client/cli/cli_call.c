@@ -42,10 +42,11 @@ s_hint(const dossier_error_t *err) {
                    err->code == DOSSIER_DEADLINE_EXCEEDED) &&
                   strstr(err->message, "no reply in") != NULL;
     if (silent && !s_curve_used) {
-        return "if the server uses CURVE (any endpoint but loopback), it "
-               "answers\nno one without keys: give --server-key (its public "
-               "key) and --key\n(your secret certificate), or set them in "
-               "~/.config/dossier/config";
+        return "is dossierd running there (-s, $DOSSIER_SERVER)? If it is "
+               "and uses CURVE\n(as it must on any endpoint but loopback), "
+               "it answers no one without keys:\ngive --server-key (its "
+               "public key) and --key (your secret certificate),\nor set "
+               "them in ~/.config/dossier/config";
     }
     if (silent) {
         return "a CURVE server stays silent to a key it does not know: check "
