@@ -12,6 +12,7 @@ packages=(
     libjansson-dev libcmocka-dev unicode-data
     python3 python3-zmq python3-protobuf
     clang clang-format libclang-rt-14-dev valgrind strace git
+    groff-base  # renders the man pages in test_readme_c
 )
 
 missing=()
