@@ -13,6 +13,7 @@ packages=(
     libmicrohttpd-dev wrk
     python3 python3-zmq python3-protobuf
     clang clang-format libclang-rt-14-dev valgrind strace git
+    groff-base  # renders the man pages in test_readme_c
 )
 
 # The web page's tests drive Debian's chromium headless through

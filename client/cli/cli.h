@@ -105,7 +105,7 @@ struct cli_verb {
 /* What a take function returns for an option it took. */
 #define CLI_GO_ON (-1)
 
-/* The command's name in its messages ("dossier: NOT_FOUND: ..."). */
+/* The command's name in its messages ("dossier: no report x (NOT_FOUND)"). */
 #define CLI_PROG "dossier"
 
 /*  Takes one of a verb's options into state: key is the option's row
@@ -185,6 +185,7 @@ extern const cli_verb_t cli_verb_audit;
 extern const cli_verb_t cli_verb_watch;
 extern const cli_verb_t cli_verb_call; /* in cli_call_json.c */
 extern const cli_verb_t cli_verb_token;
+extern const cli_verb_t cli_verb_users;
 
 /*  `import --json DUMP`: Puts each JSON line of the files in args (after
     its options: the common ones only) as create-or-replace. import runs
@@ -202,8 +203,11 @@ int cli_import_json(const cli_verb_t *verb, cli_global_t *g, cli_args_t args);
 int cli_connect(const cli_global_t *g, int default_timeout_ms,
                 dossier_client_t **client_p);
 
-/*  Prints "dossier: CODE: message" on stderr and returns the exit code
-    for err (cli_exit_code). */
+/*  Prints "dossier: message (CODE)" on stderr, then a "hint:" line when
+    the likely cause is not in the message (no reply from a CURVE server,
+    a key the server does not admit), and returns the exit code for err
+    (cli_exit_code). After a cli_connect with --json, prints instead one
+    line of JSON, the wire's Response: {"code":5,"message":"..."}. */
 int cli_fail(const dossier_error_t *err);
 
 /*  Exit code for a status, without printing: CLI_EXIT_OK,
@@ -300,6 +304,10 @@ enum {
 int cli_filter_take(const cli_verb_t *verb, void *filter, int key,
                     const cli_value_t *value);
 
+/*  When nothing matched: if f's country names no known country but is a
+    typo of one, says so on stderr with the name it likely meant. */
+void cli_filter_hint(const Dossier__V1__ReportFilter *f);
+
 /*  True when f filters anything. */
 bool cli_filter_set(const Dossier__V1__ReportFilter *f);
 
@@ -339,8 +347,13 @@ size_t cli_text_width(const char *s);
     text someone else wrote (an audit entry's ids and message) can neither
     forge a line nor send escape sequences to the terminal: a C0 control
     or DEL becomes \xNN, a C1 control (U+0080..U+009F) \u00NN, and a
-    backslash \\. */
-void cli_print_escaped(FILE *out, const char *s);
+    backslash \\. Returns the columns printed (code points, as
+    cli_text_width counts them). */
+size_t cli_print_escaped(FILE *out, const char *s);
+
+/*  Writes bytes into out as a person reads a size: "512 bytes",
+    "16 MiB", "12.4 MiB" (binary units). Returns out. */
+const char *cli_format_bytes(uint64_t bytes, char out[32]);
 
 /*  Prints s in exactly width columns: cut (with "…") or padded with
     blanks when pad is true. */

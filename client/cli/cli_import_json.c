@@ -12,6 +12,22 @@
 
 #define S_LINE_MAX ((size_t)32 << 20)
 
+/*  Prints "dossier: PATH:LINE: message". The JSON parser saw one line
+    of the file as a whole text, so its "at line 1 column C" would
+    contradict LINE: it becomes "at column C". */
+static void
+s_print_line_error(const char *path, unsigned long long lineno,
+                   const char *message) {
+    static const char at_line_1[] = " at line 1 column ";
+    const char *at = strstr(message, at_line_1);
+    if (at == NULL) {
+        fprintf(stderr, "dossier: %s:%llu: %s\n", path, lineno, message);
+        return;
+    }
+    fprintf(stderr, "dossier: %s:%llu: %.*s at column %s\n", path, lineno,
+            (int)(at - message), message, at + strlen(at_line_1));
+}
+
 /*  Puts every line of in (named path in messages). */
 static int
 s_import_lines(dossier_client_t *client, FILE *in, const char *path) {
@@ -39,8 +55,7 @@ s_import_lines(dossier_client_t *client, FILE *in, const char *path) {
         dossier_error_t err = {0};
         if (json_to_message(&dossier__v1__report__descriptor, line, (size_t)len,
                             &message, &err) != DOSSIER_OK) {
-            fprintf(stderr, "dossier: %s:%llu: %s\n", path, lineno,
-                    err.message);
+            s_print_line_error(path, lineno, err.message);
             failed++;
             continue;
         }
@@ -52,8 +67,8 @@ s_import_lines(dossier_client_t *client, FILE *in, const char *path) {
         dossier_status_t status =
             dossier_put(client, report, 0, false, &resp, &err);
         if (status != DOSSIER_OK) {
-            fprintf(stderr, "dossier: %s:%llu: %s: %s: %s\n", path, lineno,
-                    report->id, dossier_strerror(err.code), err.message);
+            fprintf(stderr, "dossier: %s:%llu: %s: %s (%s)\n", path, lineno,
+                    report->id, err.message, dossier_strerror(err.code));
             failed++;
             if (status == DOSSIER_UNAVAILABLE ||
                 status == DOSSIER_DEADLINE_EXCEEDED) {

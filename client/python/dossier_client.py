@@ -8,7 +8,7 @@ that contract in a small blocking API:
     with Client("tcp://127.0.0.1:7531") as client:
         report = client.get("tip-2004-aze")
         for summary in client.list(country="Azerbaijan", year=(2004, 2010)):
-            print(summary.id, summary.year, summary.tier)
+            print(summary.id, summary.year, tier_name(summary.tier))
 
 It needs pyzmq and protobuf (Debian: python3-zmq, python3-protobuf) and the
 message classes that the build generates with protoc into
@@ -61,6 +61,7 @@ __all__ = [
     "DossierError",
     "STATUS_NAMES",
     "status_code",
+    "tier_name",
     "SERVICE",
     "DEFAULT_ENDPOINT",
     "report_pb2",
@@ -142,14 +143,43 @@ class DossierError(Exception):
         super().__init__("%s (%d): %s" % (self.name, self.code, message))
 
 
+# A tier as people write it, as the CLI's tables and `dossier get` do.
+_TIER_NAMES = {
+    report_pb2.TIER_UNSPECIFIED: "",
+    report_pb2.TIER_1: "Tier 1",
+    report_pb2.TIER_2: "Tier 2",
+    report_pb2.TIER_2_WATCH_LIST: "Tier 2 Watch List",
+    report_pb2.TIER_3: "Tier 3",
+    report_pb2.SPECIAL_CASE: "Special Case",
+}
+
+
+def tier_name(tier):
+    """The name a person reads for a dossier.v1.Tier number: "Tier 2 Watch
+    List", "Special Case"; "" for TIER_UNSPECIFIED; the enum name for a
+    value this module does not know."""
+    tier = int(tier)
+    if tier in _TIER_NAMES:
+        return _TIER_NAMES[tier]
+    try:
+        return report_pb2.Tier.Name(tier)
+    except ValueError:
+        return str(tier)
+
+
 def _tier_value(tier):
-    """Accepts a dossier.v1.Tier number or name ("TIER_2_WATCH_LIST")."""
+    """Accepts a dossier.v1.Tier number, its name ("TIER_2_WATCH_LIST") or
+    the name people write ("Tier 2 Watch List", "tier 2", "special case")."""
     if isinstance(tier, str):
-        try:
-            return report_pb2.Tier.Value(tier.upper())
-        except ValueError:
-            raise ValueError("unknown tier %r; expected one of %s"
-                             % (tier, ", ".join(report_pb2.Tier.keys())))
+        name = "_".join(tier.replace("-", " ").replace("_", " ")
+                        .upper().split())
+        if name in report_pb2.Tier.keys():
+            return report_pb2.Tier.Value(name)
+        raise ValueError(
+            "unknown tier %r; expected one of %s, or as written: %s"
+            % (tier, ", ".join(k for k in report_pb2.Tier.keys()
+                               if not k.endswith("_UNSPECIFIED")),
+               ", ".join(repr(v) for v in _TIER_NAMES.values() if v)))
     return int(tier)
 
 

@@ -55,6 +55,17 @@ request_accept(struct store_t *store, const Dossier__V1__Request *request,
             "\"authorization\" (\"Bearer <token>\") to call %s",
             job->user, method->full_name);
     }
+    if (!methods_allowed(method, job->role) && job->role == ROLE_NONE) {
+        return dossier_error_set(err, DOSSIER_PERMISSION_DENIED,
+                                 "method %s needs role %s; %s has role none: "
+                                 "the users table does not list this key "
+                                 "(any more); if it was just added or "
+                                 "changed in the users directory, an admin "
+                                 "must reload the users (`dossier users "
+                                 "reload`, or SIGHUP to dossierd)",
+                                 method->full_name,
+                                 methods_role_name(method->role), job->user);
+    }
     if (job->role != ROLE_GATEWAY && !methods_allowed(method, job->role)) {
         return dossier_error_set(err, DOSSIER_PERMISSION_DENIED,
                                  "method %s needs role %s; %s has "

@@ -52,9 +52,9 @@ if cmp -s "$TMP/out" "$TMP/get.out"; then ok; else bad "call Get and get --json 
 
 # ---- errors ----------------------------------------------------------
 run 1 "call Get of a missing id" "$DOSSIER" call Get '{"id": "no-such"}'
-expect "NOT_FOUND as the other verbs say it" "err.startswith('dossier: NOT_FOUND: ') and out == ''"
+expect "NOT_FOUND as the other verbs say it" "err.startswith('dossier: no report no-such') and err.rstrip().endswith('(NOT_FOUND)') and out == ''"
 run 1 "call Put create_only again" "$DOSSIER" call Put '{"report": {"id": "call-1"}, "createOnly": true}'
-expect "ALREADY_EXISTS" "err.startswith('dossier: ALREADY_EXISTS: ')"
+expect "ALREADY_EXISTS" "err.startswith('dossier: ') and err.rstrip().endswith('(ALREADY_EXISTS)')"
 run 2 "call a mistyped method" "$DOSSIER" call Gett '{"id": "call-1"}'
 expect "suggestion" "\"no method 'Gett'; did you mean 'Get'?\" in err and out == ''"
 run 2 "call an unknown method" "$DOSSIER" call Frobnicate '{}'
@@ -67,7 +67,7 @@ run 2 "call with a wrong type" "$DOSSIER" call List '{"pageSize": "many"}'
 expect "wrong type named" "'pageSize' in err"
 run 2 "call with bad JSON on stdin" "$DOSSIER" call Get </dev/null
 run 1 "call Get: the server's INVALID_ARGUMENT" "$DOSSIER" call Get '{}'
-expect "server refusal" "err.startswith('dossier: INVALID_ARGUMENT: ')"
+expect "server refusal" "err.startswith('dossier: ') and err.rstrip().endswith('(INVALID_ARGUMENT)')"
 run 3 "call an unreachable server" "$DOSSIER" --timeout 300 -s "tcp://127.0.0.1:$(free_port)" call Get '{"id": "x"}'
 
 # ---- describe METHOD -------------------------------------------------

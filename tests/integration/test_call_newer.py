@@ -245,8 +245,8 @@ class CallNewerMethod(unittest.TestCase):
         # Named, it is sent; the stand-in has no such method and says so.
         proc = self.cli("call", "Echoes/Echo", "{}")
         self.assertEqual(proc.returncode, 1, proc.stderr)
-        self.assertIn("dossier: UNIMPLEMENTED: no method "
-                      "dossier.v2.Echoes/Echo here", proc.stderr)
+        self.assertIn("dossier: no method dossier.v2.Echoes/Echo here "
+                      "(UNIMPLEMENTED)", proc.stderr)
 
     def test_hostile_descriptors(self):
         cases = [
