@@ -10,7 +10,8 @@
 # here: DOSSIER_SERVER names it, and the default endpoint written in a
 # block (tcp://127.0.0.1:7531) is replaced by its endpoint. EDITOR=true
 # stands in for a person at `dossier edit`. A block whose first line is
-# "# not run by test_readme: WHY" is skipped (and must say why); the ```c
+# "# not run by test_readme: WHY" ("//" in a language whose comments
+# start so, TypeScript) is skipped (and must say why); the ```c
 # block is test_readme_c.sh's. Prints "N passed, M failed".
 HERE=$(cd "$(dirname "$0")" && pwd)
 NAME=readme
@@ -39,7 +40,8 @@ for f, readme in enumerate(sys.argv[3:]):
                for n, (lang, body) in enumerate(found)]
 for n, lang, body in blocks:
     first = body.splitlines()[0] if body.strip() else ""
-    if first.startswith("# not run by test_readme:"):
+    if first.startswith(("# not run by test_readme:",
+                         "// not run by test_readme:")):
         if len(first.split(":", 1)[1].strip()) < 5:
             sys.exit("block %s is skipped without saying why" % n)
         lang = "skip"
