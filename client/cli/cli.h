@@ -184,6 +184,7 @@ extern const cli_verb_t cli_verb_edit;
 extern const cli_verb_t cli_verb_audit;
 extern const cli_verb_t cli_verb_watch;
 extern const cli_verb_t cli_verb_call; /* in cli_call_json.c */
+extern const cli_verb_t cli_verb_token;
 
 /*  `import --json DUMP`: Puts each JSON line of the files in args (after
     its options: the common ones only) as create-or-replace. import runs

@@ -69,10 +69,15 @@ s_print_audit(const Dossier__V1__AuditEntry *e) {
        entry can forge a line or drive the terminal. */
     printf("%-6llu %-24s ", (unsigned long long)e->seq, e->time);
     cli_print_escaped(stdout, e->user);
-    printf(
-        "%*s %-12s %-18s ",
-        (int)(16 > cli_text_width(e->user) ? 16 - cli_text_width(e->user) : 0),
-        "", method, dossier_strerror(e->code));
+    size_t width = cli_text_width(e->user);
+    if (e->via && *e->via) {
+        /* A token's user, by way of a gateway's connection. */
+        fputs(" via ", stdout);
+        cli_print_escaped(stdout, e->via);
+        width += 5 + cli_text_width(e->via);
+    }
+    printf("%*s %-12s %-18s ", (int)(16 > width ? 16 - width : 0), "", method,
+           dossier_strerror(e->code));
     for (size_t i = 0; i < e->n_ids; i++) {
         fputs(i ? "," : "", stdout);
         cli_print_escaped(stdout, e->ids[i]);

@@ -52,7 +52,9 @@ static const cli_option_t s_keygen_options[] = {
     {.name = "role",
      .key = S_KEYGEN_ROLE,
      .kind = CLI_TEXT,
-     .help = "  --role ROLE  reader (default), writer or admin\n"},
+     .help = "  --role ROLE  reader (default), writer, admin, or gateway (for\n"
+             "               dossier-gateway's own key: it acts only for the\n"
+             "               API tokens its callers send)\n"},
     {.name = "dir",
      .key = S_KEYGEN_DIR,
      .kind = CLI_TEXT,
@@ -107,9 +109,10 @@ s_keygen(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
                                name);
     }
     if (strcmp(role, "reader") != 0 && strcmp(role, "writer") != 0 &&
-        strcmp(role, "admin") != 0) {
+        strcmp(role, "admin") != 0 && strcmp(role, "gateway") != 0) {
         return cli_usage_error(
-            verb, "--role must be reader, writer or admin, not '%s'", role);
+            verb, "--role must be reader, writer, admin or gateway, not '%s'",
+            role);
     }
     char public_path[4096], secret_path[4096];
     if (snprintf(public_path, sizeof public_path, "%s/%s.key", dir, name) >=
@@ -188,8 +191,9 @@ s_keygen(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
 const cli_verb_t cli_verb_keygen = {
     .name = "keygen",
     .summary = "make a CURVE key pair for a user",
-    .usage = "usage: dossier keygen [--role reader|writer|admin] [--dir DIR] "
-             "[--force] NAME\n"
+    .usage = "usage: dossier keygen [--role reader|writer|admin|gateway] "
+             "[--dir DIR]\n"
+             "                      [--force] NAME\n"
              "\n"
              "Makes a CURVE key pair for user NAME in czmq's certificate "
              "format:\n"

@@ -614,6 +614,30 @@ class Client:
         return self.call("ReloadUsers", reports_pb2.ReloadUsersRequest(),
                          reports_pb2.ReloadUsersResponse).users
 
+    def create_token(self, name, role="reader", expires_in_seconds=0):
+        """Admin: makes an API token for HTTP callers of dossier-gateway.
+        Returns the CreateTokenResponse: .token (its id, name, role, times)
+        and .secret, the token string itself, which the server shows only
+        this once. Never resent (CreateToken is IDEMPOTENCY_UNKNOWN): a
+        second call would be a second token."""
+        request = reports_pb2.CreateTokenRequest(
+            name=name, role=role or "",
+            expires_in_seconds=expires_in_seconds)
+        return self.call("CreateToken", request,
+                         reports_pb2.CreateTokenResponse)
+
+    def list_tokens(self):
+        """Admin: every API token (dossier.v1.Token), oldest first, revoked
+        and expired ones included; never a secret."""
+        return list(self.call("ListTokens", reports_pb2.ListTokensRequest(),
+                              reports_pb2.ListTokensResponse).tokens)
+
+    def revoke_token(self, id):
+        """Admin: revokes the API token id; returns the Token, revoked.
+        Revoking a revoked token changes nothing."""
+        return self.call("RevokeToken", reports_pb2.RevokeTokenRequest(id=id),
+                         reports_pb2.RevokeTokenResponse).token
+
 
 def _import_request(text, filename=None, source_url=None, id=None,
                     dry_run=False):

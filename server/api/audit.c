@@ -26,6 +26,8 @@ audit_denied_note(const job_t *job, dossier_status_t code,
     note->method = job->method;
     note->request_id = job->request_id;
     memcpy(note->user, job->user, sizeof note->user);
+    memcpy(note->via, job->via, sizeof note->via);
+    memcpy(note->token_id, job->token_id, sizeof note->token_id);
     note->role = job->role;
     note->code = code;
     snprintf(note->message, sizeof note->message, "%s", message);

@@ -222,6 +222,9 @@ s_open_dbs(store_t *self, MDB_txn *txn) {
         rc = s_open_db(txn, "idempotency_by_time", &self->idem_time);
     }
     if (rc == 0) {
+        rc = s_open_db(txn, "tokens", &self->tokens);
+    }
+    if (rc == 0) {
         rc = store_fts_open(txn, self->records, &self->fts);
     }
     return rc;

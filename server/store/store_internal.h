@@ -105,6 +105,7 @@ struct store_t {
     MDB_dbi audit;     /* big-endian seq -> packed dossier.v1.AuditEntry */
     MDB_dbi idem;      /* idempotency key -> the reply it got */
     MDB_dbi idem_time; /* be64 time in ms + key -> "": expiry order */
+    MDB_dbi tokens;    /* token id -> its hash, times and Token (tokens.c) */
     char *dir;
     int lock_fd;
     size_t map_size; /* written only with resize_lock held exclusive */
@@ -292,6 +293,19 @@ int store_write_record(store_t *self, MDB_txn *txn,
     in txn. Returns 0 or an LMDB/errno code. */
 int store_delete_record(store_t *self, MDB_txn *txn,
                         const Dossier__V1__Report *old);
+
+/* ---- journal.c: plain key/value writes in a batch ---- */
+
+/*  One key/value put (value not NULL, size bytes) or delete in the named
+    database dbi of the batch (the log databases, the tokens), in a
+    nested transaction like a record write, logged for replay when the
+    map grows. A delete of a missing key is not an error. use_reserve
+    lets it take the room kept for deletes: the audit line of a write
+    that fitted must fit too. */
+dossier_status_t store_kv_write(store_batch_t *batch, MDB_dbi dbi,
+                                const void *key, size_t key_size,
+                                const void *value, size_t size,
+                                bool use_reserve, dossier_error_t *err);
 
 /* ---- batch.c: the write transaction, its log, growing the map ---- */
 

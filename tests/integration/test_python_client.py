@@ -906,7 +906,8 @@ class TestResend(unittest.TestCase):
              "ImportText": "W", "ImportBatch": "W", "History": "R",
              "Changes": "R", "Search": "R", "Stats": "R", "Health": "R",
              "Describe": "R", "Audit": "R", "Backup": "N",
-             "BackupRead": "R", "ReloadUsers": "W", "WhoAmI": "R"}
+             "BackupRead": "R", "ReloadUsers": "W", "WhoAmI": "R",
+             "CreateToken": "N", "ListTokens": "R", "RevokeToken": "W"}
     RETRIES = 2
 
     def test_resend_follows_the_proto(self):
