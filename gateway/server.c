@@ -921,8 +921,11 @@ gateway_new(const gateway_config_t *config, gateway_t **gateway_p,
         return rc;
     }
     s_learn_body_limit(g);
+    /* poll(), not select(): a descriptor past FD_SETSIZE (1024; the unit
+       allows 65536) must not break a connection. */
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+                     MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+                     MHD_USE_ERROR_LOG;
     if (tls) {
         flags |= MHD_USE_TLS;
     }
