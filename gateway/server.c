@@ -503,9 +503,10 @@ static enum MHD_Result
 s_web(gateway_t *g, struct MHD_Connection *conn, const char *verb,
       s_request_t *r) {
     int status = 500;
+    size_t size = 0;
     struct MHD_Response *response = webfiles_respond(
         g->web, verb, r->uri, s_header(conn, MHD_HTTP_HEADER_IF_NONE_MATCH),
-        &status);
+        &status, &size);
     if (response == NULL) {
         return MHD_NO;
     }
@@ -513,7 +514,7 @@ s_web(gateway_t *g, struct MHD_Connection *conn, const char *verb,
                    status < 400    ? DOSSIER_OK
                    : status == 404 ? DOSSIER_NOT_FOUND
                                    : DOSSIER_INVALID_ARGUMENT,
-                   response, 0);
+                   response, size);
 }
 
 /* Whether dossierd takes the caller's token: a WhoAmI with it, as any

@@ -195,7 +195,8 @@ s_text(const char *text, int status_value, int *status) {
 
 struct MHD_Response *
 webfiles_respond(const webfiles_t *webfiles, const char *verb, const char *uri,
-                 const char *if_none_match, int *status) {
+                 const char *if_none_match, int *status, size_t *size) {
+    *size = 0;
     if (strcmp(verb, "GET") != 0 && strcmp(verb, "HEAD") != 0) {
         struct MHD_Response *response =
             s_text("the page answers GET and HEAD only\n", 405, status);
@@ -239,6 +240,7 @@ webfiles_respond(const webfiles_t *webfiles, const char *verb, const char *uri,
            (or on failure). */
         response = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
         *status = 200;
+        *size = (size_t)st.st_size;
         if (response == NULL) {
             close(fd);
         }

@@ -48,10 +48,12 @@ bool webfiles_resolve(const char *uri, char *name, size_t name_size,
 
 /*  The answer to verb (GET or HEAD) of uri, If-None-Match being the
     request's header (NULL when none). Returns a response for the caller
-    to queue and destroy, and its status in *status (200, 304, 404 or
-    405); NULL only when out of memory or descriptors. */
+    to queue and destroy, its status in *status (200, 304, 404 or 405)
+    and its body's size in *size (for the access log); NULL only when out
+    of memory or descriptors. */
 struct MHD_Response *webfiles_respond(const webfiles_t *webfiles,
                                       const char *verb, const char *uri,
-                                      const char *if_none_match, int *status);
+                                      const char *if_none_match, int *status,
+                                      size_t *size);
 
 #endif

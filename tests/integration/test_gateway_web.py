@@ -237,6 +237,14 @@ class GatewayWebTest(unittest.TestCase):
             self.assertIn("default-src 'self'",
                           response.getheader("Content-Security-Policy"))
 
+    def test_access_log_counts_the_bytes(self):
+        response, body = self.request("GET", "/web/app.js?log")
+        self.assertEqual(response.status, 200)
+        # The line is written before the answer is sent.
+        with open(self.logs[1][1], "rb") as f:
+            log = f.read().decode("utf-8", "replace")
+        self.assertIn("GET /web/app.js?log 200 ok %d " % len(body), log)
+
     def test_etag_revalidation_and_head(self):
         response, _ = self.request("GET", "/web/app.js")
         etag = response.getheader("ETag")
