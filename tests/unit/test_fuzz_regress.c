@@ -22,6 +22,7 @@
 
 #include "../../fuzz/fuzz_dynpb.c"
 #include "../../fuzz/fuzz_envelope.c"
+#include "../../fuzz/fuzz_gateway.c"
 #include "../../fuzz/fuzz_json.c"
 #include "../../fuzz/fuzz_query.c"
 #include "../../fuzz/fuzz_refworld.c"
@@ -129,12 +130,18 @@ test_envelope(void **state) {
     fuzz_envelope_cleanup();
 }
 
+static void
+test_gateway(void **state) {
+    (void)state;
+    s_replay("gateway", fuzz_gateway_one, NULL);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refworld), cmocka_unit_test(test_json),
         cmocka_unit_test(test_query),    cmocka_unit_test(test_envelope),
-        cmocka_unit_test(test_dynpb),
+        cmocka_unit_test(test_dynpb),    cmocka_unit_test(test_gateway),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
