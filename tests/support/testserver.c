@@ -97,6 +97,18 @@ testserver_log_has(const testserver_t *self, const char *text) {
     return found;
 }
 
+bool
+testserver_wait_log(const testserver_t *self, const char *text,
+                    int timeout_ms) {
+    for (int waited = 0; waited <= timeout_ms; waited += 10) {
+        if (testserver_log_has(self, text)) {
+            return true;
+        }
+        testclock_sleep_ms(10);
+    }
+    return false;
+}
+
 void
 testserver_remove_tree(const char *path) {
     DIR *dir = opendir(path);

@@ -69,6 +69,13 @@ void testserver_print_log(const testserver_t *self);
     must lie within one piece. Asserts (cmocka) that the log opens. */
 bool testserver_log_has(const testserver_t *self, const char *text);
 
+/*  Waits for a line of the server's log to contain text (as
+    testserver_log_has), looking every 10 ms for at most timeout_ms: how a
+    test waits for an event the server only logs (a signal handled, a
+    reload refused) instead of sleeping. Returns whether it came. */
+bool testserver_wait_log(const testserver_t *self, const char *text,
+                         int timeout_ms);
+
 /*  Removes path and everything under it (a test's temporary directory);
     errors are ignored. */
 void testserver_remove_tree(const char *path);
