@@ -4,7 +4,7 @@
 # It needs $DOSSIER_BIN_DIR (set by ctest) and gives:
 #   $DOSSIER, $BIN_DIR, $PY, $TMP (removed at exit), pass/fail counters;
 #   ok, bad MSG, run WANT_EXIT NAME CMD..., expect NAME PYTHON-EXPR,
-#   free_port, start_server DIRNAME [ARGS...] (sets EP), watch_server PID
+#   hold_dead_port (sets DEAD_PORT), start_server DIRNAME [ARGS...] (sets EP), watch_server PID
 #   LOG, stop_server PID, finish LOGNAME.
 # Servers started here, and any pid added to $PIDS, are stopped at exit.
 # Every server started with start_server (or registered with
@@ -80,8 +80,19 @@ PYEOF
     then ok; else bad "$name: $expr"; fi
 }
 
-free_port() {
-    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+# hold_dead_port: sets DEAD_PORT to a port on 127.0.0.1 that refuses
+# connections until the test ends: a process here holds it bound (without
+# SO_REUSEADDR, so no server can take it) and never listens on it.
+hold_dead_port() {
+    coproc DEAD_PORT_HOLDER {
+        "$PY" -c 'import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True)
+sys.stdin.read()'
+    }
+    PIDS="$PIDS $DEAD_PORT_HOLDER_PID"
+    read -r DEAD_PORT <&"${DEAD_PORT_HOLDER[0]}"
 }
 
 # start_server DIRNAME [ARGS...]: starts dossierd on a free port with data

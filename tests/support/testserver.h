@@ -98,6 +98,12 @@ int testserver_kill(testserver_t *self, int signal);
     later calls return the same value at once. */
 int testserver_wait(testserver_t *self, int timeout_ms);
 
+/*  Makes every later testserver_restart bind the endpoint the server
+    reports now (the port it picked), so that a client holding that
+    endpoint finds the restarted server. Returns 0, or -1 when out of
+    memory. */
+int testserver_keep_endpoint(testserver_t *self);
+
 /*  Stops the server if it is still running (SIGTERM; it must exit 0
     within 10 s) and starts a new one on the same data directory with the
     same extra arguments; the endpoint may change. A server already ended
