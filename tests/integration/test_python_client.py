@@ -648,14 +648,13 @@ class TestWire(DossierdTestCase):
                 err = self.assertCode(UNAVAILABLE, slow.get, "t1")
                 elapsed = time.monotonic() - started
                 self.assertIn("2 attempts", err.message)
+                # Two timeouts waited (a lower bound cannot flake; how
+                # fast is bench/'s business).
                 self.assertGreaterEqual(elapsed, 0.35)
-                self.assertLess(elapsed, 3.0)
                 # A write is retried too, with its idempotency key.
-                started = time.monotonic()
                 err = self.assertCode(UNAVAILABLE, slow.put,
                                       make_report("t2"))
                 self.assertIn("2 attempts", err.message)
-                self.assertLess(time.monotonic() - started, 3.0)
             finally:
                 self.server.send_signal(signal.SIGCONT)
             # The reopened socket works again once the server is back.
@@ -663,37 +662,53 @@ class TestWire(DossierdTestCase):
         finally:
             slow.close()
 
+    def waking_client(self, **kwargs):
+        """A Client that wakes the (SIGSTOPped) server when it gives up on
+        an attempt and reopens its socket, and counts those retries in
+        its .reopened: a retry that happens on an event, not a timer."""
+        server = self.server
+
+        class WakingClient(Client):
+            reopened = 0
+
+            def _reopen(self):
+                self.reopened += 1
+                server.send_signal(signal.SIGCONT)
+                Client._reopen(self)
+
+        return WakingClient(self.endpoint, **kwargs)
+
     def test_retry_succeeds_when_server_wakes(self):
         self.client.put(make_report("w1"))
-        slow = Client(self.endpoint, timeout_ms=300, retries=4)
-        self.server.send_signal(signal.SIGSTOP)
-        waker = threading.Timer(
-            0.45, lambda: self.server.send_signal(signal.SIGCONT))
-        waker.start()
+        slow = self.waking_client(timeout_ms=300, retries=4)
         try:
-            self.assertEqual(slow.get("w1").id, "w1")
+            self.server.send_signal(signal.SIGSTOP)
+            try:
+                self.assertEqual(slow.get("w1").id, "w1")
+            finally:
+                self.server.send_signal(signal.SIGCONT)
+            self.assertGreaterEqual(slow.reopened, 1)
         finally:
-            waker.cancel()
-            waker.join()
-            self.server.send_signal(signal.SIGCONT)
             slow.close()
 
     def test_write_retry_applied_once(self):
-        # Both attempts reach the frozen server (the first is in its
-        # socket buffer when the client gives up on it); once it wakes it
-        # applies the key once and answers the second from the first.
-        slow = Client(self.endpoint, timeout_ms=300, retries=4)
-        self.server.send_signal(signal.SIGSTOP)
-        waker = threading.Timer(
-            0.45, lambda: self.server.send_signal(signal.SIGCONT))
-        waker.start()
+        # The slow client's connection is up (a Health) before the server
+        # freezes, so the first attempt lands in the frozen server's
+        # socket buffer; the server wakes when the client gives up on it,
+        # so the second attempt, with the same key, comes after it. With
+        # create_only a second application would be ALREADY_EXISTS: OK at
+        # version 1 is the reply replayed from the key.
+        slow = self.waking_client(timeout_ms=2000, retries=1)
         try:
-            put = slow.put(make_report("once-1"))
+            slow.health()
+            self.server.send_signal(signal.SIGSTOP)
+            try:
+                put = slow.put(make_report("once-1"), create_only=True)
+            finally:
+                self.server.send_signal(signal.SIGCONT)
+            self.assertEqual(slow.reopened, 1)
             self.assertEqual(put.version, 1)
         finally:
-            waker.cancel()
-            waker.join()
-            self.server.send_signal(signal.SIGCONT)
             slow.close()
         self.assertEqual(self.client.get("once-1").version, 1)
 
