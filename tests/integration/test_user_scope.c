@@ -200,44 +200,19 @@ test_idempotency_key_belongs_to_the_key(void **state) {
     dossier_client_destroy(&client);
 }
 
+/*  A certificate whose name is not UTF-8 is refused when the users
+    table loads (OPERATIONS.md: 1 to 63 bytes of UTF-8), so the key is
+    not admitted and nothing can be written under that name. (The loop
+    also sanitises names, '?' for each bad byte, behind this check.) */
 static void
-test_name_not_utf8_is_stored_as_utf8(void **state) {
+test_name_not_utf8_is_refused_at_load(void **state) {
     s_fixture_t *fx = *state;
     s_make_user(fx, "latin1", "caf\xe9", "writer");
-    if (s_reload(fx) == 2) {
-        /* The users table refused the name at load. */
-        assert_true(testserver_log_has(fx->ts, "latin1.key"));
-        skip();
-    }
+    assert_int_equal(s_reload(fx), 2);
+    assert_true(testserver_log_has(fx->ts, "latin1.key"));
     Dossier__V1__WhoAmIResponse *who =
-        s_wait_whoami(fx, "latin1", DOSSIER_OK, "writer");
-    assert_true(text_utf8_valid(who->name, strlen(who->name)));
-    assert_string_equal(who->name, "caf?");
-    dossier_message_free(who);
-
-    dossier_client_t *client = testcurve_client(fx, "latin1", 5000);
-    Dossier__V1__Report r = s_report("scope-utf8", "name");
-    dossier_error_t err = {0};
-    assert_ok(dossier_put(client, &r, 0, false, NULL, &err), &err);
-    Dossier__V1__Report *got = NULL;
-    assert_ok(dossier_get(client, "scope-utf8", &got, &err), &err);
-    assert_string_equal(got->created_by, "caf?");
-    assert_string_equal(got->updated_by, "caf?");
-    dossier_report_free(got);
-    dossier_client_destroy(&client);
-
-    client = testcurve_client(fx, "root", 5000);
-    Dossier__V1__AuditRequest request = DOSSIER__V1__AUDIT_REQUEST__INIT;
-    request.method = "Put";
-    Dossier__V1__AuditResponse *audit = NULL;
-    assert_ok(dossier_call(client, "Audit", &request.base,
-                           &dossier__v1__audit_response__descriptor,
-                           (ProtobufCMessage **)&audit, &err),
-              &err);
-    assert_int_equal(audit->n_entries, 1);
-    assert_string_equal(audit->entries[0]->user, "caf?");
-    dossier_message_free(audit);
-    dossier_client_destroy(&client);
+        s_wait_whoami(fx, "latin1", DOSSIER_UNAUTHENTICATED, NULL);
+    assert_null(who);
 }
 
 int
@@ -252,7 +227,7 @@ main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_idempotency_key_belongs_to_the_key,
                                         s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_name_not_utf8_is_stored_as_utf8,
+        cmocka_unit_test_setup_teardown(test_name_not_utf8_is_refused_at_load,
                                         s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

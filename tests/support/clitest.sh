@@ -5,7 +5,7 @@
 #   $DOSSIER, $BIN_DIR, $PY, $TMP (removed at exit), pass/fail counters;
 #   ok, bad MSG, run WANT_EXIT NAME CMD..., expect NAME PYTHON-EXPR,
 #   hold_dead_port (sets DEAD_PORT), start_server DIRNAME [ARGS...] (sets EP), watch_server PID
-#   LOG, stop_server PID, finish LOGNAME.
+#   LOG, stop_server PID, skip REASON, finish LOGNAME.
 # Servers started here, and any pid added to $PIDS, are stopped at exit.
 # Every server started with start_server (or registered with
 # watch_server) is checked by finish, or by stop_server: it must exit 0
@@ -18,6 +18,7 @@ DOSSIER=$BIN_DIR/dossier
 PY=/usr/bin/python3
 pass=0
 fail=0
+skipped= # the reasons given to skip, one a line
 TMP=$(mktemp -d "/tmp/dossier-${NAME:-test}-XXXXXX")
 PIDS=
 SERVERS= # "pid:log" of each server finish checks
@@ -41,6 +42,15 @@ bad() {
     echo "FAIL: $*"
     if [ -s "$TMP/out" ]; then sed 's/^/    stdout: /' "$TMP/out" | head -15; fi
     if [ -s "$TMP/err" ]; then sed 's/^/    stderr: /' "$TMP/err" | head -15; fi
+}
+
+# skip REASON: a case that cannot run here. finish then exits 77, which
+# ctest reports as Skipped (SKIP_RETURN_CODE), unless something failed:
+# a skipped case never reads as a pass.
+skip() {
+    skipped="$skipped$*
+"
+    echo "SKIP: $*"
 }
 
 # run WANT_EXIT NAME CMD...: runs CMD with stdout in $TMP/out and stderr
@@ -186,6 +196,10 @@ finish() {
         echo "---- $1 ----"
         tail -30 "$1"
         exit 1
+    fi
+    if [ -n "$skipped" ]; then
+        printf 'skipped:\n%s' "$skipped"
+        exit 77
     fi
     exit 0
 }
