@@ -21,31 +21,46 @@ C=$TMP/corpus
     { echo "FAIL: no corpus"; echo "0 passed, 1 failed"; exit 1; }
 
 # stats_field FIELD: a number or flag of Stats as an integer (proto3 JSON
-# leaves out zeros and false).
+# leaves out zeros and false); "stats failed: ..." when Stats failed, which
+# no comparison with a number accepts.
 stats_field() {
-    "$DOSSIER" stats --json | "$PY" -c '
+    "$DOSSIER" stats --json >"$TMP/stats.json" 2>"$TMP/stats.err" ||
+        { echo "stats failed: $(cat "$TMP/stats.err")"; return 1; }
+    "$PY" -c '
 import json, sys
-print(int(json.load(sys.stdin).get(sys.argv[1], 0)))' "$1"
+print(int(json.load(open(sys.argv[2])).get(sys.argv[1], 0)))' "$1" "$TMP/stats.json"
 }
 
 # answers OUT: the answers of a few searches, whole (hits, ranks, scores,
 # snippets, total_hits) but for the records' times, which differ from one
-# import to the next, into OUT.
+# import to the next, into OUT. Each search must exit 0 and answer one
+# JSON line, so that two failed runs never compare equal.
 answers() {
-    {
-        "$DOSSIER" search "forced labor" --json
-        "$DOSSIER" search trafficking --json
-        "$DOSSIER" search "sexual exploitation" --json
-        "$DOSSIER" search victims --year 2003 --json
-        "$DOSSIER" search "tier 2 watch list" --json
-    } 2>"$TMP/err" | "$PY" -c '
+    local raw=$1.raw
+    : >"$raw"
+    answer_one "$raw" "forced labor"
+    answer_one "$raw" trafficking
+    answer_one "$raw" "sexual exploitation"
+    answer_one "$raw" victims --year 2003
+    answer_one "$raw" "tier 2 watch list"
+    "$PY" -c '
 import json, sys
-for line in sys.stdin:
+for line in open(sys.argv[1]):
     answer = json.loads(line)
     for hit in answer.get("hits", []):
         for key in ("createdAt", "updatedAt"):
             hit["report"].pop(key, None)
-    print(json.dumps(answer, sort_keys=True))' >"$1"
+    print(json.dumps(answer, sort_keys=True))' "$raw" >"$1"
+    if [ $? -eq 0 ] && [ "$(wc -l <"$1")" -eq 5 ]; then ok; else bad "answers: $(wc -l <"$1") answers of 5 in $1"; fi
+}
+
+# answer_one RAW QUERY [ARGS...]: one search, appended to RAW.
+answer_one() {
+    local raw=$1
+    shift
+    "$DOSSIER" search "$@" --json >>"$raw" 2>"$TMP/err"
+    local code=$?
+    if [ "$code" -eq 0 ]; then ok; else bad "search $*: exit $code"; fi
 }
 
 # check_backup WHAT: a backup of the store passes the restore's check,
