@@ -758,8 +758,7 @@ test_never_reads_replies(void **state) {
             }
             sent++;
         }
-        printf("# round %d: sent %d requests, reads no reply\n", round,
-               sent);
+        printf("# round %d: sent %d requests, reads no reply\n", round, sent);
         /* While the replies pile up unread, the server serves others:
            the pipe to this peer fills, the loop does not block on it. */
         s_sanity("a client that does not read, still connected");
