@@ -7,11 +7,14 @@
       once alice's certificate is replaced by a new key pair with the
       same name, a write of the new key with an idempotency key the old
       one used is a new write, not the old key's stored reply.
-    - A name that is not UTF-8 never reaches what the server stores or
-      returns as such: WhoAmI, created_by / updated_by and the audit
-      entry carry it as valid UTF-8 ('?' for each bad byte). (When the
-      users table refuses such a name at load, there is nothing to
-      check: the test says so and skips.) */
+    - Another user (bob) sending a key alice used gets a write of his
+      own, not alice's stored reply.
+    - A key is remembered across a restart: the same write sent again
+      after it is answered from the key.
+    - A key is forgotten after idempotency_ttl_s (1 s here, so that the
+      test waits little): the same write sent again is then a new write.
+    - A certificate whose name is not UTF-8 is refused when the users
+      table loads. */
 #include <czmq.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -115,7 +118,7 @@ s_wait_whoami(s_fixture_t *fx, const char *file, dossier_status_t want,
 
 /*  One Put of report with idempotency key key over a raw CURVE DEALER
     with the keys of file (libdossier makes its own keys); returns the
-    Response, the caller's. */
+    Response, the caller's. key NULL: no idempotency key. */
 static Dossier__V1__Response *
 s_put_with_key(s_fixture_t *fx, const char *file, Dossier__V1__Report *report,
                const char *key) {
@@ -126,7 +129,8 @@ s_put_with_key(s_fixture_t *fx, const char *file, Dossier__V1__Report *report,
     Dossier__V1__Request__MetadataEntry *metadata[1] = {&entry};
     entry.key = "idempotency-key";
     entry.value = (char *)key;
-    return testcurve_call_raw(fx, file, M("Put"), &put.base, metadata, 1);
+    return testcurve_call_raw(fx, file, M("Put"), &put.base, metadata,
+                              key ? 1 : 0);
 }
 
 /*  The version a successful Put reply names. */
@@ -200,6 +204,104 @@ test_idempotency_key_belongs_to_the_key(void **state) {
     dossier_client_destroy(&client);
 }
 
+static void
+test_another_user_reusing_a_key_writes_its_own(void **state) {
+    s_fixture_t *fx = *state;
+    s_make_user(fx, "bob", "bob", "writer");
+    assert_int_equal(s_reload(fx), 3);
+    s_wait_whoami(fx, "bob", DOSSIER_OK, "writer");
+    Dossier__V1__Report mine = s_report("scope-alice", "alice's");
+    Dossier__V1__Response *response =
+        s_put_with_key(fx, "alice", &mine, "shared-key-1");
+    assert_int_equal(s_put_version(response), 1);
+    dossier__v1__response__free_unpacked(response, NULL);
+    /* bob, the same key, a write of another record: applied as his. */
+    Dossier__V1__Report his = s_report("scope-bob", "bob's");
+    response = s_put_with_key(fx, "bob", &his, "shared-key-1");
+    assert_int_equal(s_put_version(response), 1);
+    dossier__v1__response__free_unpacked(response, NULL);
+    dossier_client_t *client = testcurve_client(fx, "root", 5000);
+    Dossier__V1__Report *got = NULL;
+    dossier_error_t err = {0};
+    assert_ok(dossier_get(client, "scope-bob", &got, &err), &err);
+    assert_string_equal(got->title, "bob's");
+    assert_string_equal(got->created_by, "bob");
+    dossier_report_free(got);
+    /* And bob's key does not shadow alice's: hers still replays. */
+    mine.title = "changed";
+    response = s_put_with_key(fx, "alice", &mine, "shared-key-1");
+    assert_int_equal(s_put_version(response), 1);
+    dossier__v1__response__free_unpacked(response, NULL);
+    assert_ok(dossier_get(client, "scope-alice", &got, &err), &err);
+    assert_string_equal(got->title, "alice's");
+    assert_int_equal(got->version, 1);
+    dossier_report_free(got);
+    dossier_client_destroy(&client);
+}
+
+static void
+test_key_replayed_after_restart(void **state) {
+    s_fixture_t *fx = *state;
+    Dossier__V1__Report r = s_report("scope-restart", "before");
+    Dossier__V1__Response *response =
+        s_put_with_key(fx, "alice", &r, "restart-key-1");
+    assert_int_equal(s_put_version(response), 1);
+    dossier__v1__response__free_unpacked(response, NULL);
+    assert_int_equal(testserver_restart(fx->ts), 0);
+    /* The same write after the restart: its stored reply, not version
+       2, and the record untouched. */
+    r.title = "after";
+    response = s_put_with_key(fx, "alice", &r, "restart-key-1");
+    assert_int_equal(s_put_version(response), 1);
+    dossier__v1__response__free_unpacked(response, NULL);
+    dossier_client_t *client = testcurve_client(fx, "alice", 5000);
+    Dossier__V1__Report *got = NULL;
+    dossier_error_t err = {0};
+    assert_ok(dossier_get(client, "scope-restart", &got, &err), &err);
+    assert_string_equal(got->title, "before");
+    assert_int_equal(got->version, 1);
+    dossier_report_free(got);
+    dossier_client_destroy(&client);
+}
+
+/*  A server that keeps keys 1 s: the same write is replayed at once, and
+    once a commit after that second has expired the key, it is a new
+    write. Keys expire in commits that write (a batch of replays alone
+    commits nothing), so each round writes another record first. Polled
+    every 100 ms for at most 30 s. */
+static void
+test_key_forgotten_after_its_ttl(void **state) {
+    (void)state;
+    s_fixture_t *fx = testcurve_new("ttl");
+    s_make_user(fx, "alice", "alice", "writer");
+    testcurve_start(fx, "--idempotency-ttl-s 1");
+    Dossier__V1__Report r = s_report("scope-ttl", "ttl");
+    Dossier__V1__Response *response =
+        s_put_with_key(fx, "alice", &r, "ttl-key-1");
+    assert_int_equal(s_put_version(response), 1);
+    dossier__v1__response__free_unpacked(response, NULL);
+    response = s_put_with_key(fx, "alice", &r, "ttl-key-1");
+    assert_int_equal(s_put_version(response), 1); /* within its TTL */
+    dossier__v1__response__free_unpacked(response, NULL);
+    uint64_t version = 1;
+    int64_t started = testclock_now_ms();
+    for (int i = 0; i < 300 && version == 1; i++) {
+        testclock_sleep_ms(100);
+        Dossier__V1__Report tick = s_report("scope-ttl-tick", "tick");
+        response = s_put_with_key(fx, "alice", &tick, NULL);
+        assert_int_equal(response->code, DOSSIER_OK);
+        dossier__v1__response__free_unpacked(response, NULL);
+        response = s_put_with_key(fx, "alice", &r, "ttl-key-1");
+        version = s_put_version(response);
+        dossier__v1__response__free_unpacked(response, NULL);
+    }
+    int64_t waited = testclock_now_ms() - started;
+    print_message("the key was forgotten after %lld ms\n", (long long)waited);
+    assert_int_equal(version, 2);
+    assert_true(waited >= 900); /* not before its TTL */
+    testcurve_destroy(&fx);
+}
+
 /*  A certificate whose name is not UTF-8 is refused when the users
     table loads (OPERATIONS.md: 1 to 63 bytes of UTF-8), so the key is
     not admitted and nothing can be written under that name. (The loop
@@ -229,6 +331,12 @@ main(void) {
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_name_not_utf8_is_refused_at_load,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_another_user_reusing_a_key_writes_its_own, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown(test_key_replayed_after_restart,
+                                        s_setup, s_teardown),
+        cmocka_unit_test(test_key_forgotten_after_its_ttl),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
