@@ -13,10 +13,13 @@
       after it is answered from the key.
     - A key is forgotten after idempotency_ttl_s (1 s here, so that the
       test waits little): the same write sent again is then a new write.
+    - The users directory gone: ReloadUsers and SIGHUP fail, and the
+      table loaded before stays.
     - A certificate whose name is not UTF-8 is refused when the users
       table loads. */
 #include <czmq.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -302,6 +305,56 @@ test_key_forgotten_after_its_ttl(void **state) {
     testcurve_destroy(&fx);
 }
 
+/*  The users directory gone: ReloadUsers fails and says why, SIGHUP logs
+    it, and the table loaded before stays (alice still writes, root is
+    still admin); once the directory is back, a reload takes it. */
+static void
+test_users_directory_gone_keeps_the_table(void **state) {
+    s_fixture_t *fx = *state;
+    char moved[160];
+    snprintf(moved, sizeof moved, "%s.moved", fx->users);
+    assert_int_equal(rename(fx->users, moved), 0);
+
+    dossier_client_t *root = testcurve_client(fx, "root", 5000);
+    Dossier__V1__ReloadUsersRequest request =
+        DOSSIER__V1__RELOAD_USERS_REQUEST__INIT;
+    dossier_error_t err = {0};
+    dossier_status_t rc = dossier_call(
+        root, "ReloadUsers", &request.base,
+        &dossier__v1__reload_users_response__descriptor, NULL, &err);
+    if (rc == DOSSIER_OK) {
+        fail_msg("ReloadUsers without its directory answered OK");
+    }
+    print_message("ReloadUsers, directory gone: %s: %s\n", dossier_strerror(rc),
+                  err.message);
+    assert_non_null(strstr(err.message, fx->users));
+    assert_int_equal(testserver_kill(fx->ts, SIGHUP), 0);
+    assert_true(
+        testserver_wait_log(fx->ts, "users: not reloaded on SIGHUP", 10000));
+
+    /* The old table: the same users, the same roles, over new
+       connections too. */
+    Dossier__V1__WhoAmIResponse *who =
+        s_wait_whoami(fx, "alice", DOSSIER_OK, "writer");
+    dossier_message_free(who);
+    dossier_client_t *alice = testcurve_client(fx, "alice", 5000);
+    Dossier__V1__Report r = s_report("scope-gone", "written meanwhile");
+    assert_ok(dossier_put(alice, &r, 0, false, NULL, &err), &err);
+    dossier_client_destroy(&alice);
+    who = s_wait_whoami(fx, "root", DOSSIER_OK, "admin");
+    dossier_message_free(who);
+
+    assert_int_equal(rename(moved, fx->users), 0);
+    Dossier__V1__ReloadUsersResponse *response = NULL;
+    assert_ok(dossier_call(root, "ReloadUsers", &request.base,
+                           &dossier__v1__reload_users_response__descriptor,
+                           (ProtobufCMessage **)&response, &err),
+              &err);
+    assert_int_equal(response->users, 2);
+    dossier_message_free(response);
+    dossier_client_destroy(&root);
+}
+
 /*  A certificate whose name is not UTF-8 is refused when the users
     table loads (OPERATIONS.md: 1 to 63 bytes of UTF-8), so the key is
     not admitted and nothing can be written under that name. (The loop
@@ -337,6 +390,8 @@ main(void) {
         cmocka_unit_test_setup_teardown(test_key_replayed_after_restart,
                                         s_setup, s_teardown),
         cmocka_unit_test(test_key_forgotten_after_its_ttl),
+        cmocka_unit_test_setup_teardown(
+            test_users_directory_gone_keeps_the_table, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
