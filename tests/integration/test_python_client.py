@@ -14,10 +14,13 @@ By hand:
       /usr/bin/python3 tests/integration/test_python_client.py -v
 """
 
+import contextlib
 import hashlib
+import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +34,7 @@ for _entry in reversed(os.environ.get("DOSSIER_PYTHONPATH", "").split(":")):
 import zmq  # noqa: E402
 from google.protobuf import descriptor_pb2  # noqa: E402
 
+import dossier_client  # noqa: E402
 from dossier_client import (  # noqa: E402
     Client, DossierError, report_pb2, reports_pb2, rpc_pb2)
 from dossier.v1 import options_pb2  # noqa: E402
@@ -48,6 +52,7 @@ DEADLINE_EXCEEDED = 4
 NOT_FOUND = 5
 ALREADY_EXISTS = 6
 ABORTED = 10
+FAILED_PRECONDITION = 9
 UNIMPLEMENTED = 12
 UNAVAILABLE = 14
 
@@ -77,6 +82,19 @@ def make_report(rid, country="Azerbaijan", year=2004,
         doc_type="Trafficking in Persons Report",
         body=list(body),
         source_url="https://www.refworld.org/docid/%s.html" % rid)
+
+
+@contextlib.contextmanager
+def dead_endpoint():
+    """An endpoint on 127.0.0.1 that refuses connections while the block
+    runs: its port is held bound (without SO_REUSEADDR, so no server of
+    another test can take it) and never listened on."""
+    held = socket.socket()
+    try:
+        held.bind(("127.0.0.1", 0))
+        yield "tcp://127.0.0.1:%d" % held.getsockname()[1]
+    finally:
+        held.close()
 
 
 class DossierdTestCase(unittest.TestCase):
@@ -736,14 +754,47 @@ class TestWire(DossierdTestCase):
             self.client.audit(since="last week")))
 
     def test_unreachable(self):
-        # A port that nothing listens on (this server's, after it stopped).
-        self.server.send_signal(signal.SIGTERM)
-        self.assertEqual(self.server.wait(timeout=STOP_TIMEOUT_S), 0)
-        gone = Client(self.endpoint, timeout_ms=100, retries=1)
-        try:
-            self.assertCode(UNAVAILABLE, gone.health)
-        finally:
-            gone.close()
+        with dead_endpoint() as endpoint:
+            gone = Client(endpoint, timeout_ms=100, retries=1)
+            try:
+                self.assertCode(UNAVAILABLE, gone.health)
+            finally:
+                gone.close()
+
+    def test_reload_users_without_curve(self):
+        err = self.assertCode(FAILED_PRECONDITION, self.client.reload_users)
+        self.assertIn("without CURVE", err.message)
+
+    def test_example_export_jsonl(self):
+        """client/python/examples/export_jsonl.py, as its docstring runs
+        it: every record as a JSON line, --summary without bodies, exit
+        2 on bad usage and 3 when no server answers."""
+        script = os.path.join(os.path.dirname(dossier_client.__file__),
+                              "examples", "export_jsonl.py")
+        for rid in ("ex-1", "ex-2", "ex-3"):
+            self.client.put(make_report(rid))
+
+        def run(*args):
+            return subprocess.run([sys.executable, script] + list(args),
+                                  capture_output=True, text=True,
+                                  timeout=60, env=os.environ.copy())
+
+        done = run(self.endpoint)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        lines = [json.loads(line) for line in done.stdout.splitlines()]
+        self.assertEqual([r["id"] for r in lines], ["ex-1", "ex-2", "ex-3"])
+        self.assertEqual(lines[0]["body"], list(make_report("ex-1").body))
+        self.assertEqual(lines[0]["version"], "1")
+        self.assertIn("export_jsonl: 3 records", done.stderr)
+        summary = run(self.endpoint, "--summary")
+        self.assertEqual(summary.returncode, 0, summary.stderr)
+        lines = [json.loads(line) for line in summary.stdout.splitlines()]
+        self.assertEqual(len(lines), 3)
+        self.assertTrue(all("body" not in r for r in lines))
+        self.assertEqual(run("--sideways").returncode, 2)
+        with dead_endpoint() as endpoint:
+            unreachable = run(endpoint)
+        self.assertEqual(unreachable.returncode, 3, unreachable.stderr)
 
 
 class TestQueries(DossierdTestCase):
