@@ -38,52 +38,21 @@
 #include "testassert.h"
 #include "testclock.h"
 #include "testserver.h"
+#include "testsync.h"
 
 #define M(name) "dossier.v1.Reports/" name
 
-typedef struct {
-    char dir[64];   /* the shim's files */
-    char log[128];  /* DOSSIER_SYNC_LOG */
-    char hold[128]; /* DOSSIER_SYNC_HOLD */
-    testserver_t *server;
-} s_fixture_t;
+/* The server under the shim (tests/support/testsync.h). */
+typedef testsync_t s_fixture_t;
 
-/*  Starts dossierd (extra flags) under the shim. The environment is set
-    for the fork and exec of testserver_start only. */
 static void
 s_start(s_fixture_t *fx, const char *extra) {
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/dossier-sync-XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    snprintf(fx->log, sizeof fx->log, "%s/sync.log", fx->dir);
-    snprintf(fx->hold, sizeof fx->hold, "%s/hold", fx->dir);
-    const char *asan = getenv("ASAN_OPTIONS");
-    char *saved_asan = asan ? strdup(asan) : NULL;
-    char asan_options[1024];
-    /* The shim comes first in the preload list; ASan wants to. */
-    snprintf(asan_options, sizeof asan_options, "%s%sverify_asan_link_order=0",
-             asan ? asan : "", asan && *asan ? ":" : "");
-    assert_int_equal(setenv("ASAN_OPTIONS", asan_options, 1), 0);
-    assert_int_equal(setenv("LD_PRELOAD", DOSSIER_SYNC_RECORD, 1), 0);
-    assert_int_equal(setenv("DOSSIER_SYNC_LOG", fx->log, 1), 0);
-    assert_int_equal(setenv("DOSSIER_SYNC_HOLD", fx->hold, 1), 0);
-    fx->server = testserver_start(extra);
-    unsetenv("LD_PRELOAD");
-    unsetenv("DOSSIER_SYNC_LOG");
-    unsetenv("DOSSIER_SYNC_HOLD");
-    if (saved_asan) {
-        setenv("ASAN_OPTIONS", saved_asan, 1);
-        free(saved_asan);
-    } else {
-        unsetenv("ASAN_OPTIONS");
-    }
-    assert_non_null(fx->server);
+    testsync_start(fx, extra);
 }
 
 static void
 s_stop(s_fixture_t *fx) {
-    unlink(fx->hold);
-    testserver_stop(&fx->server);
-    testserver_remove_tree(fx->dir);
+    testsync_stop(fx);
 }
 
 /*  The size of the shim's log now: where the next call's lines start. */
@@ -303,24 +272,13 @@ test_deadlines_in_the_writer_queue(void **state) {
 
     /* Hold every flush, then a Put whose commit begins and is held. Its
        caller gives up: the socket is closed before the commit ends. */
-    FILE *hold = fopen(fx.hold, "w");
-    assert_non_null(hold);
-    fclose(hold);
-    char held[160];
-    snprintf(held, sizeof held, "%s.held", fx.hold);
+    testsync_hold(&fx);
     void *gave_up = testserver_dealer(context, endpoint, 20000);
     Dossier__V1__Report a = s_report("deadline-a", "committed after all");
     Dossier__V1__PutRequest put_a = DOSSIER__V1__PUT_REQUEST__INIT;
     put_a.report = &a;
     s_send(gave_up, 1, M("Put"), &put_a.base, 0);
-    bool is_held = false;
-    for (int i = 0; i < 2000 && !is_held; i++) {
-        is_held = access(held, F_OK) == 0;
-        if (!is_held) {
-            testclock_sleep_ms(5);
-        }
-    }
-    assert_true(is_held);
+    assert_true(testsync_wait_held(&fx, 10000));
     zmq_close(gave_up);
 
     /* A Put and an ImportText with 200 ms to live queue behind it; a
@@ -345,7 +303,7 @@ test_deadlines_in_the_writer_queue(void **state) {
     /* Their deadlines pass while the writer is held (waiting for the
        deadline is the event itself here). */
     testclock_sleep_ms(400);
-    assert_int_equal(unlink(fx.hold), 0);
+    testsync_release(&fx);
 
     int answered = 0;
     while (answered < 2) {
