@@ -9,6 +9,9 @@
 # - with an idle time longer than the test they wait: Stats shows four
 #   segments and a merge due, and every search gives the same answer as on
 #   the merged index; a backup of that store passes the restore's check;
+# - killed (kill -9) while the commit that merges them is held at its
+#   flush (the sync_record shim), the store keeps its four segments and
+#   the server starts clean;
 # - restarted with the default (100 ms), the idle writer merges them: one
 #   segment, no merge due, the same answers, a backup that passes the check.
 # Prints "N passed, M failed".
@@ -99,10 +102,44 @@ answers "$TMP/unmerged"
 run 0 "waiting: same answers as merged" cmp "$TMP/merged-at-commit" "$TMP/unmerged"
 check_backup waiting
 
-# ---- restarted with the default idle time: the writer merges -----------------
+# ---- kill -9 in the middle of the merge ------------------------------------
+# Under the sync_record shim (tests/support/preload), with merges at
+# commit: a Put's commit carries the merge, and the shim holds its flush
+# (pages written, meta page not) while the server is killed. Neither the
+# Put nor the merge happened; the server starts clean, and merges later.
 stop_server "$WAITING_PID"
+HOLD=$TMP/hold
+export LD_PRELOAD=$BIN_DIR/../tests/libdossier_sync_record.so
+export DOSSIER_SYNC_HOLD=$HOLD
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+start_server waiting --merge-idle-ms 0
+unset LD_PRELOAD DOSSIER_SYNC_HOLD
+KILLED_PID=${PIDS##* }
+export DOSSIER_SERVER=$EP
+run 0 "killed: four segments before" test "$(stats_field indexSegments)" = 4
+: >"$HOLD"
+printf '{"id": "merge-killed", "title": "T", "country": "Atlantis", "year": 2020}\n' >"$TMP/killed.json"
+"$DOSSIER" --timeout 60000 put "$TMP/killed.json" >"$TMP/killed.out" 2>&1 &
+PUT_PID=$!
+for _ in $(seq 1 600); do
+    [ -e "$HOLD.held" ] && break
+    sleep 0.05
+done
+run 0 "killed: the merge's commit is held at its flush" test -e "$HOLD.held"
+kill -KILL "$KILLED_PID"
+wait "$KILLED_PID"
+code=$?
+if [ "$code" -eq 137 ]; then ok; else bad "killed: dossierd exited $code, want 137"; fi
+forget_server "$KILLED_PID"
+wait "$PUT_PID"
+code=$?
+if [ "$code" -ne 0 ]; then ok; else bad "killed: the put was acknowledged"; fi
+rm -f "$HOLD"
+
+# ---- restarted with the default idle time: the writer merges -----------------
 start_server waiting
 export DOSSIER_SERVER=$EP
+run 1 "idle: the killed put never committed" "$DOSSIER" get merge-killed
 segments=
 for _ in $(seq 1 200); do
     segments=$(stats_field indexSegments)

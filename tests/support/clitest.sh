@@ -5,7 +5,7 @@
 #   $DOSSIER, $BIN_DIR, $PY, $TMP (removed at exit), pass/fail counters;
 #   ok, bad MSG, run WANT_EXIT NAME CMD..., expect NAME PYTHON-EXPR,
 #   hold_dead_port (sets DEAD_PORT), start_server DIRNAME [ARGS...] (sets EP), watch_server PID
-#   LOG, stop_server PID, skip REASON, finish LOGNAME.
+#   LOG, stop_server PID, forget_server PID, skip REASON, finish LOGNAME.
 # Servers started here, and any pid added to $PIDS, are stopped at exit.
 # Every server started with start_server (or registered with
 # watch_server) is checked by finish, or by stop_server: it must exit 0
@@ -148,6 +148,16 @@ stop_server() {
         else
             keep="$keep $entry"
         fi
+    done
+    SERVERS=$keep
+}
+
+# forget_server PID: finish no longer checks that server: one the test
+# killed on purpose (kill -9) and whose end it checked itself.
+forget_server() {
+    local entry keep=
+    for entry in $SERVERS; do
+        [ "${entry%%:*}" = "$1" ] || keep="$keep $entry"
     done
     SERVERS=$keep
 }
