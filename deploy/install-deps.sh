@@ -10,7 +10,7 @@ packages=(
     liblmdb-dev lmdb-utils
     libsodium-dev libssl-dev
     libjansson-dev libcmocka-dev unicode-data
-    python3 python3-zmq python3-protobuf
+    python3 python3-zmq python3-protobuf python3-xapian
     clang clang-format libclang-rt-14-dev valgrind strace git
 )
 
