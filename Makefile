@@ -48,7 +48,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 # One input taking longer than this (seconds) is reported as a hang.
 FUZZ_TIMEOUT ?= 10
-FUZZERS ?= refworld json query envelope
+FUZZERS ?= refworld json query envelope dynpb
 
 fuzz: deps
 	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DDOSSIER_FUZZ=ON \

@@ -16,6 +16,7 @@
     still had queued (Lazy Pirate, zguide chapter 4).
  */
 #include "apispec.h"
+#include "dynpb.h"
 #include "dossier.h"
 
 #include <errno.h>
@@ -812,6 +813,20 @@ s_finish(Dossier__V1__Response *response, const char *method,
                                      "server answered code %d: %s", code, msg);
         }
         return dossier_error_set(err, (dossier_status_t)code, "%s", msg);
+    }
+    /* protobuf-c's unpack recurses once per level of nesting, and takes a
+       whole struct per submessage however short on the wire: a reply of
+       a type that nests itself (one described at run time, dynpb.h) must
+       not reach it deeper or bigger than this. */
+    size_t len = response->payload.len;
+    size_t budget =
+        len > (SIZE_MAX - (64u << 20)) / 64 ? SIZE_MAX : (64u << 20) + len * 64;
+    if (!dynpb_wire_bounded(response_type, response->payload.data, len,
+                            DYNPB_MAX_DEPTH, budget)) {
+        return dossier_error_set(err, DOSSIER_INTERNAL,
+                                 "the reply to %s nests messages deeper than "
+                                 "%d levels or is too large once decoded",
+                                 method, DYNPB_MAX_DEPTH);
     }
     ProtobufCMessage *message = protobuf_c_message_unpack(
         response_type, NULL, response->payload.len, response->payload.data);

@@ -147,13 +147,16 @@ uint64_t dossier_client_current_version(const dossier_client_t *client);
       Reports service.
     request: the method's request message, packed by this call; borrowed.
     response_type: the descriptor of the method's response message
-      (&dossier__v1__report__descriptor for Get).
+      (&dossier__v1__report__descriptor for Get), compiled or built at
+      run time from the server's Describe (common/dynpb.h); borrowed.
     response_p: on DOSSIER_OK receives the unpacked response, the caller's,
       freed with dossier_message_free; may be NULL when the response is not
       wanted.
     Returns DOSSIER_OK, the server's code, or a transport failure (see the
     top of this file); DOSSIER_INVALID_ARGUMENT for NULL arguments;
-    DOSSIER_INTERNAL when the reply cannot be decoded. */
+    DOSSIER_INTERNAL when the reply cannot be decoded, or would nest
+    messages deeper than 64 levels or take more than 64 MiB plus 64
+    bytes per byte of reply once unpacked (a hostile server's). */
 dossier_status_t dossier_call(dossier_client_t *client, const char *method,
                               const ProtobufCMessage *request,
                               const ProtobufCMessageDescriptor *response_type,

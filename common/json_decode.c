@@ -611,7 +611,7 @@ s_parse_map(s_parse_t *ctx, char *base, const ProtobufCFieldDescriptor *f,
         if (entry == NULL) {
             return s_oom(ctx);
         }
-        protobuf_c_message_init(ed, entry);
+        json_message_init(ed, entry);
         arr[(*count)++] = entry; /* owned by the message from here on */
         dossier_status_t st = s_parse_map_key(ctx, kf, key, (char *)entry);
         if (st == DOSSIER_OK) {
@@ -705,7 +705,7 @@ s_parse_message(s_parse_t *ctx, const ProtobufCMessageDescriptor *desc,
     if (msg == NULL) {
         return s_oom(ctx);
     }
-    protobuf_c_message_init(desc, msg);
+    json_message_init(desc, msg);
     /* Which fields were given, to refuse one named twice (once as
        "publicationDate", once as "publication_date"). */
     bool *seen = calloc(desc->n_fields + 1, sizeof *seen);

@@ -6,7 +6,7 @@
     libFuzzer (and ctest) report as a crash. Built with DOSSIER_LIBFUZZER
     defined (fuzz/CMakeLists.txt, clang -fsanitize=fuzzer), a harness also
     defines LLVMFuzzerTestOneInput calling its entry function. Without it,
-    tests/unit/test_fuzz_regress.c includes all four harness files into one
+    tests/unit/test_fuzz_regress.c includes all the harness files into one
     program and replays every committed input (tests/regress/NAME/ and
     fuzz/corpus/NAME/) through them in the ordinary build, so the static
     helpers of each harness carry its own prefix.
@@ -48,6 +48,12 @@ int fuzz_query_one(const uint8_t *data, size_t size);
     store_check must find no problem. The store is created on first use and
    rebuilt every FUZZ_ENVELOPE_RESET inputs so it stays small. */
 int fuzz_envelope_one(const uint8_t *data, size_t size);
+
+/*  dynpb_pool_new on a FileDescriptorSet: a refusal has a message; a
+    pool finds its types and methods by name, and the input read as each
+    of its first message types packs stably and renders as JSON that
+    parses back to the same JSON. */
+int fuzz_dynpb_one(const uint8_t *data, size_t size);
 
 /*  Removes the temporary store of fuzz_envelope_one (also registered with
     atexit on first use); safe to call when there is none. */

@@ -183,6 +183,7 @@ extern const cli_verb_t cli_verb_whoami;
 extern const cli_verb_t cli_verb_edit;
 extern const cli_verb_t cli_verb_audit;
 extern const cli_verb_t cli_verb_watch;
+extern const cli_verb_t cli_verb_call; /* in cli_call_json.c */
 
 /*  `import --json DUMP`: Puts each JSON line of the files in args (after
     its options: the common ones only) as create-or-replace. import runs
@@ -230,6 +231,29 @@ typedef int (*cli_show_fn)(const cli_global_t *g, dossier_client_t *client,
     connect (cli_connect) or of the call (cli_fail). */
 int cli_call(const cli_global_t *g, const cli_method_t *method,
              const ProtobufCMessage *request, cli_show_fn show, void *state);
+
+/*  The API as the server describes it (cli_describe.c), for `call` and
+    `describe METHOD`, which work with methods this CLI was not built
+    with. */
+
+typedef struct dynpb_pool dynpb_pool_t;
+typedef struct dynpb_method dynpb_method_t;
+
+/*  Connects per g and asks the server for its descriptors (Describe),
+    built into *pool_p (dynpb.h). Returns CLI_EXIT_OK with *client_p and
+    *pool_p set (the caller destroys both: dossier_client_destroy,
+    dynpb_pool_destroy), or prints why and returns the exit code:
+    cli_connect's, cli_fail's, or CLI_EXIT_REFUSED for descriptors that
+    do not build. */
+int cli_api_load(const cli_global_t *g, dossier_client_t **client_p,
+                 dynpb_pool_t **pool_p);
+
+/*  The method of pool that name names (dynpb_pool_find_method: "Get",
+    "Reports/Get" or the full name) in *method_p (borrowed from pool).
+    When there is none, prints "dossier VERB: no method 'NAME'" with the
+    closest name as a suggestion and returns CLI_EXIT_USAGE. */
+int cli_api_method(const cli_verb_t *verb, const dynpb_pool_t *pool,
+                   const char *name, const dynpb_method_t **method_p);
 
 /*  Keys and server of a connection (cli_auth.c): storage for what
     cli_auth_options resolves. */
