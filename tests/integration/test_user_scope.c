@@ -212,7 +212,7 @@ test_another_user_reusing_a_key_writes_its_own(void **state) {
     s_fixture_t *fx = *state;
     s_make_user(fx, "bob", "bob", "writer");
     assert_int_equal(s_reload(fx), 3);
-    s_wait_whoami(fx, "bob", DOSSIER_OK, "writer");
+    dossier_message_free(s_wait_whoami(fx, "bob", DOSSIER_OK, "writer"));
     Dossier__V1__Report mine = s_report("scope-alice", "alice's");
     Dossier__V1__Response *response =
         s_put_with_key(fx, "alice", &mine, "shared-key-1");
