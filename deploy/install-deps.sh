@@ -11,7 +11,7 @@ packages=(
     libsodium-dev libssl-dev
     libjansson-dev libcmocka-dev unicode-data
     libmicrohttpd-dev wrk curl
-    python3 python3-zmq python3-protobuf
+    python3 python3-zmq python3-protobuf python3-xapian
     clang clang-format libclang-rt-14-dev valgrind strace git
     groff-base  # renders the man pages in test_readme_c
 )

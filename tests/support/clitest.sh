@@ -4,8 +4,8 @@
 # It needs $DOSSIER_BIN_DIR (set by ctest) and gives:
 #   $DOSSIER, $BIN_DIR, $PY, $TMP (removed at exit), pass/fail counters;
 #   ok, bad MSG, run WANT_EXIT NAME CMD..., expect NAME PYTHON-EXPR,
-#   free_port, start_server DIRNAME [ARGS...] (sets EP), watch_server PID
-#   LOG, stop_server PID, finish LOGNAME.
+#   hold_dead_port (sets DEAD_PORT), start_server DIRNAME [ARGS...] (sets EP), watch_server PID
+#   LOG, stop_server PID, forget_server PID, skip REASON, finish LOGNAME.
 # Servers started here, and any pid added to $PIDS, are stopped at exit.
 # Every server started with start_server (or registered with
 # watch_server) is checked by finish, or by stop_server: it must exit 0
@@ -18,6 +18,7 @@ DOSSIER=$BIN_DIR/dossier
 PY=/usr/bin/python3
 pass=0
 fail=0
+skipped= # the reasons given to skip, one a line
 TMP=$(mktemp -d "/tmp/dossier-${NAME:-test}-XXXXXX")
 PIDS=
 SERVERS= # "pid:log" of each server finish checks
@@ -41,6 +42,15 @@ bad() {
     echo "FAIL: $*"
     if [ -s "$TMP/out" ]; then sed 's/^/    stdout: /' "$TMP/out" | head -15; fi
     if [ -s "$TMP/err" ]; then sed 's/^/    stderr: /' "$TMP/err" | head -15; fi
+}
+
+# skip REASON: a case that cannot run here. finish then exits 77, which
+# ctest reports as Skipped (SKIP_RETURN_CODE), unless something failed:
+# a skipped case never reads as a pass.
+skip() {
+    skipped="$skipped$*
+"
+    echo "SKIP: $*"
 }
 
 # run WANT_EXIT NAME CMD...: runs CMD with stdout in $TMP/out and stderr
@@ -80,8 +90,19 @@ PYEOF
     then ok; else bad "$name: $expr"; fi
 }
 
-free_port() {
-    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+# hold_dead_port: sets DEAD_PORT to a port on 127.0.0.1 that refuses
+# connections until the test ends: a process here holds it bound (without
+# SO_REUSEADDR, so no server can take it) and never listens on it.
+hold_dead_port() {
+    coproc DEAD_PORT_HOLDER {
+        "$PY" -c 'import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True)
+sys.stdin.read()'
+    }
+    PIDS="$PIDS $DEAD_PORT_HOLDER_PID"
+    read -r DEAD_PORT <&"${DEAD_PORT_HOLDER[0]}"
 }
 
 # start_server DIRNAME [ARGS...]: starts dossierd on a free port with data
@@ -157,6 +178,16 @@ stop_server() {
     SERVERS=$keep
 }
 
+# forget_server PID: finish no longer checks that server: one the test
+# killed on purpose (kill -9) and whose end it checked itself.
+forget_server() {
+    local entry keep=
+    for entry in $SERVERS; do
+        [ "${entry%%:*}" = "$1" ] || keep="$keep $entry"
+    done
+    SERVERS=$keep
+}
+
 # s_check_server PID LOG: the one check of a server's end.
 s_check_server() {
     local pid=$1 log=$2 code
@@ -201,6 +232,10 @@ finish() {
         echo "---- $1 ----"
         tail -30 "$1"
         exit 1
+    fi
+    if [ -n "$skipped" ]; then
+        printf 'skipped:\n%s' "$skipped"
+        exit 77
     fi
     exit 0
 }
