@@ -10,8 +10,8 @@ packages=(
     liblmdb-dev lmdb-utils
     libsodium-dev libssl-dev
     libjansson-dev libcmocka-dev unicode-data
-    libmicrohttpd-dev wrk
-    python3 python3-zmq python3-protobuf
+    libmicrohttpd-dev wrk curl
+    python3 python3-zmq python3-protobuf python3-xapian
     clang clang-format libclang-rt-14-dev valgrind strace git
     groff-base  # renders the man pages in test_readme_c
 )

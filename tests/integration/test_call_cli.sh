@@ -68,7 +68,8 @@ expect "wrong type named" "'pageSize' in err"
 run 2 "call with bad JSON on stdin" "$DOSSIER" call Get </dev/null
 run 1 "call Get: the server's INVALID_ARGUMENT" "$DOSSIER" call Get '{}'
 expect "server refusal" "err.startswith('dossier: ') and err.rstrip().endswith('(INVALID_ARGUMENT)')"
-run 3 "call an unreachable server" "$DOSSIER" --timeout 300 -s "tcp://127.0.0.1:$(free_port)" call Get '{"id": "x"}'
+hold_dead_port
+run 3 "call an unreachable server" "$DOSSIER" --timeout 300 -s "tcp://127.0.0.1:$DEAD_PORT" call Get '{"id": "x"}'
 
 # ---- describe METHOD -------------------------------------------------
 run 0 "describe" "$DOSSIER" describe
