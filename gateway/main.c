@@ -52,6 +52,9 @@ main(int argc, char **argv) {
             config.tls_cert ? "https" : "http", v6 ? "[" : "", host,
             v6 ? "]" : "", gateway_port(gateway), config.server,
             config.server_key ? ", CURVE" : "", gateway_body_limit(gateway));
+    if (gateway_web_note(gateway)[0] != '\0') {
+        fprintf(stderr, "dossier-gateway: %s\n", gateway_web_note(gateway));
+    }
     int signal_number = 0;
     sigwait(&stop, &signal_number);
     fprintf(stderr, "dossier-gateway: %s, stopping\n",

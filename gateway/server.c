@@ -60,8 +60,9 @@ struct gateway {
     char *tls_cert_pem;
     char *tls_key_pem;
     metrics_t *metrics;
-    webfiles_t *web;  /* the page at / and /web/, or NULL */
-    events_t *events; /* GET /events, or NULL without a feed */
+    webfiles_t *web;    /* the page at / and /web/, or NULL */
+    char web_note[512]; /* where the page comes from, or why none */
+    events_t *events;   /* GET /events, or NULL without a feed */
     /* Idle libdossier clients; each serves one thread at a time. */
     pthread_mutex_t pool_lock;
     dossier_client_t **idle;
@@ -829,14 +830,12 @@ s_web_and_events(gateway_t *g, const gateway_config_t *config,
     } else {
         dossier_error_t missing = {0};
         if (webfiles_new(DOSSIER_WEB_DIR, &g->web, &missing) != DOSSIER_OK) {
-            fprintf(stderr,
-                    "dossier-gateway: no web page (%s; --web DIR serves "
-                    "one)\n",
-                    missing.message);
+            snprintf(g->web_note, sizeof g->web_note,
+                     "no web page (%s; --web DIR serves one)", missing.message);
         }
     }
     if (g->web != NULL) {
-        fprintf(stderr, "dossier-gateway: web page from %s at /\n", web);
+        snprintf(g->web_note, sizeof g->web_note, "web page from %s at /", web);
     }
     if (rc != DOSSIER_OK || config->feed == NULL) {
         return rc;
@@ -953,6 +952,11 @@ gateway_new(const gateway_config_t *config, gateway_t **gateway_p,
 unsigned
 gateway_port(const gateway_t *gateway) {
     return gateway->port;
+}
+
+const char *
+gateway_web_note(const gateway_t *gateway) {
+    return gateway->web_note;
 }
 
 size_t

@@ -35,6 +35,11 @@ dossier_status_t gateway_new(const gateway_config_t *config,
     0). */
 unsigned gateway_port(const gateway_t *gateway);
 
+/*  Where the web page is served from ("web page from DIR at /"), or why
+    there is none; "" when neither applies. Borrowed until
+    gateway_destroy. */
+const char *gateway_web_note(const gateway_t *gateway);
+
 /*  The request body limit in force, in bytes. */
 size_t gateway_body_limit(const gateway_t *gateway);
 
