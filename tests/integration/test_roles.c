@@ -42,7 +42,8 @@ static const struct {
     {"Health", S_READER},     {"Describe", S_READER},
     {"Audit", S_ADMIN},       {"Backup", S_ADMIN},
     {"BackupRead", S_ADMIN},  {"ReloadUsers", S_ADMIN},
-    {"WhoAmI", S_READER},
+    {"WhoAmI", S_READER},     {"CreateToken", S_ADMIN},
+    {"ListTokens", S_ADMIN},  {"RevokeToken", S_ADMIN},
 };
 
 /*  Calls every method as role (the server's anonymous role) and checks
