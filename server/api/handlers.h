@@ -103,6 +103,15 @@ dossier_status_t handle_import_batch_write(const handler_env_t *env,
                                            struct store_batch_t *batch,
                                            job_t *job, dossier_error_t *err);
 
+/* ---- put_batch.c ---- */
+
+/* Check and tokenize on a worker, then store on the writer. */
+dossier_status_t handle_put_batch_check(const handler_env_t *env, job_t *job,
+                                        dossier_error_t *err);
+dossier_status_t handle_put_batch_write(const handler_env_t *env,
+                                        struct store_batch_t *batch, job_t *job,
+                                        dossier_error_t *err);
+
 /* ---- admin.c: inline in the socket loop ---- */
 
 dossier_status_t handle_health(const handler_env_t *env, job_t *job,

@@ -258,6 +258,36 @@ s_version_check(const char *id, uint64_t current, uint64_t expected,
         (unsigned long long)current, (unsigned long long)expected);
 }
 
+/*  Packs r as it would be stored without the server's fields into a
+    malloc'd buffer (*size_p its bytes); NULL when out of memory. */
+static uint8_t *
+s_pack_content(const Dossier__V1__Report *r, size_t *size_p) {
+    Dossier__V1__Report content = *r;
+    content.version = 0;
+    content.created_at = content.updated_at = (char *)"";
+    content.created_by = content.updated_by = (char *)"";
+    size_t size = dossier__v1__report__get_packed_size(&content);
+    uint8_t *packed = malloc(size ? size : 1);
+    if (packed) {
+        dossier__v1__report__pack(&content, packed);
+        *size_p = size;
+    }
+    return packed;
+}
+
+/*  True when a and b differ only in the server's fields (false when out
+    of memory: then the write happens, which is never wrong). */
+static bool
+s_same_content(const Dossier__V1__Report *a, const Dossier__V1__Report *b) {
+    size_t na = 0, nb = 0;
+    uint8_t *pa = s_pack_content(a, &na);
+    uint8_t *pb = s_pack_content(b, &nb);
+    bool same = pa && pb && na == nb && memcmp(pa, pb, na) == 0;
+    free(pa);
+    free(pb);
+    return same;
+}
+
 /*  The put itself, in txn. On success with a write, op gets the final
     bytes (the caller's to keep or free). batch->last_rc gets the LMDB
     code of an LMDB failure. */
@@ -294,9 +324,10 @@ s_put_txn(store_batch_t *batch, MDB_txn *txn, const Dossier__V1__Report *report,
         dossier__v1__report__free_unpacked(old, NULL);
         return status;
     }
-    if (old && args->skip_if_same_source &&
-        store_str_set(report->source_sha256) &&
-        strcmp(old->source_sha256, report->source_sha256) == 0) {
+    if (old &&
+        ((args->skip_if_same_source && store_str_set(report->source_sha256) &&
+          strcmp(old->source_sha256, report->source_sha256) == 0) ||
+         (args->skip_if_identical && s_same_content(old, report)))) {
         res->version = current;
         res->created = false;
         res->unchanged = true;

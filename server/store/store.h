@@ -245,6 +245,10 @@ typedef struct {
     /* When true and the stored record has the same source_sha256 as
        report, nothing is written and result->unchanged is set. */
     bool skip_if_same_source;
+    /* When true and the stored record equals report in every field but
+       the server's (version, created_*, updated_*), nothing is written
+       and result->unchanged is set (PutBatch's skip_unchanged). */
+    bool skip_if_identical;
     /* The report's terms from store_fts_terms_new(report) (borrowed), so
        the write does not tokenize; NULL: it does. */
     const struct store_fts_terms_t *terms;
