@@ -178,6 +178,8 @@ extern const cli_verb_t cli_verb_health;
 extern const cli_verb_t cli_verb_describe;
 extern const cli_verb_t cli_verb_backup;
 extern const cli_verb_t cli_verb_export;
+extern const cli_verb_t cli_verb_log;
+extern const cli_verb_t cli_verb_diff;
 extern const cli_verb_t cli_verb_keygen;
 extern const cli_verb_t cli_verb_whoami;
 extern const cli_verb_t cli_verb_edit;

@@ -71,6 +71,8 @@ dossier_status_t handle_get(const handler_env_t *env, job_t *job,
 /* On a worker. */
 dossier_status_t handle_list(const handler_env_t *env, job_t *job,
                              dossier_error_t *err);
+dossier_status_t handle_list_versions(const handler_env_t *env, job_t *job,
+                                      dossier_error_t *err);
 dossier_status_t handle_history(const handler_env_t *env, job_t *job,
                                 dossier_error_t *err);
 dossier_status_t handle_changes(const handler_env_t *env, job_t *job,

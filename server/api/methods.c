@@ -37,6 +37,7 @@ static method_t s_methods[] = {
     S_ROW("ImportText", handle_import_text_parse, handle_import_text_write, RUNS_WORKER),
     S_ROW("ImportBatch", handle_import_batch_parse, handle_import_batch_write, RUNS_WORKER),
     S_ROW("PutBatch", handle_put_batch_check, handle_put_batch_write, RUNS_WORKER),
+    S_ROW("ListVersions", handle_list_versions, NULL, RUNS_WORKER),
     S_ROW("History", handle_history, NULL, RUNS_WORKER),
     S_ROW("Changes", handle_changes, NULL, RUNS_WORKER),
     S_ROW("Search", handle_search, NULL, RUNS_WORKER),
