@@ -282,23 +282,24 @@ test_versions(void **state) {
     assert_ok(s_del1(fx->store, "r1", 2, &version, &err), &err);
     assert_int_equal(version, 2);
 
-    /* Recreated: starts again at 1. */
+    /* Recreated: numbered on after its deletion (version 3, the
+       tombstone), so a version names one version for good. */
     assert_ok(s_put1(fx->store, &x.r, NULL, &res, &err), &err);
-    assert_int_equal(res.version, 1);
+    assert_int_equal(res.version, 4);
     assert_true(res.created);
 
     /* skip_if_same_source */
     x.r.source_sha256 = "aaaa";
     assert_ok(s_put1(fx->store, &x.r, NULL, &res, &err), &err);
-    assert_int_equal(res.version, 2);
+    assert_int_equal(res.version, 5);
     store_put_args_t skip = {.skip_if_same_source = true};
     assert_ok(s_put1(fx->store, &x.r, &skip, &res, &err), &err);
     assert_true(res.unchanged);
-    assert_int_equal(res.version, 2);
+    assert_int_equal(res.version, 5);
     x.r.source_sha256 = "bbbb";
     assert_ok(s_put1(fx->store, &x.r, &skip, &res, &err), &err);
     assert_false(res.unchanged);
-    assert_int_equal(res.version, 3);
+    assert_int_equal(res.version, 6);
     s_assert_clean(fx->store);
 }
 
@@ -419,7 +420,7 @@ test_batch_partial_failure(void **state) {
     assert_ok(store_delete(batch, "a", 2, &version, &err), &err);
     assert_int_equal(version, 2);
     assert_ok(store_put(batch, &a.r, &create, &res, &err), &err);
-    assert_int_equal(res.version, 1);
+    assert_int_equal(res.version, 4); /* after its tombstone, 3 */
     assert_ok(store_batch_commit(&batch, &err), &err);
     s_assert_clean(fx->store);
 }
