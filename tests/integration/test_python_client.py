@@ -32,6 +32,7 @@ for _entry in reversed(os.environ.get("DOSSIER_PYTHONPATH", "").split(":")):
 import zmq  # noqa: E402
 from google.protobuf import descriptor_pb2  # noqa: E402
 
+import dossier_client  # noqa: E402
 from dossier_client import (  # noqa: E402
     Client, DossierError, report_pb2, reports_pb2, rpc_pb2)
 from dossier.v1 import options_pb2  # noqa: E402
@@ -493,6 +494,58 @@ class TestImport(DossierdTestCase):
         self.assertCode(INVALID_ARGUMENT, self.client.import_text, "",
                         filename="empty.txt")
         self.assertEqual(self.client.stats().records, 0)
+
+
+class TestDataInOut(DossierdTestCase):
+    """PutBatch, a record's versions, and the CSV rows (issue 19)."""
+
+    def test_put_batch_and_versions(self):
+        a = make_report("py-a")
+        bad = make_report("bad id")
+        resp = self.client.put_batch([a, bad])
+        self.assertEqual([r.code for r in resp.results], [0, INVALID_ARGUMENT])
+        self.assertEqual(resp.results[0].outcome,
+                         reports_pb2.IMPORT_OUTCOME_CREATED)
+        again = self.client.put_batch([a])
+        self.assertEqual(again.results[0].outcome,
+                         reports_pb2.IMPORT_OUTCOME_UNCHANGED)
+        a.title = "Revised"
+        self.client.put_batch([a])
+        self.client.delete("py-a")
+        versions = list(self.client.list_versions("py-a", page_size=1))
+        self.assertEqual([v.version for v in versions], [3, 2, 1])
+        self.assertTrue(versions[0].deleted)
+        self.assertEqual(self.client.get("py-a", version=2).title, "Revised")
+        self.assertCode(NOT_FOUND, self.client.get, "py-a")
+
+    def test_export_rows(self):
+        report = make_report("py-csv", country="Chad", year=2010,
+                             tier=report_pb2.TIER_2_WATCH_LIST,
+                             body=("One, \"quoted\"", "Two\nlines é"))
+        report.country_code = "TCD"
+        self.client.put(report)
+        self.client.put(report_pb2.Report(id="py-csv-2", title="Other",
+                                          doc_type="Other"))
+        rows = list(self.client.export_rows(
+            fields=("id", "year", "tier", "body"),
+            doc_type="trafficking in persons report"))
+        self.assertEqual(rows, [{"id": "py-csv", "year": "2010",
+                                 "tier": "Tier 2 Watch List",
+                                 "body": "One, \"quoted\"\n\nTwo\nlines é"}])
+        rows = list(self.client.export_rows())
+        self.assertEqual(len(rows), 2)
+        self.assertEqual(rows[1]["year"], "")
+        self.assertEqual(list(rows[0]), list(dossier_client.EXPORT_FIELDS))
+        with self.assertRaises(ValueError):
+            list(self.client.export_rows(fields=("id", "titel")))
+        try:
+            import pandas  # noqa: F401
+        except ImportError:
+            with self.assertRaises(ImportError):
+                self.client.export_dataframe()
+        else:
+            frame = self.client.export_dataframe(fields=("id", "year"))
+            self.assertEqual(list(frame["id"]), ["py-csv", "py-csv-2"])
 
 
 class TestWire(DossierdTestCase):
