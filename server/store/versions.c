@@ -23,6 +23,7 @@
     tombstones included. */
 #include "store/store_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,9 +106,17 @@ store_versions_save(store_t *self, MDB_txn *txn, const char *id,
     if (rc != 0) {
         return rc == MDB_NOTFOUND ? 0 : rc;
     }
-    /* The stored bytes, copied before the write replaces them (v points
-       into the map, which mdb_put below may not move: another database). */
-    return s_put(self, txn, id, version, S_KIND_RECORD, v.mv_data, v.mv_size);
+    /* Copied out first: in a write transaction, the put below may spill
+       dirty pages, and v may point into one (a record written earlier
+       in this batch). */
+    void *copy = malloc(v.mv_size ? v.mv_size : 1);
+    if (!copy) {
+        return ENOMEM;
+    }
+    memcpy(copy, v.mv_data, v.mv_size);
+    rc = s_put(self, txn, id, version, S_KIND_RECORD, copy, v.mv_size);
+    free(copy);
+    return rc;
 }
 
 int
