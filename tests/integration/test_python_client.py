@@ -956,7 +956,8 @@ class TestResend(unittest.TestCase):
     loosens one fails this test."""
 
     RULES = {"Put": "W", "Get": "R", "Delete": "W", "List": "R",
-             "ImportText": "W", "ImportBatch": "W", "History": "R",
+             "ImportText": "W", "ImportBatch": "W", "PutBatch": "W",
+             "ListVersions": "R", "History": "R",
              "Changes": "R", "Search": "R", "Stats": "R", "Health": "R",
              "Describe": "R", "Audit": "R", "Backup": "N",
              "BackupRead": "R", "ReloadUsers": "W", "WhoAmI": "R"}
