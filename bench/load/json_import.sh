@@ -5,8 +5,10 @@
 # them as text into one server and exports them (the dump), then, RUNS
 # times: times `dossier import --json DUMP` into a fresh server, and
 # bench/load/fts5_load.py DUMP; prints each run's rates and their ratio,
-# and a summary line "json_import ..." (the median of the runs). Part of
-# `make bench` (run.sh); never of `make test`.
+# the CPU time each side spent per record (server and client for us, the
+# one process for FTS5: a figure the machine's other load moves less
+# than the rates), and a summary line "json_import ..." (the median run
+# by ratio). Part of `make bench`; never of `make test`.
 #
 # Usage: bench/load/json_import.sh [BUILD_DIR]
 # Environment: REPORTS (100000), RUNS (2)
@@ -66,24 +68,37 @@ rm -rf "$work/corpus" "$work/source"
 records=$(wc -l <"$work/dump.jsonl")
 echo "dump: $records records, $(du -m "$work/dump.jsonl" | cut -f1) MiB"
 
+# cpu_us SECONDS: microseconds per record.
+cpu_us() {
+    echo "$1 * 1000000 / $records" | bc -l | xargs printf '%.0f'
+}
 rates=
 for run in $(seq 1 "$runs"); do
     start_server "json$run"
     t0=$(date +%s.%N)
-    "$bin/dossier" -s "$EP" --timeout 600000 import --json \
+    /usr/bin/time -f '%U %S' -o "$work/client.time" \
+        "$bin/dossier" -s "$EP" --timeout 600000 import --json \
         "$work/dump.jsonl" >"$work/import.out" 2>&1 || {
         tail -20 "$work/import.out"
         exit 1
     }
     t1=$(date +%s.%N)
+    server_cpu=$(awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' \
+        "/proc/$PID/stat")
+    client_cpu=$(awk '{print $1 + $2}' "$work/client.time")
     stop_server
     rm -rf "$work/json$run"
     ours=$(echo "$records / ($t1 - $t0)" | bc -l)
-    theirs=$(/usr/bin/python3 "$here/fts5_load.py" "$work/dump.jsonl" \
+    theirs=$(/usr/bin/time -f '%U %S' -o "$work/fts5.time" \
+        /usr/bin/python3 "$here/fts5_load.py" "$work/dump.jsonl" \
         --dir "$work" | awk '/^rate / {print $2}')
+    fts5_cpu=$(awk '{print $1 + $2}' "$work/fts5.time")
     ratio=$(echo "$ours / $theirs" | bc -l)
     printf 'run %d: dossier import --json %.0f records/s (%s), FTS5 load %.0f records/s, ratio %.2f\n' \
         "$run" "$ours" "$(tail -1 "$work/import.out")" "$theirs" "$ratio"
+    printf 'run %d: CPU per record: dossierd %s us + dossier %s us; FTS5 (Python, json.loads included) %s us\n' \
+        "$run" "$(cpu_us "$server_cpu")" "$(cpu_us "$client_cpu")" \
+        "$(cpu_us "$fts5_cpu")"
     rates="$rates$ours $theirs $ratio"$'\n'
 done
 # The median run by ratio (of two: the lower).
