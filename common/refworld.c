@@ -813,7 +813,7 @@ refworld_parse_with(const char *text, size_t size, const char *source_name,
                                  name);
     }
     if (p.options->title && p.options->title[0]) {
-        refworld_set(&p, &p.title, p.options->title, strlen(p.options->title));
+        refworld_set_given(&p, &p.title, p.options->title);
     }
     refworld_derive(&p);
     refworld_title_fallback(&p);

@@ -1110,19 +1110,35 @@ s_series_named(const char *doc_type) {
     return found;
 }
 
+void
+refworld_set_given(refworld_parser_t *p, char **slot, const char *value) {
+    size_t n = strlen(value);
+    if (text_utf8_valid(value, n)) {
+        refworld_set(p, slot, value, n);
+        return;
+    }
+    char *clean = text_utf8_sanitize(value, n);
+    if (!clean) {
+        p->oom = true;
+        return;
+    }
+    free(*slot);
+    *slot = clean;
+}
+
 /*  The caller's fields over the parsed ones (refworld_options_t). */
 static void
 s_apply_options(refworld_parser_t *p) {
     const refworld_options_t *o = p->options;
     if (o->country && o->country[0]) {
-        refworld_set(p, &p->country, o->country, strlen(o->country));
+        refworld_set_given(p, &p->country, o->country);
         p->country_entry = country_lookup(o->country);
     }
     if (o->year) {
         p->year = o->year;
     }
     if (o->doc_type && o->doc_type[0]) {
-        refworld_set(p, &p->doc_type, o->doc_type, strlen(o->doc_type));
+        refworld_set_given(p, &p->doc_type, o->doc_type);
         const s_series_t *series = s_series_named(o->doc_type);
         p->series_slug = series ? series->slug : NULL;
         for (size_t i = 0;
@@ -1134,10 +1150,10 @@ s_apply_options(refworld_parser_t *p) {
         }
     }
     if (o->publisher && o->publisher[0]) {
-        refworld_set(p, &p->publisher, o->publisher, strlen(o->publisher));
+        refworld_set_given(p, &p->publisher, o->publisher);
     }
     if (o->source_url && o->source_url[0]) {
-        refworld_set(p, &p->source_url, o->source_url, strlen(o->source_url));
+        refworld_set_given(p, &p->source_url, o->source_url);
     }
 }
 

@@ -208,6 +208,10 @@ void refworld_title_from_cite(refworld_parser_t *p);
     missing. */
 void refworld_derive(refworld_parser_t *p);
 
+/*  Replaces *slot with a copy of the caller's value (refworld_options_t),
+    made valid UTF-8 (invalid sequences become U+FFFD); records OOM. */
+void refworld_set_given(refworld_parser_t *p, char **slot, const char *value);
+
 /*  After refworld_derive, for a document still without a title: the
     first line when it reads as a heading, else the file name (its
     extension dropped), else "Untitled document"; with a warning. */

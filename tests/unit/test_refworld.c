@@ -1000,6 +1000,17 @@ test_options(void **state) {
     assert_string_equal(r.report->id, "fh-fiw-2019-civ");
     assert_false(s_has_warning(&r, "no year"));
     refworld_result_free(&r);
+
+    /* The caller's values are hostile too: made valid UTF-8. */
+    refworld_options_t bad = {.title = "Bad \xff title - Chad",
+                              .publisher = "\xc3",
+                              .doc_type = "\xfe\xfe"};
+    assert_int_equal(refworld_parse_with(text, size, "x", &bad, &r, &err),
+                     DOSSIER_OK);
+    s_check_invariants(&r, "bad options");
+    assert_string_equal(r.report->title, "Bad \xef\xbf\xbd title - Chad");
+    assert_string_equal(r.report->country_code, "TCD");
+    refworld_result_free(&r);
     free(text);
 }
 
