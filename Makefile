@@ -48,7 +48,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 # One input taking longer than this (seconds) is reported as a hang.
 FUZZ_TIMEOUT ?= 10
-FUZZERS ?= refworld json query envelope
+FUZZERS ?= refworld json query envelope dynpb gateway
 
 fuzz: deps
 	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DDOSSIER_FUZZ=ON \
@@ -119,7 +119,7 @@ bench: deps
 	@cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release \
 	    $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BENCH_BUILD) -j $(JOBS) --target dossierd dossier_cli \
-	    dossier-bench
+	    dossier-bench dossier_gateway
 	bench/load/run.sh $(BENCH_BUILD)
 	bench/load/json_import.sh $(BENCH_BUILD)
 

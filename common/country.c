@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "suggest.h"
 #include "text.h"
 
 typedef struct {
@@ -548,4 +549,50 @@ country_key(const char *text, char *buf, size_t size) {
         snprintf(buf, size, "~%s", key);
     }
     return buf;
+}
+
+const country_t *
+country_suggest(const char *text) {
+    if (!text || country_lookup(text) != NULL) {
+        return NULL;
+    }
+    size_t len;
+    const char *t = s_trim(text, &len);
+    if (len == 0 || len > COUNTRY_TEXT_MAX) {
+        return NULL;
+    }
+    char typed[COUNTRY_KEY_CAP];
+    if (s_normalize(t, len, false, typed) == 0) {
+        return NULL;
+    }
+    /* Every "|"-separated key is a candidate; the nearest is copied to
+       best_key, which suggest_t borrows until the end. */
+    char best_key[SUGGEST_MAX_LEN + 1];
+    const country_t *best = NULL;
+    suggest_t s;
+    suggest_init(&s, typed);
+    for (size_t i = 0; i < COUNTRY_COUNT; i++) {
+        const char *p = s_countries[i].keys;
+        while (*p) {
+            const char *end = strchr(p, '|');
+            size_t n = end ? (size_t)(end - p) : strlen(p);
+            if (n <= SUGGEST_MAX_LEN) {
+                char key[SUGGEST_MAX_LEN + 1];
+                memcpy(key, p, n);
+                key[n] = '\0';
+                size_t before = s.best_distance;
+                suggest_consider(&s, key);
+                if (s.best_distance < before) {
+                    memcpy(best_key, key, n + 1);
+                    s.best = best_key;
+                    best = &s_countries[i].country;
+                }
+            }
+            if (!end) {
+                break;
+            }
+            p = end + 1;
+        }
+    }
+    return suggest_best(&s) != NULL ? best : NULL;
 }

@@ -17,6 +17,12 @@ typedef struct {
     static entry, or NULL when the text names no known country. */
 const country_t *country_lookup(const char *text);
 
+/*  The country text most likely meant when it names none: the entry one
+    of whose names is within a typo of it ("Azerbijan": Azerbaijan), by
+    suggest.h's measure. Returns a static entry, or NULL when text names a
+    known country or none is close. */
+const country_t *country_suggest(const char *text);
+
 /*  The number of entries in the table (the 249 ISO 3166-1 countries, plus
     Kosovo XKX and the former codes SCG, YUG, ANT, SUN, CSK, DDR). */
 size_t country_count(void);

@@ -65,3 +65,29 @@ json_field_is_map(const ProtobufCMessageDescriptor *parent,
     return len > 5 && strcmp(entry + len - 5, "Entry") == 0 &&
            json_camel_equal(f->name, entry, len - 5, true);
 }
+
+void
+json_message_init(const ProtobufCMessageDescriptor *desc, void *message) {
+    if (desc->message_init != NULL) {
+        protobuf_c_message_init(desc, message);
+        return;
+    }
+    memset(message, 0, desc->sizeof_message);
+    ((ProtobufCMessage *)message)->descriptor = desc;
+    for (unsigned i = 0; i < desc->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &desc->fields[i];
+        char *member = (char *)message + f->offset;
+        if (f->default_value == NULL || f->label == PROTOBUF_C_LABEL_REPEATED) {
+            continue;
+        }
+        if (f->type == PROTOBUF_C_TYPE_STRING) {
+            /* The default itself, never freed: free_unpacked knows it. */
+            memcpy(member, &f->default_value, sizeof(void *));
+        } else if (f->type != PROTOBUF_C_TYPE_MESSAGE) {
+            size_t size = f->type == PROTOBUF_C_TYPE_BYTES
+                              ? sizeof(ProtobufCBinaryData)
+                              : json_element_size(f->type);
+            memcpy(member, f->default_value, size);
+        }
+    }
+}

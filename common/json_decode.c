@@ -17,11 +17,13 @@
     is released on any error with protobuf_c_message_free_unpacked(), and so
     is the caller's message on success. */
 #include "json_internal.h"
+#include "suggest.h"
 
 /* After json.h (from json_internal.h): jansson #defines JSON_COMPACT,
    which json.h declares as an enumerator. This file uses neither flag. */
 #include <jansson.h>
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -94,7 +96,7 @@ static dossier_status_t s_fail(s_parse_t *ctx, dossier_status_t code,
 /*  Records "path: why" in ctx->err and returns code. */
 static dossier_status_t
 s_fail(s_parse_t *ctx, dossier_status_t code, const char *fmt, ...) {
-    char why[256];
+    char why[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
@@ -425,6 +427,82 @@ static dossier_status_t s_parse_message(s_parse_t *ctx,
                                         const json_t *v, int depth,
                                         ProtobufCMessage **out);
 
+/*  An enum value written as a person would: any case, blanks or '-' for
+    '_', with or without the enum's own prefix ("Tier 2 Watch List" for
+    TIER_2_WATCH_LIST, "put" for CHANGE_OPERATION_PUT). NULL when none
+    matches. */
+static const ProtobufCEnumValue *
+s_enum_loose(const ProtobufCEnumDescriptor *ed, const char *name) {
+    char want[64];
+    size_t o = 0;
+    for (const char *p = name; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        bool sep = c == ' ' || c == '-' || c == '_';
+        if (!sep && !isalnum(c)) {
+            return NULL;
+        }
+        if (o + 1 >= sizeof want) {
+            return NULL;
+        }
+        if (sep) {
+            if (o > 0 && want[o - 1] != '_') {
+                want[o++] = '_';
+            }
+            continue;
+        }
+        want[o++] = (char)toupper(c);
+    }
+    while (o > 0 && want[o - 1] == '_') {
+        o--;
+    }
+    want[o] = '\0';
+    /* Digits alone are a number ("3" is not TIER_3's display name). */
+    if (strspn(want, "0123456789_") == o) {
+        return NULL;
+    }
+    /* The enum's prefix: its short name in upper snake case, "CHANGE_
+       OPERATION_" for ChangeOperation. */
+    char prefix[64];
+    size_t n = 0;
+    for (const char *p = ed->short_name; *p && n + 2 < sizeof prefix; p++) {
+        if (p != ed->short_name && isupper((unsigned char)*p)) {
+            prefix[n++] = '_';
+        }
+        prefix[n++] = (char)toupper((unsigned char)*p);
+    }
+    prefix[n++] = '_';
+    prefix[n] = '\0';
+    for (unsigned i = 0; i < ed->n_values; i++) {
+        const char *v = ed->values[i].name;
+        if (strcmp(v, want) == 0 ||
+            (strncmp(v, prefix, n) == 0 && strcmp(v + n, want) == 0)) {
+            return &ed->values[i];
+        }
+    }
+    return NULL;
+}
+
+/*  The names of ed's values but its *_UNSPECIFIED, comma-separated, in
+    out (size bytes). Returns out. */
+static const char *
+s_enum_values(const ProtobufCEnumDescriptor *ed, char *out, size_t size) {
+    size_t o = 0;
+    out[0] = '\0';
+    for (unsigned i = 0; i < ed->n_values && o < size; i++) {
+        const char *v = ed->values[i].name;
+        size_t len = strlen(v);
+        if (len >= 12 && strcmp(v + len - 12, "_UNSPECIFIED") == 0) {
+            continue;
+        }
+        int w = snprintf(out + o, size - o, "%s%s", o ? ", " : "", v);
+        if (w < 0 || (size_t)w >= size - o) {
+            break;
+        }
+        o += (size_t)w;
+    }
+    return out;
+}
+
 /*  Parses one value of field f (singular, array element or map value) into
     dst, which holds the type's default and owns nothing. Writes dst only
     on success; anything allocated is then owned by the message. */
@@ -481,10 +559,14 @@ s_parse_value(s_parse_t *ctx, const ProtobufCFieldDescriptor *f,
             const ProtobufCEnumValue *ev =
                 protobuf_c_enum_descriptor_get_value_by_name(ed, name);
             if (ev == NULL) {
-                char clipped[64];
+                ev = s_enum_loose(ed, name);
+            }
+            if (ev == NULL) {
+                char clipped[64], values[256];
                 return s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
-                              "\"%s\" is not a value of %s",
-                              s_clip(name, clipped), ed->name);
+                              "\"%s\" is not a value of %s; use one of %s",
+                              s_clip(name, clipped), ed->name,
+                              s_enum_values(ed, values, sizeof values));
             }
             *(int *)dst = ev->value;
             return DOSSIER_OK;
@@ -611,7 +693,7 @@ s_parse_map(s_parse_t *ctx, char *base, const ProtobufCFieldDescriptor *f,
         if (entry == NULL) {
             return s_oom(ctx);
         }
-        protobuf_c_message_init(ed, entry);
+        json_message_init(ed, entry);
         arr[(*count)++] = entry; /* owned by the message from here on */
         dossier_status_t st = s_parse_map_key(ctx, kf, key, (char *)entry);
         if (st == DOSSIER_OK) {
@@ -693,6 +775,39 @@ s_parse_field(s_parse_t *ctx, ProtobufCMessage *msg,
     return st;
 }
 
+/*  The field of desc nearest key, a typo of its JSON (lowerCamel) name
+    or, when key has an underscore, of its proto name: written into near.
+    Returns false when none is near. */
+static bool
+s_field_suggest(const ProtobufCMessageDescriptor *desc, const char *key,
+                char near[SUGGEST_MAX_LEN + 1]) {
+    bool snake = strchr(key, '_') != NULL;
+    suggest_t s;
+    suggest_init(&s, key);
+    for (unsigned i = 0; i < desc->n_fields; i++) {
+        const char *name = desc->fields[i].name;
+        char candidate[SUGGEST_MAX_LEN + 1];
+        size_t o = 0;
+        bool upper = false;
+        for (const char *p = name; *p && o < SUGGEST_MAX_LEN; p++) {
+            if (*p == '_' && !snake) {
+                upper = true;
+                continue;
+            }
+            candidate[o++] = upper ? (char)toupper((unsigned char)*p) : *p;
+            upper = false;
+        }
+        candidate[o] = '\0';
+        size_t before = s.best_distance;
+        suggest_consider(&s, candidate);
+        if (s.best_distance < before) {
+            memcpy(near, candidate, o + 1);
+            s.best = near;
+        }
+    }
+    return suggest_best(&s) != NULL;
+}
+
 static dossier_status_t
 s_parse_message(s_parse_t *ctx, const ProtobufCMessageDescriptor *desc,
                 const json_t *v, int depth, ProtobufCMessage **out) {
@@ -705,7 +820,7 @@ s_parse_message(s_parse_t *ctx, const ProtobufCMessageDescriptor *desc,
     if (msg == NULL) {
         return s_oom(ctx);
     }
-    protobuf_c_message_init(desc, msg);
+    json_message_init(desc, msg);
     /* Which fields were given, to refuse one named twice (once as
        "publicationDate", once as "publication_date"). */
     bool *seen = calloc(desc->n_fields + 1, sizeof *seen);
@@ -727,8 +842,15 @@ s_parse_message(s_parse_t *ctx, const ProtobufCMessageDescriptor *desc,
         }
         size_t mark = s_path_key(ctx, key);
         if (i == desc->n_fields) {
-            st = s_fail(ctx, DOSSIER_INVALID_ARGUMENT, "no such field in %s",
-                        desc->name);
+            char near[SUGGEST_MAX_LEN + 1];
+            if (s_field_suggest(desc, key, near)) {
+                st = s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
+                            "no such field in %s; did you mean \"%s\"?",
+                            desc->name, near);
+            } else {
+                st = s_fail(ctx, DOSSIER_INVALID_ARGUMENT,
+                            "no such field in %s", desc->name);
+            }
             goto free_seen;
         }
         if (seen[i]) {

@@ -48,6 +48,12 @@ bool json_camel_equal(const char *name, const char *text, size_t text_len,
 bool json_field_is_map(const ProtobufCMessageDescriptor *parent,
                        const ProtobufCFieldDescriptor *f);
 
+/*  Initializes message (desc->sizeof_message bytes) as a new message of
+    type desc: through desc->message_init when the descriptor was
+    compiled, else as protobuf-c's unpack does for descriptors without one
+    (dynpb.h): zeroed, then each singular field's default. */
+void json_message_init(const ProtobufCMessageDescriptor *desc, void *message);
+
 /* ---- inline: UTF-8, names, repeated fields ------------------------- */
 
 /*  Length of the well-formed UTF-8 sequence at s (size bytes available,

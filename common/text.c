@@ -21,6 +21,7 @@
     the Unicode 14 tables did. The ranges outside them are coded below. */
 #include "text.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -329,4 +330,32 @@ text_is_word_codepoint(uint32_t cp) {
                (cp >= 0xFF41 && cp <= 0xFF5A) || (cp >= 0xFF66 && cp <= 0xFFDC);
     }
     return false; /* specials (U+FFFD) and, per text_fold, beyond the BMP */
+}
+
+char *
+text_describe_char(const char *s, size_t size, char out[16]) {
+    unsigned char c = (unsigned char)s[0];
+    if (c == ' ') {
+        return strcpy(out, "a space");
+    }
+    if (c == '\t') {
+        return strcpy(out, "a tab");
+    }
+    if (c > 0x20 && c < 0x7f) {
+        snprintf(out, 16, "'%c'", c);
+        return out;
+    }
+    uint32_t cp = 0;
+    size_t n =
+        c >= 0x80 ? text_utf8_decode((const unsigned char *)s, size, &cp) : 0;
+    /* A whole character that is not a C1 control or a format mark. */
+    if (n > 1 && cp >= 0xa0 && cp != 0xad && !(cp >= 0x2000 && cp < 0x2070)) {
+        out[0] = '\'';
+        memcpy(out + 1, s, n);
+        out[n + 1] = '\'';
+        out[n + 2] = '\0';
+        return out;
+    }
+    snprintf(out, 16, "byte 0x%02x", c);
+    return out;
 }

@@ -35,6 +35,13 @@ size_t text_utf8_encode(uint32_t cp, char *out);
     (the copy never runs ahead of its source). Returns dst. */
 char *text_utf8_copy(char *dst, size_t size, const char *src);
 
+/*  Names the character that starts at s (size bytes left, at least 1) for
+    a message a person reads: "'/'" for a printable ASCII character, "a
+    space", "a tab", "'é'" for a whole UTF-8 character other than a
+    control, else "byte 0xNN". Writes a NUL-terminated name into out (16
+    bytes) and returns out. The result is always valid UTF-8. */
+char *text_describe_char(const char *s, size_t size, char out[16]);
+
 /*  Returns a malloc'd copy of size bytes of s with invalid sequences
     replaced by U+FFFD and NULs dropped; the caller frees. NULL only when
     out of memory. */

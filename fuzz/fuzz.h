@@ -6,7 +6,7 @@
     libFuzzer (and ctest) report as a crash. Built with DOSSIER_LIBFUZZER
     defined (fuzz/CMakeLists.txt, clang -fsanitize=fuzzer), a harness also
     defines LLVMFuzzerTestOneInput calling its entry function. Without it,
-    tests/unit/test_fuzz_regress.c includes all four harness files into one
+    tests/unit/test_fuzz_regress.c includes all the harness files into one
     program and replays every committed input (tests/regress/NAME/ and
     fuzz/corpus/NAME/) through them in the ordinary build, so the static
     helpers of each harness carry its own prefix.
@@ -49,6 +49,12 @@ int fuzz_query_one(const uint8_t *data, size_t size);
    rebuilt every FUZZ_ENVELOPE_RESET inputs so it stays small. */
 int fuzz_envelope_one(const uint8_t *data, size_t size);
 
+/*  dynpb_pool_new on a FileDescriptorSet: a refusal has a message; a
+    pool finds its types and methods by name, and the input read as each
+    of its first message types packs stably and renders as JSON that
+    parses back to the same JSON. */
+int fuzz_dynpb_one(const uint8_t *data, size_t size);
+
 /*  Removes the temporary store of fuzz_envelope_one (also registered with
     atexit on first use); safe to call when there is none. */
 void fuzz_envelope_cleanup(void);
@@ -56,6 +62,12 @@ void fuzz_envelope_cleanup(void);
 /*  Forgets the envelope store's state: the next input starts from a fresh
     store (so a replayed input sees what it saw when it was found). */
 void fuzz_envelope_reset(void);
+
+/*  dossier-gateway's request parser (gateway/connect.h): "VERB TARGET",
+    header lines, an empty line and a body. A parsed call's payload
+    decodes as its method's request and fits the limit; an error has a
+    Connect HTTP status, a message, and a JSON body naming its code. */
+int fuzz_gateway_one(const uint8_t *data, size_t size);
 
 #ifdef DOSSIER_LIBFUZZER
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

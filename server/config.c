@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "confcheck.h"
+#include "suggest.h"
+#include "text.h"
 
 typedef enum {
     S_STRING,
@@ -302,7 +305,27 @@ s_load_file(config_t *config, const char *path, dossier_error_t *err) {
                                  "cannot read config file %s: %s", path,
                                  strerror(errno));
     }
-    zconfig_t *root = zconfig_load(path);
+    const char *unread = NULL;
+    char *text = confcheck_read(path, &unread);
+    if (text == NULL) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "cannot read config file %s: %s", path,
+                                 unread);
+    }
+    char why[160];
+    size_t bad_line = confcheck_indent(text, strlen(text), why, sizeof why);
+    if (bad_line != 0) {
+        free(text);
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "config file %s: line %zu: %s", path, bad_line,
+                                 why);
+    }
+    /* czmq prints what it cannot parse; our message says it. */
+    confcheck_mute_t muted;
+    confcheck_mute(&muted);
+    zconfig_t *root = zconfig_str_load(text);
+    confcheck_unmute(&muted);
+    free(text);
     if (!root) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
                                  "config file %s is not valid zconfig "
@@ -328,10 +351,25 @@ s_load_file(config_t *config, const char *path, dossier_error_t *err) {
             }
         }
         if (!setting) {
-            rc = dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                   "config file %s: unknown setting "
-                                   "server/%s (see dossierd --help)",
-                                   path, key ? key : "");
+            suggest_t near;
+            suggest_init(&near, key ? key : "");
+            for (size_t i = 0; i < S_N_SETTINGS; i++) {
+                suggest_consider(&near, s_settings[i].key);
+            }
+            const char *best = suggest_best(&near);
+            char shown[64];
+            text_utf8_copy(shown, sizeof shown, key ? key : "");
+            if (best != NULL) {
+                rc = dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                       "config file %s: unknown setting "
+                                       "server/%s; did you mean %s?",
+                                       path, shown, best);
+            } else {
+                rc = dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                       "config file %s: unknown setting "
+                                       "server/%s (see dossierd --help)",
+                                       path, shown);
+            }
             break;
         }
         char where[512];
@@ -401,6 +439,42 @@ s_check_port(const char *setting, const char *endpoint, dossier_error_t *err) {
     return DOSSIER_OK;
 }
 
+/*  The refusal of a flag getopt_long stopped at (opt: its '?' for an
+    unknown option, ':' for a missing value): names it, and the nearest
+    known flag when it looks like a typo of one. */
+static dossier_status_t
+s_bad_flag(int opt, const char *word, const struct option *options,
+           dossier_error_t *err) {
+    char shown[64];
+    text_utf8_copy(shown, sizeof shown, word ? word : "");
+    if (opt == ':') {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "%s needs a value (see dossierd --help)",
+                                 shown);
+    }
+    if (strncmp(shown, "--", 2) != 0) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "unknown option %s (see dossierd --help)",
+                                 shown);
+    }
+    char name[SUGGEST_MAX_LEN + 1];
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(shown + 2, "="),
+             shown + 2);
+    suggest_t near;
+    suggest_init(&near, name);
+    for (const struct option *o = options; o->name; o++) {
+        suggest_consider(&near, o->name);
+    }
+    const char *best = suggest_best(&near);
+    if (best != NULL) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "unknown option --%s; did you mean --%s?",
+                                 name, best);
+    }
+    return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                             "unknown option --%s (see dossierd --help)", name);
+}
+
 dossier_status_t
 config_from_args(config_t *config, int argc, char **argv,
                  dossier_error_t *err) {
@@ -445,7 +519,7 @@ config_from_args(config_t *config, int argc, char **argv,
     opterr = 0;
     optind = 0;
     int opt;
-    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         if (opt == S_OPT_CONFIG) {
             free(config->config_file);
             config->config_file = strdup(optarg);
@@ -457,11 +531,7 @@ config_from_args(config_t *config, int argc, char **argv,
         } else if (opt == S_OPT_HELP || opt == 'h') {
             config->help = true;
         } else if (opt == '?' || opt == ':') {
-            const char *arg = argv[optind - 1];
-            return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                     "unknown option or missing value: %s "
-                                     "(see dossierd --help)",
-                                     arg ? arg : "");
+            return s_bad_flag(opt, argv[optind - 1], options, err);
         }
     }
     if (optind < argc) {

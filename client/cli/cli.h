@@ -105,7 +105,7 @@ struct cli_verb {
 /* What a take function returns for an option it took. */
 #define CLI_GO_ON (-1)
 
-/* The command's name in its messages ("dossier: NOT_FOUND: ..."). */
+/* The command's name in its messages ("dossier: no report x (NOT_FOUND)"). */
 #define CLI_PROG "dossier"
 
 /*  Takes one of a verb's options into state: key is the option's row
@@ -185,6 +185,9 @@ extern const cli_verb_t cli_verb_whoami;
 extern const cli_verb_t cli_verb_edit;
 extern const cli_verb_t cli_verb_audit;
 extern const cli_verb_t cli_verb_watch;
+extern const cli_verb_t cli_verb_call; /* in cli_call_json.c */
+extern const cli_verb_t cli_verb_token;
+extern const cli_verb_t cli_verb_users;
 
 /*  `import --json DUMP`: Puts each JSON line of the files in args (after
     its options: the common ones only) as create-or-replace. import runs
@@ -202,8 +205,11 @@ int cli_import_json(const cli_verb_t *verb, cli_global_t *g, cli_args_t args);
 int cli_connect(const cli_global_t *g, int default_timeout_ms,
                 dossier_client_t **client_p);
 
-/*  Prints "dossier: CODE: message" on stderr and returns the exit code
-    for err (cli_exit_code). */
+/*  Prints "dossier: message (CODE)" on stderr, then a "hint:" line when
+    the likely cause is not in the message (no reply from a CURVE server,
+    a key the server does not admit), and returns the exit code for err
+    (cli_exit_code). After a cli_connect with --json, prints instead one
+    line of JSON, the wire's Response: {"code":5,"message":"..."}. */
 int cli_fail(const dossier_error_t *err);
 
 /*  Exit code for a status, without printing: CLI_EXIT_OK,
@@ -232,6 +238,29 @@ typedef int (*cli_show_fn)(const cli_global_t *g, dossier_client_t *client,
     connect (cli_connect) or of the call (cli_fail). */
 int cli_call(const cli_global_t *g, const cli_method_t *method,
              const ProtobufCMessage *request, cli_show_fn show, void *state);
+
+/*  The API as the server describes it (cli_describe.c), for `call` and
+    `describe METHOD`, which work with methods this CLI was not built
+    with. */
+
+typedef struct dynpb_pool dynpb_pool_t;
+typedef struct dynpb_method dynpb_method_t;
+
+/*  Connects per g and asks the server for its descriptors (Describe),
+    built into *pool_p (dynpb.h). Returns CLI_EXIT_OK with *client_p and
+    *pool_p set (the caller destroys both: dossier_client_destroy,
+    dynpb_pool_destroy), or prints why and returns the exit code:
+    cli_connect's, cli_fail's, or CLI_EXIT_REFUSED for descriptors that
+    do not build. */
+int cli_api_load(const cli_global_t *g, dossier_client_t **client_p,
+                 dynpb_pool_t **pool_p);
+
+/*  The method of pool that name names (dynpb_pool_find_method: "Get",
+    "Reports/Get" or the full name) in *method_p (borrowed from pool).
+    When there is none, prints "dossier VERB: no method 'NAME'" with the
+    closest name as a suggestion and returns CLI_EXIT_USAGE. */
+int cli_api_method(const cli_verb_t *verb, const dynpb_pool_t *pool,
+                   const char *name, const dynpb_method_t **method_p);
 
 /*  Keys and server of a connection (cli_auth.c): storage for what
     cli_auth_options resolves. */
@@ -276,6 +305,10 @@ enum {
     or CLI_EXIT_USAGE after printing why. */
 int cli_filter_take(const cli_verb_t *verb, void *filter, int key,
                     const cli_value_t *value);
+
+/*  When nothing matched: if f's country names no known country but is a
+    typo of one, says so on stderr with the name it likely meant. */
+void cli_filter_hint(const Dossier__V1__ReportFilter *f);
 
 /*  True when f filters anything. */
 bool cli_filter_set(const Dossier__V1__ReportFilter *f);
@@ -339,8 +372,13 @@ size_t cli_text_width(const char *s);
     text someone else wrote (an audit entry's ids and message) can neither
     forge a line nor send escape sequences to the terminal: a C0 control
     or DEL becomes \xNN, a C1 control (U+0080..U+009F) \u00NN, and a
-    backslash \\. */
-void cli_print_escaped(FILE *out, const char *s);
+    backslash \\. Returns the columns printed (code points, as
+    cli_text_width counts them). */
+size_t cli_print_escaped(FILE *out, const char *s);
+
+/*  Writes bytes into out as a person reads a size: "512 bytes",
+    "16 MiB", "12.4 MiB" (binary units). Returns out. */
+const char *cli_format_bytes(uint64_t bytes, char out[32]);
 
 /*  Prints s in exactly width columns: cut (with "…") or padded with
     blanks when pad is true. */

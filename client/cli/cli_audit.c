@@ -6,6 +6,8 @@
 #include <string.h>
 
 #define S_AUDIT_MAX_PAGES 100000
+/* The IDS column, in screen columns. */
+#define S_AUDIT_IDS_WIDTH 20
 
 typedef struct {
     Dossier__V1__AuditRequest request;
@@ -68,20 +70,30 @@ s_print_audit(const Dossier__V1__AuditEntry *e) {
     /* Ids and messages quote what callers sent: escaped, so that no
        entry can forge a line or drive the terminal. */
     printf("%-6llu %-24s ", (unsigned long long)e->seq, e->time);
-    cli_print_escaped(stdout, e->user);
-    printf(
-        "%*s %-12s %-18s ",
-        (int)(16 > cli_text_width(e->user) ? 16 - cli_text_width(e->user) : 0),
-        "", method, dossier_strerror(e->code));
+    size_t user_width = cli_print_escaped(stdout, e->user);
+    if (e->via && *e->via) {
+        /* A token's user, by way of a gateway's connection. */
+        fputs(" via ", stdout);
+        user_width += 5 + cli_print_escaped(stdout, e->via);
+    }
+    printf("%*s %-12s %-18s ", (int)(16 > user_width ? 16 - user_width : 0), "",
+           method, dossier_strerror(e->code));
+    /* The ids as one cell, padded to the column so that the messages
+       line up (a longer list pushes only its own message right). */
+    size_t width = 0;
     for (size_t i = 0; i < e->n_ids; i++) {
         fputs(i ? "," : "", stdout);
-        cli_print_escaped(stdout, e->ids[i]);
+        width += (i ? 1 : 0);
+        width += cli_print_escaped(stdout, e->ids[i]);
     }
     if (e->n_ids == 0) {
-        printf("-");
+        fputs("-", stdout);
+        width = 1;
     }
     if (e->message && *e->message) {
-        fputs("  ", stdout);
+        printf("%*s ",
+               (int)(width < S_AUDIT_IDS_WIDTH ? S_AUDIT_IDS_WIDTH - width : 0),
+               "");
         cli_print_escaped(stdout, e->message);
     }
     printf("\n");
@@ -102,10 +114,8 @@ s_audit(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     if ((rc = cli_connect(g, 0, &client)) != CLI_EXIT_OK) {
         return rc;
     }
-    if (!g->json) {
-        printf("%-6s %-24s %-16s %-12s %-18s %s\n", "SEQ", "TIME", "USER",
-               "METHOD", "CODE", "IDS  MESSAGE");
-    }
+    /* The header waits for the first answer: a refusal prints no table. */
+    bool header = g->json;
     unsigned long long shown = 0;
     char token[64] = "";
     for (int page = 0; page < S_AUDIT_MAX_PAGES && shown < s.limit; page++) {
@@ -119,6 +129,12 @@ s_audit(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
                          (ProtobufCMessage **)&resp, &err) != DOSSIER_OK) {
             rc = cli_fail(&err);
             break;
+        }
+        if (!header) {
+            printf("%-6s %-24s %-16s %-12s %-18s %-*s %s\n", "SEQ", "TIME",
+                   "USER", "METHOD", "CODE", S_AUDIT_IDS_WIDTH, "IDS",
+                   "MESSAGE");
+            header = true;
         }
         for (size_t i = 0; i < resp->n_entries && shown < s.limit; i++) {
             if (g->json) {

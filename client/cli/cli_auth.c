@@ -22,6 +22,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "confcheck.h"
+#include "suggest.h"
+
 static const char *
 s_first(const char *flag, const char *env_name, zconfig_t *file,
         const char *file_key) {
@@ -43,8 +46,47 @@ s_first(const char *flag, const char *env_name, zconfig_t *file,
     return NULL;
 }
 
+/* The settings of the client section, as s_first reads them. */
+static const char *const s_client_keys[] = {"server", "server_key", "key"};
+#define S_N_CLIENT_KEYS (sizeof s_client_keys / sizeof s_client_keys[0])
+
+/*  Refuses a setting of the client section the CLI does not know, as
+    dossierd refuses one of its server section: a mistyped key would
+    otherwise be ignored without a word. Returns 0, or -1 after printing
+    which key and the nearest known one. */
+static int
+s_check_keys(const char *path, zconfig_t *root) {
+    zconfig_t *client = zconfig_locate(root, "client");
+    for (zconfig_t *item = client ? zconfig_child(client) : NULL; item;
+         item = zconfig_next(item)) {
+        const char *key = zconfig_name(item) ? zconfig_name(item) : "";
+        suggest_t near;
+        suggest_init(&near, key);
+        bool known = false;
+        for (size_t i = 0; i < S_N_CLIENT_KEYS; i++) {
+            known |= strcmp(key, s_client_keys[i]) == 0;
+            suggest_consider(&near, s_client_keys[i]);
+        }
+        if (known) {
+            continue;
+        }
+        const char *best = suggest_best(&near);
+        fprintf(stderr, "dossier: %s: unknown setting client/", path);
+        cli_print_escaped(stderr, key);
+        if (best != NULL) {
+            fprintf(stderr, "; did you mean %s?\n", best);
+        } else {
+            fprintf(stderr, " (the client section knows server, server_key "
+                            "and key)\n");
+        }
+        return -1;
+    }
+    return 0;
+}
+
 /*  The config file, or NULL when there is none. Prints and sets *bad
-    when it exists but cannot be read. */
+    when it exists but cannot be read, is badly indented, or holds a
+    client setting the CLI does not know. */
 static zconfig_t *
 s_load_config_file(bool *bad) {
     char path[4096];
@@ -61,12 +103,37 @@ s_load_config_file(bool *bad) {
     if (stat(path, &st) != 0) {
         return NULL;
     }
-    zconfig_t *root = zconfig_load(path);
+    const char *unread = NULL;
+    char *text = confcheck_read(path, &unread);
+    if (text == NULL) {
+        fprintf(stderr, "dossier: cannot read %s: %s\n", path, unread);
+        *bad = true;
+        return NULL;
+    }
+    char why[160];
+    size_t bad_line = confcheck_indent(text, strlen(text), why, sizeof why);
+    if (bad_line != 0) {
+        fprintf(stderr, "dossier: %s: line %zu: %s\n", path, bad_line, why);
+        free(text);
+        *bad = true;
+        return NULL;
+    }
+    /* czmq prints what it cannot parse; the message below says it. */
+    confcheck_mute_t muted;
+    confcheck_mute(&muted);
+    zconfig_t *root = zconfig_str_load(text);
+    confcheck_unmute(&muted);
+    free(text);
     if (!root) {
         fprintf(stderr,
                 "dossier: cannot read %s: not a zconfig file (a 'client' "
                 "section of 'key = value' lines indented by 4 spaces)\n",
                 path);
+        *bad = true;
+        return NULL;
+    }
+    if (s_check_keys(path, root) != 0) {
+        zconfig_destroy(&root);
         *bad = true;
     }
     return root;

@@ -31,6 +31,28 @@ static const cli_method_t s_changes_method = {
     .response_type = &dossier__v1__changes_response__descriptor,
 };
 
+/* True when the server holds a record of year (or when it cannot say:
+   the message then stays the general one). */
+static bool
+s_any_report(dossier_client_t *client, unsigned long long year) {
+    if (year == 0) {
+        return false;
+    }
+    Dossier__V1__ReportFilter filter = DOSSIER__V1__REPORT_FILTER__INIT;
+    filter.year_min = filter.year_max = (uint32_t)year;
+    Dossier__V1__ListRequest request = DOSSIER__V1__LIST_REQUEST__INIT;
+    request.filter = &filter;
+    request.page_size = 1;
+    Dossier__V1__ListResponse *response = NULL;
+    dossier_error_t err = {0};
+    if (dossier_list(client, &request, &response, &err) != DOSSIER_OK) {
+        return true;
+    }
+    bool any = response->n_reports > 0;
+    dossier_message_free(response);
+    return any;
+}
+
 /* state: the year asked for (unsigned long long). */
 static int
 s_changes_show(const cli_global_t *g, dossier_client_t *client,
@@ -43,11 +65,22 @@ s_changes_show(const cli_global_t *g, dossier_client_t *client,
         (const Dossier__V1__ChangesResponse *)response;
     unsigned long long year = *(const unsigned long long *)state;
     if (c->n_changes == 0) {
-        /* A bare header reads as if something broke. */
-        fprintf(stderr,
-                "no country's tier moved in %llu: none of the records held "
-                "for %llu has a tier different from the year before\n",
-                year, year);
+        /* A bare header reads as if something broke; and "no change"
+           would mislead when there is nothing to compare. */
+        if (!s_any_report(client, year)) {
+            fprintf(stderr, "no records for %llu: nothing to compare\n", year);
+        } else if (!s_any_report(client, year - 1)) {
+            fprintf(stderr,
+                    "no records for %llu, the year before %llu: nothing to "
+                    "compare %llu with\n",
+                    year - 1, year, year);
+        } else {
+            fprintf(stderr,
+                    "no country's tier moved in %llu: none of the records "
+                    "held for %llu has a tier different from the year "
+                    "before\n",
+                    year, year);
+        }
         return CLI_EXIT_OK;
     }
     size_t w = strlen("COUNTRY");
@@ -74,8 +107,12 @@ s_changes(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
         return rc;
     }
     unsigned long long year;
-    if (args.argc != 1 || cli_parse_uint(args.argv[0], 1, 9999, &year) != 0) {
+    if (args.argc != 1) {
         return cli_usage_error(verb, "give exactly one YEAR");
+    }
+    if (cli_parse_uint(args.argv[0], 1, 9999, &year) != 0) {
+        return cli_usage_error(verb, "'%s' is not a year: give one like 2008",
+                               args.argv[0]);
     }
     Dossier__V1__ChangesRequest request = DOSSIER__V1__CHANGES_REQUEST__INIT;
     request.year = (uint32_t)year;

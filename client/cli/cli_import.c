@@ -586,10 +586,12 @@ s_batch_bytes(dossier_client_t *client, bool verbose, uint64_t *limit_p) {
             bytes = room > 0 ? (size_t)room : 1;
         }
         if (verbose) {
+            char limit_text[32], bytes_text[32];
             fprintf(stderr,
-                    "dossier: the server accepts requests of up to %llu "
-                    "bytes: batches of at most %zu bytes\n",
-                    (unsigned long long)limit, bytes);
+                    "dossier: the server accepts requests of up to %s: "
+                    "batches of at most %s\n",
+                    cli_format_bytes(limit, limit_text),
+                    cli_format_bytes(bytes, bytes_text));
         }
     }
     dossier_message_free(h);

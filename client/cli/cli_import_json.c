@@ -51,6 +51,22 @@ typedef struct {
     dossier_error_t start_err;
 } s_batch_t;
 
+/*  Prints "dossier: PATH:LINE: message". The JSON parser saw one line
+    of the file as a whole text, so its "at line 1 column C" would
+    contradict LINE: it becomes "at column C". */
+static void
+s_print_line_error(const char *path, unsigned long long lineno,
+                   const char *message) {
+    static const char at_line_1[] = " at line 1 column ";
+    const char *at = strstr(message, at_line_1);
+    if (at == NULL) {
+        fprintf(stderr, "dossier: %s:%llu: %s\n", path, lineno, message);
+        return;
+    }
+    fprintf(stderr, "dossier: %s:%llu: %.*s at column %s\n", path, lineno,
+            (int)(at - message), message, at + strlen(at_line_1));
+}
+
 static void
 s_clear_progress(const s_tally_t *t) {
     if (t->progress) {
@@ -151,8 +167,8 @@ s_put_each(dossier_client_t *client, const char *path, s_batch_t *b,
             return cli_fail(&err);
         }
         s_clear_progress(t);
-        fprintf(stderr, "dossier: %s:%llu: %s: %s\n", path, b->lines[i],
-                b->reports[i]->id, err.message);
+        fprintf(stderr, "dossier: %s:%llu: %s: %s (%s)\n", path, b->lines[i],
+                b->reports[i]->id, err.message, dossier_strerror(err.code));
         t->failed++;
     }
     return 0;
@@ -174,8 +190,8 @@ s_tally(dossier_client_t *client, const char *path, s_batch_t *b,
             st == DOSSIER_PERMISSION_DENIED || st == DOSSIER_UNAUTHENTICATED) {
             return cli_fail(err);
         }
-        fprintf(stderr, "dossier: %s:%llu-%llu: %s\n", path, b->lines[0],
-                b->lines[b->n - 1], err->message);
+        fprintf(stderr, "dossier: %s:%llu-%llu: %s (%s)\n", path, b->lines[0],
+                b->lines[b->n - 1], err->message, dossier_strerror(err->code));
         t->failed += b->n;
         return 0;
     }
@@ -193,8 +209,9 @@ s_tally(dossier_client_t *client, const char *path, s_batch_t *b,
         const Dossier__V1__PutResult *r = resp->results[i];
         if (r->code != DOSSIER_OK) {
             s_clear_progress(t);
-            fprintf(stderr, "dossier: %s:%llu: %s: %s\n", path, b->lines[i],
-                    r->id, r->message);
+            fprintf(stderr, "dossier: %s:%llu: %s: %s (%s)\n", path,
+                    b->lines[i], r->id, r->message,
+                    dossier_strerror((dossier_status_t)r->code));
             t->failed++;
             continue;
         }
@@ -286,8 +303,7 @@ s_batch_read(FILE *in, const char *path, char **line, size_t *cap,
         if (json_to_message(&dossier__v1__report__descriptor, text, (size_t)len,
                             &message, &err) != DOSSIER_OK) {
             s_clear_progress(t);
-            fprintf(stderr, "dossier: %s:%llu: %s\n", path, *lineno,
-                    err.message);
+            s_print_line_error(path, *lineno, err.message);
             t->failed++;
             continue;
         }

@@ -46,13 +46,21 @@ s_name_ok(const char *name) {
     return true;
 }
 
-enum { S_KEYGEN_ROLE = 1, S_KEYGEN_DIR, S_KEYGEN_FORCE };
+enum { S_KEYGEN_ROLE = 1, S_KEYGEN_DIR, S_KEYGEN_FORCE, S_KEYGEN_FOR_SERVER };
 
 static const cli_option_t s_keygen_options[] = {
     {.name = "role",
      .key = S_KEYGEN_ROLE,
      .kind = CLI_TEXT,
-     .help = "  --role ROLE  reader (default), writer or admin\n"},
+     .help = "  --role ROLE  reader (default), writer, admin, or gateway (for\n"
+             "               dossier-gateway's own key: it acts only for the\n"
+             "               API tokens its callers send)\n"},
+    {.name = "for-server",
+     .key = S_KEYGEN_FOR_SERVER,
+     .kind = CLI_FLAG,
+     .help = "  --for-server the server's own key pair: no role (the default "
+             "for the\n"
+             "               NAME server)\n"},
     {.name = "dir",
      .key = S_KEYGEN_DIR,
      .kind = CLI_TEXT,
@@ -65,9 +73,10 @@ static const cli_option_t s_keygen_options[] = {
 };
 
 typedef struct {
-    const char *role;
+    const char *role; /* NULL: none given */
     const char *dir;
     bool force;
+    bool for_server;
 } s_keygen_t;
 
 static int
@@ -79,6 +88,8 @@ s_keygen_take(const cli_verb_t *verb, void *state, int key,
         s->role = value->text;
     } else if (key == S_KEYGEN_DIR) {
         s->dir = value->text;
+    } else if (key == S_KEYGEN_FOR_SERVER) {
+        s->for_server = true;
     } else {
         s->force = true;
     }
@@ -87,7 +98,7 @@ s_keygen_take(const cli_verb_t *verb, void *state, int key,
 
 static int
 s_keygen(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
-    s_keygen_t s = {.role = "reader", .dir = "."};
+    s_keygen_t s = {.role = NULL, .dir = "."};
     int rc = cli_parse(verb, verb->options, s_keygen_take, &s, g, &args);
     if (rc != CLI_GO_ON) {
         return rc;
@@ -97,7 +108,17 @@ s_keygen(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
                                                     : "give one NAME only");
     }
     const char *name = args.argv[0];
-    const char *role = s.role;
+    /* The server's pair holds no role (it is not a user), and its public
+       half goes to the clients, not into the users directory. "server"
+       names it, as the docs' `dossier keygen server` does, unless a
+       role makes it a user of that name. */
+    bool for_server =
+        s.for_server || (s.role == NULL && !strcmp(name, "server"));
+    if (for_server && s.role != NULL) {
+        return cli_usage_error(verb, "--for-server makes the server's key "
+                                     "pair, which has no --role");
+    }
+    const char *role = s.role ? s.role : "reader";
     const char *dir = s.dir;
     bool force = s.force;
     if (!s_name_ok(name)) {
@@ -107,9 +128,10 @@ s_keygen(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
                                name);
     }
     if (strcmp(role, "reader") != 0 && strcmp(role, "writer") != 0 &&
-        strcmp(role, "admin") != 0) {
+        strcmp(role, "admin") != 0 && strcmp(role, "gateway") != 0) {
         return cli_usage_error(
-            verb, "--role must be reader, writer or admin, not '%s'", role);
+            verb, "--role must be reader, writer, admin or gateway, not '%s'",
+            role);
     }
     char public_path[4096], secret_path[4096];
     if (snprintf(public_path, sizeof public_path, "%s/%s.key", dir, name) >=
@@ -140,7 +162,9 @@ s_keygen(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
         return CLI_EXIT_REFUSED;
     }
     zcert_set_meta(cert, "name", "%s", name);
-    zcert_set_meta(cert, "role", "%s", role);
+    if (!for_server) {
+        zcert_set_meta(cert, "role", "%s", role);
+    }
     char work[4096], work_public[4200], work_secret[4200];
     snprintf(work, sizeof work, "%s/.keygen-XXXXXX", dir);
     if (strlen(dir) + 16 >= sizeof work || !mkdtemp(work)) {
@@ -177,10 +201,23 @@ s_keygen(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
         zcert_destroy(&cert);
         return CLI_EXIT_REFUSED;
     }
-    printf("public key %s\n"
-           "wrote %s (public: copy it into the server's users directory)\n"
-           "wrote %s (secret, mode 0600: keep it to yourself)\n",
-           zcert_public_txt(cert), public_path, secret_path);
+    if (for_server) {
+        printf("public key %s\n"
+               "wrote %s (public: give it to the clients, as "
+               "--server-key or\n"
+               "    server_key in their config; not for the users "
+               "directory)\n"
+               "wrote %s (secret, mode 0600: for dossierd --curve-key "
+               "only)\n",
+               zcert_public_txt(cert), public_path, secret_path);
+    } else {
+        printf("public key %s\n"
+               "wrote %s (public: copy it into the server's users "
+               "directory,\n"
+               "    then run `dossier users reload` as an admin)\n"
+               "wrote %s (secret, mode 0600: keep it to yourself)\n",
+               zcert_public_txt(cert), public_path, secret_path);
+    }
     zcert_destroy(&cert);
     return CLI_EXIT_OK;
 }
@@ -188,8 +225,9 @@ s_keygen(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
 const cli_verb_t cli_verb_keygen = {
     .name = "keygen",
     .summary = "make a CURVE key pair for a user",
-    .usage = "usage: dossier keygen [--role reader|writer|admin] [--dir DIR] "
-             "[--force] NAME\n"
+    .usage = "usage: dossier keygen [--role reader|writer|admin|gateway] "
+             "[--dir DIR]\n"
+             "                      [--force] NAME\n"
              "\n"
              "Makes a CURVE key pair for user NAME in czmq's certificate "
              "format:\n"
@@ -199,7 +237,12 @@ const cli_verb_t cli_verb_keygen = {
              "(mode\n"
              "0600), which the user keeps and gives with --key. The server's "
              "own\n"
-             "key pair is made the same way (`dossier keygen server`).\n",
+             "key pair is made the same way (`dossier keygen server`, or "
+             "--for-server\n"
+             "for another name): without a role; its NAME.key goes to the "
+             "clients\n"
+             "(--server-key), its NAME.key_secret to dossierd "
+             "--curve-key.\n",
     .options = s_keygen_options,
     .run = s_keygen,
 };

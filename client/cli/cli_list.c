@@ -194,6 +194,7 @@ s_list(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     free(token);
     if (rc == CLI_EXIT_OK && !g->json && listing.n_rows == 0) {
         fprintf(stderr, "no reports match\n");
+        cli_filter_hint(&s.filter);
     } else if (rc == CLI_EXIT_OK && !g->json) {
         cli_print_report_table(stdout, listing.rows, listing.n_rows);
         if (more && isatty(fileno(stderr))) {

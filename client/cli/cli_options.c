@@ -6,10 +6,11 @@
     command-line order, through its take function; a CLI_COUNT arrives
     checked. The options every verb takes (--json, --timeout,
     -s/--server, --server-key, --key, -h/--help) are handled here, once.
-    The tables become getopt_long's, so prefixes, permutation and the
-    messages for an unknown option or a missing value are libc's, as
-    they always were. A verb's --help text is printed from its usage
-    text and its table, so an option and its help sit side by side. */
+    The tables become getopt_long's, so prefixes and permutation are
+    libc's; the messages for an unknown option or a missing value are
+    ours, so that a mistyped option is told the nearest one (suggest.h).
+    A verb's --help text is printed from its usage text and its table,
+    so an option and its help sit side by side. */
 #include "cli.h"
 
 #include <assert.h>
@@ -18,6 +19,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "suggest.h"
 
 /* Rows of one parse: a verb's own and the common ones. */
 #define S_MAX_ROWS 32
@@ -117,8 +120,8 @@ s_table_build(s_table_t *t, const cli_option_t *own, const cli_option_t *common,
     t->shortopts[ns] = '\0';
 }
 
-/* The row getopt_long's opt stands for, or NULL for its '?' (it has
-   printed what was wrong). */
+/* The row getopt_long's opt stands for, or NULL for its '?' (an
+   unknown option) or ':' (a missing value). */
 static const cli_option_t *
 s_table_row(const s_table_t *t, int opt) {
     if (opt >= S_ROW_VAL && opt < S_ROW_VAL + t->n) {
@@ -237,20 +240,66 @@ cli_take_text(const cli_verb_t *verb, void *state, int key,
     return CLI_GO_ON;
 }
 
+/*  Says what was wrong with word, the option getopt_long stopped at (opt
+    its '?' or ':'), and prints the usage. An unknown long option is told
+    the nearest known one, or the candidates when it is an ambiguous
+    prefix. */
+static int
+s_bad_option(const s_who_t *who, const s_table_t *t, int opt,
+             const char *word) {
+    if (opt == ':') {
+        if (optopt != 0 && strncmp(word, "--", 2) != 0) {
+            return s_error(who, "option '-%c' needs a value", optopt);
+        }
+        return s_error(who, "option '%s' needs a value", word);
+    }
+    if (optopt != 0 || strncmp(word, "--", 2) != 0) {
+        return s_error(who, "unknown option '-%c'", optopt ? optopt : '?');
+    }
+    char name[SUGGEST_MAX_LEN + 1];
+    size_t len = strcspn(word + 2, "=");
+    if (len > SUGGEST_MAX_LEN) {
+        len = SUGGEST_MAX_LEN;
+    }
+    memcpy(name, word + 2, len);
+    name[len] = '\0';
+    char candidates[256] = "";
+    int prefixed = 0;
+    suggest_t s;
+    suggest_init(&s, name);
+    for (int i = 0; i < t->n; i++) {
+        const char *known = t->longopts[i].name;
+        suggest_consider(&s, known);
+        if (len > 0 && strncmp(known, name, len) == 0) {
+            size_t used = strlen(candidates);
+            snprintf(candidates + used, sizeof candidates - used, "%s--%s",
+                     prefixed ? ", " : "", known);
+            prefixed++;
+        }
+    }
+    if (prefixed > 1) {
+        return s_error(who, "option '--%s' is ambiguous: %s", name, candidates);
+    }
+    const char *near = suggest_best(&s);
+    if (near != NULL) {
+        return s_error(who, "unknown option '--%s'. Did you mean '--%s'?", name,
+                       near);
+    }
+    return s_error(who, "unknown option '--%s'", name);
+}
+
 /* The parse itself, from a fresh getopt state. */
 static int
 s_parse(const s_who_t *who, const s_table_t *t, cli_take_fn take, void *state,
         cli_global_t *g, cli_args_t *args) {
     optind = 0;
+    opterr = 0; /* s_bad_option says what was wrong */
     int opt;
     while ((opt = getopt_long(args->argc, args->argv, t->shortopts, t->longopts,
                               NULL)) != -1) {
         const cli_option_t *row = s_table_row(t, opt);
         if (row == NULL) {
-            /* getopt has said what was wrong. */
-            fputc('\n', stderr);
-            s_usage(who, stderr);
-            return CLI_EXIT_USAGE;
+            return s_bad_option(who, t, opt, args->argv[optind - 1]);
         }
         cli_value_t value = {.text = row->kind == CLI_FLAG ? NULL : optarg};
         if (row->kind == CLI_COUNT &&
@@ -276,7 +325,7 @@ cli_parse(const cli_verb_t *verb, const cli_option_t *options, cli_take_fn take,
           void *state, cli_global_t *g, cli_args_t *args) {
     s_who_t who = {verb, NULL};
     s_table_t table;
-    s_table_build(&table, options, s_common, "");
+    s_table_build(&table, options, s_common, ":");
     return s_parse(&who, &table, take, state, g, args);
 }
 
@@ -286,7 +335,7 @@ cli_parse_global(cli_global_t *g, void (*print_usage)(FILE *out),
     s_who_t who = {NULL, print_usage};
     s_table_t table;
     /* "+": the options end at the verb, whose own follow it. */
-    s_table_build(&table, NULL, s_global, "+");
+    s_table_build(&table, NULL, s_global, "+:");
     return s_parse(&who, &table, NULL, NULL, g, args);
 }
 

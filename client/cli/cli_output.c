@@ -44,21 +44,27 @@ cli_text_width(const char *s) {
     return n;
 }
 
-void
+size_t
 cli_print_escaped(FILE *out, const char *s) {
     const unsigned char *p = (const unsigned char *)s;
+    size_t columns = 0;
     for (; *p; p++) {
         if (*p < 0x20 || *p == 0x7f) {
             fprintf(out, "\\x%02x", *p);
+            columns += 4;
         } else if (*p == '\\') {
             fputs("\\\\", out);
+            columns += 2;
         } else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
             fprintf(out, "\\u%04x", p[1]);
+            columns += 6;
             p++;
         } else {
             fputc(*p, out);
+            columns += s_is_continuation(*p) ? 0 : 1;
         }
     }
+    return columns;
 }
 
 void
@@ -317,4 +323,26 @@ cli_print_report_table(FILE *out, Dossier__V1__Report *const *reports,
         cli_print_cell(out, s_or_empty(r->title), w_title, false);
         fputc('\n', out);
     }
+}
+
+const char *
+cli_format_bytes(uint64_t bytes, char out[32]) {
+    static const char *const units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+    if (bytes < 1024) {
+        snprintf(out, 32, "%llu bytes", (unsigned long long)bytes);
+        return out;
+    }
+    double value = (double)bytes;
+    size_t unit = 0;
+    while (value >= 1024 && unit + 1 < sizeof units / sizeof units[0]) {
+        value /= 1024;
+        unit++;
+    }
+    /* Whole units without ".0": "16 MiB", "12.4 MiB". */
+    if (value == (double)(uint64_t)value) {
+        snprintf(out, 32, "%llu %s", (unsigned long long)value, units[unit]);
+    } else {
+        snprintf(out, 32, "%.1f %s", value, units[unit]);
+    }
+    return out;
 }

@@ -7,6 +7,8 @@
 #include <assert.h>
 #include <string.h>
 
+#include "country.h"
+
 /* A server may be configured with a max_page_size below what we ask for
    and then refuses the page as INVALID_ARGUMENT: ask again for half as
    many, a few times (1000 -> 7 in 7 steps). */
@@ -64,6 +66,20 @@ cli_filter_take(const cli_verb_t *verb, void *filter, int key,
     default:
         assert(!"not a filter option");
         return CLI_EXIT_USAGE;
+    }
+}
+
+void
+cli_filter_hint(const Dossier__V1__ReportFilter *f) {
+    if (f->country == NULL || country_lookup(f->country) != NULL) {
+        return;
+    }
+    const country_t *near = country_suggest(f->country);
+    if (near != NULL) {
+        fprintf(stderr,
+                "\"%s\" is not a country name. Did you mean \"%s\"? "
+                "(--country %s)\n",
+                f->country, near->name, near->alpha3);
     }
 }
 

@@ -104,8 +104,14 @@ s_print_facets(const Dossier__V1__SearchResponse *resp) {
         size_t col = 2;
         for (size_t k = 0; k < f->n_counts; k++) {
             char entry[256];
-            snprintf(entry, sizeof entry, "%s (%llu)%s",
-                     f->counts[k]->value ? f->counts[k]->value : "",
+            const char *value = f->counts[k]->value ? f->counts[k]->value : "";
+            /* A tier as list shows it ("Tier 2 WL"), not its enum name. */
+            Dossier__V1__Tier tier;
+            if (f->field && strcmp(f->field, "tier") == 0 &&
+                cli_tier_parse(value, &tier) == 0 && *cli_tier_short(tier)) {
+                value = cli_tier_short(tier);
+            }
+            snprintf(entry, sizeof entry, "%s (%llu)%s", value,
                      (unsigned long long)f->counts[k]->count,
                      k + 1 < f->n_counts ? "," : "");
             size_t w = cli_text_width(entry);
@@ -201,6 +207,9 @@ s_search(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
                        resp->total_hits_estimated ? "about " : "",
                        (unsigned long long)resp->total_hits,
                        resp->total_hits == 1 ? "" : "es");
+                if (resp->total_hits == 0) {
+                    cli_filter_hint(&s.filter);
+                }
             }
             for (size_t i = 0; i < resp->n_hits && shown < s.limit; i++) {
                 s_print_hit(resp->hits[i], (size_t)++shown);

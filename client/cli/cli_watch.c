@@ -84,6 +84,109 @@ s_watch_curve(void *socket, const dossier_options_t *options) {
                : -1;
 }
 
+/* Has a PAIR socket in context (*monitor_p, the caller closes it)
+   receive socket's handshake events. Returns 0 or -1. */
+static int
+s_monitor_start(void *context, void *socket, void **monitor_p) {
+    static const char name[] = "inproc://dossier-watch-monitor";
+    if (zmq_socket_monitor(socket, name,
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0) {
+        return -1;
+    }
+    *monitor_p = zmq_socket(context, ZMQ_PAIR);
+    int linger = 0;
+    if (*monitor_p == NULL ||
+        zmq_setsockopt(*monitor_p, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_connect(*monitor_p, name) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/* The next event on monitor (0: a message that is none), waiting at most
+   wait_ms; -1 when none came. */
+static int
+s_monitor_event(void *monitor, int wait_ms) {
+    zmq_pollitem_t item = {monitor, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&item, 1, wait_ms) <= 0) {
+        return -1;
+    }
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    int event = 0;
+    if (zmq_msg_recv(&msg, monitor, 0) >= 0 && zmq_msg_size(&msg) >= 2) {
+        uint16_t e;
+        memcpy(&e, zmq_msg_data(&msg), sizeof e);
+        event = e;
+    }
+    while (zmq_msg_more(&msg)) { /* the endpoint frame */
+        zmq_msg_close(&msg);
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, monitor, 0) < 0) {
+            break;
+        }
+    }
+    zmq_msg_close(&msg);
+    return event;
+}
+
+/*  Waits, at most timeout_ms, until the subscription's handshake with
+    the feed succeeds: a SUB socket whose key the server refuses, or that
+    finds nothing at the endpoint, would otherwise wait forever without a
+    word. Returns CLI_EXIT_OK, or prints why and returns the exit code. */
+static int
+s_handshake(void *monitor, const char *feed, int timeout_ms, bool curve) {
+    int64_t waited = 0;
+    while (!s_interrupted && waited < timeout_ms) {
+        int step = timeout_ms - waited < 100 ? (int)(timeout_ms - waited) : 100;
+        int event = s_monitor_event(monitor, step);
+        if (event < 0) {
+            waited += step;
+            continue;
+        }
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+            return CLI_EXIT_OK;
+        }
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+            fprintf(stderr,
+                    "dossier: the feed at %s refused your key\n"
+                    "hint: check --server-key, and that your certificate is "
+                    "in the server's users\ndirectory; if it was just added, "
+                    "an admin must run `dossier users reload`\n",
+                    feed);
+            return CLI_EXIT_REFUSED;
+        }
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+            event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+            fprintf(stderr,
+                    "dossier: the handshake with the feed at %s failed\n"
+                    "hint: %s\n",
+                    feed,
+                    curve ? "the feed may not use CURVE, or --server-key is "
+                            "not this server's key"
+                          : "the feed uses CURVE: give --server-key and "
+                            "--key");
+            return CLI_EXIT_REFUSED;
+        }
+    }
+    if (s_interrupted) {
+        return CLI_EXIT_OK;
+    }
+    fprintf(stderr,
+            "dossier: no answer from the feed at %s within %d ms\n"
+            "hint: %s\n",
+            feed, timeout_ms,
+            curve ? "is dossierd running with this --feed? A CURVE feed also "
+                    "stays silent to a key it\ndoes not know: if yours was "
+                    "just added, an admin must run `dossier users reload`"
+                  : "is dossierd running with this --feed? A CURVE feed "
+                    "answers no one without keys\n(--server-key, --key)");
+    return CLI_EXIT_UNREACHABLE;
+}
+
 static int
 s_watch(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     s_watch_state_t s = {0};
@@ -110,6 +213,7 @@ s_watch(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
         return rc;
     }
     void *context = zmq_ctx_new();
+    void *monitor = NULL;
     void *socket = context ? zmq_socket(context, ZMQ_SUB) : NULL;
     int linger = 0;
     if (socket == NULL ||
@@ -117,10 +221,14 @@ s_watch(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
         s_watch_curve(socket, &options) != 0 ||
         zmq_setsockopt(socket, ZMQ_SUBSCRIBE, S_FEED_TOPIC,
                        strlen(S_FEED_TOPIC)) != 0 ||
+        s_monitor_start(context, socket, &monitor) != 0 ||
         zmq_connect(socket, s.feed) != 0) {
         fprintf(stderr, "dossier: cannot subscribe to %s: %s\n", s.feed,
                 zmq_strerror(errno));
         explicit_bzero(keys.secret_key, sizeof keys.secret_key);
+        if (monitor) {
+            zmq_close(monitor);
+        }
         if (socket) {
             zmq_close(socket);
         }
@@ -134,9 +242,15 @@ s_watch(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     action.sa_handler = s_on_signal;
     sigaction(SIGINT, &action, NULL);
     sigaction(SIGTERM, &action, NULL);
+    int timeout_ms =
+        g->timeout_ms > 0 ? g->timeout_ms : DOSSIER_DEFAULT_TIMEOUT_MS;
+    rc = s_handshake(monitor, s.feed, timeout_ms,
+                     options.curve_server_key != NULL);
+    zmq_socket_monitor(socket, NULL, 0);
+    zmq_close(monitor);
     unsigned long long seen = 0;
-    rc = CLI_EXIT_OK;
-    while (!s_interrupted && (s.count == 0 || seen < s.count)) {
+    while (rc == CLI_EXIT_OK && !s_interrupted &&
+           (s.count == 0 || seen < s.count)) {
         zmq_pollitem_t item = {socket, 0, ZMQ_POLLIN, 0};
         int n = zmq_poll(&item, 1, 200);
         if (n < 0) {
@@ -211,7 +325,9 @@ const cli_verb_t cli_verb_watch = {
              "its\n"
              "users. A subscriber too slow for the server misses changes (the "
              "SEQ\n"
-             "numbers show the gap).\n",
+             "numbers show the gap). Waits at most --timeout ms (default "
+             "5000) for the\n"
+             "feed to accept the subscription.\n",
     .options = s_watch_options,
     .run = s_watch,
 };

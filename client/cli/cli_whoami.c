@@ -23,6 +23,9 @@ s_whoami_show(const cli_global_t *g, dossier_client_t *client,
            "security   %s\n",
            who->name, who->role,
            who->public_key[0] ? who->public_key : "(none)", who->security);
+    if (who->via[0]) {
+        printf("via        %s (API token %s)\n", who->via, who->token_id);
+    }
     return CLI_EXIT_OK;
 }
 

@@ -12,13 +12,16 @@
 
 #include <string.h>
 
+#include "suggest.h"
+
 /* In the order `dossier --help` lists them. */
 static const cli_verb_t *const s_verbs[] = {
     &cli_verb_import, &cli_verb_get,    &cli_verb_put,      &cli_verb_delete,
     &cli_verb_list,   &cli_verb_search, &cli_verb_history,  &cli_verb_changes,
     &cli_verb_stats,  &cli_verb_health, &cli_verb_describe, &cli_verb_backup,
     &cli_verb_export, &cli_verb_keygen, &cli_verb_whoami,   &cli_verb_edit,
-    &cli_verb_audit,  &cli_verb_watch,  &cli_verb_log,      &cli_verb_diff,
+    &cli_verb_audit,  &cli_verb_watch,  &cli_verb_call,     &cli_verb_token,
+    &cli_verb_users,  &cli_verb_log,    &cli_verb_diff,
 };
 #define S_NVERBS (sizeof s_verbs / sizeof s_verbs[0])
 
@@ -63,37 +66,6 @@ s_print_usage(FILE *out) {
                  "unreachable or no reply in time.\n");
 }
 
-/* Levenshtein distance, for suggesting a verb; names are short. */
-static size_t
-s_distance(const char *a, const char *b) {
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 32 || lb > 32) {
-        return 99;
-    }
-    size_t row[33];
-    for (size_t j = 0; j <= lb; j++) {
-        row[j] = j;
-    }
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-            size_t best = diag + cost;
-            if (row[j] + 1 < best) {
-                best = row[j] + 1;
-            }
-            if (row[j - 1] + 1 < best) {
-                best = row[j - 1] + 1;
-            }
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
 static const cli_verb_t *
 s_find_verb(const char *name) {
     for (size_t i = 0; i < S_NVERBS; i++) {
@@ -106,21 +78,16 @@ s_find_verb(const char *name) {
 
 static int
 s_unknown_verb(const char *name) {
-    const cli_verb_t *best = NULL;
-    size_t best_d = 99;
+    suggest_t s;
+    suggest_init(&s, name);
     for (size_t i = 0; i < S_NVERBS; i++) {
-        size_t d = s_distance(name, s_verbs[i]->name);
-        if (d < best_d) {
-            best_d = d;
-            best = s_verbs[i];
-        }
+        suggest_consider(&s, s_verbs[i]->name);
     }
-    /* Close enough to be a typo: at most 2 edits, and fewer than half the
-       letters of the verb. */
-    if (best != NULL && best_d <= 2 && best_d * 2 < strlen(best->name)) {
+    const char *best = suggest_best(&s);
+    if (best != NULL) {
         fprintf(stderr,
                 CLI_PROG ": '%s' is not a command. Did you mean '%s'?\n", name,
-                best->name);
+                best);
     } else {
         fprintf(stderr,
                 CLI_PROG ": '%s' is not a command. See 'dossier --help'.\n",

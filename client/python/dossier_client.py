@@ -8,7 +8,7 @@ that contract in a small blocking API:
     with Client("tcp://127.0.0.1:7531") as client:
         report = client.get("tip-2004-aze")
         for summary in client.list(country="Azerbaijan", year=(2004, 2010)):
-            print(summary.id, summary.year, summary.tier)
+            print(summary.id, summary.year, tier_name(summary.tier))
 
 It needs pyzmq and protobuf (Debian: python3-zmq, python3-protobuf) and the
 message classes that the build generates with protoc into
@@ -61,6 +61,7 @@ __all__ = [
     "DossierError",
     "STATUS_NAMES",
     "status_code",
+    "tier_name",
     "SERVICE",
     "DEFAULT_ENDPOINT",
     "report_pb2",
@@ -148,19 +149,43 @@ EXPORT_FIELDS = ("id", "title", "country", "country_code", "year", "tier",
                  "doc_type", "publisher", "author", "publication_date",
                  "last_updated", "source_url", "version", "updated_at")
 
-# A tier as people read it, as the CLI's CSV writes it.
-TIER_NAMES = {1: "Tier 1", 2: "Tier 2", 3: "Tier 2 Watch List",
-              4: "Tier 3", 5: "Special Case"}
+# A tier as people write it, as the CLI's tables and `dossier get` do.
+_TIER_NAMES = {
+    report_pb2.TIER_UNSPECIFIED: "",
+    report_pb2.TIER_1: "Tier 1",
+    report_pb2.TIER_2: "Tier 2",
+    report_pb2.TIER_2_WATCH_LIST: "Tier 2 Watch List",
+    report_pb2.TIER_3: "Tier 3",
+    report_pb2.SPECIAL_CASE: "Special Case",
+}
+
+
+def tier_name(tier):
+    """The name a person reads for a dossier.v1.Tier number: "Tier 2 Watch
+    List", "Special Case"; "" for TIER_UNSPECIFIED; the enum name for a
+    value this module does not know."""
+    tier = int(tier)
+    if tier in _TIER_NAMES:
+        return _TIER_NAMES[tier]
+    try:
+        return report_pb2.Tier.Name(tier)
+    except ValueError:
+        return str(tier)
 
 
 def _tier_value(tier):
-    """Accepts a dossier.v1.Tier number or name ("TIER_2_WATCH_LIST")."""
+    """Accepts a dossier.v1.Tier number, its name ("TIER_2_WATCH_LIST") or
+    the name people write ("Tier 2 Watch List", "tier 2", "special case")."""
     if isinstance(tier, str):
-        try:
-            return report_pb2.Tier.Value(tier.upper())
-        except ValueError:
-            raise ValueError("unknown tier %r; expected one of %s"
-                             % (tier, ", ".join(report_pb2.Tier.keys())))
+        name = "_".join(tier.replace("-", " ").replace("_", " ")
+                        .upper().split())
+        if name in report_pb2.Tier.keys():
+            return report_pb2.Tier.Value(name)
+        raise ValueError(
+            "unknown tier %r; expected one of %s, or as written: %s"
+            % (tier, ", ".join(k for k in report_pb2.Tier.keys()
+                               if not k.endswith("_UNSPECIFIED")),
+               ", ".join(repr(v) for v in _TIER_NAMES.values() if v)))
     return int(tier)
 
 
@@ -681,6 +706,30 @@ class Client:
         return self.call("ReloadUsers", reports_pb2.ReloadUsersRequest(),
                          reports_pb2.ReloadUsersResponse).users
 
+    def create_token(self, name, role="reader", expires_in_seconds=0):
+        """Admin: makes an API token for HTTP callers of dossier-gateway.
+        Returns the CreateTokenResponse: .token (its id, name, role, times)
+        and .secret, the token string itself, which the server shows only
+        this once. Never resent (CreateToken is IDEMPOTENCY_UNKNOWN): a
+        second call would be a second token."""
+        request = reports_pb2.CreateTokenRequest(
+            name=name, role=role or "",
+            expires_in_seconds=expires_in_seconds)
+        return self.call("CreateToken", request,
+                         reports_pb2.CreateTokenResponse)
+
+    def list_tokens(self):
+        """Admin: every API token (dossier.v1.Token), oldest first, revoked
+        and expired ones included; never a secret."""
+        return list(self.call("ListTokens", reports_pb2.ListTokensRequest(),
+                              reports_pb2.ListTokensResponse).tokens)
+
+    def revoke_token(self, id):
+        """Admin: revokes the API token id; returns the Token, revoked.
+        Revoking a revoked token changes nothing."""
+        return self.call("RevokeToken", reports_pb2.RevokeTokenRequest(id=id),
+                         reports_pb2.RevokeTokenResponse).token
+
 
 def _export_value(report, name):
     """A field of report as a CSV cell's text (see Client.export_rows)."""
@@ -688,7 +737,7 @@ def _export_value(report, name):
     if name == "body":
         return "\n\n".join(value)
     if name == "tier":
-        return TIER_NAMES.get(value, "")
+        return tier_name(value)
     if isinstance(value, int):
         return str(value) if value else ""
     return value

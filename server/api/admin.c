@@ -79,5 +79,7 @@ handle_whoami(const handler_env_t *env, job_t *job, dossier_error_t *err) {
     response.role = (char *)methods_role_name(job->role);
     response.public_key = job->user_key;
     response.security = (char *)env->users->security;
+    response.via = job->via;
+    response.token_id = job->token_id;
     return job_set_payload(job, &response.base, err);
 }

@@ -12,6 +12,8 @@
 #include "dossier/v1/reports.pb-c.h"
 #include "log.h"
 #include "store/store.h"
+#include "suggest.h"
+#include "text.h"
 
 /* ---- Loop side ---- */
 
@@ -26,6 +28,8 @@ audit_denied_note(const job_t *job, dossier_status_t code,
     note->method = job->method;
     note->request_id = job->request_id;
     memcpy(note->user, job->user, sizeof note->user);
+    memcpy(note->via, job->via, sizeof note->via);
+    memcpy(note->token_id, job->token_id, sizeof note->token_id);
     note->role = job->role;
     note->code = code;
     snprintf(note->message, sizeof note->message, "%s", message);
@@ -62,9 +66,9 @@ s_parse_since(const char *since, char out[32], dossier_error_t *err) {
     }
     if (!ok) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                 "AuditRequest.since %.40s is not an ISO 8601 "
-                                 "UTC date or time such as 2026-11-27 or "
-                                 "2026-11-27T20:15:00Z",
+                                 "since \"%.40s\" is not a date or time: "
+                                 "give one in ISO 8601 UTC, such as "
+                                 "2026-11-27 or 2026-11-27T20:15:00Z",
                                  since);
     }
     memcpy(out, since, n);
@@ -110,6 +114,34 @@ s_free_entries(Dossier__V1__AuditResponse *response) {
     free(response->entries);
 }
 
+/*  INVALID_ARGUMENT for a method filter that names no method: an empty
+    page would look like "nobody called it". Names the nearest method. */
+static dossier_status_t
+s_unknown_method(const char *method, dossier_error_t *err) {
+    size_t n = 0;
+    const apispec_method_t *methods = apispec_methods(&n);
+    const char *typed = strrchr(method, '/');
+    typed = typed ? typed + 1 : method;
+    suggest_t s;
+    suggest_init(&s, typed);
+    for (size_t i = 0; i < n; i++) {
+        suggest_consider(&s, methods[i].name);
+    }
+    char shown[64];
+    text_utf8_copy(shown, sizeof shown, method);
+    const char *near = suggest_best(&s);
+    if (near != NULL) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "method \"%s\" is not a method of %s; did "
+                                 "you mean %s?",
+                                 shown, APISPEC_SERVICE, near);
+    }
+    return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                             "method \"%s\" is not a method of %s (see "
+                             "`dossier describe`)",
+                             shown, APISPEC_SERVICE);
+}
+
 dossier_status_t
 handle_audit(const handler_env_t *env, job_t *job, dossier_error_t *err) {
     const Dossier__V1__AuditRequest *request = (void *)job->input;
@@ -135,6 +167,9 @@ handle_audit(const handler_env_t *env, job_t *job, dossier_error_t *err) {
         snprintf(q.method, sizeof q.method, "%s%s",
                  strchr(request->method, '/') ? "" : APISPEC_SERVICE "/",
                  request->method);
+        if (apispec_find(q.method) == NULL) {
+            return s_unknown_method(request->method, err);
+        }
     }
     uint64_t from = 1;
     if (request->page_token[0]) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fsops.h"
+#include "text.h"
 #include "dossier/v1/reports.pb-c.h"
 
 #define S_NAME_TRIES 100
@@ -31,14 +32,16 @@ backup_check_name(const char *field, const char *name, dossier_error_t *err) {
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                   (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
         if (!ok) {
-            /* The byte in hex, not the name: the reply stays valid
-               UTF-8 whatever the request held. */
+            /* The plain part before it echoed, the character named: the
+               reply stays valid UTF-8 whatever the request held. */
+            char what[16];
+            text_describe_char(name + i, size - i, what);
             return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                     "%s has byte 0x%02x at offset %zu: a "
+                                     "%s \"%.*s\" has %s at position %zu: a "
                                      "backup name is a plain file name of "
-                                     "[A-Za-z0-9._-], without '/' or a "
-                                     "path",
-                                     field, c, i);
+                                     "the letters A-Z a-z, the digits 0-9 "
+                                     "and . _ -, without '/' or a path",
+                                     field, (int)i, name, what, i + 1);
         }
     }
     /* Only now is the name known to be plain ASCII, fit to echo. */
@@ -112,7 +115,7 @@ handle_backup(const handler_env_t *env, job_t *job, dossier_error_t *err) {
         strftime(name, sizeof name, "dossier-%Y%m%dT%H%M%SZ.mdb", &tm);
     } else {
         dossier_status_t rc =
-            backup_check_name("BackupRequest.name", request->name, err);
+            backup_check_name("the backup name", request->name, err);
         if (rc != DOSSIER_OK) {
             return rc;
         }
@@ -176,7 +179,7 @@ dossier_status_t
 handle_backup_read(const handler_env_t *env, job_t *job, dossier_error_t *err) {
     const Dossier__V1__BackupReadRequest *request = (void *)job->input;
     dossier_status_t rc =
-        backup_check_name("BackupReadRequest.name", request->name, err);
+        backup_check_name("the backup name", request->name, err);
     if (rc != DOSSIER_OK) {
         return rc;
     }

@@ -14,7 +14,8 @@
     The handlers live by area: reports.c (Get, Put, Delete, List,
     History, Changes), search.c, import.c, admin.c (Health, Describe,
     Stats, ReloadUsers, WhoAmI), audit.c (Audit), backup.c (Backup,
-    BackupRead). Two kinds, as methods.c's table says for each method:
+    BackupRead), tokens.c (CreateToken, ListTokens, RevokeToken). Two kinds, as
+   methods.c's table says for each method:
     - a stage handler (handler_fn) runs inline in the loop or on a worker;
       a parsing stage may set job->to_writer and job->state to continue on
       the writer;
@@ -129,5 +130,18 @@ dossier_status_t handle_reload_users(const handler_env_t *env, job_t *job,
                                      dossier_error_t *err);
 dossier_status_t handle_whoami(const handler_env_t *env, job_t *job,
                                dossier_error_t *err);
+
+/* ---- tokens.c (api/tokens.h) ---- */
+
+/*  CreateToken and RevokeToken on the writer, inside a batch;
+    ListTokens on a worker. */
+dossier_status_t handle_create_token(const handler_env_t *env,
+                                     struct store_batch_t *batch, job_t *job,
+                                     dossier_error_t *err);
+dossier_status_t handle_list_tokens(const handler_env_t *env, job_t *job,
+                                    dossier_error_t *err);
+dossier_status_t handle_revoke_token(const handler_env_t *env,
+                                     struct store_batch_t *batch, job_t *job,
+                                     dossier_error_t *err);
 
 #endif

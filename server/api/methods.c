@@ -11,6 +11,8 @@
       writer (a dry run ends on the worker); PutBatch checks and
       tokenizes its records on a worker, then stores them on the writer.
     - Audit (admin) reads the audit log on a worker.
+    - CreateToken and RevokeToken (admin) write the tokens on the writer;
+      ListTokens reads them on a worker.
     The role a method needs and whether a client may resend it are not
     columns: they are the method's options in reports.proto, joined in
     from the API's descriptors (common/apispec.h) by methods_join, so the
@@ -49,6 +51,9 @@ static method_t s_methods[] = {
     S_ROW("BackupRead", handle_backup_read, NULL, RUNS_WORKER),
     S_ROW("ReloadUsers", handle_reload_users, NULL, RUNS_INLINE),
     S_ROW("WhoAmI", handle_whoami, NULL, RUNS_INLINE),
+    S_ROW("CreateToken", NULL, handle_create_token, RUNS_WRITER),
+    S_ROW("ListTokens", handle_list_tokens, NULL, RUNS_WORKER),
+    S_ROW("RevokeToken", NULL, handle_revoke_token, RUNS_WRITER),
 };
 /* clang-format on */
 #define S_N_METHODS (sizeof s_methods / sizeof s_methods[0])
@@ -234,7 +239,20 @@ methods_names(void) {
 
 bool
 methods_allowed(const method_t *method, role_t role) {
-    return role >= method->role;
+    /* A gateway's own calls: Health and Describe (request.c). */
+    return role != ROLE_GATEWAY && role >= method->role;
+}
+
+bool
+methods_role_parse(const char *text, role_t *role) {
+    static const role_t roles[] = {ROLE_READER, ROLE_WRITER, ROLE_ADMIN};
+    for (size_t i = 0; text && i < sizeof roles / sizeof roles[0]; i++) {
+        if (strcmp(text, methods_role_name(roles[i])) == 0) {
+            *role = roles[i];
+            return true;
+        }
+    }
+    return false;
 }
 
 const char *
@@ -246,6 +264,8 @@ methods_role_name(role_t role) {
         return "writer";
     case ROLE_ADMIN:
         return "admin";
+    case ROLE_GATEWAY:
+        return "gateway";
     default:
         return "none";
     }

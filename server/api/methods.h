@@ -65,10 +65,15 @@ const method_t *methods_at(size_t i);
 /*  The full names of all rows, in row order (static; for stats). */
 const char *const *methods_names(void);
 
-/*  True when a caller with role may call method. */
+/*  True when a caller with role may call method. ROLE_GATEWAY is
+    allowed nothing here: request.c lets it call Health and Describe. */
 bool methods_allowed(const method_t *method, role_t role);
 
-/*  "reader", "writer", "admin" (or "none"); a static string. */
+/*  Parses "reader", "writer" or "admin" into *role (written only on
+    success); false for anything else, "gateway" and NULL included. */
+bool methods_role_parse(const char *text, role_t *role);
+
+/*  "reader", "writer", "admin", "gateway" (or "none"); a static string. */
 const char *methods_role_name(role_t role);
 
 #endif

@@ -33,7 +33,7 @@ s_copy_packed(const void *data, size_t size, void *arg) {
 dossier_status_t
 handle_get(const handler_env_t *env, job_t *job, dossier_error_t *err) {
     const Dossier__V1__GetRequest *request = (void *)job->input;
-    dossier_status_t rc = store_check_id("GetRequest.id", request->id, err);
+    dossier_status_t rc = store_check_id("id", request->id, err);
     if (rc != DOSSIER_OK) {
         return rc;
     }
@@ -121,19 +121,48 @@ handle_list(const handler_env_t *env, job_t *job, dossier_error_t *err) {
     return rc;
 }
 
+/*  NOT_FOUND for a history, in the words the caller used: the country as
+    typed (not the folded key the index uses), the one it likely meant
+    when it names no known country. */
+static dossier_status_t
+s_history_not_found(const char *country, const char *doc_type,
+                    dossier_error_t *err) {
+    const char *series = doc_type ? doc_type : "Trafficking in Persons Report";
+    const country_t *known = country_lookup(country);
+    if (known != NULL) {
+        return dossier_error_set(err, DOSSIER_NOT_FOUND,
+                                 "no \"%s\" report for %s (%s)", series,
+                                 known->name, known->alpha3);
+    }
+    const country_t *near = country_suggest(country);
+    if (near != NULL) {
+        return dossier_error_set(err, DOSSIER_NOT_FOUND,
+                                 "no \"%s\" report for \"%.200s\", which is "
+                                 "not a country name; did you mean %s?",
+                                 series, country, near->name);
+    }
+    return dossier_error_set(err, DOSSIER_NOT_FOUND,
+                             "no \"%s\" report for \"%.200s\"", series,
+                             country);
+}
+
 dossier_status_t
 handle_history(const handler_env_t *env, job_t *job, dossier_error_t *err) {
     const Dossier__V1__HistoryRequest *request = (void *)job->input;
     if (!request->country[0]) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                 "HistoryRequest.country is empty; give a "
-                                 "country name or ISO 3166-1 alpha-3 code");
+                                 "the country is empty; give a country "
+                                 "name or ISO 3166-1 alpha-3 code");
     }
     char key[128];
     country_key(request->country, key, sizeof key);
     Dossier__V1__HistoryResponse *response = NULL;
-    dossier_status_t rc = store_history(
-        env->store, key, fields_or_null(request->doc_type), &response, err);
+    const char *doc_type = fields_or_null(request->doc_type);
+    dossier_status_t rc =
+        store_history(env->store, key, doc_type, &response, err);
+    if (rc == DOSSIER_NOT_FOUND) {
+        return s_history_not_found(request->country, doc_type, err);
+    }
     if (rc != DOSSIER_OK) {
         return rc;
     }
@@ -172,7 +201,7 @@ handle_put(const handler_env_t *env, store_batch_t *batch, job_t *job,
                                  "PutRequest.report is missing");
     }
     dossier_status_t rc =
-        store_check_id("PutRequest.report.id", request->report->id, err);
+        store_check_id("the report's id", request->report->id, err);
     if (rc != DOSSIER_OK) {
         return rc;
     }
@@ -215,7 +244,7 @@ handle_delete(const handler_env_t *env, store_batch_t *batch, job_t *job,
               dossier_error_t *err) {
     (void)env;
     const Dossier__V1__DeleteRequest *request = (void *)job->input;
-    dossier_status_t rc = store_check_id("DeleteRequest.id", request->id, err);
+    dossier_status_t rc = store_check_id("id", request->id, err);
     if (rc != DOSSIER_OK) {
         return rc;
     }

@@ -5,11 +5,20 @@
 #include "api/checks.h"
 #include "api/methods.h"
 #include "api/request.h"
+#include "api/tokens.h"
 #include "log.h"
 
+/*  What a gateway's key may call for itself, without a token: its own
+    health check and the descriptors it serves Connect with. */
+static bool
+s_gateway_own(const method_t *method) {
+    return method->handler == handle_health ||
+           method->handler == handle_describe;
+}
+
 dossier_status_t
-request_accept(const Dossier__V1__Request *request, bool draining, job_t *job,
-               dossier_error_t *err) {
+request_accept(struct store_t *store, const Dossier__V1__Request *request,
+               bool draining, job_t *job, dossier_error_t *err) {
     job->request_id = request->id;
     if (!request->method || !request->method[0]) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
@@ -32,7 +41,32 @@ request_accept(const Dossier__V1__Request *request, bool draining, job_t *job,
     job->deadline_ms = request->deadline_ms;
     job->deadline =
         request->deadline_ms ? job_now_ms() + request->deadline_ms : 0;
-    if (!methods_allowed(method, job->role)) {
+    /* A token names the caller before the role is checked: the role
+       checked is then the token's. */
+    dossier_status_t rc = tokens_authenticate(store, request, job, err);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    if (job->role == ROLE_GATEWAY && !s_gateway_own(method)) {
+        return dossier_error_set(
+            err, DOSSIER_PERMISSION_DENIED,
+            "%s is a gateway: without an API token it may call only Health "
+            "and Describe; forward the caller's token as metadata "
+            "\"authorization\" (\"Bearer <token>\") to call %s",
+            job->user, method->full_name);
+    }
+    if (!methods_allowed(method, job->role) && job->role == ROLE_NONE) {
+        return dossier_error_set(err, DOSSIER_PERMISSION_DENIED,
+                                 "method %s needs role %s; %s has role none: "
+                                 "the users table does not list this key "
+                                 "(any more); if it was just added or "
+                                 "changed in the users directory, an admin "
+                                 "must reload the users (`dossier users "
+                                 "reload`, or SIGHUP to dossierd)",
+                                 method->full_name,
+                                 methods_role_name(method->role), job->user);
+    }
+    if (job->role != ROLE_GATEWAY && !methods_allowed(method, job->role)) {
         return dossier_error_set(err, DOSSIER_PERMISSION_DENIED,
                                  "method %s needs role %s; %s has "
                                  "role %s",
@@ -42,7 +76,7 @@ request_accept(const Dossier__V1__Request *request, bool draining, job_t *job,
     }
     /* After the role: a caller refused is refused whatever else is
        wrong with the request. */
-    dossier_status_t rc = checks_idempotency_key(request, job, err);
+    rc = checks_idempotency_key(request, job, err);
     if (rc != DOSSIER_OK) {
         return rc;
     }
@@ -61,7 +95,7 @@ request_accept(const Dossier__V1__Request *request, bool draining, job_t *job,
 void
 request_redact_paths(const config_t *config, job_t *job) {
     const char *dir = config->data_dir;
-    if (job->code == DOSSIER_OK || job->role >= ROLE_ADMIN || !dir || !*dir ||
+    if (job->code == DOSSIER_OK || job->role == ROLE_ADMIN || !dir || !*dir ||
         !strstr(job->message, dir)) {
         return;
     }

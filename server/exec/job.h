@@ -19,12 +19,16 @@
 
 #include "status.h"
 
-/*  Roles, ordered: each allows what the ones below it allow. */
+/*  Roles, ordered: each allows what the ones below it allow. Gateway
+    stands apart: the role of dossier-gateway's own key, which may call
+    Health and Describe itself and otherwise acts only for the API tokens
+    its callers send (api/tokens.h). */
 typedef enum {
     ROLE_NONE = 0,
     ROLE_READER = 1,
     ROLE_WRITER = 2,
     ROLE_ADMIN = 3,
+    ROLE_GATEWAY = 4,
 } role_t;
 
 struct method_t;
@@ -41,6 +45,18 @@ typedef struct job_t {
     char user[64];           /* "anonymous" without authentication */
     char user_key[41];       /* the caller's CURVE public key (Z85), or "" */
     role_t role;
+    /* Set by the loop: this connection's requests may carry an API token
+       (api/tokens.h): a gateway's key, or any peer in the keyless
+       loopback mode. */
+    bool tokens_honoured;
+    /* When a token named the caller (user and role are then the
+       token's): the connection's user that carried it, and the token's
+       id; else "". */
+    char via[64];
+    char token_id[16];
+    /* An id a write made that its request could not name (CreateToken's
+       new token), for its audit entry; or "". */
+    char audit_id[16];
     /* Request metadata "idempotency-key" (server/api/audit.h), or "". */
     char idempotency_key[129];
     /* Not a request: a note for the writer's audit log that a call was

@@ -118,7 +118,16 @@ static size_t
 s_idem_key(const job_t *job, uint8_t *buf) {
     _Static_assert(sizeof job->user >= sizeof job->user_key,
                    "the key buffers are sized by job->user");
-    const char *caller = job->user_key[0] ? job->user_key : job->user;
+    _Static_assert(sizeof job->user >= sizeof job->token_id + 6,
+                   "the key buffers are sized by job->user");
+    /* A token's callers share their gateway's key: each token is a
+       caller of its own ("token:" cannot start a Z85 key of 40
+       characters or be the name "anonymous"). */
+    char token[sizeof job->token_id + 6];
+    snprintf(token, sizeof token, "token:%s", job->token_id);
+    const char *caller = job->token_id[0]   ? token
+                         : job->user_key[0] ? job->user_key
+                                            : job->user;
     size_t u = strlen(caller);
     size_t k = strlen(job->idempotency_key);
     memcpy(buf, caller, u);
@@ -127,10 +136,19 @@ s_idem_key(const job_t *job, uint8_t *buf) {
     return u + 1 + k;
 }
 
+/*  Only a method declared IDEMPOTENT keeps its replies under their
+    keys: CreateToken (IDEMPOTENCY_UNKNOWN) answers with a secret that
+    must be kept nowhere. */
+static bool
+s_keeps_replies(const job_t *job) {
+    return job->idempotency_key[0] &&
+           job->method->idempotency == APISPEC_IDEMPOTENT;
+}
+
 bool
 recorder_replay(recorder_t *self, store_batch_t *batch, job_t *job) {
     (void)self;
-    if (!job->idempotency_key[0]) {
+    if (!s_keeps_replies(job)) {
         return false;
     }
     uint8_t key[sizeof job->user + CHECKS_IDEMPOTENCY_KEY_MAX + 1];
@@ -251,6 +269,12 @@ s_request_ids(const job_t *job, const char **ids, size_t *n, char buf[132]) {
     } else if (input->descriptor ==
                &dossier__v1__import_text_request__descriptor) {
         id = ((const Dossier__V1__ImportTextRequest *)(const void *)input)->id;
+    } else if (input->descriptor ==
+               &dossier__v1__revoke_token_request__descriptor) {
+        id = ((const Dossier__V1__RevokeTokenRequest *)(const void *)input)->id;
+    }
+    if ((!id || !*id) && job->audit_id[0]) {
+        id = job->audit_id;
     }
     if (id && *id && *n < S_MAX_IDS) {
         text_utf8_copy(buf, 129, id);
@@ -339,6 +363,7 @@ recorder_record(recorder_t *self, store_batch_t *batch, job_t *job, size_t mark,
     entry.seq = seq;
     entry.time = time_text;
     entry.user = job->user;
+    entry.via = (char *)job->via;
     entry.method = (char *)job->method->full_name;
     entry.ids = (char **)ids;
     entry.n_ids = n_ids;
@@ -356,7 +381,7 @@ recorder_record(recorder_t *self, store_batch_t *batch, job_t *job, size_t mark,
     dossier__v1__audit_entry__pack(&entry, packed);
     rc = store_audit_put(batch, seq, packed, size, err);
     free(packed);
-    if (rc == DOSSIER_OK && !job->audit_only && job->idempotency_key[0] &&
+    if (rc == DOSSIER_OK && !job->audit_only && s_keeps_replies(job) &&
         s_final(job->code)) {
         rc = s_store_reply(batch, job, now, err);
     }

@@ -42,6 +42,9 @@ struct auth_t {
     const config_t *config;
     bool curve;
     role_t anonymous_role;
+    /* NONE with every endpoint on loopback: the development mode, where
+       an API token may narrow a caller (api/tokens.h). */
+    bool keyless_loopback;
     zcert_t *server_cert;
     zhashx_t *users; /* Z85 public key -> s_user_t, owned */
     unsigned long revocations;
@@ -95,16 +98,15 @@ s_is_network(const char *endpoint) {
     return false;
 }
 
+/*  A certificate's role: reader, writer, admin, or gateway (the key of
+    dossier-gateway, which acts for its callers' tokens). */
 static bool
 s_role_parse(const char *text, role_t *role) {
-    static const role_t roles[] = {ROLE_READER, ROLE_WRITER, ROLE_ADMIN};
-    for (size_t i = 0; text && i < sizeof roles / sizeof roles[0]; i++) {
-        if (strcmp(text, methods_role_name(roles[i])) == 0) {
-            *role = roles[i];
-            return true;
-        }
+    if (text && strcmp(text, methods_role_name(ROLE_GATEWAY)) == 0) {
+        *role = ROLE_GATEWAY;
+        return true;
     }
-    return false;
+    return methods_role_parse(text, role);
 }
 
 /*  A user name goes into records, the audit log, replies and the log:
@@ -178,7 +180,7 @@ s_load_user(zhashx_t *table, zhashx_t *names, const char *dir,
                  path);
     } else if (!s_role_parse(role_text, &role)) {
         log_warn("users: skipped %s (%s): metadata 'role' is missing or not "
-                 "reader, writer or admin",
+                 "reader, writer, admin or gateway",
                  path, name);
     } else if ((other = zhashx_lookup(table, key)) != NULL) {
         log_warn("users: skipped %s (%s): its key is already the key of "
@@ -361,8 +363,11 @@ auth_new(const config_t *config, dossier_error_t *err) {
         goto fail;
     }
     self->anonymous_role = loopback ? ROLE_ADMIN : ROLE_READER;
+    self->keyless_loopback =
+        !self->curve && loopback &&
+        (!feed || !*feed || auth_endpoint_is_loopback(feed));
     if (config->anonymous_role && config->anonymous_role[0] &&
-        !s_role_parse(config->anonymous_role, &self->anonymous_role)) {
+        !methods_role_parse(config->anonymous_role, &self->anonymous_role)) {
         dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
                           "anonymous_role '%.40s' is not reader, writer or "
                           "admin",
@@ -529,6 +534,7 @@ auth_identify(const auth_t *self, zmq_msg_t *body, auth_identity_t *who) {
     if (!self->curve) {
         snprintf(who->name, sizeof who->name, "anonymous");
         who->role = self->anonymous_role;
+        who->tokens = self->keyless_loopback;
         return;
     }
     /* Set by libzmq from our ZAP reply: a key of the table when it was
@@ -544,6 +550,7 @@ auth_identify(const auth_t *self, zmq_msg_t *body, auth_identity_t *who) {
     if (user) {
         snprintf(who->name, sizeof who->name, "%s", user->name);
         who->role = user->role;
+        who->tokens = user->role == ROLE_GATEWAY;
         return;
     }
     /* Admitted, then removed by a reload: no name, no role. */

@@ -22,8 +22,10 @@
     A user file is a czmq public certificate (`dossier keygen` writes
     them) directly in users_dir, at most AUTH_MAX_CERT_BYTES, whose
     metadata has name (valid UTF-8 without control characters, 1 to 63
-    bytes) and role (reader, writer or admin). Files are read in byte
-    order of their names. Hidden files, files whose names end in
+    bytes) and role (reader, writer, admin, or gateway: dossier-gateway's
+    own key, which may call Health and Describe and otherwise acts only
+    for the API tokens its HTTP callers send, api/tokens.h). Files are read in
+   byte order of their names. Hidden files, files whose names end in
     "_secret", and subfolders are passed over; every other file that is
     not such a certificate, or whose key or name an earlier file already
     has, is skipped with a warning in the log (naming both files for a
@@ -56,6 +58,10 @@ typedef struct {
     char name[64]; /* "anonymous" without CURVE */
     char key[41];  /* the client's public key, Z85; "" without CURVE */
     role_t role;   /* ROLE_NONE: a key no longer in the users table */
+    /* Its requests may carry an API token (api/tokens.h): a user whose
+       role is gateway, or any peer in the keyless loopback mode (NONE,
+       the front socket and the change feed both on loopback). */
+    bool tokens;
 } auth_identity_t;
 
 /*  Decides the security mode from config (borrowed; must outlive the

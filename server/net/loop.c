@@ -480,10 +480,13 @@ s_caller(loop_t *self, zmq_msg_t *body, job_t *job) {
     text_utf8_copy(job->user, sizeof job->user, who.name);
     snprintf(job->user_key, sizeof job->user_key, "%s", who.key);
     job->role = who.role;
+    job->tokens_honoured = who.tokens;
 }
 
-/*  The debug line of one request: its method, caller and the client's
-    name (metadata "client", when it says). */
+/*  The debug line of one request: its method, caller (and the gateway
+    that carried its API token) and the client's name (metadata
+    "client", when it says). Never another metadata value: the
+    "authorization" one is a secret. */
 static void
 s_log_request(const Dossier__V1__Request *request, const job_t *job) {
     const char *client = "";
@@ -493,9 +496,10 @@ s_log_request(const Dossier__V1__Request *request, const job_t *job) {
             client = request->metadata[i]->value;
         }
     }
-    log_debug("request %llu %s from %s%s%s", (unsigned long long)request->id,
-              job->method->full_name, job->user, *client ? " client " : "",
-              client);
+    log_debug("request %llu %s from %s%s%s%s%s",
+              (unsigned long long)request->id, job->method->full_name,
+              job->user, *job->via ? " via gateway " : "", job->via,
+              *client ? " client " : "", client);
 }
 
 static void
@@ -523,7 +527,8 @@ s_handle_request(loop_t *self, const uint8_t *peer, size_t peer_size,
     s_caller(self, body, job);
     /* Every check of the request is api/request.c's. */
     dossier_error_t why = {0};
-    dossier_status_t rc = request_accept(request, self->draining, job, &why);
+    dossier_status_t rc =
+        request_accept(self->env.store, request, self->draining, job, &why);
     const method_t *method = job->method;
     if (method && log_enabled(LOG_LEVEL_DEBUG)) {
         s_log_request(request, job);
@@ -532,10 +537,11 @@ s_handle_request(loop_t *self, const uint8_t *peer, size_t peer_size,
         s_reply_error(self, peer, peer_size, id,
                       method ? method->index : S_NO_METHOD, rc, "%s",
                       why.message);
-        /* Refused calls and refused writes are audited (a refused read
+        /* Refused calls (a token refused too) and refused writes are
+           audited (a refused read
            by a caller allowed to make it is not, nor a write turned away
            because the server is shutting down: nothing was tried). */
-        if (rc == DOSSIER_PERMISSION_DENIED ||
+        if (rc == DOSSIER_PERMISSION_DENIED || rc == DOSSIER_UNAUTHENTICATED ||
             (method && method->write && rc != DOSSIER_UNAVAILABLE)) {
             s_audit_refused(self, job, rc, why.message);
         }

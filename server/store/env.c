@@ -225,6 +225,9 @@ s_open_dbs(store_t *self, MDB_txn *txn) {
         rc = s_open_db(txn, "record_versions", &self->versions);
     }
     if (rc == 0) {
+        rc = s_open_db(txn, "tokens", &self->tokens);
+    }
+    if (rc == 0) {
         rc = store_fts_open(txn, self->records, &self->fts);
     }
     return rc;

@@ -2,7 +2,7 @@
     batch: "audit" (the audit entries, by big-endian sequence number) and
     "idempotency" with "idempotency_by_time" (the replies writes got, by
     key and in time order for expiry). Each write is one key/value put or
-    delete (s_kv_write) in a nested transaction, logged in the batch like
+    delete (store_kv_write) in a nested transaction, logged in the batch like
     a record write so that it is replayed when the map grows.
     store_audit_scan reads the audit log in a read transaction;
     store_audit_prune and store_idem_expire delete from the oldest end. */
@@ -11,15 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*  One key/value put (value not NULL) or delete in a log database of the
-    batch, in a nested transaction like a record write, logged for replay
-    when the map grows. A delete of a missing key is not an error.
-    use_reserve lets it take the room kept for deletes: the audit line of
-    a write that fitted must fit too. */
-static dossier_status_t
-s_kv_write(store_batch_t *batch, MDB_dbi dbi, const void *key, size_t key_size,
-           const void *value, size_t size, bool use_reserve,
-           dossier_error_t *err) {
+/*  See store_internal.h. */
+dossier_status_t
+store_kv_write(store_batch_t *batch, MDB_dbi dbi, const void *key,
+               size_t key_size, const void *value, size_t size,
+               bool use_reserve, dossier_error_t *err) {
     store_t *self = batch->store;
     for (int attempt = 0;; attempt++) {
         dossier_status_t status = store_batch_usable(batch, err);
@@ -123,8 +119,8 @@ store_audit_put(store_batch_t *batch, uint64_t seq, const void *entry,
     }
     unsigned char key[8];
     store_be64(key, seq);
-    return s_kv_write(batch, batch->store->audit, key, sizeof key, entry, size,
-                      true, err);
+    return store_kv_write(batch, batch->store->audit, key, sizeof key, entry,
+                          size, true, err);
 }
 
 dossier_status_t
@@ -239,18 +235,18 @@ store_idem_put(store_batch_t *batch, const void *key, size_t key_size,
         /* Replaced: its old time key goes. */
         memcpy(tkey, v.mv_data, 8);
         memcpy(tkey + 8, key, key_size);
-        status = s_kv_write(batch, batch->store->idem_time, tkey, 8 + key_size,
-                            NULL, 0, true, err);
+        status = store_kv_write(batch, batch->store->idem_time, tkey,
+                                8 + key_size, NULL, 0, true, err);
     }
     if (status == DOSSIER_OK) {
-        status = s_kv_write(batch, batch->store->idem, key, key_size, entry,
-                            8 + size, true, err);
+        status = store_kv_write(batch, batch->store->idem, key, key_size, entry,
+                                8 + size, true, err);
     }
     if (status == DOSSIER_OK) {
         memcpy(tkey, entry, 8);
         memcpy(tkey + 8, key, key_size);
-        status = s_kv_write(batch, batch->store->idem_time, tkey, 8 + key_size,
-                            "", 0, true, err);
+        status = store_kv_write(batch, batch->store->idem_time, tkey,
+                                8 + key_size, "", 0, true, err);
     }
     free(entry);
     return status;
@@ -302,11 +298,11 @@ store_idem_expire(store_batch_t *batch, int64_t before_ms, size_t keep_max,
         mdb_cursor_close(cur);
     }
     for (size_t i = 0; status == DOSSIER_OK && i < n; i++) {
-        status = s_kv_write(batch, self->idem_time, keys[i], sizes[i], NULL, 0,
-                            true, err);
+        status = store_kv_write(batch, self->idem_time, keys[i], sizes[i], NULL,
+                                0, true, err);
         if (status == DOSSIER_OK && sizes[i] > 8) {
-            status = s_kv_write(batch, self->idem, keys[i] + 8, sizes[i] - 8,
-                                NULL, 0, true, err);
+            status = store_kv_write(batch, self->idem, keys[i] + 8,
+                                    sizes[i] - 8, NULL, 0, true, err);
         }
     }
     free(keys);
@@ -366,8 +362,8 @@ store_audit_prune(store_batch_t *batch, size_t keep_max,
     for (size_t i = 0; status == DOSSIER_OK && i < n; i++) {
         unsigned char key[8];
         store_be64(key, seqs[i]);
-        status =
-            s_kv_write(batch, self->audit, key, sizeof key, NULL, 0, true, err);
+        status = store_kv_write(batch, self->audit, key, sizeof key, NULL, 0,
+                                true, err);
     }
     free(seqs);
     if (status == DOSSIER_OK && deleted_p) {

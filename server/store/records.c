@@ -50,10 +50,17 @@ store_check_id(const char *field, const char *id, dossier_error_t *err) {
     while (store_id_valid(id + at, 1)) {
         at++;
     }
+    /* What came before the character is id grammar, fit to echo; the
+       character itself is named (text_describe_char), so the reply stays
+       valid UTF-8 whatever the request held. */
+    char what[16];
+    text_describe_char(id + at, size - at, what);
     return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                             "%s has byte 0x%02x at offset %zu; an id is 1 to "
-                             "%d of [A-Za-z0-9._:-]",
-                             field, (unsigned char)id[at], at, STORE_ID_MAX);
+                             "%s \"%.*s%s\" has %s at position %zu; an id is "
+                             "1 to %d of the letters A-Z a-z, the digits 0-9 "
+                             "and . _ : -",
+                             field, (int)(at < 40 ? at : 40), id,
+                             at < 40 ? "" : "...", what, at + 1, STORE_ID_MAX);
 }
 
 static void

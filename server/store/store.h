@@ -419,6 +419,55 @@ dossier_status_t store_idem_expire(store_batch_t *batch, int64_t before_ms,
                                    size_t keep_max, size_t max_deletes,
                                    size_t *deleted_p, dossier_error_t *err);
 
+/* ---- API tokens (tokens.c) ----
+
+   The named database "tokens": a token's id -> its secret's SHA-256, its
+   expiry and revocation times and the packed dossier.v1.Token (which
+   never holds the secret). Written in batches like the records, so a
+   token is durable with its batch's commit and carried by what carries
+   a batch; a backup copies it with the rest of the environment. Reads
+   renew the thread's read transaction, so a commit is seen by the next
+   read: nothing is cached across calls. */
+
+/* Bytes of a token id (lower-case hex), and of a secret's hash. */
+#define STORE_TOKEN_ID_SIZE 12
+#define STORE_TOKEN_HASH_SIZE 32
+
+typedef struct {
+    uint8_t secret_sha256[STORE_TOKEN_HASH_SIZE];
+    int64_t expires_ms; /* wall-clock ms since the epoch; 0: never */
+    int64_t revoked_ms; /* 0: not revoked */
+    /* The public part; filled by the reads (the caller's, freed with
+       dossier__v1__token__free_unpacked), borrowed by store_token_put,
+       which keys the entry by token->id. */
+    Dossier__V1__Token *token;
+} store_token_t;
+
+/*  Reads token id (any string: one of another shape is simply not
+    found) in a read transaction of its own. On DOSSIER_OK fills *out
+    (out->token the caller's); DOSSIER_NOT_FOUND when there is no such
+    token; DOSSIER_DATA_LOSS when its entry does not decode. Any
+    thread. */
+dossier_status_t store_token_get(store_t *self, const char *id,
+                                 store_token_t *out, dossier_error_t *err);
+
+/*  store_token_get inside batch, which sees its own earlier writes. */
+dossier_status_t store_token_read(store_batch_t *batch, const char *id,
+                                  store_token_t *out, dossier_error_t *err);
+
+/*  Stores token (borrowed; token->token->id is the key, 1 to 64 bytes),
+    replacing an entry with its id. Durable once the batch commits. */
+dossier_status_t store_token_put(store_batch_t *batch,
+                                 const store_token_t *token,
+                                 dossier_error_t *err);
+
+/*  Every token's public part, in id order, at most max of them (more is
+    DOSSIER_RESOURCE_EXHAUSTED). On success *response_p is the caller's
+    (dossier__v1__list_tokens_response__free_unpacked). Any thread. */
+dossier_status_t store_token_list(store_t *self, size_t max,
+                                  Dossier__V1__ListTokensResponse **response_p,
+                                  dossier_error_t *err);
+
 /*  A record write of the batch, as store_batch_change reports it. The
     strings are borrowed from the batch and valid until it ends. */
 typedef struct {

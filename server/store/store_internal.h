@@ -106,6 +106,7 @@ struct store_t {
     MDB_dbi idem;      /* idempotency key -> the reply it got */
     MDB_dbi idem_time; /* be64 time in ms + key -> "": expiry order */
     MDB_dbi versions;  /* id NUL be64 version -> a kept version (versions.c) */
+    MDB_dbi tokens;    /* token id -> its hash, times and Token (tokens.c) */
     uint64_t history_keep; /* versions kept per record, 0: all */
     char *dir;
     int lock_fd;
@@ -298,6 +299,19 @@ int store_write_record(store_t *self, MDB_txn *txn,
 int store_delete_record(store_t *self, MDB_txn *txn,
                         const Dossier__V1__Report *old,
                         const uint8_t *tombstone, size_t size);
+
+/* ---- journal.c: plain key/value writes in a batch ---- */
+
+/*  One key/value put (value not NULL, size bytes) or delete in the named
+    database dbi of the batch (the log databases, the tokens), in a
+    nested transaction like a record write, logged for replay when the
+    map grows. A delete of a missing key is not an error. use_reserve
+    lets it take the room kept for deletes: the audit line of a write
+    that fitted must fit too. */
+dossier_status_t store_kv_write(store_batch_t *batch, MDB_dbi dbi,
+                                const void *key, size_t key_size,
+                                const void *value, size_t size,
+                                bool use_reserve, dossier_error_t *err);
 
 /* ---- batch.c: the write transaction, its log, growing the map ---- */
 

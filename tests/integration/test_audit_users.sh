@@ -59,8 +59,10 @@ DOSSIER_KEY=$K/root.key_secret "$DOSSIER" watch --feed "$FEED" --json >"$TMP/wat
 ROOT_WATCH=$!
 PIDS="$PIDS $ROOT_WATCH"
 DOSSIER_KEY=$TMP/mallory.key_secret "$DOSSIER" watch --feed "$FEED" >"$TMP/watch-mallory" 2>&1 &
+MALLORY_WATCH=$!
 PIDS="$PIDS $!"
 env -u DOSSIER_SERVER_KEY "$DOSSIER" watch --feed "$FEED" >"$TMP/watch-plain" 2>&1 &
+PLAIN_WATCH=$!
 PIDS="$PIDS $!"
 
 cat >"$TMP/warm.json" <<'JSON'
@@ -115,8 +117,18 @@ done
 cp "$TMP/watch-root" "$TMP/out"
 : >"$TMP/err"
 expect "root's feed: user-1 v1 by bob, v2 by root" '[(e["version"], e["user"]) for e in js if e["id"] == "user-1"] == [("1", "bob"), ("2", "root")]'
-if [ -s "$TMP/watch-mallory" ]; then bad "an unknown key got the feed: $(head -3 "$TMP/watch-mallory")"; else ok; fi
-if [ -s "$TMP/watch-plain" ]; then bad "a plain subscriber got the feed: $(head -3 "$TMP/watch-plain")"; else ok; fi
+# The others got no change, and were told why instead of waiting forever
+# (each ends by itself: refused, or no handshake within --timeout).
+wait "$MALLORY_WATCH"
+rc=$?
+if [ "$rc" -eq 1 ]; then ok; else bad "mallory's watch exited $rc, want 1"; fi
+wait "$PLAIN_WATCH"
+rc=$?
+if [ "$rc" -eq 1 ]; then ok; else bad "the plain watch exited $rc, want 1"; fi
+if grep -q 'user-1\|warm-up' "$TMP/watch-mallory"; then bad "an unknown key got the feed: $(head -3 "$TMP/watch-mallory")"; else ok; fi
+if grep -q 'user-1\|warm-up' "$TMP/watch-plain"; then bad "a plain subscriber got the feed: $(head -3 "$TMP/watch-plain")"; else ok; fi
+if grep -q "refused your key" "$TMP/watch-mallory" && grep -q "dossier users reload" "$TMP/watch-mallory"; then ok; else bad "mallory's watch did not say the feed refused the key: $(cat "$TMP/watch-mallory")"; fi
+if grep -q "handshake with the feed at $FEED failed" "$TMP/watch-plain" && grep -q "give --server-key" "$TMP/watch-plain"; then ok; else bad "the plain watch did not say it needs keys: $(cat "$TMP/watch-plain")"; fi
 kill -INT "$ROOT_WATCH"
 wait "$ROOT_WATCH"
 rc=$?

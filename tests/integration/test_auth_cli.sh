@@ -115,7 +115,7 @@ has "flag user over env" "$TMP/out" "root"
 # Roles through the CLI.
 printf '{"id":"cli-auth-1","title":"T","country":"Atlantis","year":2020}\n' >"$TMP/r.json"
 run 1 "reader cannot put" env XDG_CONFIG_HOME="$TMP/xdg" "$DOSSIER" put "$TMP/r.json"
-has "denial names the role" "$TMP/err" "PERMISSION_DENIED: method dossier.v1.Reports/Put needs role writer; alice has role reader"
+has "denial names the role" "$TMP/err" "dossier: method dossier.v1.Reports/Put needs role writer; alice has role reader (PERMISSION_DENIED)"
 run 0 "writer can put" env XDG_CONFIG_HOME="$TMP/xdg" "$DOSSIER" --key "$K/bob.key_secret" put "$TMP/r.json"
 run 0 "get shows the writer" env XDG_CONFIG_HOME="$TMP/xdg" "$DOSSIER" get --json cli-auth-1
 has "created_by" "$TMP/out" '"createdBy":"bob"'

@@ -296,6 +296,8 @@ test_reload_rpc_adds_and_removes(void **state) {
                  err.message);
     }
     assert_non_null(strstr(err.message, "unknown has role none"));
+    /* ...and what to do about it (issue 21). */
+    assert_non_null(strstr(err.message, "must reload the users"));
     s_wait_whoami(fx, "erin", DOSSIER_UNAUTHENTICATED, NULL);
     dossier_client_destroy(&erin_client);
     dossier_client_destroy(&root);

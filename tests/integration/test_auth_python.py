@@ -21,11 +21,13 @@ for _entry in reversed(os.environ.get("DOSSIER_PYTHONPATH", "").split(":")):
         sys.path.insert(0, _entry)
 
 from dossier_client import (  # noqa: E402
-    Client, DossierError, load_certificate, report_pb2)
+    Client, DossierError, load_certificate, report_pb2, reports_pb2)
 
 BIN_DIR = os.environ.get("DOSSIER_BIN_DIR", "")
 PERMISSION_DENIED = 7
 UNAVAILABLE = 14
+UNAUTHENTICATED = 16
+WHOAMI = "dossier.v1.Reports/WhoAmI"
 
 
 class CurveServer(unittest.TestCase):
@@ -39,11 +41,12 @@ class CurveServer(unittest.TestCase):
         os.mkdir(self.keys)
         os.mkdir(self.users)
         for name, role in (("server", "admin"), ("alice", "reader"),
-                           ("bob", "writer"), ("mallory", "admin")):
+                           ("bob", "writer"), ("mallory", "admin"),
+                           ("root", "admin"), ("gw", "gateway")):
             subprocess.run([os.path.join(BIN_DIR, "dossier"), "keygen", name,
                             "--role", role, "--dir", self.keys],
                            check=True, stdout=subprocess.DEVNULL)
-        for name in ("alice", "bob"):
+        for name in ("alice", "bob", "root", "gw"):
             shutil.copy(os.path.join(self.keys, name + ".key"), self.users)
         data = os.path.join(self.root, "data")
         self.log_path = os.path.join(self.root, "dossierd.log")
@@ -131,6 +134,39 @@ class CurveServer(unittest.TestCase):
         self.assertEqual(caught.exception.code, UNAVAILABLE)
         # Still serving the others.
         self.assertEqual(self.client("bob").whoami().name, "bob")
+
+    def test_api_tokens(self):
+        root = self.client("root")
+        made = root.create_token("py-web", role="writer")
+        self.assertTrue(made.secret.startswith("dossier_%s_" % made.token.id))
+        self.assertEqual((made.token.name, made.token.role,
+                          made.token.created_by), ("py-web", "writer", "root"))
+        listed = [t for t in root.list_tokens() if t.id == made.token.id]
+        self.assertEqual(len(listed), 1)
+        self.assertNotIn(made.secret, str(root.list_tokens()))
+        # The gateway's key forwards it: the token's name and role.
+        gw = self.client("gw")
+        bearer = {"authorization": "Bearer " + made.secret}
+        response = gw.call_raw(WHOAMI, metadata=bearer)
+        self.assertEqual(response.code, 0, response.message)
+        who = reports_pb2.WhoAmIResponse.FromString(response.payload)
+        self.assertEqual((who.name, who.role, who.via, who.token_id),
+                         ("py-web", "writer", "gw", made.token.id))
+        # Alone, the gateway gets Health and nothing else.
+        self.assertEqual(gw.health().max_message_bytes > 0, True)
+        with self.assertRaises(DossierError) as caught:
+            gw.whoami()
+        self.assertEqual(caught.exception.code, PERMISSION_DENIED)
+        # On bob's own connection a token is refused, not ignored.
+        response = self.client("bob").call_raw(WHOAMI, metadata=bearer)
+        self.assertEqual(response.code, PERMISSION_DENIED)
+        revoked = root.revoke_token(made.token.id)
+        self.assertTrue(revoked.revoked_at)
+        response = gw.call_raw(WHOAMI, metadata=bearer)
+        self.assertEqual(response.code, UNAUTHENTICATED, response.message)
+        with self.assertRaises(DossierError) as caught:
+            self.client("bob").create_token("nope")
+        self.assertEqual(caught.exception.code, PERMISSION_DENIED)
 
     def test_key_arguments_checked(self):
         with self.assertRaises(ValueError):

@@ -108,7 +108,7 @@ expect "get JSON" 'len(js) == 1 and js[0]["id"] == "tip-2004-aze" and js[0]["ver
 run 0 "get -s" env -u DOSSIER_SERVER "$DOSSIER" -s "$EP" get tip-2004-aze --json
 expect "-s after the verb" 'js[0]["id"] == "tip-2004-aze"'
 run 1 "get missing" "$DOSSIER" get no-such-report
-expect "NOT_FOUND message" '"dossier: NOT_FOUND: " in err and "no-such-report" in err'
+expect "NOT_FOUND message: the sentence, then the code" 'err.startswith("dossier: no report no-such-report") and err.rstrip().endswith("(NOT_FOUND)")'
 
 # ---- list --------------------------------------------------------------
 n_records=$n_parsed
@@ -140,7 +140,7 @@ EOF
 run 0 "put an edit" "$DOSSIER" put "$TMP/rec.json"
 expect "put says updated" '"tip-2004-aze updated, version 2" in out'
 run 1 "put the same stale edit" "$DOSSIER" put "$TMP/rec.json"
-expect "stale put is ABORTED" '"dossier: ABORTED: " in err'
+expect "stale put is ABORTED" '"(ABORTED)" in err'
 run 0 "put --force" "$DOSSIER" put --force "$TMP/rec.json"
 run 0 "get after put" "$DOSSIER" get tip-2004-aze --json
 expect "edit stored" 'js[0]["title"] == "Edited title" and js[0]["version"] == "3"'
@@ -169,7 +169,9 @@ run 0 "changes" "$DOSSIER" changes 2007 --json
 expect "changes JSON" 'len(js) == 1 and js[0].get("year") == 2007'
 # Nothing to show is said on stderr, not as a bare table header.
 run 0 "changes, none" "$DOSSIER" changes 1990
-expect "changes, none: said" 'out == "" and "no country" in err and "1990" in err'
+expect "changes, none: said" 'out == "" and "no records for 1990" in err'
+run 0 "changes, no move" "$DOSSIER" changes 2008
+expect "changes, no move: said" 'out == "" and "no country" in err and "2008" in err'
 run 0 "list, no match" "$DOSSIER" list --country Lemuria
 expect "list, no match: said" 'out == "" and "no reports match" in err'
 run 0 "list, no match, --json" "$DOSSIER" list --country Lemuria --json

@@ -122,7 +122,7 @@ run 0 "health of the 6M server" "$DOSSIER" -s "$SMALL" health --json
 expect "health says its limit" "int(js[0]['maxMessageBytes']) == 6 * 1024 * 1024"
 run 0 "import into the 6M server" "$DOSSIER" -s "$SMALL" import -v "$B"
 expect "import into the 6M server: every file" "out.startswith('imported 5 (') and 'failed 0' in out"
-expect "import into the 6M server: batches sized to it" "'the server accepts requests of up to 6291456 bytes: batches of at most 5439488 bytes\\n' in err"
+expect "import into the 6M server: batches sized to it" "'the server accepts requests of up to 6 MiB: batches of at most 5.2 MiB\\n' in err"
 run 0 "stats of the 6M server" "$DOSSIER" -s "$SMALL" stats --json
 expect "four ImportBatch calls, none dropped" "sum(int(r.get('count', 0)) for r in js[0].get('requests', []) if r['method'].endswith('/ImportBatch')) == 4"
 export DOSSIER_SERVER=$(sed -n 2p "$TMP/data/dossierd.pid")

@@ -34,7 +34,7 @@ from google.protobuf import descriptor_pb2  # noqa: E402
 
 import dossier_client  # noqa: E402
 from dossier_client import (  # noqa: E402
-    Client, DossierError, report_pb2, reports_pb2, rpc_pb2)
+    Client, DossierError, report_pb2, reports_pb2, rpc_pb2, tier_name)
 from dossier.v1 import options_pb2  # noqa: E402
 
 BIN_DIR = os.environ.get("DOSSIER_BIN_DIR", "")
@@ -315,6 +315,17 @@ class TestList(DossierdTestCase):
         self.assertEqual(self.ids(country="Azerbaijan", year=(2005, 0),
                                   tier="TIER_2_WATCH_LIST"), ["g-aze-2010"])
         self.assertEqual(self.ids(country="Sweden", year=2004), [])
+        # Tiers as people write them, and read them back (issue 21).
+        self.assertEqual(self.ids(tier="Tier 2 Watch List"),
+                         ["a-aze-2004", "c-rus-2008", "g-aze-2010"])
+        self.assertEqual(self.ids(tier="special case"), ["e-som-2017"])
+        with self.assertRaises(ValueError) as caught:
+            self.ids(tier="Tier 9")
+        self.assertIn("'Tier 2 Watch List'", str(caught.exception))
+        summary = next(self.client.list(country="Somalia"))
+        self.assertEqual(tier_name(summary.tier), "Special Case")
+        self.assertEqual(tier_name(report_pb2.TIER_2_WATCH_LIST),
+                         "Tier 2 Watch List")
 
     def test_views(self):
         summary = next(self.client.list(country="Sweden"))
@@ -960,7 +971,8 @@ class TestResend(unittest.TestCase):
              "ListVersions": "R", "History": "R",
              "Changes": "R", "Search": "R", "Stats": "R", "Health": "R",
              "Describe": "R", "Audit": "R", "Backup": "N",
-             "BackupRead": "R", "ReloadUsers": "W", "WhoAmI": "R"}
+             "BackupRead": "R", "ReloadUsers": "W", "WhoAmI": "R",
+             "CreateToken": "N", "ListTokens": "R", "RevokeToken": "W"}
     RETRIES = 2
 
     def test_resend_follows_the_proto(self):

@@ -110,6 +110,32 @@ start_server() {
     exit 1
 }
 
+# start_gateway NAME [ARGS...]: starts dossier-gateway in front of the
+# server at $EP on a free loopback port, its log in $TMP/NAME.log; sets GW
+# to its base URL (from its first log line, "listening on http://...")
+# and has finish check it as it checks servers.
+start_gateway() {
+    local name=$1
+    shift
+    "$BIN_DIR/dossier-gateway" --server "$EP" --listen 127.0.0.1:0 "$@" \
+        2>"$TMP/$name.log" &
+    local pid=$!
+    PIDS="$PIDS $pid"
+    SERVERS="$SERVERS $pid:$TMP/$name.log"
+    GW=
+    for _ in $(seq 1 100); do
+        GW=$(sed -n 's|.*listening on \(http://[0-9.]*:[0-9]*\).*|\1|p' \
+            "$TMP/$name.log" | head -1)
+        [ -n "$GW" ] && return 0
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "FAIL: dossier-gateway did not start; its log:"
+    cat "$TMP/$name.log"
+    echo "0 passed, 1 failed"
+    exit 1
+}
+
 # watch_server PID LOG: has finish check a server the test started
 # itself (exit 0 after SIGTERM, no sanitizer report in LOG).
 watch_server() {

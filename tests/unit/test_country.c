@@ -262,6 +262,31 @@ test_country_key(void **state) {
     assert_true(key[0] == '~' && strlen(key) > 100 && strlen(key) < 1024);
 }
 
+/* A typo of a country's name suggests that country; a right name, or
+   one far from every name, suggests nothing. */
+static void
+test_suggest(void **state) {
+    (void)state;
+    const char *typos[][2] = {{"Azerbijan", "AZE"},
+                              {"azerbajan", "AZE"},
+                              {"Swedn", "SWE"},
+                              {"Ivory Cost", "CIV"},
+                              {"Untied States", "USA"}};
+    for (size_t i = 0; i < sizeof typos / sizeof typos[0]; i++) {
+        const country_t *c = country_suggest(typos[i][0]);
+        if (c == NULL || strcmp(c->alpha3, typos[i][1]) != 0) {
+            print_error("country_suggest(\"%s\") = %s, wanted %s\n",
+                        typos[i][0], c ? c->alpha3 : "(none)", typos[i][1]);
+            fail();
+        }
+    }
+    assert_null(country_suggest("Azerbaijan"));
+    assert_null(country_suggest("Atlantis"));
+    assert_null(country_suggest("xq"));
+    assert_null(country_suggest(""));
+    assert_null(country_suggest(NULL));
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
@@ -271,6 +296,7 @@ main(void) {
         cmocka_unit_test(test_variants),
         cmocka_unit_test(test_unknown),
         cmocka_unit_test(test_country_key),
+        cmocka_unit_test(test_suggest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

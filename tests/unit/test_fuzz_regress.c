@@ -1,7 +1,7 @@
 /*  test_fuzz_regress.c: replays every committed fuzz input in the
     ordinary build, without libFuzzer.
 
-    The four harnesses (fuzz/fuzz_*.c) are compiled into this program by
+    The harnesses (fuzz/fuzz_*.c) are compiled into this program by
     #include, so the normal build and ctest run exactly the code libFuzzer
     runs, with no CMake change: for each harness NAME, every file in
     tests/regress/NAME/ (inputs that once crashed it, kept once the owning
@@ -20,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../fuzz/fuzz_dynpb.c"
 #include "../../fuzz/fuzz_envelope.c"
+#include "../../fuzz/fuzz_gateway.c"
 #include "../../fuzz/fuzz_json.c"
 #include "../../fuzz/fuzz_query.c"
 #include "../../fuzz/fuzz_refworld.c"
@@ -116,19 +118,30 @@ test_query(void **state) {
 }
 
 static void
+test_dynpb(void **state) {
+    (void)state;
+    s_replay("dynpb", fuzz_dynpb_one, NULL);
+}
+
+static void
 test_envelope(void **state) {
     (void)state;
     s_replay("envelope", fuzz_envelope_one, fuzz_envelope_reset);
     fuzz_envelope_cleanup();
 }
 
+static void
+test_gateway(void **state) {
+    (void)state;
+    s_replay("gateway", fuzz_gateway_one, NULL);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_refworld),
-        cmocka_unit_test(test_json),
-        cmocka_unit_test(test_query),
-        cmocka_unit_test(test_envelope),
+        cmocka_unit_test(test_refworld), cmocka_unit_test(test_json),
+        cmocka_unit_test(test_query),    cmocka_unit_test(test_envelope),
+        cmocka_unit_test(test_dynpb),    cmocka_unit_test(test_gateway),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

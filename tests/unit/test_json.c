@@ -622,6 +622,23 @@ test_parse_forms(void **state) {
     assert_true(r->version == UINT64_MAX);
     protobuf_c_message_free_unpacked(m, NULL);
 
+    /* Enum values as people write them (issue 21). */
+    const struct {
+        const char *json;
+        Dossier__V1__Tier tier;
+    } written[] = {
+        {"{\"tier\":\"Tier 2\"}", DOSSIER__V1__TIER__TIER_2},
+        {"{\"tier\":\"Tier 2 Watch List\"}",
+         DOSSIER__V1__TIER__TIER_2_WATCH_LIST},
+        {"{\"tier\":\"tier-3\"}", DOSSIER__V1__TIER__TIER_3},
+        {"{\"tier\":\"Special Case\"}", DOSSIER__V1__TIER__SPECIAL_CASE},
+    };
+    for (size_t i = 0; i < sizeof written / sizeof written[0]; i++) {
+        m = s_parse(&dossier__v1__report__descriptor, written[i].json);
+        assert_int_equal(((Dossier__V1__Report *)m)->tier, written[i].tier);
+        protobuf_c_message_free_unpacked(m, NULL);
+    }
+
     m = s_parse(&dossier__v1__report__descriptor,
                 "{\"year\":2.004e3,\"tier\":\"TIER_3\",\"version\":\"42\"}");
     r = (Dossier__V1__Report *)m;
@@ -692,7 +709,8 @@ test_rejections(void **state) {
     s_reject_str(rep, "{\"nope\":1}",
                  "nope: no such field in dossier.v1.Report");
     s_reject_str(put, "{\"report\":{\"id\":\"x\",\"Title\":\"y\"}}",
-                 "report.Title: no such field in dossier.v1.Report");
+                 "report.Title: no such field in dossier.v1.Report; did you "
+                 "mean \"title\"?");
     s_reject_str(rep, "{\"body\":[\"a\",\"b\",\"c\",4]}",
                  "body[3]: expected a string");
     s_reject_str(rep, "{\"body\":[\"a\",null]}",
@@ -730,7 +748,22 @@ test_rejections(void **state) {
     s_reject_str(rsp, "{\"id\":-9223372036854775809}",
                  "id: -9223372036854775809 is out of range for uint64");
     s_reject_str(rep, "{\"tier\":\"TIER_9\"}",
-                 "tier: \"TIER_9\" is not a value of dossier.v1.Tier");
+                 "tier: \"TIER_9\" is not a value of dossier.v1.Tier; use one "
+                 "of TIER_1, TIER_2, TIER_2_WATCH_LIST, TIER_3, "
+                 "SPECIAL_CASE");
+    s_reject_str(rep, "{\"tier\":\"3\"}",
+                 "tier: \"3\" is not a value of dossier.v1.Tier; use one "
+                 "of TIER_1, TIER_2, TIER_2_WATCH_LIST, TIER_3, "
+                 "SPECIAL_CASE");
+    s_reject_str(rep, "{\"yaer\":2004}",
+                 "yaer: no such field in dossier.v1.Report; did you mean "
+                 "\"year\"?");
+    s_reject_str(rep, "{\"countrycode\":\"AZE\"}",
+                 "countrycode: no such field in dossier.v1.Report; did you "
+                 "mean \"countryCode\"?");
+    s_reject_str(rep, "{\"country_cod\":\"AZE\"}",
+                 "country_cod: no such field in dossier.v1.Report; did you "
+                 "mean \"country_code\"?");
     s_reject_str(rep, "{\"tier\":true}",
                  "tier: expected a name or number of dossier.v1.Tier");
     s_reject_str(rep, "{\"tier\":4294967296}",

@@ -218,6 +218,14 @@ test_method_table(void **state) {
         methods_allowed(methods_find("dossier.v1.Reports/Put"), ROLE_READER));
     assert_true(
         methods_allowed(methods_find("dossier.v1.Reports/Get"), ROLE_READER));
+    /* A gateway's key is no role in the order: request.c alone lets it
+       call Health and Describe. */
+    assert_false(
+        methods_allowed(methods_find("dossier.v1.Reports/Get"), ROLE_GATEWAY));
+    role_t parsed = ROLE_NONE;
+    assert_false(methods_role_parse("gateway", &parsed));
+    assert_true(methods_role_parse("writer", &parsed));
+    assert_int_equal(parsed, ROLE_WRITER);
 
     /* A table missing a method, or with a row the service lacks, is
        refused at start-up. */
@@ -277,6 +285,9 @@ test_method_facts_from_proto(void **state) {
         {"BackupRead", ROLE_ADMIN, APISPEC_NO_SIDE_EFFECTS},
         {"ReloadUsers", ROLE_ADMIN, APISPEC_IDEMPOTENT},
         {"WhoAmI", ROLE_READER, APISPEC_NO_SIDE_EFFECTS},
+        {"CreateToken", ROLE_ADMIN, APISPEC_IDEMPOTENCY_UNKNOWN},
+        {"ListTokens", ROLE_ADMIN, APISPEC_NO_SIDE_EFFECTS},
+        {"RevokeToken", ROLE_ADMIN, APISPEC_IDEMPOTENT},
     };
     dossier_error_t err = {0};
     assert_int_equal(methods_init(&err), DOSSIER_OK);
