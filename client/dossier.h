@@ -283,6 +283,29 @@ dossier_status_t dossier_get(dossier_client_t *client, const char *id,
                              Dossier__V1__Report **report_p,
                              dossier_error_t *err);
 
+/*  Get of one version of a record: version 0 is the current one; else
+    that version, current or kept in the record's history (also of a
+    deleted record); DOSSIER_NOT_FOUND when it is not kept. */
+dossier_status_t dossier_get_version(dossier_client_t *client, const char *id,
+                                     uint64_t version,
+                                     Dossier__V1__Report **report_p,
+                                     dossier_error_t *err);
+
+/*  ListVersions: the versions of record id, newest first, page_size (0:
+    100) of them older than before_version (0: from the newest). */
+dossier_status_t
+dossier_list_versions(dossier_client_t *client, const char *id,
+                      uint32_t page_size, uint64_t before_version,
+                      Dossier__V1__ListVersionsResponse **response_p,
+                      dossier_error_t *err);
+
+/*  PutBatch: request->reports stored as create-or-replace in one call, a
+    PutResult per record in response->results (in order). */
+dossier_status_t dossier_put_batch(dossier_client_t *client,
+                                   const Dossier__V1__PutBatchRequest *request,
+                                   Dossier__V1__PutBatchResponse **response_p,
+                                   dossier_error_t *err);
+
 /*  Put: inserts or replaces report (its version and server-set fields are
     ignored by the server). expected_version 0 means no check; otherwise
     DOSSIER_ABORTED when the stored version differs. create_only: fail

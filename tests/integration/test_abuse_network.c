@@ -897,7 +897,7 @@ test_reply_messages_are_utf8(void **state) {
              0);
     char bad_id[] = "abuse-\xff\xfe";
     char bad_name[] = "\xff\xfenotes.txt";
-    char text[] = "Not a report at all.";
+    char text[] = " \n\n"; /* blank: refused, naming the file */
 
     Dossier__V1__GetRequest get_bad = DOSSIER__V1__GET_REQUEST__INIT;
     get_bad.id = bad_id;

@@ -409,7 +409,7 @@ test_audit_every_write_outcome(void **state) {
     const char *endpoint = testserver_endpoint(server);
     Dossier__V1__ImportTextRequest text =
         DOSSIER__V1__IMPORT_TEXT_REQUEST__INIT;
-    text.text = "not a Refworld document";
+    text.text = "\n\n"; /* blank: refused */
     testserver_expect(endpoint, M("ImportText"), &text.base,
                       DOSSIER_INVALID_ARGUMENT, NULL);
 

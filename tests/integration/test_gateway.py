@@ -278,6 +278,11 @@ class EveryMethod(GatewayCase):
         for got in batch:
             self.assertEqual(len(got.results), 1)
             self.assertEqual(got.results[0].code, 0, got.results[0].message)
+        for got in call("PutBatch", {"reports": [make_report("gw-pb")],
+                                     "skipUnchanged": True}):
+            self.assertEqual([r.code for r in got.results], [0])
+        for got in call("ListVersions", {"id": "gw-put"}):
+            self.assertEqual([v.version for v in got.versions], [2, 1])
         for got in call("History", {"country": "Azerbaijan"}):
             self.assertEqual([e.year for e in got.entries], [2019])
         call("Changes", {"year": 2019})

@@ -523,6 +523,58 @@ class TestImport(DossierdTestCase):
         self.assertEqual(self.client.stats().records, 0)
 
 
+class TestDataInOut(DossierdTestCase):
+    """PutBatch, a record's versions, and the CSV rows (issue 19)."""
+
+    def test_put_batch_and_versions(self):
+        a = make_report("py-a")
+        bad = make_report("bad id")
+        resp = self.client.put_batch([a, bad])
+        self.assertEqual([r.code for r in resp.results], [0, INVALID_ARGUMENT])
+        self.assertEqual(resp.results[0].outcome,
+                         reports_pb2.IMPORT_OUTCOME_CREATED)
+        again = self.client.put_batch([a])
+        self.assertEqual(again.results[0].outcome,
+                         reports_pb2.IMPORT_OUTCOME_UNCHANGED)
+        a.title = "Revised"
+        self.client.put_batch([a])
+        self.client.delete("py-a")
+        versions = list(self.client.list_versions("py-a", page_size=1))
+        self.assertEqual([v.version for v in versions], [3, 2, 1])
+        self.assertTrue(versions[0].deleted)
+        self.assertEqual(self.client.get("py-a", version=2).title, "Revised")
+        self.assertCode(NOT_FOUND, self.client.get, "py-a")
+
+    def test_export_rows(self):
+        report = make_report("py-csv", country="Chad", year=2010,
+                             tier=report_pb2.TIER_2_WATCH_LIST,
+                             body=("One, \"quoted\"", "Two\nlines é"))
+        report.country_code = "TCD"
+        self.client.put(report)
+        self.client.put(report_pb2.Report(id="py-csv-2", title="Other",
+                                          doc_type="Other"))
+        rows = list(self.client.export_rows(
+            fields=("id", "year", "tier", "body"),
+            doc_type="trafficking in persons report"))
+        self.assertEqual(rows, [{"id": "py-csv", "year": "2010",
+                                 "tier": "Tier 2 Watch List",
+                                 "body": "One, \"quoted\"\n\nTwo\nlines é"}])
+        rows = list(self.client.export_rows())
+        self.assertEqual(len(rows), 2)
+        self.assertEqual(rows[1]["year"], "")
+        self.assertEqual(list(rows[0]), list(dossier_client.EXPORT_FIELDS))
+        with self.assertRaises(ValueError):
+            list(self.client.export_rows(fields=("id", "titel")))
+        try:
+            import pandas  # noqa: F401
+        except ImportError:
+            with self.assertRaises(ImportError):
+                self.client.export_dataframe()
+        else:
+            frame = self.client.export_dataframe(fields=("id", "year"))
+            self.assertEqual(list(frame["id"]), ["py-csv", "py-csv-2"])
+
+
 class TestWire(DossierdTestCase):
 
     def test_unknown_method(self):
@@ -979,7 +1031,8 @@ class TestResend(unittest.TestCase):
     loosens one fails this test."""
 
     RULES = {"Put": "W", "Get": "R", "Delete": "W", "List": "R",
-             "ImportText": "W", "ImportBatch": "W", "History": "R",
+             "ImportText": "W", "ImportBatch": "W", "PutBatch": "W",
+             "ListVersions": "R", "History": "R",
              "Changes": "R", "Search": "R", "Stats": "R", "Health": "R",
              "Describe": "R", "Audit": "R", "Backup": "N",
              "BackupRead": "R", "ReloadUsers": "W", "WhoAmI": "R",
