@@ -37,6 +37,7 @@ static const struct {
     {"Put", S_WRITER},        {"Get", S_READER},
     {"Delete", S_WRITER},     {"List", S_READER},
     {"ImportText", S_WRITER}, {"ImportBatch", S_WRITER},
+    {"PutBatch", S_WRITER},   {"ListVersions", S_READER},
     {"History", S_READER},    {"Changes", S_READER},
     {"Search", S_READER},     {"Stats", S_READER},
     {"Health", S_READER},     {"Describe", S_READER},

@@ -276,19 +276,26 @@ class WebPageTest(unittest.TestCase):
         chooser = self.wait.until(EC.presence_of_element_located(
             (By.ID, "files")))
         good = os.path.join(FIXTURES, "crlf-lineends-ghana.txt")
-        bad = os.path.join(FIXTURES, "notes.txt")
-        chooser.send_keys(good + "\n" + bad)
+        # Plain notes without a Refworld header import too (issue 19);
+        # what is not text at all is refused with the reason.
+        notes = os.path.join(FIXTURES, "notes.txt")
+        binary = os.path.join(self.stack.root, "scan.txt")
+        with open(binary, "wb") as f:
+            f.write(bytes(range(256)) * 16)
+        chooser.send_keys(good + "\n" + notes + "\n" + binary)
         self.wait.until(lambda d: d.find_element(
-            By.ID, "import-progress").get_attribute("value") == "2")
+            By.ID, "import-progress").get_attribute("value") == "3")
         rows = {r.get_attribute("data-file"): r for r in
                 self.browser.find_elements(By.CSS_SELECTOR,
                                            ".import-results tbody tr")}
         self.assertEqual(rows["crlf-lineends-ghana.txt"]
                          .get_attribute("data-outcome"), "created")
         self.assertEqual(rows["notes.txt"].get_attribute("data-outcome"),
+                         "created")
+        self.assertEqual(rows["scan.txt"].get_attribute("data-outcome"),
                          "failed")
-        self.assertIn("not a Refworld document", rows["notes.txt"].text)
-        self.allowed_statuses.add(400)  # notes.txt's invalid_argument
+        self.assertIn("not text but binary data", rows["scan.txt"].text)
+        self.allowed_statuses.add(400)  # scan.txt's invalid_argument
         # The same file again is unchanged.
         chooser.send_keys(good)
         self.wait.until(lambda d: d.find_element(
