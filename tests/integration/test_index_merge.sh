@@ -119,7 +119,7 @@ export DOSSIER_SERVER=$EP
 run 0 "killed: four segments before" test "$(stats_field indexSegments)" = 4
 : >"$HOLD"
 printf '{"id": "merge-killed", "title": "T", "country": "Atlantis", "year": 2020}\n' >"$TMP/killed.json"
-"$DOSSIER" --timeout 60000 put "$TMP/killed.json" >"$TMP/killed.out" 2>&1 &
+"$DOSSIER" --timeout 20000 put "$TMP/killed.json" >"$TMP/killed.out" 2>&1 &
 PUT_PID=$!
 for _ in $(seq 1 600); do
     [ -e "$HOLD.held" ] && break
