@@ -60,8 +60,9 @@
 #include <string.h>
 
 /* The layout of the index; an older one is rebuilt at open. 3: publishers
-   folded with text_fold. 4: one postings database per segment slot. */
-#define S_FORMAT 4
+   folded with text_fold. 4: one postings database per segment slot. 5:
+   filter terms (year, country, publisher, tier) as postings. */
+#define S_FORMAT 5
 
 /* The meta key of a pending rebuild; its value is the id of the last
    record indexed ("" before the first). */
