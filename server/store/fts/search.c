@@ -915,9 +915,18 @@ s_filters_prepare(search_t *s, const Dossier__V1__ReportFilter *f, bool *none,
 static dossier_status_t
 s_search_prepare(search_t *s, const query_t *q, bool *none,
                  dossier_error_t *err) {
-    s->iters = calloc(QUERY_MAX_TERMS, sizeof(iter_t));
-    s->xiters = calloc(QUERY_MAX_TERMS, sizeof(iter_t));
-    s->order = calloc(QUERY_MAX_TERMS, sizeof(uint32_t));
+    /* As many iterators as the query has terms (an iterator is 2 KiB of
+       block buffers: QUERY_MAX_TERMS of each kind would be 150 KiB to
+       zero per search). */
+    uint32_t n_pos = 0, n_neg = 0;
+    for (uint32_t c = 0; c < q->n_clauses; c++) {
+        *(q->clauses[c].excluded ? &n_neg : &n_pos) += q->clauses[c].n_terms;
+    }
+    n_pos = n_pos ? n_pos : 1;
+    n_neg = n_neg ? n_neg : 1;
+    s->iters = calloc(n_pos, sizeof(iter_t));
+    s->xiters = calloc(n_neg, sizeof(iter_t));
+    s->order = calloc(n_pos, sizeof(uint32_t));
     s->phrases = calloc(q->n_clauses, sizeof(phrase_t));
     s->xphrases = calloc(q->n_clauses, sizeof(phrase_t));
     if (!s->iters || !s->xiters || !s->order || !s->phrases || !s->xphrases) {

@@ -107,20 +107,36 @@ fts_snippet(const Dossier__V1__Report *r, char *const *terms,
     }
     const char *best_text = NULL;
     uint32_t best_score = 0, best_start = 0;
+    /* Whether best holds best_text's tokens: a text that surely holds no
+       query term scores 0 without being tokenized (most of a hit's
+       paragraphs), and is tokenized at the end only if it is the one
+       shown. */
+    bool best_scanned = false;
+    buf_t folded = {NULL, 0, 0};
+    bool ok = true;
     /* Body paragraphs first, the title when no paragraph matches. */
-    for (size_t p = 0; p <= r->n_body; p++) {
+    for (size_t p = 0; p <= r->n_body && ok; p++) {
         const char *text = p < r->n_body ? r->body[p] : r->title;
         if (!text || !text[0]) {
             continue;
         }
         uint32_t score = 0, start = 0;
-        if (s_snippet_scan(text, terms, lens, n_terms, scan, &score, &start) !=
-            0) {
-            free(texts[0].toks);
-            free(texts[1].toks);
-            return NULL;
+        size_t size = strlen(text);
+        folded.size = 0;
+        ok = fts_buf_reserve(&folded, size) == 0;
+        if (ok && !tokenize_may_hold(text, size, terms, lens, n_terms,
+                                     (char *)folded.data)) {
+            /* As s_snippet_scan would score it: no match, window 0. */
+            if (!best_text) {
+                best_text = text;
+                best_scanned = false;
+            }
+            continue;
         }
-        if (!best_text || score > best_score) {
+        ok = ok && s_snippet_scan(text, terms, lens, n_terms, scan, &score,
+                                  &start) == 0;
+        if (ok && (!best_text || score > best_score)) {
+            best_scanned = true;
             best_text = text;
             best_score = score;
             best_start = start;
@@ -129,7 +145,17 @@ fts_snippet(const Dossier__V1__Report *r, char *const *terms,
             scan = t;
         }
     }
+    if (ok && best_text && !best_scanned) {
+        uint32_t score = 0;
+        ok = s_snippet_scan(best_text, terms, lens, n_terms, best, &score,
+                            &best_start) == 0;
+    }
+    fts_buf_free(&folded);
     free(scan->toks);
+    if (!ok) {
+        free(best->toks);
+        return NULL;
+    }
     snip_tok_t *toks = best->toks;
     uint32_t n = best->n;
     buf_t out = {NULL, 0, 0};
@@ -139,7 +165,6 @@ fts_snippet(const Dossier__V1__Report *r, char *const *terms,
     }
     uint32_t end =
         best_start + S_SNIPPET_WORDS < n ? best_start + S_SNIPPET_WORDS : n;
-    bool ok = true;
     if (best_start > 0) {
         ok = fts_buf_put(&out, "...", 3) == 0;
     }

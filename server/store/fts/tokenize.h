@@ -60,4 +60,13 @@ bool tokenize_next(tokenize_t *self, token_t *token);
     of terms read so far. */
 uint32_t tokenize_position(const tokenize_t *self);
 
+/*  False when the size bytes at text surely yield none of the n terms
+    (each as tokenize_next folds it, lens[i] bytes): text is all ASCII
+    and no term occurs anywhere in its folded bytes. True when one may,
+    or when text is not all ASCII (not told apart cheaply). A quick test
+    before tokenizing text only to look for the terms. scratch is room for
+    size bytes (the folded copy). */
+bool tokenize_may_hold(const char *text, size_t size, char *const *terms,
+                       const size_t *lens, uint32_t n, char *scratch);
+
 #endif
