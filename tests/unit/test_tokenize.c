@@ -189,59 +189,66 @@ test_prefixes(void **state) {
     assert_int_equal(token.prefix, 0x6162000000000000ull);
 }
 
-/*  tokenize_may_hold says "no" only when the tokens surely hold none of
-    the terms: checked by hand, then against tokenize_next on random
-    ASCII texts. */
-static bool
-s_tokens_hold(const char *text, char *const *terms, const size_t *lens,
-              uint32_t n) {
+/*  tokenize_fold_ascii: in all-ASCII text the tokens are the runs of
+    non-zero folded bytes, cut to TOKENIZE_MAX_TERM (random texts and a
+    long word); other text is refused. */
+static void
+s_assert_runs_are_tokens(const char *text) {
+    size_t size = strlen(text);
+    char folded[200];
+    assert_true(size <= sizeof folded);
+    assert_true(tokenize_fold_ascii(text, size, folded));
     tokenize_t tok;
     token_t token;
-    tokenize_init(&tok, text, strlen(text), 0);
-    while (tokenize_next(&tok, &token)) {
-        for (uint32_t q = 0; q < n; q++) {
-            if (token.len == lens[q] &&
-                memcmp(token.term, terms[q], lens[q]) == 0) {
-                return true;
-            }
+    tokenize_init(&tok, text, size, 0);
+    size_t i = 0;
+    for (;;) {
+        while (i < size && folded[i] == 0) {
+            i++;
         }
+        bool more = tokenize_next(&tok, &token);
+        assert_int_equal(more, i < size);
+        if (!more) {
+            break;
+        }
+        size_t start = i;
+        while (i < size && folded[i] != 0) {
+            i++;
+        }
+        size_t len = i - start;
+        len = len > TOKENIZE_MAX_TERM ? TOKENIZE_MAX_TERM : len;
+        assert_int_equal(token.start, start);
+        assert_int_equal(token.end, i);
+        assert_int_equal(token.len, len);
+        assert_memory_equal(token.term, folded + start, len);
     }
-    return false;
 }
 
 static void
-test_may_hold(void **state) {
+test_fold_ascii(void **state) {
     (void)state;
-    char scratch[256];
-    char *terms[2] = {"labor", "ab1"};
-    size_t lens[2] = {5, 3};
-    const char *t1 = "Forced LABOR, again.";
-    assert_true(tokenize_may_hold(t1, strlen(t1), terms, lens, 2, scratch));
-    const char *t2 = "nothing to see here";
-    assert_false(tokenize_may_hold(t2, strlen(t2), terms, lens, 2, scratch));
-    /* Separators fold to no byte of a term: "lab-or" holds no "labor". */
-    const char *t3 = "lab-or la bor";
-    assert_false(tokenize_may_hold(t3, strlen(t3), terms, lens, 2, scratch));
-    /* Not ASCII: not told apart, so "may". */
-    const char *t4 = "Côte d'Ivoire";
-    assert_true(tokenize_may_hold(t4, strlen(t4), terms, lens, 2, scratch));
-    /* Inside a longer word: "may" (conservative, never wrong). */
-    const char *t5 = "laboratory";
-    assert_true(tokenize_may_hold(t5, strlen(t5), terms, lens, 2, scratch));
-    const char alphabet[] = "aAbBlLoOrR1 -.'";
+    char out[32];
+    assert_false(tokenize_fold_ascii("Côte", strlen("Côte"), out));
+    assert_true(tokenize_fold_ascii("Ab-1", 4, out));
+    assert_memory_equal(out,
+                        "ab\0"
+                        "1",
+                        4);
+    s_assert_runs_are_tokens("a very long word: "
+                             "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvw"
+                             "xyzABCDEFGHIJKLMNOP end");
+    const char alphabet[] = "aAbBzZ09 -.'_\t\n";
     uint64_t rng = 7;
     for (int round = 0; round < 20000; round++) {
-        char text[40];
+        char text[64];
         size_t len = 0;
-        for (rng = rng * 6364136223846793005ull + 1;
-             len < (size_t)(12 + round % 20);
-             rng = rng * 6364136223846793005ull + 1) {
+        size_t want = (size_t)(1 + round % 60);
+        while (len < want) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
             text[len++] = alphabet[(rng >> 33) % (sizeof alphabet - 1)];
         }
         text[len] = '\0';
-        if (!tokenize_may_hold(text, len, terms, lens, 2, scratch)) {
-            assert_false(s_tokens_hold(text, terms, lens, 2));
-        }
+        s_assert_runs_are_tokens(text);
     }
 }
 
@@ -253,7 +260,7 @@ main(void) {
         cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_long_terms),
         cmocka_unit_test(test_prefixes),
-        cmocka_unit_test(test_may_hold),
+        cmocka_unit_test(test_fold_ascii),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

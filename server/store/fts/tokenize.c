@@ -208,44 +208,14 @@ tokenize_next(tokenize_t *self, token_t *token) {
     return false;
 }
 
-/*  True when the len bytes at needle (len > 0) occur in the n at hay. */
-static bool
-s_occurs(const char *hay, size_t n, const char *needle, size_t len) {
-    const char *p = hay, *end = hay + n;
-    while ((size_t)(end - p) >= len) {
-        p = memchr(p, needle[0], (size_t)(end - p) - len + 1);
-        if (!p) {
-            return false;
-        }
-        if (memcmp(p, needle, len) == 0) {
-            return true;
-        }
-        p++;
-    }
-    return false;
-}
-
 bool
-tokenize_may_hold(const char *text, size_t size, char *const *terms,
-                  const size_t *lens, uint32_t n, char *scratch) {
+tokenize_fold_ascii(const char *text, size_t size, char *out) {
     pthread_once(&s_ascii_once, s_ascii_init);
     const unsigned char *in = (const unsigned char *)text;
     unsigned char high = 0;
-    /* ASCII folds byte by byte (s_ascii): a term made of such bytes is
-       found in the folded copy wherever a token of text would equal it
-       or begin with it (a long word's cut term). Separators fold to 0,
-       which no term holds. */
     for (size_t i = 0; i < size; i++) {
         high |= in[i];
-        scratch[i] = (char)s_ascii[in[i] & 0x7F];
+        out[i] = (char)s_ascii[in[i] & 0x7F];
     }
-    if (high & 0x80) {
-        return true;
-    }
-    for (uint32_t q = 0; q < n; q++) {
-        if (lens[q] && s_occurs(scratch, size, terms[q], lens[q])) {
-            return true;
-        }
-    }
-    return false;
+    return !(high & 0x80);
 }

@@ -60,13 +60,13 @@ bool tokenize_next(tokenize_t *self, token_t *token);
     of terms read so far. */
 uint32_t tokenize_position(const tokenize_t *self);
 
-/*  False when the size bytes at text surely yield none of the n terms
-    (each as tokenize_next folds it, lens[i] bytes): text is all ASCII
-    and no term occurs anywhere in its folded bytes. True when one may,
-    or when text is not all ASCII (not told apart cheaply). A quick test
-    before tokenizing text only to look for the terms. scratch is room for
-    size bytes (the folded copy). */
-bool tokenize_may_hold(const char *text, size_t size, char *const *terms,
-                       const size_t *lens, uint32_t n, char *scratch);
+/*  Folds the size bytes at text into out (room for size bytes) as the
+    tokenizer folds ASCII: a word byte ([0-9A-Za-z]) to its folded byte,
+    any other to 0. Returns false, out unspecified, when text is not all
+    ASCII. In all-ASCII text the tokens are then exactly the maximal runs
+    of non-zero bytes of out (each cut to TOKENIZE_MAX_TERM bytes): a
+    scan that needs only where terms are can search out instead of
+    calling tokenize_next per token. */
+bool tokenize_fold_ascii(const char *text, size_t size, char *out);
 
 #endif
