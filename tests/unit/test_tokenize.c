@@ -229,6 +229,8 @@ test_fold_ascii(void **state) {
     (void)state;
     char out[32];
     assert_false(tokenize_fold_ascii("Côte", strlen("Côte"), out));
+    const char *late = "abcdefgh ijklmnop Côte";
+    assert_false(tokenize_fold_ascii(late, strlen(late), out));
     assert_true(tokenize_fold_ascii("Ab-1", 4, out));
     assert_memory_equal(out,
                         "ab\0"

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes8.h"
 #include "store/fts/query.h"
 #include "store/fts/tokenize.h"
 #include "text.h"
@@ -101,6 +102,29 @@ s_snippet_scan(const char *text, char *const *terms, const size_t *lens,
     return 0;
 }
 
+/*  The words starting in folded[from, to) (a non-zero byte after a zero
+    one or at 0), 8 bytes at a time on little-endian machines. */
+static uint32_t
+s_word_starts(const char *folded, size_t from, size_t to) {
+    uint32_t n = 0;
+    size_t i = from;
+    bool prev = i > 0 && folded[i - 1] != 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; i + 8 <= to; i += 8) {
+        uint64_t set = ~bytes8_zeros(bytes8_load(folded + i)) & BYTES8_HIGHS;
+        uint64_t after_set = set << 8 | (prev ? 0x80u : 0u);
+        n += (uint32_t)__builtin_popcountll(set & ~after_set);
+        prev = set >> 63;
+    }
+#endif
+    for (; i < to; i++) {
+        bool set = folded[i] != 0;
+        n += set && !prev;
+        prev = set;
+    }
+    return n;
+}
+
 /*  A query term's occurrence in a folded ASCII paragraph. */
 typedef struct {
     size_t at;    /* byte offset */
@@ -164,9 +188,7 @@ s_snippet_scan_ascii(const char *folded, size_t size, char *const *terms,
     uint32_t words = 0;
     size_t from = 0;
     for (uint32_t k = 0; k < n; k++) {
-        for (size_t i = from; i < h[k].at; i++) {
-            words += folded[i] != 0 && (i == 0 || folded[i - 1] == 0);
-        }
+        words += s_word_starts(folded, from, h[k].at);
         from = h[k].at;
         h[k].tok = words;
     }
