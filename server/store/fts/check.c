@@ -88,6 +88,10 @@ s_problem(report_t *rep, const char *fmt, ...) {
         va_start(args, fmt);
         vsnprintf(what, sizeof(what), fmt, args);
         va_end(args);
+        /* A filter term ("\x01" kind value) reads as "#y02004". */
+        for (char *c = what; *c; c++) {
+            *c = *c == '\x01' ? '#' : *c;
+        }
         dossier_error_set(rep->err, DOSSIER_DATA_LOSS,
                           "full-text index disagrees with the records: %s",
                           what);
