@@ -227,8 +227,9 @@ static const filter_t s_filters[] = {
     {.year_min = 2004, .year_max = 2006},
     {.year_min = 1980, .year_max = 1989}, /* no document's years */
     {.year_min = 2050, .year_max = 2060},
-    {.year_min = 1990, .year_max = 2021}, /* 32 years: postings */
-    {.year_min = 1990, .year_max = 2022}, /* 33: attributes */
+    {.year_min = 2000, .year_max = 2007}, /* 8 years: postings */
+    {.year_min = 2000, .year_max = 2008}, /* 9: attributes */
+    {.year_min = 1990, .year_max = 2045}, /* every year */
     {.year_min = 2030},
     {.year_max = 2000},
     {.year_min = 2040, .year_max = 70000},

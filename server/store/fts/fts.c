@@ -33,7 +33,7 @@
     skip to its documents by block (block headers carry the last docno, so
     whole blocks are passed without decoding). The filters take part as
     terms of their own (fts_internal.h, "Filters as terms"): country,
-    publisher and tier one filter term each, a year range of up to 32
+    publisher and tier one filter term each, a year range of up to 8
     years the union of its years' terms, each skipping like a word; a
     wider or open-ended range is checked on the candidates' attributes.
     Each document matching every term and filter then passes the

@@ -24,9 +24,10 @@
 #define S_ESTIMATE_SAMPLE_MIN 64
 /* The widest year range searched as the union of its years' postings;
    a wider or open-ended one is checked on each candidate's attributes
-   instead. A corpus's years fit (the bench's span 25), and a range that
-   wide selects too much for driving by it to pay. */
-#define S_YEAR_TERMS_MAX 32
+   instead. Each year costs a df lookup per segment to open and an
+   advance per candidate, and a range much wider than the bench's three
+   years selects too much for driving by it to pay. */
+#define S_YEAR_TERMS_MAX 8
 /* Filters as postings: country, publisher, tier, years. */
 #define S_FILTERS_MAX 4
 
