@@ -680,8 +680,9 @@ s_run(search_t *s) {
                 continue;
             }
         }
-        /* The filters first (most often the rarest), then the other
-           terms: each that is past d moves the lead up to it. */
+        /* The filters first (rarest first; most often rarer than the
+           terms), then the other terms: each that is past d moves the
+           lead up to it. */
         bool all = true;
         for (uint32_t f = 0; f < s->n_filters && all; f++) {
             uint32_t e = s_filter_advance(s, &s->filters[f], d);
@@ -1183,6 +1184,15 @@ store_fts_search(store_fts_t *fts, MDB_txn *txn,
     st = s_filters_prepare(&s, f, &none, err);
     if (st != DOSSIER_OK) {
         goto done;
+    }
+    /* The rarest filter is checked first: it moves the lead furthest. */
+    for (uint32_t i = 1; i < s.n_filters; i++) {
+        for (uint32_t j = i; j > 0 && s.filters[j].df < s.filters[j - 1].df;
+             j--) {
+            filter_t t = s.filters[j];
+            s.filters[j] = s.filters[j - 1];
+            s.filters[j - 1] = t;
+        }
     }
     bool no_term = false;
     st = s_search_prepare(&s, q, &no_term, err);
