@@ -48,7 +48,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 # One input taking longer than this (seconds) is reported as a hang.
 FUZZ_TIMEOUT ?= 10
-FUZZERS ?= refworld json query envelope dynpb
+FUZZERS ?= refworld json query envelope dynpb gateway webfiles
 
 fuzz: deps
 	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DDOSSIER_FUZZ=ON \
@@ -109,6 +109,8 @@ valgrind: deps
 # mixed load with the server's memory, the bulk import through `dossier
 # import`) on a Release build in $(BENCH_BUILD), against servers it
 # starts on loopback; refreshes the Load section of docs/PERFORMANCE.md.
+# Then bench/load/json_import.sh: `dossier import --json` of a dump of
+# the same reports beside SQLite FTS5's load of them (REPORTS, RUNS).
 # DURATION, MIXED_SECONDS, RECORDS, REPORTS, IMPORTS size it (bench/load/run.sh). Never
 # part of `make test` (test_bench_smoke.sh is).
 BENCH_BUILD ?= build-bench
@@ -117,8 +119,9 @@ bench: deps
 	@cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release \
 	    $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BENCH_BUILD) -j $(JOBS) --target dossierd dossier_cli \
-	    dossier-bench
+	    dossier-bench dossier_gateway
 	bench/load/run.sh $(BENCH_BUILD)
+	bench/load/json_import.sh $(BENCH_BUILD)
 
 install: build
 	cmake --install $(BUILD)

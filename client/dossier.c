@@ -850,8 +850,9 @@ typedef struct {
     bool retry_safe;
     uint8_t *payload;
     char key[33];
-    Dossier__V1__Request__MetadataEntry entries[2];
-    Dossier__V1__Request__MetadataEntry *metadata[2];
+    /* "client", the caller's entries, and our idempotency key. */
+    Dossier__V1__Request__MetadataEntry *entries;
+    Dossier__V1__Request__MetadataEntry **metadata;
     Dossier__V1__Request env;
     uint8_t *buf; /* the packed envelope, sized for any attempt */
 } s_call_t;
@@ -860,20 +861,28 @@ static void
 s_call_release(s_call_t *call) {
     free(call->buf);
     free(call->payload);
+    free(call->entries);
+    free(call->metadata);
     call->buf = NULL;
     call->payload = NULL;
+    call->entries = NULL;
+    call->metadata = NULL;
 }
 
-/* Packs request for method into call, which must not move afterwards
+/* Fills call for method with size bytes of payload (taken: freed by
+   s_call_release, also on failure) and the caller's n_extra metadata
+   entries (borrowed until s_call_release). call must not move afterwards
    (its envelope points into it). */
 static dossier_status_t
-s_call_prepare(dossier_client_t *c, const char *method,
-               const ProtobufCMessage *request, s_call_t *call,
-               dossier_error_t *err) {
+s_call_prepare_packed(dossier_client_t *c, const char *method, uint8_t *payload,
+                      size_t size, const dossier_metadata_t *extra,
+                      size_t n_extra, s_call_t *call, dossier_error_t *err) {
     memset(call, 0, sizeof *call);
+    call->payload = payload;
     int n = snprintf(call->full, sizeof call->full, "%s%s",
                      strchr(method, '/') ? "" : S_SERVICE "/", method);
     if (n < 0 || (size_t)n >= sizeof call->full) {
+        s_call_release(call);
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
                                  "method name too long");
     }
@@ -886,33 +895,47 @@ s_call_prepare(dossier_client_t *c, const char *method,
     call->no_side_effects =
         spec && spec->idempotency == APISPEC_NO_SIDE_EFFECTS;
     call->retry_safe = apispec_retry_safe(spec);
-    size_t payload_size = protobuf_c_message_get_packed_size(request);
-    call->payload = malloc(payload_size ? payload_size : 1);
-    if (call->payload == NULL) {
+
+    size_t cap = n_extra + 2;
+    call->entries = calloc(cap, sizeof *call->entries);
+    call->metadata = calloc(cap, sizeof *call->metadata);
+    if (call->entries == NULL || call->metadata == NULL) {
+        s_call_release(call);
         return dossier_error_set(err, DOSSIER_INTERNAL, "out of memory");
     }
-    protobuf_c_message_pack(request, call->payload);
-
-    for (size_t i = 0; i < 2; i++) {
+    size_t used = 0;
+    bool has_key = false;
+    for (size_t i = 0; i < cap; i++) {
         dossier__v1__request__metadata_entry__init(&call->entries[i]);
         call->metadata[i] = &call->entries[i];
     }
-    call->entries[0].key = "client";
-    call->entries[0].value = c->client_name;
+    call->entries[used].key = "client";
+    call->entries[used++].value = c->client_name;
+    for (size_t i = 0; i < n_extra; i++) {
+        if (extra[i].key == NULL || extra[i].value == NULL) {
+            s_call_release(call);
+            return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                     "metadata entry %zu has a NULL key or "
+                                     "value",
+                                     i);
+        }
+        has_key = has_key || strcmp(extra[i].key, "idempotency-key") == 0;
+        call->entries[used].key = (char *)extra[i].key;
+        call->entries[used++].value = (char *)extra[i].value;
+    }
+    if (!call->no_side_effects && !has_key) {
+        /* One key per logical call, the same on every attempt. */
+        s_random_hex(call->key);
+        call->entries[used].key = "idempotency-key";
+        call->entries[used++].value = call->key;
+    }
     Dossier__V1__Request *env = &call->env;
     dossier__v1__request__init(env);
     env->method = call->full;
     env->payload.data = call->payload;
-    env->payload.len = payload_size;
+    env->payload.len = size;
     env->metadata = call->metadata;
-    env->n_metadata = 1;
-    if (!call->no_side_effects) {
-        /* One key per logical call, the same on every attempt. */
-        s_random_hex(call->key);
-        call->entries[1].key = "idempotency-key";
-        call->entries[1].value = call->key;
-        env->n_metadata = 2;
-    }
+    env->n_metadata = used;
     /* The envelope's size barely changes between attempts (id and
        deadline are varints): size the buffer for the largest. */
     env->id = UINT64_MAX;
@@ -923,6 +946,22 @@ s_call_prepare(dossier_client_t *c, const char *method,
         return dossier_error_set(err, DOSSIER_INTERNAL, "out of memory");
     }
     return DOSSIER_OK;
+}
+
+/* Packs request for method into call (as s_call_prepare_packed). */
+static dossier_status_t
+s_call_prepare(dossier_client_t *c, const char *method,
+               const ProtobufCMessage *request, s_call_t *call,
+               dossier_error_t *err) {
+    size_t payload_size = protobuf_c_message_get_packed_size(request);
+    uint8_t *payload = malloc(payload_size ? payload_size : 1);
+    if (payload == NULL) {
+        memset(call, 0, sizeof *call);
+        return dossier_error_set(err, DOSSIER_INTERNAL, "out of memory");
+    }
+    protobuf_c_message_pack(request, payload);
+    return s_call_prepare_packed(c, method, payload, payload_size, NULL, 0,
+                                 call, err);
 }
 
 /* One try at sending call: opens the socket on the current endpoint when
@@ -965,11 +1004,10 @@ s_call_send(dossier_client_t *c, s_call_t *call, int64_t deadline,
    out. */
 static dossier_status_t
 s_call_failed(const dossier_client_t *c, const char *full, bool retry_safe,
-              s_wait_t last, bool sent, const char *last_ep,
+              s_wait_t last, bool sent, const char *last_ep, int waited,
               dossier_error_t *err) {
     /* Every attempt shares the one deadline, so a call that failed for
-       want of a reply waited the whole timeout. */
-    int waited = c->timeout_ms;
+       want of a reply waited the whole timeout (waited). */
     switch (last) {
     case S_WAIT_AUTH:
         return dossier_error_set(err, DOSSIER_UNAUTHENTICATED,
@@ -1011,6 +1049,69 @@ s_call_failed(const dossier_client_t *c, const char *full, bool retry_safe,
     }
 }
 
+/* Sends a prepared call and waits for its reply, within timeout_ms:
+   its attempts, retries and failover (dossier.h). Returns DOSSIER_OK
+   with *response_p the matched Response (the caller frees it), or the
+   transport failure. */
+static dossier_status_t
+s_call_run(dossier_client_t *c, s_call_t *call, int timeout_ms,
+           Dossier__V1__Response **response_p, dossier_error_t *err) {
+    dossier_status_t rc = DOSSIER_OK;
+    int64_t deadline = s_now_ms() + timeout_ms;
+    int attempts = c->retries + 1;
+    bool sent = false;
+    s_wait_t last = S_WAIT_TIMEOUT;
+    const char *last_ep = c->endpoints[c->current];
+    Dossier__V1__Response *response = NULL;
+    for (int attempt = 0; attempt < attempts && response == NULL; attempt++) {
+        int64_t now = s_now_ms();
+        if (now >= deadline) {
+            break;
+        }
+        /* Every remaining attempt gets an equal share to connect. */
+        int64_t until = now + (deadline - now) / (attempts - attempt);
+        last = s_call_send(c, call, deadline, until, &last_ep, &rc, err);
+        if (rc != DOSSIER_OK) {
+            return rc;
+        }
+        if (last != S_WAIT_READY) {
+            if (last == S_WAIT_ERROR) {
+                break;
+            }
+            s_next_endpoint(c);
+            continue;
+        }
+        sent = true;
+        c->request_sent = true;
+        /* A server can hang with its connection alive (ZeroMQ answers
+           heartbeats on its own threads): with another endpoint to try,
+           a call safe to retry waits for this one only half the time left. */
+        int64_t reply_until = deadline;
+        if (call->retry_safe && c->n_endpoints > 1 && attempt + 1 < attempts) {
+            int64_t t = s_now_ms();
+            reply_until = t + (deadline - t) / 2;
+        }
+        last = s_wait_reply(c, call->env.id, reply_until, &response);
+        if (last == S_WAIT_READY) {
+            break;
+        }
+        /* Whatever the old connection still holds is stale now. */
+        s_next_endpoint(c);
+        if (!call->retry_safe ||
+            (last != S_WAIT_LOST && last != S_WAIT_TIMEOUT) ||
+            (last == S_WAIT_TIMEOUT && reply_until >= deadline)) {
+            break;
+        }
+    }
+    if (response != NULL) {
+        c->current_version = response->current_version;
+        *response_p = response;
+        return DOSSIER_OK;
+    }
+    return s_call_failed(c, call->full, call->retry_safe, last, sent, last_ep,
+                         timeout_ms, err);
+}
+
 dossier_status_t
 dossier_call(dossier_client_t *client, const char *method,
              const ProtobufCMessage *request,
@@ -1029,65 +1130,81 @@ dossier_call(dossier_client_t *client, const char *method,
     if (rc != DOSSIER_OK) {
         return rc;
     }
-
-    int64_t deadline = s_now_ms() + c->timeout_ms;
-    int attempts = c->retries + 1;
-    bool sent = false;
-    s_wait_t last = S_WAIT_TIMEOUT;
-    const char *last_ep = c->endpoints[c->current];
     Dossier__V1__Response *response = NULL;
-    for (int attempt = 0; attempt < attempts && response == NULL; attempt++) {
-        int64_t now = s_now_ms();
-        if (now >= deadline) {
-            break;
-        }
-        /* Every remaining attempt gets an equal share to connect. */
-        int64_t until = now + (deadline - now) / (attempts - attempt);
-        last = s_call_send(c, &call, deadline, until, &last_ep, &rc, err);
-        if (rc != DOSSIER_OK) {
-            goto done;
-        }
-        if (last != S_WAIT_READY) {
-            if (last == S_WAIT_ERROR) {
-                break;
-            }
-            s_next_endpoint(c);
-            continue;
-        }
-        sent = true;
-        c->request_sent = true;
-        /* A server can hang with its connection alive (ZeroMQ answers
-           heartbeats on its own threads): with another endpoint to try,
-           a call safe to retry waits for this one only half the time left. */
-        int64_t reply_until = deadline;
-        if (call.retry_safe && c->n_endpoints > 1 && attempt + 1 < attempts) {
-            int64_t t = s_now_ms();
-            reply_until = t + (deadline - t) / 2;
-        }
-        last = s_wait_reply(c, call.env.id, reply_until, &response);
-        if (last == S_WAIT_READY) {
-            break;
-        }
-        /* Whatever the old connection still holds is stale now. */
-        s_next_endpoint(c);
-        if (!call.retry_safe ||
-            (last != S_WAIT_LOST && last != S_WAIT_TIMEOUT) ||
-            (last == S_WAIT_TIMEOUT && reply_until >= deadline)) {
-            break;
-        }
-    }
-
-    if (response != NULL) {
-        c->current_version = response->current_version;
+    rc = s_call_run(c, &call, c->timeout_ms, &response, err);
+    if (rc == DOSSIER_OK) {
         rc = s_finish(response, call.full, response_type, response_p, err);
         dossier__v1__response__free_unpacked(response, NULL);
-        goto done;
     }
-    rc = s_call_failed(c, call.full, call.retry_safe, last, sent, last_ep, err);
-
-done:
     s_call_release(&call);
     return rc;
+}
+
+dossier_status_t
+dossier_call_raw(dossier_client_t *client, const char *method,
+                 const void *payload, size_t payload_size,
+                 const dossier_call_options_t *options, dossier_reply_t *reply,
+                 dossier_error_t *err) {
+    if (client == NULL || method == NULL || *method == '\0' ||
+        (payload == NULL && payload_size > 0) || reply == NULL ||
+        (options != NULL &&
+         (options->timeout_ms < 0 ||
+          (options->metadata == NULL && options->n_metadata > 0)))) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "dossier_call_raw: NULL or bad argument");
+    }
+    dossier_client_t *c = client;
+    c->request_sent = false;
+    c->current_version = 0;
+    uint8_t *copy = malloc(payload_size ? payload_size : 1);
+    if (copy == NULL) {
+        return dossier_error_set(err, DOSSIER_INTERNAL, "out of memory");
+    }
+    if (payload_size > 0) {
+        memcpy(copy, payload, payload_size);
+    }
+    s_call_t call;
+    dossier_status_t rc = s_call_prepare_packed(
+        c, method, copy, payload_size, options ? options->metadata : NULL,
+        options ? options->n_metadata : 0, &call, err);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    int timeout_ms = options && options->timeout_ms > 0 ? options->timeout_ms
+                                                        : c->timeout_ms;
+    Dossier__V1__Response *response = NULL;
+    rc = s_call_run(c, &call, timeout_ms, &response, err);
+    s_call_release(&call);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    dossier_reply_t out = {0};
+    out.code = response->code;
+    out.current_version = response->current_version;
+    out.message = strdup(response->message ? response->message : "");
+    out.payload = malloc(response->payload.len ? response->payload.len : 1);
+    if (out.message == NULL || out.payload == NULL) {
+        dossier__v1__response__free_unpacked(response, NULL);
+        dossier_reply_clear(&out);
+        return dossier_error_set(err, DOSSIER_INTERNAL, "out of memory");
+    }
+    if (response->payload.len > 0) {
+        memcpy(out.payload, response->payload.data, response->payload.len);
+    }
+    out.payload_size = response->payload.len;
+    dossier__v1__response__free_unpacked(response, NULL);
+    *reply = out;
+    return DOSSIER_OK;
+}
+
+void
+dossier_reply_clear(dossier_reply_t *reply) {
+    if (reply == NULL) {
+        return;
+    }
+    free(reply->message);
+    free(reply->payload);
+    memset(reply, 0, sizeof *reply);
 }
 
 /* A pipelined call between dossier_call_start and dossier_call_finish. */
@@ -1155,7 +1272,7 @@ dossier_call_start(dossier_client_t *client, const char *method,
     }
     if (rc == DOSSIER_OK && last != S_WAIT_READY) {
         rc = s_call_failed(c, call.full, call.retry_safe, last, false, last_ep,
-                           err);
+                           c->timeout_ms, err);
     }
     if (rc == DOSSIER_OK) {
         memcpy(pending->full, call.full, sizeof pending->full);
@@ -1214,7 +1331,7 @@ dossier_call_finish(dossier_client_t *client, dossier_pending_t **pending_p,
         dossier__v1__response__free_unpacked(response, NULL);
     } else {
         rc = s_call_failed(c, pending->full, pending->retry_safe, last, true,
-                           pending->endpoint, err);
+                           pending->endpoint, c->timeout_ms, err);
     }
     free(pending);
     return rc;

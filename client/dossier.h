@@ -38,6 +38,7 @@
 #define DOSSIER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <protobuf-c/protobuf-c.h>
@@ -163,6 +164,70 @@ dossier_status_t dossier_call(dossier_client_t *client, const char *method,
                               ProtobufCMessage **response_p,
                               dossier_error_t *err);
 
+/*  One Request.metadata entry: a lower-case key and its value, both
+    borrowed for the call only. */
+typedef struct {
+    const char *key;
+    const char *value;
+} dossier_metadata_t;
+
+/*  Per-call settings of dossier_call_raw; zero-initialise and set what
+    you need. */
+typedef struct {
+    /* This call's deadline in milliseconds (connecting, retries and
+       failover included), sent as Request.deadline_ms; 0 takes the
+       client's timeout_ms. */
+    int timeout_ms;
+    /* n_metadata entries sent in Request.metadata after "client" (borrowed
+       for the call). An "idempotency-key" entry here replaces the one a
+       write would get, so a caller that resends a write keeps its key
+       (the key rules of docs/PROTOCOL.md apply: 1 to 128 bytes). */
+    const dossier_metadata_t *metadata;
+    size_t n_metadata;
+} dossier_call_options_t;
+
+/*  The server's Response to a dossier_call_raw, as it came. */
+typedef struct {
+    /* Response.code: DOSSIER_OK or the server's code (a number outside
+       dossier_status_t is passed on as it is). */
+    int code;
+    /* Response.message: malloc'd, "" when the server sent none. */
+    char *message;
+    /* Response.payload: malloc'd (never NULL), payload_size bytes; the
+       serialized response message when code is DOSSIER_OK. */
+    uint8_t *payload;
+    size_t payload_size;
+    /* Response.current_version (set with ABORTED by Put and Delete). */
+    uint64_t current_version;
+} dossier_reply_t;
+
+/*  Sends one call whose request is already serialized and hands back the
+    server's Response untouched: for a program that forwards calls it does
+    not decode itself (dossier-gateway), or that decodes them with its own
+    descriptors. Retries, failover, idempotency keys and the deadline
+    follow dossier_call's rules (the top of this file).
+    method: as for dossier_call.
+    payload: payload_size bytes of the serialized request message,
+      borrowed for the call (copied); may be NULL when payload_size is 0.
+    options: per-call deadline and metadata, or NULL for none.
+    reply: on DOSSIER_OK receives the Response's fields; the caller frees
+      what it holds with dossier_reply_clear.
+    Returns DOSSIER_OK whenever the server answered, whatever its code
+    (read reply->code); else a transport failure as dossier_call returns
+    one (DOSSIER_UNAVAILABLE, DOSSIER_DEADLINE_EXCEEDED, ...) or
+    DOSSIER_INVALID_ARGUMENT for NULL or bad arguments (a negative
+    timeout_ms, metadata with a NULL key or value), and *reply is left as
+    it was. dossier_client_current_version also reports the reply's
+    current_version afterwards. */
+dossier_status_t dossier_call_raw(dossier_client_t *client, const char *method,
+                                  const void *payload, size_t payload_size,
+                                  const dossier_call_options_t *options,
+                                  dossier_reply_t *reply, dossier_error_t *err);
+
+/*  Frees what reply holds (message and payload) and zeroes it; takes NULL
+    and a zeroed reply. */
+void dossier_reply_clear(dossier_reply_t *reply);
+
 /*  A call started with dossier_call_start and not yet finished. */
 typedef struct dossier_pending dossier_pending_t;
 
@@ -217,6 +282,29 @@ void dossier_report_free(Dossier__V1__Report *report);
 dossier_status_t dossier_get(dossier_client_t *client, const char *id,
                              Dossier__V1__Report **report_p,
                              dossier_error_t *err);
+
+/*  Get of one version of a record: version 0 is the current one; else
+    that version, current or kept in the record's history (also of a
+    deleted record); DOSSIER_NOT_FOUND when it is not kept. */
+dossier_status_t dossier_get_version(dossier_client_t *client, const char *id,
+                                     uint64_t version,
+                                     Dossier__V1__Report **report_p,
+                                     dossier_error_t *err);
+
+/*  ListVersions: the versions of record id, newest first, page_size (0:
+    100) of them older than before_version (0: from the newest). */
+dossier_status_t
+dossier_list_versions(dossier_client_t *client, const char *id,
+                      uint32_t page_size, uint64_t before_version,
+                      Dossier__V1__ListVersionsResponse **response_p,
+                      dossier_error_t *err);
+
+/*  PutBatch: request->reports stored as create-or-replace in one call, a
+    PutResult per record in response->results (in order). */
+dossier_status_t dossier_put_batch(dossier_client_t *client,
+                                   const Dossier__V1__PutBatchRequest *request,
+                                   Dossier__V1__PutBatchResponse **response_p,
+                                   dossier_error_t *err);
 
 /*  Put: inserts or replaces report (its version and server-set fields are
     ignored by the server). expected_version 0 means no check; otherwise

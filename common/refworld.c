@@ -13,8 +13,8 @@
       space. A "Country (Tier X)" heading is taken wherever it stands at the
       start of a paragraph until one is found; "Search Refworld" ends the
       body (what follows is the site's search form).
-    What is missing or odd becomes a warning, never a failure; only text
-    with neither a title nor a heading is refused. */
+    What is missing or odd becomes a warning, never a failure; only what
+    is not text (empty, blank, binary) or too large is refused. */
 #include "refworld.h"
 
 #include <ctype.h>
@@ -484,6 +484,10 @@ s_scan_lines(refworld_parser_t *p, char *text, size_t size) {
         }
         if (!p->heading_found && p->para_len == 0 && s_parse_heading(p, line)) {
             want_note = line[n - 1] == '*' || strstr(line, "*)") != NULL;
+            if (!p->first_line) {
+                refworld_set(p, &p->first_line, line, n);
+                p->first_line_heading = true;
+            }
             if (state == STATE_HEADER) {
                 state = STATE_BODY;
             }
@@ -523,6 +527,9 @@ s_scan_lines(refworld_parser_t *p, char *text, size_t size) {
             }
             state = STATE_BODY;
         }
+        if (!p->first_line && n <= REFWORLD_TITLE_MAX) {
+            refworld_set(p, &p->first_line, line, n);
+        }
         s_para_add(p, line, n);
     next:
         line = save;
@@ -542,11 +549,11 @@ s_take(char **slot) {
 static void
 s_parse_free(refworld_parser_t *p) {
     char **fields[] = {
-        &p->title,           &p->publisher,        &p->author,
-        &p->pubdate,         &p->last_updated,     &p->cite_as,
-        &p->disclaimer,      &p->countries,        &p->country,
-        &p->tier_note,       &p->doc_type,         &p->source_url,
-        &p->heading_country, &p->heading_tier_text};
+        &p->title,           &p->publisher,         &p->author,
+        &p->pubdate,         &p->last_updated,      &p->cite_as,
+        &p->disclaimer,      &p->countries,         &p->country,
+        &p->tier_note,       &p->doc_type,          &p->source_url,
+        &p->heading_country, &p->heading_tier_text, &p->first_line};
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         free(*fields[i]);
         *fields[i] = NULL;
@@ -632,6 +639,34 @@ s_build_report(refworld_parser_t *p, const char *id, const char *sha_hex) {
 dossier_status_t
 refworld_parse(const char *text, size_t size, const char *source_name,
                refworld_result_t *result, dossier_error_t *err) {
+    refworld_options_t options = {.file_name = source_name};
+    return refworld_parse_with(text, size, source_name, &options, result, err);
+}
+
+/*  True when the n bytes of s hold nothing but blanks, line ends and
+    byte-order marks. */
+static bool
+s_all_blank(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == 0xEF && i + 2 < n && (unsigned char)s[i + 1] == 0xBB &&
+            (unsigned char)s[i + 2] == 0xBF) {
+            i += 2;
+            continue;
+        }
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\f' &&
+            c != '\v') {
+            return false;
+        }
+    }
+    return true;
+}
+
+dossier_status_t
+refworld_parse_with(const char *text, size_t size, const char *source_name,
+                    const refworld_options_t *options,
+                    refworld_result_t *result, dossier_error_t *err) {
+    static const refworld_options_t no_options;
     const char *name = source_name && *source_name ? source_name : "input";
     if (!result || (!text && size > 0)) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
@@ -639,15 +674,21 @@ refworld_parse(const char *text, size_t size, const char *source_name,
     }
     if (size == 0) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                 "%s: not a Refworld document: the file is "
-                                 "empty (no title and no report heading found)",
+                                 "%s: the file is empty: there is nothing to "
+                                 "import",
                                  name);
     }
     if (size > REFWORLD_MAX_SIZE) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                 "%s: not a Refworld document: %zu bytes is "
-                                 "more than the %u a document may have",
+                                 "%s: %zu bytes is more than the %u (64 MiB) "
+                                 "a document may have",
                                  name, size, REFWORLD_MAX_SIZE);
+    }
+    if (s_all_blank(text, size)) {
+        return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                 "%s: the file holds only blank lines: there "
+                                 "is nothing to import",
+                                 name);
     }
     /* libcrypto's SHA-256 uses the CPU's SHA instructions where there are
        some: four times libsodium's portable code on a 4.5 KB page. */
@@ -693,9 +734,10 @@ refworld_parse(const char *text, size_t size, const char *source_name,
     if (bad > 0 && bad * 10 > size) {
         free(utf8);
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                 "%s: not a Refworld document: binary data "
-                                 "(%zu of %zu bytes are not text), no title "
-                                 "and no report heading found",
+                                 "%s: not text but binary data (%zu of %zu "
+                                 "bytes are not text); a document is UTF-8, "
+                                 "UTF-16 with a byte-order mark, or "
+                                 "Windows-1252 text",
                                  name, bad, size);
     }
     if (cp1252) {
@@ -736,6 +778,7 @@ refworld_parse(const char *text, size_t size, const char *source_name,
     refworld_parser_t p;
     memset(&p, 0, sizeof(p));
     p.name = name;
+    p.options = options ? options : &no_options;
     if (utf16) {
         refworld_warn(&p, "the text is UTF-16; read as such");
     }
@@ -761,14 +804,19 @@ refworld_parse(const char *text, size_t size, const char *source_name,
     if (!p.title && !p.heading_found) {
         refworld_title_from_cite(&p);
     }
-    if (!p.title && !p.heading_found) {
+    if (!p.title && !p.first_line && p.body.count == 0) {
         s_parse_free(&p);
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
-                                 "%s: not a Refworld document: no title and "
-                                 "no report heading found",
+                                 "%s: there is no text besides Refworld's "
+                                 "page furniture (\"Search Refworld\", "
+                                 "\"Print\", ...): nothing to import",
                                  name);
     }
+    if (p.options->title && p.options->title[0]) {
+        refworld_set_given(&p, &p.title, p.options->title);
+    }
     refworld_derive(&p);
+    refworld_title_fallback(&p);
     char id[129];
     refworld_make_id(&p, sha_hex, id, sizeof(id));
     Dossier__V1__Report *report =

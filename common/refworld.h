@@ -5,8 +5,9 @@
     Disclaimer..., Last Updated), then the title again, a "Country (Tier X)"
     heading, the narrative paragraphs, and page furniture ("Search
     Refworld"). Real documents vary; the parser reads what it can, reports
-    what it could not as warnings, and rejects only text that is not a
-    Refworld document at all. It never asserts on its input: any bytes give
+    what it could not as warnings, and rejects only what is not text at
+    all (empty, blank, binary) or too large: any text imports, a missing
+    field being a warning. It never asserts on its input: any bytes give
     a result or an error.
 
     Variations read:
@@ -25,7 +26,20 @@
       whose body follows without a blank line; a "Released by ..." note and
       its date (not a publication date); the title given by a "Title"
       label, by the first title-like line, or failing both read back from
-      "Cite as".
+      "Cite as"; failing all three, the first line when it reads as a
+      heading (not a section name such as "EXECUTIVE SUMMARY"), else the
+      file name.
+    - Series by their text, when no title names one: "EXECUTIVE SUMMARY"
+      first or "Country Reports on Human Rights Practices" (HRR), "Country
+      Scores", "Global Freedom Score" or "Freedom in the World" (FIW),
+      "Trafficking in Persons Report", "World Report" with "Human Rights
+      Watch", "Amnesty International Report", UNHCR "Eligibility
+      Guidelines" / "International Protection Considerations" (unhcr-eg)
+      and "UNHCR Position on Returns" (unhcr-pos); the year where the
+      text writes it after the series' name ("Freedom in the World 2023",
+      "... Practices for 2023"), the country from the first line or the
+      start of the first sentences ("Eritrea is ..."), each with a
+      warning. A tier is only ever read from a heading or a TIP sentence.
     - Dates: "14 June 2004", "4 Jun 2004", "June 14, 2004", "2004-06-14"
       -> "2004-06-14"; "June 2004" -> "2004-06"; "2004" -> "2004".
     - Heading: "Country (Tier 1|2|3|2 Watch List|Special Case)" in any case
@@ -84,6 +98,23 @@ typedef struct {
     size_t n_warnings;
 } refworld_result_t;
 
+/*  What the caller knows of a document, given in place of (or over)
+    what its text says: each set field (non-NULL and not "", or year not
+    0) replaces the parsed value before the id is derived, so that a
+    given country or year names the record as a parsed one would. All
+    borrowed for the call. */
+typedef struct {
+    const char *title;
+    const char *country; /* country_code follows it when the name is known */
+    unsigned year;
+    const char *doc_type; /* a known series also gives the id its slug */
+    const char *publisher;
+    const char *source_url;
+    /* The document's file name, the title of last resort (its directory
+       and extension dropped); NULL: "Untitled document". */
+    const char *file_name;
+} refworld_options_t;
+
 /*  Parses size bytes of text (need not be NUL-terminated; UTF-8, a BOM and
     CRLF line ends accepted; invalid UTF-8 is replaced, not trusted).
     source_name names the document in messages (a file name; may be NULL:
@@ -95,15 +126,25 @@ typedef struct {
     string of the report is malloc'd and valid UTF-8 without NULs.
     Returns DOSSIER_OK and fills *result (the caller's, freed with
     refworld_result_free); DOSSIER_INVALID_ARGUMENT with err naming
-    source_name and what was missing ("notes.txt: not a Refworld document:
-    no title and no report heading found"; also for an empty file, binary
-    data, or more than 64 MiB), leaving *result untouched; or
+    source_name and why ("empty.txt: the file is empty: there is nothing to
+    import"; also for blank text, binary data, or more than 64 MiB),
+    leaving *result untouched; or
     DOSSIER_RESOURCE_EXHAUSTED when out of memory. At most 32 warnings are
     kept. */
 dossier_status_t refworld_parse(const char *text, size_t size,
                                 const char *source_name,
                                 refworld_result_t *result,
                                 dossier_error_t *err);
+
+/*  refworld_parse with the caller's fields (options, borrowed; NULL: none
+    and no file name). refworld_parse(t, n, name, r, e) is
+    refworld_parse_with(t, n, name, &(refworld_options_t){.file_name =
+    name}, r, e). */
+dossier_status_t refworld_parse_with(const char *text, size_t size,
+                                     const char *source_name,
+                                     const refworld_options_t *options,
+                                     refworld_result_t *result,
+                                     dossier_error_t *err);
 
 /*  Frees what refworld_parse put in result and zeroes it; takes NULL. */
 void refworld_result_free(refworld_result_t *result);

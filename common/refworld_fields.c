@@ -55,6 +55,81 @@ static const s_series_t s_series[] = {
     {"attacks on the press", "Attacks on the Press", "cpj-aotp"},
 };
 
+/* Series recognized by their text when no title names one: a folded
+   phrase of the title, the first line or the first paragraphs. Checked in
+   order; "first" phrases must be the whole first paragraph. A series
+   whose name the text writes gets the year written after it
+   (year_after). */
+typedef struct {
+    const char *phrase;
+    bool first;       /* the phrase is the first paragraph, alone */
+    const char *also; /* and this phrase too (NULL: none) */
+    const char *doc_type;
+    const char *slug;
+} s_signature_t;
+
+static const s_signature_t s_signatures[] = {
+    {"executive summary", true, NULL,
+     "Country Reports on Human Rights Practices", "hrr"},
+    {"country reports on human rights practices", false, NULL,
+     "Country Reports on Human Rights Practices", "hrr"},
+    {"country report on human rights practices", false, NULL,
+     "Country Reports on Human Rights Practices", "hrr"},
+    {"country scores", true, NULL, "Freedom in the World", "fh-fiw"},
+    {"global freedom score", false, NULL, "Freedom in the World", "fh-fiw"},
+    {"freedom in the world", false, NULL, "Freedom in the World", "fh-fiw"},
+    {"trafficking in persons report", false, NULL,
+     "Trafficking in Persons Report", "tip"},
+    {"world report", false, "human rights watch", "World Report", "hrw-wr"},
+    {"amnesty international report", false, NULL,
+     "Amnesty International Report", "ai"},
+    {"eligibility guidelines", false, NULL, "UNHCR Eligibility Guidelines",
+     "unhcr-eg"},
+    {"international protection considerations", false, NULL,
+     "UNHCR Eligibility Guidelines", "unhcr-eg"},
+    {"political rights score", false, "civil liberties score",
+     "Freedom in the World", "fh-fiw"},
+    {"unhcr position on returns", false, NULL, "UNHCR Position Paper",
+     "unhcr-pos"},
+    {"position on returns to", false, "unhcr", "UNHCR Position Paper",
+     "unhcr-pos"},
+};
+
+/* Phrases after which a series' text writes its edition's year. */
+static const char *const s_year_after[] = {
+    "freedom in the world ",   "human rights practices for ",
+    "human rights practices ", "trafficking in persons report ",
+    "world report ",           "amnesty international report ",
+};
+
+/* A first line that names a part of a document, not the document: never a
+   title. Compared after s_simplify-like folding. */
+static const char *const s_section_names[] = {
+    "executive summary",
+    "country scores",
+    "overview",
+    "key developments",
+    "summary",
+    "introduction",
+    "contents",
+    "table of contents",
+    "global freedom score",
+    "political rights",
+    "civil liberties",
+    "status",
+    "free",
+    "partly free",
+    "not free",
+    "key findings",
+};
+
+/* How much of the start of a text the recognition reads. */
+#define S_RECOGNIZE_PARAGRAPHS 6
+#define S_RECOGNIZE_BYTES 6000
+/* Words of a country name tried at once ("Democratic Republic of the
+   Congo" has 5 before a footnote). */
+#define S_COUNTRY_WORDS 6
+
 /* Publishers a title may start with ("U.S. Department of State 2004 ...");
    they are not part of the series name. */
 static const char *const s_title_publishers[] = {
@@ -787,6 +862,301 @@ s_tier_from_body(refworld_parser_t *p) {
     }
 }
 
+/*  Lower-case ASCII words of s separated by one space (out: size
+    bytes): how a first paragraph is compared with a section's name. */
+static void
+s_simplify_words(const char *s, char *out, size_t size) {
+    size_t o = 0;
+    bool space = false;
+    for (; *s && o + 2 < size; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x80 && isalnum(c)) {
+            if (space && o > 0) {
+                out[o++] = ' ';
+            }
+            space = false;
+            out[o++] = (char)tolower(c);
+        } else {
+            space = true;
+        }
+    }
+    out[o] = '\0';
+}
+
+/*  A year (1900 to 2199) at the start of s, after blanks, not followed by
+    another digit; else 0. */
+static unsigned
+s_year_in_prefix(const char *s) {
+    while (*s == ' ') {
+        s++;
+    }
+    bool century = (s[0] == '1' && s[1] == '9') ||
+                   (s[0] == '2' && (s[1] == '0' || s[1] == '1'));
+    if (!century || !isdigit((unsigned char)s[2]) ||
+        !isdigit((unsigned char)s[3]) || isdigit((unsigned char)s[4])) {
+        return 0;
+    }
+    return (unsigned)((s[0] - '0') * 1000 + (s[1] - '0') * 100 +
+                      (s[2] - '0') * 10 + (s[3] - '0'));
+}
+
+/*  The folded start of the text: the title, the first line and the
+    first paragraphs, one per line; NULL when out of memory. */
+static char *
+s_recognize_text(refworld_parser_t *p) {
+    size_t cap = S_RECOGNIZE_BYTES + 1024;
+    char *joined = malloc(cap);
+    if (!joined) {
+        p->oom = true;
+        return NULL;
+    }
+    size_t n = 0;
+    const char *parts[2 + S_RECOGNIZE_PARAGRAPHS] = {p->title, p->first_line};
+    for (size_t i = 0; i < p->body.count && i < S_RECOGNIZE_PARAGRAPHS; i++) {
+        parts[2 + i] = p->body.items[i];
+    }
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        if (!parts[i]) {
+            continue;
+        }
+        size_t len = strlen(parts[i]);
+        if (len > S_RECOGNIZE_BYTES - n) {
+            len = S_RECOGNIZE_BYTES - n;
+        }
+        memcpy(joined + n, parts[i], len);
+        n += len;
+        joined[n++] = '\n';
+        if (n >= S_RECOGNIZE_BYTES) {
+            break;
+        }
+    }
+    char *folded = text_fold(joined, n);
+    free(joined);
+    p->oom |= folded == NULL;
+    return folded;
+}
+
+/*  True when the first paragraph of the document is phrase alone (after
+    folding; case and a final colon aside). */
+static bool
+s_first_paragraph_is(const refworld_parser_t *p, const char *phrase) {
+    if (p->body.count == 0) {
+        return false;
+    }
+    char simple[64];
+    s_simplify_words(p->body.items[0], simple, sizeof(simple));
+    return strcmp(simple, phrase) == 0;
+}
+
+/*  The year written right after a series' name in folded text ("freedom
+    in the world 2023"), or 0. */
+static unsigned
+s_year_after_series(const char *folded) {
+    for (size_t i = 0; i < sizeof(s_year_after) / sizeof(s_year_after[0]);
+         i++) {
+        const char *at = strstr(folded, s_year_after[i]);
+        if (!at) {
+            continue;
+        }
+        unsigned year = s_year_in_prefix(at + strlen(s_year_after[i]));
+        if (year) {
+            return year;
+        }
+    }
+    return 0;
+}
+
+/*  The first known country named by one to S_COUNTRY_WORDS capitalized
+    words of s (each word checked as the start of a name), among its
+    first max_words words; NULL when none. Words of three letters or fewer
+    alone are not tried: "Ago" or "Per" would be ISO codes. *name_p gets
+    the name as written (malloc'd) when found. */
+static const country_t *
+s_country_in(refworld_parser_t *p, const char *s, size_t max_words,
+             char **name_p) {
+    const char *starts[64];
+    const char *ends[64];
+    bool joined[64]; /* word i follows word i - 1 across a space only */
+    size_t words = 0;
+    const char *q = s;
+    while (*q && words < max_words && words < 64) {
+        joined[words] = true;
+        while (*q == ' ' || *q == ',' || *q == '(' || *q == ')' || *q == '"') {
+            joined[words] &= *q == ' ';
+            q++;
+        }
+        if (!*q) {
+            break;
+        }
+        starts[words] = q;
+        while (*q && *q != ' ' && *q != ',' && *q != '.' && *q != ';' &&
+               *q != ':' && *q != ')' && *q != '(') {
+            q++;
+        }
+        ends[words] = q;
+        /* "Tunisia's democratic transition": the name without its 's */
+        if (q - starts[words] > 2 && q[-1] == 's' && q[-2] == '\'') {
+            ends[words] = q - 2;
+        } else if (q - starts[words] > 4 && q[-1] == 's' &&
+                   memcmp(q - 4, "\xe2\x80\x99", 3) == 0) {
+            ends[words] = q - 4;
+        }
+        words++;
+        if (*q == '.' || *q == ';' || *q == ':') {
+            break; /* a sentence names its subject before its first stop */
+        }
+    }
+    char candidate[160];
+    for (size_t i = 0; i < words; i++) {
+        unsigned char first = (unsigned char)starts[i][0];
+        if (!(isupper(first) || first >= 0x80)) {
+            continue;
+        }
+        for (size_t k = S_COUNTRY_WORDS; k >= 1; k--) {
+            bool one_name = i + k <= words;
+            for (size_t w = i + 1; one_name && w < i + k; w++) {
+                one_name = joined[w];
+            }
+            if (!one_name) {
+                continue;
+            }
+            size_t len = (size_t)(ends[i + k - 1] - starts[i]);
+            if (len <= 3 || len >= sizeof(candidate)) {
+                continue;
+            }
+            memcpy(candidate, starts[i], len);
+            candidate[len] = '\0';
+            const country_t *c = country_lookup(candidate);
+            if (c) {
+                *name_p = refworld_strndup(candidate, len);
+                p->oom |= *name_p == NULL;
+                return *name_p ? c : NULL;
+            }
+        }
+    }
+    return NULL;
+}
+
+/*  When no title names the series: the series, year and country by the
+    text (s_signatures), each with a warning. */
+static void
+s_recognize(refworld_parser_t *p) {
+    char *folded = s_recognize_text(p);
+    if (!folded) {
+        return;
+    }
+    const s_signature_t *found = NULL;
+    for (size_t i = 0; i < sizeof(s_signatures) / sizeof(s_signatures[0]);
+         i++) {
+        const s_signature_t *sig = &s_signatures[i];
+        bool hit = sig->first ? s_first_paragraph_is(p, sig->phrase)
+                              : strstr(folded, sig->phrase) != NULL;
+        if (hit && (!sig->also || strstr(folded, sig->also))) {
+            found = sig;
+            break;
+        }
+    }
+    if (found) {
+        refworld_set(p, &p->doc_type, found->doc_type, strlen(found->doc_type));
+        p->series_slug = found->slug;
+        refworld_warn(p, "no title names the series; read as %s from the text",
+                      found->doc_type);
+    }
+    if (p->year == 0) {
+        p->year = s_year_after_series(folded);
+        if (p->year) {
+            refworld_warn(p, "the year %u was read from the text", p->year);
+        }
+    }
+    free(folded);
+    if (p->country || p->heading_country) {
+        return;
+    }
+    /* The first line (a title such as "... Asylum-Seekers from
+       Afghanistan"), then the start of the first paragraphs ("Eritrea is
+       a ..."). */
+    char *name = NULL;
+    const country_t *c = NULL;
+    if (p->first_line) {
+        c = s_country_in(p, p->first_line, 40, &name);
+    }
+    for (size_t i = 0; !c && i < p->body.count && i < S_RECOGNIZE_PARAGRAPHS;
+         i++) {
+        c = s_country_in(p, p->body.items[i], 8, &name);
+    }
+    if (c) {
+        p->country = name;
+        char ex[64];
+        refworld_warn(p, "the country \"%s\" was read from the text",
+                      refworld_excerpt(name, ex, sizeof(ex)));
+    }
+}
+
+/*  The known series whose name is doc_type, or NULL. */
+static const s_series_t *
+s_series_named(const char *doc_type) {
+    char *folded = text_fold(doc_type, strlen(doc_type));
+    if (!folded) {
+        return NULL;
+    }
+    const s_series_t *found = NULL;
+    for (size_t i = 0; i < sizeof(s_series) / sizeof(s_series[0]); i++) {
+        if (strstr(folded, s_series[i].match)) {
+            found = &s_series[i];
+            break;
+        }
+    }
+    free(folded);
+    return found;
+}
+
+void
+refworld_set_given(refworld_parser_t *p, char **slot, const char *value) {
+    size_t n = strlen(value);
+    if (text_utf8_valid(value, n)) {
+        refworld_set(p, slot, value, n);
+        return;
+    }
+    char *clean = text_utf8_sanitize(value, n);
+    if (!clean) {
+        p->oom = true;
+        return;
+    }
+    free(*slot);
+    *slot = clean;
+}
+
+/*  The caller's fields over the parsed ones (refworld_options_t). */
+static void
+s_apply_options(refworld_parser_t *p) {
+    const refworld_options_t *o = p->options;
+    if (o->country && o->country[0]) {
+        refworld_set_given(p, &p->country, o->country);
+        p->country_entry = country_lookup(o->country);
+    }
+    if (o->year) {
+        p->year = o->year;
+    }
+    if (o->doc_type && o->doc_type[0]) {
+        refworld_set_given(p, &p->doc_type, o->doc_type);
+        const s_series_t *series = s_series_named(o->doc_type);
+        p->series_slug = series ? series->slug : NULL;
+        for (size_t i = 0;
+             !series && i < sizeof(s_signatures) / sizeof(s_signatures[0]);
+             i++) {
+            if (strcasecmp(o->doc_type, s_signatures[i].doc_type) == 0) {
+                p->series_slug = s_signatures[i].slug;
+            }
+        }
+    }
+    if (o->publisher && o->publisher[0]) {
+        refworld_set_given(p, &p->publisher, o->publisher);
+    }
+    if (o->source_url && o->source_url[0]) {
+        refworld_set_given(p, &p->source_url, o->source_url);
+    }
+}
+
 void
 refworld_derive(refworld_parser_t *p) {
     char ex[64], ex2[64];
@@ -812,6 +1182,10 @@ refworld_derive(refworld_parser_t *p) {
         p->country = strdup(p->countries);
         p->oom |= p->country == NULL;
     }
+    if (!p->series_slug && !p->heading_found) {
+        s_recognize(p);
+    }
+    s_apply_options(p);
     p->country_entry = p->country ? country_lookup(p->country) : NULL;
     if (p->country && p->heading_country) {
         const country_t *a = p->country_entry;
@@ -851,10 +1225,8 @@ refworld_derive(refworld_parser_t *p) {
     }
     s_source_url(p);
 
-    if (!p->title) {
-        refworld_warn(p, "no title found");
-    } else if (p->year == 0) {
-        refworld_warn(p, "no year in the title");
+    if (p->year == 0) {
+        refworld_warn(p, p->title ? "no year in the title" : "no year found");
     }
     if (!p->country) {
         refworld_warn(p, "no country found");
@@ -881,6 +1253,104 @@ refworld_derive(refworld_parser_t *p) {
         refworld_warn(p, "no closing \"Search Refworld\" line: the text may be "
                          "truncated");
     }
+}
+
+/*  True when line may stand as a document's title: one short line, no
+    final full stop, not the name of a section. */
+static bool
+s_heading_like(const char *line) {
+    size_t n = strlen(line);
+    if (n < 3 || n > REFWORLD_TITLE_MAX || line[n - 1] == '.' ||
+        line[n - 1] == ',' || line[n - 1] == ';') {
+        return false;
+    }
+    char simple[64];
+    if (n < sizeof(simple)) {
+        s_simplify_words(line, simple, sizeof(simple));
+        for (size_t i = 0;
+             i < sizeof(s_section_names) / sizeof(s_section_names[0]); i++) {
+            if (strcmp(simple, s_section_names[i]) == 0) {
+                return false;
+            }
+        }
+        if (simple[0] == '\0') {
+            return false;
+        }
+    }
+    return true;
+}
+
+void
+refworld_title_fallback(refworld_parser_t *p) {
+    if (p->title || p->oom) {
+        return;
+    }
+    char ex[64];
+    if (p->first_line_heading && p->doc_type && p->country) {
+        /* "Sweden1 (Tier 1)": the series and the country it names, as
+           Refworld titles such a chapter */
+        char title[REFWORLD_TITLE_MAX + 1];
+        char year[16] = "";
+        if (p->year) {
+            snprintf(year, sizeof(year), " %u", p->year);
+        }
+        int n = snprintf(title, sizeof(title), "%s%s - %s", p->doc_type, year,
+                         p->country);
+        if (n > 0 && (size_t)n < sizeof(title)) {
+            refworld_set(p, &p->title, title, (size_t)n);
+            refworld_warn(p,
+                          "no title found; \"%s\" was made from the "
+                          "heading",
+                          refworld_excerpt(title, ex, sizeof(ex)));
+            return;
+        }
+    }
+    /* A line of a longer paragraph is a piece of a sentence, not a
+       heading. */
+    bool alone =
+        p->first_line &&
+        (p->first_line_heading ||
+         (p->body.count > 0 && strcmp(p->body.items[0], p->first_line) == 0));
+    if (alone && s_heading_like(p->first_line)) {
+        refworld_set(p, &p->title, p->first_line, strlen(p->first_line));
+        /* The title's line is not also the first paragraph. */
+        if (p->title && p->body.count > 1 &&
+            strcmp(p->body.items[0], p->title) == 0) {
+            free(p->body.items[0]);
+            memmove(p->body.items, p->body.items + 1,
+                    (p->body.count - 1) * sizeof(char *));
+            p->body.count--;
+        }
+        refworld_warn(p, "no title found; the first line \"%s\" is the title",
+                      refworld_excerpt(p->first_line, ex, sizeof(ex)));
+        return;
+    }
+    const char *file = p->options->file_name;
+    if (file && *file) {
+        const char *slash = strrchr(file, '/');
+        const char *base = slash ? slash + 1 : file;
+        const char *dot = strrchr(base, '.');
+        size_t n = dot && dot > base ? (size_t)(dot - base) : strlen(base);
+        if (n > 0 && n <= REFWORLD_TITLE_MAX) {
+            /* A local file name need not be UTF-8. */
+            char *name = text_utf8_sanitize(base, n);
+            if (!name) {
+                p->oom = true;
+                return;
+            }
+            free(p->title);
+            p->title = name;
+            refworld_warn(
+                p,
+                "no title found; the file name \"%s\" is the "
+                "title",
+                refworld_excerpt(p->title ? p->title : "", ex, sizeof(ex)));
+            return;
+        }
+    }
+    const char *untitled = "Untitled document";
+    refworld_set(p, &p->title, untitled, strlen(untitled));
+    refworld_warn(p, "no title found; the record is titled \"%s\"", untitled);
 }
 
 /* ---- the id ------------------------------------------------------- */

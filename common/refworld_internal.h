@@ -71,6 +71,13 @@ typedef struct {
     bool heading_found;
     bool ended; /* "Search Refworld" seen after the body began */
     bool title_from_label;
+    /* The first line that is not furniture, a label or the title: where
+       the body (or the heading) begins; a title when the text has none. */
+    char *first_line;
+    bool first_line_heading; /* it was the "Country (Tier X)" heading */
+    /* The caller's fields and file name (refworld_options_t); never NULL
+       during a parse. */
+    const refworld_options_t *options;
     refworld_strvec_t body;
     refworld_strvec_t warnings;
     char *para; /* paragraph being assembled */
@@ -195,9 +202,20 @@ char *refworld_country_name(refworld_parser_t *p, const char *s, size_t n);
 void refworld_title_from_cite(refworld_parser_t *p);
 
 /*  After the pass: derives country, year, series (doc_type), the tier
-    from the body, the publication date in ISO 8601 and the source URL,
-    and warns about what is missing. */
+    from the body, the publication date in ISO 8601 and the source URL;
+    recognizes the series by the text when the title does not name it;
+    applies the caller's fields (p->options), and warns about what is
+    missing. */
 void refworld_derive(refworld_parser_t *p);
+
+/*  Replaces *slot with a copy of the caller's value (refworld_options_t),
+    made valid UTF-8 (invalid sequences become U+FFFD); records OOM. */
+void refworld_set_given(refworld_parser_t *p, char **slot, const char *value);
+
+/*  After refworld_derive, for a document still without a title: the
+    first line when it reads as a heading, else the file name (its
+    extension dropped), else "Untitled document"; with a warning. */
+void refworld_title_fallback(refworld_parser_t *p);
 
 /*  Writes the report's id (see refworld.h) into id (size bytes, 129 are
     enough); sha_hex is the text's SHA-256 in hex. */

@@ -63,6 +63,12 @@ void fuzz_envelope_cleanup(void);
     store (so a replayed input sees what it saw when it was found). */
 void fuzz_envelope_reset(void);
 
+/*  dossier-gateway's request parser (gateway/connect.h): "VERB TARGET",
+    header lines, an empty line and a body. A parsed call's payload
+    decodes as its method's request and fits the limit; an error has a
+    Connect HTTP status, a message, and a JSON body naming its code. */
+int fuzz_gateway_one(const uint8_t *data, size_t size);
+
 #ifdef DOSSIER_LIBFUZZER
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #endif
@@ -78,5 +84,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
             abort();                                                           \
         }                                                                      \
     } while (0)
+
+/*  webfiles_resolve over the input as a request target: a name it
+    accepts is relative, of safe characters only, without an empty, "."
+    or ".." segment or a hidden one, and comes with a Content-Type. */
+int fuzz_webfiles_one(const uint8_t *data, size_t size);
 
 #endif

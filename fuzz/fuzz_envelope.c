@@ -16,11 +16,11 @@
     message and no payload; an OK payload decodes as the method's output
     and every string field in it is valid UTF-8 (protobuf clients in
     other languages refuse anything else); and after every committed
-    write, store_check finds no problem. The error message itself is not
-    checked for UTF-8 here: handlers may quote request bytes, and the
-    loop's s_reply_error makes every message valid UTF-8 on its way out
-    (tests/integration/test_abuse_network.c checks that live; the inputs
-    that found it are in tests/regress/envelope/). */
+    write, store_check finds no problem. An error's message goes through
+    loop_error_message, as every error reply of the loop does (handlers
+    may quote request bytes), and what comes out must be valid UTF-8: the
+    inputs in tests/regress/envelope/ found messages that were not
+    (tests/integration/test_abuse_network.c checks the same live). */
 #include <dirent.h>
 #include <stdbool.h>
 #include <string.h>
@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "net/auth.h"
+#include "net/loop.h"
 #include "config.h"
 #include "dossier/v1/rpc.pb-c.h"
 #include "fuzz.h"
@@ -274,6 +275,11 @@ s_env_check_reply(const job_t *job) {
                    job->method->full_name, (int)job->code);
         FUZZ_CHECK(job->payload == NULL && job->payload_size == 0,
                    "%s: an error with a payload", job->method->full_name);
+        char sent[512];
+        loop_error_message(sent, sizeof sent, job->message);
+        FUZZ_CHECK(text_utf8_valid(sent, strlen(sent)),
+                   "%s: an error message that is not UTF-8 on the wire",
+                   job->method->full_name);
         return;
     }
     ProtobufCMessage *output = protobuf_c_message_unpack(

@@ -51,6 +51,7 @@ static const s_setting_t s_settings[] = {
     {"max_queue", S_UINT, S_AT(max_queue), 1, 10000000},
     {"write_batch_max", S_UINT, S_AT(write_batch_max), 1, 100000},
     {"merge_idle_ms", S_UINT, S_AT(merge_idle_ms), 0, 3600000},
+    {"history_keep", S_UINT, S_AT(history_keep), 0, UINT_MAX},
     {"shutdown_timeout_ms", S_UINT, S_AT(shutdown_timeout_ms), 0, 3600000},
     {"curve_secret_key_file", S_STRING, S_AT(curve_secret_key_file), 0, 0},
     {"users_dir", S_STRING, S_AT(users_dir), 0, 0},
@@ -109,6 +110,7 @@ static const char s_usage[] =
     "  --merge-idle-ms N          merge large index segments once the\n"
     "                             writer has been idle this long; 0:\n"
     "                             at the commit that made them (100)\n"
+    "  --history-keep N           old versions kept per record; 0: all\n"
     "  --shutdown-timeout-ms N    wait for requests in flight (5000)\n"
     "  --curve-key FILE           the server's secret certificate (from\n"
     "                             `dossier keygen`): turns on CURVE\n"

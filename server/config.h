@@ -35,6 +35,7 @@ typedef struct {
     unsigned max_queue;            /* requests waiting for a thread, 10000 */
     unsigned write_batch_max;      /* writes per group commit, 256 */
     unsigned merge_idle_ms;        /* index merges after this idle, 100 */
+    unsigned history_keep;         /* past versions per record, 0: all */
     unsigned shutdown_timeout_ms;  /* in-flight wait on SIGTERM, 5000 */
     char *curve_secret_key_file;   /* --curve-key: server certificate */
     char *users_dir;               /* --users: user public certificates */

@@ -132,6 +132,7 @@ main(int argc, char **argv) {
         .no_sync = config.no_sync,
         /* The writer merges large index segments when idle. */
         .defer_merges = config.merge_idle_ms > 0,
+        .history_keep = config.history_keep,
     };
     int64_t open_started = job_now_ms();
     if (store_open(config.data_dir, &options, &store, &err) != DOSSIER_OK) {

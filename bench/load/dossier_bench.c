@@ -143,6 +143,7 @@ typedef struct {
     uint64_t seed;
     long server_pid;
     const char *write_corpus;
+    bool write_queries;
     const char *label;
 } opts_t;
 
@@ -219,7 +220,9 @@ s_usage(FILE *f) {
         "  --seed N             corpus seed (20260101)\n"
         "  --pid PID            server pid: report its resident size\n"
         "  --label TEXT         a name for the summary line\n"
-        "  --write-corpus DIR   write --records Refworld text files, exit\n");
+        "  --write-corpus DIR   write --records Refworld text files, exit\n"
+        "  --write-queries      print the Search queries a worker draws,\n"
+        "                       one a line, exit (for the HTTP bench)\n");
 }
 
 static int
@@ -249,6 +252,8 @@ s_parse_args(int argc, char **argv, opts_t *o) {
             o->preload = false;
         } else if (strcmp(a, "--no-floor") == 0) {
             o->floor = false;
+        } else if (strcmp(a, "--write-queries") == 0) {
+            o->write_queries = true;
         } else if (!v) {
             fprintf(stderr, "dossier-bench: %s needs a value\n", a);
             return -1;
@@ -995,6 +1000,18 @@ main(int argc, char **argv) {
     }
     if (s_opts.write_corpus) {
         return s_write_corpus(s_opts.write_corpus);
+    }
+    if (s_opts.write_queries) {
+        /* The queries of worker 0 (s_worker_main's seeding), so HTTP
+           clients search what dossier-bench searches. */
+        corpus_rng_t rng;
+        corpus_rng_seed(&rng, 0x10000000ull);
+        for (int q = 0; q < S_QUERIES; q++) {
+            char query[128];
+            corpus_three_terms(&rng, query, sizeof query);
+            printf("%s\n", query);
+        }
+        return 0;
     }
     echo_t echo = {0};
     if (s_opts.floor && s_echo_spawn(&echo) != 0) {

@@ -70,6 +70,39 @@ def f(v, fmt="%.0f"):
     return fmt % float(v)
 
 
+def http_section(runs):
+    """The HTTP rows (dossier-gateway, wrk) beside the direct ones."""
+    pairs = [("http_get_c1", "get_c1"), ("http_get_c16", "get_c16"),
+             ("http_get_proto_c16", "get_c16"),
+             ("http_search_c1", "search_c1"),
+             ("http_search_c16", "search_c16")]
+    rows = []
+    for http, direct in pairs:
+        h, d = runs.get(http), runs.get(direct)
+        if not h:
+            continue
+        ratio = added = "-"
+        if d:
+            ratio = "%.2fx" % (float(h["ops_s"]) / float(d["ops_s"]))
+            added = "%.0f" % (float(h["p50_us"]) - float(d["p50_us"]))
+        rows.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            http, h["c"], f(h["ops_s"]), h["p50_us"], h["p90_us"],
+            h["p99_us"], h["max_us"], h["errors"], ratio, added))
+    if not rows:
+        return []
+    return ["", "### Over HTTP: dossier-gateway", "",
+            "The same Get and Search calls as Connect unary POSTs in JSON "
+            "(http_get_proto: binary protobuf) "
+            "through dossier-gateway, with keep-alive, from Debian's `wrk` "
+            "(bench/load/wrk_connect.lua), beside the direct libdossier "
+            "rows of the same run (Search: the queries dossier-bench "
+            "draws, `--write-queries`). Targets: Get at c16 at least 0.5x "
+            "the direct rate; added p50 under 100 us.", "",
+            "| scenario | c | ops/s | p50 us | p90 us | p99 us | max us "
+            "| errors | ops/direct | added p50 us |",
+            "|---|---|---|---|---|---|---|---|---|---|"] + rows
+
+
 def section(runs, cmds, extra, duration, mixed, records, reports):
     out = [BEGIN, "", "## Load", "",
            "Written by `make bench` (bench/load/run.sh, "
@@ -107,6 +140,7 @@ def section(runs, cmds, extra, duration, mixed, records, reports):
                     f(c16["ops_s"]), float(c16["ops_s"]) / GRPC_C16,
                     format(GRPC_C16, ","), float(c16["ratio_ops"]),
                     c1["p50_us"], float(c1["ratio_p50"]))]
+    out += http_section(runs)
     out += ["", "### Bulk import, List and Search, %s reports" %
             format(int(reports), ","), ""]
     imp = extra.get("import")

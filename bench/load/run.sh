@@ -70,6 +70,50 @@ stop_server() {
     wait "$PID" || true
 }
 
+# start_gateway: dossier-gateway in front of the server at $EP, on a free
+# loopback port (read from its first log line); sets GPORT and GPID.
+start_gateway() {
+    "$bin/dossier-gateway" --server "$EP" --listen 127.0.0.1:0 \
+        --no-access-log 2>"$work/gateway.log" &
+    GPID=$!
+    pids="$pids $GPID"
+    GPORT=
+    for _ in $(seq 1 200); do
+        GPORT=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' \
+            "$work/gateway.log")
+        [ -n "$GPORT" ] && return 0
+        sleep 0.1
+    done
+    echo "dossier-gateway did not start:" >&2
+    cat "$work/gateway.log" >&2
+    exit 1
+}
+
+stop_gateway() {
+    kill "$GPID"
+    wait "$GPID" || true
+}
+
+# http_bench NAME C METHOD [FORMAT]: wrk (Debian's) POSTing Connect calls
+# of METHOD (FORMAT json, the default, or proto) through the gateway at
+# concurrency C with keep-alive, as one summary line in dossier-bench's
+# form.
+http_bench() {
+    local name=$1 c=$2 method=$3 format=${4:-json} threads=2
+    [ "$c" -lt 2 ] && threads=1
+    echo "== $name: wrk -t$threads -c$c -d${duration}s ($method over HTTP)"
+    WRK_METHOD=$method WRK_FORMAT=$format WRK_RECORDS=$records \
+        WRK_QUERIES=$work/queries.txt \
+        wrk -t"$threads" -c"$c" -d"${duration}s" \
+        -s "$here/wrk_connect.lua" "http://127.0.0.1:$GPORT" |
+        tee "$work/$name.out"
+    sed -n "s/^wrkline /summary: label=$name client=http c=$c /p" \
+        "$work/$name.out" >>"$results"
+    echo "cmd $name WRK_METHOD=$method WRK_FORMAT=$format wrk -t$threads -c$c" \
+        "-d${duration}s -s bench/load/wrk_connect.lua http://GATEWAY" \
+        >>"$results"
+}
+
 # bench NAME ARGS...: one dossier-bench run; its output goes to the
 # terminal and its summary line, named, to $results.
 bench() {
@@ -95,6 +139,12 @@ bench get_raw_c1 --records "$records" --no-preload --concurrency 1 \
     --duration "$duration" --mix get=100 --raw
 bench get_raw_c16 --records "$records" --no-preload --concurrency 16 \
     --duration "$duration" --mix get=100 --raw
+# The same Gets over HTTP, through dossier-gateway (Connect, JSON).
+start_gateway
+http_bench http_get_c1 1 Get
+http_bench http_get_c16 16 Get
+http_bench http_get_proto_c16 16 Get proto
+stop_gateway
 bench mixed_c16 --records "$records" --no-preload --concurrency 16 \
     --duration "$mixed" --floor-seconds "$duration" \
     --mix get=90,list=5,search=3,put=2 --pid "$PID"
@@ -156,6 +206,12 @@ bench search_c1 --records "$reports" --no-preload --concurrency 1 \
     --duration "$duration" --mix search=100
 bench search_c16 --records "$reports" --no-preload --concurrency 16 \
     --duration "$duration" --mix search=100 --pid "$PID"
+# The same searches over HTTP, through dossier-gateway.
+"$bin/dossier-bench" --write-queries >"$work/queries.txt"
+start_gateway
+http_bench http_search_c1 1 Search
+http_bench http_search_c16 16 Search
+stop_gateway
 stop_server
 
 if [ "$doc" != "-" ]; then

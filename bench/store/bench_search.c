@@ -253,9 +253,14 @@ s_usage(void) {
             "usage: dossier-bench-search [--docs N] [--seed S] [--batch B]\n"
             "         [--rounds R] [--dir DIR] [--corpus FILE] "
             "[--queries FILE]\n"
+            "         [--answers FILE]\n"
             "  Loads N synthetic reports (default 4000) into a fresh store "
             "in DIR\n"
-            "  (default: a new temporary directory) and times searches.\n");
+            "  (default: a new temporary directory) and times searches.\n"
+            "  --answers writes each query's exact total_hits and top 10 "
+            "ids\n"
+            "  (KIND, NUMBER, TOTAL, IDS comma-separated, tab-separated),\n"
+            "  for bench/store/search.sh to hold the baselines to.\n");
 }
 
 int
@@ -263,6 +268,7 @@ main(int argc, char **argv) {
     uint32_t n_docs = 4000, batch_size = 1000, rounds = 5;
     uint64_t seed = 20260101;
     const char *dir = NULL, *corpus_path = NULL, *queries_path = NULL;
+    const char *answers_path = NULL;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -289,6 +295,8 @@ main(int argc, char **argv) {
             corpus_path = val;
         } else if (strcmp(arg, "--queries") == 0) {
             queries_path = val;
+        } else if (strcmp(arg, "--answers") == 0) {
+            answers_path = val;
         } else {
             s_usage();
             return 2;
@@ -395,7 +403,16 @@ main(int argc, char **argv) {
            "load_cpu_seconds %.3f\n",
            load, n_docs / load, load_cpu);
 
-    /* The queries: one warm-up round, then rounds timed. */
+    /* The queries: one warm-up round, then rounds timed. The warm-up
+       round of each exact run writes its answers (--answers). */
+    FILE *answers = NULL;
+    if (answers_path) {
+        answers = fopen(answers_path, "w");
+        if (!answers) {
+            perror(answers_path);
+            return 1;
+        }
+    }
     double *times = calloc((size_t)S_QUERIES * rounds, sizeof(double));
     double *cpu = calloc((size_t)S_QUERIES * rounds, sizeof(double));
     for (int run = 0; run < S_RUNS; run++) {
@@ -437,6 +454,15 @@ main(int argc, char **argv) {
                     times[n++] = took;
                     hits += resp->total_hits;
                 }
+                if (answers && !estimate && round == 0) {
+                    fprintf(answers, "%s\t%d\t%llu\t", s_kinds[k], q,
+                            (unsigned long long)resp->total_hits);
+                    for (size_t h = 0; h < resp->n_hits && h < 10; h++) {
+                        fprintf(answers, "%s%s", h ? "," : "",
+                                resp->hits[h]->report->id);
+                    }
+                    fputc('\n', answers);
+                }
                 if (k == S_PHRASE && !estimate && round == 0) {
                     s_answer_keep(&s_exact[q], resp);
                 } else if (estimate && round == 0) {
@@ -472,6 +498,9 @@ main(int argc, char **argv) {
                    name, estimated, name, 100.0 * error / S_QUERIES, name,
                    100.0 * abs_error / S_QUERIES, name, differ);
         }
+    }
+    if (answers) {
+        fclose(answers);
     }
     free(times);
     free(cpu);

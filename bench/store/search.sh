@@ -1,7 +1,8 @@
 #!/bin/bash
-# search.sh: runs dossier-bench-search and the SQLite FTS5 baseline on the
-# same synthetic corpus and queries, and prints each figure with its ratio
-# to FTS5 (for latencies: FTS5 time / Dossier time, so 3.0 means Dossier is
+# search.sh: runs dossier-bench-search, the SQLite FTS5 baseline and the
+# Xapian baseline (Debian's python3-xapian, default BM25) on the same
+# synthetic corpus and queries, top 10, and prints each figure with its
+# ratio to FTS5, then the same for Xapian (for latencies: FTS5 time / Dossier time, so 3.0 means Dossier is
 # three times faster; for load rate: Dossier / FTS5; for index size:
 # Dossier / FTS5, so below 1.0 means smaller). The right-hand columns give
 # the same figures in CPU time (per query; for the load, the CPU seconds,
@@ -13,6 +14,10 @@
 #   BUILD_DIR  a configured build directory (default build-bench, created
 #              with -DCMAKE_BUILD_TYPE=Release)
 # Environment: ROUNDS (default 5), BATCH (default 1000), SEED.
+# Before the figures, the engines' answers are compared query by query:
+# each must match as many documents as Dossier for every query (else the
+# script fails), and the share of Dossier's top 10 each returns is
+# printed (the three rank with different BM25 variants).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -29,17 +34,46 @@ cmake --build "$build" -j2 --target dossier-bench-search >/dev/null
 
 work=$(mktemp -d /tmp/dossier-search-bench-XXXXXX)
 trap 'rm -rf "$work"' EXIT
-mkdir "$work/store" "$work/fts5"
+mkdir "$work/store" "$work/fts5" "$work/xapian"
 
 "$build/bin/dossier-bench-search" --docs "$docs" --seed "$seed" \
     --batch "$batch" --rounds "$rounds" --dir "$work/store" \
     --corpus "$work/corpus.jsonl" --queries "$work/queries.tsv" \
-    >"$work/dossier.txt"
+    --answers "$work/dossier.answers" >"$work/dossier.txt"
 /usr/bin/python3 "$here/fts5_baseline.py" "$work/corpus.jsonl" \
     "$work/queries.tsv" --batch "$batch" --rounds "$rounds" \
-    --dir "$work/fts5" >"$work/fts5.txt"
+    --dir "$work/fts5" --answers "$work/fts5.answers" >"$work/fts5.txt"
+/usr/bin/python3 "$here/xapian_baseline.py" "$work/corpus.jsonl" \
+    "$work/queries.tsv" --batch "$batch" --rounds "$rounds" \
+    --dir "$work/xapian" --answers "$work/xapian.answers" >"$work/xapian.txt"
 
-/usr/bin/python3 - "$work/dossier.txt" "$work/fts5.txt" <<'PY'
+/usr/bin/python3 - "$work" <<'PY'
+import sys
+def answers(path):
+    out = {}
+    for line in open(path):
+        kind, number, total, ids = line.rstrip("\n").split("\t")
+        out[(kind, int(number))] = (int(total), ids.split(",") if ids else [])
+    return out
+ours = answers(sys.argv[1] + "/dossier.answers")
+failed = False
+for engine in ("fts5", "xapian"):
+    theirs = answers(sys.argv[1] + "/%s.answers" % engine)
+    differ = [(q, ours[q][0], theirs.get(q, (None,))[0]) for q in sorted(ours)
+              if theirs.get(q, (None,))[0] != ours[q][0]]
+    shared = [len(set(ours[q][1]) & set(theirs[q][1])) /
+              max(1, len(ours[q][1])) for q in ours if q in theirs]
+    print("%s: the same number of matches as Dossier for %d of %d queries; "
+          "%.0f%% of Dossier's top 10 in its top 10 on average" % (
+              engine, len(ours) - len(differ), len(ours),
+              100.0 * sum(shared) / max(1, len(shared))))
+    for q, a, b in differ[:5]:
+        print("  %s #%d: dossier %s, %s %s" % (q[0], q[1], a, engine, b))
+    failed = failed or bool(differ)
+sys.exit(1 if failed else 0)
+PY
+
+/usr/bin/python3 - "$work/dossier.txt" "$work/fts5.txt" "$work/xapian.txt" <<'PY'
 import sys
 def read(path):
     out = {}
@@ -75,6 +109,27 @@ print("%-22s %9.1fMB %9.1fMB %6.2fx" % ("index size", dv / 1e6, fv / 1e6,
 dv, fv = int(d["store_bytes"]), int(f["store_bytes"])
 print("%-22s %9.1fMB %9.1fMB %6.2fx" % ("whole store", dv / 1e6, fv / 1e6,
                                         dv / fv))
+x = read(sys.argv[3])
+print()
+print("%-22s %11s %11s %7s   %11s %11s %7s" % (
+    "figure", "dossier", "xapian", "ratio", "dossier cpu", "xapian cpu",
+    "ratio"))
+for kind in kinds:
+    xkind = "phrase" if kind == "phrase_estimated" else kind
+    for p in ["p50", "p99"]:
+        k = "%s_%s_ms" % (kind, p)
+        c = "%s_%s_cpu_ms" % (kind, p)
+        dv, xv = float(d[k]), float(x["%s_%s_ms" % (xkind, p)])
+        dc, xc = float(d[c]), float(x["%s_%s_cpu_ms" % (xkind, p)])
+        print("%-22s %9.3fms %9.3fms %6.1fx   %9.3fms %9.3fms %6.1fx" % (
+            k[:-3], dv, xv, xv / dv, dc, xc, xc / max(dc, 1e-6)))
+dv, xv = float(d["load_docs_per_second"]), float(x["load_docs_per_second"])
+dc, xc = float(d["load_cpu_seconds"]), float(x["load_cpu_seconds"])
+print("%-22s %9.0f/s %9.0f/s %6.2fx   %10.1fs %10.1fs %6.2fx" % (
+    "load rate", dv, xv, dv / xv, dc, xc, xc / dc))
+dv, xv = int(d["index_bytes"]), int(x["index_bytes"])
+print("%-22s %9.1fMB %9.1fMB %6.2fx" % ("index size", dv / 1e6, xv / 1e6,
+                                        dv / xv))
 for kind in kinds:
     print("%s average total_hits (dossier): %s" % (kind,
           d[kind + "_avg_total_hits"]))

@@ -178,6 +178,8 @@ extern const cli_verb_t cli_verb_health;
 extern const cli_verb_t cli_verb_describe;
 extern const cli_verb_t cli_verb_backup;
 extern const cli_verb_t cli_verb_export;
+extern const cli_verb_t cli_verb_log;
+extern const cli_verb_t cli_verb_diff;
 extern const cli_verb_t cli_verb_keygen;
 extern const cli_verb_t cli_verb_whoami;
 extern const cli_verb_t cli_verb_edit;
@@ -322,6 +324,29 @@ bool cli_filter_set(const Dossier__V1__ReportFilter *f);
     now half as many; at most 10 times (*shrinks counts them from 0). */
 bool cli_page_shrink(dossier_status_t status, uint32_t asked,
                      uint32_t *page_cap, int *shrinks);
+
+/*  CSV (cli_csv.c): records as RFC 4180 rows. */
+
+#define CLI_CSV_MAX_COLUMNS 32
+
+/* The columns of a CSV export, Report fields in order. */
+typedef struct {
+    const ProtobufCFieldDescriptor *fields[CLI_CSV_MAX_COLUMNS];
+    size_t n;
+    char spec[512]; /* the names as given, cut up (fields borrow none) */
+} cli_csv_columns_t;
+
+/*  Fills *columns from spec, comma-separated Report field names ("id,
+    title,body"); NULL or "": the default columns. Returns 0, or -1 with
+    *bad the name not known (borrowed from columns or spec). */
+int cli_csv_columns(const char *spec, cli_csv_columns_t *columns,
+                    const char **bad);
+
+/*  Writes the header row (the field names), then one row per call of
+    cli_csv_row; each ends with CRLF. report is borrowed. */
+void cli_csv_header(FILE *out, const cli_csv_columns_t *columns);
+void cli_csv_row(FILE *out, const cli_csv_columns_t *columns,
+                 const Dossier__V1__Report *report);
 
 /*  Files (cli_file.c). */
 

@@ -204,7 +204,8 @@ s_basename(const char *path) {
 }
 
 static int
-s_dry_run(const cli_global_t *g, const s_files_t *files, bool verbose) {
+s_dry_run(const cli_global_t *g, const s_files_t *files, bool verbose,
+          const Dossier__V1__ImportFields *given) {
     size_t failed = 0;
     for (size_t i = 0; i < files->n; i++) {
         const char *path = files->paths[i];
@@ -218,7 +219,17 @@ s_dry_run(const cli_global_t *g, const s_files_t *files, bool verbose) {
         }
         refworld_result_t result = {0};
         dossier_error_t err = {0};
-        if (refworld_parse(data, size, path, &result, &err) != DOSSIER_OK) {
+        refworld_options_t options = {
+            .title = given->title,
+            .country = given->country,
+            .year = given->year,
+            .doc_type = given->doc_type,
+            .publisher = given->publisher,
+            .source_url = given->source_url,
+            .file_name = path,
+        };
+        if (refworld_parse_with(data, size, path, &options, &result, &err) !=
+            DOSSIER_OK) {
             s_parse_failed(NULL, path, err.message);
             failed++;
             free(data);
@@ -242,6 +253,37 @@ s_dry_run(const cli_global_t *g, const s_files_t *files, bool verbose) {
         refworld_result_free(&result);
     }
     return failed ? CLI_EXIT_REFUSED : CLI_EXIT_OK;
+}
+
+/* Prints which key fields the text of path did not give and the flags
+   that give them: "a.txt: warning: no country, year in the text (give
+   --country, --year)". */
+static void
+s_warn_missing(const char *path, const Dossier__V1__ImportTextResponse *r) {
+    static const struct {
+        const char *field, *flag;
+    } flags[] = {{"title", "--title"},         {"country", "--country"},
+                 {"year", "--year"},           {"doc_type", "--doc-type"},
+                 {"publisher", "--publisher"}, {"publication_date", NULL}};
+    char names[160] = "", give[160] = "";
+    for (size_t i = 0; i < r->n_missing_fields; i++) {
+        const char *field = r->missing_fields[i];
+        size_t n = strlen(names);
+        snprintf(names + n, sizeof names - n, "%s%s", n ? ", " : "", field);
+        for (size_t f = 0; f < sizeof flags / sizeof flags[0]; f++) {
+            if (flags[f].flag && strcmp(flags[f].field, field) == 0) {
+                size_t g = strlen(give);
+                snprintf(give + g, sizeof give - g, "%s%s", g ? ", " : "",
+                         flags[f].flag);
+            }
+        }
+    }
+    if (give[0]) {
+        fprintf(stderr, "%s: warning: no %s in the text (give %s)\n", path,
+                names, give);
+    } else {
+        fprintf(stderr, "%s: warning: no %s in the text\n", path, names);
+    }
 }
 
 static int s_send_docs(dossier_client_t *client, const cli_global_t *g,
@@ -313,9 +355,16 @@ s_tally_batch(dossier_client_t *client, const cli_global_t *g,
             cli_print_json(&res->base);
         }
         if (res->code != DOSSIER_OK) {
+            /* The parser's message names the file already. */
+            const char *msg = res->message ? res->message : "";
+            const char *base = s_basename(path);
+            size_t n = strlen(base);
+            if (strncmp(msg, base, n) == 0 && msg[n] == ':') {
+                msg += n + 1 + (msg[n + 1] == ' ');
+            }
             s_clear_progress(t);
             fprintf(stderr, "%s: %s: %s\n", path, dossier_strerror(res->code),
-                    res->message ? res->message : "");
+                    msg);
             t->failed++;
             continue;
         }
@@ -333,6 +382,12 @@ s_tally_batch(dossier_client_t *client, const cli_global_t *g,
         default:
             t->other++;
             break;
+        }
+        if (r && r->n_missing_fields > 0 &&
+            r->outcome !=
+                DOSSIER__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_UNCHANGED) {
+            s_clear_progress(t);
+            s_warn_missing(path, r);
         }
         for (size_t w = 0; verbose && r && w < r->n_warnings; w++) {
             s_clear_progress(t);
@@ -405,7 +460,8 @@ typedef struct {
    0, or CLI_EXIT_REFUSED when out of memory. */
 static int
 s_batch_read(s_batch_t *b, const s_files_t *files, size_t from, size_t batch,
-             size_t max_bytes, uint64_t limit, s_carry_t *carry, s_tally_t *t) {
+             size_t max_bytes, uint64_t limit, Dossier__V1__ImportFields *given,
+             s_carry_t *carry, s_tally_t *t) {
     size_t n = files->n - from < batch ? files->n - from : batch;
     memset(b, 0, sizeof *b);
     b->from = from;
@@ -458,6 +514,7 @@ s_batch_read(s_batch_t *b, const s_files_t *files, size_t from, size_t batch,
         b->docs[m].content.data = (uint8_t *)data;
         b->docs[m].content.len = size;
         b->docs[m].filename = (char *)s_basename(files->paths[i]);
+        b->docs[m].fields = given;
         b->doc_ptrs[m] = &b->docs[m];
         b->index[m] = i;
     }
@@ -547,7 +604,7 @@ s_batch_bytes(dossier_client_t *client, bool verbose, uint64_t *limit_p) {
    the order still wins over an earlier one with the same id. */
 static int
 s_import(const cli_global_t *g, const s_files_t *files, size_t batch,
-         bool verbose, s_tally_t *t) {
+         bool verbose, Dossier__V1__ImportFields *given, s_tally_t *t) {
     dossier_client_t *client = NULL;
     int rc = cli_connect(g, S_IMPORT_TIMEOUT_MS, &client);
     if (rc != CLI_EXIT_OK) {
@@ -564,7 +621,7 @@ s_import(const cli_global_t *g, const s_files_t *files, size_t batch,
     while ((i < files->n || n_flight > 0) && rc == 0) {
         if (i < files->n && n_flight < S_IN_FLIGHT) {
             rc = s_batch_read(&flight[n_flight], files, i, batch, max_bytes,
-                              limit, &carry, t);
+                              limit, given, &carry, t);
             if (rc != 0) {
                 break;
             }
@@ -626,7 +683,17 @@ s_looks_like_json(const char *path) {
     return c == '{';
 }
 
-enum { S_IMPORT_DRY_RUN = 1, S_IMPORT_BATCH, S_IMPORT_VERBOSE };
+enum {
+    S_IMPORT_DRY_RUN = 1,
+    S_IMPORT_BATCH,
+    S_IMPORT_VERBOSE,
+    S_IMPORT_TITLE,
+    S_IMPORT_COUNTRY,
+    S_IMPORT_YEAR,
+    S_IMPORT_DOC_TYPE,
+    S_IMPORT_PUBLISHER,
+    S_IMPORT_SOURCE_URL,
+};
 
 static const cli_option_t s_import_options[] = {
     {.name = "dry-run",
@@ -653,6 +720,27 @@ static const cli_option_t s_import_options[] = {
      .key = CLI_OPT_JSON,
      .kind = CLI_FLAG,
      .help = "  --json        one JSON ImportResult per document on stdout\n"},
+    {.name = "title",
+     .key = S_IMPORT_TITLE,
+     .kind = CLI_TEXT,
+     .help = "  --title T, --source-url U\n"
+             "                the document's title, its address (one file "
+             "only)\n"},
+    {.name = "source-url", .key = S_IMPORT_SOURCE_URL, .kind = CLI_TEXT},
+    {.name = "country",
+     .key = S_IMPORT_COUNTRY,
+     .kind = CLI_TEXT,
+     .help = "  --country C, --year Y, --doc-type D, --publisher P\n"
+             "                fields over what the text says (every file "
+             "given)\n"},
+    {.name = "year",
+     .key = S_IMPORT_YEAR,
+     .kind = CLI_COUNT,
+     .min = 1900,
+     .max = 2200,
+     .wants = "a year, 1900 to 2200"},
+    {.name = "doc-type", .key = S_IMPORT_DOC_TYPE, .kind = CLI_TEXT},
+    {.name = "publisher", .key = S_IMPORT_PUBLISHER, .kind = CLI_TEXT},
     {.name = NULL},
 };
 
@@ -660,7 +748,15 @@ typedef struct {
     bool dry_run;
     bool verbose;
     size_t batch;
+    /* --title ... --source-url: borrowed from argv */
+    Dossier__V1__ImportFields fields;
 } s_import_options_t;
+
+static bool
+s_fields_given(const Dossier__V1__ImportFields *f) {
+    return f->title[0] || f->country[0] || f->year || f->doc_type[0] ||
+           f->publisher[0] || f->source_url[0];
+}
 
 static int
 s_import_take(const cli_verb_t *verb, void *state, int key,
@@ -674,6 +770,24 @@ s_import_take(const cli_verb_t *verb, void *state, int key,
     case S_IMPORT_VERBOSE:
         s->verbose = true;
         break;
+    case S_IMPORT_TITLE:
+        s->fields.title = (char *)value->text;
+        break;
+    case S_IMPORT_COUNTRY:
+        s->fields.country = (char *)value->text;
+        break;
+    case S_IMPORT_YEAR:
+        s->fields.year = (uint32_t)value->count;
+        break;
+    case S_IMPORT_DOC_TYPE:
+        s->fields.doc_type = (char *)value->text;
+        break;
+    case S_IMPORT_PUBLISHER:
+        s->fields.publisher = (char *)value->text;
+        break;
+    case S_IMPORT_SOURCE_URL:
+        s->fields.source_url = (char *)value->text;
+        break;
     default:
         s->batch = (size_t)value->count;
         break;
@@ -684,7 +798,8 @@ s_import_take(const cli_verb_t *verb, void *state, int key,
 /* Refworld text files, and directories of them. */
 static int
 s_import_text(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
-    s_import_options_t s = {.batch = S_DEFAULT_BATCH};
+    s_import_options_t s = {.batch = S_DEFAULT_BATCH,
+                            .fields = DOSSIER__V1__IMPORT_FIELDS__INIT};
     int rc = cli_parse(verb, verb->options, s_import_take, &s, g, &args);
     if (rc != CLI_GO_ON) {
         return rc;
@@ -718,18 +833,26 @@ s_import_text(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
         }
     }
 
+    if ((s.fields.title[0] || s.fields.source_url[0]) && files.n > 1) {
+        s_files_free(&files);
+        return cli_usage_error(verb,
+                               "--title and --source-url name one document; "
+                               "give one file (%zu were found)",
+                               files.n);
+    }
     if (files.n == 0 && tally.failed == 0) {
         fprintf(stderr, "dossier: no *.txt file found in what was given\n");
     }
     if (dry_run) {
-        rc = s_dry_run(g, &files, verbose);
+        rc = s_dry_run(g, &files, verbose, &s.fields);
         if (tally.failed > 0) {
             rc = CLI_EXIT_REFUSED;
         }
         s_files_free(&files);
         return rc;
     }
-    rc = s_import(g, &files, batch, verbose, &tally);
+    rc = s_import(g, &files, batch, verbose,
+                  s_fields_given(&s.fields) ? &s.fields : NULL, &tally);
     s_files_free(&files);
     if (rc != CLI_EXIT_OK) {
         return rc;
@@ -759,7 +882,11 @@ s_import_run(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
 const cli_verb_t cli_verb_import = {
     .name = "import",
     .summary = "import Refworld text files or directories",
-    .usage = "usage: dossier import [--batch N] [--verbose] FILE|DIR...\n"
+    .usage = "usage: dossier import [--batch N] [--verbose] [--country C] "
+             "[--year Y]\n"
+             "                      [--doc-type D] [--publisher P] "
+             "FILE|DIR...\n"
+             "       dossier import [--title T] [--source-url U] [...] FILE\n"
              "       dossier import --dry-run [--json] FILE...\n"
              "       dossier import --json DUMP.jsonl\n"
              "\n"
@@ -770,15 +897,23 @@ const cli_verb_t cli_verb_import = {
              "2500). Prints \"imported N (created A, updated B, unchanged C), "
              "failed "
              "F\"\n"
-             "and names each failed file on stderr; exits 1 if any failed.\n",
+             "and names each failed file on stderr; exits 1 if any failed.\n"
+             "Any text imports: a field the text does not give is left empty "
+             "(the\n"
+             "title: the first line, or the file name) with a warning naming "
+             "it;\n"
+             "only empty, binary or oversized files are refused.\n",
     .options = s_import_options,
     .usage_end =
         "With --json and a file of JSON objects (as `dossier export` "
         "writes;\n"
-        "\"-\" reads stdin), each line is a Report stored with Put as\n"
-        "create-or-replace; the server assigns versions and timestamps. "
-        "Prints\n"
-        "\"imported N (created A, updated B), failed F\"; exits 1 if any "
-        "failed.\n",
+        "\"-\" reads stdin), each line is a Report stored as create-or-"
+        "replace,\n"
+        "in PutBatch calls; the server assigns versions and timestamps, "
+        "and\n"
+        "leaves a record equal to the stored one as it is (unchanged).\n"
+        "Prints \"imported N (created A, updated B, unchanged C), failed "
+        "F\";\n"
+        "exits 1 if any failed.\n",
     .run = s_import_run,
 };

@@ -143,6 +143,12 @@ class DossierError(Exception):
         super().__init__("%s (%d): %s" % (self.name, self.code, message))
 
 
+# The columns of export_rows() (and `dossier export --format csv`) by
+# default.
+EXPORT_FIELDS = ("id", "title", "country", "country_code", "year", "tier",
+                 "doc_type", "publisher", "author", "publication_date",
+                 "last_updated", "source_url", "version", "updated_at")
+
 # A tier as people write it, as the CLI's tables and `dossier get` do.
 _TIER_NAMES = {
     report_pb2.TIER_UNSPECIFIED: "",
@@ -453,10 +459,66 @@ class Client:
 
     # ---- the Reports service ----
 
-    def get(self, id):
-        """Returns the dossier.v1.Report with this id (NOT_FOUND if none)."""
-        return self.call("Get", reports_pb2.GetRequest(id=id),
+    def get(self, id, version=0):
+        """Returns the dossier.v1.Report with this id (NOT_FOUND if none);
+        version: 0 for the current one, else that version, current or
+        kept in the record's history (also of a deleted record)."""
+        return self.call("Get", reports_pb2.GetRequest(id=id, version=version),
                          report_pb2.Report)
+
+    def list_versions(self, id, page_size=100):
+        """Yields the dossier.v1.RecordVersion entries of a record's
+        history, newest first (the current one marked current, a delete
+        marked deleted)."""
+        before = 0
+        while True:
+            page = self.call("ListVersions", reports_pb2.ListVersionsRequest(
+                id=id, page_size=page_size, before_version=before),
+                reports_pb2.ListVersionsResponse)
+            for version in page.versions:
+                yield version
+            if not page.next_before_version:
+                return
+            before = page.next_before_version
+
+    def put_batch(self, reports, skip_unchanged=True):
+        """Stores many dossier.v1.Report as create-or-replace in one call.
+        Returns the dossier.v1.PutBatchResponse: one PutResult (code,
+        message, id, version, outcome) per report, in order.
+        skip_unchanged: leave a record equal to the stored one as it is."""
+        request = reports_pb2.PutBatchRequest(skip_unchanged=skip_unchanged)
+        for report in reports:
+            request.reports.add().CopyFrom(report)
+        return self.call("PutBatch", request, reports_pb2.PutBatchResponse)
+
+    def export_rows(self, fields=EXPORT_FIELDS, country=None, year=None,
+                    tier=None, publisher=None, doc_type=None):
+        """Yields one dict per matching record (filters as for list(), and
+        doc_type compared case-insensitively), with the values of fields
+        (dossier.v1.Report field names; "body" is the text, paragraphs
+        separated by a blank line) as `dossier export --format csv`
+        writes them: strings, a year or version of 0 as "", a tier by its
+        name ("Tier 2 Watch List"). Write them with csv.DictWriter."""
+        names = list(fields)
+        known = set(report_pb2.Report.DESCRIPTOR.fields_by_name)
+        for name in names:
+            if name not in known:
+                raise ValueError("%r is not a field of a report; give names "
+                                 "such as %s" % (name, ", ".join(
+                                     EXPORT_FIELDS + ("body",))))
+        for report in self.list(country, year, tier, publisher, page_size=500,
+                                full=True):
+            if doc_type is not None and \
+                    report.doc_type.lower() != doc_type.lower():
+                continue
+            yield {name: _export_value(report, name) for name in names}
+
+    def export_dataframe(self, fields=EXPORT_FIELDS, **filters):
+        """export_rows() as a pandas DataFrame (ImportError without
+        pandas), one column per field, in order."""
+        import pandas  # noqa: the helper is optional
+        return pandas.DataFrame(list(self.export_rows(fields, **filters)),
+                                columns=list(fields))
 
     def put(self, report, expected_version=0, create_only=False):
         """Inserts or replaces report (a dossier.v1.Report with an id).
@@ -667,6 +729,18 @@ class Client:
         Revoking a revoked token changes nothing."""
         return self.call("RevokeToken", reports_pb2.RevokeTokenRequest(id=id),
                          reports_pb2.RevokeTokenResponse).token
+
+
+def _export_value(report, name):
+    """A field of report as a CSV cell's text (see Client.export_rows)."""
+    value = getattr(report, name)
+    if name == "body":
+        return "\n\n".join(value)
+    if name == "tier":
+        return tier_name(value)
+    if isinstance(value, int):
+        return str(value) if value else ""
+    return value
 
 
 def _import_request(text, filename=None, source_url=None, id=None,

@@ -72,6 +72,8 @@ dossier_status_t handle_get(const handler_env_t *env, job_t *job,
 /* On a worker. */
 dossier_status_t handle_list(const handler_env_t *env, job_t *job,
                              dossier_error_t *err);
+dossier_status_t handle_list_versions(const handler_env_t *env, job_t *job,
+                                      dossier_error_t *err);
 dossier_status_t handle_history(const handler_env_t *env, job_t *job,
                                 dossier_error_t *err);
 dossier_status_t handle_changes(const handler_env_t *env, job_t *job,
@@ -103,6 +105,15 @@ dossier_status_t handle_import_text_write(const handler_env_t *env,
 dossier_status_t handle_import_batch_write(const handler_env_t *env,
                                            struct store_batch_t *batch,
                                            job_t *job, dossier_error_t *err);
+
+/* ---- put_batch.c ---- */
+
+/* Check and tokenize on a worker, then store on the writer. */
+dossier_status_t handle_put_batch_check(const handler_env_t *env, job_t *job,
+                                        dossier_error_t *err);
+dossier_status_t handle_put_batch_write(const handler_env_t *env,
+                                        struct store_batch_t *batch, job_t *job,
+                                        dossier_error_t *err);
 
 /* ---- admin.c: inline in the socket loop ---- */
 

@@ -3,17 +3,14 @@
     priority than the serving threads), checks and tokenizes them there,
     and, unless it is a dry run, continues on the writer, which stores
     them all in the writer's batch. */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "api/checks.h"
 #include "api/fields.h"
 #include "api/handlers.h"
+#include "api/split.h"
 #include "dossier/v1/reports.pb-c.h"
 #include "refworld.h"
 #include "store/fts/terms.h"
@@ -30,7 +27,40 @@ typedef struct {
     /* The report's full-text terms, tokenized here rather than on the
        writer; NULL (out of memory) lets the writer tokenize. */
     store_fts_terms_t *terms;
+    /* ImportTextResponse.missing_fields: static names */
+    char *missing[6];
+    size_t n_missing;
 } s_doc_t;
+
+/*  The key fields the text did not give (ImportTextResponse.
+    missing_fields): a title the parser had to make up counts. */
+static void
+s_find_missing(s_doc_t *doc) {
+    const Dossier__V1__Report *r = doc->parsed.report;
+    bool made_title = false;
+    for (size_t i = 0; i < doc->parsed.n_warnings; i++) {
+        if (strncmp(doc->parsed.warnings[i], "no title found", 14) == 0) {
+            made_title = true;
+        }
+    }
+    struct {
+        bool missing;
+        const char *name;
+    } fields[] = {
+        {made_title || !r->title[0], "title"},
+        {!r->country[0], "country"},
+        {r->year == 0, "year"},
+        {!r->doc_type[0], "doc_type"},
+        {!r->publisher[0], "publisher"},
+        {!r->publication_date[0], "publication_date"},
+    };
+    doc->n_missing = 0;
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        if (fields[i].missing) {
+            doc->missing[doc->n_missing++] = (char *)fields[i].name;
+        }
+    }
+}
 
 typedef struct {
     size_t n;
@@ -79,7 +109,7 @@ s_parse_document(const Dossier__V1__ImportTextRequest *request,
         text = request->text;
         size = text ? strlen(text) : 0;
     }
-    if (size == 0) {
+    if (size == 0 && !request->filename[0]) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
                                  "%s has neither content nor text; send the "
                                  "document",
@@ -94,8 +124,20 @@ s_parse_document(const Dossier__V1__ImportTextRequest *request,
         }
     }
     const char *name = request->filename[0] ? request->filename : field;
+    refworld_options_t options = {
+        .file_name = request->filename[0] ? request->filename : NULL};
+    const Dossier__V1__ImportFields *given = request->fields;
+    if (given) {
+        options.title = given->title;
+        options.country = given->country;
+        options.year = given->year;
+        options.doc_type = given->doc_type;
+        options.publisher = given->publisher;
+        options.source_url = given->source_url;
+    }
     refworld_result_t parsed = {0};
-    dossier_status_t rc = refworld_parse(text, size, name, &parsed, err);
+    dossier_status_t rc =
+        refworld_parse_with(text, size, name, &options, &parsed, err);
     if (rc != DOSSIER_OK) {
         return rc;
     }
@@ -127,6 +169,7 @@ s_parse_document(const Dossier__V1__ImportTextRequest *request,
         doc->terms = store_fts_terms_new(parsed.report, scratch);
     }
     doc->parsed = parsed;
+    s_find_missing(doc);
     return DOSSIER_OK;
 }
 
@@ -143,6 +186,8 @@ s_doc_response(s_doc_t *doc, Dossier__V1__ImportTextResponse *response) {
     response->warnings = doc->parsed.warnings;
     response->n_warnings = doc->parsed.n_warnings;
     response->report = doc->dry_run ? report : NULL;
+    response->missing_fields = doc->missing;
+    response->n_missing_fields = doc->n_missing;
 }
 
 /*  Stores one parsed document; re-importing unchanged text writes
@@ -254,33 +299,26 @@ cleanup:
     return rc;
 }
 
-/*  Documents [lo, hi) of an ImportBatch, parsed by one thread; each
-    document has its own slot, so the threads share nothing. */
+/*  What the parse threads of one ImportBatch share: each document has
+    its own slot, so the threads share nothing else. */
 typedef struct {
     const Dossier__V1__ImportBatchRequest *request;
     s_import_t *import;
-    size_t lo, hi;
-} s_parse_range_t;
+} s_parse_ctx_t;
 
-/* The nice value of a batch's parse threads. The writer, serial, is a bulk
-   import's bottleneck and needs a core whenever it can run; the parse,
-   split over threads, keeps ahead of it on what is left, and yields to
-   the loop's and the workers' short requests too. (Raising a thread's
-   nice needs no privilege; lowering it back would, hence threads of their
-   own.) */
-#define S_PARSE_NICE 5
-
+/*  Parses documents [lo, hi) (split_run's fn). */
 static void
-s_parse_docs(s_parse_range_t *range) {
+s_parse_docs(void *arg, size_t lo, size_t hi) {
+    s_parse_ctx_t *ctx = arg;
     /* NULL (out of memory) tokenizes each document in buffers of its own. */
     store_fts_scratch_t *scratch = store_fts_scratch_new();
-    for (size_t i = range->lo; i < range->hi; i++) {
+    for (size_t i = lo; i < hi; i++) {
         char field[64];
         snprintf(field, sizeof field, "documents[%zu]", i);
         dossier_error_t doc_err = {0};
-        s_doc_t *doc = &range->import->docs[i];
-        doc->code = s_parse_document(range->request->documents[i], field,
-                                     scratch, doc, &doc_err);
+        s_doc_t *doc = &ctx->import->docs[i];
+        doc->code = s_parse_document(ctx->request->documents[i], field, scratch,
+                                     doc, &doc_err);
         if (doc->code != DOSSIER_OK) {
             snprintf(doc->message, sizeof doc->message, "%s",
                      doc_err.message[0] ? doc_err.message
@@ -290,61 +328,11 @@ s_parse_docs(s_parse_range_t *range) {
     store_fts_scratch_destroy(&scratch);
 }
 
-static void *
-s_parse_range(void *arg) {
-    /* Best effort: at worst the thread parses at the default priority. */
-    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), S_PARSE_NICE);
-    s_parse_docs(arg);
-    return NULL;
-}
-
 /* A batch of at least twice this many documents is parsed by more than
    one thread: the parse of a large batch is the only work in flight for
    a client that waits for each reply (dossier import), so the other
    cores would idle. */
 #define S_PARSE_SPLIT_MIN 64
-#define S_PARSE_THREADS_MAX 4
-
-/*  Parses every document of request into import, on up to
-    S_PARSE_THREADS_MAX threads of lower priority (one per online core)
-    while this one waits; on this thread when none can start. A batch too
-    small to split is parsed here. */
-static void
-s_parse_batch(const Dossier__V1__ImportBatchRequest *request,
-              s_import_t *import) {
-    size_t n = import->n;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t threads = cores > 1 ? (size_t)cores : 1;
-    if (threads > S_PARSE_THREADS_MAX) {
-        threads = S_PARSE_THREADS_MAX;
-    }
-    if (threads > n / S_PARSE_SPLIT_MIN) {
-        threads = n / S_PARSE_SPLIT_MIN ? n / S_PARSE_SPLIT_MIN : 1;
-    }
-    s_parse_range_t ranges[S_PARSE_THREADS_MAX];
-    pthread_t ids[S_PARSE_THREADS_MAX];
-    bool started[S_PARSE_THREADS_MAX] = {false};
-    for (size_t t = 0; t < threads; t++) {
-        ranges[t] = (s_parse_range_t){request, import, n * t / threads,
-                                      n * (t + 1) / threads};
-    }
-    if (threads == 1) {
-        s_parse_docs(&ranges[0]);
-        return;
-    }
-    /* A range whose thread did not start is parsed here. */
-    for (size_t t = 0; t < threads; t++) {
-        started[t] =
-            pthread_create(&ids[t], NULL, s_parse_range, &ranges[t]) == 0;
-    }
-    for (size_t t = 0; t < threads; t++) {
-        if (started[t]) {
-            pthread_join(ids[t], NULL);
-        } else {
-            s_parse_docs(&ranges[t]);
-        }
-    }
-}
 
 dossier_status_t
 handle_import_batch_parse(const handler_env_t *env, job_t *job,
@@ -360,7 +348,8 @@ handle_import_batch_parse(const handler_env_t *env, job_t *job,
         return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
                                  "out of memory");
     }
-    s_parse_batch(request, import);
+    s_parse_ctx_t ctx = {request, import};
+    split_run(import->n, S_PARSE_SPLIT_MIN, s_parse_docs, &ctx);
     bool any_to_store = false;
     for (size_t i = 0; i < import->n; i++) {
         if (import->docs[i].code == DOSSIER_OK && !import->docs[i].dry_run) {

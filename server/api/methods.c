@@ -8,7 +8,8 @@
       records and must not stall the cheap calls.
     - Put and Delete run on the writer, group-committed.
     - ImportText and ImportBatch parse on a worker, then store on the
-      writer (a dry run ends on the worker).
+      writer (a dry run ends on the worker); PutBatch checks and
+      tokenizes its records on a worker, then stores them on the writer.
     - Audit (admin) reads the audit log on a worker.
     - CreateToken and RevokeToken (admin) write the tokens on the writer;
       ListTokens reads them on a worker.
@@ -37,6 +38,8 @@ static method_t s_methods[] = {
     S_ROW("List", handle_list, NULL, RUNS_WORKER),
     S_ROW("ImportText", handle_import_text_parse, handle_import_text_write, RUNS_WORKER),
     S_ROW("ImportBatch", handle_import_batch_parse, handle_import_batch_write, RUNS_WORKER),
+    S_ROW("PutBatch", handle_put_batch_check, handle_put_batch_write, RUNS_WORKER),
+    S_ROW("ListVersions", handle_list_versions, NULL, RUNS_WORKER),
     S_ROW("History", handle_history, NULL, RUNS_WORKER),
     S_ROW("Changes", handle_changes, NULL, RUNS_WORKER),
     S_ROW("Search", handle_search, NULL, RUNS_WORKER),

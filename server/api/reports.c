@@ -38,8 +38,35 @@ handle_get(const handler_env_t *env, job_t *job, dossier_error_t *err) {
         return rc;
     }
     s_copy_t copy = {job, DOSSIER_OK, err};
-    rc = store_get_packed(env->store, request->id, s_copy_packed, &copy, err);
+    rc = store_get_version_packed(env->store, request->id, request->version,
+                                  s_copy_packed, &copy, err);
     return rc != DOSSIER_OK ? rc : copy.rc;
+}
+
+dossier_status_t
+handle_list_versions(const handler_env_t *env, job_t *job,
+                     dossier_error_t *err) {
+    const Dossier__V1__ListVersionsRequest *request = (void *)job->input;
+    dossier_status_t rc =
+        store_check_id("ListVersionsRequest.id", request->id, err);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    uint32_t page_size = 0;
+    rc = checks_page_size("ListVersionsRequest.page_size", request->page_size,
+                          100, env->config->max_page_size, &page_size, err);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    Dossier__V1__ListVersionsResponse *response = NULL;
+    rc = store_list_versions(env->store, request->id, page_size,
+                             request->before_version, &response, err);
+    if (rc != DOSSIER_OK) {
+        return rc;
+    }
+    rc = job_set_payload(job, &response->base, err);
+    dossier__v1__list_versions_response__free_unpacked(response, NULL);
+    return rc;
 }
 
 dossier_status_t
@@ -222,8 +249,8 @@ handle_delete(const handler_env_t *env, store_batch_t *batch, job_t *job,
         return rc;
     }
     uint64_t version = 0;
-    rc = store_delete(batch, request->id, request->expected_version, &version,
-                      err);
+    rc = store_delete_by(batch, request->id, request->expected_version,
+                         job->user, &version, err);
     if (rc == DOSSIER_ABORTED) {
         job->current_version = version; /* Response.current_version */
     }

@@ -138,15 +138,18 @@ static void s_reply_error_version(loop_t *self, const job_t *job,
                                   const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+char *
+loop_error_message(char *out, size_t size, const char *message) {
+    return text_utf8_copy(out, size, message);
+}
+
 static void
 s_reply_verror(loop_t *self, const uint8_t *peer, size_t peer_size, uint64_t id,
                size_t method, dossier_status_t code, uint64_t current_version,
                const char *fmt, va_list args) {
     char message[512];
     vsnprintf(message, sizeof message, fmt, args);
-    /* Response.message is a protobuf string, and error messages quote
-       what the client sent. */
-    text_utf8_copy(message, sizeof message, message);
+    loop_error_message(message, sizeof message, message);
     if (code == DOSSIER_INTERNAL || code == DOSSIER_DATA_LOSS ||
         code == DOSSIER_UNKNOWN) {
         log_error("request %llu (%s): %s: %s", (unsigned long long)id,

@@ -47,6 +47,15 @@ const char *loop_endpoint(const loop_t *self);
 dossier_status_t loop_run(loop_t *self, volatile sig_atomic_t *stop,
                           dossier_error_t *err);
 
+/*  The text an error reply carries for message: cut to fit out (size
+    bytes with the NUL, at a character boundary) and made valid UTF-8,
+    each bad byte a '?' (Response.message is a protobuf string, and
+    error messages quote what the client sent). out may be message.
+    Every error reply takes its text from here, and so does
+    fuzz/fuzz_envelope.c, so that its inputs meet the loop's own check.
+    Returns out. */
+char *loop_error_message(char *out, size_t size, const char *message);
+
 /*  Replies sent so far. */
 uint64_t loop_replies(const loop_t *self);
 

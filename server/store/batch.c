@@ -81,7 +81,8 @@ s_replay_op(store_t *self, MDB_txn *txn, const store_op_t *op) {
         return rc < 0 ? MDB_CORRUPTED : rc;
     }
     if (op->kind == STORE_OP_DELETE) {
-        rc = old ? store_delete_record(self, txn, old) : 0;
+        rc =
+            old ? store_delete_record(self, txn, old, op->packed, op->size) : 0;
     } else {
         Dossier__V1__Report *new =
             dossier__v1__report__unpack(NULL, op->size, op->packed);

@@ -141,6 +141,25 @@ store_file_info(const char *path, store_file_info_t *info,
                               path, mdb_strerror(rc));
         goto close_env;
     }
+    /* LMDB maps the file and trusts its meta page: a file cut short
+       (a partial copy) would fault (SIGBUS) on its first page past the
+       end. Its meta page says where the last page ends. */
+    MDB_envinfo env_info;
+    MDB_stat env_stat;
+    if (mdb_env_info(env, &env_info) == 0 &&
+        mdb_env_stat(env, &env_stat) == 0) {
+        uint64_t needed =
+            ((uint64_t)env_info.me_last_pgno + 1) * env_stat.ms_psize;
+        if (needed > info->file_bytes) {
+            status = dossier_error_set(
+                err, DOSSIER_DATA_LOSS,
+                "%s is cut short: %llu bytes, where its last page ends at "
+                "%llu",
+                path, (unsigned long long)info->file_bytes,
+                (unsigned long long)needed);
+            goto close_env;
+        }
+    }
     rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
     MDB_dbi meta, records;
     if (rc == 0) {

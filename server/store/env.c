@@ -222,6 +222,9 @@ s_open_dbs(store_t *self, MDB_txn *txn) {
         rc = s_open_db(txn, "idempotency_by_time", &self->idem_time);
     }
     if (rc == 0) {
+        rc = s_open_db(txn, "record_versions", &self->versions);
+    }
+    if (rc == 0) {
         rc = s_open_db(txn, "tokens", &self->tokens);
     }
     if (rc == 0) {
@@ -567,6 +570,7 @@ store_open(const char *dir, const store_options_t *options, store_t **store_p,
         goto abort_txn;
     }
     store_fts_defer_merges(self->fts, options->defer_merges);
+    self->history_keep = options->history_keep;
     *store_p = self;
     return DOSSIER_OK;
 

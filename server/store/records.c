@@ -148,7 +148,10 @@ int
 store_write_record(store_t *self, MDB_txn *txn, const Dossier__V1__Report *old,
                    const Dossier__V1__Report *new, const uint8_t *packed,
                    size_t size, const store_fts_terms_t *terms) {
-    int rc = store_index_update(self, txn, old, new);
+    int rc = old ? store_versions_save(self, txn, old->id, old->version) : 0;
+    if (rc == 0) {
+        rc = store_index_update(self, txn, old, new);
+    }
     if (rc != 0) {
         return rc;
     }
@@ -162,9 +165,16 @@ store_write_record(store_t *self, MDB_txn *txn, const Dossier__V1__Report *old,
 }
 
 int
-store_delete_record(store_t *self, MDB_txn *txn,
-                    const Dossier__V1__Report *old) {
-    int rc = store_index_update(self, txn, old, NULL);
+store_delete_record(store_t *self, MDB_txn *txn, const Dossier__V1__Report *old,
+                    const uint8_t *tombstone, size_t size) {
+    int rc = store_versions_save(self, txn, old->id, old->version);
+    if (rc == 0 && tombstone) {
+        rc = store_versions_tombstone(self, txn, old->id, old->version + 1,
+                                      tombstone, size);
+    }
+    if (rc == 0) {
+        rc = store_index_update(self, txn, old, NULL);
+    }
     if (rc != 0) {
         return rc;
     }
@@ -265,6 +275,36 @@ s_version_check(const char *id, uint64_t current, uint64_t expected,
         (unsigned long long)current, (unsigned long long)expected);
 }
 
+/*  Packs r as it would be stored without the server's fields into a
+    malloc'd buffer (*size_p its bytes); NULL when out of memory. */
+static uint8_t *
+s_pack_content(const Dossier__V1__Report *r, size_t *size_p) {
+    Dossier__V1__Report content = *r;
+    content.version = 0;
+    content.created_at = content.updated_at = (char *)"";
+    content.created_by = content.updated_by = (char *)"";
+    size_t size = dossier__v1__report__get_packed_size(&content);
+    uint8_t *packed = malloc(size ? size : 1);
+    if (packed) {
+        dossier__v1__report__pack(&content, packed);
+        *size_p = size;
+    }
+    return packed;
+}
+
+/*  True when a and b differ only in the server's fields (false when out
+    of memory: then the write happens, which is never wrong). */
+static bool
+s_same_content(const Dossier__V1__Report *a, const Dossier__V1__Report *b) {
+    size_t na = 0, nb = 0;
+    uint8_t *pa = s_pack_content(a, &na);
+    uint8_t *pb = s_pack_content(b, &nb);
+    bool same = pa && pb && na == nb && memcmp(pa, pb, na) == 0;
+    free(pa);
+    free(pb);
+    return same;
+}
+
 /*  The put itself, in txn. On success with a write, op gets the final
     bytes (the caller's to keep or free). batch->last_rc gets the LMDB
     code of an LMDB failure. */
@@ -301,21 +341,32 @@ s_put_txn(store_batch_t *batch, MDB_txn *txn, const Dossier__V1__Report *report,
         dossier__v1__report__free_unpacked(old, NULL);
         return status;
     }
-    if (old && args->skip_if_same_source &&
-        store_str_set(report->source_sha256) &&
-        strcmp(old->source_sha256, report->source_sha256) == 0) {
+    if (old &&
+        ((args->skip_if_same_source && store_str_set(report->source_sha256) &&
+          strcmp(old->source_sha256, report->source_sha256) == 0) ||
+         (args->skip_if_identical && s_same_content(old, report)))) {
         res->version = current;
         res->created = false;
         res->unchanged = true;
         dossier__v1__report__free_unpacked(old, NULL);
         return DOSSIER_OK;
     }
+    /* A record put again after its delete goes on numbering after its
+       tombstone, so that a version names one version for good. */
+    uint64_t base = current;
+    if (!old) {
+        rc = store_versions_last(self, txn, report->id, &base);
+        if (rc != 0) {
+            batch->last_rc = rc;
+            return store_lmdb_error(self, err, rc, "cannot read versions");
+        }
+    }
     char now[32];
     s_now(now);
     const char *user = store_str_set(args->user) ? args->user : "anonymous";
     /* A shallow copy with the server's fields: report stays untouched. */
     Dossier__V1__Report new = *report;
-    new.version = current + 1;
+    new.version = base + 1;
     new.created_at = old ? old->created_at : now;
     new.created_by = old ? old->created_by : (char *)user;
     new.updated_at = now;
@@ -351,8 +402,8 @@ s_put_txn(store_batch_t *batch, MDB_txn *txn, const Dossier__V1__Report *report,
 
 static dossier_status_t
 s_delete_txn(store_batch_t *batch, MDB_txn *txn, const char *id,
-             uint64_t expected_version, uint64_t *version, store_op_t *op,
-             bool *touched, dossier_error_t *err) {
+             uint64_t expected_version, const char *user, uint64_t *version,
+             store_op_t *op, bool *touched, dossier_error_t *err) {
     store_t *self = batch->store;
     Dossier__V1__Report *old;
     int rc = store_load_old(self, txn, id, &old);
@@ -382,12 +433,22 @@ s_delete_txn(store_batch_t *batch, MDB_txn *txn, const char *id,
         s_version_check(id, old->version, expected_version, err);
     *version = old->version; /* the deleted one, or named by ABORTED */
     if (status == DOSSIER_OK) {
+        char now[32];
+        s_now(now);
+        op->packed = store_versions_tombstone_pack(
+            id, old->version + 1, now, store_str_set(user) ? user : "anonymous",
+            &op->size);
+        if (!op->packed) {
+            dossier__v1__report__free_unpacked(old, NULL);
+            return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                     "out of memory");
+        }
         op->version = old->version;
         op->year = old->year;
         snprintf(op->country_code, sizeof op->country_code, "%s",
                  old->country_code ? old->country_code : "");
         *touched = true;
-        rc = store_delete_record(self, txn, old);
+        rc = store_delete_record(self, txn, old, op->packed, op->size);
         if (rc != 0) {
             batch->last_rc = rc;
             status = store_lmdb_error(self, err, rc, "cannot delete a report");
@@ -432,7 +493,8 @@ s_write(store_batch_t *batch, const Dossier__V1__Report *report,
             status = s_put_txn(batch, batch->txn, report, args, res, &op,
                                &touched, err);
         } else {
-            status = s_delete_txn(batch, batch->txn, id, expected, version, &op,
+            status = s_delete_txn(batch, batch->txn, id, expected,
+                                  args ? args->user : NULL, version, &op,
                                   &touched, err);
             op.kind = STORE_OP_DELETE;
         }
@@ -507,13 +569,20 @@ store_put(store_batch_t *batch, const Dossier__V1__Report *report,
 dossier_status_t
 store_delete(store_batch_t *batch, const char *id, uint64_t expected_version,
              uint64_t *version_p, dossier_error_t *err) {
+    return store_delete_by(batch, id, expected_version, NULL, version_p, err);
+}
+
+dossier_status_t
+store_delete_by(store_batch_t *batch, const char *id, uint64_t expected_version,
+                const char *user, uint64_t *version_p, dossier_error_t *err) {
     dossier_status_t status = store_check_id("id", id, err);
     if (status != DOSSIER_OK) {
         return status;
     }
+    store_put_args_t args = {.user = user};
     uint64_t version = 0;
     status =
-        s_write(batch, NULL, NULL, id, expected_version, NULL, &version, err);
+        s_write(batch, NULL, &args, id, expected_version, NULL, &version, err);
     if ((status == DOSSIER_OK || status == DOSSIER_ABORTED) && version_p) {
         *version_p = version;
     }

@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fsops.h"
@@ -110,6 +113,60 @@ s_check_scratch(const char *scratch, dossier_error_t *err) {
     return DOSSIER_OK;
 }
 
+/*  s_check_scratch in a child process. LMDB trusts its pages (they carry
+    no checksum), so a backup damaged in the middle can make the check
+    read wild pointers and fault: in a child, that is a refusal with a
+    message, and the restore cleans up as for any other. */
+static dossier_status_t
+s_check_scratch_isolated(const char *scratch, dossier_error_t *err) {
+    int pipes[2];
+    if (pipe(pipes) != 0) {
+        return fsops_error(err, errno, "cannot check the backup in", scratch);
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(pipes[0]);
+        close(pipes[1]);
+        return fsops_error(err, errno, "cannot check the backup in", scratch);
+    }
+    if (pid == 0) {
+        close(pipes[0]);
+        dossier_error_t child_err = {0};
+        int32_t code = s_check_scratch(scratch, &child_err);
+        bool sent =
+            write(pipes[1], &code, sizeof code) == (ssize_t)sizeof code &&
+            write(pipes[1], child_err.message, sizeof child_err.message) ==
+                (ssize_t)sizeof child_err.message;
+        _exit(sent ? 0 : 1);
+    }
+    close(pipes[1]);
+    int32_t code = DOSSIER_INTERNAL;
+    char message[sizeof err->message] = "";
+    bool got =
+        read(pipes[0], &code, sizeof code) == (ssize_t)sizeof code &&
+        read(pipes[0], message, sizeof message) == (ssize_t)sizeof message;
+    close(pipes[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFSIGNALED(status)) {
+        return dossier_error_set(err, DOSSIER_DATA_LOSS,
+                                 "the backup is damaged: checking it "
+                                 "crashed (%s)",
+                                 strsignal(WTERMSIG(status)));
+    }
+    if (!got) {
+        return dossier_error_set(err, DOSSIER_INTERNAL,
+                                 "the check of the backup said nothing");
+    }
+    message[sizeof message - 1] = '\0';
+    if (code != DOSSIER_OK) {
+        return dossier_error_set(err, (dossier_status_t)code, "%s", message);
+    }
+    return DOSSIER_OK;
+}
+
 dossier_status_t
 backup_restore(const char *file, const char *data_dir, bool force,
                store_file_info_t *info, dossier_error_t *err) {
@@ -154,7 +211,7 @@ backup_restore(const char *file, const char *data_dir, bool force,
     snprintf(copy, sizeof copy, "%s/data.mdb", scratch);
     rc = s_copy_file(file, copy, err);
     if (rc == DOSSIER_OK) {
-        rc = s_check_scratch(scratch, err);
+        rc = s_check_scratch_isolated(scratch, err);
     }
     if (rc == DOSSIER_OK && rename(copy, target) != 0) {
         rc = fsops_error(err, errno, "cannot move the restored store to",

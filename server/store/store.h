@@ -60,6 +60,9 @@ typedef struct {
        Small merges, and all of them once the index holds many segments,
        still happen at commit. */
     bool defer_merges;
+    /* Versions a record keeps besides its current one (its history,
+       tombstones included); 0: all of them. */
+    uint64_t history_keep;
 } store_options_t;
 
 /*  Opens (creating if needed) the store in directory dir, which must
@@ -139,6 +142,25 @@ dossier_status_t store_get_packed(store_t *self, const char *id,
                                   void (*fn)(const void *data, size_t size,
                                              void *arg),
                                   void *arg, dossier_error_t *err);
+
+/*  Like store_get_packed, for one version of a record: 0 the current one
+    (as store_get_packed, with a NOT_FOUND message that says when the
+    record was deleted), else that version, current or kept in its
+    history. A version not kept, or one that is the record's deletion, is
+    DOSSIER_NOT_FOUND with a sentence. */
+dossier_status_t
+store_get_version_packed(store_t *self, const char *id, uint64_t version,
+                         void (*fn)(const void *data, size_t size, void *arg),
+                         void *arg, dossier_error_t *err);
+
+/*  The versions of record id, newest first: the stored record, then the
+    versions kept (deletions included), at most page_size (0: 100) of
+    them, older than before_version (0: from the newest). On success
+    *response_p is the caller's; DOSSIER_NOT_FOUND when the id has neither
+    a record nor a history. */
+dossier_status_t store_list_versions(
+    store_t *self, const char *id, uint32_t page_size, uint64_t before_version,
+    Dossier__V1__ListVersionsResponse **response_p, dossier_error_t *err);
 
 /*  Filters for store_list. Unset (NULL / 0) fields do not filter. A
     record without a year (0) never matches a year range. */
@@ -245,6 +267,10 @@ typedef struct {
     /* When true and the stored record has the same source_sha256 as
        report, nothing is written and result->unchanged is set. */
     bool skip_if_same_source;
+    /* When true and the stored record equals report in every field but
+       the server's (version, created_*, updated_*), nothing is written
+       and result->unchanged is set (PutBatch's skip_unchanged). */
+    bool skip_if_identical;
     /* The report's terms from store_fts_terms_new(report) (borrowed), so
        the write does not tokenize; NULL: it does. */
     const struct store_fts_terms_t *terms;
@@ -296,6 +322,12 @@ dossier_status_t store_put(store_batch_t *batch,
 dossier_status_t store_delete(store_batch_t *batch, const char *id,
                               uint64_t expected_version, uint64_t *version_p,
                               dossier_error_t *err);
+
+/*  store_delete by user (NULL: "anonymous"), whom the record's tombstone
+    names (store_list_versions). */
+dossier_status_t store_delete_by(store_batch_t *batch, const char *id,
+                                 uint64_t expected_version, const char *user,
+                                 uint64_t *version_p, dossier_error_t *err);
 
 /*  Commits the batch durably (fsync unless no_sync) and frees it; sets
     *batch_p to NULL whatever the outcome. On failure none of the batch's

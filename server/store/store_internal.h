@@ -105,7 +105,9 @@ struct store_t {
     MDB_dbi audit;     /* big-endian seq -> packed dossier.v1.AuditEntry */
     MDB_dbi idem;      /* idempotency key -> the reply it got */
     MDB_dbi idem_time; /* be64 time in ms + key -> "": expiry order */
+    MDB_dbi versions;  /* id NUL be64 version -> a kept version (versions.c) */
     MDB_dbi tokens;    /* token id -> its hash, times and Token (tokens.c) */
+    uint64_t history_keep; /* versions kept per record, 0: all */
     char *dir;
     int lock_fd;
     size_t map_size; /* written only with resize_lock held exclusive */
@@ -281,7 +283,8 @@ dossier_status_t store_load(store_t *self, MDB_txn *txn, const char *id,
 int store_load_old(store_t *self, MDB_txn *txn, const char *id,
                    Dossier__V1__Report **old_p);
 
-/*  Writes new (packed: bytes of size) over old (NULL: none) in txn.
+/*  Writes new (packed: bytes of size) over old (NULL: none) in txn,
+    keeping old's bytes among the record's versions (versions.c).
     terms: new's from store_fts_terms_new, or NULL. Returns 0 or an
     LMDB/errno code. */
 int store_write_record(store_t *self, MDB_txn *txn,
@@ -290,9 +293,12 @@ int store_write_record(store_t *self, MDB_txn *txn,
                        size_t size, const store_fts_terms_t *terms);
 
 /*  Deletes old (the stored record), its index entries and its postings
-    in txn. Returns 0 or an LMDB/errno code. */
+    in txn, keeping its bytes and then tombstone (size bytes, from
+    store_versions_tombstone_pack, version old->version + 1) among its
+    versions. Returns 0 or an LMDB/errno code. */
 int store_delete_record(store_t *self, MDB_txn *txn,
-                        const Dossier__V1__Report *old);
+                        const Dossier__V1__Report *old,
+                        const uint8_t *tombstone, size_t size);
 
 /* ---- journal.c: plain key/value writes in a batch ---- */
 
@@ -340,5 +346,32 @@ dossier_status_t store_batch_grow(store_batch_t *batch, bool use_reserve,
     is broken (txn NULL) when that fails. */
 dossier_status_t store_batch_restart(store_batch_t *batch,
                                      dossier_error_t *err);
+
+/* ---- versions.c: the versions each record keeps ---- */
+
+/*  Copies the stored bytes of record id, at version, into its kept
+    versions (nothing when there is no such record), then drops what the
+    retention no longer keeps. Call before the write replaces it. Returns
+    an LMDB code. */
+int store_versions_save(store_t *self, MDB_txn *txn, const char *id,
+                        uint64_t version);
+
+/*  Keeps packed (size bytes, a tombstone from
+    store_versions_tombstone_pack) as version of id: its deletion. */
+int store_versions_tombstone(store_t *self, MDB_txn *txn, const char *id,
+                             uint64_t version, const uint8_t *packed,
+                             size_t size);
+
+/*  *version: the newest version kept for id, 0 when none. Returns an
+    LMDB code. */
+int store_versions_last(store_t *self, MDB_txn *txn, const char *id,
+                        uint64_t *version);
+
+/*  A tombstone's bytes: a packed Report of id, version, updated_at time
+    and updated_by user; malloc'd (the caller frees), *size_p its size;
+    NULL when out of memory. */
+uint8_t *store_versions_tombstone_pack(const char *id, uint64_t version,
+                                       const char *time, const char *user,
+                                       size_t *size_p);
 
 #endif

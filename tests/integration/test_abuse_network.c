@@ -714,9 +714,14 @@ test_long_routing_ids(void **state) {
         s_dealer_send(second, health, health_size, ZMQ_DONTWAIT);
         s_dealer_send(first, health, health_size, ZMQ_DONTWAIT);
     }
-    size_t got = s_dealer_drain(first, 10, 1000, NULL);
-    got += s_dealer_drain(second, 10, 1000, NULL);
-    printf("# two peers named alike (255 bytes): %zu of 20 answered\n", got);
+    /* The server does not set ZMQ_ROUTER_HANDOVER: the second peer is
+       refused its name, so the first keeps it and all its answers. */
+    size_t got_first = s_dealer_drain(first, 10, 5000, NULL);
+    size_t got_second = s_dealer_drain(second, 10, 200, NULL);
+    printf("# two peers named alike (255 bytes): the first answered %zu "
+           "times of 10, the second %zu\n",
+           got_first, got_second);
+    assert_int_equal(got_first, 10);
     free(health);
     s_close(&first);
     s_close(&second);
@@ -753,11 +758,10 @@ test_never_reads_replies(void **state) {
             }
             sent++;
         }
-        /* Let the server answer into the void for a moment. */
-        testclock_sleep_ms(300);
-        printf("# round %d: sent %d requests, read no reply, left\n", round,
-               sent);
-        assert_true(sent > 1000);
+        printf("# round %d: sent %d requests, reads no reply\n", round, sent);
+        /* While the replies pile up unread, the server serves others:
+           the pipe to this peer fills, the loop does not block on it. */
+        s_sanity("a client that does not read, still connected");
         s_close(&dealer);
     }
     free(get_packed);
@@ -893,7 +897,7 @@ test_reply_messages_are_utf8(void **state) {
              0);
     char bad_id[] = "abuse-\xff\xfe";
     char bad_name[] = "\xff\xfenotes.txt";
-    char text[] = "Not a report at all.";
+    char text[] = " \n\n"; /* blank: refused, naming the file */
 
     Dossier__V1__GetRequest get_bad = DOSSIER__V1__GET_REQUEST__INIT;
     get_bad.id = bad_id;

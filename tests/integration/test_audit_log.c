@@ -10,7 +10,9 @@
       too: read back from the store itself once the server stopped,
       since a reader may not call Audit.
     - A SUB socket on --feed sees (id, version, operation) of each put and
-      delete in commit order, and nothing for a failed write. */
+      delete in commit order, and nothing for a failed write; one that
+      stops reading falls behind the high-water mark, misses events (a
+      gap in seq) without slowing the writes, and gets the later ones. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -407,7 +409,7 @@ test_audit_every_write_outcome(void **state) {
     const char *endpoint = testserver_endpoint(server);
     Dossier__V1__ImportTextRequest text =
         DOSSIER__V1__IMPORT_TEXT_REQUEST__INIT;
-    text.text = "not a Refworld document";
+    text.text = "\n\n"; /* blank: refused */
     testserver_expect(endpoint, M("ImportText"), &text.base,
                       DOSSIER_INVALID_ARGUMENT, NULL);
 
@@ -662,6 +664,106 @@ test_feed_in_commit_order(void **state) {
     rmdir(dir);
 }
 
+/*  A subscriber that stops reading falls behind the feed's high-water
+    mark (--feed-sndhwm 10, its own receive buffers small): the writes go
+    on, none waits for it; when it reads again it has missed events, seen
+    as a gap in seq, and it still gets the events after. */
+static void
+test_feed_subscriber_behind_the_high_water_mark(void **state) {
+    (void)state;
+    char dir[] = "/tmp/dossier-feed-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char feed[128], args[200];
+    snprintf(feed, sizeof feed, "ipc://%s/feed", dir);
+    snprintf(args, sizeof args, "--feed %s --feed-sndhwm 10 --no-sync", feed);
+    testserver_t *server = testserver_start(args);
+    assert_non_null(server);
+    const char *endpoint = testserver_endpoint(server);
+    void *context = zmq_ctx_new();
+    void *sub = zmq_socket(context, ZMQ_SUB);
+    int linger = 0, hwm = 10, buffer = 4096;
+    zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(sub, ZMQ_RCVBUF, &buffer, sizeof buffer);
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "dossier.v1.change", 17);
+    assert_int_equal(zmq_connect(sub, feed), 0);
+    Dossier__V1__Report warm = s_report("hwm-warm", "warm");
+    Dossier__V1__PutRequest put = DOSSIER__V1__PUT_REQUEST__INIT;
+    put.report = &warm;
+    s_event_t ev;
+    bool seen = false;
+    for (int i = 0; i < 50 && !seen; i++) {
+        testserver_expect(endpoint, M("Put"), &put.base, 0, NULL);
+        seen = s_next_event(sub, 200, &ev);
+    }
+    assert_true(seen);
+    while (s_next_event(sub, 300, &ev)) {
+    }
+
+    /* 3000 writes, pipelined on one DEALER, while the subscriber reads
+       nothing. */
+    enum { S_WRITES = 3000, S_WINDOW = 20 };
+    void *dealer = testserver_dealer(context, endpoint, 30000);
+    for (int sent = 0; sent < S_WRITES; sent += S_WINDOW) {
+        for (int i = sent; i < sent + S_WINDOW; i++) {
+            char id[32];
+            snprintf(id, sizeof id, "hwm-%05d", i);
+            Dossier__V1__Report r = s_report(id, "behind");
+            put.report = &r;
+            size_t size = 0;
+            uint8_t *packed = testserver_pack_request((uint64_t)i + 1, M("Put"),
+                                                      &put.base, 0, &size);
+            assert_int_equal(zmq_send(dealer, "", 0, ZMQ_SNDMORE), 0);
+            assert_int_equal(zmq_send(dealer, packed, size, 0), (int)size);
+            free(packed);
+        }
+        for (int i = 0; i < S_WINDOW; i++) {
+            char delimiter[8];
+            assert_true(zmq_recv(dealer, delimiter, sizeof delimiter, 0) >= 0);
+            zmq_msg_t body;
+            zmq_msg_init(&body);
+            assert_true(zmq_msg_recv(&body, dealer, 0) >= 0);
+            Dossier__V1__Response *response = dossier__v1__response__unpack(
+                NULL, zmq_msg_size(&body), zmq_msg_data(&body));
+            zmq_msg_close(&body);
+            assert_non_null(response);
+            assert_int_equal(response->code, 0);
+            dossier__v1__response__free_unpacked(response, NULL);
+        }
+    }
+    zmq_close(dealer);
+
+    /* Read what is left: fewer than 3000, in order, with a gap. */
+    int got = 0;
+    uint64_t previous = ev.seq;
+    bool gap = false;
+    while (s_next_event(sub, 500, &ev)) {
+        assert_true(ev.seq > previous);
+        gap = gap || ev.seq > previous + 1;
+        previous = ev.seq;
+        got++;
+    }
+    print_message("a subscriber behind the high-water mark got %d of %d "
+                  "events\n",
+                  got, S_WRITES);
+    assert_true(got < S_WRITES);
+    assert_true(gap);
+    /* Still subscribed: the next write's event comes. */
+    Dossier__V1__Report last = s_report("hwm-last", "last");
+    put.report = &last;
+    testserver_expect(endpoint, M("Put"), &put.base, 0, NULL);
+    assert_true(s_next_event(sub, 5000, &ev));
+    assert_string_equal(ev.id, "hwm-last");
+    assert_true(ev.seq > previous);
+    zmq_close(sub);
+    zmq_ctx_term(context);
+    testserver_stop(&server);
+    char path[160];
+    snprintf(path, sizeof path, "%s/feed", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
@@ -671,6 +773,7 @@ main(void) {
         cmocka_unit_test(test_audit_records_denied_calls),
         cmocka_unit_test(test_audit_every_write_outcome),
         cmocka_unit_test(test_feed_in_commit_order),
+        cmocka_unit_test(test_feed_subscriber_behind_the_high_water_mark),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,11 +26,9 @@ for spec in server: alice:reader bob:writer root:admin; do
     fi
 done
 "$DOSSIER" keygen mallory --dir "$TMP" >/dev/null || exit 1
-FEED_PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-FEED="tcp://127.0.0.1:$FEED_PORT"
-
+# The feed binds a port the server picks; its log says which.
 "$BIN_DIR/dossierd" --data "$TMP/data" --bind 'tcp://127.0.0.1:*' \
-    --curve-key "$K/server.key_secret" --users "$U" --feed "$FEED" \
+    --curve-key "$K/server.key_secret" --users "$U" --feed 'tcp://127.0.0.1:*' \
     2>"$TMP/server.log" &
 PIDS="$PIDS $!"
 watch_server $! "$TMP/server.log"
@@ -42,8 +40,10 @@ for _ in $(seq 1 100); do
     fi
     sleep 0.05
 done
-if [ -z "$EP" ]; then
-    echo "FAIL: dossierd did not start"
+# The feed is bound before the pid file is written.
+FEED=$(sed -n 's/.*change feed: publishing committed writes at \(tcp:[^ ]*\).*/\1/p' "$TMP/server.log")
+if [ -z "$EP" ] || [ -z "$FEED" ]; then
+    echo "FAIL: dossierd did not start (endpoint '$EP', feed '$FEED')"
     cat "$TMP/server.log"
     exit 1
 fi

@@ -68,14 +68,15 @@ expect "wrong type named" "'pageSize' in err"
 run 2 "call with bad JSON on stdin" "$DOSSIER" call Get </dev/null
 run 1 "call Get: the server's INVALID_ARGUMENT" "$DOSSIER" call Get '{}'
 expect "server refusal" "err.startswith('dossier: ') and err.rstrip().endswith('(INVALID_ARGUMENT)')"
-run 3 "call an unreachable server" "$DOSSIER" --timeout 300 -s "tcp://127.0.0.1:$(free_port)" call Get '{"id": "x"}'
+hold_dead_port
+run 3 "call an unreachable server" "$DOSSIER" --timeout 300 -s "tcp://127.0.0.1:$DEAD_PORT" call Get '{"id": "x"}'
 
 # ---- describe METHOD -------------------------------------------------
 run 0 "describe" "$DOSSIER" describe
 expect "the listing is kept" "'dossier.v1.Reports' in out and 'Get' in out and 'GetRequest -> Report' in out"
 run 0 "describe Get" "$DOSSIER" describe Get
 expect "describe Get: the method and its options" "out.startswith('rpc dossier.v1.Reports/Get(dossier.v1.GetRequest) returns (dossier.v1.Report)\n') and 'option idempotency_level = NO_SIDE_EFFECTS;' in out and 'option (dossier.v1.required_role) = ROLE_READER;' in out"
-expect "describe Get: the request's fields" "'message dossier.v1.GetRequest {\n  string id = 1;\n}' in out"
+expect "describe Get: the request's fields" "'message dossier.v1.GetRequest {\n  string id = 1;\n  uint64 version = 2;\n}' in out"
 expect "describe Get: the reply's fields, enum values" "'  repeated string body = 14;' in out and '  dossier.v1.Tier tier = 12;' in out and '  uint64 version = 17;' in out and 'enum dossier.v1.Tier {' in out and '  TIER_2_WATCH_LIST = 3;' in out"
 run 0 "describe Search" "$DOSSIER" describe Search
 expect "nested messages shown once" "out.count('message dossier.v1.Report {') == 1 and 'message dossier.v1.SearchHit {' in out and '  repeated dossier.v1.Facet facets = 4;' in out and 'enum dossier.v1.SearchOrder {' in out"

@@ -45,20 +45,21 @@ run 2 "bad endpoint" "$DOSSIER" -s 'not-an-endpoint' health
 run 2 "import nothing" "$DOSSIER" import
 
 # ---- unreachable: exit 3, within the timeout ---------------------------
-PORT=$(free_port)
-start=$(date +%s%N)
-run 3 "unreachable server" "$DOSSIER" -s "tcp://127.0.0.1:$PORT" --timeout 500 health
-ms=$((($(date +%s%N) - start) / 1000000))
+# A port held bound and never listened on. How long the call takes is
+# test_client_failover's to check (libdossier's deadline); here a hang
+# is bounded by timeout(1), whose 124 fails the exit check.
+hold_dead_port
+PORT=$DEAD_PORT
+run 3 "unreachable server" timeout 60 "$DOSSIER" -s "tcp://127.0.0.1:$PORT" --timeout 500 health
 expect "unreachable: says so" "'UNAVAILABLE' in err and 'cannot reach tcp://127.0.0.1:$PORT' in err"
-if [ "$ms" -lt 2500 ]; then ok; else bad "unreachable took $ms ms with --timeout 500"; fi
-run 3 "unreachable get via \$DOSSIER_SERVER" env DOSSIER_SERVER="tcp://127.0.0.1:$PORT" "$DOSSIER" --timeout 300 get x
+run 3 "unreachable get via \$DOSSIER_SERVER" env DOSSIER_SERVER="tcp://127.0.0.1:$PORT" timeout 60 "$DOSSIER" --timeout 300 get x
 
 # ---- import --dry-run: local, no server --------------------------------
 run 0 "dry-run one file" env DOSSIER_SERVER=tcp://127.0.0.1:1 "$DOSSIER" import --dry-run --json "$FIXTURES/tip-2004-azerbaijan.txt"
 expect "dry-run JSON" 'len(js) == 1 and js[0]["id"] == "tip-2004-aze" and js[0]["year"] == 2004 and js[0]["tier"] == "TIER_2_WATCH_LIST" and js[0]["countryCode"] == "AZE"'
-printf 'nothing to see here\n' >"$TMP/junk.txt"
+printf ' \n\t\n' >"$TMP/junk.txt"
 run 1 "dry-run with a bad file" "$DOSSIER" import --dry-run --json "$TMP/junk.txt" "$FIXTURES/tip2008-russia-uppercase.txt"
-expect "dry-run bad file named, good one parsed" "err.startswith('$TMP/junk.txt: ') and len(js) == 1 and js[0]['countryCode'] == 'RUS'"
+expect "dry-run bad file named once, good one parsed" "err.startswith('$TMP/junk.txt: the file holds only blank lines') and err.count('junk.txt') == 1 and len(js) == 1 and js[0]['countryCode'] == 'RUS'"
 run 0 "dry-run readable" "$DOSSIER" import --dry-run "$FIXTURES/tip-2004-azerbaijan.txt"
 expect "dry-run record" '"id:          tip-2004-aze" in out and "Tier 2 Watch List" in out and max(len(l) for l in out.splitlines()) <= 250'
 expect "dry-run body wrapped at 78" 'all(len(l) <= 78 for l in out.split("\n\n", 1)[1].splitlines())'
@@ -75,7 +76,7 @@ want_exit=0
 [ "$n_rejected" -gt 0 ] && want_exit=1
 run $want_exit "import fixtures" "$DOSSIER" import --batch 7 "$FIXTURES"
 expect "import summary" "'imported $n_parsed (created $n_parsed, updated 0, unchanged 0), failed $n_rejected' in out"
-expect "import names each failure" "len([l for l in err.splitlines() if l.startswith('$FIXTURES/')]) == $n_rejected"
+expect "import names each failure" "len([l for l in err.splitlines() if l.startswith('$FIXTURES/') and ': warning: ' not in l]) == $n_rejected"
 run $want_exit "import again" "$DOSSIER" import "$FIXTURES"
 expect "re-import unchanged" "'imported $n_parsed (created 0, updated 0, unchanged $n_parsed), failed $n_rejected' in out"
 # What the server stored is what the local parser read.

@@ -1,8 +1,9 @@
 /*  test_client_failover.c: libdossier when servers are missing, frozen,
     killed and restarted.
 
-    A "dead" endpoint is a port that was free a moment ago (bound to port
-    0, read, closed): nothing listens there. A frozen server is a real
+    A "dead" endpoint is a port the test holds bound and never listens
+    on: a connection there is refused, and no other process (another
+    test's server) can take the port meanwhile. A frozen server is a real
     dossierd stopped with SIGSTOP: its kernel still accepts connections,
     but it answers nothing, not even heartbeats. */
 #include <setjmp.h>
@@ -30,22 +31,33 @@
 #include "testclock.h"
 #include "testserver.h"
 
-/* Time a call may take beyond its timeout: scheduling, socket set-up. */
-#define S_SLACK_MS 400
+/* A port on 127.0.0.1 bound without SO_REUSEADDR and never listened on:
+   connections are refused, and no other socket can bind it while fd is
+   open. */
+typedef struct {
+    int fd;
+    int port;
+} s_dead_port_t;
 
-/* A TCP port on 127.0.0.1 that nothing listens on right now. */
-static int
-s_free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
+static s_dead_port_t
+s_dead_port_open(void) {
+    s_dead_port_t dead;
+    dead.fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(dead.fd >= 0);
     struct sockaddr_in a = {0};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(bind(dead.fd, (struct sockaddr *)&a, sizeof a), 0);
     socklen_t len = sizeof a;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
+    assert_int_equal(getsockname(dead.fd, (struct sockaddr *)&a, &len), 0);
+    dead.port = ntohs(a.sin_port);
+    return dead;
+}
+
+static void
+s_dead_port_close(s_dead_port_t *dead) {
+    close(dead->fd);
+    dead->fd = -1;
 }
 
 static dossier_client_t *
@@ -74,17 +86,22 @@ s_report(const char *id) {
 static void
 test_unreachable_is_unavailable_within_timeout(void **state) {
     (void)state;
+    s_dead_port_t dead = s_dead_port_open();
     char ep[64];
-    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", s_free_port());
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", dead.port);
     dossier_client_t *c = s_client(ep, 1000, 3, 1000);
     dossier_error_t err = {0};
 
+    /* The call keeps trying for its whole timeout, and no longer: not a
+       timeout per attempt (4 attempts would take 4 s). The bound is what
+       the broken behaviour reaches, not the expected time plus a slack
+       a loaded machine can exceed. */
     int64_t t0 = testclock_now_ms();
     assert_status(dossier_health(c, NULL, NULL, &err), DOSSIER_UNAVAILABLE,
                   &err);
     int64_t took = testclock_now_ms() - t0;
     assert_true(took >= 900);
-    assert_true(took <= 1000 + S_SLACK_MS);
+    assert_true(took < 4 * 1000);
     assert_non_null(strstr(err.message, "cannot reach"));
     assert_non_null(strstr(err.message, ep));
     assert_false(dossier_client_request_sent(c));
@@ -95,9 +112,10 @@ test_unreachable_is_unavailable_within_timeout(void **state) {
     assert_status(dossier_put(c, &r, 0, false, NULL, &err), DOSSIER_UNAVAILABLE,
                   &err);
     took = testclock_now_ms() - t0;
-    assert_true(took <= 1000 + S_SLACK_MS);
+    assert_true(took < 4 * 1000);
     assert_false(dossier_client_request_sent(c)); /* certainly not applied */
     dossier_client_destroy(&c);
+    s_dead_port_close(&dead);
 }
 
 static void
@@ -105,8 +123,9 @@ test_failover_to_second_endpoint(void **state) {
     (void)state;
     testserver_t *server = testserver_start(NULL);
     assert_non_null(server);
+    s_dead_port_t dead = s_dead_port_open();
     char eps[256];
-    snprintf(eps, sizeof eps, "tcp://127.0.0.1:%d,%s", s_free_port(),
+    snprintf(eps, sizeof eps, "tcp://127.0.0.1:%d,%s", dead.port,
              testserver_endpoint(server));
     dossier_client_t *c = s_client(eps, 4000, 3, 1000);
     dossier_error_t err = {0};
@@ -141,6 +160,7 @@ test_failover_to_second_endpoint(void **state) {
     dossier_client_destroy(&c2);
     dossier_client_destroy(&c);
     testserver_stop(&server);
+    s_dead_port_close(&dead);
 }
 
 /* A call made in a thread of its own, so that the main thread can kill
@@ -186,13 +206,11 @@ s_call_across_restart(testserver_t *server, s_call_t *call, int delay_ms) {
 
 static testserver_t *
 s_server_on_fixed_port(char *endpoint, size_t size) {
-    /* Bound explicitly, so that a restart comes back on the same port. */
-    snprintf(endpoint, size, "tcp://127.0.0.1:%d", s_free_port());
-    char args[128];
-    snprintf(args, sizeof args, "--bind %s", endpoint);
-    testserver_t *server = testserver_start(args);
+    /* The server picks its port; restarts then bind that same port. */
+    testserver_t *server = testserver_start(NULL);
     assert_non_null(server);
-    assert_string_equal(testserver_endpoint(server), endpoint);
+    assert_int_equal(testserver_keep_endpoint(server), 0);
+    snprintf(endpoint, size, "%s", testserver_endpoint(server));
     return server;
 }
 
@@ -262,7 +280,9 @@ test_slow_reply_is_deadline_exceeded(void **state) {
     assert_status(dossier_stats(c, NULL, &err), DOSSIER_DEADLINE_EXCEEDED,
                   &err);
     int64_t took = testclock_now_ms() - t0;
-    assert_true(took >= 700 && took <= 800 + S_SLACK_MS);
+    /* It ended by its deadline: with heartbeats off and no retries,
+       nothing else could end it (the server stays frozen meanwhile). */
+    assert_true(took >= 700);
     assert_int_equal(testserver_kill(server, SIGCONT), 0);
     /* The client recovers; the abandoned call's late reply (on the
        closed socket) is not mistaken for this one's. */
@@ -606,13 +626,14 @@ static const struct {
     const char *name;
     char kind;
 } s_resend_rules[] = {
-    {"Put", 'W'},         {"Get", 'R'},         {"Delete", 'W'},
-    {"List", 'R'},        {"ImportText", 'W'},  {"ImportBatch", 'W'},
-    {"History", 'R'},     {"Changes", 'R'},     {"Search", 'R'},
-    {"Stats", 'R'},       {"Health", 'R'},      {"Describe", 'R'},
-    {"Audit", 'R'},       {"Backup", 'N'},      {"BackupRead", 'R'},
-    {"ReloadUsers", 'W'}, {"WhoAmI", 'R'},      {"CreateToken", 'N'},
-    {"ListTokens", 'R'},  {"RevokeToken", 'W'},
+    {"Put", 'W'},         {"Get", 'R'},          {"Delete", 'W'},
+    {"List", 'R'},        {"ImportText", 'W'},   {"ImportBatch", 'W'},
+    {"PutBatch", 'W'},    {"ListVersions", 'R'}, {"History", 'R'},
+    {"Changes", 'R'},     {"Search", 'R'},       {"Stats", 'R'},
+    {"Health", 'R'},      {"Describe", 'R'},     {"Audit", 'R'},
+    {"Backup", 'N'},      {"BackupRead", 'R'},   {"ReloadUsers", 'W'},
+    {"WhoAmI", 'R'},      {"CreateToken", 'N'},  {"ListTokens", 'R'},
+    {"RevokeToken", 'W'},
 };
 
 /*  Every method against two silent peers: a call the proto allows to be

@@ -140,6 +140,12 @@ for _ in $(seq 1 50); do
     sleep 0.1
     kill -0 "$WATCH_PID" 2>/dev/null || break
 done
+# Bounded: a watch that saw nothing (no write committed) is stopped, not
+# waited for until ctest's timeout.
+if kill -0 "$WATCH_PID" 2>/dev/null; then
+    kill -INT "$WATCH_PID"
+    bad "watch --count 1 saw no change in 50 puts"
+fi
 wait "$WATCH_PID"
 watch_rc=$?
 cp "$TMP/watch2.out" "$TMP/out"

@@ -21,8 +21,11 @@ run 0 "keygen carol" "$DOSSIER" keygen carol --dir "$K"
 run 2 "--for-server with a role" "$DOSSIER" keygen x --for-server --role admin --dir "$K"
 cp "$K/root.key" "$U/"
 
-FEED="tcp://127.0.0.1:$(free_port)"
-start_server data --curve-key "$K/server.key_secret" --users "$U" --feed "$FEED"
+# The feed binds a port the server picks; its log says which (it is
+# bound before the pid file start_server waits for is written).
+start_server data --curve-key "$K/server.key_secret" --users "$U" --feed 'tcp://127.0.0.1:*'
+FEED=$(sed -n 's/.*change feed: publishing committed writes at \(tcp:[^ ]*\).*/\1/p' "$TMP/data.log")
+[ -n "$FEED" ] || bad "the server's log names no change feed endpoint"
 SK="$K/server.key"
 
 run 3 "no keys against a CURVE server" "$DOSSIER" -s "$EP" --timeout 500 whoami
@@ -42,7 +45,8 @@ run 2 "users without reload" "$DOSSIER" users frobnicate
 expect "users says what it does" "\"'frobnicate' is not something users does\" in err"
 
 # A feed with nothing behind it: watch ends after --timeout, saying so.
-NOFEED="tcp://127.0.0.1:$(free_port)"
+hold_dead_port
+NOFEED="tcp://127.0.0.1:$DEAD_PORT"
 run 3 "watch a feed nobody serves" "$DOSSIER" --timeout 300 watch --feed "$NOFEED"
 expect "watch: no answer within the timeout" "'no answer from the feed at $NOFEED within 300 ms' in err"
 

@@ -14,14 +14,16 @@ By hand:
       /usr/bin/python3 tests/integration/test_python_client.py -v
 """
 
+import contextlib
 import hashlib
+import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 
@@ -32,6 +34,7 @@ for _entry in reversed(os.environ.get("DOSSIER_PYTHONPATH", "").split(":")):
 import zmq  # noqa: E402
 from google.protobuf import descriptor_pb2  # noqa: E402
 
+import dossier_client  # noqa: E402
 from dossier_client import (  # noqa: E402
     Client, DossierError, report_pb2, reports_pb2, rpc_pb2, tier_name)
 from dossier.v1 import options_pb2  # noqa: E402
@@ -49,6 +52,7 @@ DEADLINE_EXCEEDED = 4
 NOT_FOUND = 5
 ALREADY_EXISTS = 6
 ABORTED = 10
+FAILED_PRECONDITION = 9
 UNIMPLEMENTED = 12
 UNAVAILABLE = 14
 
@@ -78,6 +82,19 @@ def make_report(rid, country="Azerbaijan", year=2004,
         doc_type="Trafficking in Persons Report",
         body=list(body),
         source_url="https://www.refworld.org/docid/%s.html" % rid)
+
+
+@contextlib.contextmanager
+def dead_endpoint():
+    """An endpoint on 127.0.0.1 that refuses connections while the block
+    runs: its port is held bound (without SO_REUSEADDR, so no server of
+    another test can take it) and never listened on."""
+    held = socket.socket()
+    try:
+        held.bind(("127.0.0.1", 0))
+        yield "tcp://127.0.0.1:%d" % held.getsockname()[1]
+    finally:
+        held.close()
 
 
 class DossierdTestCase(unittest.TestCase):
@@ -506,6 +523,58 @@ class TestImport(DossierdTestCase):
         self.assertEqual(self.client.stats().records, 0)
 
 
+class TestDataInOut(DossierdTestCase):
+    """PutBatch, a record's versions, and the CSV rows (issue 19)."""
+
+    def test_put_batch_and_versions(self):
+        a = make_report("py-a")
+        bad = make_report("bad id")
+        resp = self.client.put_batch([a, bad])
+        self.assertEqual([r.code for r in resp.results], [0, INVALID_ARGUMENT])
+        self.assertEqual(resp.results[0].outcome,
+                         reports_pb2.IMPORT_OUTCOME_CREATED)
+        again = self.client.put_batch([a])
+        self.assertEqual(again.results[0].outcome,
+                         reports_pb2.IMPORT_OUTCOME_UNCHANGED)
+        a.title = "Revised"
+        self.client.put_batch([a])
+        self.client.delete("py-a")
+        versions = list(self.client.list_versions("py-a", page_size=1))
+        self.assertEqual([v.version for v in versions], [3, 2, 1])
+        self.assertTrue(versions[0].deleted)
+        self.assertEqual(self.client.get("py-a", version=2).title, "Revised")
+        self.assertCode(NOT_FOUND, self.client.get, "py-a")
+
+    def test_export_rows(self):
+        report = make_report("py-csv", country="Chad", year=2010,
+                             tier=report_pb2.TIER_2_WATCH_LIST,
+                             body=("One, \"quoted\"", "Two\nlines é"))
+        report.country_code = "TCD"
+        self.client.put(report)
+        self.client.put(report_pb2.Report(id="py-csv-2", title="Other",
+                                          doc_type="Other"))
+        rows = list(self.client.export_rows(
+            fields=("id", "year", "tier", "body"),
+            doc_type="trafficking in persons report"))
+        self.assertEqual(rows, [{"id": "py-csv", "year": "2010",
+                                 "tier": "Tier 2 Watch List",
+                                 "body": "One, \"quoted\"\n\nTwo\nlines é"}])
+        rows = list(self.client.export_rows())
+        self.assertEqual(len(rows), 2)
+        self.assertEqual(rows[1]["year"], "")
+        self.assertEqual(list(rows[0]), list(dossier_client.EXPORT_FIELDS))
+        with self.assertRaises(ValueError):
+            list(self.client.export_rows(fields=("id", "titel")))
+        try:
+            import pandas  # noqa: F401
+        except ImportError:
+            with self.assertRaises(ImportError):
+                self.client.export_dataframe()
+        else:
+            frame = self.client.export_dataframe(fields=("id", "year"))
+            self.assertEqual(list(frame["id"]), ["py-csv", "py-csv-2"])
+
+
 class TestWire(DossierdTestCase):
 
     def test_unknown_method(self):
@@ -659,14 +728,13 @@ class TestWire(DossierdTestCase):
                 err = self.assertCode(UNAVAILABLE, slow.get, "t1")
                 elapsed = time.monotonic() - started
                 self.assertIn("2 attempts", err.message)
+                # Two timeouts waited (a lower bound cannot flake; how
+                # fast is bench/'s business).
                 self.assertGreaterEqual(elapsed, 0.35)
-                self.assertLess(elapsed, 3.0)
                 # A write is retried too, with its idempotency key.
-                started = time.monotonic()
                 err = self.assertCode(UNAVAILABLE, slow.put,
                                       make_report("t2"))
                 self.assertIn("2 attempts", err.message)
-                self.assertLess(time.monotonic() - started, 3.0)
             finally:
                 self.server.send_signal(signal.SIGCONT)
             # The reopened socket works again once the server is back.
@@ -674,37 +742,53 @@ class TestWire(DossierdTestCase):
         finally:
             slow.close()
 
+    def waking_client(self, **kwargs):
+        """A Client that wakes the (SIGSTOPped) server when it gives up on
+        an attempt and reopens its socket, and counts those retries in
+        its .reopened: a retry that happens on an event, not a timer."""
+        server = self.server
+
+        class WakingClient(Client):
+            reopened = 0
+
+            def _reopen(self):
+                self.reopened += 1
+                server.send_signal(signal.SIGCONT)
+                Client._reopen(self)
+
+        return WakingClient(self.endpoint, **kwargs)
+
     def test_retry_succeeds_when_server_wakes(self):
         self.client.put(make_report("w1"))
-        slow = Client(self.endpoint, timeout_ms=300, retries=4)
-        self.server.send_signal(signal.SIGSTOP)
-        waker = threading.Timer(
-            0.45, lambda: self.server.send_signal(signal.SIGCONT))
-        waker.start()
+        slow = self.waking_client(timeout_ms=300, retries=4)
         try:
-            self.assertEqual(slow.get("w1").id, "w1")
+            self.server.send_signal(signal.SIGSTOP)
+            try:
+                self.assertEqual(slow.get("w1").id, "w1")
+            finally:
+                self.server.send_signal(signal.SIGCONT)
+            self.assertGreaterEqual(slow.reopened, 1)
         finally:
-            waker.cancel()
-            waker.join()
-            self.server.send_signal(signal.SIGCONT)
             slow.close()
 
     def test_write_retry_applied_once(self):
-        # Both attempts reach the frozen server (the first is in its
-        # socket buffer when the client gives up on it); once it wakes it
-        # applies the key once and answers the second from the first.
-        slow = Client(self.endpoint, timeout_ms=300, retries=4)
-        self.server.send_signal(signal.SIGSTOP)
-        waker = threading.Timer(
-            0.45, lambda: self.server.send_signal(signal.SIGCONT))
-        waker.start()
+        # The slow client's connection is up (a Health) before the server
+        # freezes, so the first attempt lands in the frozen server's
+        # socket buffer; the server wakes when the client gives up on it,
+        # so the second attempt, with the same key, comes after it. With
+        # create_only a second application would be ALREADY_EXISTS: OK at
+        # version 1 is the reply replayed from the key.
+        slow = self.waking_client(timeout_ms=2000, retries=1)
         try:
-            put = slow.put(make_report("once-1"))
+            slow.health()
+            self.server.send_signal(signal.SIGSTOP)
+            try:
+                put = slow.put(make_report("once-1"), create_only=True)
+            finally:
+                self.server.send_signal(signal.SIGCONT)
+            self.assertEqual(slow.reopened, 1)
             self.assertEqual(put.version, 1)
         finally:
-            waker.cancel()
-            waker.join()
-            self.server.send_signal(signal.SIGCONT)
             slow.close()
         self.assertEqual(self.client.get("once-1").version, 1)
 
@@ -733,14 +817,47 @@ class TestWire(DossierdTestCase):
             self.client.audit(since="last week")))
 
     def test_unreachable(self):
-        # A port that nothing listens on (this server's, after it stopped).
-        self.server.send_signal(signal.SIGTERM)
-        self.assertEqual(self.server.wait(timeout=STOP_TIMEOUT_S), 0)
-        gone = Client(self.endpoint, timeout_ms=100, retries=1)
-        try:
-            self.assertCode(UNAVAILABLE, gone.health)
-        finally:
-            gone.close()
+        with dead_endpoint() as endpoint:
+            gone = Client(endpoint, timeout_ms=100, retries=1)
+            try:
+                self.assertCode(UNAVAILABLE, gone.health)
+            finally:
+                gone.close()
+
+    def test_reload_users_without_curve(self):
+        err = self.assertCode(FAILED_PRECONDITION, self.client.reload_users)
+        self.assertIn("without CURVE", err.message)
+
+    def test_example_export_jsonl(self):
+        """client/python/examples/export_jsonl.py, as its docstring runs
+        it: every record as a JSON line, --summary without bodies, exit
+        2 on bad usage and 3 when no server answers."""
+        script = os.path.join(os.path.dirname(dossier_client.__file__),
+                              "examples", "export_jsonl.py")
+        for rid in ("ex-1", "ex-2", "ex-3"):
+            self.client.put(make_report(rid))
+
+        def run(*args):
+            return subprocess.run([sys.executable, script] + list(args),
+                                  capture_output=True, text=True,
+                                  timeout=60, env=os.environ.copy())
+
+        done = run(self.endpoint)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        lines = [json.loads(line) for line in done.stdout.splitlines()]
+        self.assertEqual([r["id"] for r in lines], ["ex-1", "ex-2", "ex-3"])
+        self.assertEqual(lines[0]["body"], list(make_report("ex-1").body))
+        self.assertEqual(lines[0]["version"], "1")
+        self.assertIn("export_jsonl: 3 records", done.stderr)
+        summary = run(self.endpoint, "--summary")
+        self.assertEqual(summary.returncode, 0, summary.stderr)
+        lines = [json.loads(line) for line in summary.stdout.splitlines()]
+        self.assertEqual(len(lines), 3)
+        self.assertTrue(all("body" not in r for r in lines))
+        self.assertEqual(run("--sideways").returncode, 2)
+        with dead_endpoint() as endpoint:
+            unreachable = run(endpoint)
+        self.assertEqual(unreachable.returncode, 3, unreachable.stderr)
 
 
 class TestQueries(DossierdTestCase):
@@ -914,7 +1031,8 @@ class TestResend(unittest.TestCase):
     loosens one fails this test."""
 
     RULES = {"Put": "W", "Get": "R", "Delete": "W", "List": "R",
-             "ImportText": "W", "ImportBatch": "W", "History": "R",
+             "ImportText": "W", "ImportBatch": "W", "PutBatch": "W",
+             "ListVersions": "R", "History": "R",
              "Changes": "R", "Search": "R", "Stats": "R", "Health": "R",
              "Describe": "R", "Audit": "R", "Backup": "N",
              "BackupRead": "R", "ReloadUsers": "W", "WhoAmI": "R",

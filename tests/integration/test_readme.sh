@@ -7,10 +7,11 @@
 # fails the test), each ```python block under /usr/bin/python3, in README
 # order, in a scratch directory that looks like the source tree (deploy/,
 # client/ and build/ link to the real ones), against a dossierd started
-# here: DOSSIER_SERVER names it, and the default endpoint written in a
-# block (tcp://127.0.0.1:7531) is replaced by its endpoint. EDITOR=true
+# here, with a dossier-gateway in front of it: DOSSIER_SERVER names it,
+# and the default endpoints written in a block (tcp://127.0.0.1:7531,
+# http://127.0.0.1:8080) are replaced by theirs. EDITOR=true
 # stands in for a person at `dossier edit`. A block whose first line is
-# "# not run by test_readme: WHY" is skipped (and must say why); the ```c
+# "# not run by test_readme: WHY" (or "// ...") is skipped (and must say why); the ```c
 # block is test_readme_c.sh's. Prints "N passed, M failed".
 HERE=$(cd "$(dirname "$0")" && pwd)
 NAME=readme
@@ -19,6 +20,7 @@ SRC=${DOSSIER_SOURCE_DIR:-$HERE/../..}
 BUILD=$(cd "$BIN_DIR/.." && pwd)
 
 start_server data
+start_gateway gateway
 WORK=$TMP/work
 mkdir -p "$WORK" "$TMP/home"
 ln -s "$SRC/deploy" "$WORK/deploy"
@@ -27,23 +29,25 @@ ln -s "$BUILD" "$WORK/build"
 
 # Splits the READMEs into $TMP/blocks/FILE-NN.LANG (skipped ones as
 # .skip), in the order given.
-"$PY" - "$TMP/blocks" "$EP" "$SRC/README.md" "$SRC/client/python/README.md" <<'PYEOF'
+"$PY" - "$TMP/blocks" "$EP" "$GW" "$SRC/README.md" "$SRC/client/python/README.md" <<'PYEOF'
 import os, re, sys
-out, endpoint = sys.argv[1:3]
+out, endpoint, gateway = sys.argv[1:4]
 os.makedirs(out)
 blocks = []
-for f, readme in enumerate(sys.argv[3:]):
+for f, readme in enumerate(sys.argv[4:]):
     found = re.findall(r"^```(\w+)\n(.*?)^```", open(readme).read(),
                        re.S | re.M)
     blocks += [("%d-%02d" % (f, n), lang, body)
                for n, (lang, body) in enumerate(found)]
 for n, lang, body in blocks:
     first = body.splitlines()[0] if body.strip() else ""
-    if first.startswith("# not run by test_readme:"):
+    if first.startswith(("# not run by test_readme:",
+                         "// not run by test_readme:")):
         if len(first.split(":", 1)[1].strip()) < 5:
             sys.exit("block %s is skipped without saying why" % n)
         lang = "skip"
     body = body.replace("tcp://127.0.0.1:7531", endpoint)
+    body = body.replace("http://127.0.0.1:8080", gateway)
     open(os.path.join(out, "%s.%s" % (n, lang)), "w").write(body)
 PYEOF
 

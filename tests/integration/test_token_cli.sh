@@ -97,7 +97,7 @@ run 0 "audit names the token" as root audit --method CreateToken
 expect "audit: the id, no secret" "'$ID' in out and '$TOKEN'[21:] not in out"
 
 # ---- no server -------------------------------------------------------
-PORT=$(free_port)
-run 3 "no server" as root -s "tcp://127.0.0.1:$PORT" --timeout 300 token list
+hold_dead_port
+run 3 "no server" as root -s "tcp://127.0.0.1:$DEAD_PORT" --timeout 300 token list
 
 finish "$TMP/data.log"

@@ -4,8 +4,8 @@
 # It needs $DOSSIER_BIN_DIR (set by ctest) and gives:
 #   $DOSSIER, $BIN_DIR, $PY, $TMP (removed at exit), pass/fail counters;
 #   ok, bad MSG, run WANT_EXIT NAME CMD..., expect NAME PYTHON-EXPR,
-#   free_port, start_server DIRNAME [ARGS...] (sets EP), watch_server PID
-#   LOG, stop_server PID, finish LOGNAME.
+#   hold_dead_port (sets DEAD_PORT), start_server DIRNAME [ARGS...] (sets EP), watch_server PID
+#   LOG, stop_server PID, forget_server PID, skip REASON, finish LOGNAME.
 # Servers started here, and any pid added to $PIDS, are stopped at exit.
 # Every server started with start_server (or registered with
 # watch_server) is checked by finish, or by stop_server: it must exit 0
@@ -18,6 +18,7 @@ DOSSIER=$BIN_DIR/dossier
 PY=/usr/bin/python3
 pass=0
 fail=0
+skipped= # the reasons given to skip, one a line
 TMP=$(mktemp -d "/tmp/dossier-${NAME:-test}-XXXXXX")
 PIDS=
 SERVERS= # "pid:log" of each server finish checks
@@ -41,6 +42,15 @@ bad() {
     echo "FAIL: $*"
     if [ -s "$TMP/out" ]; then sed 's/^/    stdout: /' "$TMP/out" | head -15; fi
     if [ -s "$TMP/err" ]; then sed 's/^/    stderr: /' "$TMP/err" | head -15; fi
+}
+
+# skip REASON: a case that cannot run here. finish then exits 77, which
+# ctest reports as Skipped (SKIP_RETURN_CODE), unless something failed:
+# a skipped case never reads as a pass.
+skip() {
+    skipped="$skipped$*
+"
+    echo "SKIP: $*"
 }
 
 # run WANT_EXIT NAME CMD...: runs CMD with stdout in $TMP/out and stderr
@@ -80,8 +90,19 @@ PYEOF
     then ok; else bad "$name: $expr"; fi
 }
 
-free_port() {
-    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+# hold_dead_port: sets DEAD_PORT to a port on 127.0.0.1 that refuses
+# connections until the test ends: a process here holds it bound (without
+# SO_REUSEADDR, so no server can take it) and never listens on it.
+hold_dead_port() {
+    coproc DEAD_PORT_HOLDER {
+        "$PY" -c 'import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True)
+sys.stdin.read()'
+    }
+    PIDS="$PIDS $DEAD_PORT_HOLDER_PID"
+    read -r DEAD_PORT <&"${DEAD_PORT_HOLDER[0]}"
 }
 
 # start_server DIRNAME [ARGS...]: starts dossierd on a free port with data
@@ -110,6 +131,32 @@ start_server() {
     exit 1
 }
 
+# start_gateway NAME [ARGS...]: starts dossier-gateway in front of the
+# server at $EP on a free loopback port, its log in $TMP/NAME.log; sets GW
+# to its base URL (from its first log line, "listening on http://...")
+# and has finish check it as it checks servers.
+start_gateway() {
+    local name=$1
+    shift
+    "$BIN_DIR/dossier-gateway" --server "$EP" --listen 127.0.0.1:0 "$@" \
+        2>"$TMP/$name.log" &
+    local pid=$!
+    PIDS="$PIDS $pid"
+    SERVERS="$SERVERS $pid:$TMP/$name.log"
+    GW=
+    for _ in $(seq 1 100); do
+        GW=$(sed -n 's|.*listening on \(http://[0-9.]*:[0-9]*\).*|\1|p' \
+            "$TMP/$name.log" | head -1)
+        [ -n "$GW" ] && return 0
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "FAIL: dossier-gateway did not start; its log:"
+    cat "$TMP/$name.log"
+    echo "0 passed, 1 failed"
+    exit 1
+}
+
 # watch_server PID LOG: has finish check a server the test started
 # itself (exit 0 after SIGTERM, no sanitizer report in LOG).
 watch_server() {
@@ -127,6 +174,16 @@ stop_server() {
         else
             keep="$keep $entry"
         fi
+    done
+    SERVERS=$keep
+}
+
+# forget_server PID: finish no longer checks that server: one the test
+# killed on purpose (kill -9) and whose end it checked itself.
+forget_server() {
+    local entry keep=
+    for entry in $SERVERS; do
+        [ "${entry%%:*}" = "$1" ] || keep="$keep $entry"
     done
     SERVERS=$keep
 }
@@ -175,6 +232,10 @@ finish() {
         echo "---- $1 ----"
         tail -30 "$1"
         exit 1
+    fi
+    if [ -n "$skipped" ]; then
+        printf 'skipped:\n%s' "$skipped"
+        exit 77
     fi
     exit 0
 }

@@ -97,6 +97,32 @@ testserver_log_has(const testserver_t *self, const char *text) {
     return found;
 }
 
+int
+testserver_keep_endpoint(testserver_t *self) {
+    size_t size = strlen(self->extra_args) + strlen(self->endpoint) + 16;
+    char *args = malloc(size);
+    if (!args) {
+        return -1;
+    }
+    /* dossierd takes the last --bind given. */
+    snprintf(args, size, "%s --bind %s", self->extra_args, self->endpoint);
+    free(self->extra_args);
+    self->extra_args = args;
+    return 0;
+}
+
+bool
+testserver_wait_log(const testserver_t *self, const char *text,
+                    int timeout_ms) {
+    for (int waited = 0; waited <= timeout_ms; waited += 10) {
+        if (testserver_log_has(self, text)) {
+            return true;
+        }
+        testclock_sleep_ms(10);
+    }
+    return false;
+}
+
 void
 testserver_remove_tree(const char *path) {
     DIR *dir = opendir(path);

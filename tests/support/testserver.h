@@ -69,6 +69,13 @@ void testserver_print_log(const testserver_t *self);
     must lie within one piece. Asserts (cmocka) that the log opens. */
 bool testserver_log_has(const testserver_t *self, const char *text);
 
+/*  Waits for a line of the server's log to contain text (as
+    testserver_log_has), looking every 10 ms for at most timeout_ms: how a
+    test waits for an event the server only logs (a signal handled, a
+    reload refused) instead of sleeping. Returns whether it came. */
+bool testserver_wait_log(const testserver_t *self, const char *text,
+                         int timeout_ms);
+
 /*  Removes path and everything under it (a test's temporary directory);
     errors are ignored. */
 void testserver_remove_tree(const char *path);
@@ -90,6 +97,12 @@ int testserver_kill(testserver_t *self, int signal);
     or -1 when it is still running after timeout_ms. Once it has exited,
     later calls return the same value at once. */
 int testserver_wait(testserver_t *self, int timeout_ms);
+
+/*  Makes every later testserver_restart bind the endpoint the server
+    reports now (the port it picked), so that a client holding that
+    endpoint finds the restarted server. Returns 0, or -1 when out of
+    memory. */
+int testserver_keep_endpoint(testserver_t *self);
 
 /*  Stops the server if it is still running (SIGTERM; it must exit 0
     within 10 s) and starts a new one on the same data directory with the

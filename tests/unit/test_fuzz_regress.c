@@ -22,9 +22,11 @@
 
 #include "../../fuzz/fuzz_dynpb.c"
 #include "../../fuzz/fuzz_envelope.c"
+#include "../../fuzz/fuzz_gateway.c"
 #include "../../fuzz/fuzz_json.c"
 #include "../../fuzz/fuzz_query.c"
 #include "../../fuzz/fuzz_refworld.c"
+#include "../../fuzz/fuzz_webfiles.c"
 
 typedef int (*s_entry_fn)(const uint8_t *data, size_t size);
 
@@ -129,12 +131,25 @@ test_envelope(void **state) {
     fuzz_envelope_cleanup();
 }
 
+static void
+test_gateway(void **state) {
+    (void)state;
+    s_replay("gateway", fuzz_gateway_one, NULL);
+}
+
+static void
+test_webfiles(void **state) {
+    (void)state;
+    s_replay("webfiles", fuzz_webfiles_one, NULL);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refworld), cmocka_unit_test(test_json),
         cmocka_unit_test(test_query),    cmocka_unit_test(test_envelope),
-        cmocka_unit_test(test_dynpb),
+        cmocka_unit_test(test_dynpb),    cmocka_unit_test(test_gateway),
+        cmocka_unit_test(test_webfiles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

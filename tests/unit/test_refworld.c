@@ -920,6 +920,100 @@ test_header_shapes(void **state) {
     refworld_result_free(&r);
 }
 
+/* Any text imports: prose without a title, a header without one, a
+   file name as the title of last resort; no tier is ever made up. */
+static void
+test_any_text_imports(void **state) {
+    (void)state;
+    refworld_result_t r = {0};
+    dossier_error_t err = {0};
+    const char *prose = "Dear all,\n\nthe meeting moved to Tuesday.\n";
+    assert_int_equal(
+        refworld_parse(prose, strlen(prose), "dir/memo.txt", &r, &err),
+        DOSSIER_OK);
+    s_check_invariants(&r, "memo");
+    /* "Dear all," is no heading: the file name, without its extension */
+    assert_string_equal(r.report->title, "memo");
+    assert_int_equal(r.report->tier, DOSSIER__V1__TIER__TIER_UNSPECIFIED);
+    assert_string_equal(r.report->doc_type, "");
+    assert_true(s_has_warning(&r, "the file name \"memo\" is the title"));
+    refworld_result_free(&r);
+
+    const char *header = "Publisher Someone\nPublication Date 1 June 2004\n\n"
+                         "Text.\n";
+    assert_int_equal(refworld_parse(header, strlen(header), NULL, &r, &err),
+                     DOSSIER_OK);
+    assert_string_equal(r.report->title, "Untitled document");
+    assert_string_equal(r.report->publisher, "Someone");
+    assert_string_equal(r.report->publication_date, "2004-06-01");
+    refworld_result_free(&r);
+
+    /* A wrapped first line is a piece of a sentence, not a title */
+    const char *wrapped = "Chad is a country whose government\nmade no "
+                          "progress.\n";
+    assert_int_equal(
+        refworld_parse(wrapped, strlen(wrapped), "c.txt", &r, &err),
+        DOSSIER_OK);
+    assert_string_equal(r.report->title, "c");
+    assert_int_equal(r.report->tier, DOSSIER__V1__TIER__TIER_UNSPECIFIED);
+    refworld_result_free(&r);
+}
+
+/* The caller's fields replace the parsed ones, and name the record. */
+static void
+test_options(void **state) {
+    (void)state;
+    size_t size;
+    char *text = s_read_file("hrr-body-only-eritrea.txt", &size);
+    assert_non_null(text);
+    refworld_options_t options = {
+        .title = "Country Reports on Human Rights Practices 2022 - Eritrea",
+        .publisher = "United States Department of State",
+        .source_url = "https://www.state.gov/reports/eritrea",
+        .file_name = "ignored.txt",
+    };
+    refworld_result_t r = {0};
+    dossier_error_t err = {0};
+    assert_int_equal(refworld_parse_with(text, size, "x", &options, &r, &err),
+                     DOSSIER_OK);
+    s_check_invariants(&r, "options");
+    /* the title given is read like a parsed one: year, country, series */
+    assert_string_equal(r.report->title, options.title);
+    assert_int_equal(r.report->year, 2022);
+    assert_string_equal(r.report->country_code, "ERI");
+    assert_string_equal(r.report->id, "hrr-2022-eri");
+    assert_string_equal(r.report->publisher, options.publisher);
+    assert_string_equal(r.report->source_url, options.source_url);
+    assert_false(s_has_warning(&r, "no publisher"));
+    refworld_result_free(&r);
+
+    /* country, year and series over what the text says */
+    refworld_options_t over = {.country = "Ivory Coast",
+                               .year = 2019,
+                               .doc_type = "Freedom in the World"};
+    assert_int_equal(refworld_parse_with(text, size, "x", &over, &r, &err),
+                     DOSSIER_OK);
+    assert_string_equal(r.report->country, "Ivory Coast");
+    assert_string_equal(r.report->country_code, "CIV");
+    assert_int_equal(r.report->year, 2019);
+    assert_string_equal(r.report->doc_type, "Freedom in the World");
+    assert_string_equal(r.report->id, "fh-fiw-2019-civ");
+    assert_false(s_has_warning(&r, "no year"));
+    refworld_result_free(&r);
+
+    /* The caller's values are hostile too: made valid UTF-8. */
+    refworld_options_t bad = {.title = "Bad \xff title - Chad",
+                              .publisher = "\xc3",
+                              .doc_type = "\xfe\xfe"};
+    assert_int_equal(refworld_parse_with(text, size, "x", &bad, &r, &err),
+                     DOSSIER_OK);
+    s_check_invariants(&r, "bad options");
+    assert_string_equal(r.report->title, "Bad \xef\xbf\xbd title - Chad");
+    assert_string_equal(r.report->country_code, "TCD");
+    refworld_result_free(&r);
+    free(text);
+}
+
 static void
 test_rejections(void **state) {
     (void)state;
@@ -932,9 +1026,8 @@ test_rejections(void **state) {
     r = sentinel;
     assert_int_equal(refworld_parse("", 0, NULL, &r, &err),
                      DOSSIER_INVALID_ARGUMENT);
-    assert_string_equal(err.message, "input: not a Refworld document: the "
-                                     "file is empty (no title and no report "
-                                     "heading found)");
+    assert_string_equal(err.message,
+                        "input: the file is empty: there is nothing to import");
     assert_int_equal(r.n_warnings, 77);
 
     assert_int_equal(refworld_parse(NULL, 10, "x.txt", &r, &err),
@@ -942,30 +1035,23 @@ test_rejections(void **state) {
     assert_int_equal(refworld_parse("abc", 3, "x.txt", NULL, &err),
                      DOSSIER_INVALID_ARGUMENT);
     /* err may be NULL */
-    assert_int_equal(refworld_parse("abc", 3, "x.txt", &r, NULL),
+    assert_int_equal(refworld_parse(" ", 1, "x.txt", &r, NULL),
                      DOSSIER_INVALID_ARGUMENT);
-    /* whitespace only, furniture only, prose only */
+    /* whitespace only, furniture only: refused */
     assert_int_equal(refworld_parse(" \n\r\n\t\n", 6, "blank.txt", &r, &err),
                      DOSSIER_INVALID_ARGUMENT);
-    assert_string_equal(err.message, "blank.txt: not a Refworld document: no "
-                                     "title and no report heading found");
+    assert_string_equal(err.message, "blank.txt: the file holds only blank "
+                                     "lines: there is nothing to import");
     assert_int_equal(s_parse_text("Search Refworld\nby keyword\n", &r, &err),
                      DOSSIER_INVALID_ARGUMENT);
-    assert_int_equal(
-        s_parse_text("Dear all,\n\nthe meeting moved to Tuesday.\n", &r, &err),
-        DOSSIER_INVALID_ARGUMENT);
-    /* a header without title or heading is not enough */
-    assert_int_equal(s_parse_text("Publisher Someone\nPublication Date 1 June "
-                                  "2004\n\nText.\n",
-                                  &r, &err),
-                     DOSSIER_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.message, "page furniture"));
+    assert_int_equal(r.n_warnings, 77);
     /* NUL-heavy data is binary */
     char zeros[100] = {0};
     memcpy(zeros, "Chad (Tier 1)\n", 14);
     assert_int_equal(refworld_parse(zeros, sizeof(zeros), "z.bin", &r, &err),
                      DOSSIER_INVALID_ARGUMENT);
-    assert_non_null(strstr(err.message, "z.bin: not a Refworld document: "
-                                        "binary data"));
+    assert_non_null(strstr(err.message, "z.bin: not text but binary data"));
     assert_int_equal(r.n_warnings, 77);
     refworld_result_free(NULL);
     refworld_result_t empty = {0};
@@ -1235,6 +1321,8 @@ main(void) {
         cmocka_unit_test(test_tier_from_body),
         cmocka_unit_test(test_header_shapes),
         cmocka_unit_test(test_rejections),
+        cmocka_unit_test(test_any_text_imports),
+        cmocka_unit_test(test_options),
         cmocka_unit_test(test_nul_and_bad_bytes_warn),
         cmocka_unit_test(test_utf16),
         cmocka_unit_test(test_every_truncation),

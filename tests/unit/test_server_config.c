@@ -272,6 +272,8 @@ test_method_facts_from_proto(void **state) {
         {"List", ROLE_READER, APISPEC_NO_SIDE_EFFECTS},
         {"ImportText", ROLE_WRITER, APISPEC_IDEMPOTENT},
         {"ImportBatch", ROLE_WRITER, APISPEC_IDEMPOTENT},
+        {"PutBatch", ROLE_WRITER, APISPEC_IDEMPOTENT},
+        {"ListVersions", ROLE_READER, APISPEC_NO_SIDE_EFFECTS},
         {"History", ROLE_READER, APISPEC_NO_SIDE_EFFECTS},
         {"Changes", ROLE_READER, APISPEC_NO_SIDE_EFFECTS},
         {"Search", ROLE_READER, APISPEC_NO_SIDE_EFFECTS},

@@ -282,23 +282,24 @@ test_versions(void **state) {
     assert_ok(s_del1(fx->store, "r1", 2, &version, &err), &err);
     assert_int_equal(version, 2);
 
-    /* Recreated: starts again at 1. */
+    /* Recreated: numbered on after its deletion (version 3, the
+       tombstone), so a version names one version for good. */
     assert_ok(s_put1(fx->store, &x.r, NULL, &res, &err), &err);
-    assert_int_equal(res.version, 1);
+    assert_int_equal(res.version, 4);
     assert_true(res.created);
 
     /* skip_if_same_source */
     x.r.source_sha256 = "aaaa";
     assert_ok(s_put1(fx->store, &x.r, NULL, &res, &err), &err);
-    assert_int_equal(res.version, 2);
+    assert_int_equal(res.version, 5);
     store_put_args_t skip = {.skip_if_same_source = true};
     assert_ok(s_put1(fx->store, &x.r, &skip, &res, &err), &err);
     assert_true(res.unchanged);
-    assert_int_equal(res.version, 2);
+    assert_int_equal(res.version, 5);
     x.r.source_sha256 = "bbbb";
     assert_ok(s_put1(fx->store, &x.r, &skip, &res, &err), &err);
     assert_false(res.unchanged);
-    assert_int_equal(res.version, 3);
+    assert_int_equal(res.version, 6);
     s_assert_clean(fx->store);
 }
 
@@ -419,7 +420,7 @@ test_batch_partial_failure(void **state) {
     assert_ok(store_delete(batch, "a", 2, &version, &err), &err);
     assert_int_equal(version, 2);
     assert_ok(store_put(batch, &a.r, &create, &res, &err), &err);
-    assert_int_equal(res.version, 1);
+    assert_int_equal(res.version, 4); /* after its tombstone, 3 */
     assert_ok(store_batch_commit(&batch, &err), &err);
     s_assert_clean(fx->store);
 }
@@ -1280,6 +1281,9 @@ test_concurrency(void **state) {
                          0);
     }
     uint64_t versions[N_CONC] = {0};
+    /* A deleted record's tombstone version: a put again numbers on
+       after it. */
+    uint64_t tombstones[N_CONC] = {0};
     /* 40 x 32 KiB live: more than the first map holds. */
     char *filler = malloc(32768);
     memset(filler, 'x', 32767);
@@ -1305,14 +1309,15 @@ test_concurrency(void **state) {
             if (round % 7 == 3 && versions[i] > 0) {
                 assert_ok(store_delete(batch, id, versions[i], NULL, &err),
                           &err);
+                tombstones[i] = versions[i] + 1;
                 versions[i] = 0;
                 continue;
             }
-            s_conc_title(title, sizeof title, i, versions[i] + 1);
+            uint64_t next = (versions[i] ? versions[i] : tombstones[i]) + 1;
+            s_conc_title(title, sizeof title, i, next);
             s_rec_t x;
             s_rec(&x, id, "France", "FRA", 2010,
-                  (Dossier__V1__Tier)(1 + (versions[i] + 1) % 4), "USDOS",
-                  NULL);
+                  (Dossier__V1__Tier)(1 + next % 4), "USDOS", NULL);
             x.body[0] = title;
             x.r.n_body = 1;
             x.r.title = title;
@@ -1322,7 +1327,7 @@ test_concurrency(void **state) {
             assert_ok(
                 store_put(batch, &x.r, versions[i] ? &args : NULL, &res, &err),
                 &err);
-            assert_int_equal(res.version, versions[i] + 1);
+            assert_int_equal(res.version, next);
             versions[i] = res.version;
             writes++;
         }
