@@ -253,6 +253,42 @@ test_accent_folding(void **state) {
 }
 
 static void
+test_snippet_paragraphs(void **state) {
+    /* The snippet comes from the paragraph with the most query terms
+       (the first of equals), the title when none holds one; paragraphs
+       without a term are passed over untokenized, ASCII or not. */
+    fixture_t *fx = *state;
+    Dossier__V1__Report r;
+    char *body[4] = {"first paragraph without it", "Ça va, gnu",
+                     "the Zebra crossing, a zebra.",
+                     "one zebra and one quagga"};
+    s_report(&s_docs[0], NULL, &r, body);
+    r.id = "p1";
+    r.title = "Title with okapi";
+    r.body = body;
+    r.n_body = 4;
+    dossier_error_t err = {0};
+    store_batch_t *batch;
+    assert_ok(store_batch_begin(fx->store, &batch, &err), &err);
+    assert_ok(store_put(batch, &r, NULL, NULL, &err), &err);
+    assert_ok(store_batch_commit(&batch, &err), &err);
+    const struct {
+        const char *query, *snippet;
+    } cases[] = {
+        {"zebra", "the [Zebra] crossing, a [zebra]."},
+        {"zebra quagga", "one [zebra] and one [quagga]"},
+        {"okapi", "Title with [okapi]"},
+        {"gnu", "Ça va, [gnu]"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Dossier__V1__SearchResponse *resp = s_expect(
+            fx->store, &(search_t){.query = cases[i].query}, "p1", __LINE__);
+        assert_string_equal(resp->hits[0]->snippet, cases[i].snippet);
+        dossier__v1__search_response__free_unpacked(resp, NULL);
+    }
+}
+
+static void
 test_filters(void **state) {
     fixture_t *fx = *state;
     EXPECT(fx->store, "d1 d2", .query = "forced", .country = "Azerbaijan");
@@ -1351,6 +1387,8 @@ main(void) {
         cmocka_unit_test_setup_teardown(test_accent_folding, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_filters, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_snippet_paragraphs, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_facets, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_pagination_and_order, s_setup,
                                         s_teardown),

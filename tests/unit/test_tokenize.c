@@ -3,6 +3,7 @@
     prefixes. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -188,6 +189,71 @@ test_prefixes(void **state) {
     assert_int_equal(token.prefix, 0x6162000000000000ull);
 }
 
+/*  tokenize_fold_ascii: in all-ASCII text the tokens are the runs of
+    non-zero folded bytes, cut to TOKENIZE_MAX_TERM (random texts and a
+    long word); other text is refused. */
+static void
+s_assert_runs_are_tokens(const char *text) {
+    size_t size = strlen(text);
+    char folded[200];
+    assert_true(size <= sizeof folded);
+    assert_true(tokenize_fold_ascii(text, size, folded));
+    tokenize_t tok;
+    token_t token;
+    tokenize_init(&tok, text, size, 0);
+    size_t i = 0;
+    for (;;) {
+        while (i < size && folded[i] == 0) {
+            i++;
+        }
+        bool more = tokenize_next(&tok, &token);
+        assert_int_equal(more, i < size);
+        if (!more) {
+            break;
+        }
+        size_t start = i;
+        while (i < size && folded[i] != 0) {
+            i++;
+        }
+        size_t len = i - start;
+        len = len > TOKENIZE_MAX_TERM ? TOKENIZE_MAX_TERM : len;
+        assert_int_equal(token.start, start);
+        assert_int_equal(token.end, i);
+        assert_int_equal(token.len, len);
+        assert_memory_equal(token.term, folded + start, len);
+    }
+}
+
+static void
+test_fold_ascii(void **state) {
+    (void)state;
+    char out[32];
+    assert_false(tokenize_fold_ascii("Côte", strlen("Côte"), out));
+    const char *late = "abcdefgh ijklmnop Côte";
+    assert_false(tokenize_fold_ascii(late, strlen(late), out));
+    assert_true(tokenize_fold_ascii("Ab-1", 4, out));
+    assert_memory_equal(out,
+                        "ab\0"
+                        "1",
+                        4);
+    s_assert_runs_are_tokens("a very long word: "
+                             "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvw"
+                             "xyzABCDEFGHIJKLMNOP end");
+    const char alphabet[] = "aAbBzZ09 -.'_\t\n";
+    uint64_t rng = 7;
+    for (int round = 0; round < 20000; round++) {
+        char text[64];
+        size_t len = 0;
+        size_t want = (size_t)(1 + round % 60);
+        while (len < want) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            text[len++] = alphabet[(rng >> 33) % (sizeof alphabet - 1)];
+        }
+        text[len] = '\0';
+        s_assert_runs_are_tokens(text);
+    }
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
@@ -196,6 +262,7 @@ main(void) {
         cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_long_terms),
         cmocka_unit_test(test_prefixes),
+        cmocka_unit_test(test_fold_ascii),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

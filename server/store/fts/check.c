@@ -1,9 +1,9 @@
 /*  store/fts/check.c: store_fts_check, the full-text index checked
     against the records: each record's docno and attributes, its
-    postings (summed into a digest compared with the stored blocks', and
-    sought one by one only when the two differ), each stored block
-    readable and of a live document of its segment, and the
-    statistics. */
+    postings and those of its filter terms (summed into a digest compared
+    with the stored blocks', and sought one by one only when the two
+    differ), each stored block readable and of a live document of its
+    segment, and the statistics. */
 #include "store/fts/fts_internal.h"
 
 #include <errno.h>
@@ -88,6 +88,10 @@ s_problem(report_t *rep, const char *fmt, ...) {
         va_start(args, fmt);
         vsnprintf(what, sizeof(what), fmt, args);
         va_end(args);
+        /* A filter term ("\x01" kind value) reads as "#y02004". */
+        for (char *c = what; *c; c++) {
+            *c = *c == '\x01' ? '#' : *c;
+        }
         dossier_error_set(rep->err, DOSSIER_DATA_LOSS,
                           "full-text index disagrees with the records: %s",
                           what);
@@ -165,13 +169,35 @@ s_check_postings(MDB_cursor *const *curs, const segs_t *segs, doc_t *doc,
     return DOSSIER_OK;
 }
 
+/*  Whether the country and publisher ids of attributes a are those of
+    report r's values in the dictionary (a value it lacks reads as 0), in
+    *same. */
+static dossier_status_t
+s_dict_agrees(store_fts_t *fts, MDB_txn *txn, const Dossier__V1__Report *r,
+              const attr_t *a, bool *same, dossier_error_t *err) {
+    char key_buf[256];
+    uint32_t country = 0, publisher = 0;
+    fts_report_country(r, key_buf, sizeof(key_buf));
+    dossier_status_t st = DOSSIER_OK;
+    if (key_buf[0]) {
+        st = fts_dict_find(fts, txn, S_DICT_COUNTRY, key_buf, &country, err);
+    }
+    if (st == DOSSIER_OK && r->publisher && r->publisher[0]) {
+        st = fts_dict_find(fts, txn, S_DICT_PUBLISHER, r->publisher, &publisher,
+                           err);
+    }
+    *same = a->country == country && a->publisher == publisher;
+    return st;
+}
+
 /*  The slow half of step 1 of s_check, for when the digests differ:
-    every record's every term seeked in its segment (s_check_postings),
-    each problem named. */
+    every record's every term, and every filter term of its attributes,
+    seeked in its segment (s_check_postings), each problem named. */
 static dossier_status_t
 s_check_each_posting(store_fts_t *fts, MDB_txn *txn, MDB_cursor *const *pcurs,
-                     const segs_t *segs, doc_t *doc, report_t *rep,
-                     dossier_error_t *err) {
+                     const segs_t *segs, doc_t *doc, doc_t *filters,
+                     report_t *rep, dossier_error_t *err) {
+    attrs_t ac = {txn, fts->attrs, 0, false, NULL, 0};
     MDB_cursor *rcur = NULL;
     int rc = mdb_cursor_open(txn, fts->records, &rcur);
     if (rc != MDB_SUCCESS) {
@@ -192,10 +218,19 @@ s_check_each_posting(store_fts_t *fts, MDB_txn *txn, MDB_cursor *const *pcurs,
         if (r) {
             st = fts_ids_get(fts, txn, id, &docno, err);
         }
+        attr_t a;
         if (r && st == DOSSIER_OK && docno) {
             st = fts_doc_build(doc, r) != 0
                      ? fts_oom(err)
                      : s_check_postings(pcurs, segs, doc, id, docno, rep, err);
+        }
+        if (r && st == DOSSIER_OK && docno) {
+            st = !fts_attrs_read(&ac, docno, &a)
+                     ? fts_mdb_error(err, MDB_CORRUPTED, "reading attributes")
+                 : fts_doc_filters(filters, &a) != 0
+                     ? fts_oom(err)
+                     : s_check_postings(pcurs, segs, filters, id, docno, rep,
+                                        err);
         }
         dossier__v1__report__free_unpacked(r, NULL);
     }
@@ -324,8 +359,9 @@ s_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
     if (st != DOSSIER_OK) {
         return st;
     }
-    doc_t doc;
+    doc_t doc, filters;
     memset(&doc, 0, sizeof(doc));
+    memset(&filters, 0, sizeof(filters));
     MDB_cursor *rcur = NULL, *pcurs[S_SLOTS] = {NULL};
     int rc = mdb_cursor_open(txn, fts->records, &rcur);
     for (uint32_t slot = 0; rc == MDB_SUCCESS && slot < S_SLOTS; slot++) {
@@ -361,9 +397,13 @@ s_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
         } else if (st == DOSSIER_OK && !fts_attrs_read(&ac, docno, &a)) {
             st = fts_mdb_error(err, MDB_CORRUPTED, "reading attributes");
         } else if (st == DOSSIER_OK) {
+            bool same = false;
             if (fts_doc_build(&doc, r) != 0) {
                 st = fts_oom(err);
-            } else if (!a.live || a.len != doc.n_toks ||
+            } else if ((st = s_dict_agrees(fts, txn, r, &a, &same, err)) !=
+                       DOSSIER_OK) {
+                /* failed: st says why */
+            } else if (!same || !a.live || a.len != doc.n_toks ||
                        a.year != (r->year > 65535 ? 0 : r->year) ||
                        a.tier != (uint8_t)r->tier) {
                 s_problem(&rep, "record %s: attributes of docno %u differ", id,
@@ -380,6 +420,13 @@ s_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
                 total_len += doc.n_toks;
                 postings += doc.n_terms;
                 s_digest_doc(&from_records, &doc, docno);
+                /* And the filter terms of its attributes, as checked. */
+                if (fts_doc_filters(&filters, &a) != 0) {
+                    st = fts_oom(err);
+                } else {
+                    postings += filters.n_terms;
+                    s_digest_doc(&from_records, &filters, docno);
+                }
             }
         }
         dossier__v1__report__free_unpacked(r, NULL);
@@ -406,7 +453,8 @@ s_check(store_fts_t *fts, MDB_txn *txn, uint64_t *problems,
        seeking every posting of every record, and name them. */
     if (!s_digest_equal(&from_records, &from_blocks)) {
         uint64_t named = *problems;
-        st = s_check_each_posting(fts, txn, pcurs, &segs, &doc, &rep, err);
+        st = s_check_each_posting(fts, txn, pcurs, &segs, &doc, &filters, &rep,
+                                  err);
         if (st != DOSSIER_OK) {
             goto done;
         }
@@ -446,6 +494,7 @@ done:
         mdb_cursor_close(rcur);
     }
     fts_doc_free(&doc);
+    fts_doc_free(&filters);
     if (st != DOSSIER_OK) {
         return st;
     }

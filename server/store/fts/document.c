@@ -9,6 +9,7 @@
 #include "store/fts/fts_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -405,10 +406,11 @@ s_doc_add(doc_t *d, const token_t *tok) {
 }
 
 /*  Encodes each term's posting but its docno delta into d->enc, as the
-    batch buffers it (see pend_t): tf, the document's length, the
+    batch buffers it (see pend_t): tf, the document's length (doc_len),
+    the
     positions' size, then the positions as varint deltas. */
 static int
-s_doc_encode(doc_t *d) {
+s_doc_encode(doc_t *d, uint32_t doc_len) {
     /* At most 5 bytes a varint: tf, length, size, and one per position. */
     size_t room = (size_t)d->n_terms * 15 + (size_t)d->n_toks * 5;
     if (room > d->cap_enc) {
@@ -430,7 +432,7 @@ s_doc_encode(doc_t *d) {
         }
         uint8_t *start = out;
         out = fts_put_varint(out, t->tf);
-        out = fts_put_varint(out, d->n_toks);
+        out = fts_put_varint(out, doc_len);
         out = fts_put_varint(out, pos_bytes);
         for (uint32_t j = 0, prev = 0; j < t->tf; j++) {
             out = fts_put_varint(out, pos[j] - prev);
@@ -471,7 +473,48 @@ fts_doc_build(doc_t *d, const Dossier__V1__Report *report) {
         doc_term_t *t = &d->terms[d->tok_term[k]];
         d->positions[t->first + t->tf++] = d->tok_pos[k];
     }
-    return s_doc_encode(d);
+    return s_doc_encode(d, d->n_toks);
+}
+
+int
+fts_filter_term(char kind, uint32_t value, char *out) {
+    /* Years fixed-width, so that their terms sort as the years do. */
+    return snprintf(out, FTS_FILTER_TERM_MAX,
+                    kind == FTS_FILTER_YEAR ? "\x01%c%05u" : "\x01%c%u", kind,
+                    value);
+}
+
+int
+fts_doc_filters(doc_t *d, const attr_t *a) {
+    s_doc_reset(d);
+    const struct {
+        char kind;
+        uint32_t value;
+    } filters[] = {{FTS_FILTER_COUNTRY, a->country},
+                   {FTS_FILTER_PUBLISHER, a->publisher},
+                   {FTS_FILTER_TIER, a->tier},
+                   {FTS_FILTER_YEAR, a->year}};
+    for (size_t i = 0; i < sizeof filters / sizeof filters[0]; i++) {
+        if (!filters[i].value) {
+            continue; /* unknown: no filter ever selects it */
+        }
+        token_t tok;
+        memset(&tok, 0, sizeof(tok));
+        int len = fts_filter_term(filters[i].kind, filters[i].value, tok.term);
+        tok.len = (size_t)len;
+        for (int k = 0; k < 8; k++) {
+            tok.prefix = tok.prefix << 8 | (k < len ? (uint8_t)tok.term[k] : 0);
+        }
+        /* Each term once, at position 0: one posting of frequency 1. */
+        if (s_doc_add(d, &tok) != 0) {
+            return -1;
+        }
+    }
+    for (uint32_t i = 0; i < d->n_terms; i++) {
+        d->terms[i].first = i;
+        d->positions[i] = 0;
+    }
+    return s_doc_encode(d, a->len);
 }
 
 struct store_fts_scratch_t {

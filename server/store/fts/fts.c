@@ -31,9 +31,14 @@
 
     Reading. A search is a conjunction: the rarest term leads, the others
     skip to its documents by block (block headers carry the last docno, so
-    whole blocks are passed without decoding). Each document matching
-    every term then passes the filters, the exclusions and the phrase
-    checks (positions decoded only then) and is counted, so total_hits and
+    whole blocks are passed without decoding). The filters take part as
+    terms of their own (fts_internal.h, "Filters as terms"): country,
+    publisher and tier one filter term each, a year range of up to 8
+    years the union of its years' terms, each skipping like a word; a
+    wider or open-ended range is checked on the candidates' attributes.
+    Each document matching every term and filter then passes the
+    exclusions and the phrase checks (positions decoded only then) and
+    is counted, so total_hits and
     facets are exact; unless the request accepts an estimate
     (estimate_total_hits, no facets): then a phrase is checked only where
     the document could still enter the page and for a uniform sample of
@@ -60,8 +65,9 @@
 #include <string.h>
 
 /* The layout of the index; an older one is rebuilt at open. 3: publishers
-   folded with text_fold. 4: one postings database per segment slot. */
-#define S_FORMAT 4
+   folded with text_fold. 4: one postings database per segment slot. 5:
+   filter terms (year, country, publisher, tier) as postings. */
+#define S_FORMAT 5
 
 /* The meta key of a pending rebuild; its value is the id of the last
    record indexed ("" before the first). */

@@ -255,6 +255,11 @@ typedef struct {
     Returns false on an LMDB failure. */
 bool fts_attrs_read(attrs_t *c, uint32_t docno, attr_t *a);
 
+/*  The country key of report r as the store's indexes use it (as
+    store_report_country_key: country_key of its code when set, else of
+    its name) into buf (size bytes); "" when it names none. */
+void fts_report_country(const Dossier__V1__Report *r, char *buf, size_t size);
+
 /*  Writes docno's attributes a into its chunk (read, changed, put back). */
 dossier_status_t fts_attr_write(store_fts_t *fts, MDB_txn *txn, uint32_t docno,
                                 const attr_t *a, dossier_error_t *err);
@@ -323,6 +328,31 @@ void fts_doc_free(doc_t *d);
     groups positions by term: term t's are positions[t.first ..
     t.first + t.tf). */
 int fts_doc_build(doc_t *d, const Dossier__V1__Report *report);
+
+/*  Filters as terms. A document's year, country, publisher and tier are
+    each a term of the index too, "\x01" and a kind letter before the
+    value (the year in five digits, so year terms sort as years; country
+    and publisher by their dictionary ids): the tokenizer never makes a
+    term holding "\x01", so no query word reaches them. A filtered search
+    then intersects their postings like a word's, skipping by block, and
+    never reads a candidate's attributes for them. Each posting has
+    frequency 1, position 0 and the document's length; filter terms add
+    nothing to the document's length. */
+#define FTS_FILTER_COUNTRY 'c'
+#define FTS_FILTER_PUBLISHER 'p'
+#define FTS_FILTER_TIER 't'
+#define FTS_FILTER_YEAR 'y'
+/* Room for a filter term and its NUL. */
+#define FTS_FILTER_TERM_MAX 16
+
+/*  Writes the filter term of kind (FTS_FILTER_*) for value (non-zero)
+    into out (FTS_FILTER_TERM_MAX bytes); returns its length. */
+int fts_filter_term(char kind, uint32_t value, char *out);
+
+/*  Builds d (emptied first) as the filter terms of a document with
+    attributes a: one for each attribute that is set. Returns 0, or -1
+    when out of memory. */
+int fts_doc_filters(doc_t *d, const attr_t *a);
 
 /* A document's terms: doc's terms, enc and chars live in the same
    allocation, right after it. */
@@ -512,6 +542,7 @@ struct store_fts_batch_t {
     uint32_t cap_undo;
     uint32_t undo_dead; /* docno marked dead by it, 0 none */
     doc_t doc;
+    doc_t filters; /* a document's filter terms (fts_doc_filters) */
     builder_t builder;
     buf_t scratch;
     buf_t copy; /* a block read while the tree is written */

@@ -22,6 +22,14 @@
    checked. */
 #define S_ESTIMATE_SAMPLE 256
 #define S_ESTIMATE_SAMPLE_MIN 64
+/* The widest year range searched as the union of its years' postings;
+   a wider or open-ended one is checked on each candidate's attributes
+   instead. Each year costs a df lookup per segment to open and an
+   advance per candidate, and a range much wider than the bench's three
+   years selects too much for driving by it to pay. */
+#define S_YEAR_TERMS_MAX 8
+/* Filters as postings: country, publisher, tier, years. */
+#define S_FILTERS_MAX 4
 
 /* ---- Search: postings iterators. ---- */
 
@@ -390,6 +398,15 @@ s_count(counts_t *c, uint32_t value) {
     return 0;
 }
 
+/*  A filter as postings: the union of its terms' lists (one term but for
+    a year range). Its iterators are not scored. */
+typedef struct {
+    iter_t *iters;
+    uint32_t n;
+    uint64_t df; /* the sum of its terms', a bound on its documents */
+    char (*terms)[FTS_FILTER_TERM_MAX];
+} filter_t;
+
 /*  One phrase of a query, as indexes into the search's iterators. */
 typedef struct {
     uint32_t *iters;
@@ -413,13 +430,13 @@ typedef struct {
     uint32_t n_phrases;
     phrase_t *xphrases; /* excluded clauses, over xiters */
     uint32_t n_xphrases;
-    /* Filters. */
+    /* Filters: as postings, and a year range too wide for that (checked
+       on the attributes: filter_attrs). */
+    filter_t filters[S_FILTERS_MAX];
+    uint32_t n_filters;
     bool filter_attrs;
-    uint32_t country;
-    uint32_t publisher;
     uint32_t year_min;
     uint32_t year_max;
-    uint32_t tier;
     Dossier__V1__SearchOrder order_by;
     bool facets;
     /* Phrases checked only for candidates that can enter the heap:
@@ -512,22 +529,26 @@ s_attrs_pass(const search_t *s, const attr_t *a) {
     if (!a->live) {
         return false;
     }
-    if (s->country && a->country != s->country) {
-        return false;
-    }
-    if (s->publisher && a->publisher != s->publisher) {
-        return false;
-    }
     if ((s->year_min || s->year_max) && a->year == 0) {
         return false; /* as List: no year never matches a range */
     }
     if (s->year_min && a->year < s->year_min) {
         return false;
     }
-    if (s->year_max && a->year > s->year_max) {
-        return false;
+    return !s->year_max || a->year <= s->year_max;
+}
+
+/*  The first docno >= d in filter f's union (S_END past the last). */
+static uint32_t
+s_filter_advance(search_t *s, filter_t *f, uint32_t d) {
+    uint32_t first = S_END;
+    for (uint32_t i = 0; i < f->n; i++) {
+        uint32_t e = s_iter_advance(&f->iters[i], d, s->avgdl);
+        if (e < first) {
+            first = e;
+        }
     }
-    return !s->tier || a->tier == s->tier;
+    return first;
 }
 
 /*  Handles document d, known to hold every positive term. */
@@ -640,8 +661,9 @@ s_run(search_t *s) {
     iter_t *lead = &s->iters[s->order[0]];
     /* A phrase of one repeated term ("very very") has one iterator but
        still needs its positions. */
-    bool simple = s->n_iters == 1 && !s->filter_attrs && !s->facets &&
-                  s->n_phrases == 0 && s->n_xphrases == 0 && s->order_by == 0;
+    bool simple = s->n_iters == 1 && s->n_filters == 0 && !s->filter_attrs &&
+                  !s->facets && s->n_phrases == 0 && s->n_xphrases == 0 &&
+                  s->order_by == 0;
     uint32_t d = s_iter_advance(lead, 0, s->avgdl);
     while (d != S_END) {
         if (simple && s->heap.n == s->heap.k && lead->i == 0) {
@@ -658,13 +680,22 @@ s_run(search_t *s) {
                 continue;
             }
         }
+        /* The filters first (rarest first; most often rarer than the
+           terms), then the other terms: each that is past d moves the
+           lead up to it. */
         bool all = true;
-        for (uint32_t t = 1; t < s->n_iters; t++) {
+        for (uint32_t f = 0; f < s->n_filters && all; f++) {
+            uint32_t e = s_filter_advance(s, &s->filters[f], d);
+            if (e != d) {
+                all = false;
+                d = e == S_END ? S_END : s_iter_advance(lead, e, s->avgdl);
+            }
+        }
+        for (uint32_t t = 1; t < s->n_iters && all; t++) {
             uint32_t e = s_iter_advance(&s->iters[s->order[t]], d, s->avgdl);
             if (e != d) {
                 all = false;
                 d = e == S_END ? S_END : s_iter_advance(lead, e, s->avgdl);
-                break;
             }
         }
         if (!all) {
@@ -683,6 +714,13 @@ s_run(search_t *s) {
     for (uint32_t t = 0; t < s->n_xiters; t++) {
         if (s->xiters[t].damaged) {
             return false;
+        }
+    }
+    for (uint32_t f = 0; f < s->n_filters; f++) {
+        for (uint32_t i = 0; i < s->filters[f].n; i++) {
+            if (s->filters[f].iters[i].damaged) {
+                return false;
+            }
         }
     }
     return true;
@@ -743,6 +781,13 @@ s_search_free(search_t *s) {
     for (uint32_t t = 0; t < s->n_xiters; t++) {
         s_iter_close(&s->xiters[t]);
     }
+    for (uint32_t f = 0; f < s->n_filters; f++) {
+        for (uint32_t i = 0; i < s->filters[f].n; i++) {
+            s_iter_close(&s->filters[f].iters[i]);
+        }
+        free(s->filters[f].iters);
+        free(s->filters[f].terms);
+    }
     for (uint32_t p = 0; p < s->n_phrases; p++) {
         free(s->phrases[p].iters);
     }
@@ -776,14 +821,114 @@ s_iter_slot(iter_t *iters, uint32_t *n, const char *term) {
     return (*n)++;
 }
 
+/*  Adds the filter of kind for values [lo, hi] (one value but for
+    years): the union of their terms' postings. Sets *none when no
+    document holds any of them. */
+static dossier_status_t
+s_filter_add(search_t *s, char kind, uint32_t lo, uint32_t hi, bool *none,
+             dossier_error_t *err) {
+    filter_t *f = &s->filters[s->n_filters++];
+    uint32_t n = hi - lo + 1;
+    f->iters = calloc(n, sizeof(iter_t));
+    f->terms = calloc(n, sizeof(*f->terms));
+    if (!f->iters || !f->terms) {
+        return fts_oom(err);
+    }
+    for (uint32_t v = lo; v <= hi; v++) {
+        fts_filter_term(kind, v, f->terms[f->n]);
+        iter_t *it = &f->iters[f->n];
+        dossier_status_t st =
+            s_iter_open(s->fts, s->txn, &s->segs, it, f->terms[f->n], s->n_docs,
+                        s->avgdl, err);
+        if (st != DOSSIER_OK) {
+            s_iter_close(it);
+            return st;
+        }
+        if (it->df == 0) {
+            s_iter_close(it); /* a value no document has: left out */
+            continue;
+        }
+        f->df += it->df;
+        f->n++;
+    }
+    if (f->n == 0) {
+        *none = true;
+    }
+    return DOSSIER_OK;
+}
+
+/*  The filters of f (none when NULL) into s: as postings where they can
+    be, the rest on the attributes. Sets *none when some filter selects
+    no document. */
+static dossier_status_t
+s_filters_prepare(search_t *s, const Dossier__V1__ReportFilter *f, bool *none,
+                  dossier_error_t *err) {
+    if (!f) {
+        return DOSSIER_OK;
+    }
+    dossier_status_t st = DOSSIER_OK;
+    if (f->country && f->country[0]) {
+        char key_buf[256];
+        uint32_t id = 0;
+        country_key(f->country, key_buf, sizeof(key_buf));
+        st = fts_dict_find(s->fts, s->txn, S_DICT_COUNTRY, key_buf, &id, err);
+        if (st == DOSSIER_OK && id == 0) {
+            *none = true;
+        } else if (st == DOSSIER_OK) {
+            st = s_filter_add(s, FTS_FILTER_COUNTRY, id, id, none, err);
+        }
+    }
+    if (st == DOSSIER_OK && f->publisher && f->publisher[0]) {
+        uint32_t id = 0;
+        st = fts_dict_find(s->fts, s->txn, S_DICT_PUBLISHER, f->publisher, &id,
+                           err);
+        if (st == DOSSIER_OK && id == 0) {
+            *none = true;
+        } else if (st == DOSSIER_OK) {
+            st = s_filter_add(s, FTS_FILTER_PUBLISHER, id, id, none, err);
+        }
+    }
+    if (st == DOSSIER_OK && f->tier) {
+        st = s_filter_add(s, FTS_FILTER_TIER, (uint32_t)f->tier,
+                          (uint32_t)f->tier, none, err);
+    }
+    if (st != DOSSIER_OK || (!f->year_min && !f->year_max)) {
+        return st;
+    }
+    /* Years above 65535 are indexed as no year (attr_t.year): a range
+       past it selects none of them. */
+    if (f->year_min && f->year_max &&
+        f->year_max - f->year_min < S_YEAR_TERMS_MAX) {
+        uint32_t hi = f->year_max > 65535 ? 65535 : f->year_max;
+        if (f->year_min > hi) {
+            *none = true;
+            return DOSSIER_OK;
+        }
+        return s_filter_add(s, FTS_FILTER_YEAR, f->year_min, hi, none, err);
+    }
+    s->year_min = f->year_min;
+    s->year_max = f->year_max;
+    s->filter_attrs = true;
+    return DOSSIER_OK;
+}
+
 /*  Builds the iterators and phrases of query q. Sets *none when some
     positive term is in no document. */
 static dossier_status_t
 s_search_prepare(search_t *s, const query_t *q, bool *none,
                  dossier_error_t *err) {
-    s->iters = calloc(QUERY_MAX_TERMS, sizeof(iter_t));
-    s->xiters = calloc(QUERY_MAX_TERMS, sizeof(iter_t));
-    s->order = calloc(QUERY_MAX_TERMS, sizeof(uint32_t));
+    /* As many iterators as the query has terms (an iterator is 2 KiB of
+       block buffers: QUERY_MAX_TERMS of each kind would be 150 KiB to
+       zero per search). */
+    uint32_t n_pos = 0, n_neg = 0;
+    for (uint32_t c = 0; c < q->n_clauses; c++) {
+        *(q->clauses[c].excluded ? &n_neg : &n_pos) += q->clauses[c].n_terms;
+    }
+    n_pos = n_pos ? n_pos : 1;
+    n_neg = n_neg ? n_neg : 1;
+    s->iters = calloc(n_pos, sizeof(iter_t));
+    s->xiters = calloc(n_neg, sizeof(iter_t));
+    s->order = calloc(n_pos, sizeof(uint32_t));
     s->phrases = calloc(q->n_clauses, sizeof(phrase_t));
     s->xphrases = calloc(q->n_clauses, sizeof(phrase_t));
     if (!s->iters || !s->xiters || !s->order || !s->phrases || !s->xphrases) {
@@ -1036,27 +1181,18 @@ store_fts_search(store_fts_t *fts, MDB_txn *txn,
     if (s.avgdl <= 0) {
         s.avgdl = 1.0;
     }
-    if (f) {
-        char key_buf[256];
-        s.year_min = f->year_min;
-        s.year_max = f->year_max;
-        s.tier = (uint32_t)f->tier;
-        if (f->country && f->country[0]) {
-            country_key(f->country, key_buf, sizeof(key_buf));
-            st = fts_dict_find(fts, txn, S_DICT_COUNTRY, key_buf, &s.country,
-                               err);
-            none = none || (st == DOSSIER_OK && s.country == 0);
+    st = s_filters_prepare(&s, f, &none, err);
+    if (st != DOSSIER_OK) {
+        goto done;
+    }
+    /* The rarest filter is checked first: it moves the lead furthest. */
+    for (uint32_t i = 1; i < s.n_filters; i++) {
+        for (uint32_t j = i; j > 0 && s.filters[j].df < s.filters[j - 1].df;
+             j--) {
+            filter_t t = s.filters[j];
+            s.filters[j] = s.filters[j - 1];
+            s.filters[j - 1] = t;
         }
-        if (st == DOSSIER_OK && f->publisher && f->publisher[0]) {
-            st = fts_dict_find(fts, txn, S_DICT_PUBLISHER, f->publisher,
-                               &s.publisher, err);
-            none = none || (st == DOSSIER_OK && s.publisher == 0);
-        }
-        if (st != DOSSIER_OK) {
-            goto done;
-        }
-        s.filter_attrs =
-            s.country || s.publisher || s.year_min || s.year_max || s.tier;
     }
     bool no_term = false;
     st = s_search_prepare(&s, q, &no_term, err);

@@ -207,3 +207,26 @@ tokenize_next(tokenize_t *self, token_t *token) {
     self->offset = offset;
     return false;
 }
+
+bool
+tokenize_fold_ascii(const char *text, size_t size, char *out) {
+    pthread_once(&s_ascii_once, s_ascii_init);
+    const unsigned char *in = (const unsigned char *)text;
+    uint64_t high = 0;
+    size_t i = 0;
+    /* 8 bytes at a time as s_word8 classifies them: letters and digits
+       kept (letters lower-cased), the rest 0. */
+    for (; s_wordwise && i + 8 <= size; i += 8) {
+        uint64_t w = bytes8_load(in + i);
+        high |= w;
+        uint64_t alpha = s_between(w | BYTES8_ONES * 0x20, 0x60, 0x7B);
+        uint64_t word = alpha | s_between(w, 0x2F, 0x3A);
+        uint64_t folded = (w | (alpha >> 2)) & ((word >> 7) * 0xFF);
+        memcpy(out + i, &folded, sizeof(folded));
+    }
+    for (; i < size; i++) {
+        high |= in[i];
+        out[i] = (char)s_ascii[in[i] & 0x7F];
+    }
+    return !(high & BYTES8_HIGHS);
+}

@@ -60,4 +60,13 @@ bool tokenize_next(tokenize_t *self, token_t *token);
     of terms read so far. */
 uint32_t tokenize_position(const tokenize_t *self);
 
+/*  Folds the size bytes at text into out (room for size bytes) as the
+    tokenizer folds ASCII: a word byte ([0-9A-Za-z]) to its folded byte,
+    any other to 0. Returns false, out unspecified, when text is not all
+    ASCII. In all-ASCII text the tokens are then exactly the maximal runs
+    of non-zero bytes of out (each cut to TOKENIZE_MAX_TERM bytes): a
+    scan that needs only where terms are can search out instead of
+    calling tokenize_next per token. */
+bool tokenize_fold_ascii(const char *text, size_t size, char *out);
+
 #endif

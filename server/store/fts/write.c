@@ -166,6 +166,7 @@ fts_batch_destroy(store_fts_batch_t **batch_p) {
     free(self->dead);
     free(self->undo);
     fts_doc_free(&self->doc);
+    fts_doc_free(&self->filters);
     fts_buf_free(&self->builder.docs);
     fts_buf_free(&self->builder.pos);
     fts_buf_free(&self->scratch);
@@ -296,13 +297,15 @@ s_batch_rollback(store_fts_batch_t *self) {
 /*  Appends the document d as docno to the buffers. */
 static int
 s_batch_append(store_fts_batch_t *self, const doc_t *d, uint32_t docno) {
-    if (self->cap_undo < d->n_terms) {
-        undo_t *undo = realloc(self->undo, d->n_terms * sizeof(*undo));
+    /* Undo records accumulate over the appends of one update. */
+    uint32_t need = self->n_undo + d->n_terms;
+    if (self->cap_undo < need) {
+        undo_t *undo = realloc(self->undo, need * sizeof(*undo));
         if (!undo) {
             return -1;
         }
         self->undo = undo;
-        self->cap_undo = d->n_terms;
+        self->cap_undo = need;
     }
     for (uint32_t i = 0; i < d->n_terms; i++) {
         /* The table is larger than the caches: ask for the slots of the
@@ -400,11 +403,8 @@ s_parse_date(const char *s) {
     return parts[0] * 10000 + parts[1] * 100 + parts[2];
 }
 
-/*  The country key of a report as the store's indexes use it (as
-    store_report_country_key: country_key of its code when set, else of
-    its name); "" when it names none. */
-static void
-s_report_country(const Dossier__V1__Report *r, char *buf, size_t size) {
+void
+fts_report_country(const Dossier__V1__Report *r, char *buf, size_t size) {
     buf[0] = '\0';
     if (r->country_code && r->country_code[0]) {
         country_key(r->country_code, buf, size);
@@ -445,16 +445,27 @@ s_remove_doc(store_fts_batch_t *self, MDB_txn *txn, const char *id,
         if (rc != MDB_SUCCESS) {
             return fts_mdb_error(err, rc, "opening postings");
         }
-        for (uint32_t i = 0; i < self->doc.n_terms; i++) {
-            doc_term_t *t = &self->doc.terms[i];
-            uint8_t pterm[S_PTERM_MAX];
-            size_t plen = fts_pterm(pterm, segs->v[seg].id,
-                                    self->doc.chars + t->off, t->len);
-            st = fts_remove_posting(post, txn, cur, (const char *)pterm, plen,
-                                    docno, &self->builder, &self->scratch, err);
-            if (st != DOSSIER_OK) {
-                mdb_cursor_close(cur);
-                return st;
+        /* Its words' postings, then its filter terms' (of its attributes
+           as indexed). */
+        const doc_t *parts[2] = {&self->doc, &self->filters};
+        if (fts_doc_filters(&self->filters, &a) != 0) {
+            mdb_cursor_close(cur);
+            return fts_oom(err);
+        }
+        for (int part = 0; part < 2; part++) {
+            const doc_t *d = parts[part];
+            for (uint32_t i = 0; i < d->n_terms; i++) {
+                const doc_term_t *t = &d->terms[i];
+                uint8_t pterm[S_PTERM_MAX];
+                size_t plen = fts_pterm(pterm, segs->v[seg].id,
+                                        d->chars + t->off, t->len);
+                st = fts_remove_posting(post, txn, cur, (const char *)pterm,
+                                        plen, docno, &self->builder,
+                                        &self->scratch, err);
+                if (st != DOSSIER_OK) {
+                    mdb_cursor_close(cur);
+                    return st;
+                }
             }
         }
         mdb_cursor_close(cur);
@@ -534,7 +545,7 @@ fts_update(store_fts_batch_t *batch, MDB_txn *txn,
                     (uint16_t)(new_report->year > 65535 ? 0 : new_report->year),
                     (uint8_t)new_report->tier,
                     1};
-        s_report_country(new_report, key_buf, sizeof(key_buf));
+        fts_report_country(new_report, key_buf, sizeof(key_buf));
         if (key_buf[0]) {
             st = fts_dict_intern(fts, txn, S_DICT_COUNTRY, key_buf, &a.country,
                                  err);
@@ -546,6 +557,9 @@ fts_update(store_fts_batch_t *batch, MDB_txn *txn,
         }
         if (st == DOSSIER_OK) {
             st = fts_attr_write(fts, txn, docno, &a, err);
+        }
+        if (st == DOSSIER_OK && fts_doc_filters(&batch->filters, &a) != 0) {
+            st = fts_oom(err);
         }
         if (st != DOSSIER_OK) {
             return st;
@@ -577,7 +591,8 @@ fts_update(store_fts_batch_t *batch, MDB_txn *txn,
     if (mark_dead && s_batch_mark_dead(batch, old_docno) != 0) {
         return fts_oom(err);
     }
-    if (new_report && s_batch_append(batch, doc, docno) != 0) {
+    if (new_report && (s_batch_append(batch, doc, docno) != 0 ||
+                       s_batch_append(batch, &batch->filters, docno) != 0)) {
         s_batch_rollback(batch);
         return fts_oom(err);
     }
