@@ -266,12 +266,12 @@ main(int argc, char **argv) {
         std::printf("server CPU: %.2f s over the load, %.1f us per call\n",
                     cpu_s, cpu_us);
     }
-    std::printf("summary: label=%s client=grpc c=%d mix=get=100 "
+    std::printf("summary: label=%s client=grpc grpc=%s c=%d mix=get=100 "
                 "records=%lu seconds=%.2f ops=%zu ops_s=%.0f p50_us=%.1f "
                 "p90_us=%.1f p99_us=%.1f max_us=%.1f errors=%" PRIu64
                 " server_cpu_s=%.2f server_cpu_us_per_op=%.1f\n",
-                label.c_str(), concurrency, records, seconds, all.size(), ops,
-                s_pct(all, 50), s_pct(all, 90), s_pct(all, 99), max_us, errors,
-                cpu_s, cpu_us);
+                label.c_str(), grpc::Version().c_str(), concurrency, records,
+                seconds, all.size(), ops, s_pct(all, 50), s_pct(all, 90),
+                s_pct(all, 99), max_us, errors, cpu_s, cpu_us);
     return 0;
 }
