@@ -122,7 +122,7 @@ bench: deps
 	@cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release \
 	    $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BENCH_BUILD) -j $(JOBS) --target dossierd dossier_cli \
-	    dossier-bench dossier_gateway grpc_baseline
+	    dossier-bench dossier_gateway grpc_baseline python_proto
 	bench/load/run.sh $(BENCH_BUILD)
 	bench/load/json_import.sh $(BENCH_BUILD)
 

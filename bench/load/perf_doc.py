@@ -33,6 +33,8 @@ def parse(path):
             extra["import"] = dict(p.split("=", 1) for p in line[7:].split())
         elif line.startswith("mixedrow "):
             extra.setdefault("mixed_rows", []).append(line[9:])
+        elif line.startswith("pymany "):
+            extra["pymany"] = dict(p.split("=", 1) for p in line[7:].split())
         elif line.startswith("export "):
             extra["export"] = dict(p.split("=", 1) for p in line[7:].split())
         elif line.startswith("info "):
@@ -174,11 +176,26 @@ def grpc_section(runs):
     return out
 
 
-def pipeline_section(runs):
+def pymany_text(extra):
+    m = extra.get("pymany")
+    if not m:
+        return []
+    seq, many = float(m["seq_s"]), float(m["many_s"])
+    n = int(m["calls"])
+    return ["", "The Python client, one thread (bench/load/py_many.py, best "
+            "of three rounds of the same %s random ids): `get_many(ids, "
+            "in_flight=%s)` %.2f s (%.0f Gets/s) against one `get` at a "
+            "time %.2f s (%.0f Gets/s): %.2fx as fast." % (
+                format(n, ","), m["in_flight"], many, n / many, seq,
+                n / seq, seq / many)]
+
+
+def pipeline_section(runs, extra):
     """One thread with 16 calls in flight against 16 threads."""
     p, c16 = runs.get("get_pipe_c1x16"), runs.get("get_c16")
     if not (p and c16):
-        return []
+        py = pymany_text(extra)
+        return ["", "### Many calls in flight"] + py if py else []
     ratio = float(p["ops_s"]) / float(c16["ops_s"])
     pc, tc = cpu(p), cpu(c16)
     cpu_text = ""
@@ -192,7 +209,7 @@ def pipeline_section(runs):
             "with one call each: %s against %s ops/s = %.2fx (target at "
             "least 1.0x): %s; p50 %s us against %s us.%s" % (
                 f(p["ops_s"]), f(c16["ops_s"]), ratio, met(ratio >= 1.0),
-                p["p50_us"], c16["p50_us"], cpu_text)]
+                p["p50_us"], c16["p50_us"], cpu_text)] + pymany_text(extra)
 
 
 def export_section(extra):
@@ -246,7 +263,7 @@ def section(runs, cmds, extra, duration, mixed, records, reports):
                        f(r["ratio_p50"], "%.2fx") if floor else "-",
                        r["errors"]))
     out += grpc_section(runs)
-    out += pipeline_section(runs)
+    out += pipeline_section(runs, extra)
     out += http_section(runs)
     out += ["", "### Bulk import, List and Search, %s reports" %
             format(int(reports), ","), ""]

@@ -199,6 +199,11 @@ fi
 # dossier_call_finish) against get_c16's 16 threads with one each.
 bench get_pipe_c1x16 --records "$records" --no-preload --concurrency 1 \
     --in-flight 16 --duration "$duration" --mix get=100 --pid "$PID"
+# The Python client: get_many (16 in flight) against one get at a time.
+echo "== pymany: bench/load/py_many.py EP $records"
+PYTHONPATH=$build/python:$root/client/python \
+    /usr/bin/python3 "$here/py_many.py" "$EP" "$records" | tee -a "$results"
+echo "cmd pymany bench/load/py_many.py EP $records 10000 16" >>"$results"
 bench get_raw_c1 --records "$records" --no-preload --concurrency 1 \
     --duration "$duration" --mix get=100 --raw
 bench get_raw_c16 --records "$records" --no-preload --concurrency 16 \

@@ -888,9 +888,11 @@ class TestMany(DossierdTestCase):
                 self.events.append("send")
                 Client._send(self, request)
 
-            def _recv(self):
-                self.events.append("recv")
-                return Client._recv(self)
+            def _recv(self, flags=0):
+                response = Client._recv(self, flags)
+                if response is not None:
+                    self.events.append("recv")
+                return response
 
             def _reopen(self):
                 self.reopened += 1
