@@ -142,20 +142,28 @@ def grpc_section(runs):
                 "busy machine moves it less than the rates." % (
                     g1.get("grpc", "1.51"),
                     format(int(g1["records"]), ","))]
-        out += ["", "| c | Dossier ops/s | gRPC ops/s | Dossier/gRPC "
-                "| Dossier p50 us | gRPC p50 us | echo p50 us "
-                "| Dossier CPU us/Get | gRPC CPU us/Get | CPU Dossier/gRPC |",
-                "|---|---|---|---|---|---|---|---|---|---|"]
+        out += ["", "| c | Dossier ops/s | gRPC ops/s | echo ops/s "
+                "| Dossier/gRPC | Dossier p50 us | gRPC p50 us | echo p50 us "
+                "| Dossier CPU us/Get | gRPC CPU us/Get | echo CPU us "
+                "| CPU Dossier/gRPC |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for c, d, g in (("1", c1, g1), ("16", c16, g16)):
             dc, gc = cpu(d), cpu(g)
-            out.append("| %s | %s | %s | %.2fx | %s | %s | %s | %s | %s "
-                       "| %s |" % (
+            ec = float(d.get("floor_cpu_us_per_op", "-1"))
+            out.append("| %s | %s | %s | %s | %.2fx | %s | %s | %s | %s | %s "
+                       "| %s | %s |" % (
                            c, f(d["ops_s"]), f(g["ops_s"]),
+                           f(d["floor_ops_s"]),
                            float(d["ops_s"]) / float(g["ops_s"]),
                            d["p50_us"], g["p50_us"], d["floor_p50_us"],
                            "%.1f" % dc if dc is not None else "-",
                            "%.1f" % gc if gc is not None else "-",
+                           "%.1f" % ec if ec >= 0 else "-",
                            "%.2fx" % (dc / gc) if dc and gc else "-"))
+        out += ["", "echo: the ZeroMQ ROUTER echo of the Dossier row's own "
+                "dossier-bench run (its floor, measured seconds before), "
+                "4,096 B each way; its CPU is the echo process's per round "
+                "trip."]
     out += ["", "Against the targets of issue 20, from this run:", ""]
     if g1 and g16:
         for c, d, g in (("c1", c1, g1), ("c16", c16, g16)):
