@@ -1217,8 +1217,17 @@ main(int argc, char **argv) {
     if (!floor_h) {
         return 1;
     }
+    /* The echo process's CPU time per round trip: the floor of what a
+       server spends per call on ZeroMQ alone. */
+    double floor_cpu_us = -1;
     if (s_opts.floor) {
+        long long echo_cpu0 = s_cpu_ticks((long)echo.pid);
         int floor_rc = s_run_floor(ctx, echo.endpoint, floor_h, &floor_s);
+        long long echo_cpu1 = s_cpu_ticks((long)echo.pid);
+        if (echo_cpu0 >= 0 && echo_cpu1 >= 0 && floor_h->n) {
+            floor_cpu_us = (double)(echo_cpu1 - echo_cpu0) * 1e6 /
+                           (double)sysconf(_SC_CLK_TCK) / (double)floor_h->n;
+        }
         s_echo_stop(&echo);
         if (floor_rc != 0) {
             fprintf(stderr, "dossier-bench: the echo floor failed\n");
@@ -1314,6 +1323,9 @@ main(int argc, char **argv) {
         printf("server CPU: %.2f s over the load, %.1f us per call\n", cpu_s,
                cpu_us);
     }
+    if (floor_cpu_us >= 0) {
+        printf("echo server CPU: %.1f us per round trip\n", floor_cpu_us);
+    }
     printf("summary: label=%s client=%s c=%d in_flight=%d mix=%s record=%zu "
            "records=%u "
            "seconds=%.2f ops=%" PRIu64 " ops_s=%.0f p50_us=%.1f p90_us=%.1f "
@@ -1321,14 +1333,15 @@ main(int argc, char **argv) {
            " floor_ops_s=%.0f floor_p50_us=%.1f ratio_ops=%.3f "
            "ratio_p50=%.3f rss_kb_before=%ld rss_kb_after=%ld "
            "anon_kb_before=%ld anon_kb_after=%ld server_cpu_s=%.2f "
-           "server_cpu_us_per_op=%.1f\n",
+           "server_cpu_us_per_op=%.1f floor_cpu_us_per_op=%.1f\n",
            s_opts.label[0] ? s_opts.label : "-",
            s_opts.raw ? "raw" : "libdossier", n, s_opts.in_flight,
            s_opts.mix_text, s_opts.record_size, s_opts.records, seconds, all->n,
            ops, p50, s_hist_pct(all, 90), s_hist_pct(all, 99),
            (double)all->max / 1000.0, all->errors, floor_ops, fp50,
            floor_ops > 0 ? ops / floor_ops : 0, fp50 > 0 ? p50 / fp50 : 0,
-           rss_before, rss_after, anon_before, anon_after, cpu_s, cpu_us);
+           rss_before, rss_after, anon_before, anon_after, cpu_s, cpu_us,
+           floor_cpu_us);
     free(floor_h);
     free(per_op);
     free(all);
