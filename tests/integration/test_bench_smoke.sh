@@ -70,6 +70,8 @@ summary_ok && grep -Eq '^summary: .* in_flight=4 ' "$TMP/out"
 check "pipelined run prints its summary with no error" $?
 grep -Eq 'server_cpu_s=[0-9]+\.[0-9]+ server_cpu_us_per_op=[0-9]' "$TMP/out"
 check "the server's CPU per call is reported" $?
+grep -Eq 'floor_cpu_us_per_op=[0-9]' "$TMP/out"
+check "the echo process's CPU per round trip is reported" $?
 "$BENCH" --in-flight 4 --raw >"$TMP/out" 2>&1
 [ $? -eq 2 ]
 check "--in-flight with --raw is a usage error (exit 2)" $?
