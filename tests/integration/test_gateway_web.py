@@ -62,8 +62,12 @@ class Stream:
 
     def next_block(self):
         """The next SSE block (lines up to a blank one) that is not a
-        comment, as a dict of field -> value."""
+        comment, as a dict of field -> value; fails after READ_TIMEOUT_S
+        (keep-alive comments do not extend it)."""
+        deadline = time.monotonic() + READ_TIMEOUT_S
         while True:
+            if time.monotonic() > deadline:
+                raise AssertionError("no event in %d s" % READ_TIMEOUT_S)
             fields = {}
             while True:
                 line = self.response.readline()
@@ -354,6 +358,7 @@ class GatewayWebTest(unittest.TestCase):
         # its numbers start again, so an id of the first run tells it
         # nothing about what the client missed.
         _, port = self.start_gateway()
+        self.wait_for_relay(port)
         other = Stream(port)
         self.addCleanup(other.close)
         self.put("ev-run-2")
