@@ -108,7 +108,10 @@ valgrind: deps
 # make bench: the load benchmark (bench/load/run.sh: Get, List, Search, a
 # mixed load with the server's memory, the bulk import through `dossier
 # import`) on a Release build in $(BENCH_BUILD), against servers it
-# starts on loopback; refreshes the Load section of docs/PERFORMANCE.md.
+# starts on loopback, beside the gRPC baseline (bench/grpc/: built here
+# when Debian's libgrpc++-dev is there, never by `make build` or `make
+# test`) and the raw ZeroMQ echo; refreshes the Load section of
+# docs/PERFORMANCE.md.
 # Then bench/load/json_import.sh: `dossier import --json` of a dump of
 # the same reports beside SQLite FTS5's load of them (REPORTS, RUNS).
 # DURATION, MIXED_SECONDS, RECORDS, REPORTS, IMPORTS size it (bench/load/run.sh). Never
@@ -119,7 +122,7 @@ bench: deps
 	@cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release \
 	    $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BENCH_BUILD) -j $(JOBS) --target dossierd dossier_cli \
-	    dossier-bench dossier_gateway
+	    dossier-bench dossier_gateway grpc_baseline python_proto
 	bench/load/run.sh $(BENCH_BUILD)
 	bench/load/json_import.sh $(BENCH_BUILD)
 

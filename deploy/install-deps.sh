@@ -24,6 +24,15 @@ if [ -z "${DOSSIER_SKIP_BROWSER:-}" ]; then
     packages+=(chromium chromium-driver python3-selenium)
 fi
 
+# The benchmarks' baselines, for `make bench` only: the gRPC C++ server
+# and client of bench/grpc/ (the product never links gRPC; `make build`
+# and `make test` do not build them, and without these packages the
+# gRPC rows are skipped with a message). DOSSIER_SKIP_BENCH=1 (the
+# container build) skips them.
+if [ -z "${DOSSIER_SKIP_BENCH:-}" ]; then
+    packages+=(g++ libgrpc++-dev protobuf-compiler-grpc)
+fi
+
 # Node.js runs tests/connect/ (the Connect client test of dossier-gateway).
 # A node from elsewhere (nodesource) is fine: Debian's is installed only
 # when there is none. DOSSIER_SKIP_NODE=1 (the container build) skips both.

@@ -47,6 +47,7 @@
 #define S_PRELOAD_BATCH 200
 #define S_QUERIES 256
 #define S_PUT_DOCS 8
+#define S_MAX_IN_FLIGHT 256
 
 enum { OP_GET, OP_LIST, OP_SEARCH, OP_PUT, OP_COUNT };
 static const char *s_op_names[OP_COUNT] = {"get", "list", "search", "put"};
@@ -140,6 +141,8 @@ typedef struct {
     bool preload;
     bool raw;
     bool floor;
+    int in_flight;
+    uint32_t list_scan;
     uint64_t seed;
     long server_pid;
     const char *write_corpus;
@@ -216,11 +219,19 @@ s_usage(FILE *f) {
         "  --no-preload         the records are there already\n"
         "  --raw                raw DEALER + protobuf envelope, not "
         "libdossier\n"
+        "  --in-flight K        K Gets in flight per client thread, "
+        "pipelined\n"
+        "                       (dossier_call_start/_finish; --mix get=100)\n"
         "  --no-floor           skip the echo floor\n"
         "  --seed N             corpus seed (20260101)\n"
-        "  --pid PID            server pid: report its resident size\n"
+        "  --pid PID            server pid: report its resident size and its\n"
+        "                       CPU time per call over the load\n"
         "  --label TEXT         a name for the summary line\n"
         "  --write-corpus DIR   write --records Refworld text files, exit\n"
+        "  --list-scan PAGE     List every record, full view, pages of PAGE\n"
+        "                       following page tokens, one call at a time\n"
+        "                       (what `dossier export` is made of); time it,\n"
+        "                       exit\n"
         "  --write-queries      print the Search queries a worker draws,\n"
         "                       one a line, exit (for the HTTP bench)\n");
 }
@@ -236,6 +247,7 @@ s_parse_args(int argc, char **argv, opts_t *o) {
     o->records = 10000;
     o->preload = true;
     o->floor = true;
+    o->in_flight = 1;
     o->seed = 20260101;
     o->label = "";
     s_parse_mix("get=100", o);
@@ -292,7 +304,8 @@ s_parse_args(int argc, char **argv, opts_t *o) {
         } else if (strcmp(a, "--concurrency") == 0 ||
                    strcmp(a, "--record-size") == 0 ||
                    strcmp(a, "--records") == 0 || strcmp(a, "--seed") == 0 ||
-                   strcmp(a, "--pid") == 0) {
+                   strcmp(a, "--pid") == 0 || strcmp(a, "--in-flight") == 0 ||
+                   strcmp(a, "--list-scan") == 0) {
             unsigned long long n = strtoull(v, &end, 10);
             if (*end || end == v || *v == '-') {
                 fprintf(stderr, "dossier-bench: %s wants a number, not '%s'\n",
@@ -321,6 +334,19 @@ s_parse_args(int argc, char **argv, opts_t *o) {
                 o->records = (uint32_t)n;
             } else if (strcmp(a, "--seed") == 0) {
                 o->seed = n;
+            } else if (strcmp(a, "--in-flight") == 0) {
+                if (n < 1 || n > S_MAX_IN_FLIGHT) {
+                    fprintf(stderr, "dossier-bench: --in-flight 1 to %d\n",
+                            S_MAX_IN_FLIGHT);
+                    return -1;
+                }
+                o->in_flight = (int)n;
+            } else if (strcmp(a, "--list-scan") == 0) {
+                if (n < 1 || n > 100000) {
+                    fprintf(stderr, "dossier-bench: --list-scan 1 to 100000\n");
+                    return -1;
+                }
+                o->list_scan = (uint32_t)n;
             } else {
                 o->server_pid = (long)n;
             }
@@ -332,6 +358,12 @@ s_parse_args(int argc, char **argv, opts_t *o) {
     }
     if (o->floor_seconds < 0) {
         o->floor_seconds = o->duration;
+    }
+    if (o->in_flight > 1 &&
+        (o->raw || o->mix[OP_LIST] || o->mix[OP_SEARCH] || o->mix[OP_PUT])) {
+        fprintf(stderr, "dossier-bench: --in-flight goes with --mix get=100, "
+                        "without --raw\n");
+        return -1;
     }
     return 0;
 }
@@ -570,6 +602,63 @@ s_worker_setup(worker_t *w) {
     return dossier_health(w->client, NULL, NULL, NULL) == DOSSIER_OK ? 0 : -1;
 }
 
+/*  Starts a pipelined Get of a random record into *pending; 0 or -1. */
+static int
+s_get_start(worker_t *w, dossier_pending_t **pending) {
+    uint32_t key = (uint32_t)(corpus_rng_next(&w->rng) % s_opts.records);
+    char id[32];
+    snprintf(id, sizeof id, "bench-%07u", key);
+    Dossier__V1__GetRequest req = DOSSIER__V1__GET_REQUEST__INIT;
+    req.id = id;
+    return dossier_call_start(w->client, s_methods[OP_GET], &req.base, pending,
+                              NULL) == DOSSIER_OK
+               ? 0
+               : -1;
+}
+
+/*  --in-flight K: keeps K Gets in flight on the worker's one client,
+    finishing the oldest and starting the next; each latency runs from
+    its start to its finish. */
+static void
+s_worker_pipelined(worker_t *w) {
+    int k = s_opts.in_flight;
+    dossier_pending_t *pending[S_MAX_IN_FLIGHT] = {0};
+    uint64_t started[S_MAX_IN_FLIGHT] = {0};
+    bool stopping = false;
+    for (int i = 0; i < k; i++) {
+        started[i] = s_now_ns();
+        if (s_get_start(w, &pending[i]) != 0) {
+            w->hist[OP_GET].errors++;
+        }
+    }
+    for (int next = 0, live = k; live > 0; next = (next + 1) % k) {
+        if (!pending[next]) {
+            continue;
+        }
+        Dossier__V1__Report *report = NULL;
+        dossier_status_t rc = dossier_call_finish(
+            w->client, &pending[next], &dossier__v1__report__descriptor,
+            (ProtobufCMessage **)&report, NULL);
+        uint64_t t1 = s_now_ns();
+        dossier_report_free(report);
+        if (rc == DOSSIER_OK) {
+            s_hist_add(&w->hist[OP_GET], t1 - started[next]);
+        } else {
+            w->hist[OP_GET].errors++;
+        }
+        live--;
+        stopping = stopping || t1 >= w->deadline_ns || atomic_load(&s_stop);
+        if (!stopping) {
+            started[next] = s_now_ns();
+            if (s_get_start(w, &pending[next]) == 0) {
+                live++;
+            } else {
+                w->hist[OP_GET].errors++;
+            }
+        }
+    }
+}
+
 static void *
 s_worker_main(void *arg) {
     worker_t *w = arg;
@@ -577,6 +666,10 @@ s_worker_main(void *arg) {
     pthread_barrier_wait(&s_barrier);
     pthread_barrier_wait(&s_barrier); /* the main thread set the deadline */
     if (w->setup_rc != 0) {
+        return NULL;
+    }
+    if (s_opts.in_flight > 1) {
+        s_worker_pipelined(w);
         return NULL;
     }
     while (!atomic_load(&s_stop)) {
@@ -952,6 +1045,62 @@ s_write_corpus(const char *dir) {
     return 0;
 }
 
+/* ---- List scan ---- */
+
+/*  --list-scan: every record through full-view List pages, each decoded,
+    nothing printed: the calls `dossier export` makes, without its
+    output. */
+static int
+s_list_scan(void) {
+    dossier_options_t options;
+    dossier_options_init(&options);
+    options.timeout_ms = 120000;
+    options.client_name = "dossier-bench-scan";
+    dossier_client_t *client = NULL;
+    dossier_error_t err = {0};
+    if (dossier_client_new(s_opts.endpoint, &options, &client, &err) !=
+        DOSSIER_OK) {
+        fprintf(stderr, "dossier-bench: %s\n", err.message);
+        return 1;
+    }
+    Dossier__V1__ListRequest req = DOSSIER__V1__LIST_REQUEST__INIT;
+    req.view = DOSSIER__V1__REPORT_VIEW__REPORT_VIEW_FULL;
+    req.page_size = s_opts.list_scan;
+    char *token = NULL;
+    uint64_t records = 0, pages = 0;
+    int rc = 0;
+    uint64_t t0 = s_now_ns();
+    for (;;) {
+        req.page_token = token ? token : (char *)"";
+        Dossier__V1__ListResponse *page = NULL;
+        if (dossier_list(client, &req, &page, &err) != DOSSIER_OK) {
+            fprintf(stderr, "dossier-bench: List: %s\n", err.message);
+            rc = 1;
+            break;
+        }
+        records += page->n_reports;
+        pages++;
+        free(token);
+        token = page->next_page_token && page->next_page_token[0]
+                    ? strdup(page->next_page_token)
+                    : NULL;
+        dossier_message_free(page);
+        if (!token) {
+            break;
+        }
+    }
+    double seconds = (double)(s_now_ns() - t0) / 1e9;
+    free(token);
+    dossier_client_destroy(&client);
+    if (rc == 0) {
+        printf("scan: records=%" PRIu64 " pages=%" PRIu64 " page_size=%u "
+               "seconds=%.3f records_s=%.0f\n",
+               records, pages, s_opts.list_scan, seconds,
+               (double)records / seconds);
+    }
+    return rc;
+}
+
 /* ---- Server memory ---- */
 
 /*  The server's resident size in KiB (VmRSS), and its anonymous part
@@ -976,6 +1125,35 @@ s_rss_kb(long pid, long *rss, long *anon) {
     if (f) {
         fclose(f);
     }
+}
+
+/*  The server's CPU time so far in clock ticks (utime + stime, fields 14
+    and 15 of /proc/PID/stat, counted after the parenthesised name, which
+    may hold spaces); -1 when unknown. */
+static long long
+s_cpu_ticks(long pid) {
+    if (pid <= 0) {
+        return -1;
+    }
+    char path[64], text[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f) {
+        fclose(f);
+    }
+    text[n] = '\0';
+    char *p = strrchr(text, ')');
+    long long utime = -1, stime = -1;
+    for (int field = 2; p && field < 15; field++) {
+        p = strchr(p + 1, ' ');
+        if (p && field == 13) {
+            utime = strtoll(p + 1, NULL, 10);
+        } else if (p && field == 14) {
+            stime = strtoll(p + 1, NULL, 10);
+        }
+    }
+    return utime >= 0 && stime >= 0 ? utime + stime : -1;
 }
 
 /* ---- Report ---- */
@@ -1013,6 +1191,9 @@ main(int argc, char **argv) {
         }
         return 0;
     }
+    if (s_opts.list_scan) {
+        return s_list_scan();
+    }
     echo_t echo = {0};
     if (s_opts.floor && s_echo_spawn(&echo) != 0) {
         fprintf(stderr, "dossier-bench: cannot start the echo server\n");
@@ -1025,19 +1206,28 @@ main(int argc, char **argv) {
         return 1;
     }
     int n = s_opts.concurrency;
-    printf("dossier-bench: %s, %s, concurrency %d, %.1f s, mix %s, "
-           "record %zu B, %u records\n",
+    printf("dossier-bench: %s, %s, concurrency %d (%d in flight each), "
+           "%.1f s, mix %s, record %zu B, %u records\n",
            s_opts.endpoint, s_opts.raw ? "raw DEALER" : "libdossier", n,
-           s_opts.duration, s_opts.mix_text, s_opts.record_size,
-           s_opts.records);
+           s_opts.in_flight, s_opts.duration, s_opts.mix_text,
+           s_opts.record_size, s_opts.records);
 
     hist_t *floor_h = calloc(1, sizeof *floor_h);
     double floor_s = 0;
     if (!floor_h) {
         return 1;
     }
+    /* The echo process's CPU time per round trip: the floor of what a
+       server spends per call on ZeroMQ alone. */
+    double floor_cpu_us = -1;
     if (s_opts.floor) {
+        long long echo_cpu0 = s_cpu_ticks((long)echo.pid);
         int floor_rc = s_run_floor(ctx, echo.endpoint, floor_h, &floor_s);
+        long long echo_cpu1 = s_cpu_ticks((long)echo.pid);
+        if (echo_cpu0 >= 0 && echo_cpu1 >= 0 && floor_h->n) {
+            floor_cpu_us = (double)(echo_cpu1 - echo_cpu0) * 1e6 /
+                           (double)sysconf(_SC_CLK_TCK) / (double)floor_h->n;
+        }
         s_echo_stop(&echo);
         if (floor_rc != 0) {
             fprintf(stderr, "dossier-bench: the echo floor failed\n");
@@ -1050,6 +1240,7 @@ main(int argc, char **argv) {
     }
     long rss_before, anon_before;
     s_rss_kb(s_opts.server_pid, &rss_before, &anon_before);
+    long long cpu_before = s_cpu_ticks(s_opts.server_pid);
 
     worker_t *workers = calloc((size_t)n, sizeof *workers);
     pthread_t *threads = calloc((size_t)n, sizeof *threads);
@@ -1091,6 +1282,11 @@ main(int argc, char **argv) {
     pthread_barrier_destroy(&s_barrier);
     long rss_after, anon_after;
     s_rss_kb(s_opts.server_pid, &rss_after, &anon_after);
+    long long cpu_after = s_cpu_ticks(s_opts.server_pid);
+    double cpu_s =
+        cpu_before >= 0 && cpu_after >= 0
+            ? (double)(cpu_after - cpu_before) / (double)sysconf(_SC_CLK_TCK)
+            : -1;
     if (setup_failed) {
         fprintf(stderr, "dossier-bench: %d of %d clients could not reach %s\n",
                 setup_failed, n, s_opts.endpoint);
@@ -1122,19 +1318,30 @@ main(int argc, char **argv) {
                "after; anonymous (heap) part %ld KiB before, %ld KiB after\n",
                rss_before, rss_after, anon_before, anon_after);
     }
-    printf("summary: label=%s client=%s c=%d mix=%s record=%zu records=%u "
+    double cpu_us = cpu_s >= 0 && all->n ? cpu_s * 1e6 / (double)all->n : -1;
+    if (cpu_s >= 0) {
+        printf("server CPU: %.2f s over the load, %.1f us per call\n", cpu_s,
+               cpu_us);
+    }
+    if (floor_cpu_us >= 0) {
+        printf("echo server CPU: %.1f us per round trip\n", floor_cpu_us);
+    }
+    printf("summary: label=%s client=%s c=%d in_flight=%d mix=%s record=%zu "
+           "records=%u "
            "seconds=%.2f ops=%" PRIu64 " ops_s=%.0f p50_us=%.1f p90_us=%.1f "
            "p99_us=%.1f max_us=%.1f errors=%" PRIu64
            " floor_ops_s=%.0f floor_p50_us=%.1f ratio_ops=%.3f "
            "ratio_p50=%.3f rss_kb_before=%ld rss_kb_after=%ld "
-           "anon_kb_before=%ld anon_kb_after=%ld\n",
+           "anon_kb_before=%ld anon_kb_after=%ld server_cpu_s=%.2f "
+           "server_cpu_us_per_op=%.1f floor_cpu_us_per_op=%.1f\n",
            s_opts.label[0] ? s_opts.label : "-",
-           s_opts.raw ? "raw" : "libdossier", n, s_opts.mix_text,
-           s_opts.record_size, s_opts.records, seconds, all->n, ops, p50,
-           s_hist_pct(all, 90), s_hist_pct(all, 99), (double)all->max / 1000.0,
-           all->errors, floor_ops, fp50, floor_ops > 0 ? ops / floor_ops : 0,
-           fp50 > 0 ? p50 / fp50 : 0, rss_before, rss_after, anon_before,
-           anon_after);
+           s_opts.raw ? "raw" : "libdossier", n, s_opts.in_flight,
+           s_opts.mix_text, s_opts.record_size, s_opts.records, seconds, all->n,
+           ops, p50, s_hist_pct(all, 90), s_hist_pct(all, 99),
+           (double)all->max / 1000.0, all->errors, floor_ops, fp50,
+           floor_ops > 0 ? ops / floor_ops : 0, fp50 > 0 ? p50 / fp50 : 0,
+           rss_before, rss_after, anon_before, anon_after, cpu_s, cpu_us,
+           floor_cpu_us);
     free(floor_h);
     free(per_op);
     free(all);

@@ -18,10 +18,6 @@ BEGIN = ("<!-- bench/load/run.sh: begin (generated; edit "
          "bench/load/perf_doc.py) -->")
 END = "<!-- bench/load/run.sh: end -->"
 
-# Reference figures of the project's Performance issue (same kind of
-# machine): gRPC C++ unary Get at c16, the figure Get must beat 2.5x.
-GRPC_C16 = 10000
-
 
 def parse(path):
     runs, cmds, extra = {}, {}, {}
@@ -37,6 +33,10 @@ def parse(path):
             extra["import"] = dict(p.split("=", 1) for p in line[7:].split())
         elif line.startswith("mixedrow "):
             extra.setdefault("mixed_rows", []).append(line[9:])
+        elif line.startswith("pymany "):
+            extra["pymany"] = dict(p.split("=", 1) for p in line[7:].split())
+        elif line.startswith("export "):
+            extra["export"] = dict(p.split("=", 1) for p in line[7:].split())
         elif line.startswith("info "):
             extra.setdefault("info", []).append(line[5:])
     return runs, cmds, extra
@@ -103,6 +103,141 @@ def http_section(runs):
             "|---|---|---|---|---|---|---|---|---|---|"] + rows
 
 
+def client_name(r):
+    if r["client"] == "libdossier" and int(r.get("in_flight", "1")) > 1:
+        return "libdossier, %s in flight" % r["in_flight"]
+    return r["client"]
+
+
+def met(ok):
+    return "**met**" if ok else "**not met**"
+
+
+def cpu(r):
+    v = float(r.get("server_cpu_us_per_op", "-1"))
+    return v if v >= 0 else None
+
+
+def grpc_section(runs):
+    """Dossier beside the gRPC baseline and the ZeroMQ echo, one run."""
+    c1, c16 = runs.get("get_c1"), runs.get("get_c16")
+    g1, g16 = runs.get("grpc_get_c1"), runs.get("grpc_get_c16")
+    if not (c1 and c16):
+        return []
+    out = ["", "### Beside gRPC and the ZeroMQ echo", ""]
+    if not (g1 and g16):
+        out += ["The gRPC baseline did not run (dossier-grpc-server is "
+                "built only with Debian's libgrpc++-dev and "
+                "protobuf-compiler-grpc): no gRPC figure."]
+    else:
+        out += ["gRPC C++ %s: dossier-grpc-server (bench/grpc/, the "
+                "callback API) serves the same %s records from LMDB, the "
+                "bytes dossierd stores (a packed Report, copied into a "
+                "`bytes` field, not decoded); dossier-grpc-bench calls it "
+                "through the generated synchronous stub, one channel (TCP "
+                "connection) per thread, one call in flight each. Each "
+                "gRPC row ran right after the Dossier row it is set "
+                "against. Server CPU per Get is the server's utime + stime "
+                "(/proc/PID/stat) over the load divided by the calls; a "
+                "busy machine moves it less than the rates." % (
+                    g1.get("grpc", "1.51"),
+                    format(int(g1["records"]), ","))]
+        out += ["", "| c | Dossier ops/s | gRPC ops/s | echo ops/s "
+                "| Dossier/gRPC | Dossier p50 us | gRPC p50 us | echo p50 us "
+                "| Dossier CPU us/Get | gRPC CPU us/Get | echo CPU us "
+                "| CPU Dossier/gRPC |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for c, d, g in (("1", c1, g1), ("16", c16, g16)):
+            dc, gc = cpu(d), cpu(g)
+            ec = float(d.get("floor_cpu_us_per_op", "-1"))
+            out.append("| %s | %s | %s | %s | %.2fx | %s | %s | %s | %s | %s "
+                       "| %s | %s |" % (
+                           c, f(d["ops_s"]), f(g["ops_s"]),
+                           f(d["floor_ops_s"]),
+                           float(d["ops_s"]) / float(g["ops_s"]),
+                           d["p50_us"], g["p50_us"], d["floor_p50_us"],
+                           "%.1f" % dc if dc is not None else "-",
+                           "%.1f" % gc if gc is not None else "-",
+                           "%.1f" % ec if ec >= 0 else "-",
+                           "%.2fx" % (dc / gc) if dc and gc else "-"))
+        out += ["", "echo: the ZeroMQ ROUTER echo of the Dossier row's own "
+                "dossier-bench run (its floor, measured seconds before), "
+                "4,096 B each way; its CPU is the echo process's per round "
+                "trip."]
+    out += ["", "Against the targets of issue 20, from this run:", ""]
+    if g1 and g16:
+        for c, d, g in (("c1", c1, g1), ("c16", c16, g16)):
+            dc, gc = cpu(d), cpu(g)
+            if dc is not None and gc:
+                out.append("- Server CPU per Get at %s: Dossier %.1f us, "
+                           "gRPC %.1f us = %.2fx (target at most 0.5x): "
+                           "%s." % (c, dc, gc, dc / gc, met(dc <= 0.5 * gc)))
+    out.append("- Get at c16: %s ops/s = %.2fx the ZeroMQ echo floor of "
+               "the same dossier-bench run (%s ops/s; target at least "
+               "1.0x): %s." % (f(c16["ops_s"]), float(c16["ratio_ops"]),
+                               f(c16["floor_ops_s"]),
+                               met(float(c16["ratio_ops"]) >= 1.0)))
+    out.append("- Get at c1: p50 %s us = %.2fx the echo round trip (%s us; "
+               "target at most 1.1x): %s." % (
+                   c1["p50_us"], float(c1["ratio_p50"]),
+                   c1["floor_p50_us"], met(float(c1["ratio_p50"]) <= 1.1)))
+    return out
+
+
+def pymany_text(extra):
+    m = extra.get("pymany")
+    if not m:
+        return []
+    seq, many = float(m["seq_s"]), float(m["many_s"])
+    n = int(m["calls"])
+    return ["", "The Python client, one thread (bench/load/py_many.py, best "
+            "of three rounds of the same %s random ids): `get_many(ids, "
+            "in_flight=%s)` %.2f s (%.0f Gets/s) against one `get` at a "
+            "time %.2f s (%.0f Gets/s): %.2fx as fast." % (
+                format(n, ","), m["in_flight"], many, n / many, seq,
+                n / seq, seq / many)]
+
+
+def pipeline_section(runs, extra):
+    """One thread with 16 calls in flight against 16 threads."""
+    p, c16 = runs.get("get_pipe_c1x16"), runs.get("get_c16")
+    if not (p and c16):
+        py = pymany_text(extra)
+        return ["", "### Many calls in flight"] + py if py else []
+    ratio = float(p["ops_s"]) / float(c16["ops_s"])
+    pc, tc = cpu(p), cpu(c16)
+    cpu_text = ""
+    if pc is not None and tc is not None:
+        cpu_text = (" Server CPU per Get: %.1f us pipelined, %.1f us with "
+                    "16 threads." % (pc, tc))
+    return ["", "### Many calls in flight", "",
+            "get_pipe_c1x16: one client thread, one libdossier client, "
+            "16 Gets in flight (dossier_call_start / dossier_call_finish, "
+            "`dossier-bench --in-flight 16`) against get_c16's 16 threads "
+            "with one call each: %s against %s ops/s = %.2fx (target at "
+            "least 1.0x): %s; p50 %s us against %s us.%s" % (
+                f(p["ops_s"]), f(c16["ops_s"]), ratio, met(ratio >= 1.0),
+                p["p50_us"], c16["p50_us"], cpu_text)] + pymany_text(extra)
+
+
+def export_section(extra):
+    """dossier export against the List scan it is made of."""
+    e = extra.get("export")
+    if not e:
+        return []
+    n = int(e["records"])
+    scan, exp = float(e["scan_seconds"]), float(e["export_seconds"])
+    text = ("`dossier export > FILE` of the %s reports (proto3 JSON lines, "
+            "%.0f MB) against the List scan it is made of (`dossier-bench "
+            "--list-scan 500`: the same full-view pages of 500 in the same "
+            "order, following page tokens, each decoded, nothing printed): "
+            "%.2f s (%.0f reports/s) against %.2f s (%.0f reports/s), "
+            "%.2fx the scan's time." % (
+                format(n, ","), int(e["bytes"]) / 1e6, exp, n / exp, scan,
+                n / scan, exp / scan))
+    return ["", "### Export", "", text]
+
+
 def section(runs, cmds, extra, duration, mixed, records, reports):
     out = [BEGIN, "", "## Load", "",
            "Written by `make bench` (bench/load/run.sh, "
@@ -120,26 +255,23 @@ def section(runs, cmds, extra, duration, mixed, records, reports):
            "| max us | floor ops/s | floor p50 us | ops/floor | p50/floor "
            "| errors |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for name in ["get_c1", "get_c16", "get_raw_c1", "get_raw_c16"]:
+    for name in ["get_c1", "grpc_get_c1", "get_c16", "grpc_get_c16",
+                 "get_pipe_c1x16", "get_raw_c1", "get_raw_c16"]:
         r = runs.get(name)
         if not r:
             continue
+        floor = float(r.get("floor_ops_s", 0)) > 0
         out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | "
-                   "%sx | %sx | %s |" % (
-                       name, r["client"], r["c"], f(r["ops_s"]),
+                   "%s | %s | %s |" % (
+                       name, client_name(r), r["c"], f(r["ops_s"]),
                        r["p50_us"], r["p90_us"], r["p99_us"], r["max_us"],
-                       f(r["floor_ops_s"]), r["floor_p50_us"],
-                       f(r["ratio_ops"], "%.2f"), f(r["ratio_p50"], "%.2f"),
+                       f(r["floor_ops_s"]) if floor else "-",
+                       r["floor_p50_us"] if floor else "-",
+                       f(r["ratio_ops"], "%.2fx") if floor else "-",
+                       f(r["ratio_p50"], "%.2fx") if floor else "-",
                        r["errors"]))
-    c16, c1 = runs.get("get_c16"), runs.get("get_c1")
-    if c16 and c1:
-        out += ["", "Against the targets (libdossier): Get at c16 %s ops/s "
-                "= %.1fx the gRPC reference (%s, target 2.5x) and %.2fx the "
-                "echo floor (target 0.9x); Get at c1 p50 %s us = %.2fx the "
-                "echo round trip (target at most 1.2x)." % (
-                    f(c16["ops_s"]), float(c16["ops_s"]) / GRPC_C16,
-                    format(GRPC_C16, ","), float(c16["ratio_ops"]),
-                    c1["p50_us"], float(c1["ratio_p50"]))]
+    out += grpc_section(runs)
+    out += pipeline_section(runs, extra)
     out += http_section(runs)
     out += ["", "### Bulk import, List and Search, %s reports" %
             format(int(reports), ","), ""]
@@ -187,6 +319,7 @@ def section(runs, cmds, extra, duration, mixed, records, reports):
     out += ["", "List is one page of 100 summaries of one year; Search is "
             "three terms drawn from ranks 5 to 2,000 of the corpus "
             "vocabulary, top 10."]
+    out += export_section(extra)
     m = runs.get("mixed_c16")
     if m:
         anon = ""

@@ -7,7 +7,9 @@
 #
 # Usage: bench/load/run.sh [BUILD_DIR]
 #   BUILD_DIR  a configured Release build with dossierd, dossier and
-#              dossier-bench built (default build-bench)
+#              dossier-bench built (default build-bench); the gRPC
+#              baseline (dossier-grpc-server, dossier-grpc-bench: cmake
+#              target grpc_baseline) runs beside them when built
 # Environment:
 #   DURATION        seconds per Get/List/Search scenario (10)
 #   MIXED_SECONDS   seconds of the mixed load, for the memory check (600)
@@ -126,15 +128,82 @@ bench() {
     echo "cmd $name dossier-bench --endpoint EP ${*//$PID/PID}" >>"$results"
 }
 
+# start_grpc: the gRPC baseline (bench/grpc/) on a free loopback port,
+# its LMDB store filled with the records of the dossierd at $EP, the
+# same bytes; sets GTARGET and GRPC_PID. Returns 1 when it was not built
+# (no libgrpc++-dev: the cmake target grpc_baseline says why).
+start_grpc() {
+    [ -x "$bin/dossier-grpc-server" ] && [ -x "$bin/dossier-grpc-bench" ] ||
+        return 1
+    "$bin/dossier-grpc-server" --data "$work/grpc" --load-from "$EP" \
+        --records "$records" >"$work/grpc.out" 2>"$work/grpc.log" &
+    GRPC_PID=$!
+    pids="$pids $GRPC_PID"
+    GTARGET=
+    for _ in $(seq 1 600); do
+        GTARGET=$(sed -n 's/.*listening on \([^,]*\),.*/\1/p' "$work/grpc.out")
+        [ -n "$GTARGET" ] && break
+        kill -0 "$GRPC_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if [ -z "$GTARGET" ]; then
+        echo "dossier-grpc-server did not start:" >&2
+        cat "$work/grpc.log" >&2
+        exit 1
+    fi
+    cat "$work/grpc.out"
+}
+
+# grpc_bench NAME C: dossier-grpc-bench at concurrency C against the
+# gRPC baseline, its summary line to $results.
+grpc_bench() {
+    local name=$1 c=$2
+    echo "== $name: dossier-grpc-bench --concurrency $c"
+    "$bin/dossier-grpc-bench" --target "$GTARGET" --records "$records" \
+        --concurrency "$c" --duration "$duration" --pid "$GRPC_PID" \
+        --label "$name" | tee "$work/$name.out"
+    grep '^summary: ' "$work/$name.out" >>"$results"
+    echo "cmd $name dossier-grpc-bench --target GRPC --records $records" \
+        "--concurrency $c --duration $duration --pid GRPC_PID" >>"$results"
+}
+
+echo "info machine load at the start: $(uptime | sed 's/.*load average/load average/')" \
+    >>"$results"
+
 # ---- 4 KiB records: Get ----------------------------------------------
 start_server get
 "$bin/dossier-bench" --endpoint "$EP" --records "$records" --no-floor \
     --duration 1 --label preload | tee "$work/preload.out"
 grep '^preload:' "$work/preload.out" | sed 's/^/info /' >>"$results"
+# The gRPC baseline serves the same records beside it; each gRPC run
+# follows the Dossier run it is compared with, so both see the same
+# machine (each dossier-bench run measures its own echo floor first).
+grpc=yes
+start_grpc || {
+    grpc=
+    echo "gRPC baseline skipped: dossier-grpc-server not built" \
+        "(libgrpc++-dev, protobuf-compiler-grpc; cmake target grpc_baseline)"
+    echo "info gRPC baseline skipped: not built" >>"$results"
+}
 bench get_c1 --records "$records" --no-preload --concurrency 1 \
-    --duration "$duration" --mix get=100
+    --duration "$duration" --mix get=100 --pid "$PID"
+[ -z "$grpc" ] || grpc_bench grpc_get_c1 1
 bench get_c16 --records "$records" --no-preload --concurrency 16 \
-    --duration "$duration" --mix get=100
+    --duration "$duration" --mix get=100 --pid "$PID"
+[ -z "$grpc" ] || grpc_bench grpc_get_c16 16
+if [ -n "$grpc" ]; then
+    kill "$GRPC_PID"
+    wait "$GRPC_PID" || true
+fi
+# One client thread with 16 calls in flight (dossier_call_start /
+# dossier_call_finish) against get_c16's 16 threads with one each.
+bench get_pipe_c1x16 --records "$records" --no-preload --concurrency 1 \
+    --in-flight 16 --duration "$duration" --mix get=100 --pid "$PID"
+# The Python client: get_many (16 in flight) against one get at a time.
+echo "== pymany: bench/load/py_many.py EP $records"
+PYTHONPATH=$build/python:$root/client/python \
+    /usr/bin/python3 "$here/py_many.py" "$EP" "$records" | tee -a "$results"
+echo "cmd pymany bench/load/py_many.py EP $records 10000 16" >>"$results"
 bench get_raw_c1 --records "$records" --no-preload --concurrency 1 \
     --duration "$duration" --mix get=100 --raw
 bench get_raw_c16 --records "$records" --no-preload --concurrency 16 \
@@ -206,6 +275,25 @@ bench search_c1 --records "$reports" --no-preload --concurrency 1 \
     --duration "$duration" --mix search=100
 bench search_c16 --records "$reports" --no-preload --concurrency 16 \
     --duration "$duration" --mix search=100 --pid "$PID"
+# Export of every report against the List scan it is made of (the same
+# full-view pages of 500, one call at a time, nothing printed).
+"$bin/dossier-bench" --endpoint "$EP" --list-scan 500 | tee "$work/scan.out"
+scan_seconds=$(sed -n 's/^scan: .*seconds=\([0-9.]*\).*/\1/p' "$work/scan.out")
+echo "== export: dossier export > FILE"
+t0=$(date +%s.%N)
+"$bin/dossier" -s "$EP" --timeout 600000 export >"$work/export.jsonl" \
+    2>"$work/export.err" || {
+    cat "$work/export.err"
+    exit 1
+}
+t1=$(date +%s.%N)
+cat "$work/export.err"
+echo "export records=$(grep -c . "$work/export.jsonl")" \
+    "scan_seconds=$scan_seconds export_seconds=$(echo "$t1 - $t0" | bc -l)" \
+    "bytes=$(stat -c %s "$work/export.jsonl")" | tee -a "$results"
+rm -f "$work/export.jsonl"
+echo "cmd list_scan dossier-bench --endpoint EP --list-scan 500" >>"$results"
+echo "cmd export dossier -s EP --timeout 600000 export > FILE" >>"$results"
 # The same searches over HTTP, through dossier-gateway.
 "$bin/dossier-bench" --write-queries >"$work/queries.txt"
 start_gateway

@@ -67,6 +67,31 @@ s_export_take(const cli_verb_t *verb, void *state, int key,
     }
 }
 
+/*  Writes the reports of page (those of --doc-type, when given) to stdout
+    and counts them in *records. Returns CLI_EXIT_OK or CLI_EXIT_REFUSED. */
+static int
+s_export_page(const Dossier__V1__ListResponse *page,
+              const s_export_options_t *s, bool csv,
+              const cli_csv_columns_t *columns, unsigned long long *records) {
+    for (size_t i = 0; i < page->n_reports; i++) {
+        const Dossier__V1__Report *report = page->reports[i];
+        /* The server filters; a server older than the filter's doc_type
+           ignores it, so it is checked here too. */
+        const char *doc_type = s->filter.doc_type;
+        if (doc_type && doc_type[0] &&
+            strcasecmp(report->doc_type, doc_type) != 0) {
+            continue;
+        }
+        if (csv) {
+            cli_csv_row(stdout, columns, report);
+        } else if (cli_print_json(&report->base) != 0) {
+            return CLI_EXIT_REFUSED;
+        }
+        (*records)++;
+    }
+    return CLI_EXIT_OK;
+}
+
 static int
 s_export(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     s_export_options_t s = {.filter = DOSSIER__V1__REPORT_FILTER__INIT};
@@ -108,6 +133,7 @@ s_export(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     request.filter = &filter;
     request.view = DOSSIER__V1__REPORT_VIEW__REPORT_VIEW_FULL;
     request.page_size = S_EXPORT_PAGE;
+    request.page_token = (char *)"";
     char *token = NULL;
     unsigned long long records = 0;
     if (csv) {
@@ -116,46 +142,62 @@ s_export(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
         }
         cli_csv_header(stdout, &columns);
     }
-    for (long pages = 0; pages < S_MAX_PAGES; pages++) {
-        request.page_token = token ? token : (char *)"";
-        Dossier__V1__ListResponse *page = NULL;
-        dossier_error_t err = {0};
-        dossier_status_t status = dossier_list(client, &request, &page, &err);
-        if (status == DOSSIER_INVALID_ARGUMENT && request.page_size > 1 &&
-            records == 0 && token == NULL) {
-            /* A server with a smaller max_page_size: ask for fewer. */
-            request.page_size /= 2;
-            pages--;
-            continue;
+    Dossier__V1__ListResponse *page = NULL;
+    dossier_error_t err = {0};
+    dossier_status_t status;
+    /* A server with a smaller max_page_size: ask for fewer. */
+    while ((status = dossier_list(client, &request, &page, &err)) ==
+               DOSSIER_INVALID_ARGUMENT &&
+           request.page_size > 1) {
+        request.page_size /= 2;
+    }
+    if (status != DOSSIER_OK) {
+        rc = cli_fail(&err);
+    }
+    for (long pages = 1; page && rc == CLI_EXIT_OK; pages++) {
+        free(token);
+        token = page->next_page_token && page->next_page_token[0] &&
+                        pages < S_MAX_PAGES
+                    ? strdup(page->next_page_token)
+                    : NULL;
+        /* The next page is asked for before this one is written out, so
+           the server reads it while the client formats (a pipelined call,
+           client/dossier.h). */
+        dossier_pending_t *next = NULL;
+        if (token) {
+            request.page_token = token;
+            if (dossier_call_start(client, "dossier.v1.Reports/List",
+                                   &request.base, &next, NULL) != DOSSIER_OK) {
+                next = NULL;
+            }
+        }
+        rc = s_export_page(page, &s, csv, &columns, &records);
+        dossier_message_free(page);
+        page = NULL;
+        if (!token) {
+            break;
+        }
+        status = DOSSIER_UNAVAILABLE;
+        if (next) {
+            status = dossier_call_finish(
+                client, &next, &dossier__v1__list_response__descriptor,
+                (ProtobufCMessage **)&page, &err);
+        }
+        if (rc != CLI_EXIT_OK) {
+            dossier_message_free(page);
+            page = NULL;
+            break;
+        }
+        /* A pipelined call is never sent again by the library: when its
+           connection was lost or its reply was late, the page is asked
+           for again the ordinary way, with dossier_list's retries and
+           failover (List changes nothing). */
+        if (status == DOSSIER_UNAVAILABLE ||
+            status == DOSSIER_DEADLINE_EXCEEDED) {
+            status = dossier_list(client, &request, &page, &err);
         }
         if (status != DOSSIER_OK) {
             rc = cli_fail(&err);
-            break;
-        }
-        for (size_t i = 0; i < page->n_reports && rc == CLI_EXIT_OK; i++) {
-            const Dossier__V1__Report *report = page->reports[i];
-            /* The server filters; a server older than the filter's
-               doc_type ignores it, so it is checked here too. */
-            const char *doc_type = s.filter.doc_type;
-            if (doc_type && doc_type[0] &&
-                strcasecmp(report->doc_type, doc_type) != 0) {
-                continue;
-            }
-            if (csv) {
-                cli_csv_row(stdout, &columns, report);
-            } else if (cli_print_json(&report->base) != 0) {
-                rc = CLI_EXIT_REFUSED;
-            }
-            records++;
-        }
-        free(token);
-        token = NULL;
-        if (page->next_page_token && page->next_page_token[0]) {
-            token = strdup(page->next_page_token);
-        }
-        dossier_message_free(page);
-        if (!token || rc != CLI_EXIT_OK) {
-            break;
         }
     }
     free(token);

@@ -384,7 +384,7 @@ class Client:
         for attempt in range(attempts):
             request.id = self._next_id
             self._next_id += 1
-            self._socket.send_multipart([b"", request.SerializeToString()])
+            self._send(request.SerializeToString())
             response = self._await(request.id, timeout)
             if response is not None:
                 return response
@@ -412,19 +412,7 @@ class Client:
                 return None
             if not poller.poll(left):
                 return None
-            frames = self._socket.recv_multipart()
-            if len(frames) != 2 or frames[0] != b"":
-                raise DossierError(
-                    13, "malformed reply from %s: expected an empty "
-                    "delimiter and one body frame, got %d frames"
-                    % (self.endpoint, len(frames)))
-            response = rpc_pb2.Response()
-            try:
-                response.ParseFromString(frames[1])
-            except DecodeError as exc:
-                raise DossierError(13, "reply from %s is not a "
-                                   "dossier.v1.Response: %s"
-                                   % (self.endpoint, exc))
+            response = self._recv()
             if response.id == request_id:
                 return response
             if response.id == 0 and response.code != 0:
@@ -459,6 +447,161 @@ class Client:
                                % (name, response_type.DESCRIPTOR.full_name,
                                   exc))
         return result
+
+    def call_many(self, name, requests, response_type, in_flight=16,
+                  missing_ok=False):
+        """Calls the read dossier.v1.Reports/<name> once per request
+        message (or serialized bytes) of the iterable requests, keeping up
+        to in_flight calls on the wire at once (pipelining: the server
+        works on the next while this client decodes the last), and yields
+        the decoded response_type messages in the order of requests.
+
+        Only reads (NO_SIDE_EFFECTS methods: Get, List, Search, ...): when
+        no reply comes within timeout_ms, the socket is reopened and every
+        call still unanswered is sent again (Lazy Pirate, up to `retries`
+        more times), which only a read allows. A call answered with a
+        non-zero code raises DossierError (the calls after it are not
+        sent; replies still due are dropped by later calls); with
+        missing_ok, NOT_FOUND yields None instead.
+
+        Raises ValueError for a write method or in_flight < 1."""
+        if _LEVELS.get(name) != _NO_SIDE_EFFECTS:
+            raise ValueError("call_many sends reads only (a NO_SIDE_EFFECTS "
+                             "method of %s), not %r" % (SERVICE, name))
+        if int(in_flight) < 1:
+            raise ValueError("in_flight must be at least 1")
+        if self._socket is None:
+            raise DossierError(9, "the client is closed")
+        method = SERVICE + "/" + name
+        timeout = self.timeout_ms
+        source = iter(requests)
+        # request id -> position; position -> [payload, attempts, deadline]
+        wire, calls, done = {}, {}, {}
+        next_pos = next_yield = 0
+        exhausted = False
+        poller = zmq.Poller()
+        poller.register(self._socket, zmq.POLLIN)
+
+        # One Request, its id and payload set per call.
+        request = rpc_pb2.Request(method=method, deadline_ms=timeout)
+        request.metadata["client"] = CLIENT_NAME
+
+        def send(pos):
+            call = calls[pos]
+            request.id = self._next_id
+            request.payload = call[0]
+            self._next_id += 1
+            wire[request.id] = pos
+            call[1] += 1
+            call[2] = _now_ms() + timeout
+            self._send(request.SerializeToString())
+
+        while True:
+            # At most in_flight calls between sent and yielded: a slow one
+            # holds back the others' results, never more than that.
+            while not exhausted and next_pos - next_yield < in_flight:
+                try:
+                    message = next(source)
+                except StopIteration:
+                    exhausted = True
+                    break
+                if not isinstance(message, (bytes, bytearray)):
+                    message = message.SerializeToString()
+                calls[next_pos] = [bytes(message), 0, 0]
+                send(next_pos)
+                next_pos += 1
+            while next_yield in done:
+                response = done.pop(next_yield)
+                next_yield += 1
+                if response is None:
+                    yield None
+                    continue
+                result = response_type()
+                try:
+                    result.ParseFromString(response)
+                except DecodeError as exc:
+                    raise DossierError(
+                        13, "%s reply payload is not a %s: %s"
+                        % (name, response_type.DESCRIPTOR.full_name, exc))
+                yield result
+            if not calls:
+                if exhausted:
+                    return
+                continue
+            # A reply already here is read without a poll (a system call
+            # saved per call while replies queue up).
+            response = self._recv(zmq.NOBLOCK)
+            if response is None:
+                left = min(call[2] for call in calls.values()) - _now_ms()
+                if left > 0 and poller.poll(left):
+                    response = self._recv()
+            if response is not None:
+                if response.id == 0 and response.code != 0:
+                    # The server could not read a request: it names no id.
+                    raise DossierError(response.code, response.message)
+                pos = wire.pop(response.id, None)
+                if pos is None or pos not in calls:
+                    continue  # late: an abandoned attempt's reply
+                del calls[pos]
+                if response.code == 0:
+                    done[pos] = response.payload
+                elif response.code == 5 and missing_ok:
+                    done[pos] = None
+                else:
+                    raise DossierError(response.code, response.message,
+                                       response.payload,
+                                       response.current_version)
+                continue
+            if _now_ms() < min(call[2] for call in calls.values()):
+                continue
+            # A deadline passed: start over on a fresh socket, every call
+            # still unanswered sent again (reads only).
+            if max(call[1] for call in calls.values()) > self.retries:
+                raise DossierError(
+                    14, "no reply from %s to %s within %d ms (%d attempt%s)"
+                    % (self.endpoint, method, timeout, self.retries + 1,
+                       "" if self.retries == 0 else "s"))
+            self._reopen()
+            poller = zmq.Poller()
+            poller.register(self._socket, zmq.POLLIN)
+            wire.clear()
+            for pos in sorted(calls):
+                send(pos)
+
+    def get_many(self, ids, version=0, in_flight=16, missing_ok=False):
+        """Returns the dossier.v1.Report of each id, in the order of ids,
+        with up to in_flight Gets on the wire at once (call_many). An id
+        not found raises DossierError(NOT_FOUND), or gives None with
+        missing_ok."""
+        return list(self.call_many(
+            "Get", (reports_pb2.GetRequest(id=i, version=version)
+                    for i in ids),
+            report_pb2.Report, in_flight=in_flight, missing_ok=missing_ok))
+
+    def _send(self, request):
+        """Sends one serialized dossier.v1.Request."""
+        self._socket.send_multipart([b"", request])
+
+    def _recv(self, flags=0):
+        """Receives one reply as a dossier.v1.Response; with zmq.NOBLOCK,
+        None when none is waiting."""
+        try:
+            frames = self._socket.recv_multipart(flags)
+        except zmq.Again:
+            return None
+        if len(frames) != 2 or frames[0] != b"":
+            raise DossierError(
+                13, "malformed reply from %s: expected an empty "
+                "delimiter and one body frame, got %d frames"
+                % (self.endpoint, len(frames)))
+        response = rpc_pb2.Response()
+        try:
+            response.ParseFromString(frames[1])
+        except DecodeError as exc:
+            raise DossierError(13, "reply from %s is not a "
+                               "dossier.v1.Response: %s"
+                               % (self.endpoint, exc))
+        return response
 
     # ---- the Reports service ----
 

@@ -3,9 +3,10 @@
 # against a dossierd started here on a free port in a temporary directory:
 # a tiny corpus preloaded through ImportBatch, one second of a mixed load
 # through libdossier and one through raw DEALER sockets, each with its
-# echo floor. Checks that each run exits 0, prints its summary line with
-# no failed request, and that --write-corpus writes Refworld files the
-# CLI imports. Not a benchmark: the figures are not checked.
+# echo floor, one with Gets pipelined (--in-flight), and the List scan
+# (--list-scan). Checks that each run exits 0, prints its summary line
+# with no failed request, and that --write-corpus writes Refworld files
+# the CLI imports. Not a benchmark: the figures are not checked.
 # Prints "N passed, M failed"; exits 1 on any failure.
 HERE=$(cd "$(dirname "$0")" && pwd)
 NAME=bench-smoke
@@ -58,6 +59,28 @@ check "raw run prints its summary with no error" $?
 "$BENCH" --mix bogus=1 >"$TMP/out" 2>&1
 [ $? -eq 2 ]
 check "a bad --mix is a usage error (exit 2)" $?
+
+# One client thread with 4 Gets in flight (pipelined), the server's CPU
+# time per call reported.
+timeout 60 "$BENCH" --endpoint "$EP" --records 50 --record-size 1024 \
+    --no-preload --concurrency 1 --in-flight 4 --duration 1 \
+    --floor-seconds 0.5 --mix get=100 --pid "$SERVER_PID" >"$TMP/out" 2>&1
+check "pipelined run exits 0" $?
+summary_ok && grep -Eq '^summary: .* in_flight=4 ' "$TMP/out"
+check "pipelined run prints its summary with no error" $?
+grep -Eq 'server_cpu_s=[0-9]+\.[0-9]+ server_cpu_us_per_op=[0-9]' "$TMP/out"
+check "the server's CPU per call is reported" $?
+grep -Eq 'floor_cpu_us_per_op=[0-9]' "$TMP/out"
+check "the echo process's CPU per round trip is reported" $?
+"$BENCH" --in-flight 4 --raw >"$TMP/out" 2>&1
+[ $? -eq 2 ]
+check "--in-flight with --raw is a usage error (exit 2)" $?
+
+# The List scan under `dossier export`: every record, pages of 7.
+timeout 60 "$BENCH" --endpoint "$EP" --list-scan 7 >"$TMP/out" 2>&1
+check "--list-scan exits 0" $?
+grep -Eq '^scan: records=50 pages=8 page_size=7 ' "$TMP/out"
+check "--list-scan reads the 50 records in 8 pages" $?
 
 timeout 60 "$BENCH" --write-corpus "$TMP/corpus" --records 20 >"$TMP/out" 2>&1
 check "--write-corpus exits 0" $?

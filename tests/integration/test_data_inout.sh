@@ -16,6 +16,8 @@
 # - `export --format csv`: RFC 4180 quoting of commas, quotes, line breaks
 #   and non-ASCII text, read back by Python's csv module; --fields,
 #   --doc-type, --bom.
+# - `export` across many pages of a server with a small max_page_size:
+#   every record once, in order (the next page is prefetched).
 # Prints "N passed, M failed"; exits 1 on any failure.
 HERE=$(cd "$(dirname "$0")" && pwd)
 NAME=data-inout
@@ -207,5 +209,20 @@ run 2 "export csv with an unknown field" "$DOSSIER" export --format csv --fields
 expect "names the field" "\"'titel' is not a field of a report\" in err"
 run 2 "export --format xml" "$DOSSIER" export --format xml
 run 2 "--fields without csv" "$DOSSIER" export --fields id
+
+# ---- export across many pages (the next page prefetched) ----------------
+# A server whose max_page_size is 7: export halves its page of 500 down to
+# 7 and follows 9 page tokens, asking for each page while it writes the
+# one before (a pipelined call). Every record comes once, in List's order.
+start_server pages --max-page-size 7
+EP5=$EP
+"$PY" -c 'import json
+for i in range(60):
+    print(json.dumps({"id": "page-%03d" % i, "title": "Page %d" % i, "country": "Chad", "year": 2001 + i % 20, "body": ["Paragraph of record %d." % i]}))' >"$TMP/pages.jsonl"
+run 0 "import 60 records" "$DOSSIER" -s "$EP5" import --json "$TMP/pages.jsonl"
+run 0 "export them, 7 at a time" "$DOSSIER" -s "$EP5" export
+expect "all 60 once, in order, bodies whole" "[r['id'] for r in js] == ['page-%03d' % i for i in range(60)] and all(r['body'] == ['Paragraph of record %d.' % int(r['id'][5:])] for r in js) and 'exported 60 records' in err"
+run 0 "export with a filter across pages" "$DOSSIER" -s "$EP5" export --year 2003-2005 --format csv --fields id,year
+expect "the 9 of 2003-2005, once each" "out.splitlines()[1:] == ['page-%03d,%d' % (i, 2001 + i % 20) for i in range(60) if 2003 <= 2001 + i % 20 <= 2005] and 'exported 9 records' in err"
 
 finish "$TMP/data.log"

@@ -878,6 +878,129 @@ class TestWire(DossierdTestCase):
         self.assertEqual(unreachable.returncode, 3, unreachable.stderr)
 
 
+class TestMany(DossierdTestCase):
+    """Pipelined reads: call_many and get_many keep several calls on the
+    wire and give the results in the order asked."""
+
+    def setUp(self):
+        super().setUp()
+        self.ids = ["many-%03d" % i for i in range(60)]
+        reply = self.client.put_batch(
+            [make_report(rid, year=2000 + i % 20)
+             for i, rid in enumerate(self.ids)])
+        self.assertTrue(all(r.code == OK for r in reply.results))
+
+    def spying_client(self, wake=False, **kwargs):
+        """A Client that logs each request sent and reply read on its
+        real socket ("send"/"recv" in .events); with wake, it also wakes
+        a SIGSTOPped server when it gives up on an attempt (.reopened)."""
+        server = self.server
+
+        class SpyingClient(Client):
+            def __init__(self, *args, **kw):
+                self.events = []
+                self.reopened = 0
+                Client.__init__(self, *args, **kw)
+
+            def _send(self, request):
+                self.events.append("send")
+                Client._send(self, request)
+
+            def _recv(self, flags=0):
+                response = Client._recv(self, flags)
+                if response is not None:
+                    self.events.append("recv")
+                return response
+
+            def _reopen(self):
+                self.reopened += 1
+                if wake:
+                    server.send_signal(signal.SIGCONT)
+                Client._reopen(self)
+
+        client = SpyingClient(self.endpoint, **kwargs)
+        self.addCleanup(client.close)
+        return client
+
+    def test_results_in_the_order_asked(self):
+        wanted = list(reversed(self.ids)) + self.ids[:5] + self.ids[:5]
+        reports = self.client.get_many(wanted, in_flight=16)
+        self.assertEqual([r.id for r in reports], wanted)
+        for r in reports:
+            self.assertEqual(r.year, 2000 + int(r.id[5:]) % 20)
+            self.assertEqual(list(r.body),
+                             ["First paragraph.", "Second paragraph."])
+        self.assertEqual(self.client.get_many([]), [])
+
+    def test_calls_in_flight(self):
+        spy = self.spying_client()
+        self.assertEqual(len(spy.get_many(self.ids, in_flight=16)), 60)
+        # 16 requests out before the first reply is read, never more than
+        # 16 unanswered, every reply read.
+        self.assertEqual(spy.events[:17], ["send"] * 16 + ["recv"])
+        out, most = 0, 0
+        for event in spy.events:
+            out += 1 if event == "send" else -1
+            most = max(most, out)
+        self.assertEqual(most, 16)
+        self.assertEqual(spy.events.count("send"), 60)
+        self.assertEqual(spy.events.count("recv"), 60)
+        # One in flight: each reply read before the next request.
+        spy.events.clear()
+        spy.get_many(self.ids[:10], in_flight=1)
+        self.assertEqual(spy.events, ["send", "recv"] * 10)
+
+    def test_missing(self):
+        wanted = ["many-001", "many-none", "many-002"]
+        err = self.assertCode(NOT_FOUND, self.client.get_many, wanted)
+        self.assertIn("many-none", err.message)
+        found = self.client.get_many(wanted, missing_ok=True)
+        self.assertEqual([r and r.id for r in found],
+                         ["many-001", None, "many-002"])
+        # The client goes on after an error, replies still due dropped.
+        self.assertEqual(self.client.get("many-003").id, "many-003")
+
+    def test_other_reads_and_refusals(self):
+        pages = list(self.client.call_many(
+            "List", [reports_pb2.ListRequest(
+                filter=reports_pb2.ReportFilter(year_min=y, year_max=y))
+                for y in (2001, 2002, 2019)],
+            reports_pb2.ListResponse, in_flight=3))
+        self.assertEqual([[r.id for r in p.reports] for p in pages],
+                         [["many-001", "many-021", "many-041"],
+                          ["many-002", "many-022", "many-042"],
+                          ["many-019", "many-039", "many-059"]])
+        with self.assertRaises(ValueError):
+            list(self.client.call_many("Put", [], reports_pb2.PutResponse))
+        with self.assertRaises(ValueError):
+            self.client.get_many(self.ids, in_flight=0)
+
+    def test_unanswered_calls_sent_again(self):
+        # The server freezes with 8 Gets in its socket buffer; the client
+        # gives up on them, wakes it, and sends every unanswered one
+        # again on a fresh socket (reads only): all 20 come back.
+        slow = self.spying_client(wake=True, timeout_ms=300, retries=4)
+        slow.health()
+        self.server.send_signal(signal.SIGSTOP)
+        try:
+            reports = slow.get_many(self.ids[:20], in_flight=8)
+        finally:
+            self.server.send_signal(signal.SIGCONT)
+        self.assertEqual([r.id for r in reports], self.ids[:20])
+        self.assertGreaterEqual(slow.reopened, 1)
+        self.assertGreater(slow.events.count("send"), 20)
+
+    def test_unreachable(self):
+        with dead_endpoint() as endpoint:
+            gone = Client(endpoint, timeout_ms=100, retries=1)
+            try:
+                err = self.assertCode(UNAVAILABLE, gone.get_many,
+                                      ["a", "b", "c"])
+                self.assertIn("2 attempts", err.message)
+            finally:
+                gone.close()
+
+
 class TestQueries(DossierdTestCase):
 
     def setUp(self):
