@@ -24,12 +24,12 @@ if [ -z "${DOSSIER_SKIP_BROWSER:-}" ]; then
     packages+=(chromium chromium-driver python3-selenium)
 fi
 
-# The benchmarks' baselines, for `make bench` only: the gRPC C++ server
-# and client of bench/grpc/ (the product never links gRPC; `make build`
-# and `make test` do not build them, and without these packages the
-# gRPC rows are skipped with a message). DOSSIER_SKIP_BENCH=1 (the
-# container build) skips them.
-if [ -z "${DOSSIER_SKIP_BENCH:-}" ]; then
+# The benchmarks' baselines, for `make bench` only (it sets
+# DOSSIER_BENCH_DEPS=1): the gRPC C++ server and client of bench/grpc/.
+# The product never links gRPC and `make build`/`make test` neither
+# build nor install them; without these packages the gRPC rows are
+# skipped with a message.
+if [ -n "${DOSSIER_BENCH_DEPS:-}" ]; then
     packages+=(g++ libgrpc++-dev protobuf-compiler-grpc)
 fi
 

@@ -158,7 +158,7 @@ store_token_list(store_t *self, size_t max,
                                        "more than %zu tokens", max);
             break;
         }
-        store_token_t entry;
+        store_token_t entry = {0};
         status = s_decode(&v, &entry, err);
         if (status == DOSSIER_OK) {
             status = s_append(response, entry.token, err);
