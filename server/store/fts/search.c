@@ -30,6 +30,14 @@
 #define S_YEAR_TERMS_MAX 8
 /* Filters as postings: country, publisher, tier, years. */
 #define S_FILTERS_MAX 4
+/* Early termination: the lead's postings in the uniform sample of its
+   blocks that are walked exactly, about (32 blocks: a match rate within
+   ~2% for the bench's queries, ~0.3 ms at 1,000,000 reports). */
+#define S_BLOCK_SAMPLE 4096
+/* What became of a lead block under early termination. */
+#define S_BLOCK_SAMPLED 1 /* walked exactly: heap not full, or sampled */
+#define S_BLOCK_WALKED 2  /* walked: its bound could enter the top k */
+#define S_BLOCK_SKIPPED 3 /* skipped: its bound could not */
 
 /* ---- Search: postings iterators. ---- */
 
@@ -157,9 +165,10 @@ s_iter_decode(iter_t *it) {
     }
 }
 
-/*  Returns the first docno >= d of the term (S_END past the last). */
-static uint32_t
-s_iter_advance(iter_t *it, uint32_t d, double avgdl) {
+/*  Moves to the block of the term that would hold d (the first whose
+    last docno is >= d), or to the end, reading block headers only. */
+static void
+s_iter_seek(iter_t *it, uint32_t d, double avgdl) {
     while (!it->end && it->blk.last < d) {
         if (d > it->segs->v[it->k].hi) {
             s_iter_next_seg(it, it->k + 1, d, avgdl);
@@ -182,6 +191,12 @@ s_iter_advance(iter_t *it, uint32_t d, double avgdl) {
         }
         s_iter_load(it, &key, &val, avgdl);
     }
+}
+
+/*  Returns the first docno >= d of the term (S_END past the last). */
+static uint32_t
+s_iter_advance(iter_t *it, uint32_t d, double avgdl) {
+    s_iter_seek(it, d, avgdl);
     if (it->end) {
         return S_END;
     }
@@ -453,6 +468,32 @@ typedef struct {
     uint32_t sample_bits;
     uint64_t sampled;
     uint64_t sample_passed;
+    /* Early termination (estimate_total_hits, relevance order, no
+       facets): the lead's blocks are taken one at a time; one whose
+       score bound (its own and, from the shadow iterators, which read
+       block headers only, the largest of each other term's blocks over
+       its docno range) cannot enter the top k is skipped without being
+       decoded. total is then estimated: the matches counted exactly,
+       plus the skipped blocks' postings times the match rate of the
+       unbiased blocks (those walked before the heap filled and a
+       uniform sample of the others, 1 in 2^block_bits by a hash of
+       their first docno, checked exactly, phrases too). */
+    bool early;
+    iter_t *shadows; /* per positive term; NULL for one term */
+    uint32_t block_bits;
+    bool block_open; /* the lead's current block, by segment and first */
+    uint32_t block_k;
+    uint32_t block_first;
+    uint32_t block_postings;
+    uint32_t block_pruned;   /* its documents s_doc_bound_next pruned */
+    double *range_bound;     /* per term, its bound over the block's docnos */
+    uint64_t block_total_at; /* total when it was opened */
+    int block_class;         /* S_BLOCK_* */
+    bool block_exact;        /* phrases checked for every candidate in it */
+    uint64_t exact_matches;
+    uint64_t sample_matches;
+    uint64_t sample_postings;
+    uint64_t rest_postings; /* skipped, or walked with deferred phrases */
     attrs_t attrs;
     heap_t heap;
     uint64_t total;
@@ -565,13 +606,15 @@ s_consider(search_t *s, uint32_t d) {
             return true;
         }
     }
-    if (!s_doc_passes_exclusions(s, d) ||
-        (!s->defer_phrases && !s_phrases_pass(s))) {
+    /* An early-terminated search checks phrases exactly in the blocks
+       its estimate samples. */
+    bool defer = s->defer_phrases && !s->block_exact;
+    if (!s_doc_passes_exclusions(s, d) || (!defer && !s_phrases_pass(s))) {
         return !s->oom;
     }
     s->total++;
     int held = -1; /* the phrases: -1 not checked yet, else 0 or 1 */
-    if (s->defer_phrases &&
+    if (defer && !s->early &&
         (s->sample_bits == 0 ||
          (uint32_t)(d * 2654435761u) >> (32 - s->sample_bits) == 0)) {
         held = s_phrases_pass(s);
@@ -634,7 +677,7 @@ s_consider(search_t *s, uint32_t d) {
         hit.score +=
             s_bm25(s->iters[t].idf, s_iter_tf(&s->iters[t]), a.len, s->avgdl);
     }
-    if (s->defer_phrases) {
+    if (defer) {
         /* The positions only where they can change the page: a document
            that would not enter the heap even with its phrases needs no
            check, as s_heap_push would drop it. */
@@ -654,18 +697,186 @@ s_consider(search_t *s, uint32_t d) {
     return true;
 }
 
+/*  True for one term, unfiltered, by relevance, without facets: its
+    count is exact and cheap (a block whose bound cannot enter the top k
+    is counted from its header). A phrase of one repeated term ("very
+    very") has one iterator but still needs its positions. */
+static bool
+s_simple(const search_t *s) {
+    return s->n_iters == 1 && s->n_filters == 0 && !s->filter_attrs &&
+           !s->facets && s->n_phrases == 0 && s->n_xphrases == 0 &&
+           s->order_by == 0;
+}
+
+/*  The largest score bound of shadow sh's blocks over docnos [first,
+    last] into *bound; false when none of them holds a posting there.
+    Leaves sh on the first block whose last docno is >= last (it may
+    reach into the next range too), or past it. */
+static bool
+s_shadow_bound(iter_t *sh, uint32_t first, uint32_t last, double avgdl,
+               double *bound) {
+    s_iter_seek(sh, first, avgdl);
+    if (sh->end || sh->blk.first > last) {
+        return false;
+    }
+    double b = sh->bound;
+    while (sh->blk.last < last) {
+        s_iter_next_block(sh, avgdl);
+        if (sh->end || sh->blk.first > last) {
+            break;
+        }
+        b = sh->bound > b ? sh->bound : b;
+    }
+    *bound = b;
+    return true;
+}
+
+/*  Accounts the lead's open block (early termination) to the estimate. */
+static void
+s_block_close(search_t *s) {
+    if (!s->block_open) {
+        return;
+    }
+    uint64_t matches = s->total - s->block_total_at;
+    if (s->block_class == S_BLOCK_SAMPLED) {
+        s->exact_matches += matches;
+        s->sample_matches += matches;
+        s->sample_postings += s->block_postings;
+    } else if (s->block_class == S_BLOCK_WALKED && !s->defer_phrases) {
+        /* Exact but for the documents its bound pruned. */
+        s->exact_matches += matches;
+        s->rest_postings += s->block_pruned;
+    } else {
+        /* Skipped, or walked counting candidates, not matches. */
+        s->rest_postings += s->block_postings;
+    }
+    s->block_open = false;
+}
+
+/*  Opens the lead's current block (early termination): closes the one
+    before, and says what becomes of this one. Returns true when it is
+    to be walked, false when its score bound cannot enter the top k. */
+static bool
+s_block_open(search_t *s, const iter_t *lead) {
+    s_block_close(s);
+    s->block_open = true;
+    s->block_k = lead->k;
+    s->block_first = lead->blk.first;
+    s->block_postings = lead->blk.count;
+    s->block_total_at = s->total;
+    s->block_pruned = 0;
+    s->block_class = S_BLOCK_SAMPLED;
+    s->block_exact = true;
+    if (s->heap.n < s->heap.k || s->block_bits == 0 ||
+        (uint32_t)(lead->blk.first * 2654435761u) >> (32 - s->block_bits) ==
+            0) {
+        return true;
+    }
+    s->block_exact = false;
+    /* The bound of any document of the block: each term's at most the
+       largest of its blocks over the docnos, summed in the order its
+       score is (so rounding cannot put the bound below a score). */
+    double bound = 0;
+    for (uint32_t t = 0; t < s->n_iters; t++) {
+        double b = s->iters[t].bound;
+        if (&s->iters[t] != lead &&
+            !s_shadow_bound(&s->shadows[t], lead->blk.first, lead->blk.last,
+                            s->avgdl, &b)) {
+            bound = -1; /* a term absent from the range: no match */
+            break;
+        }
+        if (s->range_bound) {
+            s->range_bound[t] = b;
+        }
+        bound += b;
+    }
+    hit_t best = {bound, 0, lead->blk.first};
+    if (bound < 0 || !s_hit_better(&best, &s->heap.hits[0])) {
+        s->block_class = S_BLOCK_SKIPPED;
+        return false;
+    }
+    s->block_class = S_BLOCK_WALKED;
+    return true;
+}
+
+/*  True when the lead is on a block s_block_open has not seen. */
+static bool
+s_block_new(const search_t *s, const iter_t *lead) {
+    return !s->block_open || s->block_k != lead->k ||
+           s->block_first != lead->blk.first;
+}
+
+/*  In a block walked for its bound (early termination, two or more
+    terms), the lead's document d before the other terms are moved to
+    it: its bound from the lead's own frequency and the other terms'
+    blocks around d (their headers, from the shadows). Returns d when it
+    may enter the top k, else the lead's next docno (S_END past the
+    last): d is then counted among the postings estimated, or, when
+    some term has no block holding d, is no match at all. */
+static uint32_t
+s_doc_bound_next(search_t *s, iter_t *lead, uint32_t d) {
+    double bound = 0;
+    for (uint32_t t = 0; t < s->n_iters; t++) {
+        iter_t *it = &s->iters[t];
+        if (it == lead) {
+            bound += s_bm25(it->idf, s_iter_tf(it), it->blk.min_len, s->avgdl);
+            continue;
+        }
+        /* The shadow may be past d's block already (s_shadow_bound
+           leaves it on the block after the lead's range): then the
+           range's bound. */
+        iter_t *sh = &s->shadows[t];
+        s_iter_seek(sh, d, s->avgdl);
+        bound += !sh->end && sh->blk.first <= d ? sh->bound : s->range_bound[t];
+    }
+    hit_t best = {bound, 0, d};
+    if (s_hit_better(&best, &s->heap.hits[0])) {
+        return d;
+    }
+    s->block_pruned++;
+    return s_iter_advance(lead, d + 1, s->avgdl);
+}
+
+/*  Skips the lead's blocks while s_block_open says so, from the current
+    one (opened and to be skipped), reading headers only. Returns the
+    lead's first docno in the next block to walk, or S_END. */
+static uint32_t
+s_blocks_skip(search_t *s, iter_t *lead) {
+    for (;;) {
+        if (lead->blk.last == S_END - 1) {
+            return S_END;
+        }
+        uint32_t next = lead->blk.last + 1;
+        s_iter_next_block(lead, s->avgdl);
+        s_iter_seek(lead, next, s->avgdl);
+        if (lead->end) {
+            return S_END;
+        }
+        if (s_block_open(s, lead)) {
+            return s_iter_advance(lead, next, s->avgdl);
+        }
+    }
+}
+
 /*  Runs the conjunction of the positive terms. Returns false on damage
     or no memory. */
 static bool
 s_run(search_t *s) {
     iter_t *lead = &s->iters[s->order[0]];
-    /* A phrase of one repeated term ("very very") has one iterator but
-       still needs its positions. */
-    bool simple = s->n_iters == 1 && s->n_filters == 0 && !s->filter_attrs &&
-                  !s->facets && s->n_phrases == 0 && s->n_xphrases == 0 &&
-                  s->order_by == 0;
+    bool simple = s_simple(s);
     uint32_t d = s_iter_advance(lead, 0, s->avgdl);
     while (d != S_END) {
+        if (s->early && s_block_new(s, lead) && !s_block_open(s, lead)) {
+            d = s_blocks_skip(s, lead);
+            continue;
+        }
+        if (s->early && !s->block_exact && s->shadows) {
+            uint32_t e = s_doc_bound_next(s, lead, d);
+            if (e != d) {
+                d = e;
+                continue;
+            }
+        }
         if (simple && s->heap.n == s->heap.k && lead->i == 0) {
             /* A block whose bound cannot beat the k-th hit: count it. */
             hit_t best = {lead->bound, 0, d};
@@ -706,8 +917,16 @@ s_run(search_t *s) {
         }
         d = s_iter_advance(lead, d + 1, s->avgdl);
     }
+    s_block_close(s);
+    if (getenv("FTS_DEBUG") && s->early) {
+        fprintf(stderr,
+                "early: lead df %u bits %u sample %llu rest %llu exact %llu\n",
+                lead->df, s->block_bits, (unsigned long long)s->sample_postings,
+                (unsigned long long)s->rest_postings,
+                (unsigned long long)s->exact_matches);
+    }
     for (uint32_t t = 0; t < s->n_iters; t++) {
-        if (s->iters[t].damaged) {
+        if (s->iters[t].damaged || (s->shadows && s->shadows[t].damaged)) {
             return false;
         }
     }
@@ -777,7 +996,12 @@ static void
 s_search_free(search_t *s) {
     for (uint32_t t = 0; t < s->n_iters; t++) {
         s_iter_close(&s->iters[t]);
+        if (s->shadows) {
+            s_iter_close(&s->shadows[t]);
+        }
     }
+    free(s->shadows);
+    free(s->range_bound);
     for (uint32_t t = 0; t < s->n_xiters; t++) {
         s_iter_close(&s->xiters[t]);
     }
@@ -999,6 +1223,39 @@ s_search_prepare(search_t *s, const query_t *q, bool *none,
     return DOSSIER_OK;
 }
 
+/*  Prepares early termination: the sample's size, and a shadow
+    iterator per positive term when there are two or more. */
+static dossier_status_t
+s_early_prepare(search_t *s, dossier_error_t *err) {
+    uint32_t df = s->iters[s->order[0]].df;
+    while (s->block_bits < 31 &&
+           ((uint64_t)S_BLOCK_SAMPLE << (s->block_bits + 1)) <= df) {
+        s->block_bits++;
+    }
+    if (s->n_iters < 2) {
+        return DOSSIER_OK;
+    }
+    s->shadows = calloc(s->n_iters, sizeof(iter_t));
+    s->range_bound = calloc(s->n_iters, sizeof(double));
+    if (!s->shadows || !s->range_bound) {
+        return fts_oom(err);
+    }
+    for (uint32_t t = 0; t < s->n_iters; t++) {
+        iter_t *sh = &s->shadows[t];
+        /* The term's iterator as opened, on a cursor of its own. */
+        *sh = s->iters[t];
+        sh->cur = NULL;
+        sh->end = sh->df == 0;
+        if (!sh->end) {
+            s_iter_next_seg(sh, 0, 0, s->avgdl);
+        }
+        if (sh->damaged) {
+            return fts_damaged(err, "unreadable postings block");
+        }
+    }
+    return DOSSIER_OK;
+}
+
 static int
 s_facet_order(const void *a, const void *b) {
     const Dossier__V1__FacetCount *x = *(Dossier__V1__FacetCount *const *)a;
@@ -1212,6 +1469,16 @@ store_fts_search(store_fts_t *fts, MDB_txn *txn,
             s.sample_bits++;
         }
     }
+    /* Early termination where the count may be estimated and only the
+       ranking's top k is asked for (see search_t.early). */
+    s.early = req->estimate_total_hits && !req->facets && s.order_by == 0 &&
+              !none && !no_term && s.n_iters > 0 && !s_simple(&s);
+    if (s.early) {
+        st = s_early_prepare(&s, err);
+        if (st != DOSSIER_OK) {
+            goto done;
+        }
+    }
     uint64_t k64 = (uint64_t)offset + page_size;
     s.heap.k = (uint32_t)(k64 > 10000000 ? 10000000 : k64);
     s.heap.hits = malloc(s.heap.k * sizeof(hit_t));
@@ -1225,7 +1492,22 @@ store_fts_search(store_fts_t *fts, MDB_txn *txn,
         goto done;
     }
     bool estimated = false;
-    if (s.defer_phrases) {
+    if (s.early) {
+        /* Every block counted exactly: the count is exact. */
+        if (s.rest_postings == 0) {
+            s.total = s.exact_matches;
+        } else {
+            double rate = s.sample_postings ? (double)s.sample_matches /
+                                                  (double)s.sample_postings
+                                            : 0;
+            uint64_t n = s.exact_matches +
+                         (uint64_t)llround((double)s.rest_postings * rate);
+            /* At least the matches found. */
+            uint64_t found = s.exact_matches + s.passed;
+            s.total = n < found ? found : n;
+            estimated = true;
+        }
+    } else if (s.defer_phrases) {
         /* Every candidate checked (the heap never filled): exact. Else,
            as Xapian's get_matches_estimated: the candidates times the
            share that held the phrases, in the uniform sample, or among
