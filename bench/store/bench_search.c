@@ -542,7 +542,7 @@ main(int argc, char **argv) {
         char name[64];
         snprintf(name, sizeof(name), "%s%s", s_kinds[k],
                  estimate ? "_estimated" : "");
-        if (only && strcmp(only, s_kinds[k]) != 0) {
+        if (only && strcmp(only, s_kinds[k]) != 0 && strcmp(only, name) != 0) {
             continue;
         }
         uint64_t hits = 0;

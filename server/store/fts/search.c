@@ -38,6 +38,14 @@
 #define S_BLOCK_SAMPLED 1 /* walked exactly: heap not full, or sampled */
 #define S_BLOCK_WALKED 2  /* walked: its bound could enter the top k */
 #define S_BLOCK_SKIPPED 3 /* skipped: its bound could not */
+/* The strata of the estimate: postings in blocks skipped, postings
+   pruned one by one in walked blocks, and the rest of walked blocks;
+   and the fewest sampled postings whose rate a stratum trusts. */
+#define S_STRATUM_SKIP 0
+#define S_STRATUM_PRUNE 1
+#define S_STRATUM_WALK 2
+#define S_STRATA 3
+#define S_STRATUM_MIN 512
 
 /* ---- Search: postings iterators. ---- */
 
@@ -485,15 +493,26 @@ typedef struct {
     uint32_t block_k;
     uint32_t block_first;
     uint32_t block_postings;
-    uint32_t block_pruned;   /* its documents s_doc_bound_next pruned */
-    double *range_bound;     /* per term, its bound over the block's docnos */
+    uint32_t tf_min;     /* the least lead frequency that may enter */
+    double *range_bound; /* per term, its bound over the block's docnos */
+    /* Its postings flagged (s_block_flags), by index, and the matches
+       among them (in a sampled block). */
+    uint64_t block_flags[S_BLOCK_DOCS / 64];
+    uint32_t block_flagged;
+    uint64_t block_flagged_matches;
+    bool flags_pending;
     uint64_t block_total_at; /* total when it was opened */
     int block_class;         /* S_BLOCK_* */
     bool block_exact;        /* phrases checked for every candidate in it */
+    bool block_classify;     /* sampled with the heap full: to a stratum */
+    bool block_would_skip;   /* sampled, and its bound could not enter */
     uint64_t exact_matches;
     uint64_t sample_matches;
     uint64_t sample_postings;
-    uint64_t rest_postings; /* skipped, or walked with deferred phrases */
+    /* Per S_STRATUM_*: the sample's postings and matches, and the
+       postings left out to estimate. */
+    uint64_t strata[S_STRATA][2];
+    uint64_t rest[S_STRATA];
     attrs_t attrs;
     heap_t heap;
     uint64_t total;
@@ -504,6 +523,13 @@ typedef struct {
     uint32_t pos_n[QUERY_MAX_TERMS];
     bool oom;
 } search_t;
+
+/*  True when the lead's posting i of the open block is flagged: its
+    bound cannot enter the top k (s_block_flags). */
+static bool
+s_flagged(const search_t *s, uint32_t i) {
+    return s->block_flags[i / 64] >> (i % 64) & 1;
+}
 
 /*  True when the iterators of phrase (all on document d) hold its terms
     at consecutive positions. */
@@ -613,6 +639,10 @@ s_consider(search_t *s, uint32_t d) {
         return !s->oom;
     }
     s->total++;
+    if (s->block_classify && s->block_flagged &&
+        s_flagged(s, s->iters[s->order[0]].i)) {
+        s->block_flagged_matches++;
+    }
     int held = -1; /* the phrases: -1 not checked yet, else 0 or 1 */
     if (defer && !s->early &&
         (s->sample_bits == 0 ||
@@ -731,26 +761,84 @@ s_shadow_bound(iter_t *sh, uint32_t first, uint32_t last, double avgdl,
     return true;
 }
 
-/*  Accounts the lead's open block (early termination) to the estimate. */
+/*  The estimated matches of rest postings of stratum (postings, matches
+    in the sample), or at the whole sample's rate when the stratum's
+    sample is too small to trust. */
+static double
+s_stratum_estimate(const search_t *s, uint64_t rest, const uint64_t *stratum) {
+    if (rest == 0) {
+        return 0;
+    }
+    if (stratum[0] >= S_STRATUM_MIN) {
+        return (double)rest * (double)stratum[1] / (double)stratum[0];
+    }
+    return s->sample_postings ? (double)rest * (double)s->sample_matches /
+                                    (double)s->sample_postings
+                              : 0;
+}
+
+/*  Accounts the lead's open block (early termination) to the estimate:
+    a sampled block to the sample, and, when the heap was full as it
+    opened, to the stratum of what would have become of its postings
+    (skipped with the block, pruned one by one, walked), so that each
+    stratum left out elsewhere is estimated at its own rate (the
+    postings pruned have low frequencies, and documents that differ in
+    other ways too). */
 static void
 s_block_close(search_t *s) {
     if (!s->block_open) {
         return;
     }
     uint64_t matches = s->total - s->block_total_at;
+    uint64_t postings = s->block_postings;
     if (s->block_class == S_BLOCK_SAMPLED) {
         s->exact_matches += matches;
         s->sample_matches += matches;
-        s->sample_postings += s->block_postings;
-    } else if (s->block_class == S_BLOCK_WALKED && !s->defer_phrases) {
-        /* Exact but for the documents its bound pruned. */
-        s->exact_matches += matches;
-        s->rest_postings += s->block_pruned;
+        s->sample_postings += postings;
+        if (s->block_classify && s->block_would_skip) {
+            s->strata[S_STRATUM_SKIP][0] += postings;
+            s->strata[S_STRATUM_SKIP][1] += matches;
+        } else if (s->block_classify) {
+            s->strata[S_STRATUM_PRUNE][0] += s->block_flagged;
+            s->strata[S_STRATUM_PRUNE][1] += s->block_flagged_matches;
+            s->strata[S_STRATUM_WALK][0] += postings - s->block_flagged;
+            s->strata[S_STRATUM_WALK][1] += matches - s->block_flagged_matches;
+        }
+    } else if (s->block_class == S_BLOCK_WALKED) {
+        /* Exact but for the postings flagged, unless its phrases were
+           checked only where they could enter the top k. */
+        s->rest[S_STRATUM_PRUNE] += s->block_flagged;
+        if (s->defer_phrases) {
+            s->rest[S_STRATUM_WALK] += postings - s->block_flagged;
+        } else {
+            s->exact_matches += matches;
+        }
     } else {
-        /* Skipped, or walked counting candidates, not matches. */
-        s->rest_postings += s->block_postings;
+        s->rest[S_STRATUM_SKIP] += postings;
     }
     s->block_open = false;
+}
+
+/*  The lead's bound over its open block, with the other terms' bounds
+    over its docnos (their blocks' largest, from the shadows: kept in
+    range_bound); -1 when some term has no posting there. Summed in the
+    order a score is (so rounding cannot put a bound below a score). */
+static double
+s_block_bound(search_t *s, const iter_t *lead) {
+    double bound = 0;
+    for (uint32_t t = 0; t < s->n_iters; t++) {
+        double b = s->iters[t].bound;
+        if (&s->iters[t] != lead &&
+            !s_shadow_bound(&s->shadows[t], lead->blk.first, lead->blk.last,
+                            s->avgdl, &b)) {
+            return -1; /* a term absent from the range: no match */
+        }
+        if (s->range_bound) {
+            s->range_bound[t] = b;
+        }
+        bound += b;
+    }
+    return bound;
 }
 
 /*  Opens the lead's current block (early termination): closes the one
@@ -764,38 +852,53 @@ s_block_open(search_t *s, const iter_t *lead) {
     s->block_first = lead->blk.first;
     s->block_postings = lead->blk.count;
     s->block_total_at = s->total;
-    s->block_pruned = 0;
+    s->block_flagged = 0;
+    s->block_flagged_matches = 0;
+    s->block_flags[0] = s->block_flags[1] = 0;
+    s->flags_pending = false;
     s->block_class = S_BLOCK_SAMPLED;
     s->block_exact = true;
-    if (s->heap.n < s->heap.k || s->block_bits == 0 ||
-        (uint32_t)(lead->blk.first * 2654435761u) >> (32 - s->block_bits) ==
-            0) {
-        return true;
+    s->block_classify = false;
+    s->block_would_skip = false;
+    if (s->heap.n < s->heap.k) {
+        return true; /* before the heap fills: a uniform sample too */
     }
-    s->block_exact = false;
-    /* The bound of any document of the block: each term's at most the
-       largest of its blocks over the docnos, summed in the order its
-       score is (so rounding cannot put the bound below a score). */
-    double bound = 0;
-    for (uint32_t t = 0; t < s->n_iters; t++) {
-        double b = s->iters[t].bound;
-        if (&s->iters[t] != lead &&
-            !s_shadow_bound(&s->shadows[t], lead->blk.first, lead->blk.last,
-                            s->avgdl, &b)) {
-            bound = -1; /* a term absent from the range: no match */
-            break;
-        }
-        if (s->range_bound) {
-            s->range_bound[t] = b;
-        }
-        bound += b;
-    }
+    bool sampled =
+        s->block_bits == 0 ||
+        (uint32_t)(lead->blk.first * 2654435761u) >> (32 - s->block_bits) == 0;
+    double bound = s_block_bound(s, lead);
     hit_t best = {bound, 0, lead->blk.first};
-    if (bound < 0 || !s_hit_better(&best, &s->heap.hits[0])) {
+    bool may = bound >= 0 && s_hit_better(&best, &s->heap.hits[0]);
+    if (sampled) {
+        s->block_classify = true;
+        s->block_would_skip = !may;
+    } else if (!may) {
         s->block_class = S_BLOCK_SKIPPED;
         return false;
+    } else {
+        s->block_class = S_BLOCK_WALKED;
+        s->block_exact = false;
     }
-    s->block_class = S_BLOCK_WALKED;
+    if (!may || s->n_filters > 0 || s->filter_attrs) {
+        /* A filtered walk lands on few of the lead's postings: pruning
+           them one by one would not pay, nor be estimated in step. */
+        return true;
+    }
+    /* The least frequency of the lead whose score, with the block's
+       bounds of the others, may enter (the bound at max_tf may). */
+    for (s->tf_min = 1; s->tf_min < lead->blk.max_tf; s->tf_min++) {
+        best.score = 0;
+        for (uint32_t t = 0; t < s->n_iters; t++) {
+            best.score +=
+                &s->iters[t] == lead
+                    ? s_bm25(lead->idf, s->tf_min, lead->blk.min_len, s->avgdl)
+                    : s->range_bound[t];
+        }
+        if (s_hit_better(&best, &s->heap.hits[0])) {
+            break;
+        }
+    }
+    s->flags_pending = true;
     return true;
 }
 
@@ -806,35 +909,60 @@ s_block_new(const search_t *s, const iter_t *lead) {
            s->block_first != lead->blk.first;
 }
 
-/*  In a block walked for its bound (early termination, two or more
-    terms), the lead's document d before the other terms are moved to
-    it: its bound from the lead's own frequency and the other terms'
-    blocks around d (their headers, from the shadows). Returns d when it
-    may enter the top k, else the lead's next docno (S_END past the
-    last): d is then counted among the postings estimated, or, when
-    some term has no block holding d, is no match at all. */
-static uint32_t
-s_doc_bound_next(search_t *s, iter_t *lead, uint32_t d) {
-    double bound = 0;
-    for (uint32_t t = 0; t < s->n_iters; t++) {
-        iter_t *it = &s->iters[t];
-        if (it == lead) {
-            bound += s_bm25(it->idf, s_iter_tf(it), it->blk.min_len, s->avgdl);
-            continue;
+/*  Flags the postings of the lead's open block (decoded) whose bound
+    cannot enter the top k: the lead's own frequency below tf_min, or
+    its score at the block's smallest length with the other terms'
+    blocks around the docno (their headers, from the shadows) too low.
+    A walked block skips them; a sampled one counts them apart. */
+static void
+s_block_flags(search_t *s, iter_t *lead) {
+    s->flags_pending = false;
+    for (uint32_t i = 0; i < lead->blk.count; i++) {
+        bool flag = lead->tfs[i] < s->tf_min;
+        if (!flag && s->shadows) {
+            uint32_t d = lead->docnos[i];
+            double bound = 0;
+            for (uint32_t t = 0; t < s->n_iters; t++) {
+                iter_t *it = &s->iters[t];
+                if (it == lead) {
+                    bound += s_bm25(it->idf, lead->tfs[i], it->blk.min_len,
+                                    s->avgdl);
+                    continue;
+                }
+                /* A shadow past d's block (s_shadow_bound leaves it on
+                   the one after the range): the range's bound. */
+                iter_t *sh = &s->shadows[t];
+                s_iter_seek(sh, d, s->avgdl);
+                bound += !sh->end && sh->blk.first <= d ? sh->bound
+                                                        : s->range_bound[t];
+            }
+            hit_t best = {bound, 0, d};
+            flag = !s_hit_better(&best, &s->heap.hits[0]);
         }
-        /* The shadow may be past d's block already (s_shadow_bound
-           leaves it on the block after the lead's range): then the
-           range's bound. */
-        iter_t *sh = &s->shadows[t];
-        s_iter_seek(sh, d, s->avgdl);
-        bound += !sh->end && sh->blk.first <= d ? sh->bound : s->range_bound[t];
+        if (flag) {
+            s->block_flags[i / 64] |= (uint64_t)1 << (i % 64);
+            s->block_flagged++;
+        }
     }
-    hit_t best = {bound, 0, d};
-    if (s_hit_better(&best, &s->heap.hits[0])) {
-        return d;
+}
+
+/*  In a walked block, the lead's first posting from its current one on
+    that is not flagged: its docno, or the next block's first, or
+    S_END. */
+static uint32_t
+s_unflagged_next(search_t *s, iter_t *lead) {
+    uint32_t i = lead->i;
+    while (i < lead->blk.count && s_flagged(s, i)) {
+        i++;
     }
-    s->block_pruned++;
-    return s_iter_advance(lead, d + 1, s->avgdl);
+    if (i < lead->blk.count) {
+        lead->i = i;
+        return lead->docnos[i];
+    }
+    if (lead->blk.last == S_END - 1) {
+        return S_END;
+    }
+    return s_iter_advance(lead, lead->blk.last + 1, s->avgdl);
 }
 
 /*  Skips the lead's blocks while s_block_open says so, from the current
@@ -870,12 +998,13 @@ s_run(search_t *s) {
             d = s_blocks_skip(s, lead);
             continue;
         }
-        if (s->early && !s->block_exact && s->shadows) {
-            uint32_t e = s_doc_bound_next(s, lead, d);
-            if (e != d) {
-                d = e;
-                continue;
-            }
+        if (s->flags_pending) {
+            s_block_flags(s, lead);
+        }
+        if (s->block_class == S_BLOCK_WALKED && s->block_flagged &&
+            s_flagged(s, lead->i)) {
+            d = s_unflagged_next(s, lead);
+            continue;
         }
         if (simple && s->heap.n == s->heap.k && lead->i == 0) {
             /* A block whose bound cannot beat the k-th hit: count it. */
@@ -919,11 +1048,19 @@ s_run(search_t *s) {
     }
     s_block_close(s);
     if (getenv("FTS_DEBUG") && s->early) {
-        fprintf(stderr,
-                "early: lead df %u bits %u sample %llu rest %llu exact %llu\n",
-                lead->df, s->block_bits, (unsigned long long)s->sample_postings,
-                (unsigned long long)s->rest_postings,
-                (unsigned long long)s->exact_matches);
+        fprintf(
+            stderr,
+            "early: lead df %u bits %u sample %llu/%llu skip %llu/%llu %llu "
+            "prune %llu/%llu %llu walk %llu/%llu %llu exact %llu\n",
+            lead->df, s->block_bits, (unsigned long long)s->sample_matches,
+            (unsigned long long)s->sample_postings,
+            (unsigned long long)s->strata[0][1],
+            (unsigned long long)s->strata[0][0], (unsigned long long)s->rest[0],
+            (unsigned long long)s->strata[1][1],
+            (unsigned long long)s->strata[1][0], (unsigned long long)s->rest[1],
+            (unsigned long long)s->strata[2][1],
+            (unsigned long long)s->strata[2][0], (unsigned long long)s->rest[2],
+            (unsigned long long)s->exact_matches);
     }
     for (uint32_t t = 0; t < s->n_iters; t++) {
         if (s->iters[t].damaged || (s->shadows && s->shadows[t].damaged)) {
@@ -1494,14 +1631,15 @@ store_fts_search(store_fts_t *fts, MDB_txn *txn,
     bool estimated = false;
     if (s.early) {
         /* Every block counted exactly: the count is exact. */
-        if (s.rest_postings == 0) {
-            s.total = s.exact_matches;
+        uint64_t rest = s.rest[0] + s.rest[1] + s.rest[2];
+        if (rest == 0) {
+            s.total = s.exact_matches; /* every block counted exactly */
         } else {
-            double rate = s.sample_postings ? (double)s.sample_matches /
-                                                  (double)s.sample_postings
-                                            : 0;
-            uint64_t n = s.exact_matches +
-                         (uint64_t)llround((double)s.rest_postings * rate);
+            double more = 0;
+            for (int k = 0; k < S_STRATA; k++) {
+                more += s_stratum_estimate(&s, s.rest[k], s.strata[k]);
+            }
+            uint64_t n = s.exact_matches + (uint64_t)llround(more);
             /* At least the matches found. */
             uint64_t found = s.exact_matches + s.passed;
             s.total = n < found ? found : n;
