@@ -14,8 +14,6 @@
 #include "store/fts/query.h"
 #include "store/summary.h"
 
-#define S_BM25_K1 1.2
-#define S_BM25_B 0.75
 /* Candidates an estimated count samples, about (each costs a phrase
    check, ~2 us at 100,000 reports: 256 give a pass rate within ~2%), and
    the fewest it trusts over the pass rate of the best-scoring candidates
@@ -46,276 +44,6 @@
 #define S_STRATUM_WALK 2
 #define S_STRATA 3
 #define S_STRATUM_MIN 512
-
-/* ---- Search: postings iterators. ---- */
-
-typedef struct {
-    const store_fts_t *fts;
-    MDB_txn *txn;
-    MDB_cursor *cur; /* on the slot of the segment being read */
-    uint32_t cur_slot;
-    const char *term;
-    size_t len;
-    /* The segments, those holding the term, the one being read. */
-    const segs_t *segs;
-    uint64_t in_seg;
-    uint32_t k;
-    uint8_t pterm[S_PTERM_MAX];
-    size_t plen;
-    uint32_t df;
-    double idf;
-    bool end;
-    block_t blk;
-    bool decoded;
-    uint32_t i;
-    uint32_t docnos[S_BLOCK_DOCS];
-    uint32_t tfs[S_BLOCK_DOCS];
-    bool pos_ready;
-    const uint8_t *pos_at[S_BLOCK_DOCS];
-    double bound; /* BM25 bound of the current block */
-    bool damaged;
-} iter_t;
-
-static double
-s_bm25(double idf, uint32_t tf, uint32_t len, double avgdl) {
-    double norm = S_BM25_K1 * (1.0 - S_BM25_B + S_BM25_B * len / avgdl);
-    return idf * (tf * (S_BM25_K1 + 1.0)) / (tf + norm);
-}
-
-static bool
-s_iter_load(iter_t *it, const MDB_val *key, const MDB_val *val, double avgdl) {
-    if (!fts_block_parse(key, val, &it->blk)) {
-        it->damaged = true;
-        it->end = true;
-        return false;
-    }
-    it->decoded = false;
-    it->pos_ready = false;
-    it->i = 0;
-    it->bound = s_bm25(it->idf, it->blk.max_tf, it->blk.min_len, avgdl);
-    return true;
-}
-
-/*  Loads the first block of the term in segment k. */
-static void
-s_iter_enter(iter_t *it, uint32_t k, double avgdl) {
-    uint8_t kb[S_PTERM_MAX + 5];
-    it->k = k;
-    uint32_t slot = it->segs->v[k].slot;
-    if (!it->cur || it->cur_slot != slot) {
-        if (it->cur) {
-            mdb_cursor_close(it->cur);
-            it->cur = NULL;
-        }
-        if (mdb_cursor_open(it->txn, it->fts->post[slot], &it->cur) !=
-            MDB_SUCCESS) {
-            it->cur = NULL;
-            it->damaged = true;
-            it->end = true;
-            return;
-        }
-        it->cur_slot = slot;
-    }
-    it->plen = fts_pterm(it->pterm, it->segs->v[k].id, it->term, it->len);
-    memcpy(kb, it->pterm, it->plen);
-    memset(kb + it->plen, 0, 5);
-    MDB_val key = {it->plen + 5, kb}, val;
-    int rc = mdb_cursor_get(it->cur, &key, &val, MDB_SET_RANGE);
-    if (rc != MDB_SUCCESS ||
-        !fts_is_block_key(&key, (const char *)it->pterm, it->plen)) {
-        it->damaged = true; /* its df entry said it was there */
-        it->end = true;
-        return;
-    }
-    s_iter_load(it, &key, &val, avgdl);
-}
-
-/*  Moves to the first segment from index "from" on that holds the term
-    and reaches docno d, or to the end. */
-static void
-s_iter_next_seg(iter_t *it, uint32_t from, uint32_t d, double avgdl) {
-    for (uint32_t k = from; k < it->segs->n && k < 64; k++) {
-        if ((it->in_seg >> k & 1) && it->segs->v[k].hi >= d) {
-            s_iter_enter(it, k, avgdl);
-            return;
-        }
-    }
-    it->end = true;
-}
-
-/*  Moves to the next block of the term, or to the end. */
-static void
-s_iter_next_block(iter_t *it, double avgdl) {
-    MDB_val key, val;
-    int rc = mdb_cursor_get(it->cur, &key, &val, MDB_NEXT);
-    if (rc == MDB_SUCCESS &&
-        fts_is_block_key(&key, (const char *)it->pterm, it->plen)) {
-        s_iter_load(it, &key, &val, avgdl);
-        return;
-    }
-    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-        it->damaged = true;
-        it->end = true;
-        return;
-    }
-    s_iter_next_seg(it, it->k + 1, 0, avgdl);
-}
-
-static void
-s_iter_decode(iter_t *it) {
-    if (!it->decoded) {
-        if (!fts_block_docs(&it->blk, it->docnos, it->tfs)) {
-            it->damaged = true;
-            it->end = true;
-            return;
-        }
-        it->decoded = true;
-    }
-}
-
-/*  Moves to the block of the term that would hold d (the first whose
-    last docno is >= d), or to the end, reading block headers only. */
-static void
-s_iter_seek(iter_t *it, uint32_t d, double avgdl) {
-    while (!it->end && it->blk.last < d) {
-        if (d > it->segs->v[it->k].hi) {
-            s_iter_next_seg(it, it->k + 1, d, avgdl);
-            continue;
-        }
-        uint32_t k = it->k;
-        s_iter_next_block(it, avgdl);
-        if (it->end || it->k != k || it->blk.last >= d) {
-            continue;
-        }
-        /* Far ahead in this segment: seek rather than walk. */
-        MDB_val key, val;
-        bool found = false;
-        if (fts_seek_block(it->cur, (const char *)it->pterm, it->plen, d, &key,
-                           &val, &found, NULL) != DOSSIER_OK ||
-            !found) {
-            it->damaged = true;
-            it->end = true;
-            break;
-        }
-        s_iter_load(it, &key, &val, avgdl);
-    }
-}
-
-/*  Returns the first docno >= d of the term (S_END past the last). */
-static uint32_t
-s_iter_advance(iter_t *it, uint32_t d, double avgdl) {
-    s_iter_seek(it, d, avgdl);
-    if (it->end) {
-        return S_END;
-    }
-    s_iter_decode(it);
-    if (it->end) {
-        return S_END;
-    }
-    while (it->i < it->blk.count && it->docnos[it->i] < d) {
-        it->i++;
-    }
-    if (it->i == it->blk.count) {
-        /* Cannot happen with a consistent header (last >= d). */
-        it->damaged = true;
-        it->end = true;
-        return S_END;
-    }
-    return it->docnos[it->i];
-}
-
-static uint32_t
-s_iter_tf(const iter_t *it) {
-    return it->tfs[it->i];
-}
-
-/*  Decodes the positions of the current document into *out (n of them).
-    Returns false on damage or no memory. */
-static bool
-s_iter_positions(iter_t *it, uint32_t **out, uint32_t *cap, uint32_t *n) {
-    if (!it->pos_ready) {
-        const uint8_t *p = it->blk.pos;
-        for (uint32_t k = 0; k < it->blk.count; k++) {
-            it->pos_at[k] = p;
-            for (uint32_t j = 0; j < it->tfs[k]; j++) {
-                uint32_t v;
-                if (!fts_varint(&p, it->blk.pos_end, &v)) {
-                    it->damaged = true;
-                    return false;
-                }
-            }
-        }
-        it->pos_ready = true;
-    }
-    uint32_t tf = it->tfs[it->i];
-    if (*cap < tf) {
-        uint32_t *grown = realloc(*out, tf * sizeof(uint32_t));
-        if (!grown) {
-            return false;
-        }
-        *out = grown;
-        *cap = tf;
-    }
-    const uint8_t *p = it->pos_at[it->i];
-    uint32_t prev = 0;
-    for (uint32_t j = 0; j < tf; j++) {
-        uint32_t v = 0;
-        if (!fts_varint(&p, it->blk.pos_end, &v)) {
-            it->damaged = true;
-            return false;
-        }
-        prev += v;
-        (*out)[j] = prev;
-    }
-    *n = tf;
-    return true;
-}
-
-/*  Opens an iterator on term over segments segs, positioned on its
-    first block. */
-static dossier_status_t
-s_iter_open(store_fts_t *fts, MDB_txn *txn, const segs_t *segs, iter_t *it,
-            const char *term, uint32_t n_docs, double avgdl,
-            dossier_error_t *err) {
-    memset(it, 0, sizeof(*it));
-    it->fts = fts;
-    it->txn = txn;
-    it->term = term;
-    it->len = strlen(term);
-    it->segs = segs;
-    it->end = true;
-    for (uint32_t k = 0; k < segs->n; k++) {
-        uint8_t pterm[S_PTERM_MAX];
-        size_t plen = fts_pterm(pterm, segs->v[k].id, term, it->len);
-        uint32_t df = 0;
-        dossier_status_t st = fts_df_get(fts->post[segs->v[k].slot], txn,
-                                         (const char *)pterm, plen, &df, err);
-        if (st != DOSSIER_OK) {
-            return st;
-        }
-        if (df) {
-            it->in_seg |= (uint64_t)1 << k;
-            it->df += df;
-        }
-    }
-    if (it->df == 0) {
-        return DOSSIER_OK;
-    }
-    double n = n_docs > it->df ? n_docs : it->df;
-    it->idf = log(1.0 + (n - it->df + 0.5) / (it->df + 0.5));
-    it->end = false;
-    s_iter_next_seg(it, 0, 0, avgdl);
-    return it->damaged ? fts_damaged(err, "unreadable postings block")
-                       : DOSSIER_OK;
-}
-
-static void
-s_iter_close(iter_t *it) {
-    if (it->cur) {
-        mdb_cursor_close(it->cur);
-        it->cur = NULL;
-    }
-}
 
 /* ---- Search: matching, ranking, facets. ---- */
 
@@ -536,8 +264,8 @@ s_flagged(const search_t *s, uint32_t i) {
 static bool
 s_phrase_at(search_t *s, iter_t *iters, const phrase_t *ph) {
     for (uint32_t j = 0; j < ph->n; j++) {
-        if (!s_iter_positions(&iters[ph->iters[j]], &s->pos[j], &s->pos_cap[j],
-                              &s->pos_n[j])) {
+        if (!fts_iter_positions(&iters[ph->iters[j]], &s->pos[j],
+                                &s->pos_cap[j], &s->pos_n[j])) {
             s->oom = !iters[ph->iters[j]].damaged;
             return false;
         }
@@ -582,7 +310,7 @@ s_doc_passes_exclusions(search_t *s, uint32_t d) {
         const phrase_t *ph = &s->xphrases[x];
         bool all = true;
         for (uint32_t j = 0; j < ph->n && all; j++) {
-            all = s_iter_advance(&s->xiters[ph->iters[j]], d, s->avgdl) == d;
+            all = fts_iter_advance(&s->xiters[ph->iters[j]], d, s->avgdl) == d;
         }
         if (all && (ph->n == 1 || s_phrase_at(s, s->xiters, ph))) {
             return false;
@@ -610,7 +338,7 @@ static uint32_t
 s_filter_advance(search_t *s, filter_t *f, uint32_t d) {
     uint32_t first = S_END;
     for (uint32_t i = 0; i < f->n; i++) {
-        uint32_t e = s_iter_advance(&f->iters[i], d, s->avgdl);
+        uint32_t e = fts_iter_advance(&f->iters[i], d, s->avgdl);
         if (e < first) {
             first = e;
         }
@@ -691,8 +419,8 @@ s_consider(search_t *s, uint32_t d) {
            frequencies at the blocks' smallest lengths. */
         best.score = 0;
         for (uint32_t t = 0; t < s->n_iters; t++) {
-            best.score += s_bm25(s->iters[t].idf, s_iter_tf(&s->iters[t]),
-                                 s->iters[t].blk.min_len, s->avgdl);
+            best.score += fts_bm25(s->iters[t].idf, fts_iter_tf(&s->iters[t]),
+                                   s->iters[t].blk.min_len, s->avgdl);
         }
         if (!s_hit_better(&best, &s->heap.hits[0])) {
             return true;
@@ -704,8 +432,8 @@ s_consider(search_t *s, uint32_t d) {
         }
     }
     for (uint32_t t = 0; t < s->n_iters; t++) {
-        hit.score +=
-            s_bm25(s->iters[t].idf, s_iter_tf(&s->iters[t]), a.len, s->avgdl);
+        hit.score += fts_bm25(s->iters[t].idf, fts_iter_tf(&s->iters[t]), a.len,
+                              s->avgdl);
     }
     if (defer) {
         /* The positions only where they can change the page: a document
@@ -745,13 +473,13 @@ s_simple(const search_t *s) {
 static bool
 s_shadow_bound(iter_t *sh, uint32_t first, uint32_t last, double avgdl,
                double *bound) {
-    s_iter_seek(sh, first, avgdl);
+    fts_iter_seek(sh, first, avgdl);
     if (sh->end || sh->blk.first > last) {
         return false;
     }
     double b = sh->bound;
     while (sh->blk.last < last) {
-        s_iter_next_block(sh, avgdl);
+        fts_iter_next_block(sh, avgdl);
         if (sh->end || sh->blk.first > last) {
             break;
         }
@@ -889,10 +617,10 @@ s_block_open(search_t *s, const iter_t *lead) {
     for (s->tf_min = 1; s->tf_min < lead->blk.max_tf; s->tf_min++) {
         best.score = 0;
         for (uint32_t t = 0; t < s->n_iters; t++) {
-            best.score +=
-                &s->iters[t] == lead
-                    ? s_bm25(lead->idf, s->tf_min, lead->blk.min_len, s->avgdl)
-                    : s->range_bound[t];
+            best.score += &s->iters[t] == lead
+                              ? fts_bm25(lead->idf, s->tf_min,
+                                         lead->blk.min_len, s->avgdl)
+                              : s->range_bound[t];
         }
         if (s_hit_better(&best, &s->heap.hits[0])) {
             break;
@@ -925,14 +653,14 @@ s_block_flags(search_t *s, iter_t *lead) {
             for (uint32_t t = 0; t < s->n_iters; t++) {
                 iter_t *it = &s->iters[t];
                 if (it == lead) {
-                    bound += s_bm25(it->idf, lead->tfs[i], it->blk.min_len,
-                                    s->avgdl);
+                    bound += fts_bm25(it->idf, lead->tfs[i], it->blk.min_len,
+                                      s->avgdl);
                     continue;
                 }
                 /* A shadow past d's block (s_shadow_bound leaves it on
                    the one after the range): the range's bound. */
                 iter_t *sh = &s->shadows[t];
-                s_iter_seek(sh, d, s->avgdl);
+                fts_iter_seek(sh, d, s->avgdl);
                 bound += !sh->end && sh->blk.first <= d ? sh->bound
                                                         : s->range_bound[t];
             }
@@ -962,7 +690,7 @@ s_unflagged_next(search_t *s, iter_t *lead) {
     if (lead->blk.last == S_END - 1) {
         return S_END;
     }
-    return s_iter_advance(lead, lead->blk.last + 1, s->avgdl);
+    return fts_iter_advance(lead, lead->blk.last + 1, s->avgdl);
 }
 
 /*  Skips the lead's blocks while s_block_open says so, from the current
@@ -975,13 +703,13 @@ s_blocks_skip(search_t *s, iter_t *lead) {
             return S_END;
         }
         uint32_t next = lead->blk.last + 1;
-        s_iter_next_block(lead, s->avgdl);
-        s_iter_seek(lead, next, s->avgdl);
+        fts_iter_next_block(lead, s->avgdl);
+        fts_iter_seek(lead, next, s->avgdl);
         if (lead->end) {
             return S_END;
         }
         if (s_block_open(s, lead)) {
-            return s_iter_advance(lead, next, s->avgdl);
+            return fts_iter_advance(lead, next, s->avgdl);
         }
     }
 }
@@ -992,7 +720,7 @@ static bool
 s_run(search_t *s) {
     iter_t *lead = &s->iters[s->order[0]];
     bool simple = s_simple(s);
-    uint32_t d = s_iter_advance(lead, 0, s->avgdl);
+    uint32_t d = fts_iter_advance(lead, 0, s->avgdl);
     while (d != S_END) {
         if (s->early && s_block_new(s, lead) && !s_block_open(s, lead)) {
             d = s_blocks_skip(s, lead);
@@ -1015,8 +743,8 @@ s_run(search_t *s) {
                 if (lead->blk.last == S_END - 1) {
                     break;
                 }
-                s_iter_next_block(lead, s->avgdl);
-                d = s_iter_advance(lead, next, s->avgdl);
+                fts_iter_next_block(lead, s->avgdl);
+                d = fts_iter_advance(lead, next, s->avgdl);
                 continue;
             }
         }
@@ -1028,14 +756,14 @@ s_run(search_t *s) {
             uint32_t e = s_filter_advance(s, &s->filters[f], d);
             if (e != d) {
                 all = false;
-                d = e == S_END ? S_END : s_iter_advance(lead, e, s->avgdl);
+                d = e == S_END ? S_END : fts_iter_advance(lead, e, s->avgdl);
             }
         }
         for (uint32_t t = 1; t < s->n_iters && all; t++) {
-            uint32_t e = s_iter_advance(&s->iters[s->order[t]], d, s->avgdl);
+            uint32_t e = fts_iter_advance(&s->iters[s->order[t]], d, s->avgdl);
             if (e != d) {
                 all = false;
-                d = e == S_END ? S_END : s_iter_advance(lead, e, s->avgdl);
+                d = e == S_END ? S_END : fts_iter_advance(lead, e, s->avgdl);
             }
         }
         if (!all) {
@@ -1044,24 +772,9 @@ s_run(search_t *s) {
         if (!s_consider(s, d)) {
             return false;
         }
-        d = s_iter_advance(lead, d + 1, s->avgdl);
+        d = fts_iter_advance(lead, d + 1, s->avgdl);
     }
     s_block_close(s);
-    if (getenv("FTS_DEBUG") && s->early) {
-        fprintf(
-            stderr,
-            "early: lead df %u bits %u sample %llu/%llu skip %llu/%llu %llu "
-            "prune %llu/%llu %llu walk %llu/%llu %llu exact %llu\n",
-            lead->df, s->block_bits, (unsigned long long)s->sample_matches,
-            (unsigned long long)s->sample_postings,
-            (unsigned long long)s->strata[0][1],
-            (unsigned long long)s->strata[0][0], (unsigned long long)s->rest[0],
-            (unsigned long long)s->strata[1][1],
-            (unsigned long long)s->strata[1][0], (unsigned long long)s->rest[1],
-            (unsigned long long)s->strata[2][1],
-            (unsigned long long)s->strata[2][0], (unsigned long long)s->rest[2],
-            (unsigned long long)s->exact_matches);
-    }
     for (uint32_t t = 0; t < s->n_iters; t++) {
         if (s->iters[t].damaged || (s->shadows && s->shadows[t].damaged)) {
             return false;
@@ -1084,67 +797,22 @@ s_run(search_t *s) {
 
 /* ---- Search: the request. ---- */
 
-static uint32_t
-s_request_hash(const Dossier__V1__SearchRequest *req) {
-    uint32_t h = 2166136261u;
-    const char *q = req->query ? req->query : "";
-    h ^= fts_hash(q, strlen(q));
-    h *= 16777619u;
-    const Dossier__V1__ReportFilter *f = req->filter;
-    if (f) {
-        const char *c = f->country ? f->country : "";
-        const char *p = f->publisher ? f->publisher : "";
-        h = (h ^ fts_hash(c, strlen(c))) * 16777619u;
-        h = (h ^ fts_hash(p, strlen(p))) * 16777619u;
-        h = (h ^ f->year_min) * 16777619u;
-        h = (h ^ f->year_max) * 16777619u;
-        h = (h ^ (uint32_t)f->tier) * 16777619u;
-    }
-    h = (h ^ (uint32_t)req->order) * 16777619u;
-    return h;
-}
-
-static bool
-s_token_parse(const char *token, uint32_t hash, uint32_t *offset) {
-    if (strlen(token) != 16) {
-        return false;
-    }
-    uint32_t v[2] = {0, 0};
-    for (int i = 0; i < 16; i++) {
-        char c = token[i];
-        uint32_t digit;
-        if (c >= '0' && c <= '9') {
-            digit = (uint32_t)(c - '0');
-        } else if (c >= 'a' && c <= 'f') {
-            digit = (uint32_t)(c - 'a' + 10);
-        } else {
-            return false;
-        }
-        v[i / 8] = v[i / 8] << 4 | digit;
-    }
-    if (v[1] != hash) {
-        return false;
-    }
-    *offset = v[0];
-    return true;
-}
-
 static void
 s_search_free(search_t *s) {
     for (uint32_t t = 0; t < s->n_iters; t++) {
-        s_iter_close(&s->iters[t]);
+        fts_iter_close(&s->iters[t]);
         if (s->shadows) {
-            s_iter_close(&s->shadows[t]);
+            fts_iter_close(&s->shadows[t]);
         }
     }
     free(s->shadows);
     free(s->range_bound);
     for (uint32_t t = 0; t < s->n_xiters; t++) {
-        s_iter_close(&s->xiters[t]);
+        fts_iter_close(&s->xiters[t]);
     }
     for (uint32_t f = 0; f < s->n_filters; f++) {
         for (uint32_t i = 0; i < s->filters[f].n; i++) {
-            s_iter_close(&s->filters[f].iters[i]);
+            fts_iter_close(&s->filters[f].iters[i]);
         }
         free(s->filters[f].iters);
         free(s->filters[f].terms);
@@ -1199,14 +867,14 @@ s_filter_add(search_t *s, char kind, uint32_t lo, uint32_t hi, bool *none,
         fts_filter_term(kind, v, f->terms[f->n]);
         iter_t *it = &f->iters[f->n];
         dossier_status_t st =
-            s_iter_open(s->fts, s->txn, &s->segs, it, f->terms[f->n], s->n_docs,
-                        s->avgdl, err);
+            fts_iter_open(s->fts, s->txn, &s->segs, it, f->terms[f->n],
+                          s->n_docs, s->avgdl, err);
         if (st != DOSSIER_OK) {
-            s_iter_close(it);
+            fts_iter_close(it);
             return st;
         }
         if (it->df == 0) {
-            s_iter_close(it); /* a value no document has: left out */
+            fts_iter_close(it); /* a value no document has: left out */
             continue;
         }
         f->df += it->df;
@@ -1329,8 +997,8 @@ s_search_prepare(search_t *s, const query_t *q, bool *none,
     *none = false;
     for (uint32_t i = 0; i < n; i++) {
         dossier_status_t st =
-            s_iter_open(s->fts, s->txn, &s->segs, &s->iters[i], terms[i],
-                        s->n_docs, s->avgdl, err);
+            fts_iter_open(s->fts, s->txn, &s->segs, &s->iters[i], terms[i],
+                          s->n_docs, s->avgdl, err);
         s->n_iters = i + 1;
         if (st != DOSSIER_OK) {
             return st;
@@ -1341,8 +1009,8 @@ s_search_prepare(search_t *s, const query_t *q, bool *none,
     }
     for (uint32_t i = 0; i < xn; i++) {
         dossier_status_t st =
-            s_iter_open(s->fts, s->txn, &s->segs, &s->xiters[i], xterms[i],
-                        s->n_docs, s->avgdl, err);
+            fts_iter_open(s->fts, s->txn, &s->segs, &s->xiters[i], xterms[i],
+                          s->n_docs, s->avgdl, err);
         s->n_xiters = i + 1;
         if (st != DOSSIER_OK) {
             return st;
@@ -1384,126 +1052,12 @@ s_early_prepare(search_t *s, dossier_error_t *err) {
         sh->cur = NULL;
         sh->end = sh->df == 0;
         if (!sh->end) {
-            s_iter_next_seg(sh, 0, 0, s->avgdl);
+            fts_iter_next_seg(sh, 0, 0, s->avgdl);
         }
         if (sh->damaged) {
             return fts_damaged(err, "unreadable postings block");
         }
     }
-    return DOSSIER_OK;
-}
-
-static int
-s_facet_order(const void *a, const void *b) {
-    const Dossier__V1__FacetCount *x = *(Dossier__V1__FacetCount *const *)a;
-    const Dossier__V1__FacetCount *y = *(Dossier__V1__FacetCount *const *)b;
-    if (x->count != y->count) {
-        return x->count > y->count ? -1 : 1;
-    }
-    return strcmp(x->value, y->value);
-}
-
-/*  Adds facet field from counts c to response; names values with fn. */
-static bool
-s_facet_add(search_t *s, Dossier__V1__SearchResponse *resp, const char *field,
-            const counts_t *c, char kind) {
-    Dossier__V1__Facet *facet = malloc(sizeof(*facet));
-    if (!facet) {
-        return false;
-    }
-    dossier__v1__facet__init(facet);
-    resp->facets[resp->n_facets++] = facet;
-    facet->field = strdup(field);
-    if (!facet->field) {
-        return false;
-    }
-    uint32_t n = 0;
-    for (uint32_t v = 0; v < c->cap; v++) {
-        n += c->counts[v] > 0;
-    }
-    if (n == 0) {
-        return true;
-    }
-    facet->counts = calloc(n, sizeof(*facet->counts));
-    if (!facet->counts) {
-        return false;
-    }
-    for (uint32_t v = 0; v < c->cap; v++) {
-        if (!c->counts[v]) {
-            continue;
-        }
-        Dossier__V1__FacetCount *fc = malloc(sizeof(*fc));
-        if (!fc) {
-            return false;
-        }
-        dossier__v1__facet_count__init(fc);
-        facet->counts[facet->n_counts++] = fc;
-        fc->count = c->counts[v];
-        char num[16];
-        char *value = NULL;
-        if (kind == 'y') {
-            snprintf(num, sizeof(num), "%u", v);
-            value = strdup(num);
-        } else if (kind == 't') {
-            const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(
-                &dossier__v1__tier__descriptor, (int)v);
-            snprintf(num, sizeof(num), "%u", v);
-            value = strdup(ev ? ev->name : num);
-        } else {
-            value = fts_dict_value(s->fts, s->txn, kind, v);
-        }
-        if (!value) {
-            return false;
-        }
-        fc->value = value;
-    }
-    qsort(facet->counts, facet->n_counts, sizeof(*facet->counts),
-          s_facet_order);
-    return true;
-}
-
-/*  Makes the hit of docno: the summary view of its record, the score, a
-    snippet. *hit_p is NULL when the record is missing or unreadable (the
-    index disagrees with the records: store_check reports it). */
-static dossier_status_t
-s_make_hit(search_t *s, const hit_t *h, char *const *terms, uint32_t n_terms,
-           Dossier__V1__SearchHit **hit_p, dossier_error_t *err) {
-    unsigned k = h->docno;
-    MDB_val key = {sizeof(k), &k};
-    MDB_val val;
-    *hit_p = NULL;
-    int rc = mdb_get(s->txn, s->fts->docs, &key, &val);
-    if (rc == MDB_SUCCESS) {
-        key = val;
-        rc = mdb_get(s->txn, s->fts->records, &key, &val);
-    }
-    if (rc == MDB_NOTFOUND) {
-        /* Damage (store_check names it): leave the hit out rather than
-           fail the whole search. */
-        return DOSSIER_OK;
-    }
-    if (rc != MDB_SUCCESS) {
-        return fts_mdb_error(err, rc, "reading a record");
-    }
-    Dossier__V1__Report *r =
-        dossier__v1__report__unpack(NULL, val.mv_size, val.mv_data);
-    if (!r) {
-        return DOSSIER_OK; /* the same: unreadable bytes */
-    }
-    Dossier__V1__SearchHit *hit = malloc(sizeof(*hit));
-    char *snippet = fts_snippet(r, terms, n_terms);
-    if (!hit || !snippet) {
-        free(hit);
-        free(snippet);
-        dossier__v1__report__free_unpacked(r, NULL);
-        return fts_oom(err);
-    }
-    store_report_summarize(r); /* hits carry the summary view */
-    dossier__v1__search_hit__init(hit);
-    hit->report = r;
-    hit->score = h->score;
-    hit->snippet = snippet;
-    *hit_p = hit;
     return DOSSIER_OK;
 }
 
@@ -1539,9 +1093,9 @@ store_fts_search(store_fts_t *fts, MDB_txn *txn,
                                  f->year_min, f->year_max);
     }
     uint32_t offset = 0;
-    uint32_t hash = s_request_hash(req);
+    uint32_t hash = fts_search_request_hash(req);
     if (req->page_token && req->page_token[0] &&
-        !s_token_parse(req->page_token, hash, &offset)) {
+        !fts_search_token_parse(req->page_token, hash, &offset)) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
                                  "page_token is not one this search "
                                  "returned (same query, filter and order)");
@@ -1692,8 +1246,9 @@ store_fts_search(store_fts_t *fts, MDB_txn *txn,
         terms[t] = (char *)s.iters[t].term;
     }
     for (uint32_t i = 0; i < count; i++) {
-        st = s_make_hit(&s, &s.heap.hits[first + i], terms, s.n_iters,
-                        &resp->hits[resp->n_hits], err);
+        st = fts_search_hit(fts, txn, s.heap.hits[first + i].docno,
+                            s.heap.hits[first + i].score, terms, s.n_iters,
+                            &resp->hits[resp->n_hits], err);
         if (st != DOSSIER_OK) {
             goto done;
         }
@@ -1711,11 +1266,17 @@ store_fts_search(store_fts_t *fts, MDB_txn *txn,
     }
     if (req->facets) {
         resp->facets = calloc(4, sizeof(*resp->facets));
-        if (!resp->facets || !s_facet_add(&s, resp, "year", &s.by_year, 'y') ||
-            !s_facet_add(&s, resp, "tier", &s.by_tier, 't') ||
-            !s_facet_add(&s, resp, "country", &s.by_country, S_DICT_COUNTRY) ||
-            !s_facet_add(&s, resp, "publisher", &s.by_publisher,
-                         S_DICT_PUBLISHER)) {
+        if (!resp->facets ||
+            !fts_search_facet_add(fts, txn, resp, "year", s.by_year.counts,
+                                  s.by_year.cap, 'y') ||
+            !fts_search_facet_add(fts, txn, resp, "tier", s.by_tier.counts,
+                                  s.by_tier.cap, 't') ||
+            !fts_search_facet_add(fts, txn, resp, "country",
+                                  s.by_country.counts, s.by_country.cap,
+                                  S_DICT_COUNTRY) ||
+            !fts_search_facet_add(fts, txn, resp, "publisher",
+                                  s.by_publisher.counts, s.by_publisher.cap,
+                                  S_DICT_PUBLISHER)) {
             st = fts_oom(err);
             goto done;
         }
