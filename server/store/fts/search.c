@@ -44,6 +44,9 @@
 #define S_STRATUM_WALK 2
 #define S_STRATA 3
 #define S_STRATUM_MIN 512
+/* The least idf of a term whose blocks' bounds a shadow reads (see
+   s_early_prepare). */
+#define S_SHADOW_IDF_MIN 0.25
 
 /* ---- Search: matching, ranking, facets. ---- */
 
@@ -223,6 +226,8 @@ typedef struct {
     uint32_t block_postings;
     uint32_t tf_min;     /* the least lead frequency that may enter */
     double *range_bound; /* per term, its bound over the block's docnos */
+    bool *loose;         /* per term, bounded by its idf, not shadowed */
+    uint32_t n_shadowed;
     /* Its postings flagged (s_block_flags), by index, and the matches
        among them (in a sampled block). */
     uint64_t block_flags[S_BLOCK_DOCS / 64];
@@ -556,9 +561,12 @@ s_block_bound(search_t *s, const iter_t *lead) {
     double bound = 0;
     for (uint32_t t = 0; t < s->n_iters; t++) {
         double b = s->iters[t].bound;
-        if (&s->iters[t] != lead &&
-            !s_shadow_bound(&s->shadows[t], lead->blk.first, lead->blk.last,
-                            s->avgdl, &b)) {
+        if (&s->iters[t] == lead) {
+            /* its block's bound */
+        } else if (s->loose[t]) {
+            b = s->iters[t].idf * (FTS_BM25_K1 + 1);
+        } else if (!s_shadow_bound(&s->shadows[t], lead->blk.first,
+                                   lead->blk.last, s->avgdl, &b)) {
             return -1; /* a term absent from the range: no match */
         }
         if (s->range_bound) {
@@ -647,7 +655,7 @@ s_block_flags(search_t *s, iter_t *lead) {
     s->flags_pending = false;
     for (uint32_t i = 0; i < lead->blk.count; i++) {
         bool flag = lead->tfs[i] < s->tf_min;
-        if (!flag && s->shadows) {
+        if (!flag && s->n_shadowed) {
             uint32_t d = lead->docnos[i];
             double bound = 0;
             for (uint32_t t = 0; t < s->n_iters; t++) {
@@ -655,6 +663,10 @@ s_block_flags(search_t *s, iter_t *lead) {
                 if (it == lead) {
                     bound += fts_bm25(it->idf, lead->tfs[i], it->blk.min_len,
                                       s->avgdl);
+                    continue;
+                }
+                if (s->loose[t]) {
+                    bound += s->range_bound[t];
                     continue;
                 }
                 /* A shadow past d's block (s_shadow_bound leaves it on
@@ -807,6 +819,7 @@ s_search_free(search_t *s) {
     }
     free(s->shadows);
     free(s->range_bound);
+    free(s->loose);
     for (uint32_t t = 0; t < s->n_xiters; t++) {
         fts_iter_close(&s->xiters[t]);
     }
@@ -1042,11 +1055,21 @@ s_early_prepare(search_t *s, dossier_error_t *err) {
     }
     s->shadows = calloc(s->n_iters, sizeof(iter_t));
     s->range_bound = calloc(s->n_iters, sizeof(double));
-    if (!s->shadows || !s->range_bound) {
+    s->loose = calloc(s->n_iters, sizeof(bool));
+    if (!s->shadows || !s->range_bound || !s->loose) {
         return fts_oom(err);
     }
     for (uint32_t t = 0; t < s->n_iters; t++) {
         iter_t *sh = &s->shadows[t];
+        /* A common word (idf < S_SHADOW_IDF_MIN) weighs little in a
+           score: bounded by BM25's limit, its idf (k1 + 1), it spares
+           the shadow's walk over its many blocks. */
+        s->loose[t] = t != s->order[0] && s->iters[t].idf < S_SHADOW_IDF_MIN;
+        if (s->loose[t] || t == s->order[0]) {
+            sh->end = true;
+            continue;
+        }
+        s->n_shadowed++;
         /* The term's iterator as opened, on a cursor of its own. */
         *sh = s->iters[t];
         sh->cur = NULL;
