@@ -1183,10 +1183,14 @@ store_fts_search(store_fts_t *fts, MDB_txn *txn,
             s.sample_bits++;
         }
     }
-    /* Early termination where the count may be estimated and only the
-       ranking's top k is asked for (see search_t.early). */
+    /* Early termination where the count may be estimated, only the
+       ranking's top k is asked for, and the lead's postings are many
+       enough for a sample of its blocks to leave some out (fewer are
+       walked in well under a millisecond; a phrase's are then checked
+       as the deferred check says). */
     s.early = req->estimate_total_hits && !req->facets && s.order_by == 0 &&
-              !none && !no_term && s.n_iters > 0 && !s_simple(&s);
+              !none && !no_term && s.n_iters > 0 && !s_simple(&s) &&
+              s.iters[s.order[0]].df >= 2 * S_BLOCK_SAMPLE;
     if (s.early) {
         st = s_early_prepare(&s, err);
         if (st != DOSSIER_OK) {
