@@ -306,12 +306,13 @@ s_compare(store_t *store, const query_t *q, const char *page_token,
     if (!estimated) {
         assert_int_equal(early->total_hits, model_total);
     } else {
-        /* The estimate samples a quarter of the lead's blocks here (its
-           df is about 24,000): within 5% plus three standard deviations
-           of the count of a sample of one in four. */
+        /* The estimate samples one in four of the lead's blocks here
+           (its df is about 24,000), one in sixteen for a phrase: within
+           5% plus three standard deviations of the count of a sample of
+           one in sixteen. */
         double error = ((double)early->total_hits - (double)model_total) /
                        (double)model_total;
-        double within = 0.05 + 3 * sqrt(3.0 / (double)model_total);
+        double within = 0.05 + 3 * sqrt(15.0 / (double)model_total);
         if (error > within || error < -within) {
             fail_msg("%s: estimated %llu, the model %llu", text,
                      (unsigned long long)early->total_hits,
