@@ -14,7 +14,8 @@
     - its count is the model's when not flagged, and near it when
       flagged (the estimate samples a uniform share of the blocks: within
       what such a sample's error allows);
-    and, so the test is not vacuous, some runs do terminate early. */
+    and, so the test is not vacuous, some runs do terminate early. A
+    word both required and excluded matches nothing either way. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -347,10 +348,48 @@ test_early_same_top_k(void **state) {
     assert_true(estimated >= 6);
 }
 
+/*  A word both required and excluded matches nothing, either way (the
+    search says so without walking its postings). */
+static void
+test_self_excluded(void **state) {
+    fixture_t *fx = *state;
+    const query_t queries[] = {{{0}, 1, false, 0, -1},
+                               {{1, 0}, 2, false, 0, -1},
+                               {{0, 1}, 2, true, 1, -1}};
+    for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
+        for (int estimate = 0; estimate < 2; estimate++) {
+            Dossier__V1__SearchResponse *resp =
+                s_search(fx->store, &queries[i], estimate, NULL);
+            assert_int_equal(resp->total_hits, 0);
+            assert_int_equal(resp->n_hits, 0);
+            assert_false(resp->total_hits_estimated);
+            dossier__v1__search_response__free_unpacked(resp, NULL);
+        }
+    }
+    /* An excluded phrase holding a required word excludes only where
+       the phrase is. */
+    Dossier__V1__SearchRequest req = DOSSIER__V1__SEARCH_REQUEST__INIT;
+    req.query = "qaa -\"qaa qab\"";
+    Dossier__V1__SearchResponse *resp = NULL;
+    dossier_error_t err = {0};
+    assert_ok(store_search(fx->store, &req, 0, &resp, &err), &err);
+    uint64_t want = 0;
+    const query_t word = {{0}, 1, false, -1, -1};
+    const query_t phrase = {{0, 1}, 2, true, -1, -1};
+    for (int d = 0; d < S_DOCS; d++) {
+        want += s_model_matches(&s_model[d], &word) &&
+                !s_model_matches(&s_model[d], &phrase);
+    }
+    assert_true(want > 0);
+    assert_int_equal(resp->total_hits, want);
+    dossier__v1__search_response__free_unpacked(resp, NULL);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_early_same_top_k),
+        cmocka_unit_test(test_self_excluded),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

@@ -1029,6 +1029,16 @@ s_search_prepare(search_t *s, const query_t *q, bool *none,
             return st;
         }
     }
+    /* A word both required and excluded ("women -women") matches
+       nothing: said at once, not after a walk of all its postings. */
+    for (uint32_t x = 0; x < s->n_xphrases; x++) {
+        const phrase_t *ph = &s->xphrases[x];
+        for (uint32_t i = 0; ph->n == 1 && i < n; i++) {
+            if (strcmp(s->xiters[ph->iters[0]].term, s->iters[i].term) == 0) {
+                *none = true;
+            }
+        }
+    }
     /* Rarest first: it leads the conjunction. */
     for (uint32_t i = 0; i < n; i++) {
         uint32_t j = i;
