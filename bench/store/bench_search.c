@@ -87,10 +87,11 @@ typedef struct {
 
 static const char *s_kinds[S_KINDS] = {"one_term", "three_terms", "phrase",
                                        "excluded", "filtered"};
-/* The timed runs: each kind, then the phrases again with an estimated
-   total_hits (FTS5 runs them once: its query is the same). */
-#define S_RUNS (S_KINDS + 1)
-#define S_PHRASE 2
+/* The timed runs: each kind with an exact total_hits, then each again
+   with estimate_total_hits set ("KIND_estimated": the same hits, the
+   walk stopped where the top 10 cannot change; FTS5 runs them once:
+   its query is the same). */
+#define S_RUNS (2 * S_KINDS)
 static query_t s_queries[S_KINDS][S_QUERIES];
 
 /*  The queries, from a random stream of their own (documents use theirs:
@@ -149,7 +150,7 @@ typedef struct {
     double scores[10];
 } answer_t;
 
-static answer_t s_exact[S_QUERIES];
+static answer_t s_exact[S_KINDS][S_QUERIES];
 
 static void
 s_answer_keep(answer_t *a, const Dossier__V1__SearchResponse *resp) {
@@ -247,16 +248,112 @@ s_db_bytes(const char *dir, const char *prefix, uint64_t *all) {
     return bytes;
 }
 
+/*  The kB of field ("VmRSS:", "VmHWM:") in /proc/self/status, 0 when
+    unknown. */
+static unsigned long
+s_status_kb(const char *field) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    unsigned long kb = 0;
+    if (!f) {
+        return 0;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        if (strncmp(line, field, strlen(field)) == 0) {
+            kb = strtoul(line + strlen(field), NULL, 10);
+            break;
+        }
+    }
+    fclose(f);
+    return kb;
+}
+
+/*  Prints p50 and p99 (ms) of the n times under name; sorts times. */
+static void
+s_print_times(const char *name, double *times, size_t n) {
+    qsort(times, n, sizeof(double), s_double_cmp);
+    size_t p99 = (size_t)(n * 0.99);
+    printf("%s_p50_ms %.4f\n%s_p99_ms %.4f\n", name, times[n / 2] * 1e3, name,
+           times[p99 < n ? p99 : n - 1] * 1e3);
+}
+
+#define S_OPS 200
+
+/*  Times the operations whose cost should not follow the store's size:
+    Get of a random record, List's first page (unfiltered and by
+    country), Stats. Returns false on a failure (printed). */
+static bool
+s_time_ops(store_t *store, uint32_t n_docs) {
+    double times[S_OPS];
+    dossier_error_t err = {0};
+    corpus_rng_t rng;
+    corpus_rng_seed(&rng, (uint64_t)UINT32_MAX + 2);
+    for (int op = 0; op < 4; op++) {
+        static const char *names[] = {"get", "list_first_page",
+                                      "list_country_first_page", "stats"};
+        for (int i = 0; i < S_OPS + 10; i++) {
+            double start = s_now();
+            dossier_status_t st = DOSSIER_OK;
+            if (op == 0) {
+                char id[32];
+                snprintf(id, sizeof(id), "bench-%07u",
+                         (uint32_t)(corpus_rng_next(&rng) % n_docs));
+                Dossier__V1__Report *r = NULL;
+                st = store_get(store, id, &r, &err);
+                if (r) {
+                    dossier__v1__report__free_unpacked(r, NULL);
+                }
+            } else if (op == 1 || op == 2) {
+                store_filter_t filter = {0};
+                char key[256];
+                if (op == 2) {
+                    country_key(
+                        country_at(corpus_rng_next(&rng) % corpus_countries())
+                            ->name,
+                        key, sizeof(key));
+                    filter.country_key = key;
+                }
+                Dossier__V1__ListResponse *resp = NULL;
+                st = store_list(store, &filter, 0, NULL, false, &resp, &err);
+                if (resp) {
+                    dossier__v1__list_response__free_unpacked(resp, NULL);
+                }
+            } else {
+                Dossier__V1__StatsResponse *resp = NULL;
+                st = store_stats(store, &resp, &err);
+                if (resp) {
+                    dossier__v1__stats_response__free_unpacked(resp, NULL);
+                }
+            }
+            double took = s_now() - start;
+            if (st != DOSSIER_OK) {
+                fprintf(stderr, "%s: %s\n", names[op], err.message);
+                return false;
+            }
+            if (i >= 10) { /* ten warm-up calls */
+                times[i - 10] = took;
+            }
+        }
+        s_print_times(names[op], times, S_OPS);
+    }
+    return true;
+}
+
 static void
 s_usage(void) {
     fprintf(stderr,
             "usage: dossier-bench-search [--docs N] [--seed S] [--batch B]\n"
             "         [--rounds R] [--dir DIR] [--corpus FILE] "
             "[--queries FILE]\n"
-            "         [--answers FILE]\n"
+            "         [--answers FILE] [--reuse] [--only KIND]\n"
             "  Loads N synthetic reports (default 4000) into a fresh store "
             "in DIR\n"
             "  (default: a new temporary directory) and times searches.\n"
+            "  --reuse skips the load: DIR holds the store an earlier run "
+            "loaded\n"
+            "  with the same --docs and --seed. --only runs one kind of "
+            "query\n"
+            "  (one_term, three_terms, phrase, excluded, filtered).\n"
             "  --answers writes each query's exact total_hits and top 10 "
             "ids\n"
             "  (KIND, NUMBER, TOTAL, IDS comma-separated, tab-separated),\n"
@@ -269,12 +366,18 @@ main(int argc, char **argv) {
     uint64_t seed = 20260101;
     const char *dir = NULL, *corpus_path = NULL, *queries_path = NULL;
     const char *answers_path = NULL;
+    bool reuse = false;
+    const char *only = NULL; /* one kind's runs (exact and estimated) */
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             s_usage();
             return 0;
+        }
+        if (strcmp(arg, "--reuse") == 0) {
+            reuse = true;
+            continue;
         }
         if (!val) {
             s_usage();
@@ -295,6 +398,8 @@ main(int argc, char **argv) {
             corpus_path = val;
         } else if (strcmp(arg, "--queries") == 0) {
             queries_path = val;
+        } else if (strcmp(arg, "--only") == 0) {
+            only = val;
         } else if (strcmp(arg, "--answers") == 0) {
             answers_path = val;
         } else {
@@ -318,29 +423,25 @@ main(int argc, char **argv) {
         perror(dir);
         return 1;
     }
-    /* The corpus, generated before the clock starts. */
-    Dossier__V1__Report *docs = calloc(n_docs, sizeof(*docs));
+    if (reuse && (!dir || corpus_path || queries_path)) {
+        s_usage(); /* a store to reuse, and no corpus to write */
+        return 2;
+    }
+    /* The corpus is generated batch by batch (a million reports would
+       take ~6 GB at once); the generation's time is not the load's. */
+    Dossier__V1__Report *docs = calloc(batch_size, sizeof(*docs));
     if (!docs || corpus_init(seed) != 0) {
         fprintf(stderr, "out of memory\n");
         return 1;
     }
-    for (uint32_t i = 0; i < n_docs; i++) {
-        if (corpus_report(i, 0, &docs[i]) != 0) {
-            fprintf(stderr, "out of memory\n");
-            return 1;
-        }
-    }
     s_make_queries(n_docs);
+    FILE *corpus_file = NULL;
     if (corpus_path) {
-        FILE *f = fopen(corpus_path, "w");
-        if (!f) {
+        corpus_file = fopen(corpus_path, "w");
+        if (!corpus_file) {
             perror(corpus_path);
             return 1;
         }
-        for (uint32_t i = 0; i < n_docs; i++) {
-            s_write_doc(f, &docs[i]);
-        }
-        fclose(f);
     }
     if (queries_path) {
         FILE *f = fopen(queries_path, "w");
@@ -357,15 +458,7 @@ main(int argc, char **argv) {
         }
         fclose(f);
     }
-    uint64_t text_bytes = 0;
-    for (uint32_t i = 0; i < n_docs; i++) {
-        text_bytes += strlen(docs[i].title);
-        for (size_t p = 0; p < docs[i].n_body; p++) {
-            text_bytes += strlen(docs[i].body[p]);
-        }
-    }
-    printf("docs %u\ntext_bytes %llu\ndir %s\n", n_docs,
-           (unsigned long long)text_bytes, dir);
+    printf("docs %u\ndir %s\n", n_docs, dir);
 
     store_t *store = NULL;
     dossier_error_t err = {0};
@@ -376,15 +469,34 @@ main(int argc, char **argv) {
         return 1;
     }
     /* Bulk load through store batches, each committed durably. */
+    uint64_t text_bytes = 0;
+    double gen = 0, gen_cpu = 0;
     double t0 = s_now();
     double c0 = s_cpu();
-    for (uint32_t i = 0; i < n_docs; i += batch_size) {
+    for (uint32_t i = 0; i < n_docs && !reuse; i += batch_size) {
+        uint32_t n = n_docs - i < batch_size ? n_docs - i : batch_size;
+        double g0 = s_now(), gc0 = s_cpu();
+        for (uint32_t j = 0; j < n; j++) {
+            if (corpus_report(i + j, 0, &docs[j]) != 0) {
+                fprintf(stderr, "out of memory\n");
+                return 1;
+            }
+            text_bytes += strlen(docs[j].title);
+            for (size_t p = 0; p < docs[j].n_body; p++) {
+                text_bytes += strlen(docs[j].body[p]);
+            }
+            if (corpus_file) {
+                s_write_doc(corpus_file, &docs[j]);
+            }
+        }
+        gen += s_now() - g0;
+        gen_cpu += s_cpu() - gc0;
         store_batch_t *batch = NULL;
         if (store_batch_begin(store, &batch, &err) != DOSSIER_OK) {
             fprintf(stderr, "store_batch_begin: %s\n", err.message);
             return 1;
         }
-        for (uint32_t j = i; j < n_docs && j < i + batch_size; j++) {
+        for (uint32_t j = 0; j < n; j++) {
             store_put_args_t args = {0};
             args.user = "bench";
             if (store_put(batch, &docs[j], &args, NULL, &err) != DOSSIER_OK) {
@@ -396,12 +508,21 @@ main(int argc, char **argv) {
             fprintf(stderr, "store_batch_commit: %s\n", err.message);
             return 1;
         }
+        for (uint32_t j = 0; j < n; j++) {
+            corpus_report_clear(&docs[j]);
+        }
     }
-    double load = s_now() - t0;
-    double load_cpu = s_cpu() - c0;
-    printf("load_seconds %.3f\nload_docs_per_second %.0f\n"
-           "load_cpu_seconds %.3f\n",
-           load, n_docs / load, load_cpu);
+    if (corpus_file) {
+        fclose(corpus_file);
+    }
+    free(docs);
+    if (!reuse) {
+        double load = s_now() - t0 - gen;
+        double load_cpu = s_cpu() - c0 - gen_cpu;
+        printf("text_bytes %llu\nload_seconds %.3f\n"
+               "load_docs_per_second %.0f\nload_cpu_seconds %.3f\n",
+               (unsigned long long)text_bytes, load, n_docs / load, load_cpu);
+    }
 
     /* The queries: one warm-up round, then rounds timed. The warm-up
        round of each exact run writes its answers (--answers). */
@@ -416,9 +537,14 @@ main(int argc, char **argv) {
     double *times = calloc((size_t)S_QUERIES * rounds, sizeof(double));
     double *cpu = calloc((size_t)S_QUERIES * rounds, sizeof(double));
     for (int run = 0; run < S_RUNS; run++) {
-        bool estimate = run == S_KINDS;
-        int k = estimate ? S_PHRASE : run;
-        const char *name = estimate ? "phrase_estimated" : s_kinds[k];
+        bool estimate = run >= S_KINDS;
+        int k = run % S_KINDS;
+        char name[64];
+        snprintf(name, sizeof(name), "%s%s", s_kinds[k],
+                 estimate ? "_estimated" : "");
+        if (only && strcmp(only, s_kinds[k]) != 0 && strcmp(only, name) != 0) {
+            continue;
+        }
         uint64_t hits = 0;
         size_t n = 0;
         unsigned differ = 0, estimated = 0;
@@ -463,10 +589,10 @@ main(int argc, char **argv) {
                     }
                     fputc('\n', answers);
                 }
-                if (k == S_PHRASE && !estimate && round == 0) {
-                    s_answer_keep(&s_exact[q], resp);
+                if (!estimate && round == 0) {
+                    s_answer_keep(&s_exact[k][q], resp);
                 } else if (estimate && round == 0) {
-                    const answer_t *a = &s_exact[q];
+                    const answer_t *a = &s_exact[k][q];
                     differ += !s_answer_same_hits(a, resp);
                     estimated += resp->total_hits_estimated;
                     double e =
@@ -504,14 +630,16 @@ main(int argc, char **argv) {
     }
     free(times);
     free(cpu);
+    if (!s_time_ops(store, n_docs)) {
+        return 1;
+    }
+    /* Resident memory: the process's, LMDB's mapped pages included. */
+    printf("rss_kb %lu\nrss_peak_kb %lu\n", s_status_kb("VmRSS:"),
+           s_status_kb("VmHWM:"));
     store_destroy(&store);
     uint64_t all = 0;
     uint64_t index = s_db_bytes(dir, "fts_", &all);
     printf("index_bytes %llu\nstore_bytes %llu\n", (unsigned long long)index,
            (unsigned long long)all);
-    for (uint32_t i = 0; i < n_docs; i++) {
-        corpus_report_clear(&docs[i]);
-    }
-    free(docs);
     return 0;
 }

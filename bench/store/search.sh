@@ -83,59 +83,61 @@ def read(path):
     return out
 d, f = read(sys.argv[1]), read(sys.argv[2])
 print("docs: %s (%.1f MB of text)" % (d["docs"], int(d["text_bytes"]) / 1e6))
-print("%-22s %11s %11s %7s   %11s %11s %7s" % (
+print("%-26s %11s %11s %7s   %11s %11s %7s" % (
     "figure", "dossier", "fts5", "ratio", "dossier cpu", "fts5 cpu",
     "ratio"))
-# phrase_estimated: the phrases with estimate_total_hits set; FTS5 runs
-# them once (as "phrase"), so both Dossier rows compare with that.
-kinds = ["one_term", "three_terms", "phrase", "phrase_estimated", "excluded",
-         "filtered"]
+# KIND_estimated: the same queries with estimate_total_hits set; FTS5
+# and Xapian run them once, so both Dossier rows compare with that.
+base = ["one_term", "three_terms", "phrase", "excluded", "filtered"]
+kinds = [k + e for k in base for e in ["", "_estimated"]]
 for kind in kinds:
-    fkind = "phrase" if kind == "phrase_estimated" else kind
+    fkind = kind.replace("_estimated", "")
     for p in ["p50", "p99"]:
         k = "%s_%s_ms" % (kind, p)
         c = "%s_%s_cpu_ms" % (kind, p)
         dv, fv = float(d[k]), float(f["%s_%s_ms" % (fkind, p)])
         dc, fc = float(d[c]), float(f["%s_%s_cpu_ms" % (fkind, p)])
-        print("%-22s %9.3fms %9.3fms %6.1fx   %9.3fms %9.3fms %6.1fx" % (
+        print("%-26s %9.3fms %9.3fms %6.1fx   %9.3fms %9.3fms %6.1fx" % (
             k[:-3], dv, fv, fv / dv, dc, fc, fc / max(dc, 1e-6)))
 dv, fv = float(d["load_docs_per_second"]), float(f["load_docs_per_second"])
 dc, fc = float(d["load_cpu_seconds"]), float(f["load_cpu_seconds"])
-print("%-22s %9.0f/s %9.0f/s %6.2fx   %10.1fs %10.1fs %6.2fx" % (
+print("%-26s %9.0f/s %9.0f/s %6.2fx   %10.1fs %10.1fs %6.2fx" % (
     "load rate", dv, fv, dv / fv, dc, fc, fc / dc))
 dv, fv = int(d["index_bytes"]), int(f["index_bytes"])
-print("%-22s %9.1fMB %9.1fMB %6.2fx" % ("index size", dv / 1e6, fv / 1e6,
+print("%-26s %9.1fMB %9.1fMB %6.2fx" % ("index size", dv / 1e6, fv / 1e6,
                                         dv / fv))
 dv, fv = int(d["store_bytes"]), int(f["store_bytes"])
-print("%-22s %9.1fMB %9.1fMB %6.2fx" % ("whole store", dv / 1e6, fv / 1e6,
+print("%-26s %9.1fMB %9.1fMB %6.2fx" % ("whole store", dv / 1e6, fv / 1e6,
                                         dv / fv))
 x = read(sys.argv[3])
 print()
-print("%-22s %11s %11s %7s   %11s %11s %7s" % (
+print("%-26s %11s %11s %7s   %11s %11s %7s" % (
     "figure", "dossier", "xapian", "ratio", "dossier cpu", "xapian cpu",
     "ratio"))
 for kind in kinds:
-    xkind = "phrase" if kind == "phrase_estimated" else kind
+    xkind = kind.replace("_estimated", "")
     for p in ["p50", "p99"]:
         k = "%s_%s_ms" % (kind, p)
         c = "%s_%s_cpu_ms" % (kind, p)
         dv, xv = float(d[k]), float(x["%s_%s_ms" % (xkind, p)])
         dc, xc = float(d[c]), float(x["%s_%s_cpu_ms" % (xkind, p)])
-        print("%-22s %9.3fms %9.3fms %6.1fx   %9.3fms %9.3fms %6.1fx" % (
+        print("%-26s %9.3fms %9.3fms %6.1fx   %9.3fms %9.3fms %6.1fx" % (
             k[:-3], dv, xv, xv / dv, dc, xc, xc / max(dc, 1e-6)))
 dv, xv = float(d["load_docs_per_second"]), float(x["load_docs_per_second"])
 dc, xc = float(d["load_cpu_seconds"]), float(x["load_cpu_seconds"])
-print("%-22s %9.0f/s %9.0f/s %6.2fx   %10.1fs %10.1fs %6.2fx" % (
+print("%-26s %9.0f/s %9.0f/s %6.2fx   %10.1fs %10.1fs %6.2fx" % (
     "load rate", dv, xv, dv / xv, dc, xc, xc / dc))
 dv, xv = int(d["index_bytes"]), int(x["index_bytes"])
-print("%-22s %9.1fMB %9.1fMB %6.2fx" % ("index size", dv / 1e6, xv / 1e6,
+print("%-26s %9.1fMB %9.1fMB %6.2fx" % ("index size", dv / 1e6, xv / 1e6,
                                         dv / xv))
 for kind in kinds:
     print("%s average total_hits (dossier): %s" % (kind,
           d[kind + "_avg_total_hits"]))
-k = "phrase_estimated"
-print("%s: %s of 40 queries estimated; estimate - exact: %s%% on average, "
-      "%s%% in absolute value; queries whose hits differ from the exact "
-      "path's: %s" % (k, d[k + "_estimated_queries"], d[k + "_error_pct"],
-                      d[k + "_abs_error_pct"], d[k + "_hits_differ"]))
+for k in [b + "_estimated" for b in base]:
+    print("%s: %s of 40 queries estimated; estimate - exact: %s%% on "
+          "average, %s%% in absolute value; queries whose hits differ from "
+          "the exact path's: %s" % (k, d[k + "_estimated_queries"],
+                                    d[k + "_error_pct"],
+                                    d[k + "_abs_error_pct"],
+                                    d[k + "_hits_differ"]))
 PY

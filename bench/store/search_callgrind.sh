@@ -35,15 +35,15 @@ for f in files:
             costs.append(int(line.split()[1]))
             break
 # bench_search.c's order: each kind, warm-up round then one timed round
-# of 40 queries; the phrases again with an estimated count last.
-kinds = ["one_term", "three_terms", "phrase", "excluded", "filtered",
-         "phrase_estimated"]
+# of 40 queries; then each kind again with an estimated count.
+base = ["one_term", "three_terms", "phrase", "excluded", "filtered"]
+kinds = base + [k + "_estimated" for k in base]
 if len(costs) != 80 * len(kinds):
     sys.exit("expected %d searches, profiled %d" % (80 * len(kinds),
                                                     len(costs)))
-print("%-17s %12s %12s" % ("kind", "mean Ir", "median Ir"))
+print("%-22s %12s %12s" % ("kind", "mean Ir", "median Ir"))
 for i, k in enumerate(kinds):
     timed = sorted(costs[i * 80 + 40:(i + 1) * 80])
-    print("%-17s %12.0f %12d" % (k, sum(timed) / len(timed),
+    print("%-22s %12.0f %12d" % (k, sum(timed) / len(timed),
                                  timed[len(timed) // 2]))
 PY

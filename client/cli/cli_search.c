@@ -180,8 +180,9 @@ s_search(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
     }
     req.order = s.order;
     req.facets = s.facets;
-    /* A phrase query's count may be estimated (printed "about N"): the
-       hits are the same, the server spares a position check per match. */
+    /* The count may be estimated (printed "about N"): the hits are the
+       same, and the server stops walking a common word's postings once
+       the page cannot change, or spares a phrase's position checks. */
     req.estimate_total_hits = true;
     char *token = NULL;
     unsigned long long shown = 0;
@@ -255,7 +256,8 @@ const cli_verb_t cli_verb_search = {
              "-excluded terms work (write -- before a query with -excluded "
              "terms:\n"
              "`dossier search -- trafficking -labor`).\n"
-             "Filters are those of `dossier list`. A phrase query's count of\n"
+             "Filters are those of `dossier list`. On a large store the count "
+             "of\n"
              "matches may be an estimate, printed \"about N\" (--facets makes "
              "it\n"
              "exact); the hits are the same.\n",

@@ -784,8 +784,9 @@ class Client:
         Filters as for list(). order: a dossier.v1.SearchOrder number or
         name ("SEARCH_ORDER_YEAR"); default relevance. facets: also count
         matches per year, tier, country, publisher and doc_type.
-        estimate_total_hits: accept an estimated total_hits for a phrase
-        query (faster; the hits are the same); the response's
+        estimate_total_hits: accept an estimated total_hits (faster on a
+        large store, for phrases and common words; the hits are the same;
+        PROTOCOL.md says when the count stays exact); the response's
         total_hits_estimated then says whether it is one. Facets keep
         the count exact.
         """

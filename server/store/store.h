@@ -229,8 +229,9 @@ dossier_status_t store_stats(store_t *self,
     than max_page_size, 0 meaning 1000, is DOSSIER_INVALID_ARGUMENT), with
     a snippet per hit and, when request->facets, the match counts per
     year, tier, country and publisher. total_hits is exact, except that
-    with request->estimate_total_hits (and no facets) a phrase query's may
-    be an estimate, flagged total_hits_estimated. A query with nothing to look
+    with request->estimate_total_hits (and no facets) it may be an
+    estimate, flagged total_hits_estimated (docs/PROTOCOL.md says when).
+    A query with nothing to look
    for, an unterminated quote, a bad filter or a foreign page_token is
     DOSSIER_INVALID_ARGUMENT with a message. request is borrowed; on
     success *response_p is the caller's, freed with

@@ -77,10 +77,18 @@ fts_block_docs(const block_t *b, uint32_t *docnos, uint32_t *tfs) {
     size_t positions = 0, room = (size_t)(b->pos_end - b->pos);
     for (uint32_t i = 0; i < b->count; i++) {
         uint32_t delta = 0;
-        if (!fts_varint(&p, b->docs_end, &delta) ||
-            !fts_varint(&p, b->docs_end, &tfs[i]) || tfs[i] == 0 ||
-            (positions += tfs[i]) > room || (i == 0 && delta != 0) ||
-            (i > 0 && delta == 0) || delta > UINT32_MAX - docno) {
+        if (b->docs_end - p >= 2 && !((p[0] | p[1]) & 0x80)) {
+            /* Most postings: a delta and a frequency of one byte each. */
+            delta = p[0];
+            tfs[i] = p[1];
+            p += 2;
+        } else if (!fts_varint(&p, b->docs_end, &delta) ||
+                   !fts_varint(&p, b->docs_end, &tfs[i])) {
+            return false;
+        }
+        if (tfs[i] == 0 || (positions += tfs[i]) > room ||
+            (i == 0 && delta != 0) || (i > 0 && delta == 0) ||
+            delta > UINT32_MAX - docno) {
             return false;
         }
         docno += delta;

@@ -7,8 +7,10 @@
                   dictionary of attribute values, a document's terms
       write.c     the segment table, the write buffer, update and flush
       merge.c     merging segments
-      search.c    postings iterators, matching, ranking, facets, the
-                  search request
+      iter.c      a search's postings iterators
+      search.c    matching, ranking, early termination, facet counts,
+                  the search request
+      search_page.c  a search's page token, facets and hits
       snippet.c   the snippets of search hits
       check.c     the check against the records
     and, with headers of their own, tokenize.c (the tokenizer) and
@@ -33,18 +35,31 @@
     skip to its documents by block (block headers carry the last docno, so
     whole blocks are passed without decoding). The filters take part as
     terms of their own (fts_internal.h, "Filters as terms"): country,
-    publisher, tier and document type one filter term each, a year range of up
-   to 8 years the union of its years' terms, each skipping like a word; a wider
-   or open-ended range is checked on the candidates' attributes. Each document
-   matching every term and filter then passes the exclusions and the phrase
-   checks (positions decoded only then) and is counted, so total_hits and facets
-   are exact; unless the request accepts an estimate (estimate_total_hits, no
-   facets): then a phrase is checked only where the document could still enter
-   the page and for a uniform sample of the candidates, and total_hits is the
-   candidates times the sample's pass rate (flagged total_hits_estimated).
-   Scoring is BM25 (k1 1.2, b 0.75, idf = ln(1 + (N - df + 0.5) / (df + 0.5))):
-   a document is scored only when the sum of its blocks' bounds (BM25 of the
-   block's largest frequency at its smallest length), then its own frequencies
+    publisher, tier and document type one filter term each, a year range
+    of up to 8
+    years the union of its years' terms, each skipping like a word; a
+    wider or open-ended range is checked on the candidates' attributes.
+    Each document matching every term and filter then passes the
+    exclusions and the phrase checks (positions decoded only then) and
+    is counted, so total_hits and
+    facets are exact; unless the request accepts an estimate
+    (estimate_total_hits, no facets). Then, ranked by relevance and led
+    by a term of 8,192 documents or more, the walk stops where the page
+    cannot change: a block of the lead whose bound (with the other
+    terms' blocks over its docnos, read by header-only "shadow"
+    iterators, or a common term's idf (k1 + 1)) cannot enter the top k
+    is skipped undecoded, a posting whose own bound cannot is pruned
+    before the others move to it, and total_hits is the matches counted
+    plus the postings left out times the match rate of a uniform sample
+    of blocks walked exactly (by stratum: skipped, pruned, walked).
+    Otherwise a phrase is checked only where the document could still
+    enter the page and for a uniform sample of the candidates, and
+    total_hits is the candidates times the sample's pass rate. Either
+    way the count is flagged total_hits_estimated, and the hits are
+    those of the exact walk. Scoring is BM25 (k1 1.2,
+    b 0.75, idf = ln(1 + (N - df + 0.5) / (df + 0.5))): a document is
+    scored only when the sum of its blocks' bounds (BM25 of the block's
+    largest frequency at its smallest length), then its own frequencies
     at those lengths, can still enter the top k, and a one-term query
     with no per-document condition counts whole blocks that cannot,
     without decoding them.

@@ -596,6 +596,116 @@ dossier_status_t fts_merge_levels(store_fts_batch_t *self, MDB_txn *txn,
                                   segs_t *segs, uint32_t max_docs,
                                   dossier_error_t *err);
 
+/* ---- A search's postings iterators (iter.c). ---- */
+
+#define FTS_BM25_K1 1.2
+#define FTS_BM25_B 0.75
+
+/*  A term's postings over a search's segments, in docno order: the
+    block read (its header parsed, its bound), decoded when a document
+    in it is wanted. Opened by fts_iter_open, closed by fts_iter_close;
+    borrows the term, the segments and the transaction. */
+typedef struct {
+    const store_fts_t *fts;
+    MDB_txn *txn;
+    MDB_cursor *cur; /* on the slot of the segment being read */
+    uint32_t cur_slot;
+    const char *term;
+    size_t len;
+    /* The segments, those holding the term, the one being read. */
+    const segs_t *segs;
+    uint64_t in_seg;
+    uint32_t k;
+    uint8_t pterm[S_PTERM_MAX];
+    size_t plen;
+    uint32_t df;
+    double idf;
+    bool end;
+    block_t blk;
+    bool decoded;
+    uint32_t i;
+    uint32_t docnos[S_BLOCK_DOCS];
+    uint32_t tfs[S_BLOCK_DOCS];
+    bool pos_ready;
+    const uint8_t *pos_at[S_BLOCK_DOCS];
+    double bound; /* BM25 bound of the current block */
+    bool damaged;
+} iter_t;
+
+/*  The BM25 score of a term of inverse document frequency idf, tf times
+    in a document of len terms, avgdl their average. */
+static inline double
+fts_bm25(double idf, uint32_t tf, uint32_t len, double avgdl) {
+    double norm = FTS_BM25_K1 * (1.0 - FTS_BM25_B + FTS_BM25_B * len / avgdl);
+    return idf * (tf * (FTS_BM25_K1 + 1.0)) / (tf + norm);
+}
+
+/*  The frequency of the term in the current document (decoded). */
+static inline uint32_t
+fts_iter_tf(const iter_t *it) {
+    return it->tfs[it->i];
+}
+
+/*  Opens it on term (borrowed) over segments segs, positioned on its
+    first block (it->end when no segment holds it; it->df its document
+    frequency, it->idf from n_docs). Close it with fts_iter_close even on
+    failure. */
+dossier_status_t fts_iter_open(store_fts_t *fts, MDB_txn *txn,
+                               const segs_t *segs, iter_t *it, const char *term,
+                               uint32_t n_docs, double avgdl,
+                               dossier_error_t *err);
+
+/*  Closes it's cursor. */
+void fts_iter_close(iter_t *it);
+
+/*  Moves to the first segment from index "from" on that holds the term
+    and reaches docno d, or to the end. */
+void fts_iter_next_seg(iter_t *it, uint32_t from, uint32_t d, double avgdl);
+
+/*  Moves to the next block of the term, or to the end. */
+void fts_iter_next_block(iter_t *it, double avgdl);
+
+/*  Moves to the block of the term that would hold d (the first whose
+    last docno is >= d), or to the end, reading block headers only. */
+void fts_iter_seek(iter_t *it, uint32_t d, double avgdl);
+
+/*  Returns the first docno >= d of the term (S_END past the last),
+    decoding its block. Damage ends the iterator with it->damaged. */
+uint32_t fts_iter_advance(iter_t *it, uint32_t d, double avgdl);
+
+/*  Decodes the positions of the current document into *out (grown as
+    needed; *cap its room), n of them. Returns false on damage
+    (it->damaged) or no memory. */
+bool fts_iter_positions(iter_t *it, uint32_t **out, uint32_t *cap, uint32_t *n);
+
+/* ---- A search's page, facets and hits (search_page.c). ---- */
+
+/*  A hash of what a page token is bound to: the query, the filter and
+    the order. */
+uint32_t fts_search_request_hash(const Dossier__V1__SearchRequest *req);
+
+/*  Parses token (16 hex digits: offset, hash) into *offset; false when it
+    is malformed or was issued for a request of another hash. */
+bool fts_search_token_parse(const char *token, uint32_t hash, uint32_t *offset);
+
+/*  Adds to resp (its facets array has room) the facet field from counts
+    (cap of them, by value): values named as kind says ('y' the year,
+    't' the tier's enum name, else the dictionary of that kind), most
+    frequent first. False when out of memory. */
+bool fts_search_facet_add(store_fts_t *fts, MDB_txn *txn,
+                          Dossier__V1__SearchResponse *resp, const char *field,
+                          const uint64_t *counts, uint32_t cap, char kind);
+
+/*  Makes the hit of docno in *hit_p (the caller's): the summary view of
+    its record, score, a snippet of terms. *hit_p is NULL when the record
+    is missing or unreadable (the index disagrees with the records:
+    store_check reports it). */
+dossier_status_t fts_search_hit(store_fts_t *fts, MDB_txn *txn, uint32_t docno,
+                                double score, char *const *terms,
+                                uint32_t n_terms,
+                                Dossier__V1__SearchHit **hit_p,
+                                dossier_error_t *err);
+
 /* ---- Snippets (snippet.c). ---- */
 
 /*  A passage of about S_SNIPPET_WORDS words of report around the best
