@@ -25,6 +25,12 @@ handle_health(const handler_env_t *env, job_t *job, dossier_error_t *err) {
             ? DOSSIER__V1__SERVING_STATUS__SERVING_STATUS_NOT_SERVING
             : DOSSIER__V1__SERVING_STATUS__SERVING_STATUS_SERVING;
     response.max_message_bytes = env->config->max_message_bytes;
+    const char *role = "standalone";
+    if (env->cluster) {
+        env->cluster->status(env->cluster->arg, &role, &response.leader_id);
+        response.node_id = env->config->node_id;
+    }
+    response.role = (char *)role;
     return job_set_payload(job, &response.base, err);
 }
 

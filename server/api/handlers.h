@@ -25,6 +25,7 @@
 #define DOSSIER_SERVER_HANDLERS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "exec/job.h"
@@ -46,6 +47,22 @@ typedef struct {
     const char *security;
 } handler_users_t;
 
+/*  The cluster (server/cluster/), as the rest of the server sees it:
+    filled by main when dossierd runs as a node of a Raft cluster; NULL
+    in handler_env_t for a standalone server. */
+typedef struct {
+    /* Health: this node's role ("leader", "follower", "candidate", or
+       "unavailable" while starting or stopping; a static string) and
+       the leader's node id (0: none known). Any thread. */
+    void (*status)(void *arg, const char **role, uint64_t *leader_id);
+    /* The writer thread, in place of its own commit: replicates the n
+       jobs (borrowed) through the Raft log and fills each job's outcome
+       once the entry is committed and applied on this node, or an
+       error (UNAVAILABLE: no leader, or the outcome is unknown). */
+    void (*submit)(void *arg, job_t **jobs, size_t n);
+    void *arg;
+} handler_cluster_t;
+
 /*  What a handler may use. Each thread has its own copy. */
 typedef struct {
     struct store_t *store;
@@ -56,6 +73,8 @@ typedef struct {
     bool shutting_down;
     /* Loop thread only (ReloadUsers, WhoAmI): NULL elsewhere. */
     const handler_users_t *users;
+    /* Any thread: the cluster, or NULL for a standalone server. */
+    const handler_cluster_t *cluster;
 } handler_env_t;
 
 typedef dossier_status_t (*handler_fn)(const handler_env_t *env, job_t *job,
