@@ -127,12 +127,14 @@ class Node:
         self.client = None
 
     def stop(self):
-        """SIGTERM; returns the exit status."""
+        """SIGCONT (a test may leave it frozen), SIGTERM; returns the exit
+        status."""
         if self.client:
             self.client.close()
             self.client = None
         if not self.alive():
             return self.process.returncode if self.process else 0
+        self.process.send_signal(signal.SIGCONT)
         self.process.send_signal(signal.SIGTERM)
         try:
             return self.process.wait(timeout=STOP_TIMEOUT_S)
@@ -313,6 +315,25 @@ class ClusterTest(unittest.TestCase):
         for audit in audits[1:]:
             self.assertEqual(audit, audits[0])
         sys.stderr.write("cluster: a new leader after %.2f s\n" % elected_s)
+
+        # A minority refuses writes: two nodes frozen, the third answers
+        # UNAVAILABLE (no majority to commit), never OK.
+        alone, *frozen = self.nodes
+        for node in frozen:
+            node.process.send_signal(signal.SIGSTOP)
+        try:
+            payload = reports_pb2.PutRequest(
+                report=make_report("minority", "x")).SerializeToString()
+            response = alone.client.call_raw(
+                "dossier.v1.Reports/Put", payload,
+                metadata={"idempotency-key": uuid.uuid4().hex},
+                idempotent=False, timeout_ms=20000)
+            self.assertEqual(response.code, UNAVAILABLE, response.message)
+        finally:
+            for node in frozen:
+                node.process.send_signal(signal.SIGCONT)
+        # With the majority back, writes go through again.
+        self.put(alone, make_report("majority", "back"))
 
 
 class StandaloneTest(unittest.TestCase):
