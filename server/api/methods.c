@@ -54,6 +54,7 @@ static method_t s_methods[] = {
     S_ROW("CreateToken", NULL, handle_create_token, RUNS_WRITER),
     S_ROW("ListTokens", handle_list_tokens, NULL, RUNS_WORKER),
     S_ROW("RevokeToken", NULL, handle_revoke_token, RUNS_WRITER),
+    S_ROW("ClusterStatus", handle_cluster_status, NULL, RUNS_INLINE),
 };
 /* clang-format on */
 #define S_N_METHODS (sizeof s_methods / sizeof s_methods[0])

@@ -103,8 +103,7 @@ struct cluster_t {
     pthread_cond_t cond;
     s_proposal_t *queue_head, *queue_tail;
     bool stopping;
-    const char *role;
-    uint64_t leader_id;
+    handler_cluster_status_t status;
     struct {
         uint64_t id;
         char endpoint[S_ENDPOINT_MAX];
@@ -491,18 +490,41 @@ s_on_wake(uv_async_t *handle) {
     }
 }
 
-/*  The role and leader for Health and the writer, and the LEADER entry
-    after an election won. */
+/*  The state Health and ClusterStatus report, and the LEADER entry after
+    an election won. */
 static void
 s_on_tick(uv_timer_t *handle) {
     cluster_t *self = handle->data;
-    int state = raft_state(&self->raft);
+    struct raft *raft = &self->raft;
+    int state = raft_state(raft);
+    handler_cluster_status_t status = {
+        .node_id = self->node_id,
+        .role = s_role_name(state),
+        .term = raft->current_term,
+        .commit_index = raft->commit_index,
+        .applied_index = raft_last_applied(raft),
+        .last_index = raft_last_index(raft),
+    };
     raft_id leader = 0;
     const char *address = NULL;
-    raft_leader(&self->raft, &leader, &address);
+    raft_leader(raft, &leader, &address);
+    status.leader_id = leader;
+    for (unsigned i = 0; i < raft->configuration.n && i < HANDLER_CLUSTER_NODES;
+         i++) {
+        const struct raft_server *server = &raft->configuration.servers[i];
+        status.nodes[i].id = server->id;
+        snprintf(status.nodes[i].address, sizeof status.nodes[i].address, "%s",
+                 server->address);
+        if (state == RAFT_LEADER) {
+            status.nodes[i].match_index =
+                server->id == self->node_id
+                    ? status.last_index
+                    : raft->leader_state.progress[i].match_index;
+        }
+        status.n_nodes = i + 1;
+    }
     pthread_mutex_lock(&self->mu);
-    self->role = s_role_name(state);
-    self->leader_id = leader;
+    self->status = status;
     pthread_mutex_unlock(&self->mu);
     if (state == RAFT_LEADER) {
         s_announce(self);
@@ -698,11 +720,11 @@ static bool
 s_leader_endpoint(cluster_t *self, char out[S_ENDPOINT_MAX], bool *self_leads) {
     bool found = false;
     pthread_mutex_lock(&self->mu);
+    uint64_t leader_id = self->status.leader_id;
     *self_leads =
-        self->leader_id == self->node_id && strcmp(self->role, "leader") == 0;
-    for (size_t i = 0; !*self_leads && self->leader_id && i < S_MAX_ENDPOINTS;
-         i++) {
-        if (self->endpoints[i].id == self->leader_id) {
+        leader_id == self->node_id && strcmp(self->status.role, "leader") == 0;
+    for (size_t i = 0; !*self_leads && leader_id && i < S_MAX_ENDPOINTS; i++) {
+        if (self->endpoints[i].id == leader_id) {
             memcpy(out, self->endpoints[i].endpoint, S_ENDPOINT_MAX);
             found = true;
         }
@@ -861,11 +883,10 @@ s_submit(void *arg, job_t **jobs, size_t n) {
 }
 
 static void
-s_status(void *arg, const char **role, uint64_t *leader_id) {
+s_status(void *arg, handler_cluster_status_t *status) {
     cluster_t *self = arg;
     pthread_mutex_lock(&self->mu);
-    *role = self->role;
-    *leader_id = self->leader_id;
+    *status = self->status;
     pthread_mutex_unlock(&self->mu);
 }
 
@@ -910,7 +931,8 @@ cluster_new(const config_t *config, const handler_env_t *env,
     }
     pthread_mutex_init(&self->mu, NULL);
     pthread_cond_init(&self->cond, NULL);
-    self->role = "unavailable";
+    self->status.role = "unavailable";
+    self->status.node_id = config->node_id;
     self->node_id = config->node_id;
     self->election_timeout_ms = config->raft_election_timeout_ms
                                     ? config->raft_election_timeout_ms

@@ -269,6 +269,29 @@ class ClusterTest(unittest.TestCase):
             health = node.health()
             self.assertEqual(health.node_id, node.id)
             self.assertIn(health.role, ("leader", "follower"))
+        status = leader.client.call("ClusterStatus",
+                                    reports_pb2.ClusterStatusRequest(),
+                                    reports_pb2.ClusterStatusResponse)
+        self.assertEqual(status.role, "leader")
+        self.assertEqual(status.leader_id, leader.id)
+        self.assertGreater(status.term, 0)
+        self.assertEqual(sorted((n.id, n.address) for n in status.nodes),
+                         [(n.id, n.raft) for n in self.nodes])
+        # The CLI's views of it.
+        cli = os.path.join(BIN_DIR, "dossier")
+        out = subprocess.run([cli, "-s", leader.endpoint, "cluster",
+                              "status"], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, timeout=10)
+        self.assertEqual(out.returncode, 0, out.stdout)
+        self.assertIn("node %d: leader, term " % leader.id,
+                      out.stdout.decode())
+        for node in self.nodes:
+            self.assertIn("  node %d  %s  has " % (node.id, node.raft),
+                          out.stdout.decode())
+        out = subprocess.run([cli, "-s", follower.endpoint, "health"],
+                             stdout=subprocess.PIPE, timeout=10)
+        self.assertEqual(out.stdout.decode(), "SERVING follower (node %d, "
+                         "leader %d)\n" % (follower.id, leader.id))
 
         # A write on the leader, one on a follower (forwarded).
         acked = {}
@@ -309,6 +332,21 @@ class ClusterTest(unittest.TestCase):
         leader.start(bootstrap=False)
         self.wait_same(acked, acked)
         self.assertEqual(leader.health().leader_id, new_leader.id)
+        # The leader sees every node holding its whole log (bounded wait:
+        # its view is refreshed by the next append or heartbeat).
+        deadline = time.monotonic() + CATCH_UP_TIMEOUT_S
+        while True:
+            status = new_leader.client.call(
+                "ClusterStatus", reports_pb2.ClusterStatusRequest(),
+                reports_pb2.ClusterStatusResponse)
+            behind = [(n.id, status.last_index - n.match_index)
+                      for n in status.nodes
+                      if n.match_index != status.last_index]
+            if not behind:
+                break
+            self.assertLess(time.monotonic(), deadline,
+                            "nodes behind (id, entries): %s" % behind)
+            time.sleep(0.05)
         # Same audit log everywhere: the leader's time, not each node's.
         audits = [self.audit_of(n) for n in self.nodes]
         self.assertGreaterEqual(len(audits[0]), len(acked))
@@ -420,6 +458,11 @@ class StandaloneTest(unittest.TestCase):
             self.assertEqual(health.role, "standalone")
             self.assertEqual(health.leader_id, 0)
             self.assertEqual(health.node_id, 0)
+            with self.assertRaises(DossierError) as refused:
+                node.client.call("ClusterStatus",
+                                 reports_pb2.ClusterStatusRequest(),
+                                 reports_pb2.ClusterStatusResponse)
+            self.assertEqual(refused.exception.code, 9)  # FAILED_PRECONDITION
         finally:
             self.assertEqual(node.stop(), 0)
             shutil.rmtree(root, ignore_errors=True)
