@@ -2,8 +2,9 @@
     one row here; methods_init() refuses to start the server otherwise.
 
     Columns: name, stage handler, write handler, runs.
-    - Get, Health, Describe, Stats run inline in the socket loop: a read
-      of one record costs less than a thread hop (DESIGN.md Concurrency).
+    - Get, Health, Describe, Stats, ClusterStatus run inline in the
+      socket loop: a read of one record costs less than a thread hop
+      (DESIGN.md Concurrency).
     - List, History, Changes, Search run on a worker: they walk many
       records and must not stall the cheap calls.
     - Put and Delete run on the writer, group-committed.
