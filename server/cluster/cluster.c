@@ -195,9 +195,9 @@ static void
 s_apply_leader(cluster_t *self, const cluster_entry_t *entry) {
     char endpoint[S_ENDPOINT_MAX];
     size_t n = entry->payload_size;
-    if (n == 0 || n >= sizeof endpoint ||
+    if (n <= 6 || n >= sizeof endpoint ||
         memchr(entry->payload, '\0', n) != NULL ||
-        memcmp(entry->payload, "tcp://", n < 6 ? n : 6) != 0) {
+        memcmp(entry->payload, "tcp://", 6) != 0) {
         log_warn("cluster: a LEADER entry of node %" PRIu64
                  " names no tcp:// endpoint: ignored",
                  entry->origin);
