@@ -1,7 +1,8 @@
 """A three-node dossierd cluster on loopback (issue 18, first slice).
 
 Run by ctest with Debian's /usr/bin/python3 and the environment of the
-other Python tests (DOSSIER_BIN_DIR, DOSSIER_PYTHONPATH). Three real
+other Python tests (DOSSIER_BIN_DIR, DOSSIER_PYTHONPATH,
+DOSSIER_FIXTURE_DIR). Three real
 dossierd processes, each with its own data directory under one temporary
 directory, its client endpoint on tcp://127.0.0.1:* (read back from
 DATA/dossierd.pid) and a Raft address every node must know before any
@@ -19,6 +20,7 @@ between a probe and the server's bind, as bind(0)-close-reuse has.
 Waits are bounded polls for an event (a leader, a record), never sleeps
 standing in for one. By hand:
   DOSSIER_BIN_DIR=build/bin DOSSIER_PYTHONPATH=build/python:client/python \\
+  DOSSIER_FIXTURE_DIR=tests/fixtures \\
       /usr/bin/python3 tests/integration/test_cluster.py -v
 """
 
@@ -41,6 +43,7 @@ from dossier_client import (  # noqa: E402
     Client, DossierError, report_pb2, reports_pb2)
 
 BIN_DIR = os.environ.get("DOSSIER_BIN_DIR", "")
+FIXTURE_DIR = os.environ.get("DOSSIER_FIXTURE_DIR", "")
 NODES = 3
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 10.0
@@ -59,6 +62,14 @@ def make_report(rid, text):
         id=rid, title="Report %s" % rid, country="Azerbaijan",
         country_code="AZE", year=2004, tier=report_pb2.TIER_2,
         publisher="United States Department of State", body=[text])
+
+
+def refworld_text():
+    """One Refworld document of the fixtures, as text."""
+    path = os.path.join(FIXTURE_DIR, "refworld")
+    name = sorted(n for n in os.listdir(path) if n.endswith(".txt"))[0]
+    with open(os.path.join(path, name), "rb") as f:
+        return f.read()
 
 
 def reserve_port():
@@ -325,8 +336,25 @@ class ClusterTest(unittest.TestCase):
         self.assertIsNotNone(follower.get_raw("cluster-1"))
         for rid in acked:
             acked[rid] = leader.get_raw(rid)
+        # PutBatch and ImportText through a follower: their worker stage
+        # (checks, parsing, tokenizing) runs again in each node's apply.
+        batch = follower.client.put_batch(
+            [make_report("batch-%d" % i, "batch %d" % i) for i in range(3)])
+        self.assertEqual([r.code for r in batch.results], [0, 0, 0])
+        imported = follower.client.import_text(refworld_text(),
+                                               id="imported-1")
+        self.assertEqual(imported.id, "imported-1")
+        for rid in ["batch-%d" % i for i in range(3)] + ["imported-1"]:
+            acked[rid] = None
+        for rid in acked:
+            acked[rid] = follower.get_raw(rid)
+            self.assertIsNotNone(acked[rid], rid)
         # Every node holds the same bytes: timestamps and users included.
         self.wait_same(acked, acked)
+        # And finds the imported text the same way.
+        for node in self.nodes:
+            hits = node.client.search("amnesty").hits
+            self.assertIn("imported-1", [h.report.id for h in hits])
 
         # Twice: the leader dies (SIGKILL); the others elect another and
         # keep writing; the dead one comes back and catches up.
