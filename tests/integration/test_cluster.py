@@ -385,6 +385,13 @@ class ClusterTest(unittest.TestCase):
             leader.start(bootstrap=False)
             self.wait_same(acked, acked)
             self.wait_caught_up(new_leader, leader)
+        # The same records everywhere, not only those the test names:
+        # every record, whole, in id order.
+        lists = [[r.SerializeToString() for r in n.client.list(full=True)]
+                 for n in self.nodes]
+        self.assertEqual(len(lists[0]), len(acked))
+        for other in lists[1:]:
+            self.assertEqual(other, lists[0])
         # Same audit log everywhere: the leader's time, not each node's.
         audits = [self.audit_of(n) for n in self.nodes]
         self.assertGreaterEqual(len(audits[0]), len(acked))
