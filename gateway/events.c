@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -38,6 +39,10 @@ struct events {
     pthread_cond_t changed;
     char **ring;              /* ring[i % buffer]: the SSE text of event i */
     unsigned long long count; /* events relayed; the next one's number */
+    /* This gateway run's tag, the first part of every event id
+       ("RUN-N"): a Last-Event-ID of an earlier run (its numbers mean
+       nothing here) is told apart from one of ours. */
+    char run[17];
     unsigned clients;
     bool stopping;
 };
@@ -46,6 +51,7 @@ typedef struct {
     events_t *events;
     int fd;                  /* the connection's socket, -1 if unknown */
     unsigned long long next; /* the number of the next event to send */
+    bool unknown_gap;        /* owes the client a gap of unknown size */
     char *pending;           /* text being sent (malloc'd) */
     size_t offset;
 } s_stream_t;
@@ -53,7 +59,8 @@ typedef struct {
 /* ---- The relay thread ---- */
 
 static char *
-s_event_text(unsigned long long number, const uint8_t *data, size_t size) {
+s_event_text(const char *run, unsigned long long number, const uint8_t *data,
+             size_t size) {
     Dossier__V1__ChangeEvent *event =
         dossier__v1__change_event__unpack(NULL, size, data);
     if (event == NULL) {
@@ -67,8 +74,8 @@ s_event_text(unsigned long long number, const uint8_t *data, size_t size) {
     size_t n = strlen(json) + 64;
     char *text = malloc(n);
     if (text != NULL) {
-        snprintf(text, n, "id: %llu\nevent: change\ndata: %s\n\n", number,
-                 json);
+        snprintf(text, n, "id: %s-%llu\nevent: change\ndata: %s\n\n", run,
+                 number, json);
     }
     free(json);
     return text;
@@ -77,7 +84,7 @@ s_event_text(unsigned long long number, const uint8_t *data, size_t size) {
 static void
 s_publish(events_t *events, const uint8_t *data, size_t size) {
     pthread_mutex_lock(&events->lock);
-    char *text = s_event_text(events->count, data, size);
+    char *text = s_event_text(events->run, events->count, data, size);
     if (text != NULL) {
         size_t slot = (size_t)(events->count % events->config.buffer);
         free(events->ring[slot]);
@@ -153,6 +160,20 @@ s_relay(void *arg) {
 
 /* ---- Start and stop ---- */
 
+/* A run tag: 16 hex digits, random where the kernel gives randomness,
+   else the start time (two runs in the same microsecond aside, still
+   distinct). */
+static void
+s_new_run(char run[17]) {
+    uint64_t bits = 0;
+    if (getrandom(&bits, sizeof bits, GRND_NONBLOCK) != (ssize_t)sizeof bits) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        bits = (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000;
+    }
+    snprintf(run, 17, "%016llx", (unsigned long long)bits);
+}
+
 static char *
 s_dup(const char *s) {
     return s != NULL ? strdup(s) : NULL;
@@ -184,6 +205,7 @@ events_new(const events_config_t *config, events_t **events_p,
     events->config.public_key = s_dup(config->public_key);
     events->config.secret_key = s_dup(config->secret_key);
     events->ring = calloc(config->buffer, sizeof *events->ring);
+    s_new_run(events->run);
     events->zmq_ctx = zmq_ctx_new();
     if (events->feed == NULL || events->ring == NULL ||
         events->zmq_ctx == NULL ||
@@ -279,7 +301,8 @@ s_next_text(s_stream_t *stream) {
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     time_t keepalive_at = now.tv_sec + events->config.keepalive_s;
-    while (!events->stopping && stream->next == events->count) {
+    while (!events->stopping && !stream->unknown_gap &&
+           stream->next == events->count) {
         struct timespec slice = now;
         slice.tv_sec += 1;
         if (pthread_cond_timedwait(&events->changed, &events->lock, &slice) ==
@@ -296,6 +319,10 @@ s_next_text(s_stream_t *stream) {
     }
     if (events->stopping) {
         return NULL;
+    }
+    if (stream->unknown_gap) {
+        stream->unknown_gap = false;
+        return strdup("event: gap\ndata: {\"missed\":\"unknown\"}\n\n");
     }
     unsigned long long oldest = events->count > events->config.buffer
                                     ? events->count - events->config.buffer
@@ -360,6 +387,32 @@ s_refuse(const char *text, int *status) {
     return response;
 }
 
+/* Where a stream whose client sent last_event_id (or NULL) starts:
+   after that event when it is one of this run's, else at the next event.
+   An id of another run (the gateway restarted since) or none of ours
+   gets a gap of unknown size first: the client cannot know what it
+   missed, so it must reread what it shows. Called with the lock held. */
+static void
+s_resume(events_t *events, s_stream_t *stream, const char *last_event_id) {
+    if (last_event_id == NULL || last_event_id[0] == '\0') {
+        return;
+    }
+    size_t run_len = strlen(events->run);
+    if (strncmp(last_event_id, events->run, run_len) == 0 &&
+        last_event_id[run_len] == '-' && last_event_id[run_len + 1] >= '0' &&
+        last_event_id[run_len + 1] <= '9') {
+        char *end = NULL;
+        unsigned long long last =
+            strtoull(last_event_id + run_len + 1, &end, 10);
+        if (*end == '\0' && last < events->count) {
+            /* Resume after it; s_next_text reports what the ring lost. */
+            stream->next = last + 1;
+            return;
+        }
+    }
+    stream->unknown_gap = true;
+}
+
 struct MHD_Response *
 events_respond(events_t *events, int fd, const char *last_event_id,
                int *status) {
@@ -375,14 +428,7 @@ events_respond(events_t *events, int fd, const char *last_event_id,
     if (!full) {
         events->clients++;
         stream->next = events->count;
-        char *end = NULL;
-        unsigned long long last =
-            last_event_id != NULL ? strtoull(last_event_id, &end, 10) : 0;
-        if (end != NULL && end != last_event_id && *end == '\0' &&
-            last < events->count) {
-            /* Resume after it; s_next_text reports what the ring lost. */
-            stream->next = last + 1;
-        }
+        s_resume(events, stream, last_event_id);
     }
     pthread_mutex_unlock(&events->lock);
     if (full) {

@@ -12,8 +12,11 @@
     and goes on from the oldest kept, so a slow browser costs no memory
     beyond the ring. A stream sends a comment every keepalive_s when
     there is nothing to say (so proxies and the connection timeout keep
-    it open). A client that sends Last-Event-ID resumes after that event
-    when it is still in the ring. */
+    it open). Event ids are "RUN-N": N counts this gateway's events, RUN
+    tags this run. A client that sends Last-Event-ID resumes after that
+    event when it is still in the ring; an id from an earlier run (the
+    gateway restarted) or not one of ours gets "event: gap" with
+    "missed":"unknown" first, as the client cannot know what it missed. */
 #ifndef DOSSIER_GATEWAY_EVENTS_H
 #define DOSSIER_GATEWAY_EVENTS_H
 

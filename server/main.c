@@ -23,6 +23,7 @@
 #include "exec/job.h"
 #include "log.h"
 #include "net/loop.h"
+#include "api/backup.h"
 #include "api/methods.h"
 #include "pidfile.h"
 #include "store/restore.h"
@@ -127,6 +128,14 @@ main(int argc, char **argv) {
         pidfile_acquire(config.data_dir, &pidfile, &err) != DOSSIER_OK) {
         log_error("%s", err.message);
         goto cleanup_config;
+    }
+    int stale = backup_remove_stale(&config, &err);
+    if (stale < 0) {
+        log_warn("%s", err.message); /* a Backup will say it again */
+    } else if (stale > 0) {
+        log_info("removed %d partial backup cop%s left by an interrupted "
+                 "Backup",
+                 stale, stale == 1 ? "y" : "ies");
     }
     if (config.node_id) {
         /* A node's Raft thread applies every batch, merges included:

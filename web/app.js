@@ -129,6 +129,19 @@ function onChange(event) {
     live.hidden = false;
 }
 
+// The live stream missed some changes (the page lost the gateway for a
+// while, or the gateway restarted): what is shown may be out of date.
+function onGap() {
+    const live = document.getElementById("live");
+    live.replaceChildren(
+        h("span", {}, "The page lost contact with the server for a while; " +
+            "changes made meanwhile may not show here. "),
+        h("button", { type: "button", class: "link", onclick: () => render() },
+            "Show the current state"));
+    delete live.dataset.reportId;
+    live.hidden = false;
+}
+
 async function start() {
     const form = document.getElementById("login");
     form.addEventListener("submit", async (e) => {
@@ -138,18 +151,18 @@ async function start() {
         input.value = "";
         await identify();
         await render();
-        startLive(onChange);
+        startLive(onChange, onGap);
     });
     document.getElementById("logout").addEventListener("click", async () => {
         setToken("");
         await identify();
         await render();
-        startLive(onChange);
+        startLive(onChange, onGap);
     });
     window.addEventListener("hashchange", navigate);
     await identify();
     await render();
-    startLive(onChange);
+    startLive(onChange, onGap);
     document.body.dataset.ready = "true";
 }
 

@@ -1,5 +1,5 @@
 // search.js: the search page. The form's state is the URL's
-// (#/search?q=&country=&from=&to=&tier=&publisher=&order=&page=), so a
+// (#/search?q=&country=&from=&to=&tier=&publisher=&type=&order=&page=), so a
 // search is a link; a query uses Search (ranked, with snippets and facet
 // counts), no query but filters uses List (every matching report by id).
 
@@ -10,7 +10,25 @@ import { TIER_ROWS, TIER_LABELS } from "./chart.js";
 import { session } from "./app.js";
 
 const PAGE_SIZE = 10;
-const FIELDS = ["q", "country", "from", "to", "tier", "publisher", "order"];
+const FIELDS = ["q", "country", "from", "to", "tier", "publisher", "type",
+    "order"];
+// The filters among FIELDS (the form's Filters section opens when one is
+// set).
+const FILTERS = ["country", "from", "to", "tier", "publisher", "type"];
+// Completion for the document type: the series the importer recognizes
+// (common/refworld_fields.c); any other type typed is searched as well.
+const DOC_TYPES = [
+    "Trafficking in Persons Report",
+    "Country Reports on Human Rights Practices",
+    "International Religious Freedom Report",
+    "Freedom in the World", "Freedom of the Press", "Freedom on the Net",
+    "Nations in Transit", "World Report", "Amnesty International Report",
+    "UNHCR Eligibility Guidelines", "UNHCR Position Paper",
+    "UNHCR Global Appeal", "UNHCR Global Report",
+    "Child Soldiers Global Report", "Attacks on the Press",
+    "World Directory of Minorities and Indigenous Peoples",
+    "State of the World's Minorities and Indigenous Peoples",
+];
 const ORDERS = {
     relevance: "SEARCH_ORDER_RELEVANCE",
     year: "SEARCH_ORDER_YEAR",
@@ -62,6 +80,9 @@ function filterOf(params) {
     if (params.get("publisher")) {
         filter.publisher = params.get("publisher");
     }
+    if (params.get("type")) {
+        filter.docType = params.get("type");
+    }
     return filter;
 }
 
@@ -103,7 +124,7 @@ function searchForm(params) {
     h("p", { id: "q-help", class: "help" },
         'Every word must match; "quoted words" in that order; ' +
         "-word leaves out reports that have it."),
-    h("details", { class: "filters", open: FIELDS.slice(1, 6).some(
+    h("details", { class: "filters", open: FILTERS.some(
         (k) => params.get(k)) },
     h("summary", {}, "Filters"),
     h("div", { class: "filter-grid" },
@@ -120,6 +141,11 @@ function searchForm(params) {
         field("f-tier", "Tier", tierSelect),
         field("f-publisher", "Publisher", h("input", { id: "f-publisher",
             name: "publisher", value: params.get("publisher") || "" })),
+        field("f-type", "Document type", h("input", { id: "f-type",
+            name: "type", list: "doc-types", autocomplete: "off",
+            value: params.get("type") || "" })),
+        h("datalist", { id: "doc-types" },
+            DOC_TYPES.map((t) => h("option", { value: t }))),
         field("f-order", "Sort by", orderSelect))));
     return form;
 }
@@ -142,12 +168,12 @@ function facetHref(params, field, value) {
         next.delete("page");
         return searchHref(next);
     }
-    return withParam(params, field, value);
+    return withParam(params, field === "doc_type" ? "type" : field, value);
 }
 
 function facetList(params, facets) {
     const titles = { year: "Year", tier: "Tier", country: "Country",
-        publisher: "Publisher" };
+        publisher: "Publisher", doc_type: "Document type" };
     return h("aside", { class: "facets", "aria-label": "Refine" },
         facets.filter((f) => (f.counts || []).length).map((facet) =>
             h("section", { class: "facet", "data-field": facet.field },
@@ -198,11 +224,12 @@ function hitItem(report, snippetText) {
 
 function activeFilters(params) {
     const chips = [];
-    for (const key of ["country", "from", "to", "tier", "publisher"]) {
+    for (const key of FILTERS) {
         const value = params.get(key);
         if (value) {
             const label = { country: "country", from: "from", to: "to",
-                tier: "tier", publisher: "publisher" }[key];
+                tier: "tier", publisher: "publisher",
+                type: "document type" }[key];
             chips.push(h("li", {}, h("a", { href: withParam(params, key, ""),
                 class: "chip", "aria-label": `Remove filter ${label} ${value}` },
             `${label}: ${key === "tier" ? TIER_LABELS[value] || value

@@ -289,6 +289,7 @@ enum {
     CLI_OPT_YEAR,
     CLI_OPT_TIER,
     CLI_OPT_PUBLISHER,
+    CLI_OPT_DOC_TYPE,
 };
 
 /* Their rows for a verb's table, without help: list's --help describes
@@ -296,12 +297,13 @@ enum {
 #define CLI_FILTER_OPTIONS                                                     \
     {.name = "country", .key = CLI_OPT_COUNTRY, .kind = CLI_TEXT},             \
         {.name = "year", .key = CLI_OPT_YEAR, .kind = CLI_TEXT},               \
-        {.name = "tier", .key = CLI_OPT_TIER, .kind = CLI_TEXT}, {             \
-        .name = "publisher", .key = CLI_OPT_PUBLISHER, .kind = CLI_TEXT        \
+        {.name = "tier", .key = CLI_OPT_TIER, .kind = CLI_TEXT},               \
+        {.name = "publisher", .key = CLI_OPT_PUBLISHER, .kind = CLI_TEXT}, {   \
+        .name = "doc-type", .key = CLI_OPT_DOC_TYPE, .kind = CLI_TEXT          \
     }
 
 /*  A take function (cli_parse) for the filter options: --country,
-    --publisher, --tier, --year Y or Y1-Y2 into filter, a
+    --publisher, --doc-type, --tier, --year Y or Y1-Y2 into filter, a
     Dossier__V1__ReportFilter, which borrows the value. Returns CLI_GO_ON,
     or CLI_EXIT_USAGE after printing why. */
 int cli_filter_take(const cli_verb_t *verb, void *filter, int key,

@@ -17,18 +17,12 @@
 enum {
     S_EXPORT_FORMAT = 0x2001,
     S_EXPORT_FIELDS,
-    S_EXPORT_DOC_TYPE,
     S_EXPORT_BOM,
 };
 
-/* The filters are those of list, and --doc-type. */
+/* The filters are those of list. */
 static const cli_option_t s_export_options[] = {
     CLI_FILTER_OPTIONS,
-    {.name = "doc-type",
-     .key = S_EXPORT_DOC_TYPE,
-     .kind = CLI_TEXT,
-     .help = "  --doc-type D       only the series D (\"Freedom in the "
-             "World\"; any case)\n"},
     {.name = "format",
      .key = S_EXPORT_FORMAT,
      .kind = CLI_TEXT,
@@ -51,7 +45,6 @@ typedef struct {
     Dossier__V1__ReportFilter filter;
     const char *format;
     const char *fields;
-    const char *doc_type;
     bool bom;
 } s_export_options_t;
 
@@ -65,9 +58,6 @@ s_export_take(const cli_verb_t *verb, void *state, int key,
         return CLI_GO_ON;
     case S_EXPORT_FIELDS:
         s->fields = value->text;
-        return CLI_GO_ON;
-    case S_EXPORT_DOC_TYPE:
-        s->doc_type = value->text;
         return CLI_GO_ON;
     case S_EXPORT_BOM:
         s->bom = true;
@@ -144,7 +134,11 @@ s_export(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
         }
         for (size_t i = 0; i < page->n_reports && rc == CLI_EXIT_OK; i++) {
             const Dossier__V1__Report *report = page->reports[i];
-            if (s.doc_type && strcasecmp(report->doc_type, s.doc_type) != 0) {
+            /* The server filters; a server older than the filter's
+               doc_type ignores it, so it is checked here too. */
+            const char *doc_type = s.filter.doc_type;
+            if (doc_type && doc_type[0] &&
+                strcasecmp(report->doc_type, doc_type) != 0) {
                 continue;
             }
             if (csv) {
@@ -171,7 +165,8 @@ s_export(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
         rc = CLI_EXIT_REFUSED;
     }
     if (rc == CLI_EXIT_OK) {
-        fprintf(stderr, "exported %llu records\n", records);
+        fprintf(stderr, "exported %llu record%s\n", records,
+                records == 1 ? "" : "s");
     }
     dossier_client_destroy(&client);
     return rc;

@@ -34,6 +34,11 @@ static const cli_option_t s_list_options[] = {
      .key = CLI_OPT_PUBLISHER,
      .kind = CLI_TEXT,
      .help = "  --publisher P  exact publisher name, any case\n"},
+    {.name = "doc-type",
+     .key = CLI_OPT_DOC_TYPE,
+     .kind = CLI_TEXT,
+     .help = "  --doc-type D   exact document type (\"Freedom in the World\"), "
+             "any case\n"},
     {.name = "limit",
      .key = S_LIST_LIMIT,
      .kind = CLI_COUNT,
@@ -210,8 +215,9 @@ const cli_verb_t cli_verb_list = {
     .name = "list",
     .summary = "list records, filtered",
     .usage = "usage: dossier list [--country C] [--year Y|Y1-Y2] [--tier T]\n"
-             "                    [--publisher P] [--limit N | --all] [--full] "
-             "[--json]\n"
+             "                    [--publisher P] [--doc-type D] [--limit N | "
+             "--all]\n"
+             "                    [--full] [--json]\n"
              "\n"
              "Lists records ordered by id as a table (ID, YEAR, COUNTRY, "
              "TIER,\n"

@@ -1,7 +1,7 @@
 /*  cli_query.c: what the verbs over many records share: the record
     filter options of list, search and export (--country, --year,
-    --tier, --publisher), and the step down in page size that list and
-    search take when a server caps its pages below what they ask for. */
+    --tier, --publisher, --doc-type), and the step down in page size that list
+   and search take when a server caps its pages below what they ask for. */
 #include "cli.h"
 
 #include <assert.h>
@@ -35,6 +35,9 @@ cli_filter_take(const cli_verb_t *verb, void *filter, int key,
         return CLI_GO_ON;
     case CLI_OPT_PUBLISHER:
         f->publisher = (char *)arg;
+        return CLI_GO_ON;
+    case CLI_OPT_DOC_TYPE:
+        f->doc_type = (char *)arg;
         return CLI_GO_ON;
     case CLI_OPT_TIER:
         if (cli_tier_parse(arg, &f->tier) != 0) {
@@ -85,5 +88,8 @@ cli_filter_hint(const Dossier__V1__ReportFilter *f) {
 
 bool
 cli_filter_set(const Dossier__V1__ReportFilter *f) {
-    return f->country || f->publisher || f->tier || f->year_min || f->year_max;
+    /* The strings start as protobuf-c's "" (REPORT_FILTER__INIT). */
+    return (f->country && f->country[0]) || (f->publisher && f->publisher[0]) ||
+           (f->doc_type && f->doc_type[0]) || f->tier || f->year_min ||
+           f->year_max;
 }

@@ -1,6 +1,7 @@
 /*  cli_search.c: `dossier search QUERY...`: full-text search, filtered,
     its hits ranked with their snippets (and with --facets the counts per
-    year, tier, country and publisher), or each page as JSON. */
+    year, tier, country, publisher and document type), or each page as
+    JSON. */
 #include "cli.h"
 
 #include <stdlib.h>
@@ -21,9 +22,9 @@ static const cli_option_t s_search_options[] = {
     {.name = "facets",
      .key = S_SEARCH_FACETS,
      .kind = CLI_FLAG,
-     .help = "  --facets       also count the matches per year, tier, country "
-             "and\n"
-             "                 publisher\n"},
+     .help = "  --facets       also count the matches per year, tier, "
+             "country,\n"
+             "                 publisher and document type\n"},
     {.name = "sort",
      .key = S_SEARCH_SORT,
      .kind = CLI_TEXT,
@@ -100,7 +101,9 @@ s_print_facets(const Dossier__V1__SearchResponse *resp) {
         if (f->n_counts == 0) {
             continue;
         }
-        printf("by %s:\n  ", f->field ? f->field : "?");
+        const char *field = f->field ? f->field : "?";
+        printf("by %s:\n  ",
+               strcmp(field, "doc_type") == 0 ? "document type" : field);
         size_t col = 2;
         for (size_t k = 0; k < f->n_counts; k++) {
             char entry[256];

@@ -189,7 +189,8 @@ def _tier_value(tier):
     return int(tier)
 
 
-def _filter(country=None, year=None, tier=None, publisher=None):
+def _filter(country=None, year=None, tier=None, publisher=None,
+            doc_type=None):
     """Builds a dossier.v1.ReportFilter; year is an int or (min, max) with
     None or 0 leaving an end open."""
     flt = reports_pb2.ReportFilter()
@@ -207,6 +208,8 @@ def _filter(country=None, year=None, tier=None, publisher=None):
         flt.tier = _tier_value(tier)
     if publisher:
         flt.publisher = publisher
+    if doc_type:
+        flt.doc_type = doc_type
     return flt
 
 
@@ -507,9 +510,10 @@ class Client:
                                  "such as %s" % (name, ", ".join(
                                      EXPORT_FIELDS + ("body",))))
         for report in self.list(country, year, tier, publisher, page_size=500,
-                                full=True):
-            if doc_type is not None and \
-                    report.doc_type.lower() != doc_type.lower():
+                                full=True, doc_type=doc_type):
+            # The server filters; one older than ReportFilter.doc_type
+            # ignores it, so it is checked here too.
+            if doc_type and report.doc_type.lower() != doc_type.lower():
                 continue
             yield {name: _export_value(report, name) for name in names}
 
@@ -541,18 +545,19 @@ class Client:
         return self.call("Delete", request, reports_pb2.DeleteResponse)
 
     def list_page(self, country=None, year=None, tier=None, publisher=None,
-                  page_size=50, page_token="", full=False):
+                  page_size=50, page_token="", full=False, doc_type=None):
         """Returns one dossier.v1.ListResponse page. Filters as for
         list(); page_token from the previous page's next_page_token."""
         request = reports_pb2.ListRequest(
             page_size=page_size, page_token=page_token or "",
             view=(reports_pb2.REPORT_VIEW_FULL if full
                   else reports_pb2.REPORT_VIEW_SUMMARY))
-        request.filter.CopyFrom(_filter(country, year, tier, publisher))
+        request.filter.CopyFrom(_filter(country, year, tier, publisher,
+                                        doc_type))
         return self.call("List", request, reports_pb2.ListResponse)
 
     def list(self, country=None, year=None, tier=None, publisher=None,
-             page_size=50, full=False):
+             page_size=50, full=False, doc_type=None):
         """Yields every matching dossier.v1.Report in id order, fetching
         pages of page_size as it goes.
 
@@ -560,13 +565,14 @@ class Client:
         year: an int, or (min, max) with None/0 for an open end.
         tier: a dossier.v1.Tier number or name ("TIER_2_WATCH_LIST").
         publisher: exact publisher name, any case.
+        doc_type: exact document type ("Freedom in the World"), any case.
         full: every field; otherwise the summary view (no body, cite_as,
         disclaimer).
         """
         token = ""
         while True:
             page = self.list_page(country, year, tier, publisher, page_size,
-                                  token, full)
+                                  token, full, doc_type)
             for report in page.reports:
                 yield report
             if not page.next_page_token:
@@ -627,14 +633,14 @@ class Client:
 
     def search(self, query, country=None, year=None, tier=None,
                publisher=None, page_size=10, page_token="", order=None,
-               facets=False, estimate_total_hits=False):
+               facets=False, estimate_total_hits=False, doc_type=None):
         """Full-text search; returns one dossier.v1.SearchResponse page
         (hits, next_page_token, total_hits, total_hits_estimated, facets).
 
         query: terms (all must match), "quoted phrases", -excluded terms.
         Filters as for list(). order: a dossier.v1.SearchOrder number or
         name ("SEARCH_ORDER_YEAR"); default relevance. facets: also count
-        matches per year, tier, country and publisher.
+        matches per year, tier, country, publisher and doc_type.
         estimate_total_hits: accept an estimated total_hits for a phrase
         query (faster; the hits are the same); the response's
         total_hits_estimated then says whether it is one. Facets keep
@@ -643,7 +649,8 @@ class Client:
         request = reports_pb2.SearchRequest(
             query=query, page_size=page_size, page_token=page_token or "",
             facets=facets, estimate_total_hits=bool(estimate_total_hits))
-        request.filter.CopyFrom(_filter(country, year, tier, publisher))
+        request.filter.CopyFrom(_filter(country, year, tier, publisher,
+                                        doc_type))
         if order is not None:
             if isinstance(order, str):
                 order = reports_pb2.SearchOrder.Value(order.upper())

@@ -2,7 +2,10 @@
 #define _GNU_SOURCE /* mkostemp */
 #include "api/backup.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +72,60 @@ backup_dir_path(const config_t *config, char *buf, size_t size,
 
 /* ---- Backup ---- */
 
+/* A copy being written is ".NAME.tmp-PID-XXXXXX" in the backup directory. */
+#define S_TMP_MARK ".tmp-"
+
+/*  The pid in a copy's file name, or 0 if the name is not one of ours. */
+static long
+s_tmp_owner(const char *file) {
+    if (file[0] != '.') {
+        return 0;
+    }
+    const char *mark = strstr(file, S_TMP_MARK);
+    if (mark == NULL) {
+        return 0;
+    }
+    const char *digits = mark + strlen(S_TMP_MARK);
+    char *end = NULL;
+    errno = 0;
+    long pid = strtol(digits, &end, 10);
+    if (errno != 0 || end == digits || pid <= 0 || *end != '-' ||
+        strlen(end + 1) != 6) {
+        return 0;
+    }
+    return pid;
+}
+
+int
+backup_remove_stale(const config_t *config, dossier_error_t *err) {
+    char dir[FSOPS_PATH_MAX];
+    if (backup_dir_path(config, dir, sizeof dir, err) != DOSSIER_OK) {
+        return -1;
+    }
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        if (errno == ENOENT) {
+            return 0; /* no backup made yet */
+        }
+        fsops_error(err, errno, "cannot read the backup directory", dir);
+        return -1;
+    }
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        long pid = s_tmp_owner(e->d_name);
+        /* Its writer is gone, or is this process's pid reused (pid 1 in a
+           container, every start): this server has begun no backup yet. */
+        bool orphan = pid > 0 && (pid == (long)getpid() ||
+                                  (kill((pid_t)pid, 0) != 0 && errno == ESRCH));
+        if (orphan && unlinkat(dirfd(d), e->d_name, 0) == 0) {
+            removed++;
+        }
+    }
+    closedir(d);
+    return removed;
+}
+
 /*  Links tmp to dir/name without replacing anything. With pick set, the
     name is the server's and "-2", "-3"... are tried before ".mdb" when it
     is taken (two backups in one second). Fills final (FSOPS_PATH_MAX). */
@@ -129,8 +186,11 @@ handle_backup(const handler_env_t *env, job_t *job, dossier_error_t *err) {
     if (rc != DOSSIER_OK) {
         return rc;
     }
+    /* The pid in the name lets a later start tell a copy left by a killed
+       server (backup_remove_stale) from one in progress. */
     char tmp[FSOPS_PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp-XXXXXX", dir, name);
+    snprintf(tmp, sizeof tmp, "%s/.%s" S_TMP_MARK "%ld-XXXXXX", dir, name,
+             (long)getpid());
     int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
         return fsops_error(err, errno, "cannot create a backup file in", dir);

@@ -44,6 +44,15 @@ dossier_status_t backup_check_name(const char *field, const char *name,
 dossier_status_t backup_dir_path(const config_t *config, char *buf, size_t size,
                                  dossier_error_t *err);
 
+/*  Removes the partial copies that Backups of a killed dossierd left
+    in config's backup directory (".NAME.tmp-PID-XXXXXX" whose process
+    is gone, or has this process's pid). Called at start, after the pid
+    file is held, before any Backup can run. A backup directory belongs
+    to one dossierd: a copy written by another one, alive, is kept.
+    Returns the number of files removed (0 when the directory does not
+    exist), or -1 with *err set when the directory cannot be read. */
+int backup_remove_stale(const config_t *config, dossier_error_t *err);
+
 /*  Backup and BackupRead: stage handlers for a worker thread (methods.c).
     The input is a dossier.v1.BackupRequest / BackupReadRequest; the
     payload a BackupResponse / BackupReadResponse. Errors:

@@ -108,6 +108,7 @@ handle_list(const handler_env_t *env, job_t *job, dossier_error_t *err) {
         filter.year_max = wanted->year_max;
         filter.tier = wanted->tier;
         filter.publisher = fields_or_null(wanted->publisher);
+        filter.doc_type = fields_or_null(wanted->doc_type);
     }
     Dossier__V1__ListResponse *response = NULL;
     rc = store_list(env->store, &filter, page_size, request->page_token,

@@ -1,10 +1,10 @@
 /*  list.c: store_list, the listing. s_plan chooses one index by the
     filter (country, else tier, else publisher, else years; with none,
-    the records themselves) and reads it as ascending runs of ids, one
-    run per key prefix; s_list_in merges the runs, so that records come
-    exactly in id order, and checks each against the whole filter. A page
-    ends with a token holding the last id and a hash of the filter: the
-    next page continues after that id, for that filter only. */
+    the records themselves; the document type has no index of its own) and reads
+   it as ascending runs of ids, one run per key prefix; s_list_in merges the
+   runs, so that records come exactly in id order, and checks each against the
+   whole filter. A page ends with a token holding the last id and a hash of the
+   filter: the next page continues after that id, for that filter only. */
 #include "store/store_internal.h"
 
 #include <errno.h>
@@ -26,7 +26,14 @@ typedef struct {
     bool has_years;
     Dossier__V1__Tier tier;
     char *publisher; /* folded, or NULL */
+    char *doc_type;  /* folded, or NULL */
 } s_filter_t;
+
+static void
+s_filter_free(s_filter_t *f) {
+    free(f->publisher);
+    free(f->doc_type);
+}
 
 static dossier_status_t
 s_filter_prepare(const store_filter_t *in, s_filter_t *f,
@@ -65,6 +72,13 @@ s_filter_prepare(const store_filter_t *in, s_filter_t *f,
                                      "out of memory");
         }
     }
+    if (store_str_set(in->doc_type)) {
+        f->doc_type = text_fold(in->doc_type, strlen(in->doc_type));
+        if (f->doc_type == NULL) {
+            return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                     "out of memory");
+        }
+    }
     return DOSSIER_OK;
 }
 
@@ -90,7 +104,25 @@ s_filter_hash(const s_filter_t *f) {
     if (f->publisher) {
         h = s_fnv(h, f->publisher, strlen(f->publisher) + 1);
     }
+    if (f->doc_type) {
+        /* Apart from the publisher's bytes: "p" + no type is not "" + "p". */
+        h = s_fnv(h, "\x01", 1);
+        h = s_fnv(h, f->doc_type, strlen(f->doc_type) + 1);
+    }
     return h;
+}
+
+/* Is value, folded, the folded want? -1: out of memory. */
+static int
+s_folded_equal(const char *value, const char *want) {
+    const char *v = value ? value : "";
+    char *folded = text_fold(v, strlen(v));
+    if (folded == NULL) {
+        return -1;
+    }
+    int same = strcmp(folded, want) == 0;
+    free(folded);
+    return same;
 }
 
 /* Does record r pass every condition of f? -1: out of memory. */
@@ -111,14 +143,13 @@ s_filter_match(const s_filter_t *f, const Dossier__V1__Report *r) {
         }
     }
     if (f->publisher) {
-        const char *pub = r->publisher ? r->publisher : "";
-        char *folded = text_fold(pub, strlen(pub));
-        if (folded == NULL) {
-            return -1;
+        int same = s_folded_equal(r->publisher, f->publisher);
+        if (same <= 0) {
+            return same;
         }
-        int same = strcmp(folded, f->publisher) == 0;
-        free(folded);
-        return same;
+    }
+    if (f->doc_type) {
+        return s_folded_equal(r->doc_type, f->doc_type);
     }
     return 1;
 }
@@ -445,7 +476,7 @@ store_list(store_t *self, const store_filter_t *filter, uint32_t page_size,
     s_filter_t f;
     dossier_status_t status = s_filter_prepare(filter, &f, err);
     if (status != DOSSIER_OK) {
-        free(f.publisher);
+        s_filter_free(&f);
         return status;
     }
     uint64_t hash = s_filter_hash(&f);
@@ -454,13 +485,13 @@ store_list(store_t *self, const store_filter_t *filter, uint32_t page_size,
     if (store_str_set(page_token)) {
         status = s_token_decode(page_token, hash, after, &alen, err);
         if (status != DOSSIER_OK) {
-            free(f.publisher);
+            s_filter_free(&f);
             return status;
         }
     }
     Dossier__V1__ListResponse *resp = malloc(sizeof *resp);
     if (resp == NULL) {
-        free(f.publisher);
+        s_filter_free(&f);
         return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
                                  "out of memory");
     }
@@ -472,7 +503,7 @@ store_list(store_t *self, const store_filter_t *filter, uint32_t page_size,
                            resp, err);
         store_read_end(self, &rd);
     }
-    free(f.publisher);
+    s_filter_free(&f);
     if (status != DOSSIER_OK) {
         dossier__v1__list_response__free_unpacked(resp, NULL);
         return status;

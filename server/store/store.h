@@ -172,6 +172,9 @@ typedef struct {
     Dossier__V1__Tier tier;
     /* Compared case-insensitively. */
     const char *publisher;
+    /* Compared case-insensitively. No index leads by it: with no other
+       filter, a listing reads the records in id order and keeps these. */
+    const char *doc_type;
 } store_filter_t;
 
 /*  Lists records matching filter in id order, at most page_size of them

@@ -59,6 +59,21 @@ cp "$FIXTURES/hrr-body-only-eritrea.txt" "$FIXTURES/fh-fiw-ratings-sweden.txt" "
 run 0 "--country --year --doc-type for a directory" "$DOSSIER" import --country Chad --year 2019 --doc-type "Freedom in the World" --publisher "Freedom House" "$TMP/dir"
 run 0 "list Chad 2019" "$DOSSIER" --json list --country TCD --year 2019
 expect "both files under the given fields, one id (the last wins)" "len(js) == 1 and js[0]['id'] == 'fh-fiw-2019-tcd' and js[0]['publisher'] == 'Freedom House'"
+# The document type as a filter of list, search and export (the server's
+# ReportFilter.doc_type, any case), and a facet of search.
+run 0 "list --doc-type" "$DOSSIER" --json list --doc-type "freedom in the WORLD"
+FIW_IDS="['fh-fiw-2019-tcd', 'fh-fiw-2023-tun', 'fh-fiw-swe-521e82c53488']"
+expect "list --doc-type: the FIW records only" "sorted(r['id'] for r in js) == $FIW_IDS"
+run 0 "search, no filter" "$DOSSIER" --json search --limit 50 rights
+expect "search: hits of several types" "len(set(h['report']['docType'] for h in js[0]['hits'])) >= 2"
+run 0 "search --doc-type" "$DOSSIER" --json search --doc-type "Freedom in the World" --facets --limit 50 rights
+expect "search --doc-type: the FIW hits only, its facet one type" "sorted(h['report']['id'] for h in js[0]['hits']) == $FIW_IDS and [f['counts'] for f in js[0]['facets'] if f['field'] == 'doc_type'] == [[{'value': 'Freedom in the World', 'count': '3'}]]"
+run 0 "search --facets in words" "$DOSSIER" search --facets rights
+expect "the document type facet, named for people" "'by document type:' in out and 'Freedom in the World (3)' in out"
+run 0 "search --doc-type of no record" "$DOSSIER" search --doc-type "Freedom in the Wor" rights
+expect "none found" "'0 matches' in out"
+run 0 "export --doc-type" "$DOSSIER" export --doc-type "FREEDOM IN THE WORLD"
+expect "export --doc-type: the FIW records" "sorted(r['id'] for r in js) == $FIW_IDS"
 run 2 "--title with a directory" "$DOSSIER" import --title X "$TMP/dir"
 expect "--title names one document" "'--title and --source-url name one document' in err"
 run 2 "--year out of range" "$DOSSIER" import --year 1492 "$TMP/notes.txt"

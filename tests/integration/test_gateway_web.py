@@ -62,8 +62,12 @@ class Stream:
 
     def next_block(self):
         """The next SSE block (lines up to a blank one) that is not a
-        comment, as a dict of field -> value."""
+        comment, as a dict of field -> value; fails after READ_TIMEOUT_S
+        (keep-alive comments do not extend it)."""
+        deadline = time.monotonic() + READ_TIMEOUT_S
         while True:
+            if time.monotonic() > deadline:
+                raise AssertionError("no event in %d s" % READ_TIMEOUT_S)
             fields = {}
             while True:
                 line = self.response.readline()
@@ -295,7 +299,7 @@ class GatewayWebTest(unittest.TestCase):
         self.assertEqual(event["id"], "ev-1")
         self.assertEqual(event["version"], reply["version"])
         self.assertEqual(event["operation"], "CHANGE_OPERATION_PUT")
-        self.assertTrue(block["id"].isdigit())
+        self.assertRegex(block["id"], r"^[0-9a-f]{16}-[0-9]+$")
 
     def test_streams_are_bounded(self):
         _, port = self.start_gateway("--events-max-clients",
@@ -323,24 +327,62 @@ class GatewayWebTest(unittest.TestCase):
         stream = Stream(self.port)
         self.addCleanup(stream.close)
         self.put("ev-first")
-        first = int(stream.next_block()["id"])
+        run, _, first = stream.next_block()["id"].partition("-")
+        first = int(first)
         # BUFFER + 2 more writes: the ring keeps only the last BUFFER.
         for i in range(BUFFER + 2):
             self.put("ev-ring-%d" % i)
         for _ in range(BUFFER + 2):
             last = stream.next_block()
-        last_id = int(last["id"])
+        last_id = int(last["id"].partition("-")[2])
         self.assertEqual(last_id, first + BUFFER + 2)
         stream.close()
         # Resuming after the first event: events first+1 .. first+2 are
         # gone from the ring; the stream says so, then goes on.
-        resumed = Stream(self.port, last_event_id=first)
+        resumed = Stream(self.port, last_event_id="%s-%d" % (run, first))
         self.addCleanup(resumed.close)
         gap = resumed.next_block()
         self.assertEqual(gap["event"], "gap")
         self.assertEqual(json.loads(gap["data"])["missed"], "2")
-        ids = [int(resumed.next_block()["id"]) for _ in range(BUFFER)]
-        self.assertEqual(ids, list(range(last_id - BUFFER + 1, last_id + 1)))
+        ids = [resumed.next_block()["id"] for _ in range(BUFFER)]
+        self.assertEqual(ids, ["%s-%d" % (run, i) for i in
+                               range(last_id - BUFFER + 1, last_id + 1)])
+
+    def test_an_id_of_an_earlier_run_is_a_gap_of_unknown_size(self):
+        stream = Stream(self.port)
+        self.addCleanup(stream.close)
+        self.put("ev-run")
+        event_id = stream.next_block()["id"]
+        stream.close()
+        # A second gateway on the same feed stands for this one restarted:
+        # its numbers start again, so an id of the first run tells it
+        # nothing about what the client missed.
+        _, port = self.start_gateway()
+        self.wait_for_relay(port)
+        other = Stream(port)
+        self.addCleanup(other.close)
+        self.put("ev-run-2")
+        other_id = other.next_block()["id"]
+        self.assertNotEqual(other_id.partition("-")[0],
+                            event_id.partition("-")[0])
+        other.close()
+        for stale in (event_id, "12", "garbage", "%s-x" % other_id):
+            resumed = Stream(port, last_event_id=stale)
+            self.addCleanup(resumed.close)
+            gap = resumed.next_block()
+            self.assertEqual(gap["event"], "gap", stale)
+            self.assertEqual(json.loads(gap["data"]), {"missed": "unknown"})
+            self.put("ev-after-" + str(len(stale)))
+            change = resumed.next_block()
+            self.assertEqual(change["event"], "change")
+            resumed.close()
+        # One of its own ids resumes with no gap: the changes after it
+        # follow.
+        resumed = Stream(port, last_event_id=other_id)
+        self.addCleanup(resumed.close)
+        self.put("ev-own")
+        block = resumed.next_block()
+        self.assertEqual(block["event"], "change")
 
     def test_sigterm_with_streams_open(self):
         gateway, port = self.start_gateway()

@@ -338,6 +338,24 @@ class TestList(DossierdTestCase):
         with self.assertRaises(ValueError) as caught:
             self.ids(tier="Tier 9")
         self.assertIn("'Tier 2 Watch List'", str(caught.exception))
+        # The document type, any case, in list, search and export_rows.
+        fiw = make_report("h-aze-fiw", "Azerbaijan", 2010,
+                          report_pb2.TIER_UNSPECIFIED)
+        fiw.doc_type = "Freedom in the World"
+        self.client.put(fiw)
+        self.assertEqual(self.ids(doc_type="freedom in the WORLD"),
+                         ["h-aze-fiw"])
+        self.assertEqual(self.ids(doc_type="Trafficking in Persons Report",
+                                  country="AZE", year=2010), ["g-aze-2010"])
+        self.assertEqual(self.ids(doc_type="Freedom"), [])
+        found = self.client.search("paragraph", doc_type="Freedom in the "
+                                   "World", facets=True)
+        self.assertEqual([h.report.id for h in found.hits], ["h-aze-fiw"])
+        facet = [f for f in found.facets if f.field == "doc_type"]
+        self.assertEqual([(c.value, c.count) for c in facet[0].counts],
+                         [("Freedom in the World", 1)])
+        self.assertEqual([r["id"] for r in self.client.export_rows(
+            ("id",), doc_type="FREEDOM IN THE WORLD")], ["h-aze-fiw"])
         summary = next(self.client.list(country="Somalia"))
         self.assertEqual(tier_name(summary.tier), "Special Case")
         self.assertEqual(tier_name(report_pb2.TIER_2_WATCH_LIST),
@@ -940,7 +958,8 @@ class TestQueries(DossierdTestCase):
             "year": {"2004": 1, "2005": 1, "2006": 1, "2007": 1},
             "tier": {"TIER_3": 2, "TIER_2": 1, "TIER_2_WATCH_LIST": 1},
             "country": {"AZE": 4},
-            "publisher": {"United States Department of State": 4}})
+            "publisher": {"United States Department of State": 4},
+            "doc_type": {"Trafficking in Persons Report": 4}})
         tiers = [f for f in page.facets if f.field == "tier"][0]
         self.assertEqual(tiers.counts[0].value, "TIER_3")  # most frequent
         self.assertCode(INVALID_ARGUMENT, self.client.search, "forced labor",

@@ -226,6 +226,35 @@ class WebPageTest(unittest.TestCase):
         self.assertNotIn("null", self.browser.find_element(
             By.CSS_SELECTOR, ".results").text)
 
+    def test_document_type_facet_and_filter(self):
+        self.open("#/search?q=government")
+        links = self.wait.until(lambda d: d.find_elements(
+            By.CSS_SELECTOR, ".facet[data-field=doc_type] a"))
+        total = int(self.browser.find_element(By.ID, "total")
+                    .text.split()[0])
+        counts = {a.get_attribute("data-value"):
+                  int(a.find_element(By.CSS_SELECTOR, ".count")
+                      .text.strip(" ()")) for a in links}
+        self.assertEqual(sum(counts.values()), total, counts)
+        self.assertEqual(len(counts), 3, counts)  # TIP, HRR, HRW
+        value = "Country Reports on Human Rights Practices"
+        self.browser.find_element(
+            By.CSS_SELECTOR, ".facet[data-field=doc_type] a[data-value='%s']"
+            % value).click()
+        self.wait.until(EC.url_contains("type=Country"))
+        self.wait.until(EC.text_to_be_present_in_element(
+            (By.ID, "total"), "%d report" % counts[value]))
+        self.assertEqual([h.get_attribute("data-id") for h in self.hits()],
+                         ["hrr-2004-eri"])
+        self.assertEqual(self.browser.find_element(By.ID, "f-type")
+                         .get_attribute("value"), value)
+        chip = self.browser.find_element(By.CSS_SELECTOR, ".chips a")
+        self.assertIn("document type", chip.text)
+        # Without a query, the filter lists (List) that type's reports.
+        self.go("#/search?type=world%20report")
+        self.wait.until(lambda d: [h.get_attribute("data-id")
+                                   for h in self.hits()] == ["hrw-wr-2013-mmr"])
+
     def test_open_report(self):
         self.open("#/search?q=azerbaijan&country=AZE&from=2004&to=2004")
         link = self.wait.until(EC.element_to_be_clickable(

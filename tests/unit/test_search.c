@@ -346,11 +346,13 @@ test_facets(void **state) {
         fx->store, &(search_t){.query = "forced", .page_size = 1, .facets = 1},
         "d1", __LINE__);
     assert_int_equal(resp->total_hits, 4);
-    assert_int_equal(resp->n_facets, 4);
+    assert_int_equal(resp->n_facets, 5);
     s_assert_facet(resp->facets[0], "year", "2004=2 2005=2");
     s_assert_facet(resp->facets[1], "tier", "TIER_2=2 TIER_1=1 TIER_3=1");
     s_assert_facet(resp->facets[2], "country", "AZE=2 CIV=2");
     s_assert_facet(resp->facets[3], "publisher", "US DoS=3 UNHCR=1");
+    s_assert_facet(resp->facets[4], "doc_type",
+                   "Trafficking in Persons Report=4");
     dossier__v1__search_response__free_unpacked(resp, NULL);
 
     resp = s_expect(

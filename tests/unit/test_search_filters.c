@@ -1,10 +1,11 @@
-/*  test_search_filters.c: search filters (country, publisher, tier, a
-    year range) as postings of filter terms in the full-text index
-    (server/store/fts/), checked against a model: a few hundred generated
+/*  test_search_filters.c: search filters (country, publisher, tier,
+    document type, a year range) as postings of filter terms in the full-text
+   index (server/store/fts/), checked against a model: a few hundred generated
     reports over several batches, every filter combination's hits (ids,
     order, scores, total) compared with the unfiltered ranking filtered by
     the model's attributes; again after updates move records between
-    years, countries, tiers and publishers and after deletes; store_check
+    years, countries, tiers, publishers and document types and after
+    deletes; store_check
     clean throughout, and dirty when a filter posting is lost; and an
     index of the previous format (no filter terms) rebuilt at open, never
     answering from the old layout. */
@@ -39,6 +40,7 @@ typedef struct {
     uint32_t year; /* 0: none */
     int country;   /* into s_countries; 0: none */
     int publisher; /* into s_publishers; 0: none */
+    int doc_type;  /* into s_doc_types; 0: none */
     Dossier__V1__Tier tier;
     char body[400];
 } model_t;
@@ -47,6 +49,9 @@ static model_t s_model[S_DOCS];
 
 static const char *s_countries[] = {"", "AZE", "CIV", "FRA", "NGA"};
 static const char *s_publishers[] = {"", "US DoS", "UNHCR", "ILO"};
+static const char *s_doc_types[] = {"", "Trafficking in Persons Report",
+                                    "Freedom in the World",
+                                    "UNHCR Eligibility Guidelines"};
 static const char *s_words[] = {"forced", "labor", "camps",  "migrants",
                                 "cocoa",  "farms", "report", "border",
                                 "child",  "wages", "debt",   "bondage"};
@@ -68,6 +73,7 @@ s_randomize(fixture_t *fx, int i) {
     m->year = s_rand(fx, 10) == 0 ? 0 : 1990 + s_rand(fx, 56);
     m->country = (int)s_rand(fx, 5);
     m->publisher = (int)s_rand(fx, 4);
+    m->doc_type = (int)s_rand(fx, 4);
     m->tier = (Dossier__V1__Tier)s_rand(fx, 6);
     m->body[0] = '\0';
     uint32_t n = 3 + s_rand(fx, 25);
@@ -90,7 +96,7 @@ s_put_model(store_batch_t *batch, int i) {
     r.tier = m->tier;
     r.publisher = (char *)s_publishers[m->publisher];
     r.publication_date = "2001-01-01";
-    r.doc_type = "Report";
+    r.doc_type = (char *)s_doc_types[m->doc_type];
     r.cite_as = "cite";
     r.body = body;
     r.n_body = 1;
@@ -153,6 +159,8 @@ typedef struct {
     int country_model;   /* what it selects in the model; -1 nothing */
     const char *publisher;
     int publisher_model;
+    const char *doc_type;
+    int doc_type_model;
     uint32_t year_min, year_max;
     Dossier__V1__Tier tier;
 } filter_t;
@@ -168,6 +176,10 @@ s_model_passes(const model_t *m, const filter_t *f) {
     }
     if (f->publisher &&
         (f->publisher_model < 0 || m->publisher != f->publisher_model)) {
+        return false;
+    }
+    if (f->doc_type &&
+        (f->doc_type_model < 0 || m->doc_type != f->doc_type_model)) {
         return false;
     }
     if ((f->year_min || f->year_max) && m->year == 0) {
@@ -200,6 +212,7 @@ s_search(store_t *store, const char *query, const filter_t *f,
     if (f) {
         filter.country = (char *)(f->country ? f->country : "");
         filter.publisher = (char *)(f->publisher ? f->publisher : "");
+        filter.doc_type = (char *)(f->doc_type ? f->doc_type : "");
         filter.year_min = f->year_min;
         filter.year_max = f->year_max;
         filter.tier = f->tier;
@@ -221,6 +234,16 @@ static const filter_t s_filters[] = {
     {.country = "Atlantis", .country_model = -1},
     {.publisher = "unhcr", .publisher_model = 2},
     {.publisher = "nobody", .publisher_model = -1},
+    /* Document types compare case-insensitively, as publishers. */
+    {.doc_type = "trafficking in persons REPORT", .doc_type_model = 1},
+    {.doc_type = "UNHCR Eligibility Guidelines", .doc_type_model = 3},
+    {.doc_type = "Freedom", .doc_type_model = -1},
+    {.doc_type = "Freedom in the World",
+     .doc_type_model = 2,
+     .country = "AZE",
+     .country_model = 1,
+     .year_min = 2000,
+     .year_max = 2040},
     {.tier = DOSSIER__V1__TIER__TIER_2},
     {.tier = DOSSIER__V1__TIER__SPECIAL_CASE},
     {.year_min = 2004, .year_max = 2004},

@@ -466,6 +466,8 @@ static const char *const s_countries[][2] = {
 };
 static const char *const s_publishers[] = {"USDOS", "usdos",
                                            "Human Rights Watch", ""};
+static const char *const s_doc_types[] = {NULL, "Freedom in the World",
+                                          "freedom in the WORLD"};
 
 static void
 s_corpus_fill(s_corpus_t *c, store_t *store) {
@@ -479,7 +481,8 @@ s_corpus_fill(s_corpus_t *c, store_t *store) {
         const char *const *country = s_countries[i % 6];
         uint32_t year = i % 11 == 10 ? 0 : 2000 + (uint32_t)(i % 7);
         s_rec(&c->rec[i], c->ids[i], country[0], country[1], year,
-              (Dossier__V1__Tier)(i % 6), s_publishers[i % 4], NULL);
+              (Dossier__V1__Tier)(i % 6), s_publishers[i % 4],
+              s_doc_types[i % 3]);
         store_put_result_t res;
         assert_ok(store_put(batch, &c->rec[i].r, NULL, &res, &err), &err);
     }
@@ -504,6 +507,9 @@ s_matches(const store_filter_t *f, const Dossier__V1__Report *r) {
         }
     }
     if (f->publisher && strcasecmp(f->publisher, r->publisher) != 0) {
+        return false;
+    }
+    if (f->doc_type && strcasecmp(f->doc_type, r->doc_type) != 0) {
         return false;
     }
     return true;
@@ -595,6 +601,11 @@ test_list_pagination(void **state) {
         {.publisher = "nobody"},
         {.publisher = "usdos", .tier = DOSSIER__V1__TIER__TIER_2},
         {.publisher = "usdos", .year_min = 2002, .year_max = 2004},
+        {.doc_type = "Freedom in the World"},
+        {.doc_type = "trafficking in persons report"},
+        {.doc_type = "Freedom"},
+        {.doc_type = "FREEDOM IN THE WORLD", .country_key = aze},
+        {.doc_type = "Freedom in the World", .publisher = "usdos"},
         {.year_min = 2100},
     };
     const uint32_t sizes[] = {1, 3, 7, 50, 1000};

@@ -169,14 +169,14 @@ s_check_postings(MDB_cursor *const *curs, const segs_t *segs, doc_t *doc,
     return DOSSIER_OK;
 }
 
-/*  Whether the country and publisher ids of attributes a are those of
-    report r's values in the dictionary (a value it lacks reads as 0), in
-    *same. */
+/*  Whether the country, publisher and document type ids of attributes a
+    are those of report r's values in the dictionary (a value it lacks
+    reads as 0), in *same. */
 static dossier_status_t
 s_dict_agrees(store_fts_t *fts, MDB_txn *txn, const Dossier__V1__Report *r,
               const attr_t *a, bool *same, dossier_error_t *err) {
     char key_buf[256];
-    uint32_t country = 0, publisher = 0;
+    uint32_t country = 0, publisher = 0, doc_type = 0;
     fts_report_country(r, key_buf, sizeof(key_buf));
     dossier_status_t st = DOSSIER_OK;
     if (key_buf[0]) {
@@ -186,7 +186,12 @@ s_dict_agrees(store_fts_t *fts, MDB_txn *txn, const Dossier__V1__Report *r,
         st = fts_dict_find(fts, txn, S_DICT_PUBLISHER, r->publisher, &publisher,
                            err);
     }
-    *same = a->country == country && a->publisher == publisher;
+    if (st == DOSSIER_OK && r->doc_type && r->doc_type[0]) {
+        st = fts_dict_find(fts, txn, S_DICT_DOC_TYPE, r->doc_type, &doc_type,
+                           err);
+    }
+    *same = a->country == country && a->publisher == publisher &&
+            a->doc_type == doc_type;
     return st;
 }
 

@@ -17,7 +17,7 @@
 #include "text.h"
 
 #define S_ATTRS_PER_CHUNK 64
-#define S_ATTR_SIZE 20
+#define S_ATTR_SIZE 24
 #define S_DICT_KEY_MAX 400
 
 /* ---- Collection state and per-document attributes. ---- */
@@ -73,6 +73,7 @@ s_attr_decode(const uint8_t *p, attr_t *a) {
     a->year = (uint16_t)(p[16] | p[17] << 8);
     a->tier = p[18];
     a->live = p[19];
+    a->doc_type = fts_get_le32(p + 20);
 }
 
 static void
@@ -85,6 +86,7 @@ s_attr_encode(uint8_t *p, const attr_t *a) {
     p[17] = (uint8_t)(a->year >> 8);
     p[18] = a->tier;
     p[19] = a->live;
+    fts_le32(p + 20, a->doc_type);
 }
 
 bool
@@ -163,12 +165,13 @@ fts_ids_get(store_fts_t *fts, MDB_txn *txn, const char *id, uint32_t *docno,
 /* ---- The dictionary of attribute values (countries, publishers). ---- */
 
 /*  The dictionary key of a value: kind, then the value (publishers
-    case- and accent-folded with text_fold, as List compares them), cut
+    and document types case- and accent-folded with text_fold, as List
+    compares them), cut
     to S_DICT_KEY_MAX bytes. Returns its length, 0 when out of memory. */
 static size_t
 s_dict_key(char kind, const char *value, uint8_t *key) {
     char *folded = NULL;
-    if (kind == S_DICT_PUBLISHER) {
+    if (kind == S_DICT_PUBLISHER || kind == S_DICT_DOC_TYPE) {
         folded = text_fold(value, strlen(value));
         if (!folded) {
             return 0;
@@ -493,6 +496,7 @@ fts_doc_filters(doc_t *d, const attr_t *a) {
     } filters[] = {{FTS_FILTER_COUNTRY, a->country},
                    {FTS_FILTER_PUBLISHER, a->publisher},
                    {FTS_FILTER_TIER, a->tier},
+                   {FTS_FILTER_DOC_TYPE, a->doc_type},
                    {FTS_FILTER_YEAR, a->year}};
     for (size_t i = 0; i < sizeof filters / sizeof filters[0]; i++) {
         if (!filters[i].value) {

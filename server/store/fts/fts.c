@@ -33,20 +33,18 @@
     skip to its documents by block (block headers carry the last docno, so
     whole blocks are passed without decoding). The filters take part as
     terms of their own (fts_internal.h, "Filters as terms"): country,
-    publisher and tier one filter term each, a year range of up to 8
-    years the union of its years' terms, each skipping like a word; a
-    wider or open-ended range is checked on the candidates' attributes.
-    Each document matching every term and filter then passes the
-    exclusions and the phrase checks (positions decoded only then) and
-    is counted, so total_hits and
-    facets are exact; unless the request accepts an estimate
-    (estimate_total_hits, no facets): then a phrase is checked only where
-    the document could still enter the page and for a uniform sample of
-    the candidates, and total_hits is the candidates times the sample's
-    pass rate (flagged total_hits_estimated). Scoring is BM25 (k1 1.2,
-    b 0.75, idf = ln(1 + (N - df + 0.5) / (df + 0.5))): a document is
-    scored only when the sum of its blocks' bounds (BM25 of the block's
-    largest frequency at its smallest length), then its own frequencies
+    publisher, tier and document type one filter term each, a year range of up
+   to 8 years the union of its years' terms, each skipping like a word; a wider
+   or open-ended range is checked on the candidates' attributes. Each document
+   matching every term and filter then passes the exclusions and the phrase
+   checks (positions decoded only then) and is counted, so total_hits and facets
+   are exact; unless the request accepts an estimate (estimate_total_hits, no
+   facets): then a phrase is checked only where the document could still enter
+   the page and for a uniform sample of the candidates, and total_hits is the
+   candidates times the sample's pass rate (flagged total_hits_estimated).
+   Scoring is BM25 (k1 1.2, b 0.75, idf = ln(1 + (N - df + 0.5) / (df + 0.5))):
+   a document is scored only when the sum of its blocks' bounds (BM25 of the
+   block's largest frequency at its smallest length), then its own frequencies
     at those lengths, can still enter the top k, and a one-term query
     with no per-document condition counts whole blocks that cannot,
     without decoding them.
@@ -66,8 +64,9 @@
 
 /* The layout of the index; an older one is rebuilt at open. 3: publishers
    folded with text_fold. 4: one postings database per segment slot. 5:
-   filter terms (year, country, publisher, tier) as postings. */
-#define S_FORMAT 5
+   filter terms (year, country, publisher, tier) as postings. 6: the
+   document type as an attribute and a filter term. */
+#define S_FORMAT 6
 
 /* The meta key of a pending rebuild; its value is the id of the last
    record indexed ("" before the first). */

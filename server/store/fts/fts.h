@@ -9,9 +9,10 @@
       fts_docs   docno (integer key)      -> record id
       fts_attrs  docno / 64 (int key)     -> 64 fixed records: length in
                                              terms, country, publisher,
-                                             date, year, tier, live
+                                             date, year, tier, live,
+                                             document type
       fts_dict   kind value               -> small integer (country,
-                                             publisher)
+                                             publisher, document type)
                  kind|0x80 id (BE)        -> value as first seen
       fts_meta   "state"                  -> next docno, live docs, total
                                              length

@@ -34,6 +34,7 @@
 #define S_BLOCK_BYTES 1600
 #define S_DICT_COUNTRY 'c'
 #define S_DICT_PUBLISHER 'p'
+#define S_DICT_DOC_TYPE 'd'
 #define S_END UINT32_MAX
 /* A term's key prefix: its segment id (BE) and the term. */
 #define S_PTERM_MAX (4 + TOKENIZE_MAX_TERM)
@@ -234,7 +235,8 @@ typedef struct {
     uint32_t len;
     uint32_t country;
     uint32_t publisher;
-    uint32_t date; /* yyyymmdd, 0 unknown */
+    uint32_t date;     /* yyyymmdd, 0 unknown */
+    uint32_t doc_type; /* dictionary id, 0 none */
     uint16_t year;
     uint8_t tier;
     uint8_t live;
@@ -329,10 +331,11 @@ void fts_doc_free(doc_t *d);
     t.first + t.tf). */
 int fts_doc_build(doc_t *d, const Dossier__V1__Report *report);
 
-/*  Filters as terms. A document's year, country, publisher and tier are
-    each a term of the index too, "\x01" and a kind letter before the
-    value (the year in five digits, so year terms sort as years; country
-    and publisher by their dictionary ids): the tokenizer never makes a
+/*  Filters as terms. A document's year, country, publisher, tier and
+    document type are each a term of the index too, "\x01" and a kind
+    letter before the value (the year in five digits, so year terms sort
+    as years; country, publisher and document type by their dictionary
+    ids): the tokenizer never makes a
     term holding "\x01", so no query word reaches them. A filtered search
     then intersects their postings like a word's, skipping by block, and
     never reads a candidate's attributes for them. Each posting has
@@ -342,6 +345,7 @@ int fts_doc_build(doc_t *d, const Dossier__V1__Report *report);
 #define FTS_FILTER_PUBLISHER 'p'
 #define FTS_FILTER_TIER 't'
 #define FTS_FILTER_YEAR 'y'
+#define FTS_FILTER_DOC_TYPE 'd'
 /* Room for a filter term and its NUL. */
 #define FTS_FILTER_TERM_MAX 16
 

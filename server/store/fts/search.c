@@ -29,7 +29,7 @@
    years selects too much for driving by it to pay. */
 #define S_YEAR_TERMS_MAX 8
 /* Filters as postings: country, publisher, tier, years. */
-#define S_FILTERS_MAX 4
+#define S_FILTERS_MAX 5
 
 /* ---- Search: postings iterators. ---- */
 
@@ -456,7 +456,7 @@ typedef struct {
     attrs_t attrs;
     heap_t heap;
     uint64_t total;
-    counts_t by_year, by_tier, by_country, by_publisher;
+    counts_t by_year, by_tier, by_country, by_publisher, by_doc_type;
     /* Scratch for phrase checks. */
     uint32_t *pos[QUERY_MAX_TERMS];
     uint32_t pos_cap[QUERY_MAX_TERMS];
@@ -592,7 +592,8 @@ s_consider(search_t *s, uint32_t d) {
         if ((a.year && s_count(&s->by_year, a.year) != 0) ||
             (a.tier && s_count(&s->by_tier, a.tier) != 0) ||
             (a.country && s_count(&s->by_country, a.country) != 0) ||
-            (a.publisher && s_count(&s->by_publisher, a.publisher) != 0)) {
+            (a.publisher && s_count(&s->by_publisher, a.publisher) != 0) ||
+            (a.doc_type && s_count(&s->by_doc_type, a.doc_type) != 0)) {
             s->oom = true;
             return false;
         }
@@ -738,8 +739,10 @@ s_request_hash(const Dossier__V1__SearchRequest *req) {
     if (f) {
         const char *c = f->country ? f->country : "";
         const char *p = f->publisher ? f->publisher : "";
+        const char *t = f->doc_type ? f->doc_type : "";
         h = (h ^ fts_hash(c, strlen(c))) * 16777619u;
         h = (h ^ fts_hash(p, strlen(p))) * 16777619u;
+        h = (h ^ fts_hash(t, strlen(t))) * 16777619u;
         h = (h ^ f->year_min) * 16777619u;
         h = (h ^ f->year_max) * 16777619u;
         h = (h ^ (uint32_t)f->tier) * 16777619u;
@@ -807,6 +810,7 @@ s_search_free(search_t *s) {
     free(s->by_tier.counts);
     free(s->by_country.counts);
     free(s->by_publisher.counts);
+    free(s->by_doc_type.counts);
 }
 
 /*  Index of term among the first n of iters, adding it when absent. */
@@ -886,6 +890,16 @@ s_filters_prepare(search_t *s, const Dossier__V1__ReportFilter *f, bool *none,
             *none = true;
         } else if (st == DOSSIER_OK) {
             st = s_filter_add(s, FTS_FILTER_PUBLISHER, id, id, none, err);
+        }
+    }
+    if (st == DOSSIER_OK && f->doc_type && f->doc_type[0]) {
+        uint32_t id = 0;
+        st = fts_dict_find(s->fts, s->txn, S_DICT_DOC_TYPE, f->doc_type, &id,
+                           err);
+        if (st == DOSSIER_OK && id == 0) {
+            *none = true;
+        } else if (st == DOSSIER_OK) {
+            st = s_filter_add(s, FTS_FILTER_DOC_TYPE, id, id, none, err);
         }
     }
     if (st == DOSSIER_OK && f->tier) {
@@ -1290,12 +1304,14 @@ store_fts_search(store_fts_t *fts, MDB_txn *txn,
         }
     }
     if (req->facets) {
-        resp->facets = calloc(4, sizeof(*resp->facets));
+        resp->facets = calloc(5, sizeof(*resp->facets));
         if (!resp->facets || !s_facet_add(&s, resp, "year", &s.by_year, 'y') ||
             !s_facet_add(&s, resp, "tier", &s.by_tier, 't') ||
             !s_facet_add(&s, resp, "country", &s.by_country, S_DICT_COUNTRY) ||
             !s_facet_add(&s, resp, "publisher", &s.by_publisher,
-                         S_DICT_PUBLISHER)) {
+                         S_DICT_PUBLISHER) ||
+            !s_facet_add(&s, resp, "doc_type", &s.by_doc_type,
+                         S_DICT_DOC_TYPE)) {
             st = fts_oom(err);
             goto done;
         }

@@ -538,13 +538,13 @@ fts_update(store_fts_batch_t *batch, MDB_txn *txn,
         }
         doc_len = doc->n_toks;
         char key_buf[256];
-        attr_t a = {doc_len,
-                    0,
-                    0,
-                    s_parse_date(new_report->publication_date),
-                    (uint16_t)(new_report->year > 65535 ? 0 : new_report->year),
-                    (uint8_t)new_report->tier,
-                    1};
+        attr_t a = {
+            .len = doc_len,
+            .date = s_parse_date(new_report->publication_date),
+            .year = (uint16_t)(new_report->year > 65535 ? 0 : new_report->year),
+            .tier = (uint8_t)new_report->tier,
+            .live = 1,
+        };
         fts_report_country(new_report, key_buf, sizeof(key_buf));
         if (key_buf[0]) {
             st = fts_dict_intern(fts, txn, S_DICT_COUNTRY, key_buf, &a.country,
@@ -554,6 +554,11 @@ fts_update(store_fts_batch_t *batch, MDB_txn *txn,
             new_report->publisher[0]) {
             st = fts_dict_intern(fts, txn, S_DICT_PUBLISHER,
                                  new_report->publisher, &a.publisher, err);
+        }
+        if (st == DOSSIER_OK && new_report->doc_type &&
+            new_report->doc_type[0]) {
+            st = fts_dict_intern(fts, txn, S_DICT_DOC_TYPE,
+                                 new_report->doc_type, &a.doc_type, err);
         }
         if (st == DOSSIER_OK) {
             st = fts_attr_write(fts, txn, docno, &a, err);
