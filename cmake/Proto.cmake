@@ -5,7 +5,7 @@
 #   python/dossier/v1/*_pb2.py   the Python client's messages
 
 set(DOSSIER_PROTO_DIR ${PROJECT_SOURCE_DIR}/proto)
-set(DOSSIER_PROTOS rpc options report reports)
+set(DOSSIER_PROTOS rpc options report reports cluster)
 set(DOSSIER_GEN_DIR ${CMAKE_BINARY_DIR}/gen)
 set(DOSSIER_PY_DIR ${CMAKE_BINARY_DIR}/python)
 

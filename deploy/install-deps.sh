@@ -8,6 +8,7 @@ packages=(
     libzmq3-dev libczmq-dev
     libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev
     liblmdb-dev lmdb-utils
+    libraft-dev libuv1-dev  # a cluster's Raft (server/cluster/)
     libsodium-dev libssl-dev
     libjansson-dev libcmocka-dev unicode-data
     libmicrohttpd-dev wrk curl

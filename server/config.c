@@ -4,12 +4,15 @@
 #include <czmq.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stdio.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
+#include "cluster/peers.h"
 #include "config.h"
 #include "confcheck.h"
 #include "suggest.h"
@@ -70,6 +73,12 @@ static const s_setting_t s_settings[] = {
     /* Connections before authentication. */
     {"handshake_timeout_ms", S_UINT, S_AT(handshake_timeout_ms), 100, 600000},
     {"max_connections", S_UINT, S_AT(max_connections), 0, 1000000},
+    /* A node of a Raft cluster. */
+    {"node_id", S_UINT, S_AT(node_id), 1, 1000000},
+    {"raft", S_STRING, S_AT(raft), 0, 0},
+    {"peers", S_STRING, S_AT(peers), 0, 0},
+    {"raft_election_timeout_ms", S_UINT, S_AT(raft_election_timeout_ms), 200,
+     60000},
 };
 #define S_N_SETTINGS (sizeof s_settings / sizeof s_settings[0])
 
@@ -150,6 +159,21 @@ static const char s_usage[] =
     "                             record count and exit (refuses a DIR\n"
     "                             holding a store without --force)\n"
     "  --help                     this text\n"
+    "\n";
+
+/* A second literal: one of over 4,095 characters is not portable C. */
+static const char s_usage_cluster[] =
+    "A node of a Raft cluster (docs/OPERATIONS.md, Cluster):\n"
+    "  --node-id N                this node's id in a Raft cluster (1 or\n"
+    "                             more); with --raft: run as a node\n"
+    "  --raft HOST:PORT           this node's Raft address (loopback\n"
+    "                             only without --insecure: Raft traffic\n"
+    "                             is not encrypted)\n"
+    "  --peers ID=HOST:PORT,...   every node of a new cluster, this one\n"
+    "                             included, the same on each node; read\n"
+    "                             on the first start only\n"
+    "  --raft-election-timeout-ms N\n"
+    "                             Raft's election timeout (1000)\n"
     "\n"
     "SIZE takes K, M, G, T suffixes (binary). The config file uses the\n"
     "same names with '_' for '-':\n"
@@ -157,9 +181,19 @@ static const char s_usage[] =
     "      bind = tcp://127.0.0.1:7531\n"
     "      data = /var/lib/dossier\n";
 
+static char s_usage_joined[sizeof s_usage + sizeof s_usage_cluster];
+
+static void
+s_join_usage(void) {
+    snprintf(s_usage_joined, sizeof s_usage_joined, "%s%s", s_usage,
+             s_usage_cluster);
+}
+
 const char *
 config_usage(void) {
-    return s_usage;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, s_join_usage);
+    return s_usage_joined;
 }
 
 bool
@@ -403,6 +437,7 @@ s_defaults(config_t *config) {
     config->idempotency_max_keys = 1000000;
     config->handshake_timeout_ms = 5000;
     config->max_connections = 1024;
+    config->raft_election_timeout_ms = 1000;
 }
 
 /*  Refuses a tcp:// endpoint whose port is not 1-65535, 0 or "*":
@@ -584,6 +619,11 @@ config_from_args(config_t *config, int argc, char **argv,
     if (port_rc != DOSSIER_OK) {
         return port_rc;
     }
+    dossier_status_t cluster_rc = cluster_config_check(
+        config->node_id, config->raft, config->peers, config->insecure, err);
+    if (cluster_rc != DOSSIER_OK) {
+        return cluster_rc;
+    }
     if (config->max_map_size && config->map_size > config->max_map_size) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
                                  "map_size (%zu) is larger than max_map_size "
@@ -607,5 +647,7 @@ config_free(config_t *config) {
     free(config->backup_dir);
     free(config->feed_bind);
     free(config->restore_file);
+    free(config->raft);
+    free(config->peers);
     memset(config, 0, sizeof *config);
 }

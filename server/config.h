@@ -52,6 +52,13 @@ typedef struct {
     bool force;                    /* --force: restore over a store */
     bool help;                     /* --help was given */
 
+    /* A node of a Raft cluster (docs/OPERATIONS.md "Cluster"); node_id 0
+       and raft NULL: a standalone server. */
+    unsigned node_id; /* --node-id N, 1 or more */
+    char *raft;       /* --raft HOST:PORT, this node's Raft address */
+    char *peers;      /* --peers ID=HOST:PORT,...: the first start's */
+    unsigned raft_election_timeout_ms; /* Raft's election timeout, 1000 */
+
     /* The audit log's bounds (docs/OPERATIONS.md "Audit"); 0: none. */
     struct {
         unsigned max_age_days;       /* older entries are pruned, 365 */

@@ -18,6 +18,7 @@
 
 #include "fsops.h"
 #include "net/auth.h"
+#include "cluster/cluster.h"
 #include "config.h"
 #include "exec/job.h"
 #include "log.h"
@@ -112,6 +113,7 @@ main(int argc, char **argv) {
     auth_t *auth = NULL;
     store_t *store = NULL;
     loop_t *loop = NULL;
+    cluster_t *cluster = NULL;
     uint64_t replies = 0;
     if (methods_init(&err) != DOSSIER_OK) {
         log_error("method table does not match the service: %s", err.message);
@@ -134,6 +136,11 @@ main(int argc, char **argv) {
         log_info("removed %d partial backup cop%s left by an interrupted "
                  "Backup",
                  stale, stale == 1 ? "y" : "ies");
+    }
+    if (config.node_id) {
+        /* A node's Raft thread applies every batch, merges included:
+           nothing is left for a writer's idle time. */
+        config.merge_idle_ms = 0;
     }
     store_options_t options = {
         .map_size = config.map_size,
@@ -161,7 +168,15 @@ main(int argc, char **argv) {
         log_warn("no_sync is on: commits are not flushed to disk; a power "
                  "failure or OS crash can lose acknowledged writes");
     }
-    handler_env_t env = {.store = store};
+    handler_env_t env = {.store = store, .config = &config};
+    if (config.node_id) {
+        cluster = cluster_new(&config, &env, &err);
+        if (!cluster) {
+            log_error("%s", err.message);
+            goto cleanup_store;
+        }
+        env.cluster = cluster_hooks(cluster);
+    }
     loop = loop_new(&config, &env, auth, &err);
     if (!loop) {
         log_error("%s", err.message);
@@ -195,6 +210,8 @@ main(int argc, char **argv) {
 cleanup_loop:
     loop_destroy(&loop);
 cleanup_store:
+    /* After the loop: its writer, which submits to it, is joined. */
+    cluster_destroy(&cluster);
     store_destroy(&store);
 cleanup_pidfile:
     pidfile_remove(&pidfile);

@@ -182,6 +182,7 @@ extern const cli_verb_t cli_verb_log;
 extern const cli_verb_t cli_verb_diff;
 extern const cli_verb_t cli_verb_keygen;
 extern const cli_verb_t cli_verb_whoami;
+extern const cli_verb_t cli_verb_cluster;
 extern const cli_verb_t cli_verb_edit;
 extern const cli_verb_t cli_verb_audit;
 extern const cli_verb_t cli_verb_watch;

@@ -29,7 +29,14 @@ s_health_show(const cli_global_t *g, dossier_client_t *client,
         if (strncmp(name, prefix, strlen(prefix)) == 0) {
             name += strlen(prefix);
         }
-        printf("%s\n", name);
+        if (h->node_id) {
+            /* A node of a cluster: its part and the leader it knows. */
+            printf("%s %s (node %llu, leader %llu)\n", name, h->role,
+                   (unsigned long long)h->node_id,
+                   (unsigned long long)h->leader_id);
+        } else {
+            printf("%s\n", name);
+        }
     }
     if (h->status != DOSSIER__V1__SERVING_STATUS__SERVING_STATUS_SERVING) {
         rc = CLI_EXIT_REFUSED;

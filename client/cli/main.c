@@ -21,7 +21,7 @@ static const cli_verb_t *const s_verbs[] = {
     &cli_verb_stats,  &cli_verb_health, &cli_verb_describe, &cli_verb_backup,
     &cli_verb_export, &cli_verb_keygen, &cli_verb_whoami,   &cli_verb_edit,
     &cli_verb_audit,  &cli_verb_watch,  &cli_verb_call,     &cli_verb_token,
-    &cli_verb_users,  &cli_verb_log,    &cli_verb_diff,
+    &cli_verb_users,  &cli_verb_log,    &cli_verb_diff,     &cli_verb_cluster,
 };
 #define S_NVERBS (sizeof s_verbs / sizeof s_verbs[0])
 

@@ -25,6 +25,14 @@ handle_health(const handler_env_t *env, job_t *job, dossier_error_t *err) {
             ? DOSSIER__V1__SERVING_STATUS__SERVING_STATUS_NOT_SERVING
             : DOSSIER__V1__SERVING_STATUS__SERVING_STATUS_SERVING;
     response.max_message_bytes = env->config->max_message_bytes;
+    response.role = (char *)"standalone";
+    if (env->cluster) {
+        handler_cluster_status_t status;
+        env->cluster->status(env->cluster->arg, &status);
+        response.role = (char *)status.role;
+        response.leader_id = status.leader_id;
+        response.node_id = status.node_id;
+    }
     return job_set_payload(job, &response.base, err);
 }
 
@@ -81,5 +89,38 @@ handle_whoami(const handler_env_t *env, job_t *job, dossier_error_t *err) {
     response.security = (char *)env->users->security;
     response.via = job->via;
     response.token_id = job->token_id;
+    return job_set_payload(job, &response.base, err);
+}
+
+dossier_status_t
+handle_cluster_status(const handler_env_t *env, job_t *job,
+                      dossier_error_t *err) {
+    if (!env->cluster) {
+        return dossier_error_set(err, DOSSIER_FAILED_PRECONDITION,
+                                 "this server is not a node of a cluster "
+                                 "(started without --node-id and --raft)");
+    }
+    handler_cluster_status_t status;
+    env->cluster->status(env->cluster->arg, &status);
+    Dossier__V1__ClusterStatusResponse response =
+        DOSSIER__V1__CLUSTER_STATUS_RESPONSE__INIT;
+    response.node_id = status.node_id;
+    response.role = (char *)status.role;
+    response.leader_id = status.leader_id;
+    response.term = status.term;
+    response.commit_index = status.commit_index;
+    response.applied_index = status.applied_index;
+    response.last_index = status.last_index;
+    Dossier__V1__ClusterNode nodes[HANDLER_CLUSTER_NODES];
+    Dossier__V1__ClusterNode *pointers[HANDLER_CLUSTER_NODES];
+    for (size_t i = 0; i < status.n_nodes; i++) {
+        dossier__v1__cluster_node__init(&nodes[i]);
+        nodes[i].id = status.nodes[i].id;
+        nodes[i].address = status.nodes[i].address;
+        nodes[i].match_index = status.nodes[i].match_index;
+        pointers[i] = &nodes[i];
+    }
+    response.nodes = pointers;
+    response.n_nodes = status.n_nodes;
     return job_set_payload(job, &response.base, err);
 }

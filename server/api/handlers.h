@@ -25,6 +25,8 @@
 #define DOSSIER_SERVER_HANDLERS_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "exec/job.h"
@@ -46,6 +48,38 @@ typedef struct {
     const char *security;
 } handler_users_t;
 
+/*  A cluster node's state as its Raft thread last saw it (at most 20 ms
+    before): Health and ClusterStatus. */
+#define HANDLER_CLUSTER_NODES 7
+typedef struct {
+    uint64_t node_id;
+    /* "leader", "follower", "candidate", or "unavailable" while starting
+       or stopping; a static string. */
+    const char *role;
+    uint64_t leader_id; /* 0: none known */
+    uint64_t term, commit_index, applied_index, last_index;
+    size_t n_nodes;
+    struct {
+        uint64_t id;
+        char address[32];
+        uint64_t match_index; /* the leader's view; 0 on a follower */
+    } nodes[HANDLER_CLUSTER_NODES];
+} handler_cluster_status_t;
+
+/*  The cluster (server/cluster/), as the rest of the server sees it:
+    filled by main when dossierd runs as a node of a Raft cluster; NULL
+    in handler_env_t for a standalone server. */
+typedef struct {
+    /* Health, ClusterStatus: fills *status. Any thread. */
+    void (*status)(void *arg, handler_cluster_status_t *status);
+    /* The writer thread, in place of its own commit: replicates the n
+       jobs (borrowed) through the Raft log and fills each job's outcome
+       once the entry is committed and applied on this node, or an
+       error (UNAVAILABLE: no leader, or the outcome is unknown). */
+    void (*submit)(void *arg, job_t **jobs, size_t n);
+    void *arg;
+} handler_cluster_t;
+
 /*  What a handler may use. Each thread has its own copy. */
 typedef struct {
     struct store_t *store;
@@ -56,6 +90,8 @@ typedef struct {
     bool shutting_down;
     /* Loop thread only (ReloadUsers, WhoAmI): NULL elsewhere. */
     const handler_users_t *users;
+    /* Any thread: the cluster, or NULL for a standalone server. */
+    const handler_cluster_t *cluster;
 } handler_env_t;
 
 typedef dossier_status_t (*handler_fn)(const handler_env_t *env, job_t *job,
@@ -130,6 +166,10 @@ dossier_status_t handle_reload_users(const handler_env_t *env, job_t *job,
                                      dossier_error_t *err);
 dossier_status_t handle_whoami(const handler_env_t *env, job_t *job,
                                dossier_error_t *err);
+/*  ClusterStatus: the node's view of its cluster; FAILED_PRECONDITION on
+    a standalone server. */
+dossier_status_t handle_cluster_status(const handler_env_t *env, job_t *job,
+                                       dossier_error_t *err);
 
 /* ---- tokens.c (api/tokens.h) ---- */
 

@@ -2,8 +2,9 @@
     one row here; methods_init() refuses to start the server otherwise.
 
     Columns: name, stage handler, write handler, runs.
-    - Get, Health, Describe, Stats run inline in the socket loop: a read
-      of one record costs less than a thread hop (DESIGN.md Concurrency).
+    - Get, Health, Describe, Stats, ClusterStatus run inline in the
+      socket loop: a read of one record costs less than a thread hop
+      (DESIGN.md Concurrency).
     - List, History, Changes, Search run on a worker: they walk many
       records and must not stall the cheap calls.
     - Put and Delete run on the writer, group-committed.
@@ -54,6 +55,7 @@ static method_t s_methods[] = {
     S_ROW("CreateToken", NULL, handle_create_token, RUNS_WRITER),
     S_ROW("ListTokens", handle_list_tokens, NULL, RUNS_WORKER),
     S_ROW("RevokeToken", NULL, handle_revoke_token, RUNS_WRITER),
+    S_ROW("ClusterStatus", handle_cluster_status, NULL, RUNS_INLINE),
 };
 /* clang-format on */
 #define S_N_METHODS (sizeof s_methods / sizeof s_methods[0])

@@ -308,7 +308,7 @@ handle_create_token(const handler_env_t *env, store_batch_t *batch, job_t *job,
                                            "no free token id; try again");
         }
     }
-    int64_t now = s_wall_ms();
+    int64_t now = store_batch_now_ms(batch);
     char created[32], expires[32] = "";
     s_iso(now, created);
     store_token_t entry = {0};
@@ -387,7 +387,7 @@ handle_revoke_token(const handler_env_t *env, store_batch_t *batch, job_t *job,
     }
     char revoked[32];
     if (!entry.revoked_ms) {
-        entry.revoked_ms = s_wall_ms();
+        entry.revoked_ms = store_batch_now_ms(batch);
         s_iso(entry.revoked_ms, revoked);
         if (entry.token->revoked_at != protobuf_c_empty_string) {
             free(entry.token->revoked_at);

@@ -66,8 +66,8 @@ s_fail_batch(job_t **jobs, size_t n, dossier_status_t rc, const char *why) {
     idempotency key is answered from the first reply without writing;
     notes of refused calls (audit_only) add their audit entry. The change
     events go out only after the commit is durable. */
-void
-commit_batch(commit_t *self, job_t **jobs, size_t n) {
+static dossier_status_t
+s_run(commit_t *self, job_t **jobs, size_t n, const commit_entry_t *entry) {
     dossier_error_t err = {0};
     store_batch_t *batch = NULL;
     dossier_status_t rc = store_batch_begin(self->env.store, &batch, &err);
@@ -75,7 +75,10 @@ commit_batch(commit_t *self, job_t **jobs, size_t n) {
         for (size_t i = 0; i < n; i++) {
             job_finish(jobs[i], rc, &err);
         }
-        return;
+        return rc;
+    }
+    if (entry) {
+        store_batch_set_clock(batch, entry->wall_ms);
     }
     recorder_batch_begin(self->recorder);
     int64_t started = job_now_ms();
@@ -85,7 +88,7 @@ commit_batch(commit_t *self, job_t **jobs, size_t n) {
         size_t mark = store_batch_mark(batch);
         if (job->audit_only) {
             /* A refused call: its code and message are already set. */
-        } else if (job_expired(job)) {
+        } else if (!entry && job_expired(job)) {
             /* Not written, but audited like every write. */
             worker_expire(job);
         } else if (recorder_replay(self->recorder, batch, job)) {
@@ -106,32 +109,58 @@ commit_batch(commit_t *self, job_t **jobs, size_t n) {
             s_fail_batch(jobs, n, rc, why);
             store_batch_abort(&batch);
             recorder_batch_begin(self->recorder);
-            return;
+            return rc;
         }
         written++;
     }
     if (written == 0) {
         store_batch_abort(&batch);
-        return;
+        return DOSSIER_OK;
     }
     rc = recorder_expire(self->recorder, batch, &err);
     if (rc != DOSSIER_OK) {
         log_warn("idempotency keys or audit entries not expired: %s",
                  err.message);
     }
-    rc = store_batch_commit(&batch, &err);
+    if (entry) {
+        rc = store_batch_set_applied(batch, entry->raft_index, &err);
+    }
+    if (rc == DOSSIER_OK) {
+        rc = store_batch_commit(&batch, &err);
+    }
+    store_batch_abort(&batch);
     if (rc != DOSSIER_OK) {
         /* None of the batch happened: no write may report success, not
            even one answered from a key this batch stored. */
         s_fail_batch(jobs, n, rc, err.message);
         recorder_batch_begin(self->recorder);
-        return;
+        return rc;
     }
     self->commits++;
     recorder_publish(self->recorder);
     log_debug("group commit: %zu writes and notes committed together (%zu "
               "answered from their idempotency key) in %lld ms",
               written, replayed, (long long)(job_now_ms() - started));
+    return DOSSIER_OK;
+}
+
+void
+commit_batch(commit_t *self, job_t **jobs, size_t n) {
+    s_run(self, jobs, n, NULL);
+}
+
+dossier_status_t
+commit_apply(commit_t *self, job_t **jobs, size_t n,
+             const commit_entry_t *entry) {
+    recorder_set_clock(self->recorder, entry->wall_ms);
+    dossier_status_t rc = s_run(self, jobs, n, entry);
+    recorder_set_clock(self->recorder, 0);
+    return rc;
+}
+
+dossier_status_t
+commit_applied_index(commit_t *self, uint64_t *index_p, dossier_error_t *err) {
+    return store_applied_index(self->env.store, index_p, err);
 }
 
 bool

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "api/handlers.h"
 #include "exec/job.h"
@@ -32,6 +33,29 @@ void commit_destroy(commit_t **self_p);
     it, and finishes each job with its outcome; a job whose deadline
     passed is finished with DEADLINE_EXCEEDED unrun. */
 void commit_batch(commit_t *self, job_t **jobs, size_t n);
+
+/*  What a Raft log entry decided for its batch (server/cluster/): the
+    leader's wall-clock time, which every node records in place of its
+    own clock, and the entry's index, stored with the batch. */
+typedef struct {
+    int64_t wall_ms;
+    uint64_t raft_index;
+} commit_entry_t;
+
+/*  commit_batch for an entry of the Raft log, the same on every node:
+    no deadline is checked (the proposer did), the time recorded is
+    entry->wall_ms, and the batch stores entry->raft_index
+    (store_batch_set_applied). Each job gets its outcome. Returns
+    DOSSIER_OK when the batch committed or had nothing to write, else
+    the store's failure (nothing was written; the entry may be applied
+    again). */
+dossier_status_t commit_apply(commit_t *self, job_t **jobs, size_t n,
+                              const commit_entry_t *entry);
+
+/*  The index of the last Raft entry whose batch the store holds (0:
+    none), into *index_p. */
+dossier_status_t commit_applied_index(commit_t *self, uint64_t *index_p,
+                                      dossier_error_t *err);
 
 /*  Runs one index merge due, in a batch of its own, committed durably (no
     client waits for it, and none is told of it). A merge of the segments

@@ -77,7 +77,19 @@ struct recorder_t {
     void *publish_arg;
     s_event_t *events;
     size_t n_events, cap_events;
+    int64_t clock_ms; /* recorder_set_clock's time, 0: the wall clock */
 };
+
+void
+recorder_set_clock(recorder_t *self, int64_t wall_ms) {
+    self->clock_ms = wall_ms;
+}
+
+/*  The batch's time: the one a Raft entry carries, else the clock's. */
+static int64_t
+s_now(const recorder_t *self) {
+    return self->clock_ms ? self->clock_ms : s_wall_ms();
+}
 
 recorder_t *
 recorder_new(const config_t *config, recorder_publish_fn publish,
@@ -323,7 +335,7 @@ s_keep_event(recorder_t *self, const Dossier__V1__ChangeEvent *event,
 dossier_status_t
 recorder_record(recorder_t *self, store_batch_t *batch, job_t *job, size_t mark,
                 dossier_error_t *err) {
-    int64_t now = s_wall_ms();
+    int64_t now = s_now(self);
     char time_text[32];
     s_iso(now, time_text);
     uint64_t seq = 0;
@@ -429,7 +441,7 @@ s_prune_audit(recorder_t *self, store_batch_t *batch, int64_t now,
 
 dossier_status_t
 recorder_expire(recorder_t *self, store_batch_t *batch, dossier_error_t *err) {
-    int64_t now = s_wall_ms();
+    int64_t now = s_now(self);
     int64_t ttl_ms = (int64_t)self->config->idempotency_ttl_s * 1000;
     size_t deleted = 0;
     dossier_status_t rc = store_idem_expire(

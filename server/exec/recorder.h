@@ -43,6 +43,13 @@ recorder_t *recorder_new(const config_t *config, recorder_publish_fn publish,
  *self_p to NULL. */
 void recorder_destroy(recorder_t **self_p);
 
+/*  Sets the time the next batches record (audit entries, change events,
+    idempotency keys and their expiry) to wall_ms, milliseconds since the
+    epoch; 0 goes back to reading the wall clock. A cluster's nodes apply
+    a Raft entry with the time its leader put in it, so that every node
+    writes the same bytes. */
+void recorder_set_clock(recorder_t *self, int64_t wall_ms);
+
 /*  Forgets the events of the previous batch: call when a batch begins. */
 void recorder_batch_begin(recorder_t *self);
 

@@ -21,6 +21,8 @@ struct writer_t {
        the last run may have too). */
     bool merges_due;
     long merge_idle_ms; /* 0: commits merge, none wait for idle time */
+    /* A cluster node's: each batch goes through the Raft log instead. */
+    const handler_cluster_t *cluster;
 };
 
 /*  True when a job arrives within timeout_ms. */
@@ -67,8 +69,12 @@ s_writer_main(void *arg) {
             }
             self->jobs[n++] = job;
         }
-        commit_batch(self->commit, self->jobs, n);
-        self->merges_due = self->merge_idle_ms > 0;
+        if (self->cluster) {
+            self->cluster->submit(self->cluster->arg, self->jobs, n);
+        } else {
+            commit_batch(self->commit, self->jobs, n);
+            self->merges_due = self->merge_idle_ms > 0;
+        }
         for (size_t i = 0; i < n; i++) {
             while (job_send(self->thread.socket, self->jobs[i]) != 0 &&
                    errno == EINTR) {
@@ -93,8 +99,11 @@ writer_new(void *context, const char *endpoint, const handler_env_t *env,
         goto free_self;
     }
     self->batch_max = batch_max ? batch_max : 1;
-    self->merges_due = env->config->merge_idle_ms > 0;
-    self->merge_idle_ms = env->config->merge_idle_ms;
+    /* In a cluster the Raft thread applies every batch, merges
+       included: the writer never writes to the store itself. */
+    self->cluster = env->cluster && env->cluster->submit ? env->cluster : NULL;
+    self->merges_due = !self->cluster && env->config->merge_idle_ms > 0;
+    self->merge_idle_ms = self->cluster ? 0 : env->config->merge_idle_ms;
     self->jobs = calloc(self->batch_max, sizeof *self->jobs);
     if (!self->jobs) {
         dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED, "out of memory");

@@ -7,7 +7,10 @@
     OK leaves after its write is on disk, and N queued writes cost one
     flush instead of N. A write that fails fails alone; a commit that
     fails fails every write of the batch. A NULL pointer is the stop
-    signal: the writer finishes what it has, answers NULL and ends. */
+    signal: the writer finishes what it has, answers NULL and ends.
+    On a cluster node (env->cluster set) each batch is handed to the
+    cluster's submit hook instead, which replicates it through the Raft
+    log and returns once it is applied: the writer never commits. */
 #ifndef DOSSIER_SERVER_WRITER_H
 #define DOSSIER_SERVER_WRITER_H
 

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 dossier_status_t
@@ -336,4 +337,19 @@ store_batch_change(const store_batch_t *batch, size_t *cursor,
         }
     }
     return false;
+}
+
+void
+store_batch_set_clock(store_batch_t *batch, int64_t wall_ms) {
+    batch->clock_ms = wall_ms;
+}
+
+int64_t
+store_batch_now_ms(const store_batch_t *batch) {
+    if (batch->clock_ms) {
+        return batch->clock_ms;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -371,3 +371,34 @@ store_audit_prune(store_batch_t *batch, size_t keep_max,
     }
     return status;
 }
+
+/* ---- The Raft log's position ---- */
+
+#define S_APPLIED_KEY "raft_applied_index"
+
+dossier_status_t
+store_batch_set_applied(store_batch_t *batch, uint64_t index,
+                        dossier_error_t *err) {
+    unsigned char value[8];
+    store_be64(value, index);
+    return store_kv_write(batch, batch->store->meta, S_APPLIED_KEY,
+                          strlen(S_APPLIED_KEY), value, sizeof value, true,
+                          err);
+}
+
+dossier_status_t
+store_applied_index(store_t *self, uint64_t *index_p, dossier_error_t *err) {
+    store_read_t rd;
+    dossier_status_t status = store_read_begin(self, &rd, err);
+    if (status != DOSSIER_OK) {
+        return status;
+    }
+    MDB_val k = {strlen(S_APPLIED_KEY), S_APPLIED_KEY}, v;
+    int rc = mdb_get(rd.txn, self->meta, &k, &v);
+    *index_p = rc == 0 && v.mv_size == 8 ? store_get_be64(v.mv_data) : 0;
+    store_read_end(self, &rd);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        return store_lmdb_error(self, err, rc, "cannot read the Raft index");
+    }
+    return DOSSIER_OK;
+}

@@ -63,14 +63,15 @@ store_check_id(const char *field, const char *id, dossier_error_t *err) {
                              at < 40 ? "" : "...", what, at + 1, STORE_ID_MAX);
 }
 
+/*  The batch's time (store_batch_now_ms) as "2026-11-27T20:54:02.123Z". */
 static void
-s_now(char out[32]) {
-    struct timespec ts;
+s_now(const store_batch_t *batch, char out[32]) {
+    int64_t ms = store_batch_now_ms(batch);
+    time_t seconds = (time_t)(ms / 1000);
     struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
+    gmtime_r(&seconds, &tm);
     size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03dZ", (int)(ts.tv_nsec / 1000000));
+    snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
 }
 
 dossier_status_t
@@ -362,7 +363,7 @@ s_put_txn(store_batch_t *batch, MDB_txn *txn, const Dossier__V1__Report *report,
         }
     }
     char now[32];
-    s_now(now);
+    s_now(batch, now);
     const char *user = store_str_set(args->user) ? args->user : "anonymous";
     /* A shallow copy with the server's fields: report stays untouched. */
     Dossier__V1__Report new = *report;
@@ -434,7 +435,7 @@ s_delete_txn(store_batch_t *batch, MDB_txn *txn, const char *id,
     *version = old->version; /* the deleted one, or named by ABORTED */
     if (status == DOSSIER_OK) {
         char now[32];
-        s_now(now);
+        s_now(batch, now);
         op->packed = store_versions_tombstone_pack(
             id, old->version + 1, now, store_str_set(user) ? user : "anonymous",
             &op->size);

@@ -348,6 +348,17 @@ dossier_status_t store_batch_commit(store_batch_t **batch_p,
 dossier_status_t store_batch_merge(store_batch_t *batch, bool *merged,
                                    bool *more, dossier_error_t *err);
 
+/*  Sets the time batch's writes record (a record's created_at and
+    updated_at, a tombstone's time, a token's revocation) to wall_ms,
+    milliseconds since the epoch; 0 goes back to the wall clock. A
+    cluster's nodes apply a Raft entry with its leader's time, so that
+    every node stores the same bytes. */
+void store_batch_set_clock(store_batch_t *batch, int64_t wall_ms);
+
+/*  The time batch's writes record: store_batch_set_clock's, else the
+    wall clock's now, in milliseconds since the epoch. */
+int64_t store_batch_now_ms(const store_batch_t *batch);
+
 /*  Discards the batch's writes and frees it; takes NULL. */
 void store_batch_abort(store_batch_t **batch_p);
 
@@ -422,6 +433,22 @@ dossier_status_t store_idem_put(store_batch_t *batch, const void *key,
 dossier_status_t store_idem_expire(store_batch_t *batch, int64_t before_ms,
                                    size_t keep_max, size_t max_deletes,
                                    size_t *deleted_p, dossier_error_t *err);
+
+/* ---- The Raft log's position (journal.c) ----
+
+   In a cluster (server/cluster/), each batch an entry of the Raft log
+   carried stores that entry's index in "meta", in the same transaction,
+   so that a node restarting (raft replays its log from the start when
+   there is no snapshot) skips the entries its store already holds. */
+
+/*  Stores index as the last Raft log entry applied, in batch. */
+dossier_status_t store_batch_set_applied(store_batch_t *batch, uint64_t index,
+                                         dossier_error_t *err);
+
+/*  The last Raft log entry applied to the store, 0 when none ever was:
+    into *index_p. */
+dossier_status_t store_applied_index(store_t *self, uint64_t *index_p,
+                                     dossier_error_t *err);
 
 /* ---- API tokens (tokens.c) ----
 

@@ -156,6 +156,7 @@ struct store_batch_t {
     dossier_error_t broken; /* why txn is NULL */
     store_op_t *ops;
     size_t n_ops, cap_ops;
+    int64_t clock_ms; /* store_batch_set_clock's time; 0: the wall clock */
 };
 
 typedef struct {

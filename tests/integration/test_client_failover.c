@@ -626,14 +626,14 @@ static const struct {
     const char *name;
     char kind;
 } s_resend_rules[] = {
-    {"Put", 'W'},         {"Get", 'R'},          {"Delete", 'W'},
-    {"List", 'R'},        {"ImportText", 'W'},   {"ImportBatch", 'W'},
-    {"PutBatch", 'W'},    {"ListVersions", 'R'}, {"History", 'R'},
-    {"Changes", 'R'},     {"Search", 'R'},       {"Stats", 'R'},
-    {"Health", 'R'},      {"Describe", 'R'},     {"Audit", 'R'},
-    {"Backup", 'N'},      {"BackupRead", 'R'},   {"ReloadUsers", 'W'},
-    {"WhoAmI", 'R'},      {"CreateToken", 'N'},  {"ListTokens", 'R'},
-    {"RevokeToken", 'W'},
+    {"Put", 'W'},         {"Get", 'R'},           {"Delete", 'W'},
+    {"List", 'R'},        {"ImportText", 'W'},    {"ImportBatch", 'W'},
+    {"PutBatch", 'W'},    {"ListVersions", 'R'},  {"History", 'R'},
+    {"Changes", 'R'},     {"Search", 'R'},        {"Stats", 'R'},
+    {"Health", 'R'},      {"Describe", 'R'},      {"Audit", 'R'},
+    {"Backup", 'N'},      {"BackupRead", 'R'},    {"ReloadUsers", 'W'},
+    {"WhoAmI", 'R'},      {"CreateToken", 'N'},   {"ListTokens", 'R'},
+    {"RevokeToken", 'W'}, {"ClusterStatus", 'R'},
 };
 
 /*  Every method against two silent peers: a call the proto allows to be

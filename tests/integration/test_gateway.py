@@ -305,6 +305,10 @@ class EveryMethod(GatewayCase):
         r = self.post_json("ReloadUsers", {})
         self.assertConnectError(r, 400, "failed_precondition")
         covered.add("ReloadUsers")
+        # A standalone server is no cluster node.
+        r = self.post_json("ClusterStatus", {})
+        self.assertConnectError(r, 400, "failed_precondition")
+        covered.add("ClusterStatus")
         made = call("CreateToken", {"name": "every-method", "role": "reader"})
         for got in made:
             self.assertTrue(got.secret.startswith("dossier_"), got.secret)

@@ -1178,7 +1178,8 @@ class TestResend(unittest.TestCase):
              "Changes": "R", "Search": "R", "Stats": "R", "Health": "R",
              "Describe": "R", "Audit": "R", "Backup": "N",
              "BackupRead": "R", "ReloadUsers": "W", "WhoAmI": "R",
-             "CreateToken": "N", "ListTokens": "R", "RevokeToken": "W"}
+             "CreateToken": "N", "ListTokens": "R", "RevokeToken": "W",
+             "ClusterStatus": "R"}
     RETRIES = 2
 
     def test_resend_follows_the_proto(self):

@@ -34,17 +34,18 @@ static const struct {
     const char *name;
     int role;
 } s_least_role[] = {
-    {"Put", S_WRITER},        {"Get", S_READER},
-    {"Delete", S_WRITER},     {"List", S_READER},
-    {"ImportText", S_WRITER}, {"ImportBatch", S_WRITER},
-    {"PutBatch", S_WRITER},   {"ListVersions", S_READER},
-    {"History", S_READER},    {"Changes", S_READER},
-    {"Search", S_READER},     {"Stats", S_READER},
-    {"Health", S_READER},     {"Describe", S_READER},
-    {"Audit", S_ADMIN},       {"Backup", S_ADMIN},
-    {"BackupRead", S_ADMIN},  {"ReloadUsers", S_ADMIN},
-    {"WhoAmI", S_READER},     {"CreateToken", S_ADMIN},
-    {"ListTokens", S_ADMIN},  {"RevokeToken", S_ADMIN},
+    {"Put", S_WRITER},          {"Get", S_READER},
+    {"Delete", S_WRITER},       {"List", S_READER},
+    {"ImportText", S_WRITER},   {"ImportBatch", S_WRITER},
+    {"PutBatch", S_WRITER},     {"ListVersions", S_READER},
+    {"History", S_READER},      {"Changes", S_READER},
+    {"Search", S_READER},       {"Stats", S_READER},
+    {"Health", S_READER},       {"Describe", S_READER},
+    {"Audit", S_ADMIN},         {"Backup", S_ADMIN},
+    {"BackupRead", S_ADMIN},    {"ReloadUsers", S_ADMIN},
+    {"WhoAmI", S_READER},       {"CreateToken", S_ADMIN},
+    {"ListTokens", S_ADMIN},    {"RevokeToken", S_ADMIN},
+    {"ClusterStatus", S_ADMIN},
 };
 
 /*  Calls every method as role (the server's anonymous role) and checks

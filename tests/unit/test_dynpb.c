@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "apispec.h"
+#include "dossier/v1/cluster.pb-c.h"
 #include "dossier/v1/reports.pb-c.h"
 #include "dossier/v1/rpc.pb-c.h"
 #include "dynpb.h"
@@ -210,6 +211,8 @@ s_reach_all(void) {
     s_reach(&dossier__v1__request__descriptor);
     s_reach(&dossier__v1__response__descriptor);
     s_reach(&dossier__v1__change_event__descriptor);
+    /* A cluster's Raft entries (between nodes only, in the set too). */
+    s_reach(&dossier__v1__cluster_batch__descriptor);
     s_reach(&google__protobuf__file_descriptor_set__descriptor);
 }
 

@@ -288,6 +288,7 @@ test_method_facts_from_proto(void **state) {
         {"CreateToken", ROLE_ADMIN, APISPEC_IDEMPOTENCY_UNKNOWN},
         {"ListTokens", ROLE_ADMIN, APISPEC_NO_SIDE_EFFECTS},
         {"RevokeToken", ROLE_ADMIN, APISPEC_IDEMPOTENT},
+        {"ClusterStatus", ROLE_ADMIN, APISPEC_NO_SIDE_EFFECTS},
     };
     dossier_error_t err = {0};
     assert_int_equal(methods_init(&err), DOSSIER_OK);
