@@ -45,6 +45,7 @@ s_skip_ws(s_in_t *in) {
     }
 }
 
+#ifndef __SSE2__
 /*  True when one of the 8 bytes in v needs a look: '"', '\\', a control
     character (< 0x20) or a byte of a multibyte UTF-8 sequence. */
 static inline bool
@@ -56,6 +57,7 @@ s_special8(uint64_t v) {
                        ((v - ones * 0x20) & ~v) | v;
     return (special & highs) != 0;
 }
+#endif
 
 /*  Finds the end of the string whose opening quote in->p is past: sets
     *raw (its first byte), *raw_len and *escaped, and leaves in->p past the
@@ -71,22 +73,24 @@ s_string_span(s_in_t *in, const unsigned char **raw, size_t *raw_len,
     /* Sixteen bytes a step while none needs a look (x86-64 has SSE2). */
     const __m128i quote = _mm_set1_epi8('"'), slash = _mm_set1_epi8('\\');
     const __m128i below = _mm_set1_epi8(0x20);
-    while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i hit =
-            _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, slash));
-        /* Signed compare: bytes >= 0x80 count as negative, so below 0x20
-           too, which is what is wanted (they need a look). */
-        hit = _mm_or_si128(hit, _mm_cmplt_epi8(v, below));
-        int mask = _mm_movemask_epi8(hit);
-        if (mask != 0) {
-            p += __builtin_ctz((unsigned)mask);
-            break;
-        }
-        p += 16;
-    }
 #endif
     while (p < end) {
+#ifdef __SSE2__
+        if (end - p >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+            __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(v, quote),
+                                       _mm_cmpeq_epi8(v, slash));
+            /* Signed compare: bytes >= 0x80 count as negative, so below
+               0x20 too, which is what is wanted (they need a look). */
+            hit = _mm_or_si128(hit, _mm_cmplt_epi8(v, below));
+            int mask = _mm_movemask_epi8(hit);
+            if (mask == 0) {
+                p += 16;
+                continue;
+            }
+            p += __builtin_ctz((unsigned)mask); /* the byte to look at */
+        }
+#else
         if (end - p >= 8) {
             uint64_t v;
             memcpy(&v, p, 8);
@@ -95,6 +99,7 @@ s_string_span(s_in_t *in, const unsigned char **raw, size_t *raw_len,
                 continue;
             }
         }
+#endif
         unsigned char c = *p;
         if (c == '"') {
             *raw_len = (size_t)(p - *raw);

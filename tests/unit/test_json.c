@@ -1183,6 +1183,9 @@ test_fast_path(void **state) {
         "{\"year\":\"007\",\"version\":-0}",
         "{\"version\":\"999999999999999999\",\"year\":4294967295}",
         "{\"body\":[\"0123456789abcdef0123456789abcdef\\\"0123456789abcdef\"]}",
+        /* a byte to look at, then long runs: the 16-byte steps resume */
+        "{\"title\":\"\xC3\xA9 0123456789abcdef0123456789abcdef \xE2\x82\xAC "
+        "0123456789abcdef0123456789 \\n 0123456789abcdef0123456789\"}",
     };
     for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++) {
         if (!s_paths_agree(report, taken[i], strlen(taken[i]))) {
@@ -1207,6 +1210,10 @@ test_fast_path(void **state) {
         "{\"title\":\"\\udc00\\ud800\"}",
         "{\"title\":\"\\x\"}",
         "{\"title\":\"a\x01\"}",
+        "{\"title\":\"0123456789abcdef0123456789abcdef\x1f"
+        "0123456789\"}",
+        "{\"title\":\"0123456789abcdef\xC3\xA9\xFF"
+        "0123456789abcdef\"}",
         "{\"title\":\"\xC3\"}",
         "{\"title\":\"\xED\xA0\x80\"}",
         "{\"ti\\u0074le\":\"x\"}",
