@@ -1,5 +1,6 @@
 /*  json_decode.c: proto3 JSON text read into a new protobuf-c message
-    (json_to_message).
+    (json_to_message). Well-formed input takes the fast path of
+    json_fast.c; what that declines, and every error, comes here.
 
     Input is parsed with jansson, after one pass of our own over the text
     (s_scan) that
@@ -1029,6 +1030,17 @@ dossier_status_t
 json_to_message(const ProtobufCMessageDescriptor *descriptor, const char *text,
                 size_t size, ProtobufCMessage **message_p,
                 dossier_error_t *err) {
+    if (descriptor != NULL && message_p != NULL && text != NULL &&
+        json_fast_to_message(descriptor, text, size, message_p)) {
+        return DOSSIER_OK;
+    }
+    return json_to_message_slow(descriptor, text, size, message_p, err);
+}
+
+dossier_status_t
+json_to_message_slow(const ProtobufCMessageDescriptor *descriptor,
+                     const char *text, size_t size,
+                     ProtobufCMessage **message_p, dossier_error_t *err) {
     s_parse_t ctx = {.err = err};
     if (descriptor == NULL || message_p == NULL || (text == NULL && size > 0)) {
         return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,

@@ -7,8 +7,10 @@
       lowerCamelCase JSON name (json_camel_equal) and the shape of a map
       field (json_field_is_map);
     - json_encode.c: message -> JSON text (json_from_message);
-    - json_decode.c: JSON text -> message (json_to_message), through
-      jansson after a pass of its own over the text.
+    - json_fast.c: JSON text -> message in one pass, for well-formed
+      input of the common field types (json_fast_to_message);
+    - json_decode.c: JSON text -> message (json_to_message): the fast
+      path first, else jansson after a pass of its own over the text.
     Both directions write into the growing buffer below (the decoder when
     it rewrites big integer literals), check UTF-8 the same way, and lay
     out repeated fields as protobuf-c does; those helpers are tiny and run
@@ -53,6 +55,28 @@ bool json_field_is_map(const ProtobufCMessageDescriptor *parent,
     compiled, else as protobuf-c's unpack does for descriptors without one
     (dynpb.h): zeroed, then each singular field's default. */
 void json_message_init(const ProtobufCMessageDescriptor *desc, void *message);
+
+/* ---- json_fast.c, json_decode.c: the two decoders ------------------ */
+
+/*  The fast path of json_to_message: reads size bytes of text (borrowed)
+    into a new message of type descriptor in one pass. Returns true with
+    *message_p the caller's (protobuf_c_message_free_unpacked); false,
+    leaving *message_p as it was and nothing allocated, for any input it
+    does not handle or any error (including out of memory): the caller
+    then runs json_to_message_slow, which gives the result or the error.
+    It never accepts what json_to_message_slow refuses, and builds the
+    same message. */
+bool json_fast_to_message(const ProtobufCMessageDescriptor *descriptor,
+                          const char *text, size_t size,
+                          ProtobufCMessage **message_p);
+
+/*  json_to_message without the fast path: jansson after json_decode.c's
+    own pass over the text. Same contract as json_to_message (json.h);
+    tests compare the two paths with it. */
+dossier_status_t
+json_to_message_slow(const ProtobufCMessageDescriptor *descriptor,
+                     const char *text, size_t size,
+                     ProtobufCMessage **message_p, dossier_error_t *err);
 
 /* ---- inline: UTF-8, names, repeated fields ------------------------- */
 

@@ -14,6 +14,7 @@
 #include "dossier/v1/rpc.pb-c.h"
 #include "fuzz.h"
 #include "json.h"
+#include "json_internal.h" /* json_to_message_slow */
 
 static const ProtobufCMessageDescriptor *
 s_json_type(uint8_t selector) {
@@ -75,6 +76,26 @@ fuzz_json_one(const uint8_t *data, size_t size) {
     dossier_error_t err = {0};
     dossier_status_t rc =
         json_to_message(type, (const char *)data + 1, size - 1, &message, &err);
+    /* The fast path (json_fast.c) takes or declines; either way the
+       result is the jansson path's, error message included. */
+    ProtobufCMessage *slow = NULL;
+    dossier_error_t slow_err = {0};
+    dossier_status_t slow_rc = json_to_message_slow(
+        type, (const char *)data + 1, size - 1, &slow, &slow_err);
+    FUZZ_CHECK(rc == slow_rc && strcmp(err.message, slow_err.message) == 0,
+               "json_to_message: %d \"%s\"; the jansson path: %d \"%s\"",
+               (int)rc, err.message, (int)slow_rc, slow_err.message);
+    if (slow != NULL) {
+        size_t fast_size = 0, slow_size = 0;
+        uint8_t *fast_packed = s_json_pack(message, &fast_size);
+        uint8_t *slow_packed = s_json_pack(slow, &slow_size);
+        FUZZ_CHECK(fast_size == slow_size &&
+                       memcmp(fast_packed, slow_packed, fast_size) == 0,
+                   "%s: the fast path built another message", type->name);
+        free(fast_packed);
+        free(slow_packed);
+        protobuf_c_message_free_unpacked(slow, NULL);
+    }
     if (rc != DOSSIER_OK) {
         FUZZ_CHECK(message == NULL, "a failed parse set the message");
         FUZZ_CHECK(rc == DOSSIER_INVALID_ARGUMENT ||

@@ -195,6 +195,14 @@ extern const cli_verb_t cli_verb_users;
     it when --json is given and the first file holds JSON objects. */
 int cli_import_json(const cli_verb_t *verb, cli_global_t *g, cli_args_t args);
 
+/*  The bytes one batch of an import may carry: bytes, or less when the
+    server says (Health: HealthResponse.max_message_bytes) that it accepts
+    less, leaving room for the request's envelope and framing. *limit_p
+    gets the server's limit (0: not said). With verbose, says the limit on
+    stderr. client is borrowed. */
+size_t cli_batch_bytes(dossier_client_t *client, size_t bytes, bool verbose,
+                       uint64_t *limit_p);
+
 /*  Reaching the server (cli_call.c). */
 
 /*  Connects per g: server and keys as cli_auth_options finds them, the

@@ -30,7 +30,7 @@
 #define S_MAX_BATCH 5000
 /* A batch also stops growing at this many bytes of text, to keep each
    request under the server's default message limit (16 MiB); less when
-   the server says its limit is lower (s_batch_bytes). */
+   the server says its limit is lower (cli_batch_bytes). */
 #define S_BATCH_BYTES (12u * 1024 * 1024)
 /* ImportBatch calls in flight at once (see s_import): 2 keeps the server
    parsing one while it writes the other; 3 measured no faster (100,000
@@ -564,17 +564,14 @@ s_batch_finish(dossier_client_t *client, const cli_global_t *g,
                          verbose, st, &err, resp, t);
 }
 
-/* The bytes a batch may carry (its documents' text, names and field
-   tags): S_BATCH_BYTES, or less when the server says it accepts less
-   (HealthResponse.max_message_bytes), with room for the request's
-   envelope and framing; *limit_p gets that limit (0: not said). An
-   older server, or one that does not answer Health, gets the default: a
-   batch it drops is sent again in halves (s_tally_batch). */
-static size_t
-s_batch_bytes(dossier_client_t *client, bool verbose, uint64_t *limit_p) {
+/* An older server, or one that does not answer Health, gets the default
+   (S_BATCH_BYTES here): a batch it drops is sent again in halves
+   (s_tally_batch). */
+size_t
+cli_batch_bytes(dossier_client_t *client, size_t bytes, bool verbose,
+                uint64_t *limit_p) {
     Dossier__V1__HealthResponse *h = NULL;
     dossier_error_t err = {0};
-    size_t bytes = S_BATCH_BYTES;
     *limit_p = 0;
     if (dossier_health(client, NULL, &h, &err) == DOSSIER_OK &&
         h->max_message_bytes > 0) {
@@ -611,7 +608,7 @@ s_import(const cli_global_t *g, const s_files_t *files, size_t batch,
         return rc;
     }
     uint64_t limit = 0;
-    size_t max_bytes = s_batch_bytes(client, verbose, &limit);
+    size_t max_bytes = cli_batch_bytes(client, S_BATCH_BYTES, verbose, &limit);
     t->total = files->n;
     t->progress = isatty(STDERR_FILENO) && files->n > 20;
     s_batch_t flight[S_IN_FLIGHT] = {{0}};

@@ -4,11 +4,12 @@
     the server assigns versions and timestamps.
 
     The records go in PutBatch calls of up to S_BATCH_RECORDS (and
-    S_BATCH_BYTES), two in flight on one connection (dossier_call_start /
-    dossier_call_finish): the server checks and tokenizes one while its
-    writer commits the other, and this process parses the next lines
-    meanwhile. A record equal to the stored one is left as it is
-    (skip_unchanged), so restoring the same dump twice says "unchanged".
+    S_BATCH_BYTES, or less when the server accepts less), two in flight
+    on one connection (dossier_call_start / dossier_call_finish): the
+    server checks and tokenizes one while its writer commits the other,
+    and this process parses the next lines meanwhile. A record equal to
+    the stored one is left as it is (skip_unchanged), so restoring the
+    same dump twice says "unchanged".
     A server without PutBatch (UNIMPLEMENTED) gets one Put per record. */
 #include "cli.h"
 
@@ -23,10 +24,12 @@
 #define S_LINE_MAX ((size_t)32 << 20)
 /* Records per PutBatch: as for text imports, larger batches make fewer
    durable commits and larger index segments (docs/PERFORMANCE.md). */
-#define S_BATCH_RECORDS 2000
-/* Packed bytes per PutBatch, well under the server's default message
-   limit (16 MiB). */
-#define S_BATCH_BYTES (8u * 1024 * 1024)
+#define S_BATCH_RECORDS 2500
+/* Packed bytes per PutBatch, as for text imports: well under the
+   server's default message limit (16 MiB), and cut to what a server with
+   a lower limit says it accepts (cli_batch_bytes). With 5 KB records,
+   8 MiB cut batches at about 1,600 records. */
+#define S_BATCH_BYTES (12u * 1024 * 1024)
 #define S_IN_FLIGHT 2
 #define S_TIMEOUT_MS 30000
 
@@ -36,7 +39,8 @@ typedef struct {
     off_t total_bytes; /* 0: unknown (stdin) */
     off_t done_bytes;
     unsigned long long records;
-    bool use_put; /* the server has no PutBatch */
+    bool use_put;     /* the server has no PutBatch */
+    size_t max_bytes; /* packed bytes per PutBatch */
 } s_tally_t;
 
 /* The records of one PutBatch and the call carrying it. */
@@ -279,7 +283,7 @@ static int
 s_batch_read(FILE *in, const char *path, char **line, size_t *cap,
              unsigned long long *lineno, s_batch_t *b, s_tally_t *t) {
     ssize_t len;
-    while (b->n < S_BATCH_RECORDS && b->bytes < S_BATCH_BYTES &&
+    while (b->n < S_BATCH_RECORDS && b->bytes < t->max_bytes &&
            (len = getline(line, cap, in)) != -1) {
         (*lineno)++;
         t->done_bytes += len;
@@ -346,7 +350,7 @@ s_import_lines(dossier_client_t *client, FILE *in, const char *path,
                 rc = CLI_EXIT_REFUSED;
                 break;
             }
-            eof = b->n < S_BATCH_RECORDS && b->bytes < S_BATCH_BYTES;
+            eof = b->n < S_BATCH_RECORDS && b->bytes < t->max_bytes;
             if (b->n > 0) {
                 s_batch_start(client, b, t);
                 n_flight++;
@@ -404,6 +408,8 @@ cli_import_json(const cli_verb_t *verb, cli_global_t *g, cli_args_t args) {
         return rc;
     }
     s_tally_t t = {0};
+    uint64_t limit = 0;
+    t.max_bytes = cli_batch_bytes(client, S_BATCH_BYTES, false, &limit);
     for (int i = 0; i < args.argc && rc != CLI_EXIT_UNREACHABLE; i++) {
         const char *path = args.argv[i];
         FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");

@@ -110,6 +110,21 @@ expect "bad lines named by number, the good ones stored" "'imported 2 (created 2
 run 0 "a good record of the mixed dump" "$DOSSIER" -s "$EP2" --json get json-good-3
 expect "stored whole" "js[0]['year'] == 2004"
 
+# ---- import --json into a server that accepts less ---------------------
+# --max-message-bytes 64K: Health says so, and the CLI cuts its PutBatch
+# calls to fit, rather than sending all 320 KB at once for the server to
+# drop.
+start_server small-json --max-message-bytes 64K
+/usr/bin/python3 -c '
+import json
+for i in range(40):
+    print(json.dumps({"id": "big-%d" % i, "title": "Big %d" % i,
+                      "body": ["word%d " % i * 1000]}))' >"$TMP/big.jsonl"
+run 0 "import --json into the 64K server" "$DOSSIER" -s "$EP" import --json "$TMP/big.jsonl"
+expect "every record of the 320 KB dump created" "'imported 40 (created 40, updated 0, unchanged 0), failed 0' in out"
+run 0 "stats of the 64K server" "$DOSSIER" -s "$EP" stats --json
+expect "several PutBatch calls, each under the limit" "sum(int(r.get('count', 0)) for r in js[0].get('requests', []) if r['method'].endswith('/PutBatch')) >= 5"
+
 # ---- record history ------------------------------------------------------
 cat >"$TMP/v1.jsonl" <<'JSON'
 {"id": "hist-1", "title": "Report, first", "country": "Chad", "year": 2004, "body": ["Opening.", "Middle one.", "Middle two.", "Middle three.", "Closing."]}

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "json.h"
+#include "json_internal.h" /* json_fast_to_message, json_to_message_slow */
 #include "dossier/v1/report.pb-c.h"
 #include "dossier/v1/reports.pb-c.h"
 #include "dossier/v1/rpc.pb-c.h"
@@ -1132,6 +1133,115 @@ s_mutate(char *text, size_t len) {
     return len;
 }
 
+/*  json_to_message (fast path first) and json_to_message_slow (jansson
+    alone) must agree on text: the same status, the same message bytes,
+    the same error. Returns whether the fast path took the text. */
+static bool
+s_paths_agree(const ProtobufCMessageDescriptor *desc, const char *text,
+              size_t len) {
+    ProtobufCMessage *fast = NULL, *slow = NULL;
+    dossier_error_t fast_err = {0}, slow_err = {0};
+    ProtobufCMessage *taken = NULL;
+    bool took = json_fast_to_message(desc, text, len, &taken);
+    if (took) {
+        protobuf_c_message_free_unpacked(taken, NULL);
+    }
+    dossier_status_t fast_st =
+        json_to_message(desc, text, len, &fast, &fast_err);
+    dossier_status_t slow_st =
+        json_to_message_slow(desc, text, len, &slow, &slow_err);
+    if (fast_st != slow_st || strcmp(fast_err.message, slow_err.message) != 0) {
+        fail_msg("for %.*s\n  json_to_message: %s \"%s\"\n  slow path: %s "
+                 "\"%s\"",
+                 (int)len, text, dossier_strerror(fast_st), fast_err.message,
+                 dossier_strerror(slow_st), slow_err.message);
+    }
+    if (took && slow_st != DOSSIER_OK) {
+        fail_msg("the fast path took what the slow path refuses: %.*s",
+                 (int)len, text);
+    }
+    if (fast_st == DOSSIER_OK) {
+        s_assert_same(fast, slow);
+        protobuf_c_message_free_unpacked(fast, NULL);
+        protobuf_c_message_free_unpacked(slow, NULL);
+    }
+    return took;
+}
+
+static void
+test_fast_path(void **state) {
+    (void)state;
+    const ProtobufCMessageDescriptor *report = &dossier__v1__report__descriptor;
+    /* What a dump holds goes the fast way... */
+    static const char *const taken[] = {
+        "{\"id\":\"tip-2004-aze\",\"title\":\"T \xC3\xA9 \\\"q\\\" \\u00e9 "
+        "\\ud83d\\ude00 \\/ \\b\\f\\n\\r\\t\\\\\",\"year\":2004,"
+        "\"tier\":\"TIER_2_WATCH_LIST\",\"body\":[\"a\",\"b\\n\"],"
+        "\"version\":\"3\",\"publication_date\":\"2004-06-14\"}",
+        " {\n\t\"year\" : 0 , \"body\" : [ ] , \"id\":null}\r\n",
+        "{}",
+        "{\"year\":\"007\",\"version\":-0}",
+        "{\"version\":\"999999999999999999\",\"year\":4294967295}",
+        "{\"body\":[\"0123456789abcdef0123456789abcdef\\\"0123456789abcdef\"]}",
+        /* a byte to look at, then long runs: the 16-byte steps resume */
+        "{\"title\":\"\xC3\xA9 0123456789abcdef0123456789abcdef \xE2\x82\xAC "
+        "0123456789abcdef0123456789 \\n 0123456789abcdef0123456789\"}",
+    };
+    for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++) {
+        if (!s_paths_agree(report, taken[i], strlen(taken[i]))) {
+            fail_msg("the fast path declined %s", taken[i]);
+        }
+    }
+    /* ...and what it does not handle, or refuses, the old way: the same
+       result or the same error either way. */
+    static const char *const declined[] = {
+        "{\"title\":\"a\",\"title\":\"b\"}", /* jansson: the last */
+        "{\"title\":\"a\",\"tier\":\"tier 2 watch list\"}",
+        "{\"tier\":2}",
+        "{\"year\":2004.0}",
+        "{\"year\":1e3}",
+        "{\"year\":01}",
+        "{\"year\":4294967296}",
+        "{\"version\":-1}",
+        "{\"version\":18446744073709551615}",
+        "{\"version\":\"1234567890123456789\"}",
+        "{\"title\":\"a\\u0000b\"}",
+        "{\"title\":\"\\ud800\"}",
+        "{\"title\":\"\\udc00\\ud800\"}",
+        "{\"title\":\"\\x\"}",
+        "{\"title\":\"a\x01\"}",
+        "{\"title\":\"0123456789abcdef0123456789abcdef\x1f"
+        "0123456789\"}",
+        "{\"title\":\"0123456789abcdef\xC3\xA9\xFF"
+        "0123456789abcdef\"}",
+        "{\"title\":\"\xC3\"}",
+        "{\"title\":\"\xED\xA0\x80\"}",
+        "{\"ti\\u0074le\":\"x\"}",
+        "{\"title\":\"a\"} x",
+        "{\"title\":\"a\",}",
+        "{\"title\" \"a\"}",
+        "{\"body\":[\"a\",null]}",
+        "{\"body\":\"a\"}",
+        "{\"title\":[\"a\"]}",
+        "{\"title\":truex}",
+        "{\"nope\":1}",
+        "[]",
+        "",
+        "\xEF\xBB\xBF{}",
+    };
+    for (size_t i = 0; i < sizeof declined / sizeof declined[0]; i++) {
+        s_paths_agree(report, declined[i], strlen(declined[i]));
+    }
+    /* A NUL byte outside a string, and one inside. */
+    s_paths_agree(report, "{}\0", 3);
+    s_paths_agree(report, "{\"title\":\"a\0b\"}", 15);
+    /* Every prefix of a report: truncated input is refused alike. */
+    const char *full = taken[0];
+    for (size_t n = 0; n < strlen(full); n++) {
+        s_paths_agree(report, full, n);
+    }
+}
+
 static void
 test_mutations(void **state) {
     (void)state;
@@ -1158,7 +1268,7 @@ test_mutations(void **state) {
          "\"rBytes\":[\"AQ\"],\"rDbl\":[1e300,\"-Infinity\"]}"},
     };
     char text[8192];
-    int accepted = 0, refused = 0;
+    int accepted = 0, refused = 0, fast_taken = 0;
     for (int round = 0; round < 4000; round++) {
         size_t s = (size_t)round % (sizeof seeds / sizeof seeds[0]);
         size_t len = strlen(seeds[s].text);
@@ -1167,6 +1277,8 @@ test_mutations(void **state) {
         for (int e = 0; e < edits && len + 64 < sizeof text; e++) {
             len = s_mutate(text, len);
         }
+        /* The fast path takes or declines; the outcome is the same. */
+        fast_taken += s_paths_agree(seeds[s].desc, text, len);
         ProtobufCMessage *m = NULL;
         dossier_error_t err = {0};
         dossier_status_t st =
@@ -1191,8 +1303,10 @@ test_mutations(void **state) {
         free(out);
     }
     /* The mutations must exercise both outcomes to mean anything. */
-    print_message("%d mutations accepted, %d refused\n", accepted, refused);
+    print_message("%d mutations accepted (%d by the fast path), %d refused\n",
+                  accepted, fast_taken, refused);
     assert_true(accepted > 100);
+    assert_true(fast_taken > 50);
     assert_true(refused > 100);
 }
 
@@ -1215,6 +1329,7 @@ main(void) {
         cmocka_unit_test(test_arguments),
         cmocka_unit_test(test_all_types),
         cmocka_unit_test(test_all_parse),
+        cmocka_unit_test(test_fast_path),
         cmocka_unit_test(test_mutations),
     };
     return cmocka_run_group_tests(tests, s_setup, NULL);
