@@ -30,7 +30,7 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-WAIT_S = 20
+WAIT_S = 60  # a bound, not a pace: a loaded 2-core machine is slow
 PAGED = 12
 SAMPLES = os.path.join(SOURCE_DIR, "deploy", "samples")
 FIXTURES = os.path.join(SOURCE_DIR, "tests", "fixtures", "refworld")
