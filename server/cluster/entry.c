@@ -4,28 +4,12 @@
 #include <string.h>
 
 #include "api/methods.h"
+#include "bigendian.h"
 #include "cluster/entry.h"
 #include "dossier/v1/cluster.pb-c.h"
 #include "log.h"
 
 static const uint8_t s_magic[4] = {'D', 'S', 'R', '1'};
-
-static void
-s_put_be(uint8_t *out, uint64_t v, int bytes) {
-    for (int i = bytes - 1; i >= 0; i--) {
-        out[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static uint64_t
-s_get_be(const uint8_t *in, int bytes) {
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++) {
-        v = v << 8 | in[i];
-    }
-    return v;
-}
 
 bool
 cluster_entry_decode(const void *data, size_t size, cluster_entry_t *entry) {
@@ -33,12 +17,12 @@ cluster_entry_decode(const void *data, size_t size, cluster_entry_t *entry) {
     if (size < CLUSTER_ENTRY_HEADER || memcmp(bytes, s_magic, 4) != 0) {
         return false;
     }
-    entry->type = (uint32_t)s_get_be(bytes + 4, 4);
-    entry->origin = s_get_be(bytes + 8, 8);
-    entry->boot = s_get_be(bytes + 16, 8);
-    entry->seq = s_get_be(bytes + 24, 8);
-    entry->time_ms = (int64_t)s_get_be(bytes + 32, 8);
-    uint64_t length = s_get_be(bytes + 40, 8);
+    entry->type = (uint32_t)be_get(bytes + 4, 4);
+    entry->origin = be_get(bytes + 8, 8);
+    entry->boot = be_get(bytes + 16, 8);
+    entry->seq = be_get(bytes + 24, 8);
+    entry->time_ms = (int64_t)be_get(bytes + 32, 8);
+    uint64_t length = be_get(bytes + 40, 8);
     entry->payload = bytes + CLUSTER_ENTRY_HEADER;
     entry->payload_size = (size_t)length;
     return length <= size - CLUSTER_ENTRY_HEADER &&
@@ -49,17 +33,17 @@ cluster_entry_decode(const void *data, size_t size, cluster_entry_t *entry) {
 void
 cluster_entry_put_header(uint8_t *out, const cluster_entry_t *entry) {
     memcpy(out, s_magic, 4);
-    s_put_be(out + 4, entry->type, 4);
-    s_put_be(out + 8, entry->origin, 8);
-    s_put_be(out + 16, entry->boot, 8);
-    s_put_be(out + 24, entry->seq, 8);
-    s_put_be(out + 32, (uint64_t)entry->time_ms, 8);
-    s_put_be(out + 40, entry->payload_size, 8);
+    be_put(out + 4, entry->type, 4);
+    be_put(out + 8, entry->origin, 8);
+    be_put(out + 16, entry->boot, 8);
+    be_put(out + 24, entry->seq, 8);
+    be_put(out + 32, (uint64_t)entry->time_ms, 8);
+    be_put(out + 40, entry->payload_size, 8);
 }
 
 void
 cluster_entry_set_time(uint8_t *data, int64_t time_ms) {
-    s_put_be(data + 32, (uint64_t)time_ms, 8);
+    be_put(data + 32, (uint64_t)time_ms, 8);
 }
 
 /*  Frees what s_pack_job allocated for one write. */

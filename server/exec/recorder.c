@@ -22,6 +22,7 @@
 
 #include "api/checks.h"
 #include "api/methods.h"
+#include "bigendian.h"
 #include "dossier/v1/reports.pb-c.h"
 #include "exec/recorder.h"
 #include "log.h"
@@ -47,23 +48,6 @@ s_iso(int64_t ms, char out[32]) {
     gmtime_r(&seconds, &tm);
     size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
-}
-
-static void
-s_put_be(uint8_t *out, uint64_t v, int bytes) {
-    for (int i = bytes - 1; i >= 0; i--) {
-        out[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static uint64_t
-s_get_be(const uint8_t *in, int bytes) {
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++) {
-        v = v << 8 | in[i];
-    }
-    return v;
 }
 
 typedef struct {
@@ -179,8 +163,8 @@ recorder_replay(recorder_t *self, store_batch_t *batch, job_t *job) {
     }
     /* Parse what recorder_record wrote; damage is a failed lookup. */
     size_t at = 14;
-    size_t n = size >= at ? (size_t)s_get_be(value + 12, 2) : 0;
-    size_t m = size >= at + n + 2 ? (size_t)s_get_be(value + at + n, 2) : 0;
+    size_t n = size >= at ? (size_t)be_get(value + 12, 2) : 0;
+    size_t m = size >= at + n + 2 ? (size_t)be_get(value + at + n, 2) : 0;
     if (size < at || size < at + n + 2 || size < at + n + 2 + m) {
         log_warn("idempotency key of request %llu has a damaged entry; the "
                  "write runs",
@@ -202,8 +186,8 @@ recorder_replay(recorder_t *self, store_batch_t *batch, job_t *job) {
         free(value);
         return true;
     }
-    dossier_status_t code = (dossier_status_t)s_get_be(value, 4);
-    job->current_version = s_get_be(value + 4, 8);
+    dossier_status_t code = (dossier_status_t)be_get(value, 4);
+    job->current_version = be_get(value + 4, 8);
     if (code == DOSSIER_OK) {
         job_finish(job, DOSSIER_OK, NULL);
         if (job_set_bytes(job, payload, payload_size, &err) != DOSSIER_OK) {
@@ -247,11 +231,11 @@ s_store_reply(store_batch_t *batch, job_t *job, int64_t now,
         return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
                                  "out of memory");
     }
-    s_put_be(value, (uint32_t)job->code, 4);
-    s_put_be(value + 4, job->current_version, 8);
-    s_put_be(value + 12, n, 2);
+    be_put(value, (uint32_t)job->code, 4);
+    be_put(value + 4, job->current_version, 8);
+    be_put(value + 12, n, 2);
     memcpy(value + 14, job->method->full_name, n);
-    s_put_be(value + 14 + n, m, 2);
+    be_put(value + 14 + n, m, 2);
     memcpy(value + 16 + n, job->message, m);
     if (p) {
         memcpy(value + 16 + n + m, job->payload, p);
