@@ -114,6 +114,11 @@ struct cluster_t {
         job_t **jobs;
         size_t n;
     } pending;
+    /* The change feed's publish, under publish_mu: set and cleared by
+       the loop thread, called by the Raft thread after each apply. */
+    pthread_mutex_t publish_mu;
+    int (*publish)(void *arg, const void *event, size_t size);
+    void *publish_arg;
     /* Start-up: the Raft thread's verdict. */
     bool start_done;
     dossier_status_t start_rc;
@@ -882,6 +887,31 @@ s_submit(void *arg, job_t **jobs, size_t n) {
     free(sent);
 }
 
+/*  The FSM's commit publishes through here (Raft thread): to the feed
+    the loop set, if any. publish_mu is held while it runs, so clearing
+    it waits for a publish under way. */
+static int
+s_publish(void *arg, const void *event, size_t size) {
+    cluster_t *self = arg;
+    int rc = 0;
+    pthread_mutex_lock(&self->publish_mu);
+    if (self->publish) {
+        rc = self->publish(self->publish_arg, event, size);
+    }
+    pthread_mutex_unlock(&self->publish_mu);
+    return rc;
+}
+
+static void
+s_set_publish(void *arg, int (*publish)(void *, const void *, size_t),
+              void *publish_arg) {
+    cluster_t *self = arg;
+    pthread_mutex_lock(&self->publish_mu);
+    self->publish = publish;
+    self->publish_arg = publish_arg;
+    pthread_mutex_unlock(&self->publish_mu);
+}
+
 static void
 s_status(void *arg, handler_cluster_status_t *status) {
     cluster_t *self = arg;
@@ -931,6 +961,7 @@ cluster_new(const config_t *config, const handler_env_t *env,
     }
     pthread_mutex_init(&self->mu, NULL);
     pthread_cond_init(&self->cond, NULL);
+    pthread_mutex_init(&self->publish_mu, NULL);
     self->status.role = "unavailable";
     self->status.node_id = config->node_id;
     self->node_id = config->node_id;
@@ -945,6 +976,7 @@ cluster_new(const config_t *config, const handler_env_t *env,
     self->env.cluster = NULL;
     self->hooks.status = s_status;
     self->hooks.submit = s_submit;
+    self->hooks.set_publish = s_set_publish;
     self->hooks.arg = self;
     if (getrandom(&self->boot, sizeof self->boot, 0) != sizeof self->boot) {
         self->boot = (uint64_t)s_wall_ms() ^ (uint64_t)getpid() << 32;
@@ -964,7 +996,9 @@ cluster_new(const config_t *config, const handler_env_t *env,
     if (fsops_make_dirs(self->dir, 0700, err) != DOSSIER_OK) {
         goto fail;
     }
-    self->commit = commit_new(&self->env, NULL, NULL, err);
+    /* Change events are made only when there is a feed to take them. */
+    bool feed = config->feed_bind && *config->feed_bind;
+    self->commit = commit_new(&self->env, feed ? s_publish : NULL, self, err);
     if (!self->commit ||
         commit_applied_index(self->commit, &self->applied_index, err) !=
             DOSSIER_OK) {
@@ -1073,6 +1107,7 @@ cluster_destroy(cluster_t **self_p) {
     commit_destroy(&self->commit);
     pthread_cond_destroy(&self->cond);
     pthread_mutex_destroy(&self->mu);
+    pthread_mutex_destroy(&self->publish_mu);
     free(self);
     *self_p = NULL;
 }
