@@ -87,6 +87,14 @@ typedef struct {
                         int (*publish)(void *publish_arg, const void *event,
                                        size_t size),
                         void *publish_arg);
+    /* A worker, before a STRONG read: returns DOSSIER_OK once this node
+       has applied every entry the leader had committed when it was
+       called (a BARRIER entry through the log, shared by the reads
+       waiting at once), or DOSSIER_UNAVAILABLE with err set when that
+       could not be had by deadline (job_now_ms() clock; 0: the
+       cluster's own bound of a few election timeouts). */
+    dossier_status_t (*read_barrier)(void *arg, int64_t deadline,
+                                     dossier_error_t *err);
     void *arg;
 } handler_cluster_t;
 

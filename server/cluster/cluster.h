@@ -20,7 +20,9 @@
     the outcome its write had there. With a change feed, the Raft
     thread publishes each applied entry's events on it (set_publish).
     Reads are served from the local store, so a follower's reads lag the
-    leader's by what it has not yet applied.
+    leader's by what it has not yet applied, unless they ask for
+    consistency strong: read_barrier then waits for a BARRIER entry of
+    this node to be applied here.
 
     Raft's messages and the forwarded batches are neither authenticated
     nor encrypted: config.c refuses an address outside 127.0.0.0/8

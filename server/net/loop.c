@@ -553,7 +553,12 @@ s_handle_request(loop_t *self, const uint8_t *peer, size_t peer_size,
     dossier__v1__request__free_unpacked(request, NULL);
     request = NULL;
 
-    if (method->runs == RUNS_INLINE) {
+    /* A STRONG Get on a cluster node waits for the leader: on a worker,
+       never here. Other inline methods answer from this node alone. */
+    bool strong_get =
+        job->strong && self->env.cluster && strcmp(method->name, "Get") == 0;
+    if (method->runs == RUNS_INLINE && !strong_get) {
+        job->strong = false;
         self->env.shutting_down = self->draining;
         worker_run_stage(&self->env, job);
         s_reply_job(self, job);

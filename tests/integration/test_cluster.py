@@ -499,6 +499,56 @@ class ClusterTest(unittest.TestCase):
                 self.assertIn(event.id, audit.get(event.seq, []),
                               "node %d" % node.id)
 
+    def test_strong_reads_see_writes_through_other_nodes(self):
+        """A Get with metadata consistency=strong on a follower, sent
+        the moment a write through another node is acknowledged, sees
+        that write; every time."""
+        for node in self.nodes:
+            node.start()
+        leader = self.wait_leader()
+        followers = [n for n in self.nodes if n is not leader]
+        reader = followers[1]
+        strong = {"consistency": "strong"}
+        request = reports_pb2.GetRequest(id="strong").SerializeToString()
+        for i in range(50):
+            # Through the leader, then through the other follower.
+            writer = (leader, followers[0])[i % 2]
+            version = self.put(writer, make_report("strong", "v%d" % i)
+                               ).version
+            self.assertEqual(version, i + 1)
+            response = reader.client.call_raw(
+                "dossier.v1.Reports/Get", request, metadata=strong)
+            self.assertEqual(response.code, 0, "write %d: %s" % (
+                i, response.message))
+            got = report_pb2.Report()
+            got.ParseFromString(response.payload)
+            self.assertEqual(got.version, version, "write %d through "
+                             "node %d, read on node %d" % (
+                                 i, writer.id, reader.id))
+        # List and Search wait the same way.
+        self.put(followers[0], make_report("strong-list", "zanzibarite"))
+        response = reader.client.call_raw(
+            "dossier.v1.Reports/List",
+            reports_pb2.ListRequest().SerializeToString(), metadata=strong)
+        self.assertEqual(response.code, 0, response.message)
+        listed = reports_pb2.ListResponse()
+        listed.ParseFromString(response.payload)
+        self.assertIn("strong-list", [r.id for r in listed.reports])
+        self.put(leader, make_report("strong-search", "quokkaland"))
+        response = reader.client.call_raw(
+            "dossier.v1.Reports/Search",
+            reports_pb2.SearchRequest(query="quokkaland").SerializeToString(),
+            metadata=strong)
+        self.assertEqual(response.code, 0, response.message)
+        found = reports_pb2.SearchResponse()
+        found.ParseFromString(response.payload)
+        self.assertEqual([h.report.id for h in found.hits], ["strong-search"])
+        # Any other value is refused.
+        response = reader.client.call_raw(
+            "dossier.v1.Reports/Get", request,
+            metadata={"consistency": "eventual"})
+        self.assertEqual(response.code, 3, response.message)
+
 
 class StandaloneTest(unittest.TestCase):
     """Without cluster flags dossierd is what it was: role standalone;
@@ -582,6 +632,12 @@ class StandaloneTest(unittest.TestCase):
             node.client = Client(node.endpoint, timeout_ms=3000)
             health = node.health()
             self.assertEqual(health.role, "standalone")
+            # consistency=strong is a no-op on one server.
+            response = node.client.call_raw(
+                "dossier.v1.Reports/Get",
+                reports_pb2.GetRequest(id="none").SerializeToString(),
+                metadata={"consistency": "strong"})
+            self.assertEqual(response.code, NOT_FOUND, response.message)
             self.assertEqual(health.leader_id, 0)
             self.assertEqual(health.node_id, 0)
             with self.assertRaises(DossierError) as refused:
