@@ -174,10 +174,13 @@ class Node:
         return self.client.call("Health", reports_pb2.HealthRequest(),
                                 reports_pb2.HealthResponse)
 
-    def get_raw(self, rid):
-        """The Get reply's payload (the stored Report's bytes), or None."""
+    def get_raw(self, rid, strong=False):
+        """The Get reply's payload (the stored Report's bytes), or None;
+        strong: with metadata consistency=strong."""
         request = reports_pb2.GetRequest(id=rid).SerializeToString()
-        response = self.client.call_raw("dossier.v1.Reports/Get", request)
+        response = self.client.call_raw(
+            "dossier.v1.Reports/Get", request,
+            metadata={"consistency": "strong"} if strong else None)
         if response.code == NOT_FOUND:
             return None
         if response.code != 0:
@@ -382,6 +385,11 @@ class ClusterTest(unittest.TestCase):
                 self.put(node, make_report(rid, "after %d" % i))
                 acked[rid] = node.get_raw(rid)
                 self.assertIsNotNone(acked[rid])
+                # A STRONG read on another node sees it at once, after
+                # the leader changed too (the barrier finds the new one).
+                other = live[(i + 1) % len(live)]
+                self.assertEqual(other.get_raw(rid, strong=True),
+                                 acked[rid], "node %d" % other.id)
             # An update of a record written before the failover.
             self.assertEqual(self.put(live[0], make_report(
                 "cluster-0", "round %d" % round_)).version, 2 + round_)
