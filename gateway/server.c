@@ -407,7 +407,7 @@ s_call(gateway_t *g, struct MHD_Connection *conn, const char *verb,
     if (connect_request_parse(&http, &call, &error) != DOSSIER_OK) {
         return s_answer_connect_error(g, conn, verb, r, &error);
     }
-    dossier_metadata_t metadata[2];
+    dossier_metadata_t metadata[3];
     size_t n_metadata = 0;
     const char *authorization = s_header(conn, MHD_HTTP_HEADER_AUTHORIZATION);
     if (authorization != NULL) {
@@ -417,6 +417,12 @@ s_call(gateway_t *g, struct MHD_Connection *conn, const char *verb,
     const char *key = s_header(conn, "Idempotency-Key");
     if (key != NULL) {
         metadata[n_metadata++] = (dossier_metadata_t){"idempotency-key", key};
+    }
+    /* A read's consistency on a cluster ("strong"); dossierd checks it. */
+    const char *consistency = s_header(conn, "Consistency");
+    if (consistency != NULL) {
+        metadata[n_metadata++] =
+            (dossier_metadata_t){"consistency", consistency};
     }
     dossier_call_options_t options = {
         .timeout_ms = call.timeout_ms == 0 ? (int)g->config.timeout_ms

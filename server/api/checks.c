@@ -35,6 +35,28 @@ checks_page_size(const char *field, uint32_t asked, uint32_t default_size,
 }
 
 dossier_status_t
+checks_consistency(const Dossier__V1__Request *request, job_t *job,
+                   dossier_error_t *err) {
+    job->strong = false;
+    for (size_t i = 0; i < request->n_metadata; i++) {
+        const Dossier__V1__Request__MetadataEntry *entry = request->metadata[i];
+        if (!entry->key || strcmp(entry->key, "consistency") != 0) {
+            continue;
+        }
+        if (entry->value && strcmp(entry->value, "strong") == 0) {
+            job->strong = true;
+        } else if (entry->value && strcmp(entry->value, "local") == 0) {
+            job->strong = false;
+        } else {
+            return dossier_error_set(err, DOSSIER_INVALID_ARGUMENT,
+                                     "metadata consistency must be "
+                                     "\"strong\" or \"local\"");
+        }
+    }
+    return DOSSIER_OK;
+}
+
+dossier_status_t
 checks_idempotency_key(const Dossier__V1__Request *request, job_t *job,
                        dossier_error_t *err) {
     job->idempotency_key[0] = '\0';

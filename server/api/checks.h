@@ -29,6 +29,13 @@ dossier_status_t checks_page_size(const char *field, uint32_t asked,
                                   uint32_t default_size, uint32_t max,
                                   uint32_t *page_size, dossier_error_t *err);
 
+/*  Reads request's "consistency" metadata entry (if any) into
+    job->strong: "strong" sets it, "local" (the default) clears it.
+    Returns DOSSIER_OK, or DOSSIER_INVALID_ARGUMENT with err set for
+    any other value. */
+dossier_status_t checks_consistency(const Dossier__V1__Request *request,
+                                    job_t *job, dossier_error_t *err);
+
 /*  Copies request's "idempotency-key" metadata entry (if any) into
     job->idempotency_key ("" without one). Returns DOSSIER_OK, or
     DOSSIER_INVALID_ARGUMENT with err set for a key that is empty or

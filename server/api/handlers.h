@@ -77,6 +77,24 @@ typedef struct {
        once the entry is committed and applied on this node, or an
        error (UNAVAILABLE: no leader, or the outcome is unknown). */
     void (*submit)(void *arg, job_t **jobs, size_t n);
+    /* The loop thread: where this node's Raft thread publishes the
+       change events of each entry it applies (publish as
+       exec/recorder.h's recorder_publish_fn, called with publish_arg
+       from the Raft thread only), or NULL to stop publishing; once it
+       returns, the previous publish is no longer called. Set before
+       the writer starts, cleared before the feed closes. */
+    void (*set_publish)(void *arg,
+                        int (*publish)(void *publish_arg, const void *event,
+                                       size_t size),
+                        void *publish_arg);
+    /* A worker, before a STRONG read: returns DOSSIER_OK once this node
+       has applied every entry the leader had committed when it was
+       called (a BARRIER entry through the log, shared by the reads
+       waiting at once), or DOSSIER_UNAVAILABLE with err set when that
+       could not be had by deadline (job_now_ms() clock; 0: the
+       cluster's own bound of a few election timeouts). */
+    dossier_status_t (*read_barrier)(void *arg, int64_t deadline,
+                                     dossier_error_t *err);
     void *arg;
 } handler_cluster_t;
 

@@ -77,6 +77,9 @@ request_accept(struct store_t *store, const Dossier__V1__Request *request,
     /* After the role: a caller refused is refused whatever else is
        wrong with the request. */
     rc = checks_idempotency_key(request, job, err);
+    if (rc == DOSSIER_OK) {
+        rc = checks_consistency(request, job, err);
+    }
     if (rc != DOSSIER_OK) {
         return rc;
     }

@@ -84,6 +84,12 @@ struct cluster_t {
     uint64_t applied_index; /* the store's last applied entry */
     int64_t last_time_ms;   /* the latest time stamped or applied */
     raft_term announced_term;
+    /* Read barriers: the last one sent, when, and the DEALER a follower
+       sends them on to the leader's forward socket. */
+    uint64_t barrier_sent;
+    int64_t barrier_sent_ms;
+    void *barrier_dealer;
+    char barrier_endpoint[S_ENDPOINT_MAX];
 
     /* The forward thread's. */
     pthread_t forward_thread;
@@ -114,6 +120,15 @@ struct cluster_t {
         job_t **jobs;
         size_t n;
     } pending;
+    /* STRONG reads: barriers asked for, and the last of this run's
+       applied here (its waiters are woken on barrier_cond). */
+    uint64_t barrier_requested, barrier_applied;
+    pthread_cond_t barrier_cond;
+    /* The change feed's publish, under publish_mu: set and cleared by
+       the loop thread, called by the Raft thread after each apply. */
+    pthread_mutex_t publish_mu;
+    int (*publish)(void *arg, const void *event, size_t size);
+    void *publish_arg;
     /* Start-up: the Raft thread's verdict. */
     bool start_done;
     dossier_status_t start_rc;
@@ -134,7 +149,9 @@ s_wall_ms(void) {
 static void
 s_fail_pending(cluster_t *self, const cluster_entry_t *entry,
                dossier_status_t code, const char *why) {
-    if (entry->origin != self->node_id || entry->boot != self->boot) {
+    /* Only batches have waiters here (a barrier's seq is another count). */
+    if (entry->type != CLUSTER_ENTRY_BATCH || entry->origin != self->node_id ||
+        entry->boot != self->boot) {
         return;
     }
     pthread_mutex_lock(&self->mu);
@@ -305,6 +322,19 @@ s_fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf,
         s_apply_leader(self, &entry);
         return 0;
     }
+    if (entry.type == CLUSTER_ENTRY_BARRIER) {
+        /* Every entry before it is applied here: the STRONG reads that
+           asked for it (or for an earlier one) may go on. */
+        if (entry.origin == self->node_id && entry.boot == self->boot) {
+            pthread_mutex_lock(&self->mu);
+            if (entry.seq > self->barrier_applied) {
+                self->barrier_applied = entry.seq;
+                pthread_cond_broadcast(&self->barrier_cond);
+            }
+            pthread_mutex_unlock(&self->mu);
+        }
+        return 0;
+    }
     if (index <= self->applied_index) {
         /* Raft replays its log from the start at each start (there are
            no snapshots yet); the store already holds this one. */
@@ -465,7 +495,73 @@ s_raft_closed(struct raft *raft) {
     raft_uv_tcp_close(&self->transport);
 }
 
-/*  The queue's proposals, and the stop request. */
+static bool s_leader_endpoint(cluster_t *self, char out[S_ENDPOINT_MAX],
+                              bool *self_leads);
+
+/*  Sends a BARRIER entry for the STRONG reads waiting, when some wait
+    for more than the last one sent, or when that one was sent a while
+    ago (lost with a leader that changed): proposed when this node
+    leads, else sent to the leader's forward socket without waiting (a
+    DEALER of this thread; queued until it connects). One entry serves
+    every read that asked before it was sent. */
+static void
+s_barrier_send(cluster_t *self) {
+    pthread_mutex_lock(&self->mu);
+    uint64_t wanted = self->barrier_requested;
+    uint64_t applied = self->barrier_applied;
+    pthread_mutex_unlock(&self->mu);
+    int64_t now = job_now_ms();
+    if (wanted <= applied ||
+        (wanted == self->barrier_sent &&
+         now - self->barrier_sent_ms < (int64_t)self->election_timeout_ms)) {
+        return;
+    }
+    cluster_entry_t entry = {
+        .type = CLUSTER_ENTRY_BARRIER,
+        .origin = self->node_id,
+        .boot = self->boot,
+        .seq = wanted,
+    };
+    uint8_t data[CLUSTER_ENTRY_HEADER];
+    cluster_entry_put_header(data, &entry);
+    char endpoint[S_ENDPOINT_MAX];
+    bool self_leads = false;
+    if (s_leader_endpoint(self, endpoint, &self_leads)) {
+        if (self->barrier_dealer &&
+            strcmp(self->barrier_endpoint, endpoint) != 0) {
+            zmq_close(self->barrier_dealer);
+            self->barrier_dealer = NULL;
+        }
+        if (!self->barrier_dealer) {
+            self->barrier_dealer = zmq_socket(self->zctx, ZMQ_DEALER);
+            int zero = 0;
+            if (!self->barrier_dealer ||
+                zmq_setsockopt(self->barrier_dealer, ZMQ_LINGER, &zero,
+                               sizeof zero) != 0 ||
+                zmq_connect(self->barrier_dealer, endpoint) != 0) {
+                if (self->barrier_dealer) {
+                    zmq_close(self->barrier_dealer);
+                }
+                self->barrier_dealer = NULL;
+                return; /* tried again at the next tick */
+            }
+            snprintf(self->barrier_endpoint, sizeof self->barrier_endpoint,
+                     "%s", endpoint);
+        }
+        if (zmq_send(self->barrier_dealer, data, sizeof data, ZMQ_DONTWAIT) !=
+            (int)sizeof data) {
+            return;
+        }
+    } else if (self_leads) {
+        s_propose(self, data, sizeof data);
+    } else {
+        return; /* no leader known: tried again at the next tick */
+    }
+    self->barrier_sent = wanted;
+    self->barrier_sent_ms = now;
+}
+
+/*  The queue's proposals, read barriers, and the stop request. */
 static void
 s_on_wake(uv_async_t *handle) {
     cluster_t *self = handle->data;
@@ -482,6 +578,9 @@ s_on_wake(uv_async_t *handle) {
         free(list->data);
         free(list);
         list = next;
+    }
+    if (!stopping) {
+        s_barrier_send(self);
     }
     if (stopping) {
         uv_close((uv_handle_t *)&self->tick, s_on_close);
@@ -529,6 +628,7 @@ s_on_tick(uv_timer_t *handle) {
     if (state == RAFT_LEADER) {
         s_announce(self);
     }
+    s_barrier_send(self);
 }
 
 /* ---- Start-up (Raft thread) ---- */
@@ -694,7 +794,8 @@ s_forward_main(void *arg) {
         if (n == 2 &&
             cluster_entry_decode(zmq_msg_data(&parts[1]),
                                  zmq_msg_size(&parts[1]), &entry) &&
-            entry.type == CLUSTER_ENTRY_BATCH) {
+            (entry.type == CLUSTER_ENTRY_BATCH ||
+             entry.type == CLUSTER_ENTRY_BARRIER)) {
             size_t size = zmq_msg_size(&parts[1]);
             uint8_t *copy = malloc(size);
             if (copy) {
@@ -882,6 +983,74 @@ s_submit(void *arg, job_t **jobs, size_t n) {
     free(sent);
 }
 
+/*  The FSM's commit publishes through here (Raft thread): to the feed
+    the loop set, if any. publish_mu is held while it runs, so clearing
+    it waits for a publish under way. */
+static int
+s_publish(void *arg, const void *event, size_t size) {
+    cluster_t *self = arg;
+    int rc = 0;
+    pthread_mutex_lock(&self->publish_mu);
+    if (self->publish) {
+        rc = self->publish(self->publish_arg, event, size);
+    }
+    pthread_mutex_unlock(&self->publish_mu);
+    return rc;
+}
+
+static void
+s_set_publish(void *arg, int (*publish)(void *, const void *, size_t),
+              void *publish_arg) {
+    cluster_t *self = arg;
+    pthread_mutex_lock(&self->publish_mu);
+    self->publish = publish;
+    self->publish_arg = publish_arg;
+    pthread_mutex_unlock(&self->publish_mu);
+}
+
+/*  The read_barrier hook (a worker): takes a ticket, wakes the Raft
+    thread to send a barrier, waits until one at least as recent is
+    applied here. */
+static dossier_status_t
+s_read_barrier(void *arg, int64_t deadline, dossier_error_t *err) {
+    cluster_t *self = arg;
+    int64_t bound = job_now_ms() +
+                    (int64_t)S_WAIT_ELECTIONS * 2 * self->election_timeout_ms;
+    if (deadline && deadline < bound) {
+        bound = deadline;
+    }
+    pthread_mutex_lock(&self->mu);
+    uint64_t ticket = ++self->barrier_requested;
+    pthread_mutex_unlock(&self->mu);
+    uv_async_send(&self->wake);
+    pthread_mutex_lock(&self->mu);
+    while (self->barrier_applied < ticket) {
+        int64_t left = bound - job_now_ms();
+        if (left <= 0) {
+            break;
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += left / 1000;
+        until.tv_nsec += (left % 1000) * 1000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&self->barrier_cond, &self->mu, &until);
+    }
+    bool done = self->barrier_applied >= ticket;
+    pthread_mutex_unlock(&self->mu);
+    if (!done) {
+        return dossier_error_set(err, DOSSIER_UNAVAILABLE,
+                                 "consistency strong: this node could not "
+                                 "catch up with the leader in time (no "
+                                 "leader, or no majority); retry, or read "
+                                 "without it");
+    }
+    return DOSSIER_OK;
+}
+
 static void
 s_status(void *arg, handler_cluster_status_t *status) {
     cluster_t *self = arg;
@@ -931,6 +1100,8 @@ cluster_new(const config_t *config, const handler_env_t *env,
     }
     pthread_mutex_init(&self->mu, NULL);
     pthread_cond_init(&self->cond, NULL);
+    pthread_mutex_init(&self->publish_mu, NULL);
+    pthread_cond_init(&self->barrier_cond, NULL);
     self->status.role = "unavailable";
     self->status.node_id = config->node_id;
     self->node_id = config->node_id;
@@ -945,6 +1116,8 @@ cluster_new(const config_t *config, const handler_env_t *env,
     self->env.cluster = NULL;
     self->hooks.status = s_status;
     self->hooks.submit = s_submit;
+    self->hooks.set_publish = s_set_publish;
+    self->hooks.read_barrier = s_read_barrier;
     self->hooks.arg = self;
     if (getrandom(&self->boot, sizeof self->boot, 0) != sizeof self->boot) {
         self->boot = (uint64_t)s_wall_ms() ^ (uint64_t)getpid() << 32;
@@ -964,7 +1137,9 @@ cluster_new(const config_t *config, const handler_env_t *env,
     if (fsops_make_dirs(self->dir, 0700, err) != DOSSIER_OK) {
         goto fail;
     }
-    self->commit = commit_new(&self->env, NULL, NULL, err);
+    /* Change events are made only when there is a feed to take them. */
+    bool feed = config->feed_bind && *config->feed_bind;
+    self->commit = commit_new(&self->env, feed ? s_publish : NULL, self, err);
     if (!self->commit ||
         commit_applied_index(self->commit, &self->applied_index, err) !=
             DOSSIER_OK) {
@@ -1064,6 +1239,9 @@ cluster_destroy(cluster_t **self_p) {
     if (self->dealer) {
         zmq_close(self->dealer);
     }
+    if (self->barrier_dealer) {
+        zmq_close(self->barrier_dealer);
+    }
     if (self->router) {
         zmq_close(self->router);
     }
@@ -1073,6 +1251,8 @@ cluster_destroy(cluster_t **self_p) {
     commit_destroy(&self->commit);
     pthread_cond_destroy(&self->cond);
     pthread_mutex_destroy(&self->mu);
+    pthread_mutex_destroy(&self->publish_mu);
+    pthread_cond_destroy(&self->barrier_cond);
     free(self);
     *self_p = NULL;
 }

@@ -17,9 +17,12 @@
     group commit's jobs: it packs them into one entry (cluster/entry.h),
     proposes it (leader) or forwards it to the leader (follower), and
     waits until this node has applied that entry, then gives each job
-    the outcome its write had there. Reads are served from the local
-    store, so a follower's reads lag the leader's by what it has not yet
-    applied.
+    the outcome its write had there. With a change feed, the Raft
+    thread publishes each applied entry's events on it (set_publish).
+    Reads are served from the local store, so a follower's reads lag the
+    leader's by what it has not yet applied, unless they ask for
+    consistency strong: read_barrier then waits for a BARRIER entry of
+    this node to be applied here.
 
     Raft's messages and the forwarded batches are neither authenticated
     nor encrypted: config.c refuses an address outside 127.0.0.0/8
@@ -43,8 +46,9 @@ typedef struct cluster_t cluster_t;
 cluster_t *cluster_new(const config_t *config, const handler_env_t *env,
                        dossier_error_t *err);
 
-/*  The hooks for handler_env_t.cluster: Health's status and the
-    writer's submit. Borrowed, valid for the cluster's lifetime. */
+/*  The hooks for handler_env_t.cluster: Health's status, the writer's
+    submit and the change feed's publish. Borrowed, valid for the
+    cluster's lifetime. */
 const handler_cluster_t *cluster_hooks(cluster_t *self);
 
 /*  The forward endpoint this node bound ("tcp://127.0.0.1:41234");

@@ -27,7 +27,8 @@ cluster_entry_decode(const void *data, size_t size, cluster_entry_t *entry) {
     entry->payload_size = (size_t)length;
     return length <= size - CLUSTER_ENTRY_HEADER &&
            (entry->type == CLUSTER_ENTRY_BATCH ||
-            entry->type == CLUSTER_ENTRY_LEADER);
+            entry->type == CLUSTER_ENTRY_LEADER ||
+            entry->type == CLUSTER_ENTRY_BARRIER);
 }
 
 void

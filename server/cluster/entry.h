@@ -4,7 +4,8 @@
     An entry is a fixed 40-byte header, then a payload:
 
         0  "DSR1"                      magic and format version
-        4  type       u32 big-endian   CLUSTER_ENTRY_BATCH or _LEADER
+        4  type       u32 big-endian   CLUSTER_ENTRY_BATCH, _LEADER or
+                                       _BARRIER
         8  origin     u64              the node that proposed it
        16  boot       u64              a random number of that node's run
        24  seq        u64              its proposal count in that run
@@ -18,10 +19,12 @@
     BATCH: a packed dossier.v1.ClusterBatch (cluster.proto), the checked
     requests of one group commit with their callers. LEADER: the
     ZeroMQ endpoint where the origin node, now leader, takes forwarded
-    entries (text, no NUL). Every node applies the same bytes the same
-    way: what the leader decides (the time) is in the header, what the
-    store decides (versions, audit sequence numbers) follows from the
-    entries before it. origin, boot and seq let the node that proposed a
+    entries (text, no NUL). BARRIER: no payload; applied, it tells its
+    origin that every entry before it is applied there (seq: the
+    origin's read-barrier count; a STRONG read waits for it). Every node applies
+   the same bytes the same way: what the leader decides (the time) is in the
+   header, what the store decides (versions, audit sequence numbers) follows
+   from the entries before it. origin, boot and seq let the node that proposed a
     batch find its waiting callers when it applies the entry. */
 #ifndef DOSSIER_SERVER_CLUSTER_ENTRY_H
 #define DOSSIER_SERVER_CLUSTER_ENTRY_H
@@ -41,6 +44,7 @@
 typedef enum {
     CLUSTER_ENTRY_BATCH = 1,
     CLUSTER_ENTRY_LEADER = 2,
+    CLUSTER_ENTRY_BARRIER = 3,
 } cluster_entry_type_t;
 
 typedef struct {

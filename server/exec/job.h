@@ -59,6 +59,10 @@ typedef struct job_t {
     char audit_id[16];
     /* Request metadata "idempotency-key" (server/api/audit.h), or "". */
     char idempotency_key[129];
+    /* Request metadata "consistency: strong" on a read: on a cluster
+       node, the read waits until the node has applied every entry the
+       leader had committed when it arrived (a no-op standalone). */
+    bool strong;
     /* Not a request: a note for the writer's audit log that a call was
        refused (code, message); destroyed without a reply. */
     bool audit_only;

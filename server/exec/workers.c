@@ -38,6 +38,16 @@ worker_run_stage(const handler_env_t *env, job_t *job) {
         return;
     }
     dossier_error_t err = {0};
+    /* A STRONG read first catches up with the leader's commit index. */
+    if (job->strong && !job->method->write && env->cluster &&
+        env->cluster->read_barrier) {
+        dossier_status_t rc =
+            env->cluster->read_barrier(env->cluster->arg, job->deadline, &err);
+        if (rc != DOSSIER_OK) {
+            job_finish(job, rc, &err);
+            return;
+        }
+    }
     dossier_status_t rc = job->method->handler(env, job, &err);
     job_finish(job, rc, &err);
 }

@@ -553,7 +553,12 @@ s_handle_request(loop_t *self, const uint8_t *peer, size_t peer_size,
     dossier__v1__request__free_unpacked(request, NULL);
     request = NULL;
 
-    if (method->runs == RUNS_INLINE) {
+    /* A STRONG Get on a cluster node waits for the leader: on a worker,
+       never here. Other inline methods answer from this node alone. */
+    bool strong_get =
+        job->strong && self->env.cluster && strcmp(method->name, "Get") == 0;
+    if (method->runs == RUNS_INLINE && !strong_get) {
+        job->strong = false;
         self->env.shutting_down = self->draining;
         worker_run_stage(&self->env, job);
         s_reply_job(self, job);
@@ -1048,7 +1053,8 @@ s_bind_pair(loop_t *self, const char *endpoint, dossier_error_t *err) {
 }
 
 /*  The writer's publish hook (exec/recorder.h): the feed's socket, used
-    from the writer thread only, until the writer is joined. */
+    from the writer thread only, until the writer is joined; on a cluster
+    node from its Raft thread only, until set_publish clears it. */
 static int
 s_feed_publish(void *arg, const void *event, size_t size) {
     return feed_publish(arg, event, size);
@@ -1084,8 +1090,16 @@ s_start_threads(loop_t *self, dossier_error_t *err) {
     if (!self->writer_socket) {
         return err ? err->code : DOSSIER_INTERNAL;
     }
+    /* A cluster node's writer commits nothing itself: its Raft thread
+       applies every entry and publishes what it applied. */
+    const handler_cluster_t *cluster = self->env.cluster;
+    bool writer_publishes = self->feed && !cluster;
+    if (self->feed && cluster && cluster->set_publish) {
+        cluster->set_publish(cluster->arg, s_feed_publish, self->feed);
+    }
     self->writer = writer_new(self->context, S_WRITER_ENDPOINT, &self->env,
-                              self->feed ? s_feed_publish : NULL, self->feed,
+                              writer_publishes ? s_feed_publish : NULL,
+                              writer_publishes ? self->feed : NULL,
                               self->config->write_batch_max, err);
     if (!self->writer) {
         return err ? err->code : DOSSIER_INTERNAL;
@@ -1226,6 +1240,10 @@ loop_destroy(loop_t **self_p) {
     conns_destroy(&self->conns); /* its monitor first: it watches front */
     if (self->front) {
         zmq_close(self->front);
+    }
+    if (self->feed && self->env.cluster && self->env.cluster->set_publish) {
+        /* The Raft thread outlives the loop: it stops publishing first. */
+        self->env.cluster->set_publish(self->env.cluster->arg, NULL, NULL);
     }
     feed_destroy(&self->feed); /* the writer that used it is joined */
     if (self->zap) {

@@ -32,8 +32,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import re
 import unittest
 import uuid
+
+import zmq
 
 for _entry in reversed(os.environ.get("DOSSIER_PYTHONPATH", "").split(":")):
     if _entry and _entry not in sys.path:
@@ -55,6 +58,7 @@ CATCH_UP_TIMEOUT_S = 20.0
 ELECTION_TIMEOUT_MS = 500
 UNAVAILABLE = 14
 NOT_FOUND = 5
+FEED_TOPIC = b"dossier.v1.change"
 
 
 def make_report(rid, text):
@@ -91,6 +95,7 @@ class Node:
         self.log_path = os.path.join(root, "node%d.log" % node_id)
         self.process = None
         self.endpoint = None
+        self.feed = None
         self.client = None
         self.logs = []
 
@@ -101,7 +106,7 @@ class Node:
         args = [os.path.join(BIN_DIR, "dossierd"), "--data", self.data,
                 "--bind", "tcp://127.0.0.1:*", "--node-id", str(self.id),
                 "--raft", self.raft, "--raft-election-timeout-ms",
-                str(ELECTION_TIMEOUT_MS)]
+                str(ELECTION_TIMEOUT_MS), "--feed", "tcp://127.0.0.1:*"]
         if bootstrap:
             args += ["--peers", self.peers]
         log = open(self.log_path, "ab")
@@ -121,6 +126,10 @@ class Node:
             if (len(lines) >= 3 and lines[0].strip() == str(self.process.pid)
                     and lines[1].startswith("tcp://")):
                 self.endpoint = lines[1].strip()
+                # This run's line: the log is appended to on restarts.
+                found = re.findall(r"change feed: publishing committed "
+                                   r"writes at (\S+)", self.log())
+                self.feed = found[-1] if found else None
                 self.client = Client(self.endpoint, timeout_ms=3000,
                                      retries=0)
                 return
@@ -165,10 +174,13 @@ class Node:
         return self.client.call("Health", reports_pb2.HealthRequest(),
                                 reports_pb2.HealthResponse)
 
-    def get_raw(self, rid):
-        """The Get reply's payload (the stored Report's bytes), or None."""
+    def get_raw(self, rid, strong=False):
+        """The Get reply's payload (the stored Report's bytes), or None;
+        strong: with metadata consistency=strong."""
         request = reports_pb2.GetRequest(id=rid).SerializeToString()
-        response = self.client.call_raw("dossier.v1.Reports/Get", request)
+        response = self.client.call_raw(
+            "dossier.v1.Reports/Get", request,
+            metadata={"consistency": "strong"} if strong else None)
         if response.code == NOT_FOUND:
             return None
         if response.code != 0:
@@ -373,6 +385,11 @@ class ClusterTest(unittest.TestCase):
                 self.put(node, make_report(rid, "after %d" % i))
                 acked[rid] = node.get_raw(rid)
                 self.assertIsNotNone(acked[rid])
+                # A STRONG read on another node sees it at once, after
+                # the leader changed too (the barrier finds the new one).
+                other = live[(i + 1) % len(live)]
+                self.assertEqual(other.get_raw(rid, strong=True),
+                                 acked[rid], "node %d" % other.id)
             # An update of a record written before the failover.
             self.assertEqual(self.put(live[0], make_report(
                 "cluster-0", "round %d" % round_)).version, 2 + round_)
@@ -418,6 +435,127 @@ class ClusterTest(unittest.TestCase):
                 node.process.send_signal(signal.SIGCONT)
         # With the majority back, writes go through again.
         self.put(alone, make_report("majority", "back"))
+
+    def subscribe(self, context, node):
+        """A SUB socket on node's change feed."""
+        self.assertIsNotNone(node.feed, node.log())
+        sub = context.socket(zmq.SUB)
+        sub.setsockopt(zmq.LINGER, 0)
+        sub.setsockopt(zmq.SUBSCRIBE, FEED_TOPIC)
+        sub.connect(node.feed)
+        return sub
+
+    def test_feed_publishes_on_every_node(self):
+        """Each node publishes what it applies, whichever node took the
+        write, with the same seq (the audit entry's) everywhere."""
+        for node in self.nodes:
+            node.start()
+        self.wait_leader()
+        writer, *watched = self.nodes
+        context = zmq.Context()
+        self.addCleanup(context.term)
+        subs = [self.subscribe(context, node) for node in watched]
+        for sub in subs:
+            self.addCleanup(sub.close)
+        # A subscription takes effect some time after the connection:
+        # write until each subscriber has seen one event (bounded).
+        for i in range(200):
+            self.put(writer, make_report("warm-%d" % i, "warm"))
+            if all(sub.poll(100) for sub in subs):
+                break
+        else:
+            self.fail("no change event reached both subscribers:\n%s"
+                      % self.logs())
+        rids = ["fed-%d" % i for i in range(10)]
+        for rid in rids:
+            self.put(writer, make_report(rid, "fed"))
+        self.put(writer, make_report(rids[0], "fed again"))
+        writer.client.delete(rids[1])
+        seen = []
+        for sub, node in zip(subs, watched):
+            events = []
+            deadline = time.monotonic() + CATCH_UP_TIMEOUT_S
+            while len(events) < len(rids) + 2:
+                self.assertLess(time.monotonic(), deadline,
+                                "node %d published %d of %d events:\n%s"
+                                % (node.id, len(events), len(rids) + 2,
+                                   self.logs()))
+                if not sub.poll(100):
+                    continue
+                topic, body = sub.recv_multipart()
+                self.assertEqual(topic, FEED_TOPIC)
+                event = reports_pb2.ChangeEvent()
+                event.ParseFromString(body)
+                if event.id.startswith("fed-"):
+                    events.append(event)
+            seen.append(events)
+        self.assertEqual([(e.id, e.version, e.operation) for e in seen[0]],
+                         [(rid, 1, reports_pb2.CHANGE_OPERATION_PUT)
+                          for rid in rids]
+                         + [(rids[0], 2, reports_pb2.CHANGE_OPERATION_PUT),
+                            (rids[1], 1,
+                             reports_pb2.CHANGE_OPERATION_DELETE)])
+        # The same events, seq and time included, from both nodes.
+        self.assertEqual([e.SerializeToString() for e in seen[1]],
+                         [e.SerializeToString() for e in seen[0]])
+        seqs = [e.seq for e in seen[0]]
+        self.assertEqual(seqs, sorted(set(seqs)))
+        # seq is the audit entry's seq on every node.
+        for node in self.nodes:
+            audit = {e.seq: list(e.ids) for e in node.client.audit()}
+            for event in seen[0]:
+                self.assertIn(event.id, audit.get(event.seq, []),
+                              "node %d" % node.id)
+
+    def test_strong_reads_see_writes_through_other_nodes(self):
+        """A Get with metadata consistency=strong on a follower, sent
+        the moment a write through another node is acknowledged, sees
+        that write; every time."""
+        for node in self.nodes:
+            node.start()
+        leader = self.wait_leader()
+        followers = [n for n in self.nodes if n is not leader]
+        reader = followers[1]
+        strong = {"consistency": "strong"}
+        request = reports_pb2.GetRequest(id="strong").SerializeToString()
+        for i in range(50):
+            # Through the leader, then through the other follower.
+            writer = (leader, followers[0])[i % 2]
+            version = self.put(writer, make_report("strong", "v%d" % i)
+                               ).version
+            self.assertEqual(version, i + 1)
+            response = reader.client.call_raw(
+                "dossier.v1.Reports/Get", request, metadata=strong)
+            self.assertEqual(response.code, 0, "write %d: %s" % (
+                i, response.message))
+            got = report_pb2.Report()
+            got.ParseFromString(response.payload)
+            self.assertEqual(got.version, version, "write %d through "
+                             "node %d, read on node %d" % (
+                                 i, writer.id, reader.id))
+        # List and Search wait the same way.
+        self.put(followers[0], make_report("strong-list", "zanzibarite"))
+        response = reader.client.call_raw(
+            "dossier.v1.Reports/List",
+            reports_pb2.ListRequest().SerializeToString(), metadata=strong)
+        self.assertEqual(response.code, 0, response.message)
+        listed = reports_pb2.ListResponse()
+        listed.ParseFromString(response.payload)
+        self.assertIn("strong-list", [r.id for r in listed.reports])
+        self.put(leader, make_report("strong-search", "quokkaland"))
+        response = reader.client.call_raw(
+            "dossier.v1.Reports/Search",
+            reports_pb2.SearchRequest(query="quokkaland").SerializeToString(),
+            metadata=strong)
+        self.assertEqual(response.code, 0, response.message)
+        found = reports_pb2.SearchResponse()
+        found.ParseFromString(response.payload)
+        self.assertEqual([h.report.id for h in found.hits], ["strong-search"])
+        # Any other value is refused.
+        response = reader.client.call_raw(
+            "dossier.v1.Reports/Get", request,
+            metadata={"consistency": "eventual"})
+        self.assertEqual(response.code, 3, response.message)
 
 
 class StandaloneTest(unittest.TestCase):
@@ -502,6 +640,12 @@ class StandaloneTest(unittest.TestCase):
             node.client = Client(node.endpoint, timeout_ms=3000)
             health = node.health()
             self.assertEqual(health.role, "standalone")
+            # consistency=strong is a no-op on one server.
+            response = node.client.call_raw(
+                "dossier.v1.Reports/Get",
+                reports_pb2.GetRequest(id="none").SerializeToString(),
+                metadata={"consistency": "strong"})
+            self.assertEqual(response.code, NOT_FOUND, response.message)
             self.assertEqual(health.leader_id, 0)
             self.assertEqual(health.node_id, 0)
             with self.assertRaises(DossierError) as refused:

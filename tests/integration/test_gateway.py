@@ -358,6 +358,15 @@ class Errors(GatewayCase):
                                           "offset": "999999999999"}),
             400, "out_of_range")
 
+    def test_consistency_header(self):
+        # Forwarded as metadata: dossierd checks it (standalone, strong
+        # is a plain read).
+        r = self.post_json("Get", {"id": "err-1"}, {"Consistency": "strong"})
+        self.assertEqual(r.status, 200)
+        self.assertConnectError(
+            self.post_json("Get", {"id": "err-1"}, {"Consistency": "bogus"}),
+            400, "invalid_argument")
+
     def test_aborted_carries_current_version(self):
         current = self.post_json("Get", {"id": "err-1"}).json()["version"]
         r = self.post_json("Put", {"report": make_report("err-1"),
