@@ -14,7 +14,8 @@
     on a socket that did not end with a receive failing with EAGAIN (a
     send, a read stopped by its burst bound), it calls poller_recheck;
     after such a failed receive it calls poller_settled. A socket marked
-    is reported ready in the next round, which does not sleep.
+    is reported ready in the next round, which does not sleep. A round
+    that slept its whole timeout reports every socket ready.
 
     Loop thread only, like the sockets. */
 #ifndef DOSSIER_SERVER_POLLER_H
