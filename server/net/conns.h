@@ -28,7 +28,7 @@ typedef struct conns_t conns_t;
 conns_t *conns_new(void *context, void *socket, unsigned max,
                    dossier_error_t *err);
 
-/*  The monitor's socket, for the loop's poller (borrowed). */
+/*  The monitor's socket, for zmq_poll (borrowed). */
 void *conns_socket(conns_t *self);
 
 /*  Reads the monitor's pending events (without waiting), counts the

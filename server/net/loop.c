@@ -33,7 +33,6 @@
 #include "net/conns.h"
 #include "net/feed.h"
 #include "net/loop.h"
-#include "net/poller.h"
 #include "net/refusals.h"
 #include "text.h"
 #include "api/stats.h"
@@ -47,11 +46,6 @@
 #define S_IDLE_TRIM_MS 1000
 #define S_LINGER_MS 1000 /* replies still queued at close */
 #define S_NO_METHOD ((size_t)-1)
-/* The poller's socket indexes: [front][worker sockets...][writer], then
-   [connection monitor] with max_connections, then [ZAP] with CURVE. */
-#define S_FRONT_INDEX 0
-/* worker i, or the writer at i == n_workers */
-#define S_THREAD_INDEX(i) (1 + (i))
 
 struct loop_t {
     const config_t *config;
@@ -65,7 +59,6 @@ struct loop_t {
     unsigned long revocations; /* auth_revocations the feed has seen */
     void *front;
     char endpoint[256];
-    poller_t *poller; /* while loop_run runs; indexes as s_poll_sockets */
 
     size_t n_workers;
     void **worker_sockets;
@@ -129,7 +122,6 @@ s_send_response(loop_t *self, const uint8_t *peer, size_t peer_size,
                   zmq_strerror(errno));
         zmq_msg_close(&body);
     }
-    poller_recheck(self->poller, S_FRONT_INDEX);
 }
 
 /*  The one path for every error reply (s_reply_error, and
@@ -305,17 +297,6 @@ s_send_job(void *socket, job_t *job) {
     return true;
 }
 
-/*  Sends job to a worker (index < n_workers) or the writer (n_workers). */
-static bool
-s_send_to(loop_t *self, size_t index, job_t *job) {
-    bool is_writer = index == self->n_workers;
-    bool sent = s_send_job(
-        is_writer ? self->writer_socket : self->worker_sockets[index], job);
-    /* The send may have taken the socket's signal. */
-    poller_recheck(self->poller, S_THREAD_INDEX(index));
-    return sent;
-}
-
 /*  Fails job: it could not be handed to what (errno says why). */
 static void
 s_handoff_failed(job_t *job, const char *what) {
@@ -329,7 +310,7 @@ s_handoff_failed(job_t *job, const char *what) {
 
 static void
 s_to_writer(loop_t *self, job_t *job) {
-    if (self->writer_stopping || !s_send_to(self, self->n_workers, job)) {
+    if (self->writer_stopping || !s_send_job(self->writer_socket, job)) {
         s_handoff_failed(job, "writer");
         s_job_done(self, job);
     }
@@ -370,7 +351,7 @@ s_dispatch_queue(loop_t *self) {
             continue;
         }
         job_t *job = s_jobs_pop(&self->queue_head, &self->queue_tail);
-        if (s_send_to(self, i, job)) {
+        if (s_send_job(self->worker_sockets[i], job)) {
             self->worker_busy[i] = true;
         } else {
             s_handoff_failed(job, "worker");
@@ -394,7 +375,7 @@ s_audit_note(loop_t *self, const job_t *job, dossier_status_t code,
         return;
     }
     job_t *note = audit_denied_note(job, code, message);
-    if (!note || !s_send_to(self, self->n_workers, note)) {
+    if (!note || !s_send_job(self->writer_socket, note)) {
         log_warn("audit note dropped: %s", message);
         job_destroy(&note);
         return;
@@ -674,8 +655,7 @@ s_frames_problem(size_t total, zmq_msg_t *frames, char *text, size_t size) {
     }
 }
 
-/*  Reads up to S_FRONT_BURST messages from the ROUTER; past that, the
-    next poll round comes back for the rest after the threads' replies. */
+/*  Reads up to S_FRONT_BURST messages from the ROUTER. */
 static void
 s_front_read(loop_t *self) {
     for (int burst = 0; burst < S_FRONT_BURST; burst++) {
@@ -684,11 +664,6 @@ s_front_read(loop_t *self) {
         size_t total = 0;
         zmq_msg_init(&frames[0]);
         if (zmq_msg_recv(&frames[0], self->front, ZMQ_DONTWAIT) < 0) {
-            if (errno == EAGAIN) {
-                poller_settled(self->poller, S_FRONT_INDEX);
-            } else {
-                poller_recheck(self->poller, S_FRONT_INDEX);
-            }
             zmq_msg_close(&frames[0]);
             return;
         }
@@ -729,7 +704,6 @@ s_front_read(loop_t *self) {
             zmq_msg_close(&frames[i]);
         }
     }
-    poller_recheck(self->poller, S_FRONT_INDEX);
 }
 
 /*  Takes back what a worker (index) or the writer (index n_workers)
@@ -740,15 +714,7 @@ s_thread_read(loop_t *self, size_t index) {
     void *socket =
         is_writer ? self->writer_socket : self->worker_sockets[index];
     job_t *job;
-    while (true) {
-        if (job_recv(socket, &job, ZMQ_DONTWAIT) != 0) {
-            if (errno == EAGAIN) {
-                poller_settled(self->poller, S_THREAD_INDEX(index));
-            } else {
-                poller_recheck(self->poller, S_THREAD_INDEX(index));
-            }
-            break;
-        }
+    while (job_recv(socket, &job, ZMQ_DONTWAIT) == 0) {
         if (!job) {
             if (is_writer) {
                 self->writer_running = false;
@@ -777,38 +743,34 @@ s_thread_read(loop_t *self, size_t index) {
     }
 }
 
-/*  One poll round over the front and every thread socket: each ready
-    socket is read once, threads before the front (whose reads are
-    bounded by S_FRONT_BURST), so that neither starves the other. */
+/*  One poll round over the front and every thread socket. */
 static dossier_status_t
-s_poll(loop_t *self, long timeout, dossier_error_t *err) {
-    poller_t *poller = self->poller;
-    if (poller_wait(poller, timeout) != 0) {
+s_poll(loop_t *self, zmq_pollitem_t *items, size_t n_items, long timeout,
+       dossier_error_t *err) {
+    int rc = zmq_poll(items, (int)n_items, timeout);
+    if (rc < 0) {
         if (errno == EINTR) {
             return DOSSIER_OK;
         }
-        return dossier_error_set(err, DOSSIER_INTERNAL, "poll: %s",
-                                 strerror(errno));
+        return dossier_error_set(err, DOSSIER_INTERNAL, "zmq_poll: %s",
+                                 zmq_strerror(errno));
     }
     /* Connections past the bound go first, before they cost more; then
-       handshakes waiting for ZAP: their clients wait too. These two read
-       without saying how they ended: ZMQ_EVENTS settles them. */
+       handshakes waiting for ZAP: their clients wait too. */
     size_t extra = self->n_workers + 2;
-    if (self->conns && poller_ready(poller, extra)) {
+    if (self->conns && (items[extra].revents & ZMQ_POLLIN)) {
         conns_read(self->conns);
-        poller_check(poller, extra);
     }
     extra += self->conns != NULL;
-    if (self->zap && poller_ready(poller, extra)) {
+    if (self->zap && (items[extra].revents & ZMQ_POLLIN)) {
         auth_zap_handle(self->auth, self->zap);
-        poller_check(poller, extra);
     }
-    for (size_t i = 0; i <= self->n_workers; i++) {
-        if (poller_ready(poller, S_THREAD_INDEX(i))) {
-            s_thread_read(self, i);
+    for (size_t i = 1; i <= self->n_workers + 1; i++) {
+        if (items[i].revents & ZMQ_POLLIN) {
+            s_thread_read(self, i - 1);
         }
     }
-    if (poller_ready(poller, S_FRONT_INDEX)) {
+    if (items[0].revents & ZMQ_POLLIN) {
         s_front_read(self);
     }
     return DOSSIER_OK;
@@ -827,7 +789,8 @@ s_any_worker_running(const loop_t *self) {
 /*  Stops the workers, then the writer (workers may still hand it jobs),
     serving replies meanwhile, and joins them. */
 static dossier_status_t
-s_stop_threads(loop_t *self, dossier_error_t *err) {
+s_stop_threads(loop_t *self, zmq_pollitem_t *items, size_t n_items,
+               dossier_error_t *err) {
     /* Jobs that never reached a worker will not now, nor held writes. */
     job_t *held = NULL;
     for (s_peer_t *peer = zhashx_first(self->peers); peer;
@@ -859,11 +822,11 @@ s_stop_threads(loop_t *self, dossier_error_t *err) {
     self->queue_tail = NULL;
     for (size_t i = 0; i < self->n_workers; i++) {
         if (self->worker_running[i]) {
-            s_send_to(self, i, NULL);
+            s_send_job(self->worker_sockets[i], NULL);
         }
     }
     while (s_any_worker_running(self)) {
-        dossier_status_t rc = s_poll(self, S_POLL_MS, err);
+        dossier_status_t rc = s_poll(self, items, n_items, S_POLL_MS, err);
         if (rc != DOSSIER_OK) {
             return rc;
         }
@@ -871,12 +834,12 @@ s_stop_threads(loop_t *self, dossier_error_t *err) {
     /* The counts of refused calls not recorded, before the writer goes. */
     refusals_sweep(self->refusals, job_now_ms(), true);
     if (self->writer_running) {
-        s_send_to(self, self->n_workers, NULL);
+        s_send_job(self->writer_socket, NULL);
         /* Anything sent after the stop signal would never come back. */
         self->writer_stopping = true;
     }
     while (self->writer_running) {
-        dossier_status_t rc = s_poll(self, S_POLL_MS, err);
+        dossier_status_t rc = s_poll(self, items, n_items, S_POLL_MS, err);
         if (rc != DOSSIER_OK) {
             return rc;
         }
@@ -888,33 +851,32 @@ s_stop_threads(loop_t *self, dossier_error_t *err) {
     return DOSSIER_OK;
 }
 
-/*  The poller of every socket the loop reads, in the order of the
-    S_*_INDEX macros: [front][worker sockets...][writer], then
-    [connection monitor] with max_connections, then [ZAP] with CURVE. */
-static poller_t *
-s_poll_sockets(loop_t *self, dossier_error_t *err) {
-    size_t count =
+static zmq_pollitem_t *
+s_poll_items(loop_t *self, size_t *n_items) {
+    /* [front][worker sockets...][writer], then [connection monitor] with
+       max_connections, then [ZAP] with CURVE. */
+    *n_items =
         self->n_workers + 2 + (self->conns != NULL) + (self->zap != NULL);
-    void **sockets = calloc(count, sizeof *sockets);
-    if (!sockets) {
-        dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED, "out of memory");
+    zmq_pollitem_t *items = calloc(*n_items, sizeof *items);
+    if (!items) {
         return NULL;
     }
-    sockets[S_FRONT_INDEX] = self->front;
+    items[0].socket = self->front;
     for (size_t i = 0; i < self->n_workers; i++) {
-        sockets[S_THREAD_INDEX(i)] = self->worker_sockets[i];
+        items[i + 1].socket = self->worker_sockets[i];
     }
-    sockets[S_THREAD_INDEX(self->n_workers)] = self->writer_socket;
+    items[self->n_workers + 1].socket = self->writer_socket;
     size_t extra = self->n_workers + 2;
     if (self->conns) {
-        sockets[extra++] = conns_socket(self->conns);
+        items[extra++].socket = conns_socket(self->conns);
     }
     if (self->zap) {
-        sockets[extra] = self->zap;
+        items[extra].socket = self->zap;
     }
-    poller_t *poller = poller_new(sockets, count, err);
-    free(sockets);
-    return poller;
+    for (size_t i = 0; i < *n_items; i++) {
+        items[i].events = ZMQ_POLLIN;
+    }
+    return items;
 }
 
 /*  After a reload: when it took keys away, the change feed drops its
@@ -952,9 +914,11 @@ s_trim_when_idle(loop_t *self) {
 
 dossier_status_t
 loop_run(loop_t *self, volatile sig_atomic_t *stop, dossier_error_t *err) {
-    self->poller = s_poll_sockets(self, err);
-    if (!self->poller) {
-        return err ? err->code : DOSSIER_INTERNAL;
+    size_t n_items;
+    zmq_pollitem_t *items = s_poll_items(self, &n_items);
+    if (!items) {
+        return dossier_error_set(err, DOSSIER_RESOURCE_EXHAUSTED,
+                                 "out of memory");
     }
     dossier_status_t rc = DOSSIER_OK;
     int64_t drain_end = 0;
@@ -971,7 +935,7 @@ loop_run(loop_t *self, volatile sig_atomic_t *stop, dossier_error_t *err) {
             (self->in_flight == 0 || job_now_ms() >= drain_end)) {
             break;
         }
-        rc = s_poll(self, S_POLL_MS, err);
+        rc = s_poll(self, items, n_items, S_POLL_MS, err);
         if (rc != DOSSIER_OK) {
             break;
         }
@@ -986,14 +950,14 @@ loop_run(loop_t *self, volatile sig_atomic_t *stop, dossier_error_t *err) {
                  self->in_flight, self->config->shutdown_timeout_ms);
     }
     dossier_error_t stop_err = {0};
-    dossier_status_t stop_rc = s_stop_threads(self, &stop_err);
+    dossier_status_t stop_rc = s_stop_threads(self, items, n_items, &stop_err);
     if (rc == DOSSIER_OK && stop_rc != DOSSIER_OK) {
         rc = stop_rc;
         if (err) {
             *err = stop_err;
         }
     }
-    poller_destroy(&self->poller);
+    free(items);
     return rc;
 }
 
