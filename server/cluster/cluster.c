@@ -877,6 +877,26 @@ s_fail_jobs(job_t **jobs, size_t n, dossier_status_t code, const char *why) {
     }
 }
 
+/*  Waits on cond (mu held) until signalled or until deadline (job_now_ms
+    time); false, without waiting, once the deadline has passed. */
+static bool
+s_wait_until(pthread_cond_t *cond, pthread_mutex_t *mu, int64_t deadline) {
+    int64_t left = deadline - job_now_ms();
+    if (left <= 0) {
+        return false;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += left / 1000;
+    until.tv_nsec += (left % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(cond, mu, &until);
+    return true;
+}
+
 static void
 s_submit(void *arg, job_t **jobs, size_t n) {
     cluster_t *self = arg;
@@ -956,20 +976,8 @@ s_submit(void *arg, job_t **jobs, size_t n) {
 
     /* Until applied here, failed, or the bound. */
     pthread_mutex_lock(&self->mu);
-    while (!self->pending.done) {
-        int64_t left = deadline - job_now_ms();
-        if (left <= 0) {
-            break;
-        }
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += left / 1000;
-        until.tv_nsec += (left % 1000) * 1000000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&self->cond, &self->mu, &until);
+    while (!self->pending.done &&
+           s_wait_until(&self->cond, &self->mu, deadline)) {
     }
     bool done = self->pending.done;
     self->pending.active = false;
@@ -1024,20 +1032,8 @@ s_read_barrier(void *arg, int64_t deadline, dossier_error_t *err) {
     pthread_mutex_unlock(&self->mu);
     uv_async_send(&self->wake);
     pthread_mutex_lock(&self->mu);
-    while (self->barrier_applied < ticket) {
-        int64_t left = bound - job_now_ms();
-        if (left <= 0) {
-            break;
-        }
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += left / 1000;
-        until.tv_nsec += (left % 1000) * 1000000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&self->barrier_cond, &self->mu, &until);
+    while (self->barrier_applied < ticket &&
+           s_wait_until(&self->barrier_cond, &self->mu, bound)) {
     }
     bool done = self->barrier_applied >= ticket;
     pthread_mutex_unlock(&self->mu);
