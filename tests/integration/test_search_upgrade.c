@@ -20,6 +20,7 @@
 
 #include "dossier.h"
 #include "testassert.h"
+#include "testfts.h"
 #include "testserver.h"
 
 static const struct {
@@ -73,29 +74,7 @@ s_downgrade_index(const char *dir) {
     assert_int_equal(mdb_env_set_maxdbs(env, 128), 0);
     assert_int_equal(mdb_env_open(env, dir, 0, 0640), 0);
     assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    int removed = 0;
-    for (int slot = 0; slot < 64; slot++) {
-        char name[32];
-        snprintf(name, sizeof name, slot ? "fts_post_%02d" : "fts_post", slot);
-        MDB_dbi dbi;
-        if (mdb_dbi_open(txn, name, 0, &dbi) != 0) {
-            continue;
-        }
-        MDB_cursor *cur;
-        assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
-        MDB_val key, val;
-        int rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-        while (rc == 0) {
-            if (key.mv_size > 5 && ((const char *)key.mv_data)[4] == '\x01') {
-                assert_int_equal(mdb_cursor_del(cur, 0), 0);
-                removed++;
-                rc = mdb_cursor_get(cur, &key, &val, MDB_GET_CURRENT);
-                continue;
-            }
-            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-        }
-        mdb_cursor_close(cur);
-    }
+    int removed = testfts_remove_filter_entries(txn, "\x01");
     MDB_dbi meta;
     assert_int_equal(mdb_dbi_open(txn, "fts_meta", 0, &meta), 0);
     uint8_t four[4] = {4, 0, 0, 0};

@@ -22,6 +22,7 @@
 
 #include "store/store.h"
 #include "testassert.h"
+#include "testfts.h"
 #include "testserver.h"
 
 #define S_DOCS 400
@@ -391,42 +392,6 @@ s_raw_end(fixture_t *fx, MDB_env *env, MDB_txn *txn) {
     assert_ok(store_open(fx->dir, &options, &fx->store, &err), &err);
 }
 
-/*  Removes every entry (df entries and blocks) of the filter terms whose
-    text starts with prefix ("\x01" alone: all of them) from every
-    postings database; returns how many went. */
-static int
-s_remove_filter_entries(MDB_txn *txn, const char *prefix) {
-    int removed = 0;
-    size_t plen = strlen(prefix);
-    for (int slot = 0; slot < 64; slot++) {
-        char name[32];
-        snprintf(name, sizeof name, slot ? "fts_post_%02d" : "fts_post", slot);
-        MDB_dbi dbi;
-        if (mdb_dbi_open(txn, name, 0, &dbi) != 0) {
-            continue;
-        }
-        MDB_cursor *cur;
-        assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
-        MDB_val key, val;
-        int rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-        while (rc == 0) {
-            if (key.mv_size > 4 + plen &&
-                memcmp((const char *)key.mv_data + 4, prefix, plen) == 0) {
-                assert_int_equal(mdb_cursor_del(cur, 0), 0);
-                removed++;
-                rc = mdb_cursor_get(cur, &key, &val, MDB_GET_CURRENT);
-                if (rc == MDB_NOTFOUND) {
-                    break;
-                }
-                continue;
-            }
-            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-        }
-        mdb_cursor_close(cur);
-    }
-    return removed;
-}
-
 static void
 test_check_sees_a_lost_filter_posting(void **state) {
     fixture_t *fx = *state;
@@ -434,7 +399,7 @@ test_check_sees_a_lost_filter_posting(void **state) {
     MDB_env *env;
     MDB_txn *txn = s_raw_begin(fx, &env);
     /* The year 2004's postings, everywhere. */
-    assert_true(s_remove_filter_entries(txn, "\x01y02004") >= 2);
+    assert_true(testfts_remove_filter_entries(txn, "\x01y02004") >= 2);
     s_raw_end(fx, env, txn);
     dossier_error_t err = {0};
     uint64_t problems = 0;
@@ -452,7 +417,7 @@ test_old_format_rebuilt(void **state) {
     fixture_t *fx = *state;
     MDB_env *env;
     MDB_txn *txn = s_raw_begin(fx, &env);
-    assert_true(s_remove_filter_entries(txn, "\x01") > 60);
+    assert_true(testfts_remove_filter_entries(txn, "\x01") > 60);
     MDB_dbi meta;
     assert_int_equal(mdb_dbi_open(txn, "fts_meta", 0, &meta), 0);
     uint8_t four[4] = {4, 0, 0, 0};
